@@ -1,0 +1,22 @@
+/* weft: asyncio's concurrency model, in C, on libuv.
+ *
+ * The whole public API. Every name starts with weft_; handles are opaque and reference
+ * counted; functions return 0 or a negative WEFT_E* code (weft/error.h). One loop per
+ * thread: call a loop and its objects from that thread only, except functions documented
+ * as thread-safe. */
+#ifndef WEFT_H
+#define WEFT_H
+
+#include "weft/common.h"
+#include "weft/error.h"
+#include "weft/value.h"
+#include "weft/loop.h"
+#include "weft/future.h"
+#include "weft/task.h"
+#include "weft/combinators.h"
+#include "weft/timeout.h"
+#include "weft/taskgroup.h"
+#include "weft/graph.h"
+#include "weft/runner.h"
+
+#endif

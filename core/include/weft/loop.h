@@ -1,0 +1,123 @@
+/* The event loop: scheduling, time, running, the exception handler, debug mode, embedding.
+ *
+ * One loop per thread. While a loop runs, only its thread may call it, apart from the
+ * functions marked thread-safe; a call from another thread returns WEFT_EWRONGTHREAD.
+ * A closed loop answers WEFT_ECLOSED. */
+#ifndef WEFT_LOOP_H
+#define WEFT_LOOP_H
+
+#include "common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct uv_loop_s;
+
+typedef struct weft_loop_options_s {
+  size_t size;              /* sizeof(weft_loop_options_t) */
+  int debug;                /* start in debug mode (also turned on by WEFT_DEBUG=1) */
+  struct uv_loop_s *adopt;  /* run on this host-owned libuv loop instead of an own one */
+} weft_loop_options_t;
+
+/* Creates a loop with its own libuv loop. */
+WEFT_API int weft_loop_new(weft_loop_t **out);
+/* Creates a loop with options. With `adopt`, weft's handles live on the host's libuv loop:
+ * the host runs it (uv_run), weft never runs or closes it and starts no thread. */
+WEFT_API int weft_loop_new_ex(const weft_loop_options_t *options, weft_loop_t **out);
+/* Closes the loop: drops callbacks not yet run, stops its handles, reports tasks still
+ * pending. Fails with WEFT_ERUNNING while running. Closing twice is harmless. */
+WEFT_API int weft_loop_close(weft_loop_t *loop);
+/* Closes the loop if needed and drops the caller's reference. Memory is released once
+ * nothing (future, handle, task) refers to the loop any more. */
+WEFT_API void weft_loop_free(weft_loop_t *loop);
+
+/* Runs until weft_loop_stop. Returns 0, WEFT_ERUNNING or WEFT_ECLOSED. */
+WEFT_API int weft_loop_run_forever(weft_loop_t *loop);
+/* Runs until `future` is done, then returns its outcome: 0 for a result, its error code,
+ * or WEFT_ECANCELLED. Stopping the loop first gives WEFT_EINVALIDSTATE. */
+WEFT_API int weft_loop_run_until_complete(weft_loop_t *loop, weft_future_t *future);
+/* Runs one iteration: waits for I/O or the next timer unless `nowait` is set, then runs
+ * what is ready. For hosts that own the main loop. Returns 0 or an error code. */
+WEFT_API int weft_loop_run_once(weft_loop_t *loop, int nowait);
+/* Asks the loop to stop after the current iteration. Thread-safe. */
+WEFT_API int weft_loop_stop(weft_loop_t *loop);
+WEFT_API int weft_loop_is_running(const weft_loop_t *loop);
+WEFT_API int weft_loop_is_closed(const weft_loop_t *loop);
+/* The loop's clock: monotonic, in seconds and in nanoseconds. */
+WEFT_API double weft_loop_time(const weft_loop_t *loop);
+WEFT_API uint64_t weft_loop_time_ns(const weft_loop_t *loop);
+/* The libuv loop weft runs on (its own or the adopted one). */
+WEFT_API struct uv_loop_s *weft_loop_uv(weft_loop_t *loop);
+
+/* Schedules cb(arg) for the next iteration; FIFO among call_soon callbacks. If `handle_out`
+ * is not NULL it receives a new reference to a cancellable handle (weft_handle_release). */
+WEFT_API int weft_call_soon(weft_loop_t *loop, weft_callback_fn cb, void *arg,
+                            weft_handle_t **handle_out);
+/* Schedules cb(arg) after `delay` seconds (a negative delay means now). Timers fire in
+ * deadline order, ties in scheduling order. */
+WEFT_API int weft_call_later(weft_loop_t *loop, double delay, weft_callback_fn cb, void *arg,
+                             weft_handle_t **handle_out);
+/* Schedules cb(arg) at loop time `when` (seconds, as weft_loop_time). */
+WEFT_API int weft_call_at(weft_loop_t *loop, double when, weft_callback_fn cb, void *arg,
+                          weft_handle_t **handle_out);
+/* Schedules cb(arg) from any thread and wakes the loop at once. Thread-safe. */
+WEFT_API int weft_call_soon_threadsafe(weft_loop_t *loop, weft_callback_fn cb, void *arg);
+
+/* Cancels a scheduled callback: it will never run. Cancelling twice is harmless. */
+WEFT_API void weft_handle_cancel(weft_handle_t *handle);
+WEFT_API int weft_handle_cancelled(const weft_handle_t *handle);
+/* A timer handle's deadline in loop time; -1 for a call_soon handle. */
+WEFT_API double weft_handle_when(const weft_handle_t *handle);
+WEFT_API weft_handle_t *weft_handle_retain(weft_handle_t *handle);
+WEFT_API void weft_handle_release(weft_handle_t *handle);
+
+/* What the exception handler is told: asyncio's context dict as a struct. Fields that do
+ * not apply are NULL or 0. */
+typedef struct weft_error_context_s {
+  size_t size;             /* sizeof(weft_error_context_t) */
+  const char *message;     /* what happened, never NULL */
+  int error;               /* the error code, 0 if none */
+  const char *error_message; /* the error's own message, if any */
+  void *error_payload;     /* the error's binding payload (a Python exception, say) */
+  weft_future_t *future;
+  weft_task_t *task;
+  weft_handle_t *handle;
+} weft_error_context_t;
+
+typedef void (*weft_exception_handler_fn)(weft_loop_t *loop, const weft_error_context_t *context,
+                                          void *arg);
+/* Installs the exception handler; NULL restores the default. */
+WEFT_API int weft_loop_set_exception_handler(weft_loop_t *loop, weft_exception_handler_fn handler,
+                                             void *arg);
+/* The installed handler (NULL for the default) and its argument. */
+WEFT_API weft_exception_handler_fn weft_loop_get_exception_handler(const weft_loop_t *loop,
+                                                                  void **arg_out);
+/* Reports through the installed handler (or the default). */
+WEFT_API void weft_loop_call_exception_handler(weft_loop_t *loop,
+                                               const weft_error_context_t *context);
+/* The default handler: formats the context and writes it to the loop's log. */
+WEFT_API void weft_loop_default_exception_handler(weft_loop_t *loop,
+                                                  const weft_error_context_t *context);
+
+typedef enum weft_log_level {
+  WEFT_LOG_DEBUG = 10,
+  WEFT_LOG_INFO = 20,
+  WEFT_LOG_WARNING = 30,
+  WEFT_LOG_ERROR = 40,
+} weft_log_level_t;
+typedef void (*weft_log_fn)(weft_loop_t *loop, int level, const char *text, void *arg);
+/* Where the loop's reports go (the default handler, debug warnings); NULL means stderr. */
+WEFT_API int weft_loop_set_log_handler(weft_loop_t *loop, weft_log_fn fn, void *arg);
+
+/* Debug mode: slow callbacks are reported, and so are extra checks' findings. */
+WEFT_API int weft_loop_set_debug(weft_loop_t *loop, int enabled);
+WEFT_API int weft_loop_get_debug(const weft_loop_t *loop);
+/* The duration above which a callback counts as slow in debug mode (default 0.1 s). */
+WEFT_API int weft_loop_set_slow_callback_duration(weft_loop_t *loop, double seconds);
+WEFT_API double weft_loop_get_slow_callback_duration(const weft_loop_t *loop);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
