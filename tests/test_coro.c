@@ -342,7 +342,7 @@ struct depth {
 __attribute__((noinline)) static long recurse(struct depth *d, long level) {
   volatile char pad[128];
   pad[0] = (char)level;
-  if ((size_t)(d->top - (char *)&pad[0]) < d->target)
+  if ((size_t)(d->top - (char *)__builtin_frame_address(0)) < d->target)
     return recurse(d, level + 1) + pad[0] - (char)level;
   d->levels = level;
   return 0;
@@ -351,8 +351,7 @@ __attribute__((noinline)) static long recurse(struct depth *d, long level) {
 /* Uses three quarters of the default stack. */
 static void deep_entry(void *arg) {
   struct depth *d = arg;
-  char here;
-  d->top = &here;
+  d->top = __builtin_frame_address(0); /* not a local's address: ASan may move locals */
   if (recurse(d, 1) != 0)
     abort();
 }
@@ -430,8 +429,7 @@ struct layout {
 /* Looks up its own stack's mapping and the one just below it. */
 static void layout_entry(void *arg) {
   struct layout *l = arg;
-  char here;
-  l->found_stack = find_mapping((uintptr_t)&here, 0, &l->stack);
+  l->found_stack = find_mapping((uintptr_t)__builtin_frame_address(0), 0, &l->stack);
   if (l->found_stack)
     l->found_guard = find_mapping(l->stack.lo, 1, &l->guard);
 }
@@ -439,7 +437,17 @@ static void layout_entry(void *arg) {
 WEFT_TEST(stack_size_rounded) {
   weft__stack_pool_t *pool = new_pool(4);
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  size_t requests[] = {1, 10000, 3 * page, WEFT__CORO_DEFAULT_STACK + 1, 1 << 20};
+  /* The smallest request still gets a stack big enough for stdio (and a sanitizer). */
+  struct layout tiny_layout;
+  memset(&tiny_layout, 0, sizeof(tiny_layout));
+  weft__coro_t *tiny = new_coro(pool, 1, layout_entry, &tiny_layout);
+  weft__coro_resume(tiny);
+  ASSERT_TRUE(weft__coro_finished(tiny));
+  ASSERT_TRUE(tiny_layout.found_stack && tiny_layout.found_guard);
+  ASSERT_TRUE(tiny_layout.stack.hi - tiny_layout.stack.lo >= 4 * page);
+  weft__coro_free(tiny);
+  /* Above that floor, a request is rounded up to whole pages. */
+  size_t requests[] = {20000, 6 * page, 7 * page + 1, WEFT__CORO_DEFAULT_STACK + 1, 1 << 20};
   for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
     struct layout l;
     memset(&l, 0, sizeof(l));

@@ -222,10 +222,17 @@ static void unmap_stack(weft__coro_t *coro) {
   munmap(map, map_size);
 }
 
+/* The least usable stack given, whatever the request: a signal frame (several KiB with
+ * AVX-512 state), the lazy binder's register save area or a sanitizer's report would
+ * overflow anything much smaller. */
+#define CORO_MIN_STACK (16 * 1024)
+
 /* The mapping size for a request of stack_size usable bytes; 0 when it is absurdly large. */
 static size_t map_size_for(const weft__stack_pool_t *pool, size_t stack_size) {
   if (stack_size > SIZE_MAX / 4)
     return 0;
+  if (stack_size < CORO_MIN_STACK)
+    stack_size = CORO_MIN_STACK;
   size_t bytes = stack_size + CORO_HEADER;
   return pool->page + (bytes + pool->page - 1) / pool->page * pool->page;
 }
