@@ -458,7 +458,9 @@ WEFT_TEST(stack_size_rounded) {
     size_t bytes = l.stack.hi - l.stack.lo;
     ASSERT_EQ(bytes % page, 0);
     ASSERT_TRUE(bytes >= requests[i]);
-    ASSERT_TRUE(bytes < requests[i] + 2 * page); /* rounded up, not blown up */
+    /* Rounded up, not blown up: the mapping also holds the coroutine object, which with
+     * ucontext (a few KiB on aarch64) can take pages of its own. */
+    ASSERT_TRUE(bytes < requests[i] + 16 * 1024);
     ASSERT_STREQ(l.stack.perms, "rw-p");
     /* One inaccessible guard page right below. */
     ASSERT_TRUE(l.found_guard);

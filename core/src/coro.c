@@ -48,8 +48,8 @@
 
 struct weft__coro_s {
 #ifdef WEFT_CORO_UCONTEXT
-  ucontext_t ctx;        /* the coroutine's registers while it is suspended */
-  ucontext_t caller_ctx; /* the resumer's while the coroutine runs */
+  ucontext_t ctx;         /* the coroutine's registers while it is suspended */
+  ucontext_t *caller_ctx; /* the resumer's (on its stack: they are big) while it runs */
 #else
   void *sp;        /* the coroutine's stack pointer while it is suspended */
   void *caller_sp; /* the resumer's while the coroutine runs */
@@ -113,7 +113,9 @@ static inline size_t stack_bytes(const weft__coro_t *coro) {
 /* From the resumer's context into the coroutine's. */
 static inline void switch_in(weft__coro_t *coro) {
 #ifdef WEFT_CORO_UCONTEXT
-  swapcontext(&coro->caller_ctx, &coro->ctx);
+  ucontext_t caller;
+  coro->caller_ctx = &caller;
+  swapcontext(&caller, &coro->ctx);
 #else
   weft__coro_switch(&coro->caller_sp, coro->sp);
 #endif
@@ -122,7 +124,7 @@ static inline void switch_in(weft__coro_t *coro) {
 /* From the coroutine's context back to its resumer's. */
 static inline void switch_out(weft__coro_t *coro) {
 #ifdef WEFT_CORO_UCONTEXT
-  swapcontext(&coro->ctx, &coro->caller_ctx);
+  swapcontext(&coro->ctx, coro->caller_ctx);
 #else
   weft__coro_switch(&coro->sp, coro->caller_sp);
 #endif
@@ -178,11 +180,15 @@ static int prepare_context(weft__coro_t *coro) {
   frame[7] = (void *)weft__coro_trampoline;
   coro->sp = frame;
 #elif defined(__aarch64__)
-  /* The frame weft__coro_switch loads (see coro_switch_aarch64.S). */
-  void **frame = (void **)coro - 20;
-  memset(frame, 0, 20 * sizeof(void *));
+  /* The frame weft__coro_switch loads (see coro_switch_aarch64.S); the FPCR is inherited
+   * from the creator, as a thread inherits it. */
+  void **frame = (void **)coro - 22;
+  uint64_t fpcr;
+  __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+  memset(frame, 0, 22 * sizeof(void *));
   frame[0] = coro;                           /* x19: the trampoline's argument */
   frame[11] = (void *)weft__coro_trampoline; /* x30; x29 = 0 ends frame-pointer walks */
+  frame[20] = (void *)(uintptr_t)fpcr;
   coro->sp = frame;
 #endif
   return 0;

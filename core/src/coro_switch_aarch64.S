@@ -2,11 +2,13 @@
  *
  * A suspended context is nothing but a stack pointer: the callee-saved registers are
  * stored on that context's own stack before the switch and loaded after it, so the switch
- * is an ordinary call for both sides. The frame, from the saved stack pointer upwards
- * (coro.c builds the first one by hand and must agree):
+ * is an ordinary call for both sides. The FPCR (rounding mode, flush-to-zero) travels
+ * with its context as MXCSR does on x86-64, but is only written when it differs, since
+ * writing it can be slow. The frame, from the saved stack pointer upwards (coro.c builds
+ * the first one by hand and must agree):
  *
  *   +0 x19 x20  +16 x21 x22  +32 x23 x24  +48 x25 x26  +64 x27 x28  +80 x29(fp) x30(lr)
- *   +96 d8 d9   +112 d10 d11 +128 d12 d13 +144 d14 d15                 (160 bytes)
+ *   +96 d8 d9   +112 d10 d11 +128 d12 d13 +144 d14 d15 +160 FPCR, padding   (176 bytes)
  */
 
 #if defined(__aarch64__) && !defined(WEFT_CORO_UCONTEXT)
@@ -23,8 +25,8 @@
 weft__coro_switch:
         .cfi_startproc
         hint    #34             /* bti c: a NOP unless branch target identification is on */
-        sub     sp, sp, #160
-        .cfi_adjust_cfa_offset 160
+        sub     sp, sp, #176
+        .cfi_adjust_cfa_offset 176
         stp     x19, x20, [sp, #0]
         stp     x21, x22, [sp, #16]
         stp     x23, x24, [sp, #32]
@@ -35,6 +37,8 @@ weft__coro_switch:
         stp     d10, d11, [sp, #112]
         stp     d12, d13, [sp, #128]
         stp     d14, d15, [sp, #144]
+        mrs     x9, fpcr
+        str     x9, [sp, #160]
         mov     x2, sp
         str     x2, [x0]
         mov     sp, x1
@@ -48,7 +52,11 @@ weft__coro_switch:
         ldp     d10, d11, [sp, #112]
         ldp     d12, d13, [sp, #128]
         ldp     d14, d15, [sp, #144]
-        add     sp, sp, #160
+        ldr     x10, [sp, #160]
+        cmp     x9, x10         /* x9 still holds the FPCR the old context left */
+        b.eq    1f
+        msr     fpcr, x10
+1:      add     sp, sp, #176
         ret
         .cfi_endproc
         .size   weft__coro_switch, .-weft__coro_switch
