@@ -3,7 +3,8 @@
  * Each stack is one mapping: a PROT_NONE guard page at the low end, the stack above it, and
  * the coroutine object itself at the very top, so making a coroutine from a cached stack
  * allocates nothing and the first stack page touched is the one holding the object. The
- * pool caches free stacks of the default size, linked through their coroutine objects.
+ * pool caches free stacks of the default size, linked through their coroutine objects. A
+ * pool and its coroutines belong to one thread (the loop's): nothing here takes a lock.
  *
  * A suspended coroutine is only a saved stack pointer: weft__coro_switch (the .S files)
  * pushes the callee-saved registers on the running stack, swaps stack pointers and pops
