@@ -1,9 +1,11 @@
 /* asyncio's synchronization primitives: Lock, Event, Condition, Semaphore, BoundedSemaphore,
  * Barrier.
  *
- * Every wait is a waiter future in the primitive's FIFO list. The bookkeeping asyncio does
- * after `await fut` (take the lock, pass a wake-up on, give a permit back) runs in the
- * waiter's first done callback, which the loop schedules before the awaiting task's own
+ * Every wait is a waiter future in the primitive's FIFO list. Grants are made when the
+ * waiter is woken (the lock handed over, a permit counted out), so a future-form caller owns
+ * what it waited for as soon as its future is done. The bookkeeping asyncio does after
+ * `await fut` (leave the line, pass spare permits on) runs in the waiter's first done
+ * callback, which the loop schedules before the awaiting task's own
  * wake-up; the in-task forms run the same "settle" step again after weft_await, and it is
  * idempotent, so the outcome never depends on callback order.
  *
@@ -134,7 +136,6 @@ static int got(const waiter_t *w) {
   return weft_future_done(w->fut) && !weft_future_cancelled(w->fut);
 }
 
-static void lock_wake_first(weft_lock_t *lock);
 static void sem_wake_loop(weft_semaphore_t *sem);
 
 /* asyncio's code after `await fut`, for whichever primitive the waiter belongs to. */
@@ -144,18 +145,6 @@ static void waiter_settle(waiter_t *w) {
   w->settled = 1;
   weft__wlist_unlink(&w->prim->waiters, &w->node);
   switch (w->prim->kind) {
-  case PRIM_LOCK: {
-    weft_lock_t *lock = (weft_lock_t *)w->prim;
-    if (weft_future_cancelled(w->fut)) {
-      /* The lock may have been released to us just before the cancellation; whoever is
-       * first in line now must not be left waiting on a free lock. */
-      if (!lock->locked)
-        lock_wake_first(lock);
-    } else {
-      lock->locked = 1;
-    }
-    break;
-  }
   case PRIM_SEMAPHORE:
     /* Waiters that arrived while permits were free queued behind us for fairness. */
     sem_wake_loop((weft_semaphore_t *)w->prim);
@@ -243,22 +232,23 @@ void weft_lock_free(weft_lock_t *lock) {
     prim_unref(&lock->p);
 }
 
-static void lock_wake_first(weft_lock_t *lock) {
-  weft__wnode_t *head = lock->p.waiters.head;
-  /* A done head is already on its way (woken, or cancelled and about to pass it on). */
-  if (head != NULL && !weft_future_done(waiter_of(head)->fut))
-    weft_future_set_result(waiter_of(head)->fut, weft_value_none());
+/* Passes the lock straight to the first waiter still waiting; 0 if there is none. A
+ * direct hand-over (rather than asyncio's "unlock, and the woken task locks it when it
+ * runs") is what lets a future-form caller own the lock the moment its future is done. */
+static int lock_hand_over(weft_lock_t *lock) {
+  for (weft__wnode_t *n = lock->p.waiters.head; n != NULL; n = n->next) {
+    if (!weft_future_done(waiter_of(n)->fut)) {
+      weft_future_set_result(waiter_of(n)->fut, weft_value_none());
+      return 1;
+    }
+  }
+  return 0;
 }
 
+/* A release with someone in line hands the lock over, so an unlocked lock never has a live
+ * waiter and nobody can barge past one. */
 static int lock_can_take(const weft_lock_t *lock) {
-  if (lock->locked)
-    return 0;
-  /* Queue-jumping is only allowed when everyone in line has given up. */
-  for (weft__wnode_t *n = lock->p.waiters.head; n != NULL; n = n->next) {
-    if (!weft_future_cancelled(waiter_of(n)->fut))
-      return 0;
-  }
-  return 1;
+  return !lock->locked;
 }
 
 /* Takes the lock at once (*wait_out NULL) or queues a waiter. */
@@ -282,8 +272,8 @@ int weft_lock_acquire(weft_lock_t *lock) {
     return rc;
   rc = waiter_await(w);
   if (rc != 0 && got(w)) {
-    /* Granted, but the task was cancelled before it could resume: asyncio never marks the
-     * lock taken then, so hand it to the next in line. */
+    /* Granted, but the task was cancelled before it could resume: in asyncio it would
+     * never have taken the lock, so pass it to the next in line. */
     weft_lock_release(lock);
   }
   waiter_unref(w);
@@ -305,8 +295,8 @@ int weft_lock_release(weft_lock_t *lock) {
     return WEFT_EINVAL;
   if (!lock->locked)
     return WEFT_EINVALIDSTATE;
-  lock->locked = 0;
-  lock_wake_first(lock);
+  if (!lock_hand_over(lock))
+    lock->locked = 0;
   return 0;
 }
 

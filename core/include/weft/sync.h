@@ -44,7 +44,9 @@ WEFT_API int weft_lock_acquire(weft_lock_t *lock);
 /* A future that finishes (result none) once the lock is the caller's. If a binding's await
  * of a finished future is cancelled, the binding owns the lock and must release it. */
 WEFT_API int weft_lock_acquire_future(weft_lock_t *lock, weft_future_t **out);
-/* Unlocks and wakes the first waiter. WEFT_EINVALIDSTATE if the lock is not locked. */
+/* Unlocks, or hands the lock straight to the first waiter: then locked() stays 1 (asyncio
+ * shows it unlocked until the woken task runs; in both nobody else can take it meanwhile).
+ * WEFT_EINVALIDSTATE if the lock is not locked. */
 WEFT_API int weft_lock_release(weft_lock_t *lock);
 /* 1 if locked, 0 if not, WEFT_EINVAL for NULL. */
 WEFT_API int weft_lock_locked(const weft_lock_t *lock);
