@@ -763,8 +763,8 @@ int weft_condition_wait_future(weft_condition_t *cond, weft_future_t **out) {
   return cond_wait_start(cond, NULL, NULL, out);
 }
 
-int weft_condition_wait_for_future(weft_condition_t *cond, weft_predicate_fn predicate,
-                                   void *arg, weft_future_t **out) {
+int weft_condition_wait_for_future(weft_condition_t *cond, weft_predicate_fn predicate, void *arg,
+                                   weft_future_t **out) {
   if (cond == NULL || predicate == NULL || out == NULL)
     return WEFT_EINVAL;
   return cond_wait_start(cond, predicate, arg, out);
@@ -804,11 +804,11 @@ int weft_condition_wait_for(weft_condition_t *cond, weft_predicate_fn predicate,
 enum barrier_pc {
   BP_ACQUIRE,
   BP_ACQUIRE_WAIT,
-  BP_BLOCK,       /* wait: let a draining or resetting barrier settle first */
+  BP_BLOCK, /* wait: let a draining or resetting barrier settle first */
   BP_BLOCK_WAIT,
-  BP_WAIT,        /* wait: wait for the barrier to fill */
+  BP_WAIT, /* wait: wait for the barrier to fill */
   BP_WAIT_WAIT,
-  BP_APPLY,       /* reset / abort */
+  BP_APPLY, /* reset / abort */
 };
 
 enum barrier_action { BA_WAIT, BA_RESET, BA_ABORT };
@@ -955,9 +955,8 @@ static int barrier_run(barrier_op_t *op, weft_future_t **awaiting) {
         op->pc = BP_WAIT_WAIT;
         break;
       }
-      return barrier_exit(op, (b->state == B_BROKEN || b->state == B_RESETTING)
-                                  ? WEFT_EBROKENBARRIER
-                                  : 0);
+      return barrier_exit(
+          op, (b->state == B_BROKEN || b->state == B_RESETTING) ? WEFT_EBROKENBARRIER : 0);
     case BP_WAIT_WAIT:
       if (barrier_cwait_pending(op, awaiting))
         return OP_SUSPEND;

@@ -34,8 +34,7 @@ typedef enum weft_queue_kind {
 
 /* Creates a queue of `kind` (a weft_queue_kind_t) holding at most `maxsize` items
  * (0: unbounded). */
-WEFT_API int weft_queue_new(weft_loop_t *loop, int32_t kind, size_t maxsize,
-                            weft_queue_t **out);
+WEFT_API int weft_queue_new(weft_loop_t *loop, int32_t kind, size_t maxsize, weft_queue_t **out);
 /* Drops the creator's handle. Pending operations keep the queue alive until they finish;
  * then the items left in it are freed. */
 WEFT_API void weft_queue_free(weft_queue_t *queue);

@@ -108,8 +108,7 @@ WEFT_API int weft_condition_notify_all(weft_condition_t *cond);
 /* Creates a semaphore holding `value` permits (WEFT_EINVAL if negative). */
 WEFT_API int weft_semaphore_new(weft_loop_t *loop, int64_t value, weft_semaphore_t **out);
 /* Creates a bounded semaphore: releasing it above `value` gives WEFT_EINVALIDSTATE. */
-WEFT_API int weft_bounded_semaphore_new(weft_loop_t *loop, int64_t value,
-                                        weft_semaphore_t **out);
+WEFT_API int weft_bounded_semaphore_new(weft_loop_t *loop, int64_t value, weft_semaphore_t **out);
 WEFT_API void weft_semaphore_free(weft_semaphore_t *sem);
 /* In a task: takes a permit, waiting (FIFO) while none is free or others wait before. */
 WEFT_API int weft_semaphore_acquire(weft_semaphore_t *sem);
