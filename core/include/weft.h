@@ -18,5 +18,7 @@
 #include "weft/taskgroup.h"
 #include "weft/graph.h"
 #include "weft/runner.h"
+#include "weft/sync.h"
+#include "weft/queue.h"
 
 #endif
