@@ -18,5 +18,8 @@
 #include "weft/taskgroup.h"
 #include "weft/graph.h"
 #include "weft/runner.h"
+#include "weft/executor.h"
+#include "weft/signal.h"
+#include "weft/process.h"
 
 #endif

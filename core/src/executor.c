@@ -10,7 +10,7 @@
  *
  * A work item's state is atomic (queued -> running, or queued -> cancelled), so the loop
  * can cancel queued work without touching the executor, which may be gone by then. */
-#include "weft.h"
+#include "internal.h"
 #include "weft/executor.h"
 #include "loop_ext.h"
 
@@ -163,6 +163,12 @@ static void cancel_dropped(void *p) {
   work_unref(w);
 }
 
+static void drop_dropped(void *p) {
+  work_t *w = p;
+  weft_future_release(w->future);
+  work_unref(w);
+}
+
 int weft_executor_shutdown(weft_executor_t *executor, int wait, int cancel_futures) {
   weft_executor_t *ex = executor;
   pthread_mutex_lock(&ex->lock);
@@ -182,12 +188,10 @@ int weft_executor_shutdown(weft_executor_t *executor, int wait, int cancel_futur
     int expected = WORK_QUEUED;
     if (atomic_compare_exchange_strong(&w->state, &expected, WORK_CANCELLED)) {
       work_drop_arg(w);
-      /* The queue's reference goes with the callback. A closed loop runs nothing any
-       * more, so dropping the future here cannot race with it. */
-      if (weft_call_soon_threadsafe(w->loop, cancel_dropped, w) != 0) {
-        weft_future_release(w->future);
-        work_unref(w);
-      }
+      /* The queue's reference goes with the callback. If the loop closes before it runs,
+       * the drop (on the loop's thread) lets go of the future. */
+      if (weft__loop_post(w->loop, cancel_dropped, drop_dropped, w) != 0)
+        work_unref(w); /* closed already: the loop let go of its futures */
     } else {
       work_unref(w);
     }
@@ -411,10 +415,20 @@ static void shutdown_finished(void *p) {
   free(job);
 }
 
+/* The loop closed before the shutdown finished: just clean up, on its thread. */
+static void shutdown_dropped(void *p) {
+  shutdown_job_t *job = p;
+  pthread_join(job->thread, NULL);
+  weft_executor_release(job->executor);
+  weft_future_release(job->future);
+  free(job);
+}
+
 static void *shutdown_helper(void *p) {
   shutdown_job_t *job = p;
   weft_executor_shutdown(job->executor, 1, 0);
-  weft_call_soon_threadsafe(job->loop, shutdown_finished, job);
+  /* If even posting fails (the loop is gone), the job leaks rather than race. */
+  weft__loop_post(job->loop, shutdown_finished, shutdown_dropped, job);
   return NULL;
 }
 

@@ -5,7 +5,7 @@
  * variable guard its state. It keeps a reference to the task so the result it hands out
  * (borrowed from the task) stays valid; since core objects are not thread-safe, that
  * reference is always dropped on the loop's thread. */
-#include "weft.h"
+#include "internal.h"
 #include "weft/executor.h"
 
 #include <errno.h>
@@ -50,10 +50,10 @@ static void cfuture_unref(weft_cfuture_t *cf) {
   if (atomic_fetch_sub(&cf->refs, 1) != 1)
     return;
   if (cf->task) {
-    /* Hand the last task reference to the loop; a closed loop runs nothing any more, so
-     * releasing it here is then safe. */
-    if (weft_call_soon_threadsafe(cf->loop, drop_task, cf->task) != 0)
-      weft_task_release(cf->task);
+    /* Core objects belong to the loop's thread: the task reference is dropped there, also
+     * when the loop closes first (then through the drop function). */
+    if (weft__loop_post(cf->loop, drop_task, drop_task, cf->task) != 0)
+      weft_task_release(cf->task); /* the loop is closed: nothing runs on it any more */
   }
   pthread_mutex_destroy(&cf->lock);
   pthread_cond_destroy(&cf->cond);
@@ -108,6 +108,23 @@ static void start_task(void *p) {
   cfuture_unref(cf);
 }
 
+/* The loop closed before the task could start. */
+static void start_dropped(void *p) {
+  weft_cfuture_t *cf = p;
+  pthread_mutex_lock(&cf->lock);
+  if (cf->state == CF_PENDING) {
+    cf->state = CF_DONE;
+    cf->code = WEFT_ECLOSED;
+    pthread_cond_broadcast(&cf->cond);
+  }
+  pthread_mutex_unlock(&cf->lock);
+  cfuture_unref(cf);
+}
+
+static void unref_dropped(void *p) {
+  cfuture_unref(p);
+}
+
 int weft_run_threadsafe(weft_loop_t *loop, weft_task_fn fn, void *arg, weft_cfuture_t **out) {
   if (!loop || !fn || !out)
     return WEFT_EINVAL;
@@ -121,7 +138,7 @@ int weft_run_threadsafe(weft_loop_t *loop, weft_task_fn fn, void *arg, weft_cfut
   cf->loop = loop;
   cf->fn = fn;
   cf->arg = arg;
-  int rc = weft_call_soon_threadsafe(loop, start_task, cf);
+  int rc = weft__loop_post(loop, start_task, start_dropped, cf);
   if (rc != 0) {
     atomic_store(&cf->refs, 1);
     cfuture_unref(cf);
@@ -220,7 +237,7 @@ int weft_cfuture_cancel(weft_cfuture_t *future) {
   /* Not started yet: start_task sees the state and never starts it. */
   if (started) {
     atomic_fetch_add(&future->refs, 1);
-    if (weft_call_soon_threadsafe(future->loop, cancel_task, future) != 0)
+    if (weft__loop_post(future->loop, cancel_task, unref_dropped, future) != 0)
       cfuture_unref(future);
   }
   return 1;
