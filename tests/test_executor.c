@@ -281,8 +281,8 @@ static void *submitter(void *p) {
   submitter_t *s = p;
   static double short_sleep = 0.1, long_sleep = 30;
   weft_cfuture_t *cf;
-  CHECK(weft_run_threadsafe(s->loop, sleeper_task, s->cancel ? &long_sleep : &short_sleep,
-                            &cf) == 0);
+  CHECK(weft_run_threadsafe(s->loop, sleeper_task, s->cancel ? &long_sleep : &short_sleep, &cf) ==
+        0);
   CHECK(weft_cfuture_wait(cf, 0.01) == WEFT_ETIMEDOUT);
   CHECK(!weft_cfuture_done(cf));
   if (s->cancel) {

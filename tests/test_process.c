@@ -368,7 +368,7 @@ WEFT_TEST(session_and_process_group) {
   o.set_process_group = 1;
   o.process_group = 0;
   child_ids(loop, &o, ids);
-  ASSERT_EQ(ids[1], ids[0]); /* a new group it leads... */
+  ASSERT_EQ(ids[1], ids[0]);    /* a new group it leads... */
   ASSERT_EQ(ids[2], getsid(0)); /* ...in our session */
   tick(loop, 0.01);
   close_loop(loop);

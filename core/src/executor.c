@@ -36,8 +36,8 @@ typedef struct work_s {
 struct weft_executor_s {
   atomic_int refs;
   pthread_mutex_t lock;
-  pthread_cond_t work_cond; /* workers wait here for work or shutdown */
-  pthread_cond_t exit_cond; /* shutdown waits here for the workers to exit */
+  pthread_cond_t work_cond;  /* workers wait here for work or shutdown */
+  pthread_cond_t exit_cond;  /* shutdown waits here for the workers to exit */
   pthread_mutex_t join_lock; /* one joiner at a time */
   work_t *head, *tail;
   size_t queued;
@@ -360,8 +360,8 @@ fail:
   return rc;
 }
 
-int weft_run_in_executor(weft_loop_t *loop, weft_executor_t *executor, weft_work_fn fn,
-                         void *arg, weft_future_t **out) {
+int weft_run_in_executor(weft_loop_t *loop, weft_executor_t *executor, weft_work_fn fn, void *arg,
+                         weft_future_t **out) {
   return weft_run_in_executor_ex(loop, executor, fn, arg, NULL, out);
 }
 

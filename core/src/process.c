@@ -41,13 +41,13 @@ typedef struct futlist_s {
 typedef struct proc_pipe_s {
   uv_pipe_t handle;
   weft_process_t *proc;
-  int fd;      /* 0, 1 or 2 in the child */
-  int open;    /* the handle is initialised and not yet being closed */
-  int lost;    /* disconnected: EOF, error, write_eof done, or closed */
+  int fd;            /* 0, 1 or 2 in the child */
+  int open;          /* the handle is initialised and not yet being closed */
+  int lost;          /* disconnected: EOF, error, write_eof done, or closed */
   int lost_reported; /* pipe_connection_lost delivered */
-  int error;   /* why, when it was an error */
-  int paused;  /* reading stopped because the buffer is over its limit */
-  int collect; /* communicate: keep everything, never pause */
+  int error;         /* why, when it was an error */
+  int paused;        /* reading stopped because the buffer is over its limit */
+  int collect;       /* communicate: keep everything, never pause */
   /* Reading: data is buf[start..end). */
   char *buf;
   size_t start, end, cap;
@@ -927,8 +927,7 @@ int weft_process_drain(weft_process_t *process, weft_future_t **out) {
   return rc;
 }
 
-static int start_read(weft_process_t *process, int fd, int kind, ptrdiff_t n,
-                      weft_future_t **out) {
+static int start_read(weft_process_t *process, int fd, int kind, ptrdiff_t n, weft_future_t **out) {
   if (!out || (fd != 1 && fd != 2) || !process->stream || !process->pipes[fd])
     return WEFT_EINVAL;
   proc_pipe_t *pp = process->pipes[fd];

@@ -25,9 +25,9 @@ struct weft_cfuture_s {
   int code;                  /* CF_DONE: 0 or the task's error */
   const weft_value_t *value; /* CF_DONE with code 0: borrowed from the task */
   char *message;
-  int started;          /* the task exists (loop thread) */
+  int started; /* the task exists (loop thread) */
   weft_loop_t *loop;
-  weft_task_t *task;    /* the loop side's reference, NULL until started */
+  weft_task_t *task; /* the loop side's reference, NULL until started */
   weft_task_fn fn;
   void *arg;
 };
@@ -86,7 +86,8 @@ static void start_task(void *p) {
   pthread_mutex_lock(&cf->lock);
   int cancelled = cf->state != CF_PENDING;
   pthread_mutex_unlock(&cf->lock);
-  int rc = cancelled ? WEFT_ECANCELLED : weft_task_spawn(cf->loop, cf->fn, cf->arg, NULL, &cf->task);
+  int rc =
+      cancelled ? WEFT_ECANCELLED : weft_task_spawn(cf->loop, cf->fn, cf->arg, NULL, &cf->task);
   if (rc == 0)
     rc = weft_future_add_done_callback(weft_task_future(cf->task), task_done, cf);
   if (rc == 0) {

@@ -46,9 +46,8 @@ WEFT_API int weft_run_in_executor(weft_loop_t *loop, weft_executor_t *executor, 
 /* As weft_run_in_executor, and arg_free(arg) (may be NULL) is called exactly once when the
  * core is done with arg: after fn ran (on the worker thread), or when the work was
  * dropped without running. Also on failure to submit. */
-WEFT_API int weft_run_in_executor_ex(weft_loop_t *loop, weft_executor_t *executor,
-                                     weft_work_fn fn, void *arg, weft_free_fn arg_free,
-                                     weft_future_t **out);
+WEFT_API int weft_run_in_executor_ex(weft_loop_t *loop, weft_executor_t *executor, weft_work_fn fn,
+                                     void *arg, weft_free_fn arg_free, weft_future_t **out);
 /* asyncio.to_thread: fn(arg) on the loop's default executor. */
 WEFT_API int weft_to_thread(weft_loop_t *loop, weft_work_fn fn, void *arg, weft_future_t **out);
 
@@ -76,8 +75,7 @@ WEFT_API int weft_cfuture_cancelled(weft_cfuture_t *future);
 /* Waits as weft_cfuture_wait, then returns the outcome: 0 with *out (may be NULL) pointing
  * at the result (borrowed, valid while the cfuture lives), the task's error code,
  * WEFT_ECANCELLED, or WEFT_ETIMEDOUT if it is still pending. */
-WEFT_API int weft_cfuture_result(weft_cfuture_t *future, double timeout,
-                                 const weft_value_t **out);
+WEFT_API int weft_cfuture_result(weft_cfuture_t *future, double timeout, const weft_value_t **out);
 /* The error's (or cancellation's) message, NULL if none. Borrowed. */
 WEFT_API const char *weft_cfuture_error_message(weft_cfuture_t *future);
 /* Cancels: the cfuture is cancelled at once and the task is cancelled on its loop. 1 if

@@ -33,14 +33,14 @@ typedef struct weft_stdio_s {
 } weft_stdio_t;
 
 typedef struct weft_process_options_s {
-  size_t size;               /* sizeof(weft_process_options_t) */
-  weft_stdio_t stdio[3];     /* stdin, stdout, stderr; zeroed means inherit */
-  const char *cwd;           /* the child's working directory; NULL: the parent's */
-  const char *const *env;    /* "NAME=value" strings, NULL-terminated; NULL: the parent's */
-  int new_session;           /* setsid() in the child (start_new_session) */
-  int set_process_group;     /* put the child in process group `process_group`... */
-  int process_group;         /* ...0 for a new group led by the child (process_group=) */
-  size_t limit;              /* stream form: the readers' buffer limit; 0 for 64 KiB */
+  size_t size;            /* sizeof(weft_process_options_t) */
+  weft_stdio_t stdio[3];  /* stdin, stdout, stderr; zeroed means inherit */
+  const char *cwd;        /* the child's working directory; NULL: the parent's */
+  const char *const *env; /* "NAME=value" strings, NULL-terminated; NULL: the parent's */
+  int new_session;        /* setsid() in the child (start_new_session) */
+  int set_process_group;  /* put the child in process group `process_group`... */
+  int process_group;      /* ...0 for a new group led by the child (process_group=) */
+  size_t limit;           /* stream form: the readers' buffer limit; 0 for 64 KiB */
 } weft_process_options_t;
 
 /* The transport + protocol form's callbacks, all optional (NULL), all run on the loop.
@@ -114,8 +114,7 @@ WEFT_API int weft_process_drain(weft_process_t *process, weft_future_t **out);
 /* Stream form, fd 1 or 2 (a pipe). One read at a time per pipe (else WEFT_EINVALIDSTATE).
  * The future's result is bytes: up to `n` bytes as soon as any are there (n < 0: all of
  * it, up to EOF); empty at EOF. */
-WEFT_API int weft_process_read(weft_process_t *process, int fd, ptrdiff_t n,
-                               weft_future_t **out);
+WEFT_API int weft_process_read(weft_process_t *process, int fd, ptrdiff_t n, weft_future_t **out);
 /* Bytes up to and including the next "\n" (less at EOF, empty once at EOF). A line longer
  * than the limit fails with WEFT_ELIMITOVERRUN and the buffered data is dropped. */
 WEFT_API int weft_process_readline(weft_process_t *process, int fd, weft_future_t **out);
@@ -127,8 +126,7 @@ WEFT_API int weft_process_communicate(weft_process_t *process, const void *input
                                       weft_future_t **out);
 /* What communicate collected from fd 1 or 2 (borrowed, valid until the next read or the
  * process goes); empty for a pipe that is not one. */
-WEFT_API int weft_process_output(weft_process_t *process, int fd, const char **data,
-                                 size_t *len);
+WEFT_API int weft_process_output(weft_process_t *process, int fd, const char **data, size_t *len);
 
 #ifdef __cplusplus
 }

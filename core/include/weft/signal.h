@@ -14,8 +14,7 @@ extern "C" {
 
 /* Calls cb(arg) on the loop each time `signum` arrives, replacing the loop's previous
  * handler for it. WEFT_EINVAL for SIGKILL, SIGSTOP and numbers that are not signals. */
-WEFT_API int weft_add_signal_handler(weft_loop_t *loop, int signum, weft_callback_fn cb,
-                                     void *arg);
+WEFT_API int weft_add_signal_handler(weft_loop_t *loop, int signum, weft_callback_fn cb, void *arg);
 /* Removes the handler for `signum`: 1 if there was one, 0 if not, or an error code. The
  * signal's disposition goes back to the default, as libuv leaves it. */
 WEFT_API int weft_remove_signal_handler(weft_loop_t *loop, int signum);
