@@ -12,7 +12,7 @@
  * Lifetime: `refs` counts the user's references, one for "libuv handles still open", and
  * one per scheduled loop callback. The handles stay open until the child has exited (libuv
  * reaps it then), so an exited child is always reaped whoever holds what. */
-#include "weft.h"
+#include "internal.h"
 #include "weft/process.h"
 #include "loop_ext.h"
 
@@ -590,8 +590,9 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
   *out = NULL;
   if (!loop || !argv || !argv[0])
     return WEFT_EINVAL;
-  if (weft_loop_is_closed(loop))
-    return WEFT_ECLOSED;
+  int check = weft__loop_check(loop);
+  if (check != 0)
+    return check;
   weft_process_options_t o;
   memset(&o, 0, sizeof o);
   if (options) {

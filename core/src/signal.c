@@ -1,5 +1,5 @@
 /* Signal handlers on the loop (uv_signal_t), and the runner's SIGINT guard. */
-#include "weft.h"
+#include "internal.h"
 #include "weft/signal.h"
 #include "loop_ext.h"
 #include "signal_internal.h"
@@ -74,8 +74,9 @@ static int valid_signal(int signum) {
 int weft_add_signal_handler(weft_loop_t *loop, int signum, weft_callback_fn cb, void *arg) {
   if (!loop || !cb || !valid_signal(signum))
     return WEFT_EINVAL;
-  if (weft_loop_is_closed(loop))
-    return WEFT_ECLOSED;
+  int rc = weft__loop_check(loop);
+  if (rc != 0)
+    return rc;
   sig_state_t *state = weft__loop_ext_get(loop, WEFT__EXT_SIGNALS);
   if (!state) {
     state = calloc(1, sizeof *state);
@@ -103,7 +104,7 @@ int weft_add_signal_handler(weft_loop_t *loop, int signum, weft_callback_fn cb, 
   e->active = 1;
   e->refs = 1;
   e->handle.data = e;
-  int rc = uv_signal_init(weft_loop_uv(loop), &e->handle);
+  rc = uv_signal_init(weft_loop_uv(loop), &e->handle);
   if (rc != 0) {
     free(e);
     return weft_error_from_uv(rc);
@@ -123,6 +124,9 @@ int weft_add_signal_handler(weft_loop_t *loop, int signum, weft_callback_fn cb, 
 int weft_remove_signal_handler(weft_loop_t *loop, int signum) {
   if (!loop || signum <= 0 || signum >= NSIG)
     return WEFT_EINVAL;
+  int rc = weft__loop_check(loop);
+  if (rc != 0)
+    return rc == WEFT_ECLOSED ? 0 : rc; /* closing removed every handler */
   sig_state_t *state = weft__loop_ext_get(loop, WEFT__EXT_SIGNALS);
   if (!state)
     return 0;
