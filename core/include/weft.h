@@ -20,5 +20,8 @@
 #include "weft/runner.h"
 #include "weft/sync.h"
 #include "weft/queue.h"
+#include "weft/executor.h"
+#include "weft/signal.h"
+#include "weft/process.h"
 
 #endif
