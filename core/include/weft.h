@@ -18,5 +18,6 @@
 #include "weft/taskgroup.h"
 #include "weft/graph.h"
 #include "weft/runner.h"
+#include "weft/tls.h"
 
 #endif
