@@ -137,7 +137,7 @@ static int is_ip_address(const char *host) {
 
 /* ---- contexts --------------------------------------------------------------------------- */
 
-static int apply_verify(weft_tls_context_t *ctx) {
+static void apply_verify(weft_tls_context_t *ctx) {
   int flags = SSL_VERIFY_NONE;
   if (ctx->verify_mode != WEFT_TLS_VERIFY_NONE)
     flags = SSL_VERIFY_PEER;
@@ -145,7 +145,6 @@ static int apply_verify(weft_tls_context_t *ctx) {
   if (ctx->verify_mode == WEFT_TLS_VERIFY_REQUIRED && ctx->role == WEFT_TLS_SERVER)
     flags |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
   SSL_CTX_set_verify(ctx->ssl_ctx, flags, NULL);
-  return flags;
 }
 
 int weft_tls_context_new(int32_t role, weft_tls_context_t **out) {

@@ -9,7 +9,19 @@
  *   - plaintext from the application:             weft__tls_write()
  *   - ciphertext to send to the network:          weft__tls_out_pending() / _out_read()
  * After every call above, the owner sends whatever weft__tls_out_pending() reports (handshake
- * messages, alerts, close_notify and session tickets appear there, not only encrypted data).
+ * messages, alerts, close_notify and session tickets appear there, not only encrypted data),
+ * even after a failure: the alert telling the peer why is there.
+ *
+ * The seam for transports (asyncio's SSLProtocol): the TLS transport is a protocol on the
+ * byte transport and a transport to the application's protocol. connection_made: create the
+ * engine, weft__tls_handshake(), send, arm the handshake timer. data_received: feed (keep
+ * what did not fit and pause the byte transport), read until WEFT_EAGAIN delivering
+ * plaintext (unless the application paused reading), send. The handshake callback completes
+ * the waiter of create_connection/start_tls, flushes the write backlog kept meanwhile, and
+ * exposes the engine as the "ssl_object" (weft_tls_conn_t queries). WEFT_EEOF from read is
+ * eof_received for the application, then weft__tls_shutdown(); close() is shutdown, send,
+ * read until UNWRAPPED (or the shutdown timer), then close the byte transport. Write-side
+ * flow control counts the backlog plus weft__tls_out_pending().
  *
  * States follow asyncio's SSLProtocol:
  *   HANDSHAKING --handshake ok--> WRAPPED --weft__tls_shutdown()--> SHUTTING_DOWN
