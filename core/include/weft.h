@@ -23,5 +23,6 @@
 #include "weft/executor.h"
 #include "weft/signal.h"
 #include "weft/process.h"
+#include "weft/tls.h"
 
 #endif
