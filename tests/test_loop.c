@@ -452,3 +452,69 @@ WEFT_TEST(run_once_nowait) {
   ASSERT_EQ(trace.n, 1);
   weft_test_close_loop(loop);
 }
+
+/* ---- Batched callbacks ---------------------------------------------------------------- */
+
+typedef struct {
+  int batches;
+  int sizes[16];
+  uintptr_t ids[64];
+  int n;
+} batches_t;
+
+static void run_batch(weft_loop_t *loop, const uintptr_t *ids, size_t count, void *arg) {
+  (void)loop;
+  batches_t *b = arg;
+  b->sizes[b->batches++] = (int)count;
+  for (size_t i = 0; i < count; i++)
+    b->ids[b->n++] = ids[i];
+}
+
+static void record_plain(void *arg) {
+  g_trace->log[g_trace->n++] = (int)(intptr_t)arg;
+}
+
+WEFT_TEST(batched_callbacks_keep_queue_order) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  batches_t b = {0};
+  trace_t trace = {0};
+  g_trace = &trace;
+  ASSERT_OK(weft_loop_set_batch_handler(loop, run_batch, &b));
+  /* ids 1-3, a plain callback, ids 4-5: two runs around the plain one. */
+  weft_handle_t *cancelled;
+  ASSERT_OK(weft_call_soon_id(loop, 1, NULL));
+  ASSERT_OK(weft_call_soon_id(loop, 2, &cancelled));
+  ASSERT_OK(weft_call_soon_id(loop, 3, NULL));
+  ASSERT_OK(weft_call_soon(loop, record_plain, (void *)(intptr_t)100, NULL));
+  ASSERT_OK(weft_call_soon_id(loop, 4, NULL));
+  ASSERT_OK(weft_call_soon_threadsafe_id(loop, 5));
+  weft_handle_cancel(cancelled);
+  weft_handle_release(cancelled);
+  ASSERT_OK(weft_loop_run_once(loop, 1));
+  ASSERT_EQ(b.batches, 2);
+  ASSERT_EQ(b.sizes[0], 2); /* 1 and 3: the cancelled 2 never reaches the binding */
+  ASSERT_EQ(b.sizes[1], 2);
+  uintptr_t expected[] = {1, 3, 4, 5};
+  for (int i = 0; i < 4; i++)
+    ASSERT_EQ(b.ids[i], expected[i]);
+  ASSERT_EQ(trace.n, 1);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(batched_timers) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  batches_t b = {0};
+  ASSERT_OK(weft_loop_set_batch_handler(loop, run_batch, &b));
+  double now = weft_loop_time(loop);
+  ASSERT_OK(weft_call_at_id(loop, now + 0.002, 20, NULL));
+  ASSERT_OK(weft_call_at_id(loop, now + 0.001, 10, NULL));
+  ASSERT_OK(weft_call_at(loop, now + 0.01, stop_loop, loop, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(b.n, 2);
+  ASSERT_EQ(b.ids[0], 10);
+  ASSERT_EQ(b.ids[1], 20);
+  ASSERT_CODE(weft_call_at_id(loop, NAN, 1, NULL), WEFT_EINVAL);
+  weft_test_close_loop(loop);
+}
