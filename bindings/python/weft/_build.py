@@ -1,0 +1,64 @@
+"""cffi build script for weft's extension module ``weft._weft`` (out-of-line API mode).
+
+The module links the C core statically. The core's static library is found, in order:
+in ``$WEFT_CORE_LIB`` (a path to libweft.a, as the project's CMake build passes it), or
+built here with CMake from the source tree this package lives in (``../../``), under
+``build/core``. libuv and OpenSSL come from the system (Debian: libuv1-dev, libssl-dev).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import subprocess
+
+import cffi
+
+HERE = pathlib.Path(__file__).resolve().parent
+PACKAGE_ROOT = HERE.parent
+SOURCE_ROOT = PACKAGE_ROOT.parent.parent
+INCLUDE_DIR = SOURCE_ROOT / "core" / "include"
+
+
+def cdef_text() -> str:
+    """The declarations cffi is given: weft/_cdef.h, the one place they are kept."""
+    return (HERE / "_cdef.h").read_text()
+
+
+def core_library() -> pathlib.Path:
+    """Path to libweft.a, building it with CMake when no build was handed to us."""
+    given = os.environ.get("WEFT_CORE_LIB")
+    if given:
+        return pathlib.Path(given)
+    build_dir = PACKAGE_ROOT / "build" / "core"
+    configure = [
+        "cmake", "-S", str(SOURCE_ROOT), "-B", str(build_dir),
+        "-DCMAKE_BUILD_TYPE=Release",
+        "-DWEFT_BUILD_TESTS=OFF", "-DWEFT_BUILD_BENCH=OFF",
+        "-DWEFT_BUILD_EXAMPLES=OFF", "-DWEFT_BUILD_PYTHON=OFF",
+    ]
+    subprocess.run(configure, check=True)
+    subprocess.run(["cmake", "--build", str(build_dir), "--target", "weft_static",
+                    "--parallel"], check=True)
+    return build_dir / "core" / "libweft.a"
+
+
+def make_builder() -> cffi.FFI:
+    """The FFI builder setuptools' cffi_modules hook and CMake both use."""
+    builder = cffi.FFI()
+    builder.cdef(cdef_text())
+    builder.set_source(
+        "weft._weft",
+        "#include <weft.h>\n",
+        include_dirs=[str(INCLUDE_DIR)],
+        extra_objects=[str(core_library())],
+        libraries=["uv", "ssl", "crypto", "pthread", "m"],
+        extra_compile_args=["-std=c11", "-O2"],
+    )
+    return builder
+
+
+ffibuilder = make_builder()
+
+if __name__ == "__main__":
+    ffibuilder.compile(tmpdir=str(PACKAGE_ROOT / "build" / "cffi"), verbose=True)

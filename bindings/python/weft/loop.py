@@ -1,0 +1,390 @@
+"""weft's asyncio event loop: scheduling, timers, running and stopping in the C core.
+
+The core's ready queue and timer heap hold every callback, as an integer id into this
+loop's table of handles. When the core reaches a run of consecutive Python callbacks it
+hands their ids over in one call (weft_loop_set_batch_handler), and the loop runs them
+in that exact order. Futures and tasks are asyncio's own (C-accelerated) classes, which
+schedule their callbacks through this loop's call_soon."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import threading
+import time
+import warnings
+import weakref
+from asyncio import base_events, coroutines, events, futures, tasks
+
+from ._core import ffi, lib, NULL, check
+from .exceptions import ExceptionHandlerMixin
+from .executor import ExecutorMixin
+from .handles import Handle, TimerHandle
+from .signals import SignalMixin
+
+__all__ = ["EventLoop"]
+
+_monotonic = time.monotonic
+
+
+def _debug_from_environment() -> bool:
+    return sys.flags.dev_mode or (not sys.flags.ignore_environment
+                                  and bool(os.environ.get("PYTHONASYNCIODEBUG")))
+
+
+def _stop_when_done(fut) -> None:
+    if not fut.cancelled():
+        exc = fut.exception()
+        if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+            return  # run_forever is already unwinding with it
+    futures._get_loop(fut).stop()
+
+
+class EventLoop(SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.AbstractEventLoop):
+    """A drop-in asyncio event loop running on weft's C core."""
+
+    def __init__(self) -> None:
+        out = ffi.new("weft_loop_t **")
+        check(lib.weft_loop_new(out))
+        self._ptr = out[0]
+        self._cookie = ffi.new_handle(self)
+        lib.weft_loop_set_batch_handler(self._ptr, lib._weft_batch, self._cookie)
+        lib.weft_loop_set_log_handler(self._ptr, lib._weft_log, self._cookie)
+        self._callbacks: dict[int, Handle] = {}
+        self._next_id = itertools.count(1).__next__
+        self._closed = False
+        self._thread_id = None
+        self._debug = False
+        self.set_debug(_debug_from_environment())
+        self.slow_callback_duration = 0.1
+        self._interrupt: BaseException | None = None
+        self._task_factory = None
+        self._exception_handler = None
+        self._current_handle = None
+        self._coroutine_origin_tracking_enabled = False
+        self._coroutine_origin_tracking_saved_depth = None
+        self._asyncgens = weakref.WeakSet()
+        self._asyncgens_shutdown_called = False
+        self._init_signals()
+
+    def __repr__(self) -> str:
+        return (f"<{self.__class__.__name__} running={self.is_running()} "
+                f"closed={self.is_closed()} debug={self.get_debug()}>")
+
+    # ---- Checks -----------------------------------------------------------------------
+
+    def _check_closed(self) -> None:
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+
+    def _check_thread(self) -> None:
+        if self._thread_id is not None and self._thread_id != threading.get_ident():
+            raise RuntimeError("Non-thread-safe operation invoked on an event loop other "
+                               "than the current one")
+
+    def _check_callback(self, callback, method: str) -> None:
+        if coroutines.iscoroutine(callback) or coroutines.iscoroutinefunction(callback):
+            raise TypeError(f"coroutines cannot be used with {method}()")
+        if not callable(callback):
+            raise TypeError(f"a callable object was expected by {method}(), got {callback!r}")
+
+    def _check_running(self) -> None:
+        if self.is_running():
+            raise RuntimeError("This event loop is already running")
+        if events._get_running_loop() is not None:
+            raise RuntimeError("Cannot run the event loop while another loop is running")
+
+    # ---- Scheduling -------------------------------------------------------------------
+
+    def call_soon(self, callback, *args, context=None):
+        if self._closed:
+            raise RuntimeError("Event loop is closed")
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_soon")
+        handle = Handle(callback, args, self, context)
+        if handle._source_traceback:
+            del handle._source_traceback[-1]
+        ident = self._next_id()
+        self._callbacks[ident] = handle
+        rc = lib.weft_call_soon_id(self._ptr, ident, NULL)
+        if rc:
+            del self._callbacks[ident]
+            check(rc)
+        return handle
+
+    def call_soon_threadsafe(self, callback, *args, context=None):
+        self._check_closed()
+        if self._debug:
+            self._check_callback(callback, "call_soon_threadsafe")
+        handle = Handle(callback, args, self, context)
+        if handle._source_traceback:
+            del handle._source_traceback[-1]
+        ident = self._next_id()
+        self._callbacks[ident] = handle
+        rc = lib.weft_call_soon_threadsafe_id(self._ptr, ident)
+        if rc:
+            self._callbacks.pop(ident, None)
+            check(rc)
+        return handle
+
+    def call_later(self, delay, callback, *args, context=None):
+        if delay is None:
+            raise TypeError("delay must not be None")
+        return self.call_at(_monotonic() + delay, callback, *args, context=context)
+
+    def call_at(self, when, callback, *args, context=None):
+        if when is None:
+            raise TypeError("when cannot be None")
+        self._check_closed()
+        if self._debug:
+            self._check_thread()
+            self._check_callback(callback, "call_at")
+        timer = TimerHandle(when, callback, args, self, context)
+        if timer._source_traceback:
+            del timer._source_traceback[-1]
+        ident = self._next_id()
+        out = ffi.new("weft_handle_t **")
+        self._callbacks[ident] = timer
+        rc = lib.weft_call_at_id(self._ptr, float(when), ident, out)
+        if rc:
+            del self._callbacks[ident]
+            check(rc)
+        timer._core = out[0]
+        timer._id = ident
+        timer._scheduled = True
+        return timer
+
+    def _timer_handle_cancelled(self, timer) -> None:
+        """Called by TimerHandle.cancel: takes the timer out of the core's heap now."""
+        if getattr(timer, "_core", None) is not None:
+            self._callbacks.pop(timer._id, None)
+            timer._cancel_core()
+
+    def time(self) -> float:
+        # The core's clock is CLOCK_MONOTONIC (uv_hrtime), the same as time.monotonic.
+        return _monotonic()
+
+    # ---- Running the batches the core hands over --------------------------------------
+
+    def _run_batch(self, ids) -> None:
+        callbacks = self._callbacks
+        if self._debug:
+            self._run_batch_debug(ids)
+            return
+        for index, ident in enumerate(ids):
+            handle = callbacks.pop(ident, None)
+            if handle is None or handle._cancelled:
+                continue
+            try:
+                handle._run()
+            except BaseException as exc:  # SystemExit, KeyboardInterrupt: _run reports the rest
+                self._interrupted(exc, ids[index + 1:])
+                return
+
+    def _run_batch_debug(self, ids) -> None:
+        """The debug-mode batch: tracks the current handle and reports slow callbacks."""
+        callbacks = self._callbacks
+        for index, ident in enumerate(ids):
+            handle = callbacks.pop(ident, None)
+            if handle is None or handle._cancelled:
+                continue
+            self._current_handle = handle
+            start = _monotonic()
+            try:
+                handle._run()
+            except BaseException as exc:
+                self._interrupted(exc, ids[index + 1:])
+                return
+            finally:
+                self._current_handle = None
+            elapsed = _monotonic() - start
+            if elapsed >= self.slow_callback_duration:
+                base_events.logger.warning("Executing %s took %.3f seconds",
+                                           base_events._format_handle(handle), elapsed)
+
+    def _run_guarded(self, handle) -> None:
+        """Runs one handle the core called directly (a signal handler)."""
+        try:
+            handle._run()
+        except BaseException as exc:
+            self._interrupted(exc, ())
+
+    def _interrupted(self, exc: BaseException, rest) -> None:
+        """A callback raised SystemExit or KeyboardInterrupt: stop, and let run_forever
+        raise it. Callbacks of the same batch not yet run go back into the queue."""
+        if self._interrupt is None:
+            self._interrupt = exc
+        for ident in rest:
+            lib.weft_call_soon_id(self._ptr, ident, NULL)
+        lib.weft_loop_stop(self._ptr)
+
+    # ---- Running ----------------------------------------------------------------------
+
+    def run_forever(self):
+        self._check_closed()
+        self._check_running()
+        self._set_coroutine_origin_tracking(self._debug)
+        old_hooks = sys.get_asyncgen_hooks()
+        self._thread_id = threading.get_ident()
+        sys.set_asyncgen_hooks(firstiter=self._asyncgen_firstiter_hook,
+                               finalizer=self._asyncgen_finalizer_hook)
+        try:
+            events._set_running_loop(self)
+            check(lib.weft_loop_run_forever(self._ptr))
+            exc, self._interrupt = self._interrupt, None
+            if exc is not None:
+                raise exc
+        finally:
+            self._thread_id = None
+            events._set_running_loop(None)
+            self._set_coroutine_origin_tracking(False)
+            sys.set_asyncgen_hooks(*old_hooks)
+
+    def run_until_complete(self, future):
+        self._check_closed()
+        self._check_running()
+        new_task = not futures.isfuture(future)
+        future = tasks.ensure_future(future, loop=self)
+        if new_task:
+            future._log_destroy_pending = False  # an exception here is the caller's
+        future.add_done_callback(_stop_when_done)
+        try:
+            self.run_forever()
+        except BaseException:
+            if new_task and future.done() and not future.cancelled():
+                future.exception()  # retrieved: the caller gets it from run_forever
+            raise
+        finally:
+            future.remove_done_callback(_stop_when_done)
+        if not future.done():
+            raise RuntimeError("Event loop stopped before Future completed.")
+        return future.result()
+
+    def stop(self):
+        if not self._closed:
+            lib.weft_loop_stop(self._ptr)
+
+    def is_running(self):
+        return self._thread_id is not None
+
+    def is_closed(self):
+        return self._closed
+
+    def close(self):
+        if self.is_running():
+            raise RuntimeError("Cannot close a running event loop")
+        if self._closed:
+            return
+        if self._debug:
+            base_events.logger.debug("Close %r", self)
+        self._remove_all_signal_handlers()
+        self._closed = True
+        self._executor_shutdown_called = True
+        executor, self._default_executor = self._default_executor, None
+        if executor is not None:
+            executor.shutdown(wait=False)
+        for handle in self._callbacks.values():
+            if isinstance(handle, TimerHandle):
+                handle._release_core()
+        self._callbacks.clear()
+        lib.weft_loop_close(self._ptr)
+
+    def __del__(self, _warn=warnings.warn):
+        if not self._closed:
+            _warn(f"unclosed event loop {self!r}", ResourceWarning, source=self)
+            if not self.is_running():
+                self.close()
+        ptr, self._ptr = getattr(self, "_ptr", NULL), NULL
+        if ptr != NULL:
+            lib.weft_loop_free(ptr)
+
+    # ---- Futures and tasks ------------------------------------------------------------
+
+    def create_future(self):
+        return futures.Future(loop=self)
+
+    def create_task(self, coro, *, name=None, context=None):
+        self._check_closed()
+        if self._task_factory is None:
+            task = tasks.Task(coro, loop=self, name=name, context=context)
+            if task._source_traceback:
+                del task._source_traceback[-1]
+        else:
+            if context is None:
+                task = self._task_factory(self, coro)
+            else:
+                task = self._task_factory(self, coro, context=context)
+            tasks._set_task_name(task, name)
+        return task
+
+    def set_task_factory(self, factory):
+        if factory is not None and not callable(factory):
+            raise TypeError("task factory must be a callable or None")
+        self._task_factory = factory
+
+    def get_task_factory(self):
+        return self._task_factory
+
+    # ---- Debug mode -------------------------------------------------------------------
+
+    def get_debug(self):
+        return self._debug
+
+    def set_debug(self, enabled):
+        self._debug = bool(enabled)
+        lib.weft_loop_set_debug(self._ptr, self._debug)
+        if self.is_running():
+            self.call_soon_threadsafe(self._set_coroutine_origin_tracking, self._debug)
+
+    def _set_coroutine_origin_tracking(self, enabled: bool) -> None:
+        if bool(enabled) == self._coroutine_origin_tracking_enabled:
+            return
+        if enabled:
+            self._coroutine_origin_tracking_saved_depth = sys.get_coroutine_origin_tracking_depth()
+            sys.set_coroutine_origin_tracking_depth(coroutines._DEBUG_STACK_DEPTH)
+        else:
+            sys.set_coroutine_origin_tracking_depth(self._coroutine_origin_tracking_saved_depth)
+        self._coroutine_origin_tracking_enabled = bool(enabled)
+
+    # ---- Asynchronous generators ------------------------------------------------------
+
+    def _asyncgen_finalizer_hook(self, agen) -> None:
+        self._asyncgens.discard(agen)
+        if not self.is_closed():
+            self.call_soon_threadsafe(self.create_task, agen.aclose())
+
+    def _asyncgen_firstiter_hook(self, agen) -> None:
+        if self._asyncgens_shutdown_called:
+            warnings.warn(f"asynchronous generator {agen!r} was scheduled after "
+                          f"loop.shutdown_asyncgens() call", ResourceWarning, source=self)
+        self._asyncgens.add(agen)
+
+    async def shutdown_asyncgens(self):
+        """Closes every asynchronous generator still open, reporting their failures."""
+        self._asyncgens_shutdown_called = True
+        if not self._asyncgens:
+            return
+        closing = list(self._asyncgens)
+        self._asyncgens.clear()
+        results = await tasks.gather(*[agen.aclose() for agen in closing],
+                                     return_exceptions=True)
+        for result, agen in zip(results, closing):
+            if isinstance(result, Exception):
+                self.call_exception_handler({
+                    "message": f"an error occurred during closing of asynchronous "
+                               f"generator {agen!r}",
+                    "exception": result,
+                    "asyncgen": agen,
+                })
+
+
+@ffi.def_extern()
+def _weft_batch(loop_ptr, ids, count, arg):
+    ffi.from_handle(arg)._run_batch(ffi.unpack(ids, count))
+
+
+@ffi.def_extern()
+def _weft_log(loop_ptr, level, text, arg):
+    base_events.logger.log(level, ffi.string(text).decode(errors="replace"))
