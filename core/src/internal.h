@@ -85,6 +85,9 @@ struct weft_loop_s {
   weft__foreign_t *foreign;
   size_t foreign_len, foreign_cap;
   bool foreign_closed;
+  /* Set while `foreign` holds callbacks, so call_soon can take them first without the lock
+   * in the common case: a thread-safe call made before a call_soon runs before it. */
+  atomic_int foreign_waiting;
 
   /* Modules outside loop.c keep their per-loop state here (loop_ext.h). */
   struct {

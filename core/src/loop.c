@@ -273,6 +273,9 @@ void weft__loop_keep_polling(weft_loop_t *loop) {
 
 /* ---- Scheduling ----------------------------------------------------------------------- */
 
+/* Defined with the other-thread entry points below. */
+static void take_foreign(weft_loop_t *loop);
+
 /* A NULL cb makes a batched callback whose id is arg (weft_call_soon_id). */
 static int call_soon(weft_loop_t *loop, weft_callback_fn cb, void *arg,
                      weft_handle_t **handle_out) {
@@ -283,6 +286,10 @@ static int call_soon(weft_loop_t *loop, weft_callback_fn cb, void *arg,
   int rc = weft__loop_check(loop);
   if (rc != 0)
     return rc;
+  /* asyncio keeps one queue for both: what another thread posted before this call (say,
+   * under a lock this thread then took) runs before it. */
+  if (atomic_load(&loop->foreign_waiting))
+    take_foreign(loop);
   weft__ready_t entry = {.fn.plain = cb, .arg = arg};
   if (handle_out == NULL)
     return weft__loop_push_ready(loop, &entry);
@@ -321,13 +328,14 @@ int weft_loop_set_batch_handler(weft_loop_t *loop, weft_batch_fn handler, void *
 
 /* ---- Other threads -------------------------------------------------------------------- */
 
-static void on_async(uv_async_t *async) {
-  weft_loop_t *loop = async->data;
+/* Moves the callbacks other threads posted into the ready queue, in posting order. */
+static void take_foreign(weft_loop_t *loop) {
   uv_mutex_lock(&loop->foreign_lock);
   weft__foreign_t *items = loop->foreign;
   size_t len = loop->foreign_len;
   loop->foreign = NULL;
   loop->foreign_len = loop->foreign_cap = 0;
+  atomic_store(&loop->foreign_waiting, 0);
   uv_mutex_unlock(&loop->foreign_lock);
   for (size_t i = 0; i < len; i++) {
     weft__ready_t entry = {.fn.plain = items[i].cb, .arg = items[i].arg};
@@ -335,6 +343,10 @@ static void on_async(uv_async_t *async) {
       items[i].cb(items[i].arg); /* out of memory: running it now beats losing it */
   }
   free(items);
+}
+
+static void on_async(uv_async_t *async) {
+  take_foreign(async->data);
 }
 
 int weft_call_soon_threadsafe(weft_loop_t *loop, weft_callback_fn cb, void *arg) {
@@ -366,6 +378,7 @@ int weft__loop_post(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn dro
   }
   if (rc == 0) {
     loop->foreign[loop->foreign_len++] = (weft__foreign_t){cb, drop, arg};
+    atomic_store(&loop->foreign_waiting, 1);
     /* Sent under the lock so close cannot free the async handle between the two. */
     uv_async_send(&loop->async);
   }

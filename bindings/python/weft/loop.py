@@ -15,7 +15,7 @@ import threading
 import time
 import warnings
 import weakref
-from asyncio import base_events, coroutines, events, futures, tasks
+from asyncio import base_events, constants, coroutines, events, futures, tasks
 
 from ._core import ffi, lib, NULL, check
 from .exceptions import ExceptionHandlerMixin
@@ -343,7 +343,7 @@ class EventLoop(SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.Abstra
             return
         if enabled:
             self._coroutine_origin_tracking_saved_depth = sys.get_coroutine_origin_tracking_depth()
-            sys.set_coroutine_origin_tracking_depth(coroutines._DEBUG_STACK_DEPTH)
+            sys.set_coroutine_origin_tracking_depth(constants.DEBUG_STACK_DEPTH)
         else:
             sys.set_coroutine_origin_tracking_depth(self._coroutine_origin_tracking_saved_depth)
         self._coroutine_origin_tracking_enabled = bool(enabled)

@@ -1,0 +1,258 @@
+"""CPython's asyncio test suite, run against weft's loop and asyncio's own, side by side.
+
+The test classes come from the installed Python's ``test.test_asyncio`` package; nothing
+is copied. Mixin-based modules (test_events, test_sock_lowlevel, test_sendfile,
+test_subprocess) are combined with a test case whose loop is the one under test, as
+CPython does for its own loops; every other module runs with that loop's policy
+installed, so asyncio.run() and asyncio.new_event_loop() give it.
+
+Each (module, loop) pair runs in a child process with a time limit. The report lists
+passed/failed/skipped per module for both loops, then every test asyncio's loop passes and
+weft's does not, unless tests/excluded.txt lists it with a reason. The exit status is 1
+if there is any such test.
+
+    python tests/conformance.py                 # every module
+    python tests/conformance.py test_tasks ...  # some modules
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = pathlib.Path(__file__).resolve().parent
+EXCLUDED = HERE / "excluded.txt"
+LOOPS = ("weft", "asyncio")
+
+# module -> the mixins to combine with a loop-providing test case (None: policy-driven).
+MODULES: dict[str, tuple[str, ...] | None] = {
+    "test_events": ("EventLoopTestsMixin", "SubprocessTestsMixin"),
+    "test_sock_lowlevel": ("BaseSockTestsMixin",),
+    "test_sendfile": ("SendfileTestsBase",),
+    "test_subprocess": ("SubprocessMixin",),
+    "test_streams": None,
+    "test_server": None,
+    "test_buffered_proto": None,
+    "test_ssl": None,
+    "test_sslproto": None,
+    "test_context": None,
+    "test_locks": None,
+    "test_queues": None,
+    "test_tasks": None,
+    "test_taskgroups": None,
+    "test_timeouts": None,
+    "test_runners": None,
+    "test_waitfor": None,
+    "test_pep492": None,
+}
+# Classes of policy-driven modules that test another platform's loop.
+SKIP_CLASSES = ("Proactor",)
+TIME_LIMIT = 600
+
+
+# ---- In the child: one module on one loop -------------------------------------------------
+
+def _loop_factory(loop_name: str):
+    if loop_name == "weft":
+        import weft
+        return weft.new_event_loop
+    import selectors
+    return lambda: asyncio.SelectorEventLoop(selectors.EpollSelector())
+
+
+def _install_policy(loop_name: str) -> None:
+    """Makes the loop's policy the default one, also after a module's tearDownModule
+    resets the policy to None."""
+    if loop_name != "weft":
+        return
+    import weft
+    set_policy = asyncio.events.set_event_loop_policy
+
+    def set_policy_or_weft(policy):
+        set_policy(policy if policy is not None else weft.EventLoopPolicy())
+
+    asyncio.set_event_loop_policy = asyncio.events.set_event_loop_policy = set_policy_or_weft
+    set_policy_or_weft(None)
+
+
+def _mixin_case(module, mixins: tuple[str, ...], loop_name: str) -> type:
+    """A test case class made of the module's mixins and a loop from ``loop_name``."""
+    from test.test_asyncio import utils as test_utils
+    factory = _loop_factory(loop_name)
+    bases = tuple(getattr(module, name) for name in mixins) + (test_utils.TestCase,)
+
+    class LoopTests(*bases):
+        def create_event_loop(self):
+            return factory()
+
+        if "SubprocessMixin" in mixins:
+            def setUp(self):
+                super().setUp()
+                self.loop = factory()
+                self.set_event_loop(self.loop)
+                if loop_name != "weft":
+                    watcher = asyncio.ThreadedChildWatcher()
+                    watcher.attach_loop(self.loop)
+                    asyncio.get_event_loop_policy().set_child_watcher(watcher)
+
+    LoopTests.__module__ = module.__name__
+    LoopTests.__qualname__ = "LoopTests"
+    return LoopTests
+
+
+def _suite(module_name: str, loop_name: str) -> unittest.TestSuite:
+    module = importlib.import_module(f"test.test_asyncio.{module_name}")
+    mixins = MODULES[module_name]
+    loader = unittest.TestLoader()
+    if mixins is not None:
+        return loader.loadTestsFromTestCase(_mixin_case(module, mixins, loop_name))
+    suite = unittest.TestSuite()
+    for test in _flatten(loader.loadTestsFromModule(module)):
+        if not any(word in type(test).__name__ for word in SKIP_CLASSES):
+            suite.addTest(test)
+    return suite
+
+
+def _flatten(suite):
+    for item in suite:
+        if isinstance(item, unittest.TestSuite):
+            yield from _flatten(item)
+        else:
+            yield item
+
+
+class _Recorder(unittest.TextTestResult):
+    """Records each test's outcome by id."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.outcomes: dict[str, str] = {}
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self.outcomes[test.id()] = "passed"
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self.outcomes[test.id()] = "failed"
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self.outcomes.setdefault(test.id(), "failed")  # a tearDown error counts too
+        if test.id() in self.outcomes:
+            self.outcomes[test.id()] = "failed"
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self.outcomes[test.id()] = "skipped"
+
+    def addExpectedFailure(self, test, err):
+        super().addExpectedFailure(test, err)
+        self.outcomes[test.id()] = "passed"
+
+    def addUnexpectedSuccess(self, test):
+        super().addUnexpectedSuccess(test)
+        self.outcomes[test.id()] = "failed"
+
+
+def run_child(module_name: str, loop_name: str, out_path: str, verbosity: int) -> None:
+    _install_policy(loop_name)
+    probe = asyncio.new_event_loop()
+    assert (type(probe).__module__.startswith("weft.")) == (loop_name == "weft"), type(probe)
+    probe.close()
+    suite = _suite(module_name, loop_name)
+    runner = unittest.TextTestRunner(resultclass=_Recorder, verbosity=verbosity,
+                                     stream=sys.stderr)
+    result = runner.run(suite)
+    pathlib.Path(out_path).write_text(json.dumps(result.outcomes))
+
+
+# ---- In the parent: both loops, every module, the comparison -----------------------------
+
+def _run_module(module_name: str, loop_name: str, log_dir: pathlib.Path, verbosity: int):
+    out = log_dir / f"{module_name}.{loop_name}.json"
+    log = log_dir / f"{module_name}.{loop_name}.log"
+    cmd = [sys.executable, __file__, "--child", module_name, "--loop", loop_name,
+           "--out", str(out), "--verbosity", str(verbosity)]
+    with open(log, "w") as log_file:
+        try:
+            subprocess.run(cmd, stdout=log_file, stderr=subprocess.STDOUT, timeout=TIME_LIMIT)
+        except subprocess.TimeoutExpired:
+            return None
+    return json.loads(out.read_text()) if out.exists() else None
+
+
+def load_exclusions() -> dict[str, str]:
+    """excluded.txt: one test id per line, then '#' and the reason."""
+    excluded = {}
+    for line in EXCLUDED.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            test_id, _, reason = line.partition("#")
+            excluded[test_id.strip()] = reason.strip()
+    return excluded
+
+
+def _counts(outcomes) -> str:
+    if outcomes is None:
+        return "crashed or timed out"
+    values = list(outcomes.values())
+    return "/".join(str(values.count(kind)) for kind in ("passed", "failed", "skipped"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help="test modules (default: all)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--loop", choices=LOOPS, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--verbosity", type=int, default=1)
+    parser.add_argument("--logs", help="directory for per-module logs (default: a temp dir)")
+    args = parser.parse_args()
+    if args.child:
+        run_child(args.child, args.loop, args.out, args.verbosity)
+        return 0
+
+    modules = args.modules or list(MODULES)
+    log_dir = pathlib.Path(args.logs or tempfile.mkdtemp(prefix="weft-conformance-"))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    excluded = load_exclusions()
+    regressions = []
+    print(f"{'module':22} {'weft p/f/s':>16} {'asyncio p/f/s':>16} {'seconds':>8}")
+    totals = {name: [0, 0, 0] for name in LOOPS}
+    for module_name in modules:
+        start = time.monotonic()
+        results = {name: _run_module(module_name, name, log_dir, args.verbosity)
+                   for name in LOOPS}
+        print(f"{module_name:22} {_counts(results['weft']):>16} "
+              f"{_counts(results['asyncio']):>16} {time.monotonic() - start:8.1f}", flush=True)
+        for name, outcomes in results.items():
+            for index, kind in enumerate(("passed", "failed", "skipped")):
+                totals[name][index] += list((outcomes or {}).values()).count(kind)
+        reference, ours = results["asyncio"] or {}, results["weft"] or {}
+        for test_id, outcome in sorted(reference.items()):
+            if outcome == "passed" and ours.get(test_id) != "passed" and test_id not in excluded:
+                regressions.append((test_id, ours.get(test_id, "not run")))
+    print(f"{'total':22} {'/'.join(map(str, totals['weft'])):>16} "
+          f"{'/'.join(map(str, totals['asyncio'])):>16}")
+    print(f"\nlogs: {log_dir}")
+    if regressions:
+        print(f"\n{len(regressions)} tests pass on asyncio's loop but not on weft's "
+              f"(and are not in {EXCLUDED.name}):")
+        for test_id, outcome in regressions:
+            print(f"  {test_id}: {outcome}")
+    return 1 if regressions else 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE.parent))
+    sys.exit(main())
