@@ -57,6 +57,16 @@ void weft_handle_cancel(weft_handle_t *handle) {
   }
 }
 
+void weft_handles_release(weft_handle_t *const *handles, size_t count, int cancel) {
+  if (handles == NULL)
+    return;
+  for (size_t i = 0; i < count; i++) {
+    if (cancel)
+      weft_handle_cancel(handles[i]);
+    weft_handle_release(handles[i]);
+  }
+}
+
 int weft_handle_cancelled(const weft_handle_t *handle) {
   return handle != NULL && handle->cancelled;
 }

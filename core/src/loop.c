@@ -318,6 +318,17 @@ int weft_call_soon_id(weft_loop_t *loop, uintptr_t id, weft_handle_t **handle_ou
   return call_soon(loop, NULL, (void *)id, handle_out);
 }
 
+int weft_call_soon_ids(weft_loop_t *loop, const uintptr_t *ids, size_t count) {
+  if (ids == NULL && count > 0)
+    return WEFT_EINVAL;
+  for (size_t i = 0; i < count; i++) {
+    int rc = call_soon(loop, NULL, (void *)ids[i], NULL);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
 int weft_loop_set_batch_handler(weft_loop_t *loop, weft_batch_fn handler, void *arg) {
   if (loop == NULL)
     return WEFT_EINVAL;

@@ -29,11 +29,13 @@ int weft_loop_set_batch_handler(weft_loop_t *loop, weft_batch_fn handler, void *
 int weft_call_soon_id(weft_loop_t *loop, uintptr_t id, weft_handle_t **handle_out);
 int weft_call_at_id(weft_loop_t *loop, double when, uintptr_t id, weft_handle_t **handle_out);
 int weft_call_soon_threadsafe_id(weft_loop_t *loop, uintptr_t id);
+int weft_call_soon_ids(weft_loop_t *loop, const uintptr_t *ids, size_t count);
 
 void weft_handle_cancel(weft_handle_t *handle);
 int weft_handle_cancelled(const weft_handle_t *handle);
 double weft_handle_when(const weft_handle_t *handle);
 void weft_handle_release(weft_handle_t *handle);
+void weft_handles_release(weft_handle_t *const *handles, size_t count, int cancel);
 
 typedef void (*weft_log_fn)(weft_loop_t *loop, int level, const char *text, void *arg);
 int weft_loop_set_log_handler(weft_loop_t *loop, weft_log_fn fn, void *arg);

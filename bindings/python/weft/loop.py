@@ -8,6 +8,7 @@ schedule their callbacks through this loop's call_soon."""
 
 from __future__ import annotations
 
+import collections
 import itertools
 import os
 import sys
@@ -20,7 +21,7 @@ from asyncio import base_events, constants, coroutines, events, futures, tasks
 from ._core import ffi, lib, NULL, check
 from .exceptions import ExceptionHandlerMixin
 from .executor import ExecutorMixin
-from .handles import Handle, TimerHandle
+from .handles import Handle, TimerHandle, report_callback_error
 from .signals import SignalMixin
 
 __all__ = ["EventLoop"]
@@ -51,8 +52,14 @@ class EventLoop(SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.Abstra
         self._cookie = ffi.new_handle(self)
         lib.weft_loop_set_batch_handler(self._ptr, lib._weft_batch, self._cookie)
         lib.weft_loop_set_log_handler(self._ptr, lib._weft_log, self._cookie)
-        self._callbacks: dict[int, Handle] = {}
-        self._next_id = itertools.count(1).__next__
+        self._ready: collections.deque[Handle] = collections.deque()
+        self._unposted = 0
+        self._markers = ffi.new("uintptr_t[]", 256)
+        self._timers: dict[int, TimerHandle] = {}
+        self._next_timer_id = itertools.count(1, 2).__next__
+        self._handle_out = ffi.new("weft_handle_t **")
+        self._fired_cores: list = []
+        self._cancelled_cores: list = []
         self._closed = False
         self._thread_id = None
         self._debug = False
@@ -96,6 +103,14 @@ class EventLoop(SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.Abstra
             raise RuntimeError("Cannot run the event loop while another loop is running")
 
     # ---- Scheduling -------------------------------------------------------------------
+    #
+    # call_soon and call_soon_threadsafe append their handle to ``_ready``, asyncio's
+    # order; the core's ready queue holds one marker (id 0) per handle, and each marker it
+    # hands back runs the oldest handle. Markers for handles scheduled while Python code
+    # runs are posted in one call when control goes back to the core (_post); thread-safe
+    # calls post their marker at once, which also wakes the loop. Timers are the core's
+    # (odd ids, in ``_timers``); the core handles of fired and cancelled timers are given
+    # back in one call too.
 
     def call_soon(self, callback, *args, context=None):
         if self._closed:
@@ -106,12 +121,8 @@ class EventLoop(SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.Abstra
         handle = Handle(callback, args, self, context)
         if handle._source_traceback:
             del handle._source_traceback[-1]
-        ident = self._next_id()
-        self._callbacks[ident] = handle
-        rc = lib.weft_call_soon_id(self._ptr, ident, NULL)
-        if rc:
-            del self._callbacks[ident]
-            check(rc)
+        self._ready.append(handle)
+        self._unposted += 1
         return handle
 
     def call_soon_threadsafe(self, callback, *args, context=None):
@@ -121,11 +132,9 @@ class EventLoop(SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.Abstra
         handle = Handle(callback, args, self, context)
         if handle._source_traceback:
             del handle._source_traceback[-1]
-        ident = self._next_id()
-        self._callbacks[ident] = handle
-        rc = lib.weft_call_soon_threadsafe_id(self._ptr, ident)
+        self._ready.append(handle)
+        rc = lib.weft_call_soon_threadsafe_id(self._ptr, 0)
         if rc:
-            self._callbacks.pop(ident, None)
             check(rc)
         return handle
 
@@ -144,51 +153,89 @@ class EventLoop(SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.Abstra
         timer = TimerHandle(when, callback, args, self, context)
         if timer._source_traceback:
             del timer._source_traceback[-1]
-        ident = self._next_id()
-        out = ffi.new("weft_handle_t **")
-        self._callbacks[ident] = timer
-        rc = lib.weft_call_at_id(self._ptr, float(when), ident, out)
+        ident = self._next_timer_id()
+        out = self._handle_out
+        rc = lib.weft_call_at_id(self._ptr, when, ident, out)
         if rc:
-            del self._callbacks[ident]
             check(rc)
         timer._core = out[0]
         timer._id = ident
         timer._scheduled = True
+        self._timers[ident] = timer
         return timer
 
     def _timer_handle_cancelled(self, timer) -> None:
-        """Called by TimerHandle.cancel: takes the timer out of the core's heap now."""
-        if getattr(timer, "_core", None) is not None:
-            self._callbacks.pop(timer._id, None)
-            timer._cancel_core()
+        """Called by TimerHandle.cancel: the core's timer is cancelled at the next post."""
+        if self._timers.pop(getattr(timer, "_id", None), None) is not None:
+            self._cancelled_cores.append(timer._core)
+            timer._core = None
+            if len(self._cancelled_cores) >= 4096:
+                self._give_back_timers()
 
     def time(self) -> float:
         # The core's clock is CLOCK_MONOTONIC (uv_hrtime), the same as time.monotonic.
         return _monotonic()
 
+    def _post(self) -> None:
+        """Hands the core what Python code scheduled since control last left it."""
+        count = self._unposted
+        if count:
+            self._unposted = 0
+            if count > len(self._markers):
+                self._markers = ffi.new("uintptr_t[]", max(count, 2 * len(self._markers)))
+            lib.weft_call_soon_ids(self._ptr, self._markers, count)
+        if self._fired_cores or self._cancelled_cores:
+            self._give_back_timers()
+
+    def _give_back_timers(self) -> None:
+        fired, self._fired_cores = self._fired_cores, []
+        cancelled, self._cancelled_cores = self._cancelled_cores, []
+        if fired:
+            lib.weft_handles_release(ffi.new("weft_handle_t *[]", fired), len(fired), 0)
+        if cancelled:
+            lib.weft_handles_release(ffi.new("weft_handle_t *[]", cancelled),
+                                     len(cancelled), 1)
+
     # ---- Running the batches the core hands over --------------------------------------
 
     def _run_batch(self, ids) -> None:
-        callbacks = self._callbacks
         if self._debug:
             self._run_batch_debug(ids)
             return
+        ready = self._ready
+        timers = self._timers
+        fired = self._fired_cores
         for index, ident in enumerate(ids):
-            handle = callbacks.pop(ident, None)
-            if handle is None or handle._cancelled:
+            if ident == 0:
+                handle = ready.popleft()
+            else:
+                handle = timers.pop(ident, None)
+                if handle is None:
+                    continue  # cancelled
+                fired.append(handle._core)
+                handle._core = None
+            if handle._cancelled:
                 continue
             try:
-                handle._run()
-            except BaseException as exc:  # SystemExit, KeyboardInterrupt: _run reports the rest
+                handle._context.run(handle._callback, *handle._args)
+            except (SystemExit, KeyboardInterrupt) as exc:
                 self._interrupted(exc, ids[index + 1:])
                 return
+            except BaseException as exc:
+                report_callback_error(handle, exc)
 
     def _run_batch_debug(self, ids) -> None:
         """The debug-mode batch: tracks the current handle and reports slow callbacks."""
-        callbacks = self._callbacks
         for index, ident in enumerate(ids):
-            handle = callbacks.pop(ident, None)
-            if handle is None or handle._cancelled:
+            if ident == 0:
+                handle = self._ready.popleft()
+            else:
+                handle = self._timers.pop(ident, None)
+                if handle is None:
+                    continue
+                self._fired_cores.append(handle._core)
+                handle._core = None
+            if handle._cancelled:
                 continue
             self._current_handle = handle
             start = _monotonic()
@@ -213,11 +260,14 @@ class EventLoop(SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.Abstra
 
     def _interrupted(self, exc: BaseException, rest) -> None:
         """A callback raised SystemExit or KeyboardInterrupt: stop, and let run_forever
-        raise it. Callbacks of the same batch not yet run go back into the queue."""
+        raise it. The rest of the batch goes back into the queue, still in order ahead of
+        what was scheduled since."""
         if self._interrupt is None:
             self._interrupt = exc
-        for ident in rest:
-            lib.weft_call_soon_id(self._ptr, ident, NULL)
+        timer_ids = [ident for ident in rest if ident != 0]
+        self._unposted += len(rest) - len(timer_ids)
+        if timer_ids:
+            lib.weft_call_soon_ids(self._ptr, ffi.new("uintptr_t[]", timer_ids), len(timer_ids))
         lib.weft_loop_stop(self._ptr)
 
     # ---- Running ----------------------------------------------------------------------
@@ -232,6 +282,7 @@ class EventLoop(SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.Abstra
                                finalizer=self._asyncgen_finalizer_hook)
         try:
             events._set_running_loop(self)
+            self._post()
             check(lib.weft_loop_run_forever(self._ptr))
             exc, self._interrupt = self._interrupt, None
             if exc is not None:
@@ -285,10 +336,13 @@ class EventLoop(SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.Abstra
         executor, self._default_executor = self._default_executor, None
         if executor is not None:
             executor.shutdown(wait=False)
-        for handle in self._callbacks.values():
-            if isinstance(handle, TimerHandle):
-                handle._release_core()
-        self._callbacks.clear()
+        self._ready.clear()
+        self._unposted = 0
+        for timer in self._timers.values():
+            self._cancelled_cores.append(timer._core)
+            timer._core = None
+        self._timers.clear()
+        self._give_back_timers()
         lib.weft_loop_close(self._ptr)
 
     def __del__(self, _warn=warnings.warn):
@@ -382,7 +436,11 @@ class EventLoop(SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.Abstra
 
 @ffi.def_extern()
 def _weft_batch(loop_ptr, ids, count, arg):
-    ffi.from_handle(arg)._run_batch(ffi.unpack(ids, count))
+    loop = ffi.from_handle(arg)
+    try:
+        loop._run_batch(ffi.unpack(ids, count))
+    finally:
+        loop._post()
 
 
 @ffi.def_extern()

@@ -69,4 +69,7 @@ class SignalMixin:
 @ffi.def_extern()
 def _weft_signal(arg):
     loop, sig = ffi.from_handle(arg)
-    loop._deliver_signal(sig)
+    try:
+        loop._deliver_signal(sig)
+    finally:
+        loop._post()

@@ -77,6 +77,10 @@ WEFT_API int weft_call_soon_id(weft_loop_t *loop, uintptr_t id, weft_handle_t **
 WEFT_API int weft_call_at_id(weft_loop_t *loop, double when, uintptr_t id,
                              weft_handle_t **handle_out);
 WEFT_API int weft_call_soon_threadsafe_id(weft_loop_t *loop, uintptr_t id);
+/* weft_call_soon_id for `count` ids at once, in array order: one crossing for a binding
+ * that collects what it schedules while its code runs. On an error none was scheduled
+ * past the failing one, and the return value is the error. */
+WEFT_API int weft_call_soon_ids(weft_loop_t *loop, const uintptr_t *ids, size_t count);
 
 /* Cancels a scheduled callback: it will never run. Cancelling twice is harmless. */
 WEFT_API void weft_handle_cancel(weft_handle_t *handle);
@@ -85,6 +89,9 @@ WEFT_API int weft_handle_cancelled(const weft_handle_t *handle);
 WEFT_API double weft_handle_when(const weft_handle_t *handle);
 WEFT_API weft_handle_t *weft_handle_retain(weft_handle_t *handle);
 WEFT_API void weft_handle_release(weft_handle_t *handle);
+/* Releases `count` handles at once, cancelling each first if `cancel` is set (harmless
+ * for one that already ran): one crossing for a binding that collects them. */
+WEFT_API void weft_handles_release(weft_handle_t *const *handles, size_t count, int cancel);
 
 /* What the exception handler is told: asyncio's context dict as a struct. Fields that do
  * not apply are NULL or 0. */
