@@ -254,5 +254,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(HERE.parent))
+    try:
+        import weft  # noqa: F401  (built, or installed)
+    except ImportError:
+        sys.path.insert(0, str(HERE.parent))  # built in place: setup.py build_ext --inplace
     sys.exit(main())

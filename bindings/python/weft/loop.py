@@ -438,7 +438,7 @@ class EventLoop(SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.Abstra
 def _weft_batch(loop_ptr, ids, count, arg):
     loop = ffi.from_handle(arg)
     try:
-        loop._run_batch(ffi.unpack(ids, count))
+        loop._run_batch([ids[0]] if count == 1 else ffi.unpack(ids, count))
     finally:
         loop._post()
 

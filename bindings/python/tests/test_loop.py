@@ -1,0 +1,277 @@
+"""weft's event loop: what CPython's test suite does not check directly."""
+
+import asyncio
+import contextvars
+import logging
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+import weft
+
+
+@pytest.fixture
+def loop():
+    loop = weft.new_event_loop()
+    yield loop
+    loop.close()
+
+
+def test_run_returns_the_result_on_weft():
+    async def main():
+        return type(asyncio.get_running_loop())
+
+    assert weft.run(main()) is weft.EventLoop
+
+
+def test_runner_with_loop_factory():
+    async def main():
+        await asyncio.sleep(0.001)
+        return asyncio.get_running_loop()
+
+    with asyncio.Runner(loop_factory=weft.new_event_loop) as runner:
+        assert isinstance(runner.run(main()), weft.EventLoop)
+
+
+def test_install_makes_asyncio_run_use_weft():
+    try:
+        weft.install()
+
+        async def main():
+            return asyncio.get_running_loop()
+
+        assert isinstance(asyncio.run(main()), weft.EventLoop)
+    finally:
+        asyncio.set_event_loop_policy(None)
+
+
+def test_loop_is_an_abstract_event_loop(loop):
+    assert isinstance(loop, asyncio.AbstractEventLoop)
+    assert isinstance(loop.call_soon(lambda: None), asyncio.Handle)
+    assert isinstance(loop.call_later(1, lambda: None), asyncio.TimerHandle)
+
+
+def test_call_soon_order_and_arguments(loop):
+    seen = []
+    for i in range(5):
+        loop.call_soon(seen.append, i)
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert seen == [0, 1, 2, 3, 4]
+
+
+def test_callbacks_scheduled_while_running_wait_for_the_next_iteration(loop):
+    seen = []
+
+    def first():
+        seen.append("first")
+        loop.call_soon(seen.append, "third")
+
+    loop.call_soon(first)
+    loop.call_soon(seen.append, "second")
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert seen == ["first", "second"]
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert seen == ["first", "second", "third"]
+
+
+def test_timers_fire_in_deadline_order_and_cancel(loop):
+    seen = []
+    loop.call_later(0.03, seen.append, 3)
+    loop.call_later(0.01, seen.append, 1)
+    cancelled = loop.call_later(0.02, seen.append, "never")
+    loop.call_at(loop.time() + 0.02, seen.append, 2)
+    cancelled.cancel()
+    assert cancelled.cancelled()
+    loop.call_later(0.05, loop.stop)
+    start = time.monotonic()
+    loop.run_forever()
+    assert seen == [1, 2, 3]
+    assert time.monotonic() - start >= 0.045
+
+
+def test_timer_when_and_time_is_monotonic(loop):
+    now = loop.time()
+    assert abs(now - time.monotonic()) < 0.01
+    handle = loop.call_at(now + 10, lambda: None)
+    assert handle.when() == now + 10
+    handle.cancel()
+
+
+def test_call_soon_threadsafe_wakes_the_loop(loop):
+    seen = []
+
+    def worker():
+        time.sleep(0.05)
+        loop.call_soon_threadsafe(seen.append, threading.current_thread().name)
+        loop.call_soon_threadsafe(loop.stop)
+
+    thread = threading.Thread(target=worker, name="worker")
+    thread.start()
+    loop.run_forever()
+    thread.join()
+    assert seen == ["worker"]
+
+
+def test_context_is_used(loop):
+    var = contextvars.ContextVar("var", default="default")
+    ctx = contextvars.copy_context()
+    ctx.run(var.set, "in context")
+    seen = []
+    loop.call_soon(lambda: seen.append(var.get()), context=ctx)
+    loop.call_soon(lambda: seen.append(var.get()))
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert seen == ["in context", "default"]
+
+
+def test_exception_in_callback_reaches_the_handler(loop):
+    contexts = []
+    loop.set_exception_handler(lambda lp, ctx: contexts.append(ctx))
+
+    def fail():
+        raise ZeroDivisionError
+
+    handle = loop.call_soon(fail)
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    (context,) = contexts
+    assert isinstance(context["exception"], ZeroDivisionError)
+    assert context["handle"] is handle
+    assert context["message"].startswith("Exception in callback")
+
+
+def test_default_handler_logs_to_asyncio_logger(loop, caplog):
+    loop.call_soon(lambda: 1 / 0)
+    loop.call_soon(loop.stop)
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        loop.run_forever()
+    assert "Exception in callback" in caplog.text
+    assert "ZeroDivisionError" in caplog.text
+
+
+def test_keyboard_interrupt_escapes_and_the_rest_still_runs(loop):
+    seen = []
+
+    def interrupt():
+        raise KeyboardInterrupt
+
+    loop.call_soon(interrupt)
+    loop.call_soon(seen.append, "after")
+    with pytest.raises(KeyboardInterrupt):
+        loop.run_forever()
+    assert seen == []
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert seen == ["after"]
+
+
+def test_stop_before_run_forever_runs_one_iteration(loop):
+    seen = []
+    loop.stop()
+    loop.call_soon(seen.append, 1)
+    loop.run_forever()
+    assert seen == [1]
+
+
+def test_closed_loop_refuses_work(loop):
+    loop.close()
+    loop.close()  # harmless twice
+    assert loop.is_closed()
+    with pytest.raises(RuntimeError):
+        loop.call_soon(lambda: None)
+    with pytest.raises(RuntimeError):
+        loop.run_forever()
+
+
+def test_run_in_executor_and_shutdown(loop):
+    async def main():
+        result = await loop.run_in_executor(None, sum, [1, 2, 3])
+        await loop.shutdown_default_executor()
+        return result
+
+    assert loop.run_until_complete(main()) == 6
+    with pytest.raises(RuntimeError):
+        loop.run_in_executor(None, print)
+
+
+def test_getaddrinfo_numeric(loop):
+    infos = loop.run_until_complete(loop.getaddrinfo("127.0.0.1", 80, type=0))
+    assert infos and infos[0][4][0] == "127.0.0.1"
+
+
+def test_shutdown_asyncgens_closes_generators(loop):
+    closed = []
+
+    async def agen():
+        try:
+            yield 1
+            yield 2
+        finally:
+            closed.append(True)
+
+    async def main():
+        gen = agen()
+        await gen.__anext__()
+        await loop.shutdown_asyncgens()
+
+    loop.run_until_complete(main())
+    assert closed == [True]
+
+
+def test_signal_handler_runs_on_the_loop(loop):
+    seen = []
+    loop.add_signal_handler(signal.SIGUSR1, seen.append, "usr1")
+    loop.call_later(0.01, os.kill, os.getpid(), signal.SIGUSR1)
+    loop.call_later(0.2, loop.stop)
+    loop.run_forever()
+    assert seen == ["usr1"]
+    assert loop.remove_signal_handler(signal.SIGUSR1) is True
+    assert loop.remove_signal_handler(signal.SIGUSR1) is False
+    with pytest.raises(RuntimeError):
+        loop.add_signal_handler(signal.SIGKILL, print)
+    with pytest.raises(TypeError):
+        loop.add_signal_handler("x", print)
+
+
+def test_slow_callback_warning_in_debug_mode(loop, caplog):
+    loop.set_debug(True)
+    loop.slow_callback_duration = 0.01
+    loop.call_soon(time.sleep, 0.03)
+    loop.call_soon(loop.stop)
+    with caplog.at_level(logging.WARNING, logger="asyncio"):
+        loop.run_forever()
+    assert "took" in caplog.text
+
+
+def test_task_factory(loop):
+    made = []
+
+    def factory(lp, coro, **kwargs):
+        task = asyncio.Task(coro, loop=lp, **kwargs)
+        made.append(task)
+        return task
+
+    loop.set_task_factory(factory)
+    assert loop.get_task_factory() is factory
+
+    async def main():
+        return 1
+
+    assert loop.run_until_complete(main()) == 1
+    assert len(made) == 1
+
+
+def test_many_timers_cancelled_do_not_leak(loop):
+    handles = [loop.call_later(100, print) for _ in range(10000)]
+    for handle in handles:
+        handle.cancel()
+    assert not loop._timers
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert not loop._cancelled_cores
