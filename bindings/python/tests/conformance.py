@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import importlib
 import json
 import os
@@ -56,7 +57,8 @@ MODULES: dict[str, tuple[str, ...] | None] = {
 }
 # Classes of policy-driven modules that test another platform's loop.
 SKIP_CLASSES = ("Proactor",)
-TIME_LIMIT = 600
+TIME_LIMIT = 900       # per module and loop
+TEST_TIME_LIMIT = 60   # per test
 
 
 # ---- In the child: one module on one loop -------------------------------------------------
@@ -131,64 +133,109 @@ def _flatten(suite):
 
 
 class _Recorder(unittest.TextTestResult):
-    """Records each test's outcome by id."""
+    """Appends each test's outcome to the journal as it happens ("start" first), so a
+    test that hangs or crashes the process is known, and the rest can run after it."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.outcomes: dict[str, str] = {}
+    journal = None  # an open file, set by run_child
+
+    def _note(self, test, outcome):
+        self.journal.write(json.dumps([test.id(), outcome]) + "\n")
+        self.journal.flush()
+
+    def startTest(self, test):
+        self._note(test, "start")
+        faulthandler.dump_traceback_later(TEST_TIME_LIMIT, exit=True)
+        super().startTest(test)
+
+    def stopTest(self, test):
+        faulthandler.cancel_dump_traceback_later()
+        super().stopTest(test)
 
     def addSuccess(self, test):
         super().addSuccess(test)
-        self.outcomes[test.id()] = "passed"
+        self._note(test, "passed")
 
     def addFailure(self, test, err):
         super().addFailure(test, err)
-        self.outcomes[test.id()] = "failed"
+        self._note(test, "failed")
 
     def addError(self, test, err):
         super().addError(test, err)
-        self.outcomes.setdefault(test.id(), "failed")  # a tearDown error counts too
-        if test.id() in self.outcomes:
-            self.outcomes[test.id()] = "failed"
+        self._note(test, "failed")
 
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
-        self.outcomes[test.id()] = "skipped"
+        self._note(test, "skipped")
 
     def addExpectedFailure(self, test, err):
         super().addExpectedFailure(test, err)
-        self.outcomes[test.id()] = "passed"
+        self._note(test, "passed")
 
     def addUnexpectedSuccess(self, test):
         super().addUnexpectedSuccess(test)
-        self.outcomes[test.id()] = "failed"
+        self._note(test, "failed")
 
 
-def run_child(module_name: str, loop_name: str, out_path: str, verbosity: int) -> None:
+def _read_journal(path: pathlib.Path) -> tuple[dict[str, str], str | None]:
+    """Outcomes so far, and the test that started last without an outcome (if any)."""
+    outcomes: dict[str, str] = {}
+    pending = None
+    if path.exists():
+        for line in path.read_text().splitlines():
+            test_id, outcome = json.loads(line)
+            if outcome == "start":
+                pending = test_id
+            else:
+                # A test reports several outcomes when tearDown fails too: keep the worst.
+                if outcomes.get(test_id) != "failed":
+                    outcomes[test_id] = outcome
+                pending = None
+    return outcomes, pending
+
+
+def run_child(module_name: str, loop_name: str, journal_path: str, verbosity: int) -> None:
     _install_policy(loop_name)
     probe = asyncio.new_event_loop()
     assert (type(probe).__module__.startswith("weft.")) == (loop_name == "weft"), type(probe)
     probe.close()
-    suite = _suite(module_name, loop_name)
-    runner = unittest.TextTestRunner(resultclass=_Recorder, verbosity=verbosity,
-                                     stream=sys.stderr)
-    result = runner.run(suite)
-    pathlib.Path(out_path).write_text(json.dumps(result.outcomes))
+    done, _ = _read_journal(pathlib.Path(journal_path))
+    suite = unittest.TestSuite(t for t in _flatten(_suite(module_name, loop_name))
+                               if t.id() not in done)
+    with open(journal_path, "a") as journal:
+        _Recorder.journal = journal
+        runner = unittest.TextTestRunner(resultclass=_Recorder, verbosity=verbosity,
+                                         stream=sys.stderr)
+        runner.run(suite)
 
 
 # ---- In the parent: both loops, every module, the comparison -----------------------------
 
 def _run_module(module_name: str, loop_name: str, log_dir: pathlib.Path, verbosity: int):
-    out = log_dir / f"{module_name}.{loop_name}.json"
+    """Runs the module in child processes until every test has an outcome: a test that
+    hangs (TEST_TIME_LIMIT) or kills its process counts as failed, and a new child runs
+    the tests after it."""
+    journal = log_dir / f"{module_name}.{loop_name}.jsonl"
     log = log_dir / f"{module_name}.{loop_name}.log"
+    journal.unlink(missing_ok=True)
     cmd = [sys.executable, __file__, "--child", module_name, "--loop", loop_name,
-           "--out", str(out), "--verbosity", str(verbosity)]
+           "--out", str(journal), "--verbosity", str(verbosity)]
+    deadline = time.monotonic() + TIME_LIMIT
     with open(log, "w") as log_file:
-        try:
-            subprocess.run(cmd, stdout=log_file, stderr=subprocess.STDOUT, timeout=TIME_LIMIT)
-        except subprocess.TimeoutExpired:
-            return None
-    return json.loads(out.read_text()) if out.exists() else None
+        while True:
+            try:
+                proc = subprocess.run(cmd, stdout=log_file, stderr=subprocess.STDOUT,
+                                      timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                break
+            outcomes, pending = _read_journal(journal)
+            if proc.returncode == 0 or pending is None:
+                break
+            log_file.write(f"\n*** {pending} hung or crashed: counted as failed\n")
+            log_file.flush()
+            with open(journal, "a") as out:
+                out.write(json.dumps([pending, "failed"]) + "\n")
+    outcomes, _ = _read_journal(journal)
+    return outcomes or None
 
 
 def load_exclusions() -> dict[str, str]:

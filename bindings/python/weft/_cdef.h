@@ -51,3 +51,48 @@ int weft_remove_signal_handler(weft_loop_t *loop, int signum);
 extern "Python" void _weft_batch(weft_loop_t *, const uintptr_t *, size_t, void *);
 extern "Python" void _weft_log(weft_loop_t *, int, const char *, void *);
 extern "Python" void _weft_signal(void *);
+
+/* process.h */
+typedef struct weft_process_s weft_process_t;
+typedef struct weft_stdio_s {
+  int mode;
+  int fd;
+} weft_stdio_t;
+typedef struct weft_process_options_s {
+  size_t size;
+  weft_stdio_t stdio[3];
+  const char *cwd;
+  const char *const *env;
+  int new_session;
+  int set_process_group;
+  int process_group;
+  size_t limit;
+} weft_process_options_t;
+typedef struct weft_subprocess_protocol_s {
+  size_t size;
+  void (*connection_made)(weft_process_t *transport, void *arg);
+  void (*pipe_data_received)(weft_process_t *transport, int fd, const char *data, size_t len,
+                             void *arg);
+  void (*pipe_connection_lost)(weft_process_t *transport, int fd, int error, void *arg);
+  void (*process_exited)(weft_process_t *transport, void *arg);
+  void (*connection_lost)(weft_process_t *transport, int error, void *arg);
+} weft_subprocess_protocol_t;
+
+int weft_subprocess_exec(weft_loop_t *loop, const char *const *argv,
+                         const weft_process_options_t *options,
+                         const weft_subprocess_protocol_t *protocol, void *arg,
+                         weft_process_t **out);
+void weft_process_release(weft_process_t *process);
+void weft_process_close(weft_process_t *process);
+int weft_process_pid(const weft_process_t *process);
+int weft_process_returncode(const weft_process_t *process, int *code);
+int weft_process_send_signal(weft_process_t *process, int signum);
+int weft_process_write(weft_process_t *process, const void *data, size_t len);
+int weft_process_write_eof(weft_process_t *process);
+size_t weft_process_write_buffer_size(const weft_process_t *process);
+
+extern "Python" void _weft_proc_made(weft_process_t *, void *);
+extern "Python" void _weft_proc_data(weft_process_t *, int, const char *, size_t, void *);
+extern "Python" void _weft_proc_pipe_lost(weft_process_t *, int, int, void *);
+extern "Python" void _weft_proc_exited(weft_process_t *, void *);
+extern "Python" void _weft_proc_lost(weft_process_t *, int, void *);

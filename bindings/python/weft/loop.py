@@ -23,6 +23,7 @@ from .exceptions import ExceptionHandlerMixin
 from .executor import ExecutorMixin
 from .handles import Handle, TimerHandle, report_callback_error
 from .signals import SignalMixin
+from .subprocess import SubprocessMixin
 
 __all__ = ["EventLoop"]
 
@@ -42,7 +43,7 @@ def _stop_when_done(fut) -> None:
     futures._get_loop(fut).stop()
 
 
-class EventLoop(SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.AbstractEventLoop):
+class EventLoop(SubprocessMixin, SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.AbstractEventLoop):
     """A drop-in asyncio event loop running on weft's C core."""
 
     def __init__(self) -> None:
@@ -74,6 +75,7 @@ class EventLoop(SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.Abstra
         self._asyncgens = weakref.WeakSet()
         self._asyncgens_shutdown_called = False
         self._init_signals()
+        self._subprocesses: set = set()  # alive until connection_lost, as the core holds them
 
     def __repr__(self) -> str:
         return (f"<{self.__class__.__name__} running={self.is_running()} "

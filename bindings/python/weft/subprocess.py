@@ -1,0 +1,376 @@
+"""subprocess_exec / subprocess_shell: the core's processes (uv_spawn) behind asyncio's
+SubprocessTransport, with a pipe transport per piped stdio stream, so that
+asyncio.create_subprocess_exec and its Process/StreamReader/StreamWriter work unchanged."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import warnings
+from asyncio import base_events, transports
+
+from ._core import ffi, lib, NULL, check, error_from_code
+
+__all__ = ["SubprocessMixin", "SubprocessTransport"]
+
+# weft_stdio_mode_t
+_INHERIT, _PIPE, _DEVNULL, _FD, _STDOUT = 0, 1, 2, 3, 4
+
+_SUPPORTED = {"cwd", "env", "start_new_session", "process_group"}
+# Popen arguments accepted when they ask for nothing beyond Popen's default on POSIX.
+_DEFAULTS = {"close_fds": True, "restore_signals": True, "preexec_fn": None, "pass_fds": (),
+             "user": None, "group": None, "extra_groups": None, "umask": -1,
+             "startupinfo": None, "creationflags": 0}
+
+
+def _stdio(value, index: int) -> tuple[int, int]:
+    """asyncio's stdin/stdout/stderr argument as the core's (mode, fd)."""
+    if value is None:
+        return _INHERIT, 0
+    if value == subprocess.PIPE:
+        return _PIPE, 0
+    if value == subprocess.DEVNULL:
+        return _DEVNULL, 0
+    if value == subprocess.STDOUT:
+        if index != 2:
+            raise ValueError("STDOUT can only be used for stderr")
+        return _STDOUT, 0
+    fd = value if isinstance(value, int) else value.fileno()
+    return _FD, fd
+
+
+class _PipeTransport:
+    """What the read and write pipe transports share: the process and the fd."""
+
+    def __init__(self, process: "SubprocessTransport", fd: int) -> None:
+        super().__init__()
+        self._process = process
+        self._fd = fd
+        self._closing = False
+
+    def is_closing(self) -> bool:
+        return self._closing
+
+    def get_extra_info(self, name, default=None):
+        return default
+
+
+class _ReadPipeTransport(_PipeTransport, transports.ReadTransport):
+    """The parent's end of the child's stdout or stderr."""
+
+    def __init__(self, process, fd):
+        super().__init__(process, fd)
+        self._paused = False
+
+    def pause_reading(self):
+        # The core reads on; a paused reader only buffers (no back-pressure yet).
+        self._paused = True
+
+    def resume_reading(self):
+        self._paused = False
+
+    def is_reading(self):
+        return not self._paused and not self._closing
+
+    def close(self):
+        self._closing = True
+
+
+class _WritePipeTransport(_PipeTransport, transports.WriteTransport):
+    """The parent's end of the child's stdin. Writes are copied into the core's buffer."""
+
+    def write(self, data):
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data argument must be a bytes-like object, "
+                            f"not {type(data).__name__!r}")
+        if self._closing or not data:
+            return
+        ptr = self._process._ptr
+        if ptr == NULL:
+            return
+        rc = lib.weft_process_write(ptr, ffi.from_buffer(data), len(data))
+        if rc < 0 and rc != -32:  # a broken pipe is reported by pipe_connection_lost
+            raise error_from_code(rc)
+
+    def can_write_eof(self):
+        return True
+
+    def write_eof(self):
+        if self._closing:
+            return
+        self._closing = True
+        if self._process._ptr != NULL:
+            lib.weft_process_write_eof(self._process._ptr)
+
+    def close(self):
+        self.write_eof()
+
+    def abort(self):
+        self.write_eof()
+
+    def get_write_buffer_size(self):
+        ptr = self._process._ptr
+        return 0 if ptr == NULL else lib.weft_process_write_buffer_size(ptr)
+
+    def set_write_buffer_limits(self, high=None, low=None):
+        pass
+
+    def get_write_buffer_limits(self):
+        return (0, 0)
+
+
+class SubprocessTransport(transports.SubprocessTransport):
+    """asyncio's SubprocessTransport over a core process (weft_process_t)."""
+
+    def __init__(self, loop, protocol, modes) -> None:
+        super().__init__()
+        self._loop = loop
+        self._protocol = protocol
+        self._ptr = NULL
+        self._cookie = ffi.new_handle(self)
+        self._pid = None
+        self._returncode = None
+        self._closed = False
+        self._exit_waiters: list = []
+        self._connected = loop.create_future()
+        self._pipes = {}
+        if modes[0] == _PIPE:
+            self._pipes[0] = _WritePipeTransport(self, 0)
+        for fd in (1, 2):
+            if modes[fd] == _PIPE:
+                self._pipes[fd] = _ReadPipeTransport(self, fd)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"pid={self._pid}"
+        return f"<{self.__class__.__name__} {state} returncode={self._returncode}>"
+
+    def get_pid(self):
+        return self._pid
+
+    def get_returncode(self):
+        return self._returncode
+
+    def get_pipe_transport(self, fd):
+        return self._pipes.get(fd)
+
+    def is_closing(self):
+        return self._closed
+
+    def _check_proc(self) -> None:
+        if self._ptr == NULL:
+            raise ProcessLookupError()
+
+    def send_signal(self, signal):
+        self._check_proc()
+        check(lib.weft_process_send_signal(self._ptr, signal))
+
+    def terminate(self):
+        self.send_signal(15)
+
+    def kill(self):
+        self.send_signal(9)
+
+    def close(self):
+        if self._closed:
+            return
+        self._closed = True
+        for pipe in self._pipes.values():
+            pipe._closing = True
+        if self._ptr != NULL:
+            if self._returncode is None and self._loop.get_debug():
+                base_events.logger.debug("Close running child process: kill %r", self)
+            lib.weft_process_close(self._ptr)
+
+    def __del__(self, _warn=warnings.warn):
+        if not self._closed:
+            _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
+        ptr, self._ptr = getattr(self, "_ptr", NULL), NULL
+        if ptr != NULL:
+            lib.weft_process_release(ptr)
+
+    async def _wait(self):
+        """The return code, once the child has exited (asyncio.subprocess.Process.wait)."""
+        if self._returncode is not None:
+            return self._returncode
+        waiter = self._loop.create_future()
+        self._exit_waiters.append(waiter)
+        return await waiter
+
+    # ---- From the core ----------------------------------------------------------------
+
+    def _made(self) -> None:
+        self._protocol.connection_made(self)
+        if not self._connected.done():
+            self._connected.set_result(None)
+
+    def _exited(self) -> None:
+        code = ffi.new("int *")
+        if lib.weft_process_returncode(self._ptr, code) == 0:
+            self._returncode = code[0]
+        self._protocol.process_exited()
+        for waiter in self._exit_waiters:
+            if not waiter.done():
+                waiter.set_result(self._returncode)
+        self._exit_waiters.clear()
+
+    def _data(self, fd: int, data: bytes) -> None:
+        self._protocol.pipe_data_received(fd, data)
+
+    def _pipe_lost(self, fd: int, error: int) -> None:
+        pipe = self._pipes.get(fd)
+        if pipe is not None:
+            pipe._closing = True
+        self._protocol.pipe_connection_lost(fd, error_from_code(error) if error else None)
+
+    def _lost(self, error: int) -> None:
+        self._loop._subprocesses.discard(self)
+        self._protocol.connection_lost(error_from_code(error) if error else None)
+
+
+class SubprocessMixin:
+    """The loop's subprocess_exec and subprocess_shell."""
+
+    async def subprocess_exec(self, protocol_factory, program, *args, stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=False, shell=False, bufsize=0,
+                              encoding=None, errors=None, text=None, **kwargs):
+        if universal_newlines:
+            raise ValueError("universal_newlines must be False")
+        if shell:
+            raise ValueError("shell must be False")
+        if bufsize != 0:
+            raise ValueError("bufsize must be 0")
+        if text:
+            raise ValueError("text must be False")
+        if encoding is not None:
+            raise ValueError("encoding must be None")
+        if errors is not None:
+            raise ValueError("errors must be None")
+        argv = [program, *args]
+        return await self._spawn(protocol_factory, argv, stdin, stdout, stderr, kwargs)
+
+    async def subprocess_shell(self, protocol_factory, cmd, *, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               universal_newlines=False, shell=True, bufsize=0,
+                               encoding=None, errors=None, text=None, **kwargs):
+        if not isinstance(cmd, (bytes, str)):
+            raise ValueError("cmd must be a string")
+        if universal_newlines:
+            raise ValueError("universal_newlines must be False")
+        if not shell:
+            raise ValueError("shell must be True")
+        if bufsize != 0:
+            raise ValueError("bufsize must be 0")
+        if text:
+            raise ValueError("text must be False")
+        if encoding is not None:
+            raise ValueError("encoding must be None")
+        if errors is not None:
+            raise ValueError("errors must be None")
+        argv = ["/bin/sh", "-c", cmd]
+        return await self._spawn(protocol_factory, argv, stdin, stdout, stderr, kwargs)
+
+    async def _spawn(self, protocol_factory, argv, stdin, stdout, stderr, kwargs):
+        self._check_closed()
+        unsupported = {name for name, value in kwargs.items() if name not in _SUPPORTED
+                       and not (name in _DEFAULTS and value == _DEFAULTS[name])
+                       and not (name == "pass_fds" and not value)}
+        if unsupported:
+            raise ValueError(f"weft does not support {', '.join(sorted(unsupported))}")
+        keep = []  # C buffers that must outlive the call
+
+        def cstr(value):
+            buf = ffi.new("char[]", os.fsencode(value))
+            keep.append(buf)
+            return buf
+
+        c_argv = ffi.new("const char *[]", [cstr(a) for a in argv] + [NULL])
+        options = ffi.new("weft_process_options_t *")
+        options.size = ffi.sizeof("weft_process_options_t")
+        modes = []
+        for index, value in enumerate((stdin, stdout, stderr)):
+            mode, fd = _stdio(value, index)
+            options.stdio[index].mode = mode
+            options.stdio[index].fd = fd
+            modes.append(mode)
+        if kwargs.get("cwd") is not None:
+            options.cwd = cstr(kwargs["cwd"])
+        env = kwargs.get("env")
+        if env is not None:
+            items = [cstr(os.fsencode(k) + b"=" + os.fsencode(v)) for k, v in env.items()]
+            c_env = ffi.new("const char *[]", items + [NULL])
+            options.env = c_env
+        options.new_session = bool(kwargs.get("start_new_session"))
+        if kwargs.get("process_group") is not None:
+            options.set_process_group = 1
+            options.process_group = kwargs["process_group"]
+
+        protocol = protocol_factory()
+        transport = SubprocessTransport(self, protocol, modes)
+        out = ffi.new("weft_process_t **")
+        check(lib.weft_subprocess_exec(self._ptr, c_argv, options, _PROTOCOL,
+                                       transport._cookie, out))
+        transport._ptr = out[0]
+        transport._pid = lib.weft_process_pid(out[0])
+        self._subprocesses.add(transport)
+        try:
+            await transport._connected
+        except BaseException:
+            transport.close()
+            await transport._wait()
+            raise
+        return transport, protocol
+
+
+def _deliver(arg, method: str, *args) -> None:
+    """Runs a transport's handler for a core event, reporting what it raises as asyncio
+    reports exceptions raised in protocol callbacks."""
+    transport = ffi.from_handle(arg)
+    loop = transport._loop
+    try:
+        getattr(transport, method)(*args)
+    except (SystemExit, KeyboardInterrupt) as exc:
+        loop._interrupted(exc, ())
+    except BaseException as exc:
+        loop.call_exception_handler({
+            "message": f"Exception in callback {method.lstrip('_')} of a subprocess protocol",
+            "exception": exc,
+            "protocol": transport._protocol,
+            "transport": transport,
+        })
+    finally:
+        loop._post()
+
+
+@ffi.def_extern()
+def _weft_proc_made(process, arg):
+    _deliver(arg, "_made")
+
+
+@ffi.def_extern()
+def _weft_proc_data(process, fd, data, length, arg):
+    _deliver(arg, "_data", fd, ffi.buffer(data, length)[:])
+
+
+@ffi.def_extern()
+def _weft_proc_pipe_lost(process, fd, error, arg):
+    _deliver(arg, "_pipe_lost", fd, error)
+
+
+@ffi.def_extern()
+def _weft_proc_exited(process, arg):
+    _deliver(arg, "_exited")
+
+
+@ffi.def_extern()
+def _weft_proc_lost(process, error, arg):
+    _deliver(arg, "_lost", error)
+
+
+_PROTOCOL = ffi.new("weft_subprocess_protocol_t *")
+_PROTOCOL.size = ffi.sizeof("weft_subprocess_protocol_t")
+_PROTOCOL.connection_made = lib._weft_proc_made
+_PROTOCOL.pipe_data_received = lib._weft_proc_data
+_PROTOCOL.pipe_connection_lost = lib._weft_proc_pipe_lost
+_PROTOCOL.process_exited = lib._weft_proc_exited
+_PROTOCOL.connection_lost = lib._weft_proc_lost
