@@ -497,6 +497,7 @@ int main(int argc, char **argv) {
       {"task spawn+finish, batch 1000", tk_weft, NULL, 50000, 1000},
       {"await done future", ad_weft, NULL, 20000000, 0},
       {"await round trip, 1000 tasks", rt_weft, rt_uv, 1000000, 1000},
+      {"await round trip, 100 tasks", rt_weft, rt_uv, 1000000, 100},
       {"await round trip, 1 task", rt_weft, rt_uv, 100000, 1},
   };
 
