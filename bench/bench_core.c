@@ -1,7 +1,8 @@
 /* Core benchmarks: weft against the nearest raw libuv equivalent, in the same process.
  *
- * Every case runs once to warm up (pools, ring buffer, heap, page faults), then REPS times;
- * the best run counts, since on a shared VM noise only ever adds time. Times come from
+ * Every case runs once to warm up (pools, ring buffer, heap, page faults), then REPS times
+ * (each run takes 5 to 50 ms); the best run counts, since on a shared VM noise only ever
+ * adds time. Times come from
  * uv_hrtime. The table gives ops/s for both sides, the time ratio weft/libuv (above 1:
  * weft is slower) and ns per operation. A case with no raw libuv peer says so.
  *
@@ -20,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REPS 5
+/* Many short runs rather than a few long ones: on a busy machine a run of a few
+ * milliseconds has a fair chance of not being preempted, a run of 100 ms has none. */
+#define REPS 10
 
 static weft_loop_t *wloop; /* weft's side */
 static uv_loop_t uvl;      /* raw libuv's side: a separate loop, so neither sees the other */
@@ -489,16 +492,16 @@ int main(int argc, char **argv) {
 
   /* The pair array is sized by the first round-trip case, so the largest comes first. */
   const case_t cases[] = {
-      {"call_soon, 1000 per iteration", cs_weft, cs_uv, 4000000, 1000},
-      {"call_soon, 1 per iteration", cs_weft, cs_uv, 400000, 1},
+      {"call_soon, 1000 per iteration", cs_weft, cs_uv, 1000000, 1000},
+      {"call_soon, 1 per iteration", cs_weft, cs_uv, 100000, 1},
       {"timer schedule+fire, 100k", tm_weft, tm_uv, 100000, 0},
-      {"future new+cb+result+release", fu_weft, fu_uv, 2000000, 1000},
-      {"task spawn+finish, batch 64", tk_weft, NULL, 400000, 64},
+      {"future new+cb+result+release", fu_weft, fu_uv, 500000, 1000},
+      {"task spawn+finish, batch 64", tk_weft, NULL, 100000, 64},
       {"task spawn+finish, batch 1000", tk_weft, NULL, 50000, 1000},
-      {"await done future", ad_weft, NULL, 20000000, 0},
-      {"await round trip, 1000 tasks", rt_weft, rt_uv, 1000000, 1000},
-      {"await round trip, 100 tasks", rt_weft, rt_uv, 1000000, 100},
-      {"await round trip, 1 task", rt_weft, rt_uv, 100000, 1},
+      {"await done future", ad_weft, NULL, 5000000, 0},
+      {"await round trip, 1000 tasks", rt_weft, rt_uv, 200000, 1000},
+      {"await round trip, 100 tasks", rt_weft, rt_uv, 200000, 100},
+      {"await round trip, 1 task", rt_weft, rt_uv, 20000, 1},
   };
 
   printf("%-32s %12s %12s %10s %10s %10s\n", "case", "weft ops/s", "libuv ops/s", "weft/uv",
