@@ -85,6 +85,12 @@ struct weft_loop_s {
   size_t foreign_len, foreign_cap;
   bool foreign_closed;
 
+  /* Modules outside loop.c keep their per-loop state here (loop_ext.h). */
+  struct {
+    void *value;
+    weft_free_fn cleanup;
+  } ext[4];
+
   weft_handle_t *free_handles;
   weft_future_t *free_futures;
 

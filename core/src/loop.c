@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "internal.h"
+#include "loop_ext.h"
 
 #define WEFT__INITIAL_READY 256
 /* Free task stacks the loop keeps for reuse. A burst of tasks beyond the cache pays an mmap,
@@ -439,6 +440,9 @@ int weft_loop_close(weft_loop_t *loop) {
   loop->foreign = NULL;
   loop->foreign_len = loop->foreign_cap = 0;
   uv_mutex_unlock(&loop->foreign_lock);
+  /* The modules built on the loop let go first: the default executor finishes its work,
+   * signal handlers go, children are killed and reaped. */
+  weft__loop_ext_close(loop);
   weft__loop_retain(loop);
   loop->closed = true;
   /* Work posted by other threads that never got to run; some of it owns memory. */
