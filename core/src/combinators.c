@@ -346,8 +346,7 @@ static int wait_for_cancel(weft_future_t *f, const char *message) {
   return weft__future_cancel_plain(f, message);
 }
 
-static const weft__future_class_t wait_for_class = {"wait_for", wait_for_cancel,
-                                                    wait_for_destroy};
+static const weft__future_class_t wait_for_class = {"wait_for", wait_for_cancel, wait_for_destroy};
 
 static void wait_for_inner_done(weft_future_t *inner, void *arg) {
   wait_for_t *w = arg;
@@ -522,7 +521,8 @@ int weft_as_completed_new(weft_loop_t *loop, weft_future_t *const *futures, size
   size_t slots = count > 0 ? count : 1;
   it->done = malloc(slots * sizeof *it->done);
   it->waiters = malloc(slots * sizeof *it->waiters);
-  rc = it->done == NULL || it->waiters == NULL ? WEFT_ENOMEM : hold_inputs(futures, count, &it->inputs);
+  rc = it->done == NULL || it->waiters == NULL ? WEFT_ENOMEM
+                                               : hold_inputs(futures, count, &it->inputs);
   for (size_t i = 0; i < count && rc == 0; i++) {
     if (weft_future_done(it->inputs[i]))
       it->done[it->done_len++] = it->inputs[i];

@@ -612,9 +612,9 @@ void weft_loop_default_exception_handler(weft_loop_t *loop, const weft_error_con
     used += (size_t)snprintf(text + used, sizeof text - used, "\ntask: %s", desc);
   }
   if (context->handle != NULL && used < sizeof text) {
-    used += (size_t)snprintf(text + used, sizeof text - used, "\nhandle: <Handle %p%s>",
-                             (void *)context->handle,
-                             context->handle->cancelled ? " cancelled" : "");
+    used +=
+        (size_t)snprintf(text + used, sizeof text - used, "\nhandle: <Handle %p%s>",
+                         (void *)context->handle, context->handle->cancelled ? " cancelled" : "");
   }
   if (context->error != 0 && used < sizeof text) {
     snprintf(text + used, sizeof text - used, "\nerror: %s: %s", weft_err_name(context->error),
@@ -641,8 +641,7 @@ int weft_loop_set_exception_handler(weft_loop_t *loop, weft_exception_handler_fn
   return 0;
 }
 
-weft_exception_handler_fn weft_loop_get_exception_handler(const weft_loop_t *loop,
-                                                         void **arg_out) {
+weft_exception_handler_fn weft_loop_get_exception_handler(const weft_loop_t *loop, void **arg_out) {
   if (arg_out != NULL)
     *arg_out = loop != NULL ? loop->exception_handler_arg : NULL;
   return loop != NULL ? loop->exception_handler : NULL;
