@@ -18,5 +18,15 @@
 #include "weft/taskgroup.h"
 #include "weft/graph.h"
 #include "weft/runner.h"
+#include "weft/protocol.h"
+#include "weft/transport.h"
+#include "weft/dns.h"
+#include "weft/tcp.h"
+#include "weft/server.h"
+#include "weft/unix.h"
+#include "weft/udp.h"
+#include "weft/pipe.h"
+#include "weft/sock.h"
+#include "weft/stream.h"
 
 #endif
