@@ -68,6 +68,11 @@ void weft__stream_start(weft__stream_t *s, const weft_protocol_t *p, void *arg);
 /* Closes a stream that was never started: no protocol events, memory freed after. */
 void weft__stream_discard(weft__stream_t *s);
 
+/* Wraps an open descriptor in a stream transport of `kind`; the future completes after
+ * connection_made, from the loop. The descriptor is the transport's once this succeeds. */
+int weft__connect_fd(weft_loop_t *loop, int kind, const weft_protocol_t *protocol, void *arg,
+                     int fd, weft_future_t **out);
+
 /* Applies asyncio's socket defaults to an accepted or connected TCP socket. */
 void weft__tcp_set_nodelay(weft__stream_t *s);
 

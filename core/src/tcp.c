@@ -235,8 +235,8 @@ static void fd_start(void *arg) {
   weft_future_release(op->future); /* the call_soon's reference */
 }
 
-int weft_create_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
-                              int fd, weft_future_t **out) {
+int weft__connect_fd(weft_loop_t *loop, int kind, const weft_protocol_t *protocol, void *arg,
+                     int fd, weft_future_t **out) {
   if (!out || fd < 0)
     return WEFT_EINVAL;
   connect_op_t *op;
@@ -244,14 +244,15 @@ int weft_create_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol
   if (rc)
     return rc;
   weft__stream_t *s = NULL;
-  rc = weft__stream_new(loop, WEFT_TRANSPORT_TCP, 0, &s);
+  rc = weft__stream_new(loop, kind, 0, &s);
   if (rc == 0) {
     rc = weft__stream_open_fd(s, fd);
     if (rc)
       weft__stream_discard(s); /* the descriptor stays the caller's */
   }
   if (rc == 0) {
-    weft__tcp_set_nodelay(s);
+    if (kind == WEFT_TRANSPORT_TCP)
+      weft__tcp_set_nodelay(s);
     op->fd_stream = s;
     weft_future_retain(op->future);
     rc = weft_call_soon(loop, fd_start, op, NULL);
@@ -268,4 +269,9 @@ int weft_create_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol
   }
   op_publish(op, out);
   return 0;
+}
+
+int weft_create_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                              int fd, weft_future_t **out) {
+  return weft__connect_fd(loop, WEFT_TRANSPORT_TCP, protocol, arg, fd, out);
 }
