@@ -7,8 +7,9 @@
  *
  * Stacks come from a pool: mmap'd with a PROT_NONE guard page below, reused once freed.
  * The switch is hand-written for x86-64 and aarch64, ucontext elsewhere; it keeps the
- * callee-saved registers (and on x86-64 the MXCSR and x87 control word), not the signal
- * mask. AddressSanitizer is told about every switch and valgrind about every stack. */
+ * callee-saved registers and the floating-point control state (the MXCSR and x87 control
+ * word on x86-64, the FPCR on aarch64), not the signal mask. AddressSanitizer is told
+ * about every switch and valgrind about every stack. */
 #ifndef WEFT_CORO_H
 #define WEFT_CORO_H
 

@@ -1,0 +1,241 @@
+/* The core's shared internals: object layouts and the functions modules call on each other.
+ * Nothing here is public API. */
+#ifndef WEFT_INTERNAL_H
+#define WEFT_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "coro.h"
+#include "weft.h"
+
+#define WEFT__STRINGIFY_(x) #x
+#define WEFT__STRINGIFY(x) WEFT__STRINGIFY_(x)
+
+/* ---- The ready queue ------------------------------------------------------------------ */
+
+/* One scheduled callback. A plain callback has future == NULL; a done callback holds a
+ * reference to its future. `handle`, when set, is the user's cancellable view of it. */
+typedef struct weft__ready_s {
+  union {
+    weft_callback_fn plain;
+    weft_future_cb done;
+  } fn;
+  void *arg;
+  weft_future_t *future;
+  weft_handle_t *handle;
+} weft__ready_t;
+
+/* ---- Handles (call_soon / call_later / call_at) --------------------------------------- */
+
+struct weft_handle_s {
+  uint32_t refs;
+  bool cancelled;
+  bool is_timer;
+  weft_loop_t *loop;
+  weft_callback_fn cb;
+  void *arg;
+  uint64_t when_ns;  /* timers: the deadline in loop time */
+  uint64_t seq;      /* timers: tie-breaker, scheduling order */
+  size_t heap_index; /* timers: position in the heap, SIZE_MAX when not in it */
+  weft_handle_t *next_free;
+};
+
+/* ---- The loop ------------------------------------------------------------------------- */
+
+/* A completion or callback handed over by another thread. */
+typedef struct weft__foreign_s {
+  weft_callback_fn cb;
+  weft_callback_fn drop; /* frees arg if the loop closes before cb could run; may be NULL */
+  void *arg;
+} weft__foreign_t;
+
+struct weft_loop_s {
+  uint32_t refs; /* the creator's, plus one per live future, handle, task and closing handle */
+  bool closed;
+  bool running;
+  bool adopted;
+  bool debug;
+  atomic_int stopping;
+  uv_thread_t owner; /* meaningful while running, or always for an adopted loop */
+
+  uv_loop_t *uv;
+  uv_loop_t own_uv;
+  uv_check_t check; /* runs the ready queue once poll is done */
+  uv_idle_t idle;   /* active while callbacks are ready, so poll does not block */
+  uv_timer_t timer; /* armed for the earliest deadline in the heap */
+  uv_async_t async; /* wake-ups from other threads */
+  int open_uv_handles;
+
+  /* Ready callbacks: a ring buffer whose capacity is a power of two. */
+  weft__ready_t *ready;
+  size_t ready_cap, ready_head, ready_count;
+
+  /* Timers: a binary min-heap ordered by (when_ns, seq). */
+  weft_handle_t **heap;
+  size_t heap_len, heap_cap;
+  uint64_t timer_seq;
+
+  /* Callbacks from other threads, moved to the ready queue by the async handle. */
+  uv_mutex_t foreign_lock;
+  weft__foreign_t *foreign;
+  size_t foreign_len, foreign_cap;
+  bool foreign_closed;
+
+  weft_handle_t *free_handles;
+  weft_future_t *free_futures;
+
+  weft_exception_handler_fn exception_handler;
+  void *exception_handler_arg;
+  weft_log_fn log_fn;
+  void *log_arg;
+  uint64_t slow_callback_ns;
+
+  /* Tasks. */
+  weft_task_t *current_task;
+  weft_task_t *tasks_head; /* every unfinished task, a doubly linked list */
+  size_t task_count;
+  uint64_t task_counter; /* for "Task-N" names */
+  weft__stack_pool_t *stacks;
+};
+
+/* Takes and drops references on the loop; the last one frees it. */
+void weft__loop_retain(weft_loop_t *loop);
+void weft__loop_release(weft_loop_t *loop);
+/* 0, WEFT_ECLOSED, or WEFT_EWRONGTHREAD (another thread while the loop runs). */
+int weft__loop_check(const weft_loop_t *loop);
+/* Appends to the ready queue. The queue takes over the references entry holds. */
+int weft__loop_push_ready(weft_loop_t *loop, const weft__ready_t *entry);
+/* Keeps the next poll from blocking, so the ready queue is reached at once. */
+void weft__loop_keep_polling(weft_loop_t *loop);
+/* Posts cb(arg) from any thread; if the loop closes first, drop(arg) runs instead. */
+int weft__loop_post(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg);
+/* A new handle with one reference, for the loop's own use. */
+int weft__handle_new(weft_loop_t *loop, weft_callback_fn cb, void *arg, weft_handle_t **out);
+/* Writes a line to the loop's log. */
+void weft__loop_log(weft_loop_t *loop, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Timer heap, used by handle.c and loop.c. */
+int weft__timer_schedule(weft_loop_t *loop, weft_handle_t *handle);
+void weft__timer_unschedule(weft_loop_t *loop, weft_handle_t *handle);
+/* Moves every due timer to the ready queue and re-arms the libuv timer. */
+void weft__timers_run_due(weft_loop_t *loop);
+void weft__timers_arm(weft_loop_t *loop);
+void weft__timers_clear(weft_loop_t *loop);
+void weft__handles_free_pool(weft_loop_t *loop);
+
+/* ---- Futures -------------------------------------------------------------------------- */
+
+enum { WEFT__PENDING = 0, WEFT__FINISHED = 1, WEFT__CANCELLED = 2 };
+
+typedef struct weft__done_cb_s {
+  weft_future_cb cb;
+  void *arg;
+  weft_future_t *awaiter; /* for call graphs: the future or task waiting through this */
+} weft__done_cb_t;
+
+#define WEFT__INLINE_CALLBACKS 2
+
+/* What sets a kind of future apart: tasks and combinators embed a future in a larger object,
+ * cancel it their own way and free the whole object. A plain future has no class. */
+typedef struct weft__future_class_s {
+  const char *kind;                                    /* for reports */
+  int (*cancel)(weft_future_t *future, const char *message); /* 1 if cancellation started */
+  void (*destroy)(weft_future_t *future);              /* frees the enclosing object */
+} weft__future_class_t;
+
+struct weft_future_s {
+  uint32_t refs;
+  uint8_t state;
+  bool is_task;
+  bool error_retrieved;
+  bool cancel_requested; /* combinators: cancellation asked for, completes later */
+  weft_loop_t *loop;
+  weft_value_t result;
+  int error;
+  char *message; /* the error message, or the cancel message */
+  void *payload;
+  weft_free_fn payload_free;
+  uint32_t ncallbacks, callbacks_cap;
+  weft__done_cb_t inline_callbacks[WEFT__INLINE_CALLBACKS];
+  weft__done_cb_t *callbacks; /* inline_callbacks, or a heap array when they overflow */
+  const weft__future_class_t *cls; /* NULL for a plain future */
+  weft_future_t *source;      /* mirrors: the future whose result, message and payload
+                                 this one reports (shield, wait_for, ...) */
+  weft_future_t *next_free;
+};
+
+/* Initialises a future embedded in a larger object (tasks) or taken from the pool. */
+void weft__future_init(weft_future_t *future, weft_loop_t *loop);
+/* Allocates `size` bytes whose start is a future of class `cls` (size >= sizeof future). */
+int weft__future_alloc(weft_loop_t *loop, size_t size, const weft__future_class_t *cls,
+                       weft_future_t **out);
+/* weft_future_release with the signature of a weft_free_fn. */
+void weft__future_release_any(void *future);
+/* Adds a done callback that records `awaiter` as waiting on the future. */
+int weft__future_add_callback(weft_future_t *future, weft_future_cb cb, void *arg,
+                              weft_future_t *awaiter);
+/* Completes a future, tasks included. `message` is copied. */
+int weft__future_finish(weft_future_t *future, int state, weft_value_t value, int error,
+                        const char *message, void *payload, weft_free_fn payload_free);
+/* Copies another done future's outcome (a chained or mirrored future). */
+int weft__future_copy_outcome(weft_future_t *dest, weft_future_t *src);
+/* A short description for reports: "<Task name='x' pending>". */
+void weft__future_describe(const weft_future_t *future, char *buf, size_t cap);
+
+/* ---- Tasks ---------------------------------------------------------------------------- */
+
+struct weft_task_s {
+  weft_future_t future; /* first: a task is a future */
+  weft_task_fn fn;
+  weft_step_fn step;
+  void *arg;
+  weft__coro_t *coro;
+  uint64_t id;
+  char *name; /* NULL until set or asked for: "Task-<id>" is made lazily */
+  weft_future_t *awaiting;
+  int resume_code;  /* what the next resume delivers: 0 or WEFT_ECANCELLED */
+  int num_cancels_requested;
+  bool must_cancel;
+  bool in_step;     /* inside the step function or the coroutine */
+  bool step_ended;  /* the current step suspended or finished the task */
+  bool linked;      /* in the loop's list of unfinished tasks */
+  char *cancel_message;
+  weft_task_t *prev, *next;
+  /* A stackful body's outcome, applied when the body returns. */
+  int body_rc;
+  bool has_outcome;
+  weft_value_t outcome_value;
+  int outcome_error;
+  char *outcome_message;
+  void *outcome_payload;
+  weft_free_fn outcome_payload_free;
+  weft_future_t *last_error; /* the last awaited future that failed: its error propagates */
+};
+
+/* Cancels a plain future: 1 if it was pending. */
+int weft__future_cancel_plain(weft_future_t *future, const char *message);
+/* Runs one step of the task (see task.c); `code` is 0 or WEFT_ECANCELLED. */
+void weft__task_step(weft_task_t *task, int code);
+/* Inside a stackful task: yields to the loop once. 0 or WEFT_ECANCELLED. */
+int weft__task_yield(weft_loop_t *loop);
+
+/* Reads an option struct's field if the caller's struct is recent enough to have it. */
+#define WEFT__OPTION(options, type, field, fallback)                                               \
+  ((options) != NULL && (options)->size >= offsetof(type, field) + sizeof((options)->field)       \
+       ? (options)->field                                                                          \
+       : (fallback))
+
+/* Releases every pending task at loop close, reporting each one. */
+void weft__tasks_abandon(weft_loop_t *loop);
+
+/* ---- Misc ----------------------------------------------------------------------------- */
+
+char *weft__strdup(const char *s);
+uint64_t weft__seconds_to_ns(double seconds);
+
+#endif

@@ -1,0 +1,602 @@
+/* The event loop: the ready queue, running and stopping, calls from other threads, the
+ * exception handler and the log.
+ *
+ * One asyncio iteration maps onto one libuv iteration. libuv's poll waits for I/O (not at
+ * all while the idle handle is active, which it is whenever callbacks are ready); I/O
+ * callbacks run inside poll; then our check handle moves the due timers to the ready
+ * queue and runs exactly the callbacks queued so far. Callbacks they schedule wait for the
+ * next iteration, as in asyncio. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "internal.h"
+
+#define WEFT__INITIAL_READY 256
+
+static void on_check(uv_check_t *check);
+static void on_idle(uv_idle_t *idle);
+static void on_async(uv_async_t *async);
+
+/* ---- Creation and reference counting -------------------------------------------------- */
+
+static bool env_debug(void) {
+  const char *v = getenv("WEFT_DEBUG");
+  return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
+int weft_loop_new(weft_loop_t **out) {
+  return weft_loop_new_ex(NULL, out);
+}
+
+int weft_loop_new_ex(const weft_loop_options_t *options, weft_loop_t **out) {
+  if (out == NULL)
+    return WEFT_EINVAL;
+  *out = NULL;
+  if (options != NULL && options->size < sizeof(size_t))
+    return WEFT_EINVAL;
+  weft_loop_t *loop = calloc(1, sizeof *loop);
+  if (loop == NULL)
+    return WEFT_ENOMEM;
+  loop->refs = 1;
+  loop->slow_callback_ns = 100 * 1000 * 1000;
+  loop->debug = env_debug() || (options != NULL && options->debug);
+  loop->ready_cap = WEFT__INITIAL_READY;
+  loop->ready = malloc(loop->ready_cap * sizeof *loop->ready);
+  int rc = loop->ready == NULL ? WEFT_ENOMEM : 0;
+  if (rc == 0)
+    rc = weft__stack_pool_new(64, &loop->stacks);
+  if (rc == 0 && uv_mutex_init(&loop->foreign_lock) != 0)
+    rc = WEFT_ENOMEM;
+  if (rc != 0) {
+    free(loop->ready);
+    if (loop->stacks != NULL)
+      weft__stack_pool_free(loop->stacks);
+    free(loop);
+    return rc;
+  }
+
+  if (options != NULL && options->adopt != NULL) {
+    loop->uv = options->adopt;
+    loop->adopted = true;
+    loop->running = true; /* the host runs it: from now on only this thread may call */
+    loop->owner = uv_thread_self();
+  } else {
+    rc = weft_error_from_uv(uv_loop_init(&loop->own_uv));
+    if (rc != 0) {
+      uv_mutex_destroy(&loop->foreign_lock);
+      weft__stack_pool_free(loop->stacks);
+      free(loop->ready);
+      free(loop);
+      return rc;
+    }
+    loop->uv = &loop->own_uv;
+  }
+
+  /* The idle handle (active while callbacks are ready) and the timer (active while timers
+   * are pending) keep the libuv loop alive exactly while weft has work, as a host such as
+   * Node expects; the check and async handles are always active, so they must not. */
+  uv_check_init(loop->uv, &loop->check);
+  uv_idle_init(loop->uv, &loop->idle);
+  uv_timer_init(loop->uv, &loop->timer);
+  uv_async_init(loop->uv, &loop->async, on_async);
+  loop->check.data = loop->idle.data = loop->timer.data = loop->async.data = loop;
+  uv_check_start(&loop->check, on_check);
+  uv_unref((uv_handle_t *)&loop->check);
+  uv_unref((uv_handle_t *)&loop->async);
+  loop->open_uv_handles = 4;
+  *out = loop;
+  return 0;
+}
+
+void weft__loop_retain(weft_loop_t *loop) {
+  loop->refs++;
+}
+
+static void loop_destroy(weft_loop_t *loop) {
+  weft__handles_free_pool(loop);
+  while (loop->free_futures != NULL) {
+    weft_future_t *f = loop->free_futures;
+    loop->free_futures = f->next_free;
+    free(f);
+  }
+  weft__stack_pool_free(loop->stacks);
+  uv_mutex_destroy(&loop->foreign_lock);
+  free(loop->foreign);
+  free(loop->heap);
+  free(loop->ready);
+  free(loop);
+}
+
+void weft__loop_release(weft_loop_t *loop) {
+  if (--loop->refs == 0)
+    loop_destroy(loop);
+}
+
+/* ---- Checks --------------------------------------------------------------------------- */
+
+int weft__loop_check(const weft_loop_t *loop) {
+  if (loop->closed)
+    return WEFT_ECLOSED;
+  if (loop->running && !uv_thread_equal(&loop->owner, &(uv_thread_t){uv_thread_self()}))
+    return WEFT_EWRONGTHREAD;
+  return 0;
+}
+
+/* ---- The ready queue ------------------------------------------------------------------ */
+
+static int ready_grow(weft_loop_t *loop) {
+  size_t cap = loop->ready_cap * 2;
+  weft__ready_t *ring = malloc(cap * sizeof *ring);
+  if (ring == NULL)
+    return WEFT_ENOMEM;
+  /* Unroll the ring so the oldest entry sits at index 0. */
+  size_t mask = loop->ready_cap - 1;
+  for (size_t i = 0; i < loop->ready_count; i++)
+    ring[i] = loop->ready[(loop->ready_head + i) & mask];
+  free(loop->ready);
+  loop->ready = ring;
+  loop->ready_cap = cap;
+  loop->ready_head = 0;
+  return 0;
+}
+
+int weft__loop_push_ready(weft_loop_t *loop, const weft__ready_t *entry) {
+  if (loop->closed)
+    return WEFT_ECLOSED;
+  if (loop->ready_count == loop->ready_cap && ready_grow(loop) != 0)
+    return WEFT_ENOMEM;
+  if (loop->ready_count == 0)
+    uv_idle_start(&loop->idle, on_idle);
+  loop->ready[(loop->ready_head + loop->ready_count) & (loop->ready_cap - 1)] = *entry;
+  loop->ready_count++;
+  return 0;
+}
+
+/* Drops an entry that will never run, with the references it holds. */
+static void ready_drop(weft__ready_t *entry) {
+  if (entry->future != NULL)
+    weft_future_release(entry->future);
+  if (entry->handle != NULL)
+    weft_handle_release(entry->handle);
+}
+
+static void report_slow_callback(weft_loop_t *loop, const weft__ready_t *entry, uint64_t ns) {
+  char what[160];
+  if (entry->future != NULL) {
+    char desc[120];
+    weft__future_describe(entry->future, desc, sizeof desc);
+    snprintf(what, sizeof what, "done callback of %s", desc);
+  } else {
+    union {
+      weft_callback_fn fn;
+      void *address;
+    } pun = {.fn = entry->fn.plain};
+    snprintf(what, sizeof what, "callback %p(arg=%p)", pun.address, entry->arg);
+  }
+  weft__loop_log(loop, WEFT_LOG_WARNING, "Executing %s took %.3f seconds", what, ns / 1e9);
+}
+
+static void run_entry(weft_loop_t *loop, weft__ready_t *entry) {
+  if (entry->handle != NULL && entry->handle->cancelled) {
+    ready_drop(entry);
+    return;
+  }
+  uint64_t start = loop->debug ? uv_hrtime() : 0;
+  if (entry->future != NULL)
+    entry->fn.done(entry->future, entry->arg);
+  else
+    entry->fn.plain(entry->arg);
+  if (loop->debug) {
+    uint64_t took = uv_hrtime() - start;
+    if (took >= loop->slow_callback_ns)
+      report_slow_callback(loop, entry, took);
+  }
+  ready_drop(entry);
+}
+
+static void on_check(uv_check_t *check) {
+  weft_loop_t *loop = check->data;
+  weft__loop_retain(loop); /* a callback may drop the last outside reference */
+  weft__timers_run_due(loop);
+  for (size_t n = loop->ready_count; n > 0 && loop->ready_count > 0; n--) {
+    weft__ready_t entry = loop->ready[loop->ready_head];
+    loop->ready_head = (loop->ready_head + 1) & (loop->ready_cap - 1);
+    loop->ready_count--;
+    run_entry(loop, &entry);
+  }
+  if (loop->ready_count == 0 && !loop->closed)
+    uv_idle_stop(&loop->idle);
+  if (!loop->closed)
+    weft__timers_arm(loop);
+  weft__loop_release(loop);
+}
+
+/* The idle handle only exists to make poll return at once; the work happens in on_check. */
+static void on_idle(uv_idle_t *idle) {
+  (void)idle;
+}
+
+void weft__loop_keep_polling(weft_loop_t *loop) {
+  uv_idle_start(&loop->idle, on_idle);
+}
+
+/* ---- Scheduling ----------------------------------------------------------------------- */
+
+int weft_call_soon(weft_loop_t *loop, weft_callback_fn cb, void *arg, weft_handle_t **handle_out) {
+  if (handle_out != NULL)
+    *handle_out = NULL;
+  if (loop == NULL || cb == NULL)
+    return WEFT_EINVAL;
+  int rc = weft__loop_check(loop);
+  if (rc != 0)
+    return rc;
+  weft__ready_t entry = {.fn.plain = cb, .arg = arg};
+  if (handle_out == NULL)
+    return weft__loop_push_ready(loop, &entry);
+  rc = weft__handle_new(loop, cb, arg, &entry.handle);
+  if (rc != 0)
+    return rc;
+  rc = weft__loop_push_ready(loop, &entry);
+  if (rc != 0) {
+    weft_handle_release(entry.handle);
+    return rc;
+  }
+  *handle_out = weft_handle_retain(entry.handle);
+  return 0;
+}
+
+/* ---- Other threads -------------------------------------------------------------------- */
+
+static void on_async(uv_async_t *async) {
+  weft_loop_t *loop = async->data;
+  uv_mutex_lock(&loop->foreign_lock);
+  weft__foreign_t *items = loop->foreign;
+  size_t len = loop->foreign_len;
+  loop->foreign = NULL;
+  loop->foreign_len = loop->foreign_cap = 0;
+  uv_mutex_unlock(&loop->foreign_lock);
+  for (size_t i = 0; i < len; i++) {
+    weft__ready_t entry = {.fn.plain = items[i].cb, .arg = items[i].arg};
+    if (weft__loop_push_ready(loop, &entry) != 0)
+      items[i].cb(items[i].arg); /* out of memory: running it now beats losing it */
+  }
+  free(items);
+}
+
+int weft_call_soon_threadsafe(weft_loop_t *loop, weft_callback_fn cb, void *arg) {
+  return weft__loop_post(loop, cb, NULL, arg);
+}
+
+int weft__loop_post(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg) {
+  if (loop == NULL || cb == NULL)
+    return WEFT_EINVAL;
+  uv_mutex_lock(&loop->foreign_lock);
+  int rc = 0;
+  if (loop->foreign_closed) {
+    rc = WEFT_ECLOSED;
+  } else if (loop->foreign_len == loop->foreign_cap) {
+    size_t cap = loop->foreign_cap ? loop->foreign_cap * 2 : 16;
+    weft__foreign_t *grown = realloc(loop->foreign, cap * sizeof *grown);
+    if (grown == NULL) {
+      rc = WEFT_ENOMEM;
+    } else {
+      loop->foreign = grown;
+      loop->foreign_cap = cap;
+    }
+  }
+  if (rc == 0) {
+    loop->foreign[loop->foreign_len++] = (weft__foreign_t){cb, drop, arg};
+    /* Sent under the lock so close cannot free the async handle between the two. */
+    uv_async_send(&loop->async);
+  }
+  uv_mutex_unlock(&loop->foreign_lock);
+  return rc;
+}
+
+int weft_loop_stop(weft_loop_t *loop) {
+  if (loop == NULL)
+    return WEFT_EINVAL;
+  atomic_store(&loop->stopping, 1);
+  uv_mutex_lock(&loop->foreign_lock);
+  int rc = loop->foreign_closed ? WEFT_ECLOSED : 0;
+  if (rc == 0)
+    uv_async_send(&loop->async);
+  uv_mutex_unlock(&loop->foreign_lock);
+  return rc;
+}
+
+/* ---- Running -------------------------------------------------------------------------- */
+
+static int check_can_run(const weft_loop_t *loop) {
+  if (loop->closed)
+    return WEFT_ECLOSED;
+  if (loop->adopted)
+    return WEFT_EINVAL; /* the host runs an adopted loop, never weft */
+  if (loop->running)
+    return WEFT_ERUNNING;
+  return 0;
+}
+
+static void begin_running(weft_loop_t *loop) {
+  loop->running = true;
+  loop->owner = uv_thread_self();
+}
+
+int weft_loop_run_forever(weft_loop_t *loop) {
+  if (loop == NULL)
+    return WEFT_EINVAL;
+  int rc = check_can_run(loop);
+  if (rc != 0)
+    return rc;
+  begin_running(loop);
+  /* asyncio's run_forever does not return when idle, but uv_run does once nothing is
+   * referenced: the async handle holds the libuv loop open while we run. */
+  uv_ref((uv_handle_t *)&loop->async);
+  do {
+    uv_run(loop->uv, atomic_load(&loop->stopping) ? UV_RUN_NOWAIT : UV_RUN_ONCE);
+  } while (!atomic_load(&loop->stopping));
+  uv_unref((uv_handle_t *)&loop->async);
+  atomic_store(&loop->stopping, 0);
+  loop->running = false;
+  return 0;
+}
+
+static void stop_when_done(weft_future_t *future, void *arg) {
+  (void)future;
+  weft_loop_stop(arg);
+}
+
+int weft_loop_run_until_complete(weft_loop_t *loop, weft_future_t *future) {
+  if (loop == NULL || future == NULL || future->loop != loop)
+    return WEFT_EINVAL;
+  int rc = check_can_run(loop);
+  if (rc != 0)
+    return rc;
+  weft_future_retain(future);
+  if (!weft_future_done(future)) {
+    rc = weft_future_add_done_callback(future, stop_when_done, loop);
+    if (rc == 0)
+      rc = weft_loop_run_forever(loop);
+    weft_future_remove_done_callback(future, stop_when_done, loop);
+  }
+  if (rc == 0)
+    rc = weft_future_done(future) ? weft_future_error(future) : WEFT_EINVALIDSTATE;
+  weft_future_release(future);
+  return rc;
+}
+
+int weft_loop_run_once(weft_loop_t *loop, int nowait) {
+  if (loop == NULL)
+    return WEFT_EINVAL;
+  int rc = check_can_run(loop);
+  if (rc != 0)
+    return rc;
+  begin_running(loop);
+  /* libuv does not iterate a loop with nothing alive; weft's own work (ready callbacks,
+   * timers) keeps it alive, so with nothing at all to do this returns at once. */
+  uv_run(loop->uv, nowait ? UV_RUN_NOWAIT : UV_RUN_ONCE);
+  loop->running = false;
+  atomic_store(&loop->stopping, 0);
+  return 0;
+}
+
+int weft_loop_is_running(const weft_loop_t *loop) {
+  return loop != NULL && loop->running && !loop->closed;
+}
+
+int weft_loop_is_closed(const weft_loop_t *loop) {
+  return loop == NULL || loop->closed;
+}
+
+double weft_loop_time(const weft_loop_t *loop) {
+  (void)loop;
+  return (double)uv_hrtime() / 1e9;
+}
+
+uint64_t weft_loop_time_ns(const weft_loop_t *loop) {
+  (void)loop;
+  return uv_hrtime();
+}
+
+struct uv_loop_s *weft_loop_uv(weft_loop_t *loop) {
+  return loop == NULL ? NULL : loop->uv;
+}
+
+/* ---- Closing -------------------------------------------------------------------------- */
+
+static void on_handle_closed(uv_handle_t *handle) {
+  weft_loop_t *loop = handle->data;
+  loop->open_uv_handles--;
+  weft__loop_release(loop);
+}
+
+static void close_stray_handle(uv_handle_t *handle, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(handle))
+    uv_close(handle, NULL);
+}
+
+int weft_loop_close(weft_loop_t *loop) {
+  if (loop == NULL)
+    return WEFT_EINVAL;
+  if (loop->closed)
+    return 0;
+  if (loop->running && !loop->adopted)
+    return WEFT_ERUNNING;
+  if (loop->adopted && !uv_thread_equal(&loop->owner, &(uv_thread_t){uv_thread_self()}))
+    return WEFT_EWRONGTHREAD;
+
+  uv_mutex_lock(&loop->foreign_lock);
+  loop->foreign_closed = true;
+  weft__foreign_t *foreign = loop->foreign;
+  size_t foreign_len = loop->foreign_len;
+  loop->foreign = NULL;
+  loop->foreign_len = loop->foreign_cap = 0;
+  uv_mutex_unlock(&loop->foreign_lock);
+  weft__loop_retain(loop);
+  loop->closed = true;
+  /* Work posted by other threads that never got to run; some of it owns memory. */
+  for (size_t i = 0; i < foreign_len; i++)
+    if (foreign[i].drop != NULL)
+      foreign[i].drop(foreign[i].arg);
+  free(foreign);
+
+  while (loop->ready_count > 0) {
+    weft__ready_t entry = loop->ready[loop->ready_head];
+    loop->ready_head = (loop->ready_head + 1) & (loop->ready_cap - 1);
+    loop->ready_count--;
+    ready_drop(&entry);
+  }
+  weft__timers_clear(loop);
+  weft__tasks_abandon(loop);
+
+  uv_handle_t *ours[] = {(uv_handle_t *)&loop->check, (uv_handle_t *)&loop->idle,
+                         (uv_handle_t *)&loop->timer, (uv_handle_t *)&loop->async};
+  for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
+    weft__loop_retain(loop);
+    uv_close(ours[i], on_handle_closed);
+  }
+  if (!loop->adopted) {
+    /* Run the close callbacks; handles other modules forgot are closed too, so that the
+     * libuv loop can always be closed. */
+    uv_run(loop->uv, UV_RUN_NOWAIT);
+    while (uv_loop_close(loop->uv) == UV_EBUSY) {
+      uv_walk(loop->uv, close_stray_handle, NULL);
+      uv_run(loop->uv, UV_RUN_NOWAIT);
+    }
+    loop->running = false;
+  }
+  weft__loop_release(loop);
+  return 0;
+}
+
+void weft_loop_free(weft_loop_t *loop) {
+  if (loop == NULL)
+    return;
+  if (!loop->closed && weft_loop_close(loop) != 0) {
+    weft__loop_log(loop, WEFT_LOG_ERROR, "weft_loop_free: cannot close a running loop; leaking it");
+    return;
+  }
+  weft__loop_release(loop);
+}
+
+/* ---- Exception handler, log, debug ---------------------------------------------------- */
+
+void weft__loop_log(weft_loop_t *loop, int level, const char *fmt, ...) {
+  char text[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof text, fmt, ap);
+  va_end(ap);
+  if (loop != NULL && loop->log_fn != NULL) {
+    loop->log_fn(loop, level, text, loop->log_arg);
+    return;
+  }
+  const char *tag = level >= WEFT_LOG_ERROR     ? "ERROR"
+                    : level >= WEFT_LOG_WARNING ? "WARNING"
+                    : level >= WEFT_LOG_INFO    ? "INFO"
+                                                : "DEBUG";
+  fprintf(stderr, "weft %s: %s\n", tag, text);
+}
+
+int weft_loop_set_log_handler(weft_loop_t *loop, weft_log_fn fn, void *arg) {
+  if (loop == NULL)
+    return WEFT_EINVAL;
+  loop->log_fn = fn;
+  loop->log_arg = arg;
+  return 0;
+}
+
+void weft_loop_default_exception_handler(weft_loop_t *loop, const weft_error_context_t *context) {
+  if (context == NULL)
+    return;
+  char text[900];
+  size_t used = (size_t)snprintf(text, sizeof text, "%s",
+                                 context->message ? context->message : "Unhandled error in loop");
+  char desc[200];
+  if (context->future != NULL && used < sizeof text) {
+    weft__future_describe(context->future, desc, sizeof desc);
+    used += (size_t)snprintf(text + used, sizeof text - used, "\nfuture: %s", desc);
+  }
+  if (context->task != NULL && used < sizeof text) {
+    weft__future_describe(weft_task_future(context->task), desc, sizeof desc);
+    used += (size_t)snprintf(text + used, sizeof text - used, "\ntask: %s", desc);
+  }
+  if (context->handle != NULL && used < sizeof text) {
+    used += (size_t)snprintf(text + used, sizeof text - used, "\nhandle: <Handle %p%s>",
+                             (void *)context->handle,
+                             context->handle->cancelled ? " cancelled" : "");
+  }
+  if (context->error != 0 && used < sizeof text) {
+    snprintf(text + used, sizeof text - used, "\nerror: %s: %s", weft_err_name(context->error),
+             context->error_message ? context->error_message : weft_strerror(context->error));
+  }
+  weft__loop_log(loop, WEFT_LOG_ERROR, "%s", text);
+}
+
+void weft_loop_call_exception_handler(weft_loop_t *loop, const weft_error_context_t *context) {
+  if (loop == NULL || context == NULL)
+    return;
+  if (loop->exception_handler != NULL)
+    loop->exception_handler(loop, context, loop->exception_handler_arg);
+  else
+    weft_loop_default_exception_handler(loop, context);
+}
+
+int weft_loop_set_exception_handler(weft_loop_t *loop, weft_exception_handler_fn handler,
+                                    void *arg) {
+  if (loop == NULL)
+    return WEFT_EINVAL;
+  loop->exception_handler = handler;
+  loop->exception_handler_arg = handler != NULL ? arg : NULL;
+  return 0;
+}
+
+weft_exception_handler_fn weft_loop_get_exception_handler(const weft_loop_t *loop,
+                                                         void **arg_out) {
+  if (arg_out != NULL)
+    *arg_out = loop != NULL ? loop->exception_handler_arg : NULL;
+  return loop != NULL ? loop->exception_handler : NULL;
+}
+
+int weft_loop_set_debug(weft_loop_t *loop, int enabled) {
+  if (loop == NULL)
+    return WEFT_EINVAL;
+  loop->debug = enabled != 0;
+  return 0;
+}
+
+int weft_loop_get_debug(const weft_loop_t *loop) {
+  return loop != NULL && loop->debug;
+}
+
+int weft_loop_set_slow_callback_duration(weft_loop_t *loop, double seconds) {
+  if (loop == NULL || !(seconds >= 0))
+    return WEFT_EINVAL;
+  loop->slow_callback_ns = weft__seconds_to_ns(seconds);
+  return 0;
+}
+
+double weft_loop_get_slow_callback_duration(const weft_loop_t *loop) {
+  return loop == NULL ? 0 : (double)loop->slow_callback_ns / 1e9;
+}
+
+/* ---- Small shared helpers ------------------------------------------------------------- */
+
+char *weft__strdup(const char *s) {
+  if (s == NULL)
+    return NULL;
+  size_t n = strlen(s) + 1;
+  char *copy = malloc(n);
+  if (copy != NULL)
+    memcpy(copy, s, n);
+  return copy;
+}
+
+uint64_t weft__seconds_to_ns(double seconds) {
+  if (!(seconds > 0))
+    return 0;
+  if (seconds >= 1.8e10) /* beyond ~570 years: saturate instead of overflowing */
+    return UINT64_MAX / 2;
+  return (uint64_t)(seconds * 1e9 + 0.5);
+}

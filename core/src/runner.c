@@ -1,0 +1,71 @@
+/* The runner, as asyncio.run: new loop, main task, cancel what is left, close. */
+#include "internal.h"
+
+/* Cancels every task still pending and runs the loop until they are all done, reporting
+ * those that failed instead of ending cancelled (asyncio's _cancel_all_tasks). */
+static void cancel_all_tasks(weft_loop_t *loop) {
+  size_t count = weft_all_tasks(loop, NULL, 0);
+  if (count == 0)
+    return;
+  weft_task_t **tasks = malloc(count * sizeof *tasks);
+  weft_future_t **futures = malloc(count * sizeof *futures);
+  if (tasks == NULL || futures == NULL) {
+    free(tasks);
+    free(futures);
+    return; /* closing the loop reports what is left */
+  }
+  weft_all_tasks(loop, tasks, count);
+  for (size_t i = 0; i < count; i++) {
+    futures[i] = weft_task_future(weft_task_retain(tasks[i]));
+    weft_task_cancel(tasks[i], NULL);
+  }
+  weft_future_t *all;
+  if (weft_gather(loop, futures, count, 1, &all) == 0) {
+    weft_loop_run_until_complete(loop, all);
+    weft_future_release(all);
+  }
+  for (size_t i = 0; i < count; i++) {
+    weft_future_t *f = futures[i];
+    if (weft_future_done(f) && !weft_future_cancelled(f) && f->error != 0) {
+      weft_error_context_t ctx = {.size = sizeof ctx,
+                                  .message = "unhandled error during weft_run() shutdown",
+                                  .error = f->error,
+                                  .error_message = weft_future_error_message(f),
+                                  .error_payload = weft_future_error_payload(f),
+                                  .task = tasks[i]};
+      weft_loop_call_exception_handler(loop, &ctx);
+    }
+    weft_task_release(tasks[i]);
+  }
+  free(tasks);
+  free(futures);
+}
+
+int weft_run(weft_task_fn main, void *arg, const weft_run_options_t *options) {
+  if (main == NULL || (options != NULL && options->size < sizeof(size_t)))
+    return WEFT_EINVAL;
+  weft_loop_options_t loop_options = {
+      .size = sizeof loop_options,
+      .debug = WEFT__OPTION(options, weft_run_options_t, debug, 0),
+  };
+  weft_loop_t *loop;
+  int rc = weft_loop_new_ex(&loop_options, &loop);
+  if (rc != 0)
+    return rc;
+  weft_task_options_t task_options = {
+      .size = sizeof task_options,
+      .name = WEFT__OPTION(options, weft_run_options_t, main_name, NULL),
+  };
+  if (task_options.name == NULL)
+    task_options.name = "main";
+  weft_task_t *task;
+  rc = weft_task_spawn(loop, main, arg, &task_options, &task);
+  if (rc == 0) {
+    rc = weft_loop_run_until_complete(loop, weft_task_future(task));
+    cancel_all_tasks(loop);
+    weft_task_release(task);
+  }
+  weft_loop_close(loop);
+  weft_loop_free(loop);
+  return rc;
+}
