@@ -59,7 +59,9 @@ struct weft__stream_s {
 };
 
 /* Allocates a stream transport whose handle is initialised for `kind` (TCP, UNIX, PIPE_*)
- * on the loop's libuv loop. The caller must either start it or discard it. */
+ * on the loop's libuv loop, with two references: the caller's, and the handle's (dropped
+ * once the handle is closed). The caller either starts it and then releases its reference,
+ * or discards it (which consumes that reference). */
 int weft__stream_new(weft_loop_t *loop, int kind, int tcp_family, weft__stream_t **out);
 /* Adopts an open descriptor into the handle (uv_tcp_open / uv_pipe_open). */
 int weft__stream_open_fd(weft__stream_t *s, int fd);

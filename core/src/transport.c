@@ -382,6 +382,7 @@ int weft__stream_new(weft_loop_t *loop, int kind, int tcp_family, weft__stream_t
   }
   stream_count++;
   weft__transport_init(&s->base, loop, kind, &stream_ops, s);
+  s->base.refs = 2; /* the caller's, and the handle's until it is closed */
   int rc;
   if (kind == WEFT_TRANSPORT_TCP)
     rc = uv_tcp_init_ex(uv, &s->h.tcp, tcp_family ? (unsigned)tcp_family : AF_UNSPEC);
@@ -443,6 +444,7 @@ static void stream_force_close(weft__stream_t *s, int error) {
 void weft__stream_discard(weft__stream_t *s) {
   s->started = 0;
   stream_force_close(s, 0);
+  weft_transport_release(&s->base);
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
