@@ -103,6 +103,9 @@ socklen_t weft__sockaddr_len(const struct sockaddr *addr);
 int weft__unix_addr(const char *path, size_t path_len, struct sockaddr_un *out,
                     socklen_t *len_out);
 
+/* The server frees its factory argument with `fn` when it goes (stream servers). */
+void weft__server_own_factory_arg(weft_server_t *server, weft_free_fn fn);
+
 /* Completes `future` with a pointer to `t` holding a new reference (released with the
  * value). Returns 1 if it did, 0 if the future was already done (cancelled). */
 int weft__future_set_transport(weft_future_t *future, weft_transport_t *t);

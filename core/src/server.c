@@ -40,7 +40,12 @@ struct weft_server_s {
   size_t unix_path_len;
   ino_t unix_ino;
   int unix_cleanup;
+  weft_free_fn factory_free;
 };
+
+void weft__server_own_factory_arg(weft_server_t *s, weft_free_fn fn) {
+  s->factory_free = fn;
+}
 
 weft_server_t *weft_server_retain(weft_server_t *s) {
   if (s)
@@ -49,6 +54,8 @@ weft_server_t *weft_server_retain(weft_server_t *s) {
 }
 
 static void server_free(weft_server_t *s) {
+  if (s->factory_free)
+    s->factory_free(s->factory_arg);
   free(s->listeners);
   free(s->waiters);
   free(s->unix_path);
