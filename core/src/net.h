@@ -56,6 +56,8 @@ struct weft__stream_s {
   void *connect_ctx;    /* whoever is connecting this stream */
   int connect_index;
   struct weft__stream_s *next_conn, *prev_conn; /* a server's live connections */
+  void (*drained)(void *arg); /* sendfile: told when every queued write has completed */
+  void *drained_arg;
 };
 
 /* Allocates a stream transport whose handle is initialised for `kind` (TCP, UNIX, PIPE_*)

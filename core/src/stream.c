@@ -212,8 +212,9 @@ static int try_op(weft_stream_reader_t *r, rop_t *op) {
   }
   case OP_EXACT: {
     if (r->len >= op->n) {
-      op_complete(r, op, 0, bdata(r), op->n, 0, NULL);
-      consume(r, op->n);
+      size_t n = op->n; /* op_complete may free the op */
+      op_complete(r, op, 0, bdata(r), n, 0, NULL);
+      consume(r, n);
       return 1;
     }
     if (!r->eof)

@@ -63,9 +63,10 @@ weft_transport_t *weft_transport_retain(weft_transport_t *t) {
 void weft_transport_release(weft_transport_t *t) {
   if (!t || --t->refs > 0)
     return;
+  int layered = t->kind == WEFT_TRANSPORT_LAYERED;
   if (t->ops.free)
     t->ops.free(t->impl);
-  if (t->kind == WEFT_TRANSPORT_LAYERED)
+  if (layered)
     free(t); /* built-in transports are part of their impl, freed just above */
 }
 
@@ -421,6 +422,8 @@ static void stream_free_impl(void *impl) {
 
 static void on_handle_closed(uv_handle_t *h) {
   weft__stream_t *s = h->data;
+  if (s->drained)
+    s->drained(s->drained_arg); /* a sendfile waiting on it sees the transport gone */
   if (s->started)
     weft_transport_emit_connection_lost(&s->base, s->lost_error);
   s->base.lost = 1;
@@ -516,6 +519,8 @@ static void after_write(uv_write_t *req, int status) {
     return;
   }
   weft_transport_update_write_flow(&s->base);
+  if (s->pending_writes == 0 && s->drained)
+    s->drained(s->drained_arg);
 }
 
 static int stream_write(void *impl, const void *const *bufs, const size_t *lens, size_t count) {
