@@ -155,8 +155,11 @@ static void start_next(weft__he_t *he) {
     }
     he->attempts[i] = s;
     he->holds++;
-    if (he->delay > 0 && he->next < he->count)
+    if (he->delay > 0 && he->next < he->count) {
+      /* libuv's clock is cached per iteration: refresh it so the delay is a real one */
+      uv_update_time(weft_loop_uv(he->loop));
       uv_timer_start(&he->timer, on_timer, (uint64_t)(he->delay * 1000.0 + 0.5), 0);
+    }
     return;
   }
   if (!he->done && he->next >= he->count) {
