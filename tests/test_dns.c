@@ -50,8 +50,8 @@ WEFT_TEST(getaddrinfo_numeric_and_localhost) {
 WEFT_TEST(getnameinfo) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(80),
-                          .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_in a = {
+      .sin_family = AF_INET, .sin_port = htons(80), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   weft_future_t *f;
   ASSERT_OK(weft_getnameinfo(loop, (struct sockaddr *)&a, NI_NUMERICHOST | NI_NUMERICSERV, &f));
   int rc;

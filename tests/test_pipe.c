@@ -32,8 +32,10 @@ WEFT_TEST(read_and_write_pipes) {
   int fds[2];
   ASSERT_OK(pipe(fds));
   rp_t rp = {0}, wp = {0};
-  weft_protocol_t rproto = {.size = sizeof(rproto), .data_received = r_data,
-                            .eof_received = r_eof, .connection_lost = r_lost};
+  weft_protocol_t rproto = {.size = sizeof(rproto),
+                            .data_received = r_data,
+                            .eof_received = r_eof,
+                            .connection_lost = r_lost};
   weft_protocol_t wproto = {.size = sizeof(wproto), .connection_lost = r_lost};
   weft_future_t *rf, *wf;
   ASSERT_OK(weft_connect_read_pipe(loop, &rproto, &rp, fds[0], &rf));

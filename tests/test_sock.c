@@ -148,8 +148,8 @@ WEFT_TEST(readers_writers_udp) {
   weft_future_release(sf);
   char buf[8];
   fl = sizeof(from);
-  ASSERT_OK(weft_sock_recvfrom_into(loop, u1, buf, sizeof(buf), (struct sockaddr *)&from, &fl,
-                                    &rf));
+  ASSERT_OK(
+      weft_sock_recvfrom_into(loop, u1, buf, sizeof(buf), (struct sockaddr *)&from, &fl, &rf));
   ASSERT_OK(weft_sock_sendto(loop, u2, "abc", 3, (struct sockaddr *)&a, &sf));
   ASSERT_OK(weft_loop_run_until_complete(loop, rf));
   weft_future_result(rf, &v);

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-
 static const char *bytes_of(weft_future_t *f, size_t *len) {
   const weft_value_t *v = NULL;
   if (weft_future_result(f, &v) != 0 || !v || v->type != WEFT_VALUE_BYTES)

@@ -195,8 +195,8 @@ WEFT_TEST(connection_refused) {
   close(fd);
   client_t c = {0};
   weft_future_t *f;
-  ASSERT_OK(weft_create_connection(loop, &client_proto, &c, "127.0.0.1", ntohs(a.sin_port), NULL,
-                                   &f));
+  ASSERT_OK(
+      weft_create_connection(loop, &client_proto, &c, "127.0.0.1", ntohs(a.sin_port), NULL, &f));
   ASSERT_CODE(weft_loop_run_until_complete(loop, f), WEFT_ECONNREFUSED);
   ASSERT_TRUE(weft_future_error_message(f) != NULL);
   weft_future_release(f);
@@ -329,8 +329,8 @@ WEFT_TEST(happy_eyeballs_delay) {
   ASSERT_OK(listen(v4, 8));
   getsockname(v4, (struct sockaddr *)&a4, &al);
   int v6 = socket(AF_INET6, SOCK_STREAM, 0);
-  struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT,
-                            .sin6_port = a4.sin_port};
+  struct sockaddr_in6 a6 = {
+      .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT, .sin6_port = a4.sin_port};
   if (bind(v6, (struct sockaddr *)&a6, sizeof(a6)) != 0) {
     fprintf(stderr, "no IPv6 loopback: skipped\n");
     close(v6);
@@ -402,7 +402,8 @@ WEFT_TEST(emfile_backoff) {
     weft_future_release(f);
     if (rc)
       _exit(12);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
                             .sin_port = htons((uint16_t)weft_server_port(s))};
     /* use up the descriptors */
     int hogs[4096], nh = 0;
@@ -472,8 +473,7 @@ WEFT_TEST(bad_input) {
   ASSERT_CODE(weft_create_connection(NULL, &client_proto, NULL, "h", 1, NULL, &f), WEFT_EINVAL);
   ASSERT_CODE(weft_create_connection(loop, NULL, NULL, "h", 1, NULL, &f), WEFT_EINVAL);
   ASSERT_CODE(weft_create_connection(loop, &client_proto, NULL, NULL, 1, NULL, &f), WEFT_EINVAL);
-  ASSERT_CODE(weft_create_connection(loop, &client_proto, NULL, "h", 70000, NULL, &f),
-              WEFT_EINVAL);
+  ASSERT_CODE(weft_create_connection(loop, &client_proto, NULL, "h", 70000, NULL, &f), WEFT_EINVAL);
   ASSERT_CODE(weft_create_server(loop, NULL, NULL, NULL, 0, NULL, &f), WEFT_EINVAL);
   ASSERT_CODE(weft_server_close(NULL), WEFT_EINVAL);
   ASSERT_CODE(weft_server_start_serving(NULL), WEFT_EINVAL);
@@ -485,8 +485,7 @@ WEFT_TEST(bad_input) {
   int fd = -1;
   ASSERT_CODE(weft_create_server_fds(loop, echo_factory, NULL, &fd, 1, NULL, NULL), WEFT_EINVAL);
   weft_server_t *srv;
-  ASSERT_CODE(weft_create_server_fds(loop, echo_factory, NULL, &fd, 1, NULL, &srv),
-              WEFT_ENOTSOCK);
+  ASSERT_CODE(weft_create_server_fds(loop, echo_factory, NULL, &fd, 1, NULL, &srv), WEFT_ENOTSOCK);
   /* a server closed twice, start_serving after close */
   weft_server_t *s = start_echo(loop, "127.0.0.1", NULL);
   ASSERT_OK(weft_server_close(s));
@@ -549,8 +548,8 @@ WEFT_TEST(server_options) {
     ASSERT_EQ(ss.ss_family, AF_INET6);
     weft_future_t *cf;
     client_t c2 = {0};
-    ASSERT_OK(weft_create_connection(loop, &client_proto, &c2, "::1", weft_server_port(s), NULL,
-                                     &cf));
+    ASSERT_OK(
+        weft_create_connection(loop, &client_proto, &c2, "::1", weft_server_port(s), NULL, &cf));
     ASSERT_OK(weft_loop_run_until_complete(loop, cf));
     const weft_value_t *v;
     weft_future_result(cf, &v);
@@ -597,8 +596,11 @@ WEFT_TEST(buffered_protocol_and_sendfile) {
   ASSERT_OK(listen(lfd, 4));
   getsockname(lfd, (struct sockaddr *)&a, &al);
   bufp_t bp = {0};
-  weft_protocol_t p = {.size = sizeof(p), .get_buffer = bp_get, .buffer_updated = bp_upd,
-                       .eof_received = bp_eof, .connection_lost = bp_lost};
+  weft_protocol_t p = {.size = sizeof(p),
+                       .get_buffer = bp_get,
+                       .buffer_updated = bp_upd,
+                       .eof_received = bp_eof,
+                       .connection_lost = bp_lost};
   weft_future_t *f;
   ASSERT_OK(weft_create_connection(loop, &p, &bp, "127.0.0.1", ntohs(a.sin_port), NULL, &f));
   int rc;

@@ -19,9 +19,10 @@ static void d_recv(weft_transport_t *t, const char *d, size_t n, const struct so
   memcpy(p->last, d, n < 64 ? n : 64);
   p->last_len = n;
   if (a)
-    memcpy(&p->from, a, weft_sockaddr_format(a, NULL, 0, NULL) >= 0 && a->sa_family == AF_INET6
-                            ? sizeof(struct sockaddr_in6)
-                            : sizeof(struct sockaddr_in));
+    memcpy(&p->from, a,
+           weft_sockaddr_format(a, NULL, 0, NULL) >= 0 && a->sa_family == AF_INET6
+               ? sizeof(struct sockaddr_in6)
+               : sizeof(struct sockaddr_in));
   if (p->echo)
     weft_transport_sendto(t, d, n, a);
 }
@@ -96,8 +97,7 @@ WEFT_TEST(unconnected_and_broadcast) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   dp_t a = {0}, b = {0};
-  weft_datagram_options_t o = {.size = sizeof(o), .local_host = "127.0.0.1",
-                               .allow_broadcast = 1};
+  weft_datagram_options_t o = {.size = sizeof(o), .local_host = "127.0.0.1", .allow_broadcast = 1};
   weft_transport_t *ta = endpoint(loop, &a, &o);
   weft_transport_t *tb = endpoint(loop, &b, &o);
   struct sockaddr_storage ss;

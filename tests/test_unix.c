@@ -23,8 +23,10 @@ static void e_data(weft_transport_t *t, const char *d, size_t n, void *arg) {
 static void e_lost(weft_transport_t *t, int err, void *arg) {
   ((ep_t *)arg)->lost++;
 }
-static const weft_protocol_t cp = {.size = sizeof(weft_protocol_t), .connection_made = e_made,
-                                   .data_received = e_data, .connection_lost = e_lost};
+static const weft_protocol_t cp = {.size = sizeof(weft_protocol_t),
+                                   .connection_made = e_made,
+                                   .data_received = e_data,
+                                   .connection_lost = e_lost};
 
 static void srv_data(weft_transport_t *t, const char *d, size_t n, void *arg) {
   weft_transport_write(t, d, n);

@@ -26,8 +26,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 }
 
 int weft__resolve(weft_loop_t *loop, const char *host, const char *service, int family,
-                  int socktype, int flags, weft__resolve_cb cb, void *arg,
-                  weft__resolve_t **out) {
+                  int socktype, int flags, weft__resolve_cb cb, void *arg, weft__resolve_t **out) {
   uv_loop_t *uv = weft_loop_uv(loop);
   if (!uv)
     return WEFT_ECLOSED;
@@ -225,8 +224,7 @@ static void free_nameinfo(void *p) {
   free(p);
 }
 
-static void on_nameinfo(uv_getnameinfo_t *req, int status, const char *host,
-                        const char *service) {
+static void on_nameinfo(uv_getnameinfo_t *req, int status, const char *host, const char *service) {
   weft_nameinfo_t *ni = req->data;
   weft_future_t *f = ni->future;
   if (status < 0 || weft_future_done(f)) {
@@ -300,8 +298,8 @@ int weft__unix_addr(const char *path, size_t path_len, struct sockaddr_un *out,
     return WEFT_ENAMETOOLONG;
   memcpy(out->sun_path, path, path_len);
   /* A path name is NUL-terminated; an abstract name is exactly its bytes. */
-  *len_out = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + path_len +
-                         (path[0] != '\0' ? 1 : 0));
+  *len_out =
+      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + path_len + (path[0] != '\0' ? 1 : 0));
   return 0;
 }
 

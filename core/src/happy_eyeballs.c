@@ -64,8 +64,8 @@ static void record_error(weft__he_t *he, const struct sockaddr *addr, int error)
     he->errors_differ = 1;
   size_t used = strlen(he->message);
   if (used + 1 < sizeof(he->message))
-    snprintf(he->message + used, sizeof(he->message) - used, "%s[%s]:%d: %s",
-             used ? "; " : "", host, port, weft_strerror(error));
+    snprintf(he->message + used, sizeof(he->message) - used, "%s[%s]:%d: %s", used ? "; " : "",
+             host, port, weft_strerror(error));
 }
 
 static void he_fail(weft__he_t *he) {
@@ -210,8 +210,7 @@ done:
   free(used);
 }
 
-static int copy_addrs(const struct sockaddr *const *in, size_t n,
-                      struct sockaddr_storage **out) {
+static int copy_addrs(const struct sockaddr *const *in, size_t n, struct sockaddr_storage **out) {
   *out = NULL;
   if (n == 0)
     return 0;

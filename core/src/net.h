@@ -20,13 +20,13 @@ struct weft_transport_s {
   void *impl;
   weft_protocol_t proto;
   void *proto_arg;
-  int closing;         /* close/abort started or the connection is gone */
-  int reading;         /* wants to read (not paused) */
-  int writing_paused;  /* pause_writing was sent and resume_writing not yet */
-  int eof_written;     /* write_eof was called */
-  int made;            /* connection_made was delivered */
-  int lost;            /* connection_lost was delivered */
-  size_t high, low;    /* write-buffer watermarks */
+  int closing;        /* close/abort started or the connection is gone */
+  int reading;        /* wants to read (not paused) */
+  int writing_paused; /* pause_writing was sent and resume_writing not yet */
+  int eof_written;    /* write_eof was called */
+  int made;           /* connection_made was delivered */
+  int lost;           /* connection_lost was delivered */
+  size_t high, low;   /* write-buffer watermarks */
 };
 
 /* Fills the generic part; refs = 1. */
@@ -45,15 +45,15 @@ struct weft__stream_s {
     uv_pipe_t pipe;
   } h;
   int can_read, can_write;
-  int started;          /* the transport has its protocol and may deliver events */
-  int handle_closing;   /* uv_close was called */
+  int started;        /* the transport has its protocol and may deliver events */
+  int handle_closing; /* uv_close was called */
   int close_after_flush;
   int lost_error;
   size_t pending_writes;
-  uv_connect_t connect_req; /* used while connecting (happy eyeballs, Unix) */
-  void *owner;          /* a server's connection tracking, or NULL */
+  uv_connect_t connect_req;           /* used while connecting (happy eyeballs, Unix) */
+  void *owner;                        /* a server's connection tracking, or NULL */
   void (*on_gone)(weft__stream_t *s); /* called once the handle is closed */
-  void *connect_ctx;    /* whoever is connecting this stream */
+  void *connect_ctx;                  /* whoever is connecting this stream */
   int connect_index;
   struct weft__stream_s *next_conn, *prev_conn; /* a server's live connections */
   void (*drained)(void *arg); /* sendfile: told when every queued write has completed */
@@ -85,8 +85,7 @@ void weft__tcp_set_nodelay(weft__stream_t *s);
 typedef void (*weft__resolve_cb)(void *arg, struct addrinfo *res, int error);
 typedef struct weft__resolve_s weft__resolve_t;
 int weft__resolve(weft_loop_t *loop, const char *host, const char *service, int family,
-                  int socktype, int flags, weft__resolve_cb cb, void *arg,
-                  weft__resolve_t **out);
+                  int socktype, int flags, weft__resolve_cb cb, void *arg, weft__resolve_t **out);
 /* Stops a resolution: its callback will not be called. */
 void weft__resolve_cancel(weft__resolve_t *r);
 
@@ -102,8 +101,7 @@ void weft__he_cancel(weft__he_t *he);
 socklen_t weft__sockaddr_len(const struct sockaddr *addr);
 /* Fills a sockaddr_un from a path; a leading NUL makes it an abstract name of `len` bytes
  * (path_len counts the NUL). Returns the address length or a negative code. */
-int weft__unix_addr(const char *path, size_t path_len, struct sockaddr_un *out,
-                    socklen_t *len_out);
+int weft__unix_addr(const char *path, size_t path_len, struct sockaddr_un *out, socklen_t *len_out);
 
 /* The server frees its factory argument with `fn` when it goes (stream servers). */
 void weft__server_own_factory_arg(weft_server_t *server, weft_free_fn fn);

@@ -447,9 +447,9 @@ static int set_nonblocking(int fd) {
   return 0;
 }
 
-int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory,
-                           void *factory_arg, const int *fds, size_t count,
-                           const weft_server_options_t *options, weft_server_t **out) {
+int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
+                           const int *fds, size_t count, const weft_server_options_t *options,
+                           weft_server_t **out) {
   if (!loop || !factory || !fds || count == 0 || !out)
     return WEFT_EINVAL;
   weft_server_options_t o;
@@ -562,8 +562,8 @@ static void on_server_resolved(void *arg, struct addrinfo *res, int error) {
     return;
   }
   weft_server_t *s;
-  rc = server_new(op->loop, WEFT_TRANSPORT_TCP, op->factory, op->factory_arg, fds, n, &op->opts,
-                  &s);
+  rc =
+      server_new(op->loop, WEFT_TRANSPORT_TCP, op->factory, op->factory_arg, fds, n, &op->opts, &s);
   if (rc == 0 && !op->opts.no_start_serving) {
     rc = weft_server_start_serving(s);
     if (rc) {
@@ -616,9 +616,9 @@ int weft_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void
   return 0;
 }
 
-int weft_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
-                            void *factory_arg, const char *path, size_t path_len,
-                            const weft_server_options_t *options, weft_server_t **out) {
+int weft_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
+                            const char *path, size_t path_len, const weft_server_options_t *options,
+                            weft_server_t **out) {
   if (!loop || !factory || !path || path_len == 0 || !out)
     return WEFT_EINVAL;
   weft_server_options_t o;

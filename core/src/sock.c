@@ -123,8 +123,17 @@ int weft_remove_writer(weft_loop_t *loop, int fd) {
 
 /* ---------------------------------------------------------------- sock operations */
 
-enum { S_RECV, S_RECV_INTO, S_RECVFROM, S_RECVFROM_INTO, S_SENDALL, S_SENDTO, S_CONNECT,
-       S_ACCEPT, S_SENDFILE };
+enum {
+  S_RECV,
+  S_RECV_INTO,
+  S_RECVFROM,
+  S_RECVFROM_INTO,
+  S_SENDALL,
+  S_SENDTO,
+  S_CONNECT,
+  S_ACCEPT,
+  S_SENDFILE
+};
 
 typedef struct sop_s {
   weft_loop_t *loop;
@@ -363,8 +372,8 @@ int weft_sock_recv_into(weft_loop_t *loop, int fd, void *buf, size_t len, weft_f
   return sop_start(op, out);
 }
 
-int weft_sock_recvfrom(weft_loop_t *loop, int fd, size_t n, struct sockaddr *addr,
-                       size_t *addrlen, weft_future_t **out) {
+int weft_sock_recvfrom(weft_loop_t *loop, int fd, size_t n, struct sockaddr *addr, size_t *addrlen,
+                       weft_future_t **out) {
   sop_t *op;
   int rc = out ? sop_new(loop, fd, S_RECVFROM, &op) : WEFT_EINVAL;
   if (rc)
@@ -377,8 +386,8 @@ int weft_sock_recvfrom(weft_loop_t *loop, int fd, size_t n, struct sockaddr *add
   return sop_start(op, out);
 }
 
-int weft_sock_recvfrom_into(weft_loop_t *loop, int fd, void *buf, size_t len,
-                            struct sockaddr *addr, size_t *addrlen, weft_future_t **out) {
+int weft_sock_recvfrom_into(weft_loop_t *loop, int fd, void *buf, size_t len, struct sockaddr *addr,
+                            size_t *addrlen, weft_future_t **out) {
   sop_t *op;
   int rc = out && (buf || !len) ? sop_new(loop, fd, S_RECVFROM_INTO, &op) : WEFT_EINVAL;
   if (rc)
@@ -421,8 +430,7 @@ int weft_sock_sendto(weft_loop_t *loop, int fd, const void *data, size_t len,
   return sop_start(op, out);
 }
 
-int weft_sock_connect(weft_loop_t *loop, int fd, const struct sockaddr *addr,
-                      weft_future_t **out) {
+int weft_sock_connect(weft_loop_t *loop, int fd, const struct sockaddr *addr, weft_future_t **out) {
   if (!addr || !weft__sockaddr_len(addr))
     return WEFT_EINVAL;
   sop_t *op;

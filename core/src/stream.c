@@ -225,8 +225,7 @@ static int try_op(weft_stream_reader_t *r, rop_t *op) {
     if (copy)
       memcpy(copy, bdata(r), n);
     consume(r, n);
-    op_complete(r, op, copy ? WEFT_EINCOMPLETE : WEFT_ENOMEM, copy, n, op->n,
-                "incomplete read");
+    op_complete(r, op, copy ? WEFT_EINCOMPLETE : WEFT_ENOMEM, copy, n, op->n, "incomplete read");
     free(copy);
     return 1;
   }
@@ -242,8 +241,8 @@ static int try_op(weft_stream_reader_t *r, rop_t *op) {
     if (r->len >= op->offset + minsep) {
       size_t mstart = 0, mend = SIZE_MAX;
       for (size_t i = 0; i < op->nseps; i++) {
-        const char *hit = memmem(bdata(r) + op->offset, r->len - op->offset, op->seps[i],
-                                 op->seplens[i]);
+        const char *hit =
+            memmem(bdata(r) + op->offset, r->len - op->offset, op->seps[i], op->seplens[i]);
         if (hit) {
           size_t at = (size_t)(hit - bdata(r));
           if (at + op->seplens[i] < mend) {
@@ -572,8 +571,7 @@ int weft_stream_readuntil_await(weft_stream_reader_t *r, const void *const *seps
   return await_op(r, &op);
 }
 
-int weft_stream_readexactly_into(weft_stream_reader_t *r, void *buf, size_t n,
-                                 size_t *nread_out) {
+int weft_stream_readexactly_into(weft_stream_reader_t *r, void *buf, size_t n, size_t *nread_out) {
   if (!r || (n && !buf))
     return WEFT_EINVAL;
   rop_t op = {.kind = OP_EXACT, .n = n, .into = buf};
@@ -984,12 +982,10 @@ static int open_common(weft_loop_t *loop, const weft_stream_options_t *o, const 
                        int port, const char *path, size_t path_len, weft_future_t **out) {
   if (!loop || !out)
     return WEFT_EINVAL;
-  size_t limit = o && o->size >= offsetof(weft_stream_options_t, limit) + sizeof(size_t)
-                     ? o->limit
-                     : 0;
+  size_t limit =
+      o && o->size >= offsetof(weft_stream_options_t, limit) + sizeof(size_t) ? o->limit : 0;
   const weft_connect_options_t *copts =
-      o && o->size >= offsetof(weft_stream_options_t, connect) + sizeof(void *) ? o->connect
-                                                                                : NULL;
+      o && o->size >= offsetof(weft_stream_options_t, connect) + sizeof(void *) ? o->connect : NULL;
   open_op_t *op = calloc(1, sizeof(*op));
   if (!op)
     return WEFT_ENOMEM;
@@ -998,11 +994,10 @@ static int open_common(weft_loop_t *loop, const weft_stream_options_t *o, const 
     rc = weft_future_new(loop, &op->outer);
   if (rc == 0) {
     if (path)
-      rc = weft_create_unix_connection(loop, &stream_protocol, op->conn, path, path_len,
-                                       &op->inner);
+      rc =
+          weft_create_unix_connection(loop, &stream_protocol, op->conn, path, path_len, &op->inner);
     else
-      rc = weft_create_connection(loop, &stream_protocol, op->conn, host, port, copts,
-                                  &op->inner);
+      rc = weft_create_connection(loop, &stream_protocol, op->conn, host, port, copts, &op->inner);
   }
   if (rc) {
     if (op->outer)
@@ -1113,9 +1108,8 @@ static void on_server_created(weft_future_t *f, void *arg) {
     free(conf);
 }
 
-int weft_start_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg,
-                      const char *host, int port, const weft_stream_options_t *options,
-                      weft_future_t **out) {
+int weft_start_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg, const char *host,
+                      int port, const weft_stream_options_t *options, weft_future_t **out) {
   if (!loop || !client || !out)
     return WEFT_EINVAL;
   sconf_t *conf;

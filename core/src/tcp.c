@@ -164,8 +164,8 @@ int weft_create_connection(weft_loop_t *loop, const weft_protocol_t *protocol, v
     op->pending_lookups++;
   /* Hand the future out first: the lookups answer from the loop, never inline. */
   op_publish(op, out);
-  rc = weft__resolve(loop, host, service, op->opts.family, SOCK_STREAM, op->opts.flags,
-                     on_remote, op, &op->resolve);
+  rc = weft__resolve(loop, host, service, op->opts.family, SOCK_STREAM, op->opts.flags, on_remote,
+                     op, &op->resolve);
   if (rc == 0 && want_local) {
     char lservice[16];
     snprintf(lservice, sizeof(lservice), "%d", op->opts.local_port);
@@ -271,7 +271,7 @@ int weft__connect_fd(weft_loop_t *loop, int kind, const weft_protocol_t *protoco
   return 0;
 }
 
-int weft_create_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
-                              int fd, weft_future_t **out) {
+int weft_create_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
+                              weft_future_t **out) {
   return weft__connect_fd(loop, WEFT_TRANSPORT_TCP, protocol, arg, fd, out);
 }

@@ -206,8 +206,8 @@ int weft_transport_set_write_buffer_limits(weft_transport_t *t, int64_t high, in
   if (!t)
     return WEFT_EINVAL;
   if (high < 0)
-    high = low >= 0 && low > WEFT_WRITE_BUFFER_HIGH_DEFAULT ? 4 * low
-                                                           : WEFT_WRITE_BUFFER_HIGH_DEFAULT;
+    high =
+        low >= 0 && low > WEFT_WRITE_BUFFER_HIGH_DEFAULT ? 4 * low : WEFT_WRITE_BUFFER_HIGH_DEFAULT;
   if (low < 0)
     low = high / 4;
   if (low > high)
@@ -242,8 +242,7 @@ void *weft_transport_get_protocol_arg(const weft_transport_t *t) {
   return t ? t->proto_arg : NULL;
 }
 
-int weft_transport_set_protocol(weft_transport_t *t, const weft_protocol_t *protocol,
-                                void *arg) {
+int weft_transport_set_protocol(weft_transport_t *t, const weft_protocol_t *protocol, void *arg) {
   if (!t || !protocol)
     return WEFT_EINVAL;
   weft__transport_set_protocol(t, protocol, arg);

@@ -422,8 +422,8 @@ static void fd_start(void *a) {
   free(op);
 }
 
-int weft_create_datagram_endpoint_fd(weft_loop_t *loop, const weft_protocol_t *protocol,
-                                     void *arg, int fd, weft_future_t **out) {
+int weft_create_datagram_endpoint_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                                     int fd, weft_future_t **out) {
   if (!loop || !protocol || !out || fd < 0)
     return WEFT_EINVAL;
   fd_op_t *op = calloc(1, sizeof(*op));

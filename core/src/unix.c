@@ -29,7 +29,7 @@ int weft_create_unix_connection(weft_loop_t *loop, const weft_protocol_t *protoc
   return rc;
 }
 
-int weft_create_unix_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol,
-                                   void *arg, int fd, weft_future_t **out) {
+int weft_create_unix_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                                   int fd, weft_future_t **out) {
   return weft__connect_fd(loop, WEFT_TRANSPORT_UNIX, protocol, arg, fd, out);
 }

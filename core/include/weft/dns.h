@@ -18,9 +18,8 @@ typedef struct weft_addrinfo_s weft_addrinfo_t;
  * or take it with weft_addrinfo_copy). host and service may be NULL (not both); family
  * (AF_*), socktype (SOCK_*), protocol and flags (AI_*) are getaddrinfo's hints, 0 for any.
  * Fails with a WEFT_EAI_* code. Cancelling it abandons the lookup. */
-WEFT_API int weft_getaddrinfo(weft_loop_t *loop, const char *host, const char *service,
-                              int family, int socktype, int protocol, int flags,
-                              weft_future_t **out);
+WEFT_API int weft_getaddrinfo(weft_loop_t *loop, const char *host, const char *service, int family,
+                              int socktype, int protocol, int flags, weft_future_t **out);
 WEFT_API size_t weft_addrinfo_count(const weft_addrinfo_t *list);
 /* Entry `index`'s fields; the address is borrowed from the list. NULL/0 out of range. */
 WEFT_API int weft_addrinfo_family(const weft_addrinfo_t *list, size_t index);

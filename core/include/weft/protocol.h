@@ -32,8 +32,8 @@ typedef void (*weft_data_received_fn)(weft_transport_t *transport, const char *d
 /* Buffered protocols: hand out a buffer of at least 1 byte (`size_hint` is a suggestion)
  * into which the transport reads directly; set *len_out to its size. Return NULL to have
  * the connection fail with WEFT_ENOBUFS. */
-typedef void *(*weft_get_buffer_fn)(weft_transport_t *transport, size_t size_hint,
-                                    size_t *len_out, void *arg);
+typedef void *(*weft_get_buffer_fn)(weft_transport_t *transport, size_t size_hint, size_t *len_out,
+                                    void *arg);
 /* Buffered protocols: `nbytes` bytes were written at the start of the last buffer. */
 typedef void (*weft_buffer_updated_fn)(weft_transport_t *transport, size_t nbytes, void *arg);
 /* The peer sent EOF. Return nonzero to keep the (half-closed) transport open; 0 closes it. */
@@ -45,8 +45,8 @@ typedef void (*weft_connection_lost_fn)(weft_transport_t *transport, int error, 
 typedef void (*weft_pause_writing_fn)(weft_transport_t *transport, void *arg);
 typedef void (*weft_resume_writing_fn)(weft_transport_t *transport, void *arg);
 /* Datagram protocols: a datagram from `addr` (NULL if unknown); valid during the call. */
-typedef void (*weft_datagram_received_fn)(weft_transport_t *transport, const char *data,
-                                          size_t len, const struct sockaddr *addr, void *arg);
+typedef void (*weft_datagram_received_fn)(weft_transport_t *transport, const char *data, size_t len,
+                                          const struct sockaddr *addr, void *arg);
 /* Datagram protocols: a send or receive failed with `error`; the endpoint stays open. */
 typedef void (*weft_error_received_fn)(weft_transport_t *transport, int error, void *arg);
 

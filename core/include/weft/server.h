@@ -19,15 +19,15 @@ typedef struct weft_server_s weft_server_t;
 
 /* Zero-initialised options (with size set) give asyncio's defaults. */
 typedef struct weft_server_options_s {
-  size_t size;          /* sizeof(weft_server_options_t) */
-  int family;           /* AF_INET, AF_INET6 or 0 for every family the host resolves to */
-  int flags;            /* getaddrinfo flags, AI_PASSIVE added */
-  int backlog;          /* listen() backlog, 0: 100 */
-  int no_reuse_address; /* SO_REUSEADDR is set unless this is set (asyncio on POSIX) */
-  int reuse_port;       /* set SO_REUSEPORT */
-  int no_start_serving; /* create without accepting; call weft_server_start_serving */
+  size_t size;               /* sizeof(weft_server_options_t) */
+  int family;                /* AF_INET, AF_INET6 or 0 for every family the host resolves to */
+  int flags;                 /* getaddrinfo flags, AI_PASSIVE added */
+  int backlog;               /* listen() backlog, 0: 100 */
+  int no_reuse_address;      /* SO_REUSEADDR is set unless this is set (asyncio on POSIX) */
+  int reuse_port;            /* set SO_REUSEPORT */
+  int no_start_serving;      /* create without accepting; call weft_server_start_serving */
   double accept_retry_delay; /* seconds to pause accepting after EMFILE/ENFILE, 0: 1.0 */
-  int keep_unix_socket; /* Unix servers: leave the socket file behind on close */
+  int keep_unix_socket;      /* Unix servers: leave the socket file behind on close */
 } weft_server_options_t;
 
 /* Binds and listens on every address of host:port (NULL host: all interfaces, both

@@ -37,8 +37,7 @@ WEFT_API int weft_sock_recvfrom(weft_loop_t *loop, int fd, size_t n, struct sock
                                 size_t *addrlen, weft_future_t **out);
 /* Result: int, the number of bytes; address as recvfrom. */
 WEFT_API int weft_sock_recvfrom_into(weft_loop_t *loop, int fd, void *buf, size_t len,
-                                     struct sockaddr *addr, size_t *addrlen,
-                                     weft_future_t **out);
+                                     struct sockaddr *addr, size_t *addrlen, weft_future_t **out);
 /* Sends every byte (copied at the call). Result: none. */
 WEFT_API int weft_sock_sendall(weft_loop_t *loop, int fd, const void *data, size_t len,
                                weft_future_t **out);
@@ -60,8 +59,8 @@ WEFT_API int weft_sock_sendfile(weft_loop_t *loop, int fd, int file_fd, int64_t 
  * through a transport once its buffer is flushed: zero-copy on a plain TCP or Unix
  * transport, else (a layered transport, or sendfile(2) refusing) by reading the file and
  * writing through the transport when `fallback` is set. Result: int, bytes sent. */
-WEFT_API int weft_sendfile(weft_transport_t *transport, int file_fd, int64_t offset,
-                           int64_t count, int fallback, weft_future_t **out);
+WEFT_API int weft_sendfile(weft_transport_t *transport, int file_fd, int64_t offset, int64_t count,
+                           int fallback, weft_future_t **out);
 
 #ifdef __cplusplus
 }

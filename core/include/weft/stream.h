@@ -33,8 +33,7 @@ typedef struct weft_stream_writer_s weft_stream_writer_t;
 /* ---------------------------------------------------------------- reader */
 
 /* A reader with no transport, fed by hand (limit 0: the default). */
-WEFT_API int weft_stream_reader_new(weft_loop_t *loop, size_t limit,
-                                    weft_stream_reader_t **out);
+WEFT_API int weft_stream_reader_new(weft_loop_t *loop, size_t limit, weft_stream_reader_t **out);
 WEFT_API weft_stream_reader_t *weft_stream_reader_retain(weft_stream_reader_t *reader);
 WEFT_API void weft_stream_reader_release(weft_stream_reader_t *reader);
 /* Appends data (copied) and wakes a waiting read. WEFT_EINVALIDSTATE after feed_eof. */
@@ -55,8 +54,7 @@ WEFT_API int weft_stream_read(weft_stream_reader_t *reader, int64_t n, weft_futu
 /* readline(): up to and including "\n"; at EOF what is left (maybe empty). */
 WEFT_API int weft_stream_readline(weft_stream_reader_t *reader, weft_future_t **out);
 /* readexactly(n): exactly n bytes, or WEFT_EINCOMPLETE at EOF. */
-WEFT_API int weft_stream_readexactly(weft_stream_reader_t *reader, size_t n,
-                                     weft_future_t **out);
+WEFT_API int weft_stream_readexactly(weft_stream_reader_t *reader, size_t n, weft_future_t **out);
 /* readuntil(separators): up to and including the separator whose match ends first; the
  * separators (count >= 1, none empty) are copied. WEFT_EINCOMPLETE at EOF without one,
  * WEFT_ELIMITOVERRUN when the limit is reached first. */
@@ -115,8 +113,8 @@ WEFT_API int weft_stream_get_extra_info(const weft_stream_writer_t *writer, int 
 /* ---------------------------------------------------------------- connections, servers */
 
 typedef struct weft_stream_options_s {
-  size_t size;  /* sizeof(weft_stream_options_t) */
-  size_t limit; /* the readers' limit, 0: WEFT_STREAM_LIMIT_DEFAULT */
+  size_t size;                           /* sizeof(weft_stream_options_t) */
+  size_t limit;                          /* the readers' limit, 0: WEFT_STREAM_LIMIT_DEFAULT */
   const weft_connect_options_t *connect; /* open_connection's options (may be NULL) */
   const weft_server_options_t *server;   /* start_server's options (may be NULL) */
   /* start_server: run each client callback in a new stackful task (so it may await);
@@ -135,15 +133,13 @@ typedef int (*weft_stream_client_fn)(weft_stream_reader_t *reader, weft_stream_w
 WEFT_API int weft_open_connection(weft_loop_t *loop, const char *host, int port,
                                   const weft_stream_options_t *options, weft_future_t **out);
 WEFT_API int weft_open_unix_connection(weft_loop_t *loop, const char *path, size_t path_len,
-                                       const weft_stream_options_t *options,
-                                       weft_future_t **out);
+                                       const weft_stream_options_t *options, weft_future_t **out);
 /* Inside a task: connects and hands out new references to the reader and the writer. */
 WEFT_API int weft_open_connection_await(weft_loop_t *loop, const char *host, int port,
                                         const weft_stream_options_t *options,
                                         weft_stream_reader_t **reader_out,
                                         weft_stream_writer_t **writer_out);
-WEFT_API int weft_open_unix_connection_await(weft_loop_t *loop, const char *path,
-                                             size_t path_len,
+WEFT_API int weft_open_unix_connection_await(weft_loop_t *loop, const char *path, size_t path_len,
                                              const weft_stream_options_t *options,
                                              weft_stream_reader_t **reader_out,
                                              weft_stream_writer_t **writer_out);

@@ -122,8 +122,7 @@ WEFT_API int weft_transport_new(weft_loop_t *loop, const weft_transport_ops_t *o
 /* For implementations of `ops`: deliver events to the transport's protocol. These keep the
  * generic state (closing, reading, paused) right and deliver connection_lost only once. */
 WEFT_API void weft_transport_emit_connection_made(weft_transport_t *transport);
-WEFT_API void weft_transport_emit_data(weft_transport_t *transport, const char *data,
-                                       size_t len);
+WEFT_API void weft_transport_emit_data(weft_transport_t *transport, const char *data, size_t len);
 WEFT_API int weft_transport_emit_eof(weft_transport_t *transport);
 WEFT_API void weft_transport_emit_connection_lost(weft_transport_t *transport, int error);
 /* Re-checks the write buffer (ops.get_write_buffer_size) against the watermarks and calls

@@ -14,15 +14,15 @@ extern "C" {
 #endif
 
 typedef struct weft_datagram_options_s {
-  size_t size;             /* sizeof(weft_datagram_options_t) */
-  const char *local_host;  /* bind here (NULL with local_port 0: no bind) */
+  size_t size;            /* sizeof(weft_datagram_options_t) */
+  const char *local_host; /* bind here (NULL with local_port 0: no bind) */
   int local_port;
   const char *remote_host; /* connect to this peer (NULL: unconnected) */
   int remote_port;
-  int family;              /* AF_INET, AF_INET6 or 0 */
-  int flags;               /* getaddrinfo flags */
-  int reuse_port;          /* SO_REUSEPORT */
-  int allow_broadcast;     /* SO_BROADCAST */
+  int family;          /* AF_INET, AF_INET6 or 0 */
+  int flags;           /* getaddrinfo flags */
+  int reuse_port;      /* SO_REUSEPORT */
+  int allow_broadcast; /* SO_BROADCAST */
 } weft_datagram_options_t;
 
 /* Creates the endpoint; the future's result is a pointer to the transport (a reference
@@ -31,9 +31,8 @@ WEFT_API int weft_create_datagram_endpoint(weft_loop_t *loop, const weft_protoco
                                            void *arg, const weft_datagram_options_t *options,
                                            weft_future_t **out);
 /* Wraps a UDP socket the caller hands over (bound or connected as it is). */
-WEFT_API int weft_create_datagram_endpoint_fd(weft_loop_t *loop,
-                                              const weft_protocol_t *protocol, void *arg,
-                                              int fd, weft_future_t **out);
+WEFT_API int weft_create_datagram_endpoint_fd(weft_loop_t *loop, const weft_protocol_t *protocol,
+                                              void *arg, int fd, weft_future_t **out);
 
 #ifdef __cplusplus
 }
