@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "coro.h"
+#include "loop_ext.h"
 #include "weft.h"
 
 #define WEFT__STRINGIFY_(x) #x
@@ -90,7 +91,7 @@ struct weft_loop_s {
   struct {
     void *value;
     weft_free_fn cleanup;
-  } ext[4];
+  } ext[WEFT__EXT_SLOTS];
 
   weft_handle_t *free_handles;
   weft_future_t *free_futures;

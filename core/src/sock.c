@@ -1,6 +1,7 @@
 /* Readiness watchers (add_reader/add_writer) and the sock_* operations built on them, and
- * sendfile. The watchers of each loop are found by descriptor in a per-thread list: one
- * loop per thread, and the core has no per-loop slot for modules (see docs/design.md). */
+ * sendfile. Each loop's watchers are a list in the loop's watcher slot, found by
+ * descriptor; closing the loop closes those still registered. */
+#include "loop_ext.h"
 #include "net.h"
 
 #include <errno.h>
@@ -17,26 +18,54 @@ typedef struct watcher_s {
   weft_callback_fn rcb, wcb;
   void *rarg, *warg;
   int closing;
+  struct watcher_list_s *list; /* NULL once the loop closed and the list is gone */
   struct watcher_s *next;
 } watcher_t;
 
-static _Thread_local watcher_t *watchers;
-
-static watcher_t *find(weft_loop_t *loop, int fd) {
-  for (watcher_t *w = watchers; w; w = w->next)
-    if (w->loop == loop && w->fd == fd && !w->closing)
-      return w;
-  return NULL;
-}
+typedef struct watcher_list_s {
+  watcher_t *head;
+} watcher_list_t;
 
 static void on_watcher_closed(uv_handle_t *h) {
   watcher_t *w = h->data;
-  for (watcher_t **p = &watchers; *p; p = &(*p)->next)
+  for (watcher_t **p = w->list != NULL ? &w->list->head : NULL; p != NULL && *p; p = &(*p)->next)
     if (*p == w) {
       *p = w->next;
       break;
     }
   free(w);
+}
+
+/* The loop is closing: every watcher still registered goes with it. */
+static void watchers_cleanup(void *arg) {
+  watcher_list_t *list = arg;
+  for (watcher_t *w = list->head, *next; w != NULL; w = next) {
+    next = w->next;
+    w->list = NULL;
+    if (!w->closing) {
+      w->closing = 1;
+      uv_close((uv_handle_t *)&w->poll, on_watcher_closed);
+    }
+  }
+  free(list);
+}
+
+static watcher_list_t *watchers_of(weft_loop_t *loop, int create) {
+  watcher_list_t *list = weft__loop_ext_get(loop, WEFT__EXT_WATCHERS);
+  if (list == NULL && create && (list = calloc(1, sizeof *list)) != NULL &&
+      weft__loop_ext_set(loop, WEFT__EXT_WATCHERS, list, watchers_cleanup) != 0) {
+    free(list);
+    list = NULL;
+  }
+  return list;
+}
+
+static watcher_t *find(weft_loop_t *loop, int fd) {
+  watcher_list_t *list = watchers_of(loop, 0);
+  for (watcher_t *w = list != NULL ? list->head : NULL; w; w = w->next)
+    if (w->fd == fd && !w->closing)
+      return w;
+  return NULL;
 }
 
 static void on_poll(uv_poll_t *p, int status, int events) {
@@ -70,9 +99,12 @@ static int add(weft_loop_t *loop, int fd, int writer, weft_callback_fn cb, void 
   uv_loop_t *uv = weft_loop_uv(loop);
   if (!uv)
     return WEFT_ECLOSED;
+  if (weft_loop_is_closed(loop))
+    return WEFT_ECLOSED;
   watcher_t *w = find(loop, fd);
   if (!w) {
-    w = calloc(1, sizeof(*w));
+    watcher_list_t *list = watchers_of(loop, 1);
+    w = list != NULL ? calloc(1, sizeof(*w)) : NULL;
     if (!w)
       return WEFT_ENOMEM;
     int rc = uv_poll_init(uv, &w->poll, fd);
@@ -83,8 +115,9 @@ static int add(weft_loop_t *loop, int fd, int writer, weft_callback_fn cb, void 
     w->poll.data = w;
     w->loop = loop;
     w->fd = fd;
-    w->next = watchers;
-    watchers = w;
+    w->list = list;
+    w->next = list->head;
+    list->head = w;
   }
   if (writer) {
     w->wcb = cb;
