@@ -18,5 +18,11 @@
 #include "weft/taskgroup.h"
 #include "weft/graph.h"
 #include "weft/runner.h"
+#include "weft/sync.h"
+#include "weft/queue.h"
+#include "weft/executor.h"
+#include "weft/signal.h"
+#include "weft/process.h"
+#include "weft/tls.h"
 
 #endif

@@ -183,11 +183,12 @@ void weft__timers_clear(weft_loop_t *loop) {
 
 /* ---- call_later / call_at ------------------------------------------------------------- */
 
+/* A NULL cb makes a batched callback whose id is arg (weft_call_at_id). */
 static int call_at_ns(weft_loop_t *loop, uint64_t when_ns, weft_callback_fn cb, void *arg,
                       weft_handle_t **handle_out) {
   if (handle_out != NULL)
     *handle_out = NULL;
-  if (loop == NULL || cb == NULL)
+  if (loop == NULL)
     return WEFT_EINVAL;
   int rc = weft__loop_check(loop);
   if (rc != 0)
@@ -208,9 +209,18 @@ static int call_at_ns(weft_loop_t *loop, uint64_t when_ns, weft_callback_fn cb, 
   return 0;
 }
 
+int weft_call_at_id(weft_loop_t *loop, double when, uintptr_t id, weft_handle_t **handle_out) {
+  if (isnan(when)) {
+    if (handle_out != NULL)
+      *handle_out = NULL;
+    return WEFT_EINVAL;
+  }
+  return call_at_ns(loop, weft__seconds_to_ns(when), NULL, (void *)id, handle_out);
+}
+
 int weft_call_at(weft_loop_t *loop, double when, weft_callback_fn cb, void *arg,
                  weft_handle_t **handle_out) {
-  if (isnan(when)) {
+  if (isnan(when) || cb == NULL) {
     if (handle_out != NULL)
       *handle_out = NULL;
     return WEFT_EINVAL;
@@ -220,7 +230,7 @@ int weft_call_at(weft_loop_t *loop, double when, weft_callback_fn cb, void *arg,
 
 int weft_call_later(weft_loop_t *loop, double delay, weft_callback_fn cb, void *arg,
                     weft_handle_t **handle_out) {
-  if (isnan(delay)) {
+  if (isnan(delay) || cb == NULL) {
     if (handle_out != NULL)
       *handle_out = NULL;
     return WEFT_EINVAL;

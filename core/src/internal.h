@@ -18,7 +18,8 @@
 /* ---- The ready queue ------------------------------------------------------------------ */
 
 /* One scheduled callback. A plain callback has future == NULL; a done callback holds a
- * reference to its future. `handle`, when set, is the user's cancellable view of it. */
+ * reference to its future; a batched callback has neither function nor future, and its id
+ * in `arg`. `handle`, when set, is the user's cancellable view of it. */
 typedef struct weft__ready_s {
   union {
     weft_callback_fn plain;
@@ -85,8 +86,20 @@ struct weft_loop_s {
   size_t foreign_len, foreign_cap;
   bool foreign_closed;
 
+  /* Modules outside loop.c keep their per-loop state here (loop_ext.h). */
+  struct {
+    void *value;
+    weft_free_fn cleanup;
+  } ext[4];
+
   weft_handle_t *free_handles;
   weft_future_t *free_futures;
+
+  /* Batched callbacks (weft_call_soon_id): the run being collected, and who runs it. */
+  weft_batch_fn batch_handler;
+  void *batch_arg;
+  uintptr_t *batch;
+  size_t batch_len, batch_cap;
 
   weft_exception_handler_fn exception_handler;
   void *exception_handler_arg;

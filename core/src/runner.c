@@ -1,5 +1,9 @@
-/* The runner, as asyncio.run: new loop, main task, cancel what is left, close. */
+/* The runner, as asyncio.run: new loop, main task, cancel what is left, shut the default
+ * executor down, close. While main runs, the first SIGINT cancels it and a second one
+ * interrupts at once; a run ended that way returns WEFT_EINTR (asyncio's
+ * KeyboardInterrupt). */
 #include "internal.h"
+#include "signal_internal.h"
 
 /* Cancels every task still pending and runs the loop until they are all done, reporting
  * those that failed instead of ending cancelled (asyncio's _cancel_all_tasks). */
@@ -61,8 +65,17 @@ int weft_run(weft_task_fn main, void *arg, const weft_run_options_t *options) {
   weft_task_t *task;
   rc = weft_task_spawn(loop, main, arg, &task_options, &task);
   if (rc == 0) {
+    weft__sigint_guard_t *guard = NULL;
+    weft__sigint_guard_install(loop, task, &guard); /* best effort, as asyncio's */
     rc = weft_loop_run_until_complete(loop, weft_task_future(task));
     cancel_all_tasks(loop);
+    weft_future_t *shutdown;
+    if (weft_shutdown_default_executor(loop, &shutdown) == 0) {
+      weft_loop_run_until_complete(loop, shutdown);
+      weft_future_release(shutdown);
+    }
+    if (weft__sigint_guard_remove(guard) == 1 && rc == WEFT_ECANCELLED)
+      rc = WEFT_EINTR;
     weft_task_release(task);
   }
   weft_loop_close(loop);

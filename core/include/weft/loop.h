@@ -64,6 +64,20 @@ WEFT_API int weft_call_at(weft_loop_t *loop, double when, weft_callback_fn cb, v
 /* Schedules cb(arg) from any thread and wakes the loop at once. Thread-safe. */
 WEFT_API int weft_call_soon_threadsafe(weft_loop_t *loop, weft_callback_fn cb, void *arg);
 
+/* Batched callbacks, for bindings whose calls into their language are costly (Python):
+ * a callback is a number the binding chose (an index into its own table of callables).
+ * When the ready queue reaches such callbacks, each run of consecutive ones is handed over
+ * in one call to the loop's batch handler, in queue order, so ordering with every other
+ * callback stays exact while the crossing is paid once per run. */
+typedef void (*weft_batch_fn)(weft_loop_t *loop, const uintptr_t *ids, size_t count, void *arg);
+/* Installs the handler that runs batched callbacks (NULL: batched callbacks are dropped). */
+WEFT_API int weft_loop_set_batch_handler(weft_loop_t *loop, weft_batch_fn handler, void *arg);
+/* weft_call_soon, weft_call_at and weft_call_soon_threadsafe for a batched callback `id`. */
+WEFT_API int weft_call_soon_id(weft_loop_t *loop, uintptr_t id, weft_handle_t **handle_out);
+WEFT_API int weft_call_at_id(weft_loop_t *loop, double when, uintptr_t id,
+                             weft_handle_t **handle_out);
+WEFT_API int weft_call_soon_threadsafe_id(weft_loop_t *loop, uintptr_t id);
+
 /* Cancels a scheduled callback: it will never run. Cancelling twice is harmless. */
 WEFT_API void weft_handle_cancel(weft_handle_t *handle);
 WEFT_API int weft_handle_cancelled(const weft_handle_t *handle);

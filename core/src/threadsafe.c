@@ -1,0 +1,250 @@
+/* Submitting tasks from other threads (asyncio.run_coroutine_threadsafe) and the
+ * thread-safe future that reports their outcome.
+ *
+ * A cfuture is shared by the submitting thread and the loop: a mutex and condition
+ * variable guard its state. It keeps a reference to the task so the result it hands out
+ * (borrowed from the task) stays valid; since core objects are not thread-safe, that
+ * reference is always dropped on the loop's thread. */
+#include "internal.h"
+#include "weft/executor.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { CF_PENDING = 0, CF_DONE = 1, CF_CANCELLED = 2 };
+
+struct weft_cfuture_s {
+  atomic_int refs; /* the caller's and the loop side's */
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int state;
+  int code;                  /* CF_DONE: 0 or the task's error */
+  const weft_value_t *value; /* CF_DONE with code 0: borrowed from the task */
+  char *message;
+  int started; /* the task exists (loop thread) */
+  weft_loop_t *loop;
+  weft_task_t *task; /* the loop side's reference, NULL until started */
+  weft_task_fn fn;
+  void *arg;
+};
+
+static char *dup_str(const char *s) {
+  if (!s)
+    return NULL;
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d)
+    memcpy(d, s, n);
+  return d;
+}
+
+static void drop_task(void *p) {
+  weft_task_release(p);
+}
+
+static void cfuture_unref(weft_cfuture_t *cf) {
+  if (atomic_fetch_sub(&cf->refs, 1) != 1)
+    return;
+  if (cf->task) {
+    /* Core objects belong to the loop's thread: the task reference is dropped there, also
+     * when the loop closes first (then through the drop function). */
+    if (weft__loop_post(cf->loop, drop_task, drop_task, cf->task) != 0)
+      weft_task_release(cf->task); /* the loop is closed: nothing runs on it any more */
+  }
+  pthread_mutex_destroy(&cf->lock);
+  pthread_cond_destroy(&cf->cond);
+  free(cf->message);
+  free(cf);
+}
+
+/* On the loop: the task is done; publish its outcome. */
+static void task_done(weft_future_t *future, void *p) {
+  weft_cfuture_t *cf = p;
+  int code = weft_future_error(future); /* also marks the error as retrieved */
+  const weft_value_t *value = NULL;
+  if (code == 0)
+    weft_future_result(future, &value);
+  pthread_mutex_lock(&cf->lock);
+  if (cf->state == CF_PENDING) {
+    cf->state = code == WEFT_ECANCELLED ? CF_CANCELLED : CF_DONE;
+    cf->code = code;
+    cf->value = value;
+    cf->message = dup_str(weft_future_error_message(future));
+    pthread_cond_broadcast(&cf->cond);
+  }
+  pthread_mutex_unlock(&cf->lock);
+  cfuture_unref(cf);
+}
+
+/* On the loop: start the task unless the cfuture was cancelled first. */
+static void start_task(void *p) {
+  weft_cfuture_t *cf = p;
+  pthread_mutex_lock(&cf->lock);
+  int cancelled = cf->state != CF_PENDING;
+  pthread_mutex_unlock(&cf->lock);
+  int rc =
+      cancelled ? WEFT_ECANCELLED : weft_task_spawn(cf->loop, cf->fn, cf->arg, NULL, &cf->task);
+  if (rc == 0)
+    rc = weft_future_add_done_callback(weft_task_future(cf->task), task_done, cf);
+  if (rc == 0) {
+    pthread_mutex_lock(&cf->lock);
+    cf->started = 1;
+    cancelled = cf->state == CF_CANCELLED;
+    pthread_mutex_unlock(&cf->lock);
+    if (cancelled) /* cancelled between the check and now */
+      weft_task_cancel(cf->task, NULL);
+    return; /* task_done drops the loop side's reference */
+  }
+  pthread_mutex_lock(&cf->lock);
+  if (cf->state == CF_PENDING) {
+    cf->state = CF_DONE;
+    cf->code = rc;
+    pthread_cond_broadcast(&cf->cond);
+  }
+  pthread_mutex_unlock(&cf->lock);
+  cfuture_unref(cf);
+}
+
+/* The loop closed before the task could start. */
+static void start_dropped(void *p) {
+  weft_cfuture_t *cf = p;
+  pthread_mutex_lock(&cf->lock);
+  if (cf->state == CF_PENDING) {
+    cf->state = CF_DONE;
+    cf->code = WEFT_ECLOSED;
+    pthread_cond_broadcast(&cf->cond);
+  }
+  pthread_mutex_unlock(&cf->lock);
+  cfuture_unref(cf);
+}
+
+static void unref_dropped(void *p) {
+  cfuture_unref(p);
+}
+
+int weft_run_threadsafe(weft_loop_t *loop, weft_task_fn fn, void *arg, weft_cfuture_t **out) {
+  if (!loop || !fn || !out)
+    return WEFT_EINVAL;
+  *out = NULL;
+  weft_cfuture_t *cf = calloc(1, sizeof *cf);
+  if (!cf)
+    return WEFT_ENOMEM;
+  atomic_init(&cf->refs, 2);
+  pthread_mutex_init(&cf->lock, NULL);
+  pthread_cond_init(&cf->cond, NULL);
+  cf->loop = loop;
+  cf->fn = fn;
+  cf->arg = arg;
+  int rc = weft__loop_post(loop, start_task, start_dropped, cf);
+  if (rc != 0) {
+    atomic_store(&cf->refs, 1);
+    cfuture_unref(cf);
+    return rc;
+  }
+  *out = cf;
+  return 0;
+}
+
+/* Waits for a state change; with a negative timeout, for good. Called with the lock. */
+static int wait_locked(weft_cfuture_t *cf, double timeout) {
+  if (timeout < 0) {
+    while (cf->state == CF_PENDING)
+      pthread_cond_wait(&cf->cond, &cf->lock);
+    return 0;
+  }
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  double whole = (double)(time_t)timeout;
+  deadline.tv_sec += (time_t)timeout;
+  deadline.tv_nsec += (long)((timeout - whole) * 1e9);
+  if (deadline.tv_nsec >= 1000000000L) {
+    deadline.tv_sec++;
+    deadline.tv_nsec -= 1000000000L;
+  }
+  while (cf->state == CF_PENDING) {
+    if (pthread_cond_timedwait(&cf->cond, &cf->lock, &deadline) == ETIMEDOUT)
+      return cf->state == CF_PENDING ? WEFT_ETIMEDOUT : 0;
+  }
+  return 0;
+}
+
+int weft_cfuture_wait(weft_cfuture_t *future, double timeout) {
+  pthread_mutex_lock(&future->lock);
+  int rc = wait_locked(future, timeout);
+  pthread_mutex_unlock(&future->lock);
+  return rc;
+}
+
+int weft_cfuture_done(weft_cfuture_t *future) {
+  pthread_mutex_lock(&future->lock);
+  int done = future->state != CF_PENDING;
+  pthread_mutex_unlock(&future->lock);
+  return done;
+}
+
+int weft_cfuture_cancelled(weft_cfuture_t *future) {
+  pthread_mutex_lock(&future->lock);
+  int cancelled = future->state == CF_CANCELLED;
+  pthread_mutex_unlock(&future->lock);
+  return cancelled;
+}
+
+int weft_cfuture_result(weft_cfuture_t *future, double timeout, const weft_value_t **out) {
+  if (out)
+    *out = NULL;
+  pthread_mutex_lock(&future->lock);
+  int rc = wait_locked(future, timeout);
+  if (rc == 0) {
+    if (future->state == CF_CANCELLED)
+      rc = WEFT_ECANCELLED;
+    else
+      rc = future->code;
+    if (rc == 0 && out)
+      *out = future->value;
+  }
+  pthread_mutex_unlock(&future->lock);
+  return rc;
+}
+
+const char *weft_cfuture_error_message(weft_cfuture_t *future) {
+  pthread_mutex_lock(&future->lock);
+  const char *message = future->message;
+  pthread_mutex_unlock(&future->lock);
+  return message;
+}
+
+/* On the loop: pass a cancellation on to the task. */
+static void cancel_task(void *p) {
+  weft_cfuture_t *cf = p;
+  if (cf->task)
+    weft_task_cancel(cf->task, NULL);
+  cfuture_unref(cf);
+}
+
+int weft_cfuture_cancel(weft_cfuture_t *future) {
+  pthread_mutex_lock(&future->lock);
+  if (future->state != CF_PENDING) {
+    pthread_mutex_unlock(&future->lock);
+    return 0;
+  }
+  future->state = CF_CANCELLED;
+  int started = future->started;
+  pthread_cond_broadcast(&future->cond);
+  pthread_mutex_unlock(&future->lock);
+  /* Not started yet: start_task sees the state and never starts it. */
+  if (started) {
+    atomic_fetch_add(&future->refs, 1);
+    if (weft__loop_post(future->loop, cancel_task, unref_dropped, future) != 0)
+      cfuture_unref(future);
+  }
+  return 1;
+}
+
+void weft_cfuture_release(weft_cfuture_t *future) {
+  if (future)
+    cfuture_unref(future);
+}

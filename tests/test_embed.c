@@ -1,0 +1,123 @@
+/* Embedding: weft on a libuv loop the host owns and runs itself (as Node does). */
+#include "weft_test.h"
+
+#include <uv.h>
+
+typedef struct {
+  weft_loop_t *loop;
+  int ticks;
+  int host_timer_fired;
+} embed_t;
+
+static int task_body(weft_task_t *self, void *arg) {
+  embed_t *e = arg;
+  for (int i = 0; i < 3; i++) {
+    ASSERT_OK(weft_sleep(e->loop, 0.002));
+    e->ticks++;
+  }
+  return weft_task_return(self, weft_value_int(e->ticks));
+}
+
+static void host_timer(uv_timer_t *timer) {
+  embed_t *e = timer->data;
+  e->host_timer_fired = 1;
+  uv_close((uv_handle_t *)timer, NULL);
+}
+
+WEFT_TEST(adopted_loop_runs_under_host_uv_run) {
+  uv_loop_t host;
+  ASSERT_OK(uv_loop_init(&host));
+  weft_loop_options_t options = {.size = sizeof options, .adopt = &host};
+  embed_t e = {0};
+  ASSERT_OK(weft_loop_new_ex(&options, &e.loop));
+  ASSERT_PTR_EQ(weft_loop_uv(e.loop), &host);
+  ASSERT_TRUE(weft_loop_is_running(e.loop)); /* the host runs it */
+  ASSERT_CODE(weft_loop_run_forever(e.loop), WEFT_EINVAL);
+  ASSERT_CODE(weft_loop_run_once(e.loop, 1), WEFT_EINVAL);
+
+  uv_timer_t timer;
+  uv_timer_init(&host, &timer);
+  timer.data = &e;
+  uv_timer_start(&timer, host_timer, 1, 0);
+
+  weft_task_t *t;
+  ASSERT_OK(weft_task_spawn(e.loop, task_body, &e, NULL, &t));
+  /* The host's own uv_run drives everything and returns once nobody has work left:
+   * weft's pending task (its timers) keeps the host loop alive exactly that long. */
+  ASSERT_OK(uv_run(&host, UV_RUN_DEFAULT));
+  ASSERT_TRUE(weft_future_done(weft_task_future(t)));
+  ASSERT_EQ(e.ticks, 3);
+  ASSERT_EQ(e.host_timer_fired, 1);
+  weft_task_release(t);
+
+  /* Closing weft leaves the host loop alone; the host runs the close callbacks. */
+  ASSERT_OK(weft_loop_close(e.loop));
+  weft_loop_free(e.loop);
+  ASSERT_OK(uv_run(&host, UV_RUN_DEFAULT));
+  ASSERT_OK(uv_loop_close(&host));
+}
+
+static void stop_marker(void *arg) {
+  *(int *)arg = 1;
+}
+
+typedef struct {
+  weft_loop_t *loop;
+  int *flag;
+} poster_t;
+
+static void post_later(void *arg) {
+  poster_t *p = arg;
+  uv_sleep(5);
+  ASSERT_OK(weft_call_soon_threadsafe(p->loop, stop_marker, p->flag));
+}
+
+static void noop_timer(uv_timer_t *timer) {
+  (void)timer;
+}
+
+WEFT_TEST(adopted_loop_threadsafe_wakeup) {
+  uv_loop_t host;
+  ASSERT_OK(uv_loop_init(&host));
+  weft_loop_options_t options = {.size = sizeof options, .adopt = &host};
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new_ex(&options, &loop));
+  int flag = 0;
+  poster_t p = {loop, &flag};
+  uv_thread_t thread;
+  ASSERT_OK(uv_thread_create(&thread, post_later, &p));
+  /* The host keeps its loop alive with a handle of its own (Node always has some) and
+   * blocks in poll; the wake-up from the other thread gets weft's callback run. */
+  uv_timer_t keepalive;
+  uv_timer_init(&host, &keepalive);
+  uv_timer_start(&keepalive, noop_timer, 10000, 10000);
+  while (!flag)
+    uv_run(&host, UV_RUN_ONCE);
+  uv_thread_join(&thread);
+  uv_close((uv_handle_t *)&keepalive, NULL);
+  ASSERT_OK(weft_loop_close(loop));
+  weft_loop_free(loop);
+  ASSERT_OK(uv_run(&host, UV_RUN_DEFAULT));
+  ASSERT_OK(uv_loop_close(&host));
+}
+
+static int g_steps;
+static void count_step(void *arg) {
+  (void)arg;
+  g_steps++;
+}
+
+WEFT_TEST(host_steps_own_loop_with_run_once) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  g_steps = 0;
+  ASSERT_OK(weft_call_later(loop, 0.3, count_step, NULL, NULL));
+  ASSERT_OK(weft_call_soon(loop, count_step, NULL, NULL));
+  /* A host that owns the main loop steps weft: non-blocking polls, then a blocking one. */
+  ASSERT_OK(weft_loop_run_once(loop, 1));
+  ASSERT_EQ(g_steps, 1);
+  while (g_steps < 2)
+    ASSERT_OK(weft_loop_run_once(loop, 0)); /* blocks until the timer is due */
+  ASSERT_EQ(g_steps, 2);
+  weft_test_close_loop(loop);
+}

@@ -1,0 +1,520 @@
+/* The event loop: scheduling order, iterations, timers, stop, threads, close, debug. */
+#include "weft_test.h"
+
+#include <uv.h>
+
+typedef struct {
+  int log[64];
+  int n;
+  weft_loop_t *loop;
+} trace_t;
+
+static trace_t *g_trace;
+
+static void record(void *arg) {
+  g_trace->log[g_trace->n++] = (int)(intptr_t)arg;
+}
+
+static void stop_loop(void *arg) {
+  weft_loop_stop(arg);
+}
+
+WEFT_TEST(call_soon_fifo) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  trace_t trace = {0};
+  g_trace = &trace;
+  for (intptr_t i = 0; i < 10; i++)
+    ASSERT_OK(weft_call_soon(loop, record, (void *)i, NULL));
+  ASSERT_OK(weft_call_soon(loop, stop_loop, loop, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(trace.n, 10);
+  for (int i = 0; i < 10; i++)
+    ASSERT_EQ(trace.log[i], i);
+  weft_test_close_loop(loop);
+}
+
+/* A callback scheduled while an iteration runs waits for the next one: with stop() called
+ * in the same batch, the loop exits before running it. */
+static void schedule_then_stop(void *arg) {
+  trace_t *t = arg;
+  weft_call_soon(t->loop, record, (void *)(intptr_t)99, NULL);
+  weft_loop_stop(t->loop);
+}
+
+WEFT_TEST(new_callbacks_run_next_iteration) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  trace_t trace = {.loop = loop};
+  g_trace = &trace;
+  ASSERT_OK(weft_call_soon(loop, schedule_then_stop, &trace, NULL));
+  ASSERT_OK(weft_call_soon(loop, record, (void *)(intptr_t)1, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(trace.n, 1);
+  ASSERT_EQ(trace.log[0], 1);
+  /* The next run picks it up. */
+  ASSERT_OK(weft_call_soon(loop, stop_loop, loop, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(trace.n, 2);
+  ASSERT_EQ(trace.log[1], 99);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(cancelled_handle_never_runs) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  trace_t trace = {0};
+  g_trace = &trace;
+  weft_handle_t *h1, *h2;
+  ASSERT_OK(weft_call_soon(loop, record, (void *)(intptr_t)1, &h1));
+  ASSERT_OK(weft_call_later(loop, 0.001, record, (void *)(intptr_t)2, &h2));
+  ASSERT_EQ(weft_handle_when(h1), -1);
+  ASSERT_TRUE(weft_handle_when(h2) > 0);
+  weft_handle_cancel(h1);
+  weft_handle_cancel(h2);
+  weft_handle_cancel(h2); /* twice is harmless */
+  ASSERT_TRUE(weft_handle_cancelled(h1));
+  ASSERT_OK(weft_call_later(loop, 0.02, stop_loop, loop, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(trace.n, 0);
+  weft_handle_release(h1);
+  weft_handle_release(h2);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(timers_in_deadline_order_ties_fifo) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  trace_t trace = {0};
+  g_trace = &trace;
+  /* Deadlines are taken relative to one `now`, so a slow machine (valgrind) cannot reorder
+   * them; the negative delay is scheduled first so that "now" really is the earliest. */
+  double now = weft_loop_time(loop);
+  ASSERT_OK(weft_call_later(loop, -5, record, (void *)(intptr_t)0, NULL)); /* negative: now */
+  ASSERT_OK(weft_call_at(loop, now + 0.03, record, (void *)(intptr_t)3, NULL));
+  ASSERT_OK(weft_call_at(loop, now + 0.01, record, (void *)(intptr_t)1, NULL));
+  ASSERT_OK(weft_call_at(loop, now + 0.02, record, (void *)(intptr_t)20, NULL));
+  ASSERT_OK(weft_call_at(loop, now + 0.02, record, (void *)(intptr_t)21, NULL));
+  ASSERT_OK(weft_call_at(loop, now + 0.02, record, (void *)(intptr_t)22, NULL));
+  ASSERT_OK(weft_call_at(loop, now + 0.05, stop_loop, loop, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  int expected[] = {0, 1, 20, 21, 22, 3};
+  ASSERT_EQ(trace.n, 6);
+  for (int i = 0; i < 6; i++)
+    ASSERT_EQ(trace.log[i], expected[i]);
+  weft_test_close_loop(loop);
+}
+
+static double g_fired_at;
+static void note_time(void *arg) {
+  g_fired_at = weft_loop_time(arg);
+  weft_loop_stop(arg);
+}
+
+WEFT_TEST(timer_never_fires_early) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  for (int i = 0; i < 20; i++) {
+    double start = weft_loop_time(loop);
+    double delay = 0.0005 * (i % 5);
+    ASSERT_OK(weft_call_later(loop, delay, note_time, loop, NULL));
+    ASSERT_OK(weft_loop_run_forever(loop));
+    ASSERT_TRUE(g_fired_at - start >= delay);
+  }
+  weft_test_close_loop(loop);
+}
+
+static void cancel_other(void *arg) {
+  weft_handle_cancel(arg);
+}
+
+WEFT_TEST(timer_cancelled_by_earlier_timer) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  trace_t trace = {0};
+  g_trace = &trace;
+  weft_handle_t *victim;
+  double now = weft_loop_time(loop);
+  ASSERT_OK(weft_call_at(loop, now + 0.02, record, (void *)(intptr_t)7, &victim));
+  ASSERT_OK(weft_call_at(loop, now + 0.01, cancel_other, victim, NULL));
+  ASSERT_OK(weft_call_at(loop, now + 0.04, stop_loop, loop, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(trace.n, 0);
+  weft_handle_release(victim);
+  weft_test_close_loop(loop);
+}
+
+static int g_count;
+static void count(void *arg) {
+  (void)arg;
+  g_count++;
+}
+
+WEFT_TEST(many_timers_random_cancel) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  enum { N = 2000 };
+  static weft_handle_t *handles[N];
+  g_count = 0;
+  unsigned seed = 12345;
+  for (int i = 0; i < N; i++) {
+    seed = seed * 1103515245u + 12345u;
+    ASSERT_OK(weft_call_later(loop, (seed % 20) / 1000.0, count, NULL, &handles[i]));
+  }
+  int cancelled = 0;
+  for (int i = 0; i < N; i += 3, cancelled++)
+    weft_handle_cancel(handles[i]);
+  ASSERT_OK(weft_call_later(loop, 0.05, stop_loop, loop, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(g_count, N - cancelled);
+  for (int i = 0; i < N; i++)
+    weft_handle_release(handles[i]);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(close_releases_pending_timers) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  for (int i = 0; i < 100; i++)
+    ASSERT_OK(weft_call_later(loop, 10, count, NULL, NULL));
+  ASSERT_OK(weft_call_soon(loop, count, NULL, NULL));
+  weft_loop_free(loop); /* valgrind: nothing leaks */
+}
+
+WEFT_TEST(many_timers_fire_in_order) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  g_count = 0;
+  for (int i = 0; i < 5000; i++)
+    ASSERT_OK(weft_call_later(loop, (i % 10) / 1000.0, count, NULL, NULL));
+  ASSERT_OK(weft_call_later(loop, 0.03, stop_loop, loop, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(g_count, 5000);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(stop_before_run_runs_one_iteration) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  trace_t trace = {0};
+  g_trace = &trace;
+  ASSERT_OK(weft_call_soon(loop, record, (void *)(intptr_t)5, NULL));
+  ASSERT_OK(weft_loop_stop(loop));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(trace.n, 1);
+  ASSERT_TRUE(!weft_loop_is_running(loop));
+  weft_test_close_loop(loop);
+}
+
+static void *post_from_thread(void *arg);
+
+typedef struct {
+  weft_loop_t *loop;
+  int received;
+  uv_thread_t self;
+  int on_loop_thread;
+} threadsafe_t;
+
+static void got_post(void *arg) {
+  threadsafe_t *s = arg;
+  uv_thread_t me = uv_thread_self();
+  s->on_loop_thread = uv_thread_equal(&me, &s->self);
+  if (++s->received == 100)
+    weft_loop_stop(s->loop);
+}
+
+static void thread_main(void *arg) {
+  post_from_thread(arg);
+}
+
+static void *post_from_thread(void *arg) {
+  threadsafe_t *s = arg;
+  for (int i = 0; i < 100; i++) {
+    ASSERT_OK(weft_call_soon_threadsafe(s->loop, got_post, s));
+    if (i % 10 == 0)
+      uv_sleep(1);
+  }
+  return NULL;
+}
+
+WEFT_TEST(call_soon_threadsafe_wakes_loop) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  threadsafe_t s = {.loop = loop, .self = uv_thread_self()};
+  uv_thread_t thread;
+  /* Nothing else is scheduled: the loop sleeps in poll until the other thread wakes it. */
+  ASSERT_OK(uv_thread_create(&thread, thread_main, &s));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  uv_thread_join(&thread);
+  ASSERT_EQ(s.received, 100);
+  ASSERT_TRUE(s.on_loop_thread);
+  weft_test_close_loop(loop);
+}
+
+typedef struct {
+  weft_loop_t *loop;
+  int rc;
+} wrong_thread_t;
+
+static void call_from_other_thread(void *arg) {
+  wrong_thread_t *w = arg;
+  w->rc = weft_call_soon(w->loop, count, NULL, NULL);
+  weft_loop_stop(w->loop); /* stop is thread-safe */
+}
+
+static void start_other_thread(void *arg) {
+  wrong_thread_t *w = arg;
+  uv_thread_t thread;
+  ASSERT_OK(uv_thread_create(&thread, call_from_other_thread, w));
+  uv_thread_join(&thread);
+}
+
+WEFT_TEST(wrong_thread_is_refused) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  wrong_thread_t w = {.loop = loop};
+  ASSERT_OK(weft_call_soon(loop, start_other_thread, &w, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_CODE(w.rc, WEFT_EWRONGTHREAD);
+  weft_test_close_loop(loop);
+}
+
+static void try_nested_run(void *arg) {
+  weft_loop_t *loop = arg;
+  ASSERT_CODE(weft_loop_run_forever(loop), WEFT_ERUNNING);
+  ASSERT_CODE(weft_loop_close(loop), WEFT_ERUNNING);
+  ASSERT_TRUE(weft_loop_is_running(loop));
+  weft_loop_stop(loop);
+}
+
+WEFT_TEST(running_loop_refuses_run_and_close) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  ASSERT_OK(weft_call_soon(loop, try_nested_run, loop, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(closed_loop_gives_eclosed) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_handle_t *h;
+  ASSERT_OK(weft_call_later(loop, 10, count, NULL, &h));
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_OK(weft_loop_close(loop)); /* twice is harmless */
+  ASSERT_TRUE(weft_loop_is_closed(loop));
+  ASSERT_CODE(weft_call_soon(loop, count, NULL, NULL), WEFT_ECLOSED);
+  ASSERT_CODE(weft_call_later(loop, 1, count, NULL, NULL), WEFT_ECLOSED);
+  ASSERT_CODE(weft_call_soon_threadsafe(loop, count, NULL), WEFT_ECLOSED);
+  ASSERT_CODE(weft_loop_run_forever(loop), WEFT_ECLOSED);
+  ASSERT_CODE(weft_loop_run_once(loop, 1), WEFT_ECLOSED);
+  weft_future_t *f;
+  ASSERT_CODE(weft_future_new(loop, &f), WEFT_ECLOSED);
+  ASSERT_CODE(weft_task_spawn(loop, NULL, NULL, NULL, NULL), WEFT_EINVAL);
+  weft_handle_cancel(h); /* a handle outliving its loop is still safe to use */
+  weft_handle_release(h);
+  weft_loop_free(loop);
+}
+
+WEFT_TEST(null_arguments) {
+  weft_loop_t *loop = NULL;
+  ASSERT_CODE(weft_loop_new(NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_call_soon(NULL, count, NULL, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_call_later(NULL, 1, count, NULL, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_call_soon_threadsafe(NULL, count, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_loop_run_forever(NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_loop_run_until_complete(NULL, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_loop_stop(NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_loop_close(NULL), WEFT_EINVAL);
+  weft_loop_free(NULL);
+  weft_handle_cancel(NULL);
+  weft_handle_release(NULL);
+  ASSERT_OK(weft_loop_new(&loop));
+  ASSERT_CODE(weft_call_soon(loop, NULL, NULL, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_call_later(loop, NAN, count, NULL, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_loop_set_slow_callback_duration(loop, -1), WEFT_EINVAL);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(time_is_monotonic) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  double a = weft_loop_time(loop);
+  uint64_t an = weft_loop_time_ns(loop);
+  uv_sleep(2);
+  ASSERT_TRUE(weft_loop_time(loop) > a);
+  ASSERT_TRUE(weft_loop_time_ns(loop) >= an + 1000000);
+  weft_test_close_loop(loop);
+}
+
+/* ---- The exception handler and debug mode -------------------------------------------- */
+
+typedef struct {
+  int calls;
+  char message[256];
+  int error;
+  int level;
+  char text[512];
+} report_t;
+
+static void capture_report(weft_loop_t *loop, const weft_error_context_t *ctx, void *arg) {
+  (void)loop;
+  report_t *r = arg;
+  r->calls++;
+  snprintf(r->message, sizeof r->message, "%s", ctx->message);
+  r->error = ctx->error;
+}
+
+static void capture_log(weft_loop_t *loop, int level, const char *text, void *arg) {
+  (void)loop;
+  report_t *r = arg;
+  r->calls++;
+  r->level = level;
+  snprintf(r->text, sizeof r->text, "%s", text);
+}
+
+WEFT_TEST(exception_handler_set_get_default) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  report_t r = {0};
+  void *arg = NULL;
+  ASSERT_TRUE(weft_loop_get_exception_handler(loop, &arg) == NULL);
+  ASSERT_OK(weft_loop_set_exception_handler(loop, capture_report, &r));
+  ASSERT_TRUE(weft_loop_get_exception_handler(loop, &arg) == capture_report);
+  ASSERT_PTR_EQ(arg, &r);
+  weft_error_context_t ctx = {.size = sizeof ctx, .message = "boom", .error = WEFT_EPIPE};
+  weft_loop_call_exception_handler(loop, &ctx);
+  ASSERT_EQ(r.calls, 1);
+  ASSERT_STREQ(r.message, "boom");
+  ASSERT_CODE(r.error, WEFT_EPIPE);
+  /* Back to the default, which writes to the log. */
+  ASSERT_OK(weft_loop_set_exception_handler(loop, NULL, NULL));
+  report_t logged = {0};
+  ASSERT_OK(weft_loop_set_log_handler(loop, capture_log, &logged));
+  weft_loop_call_exception_handler(loop, &ctx);
+  ASSERT_EQ(logged.calls, 1);
+  ASSERT_EQ(logged.level, WEFT_LOG_ERROR);
+  ASSERT_TRUE(strstr(logged.text, "boom") != NULL);
+  ASSERT_TRUE(strstr(logged.text, "WEFT_EPIPE") != NULL);
+  weft_test_close_loop(loop);
+}
+
+static void busy_wait(void *arg) {
+  uv_sleep((unsigned)(intptr_t)arg);
+}
+
+WEFT_TEST(debug_reports_slow_callbacks) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  report_t logged = {0};
+  ASSERT_OK(weft_loop_set_log_handler(loop, capture_log, &logged));
+  /* Generous margins: under valgrind on a loaded machine even a trivial callback is slow. */
+  ASSERT_OK(weft_loop_set_slow_callback_duration(loop, 0.15));
+  ASSERT_NEAR(weft_loop_get_slow_callback_duration(loop), 0.15, 1e-9);
+  /* Off: nothing reported. */
+  ASSERT_OK(weft_loop_set_debug(loop, 0));
+  ASSERT_OK(weft_call_soon(loop, busy_wait, (void *)(intptr_t)200, NULL));
+  ASSERT_OK(weft_call_soon(loop, stop_loop, loop, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(logged.calls, 0);
+  /* On: the slow one is reported, the fast one is not. */
+  ASSERT_OK(weft_loop_set_debug(loop, 1));
+  ASSERT_TRUE(weft_loop_get_debug(loop));
+  ASSERT_OK(weft_call_soon(loop, busy_wait, (void *)(intptr_t)200, NULL));
+  ASSERT_OK(weft_call_soon(loop, busy_wait, (void *)(intptr_t)0, NULL));
+  ASSERT_OK(weft_call_soon(loop, stop_loop, loop, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(logged.calls, 1);
+  ASSERT_EQ(logged.level, WEFT_LOG_WARNING);
+  ASSERT_TRUE(strstr(logged.text, "took") != NULL);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(debug_from_environment) {
+  setenv("WEFT_DEBUG", "1", 1);
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  ASSERT_TRUE(weft_loop_get_debug(loop));
+  weft_test_close_loop(loop);
+  unsetenv("WEFT_DEBUG");
+}
+
+WEFT_TEST(run_once_nowait) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  trace_t trace = {0};
+  g_trace = &trace;
+  ASSERT_OK(weft_call_soon(loop, record, (void *)(intptr_t)1, NULL));
+  ASSERT_OK(weft_loop_run_once(loop, 1));
+  ASSERT_EQ(trace.n, 1);
+  /* Nothing left to do: returns at once instead of blocking. */
+  ASSERT_OK(weft_loop_run_once(loop, 0));
+  ASSERT_EQ(trace.n, 1);
+  weft_test_close_loop(loop);
+}
+
+/* ---- Batched callbacks ---------------------------------------------------------------- */
+
+typedef struct {
+  int batches;
+  int sizes[16];
+  uintptr_t ids[64];
+  int n;
+} batches_t;
+
+static void run_batch(weft_loop_t *loop, const uintptr_t *ids, size_t count, void *arg) {
+  (void)loop;
+  batches_t *b = arg;
+  b->sizes[b->batches++] = (int)count;
+  for (size_t i = 0; i < count; i++)
+    b->ids[b->n++] = ids[i];
+}
+
+static void record_plain(void *arg) {
+  g_trace->log[g_trace->n++] = (int)(intptr_t)arg;
+}
+
+WEFT_TEST(batched_callbacks_keep_queue_order) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  batches_t b = {0};
+  trace_t trace = {0};
+  g_trace = &trace;
+  ASSERT_OK(weft_loop_set_batch_handler(loop, run_batch, &b));
+  /* ids 1-3, a plain callback, ids 4-5: two runs around the plain one. */
+  weft_handle_t *cancelled;
+  ASSERT_OK(weft_call_soon_id(loop, 1, NULL));
+  ASSERT_OK(weft_call_soon_id(loop, 2, &cancelled));
+  ASSERT_OK(weft_call_soon_id(loop, 3, NULL));
+  ASSERT_OK(weft_call_soon(loop, record_plain, (void *)(intptr_t)100, NULL));
+  ASSERT_OK(weft_call_soon_id(loop, 4, NULL));
+  ASSERT_OK(weft_call_soon_threadsafe_id(loop, 5));
+  weft_handle_cancel(cancelled);
+  weft_handle_release(cancelled);
+  ASSERT_OK(weft_loop_run_once(loop, 1));
+  ASSERT_EQ(b.batches, 2);
+  ASSERT_EQ(b.sizes[0], 2); /* 1 and 3: the cancelled 2 never reaches the binding */
+  ASSERT_EQ(b.sizes[1], 2);
+  uintptr_t expected[] = {1, 3, 4, 5};
+  for (int i = 0; i < 4; i++)
+    ASSERT_EQ(b.ids[i], expected[i]);
+  ASSERT_EQ(trace.n, 1);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(batched_timers) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  batches_t b = {0};
+  ASSERT_OK(weft_loop_set_batch_handler(loop, run_batch, &b));
+  double now = weft_loop_time(loop);
+  ASSERT_OK(weft_call_at_id(loop, now + 0.002, 20, NULL));
+  ASSERT_OK(weft_call_at_id(loop, now + 0.001, 10, NULL));
+  ASSERT_OK(weft_call_at(loop, now + 0.01, stop_loop, loop, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(b.n, 2);
+  ASSERT_EQ(b.ids[0], 10);
+  ASSERT_EQ(b.ids[1], 20);
+  ASSERT_CODE(weft_call_at_id(loop, NAN, 1, NULL), WEFT_EINVAL);
+  weft_test_close_loop(loop);
+}

@@ -1,0 +1,520 @@
+/* Subprocesses: exit codes, signals, pipes in both forms, communicate with megabytes both
+ * ways, stdio modes, env/cwd, sessions and groups, errors at creation, and reaping. */
+#include "weft_test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void tick(weft_loop_t *loop, double seconds) {
+  weft_future_t *f;
+  ASSERT_OK(weft_sleep_future(loop, seconds, &f));
+  ASSERT_OK(weft_loop_run_until_complete(loop, f));
+  weft_future_release(f);
+}
+
+/* Runs until f is done (10 s at most) and returns its outcome. */
+static int run(weft_loop_t *loop, weft_future_t *f) {
+  weft_future_t *bounded;
+  ASSERT_OK(weft_wait_for(loop, f, 10, &bounded));
+  int rc = weft_loop_run_until_complete(loop, bounded);
+  weft_future_release(bounded);
+  return rc;
+}
+
+static int int_result(weft_future_t *f) {
+  const weft_value_t *v;
+  ASSERT_OK(weft_future_result(f, &v));
+  ASSERT_EQ(v->type, WEFT_VALUE_INT);
+  return (int)v->i;
+}
+
+static int wait_code(weft_loop_t *loop, weft_process_t *p) {
+  weft_future_t *f;
+  ASSERT_OK(weft_process_wait(p, &f));
+  ASSERT_OK(run(loop, f));
+  int code = int_result(f);
+  weft_future_release(f);
+  int again;
+  ASSERT_OK(weft_process_returncode(p, &again));
+  ASSERT_EQ(again, code);
+  return code;
+}
+
+static void assert_no_children(void) {
+  errno = 0;
+  ASSERT_EQ(waitpid(-1, NULL, WNOHANG), -1);
+  ASSERT_EQ(errno, ECHILD);
+}
+
+WEFT_TEST(exit_codes) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  const char *t[] = {"true", NULL}, *f[] = {"false", NULL};
+  weft_process_t *p;
+  ASSERT_OK(weft_create_subprocess_exec(loop, t, NULL, &p));
+  ASSERT_TRUE(weft_process_pid(p) > 0);
+  int code;
+  ASSERT_CODE(weft_process_returncode(p, &code), WEFT_EINVALIDSTATE);
+  ASSERT_EQ(wait_code(loop, p), 0);
+  weft_process_release(p);
+  ASSERT_OK(weft_create_subprocess_exec(loop, f, NULL, &p));
+  ASSERT_EQ(wait_code(loop, p), 1);
+  weft_process_release(p);
+  ASSERT_OK(weft_create_subprocess_shell(loop, "exit 7", NULL, &p));
+  ASSERT_EQ(wait_code(loop, p), 7);
+  /* wait after the exit is done at once */
+  weft_future_t *w;
+  ASSERT_OK(weft_process_wait(p, &w));
+  ASSERT_TRUE(weft_future_done(w));
+  ASSERT_EQ(int_result(w), 7);
+  weft_future_release(w);
+  weft_process_release(p);
+  tick(loop, 0.01);
+  assert_no_children();
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(killed_by_signal) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  const char *argv[] = {"sleep", "30", NULL};
+  weft_process_t *p;
+  ASSERT_OK(weft_create_subprocess_exec(loop, argv, NULL, &p));
+  ASSERT_OK(weft_process_kill(p));
+  ASSERT_EQ(wait_code(loop, p), -SIGKILL);
+  ASSERT_OK(weft_process_send_signal(p, SIGTERM)); /* exited: nothing to do */
+  weft_process_release(p);
+  ASSERT_OK(weft_create_subprocess_exec(loop, argv, NULL, &p));
+  ASSERT_OK(weft_process_terminate(p));
+  ASSERT_EQ(wait_code(loop, p), -SIGTERM);
+  weft_process_release(p);
+  tick(loop, 0.01);
+  assert_no_children();
+  weft_test_close_loop(loop);
+}
+
+static weft_process_options_t piped(int in, int out, int err) {
+  weft_process_options_t o;
+  memset(&o, 0, sizeof o);
+  o.size = sizeof o;
+  o.stdio[0].mode = in;
+  o.stdio[1].mode = out;
+  o.stdio[2].mode = err;
+  return o;
+}
+
+static void expect_output(weft_process_t *p, int fd, const char *expected) {
+  const char *data;
+  size_t len;
+  ASSERT_OK(weft_process_output(p, fd, &data, &len));
+  ASSERT_EQ(len, strlen(expected));
+  ASSERT_TRUE(memcmp(data, expected, len) == 0);
+}
+
+WEFT_TEST(shell_communicate) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_process_options_t o = piped(WEFT_STDIO_INHERIT, WEFT_STDIO_PIPE, WEFT_STDIO_PIPE);
+  weft_process_t *p;
+  ASSERT_OK(weft_create_subprocess_shell(loop, "echo hello; echo oops >&2; exit 3", &o, &p));
+  weft_future_t *f;
+  ASSERT_OK(weft_process_communicate(p, NULL, 0, &f));
+  ASSERT_OK(run(loop, f));
+  ASSERT_EQ(int_result(f), 3);
+  weft_future_release(f);
+  expect_output(p, 1, "hello\n");
+  expect_output(p, 2, "oops\n");
+  weft_process_release(p);
+  tick(loop, 0.01);
+  weft_test_close_loop(loop);
+}
+
+/* cat echoes stdin, read line by line from a task. */
+static int cat_task(weft_task_t *self, void *arg) {
+  weft_loop_t *loop = arg;
+  weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_PIPE, WEFT_STDIO_INHERIT);
+  const char *argv[] = {"cat", NULL};
+  weft_process_t *p;
+  int rc = weft_create_subprocess_exec(loop, argv, &o, &p);
+  if (rc)
+    return rc;
+  const char *lines[] = {"first line\n", "second\n", "x\n"};
+  for (int i = 0; i < 3; i++) {
+    weft_future_t *f;
+    if ((rc = weft_process_write(p, lines[i], strlen(lines[i]))) != 0)
+      break;
+    if ((rc = weft_process_drain(p, &f)) != 0)
+      break;
+    rc = weft_await(f);
+    weft_future_release(f);
+    if (rc)
+      break;
+    if ((rc = weft_process_readline(p, 1, &f)) != 0)
+      break;
+    rc = weft_await(f);
+    const weft_value_t *v;
+    if (rc == 0 && weft_future_result(f, &v) == 0 &&
+        (v->len != strlen(lines[i]) || memcmp(v->ptr, lines[i], v->len) != 0))
+      rc = WEFT_EIO;
+    weft_future_release(f);
+    if (rc)
+      break;
+  }
+  if (rc == 0) {
+    /* A second read while one is pending is refused. */
+    weft_future_t *f, *g;
+    weft_process_write(p, "partial", 7);
+    weft_process_write_eof(p);
+    if (weft_process_write(p, "late", 4) != WEFT_ECLOSED)
+      rc = WEFT_EIO;
+    if (weft_process_read(p, 1, -1, &f) == 0) {
+      if (!weft_future_done(f) && weft_process_read(p, 1, 1, &g) != WEFT_EINVALIDSTATE)
+        rc = WEFT_EIO;
+      int r = weft_await(f);
+      const weft_value_t *v;
+      if (r != 0 || weft_future_result(f, &v) != 0 || v->len != 7 ||
+          memcmp(v->ptr, "partial", 7) != 0)
+        rc = WEFT_EIO;
+      weft_future_release(f);
+    }
+    /* At EOF: empty reads. */
+    if (weft_process_readline(p, 1, &f) == 0) {
+      const weft_value_t *v;
+      if (weft_await(f) != 0 || weft_future_result(f, &v) != 0 || v->len != 0)
+        rc = WEFT_EIO;
+      weft_future_release(f);
+    }
+    weft_future_t *w;
+    weft_process_wait(p, &w);
+    if (weft_await(w) != 0)
+      rc = WEFT_EIO;
+    const weft_value_t *v;
+    if (weft_future_result(w, &v) != 0 || v->i != 0)
+      rc = WEFT_EIO;
+    weft_future_release(w);
+  }
+  weft_process_release(p);
+  return rc;
+}
+
+WEFT_TEST(cat_stream_lines) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_task_t *t;
+  ASSERT_OK(weft_task_spawn(loop, cat_task, loop, NULL, &t));
+  ASSERT_OK(run(loop, weft_task_future(t)));
+  weft_task_release(t);
+  tick(loop, 0.01);
+  assert_no_children();
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(communicate_megabytes_both_ways) {
+  enum { IN = 4 * 1024 * 1024, ERR = 3 * 1024 * 1024 };
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_PIPE, WEFT_STDIO_PIPE);
+  weft_process_t *p;
+  /* The child fills stderr while echoing stdin to stdout: only reading both pipes while
+   * writing stdin gets through. */
+  ASSERT_OK(weft_create_subprocess_shell(
+      loop, "head -c 3145728 /dev/zero | tr '\\0' e >&2 & cat; wait", &o, &p));
+  char *input = malloc(IN);
+  for (size_t i = 0; i < IN; i++)
+    input[i] = (char)('a' + i % 23);
+  weft_future_t *f;
+  ASSERT_OK(weft_process_communicate(p, input, IN, &f));
+  ASSERT_OK(run(loop, f));
+  ASSERT_EQ(int_result(f), 0);
+  weft_future_release(f);
+  const char *data;
+  size_t len;
+  ASSERT_OK(weft_process_output(p, 1, &data, &len));
+  ASSERT_EQ(len, IN);
+  ASSERT_TRUE(memcmp(data, input, IN) == 0);
+  ASSERT_OK(weft_process_output(p, 2, &data, &len));
+  ASSERT_EQ(len, ERR);
+  ASSERT_TRUE(data[0] == 'e' && data[ERR - 1] == 'e');
+  free(input);
+  weft_process_release(p);
+  tick(loop, 0.01);
+  assert_no_children();
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(nonexistent_program) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  const char *a[] = {"/nonexistent/weft-program", NULL};
+  const char *b[] = {"weft-no-such-program-anywhere", NULL};
+  weft_process_t *p = (weft_process_t *)1;
+  ASSERT_CODE(weft_create_subprocess_exec(loop, a, NULL, &p), WEFT_ENOENT);
+  ASSERT_TRUE(p == NULL);
+  ASSERT_CODE(weft_subprocess_exec(loop, b, NULL, NULL, NULL, &p), WEFT_ENOENT);
+  weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_PIPE, WEFT_STDIO_PIPE);
+  ASSERT_CODE(weft_create_subprocess_exec(loop, b, &o, &p), WEFT_ENOENT);
+  o.cwd = "/nonexistent-dir";
+  const char *t[] = {"true", NULL};
+  ASSERT_CODE(weft_create_subprocess_exec(loop, t, &o, &p), WEFT_ENOENT);
+  o = piped(WEFT_STDIO_STDOUT, 0, 0);
+  ASSERT_CODE(weft_create_subprocess_exec(loop, t, &o, &p), WEFT_EINVAL);
+  tick(loop, 0.01);
+  assert_no_children();
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(env_and_cwd) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_process_options_t o = piped(WEFT_STDIO_DEVNULL, WEFT_STDIO_PIPE, WEFT_STDIO_INHERIT);
+  const char *env[] = {"WEFT_TEST_VAR=forty two", "PATH=/usr/bin:/bin", NULL};
+  o.env = env;
+  o.cwd = "/tmp";
+  weft_process_t *p;
+  ASSERT_OK(weft_create_subprocess_shell(loop, "echo \"$WEFT_TEST_VAR\"; pwd; cat", &o, &p));
+  weft_future_t *f;
+  ASSERT_OK(weft_process_communicate(p, NULL, 0, &f));
+  ASSERT_OK(run(loop, f));
+  weft_future_release(f);
+  expect_output(p, 1, "forty two\n/tmp\n"); /* cat read /dev/null: nothing */
+  weft_process_release(p);
+  tick(loop, 0.01);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(stderr_into_stdout_and_fd) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_process_options_t o = piped(WEFT_STDIO_INHERIT, WEFT_STDIO_PIPE, WEFT_STDIO_STDOUT);
+  weft_process_t *p;
+  ASSERT_OK(weft_create_subprocess_shell(loop, "echo a; echo b >&2; echo c", &o, &p));
+  weft_future_t *f;
+  ASSERT_OK(weft_process_communicate(p, NULL, 0, &f));
+  ASSERT_OK(run(loop, f));
+  weft_future_release(f);
+  expect_output(p, 1, "a\nb\nc\n");
+  expect_output(p, 2, "");
+  weft_process_release(p);
+
+  /* stdout to a descriptor of ours */
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  o = piped(WEFT_STDIO_DEVNULL, WEFT_STDIO_FD, WEFT_STDIO_DEVNULL);
+  o.stdio[1].fd = fds[1];
+  ASSERT_OK(weft_create_subprocess_shell(loop, "echo via-fd", &o, &p));
+  close(fds[1]);
+  ASSERT_EQ(wait_code(loop, p), 0);
+  char buf[64];
+  ssize_t n = read(fds[0], buf, sizeof buf);
+  ASSERT_EQ(n, 7);
+  ASSERT_TRUE(memcmp(buf, "via-fd\n", 7) == 0);
+  close(fds[0]);
+  weft_process_release(p);
+  tick(loop, 0.01);
+  weft_test_close_loop(loop);
+}
+
+/* Reads the child's own pid, process group and session from /proc. */
+static void child_ids(weft_loop_t *loop, weft_process_options_t *o, long ids[3]) {
+  weft_process_t *p;
+  o->stdio[1].mode = WEFT_STDIO_PIPE;
+  ASSERT_OK(weft_create_subprocess_shell(loop, "cat /proc/$$/stat", o, &p));
+  weft_future_t *f;
+  ASSERT_OK(weft_process_communicate(p, NULL, 0, &f));
+  ASSERT_OK(run(loop, f));
+  weft_future_release(f);
+  const char *data;
+  size_t len;
+  ASSERT_OK(weft_process_output(p, 1, &data, &len));
+  char text[512];
+  ASSERT_TRUE(len > 0 && len < sizeof text);
+  memcpy(text, data, len);
+  text[len] = 0;
+  const char *after = strrchr(text, ')');
+  ASSERT_TRUE(after != NULL);
+  char state;
+  long ppid;
+  ASSERT_EQ(sscanf(after + 2, "%c %ld %ld %ld", &state, &ppid, &ids[1], &ids[2]), 4);
+  ids[0] = weft_process_pid(p);
+  weft_process_release(p);
+}
+
+WEFT_TEST(session_and_process_group) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_process_options_t o = piped(0, 0, 0);
+  long ids[3];
+  child_ids(loop, &o, ids);
+  ASSERT_EQ(ids[1], getpgrp()); /* by default: ours */
+  ASSERT_EQ(ids[2], getsid(0));
+
+  o = piped(0, 0, 0);
+  o.new_session = 1;
+  child_ids(loop, &o, ids);
+  ASSERT_EQ(ids[1], ids[0]);
+  ASSERT_EQ(ids[2], ids[0]);
+
+  o = piped(0, 0, 0);
+  o.set_process_group = 1;
+  o.process_group = 0;
+  child_ids(loop, &o, ids);
+  ASSERT_EQ(ids[1], ids[0]);    /* a new group it leads... */
+  ASSERT_EQ(ids[2], getsid(0)); /* ...in our session */
+  tick(loop, 0.01);
+  weft_test_close_loop(loop);
+}
+
+typedef struct {
+  char log[512];
+  weft_loop_t *loop;
+  weft_future_t *lost;
+  char out[64], err[64];
+  size_t out_len, err_len;
+} recorder_t;
+
+static void note(recorder_t *r, const char *what) {
+  strncat(r->log, what, sizeof r->log - strlen(r->log) - 1);
+}
+
+static void rec_made(weft_process_t *t, void *arg) {
+  recorder_t *r = arg;
+  note(r, "made ");
+  weft_process_write(t, "to-stdin\n", 9);
+  weft_process_write_eof(t);
+}
+
+static void rec_data(weft_process_t *t, int fd, const char *data, size_t len, void *arg) {
+  recorder_t *r = arg;
+  char *buf = fd == 1 ? r->out : r->err;
+  size_t *n = fd == 1 ? &r->out_len : &r->err_len;
+  if (*n + len < 64) {
+    memcpy(buf + *n, data, len);
+    *n += len;
+  }
+}
+
+static void rec_pipe_lost(weft_process_t *t, int fd, int error, void *arg) {
+  recorder_t *r = arg;
+  char s[32];
+  snprintf(s, sizeof s, "lost%d:%d ", fd, error);
+  note(r, s);
+}
+
+static void rec_exited(weft_process_t *t, void *arg) {
+  note(arg, "exited ");
+}
+
+static void rec_conn_lost(weft_process_t *t, int error, void *arg) {
+  recorder_t *r = arg;
+  note(r, "done");
+  weft_future_set_result(r->lost, weft_value_none());
+}
+
+WEFT_TEST(protocol_form) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  recorder_t r;
+  memset(&r, 0, sizeof r);
+  r.loop = loop;
+  ASSERT_OK(weft_future_new(loop, &r.lost));
+  weft_subprocess_protocol_t proto = {
+      .size = sizeof proto,
+      .connection_made = rec_made,
+      .pipe_data_received = rec_data,
+      .pipe_connection_lost = rec_pipe_lost,
+      .process_exited = rec_exited,
+      .connection_lost = rec_conn_lost,
+  };
+  weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_PIPE, WEFT_STDIO_PIPE);
+  const char *argv[] = {"sh", "-c", "read x; echo \"got $x\"; echo e >&2; exit 5", NULL};
+  weft_process_t *p;
+  ASSERT_OK(weft_subprocess_exec(loop, argv, &o, &proto, &r, &p));
+  ASSERT_EQ(r.log[0], 0); /* connection_made comes from the loop */
+  ASSERT_OK(run(loop, r.lost));
+  weft_future_release(r.lost);
+  ASSERT_TRUE(strncmp(r.log, "made lost0:0 ", 13) == 0);
+  ASSERT_TRUE(strstr(r.log, "lost1:0 ") && strstr(r.log, "lost2:0 ") && strstr(r.log, "exited "));
+  ASSERT_TRUE(strcmp(r.log + strlen(r.log) - 4, "done") == 0);
+  ASSERT_EQ(r.out_len, 13);
+  ASSERT_TRUE(memcmp(r.out, "got to-stdin\n", 13) == 0);
+  ASSERT_EQ(r.err_len, 2);
+  int code;
+  ASSERT_OK(weft_process_returncode(p, &code));
+  ASSERT_EQ(code, 5);
+  weft_process_close(p);
+  weft_process_close(p);
+  weft_process_release(p);
+  tick(loop, 0.01);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(protocol_close_kills) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_subprocess_protocol_t proto = {.size = sizeof proto};
+  weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_PIPE, WEFT_STDIO_INHERIT);
+  const char *argv[] = {"sleep", "30", NULL};
+  weft_process_t *p;
+  ASSERT_OK(weft_subprocess_exec(loop, argv, &o, &proto, NULL, &p));
+  tick(loop, 0.01);
+  weft_process_close(p);
+  ASSERT_EQ(wait_code(loop, p), -SIGKILL);
+  weft_process_release(p);
+  tick(loop, 0.01);
+  assert_no_children();
+  weft_test_close_loop(loop);
+}
+
+static int gone(int pid) {
+  return kill(pid, 0) != 0 && errno == ESRCH; /* a zombie still answers kill(pid, 0) */
+}
+
+WEFT_TEST(no_zombies_without_wait) {
+  enum { N = 8 };
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int pids[N + 1];
+  const char *t[] = {"true", NULL};
+  weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_PIPE, WEFT_STDIO_PIPE);
+  for (int i = 0; i < N; i++) {
+    weft_process_t *p;
+    ASSERT_OK(weft_create_subprocess_exec(loop, t, i % 2 ? &o : NULL, &p));
+    pids[i] = weft_process_pid(p);
+    weft_process_release(p); /* never waited for */
+  }
+  const char *s[] = {"sleep", "0.2", NULL};
+  weft_process_t *p;
+  ASSERT_OK(weft_create_subprocess_exec(loop, s, NULL, &p));
+  pids[N] = weft_process_pid(p);
+  weft_process_release(p); /* released while it still runs */
+  for (int round = 0; round < 200; round++) {
+    int all = 1;
+    for (int i = 0; i <= N; i++)
+      all = all && gone(pids[i]);
+    if (all)
+      break;
+    tick(loop, 0.02);
+  }
+  for (int i = 0; i <= N; i++)
+    ASSERT_TRUE(gone(pids[i]));
+  assert_no_children();
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(loop_close_reaps_running_child) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  const char *argv[] = {"sleep", "30", NULL};
+  weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_PIPE, WEFT_STDIO_INHERIT);
+  weft_process_t *p;
+  ASSERT_OK(weft_create_subprocess_exec(loop, argv, &o, &p));
+  int pid = weft_process_pid(p);
+  tick(loop, 0.01);
+  weft_process_release(p);
+  weft_test_close_loop(loop);
+  ASSERT_TRUE(gone(pid));
+  assert_no_children();
+}
