@@ -416,7 +416,7 @@ WEFT_TEST(gather_same_future_twice) {
   weft_test_close_loop(loop);
 }
 
-/* Every input must belong to the gather's loop. */
+/* Every input must belong to the combinator's loop. */
 WEFT_TEST(gather_other_loop) {
   weft_loop_t *loop = new_loop(), *other = new_loop();
   weft_future_t *mine, *theirs, *g = (weft_future_t *)&g;
@@ -425,6 +425,11 @@ WEFT_TEST(gather_other_loop) {
   weft_future_t *fs[2] = {mine, theirs};
   ASSERT_CODE(weft_gather(loop, fs, 2, 0, &g), WEFT_EINVAL);
   ASSERT_TRUE(g == NULL);
+  /* The same for the other combinators taking a loop. */
+  ASSERT_CODE(weft_wait(loop, fs, 2, WEFT_ALL_COMPLETED, -1, &g), WEFT_EINVAL);
+  ASSERT_CODE(weft_wait_for(loop, theirs, 1, &g), WEFT_EINVAL);
+  weft_as_completed_t *it;
+  ASSERT_CODE(weft_as_completed_new(loop, fs, 2, -1, &it), WEFT_EINVAL);
   weft_future_release(mine);
   weft_future_release(theirs);
   weft_test_close_loop(other);
@@ -734,6 +739,18 @@ WEFT_TEST(wait_for_inner_swallows_cancel) {
   ASSERT_OK(w.rc);
   ASSERT_EQ(w.value, 5);
   ASSERT_EQ(w.c.cancelled, 1);
+  weft_test_close_loop(loop);
+}
+
+/* An awaitable that answers the timeout's cancellation with an error of its own: that
+ * error propagates, not TimeoutError. */
+WEFT_TEST(wait_for_inner_fails_on_timeout) {
+  weft_loop_t *loop = new_loop();
+  wait_for_case_t w = {.c = {.delay = 10, .swallow = 1, .error = WEFT_EPIPE, .message = "late"},
+                       .timeout = 0.01};
+  ASSERT_OK(run_main(loop, wait_for_main, &w));
+  ASSERT_CODE(w.rc, WEFT_EPIPE);
+  ASSERT_STREQ(w.message, "late");
   weft_test_close_loop(loop);
 }
 

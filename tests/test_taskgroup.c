@@ -436,3 +436,89 @@ static int null_main(weft_task_t *self, void *arg) {
 WEFT_TEST(null_arguments) {
   ASSERT_OK(run_in_task(null_main, NULL));
 }
+
+typedef struct {
+  child_t c;
+  int body_rc;
+  int exit_rc;
+  int cancelling;
+} body_cancel_t;
+
+static int body_cancelled_main(weft_task_t *self, void *arg) {
+  body_cancel_t *b = arg;
+  weft_taskgroup_t *group;
+  ASSERT_OK(weft_taskgroup_enter(self, &group));
+  ASSERT_OK(weft_taskgroup_spawn(group, child_fn, &b->c, NULL, NULL));
+  ASSERT_OK(weft_call_later(loop_of(self), 0.01, cancel_task_cb, self, NULL));
+  b->body_rc = weft_sleep(loop_of(self), 10);
+  b->exit_rc = weft_taskgroup_exit(group, b->body_rc);
+  b->cancelling = weft_task_cancelling(self);
+  weft_taskgroup_free(group);
+  return b->exit_rc;
+}
+
+/* The body is cancelled from outside: the children are cancelled and exit propagates the
+ * cancellation. */
+WEFT_TEST(body_cancelled_from_outside) {
+  body_cancel_t b = {.c = {.delay = 10}};
+  ASSERT_CODE(run_in_task(body_cancelled_main, &b), WEFT_ECANCELLED);
+  ASSERT_CODE(b.body_rc, WEFT_ECANCELLED);
+  ASSERT_CODE(b.exit_rc, WEFT_ECANCELLED);
+  ASSERT_EQ(b.c.cancelled, 1);
+  ASSERT_EQ(b.cancelling, 1);
+}
+
+static int body_awaited_error_main(weft_task_t *self, void *arg) {
+  (void)arg;
+  weft_taskgroup_t *group;
+  ASSERT_OK(weft_taskgroup_enter(self, &group));
+  weft_future_t *f;
+  ASSERT_OK(weft_future_new(loop_of(self), &f));
+  ASSERT_OK(weft_future_set_error(f, WEFT_ECONNRESET, "peer left", NULL, NULL));
+  int rc = weft_await(f);
+  ASSERT_CODE(rc, WEFT_ECONNRESET);
+  weft_future_release(f);
+  ASSERT_CODE(weft_taskgroup_exit(group, rc), WEFT_EGROUP);
+  weft_future_t *errors[1];
+  ASSERT_EQ(weft_taskgroup_errors(group, errors, 1), 1);
+  ASSERT_CODE(weft_future_error(errors[0]), WEFT_ECONNRESET);
+  ASSERT_STREQ(weft_future_error_message(errors[0]), "peer left");
+  weft_taskgroup_free(group);
+  return 0;
+}
+
+/* A body error that came from an awaited future keeps that future's message. */
+WEFT_TEST(body_error_keeps_message) {
+  ASSERT_OK(run_in_task(body_awaited_error_main, NULL));
+}
+
+static int eager_failing_child(weft_task_t *self, void *arg) {
+  (void)arg;
+  return weft_task_fail(self, WEFT_EIO, "failed at once", NULL, NULL);
+}
+
+static int eager_main(weft_task_t *self, void *arg) {
+  child_t *c = arg;
+  weft_taskgroup_t *group;
+  ASSERT_OK(weft_taskgroup_enter(self, &group));
+  ASSERT_OK(weft_taskgroup_spawn(group, child_fn, c, NULL, NULL));
+  weft_task_options_t eager = {.size = sizeof eager, .eager_start = 1};
+  weft_task_t *t;
+  ASSERT_OK(weft_taskgroup_spawn(group, eager_failing_child, NULL, &eager, &t));
+  ASSERT_TRUE(weft_future_done(weft_task_future(t)));
+  weft_task_release(t);
+  int rc = weft_sleep(loop_of(self), 10);
+  ASSERT_CODE(rc, WEFT_ECANCELLED);
+  ASSERT_CODE(weft_taskgroup_exit(group, rc), WEFT_EGROUP);
+  ASSERT_EQ(weft_taskgroup_errors(group, NULL, 0), 1);
+  ASSERT_EQ(weft_task_cancelling(self), 0);
+  weft_taskgroup_free(group);
+  return 0;
+}
+
+/* A child that fails during its eager start still fails the group, from the loop. */
+WEFT_TEST(eager_child_fails) {
+  child_t c = {.delay = 10};
+  ASSERT_OK(run_in_task(eager_main, &c));
+  ASSERT_EQ(c.cancelled, 1);
+}
