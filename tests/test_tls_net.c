@@ -1263,3 +1263,137 @@ WEFT_TEST(start_tls_failure_reaches_protocol) {
   spin(loop, 3);
   weft_test_close_loop(loop);
 }
+
+/* ---- servers: refusal, closing during handshakes, buffered protocols ------------------ */
+
+static int refusing_factory(void *farg, weft_protocol_t *p, void **arg) {
+  (*(int *)farg)++;
+  return WEFT_ECONNREFUSED;
+}
+
+/* The factory runs after the handshake; when it refuses, the TLS session is closed
+ * politely (the client sees EOF) and nothing is reported. */
+WEFT_TEST(server_factory_refuses) {
+  const weft_testcerts_t *certs = weft_testcerts();
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  reports_t rep = {0};
+  weft_loop_set_exception_handler(loop, on_report, &rep);
+  weft_tls_context_t *sctx = server_ctx(&certs->server);
+  weft_tls_context_t *cctx = client_ctx();
+  int calls = 0;
+  weft_tls_options_t stls = {.size = sizeof(stls), .context = sctx};
+  weft_server_options_t so = {.size = sizeof(so), .tls = &stls};
+  weft_future_t *f;
+  ASSERT_OK(weft_create_server(loop, refusing_factory, &calls, "127.0.0.1", 0, &so, &f));
+  int rc;
+  weft_server_t *server = weft_server_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(f);
+  cli_t c = {0};
+  f = tls_connect(loop, &c, weft_server_port(server), cctx, "localhost", 0);
+  weft_transport_t *t = future_transport(f);
+  weft_future_release(f);
+  run_until_flag(loop, &c.lost, 5);
+  ASSERT_EQ(calls, 1);
+  ASSERT_EQ(c.eofs, 1);
+  ASSERT_EQ(c.lost, 1);
+  ASSERT_EQ(c.lost_error, 0);
+  ASSERT_EQ(rep.count, 0);
+  weft_transport_release(t);
+  stop_server(loop, server);
+  weft_tls_context_release(sctx);
+  weft_tls_context_release(cctx);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+}
+
+/* Closing a server's clients while one is mid-handshake is not a failure to report. */
+WEFT_TEST(abort_clients_during_handshake_is_quiet) {
+  const weft_testcerts_t *certs = weft_testcerts();
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  reports_t rep = {0};
+  weft_loop_set_exception_handler(loop, on_report, &rep);
+  weft_tls_context_t *sctx = server_ctx(&certs->server);
+  srv_t s = {0};
+  weft_server_t *server = start_tls_server(loop, sctx, &s, 0);
+  cli_t plain = {0};
+  weft_future_t *f;
+  ASSERT_OK(weft_create_connection(loop, &plain_proto, &plain, "127.0.0.1",
+                                   weft_server_port(server), NULL, &f));
+  ASSERT_OK(weft_loop_run_until_complete(loop, f));
+  weft_future_release(f);
+  for (int i = 0; i < 200 && weft_server_connection_count(server) == 0; i++)
+    run_until_flag(loop, &plain.lost, 0.01);
+  ASSERT_EQ(weft_server_connection_count(server), 1);
+  ASSERT_OK(weft_server_abort_clients(server));
+  run_until_flag(loop, &plain.lost, 5);
+  ASSERT_EQ(plain.lost, 1);
+  ASSERT_EQ(rep.count, 0);
+  ASSERT_EQ(s.factory_calls, 0);
+  stop_server(loop, server);
+  weft_tls_context_release(sctx);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+}
+
+typedef struct buffered_s {
+  char area[7]; /* small on purpose: data arrives in several pieces */
+  char got[64];
+  size_t len;
+  int lost;
+} buffered_t;
+
+static void *buf_get(weft_transport_t *t, size_t hint, size_t *len, void *arg) {
+  buffered_t *b = arg;
+  *len = sizeof(b->area);
+  return b->area;
+}
+static void buf_updated(weft_transport_t *t, size_t n, void *arg) {
+  buffered_t *b = arg;
+  if (b->len + n <= sizeof(b->got))
+    memcpy(b->got + b->len, b->area, n);
+  b->len += n;
+}
+static void buf_lost(weft_transport_t *t, int error, void *arg) {
+  ((buffered_t *)arg)->lost = 1;
+}
+
+/* asyncio's BufferedProtocol over TLS: the plaintext goes through get_buffer. */
+WEFT_TEST(buffered_protocol_over_tls) {
+  const weft_testcerts_t *certs = weft_testcerts();
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_tls_context_t *sctx = server_ctx(&certs->server);
+  weft_tls_context_t *cctx = client_ctx();
+  srv_t s = {.echo = 1};
+  weft_server_t *server = start_tls_server(loop, sctx, &s, 0);
+  buffered_t b = {0};
+  weft_protocol_t p = {.size = sizeof(p),
+                       .get_buffer = buf_get,
+                       .buffer_updated = buf_updated,
+                       .connection_lost = buf_lost};
+  weft_tls_options_t tls = {.size = sizeof(tls), .context = cctx, .server_hostname = "localhost"};
+  weft_connect_options_t co = {.size = sizeof(co), .tls = &tls};
+  weft_future_t *f;
+  ASSERT_OK(weft_create_connection(loop, &p, &b, "127.0.0.1", weft_server_port(server), &co, &f));
+  ASSERT_OK(weft_loop_run_until_complete(loop, f));
+  weft_transport_t *t = future_transport(f);
+  weft_future_release(f);
+  const char *msg = "a message longer than the buffer";
+  ASSERT_OK(weft_transport_write(t, msg, strlen(msg)));
+  for (int i = 0; i < 500 && b.len < strlen(msg); i++)
+    run_until_flag(loop, &b.lost, 0.01);
+  ASSERT_EQ(b.len, strlen(msg));
+  ASSERT_TRUE(memcmp(b.got, msg, b.len) == 0);
+  ASSERT_OK(weft_transport_close(t));
+  run_until_flag(loop, &b.lost, 5);
+  run_until_flag(loop, &s.lost, 5);
+  weft_transport_release(t);
+  stop_server(loop, server);
+  weft_tls_context_release(sctx);
+  weft_tls_context_release(cctx);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+}

@@ -221,7 +221,7 @@ static void report(layer_t *L, const char *message, int code, const char *reason
 
 /* The handshake did not complete: the waiter fails (clients, start_tls) or the loop's
  * exception handler hears of it (servers), and the connection closes. */
-static void handshake_failed(layer_t *L, int code, const char *reason) {
+static void handshake_failed_ex(layer_t *L, int code, const char *reason, int quiet) {
   if (L->hs_failed || L->handshook)
     return;
   L->hs_failed = 1;
@@ -233,7 +233,7 @@ static void handshake_failed(layer_t *L, int code, const char *reason) {
   if (L->waiter) {
     if (!weft_future_done(L->waiter))
       weft_future_set_error(L->waiter, code, reason, NULL, NULL);
-  } else if (L->server) {
+  } else if (L->server && !quiet) {
     report(L, "SSL handshake failed", code, reason);
   }
   if (!raw_usable(L))
@@ -244,6 +244,10 @@ static void handshake_failed(layer_t *L, int code, const char *reason) {
     flush_out(L); /* the alert tells the peer why */
     weft_transport_close(L->raw);
   }
+}
+
+static void handshake_failed(layer_t *L, int code, const char *reason) {
+  handshake_failed_ex(L, code, reason, 0);
 }
 
 /* A failure after the handshake: connection_lost(code) once the byte transport is gone. */
@@ -544,8 +548,10 @@ static void raw_lost(weft_transport_t *raw, int error, void *arg) {
     weft_transport_emit_connection_lost(app, L->error ? L->error : error);
   } else {
     int code = error ? error : WEFT_ECONNRESET;
+    /* Closed here without an error (server.close_clients, the loop closing): a server has
+     * nothing to report. */
     if (!L->hs_failed && !L->handshook)
-      handshake_failed(L, code, "the connection was lost during the TLS handshake");
+      handshake_failed_ex(L, code, "the connection was lost during the TLS handshake", !error);
     if (L->upgrade && L->proto.connection_lost)
       L->proto.connection_lost(raw, L->error ? L->error : code, L->proto_arg);
   }
