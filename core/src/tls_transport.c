@@ -421,8 +421,11 @@ static void process(layer_t *L) {
       }
       L->in_off += used;
       L->in_len -= used;
-      if (L->in_len == 0)
+      if (L->in_len == 0) { /* an idle connection keeps no buffer */
+        free(L->in);
+        L->in = NULL;
         L->in_off = 0;
+      }
     }
     size_t n = 0;
     if (!L->handshook) {
