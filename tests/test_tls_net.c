@@ -774,6 +774,10 @@ static void bulk_data(weft_transport_t *t, const char *data, size_t len, void *a
     b->read_pauses++;
     ASSERT_OK(weft_transport_pause_reading(t));
     ASSERT_TRUE(!weft_transport_is_reading(t));
+    weft_transport_t *raw = NULL;
+    size_t rlen = sizeof(raw);
+    ASSERT_OK(weft_transport_get_extra_info(t, WEFT_INFO_TRANSPORT, &raw, &rlen));
+    ASSERT_TRUE(!weft_transport_is_reading(raw)); /* the network is not read meanwhile */
     weft_call_later(b->loop, 0.03, bulk_resume_reading, b, &b->resume_h);
   }
   if (b->received >= BULK_TOTAL && b->sent >= b->to_send)
@@ -1021,6 +1025,50 @@ WEFT_TEST(streams_over_tls) {
   for (int i = 0; i < 100 && served == 0; i++)
     spin(loop, 1);
   ASSERT_EQ(served, 1);
+  stop_server(loop, s);
+  weft_tls_context_release(sctx);
+  weft_tls_context_release(cctx);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+}
+
+/* Many clients at once, each in its own task. */
+WEFT_TEST(many_tls_clients) {
+  const weft_testcerts_t *certs = weft_testcerts();
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_tls_context_t *sctx = server_ctx(&certs->server);
+  weft_tls_context_t *cctx = client_ctx();
+  int served = 0;
+  weft_tls_options_t stls = {.size = sizeof(stls), .context = sctx};
+  weft_server_options_t sopts = {.size = sizeof(sopts), .tls = &stls};
+  weft_stream_options_t so = {.size = sizeof(so), .server = &sopts, .client_in_task = 1};
+  weft_future_t *sf;
+  ASSERT_OK(weft_start_server(loop, stream_echo_client, &served, "127.0.0.1", 0, &so, &sf));
+  int rc;
+  weft_server_t *s = weft_server_retain(await_ptr(loop, sf, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(sf);
+  enum { N = 16 };
+  stream_cx_t cx[N];
+  weft_future_t *fs[N];
+  for (int i = 0; i < N; i++) {
+    cx[i] = (stream_cx_t){.loop = loop, .port = weft_server_port(s), .ctx = cctx};
+    weft_task_t *t;
+    ASSERT_OK(weft_task_spawn(loop, stream_client_main, &cx[i], NULL, &t));
+    fs[i] = weft_task_future(t);
+  }
+  weft_future_t *g;
+  ASSERT_OK(weft_gather(loop, fs, N, 0, &g));
+  ASSERT_OK(weft_loop_run_until_complete(loop, g));
+  weft_future_release(g);
+  for (int i = 0; i < N; i++) {
+    weft_future_release(fs[i]);
+    ASSERT_TRUE(cx[i].ok);
+  }
+  for (int i = 0; i < 100 && served < N; i++)
+    spin(loop, 1);
+  ASSERT_EQ(served, N);
   stop_server(loop, s);
   weft_tls_context_release(sctx);
   weft_tls_context_release(cctx);
