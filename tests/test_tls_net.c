@@ -1149,6 +1149,7 @@ typedef struct starttls_cx_s {
   weft_loop_t *loop;
   int port;
   weft_tls_context_t *ctx;
+  int outer_tls; /* the conversation itself runs over TLS already (TLS in TLS) */
   int ok;
 } starttls_cx_t;
 
@@ -1182,7 +1183,12 @@ static int starttls_client_main(weft_task_t *self, void *arg) {
   starttls_cx_t *cx = arg;
   weft_stream_reader_t *r;
   weft_stream_writer_t *w;
-  int rc = weft_open_connection_await(cx->loop, "127.0.0.1", cx->port, NULL, &r, &w);
+  weft_tls_options_t outer = {
+      .size = sizeof(outer), .context = cx->ctx, .server_hostname = "localhost"};
+  weft_connect_options_t co = {.size = sizeof(co), .tls = &outer};
+  weft_stream_options_t so = {.size = sizeof(so), .connect = &co};
+  int rc = weft_open_connection_await(cx->loop, "127.0.0.1", cx->port, cx->outer_tls ? &so : NULL,
+                                      &r, &w);
   if (rc)
     return rc;
   weft_value_t v;
@@ -1197,7 +1203,7 @@ static int starttls_client_main(weft_task_t *self, void *arg) {
   if (rc == 0) {
     step += v.len == 13 && memcmp(v.ptr, "220 go ahead\n", 13) == 0;
     weft_value_clear(&v);
-    ASSERT_TRUE(weft_stream_can_write_eof(w)); /* still plain TCP */
+    ASSERT_EQ(weft_stream_can_write_eof(w), !cx->outer_tls); /* still plain TCP? */
     weft_tls_options_t tls = {
         .size = sizeof(tls), .context = cx->ctx, .server_hostname = "localhost"};
     rc = weft_stream_start_tls_await(w, &tls);
@@ -1221,20 +1227,24 @@ static int starttls_client_main(weft_task_t *self, void *arg) {
   return rc ? rc : rc2;
 }
 
-WEFT_TEST(starttls_upgrade_mid_conversation) {
+static void starttls_run(int outer_tls) {
   const weft_testcerts_t *certs = weft_testcerts();
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   weft_tls_context_t *sctx = server_ctx(&certs->server);
   weft_tls_context_t *cctx = client_ctx();
-  weft_stream_options_t so = {.size = sizeof(so), .client_in_task = 1};
+  weft_tls_options_t stls = {.size = sizeof(stls), .context = sctx};
+  weft_server_options_t sopts = {.size = sizeof(sopts), .tls = &stls};
+  weft_stream_options_t so = {
+      .size = sizeof(so), .client_in_task = 1, .server = outer_tls ? &sopts : NULL};
   weft_future_t *sf;
   ASSERT_OK(weft_start_server(loop, starttls_server_client, sctx, "127.0.0.1", 0, &so, &sf));
   int rc;
   weft_server_t *s = weft_server_retain(await_ptr(loop, sf, &rc));
   ASSERT_OK(rc);
   weft_future_release(sf);
-  starttls_cx_t cx = {.loop = loop, .port = weft_server_port(s), .ctx = cctx};
+  starttls_cx_t cx = {
+      .loop = loop, .port = weft_server_port(s), .ctx = cctx, .outer_tls = outer_tls};
   weft_task_t *t;
   ASSERT_OK(weft_task_spawn(loop, starttls_client_main, &cx, NULL, &t));
   ASSERT_OK(weft_loop_run_until_complete(loop, weft_task_future(t)));
@@ -1247,6 +1257,15 @@ WEFT_TEST(starttls_upgrade_mid_conversation) {
   weft_tls_context_release(cctx);
   spin(loop, 3);
   weft_test_close_loop(loop);
+}
+
+WEFT_TEST(starttls_upgrade_mid_conversation) {
+  starttls_run(0);
+}
+
+/* The same over a connection that is TLS already: TLS inside TLS, as through a proxy. */
+WEFT_TEST(starttls_inside_tls) {
+  starttls_run(1);
 }
 
 /* start_tls at the protocol level, against a plain server that answers the ClientHello
@@ -1441,6 +1460,40 @@ WEFT_TEST(buffered_protocol_over_tls) {
   weft_transport_release(t);
   stop_server(loop, server);
   weft_tls_context_release(sctx);
+  weft_tls_context_release(cctx);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+}
+
+/* A plain server that hangs up at once: the client's handshake fails with
+ * WEFT_ECONNRESET (asyncio's ConnectionResetError), no protocol callback. */
+static void hangup_made(weft_transport_t *t, void *arg) {
+  weft_transport_close(t);
+}
+static int hangup_factory(void *farg, weft_protocol_t *p, void **arg) {
+  p->connection_made = hangup_made;
+  *arg = NULL;
+  return 0;
+}
+
+WEFT_TEST(peer_closes_during_handshake) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_future_t *f;
+  ASSERT_OK(weft_create_server(loop, hangup_factory, NULL, "127.0.0.1", 0, NULL, &f));
+  int rc;
+  weft_server_t *server = weft_server_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(f);
+  weft_tls_context_t *cctx = client_ctx();
+  cli_t c = {0};
+  f = tls_connect(loop, &c, weft_server_port(server), cctx, "localhost", 0);
+  ASSERT_CODE(weft_future_error(f), WEFT_ECONNRESET);
+  ASSERT_TRUE(strstr(weft_future_error_message(f), "TLS handshake") != NULL);
+  weft_future_release(f);
+  ASSERT_EQ(c.made, 0);
+  ASSERT_EQ(c.lost, 0);
+  stop_server(loop, server);
   weft_tls_context_release(cctx);
   spin(loop, 3);
   weft_test_close_loop(loop);
