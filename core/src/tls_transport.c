@@ -384,18 +384,25 @@ static void handshake_done(layer_t *L) {
 
 /* ---------------------------------------------------------------- reading */
 
+/* eof_received, once. TLS cannot half-close, so what it returns changes nothing (asyncio
+ * warns and goes on). */
+static void deliver_eof(layer_t *L) {
+  if (L->eof_seen)
+    return;
+  L->eof_seen = 1;
+  if (L->app && L->app->made && !L->app->lost)
+    weft_transport_emit_eof(L->app);
+}
+
 static void on_tls_eof(layer_t *L) {
   if (L->shutting) {
-    finish_shutdown(L); /* the peer's close_notify answered ours (or the stream ended) */
+    /* The peer's close_notify answered ours (or the stream ended): as asyncio, the
+     * application hears eof_received once the exchange is complete, after its close(). */
+    deliver_eof(L);
+    finish_shutdown(L);
     return;
   }
-  /* The peer's close_notify, or the end of the stream: eof_received once. TLS cannot
-   * half-close, so what it returns changes nothing (asyncio warns and goes on). */
-  if (!L->eof_seen) {
-    L->eof_seen = 1;
-    if (L->app && L->app->made && !L->app->closing)
-      weft_transport_emit_eof(L->app);
-  }
+  deliver_eof(L); /* the peer closed first (close_notify, or the end of the stream) */
   start_shutdown(L);
 }
 

@@ -24,7 +24,9 @@
  *     closes the byte transport; abort() drops everything at once.
  *   - The peer's close_notify (or a plain end of stream) is eof_received, once; TLS cannot
  *     half-close, so the connection then shuts down whatever eof_received returns, and
- *     write_eof is WEFT_ENOTSUP (can_write_eof is 0).
+ *     write_eof is WEFT_ENOTSUP (can_write_eof is 0). As in asyncio, a protocol that
+ *     closed first also gets eof_received when the peer's close_notify completes the
+ *     exchange, just before connection_lost(0).
  *   - Flow control: writes are encrypted at once and go to the byte transport, whose
  *     watermarks follow the TLS transport's; the write buffer size counts both. pause_reading
  *     stops reading from the byte transport.
