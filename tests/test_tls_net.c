@@ -57,6 +57,8 @@ typedef struct srv_s {
   size_t received;
   weft_transport_t *t; /* retained while connected */
   char alpn[32], sni[64], version[32];
+  char peer[128]; /* the client certificate's subject, if it sent one */
+  size_t peer_der_len;
 } srv_t;
 
 static void srv_made(weft_transport_t *t, void *arg) {
@@ -69,6 +71,15 @@ static void srv_made(weft_transport_t *t, void *arg) {
   weft_transport_get_extra_info(t, WEFT_INFO_TLS_SERVER_NAME, s->sni, &len);
   len = sizeof(s->version);
   weft_transport_get_extra_info(t, WEFT_INFO_TLS_VERSION, s->version, &len);
+  weft_tls_conn_t *conn = NULL;
+  len = sizeof(conn);
+  if (weft_transport_get_extra_info(t, WEFT_INFO_TLS_CONN, &conn, &len) == 0 &&
+      weft_tls_conn_peer_subject(conn))
+    snprintf(s->peer, sizeof(s->peer), "%s", weft_tls_conn_peer_subject(conn));
+  uint8_t der[4096];
+  len = sizeof(der);
+  if (weft_transport_get_extra_info(t, WEFT_INFO_TLS_PEERCERT, der, &len) == 0)
+    s->peer_der_len = len;
   if (s->pause_at_made)
     ASSERT_OK(weft_transport_pause_reading(t));
 }
@@ -1495,6 +1506,40 @@ WEFT_TEST(peer_closes_during_handshake) {
   ASSERT_EQ(c.made, 0);
   ASSERT_EQ(c.lost, 0);
   stop_server(loop, server);
+  weft_tls_context_release(cctx);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+}
+
+/* Client certificates: the server requires one and sees it in its extra info. */
+WEFT_TEST(client_certificate_seen_by_server) {
+  const weft_testcerts_t *certs = weft_testcerts();
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_tls_context_t *sctx = server_ctx(&certs->server);
+  ASSERT_OK(weft_tls_context_set_verify(sctx, WEFT_TLS_VERIFY_REQUIRED));
+  ASSERT_OK(weft_tls_context_load_verify_pem(sctx, certs->ca.cert_pem, certs->ca.cert_len));
+  weft_tls_context_t *cctx = client_ctx();
+  ASSERT_OK(weft_tls_context_load_cert_chain_pem(cctx, certs->client.cert_pem,
+                                                 certs->client.cert_len, certs->client.key_pem,
+                                                 certs->client.key_len, NULL));
+  srv_t s = {.echo = 1};
+  weft_server_t *server = start_tls_server(loop, sctx, &s, 0);
+  cli_t c = {0};
+  weft_future_t *f = tls_connect(loop, &c, weft_server_port(server), cctx, "localhost", 0);
+  weft_transport_t *t = future_transport(f);
+  weft_future_release(f);
+  ASSERT_OK(weft_transport_write(t, "me", 2));
+  ASSERT_TRUE(wait_len(loop, &c, 2));
+  ASSERT_EQ(s.made, 1);
+  ASSERT_TRUE(strstr(s.peer, "CN=weft client") != NULL);
+  ASSERT_TRUE(s.peer_der_len > 0);
+  ASSERT_OK(weft_transport_close(t));
+  run_until_flag(loop, &c.lost, 5);
+  run_until_flag(loop, &s.lost, 5);
+  weft_transport_release(t);
+  stop_server(loop, server);
+  weft_tls_context_release(sctx);
   weft_tls_context_release(cctx);
   spin(loop, 3);
   weft_test_close_loop(loop);

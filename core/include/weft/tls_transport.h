@@ -49,7 +49,7 @@ typedef struct weft_tls_options_s {
   weft_tls_context_t *context; /* required; a client context for clients, a server one else */
   /* Clients: the name sent as SNI and checked against the certificate. NULL: the host
    * given to create_connection (other calls have none: give one when the context checks
-   * host names). */
+   * host names). Servers ignore it. */
   const char *server_hostname;
   double handshake_timeout; /* seconds; 0: WEFT_TLS_HANDSHAKE_TIMEOUT (60) */
   double shutdown_timeout;  /* seconds; 0: WEFT_TLS_SHUTDOWN_TIMEOUT (30) */
