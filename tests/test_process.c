@@ -132,7 +132,7 @@ WEFT_TEST(shell_communicate) {
   weft_test_close_loop(loop);
 }
 
-/* cat echoes stdin, read line by line from a task. */
+/* cat echoes stdin, read line by line from a task, through Process.stdin/.stdout. */
 static int cat_task(weft_task_t *self, void *arg) {
   weft_loop_t *loop = arg;
   weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_PIPE, WEFT_STDIO_INHERIT);
@@ -141,37 +141,34 @@ static int cat_task(weft_task_t *self, void *arg) {
   int rc = weft_create_subprocess_exec(loop, argv, &o, &p);
   if (rc)
     return rc;
+  weft_stream_writer_t *in = weft_process_stdin(p);
+  weft_stream_reader_t *out = weft_process_stdout(p);
+  if (!in || !out || weft_process_stderr(p) || !weft_process_get_pipe_transport(p, 0) ||
+      weft_process_get_pipe_transport(p, 2) ||
+      weft_stream_writer_transport(in) != weft_process_get_pipe_transport(p, 0))
+    rc = WEFT_EIO;
   const char *lines[] = {"first line\n", "second\n", "x\n"};
-  for (int i = 0; i < 3; i++) {
-    weft_future_t *f;
-    if ((rc = weft_process_write(p, lines[i], strlen(lines[i]))) != 0)
+  for (int i = 0; i < 3 && rc == 0; i++) {
+    if ((rc = weft_stream_write(in, lines[i], strlen(lines[i]))) != 0)
       break;
-    if ((rc = weft_process_drain(p, &f)) != 0)
+    if ((rc = weft_stream_drain_await(in)) != 0)
       break;
-    rc = weft_await(f);
-    weft_future_release(f);
-    if (rc)
+    weft_value_t v;
+    if ((rc = weft_stream_readline_await(out, &v)) != 0)
       break;
-    if ((rc = weft_process_readline(p, 1, &f)) != 0)
-      break;
-    rc = weft_await(f);
-    const weft_value_t *v;
-    if (rc == 0 && weft_future_result(f, &v) == 0 &&
-        (v->len != strlen(lines[i]) || memcmp(v->ptr, lines[i], v->len) != 0))
+    if (v.len != strlen(lines[i]) || memcmp(v.ptr, lines[i], v.len) != 0)
       rc = WEFT_EIO;
-    weft_future_release(f);
-    if (rc)
-      break;
+    weft_value_clear(&v);
   }
   if (rc == 0) {
     /* A second read while one is pending is refused. */
     weft_future_t *f, *g;
-    weft_process_write(p, "partial", 7);
-    weft_process_write_eof(p);
-    if (weft_process_write(p, "late", 4) != WEFT_ECLOSED)
+    weft_stream_write(in, "partial", 7);
+    weft_stream_close(in); /* flushes, then EOF for cat */
+    if (weft_stream_write(in, "late", 4) != WEFT_ECLOSED)
       rc = WEFT_EIO;
-    if (weft_process_read(p, 1, -1, &f) == 0) {
-      if (!weft_future_done(f) && weft_process_read(p, 1, 1, &g) != WEFT_EINVALIDSTATE)
+    if (weft_stream_read(out, -1, &f) == 0) {
+      if (!weft_future_done(f) && weft_stream_read(out, 1, &g) != WEFT_EINVALIDSTATE)
         rc = WEFT_EIO;
       int r = weft_await(f);
       const weft_value_t *v;
@@ -181,18 +178,16 @@ static int cat_task(weft_task_t *self, void *arg) {
       weft_future_release(f);
     }
     /* At EOF: empty reads. */
-    if (weft_process_readline(p, 1, &f) == 0) {
-      const weft_value_t *v;
-      if (weft_await(f) != 0 || weft_future_result(f, &v) != 0 || v->len != 0)
-        rc = WEFT_EIO;
-      weft_future_release(f);
-    }
+    weft_value_t v;
+    if (weft_stream_readline_await(out, &v) != 0 || v.len != 0 || !weft_stream_at_eof(out))
+      rc = WEFT_EIO;
+    weft_value_clear(&v);
     weft_future_t *w;
     weft_process_wait(p, &w);
     if (weft_await(w) != 0)
       rc = WEFT_EIO;
-    const weft_value_t *v;
-    if (weft_future_result(w, &v) != 0 || v->i != 0)
+    const weft_value_t *code;
+    if (weft_future_result(w, &code) != 0 || code->i != 0)
       rc = WEFT_EIO;
     weft_future_release(w);
   }
@@ -382,8 +377,9 @@ static void note(recorder_t *r, const char *what) {
 static void rec_made(weft_process_t *t, void *arg) {
   recorder_t *r = arg;
   note(r, "made ");
-  weft_process_write(t, "to-stdin\n", 9);
-  weft_process_write_eof(t);
+  weft_transport_t *in = weft_process_get_pipe_transport(t, 0);
+  weft_transport_write(in, "to-stdin\n", 9);
+  weft_transport_close(in); /* EOF once written */
 }
 
 static void rec_data(weft_process_t *t, int fd, const char *data, size_t len, void *arg) {

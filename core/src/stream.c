@@ -772,6 +772,27 @@ static const weft_protocol_t stream_protocol = {
     .resume_writing = sp_resume,
 };
 
+void weft__stream_reader_attach(weft_stream_reader_t *r, weft_transport_t *t) {
+  r->transport = t;
+}
+
+int weft__stream_writer_wrap(weft_transport_t *t, weft_protocol_t *proto_out, void **arg_out,
+                             weft_stream_writer_t **out) {
+  sconn_t *c;
+  int rc = conn_new(t->loop, 0, &c);
+  if (rc)
+    return rc;
+  rc = writer_new(c, out);
+  if (rc) {
+    conn_release(c);
+    return rc;
+  }
+  *proto_out = stream_protocol;
+  *arg_out = c;
+  sp_made(t, c);
+  return 0;
+}
+
 weft_stream_writer_t *weft_stream_writer_retain(weft_stream_writer_t *w) {
   if (w)
     w->refs++;
