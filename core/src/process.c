@@ -335,14 +335,15 @@ static void on_child_exit(uv_process_t *handle, int64_t exit_status, int term_si
 static void on_connected(void *arg) {
   weft_process_t *p = arg;
   p->connected = 1;
+  for (int i = 1; i < 3; i++) /* nothing is read before we return: connection_made is first */
+    if (p->pipes[i].t && !p->closed)
+      weft_transport_resume_reading(p->pipes[i].t);
   if (p->proto.connection_made)
     p->proto.connection_made(p, p->proto_arg);
   for (int i = 0; i < 3; i++) {
     proc_pipe_t *pp = &p->pipes[i];
     if (!pp->t)
       continue;
-    if (i > 0 && !p->closed)
-      weft_transport_resume_reading(pp->t);
     if (i == 0 && pp->t->writing_paused)
       pipe_pause(pp->t, pp);
     report_lost(pp);
