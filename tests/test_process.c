@@ -770,3 +770,34 @@ WEFT_TEST(stdout_eof_and_read_flow_control) {
   assert_no_children();
   weft_test_close_loop(loop);
 }
+
+static void count_errors(weft_loop_t *loop, const weft_error_context_t *context, void *arg) {
+  (*(int *)arg)++;
+}
+
+WEFT_TEST(communicate_ignores_broken_stdin) {
+  enum { IN = 1024 * 1024 };
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int errors = 0;
+  ASSERT_OK(weft_loop_set_exception_handler(loop, count_errors, &errors));
+  weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_PIPE, WEFT_STDIO_DEVNULL);
+  weft_process_t *p;
+  ASSERT_OK(weft_create_subprocess_shell(loop, "echo done; exit 4", &o, &p)); /* reads nothing */
+  char *input = calloc(1, IN);
+  weft_future_t *f;
+  ASSERT_OK(weft_process_communicate(p, input, IN, &f));
+  weft_future_t *again;
+  ASSERT_CODE(weft_process_communicate(p, NULL, 0, &again), WEFT_EINVALIDSTATE);
+  ASSERT_OK(run(loop, f));
+  ASSERT_EQ(int_result(f), 4);
+  weft_future_release(f);
+  expect_output(p, 1, "done\n");
+  expect_output(p, 2, "");
+  ASSERT_TRUE(weft_stream_is_closing(weft_process_stdin(p)));
+  free(input);
+  weft_process_release(p);
+  tick(loop, 0.01);
+  ASSERT_EQ(errors, 0); /* the broken pipe was not reported */
+  weft_test_close_loop(loop);
+}

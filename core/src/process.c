@@ -749,6 +749,7 @@ static void comm_part_done(comm_t *c, int error) {
 /* stdin: written and drained (or broken, which communicate ignores as asyncio): close. */
 static void comm_drained(weft_future_t *f, void *arg) {
   comm_t *c = arg;
+  weft_future_error(f); /* retrieved: a broken pipe is not reported */
   weft_stream_close(c->proc->writer);
   comm_part_done(c, 0);
 }
