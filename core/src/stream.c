@@ -222,7 +222,7 @@ static int try_op(weft_stream_reader_t *r, rop_t *op) {
     size_t n = r->len;
     /* The partial data leaves the reader with the error, as in asyncio. */
     char *copy = malloc(n ? n : 1);
-    if (copy)
+    if (copy && n)
       memcpy(copy, bdata(r), n);
     consume(r, n);
     op_complete(r, op, copy ? WEFT_EINCOMPLETE : WEFT_ENOMEM, copy, n, op->n, "incomplete read");
@@ -285,7 +285,8 @@ static int try_op(weft_stream_reader_t *r, rop_t *op) {
       op_complete(r, op, WEFT_ENOMEM, NULL, 0, 0, NULL);
       return 1;
     }
-    memcpy(copy, bdata(r), n);
+    if (n) /* a reader never fed has no buffer at all */
+      memcpy(copy, bdata(r), n);
     consume(r, n);
     if (op->kind == OP_LINE)
       op_complete(r, op, 0, copy, n, 0, NULL); /* readline returns the partial line */
