@@ -119,9 +119,9 @@ WEFT_API weft_transport_t *weft_process_get_pipe_transport(const weft_process_t 
 /* Stream form: Process.stdin, .stdout, .stderr. NULL when that fd is not a pipe (or in the
  * transport + protocol form). Borrowed, as the transports; retain them to keep them longer
  * (the pipes still close with the process's last reference). Close stdin with
- * weft_stream_close (it flushes first); the stdin writer has no reader. The readers get EOF
- * when the child closes its end, and stdin is closed for you once the child has exited and
- * stdout and stderr are at EOF (as asyncio). */
+ * weft_stream_close (it flushes first); nothing feeds the stdin writer's own reader
+ * (asyncio's has none). The readers get EOF when the child closes its end, and stdin is
+ * closed for you once the child has exited and stdout and stderr are at EOF (as asyncio). */
 WEFT_API weft_stream_writer_t *weft_process_stdin(const weft_process_t *process);
 WEFT_API weft_stream_reader_t *weft_process_stdout(const weft_process_t *process);
 WEFT_API weft_stream_reader_t *weft_process_stderr(const weft_process_t *process);
