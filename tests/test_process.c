@@ -508,9 +508,12 @@ WEFT_TEST(loop_close_reaps_running_child) {
   weft_process_t *p;
   ASSERT_OK(weft_create_subprocess_exec(loop, argv, &o, &p));
   int pid = weft_process_pid(p);
+  char *big = calloc(1, 1024 * 1024);
+  ASSERT_OK(weft_stream_write(weft_process_stdin(p), big, 1024 * 1024)); /* never read */
+  free(big);
   tick(loop, 0.01);
-  weft_process_release(p);
-  weft_test_close_loop(loop);
+  weft_process_release(p);    /* stdin waits to flush... */
+  weft_test_close_loop(loop); /* ...until the loop closes: dropped, the child killed */
   ASSERT_TRUE(gone(pid));
   assert_no_children();
 }
@@ -799,5 +802,52 @@ WEFT_TEST(communicate_ignores_broken_stdin) {
   weft_process_release(p);
   tick(loop, 0.01);
   ASSERT_EQ(errors, 0); /* the broken pipe was not reported */
+  weft_test_close_loop(loop);
+}
+
+typedef struct {
+  char log[64];
+} order_t;
+
+static void order_made(weft_process_t *t, void *arg) {
+  strcat(((order_t *)arg)->log, "made ");
+}
+
+static void order_pause(weft_process_t *t, void *arg) {
+  strcat(((order_t *)arg)->log, "pause ");
+}
+
+static void order_resume(weft_process_t *t, void *arg) {
+  strcat(((order_t *)arg)->log, "resume ");
+}
+
+/* Written before connection_made: pause_writing still comes after it. */
+WEFT_TEST(pause_writing_after_connection_made) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  order_t r;
+  memset(&r, 0, sizeof r);
+  weft_subprocess_protocol_t proto = {.size = sizeof proto,
+                                      .connection_made = order_made,
+                                      .pause_writing = order_pause,
+                                      .resume_writing = order_resume};
+  weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_DEVNULL, WEFT_STDIO_INHERIT);
+  weft_process_t *p;
+  ASSERT_OK(weft_subprocess_shell(loop, "sleep 0.1; exec cat >/dev/null", &o, &proto, &r, &p));
+  char *big = calloc(1, 256 * 1024);
+  weft_transport_t *in = weft_process_get_pipe_transport(p, 0);
+  ASSERT_OK(weft_transport_write(in, big, 256 * 1024));
+  free(big);
+  ASSERT_EQ(r.log[0], 0);
+  ASSERT_TRUE(weft_transport_get_write_buffer_size(in) > WEFT_WRITE_BUFFER_HIGH_DEFAULT);
+  tick(loop, 0.01);
+  ASSERT_TRUE(strcmp(r.log, "made pause ") == 0);
+  for (int i = 0; i < 500 && weft_transport_get_write_buffer_size(in) > 0; i++)
+    tick(loop, 0.01);
+  ASSERT_TRUE(strcmp(r.log, "made pause resume ") == 0);
+  ASSERT_OK(weft_transport_close(in));
+  ASSERT_EQ(wait_code(loop, p), 0);
+  weft_process_release(p);
+  tick(loop, 0.01);
   weft_test_close_loop(loop);
 }
