@@ -223,7 +223,7 @@ static int try_op(weft_stream_reader_t *r, rop_t *op) {
     size_t n = r->len;
     /* The partial data leaves the reader with the error, as in asyncio. */
     char *copy = malloc(n ? n : 1);
-    if (copy)
+    if (copy && n)
       memcpy(copy, bdata(r), n);
     consume(r, n);
     op_complete(r, op, copy ? WEFT_EINCOMPLETE : WEFT_ENOMEM, copy, n, op->n, "incomplete read");
@@ -286,7 +286,8 @@ static int try_op(weft_stream_reader_t *r, rop_t *op) {
       op_complete(r, op, WEFT_ENOMEM, NULL, 0, 0, NULL);
       return 1;
     }
-    memcpy(copy, bdata(r), n);
+    if (n) /* a reader never fed has no buffer at all */
+      memcpy(copy, bdata(r), n);
     consume(r, n);
     if (op->kind == OP_LINE)
       op_complete(r, op, 0, copy, n, 0, NULL); /* readline returns the partial line */
@@ -772,6 +773,27 @@ static const weft_protocol_t stream_protocol = {
     .pause_writing = sp_pause,
     .resume_writing = sp_resume,
 };
+
+void weft__stream_reader_attach(weft_stream_reader_t *r, weft_transport_t *t) {
+  r->transport = t;
+}
+
+int weft__stream_writer_wrap(weft_transport_t *t, weft_protocol_t *proto_out, void **arg_out,
+                             weft_stream_writer_t **out) {
+  sconn_t *c;
+  int rc = conn_new(t->loop, 0, &c);
+  if (rc)
+    return rc;
+  rc = writer_new(c, out);
+  if (rc) {
+    conn_release(c);
+    return rc;
+  }
+  *proto_out = stream_protocol;
+  *arg_out = c;
+  sp_made(t, c);
+  return 0;
+}
 
 weft_stream_writer_t *weft_stream_writer_retain(weft_stream_writer_t *w) {
   if (w)
