@@ -24,5 +24,16 @@
 #include "weft/signal.h"
 #include "weft/process.h"
 #include "weft/tls.h"
+#include "weft/protocol.h"
+#include "weft/transport.h"
+#include "weft/dns.h"
+#include "weft/tcp.h"
+#include "weft/server.h"
+#include "weft/unix.h"
+#include "weft/udp.h"
+#include "weft/pipe.h"
+#include "weft/sock.h"
+#include "weft/tls_transport.h"
+#include "weft/stream.h"
 
 #endif

@@ -227,8 +227,10 @@ static void wait_finish(wait_t *w, bool cancelled, const char *message) {
   if (w->timer != NULL)
     weft_handle_cancel(w->timer);
   if (w->registered) {
+    /* Each callback removed here will never run: drop the reference it held. */
     for (size_t i = 0; i < w->count; i++)
-      weft_future_remove_done_callback(w->inputs[i], wait_input_done, w);
+      for (int n = weft_future_remove_done_callback(w->inputs[i], wait_input_done, w); n > 0; n--)
+        weft_future_release(f);
     w->registered = false;
   }
   if (cancelled)
@@ -251,14 +253,17 @@ static bool failed(const weft_future_t *f) {
   return f->state == WEFT__FINISHED && f->error != 0;
 }
 
+/* Each registration holds a reference to the wait: a callback already scheduled when the
+ * wait finishes cannot be removed any more and still runs. */
 static void wait_input_done(weft_future_t *input, void *arg) {
   wait_t *w = arg;
-  if (w->future.state != WEFT__PENDING)
-    return;
-  w->pending--;
-  if (w->pending == 0 || w->return_when == WEFT_FIRST_COMPLETED ||
-      (w->return_when == WEFT_FIRST_EXCEPTION && failed(input)))
-    wait_finish(w, false, NULL);
+  if (w->future.state == WEFT__PENDING) {
+    w->pending--;
+    if (w->pending == 0 || w->return_when == WEFT_FIRST_COMPLETED ||
+        (w->return_when == WEFT_FIRST_EXCEPTION && failed(input)))
+      wait_finish(w, false, NULL);
+  }
+  weft_future_release(&w->future); /* this callback's reference */
 }
 
 static void wait_timeout(void *arg) {
@@ -306,9 +311,13 @@ int weft_wait(weft_loop_t *loop, weft_future_t *const *futures, size_t count, in
     return 0;
   }
   w->registered = true;
-  for (size_t i = 0; i < count && rc == 0; i++)
-    if (!weft_future_done(w->inputs[i]))
+  for (size_t i = 0; i < count && rc == 0; i++) {
+    if (!weft_future_done(w->inputs[i])) {
       rc = weft__future_add_callback(w->inputs[i], wait_input_done, w, f);
+      if (rc == 0)
+        weft_future_retain(f); /* the callback's */
+    }
+  }
   if (rc == 0 && timeout >= 0)
     rc = weft_call_later(loop, timeout, wait_timeout, w, &w->timer);
   if (rc != 0) {
@@ -346,8 +355,7 @@ static int wait_for_cancel(weft_future_t *f, const char *message) {
   return weft__future_cancel_plain(f, message);
 }
 
-static const weft__future_class_t wait_for_class = {"wait_for", wait_for_cancel,
-                                                    wait_for_destroy};
+static const weft__future_class_t wait_for_class = {"wait_for", wait_for_cancel, wait_for_destroy};
 
 static void wait_for_inner_done(weft_future_t *inner, void *arg) {
   wait_for_t *w = arg;
@@ -472,7 +480,16 @@ struct weft_as_completed_s {
   size_t waiters_head, waiters_len;
   weft_handle_t *timer;
   bool timed_out;
+  /* The caller's, plus one per callback registered on an input: a callback already
+   * scheduled when the iterator is freed still runs, and must find it. */
+  size_t refs;
+  bool freed;
 };
+
+static void as_completed_unref(weft_as_completed_t *it) {
+  if (--it->refs == 0)
+    free(it);
+}
 
 static void resolve_waiter(weft_future_t *waiter, weft_future_t *input) {
   weft__future_finish(waiter, WEFT__FINISHED,
@@ -483,6 +500,11 @@ static void resolve_waiter(weft_future_t *waiter, weft_future_t *input) {
 
 static void as_completed_input_done(weft_future_t *input, void *arg) {
   weft_as_completed_t *it = arg;
+  if (it->freed) {
+    as_completed_unref(it);
+    return;
+  }
+  it->refs--; /* this callback's; the caller's reference is still there */
   if (it->waiters_len > 0) {
     weft_future_t *waiter = it->waiters[it->waiters_head++];
     it->waiters_len--;
@@ -519,15 +541,19 @@ int weft_as_completed_new(weft_loop_t *loop, weft_future_t *const *futures, size
     return WEFT_ENOMEM;
   it->loop = loop;
   it->count = count;
+  it->refs = 1;
   size_t slots = count > 0 ? count : 1;
   it->done = malloc(slots * sizeof *it->done);
   it->waiters = malloc(slots * sizeof *it->waiters);
-  rc = it->done == NULL || it->waiters == NULL ? WEFT_ENOMEM : hold_inputs(futures, count, &it->inputs);
+  rc = it->done == NULL || it->waiters == NULL ? WEFT_ENOMEM
+                                               : hold_inputs(futures, count, &it->inputs);
   for (size_t i = 0; i < count && rc == 0; i++) {
     if (weft_future_done(it->inputs[i]))
       it->done[it->done_len++] = it->inputs[i];
     else
       rc = weft__future_add_callback(it->inputs[i], as_completed_input_done, it, NULL);
+    if (rc == 0 && !weft_future_done(it->inputs[i]))
+      it->refs++; /* the callback's */
   }
   if (rc == 0 && timeout >= 0 && count > 0)
     rc = weft_call_later(loop, timeout, as_completed_timeout, it, &it->timer);
@@ -575,7 +601,8 @@ void weft_as_completed_free(weft_as_completed_t *it) {
     weft_handle_release(it->timer);
   }
   for (size_t i = 0; it->inputs != NULL && i < it->count; i++)
-    weft_future_remove_done_callback(it->inputs[i], as_completed_input_done, it);
+    it->refs -=
+        (size_t)weft_future_remove_done_callback(it->inputs[i], as_completed_input_done, it);
   while (it->waiters_len > 0) {
     weft_future_t *waiter = it->waiters[it->waiters_head++];
     it->waiters_len--;
@@ -586,5 +613,8 @@ void weft_as_completed_free(weft_as_completed_t *it) {
     drop_inputs(it->inputs, it->count);
   free(it->done);
   free(it->waiters);
-  free(it);
+  it->inputs = NULL;
+  it->done = it->waiters = NULL;
+  it->freed = true;
+  as_completed_unref(it);
 }

@@ -123,8 +123,8 @@ int weft_future_cancelled(const weft_future_t *future) {
 static int schedule_callbacks(weft_future_t *f) {
   int rc = 0;
   for (uint32_t i = 0; i < f->ncallbacks; i++) {
-    weft__ready_t entry = {.fn.done = f->callbacks[i].cb, .arg = f->callbacks[i].arg,
-                           .future = weft_future_retain(f)};
+    weft__ready_t entry = {
+        .fn.done = f->callbacks[i].cb, .arg = f->callbacks[i].arg, .future = weft_future_retain(f)};
     int pushed = weft__loop_push_ready(f->loop, &entry);
     if (pushed != 0) {
       f->refs--; /* never below one: the caller holds a reference */
@@ -376,7 +376,7 @@ int weft_future_set_error_threadsafe(weft_future_t *future, int code, const char
 /* ---- Reports -------------------------------------------------------------------------- */
 
 void weft__future_describe(const weft_future_t *f, char *buf, size_t cap) {
-  const char *state = f->state == WEFT__PENDING    ? "pending"
+  const char *state = f->state == WEFT__PENDING     ? "pending"
                       : f->state == WEFT__CANCELLED ? "cancelled"
                                                     : "finished";
   char outcome[96] = "";
@@ -405,8 +405,8 @@ void weft__future_describe(const weft_future_t *f, char *buf, size_t cap) {
     }
   }
   if (f->is_task)
-    snprintf(buf, cap, "<Task %s name='%s' id=%p%s>", state,
-             weft_task_name((const weft_task_t *)f), (const void *)f, outcome);
+    snprintf(buf, cap, "<Task %s name='%s' id=%p%s>", state, weft_task_name((const weft_task_t *)f),
+             (const void *)f, outcome);
   else
     snprintf(buf, cap, "<%s %s id=%p%s>", f->cls != NULL ? f->cls->kind : "Future", state,
              (const void *)f, outcome);

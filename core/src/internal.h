@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "coro.h"
+#include "loop_ext.h"
 #include "weft.h"
 
 #define WEFT__STRINGIFY_(x) #x
@@ -93,7 +94,7 @@ struct weft_loop_s {
   struct {
     void *value;
     weft_free_fn cleanup;
-  } ext[4];
+  } ext[WEFT__EXT_SLOTS];
 
   weft_handle_t *free_handles;
   weft_future_t *free_futures;
@@ -159,9 +160,9 @@ typedef struct weft__done_cb_s {
 /* What sets a kind of future apart: tasks and combinators embed a future in a larger object,
  * cancel it their own way and free the whole object. A plain future has no class. */
 typedef struct weft__future_class_s {
-  const char *kind;                                    /* for reports */
+  const char *kind;                                          /* for reports */
   int (*cancel)(weft_future_t *future, const char *message); /* 1 if cancellation started */
-  void (*destroy)(weft_future_t *future);              /* frees the enclosing object */
+  void (*destroy)(weft_future_t *future);                    /* frees the enclosing object */
 } weft__future_class_t;
 
 struct weft_future_s {
@@ -178,10 +179,10 @@ struct weft_future_s {
   weft_free_fn payload_free;
   uint32_t ncallbacks, callbacks_cap;
   weft__done_cb_t inline_callbacks[WEFT__INLINE_CALLBACKS];
-  weft__done_cb_t *callbacks; /* inline_callbacks, or a heap array when they overflow */
+  weft__done_cb_t *callbacks;      /* inline_callbacks, or a heap array when they overflow */
   const weft__future_class_t *cls; /* NULL for a plain future */
-  weft_future_t *source;      /* mirrors: the future whose result, message and payload
-                                 this one reports (shield, wait_for, ...) */
+  weft_future_t *source;           /* mirrors: the future whose result, message and payload
+                                      this one reports (shield, wait_for, ...) */
   weft_future_t *next_free;
 };
 
@@ -214,12 +215,12 @@ struct weft_task_s {
   uint64_t id;
   char *name; /* NULL until set or asked for: "Task-<id>" is made lazily */
   weft_future_t *awaiting;
-  int resume_code;  /* what the next resume delivers: 0 or WEFT_ECANCELLED */
+  int resume_code; /* what the next resume delivers: 0 or WEFT_ECANCELLED */
   int num_cancels_requested;
   bool must_cancel;
-  bool in_step;     /* inside the step function or the coroutine */
-  bool step_ended;  /* the current step suspended or finished the task */
-  bool linked;      /* in the loop's list of unfinished tasks */
+  bool in_step;    /* inside the step function or the coroutine */
+  bool step_ended; /* the current step suspended or finished the task */
+  bool linked;     /* in the loop's list of unfinished tasks */
   char *cancel_message;
   weft_task_t *prev, *next;
   /* A stackful body's outcome, applied when the body returns. */
@@ -242,7 +243,7 @@ int weft__task_yield(weft_loop_t *loop);
 
 /* Reads an option struct's field if the caller's struct is recent enough to have it. */
 #define WEFT__OPTION(options, type, field, fallback)                                               \
-  ((options) != NULL && (options)->size >= offsetof(type, field) + sizeof((options)->field)       \
+  ((options) != NULL && (options)->size >= offsetof(type, field) + sizeof((options)->field)        \
        ? (options)->field                                                                          \
        : (fallback))
 

@@ -6,7 +6,13 @@
 
 #include "weft.h"
 
-enum { WEFT__EXT_EXECUTOR = 1, WEFT__EXT_SIGNALS = 2, WEFT__EXT_PROCESSES = 3, WEFT__EXT_SLOTS };
+enum {
+  WEFT__EXT_EXECUTOR = 1,
+  WEFT__EXT_SIGNALS = 2,
+  WEFT__EXT_PROCESSES = 3,
+  WEFT__EXT_WATCHERS = 4,
+  WEFT__EXT_SLOTS
+};
 
 /* The value stored for (loop, key), or NULL. Thread-safe. */
 void *weft__loop_ext_get(weft_loop_t *loop, int key);

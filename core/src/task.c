@@ -501,9 +501,8 @@ size_t weft_all_tasks(weft_loop_t *loop, weft_task_t **out, size_t capacity) {
 void weft__tasks_abandon(weft_loop_t *loop) {
   while (loop->tasks_head != NULL) {
     weft_task_t *t = loop->tasks_head;
-    weft_error_context_t ctx = {.size = sizeof ctx,
-                                .message = "Task was destroyed but it is pending!",
-                                .task = t};
+    weft_error_context_t ctx = {
+        .size = sizeof ctx, .message = "Task was destroyed but it is pending!", .task = t};
     weft_loop_call_exception_handler(loop, &ctx);
     if (t->awaiting != NULL)
       weft_future_remove_done_callback(t->awaiting, wakeup, t);

@@ -65,8 +65,8 @@ static void on_child_done(weft_future_t *future, void *arg) {
   if (g->on_completed != NULL && g->ntasks == 0 && !weft_future_done(g->on_completed))
     weft_future_set_result(g->on_completed, weft_value_none());
   int rc = weft_future_cancelled(future) ? 0 : weft_future_error(future);
-  if (rc != 0 && append((void ***)&g->errors, &g->nerrors, &g->errors_cap,
-                        weft_future_retain(future)) != 0)
+  if (rc != 0 &&
+      append((void ***)&g->errors, &g->nerrors, &g->errors_cap, weft_future_retain(future)) != 0)
     weft_future_release(future);
   if (rc != 0 && weft_future_done(weft_task_future(g->parent))) {
     weft_error_context_t ctx = {
@@ -214,8 +214,7 @@ int weft_taskgroup_exit(weft_taskgroup_t *group, int body_rc) {
   return 0;
 }
 
-size_t weft_taskgroup_errors(const weft_taskgroup_t *group, weft_future_t **out,
-                             size_t capacity) {
+size_t weft_taskgroup_errors(const weft_taskgroup_t *group, weft_future_t **out, size_t capacity) {
   if (group == NULL)
     return 0;
   for (size_t i = 0; out != NULL && i < group->nerrors && i < capacity; i++)

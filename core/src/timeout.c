@@ -96,8 +96,7 @@ int weft_timeout_exit(weft_timeout_t *timeout, int rc) {
     timeout->state = EXPIRED;
     /* Only a cancellation we caused becomes a timeout: if someone else cancelled the task
      * too, the count stays above what it was when the block was entered. */
-    if (weft_task_uncancel(timeout->task) <= timeout->cancelling_at_enter &&
-        rc == WEFT_ECANCELLED)
+    if (weft_task_uncancel(timeout->task) <= timeout->cancelling_at_enter && rc == WEFT_ECANCELLED)
       rc = WEFT_ETIMEDOUT;
   }
   weft_task_release(timeout->task);

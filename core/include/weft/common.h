@@ -23,10 +23,10 @@ extern "C" {
 #endif
 
 /* Opaque handles. Every one is created by a weft_*_new or weft_*_spawn function. */
-typedef struct weft_loop_s weft_loop_t;         /* an event loop */
-typedef struct weft_handle_s weft_handle_t;     /* a scheduled callback (call_soon/later/at) */
-typedef struct weft_future_s weft_future_t;     /* a future; tasks are futures too */
-typedef struct weft_task_s weft_task_t;         /* a task (stackful or step-driven) */
+typedef struct weft_loop_s weft_loop_t;     /* an event loop */
+typedef struct weft_handle_s weft_handle_t; /* a scheduled callback (call_soon/later/at) */
+typedef struct weft_future_s weft_future_t; /* a future; tasks are futures too */
+typedef struct weft_task_s weft_task_t;     /* a task (stackful or step-driven) */
 
 /* A plain callback with the user data given when it was scheduled. */
 typedef void (*weft_callback_fn)(void *arg);

@@ -93,23 +93,23 @@ enum weft_errno {
   WEFT_EAI_SERVICE = -2013,
   WEFT_EAI_SOCKTYPE = -2014,
   /* asyncio's own errors. */
-  WEFT_EUNKNOWN = -3000,          /* an error the core has no code for */
-  WEFT_ECANCELLED = -3001,        /* asyncio.CancelledError */
-  WEFT_EINVALIDSTATE = -3002,     /* asyncio.InvalidStateError */
-  WEFT_EINCOMPLETE = -3003,       /* asyncio.IncompleteReadError */
-  WEFT_ELIMITOVERRUN = -3004,     /* asyncio.LimitOverrunError */
-  WEFT_EQUEUEEMPTY = -3005,       /* asyncio.QueueEmpty */
-  WEFT_EQUEUEFULL = -3006,        /* asyncio.QueueFull */
-  WEFT_EQUEUESHUTDOWN = -3007,    /* asyncio.QueueShutDown */
-  WEFT_EBROKENBARRIER = -3008,    /* asyncio.BrokenBarrierError */
-  WEFT_ESENDFILEUNAVAIL = -3009,  /* asyncio.SendfileNotAvailableError */
-  WEFT_ECLOSED = -3010,           /* the loop or object is closed */
-  WEFT_EWRONGTHREAD = -3011,      /* called from a thread that does not own the loop */
-  WEFT_ENOTINTASK = -3012,        /* weft_await or weft_sleep outside a stackful task */
-  WEFT_ERUNNING = -3013,          /* the loop is already running */
-  WEFT_EGROUP = -3014,            /* a TaskGroup's children failed (asyncio's ExceptionGroup) */
-  WEFT_ETLS = -3015,              /* a TLS protocol or verification error (ssl.SSLError) */
-  WEFT_EEOF = -3016,              /* end of stream, or an iterator is exhausted */
+  WEFT_EUNKNOWN = -3000,         /* an error the core has no code for */
+  WEFT_ECANCELLED = -3001,       /* asyncio.CancelledError */
+  WEFT_EINVALIDSTATE = -3002,    /* asyncio.InvalidStateError */
+  WEFT_EINCOMPLETE = -3003,      /* asyncio.IncompleteReadError */
+  WEFT_ELIMITOVERRUN = -3004,    /* asyncio.LimitOverrunError */
+  WEFT_EQUEUEEMPTY = -3005,      /* asyncio.QueueEmpty */
+  WEFT_EQUEUEFULL = -3006,       /* asyncio.QueueFull */
+  WEFT_EQUEUESHUTDOWN = -3007,   /* asyncio.QueueShutDown */
+  WEFT_EBROKENBARRIER = -3008,   /* asyncio.BrokenBarrierError */
+  WEFT_ESENDFILEUNAVAIL = -3009, /* asyncio.SendfileNotAvailableError */
+  WEFT_ECLOSED = -3010,          /* the loop or object is closed */
+  WEFT_EWRONGTHREAD = -3011,     /* called from a thread that does not own the loop */
+  WEFT_ENOTINTASK = -3012,       /* weft_await or weft_sleep outside a stackful task */
+  WEFT_ERUNNING = -3013,         /* the loop is already running */
+  WEFT_EGROUP = -3014,           /* a TaskGroup's children failed (asyncio's ExceptionGroup) */
+  WEFT_ETLS = -3015,             /* a TLS protocol or verification error (ssl.SSLError) */
+  WEFT_EEOF = -3016,             /* end of stream, or an iterator is exhausted */
 };
 
 /* A short description of an error code ("operation was cancelled"); never NULL. */

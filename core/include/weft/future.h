@@ -53,17 +53,15 @@ WEFT_API void *weft_future_error_payload(const weft_future_t *future);
 /* Adds a done callback; if the future is already done it is scheduled at once. */
 WEFT_API int weft_future_add_done_callback(weft_future_t *future, weft_future_cb cb, void *arg);
 /* Removes every registration of (cb, arg) not yet scheduled; returns how many. */
-WEFT_API int weft_future_remove_done_callback(weft_future_t *future, weft_future_cb cb,
-                                              void *arg);
+WEFT_API int weft_future_remove_done_callback(weft_future_t *future, weft_future_cb cb, void *arg);
 
 /* Completion from another thread. The caller hands over one reference to `future`, taken
  * with weft_future_retain on the loop's thread before the future crossed over; the loop
  * applies the outcome on its thread (ignored if the future is done by then) and drops that
  * reference. Thread-safe. */
 WEFT_API int weft_future_set_result_threadsafe(weft_future_t *future, weft_value_t value);
-WEFT_API int weft_future_set_error_threadsafe(weft_future_t *future, int code,
-                                              const char *message, void *payload,
-                                              weft_free_fn payload_free);
+WEFT_API int weft_future_set_error_threadsafe(weft_future_t *future, int code, const char *message,
+                                              void *payload, weft_free_fn payload_free);
 
 #ifdef __cplusplus
 }

@@ -15,9 +15,9 @@ extern "C" {
 struct uv_loop_s;
 
 typedef struct weft_loop_options_s {
-  size_t size;              /* sizeof(weft_loop_options_t) */
-  int debug;                /* start in debug mode (also turned on by WEFT_DEBUG=1) */
-  struct uv_loop_s *adopt;  /* run on this host-owned libuv loop instead of an own one */
+  size_t size;             /* sizeof(weft_loop_options_t) */
+  int debug;               /* start in debug mode (also turned on by WEFT_DEBUG=1) */
+  struct uv_loop_s *adopt; /* run on this host-owned libuv loop instead of an own one */
 } weft_loop_options_t;
 
 /* Creates a loop with its own libuv loop. */
@@ -96,11 +96,11 @@ WEFT_API void weft_handles_release(weft_handle_t *const *handles, size_t count, 
 /* What the exception handler is told: asyncio's context dict as a struct. Fields that do
  * not apply are NULL or 0. */
 typedef struct weft_error_context_s {
-  size_t size;             /* sizeof(weft_error_context_t) */
-  const char *message;     /* what happened, never NULL */
-  int error;               /* the error code, 0 if none */
+  size_t size;               /* sizeof(weft_error_context_t) */
+  const char *message;       /* what happened, never NULL */
+  int error;                 /* the error code, 0 if none */
   const char *error_message; /* the error's own message, if any */
-  void *error_payload;     /* the error's binding payload (a Python exception, say) */
+  void *error_payload;       /* the error's binding payload (a Python exception, say) */
   weft_future_t *future;
   weft_task_t *task;
   weft_handle_t *handle;
@@ -113,7 +113,7 @@ WEFT_API int weft_loop_set_exception_handler(weft_loop_t *loop, weft_exception_h
                                              void *arg);
 /* The installed handler (NULL for the default) and its argument. */
 WEFT_API weft_exception_handler_fn weft_loop_get_exception_handler(const weft_loop_t *loop,
-                                                                  void **arg_out);
+                                                                   void **arg_out);
 /* Reports through the installed handler (or the default). */
 WEFT_API void weft_loop_call_exception_handler(weft_loop_t *loop,
                                                const weft_error_context_t *context);

@@ -10,8 +10,8 @@ extern "C" {
 #endif
 
 typedef struct weft_run_options_s {
-  size_t size; /* sizeof(weft_run_options_t) */
-  int debug;   /* run the loop in debug mode */
+  size_t size;           /* sizeof(weft_run_options_t) */
+  int debug;             /* run the loop in debug mode */
   const char *main_name; /* the main task's name, NULL for "main" */
 } weft_run_options_t;
 

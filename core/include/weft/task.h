@@ -26,10 +26,10 @@ typedef int (*weft_task_fn)(weft_task_t *self, void *arg);
 typedef void (*weft_step_fn)(weft_task_t *task, int throw_code, void *arg);
 
 typedef struct weft_task_options_s {
-  size_t size;        /* sizeof(weft_task_options_t) */
-  const char *name;   /* copied; NULL gives "Task-N" */
-  size_t stack_size;  /* stackful tasks: bytes of stack, 0 for the default (256 KiB) */
-  int eager_start;    /* run the task at once, up to its first suspension */
+  size_t size;       /* sizeof(weft_task_options_t) */
+  const char *name;  /* copied; NULL gives "Task-N" */
+  size_t stack_size; /* stackful tasks: bytes of stack, 0 for the default (256 KiB) */
+  int eager_start;   /* run the task at once, up to its first suspension */
 } weft_task_options_t;
 
 /* Starts a stackful task running fn(task, arg). `out` (may be NULL) receives a new

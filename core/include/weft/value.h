@@ -24,11 +24,11 @@ typedef enum weft_value_type {
 } weft_value_type_t;
 
 typedef struct weft_value_s {
-  int32_t type;       /* a weft_value_type_t */
-  int64_t i;          /* WEFT_VALUE_INT */
-  double d;           /* WEFT_VALUE_DOUBLE */
-  void *ptr;          /* WEFT_VALUE_BYTES (the data) and WEFT_VALUE_POINTER */
-  size_t len;         /* WEFT_VALUE_BYTES */
+  int32_t type;         /* a weft_value_type_t */
+  int64_t i;            /* WEFT_VALUE_INT */
+  double d;             /* WEFT_VALUE_DOUBLE */
+  void *ptr;            /* WEFT_VALUE_BYTES (the data) and WEFT_VALUE_POINTER */
+  size_t len;           /* WEFT_VALUE_BYTES */
   weft_free_fn free_fn; /* WEFT_VALUE_POINTER: called on ptr when the value is dropped */
 } weft_value_t;
 

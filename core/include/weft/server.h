@@ -1,0 +1,90 @@
+/* Servers: asyncio's loop.create_server and asyncio.Server, for TCP and Unix sockets.
+ *
+ * A server owns its listening sockets and accepts on them while serving, calling the
+ * protocol factory for each connection. Accepting never spins when the process runs out
+ * of descriptors (EMFILE/ENFILE): the server stops accepting for accept_retry_delay and
+ * then tries again, as asyncio does. */
+#ifndef WEFT_SERVER_H
+#define WEFT_SERVER_H
+
+#include "common.h"
+#include "protocol.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sockaddr;
+struct weft_tls_options_s; /* tls_transport.h */
+typedef struct weft_server_s weft_server_t;
+
+/* Zero-initialised options (with size set) give asyncio's defaults. */
+typedef struct weft_server_options_s {
+  size_t size;               /* sizeof(weft_server_options_t) */
+  int family;                /* AF_INET, AF_INET6 or 0 for every family the host resolves to */
+  int flags;                 /* getaddrinfo flags, AI_PASSIVE added */
+  int backlog;               /* listen() backlog, 0: 100 */
+  int no_reuse_address;      /* SO_REUSEADDR is set unless this is set (asyncio on POSIX) */
+  int reuse_port;            /* set SO_REUSEPORT */
+  int no_start_serving;      /* create without accepting; call weft_server_start_serving */
+  double accept_retry_delay; /* seconds to pause accepting after EMFILE/ENFILE, 0: 1.0 */
+  int keep_unix_socket;      /* Unix servers: leave the socket file behind on close */
+  /* TLS (asyncio's ssl=): a server context and its settings, or NULL. The factory is then
+   * called for a connection once its handshake has completed (tls_transport.h). */
+  const struct weft_tls_options_s *tls;
+} weft_server_options_t;
+
+/* Binds and listens on every address of host:port (NULL host: all interfaces, both
+ * families). IPv6 sockets get IPV6_V6ONLY so both families can share the port. The
+ * future's result is a pointer to the server (a reference owned by the future: retain it
+ * to keep it). The factory is called on the loop for each accepted connection. */
+WEFT_API int weft_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
+                                void *factory_arg, const char *host, int port,
+                                const weft_server_options_t *options, weft_future_t **out);
+/* The same on listening sockets the caller hands over (create_server(sock=...)); listen()
+ * is called on them with the backlog. Synchronous: the server is returned at once. */
+WEFT_API int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory,
+                                    void *factory_arg, const int *fds, size_t count,
+                                    const weft_server_options_t *options, weft_server_t **out);
+/* A Unix server on `path` (path_len bytes; a leading NUL makes it an abstract name). A
+ * stale socket file at the path is removed first; the file is unlinked on close unless
+ * keep_unix_socket. Synchronous. */
+WEFT_API int weft_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
+                                     void *factory_arg, const char *path, size_t path_len,
+                                     const weft_server_options_t *options, weft_server_t **out);
+
+WEFT_API weft_server_t *weft_server_retain(weft_server_t *server);
+WEFT_API void weft_server_release(weft_server_t *server);
+WEFT_API weft_loop_t *weft_server_loop(const weft_server_t *server);
+
+/* Starts accepting (idempotent). WEFT_ECLOSED once closed. */
+WEFT_API int weft_server_start_serving(weft_server_t *server);
+/* A future that starts serving and never finishes on its own; cancelling it closes the
+ * server (asyncio's serve_forever). */
+WEFT_API int weft_server_serve_forever(weft_server_t *server, weft_future_t **out);
+WEFT_API int weft_server_is_serving(const weft_server_t *server);
+/* Stops listening and closes the listening sockets; connections already accepted stay
+ * open. Closing twice is harmless. */
+WEFT_API int weft_server_close(weft_server_t *server);
+/* Closes the accepted connections too (asyncio 3.13's close_clients / abort_clients). */
+WEFT_API int weft_server_close_clients(weft_server_t *server);
+WEFT_API int weft_server_abort_clients(weft_server_t *server);
+/* A future done once the server is closed and every connection it accepted is gone. */
+WEFT_API int weft_server_wait_closed(weft_server_t *server, weft_future_t **out);
+
+/* The listening sockets: their number, descriptors and bound addresses. */
+WEFT_API size_t weft_server_socket_count(const weft_server_t *server);
+WEFT_API int weft_server_socket_fd(const weft_server_t *server, size_t index);
+/* Copies socket `index`'s address into *addr (a struct sockaddr_storage, say) of *len
+ * bytes; *len gets the address size. */
+WEFT_API int weft_server_socket_address(const weft_server_t *server, size_t index,
+                                        struct sockaddr *addr, size_t *len);
+/* The port of the first listening socket (0 for Unix servers): handy after binding 0. */
+WEFT_API int weft_server_port(const weft_server_t *server);
+/* The number of accepted connections still open. */
+WEFT_API size_t weft_server_connection_count(const weft_server_t *server);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,58 @@
+/* TCP connections: asyncio's loop.create_connection, with non-blocking name resolution
+ * and happy eyeballs (RFC 8305). */
+#ifndef WEFT_TCP_H
+#define WEFT_TCP_H
+
+#include "common.h"
+#include "protocol.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct sockaddr;
+struct weft_tls_options_s; /* tls_transport.h */
+
+/* Zero-initialised options (with size set) give asyncio's defaults. */
+typedef struct weft_connect_options_s {
+  size_t size;            /* sizeof(weft_connect_options_t) */
+  int family;             /* AF_INET, AF_INET6, or 0 for any */
+  int flags;              /* getaddrinfo AI_* flags */
+  const char *local_host; /* bind the socket to this address first (NULL: no bind) */
+  int local_port;         /* with local_host, or alone for a port on any address */
+  /* Happy eyeballs: seconds to wait before starting the next address while an attempt is
+   * under way (RFC 8305 suggests 0.25). 0 tries the addresses one after another, as
+   * asyncio without happy_eyeballs_delay. */
+  double happy_eyeballs_delay;
+  /* Reorders the addresses, alternating families with this many of the first family
+   * first (RFC 8305's "First Address Family Count"). 0: 1 with a delay, else none. */
+  int interleave;
+  int no_nodelay; /* keep Nagle's algorithm (weft, as asyncio, sets TCP_NODELAY) */
+  /* TLS (asyncio's ssl=): a client context and its settings, or NULL for plain TCP. The
+   * future then completes after the handshake, with the TLS transport (tls_transport.h). */
+  const struct weft_tls_options_s *tls;
+} weft_connect_options_t;
+
+/* Connects to host:port, then binds `protocol`/`arg` to the new transport and delivers
+ * connection_made. The future's result is a pointer to the transport (a reference owned by
+ * the future: retain it to keep it). Cancelling the future stops the attempt. On failure
+ * (the first error, or a combined message when the addresses failed differently) no
+ * protocol callback is called. */
+WEFT_API int weft_create_connection(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                                    const char *host, int port,
+                                    const weft_connect_options_t *options, weft_future_t **out);
+/* The same over addresses already resolved (tried in the given order, interleaved as the
+ * options say). The addresses are copied. */
+WEFT_API int weft_create_connection_addrs(weft_loop_t *loop, const weft_protocol_t *protocol,
+                                          void *arg, const struct sockaddr *const *addrs,
+                                          size_t count, const weft_connect_options_t *options,
+                                          weft_future_t **out);
+/* Wraps a connected TCP socket the caller hands over (create_connection(sock=...)). The
+ * future completes after connection_made, as asyncio. */
+WEFT_API int weft_create_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol,
+                                       void *arg, int fd, weft_future_t **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,40 @@
+/* Datagram endpoints: asyncio's loop.create_datagram_endpoint over UDP.
+ *
+ * The protocol gets connection_made, datagram_received(data, addr), error_received and
+ * connection_lost. The transport sends with weft_transport_sendto; write buffering and
+ * flow control work as for streams (datagrams the kernel cannot take at once are queued). */
+#ifndef WEFT_UDP_H
+#define WEFT_UDP_H
+
+#include "common.h"
+#include "protocol.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct weft_datagram_options_s {
+  size_t size;            /* sizeof(weft_datagram_options_t) */
+  const char *local_host; /* bind here (NULL with local_port 0: no bind) */
+  int local_port;
+  const char *remote_host; /* connect to this peer (NULL: unconnected) */
+  int remote_port;
+  int family;          /* AF_INET, AF_INET6 or 0 */
+  int flags;           /* getaddrinfo flags */
+  int reuse_port;      /* SO_REUSEPORT */
+  int allow_broadcast; /* SO_BROADCAST */
+} weft_datagram_options_t;
+
+/* Creates the endpoint; the future's result is a pointer to the transport (a reference
+ * owned by the future), completed after connection_made. */
+WEFT_API int weft_create_datagram_endpoint(weft_loop_t *loop, const weft_protocol_t *protocol,
+                                           void *arg, const weft_datagram_options_t *options,
+                                           weft_future_t **out);
+/* Wraps a UDP socket the caller hands over (bound or connected as it is). */
+WEFT_API int weft_create_datagram_endpoint_fd(weft_loop_t *loop, const weft_protocol_t *protocol,
+                                              void *arg, int fd, weft_future_t **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

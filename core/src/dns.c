@@ -1,0 +1,334 @@
+/* Name resolution: libuv's getaddrinfo/getnameinfo behind futures, and the callback form
+ * the connection and server code uses. */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct weft__resolve_s {
+  uv_getaddrinfo_t req;
+  weft__resolve_cb cb;
+  void *arg;
+  int cancelled;
+};
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+  weft__resolve_t *r = req->data;
+  if (r->cancelled) {
+    if (res)
+      uv_freeaddrinfo(res);
+  } else {
+    r->cb(r->arg, status < 0 ? NULL : res, status < 0 ? weft_error_from_uv(status) : 0);
+  }
+  free(r);
+}
+
+int weft__resolve(weft_loop_t *loop, const char *host, const char *service, int family,
+                  int socktype, int flags, weft__resolve_cb cb, void *arg, weft__resolve_t **out) {
+  uv_loop_t *uv = weft_loop_uv(loop);
+  if (!uv)
+    return WEFT_ECLOSED;
+  weft__resolve_t *r = calloc(1, sizeof(*r));
+  if (!r)
+    return WEFT_ENOMEM;
+  r->cb = cb;
+  r->arg = arg;
+  r->req.data = r;
+  struct addrinfo hints;
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = family;
+  hints.ai_socktype = socktype;
+  hints.ai_flags = flags;
+  int rc = uv_getaddrinfo(uv, &r->req, on_resolved, host, service, &hints);
+  if (rc < 0) {
+    free(r);
+    return weft_error_from_uv(rc);
+  }
+  if (out)
+    *out = r;
+  return 0;
+}
+
+void weft__resolve_cancel(weft__resolve_t *r) {
+  if (!r)
+    return;
+  r->cancelled = 1;
+  uv_cancel((uv_req_t *)&r->req);
+}
+
+/* ---------------------------------------------------------------- addrinfo lists */
+
+typedef struct entry_s {
+  int family, socktype, protocol;
+  socklen_t addrlen;
+  struct sockaddr_storage addr;
+  char *canonname;
+} entry_t;
+
+struct weft_addrinfo_s {
+  size_t count;
+  entry_t entries[];
+};
+
+static weft_addrinfo_t *list_from(const struct addrinfo *res) {
+  size_t n = 0;
+  for (const struct addrinfo *a = res; a; a = a->ai_next)
+    n++;
+  weft_addrinfo_t *l = calloc(1, sizeof(*l) + n * sizeof(entry_t));
+  if (!l)
+    return NULL;
+  for (const struct addrinfo *a = res; a; a = a->ai_next) {
+    if (a->ai_addrlen > sizeof(struct sockaddr_storage))
+      continue;
+    entry_t *e = &l->entries[l->count++];
+    e->family = a->ai_family;
+    e->socktype = a->ai_socktype;
+    e->protocol = a->ai_protocol;
+    e->addrlen = a->ai_addrlen;
+    memcpy(&e->addr, a->ai_addr, a->ai_addrlen);
+    e->canonname = a->ai_canonname ? strdup(a->ai_canonname) : NULL;
+  }
+  return l;
+}
+
+void weft_addrinfo_free(weft_addrinfo_t *l) {
+  if (!l)
+    return;
+  for (size_t i = 0; i < l->count; i++)
+    free(l->entries[i].canonname);
+  free(l);
+}
+
+static void free_list_value(void *p) {
+  weft_addrinfo_free(p);
+}
+
+int weft_addrinfo_copy(const weft_addrinfo_t *l, weft_addrinfo_t **out) {
+  if (!l || !out)
+    return WEFT_EINVAL;
+  weft_addrinfo_t *c = malloc(sizeof(*c) + l->count * sizeof(entry_t));
+  if (!c)
+    return WEFT_ENOMEM;
+  memcpy(c, l, sizeof(*c) + l->count * sizeof(entry_t));
+  for (size_t i = 0; i < c->count; i++)
+    if (l->entries[i].canonname)
+      c->entries[i].canonname = strdup(l->entries[i].canonname);
+  *out = c;
+  return 0;
+}
+
+size_t weft_addrinfo_count(const weft_addrinfo_t *l) {
+  return l ? l->count : 0;
+}
+
+static const entry_t *entry_at(const weft_addrinfo_t *l, size_t i) {
+  return l && i < l->count ? &l->entries[i] : NULL;
+}
+
+int weft_addrinfo_family(const weft_addrinfo_t *l, size_t i) {
+  const entry_t *e = entry_at(l, i);
+  return e ? e->family : 0;
+}
+
+int weft_addrinfo_socktype(const weft_addrinfo_t *l, size_t i) {
+  const entry_t *e = entry_at(l, i);
+  return e ? e->socktype : 0;
+}
+
+int weft_addrinfo_protocol(const weft_addrinfo_t *l, size_t i) {
+  const entry_t *e = entry_at(l, i);
+  return e ? e->protocol : 0;
+}
+
+const struct sockaddr *weft_addrinfo_addr(const weft_addrinfo_t *l, size_t i, size_t *len) {
+  const entry_t *e = entry_at(l, i);
+  if (len)
+    *len = e ? e->addrlen : 0;
+  return e ? (const struct sockaddr *)&e->addr : NULL;
+}
+
+const char *weft_addrinfo_canonname(const weft_addrinfo_t *l, size_t i) {
+  const entry_t *e = entry_at(l, i);
+  return e ? e->canonname : NULL;
+}
+
+/* ---------------------------------------------------------------- futures */
+
+typedef struct gai_op_s {
+  weft_future_t *future;
+  weft__resolve_t *resolve;
+} gai_op_t;
+
+static void on_gai(void *arg, struct addrinfo *res, int error) {
+  gai_op_t *op = arg;
+  op->resolve = NULL;
+  if (!weft_future_done(op->future)) {
+    if (error) {
+      weft_future_set_error(op->future, error, weft_strerror(error), NULL, NULL);
+    } else {
+      weft_addrinfo_t *l = list_from(res);
+      if (!l)
+        weft_future_set_error(op->future, WEFT_ENOMEM, NULL, NULL, NULL);
+      else
+        weft_future_set_result(op->future, weft_value_pointer(l, free_list_value));
+    }
+  }
+  if (res)
+    uv_freeaddrinfo(res);
+}
+
+/* The op lives until this runs, which it does once whatever completed the future: a lookup
+ * still under way then means the future was cancelled, so the lookup is abandoned. */
+static void gai_future_done(weft_future_t *f, void *arg) {
+  gai_op_t *op = arg;
+  if (op->resolve)
+    weft__resolve_cancel(op->resolve);
+  weft_future_release(op->future);
+  free(op);
+}
+
+int weft_getaddrinfo(weft_loop_t *loop, const char *host, const char *service, int family,
+                     int socktype, int protocol, int flags, weft_future_t **out) {
+  if (!loop || !out || (!host && !service))
+    return WEFT_EINVAL;
+  (void)protocol; /* libuv's hints carry no protocol filter we need; socktype decides */
+  gai_op_t *op = calloc(1, sizeof(*op));
+  if (!op)
+    return WEFT_ENOMEM;
+  int rc = weft_future_new(loop, &op->future);
+  if (rc) {
+    free(op);
+    return rc;
+  }
+  rc = weft__resolve(loop, host, service, family, socktype, flags, on_gai, op, &op->resolve);
+  if (rc) {
+    weft_future_release(op->future);
+    free(op);
+    return rc;
+  }
+  weft_future_add_done_callback(op->future, gai_future_done, op);
+  *out = weft_future_retain(op->future);
+  return 0;
+}
+
+struct weft_nameinfo_s {
+  uv_getnameinfo_t req;
+  weft_future_t *future;
+  char host[NI_MAXHOST];
+  char service[NI_MAXSERV];
+};
+
+static void free_nameinfo(void *p) {
+  free(p);
+}
+
+static void on_nameinfo(uv_getnameinfo_t *req, int status, const char *host, const char *service) {
+  weft_nameinfo_t *ni = req->data;
+  weft_future_t *f = ni->future;
+  if (status < 0 || weft_future_done(f)) {
+    if (!weft_future_done(f))
+      weft_future_set_error(f, weft_error_from_uv(status), NULL, NULL, NULL);
+    free(ni);
+  } else {
+    snprintf(ni->host, sizeof(ni->host), "%s", host ? host : "");
+    snprintf(ni->service, sizeof(ni->service), "%s", service ? service : "");
+    weft_future_set_result(f, weft_value_pointer(ni, free_nameinfo));
+  }
+  weft_future_release(f);
+}
+
+int weft_getnameinfo(weft_loop_t *loop, const struct sockaddr *addr, int flags,
+                     weft_future_t **out) {
+  if (!loop || !addr || !out)
+    return WEFT_EINVAL;
+  uv_loop_t *uv = weft_loop_uv(loop);
+  if (!uv)
+    return WEFT_ECLOSED;
+  weft_nameinfo_t *ni = calloc(1, sizeof(*ni));
+  if (!ni)
+    return WEFT_ENOMEM;
+  int rc = weft_future_new(loop, &ni->future);
+  if (rc) {
+    free(ni);
+    return rc;
+  }
+  ni->req.data = ni;
+  rc = uv_getnameinfo(uv, &ni->req, on_nameinfo, addr, flags);
+  if (rc < 0) {
+    weft_future_release(ni->future);
+    free(ni);
+    return weft_error_from_uv(rc);
+  }
+  *out = weft_future_retain(ni->future);
+  return 0;
+}
+
+const char *weft_nameinfo_host(const weft_nameinfo_t *ni) {
+  return ni ? ni->host : NULL;
+}
+
+const char *weft_nameinfo_service(const weft_nameinfo_t *ni) {
+  return ni ? ni->service : NULL;
+}
+
+/* ---------------------------------------------------------------- addresses */
+
+socklen_t weft__sockaddr_len(const struct sockaddr *a) {
+  switch (a->sa_family) {
+  case AF_INET:
+    return sizeof(struct sockaddr_in);
+  case AF_INET6:
+    return sizeof(struct sockaddr_in6);
+  case AF_UNIX:
+    return sizeof(struct sockaddr_un);
+  default:
+    return 0;
+  }
+}
+
+int weft__unix_addr(const char *path, size_t path_len, struct sockaddr_un *out,
+                    socklen_t *len_out) {
+  memset(out, 0, sizeof(*out));
+  out->sun_family = AF_UNIX;
+  if (!path || path_len == 0)
+    return WEFT_EINVAL;
+  if (path_len > sizeof(out->sun_path) - (path[0] != '\0'))
+    return WEFT_ENAMETOOLONG;
+  memcpy(out->sun_path, path, path_len);
+  /* A path name is NUL-terminated; an abstract name is exactly its bytes. */
+  *len_out =
+      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + path_len + (path[0] != '\0' ? 1 : 0));
+  return 0;
+}
+
+int weft_sockaddr_format(const struct sockaddr *addr, char *buf, size_t cap, int *port_out) {
+  if (!addr || (cap && !buf))
+    return WEFT_EINVAL;
+  char tmp[128];
+  int port = 0;
+  tmp[0] = 0;
+  if (addr->sa_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+    inet_ntop(AF_INET, &in->sin_addr, tmp, sizeof(tmp));
+    port = ntohs(in->sin_port);
+  } else if (addr->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
+    inet_ntop(AF_INET6, &in6->sin6_addr, tmp, sizeof(tmp));
+    port = ntohs(in6->sin6_port);
+  } else if (addr->sa_family == AF_UNIX) {
+    const struct sockaddr_un *un = (const struct sockaddr_un *)addr;
+    if (un->sun_path[0] == '\0' && un->sun_path[1] != '\0')
+      snprintf(tmp, sizeof(tmp), "@%.*s", (int)sizeof(un->sun_path) - 1, un->sun_path + 1);
+    else
+      snprintf(tmp, sizeof(tmp), "%.*s", (int)sizeof(un->sun_path), un->sun_path);
+  } else {
+    return WEFT_EAFNOSUPPORT;
+  }
+  if (port_out)
+    *port_out = port;
+  if (cap)
+    snprintf(buf, cap, "%s", tmp);
+  return (int)strlen(tmp);
+}

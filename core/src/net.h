@@ -1,0 +1,129 @@
+/* Networking internals shared by the transport, server, TCP, Unix, pipe, UDP, DNS and
+ * stream modules. Internal: nothing here is exported. */
+#ifndef WEFT_NET_H
+#define WEFT_NET_H
+
+#include <uv.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "weft.h"
+
+/* The generic part of every transport. Built-in transports embed it first and use an
+ * ops table of their own, so every public transport function dispatches the same way. */
+struct weft_transport_s {
+  int refs;
+  int kind; /* weft_transport_kind_t */
+  weft_loop_t *loop;
+  weft_transport_ops_t ops;
+  void *impl;
+  weft_protocol_t proto;
+  void *proto_arg;
+  int closing;        /* close/abort started or the connection is gone */
+  int reading;        /* wants to read (not paused) */
+  int writing_paused; /* pause_writing was sent and resume_writing not yet */
+  int eof_written;    /* write_eof was called */
+  int made;           /* connection_made was delivered */
+  int lost;           /* connection_lost was delivered */
+  size_t high, low;   /* write-buffer watermarks */
+};
+
+/* Fills the generic part; refs = 1. */
+void weft__transport_init(weft_transport_t *t, weft_loop_t *loop, int kind,
+                          const weft_transport_ops_t *ops, void *impl);
+void weft__transport_set_protocol(weft_transport_t *t, const weft_protocol_t *p, void *arg);
+
+/* A stream transport over a libuv stream (TCP socket, Unix socket, pipe). */
+typedef struct weft__stream_s weft__stream_t;
+struct weft__stream_s {
+  weft_transport_t base;
+  union {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } h;
+  int can_read, can_write;
+  int started;        /* the transport has its protocol and may deliver events */
+  int handle_closing; /* uv_close was called */
+  int close_after_flush;
+  int lost_error;
+  size_t pending_writes;
+  uv_connect_t connect_req;           /* used while connecting (happy eyeballs, Unix) */
+  void *owner;                        /* a server's connection tracking, or NULL */
+  void (*on_gone)(weft__stream_t *s); /* called once the handle is closed */
+  void *connect_ctx;                  /* whoever is connecting this stream */
+  int connect_index;
+  struct weft__stream_s *next_conn, *prev_conn; /* a server's live connections */
+  void (*drained)(void *arg); /* sendfile: told when every queued write has completed */
+  void *drained_arg;
+};
+
+/* Allocates a stream transport whose handle is initialised for `kind` (TCP, UNIX, PIPE_*)
+ * on the loop's libuv loop, with two references: the caller's, and the handle's (dropped
+ * once the handle is closed). The caller either starts it and then releases its reference,
+ * or discards it (which consumes that reference). */
+int weft__stream_new(weft_loop_t *loop, int kind, int tcp_family, weft__stream_t **out);
+/* Adopts an open descriptor into the handle (uv_tcp_open / uv_pipe_open). */
+int weft__stream_open_fd(weft__stream_t *s, int fd);
+/* Binds the protocol, delivers connection_made and starts reading. */
+void weft__stream_start(weft__stream_t *s, const weft_protocol_t *p, void *arg);
+/* Closes a stream that was never started: no protocol events, memory freed after. */
+void weft__stream_discard(weft__stream_t *s);
+
+/* Wraps an open descriptor in a stream transport of `kind`; the future completes after
+ * connection_made, from the loop. The descriptor is the transport's once this succeeds. */
+int weft__connect_fd(weft_loop_t *loop, int kind, const weft_protocol_t *protocol, void *arg,
+                     int fd, weft_future_t **out);
+
+/* A pipe transport (PIPE_READ or PIPE_WRITE) over an open descriptor, started at once:
+ * connection_made is delivered and reading starts before it returns. The caller holds the
+ * one reference it gets; the descriptor is the transport's on success, the caller's on
+ * failure. (Subprocess pipes: the same transport as connect_read_pipe/connect_write_pipe.) */
+int weft__pipe_transport(weft_loop_t *loop, int kind, int fd, const weft_protocol_t *protocol,
+                         void *arg, weft_transport_t **out);
+
+/* Streams over a transport whose protocol belongs to someone else (a subprocess's pipes,
+ * as asyncio's SubprocessStreamProtocol). attach: the reader pauses and resumes `t` for flow
+ * control (NULL detaches). writer_wrap: a writer over `t`, with the stream protocol (copied
+ * into *proto_out, its arg in *arg_out) to which the owner forwards t's pause_writing,
+ * resume_writing and connection_lost; connection_made is delivered here. */
+void weft__stream_reader_attach(weft_stream_reader_t *r, weft_transport_t *t);
+int weft__stream_writer_wrap(weft_transport_t *t, weft_protocol_t *proto_out, void **arg_out,
+                             weft_stream_writer_t **out);
+
+/* Applies asyncio's socket defaults to an accepted or connected TCP socket. */
+void weft__tcp_set_nodelay(weft__stream_t *s);
+
+/* Resolution, callback form (the public futures are built on it). The callback gets the
+ * result list (owned by the callee, freed with uv_freeaddrinfo) or an error. */
+typedef void (*weft__resolve_cb)(void *arg, struct addrinfo *res, int error);
+typedef struct weft__resolve_s weft__resolve_t;
+int weft__resolve(weft_loop_t *loop, const char *host, const char *service, int family,
+                  int socktype, int flags, weft__resolve_cb cb, void *arg, weft__resolve_t **out);
+/* Stops a resolution: its callback will not be called. */
+void weft__resolve_cancel(weft__resolve_t *r);
+
+/* Happy eyeballs: connects to the first reachable of `count` addresses. */
+typedef void (*weft__he_cb)(void *arg, weft__stream_t *winner, int error, const char *message);
+typedef struct weft__he_s weft__he_t;
+int weft__he_start(weft_loop_t *loop, const struct sockaddr *const *addrs, size_t count,
+                   const struct sockaddr *const *local_addrs, size_t local_count, double delay,
+                   int interleave, weft__he_cb cb, void *arg, weft__he_t **out);
+void weft__he_cancel(weft__he_t *he);
+
+/* The length of a socket address of the given family (0 if unknown). */
+socklen_t weft__sockaddr_len(const struct sockaddr *addr);
+/* Fills a sockaddr_un from a path; a leading NUL makes it an abstract name of `len` bytes
+ * (path_len counts the NUL). Returns the address length or a negative code. */
+int weft__unix_addr(const char *path, size_t path_len, struct sockaddr_un *out, socklen_t *len_out);
+
+/* The server frees its factory argument with `fn` when it goes (stream servers). */
+void weft__server_own_factory_arg(weft_server_t *server, weft_free_fn fn);
+
+/* Completes `future` with a pointer to `t` holding a new reference (released with the
+ * value). Returns 1 if it did, 0 if the future was already done (cancelled). */
+int weft__future_set_transport(weft_future_t *future, weft_transport_t *t);
+
+#endif

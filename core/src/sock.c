@@ -1,0 +1,498 @@
+/* Readiness watchers (add_reader/add_writer) and the sock_* operations built on them, and
+ * sendfile. Each loop's watchers are a list in the loop's watcher slot, found by
+ * descriptor; closing the loop closes those still registered. */
+#include "loop_ext.h"
+#include "net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+typedef struct watcher_s {
+  uv_poll_t poll;
+  weft_loop_t *loop;
+  int fd;
+  weft_callback_fn rcb, wcb;
+  void *rarg, *warg;
+  int closing;
+  struct watcher_list_s *list; /* NULL once the loop closed and the list is gone */
+  struct watcher_s *next;
+} watcher_t;
+
+typedef struct watcher_list_s {
+  watcher_t *head;
+} watcher_list_t;
+
+static void on_watcher_closed(uv_handle_t *h) {
+  watcher_t *w = h->data;
+  for (watcher_t **p = w->list != NULL ? &w->list->head : NULL; p != NULL && *p; p = &(*p)->next)
+    if (*p == w) {
+      *p = w->next;
+      break;
+    }
+  free(w);
+}
+
+/* The loop is closing: every watcher still registered goes with it. */
+static void watchers_cleanup(void *arg) {
+  watcher_list_t *list = arg;
+  for (watcher_t *w = list->head, *next; w != NULL; w = next) {
+    next = w->next;
+    w->list = NULL;
+    if (!w->closing) {
+      w->closing = 1;
+      uv_close((uv_handle_t *)&w->poll, on_watcher_closed);
+    }
+  }
+  free(list);
+}
+
+static watcher_list_t *watchers_of(weft_loop_t *loop, int create) {
+  watcher_list_t *list = weft__loop_ext_get(loop, WEFT__EXT_WATCHERS);
+  if (list == NULL && create && (list = calloc(1, sizeof *list)) != NULL &&
+      weft__loop_ext_set(loop, WEFT__EXT_WATCHERS, list, watchers_cleanup) != 0) {
+    free(list);
+    list = NULL;
+  }
+  return list;
+}
+
+static watcher_t *find(weft_loop_t *loop, int fd) {
+  watcher_list_t *list = watchers_of(loop, 0);
+  for (watcher_t *w = list != NULL ? list->head : NULL; w; w = w->next)
+    if (w->fd == fd && !w->closing)
+      return w;
+  return NULL;
+}
+
+static void on_poll(uv_poll_t *p, int status, int events) {
+  watcher_t *w = p->data;
+  /* An error wakes both sides: the operation itself then reports it. */
+  if (status < 0)
+    events = UV_READABLE | UV_WRITABLE;
+  if ((events & UV_WRITABLE) && w->wcb)
+    w->wcb(w->warg);
+  if (w->closing)
+    return;
+  if ((events & UV_READABLE) && w->rcb)
+    w->rcb(w->rarg);
+}
+
+static int update(watcher_t *w) {
+  int ev = (w->rcb ? UV_READABLE : 0) | (w->wcb ? UV_WRITABLE : 0);
+  if (ev == 0) {
+    uv_poll_stop(&w->poll);
+    w->closing = 1;
+    uv_close((uv_handle_t *)&w->poll, on_watcher_closed);
+    return 0;
+  }
+  int rc = uv_poll_start(&w->poll, ev, on_poll);
+  return rc < 0 ? weft_error_from_uv(rc) : 0;
+}
+
+static int add(weft_loop_t *loop, int fd, int writer, weft_callback_fn cb, void *arg) {
+  if (!loop || fd < 0 || !cb)
+    return WEFT_EINVAL;
+  uv_loop_t *uv = weft_loop_uv(loop);
+  if (!uv)
+    return WEFT_ECLOSED;
+  if (weft_loop_is_closed(loop))
+    return WEFT_ECLOSED;
+  watcher_t *w = find(loop, fd);
+  if (!w) {
+    watcher_list_t *list = watchers_of(loop, 1);
+    w = list != NULL ? calloc(1, sizeof(*w)) : NULL;
+    if (!w)
+      return WEFT_ENOMEM;
+    int rc = uv_poll_init(uv, &w->poll, fd);
+    if (rc < 0) {
+      free(w);
+      return weft_error_from_uv(rc);
+    }
+    w->poll.data = w;
+    w->loop = loop;
+    w->fd = fd;
+    w->list = list;
+    w->next = list->head;
+    list->head = w;
+  }
+  if (writer) {
+    w->wcb = cb;
+    w->warg = arg;
+  } else {
+    w->rcb = cb;
+    w->rarg = arg;
+  }
+  return update(w);
+}
+
+static int del(weft_loop_t *loop, int fd, int writer) {
+  watcher_t *w = find(loop, fd);
+  if (!w || !(writer ? w->wcb : w->rcb))
+    return 0;
+  if (writer)
+    w->wcb = NULL;
+  else
+    w->rcb = NULL;
+  update(w);
+  return 1;
+}
+
+int weft_add_reader(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg) {
+  return add(loop, fd, 0, cb, arg);
+}
+int weft_remove_reader(weft_loop_t *loop, int fd) {
+  return del(loop, fd, 0);
+}
+int weft_add_writer(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg) {
+  return add(loop, fd, 1, cb, arg);
+}
+int weft_remove_writer(weft_loop_t *loop, int fd) {
+  return del(loop, fd, 1);
+}
+
+/* ---------------------------------------------------------------- sock operations */
+
+enum {
+  S_RECV,
+  S_RECV_INTO,
+  S_RECVFROM,
+  S_RECVFROM_INTO,
+  S_SENDALL,
+  S_SENDTO,
+  S_CONNECT,
+  S_ACCEPT,
+  S_SENDFILE
+};
+
+typedef struct sop_s {
+  weft_loop_t *loop;
+  weft_future_t *future;
+  int kind;
+  int fd;
+  int writer;     /* which watcher it waits on */
+  int registered; /* a watcher is registered for it */
+  char *buf;      /* recv_into: the caller's; others: owned */
+  size_t len, done;
+  int owns_buf;
+  struct sockaddr *addr; /* recvfrom: the caller's */
+  size_t *addrlen;
+  struct sockaddr_storage to; /* sendto / connect */
+  int file_fd;
+  int64_t offset, count;
+  int fallback;
+} sop_t;
+
+static void sop_unregister(sop_t *op) {
+  if (op->registered) {
+    op->registered = 0;
+    del(op->loop, op->fd, op->writer);
+  }
+}
+
+static void sop_done(weft_future_t *f, void *arg) {
+  sop_t *op = arg;
+  sop_unregister(op); /* cancelled while waiting */
+  if (op->owns_buf)
+    free(op->buf);
+  weft_future_release(op->future);
+  free(op);
+}
+
+static void sop_error(sop_t *op, int code) {
+  sop_unregister(op);
+  if (!weft_future_done(op->future))
+    weft_future_set_error(op->future, code, NULL, NULL, NULL);
+}
+
+static void sop_result(sop_t *op, weft_value_t v) {
+  sop_unregister(op);
+  if (!weft_future_done(op->future))
+    weft_future_set_result(op->future, v);
+  else
+    weft_value_clear(&v);
+}
+
+static void sop_ready(void *arg);
+
+/* One attempt: 1 when finished, 0 to wait for readiness. */
+static int sop_try(sop_t *op) {
+  ssize_t n;
+  switch (op->kind) {
+  case S_RECV:
+  case S_RECV_INTO:
+  case S_RECVFROM:
+  case S_RECVFROM_INTO: {
+    int from = op->kind == S_RECVFROM || op->kind == S_RECVFROM_INTO;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    n = from ? recvfrom(op->fd, op->buf, op->len, 0, (struct sockaddr *)&ss, &sl)
+             : recv(op->fd, op->buf, op->len, 0);
+    if (n < 0)
+      break;
+    if (from && op->addr && op->addrlen) {
+      size_t c = *op->addrlen < sl ? *op->addrlen : sl;
+      memcpy(op->addr, &ss, c);
+      *op->addrlen = sl;
+    }
+    if (op->kind == S_RECV || op->kind == S_RECVFROM) {
+      weft_value_t v;
+      if (weft_value_bytes(&v, op->buf, (size_t)n) != 0) {
+        sop_error(op, WEFT_ENOMEM);
+        return 1;
+      }
+      sop_result(op, v);
+    } else {
+      sop_result(op, weft_value_int(n));
+    }
+    return 1;
+  }
+  case S_SENDALL:
+    while (op->done < op->len) {
+      n = send(op->fd, op->buf + op->done, op->len - op->done, MSG_NOSIGNAL);
+      if (n < 0)
+        goto err;
+      op->done += (size_t)n;
+    }
+    sop_result(op, weft_value_none());
+    return 1;
+  case S_SENDTO:
+    n = sendto(op->fd, op->buf, op->len, MSG_NOSIGNAL, (struct sockaddr *)&op->to,
+               weft__sockaddr_len((struct sockaddr *)&op->to));
+    if (n < 0)
+      break;
+    sop_result(op, weft_value_int(n));
+    return 1;
+  case S_CONNECT: {
+    if (!op->registered) {
+      if (connect(op->fd, (struct sockaddr *)&op->to,
+                  weft__sockaddr_len((struct sockaddr *)&op->to)) == 0) {
+        sop_result(op, weft_value_none());
+        return 1;
+      }
+      if (errno == EINPROGRESS || errno == EAGAIN)
+        return 0;
+      goto err;
+    }
+    int e = 0;
+    socklen_t el = sizeof(e);
+    getsockopt(op->fd, SOL_SOCKET, SO_ERROR, &e, &el);
+    if (e == EINPROGRESS)
+      return 0;
+    if (e)
+      sop_error(op, -e);
+    else
+      sop_result(op, weft_value_none());
+    return 1;
+  }
+  case S_ACCEPT: {
+    int c = accept4(op->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (c < 0)
+      break;
+    sop_result(op, weft_value_int(c));
+    return 1;
+  }
+  case S_SENDFILE:
+    while (op->count == 0 || (int64_t)op->done < op->count) {
+      size_t want = 1 << 20;
+      if (op->count && (int64_t)(op->done + want) > op->count)
+        want = (size_t)(op->count - (int64_t)op->done);
+      off_t off = (off_t)(op->offset + (int64_t)op->done);
+      if (!op->buf) {
+        n = sendfile(op->fd, op->file_fd, &off, want);
+        if (n < 0 && (errno == EINVAL || errno == ENOSYS) && op->done == 0) {
+          if (!op->fallback) {
+            sop_error(op, WEFT_ESENDFILEUNAVAIL);
+            return 1;
+          }
+          op->buf = malloc(64 * 1024); /* switch to read + send */
+          op->owns_buf = 1;
+          if (!op->buf) {
+            sop_error(op, WEFT_ENOMEM);
+            return 1;
+          }
+          continue;
+        }
+      } else {
+        if (want > 64 * 1024)
+          want = 64 * 1024;
+        n = pread(op->file_fd, op->buf, want, off);
+        if (n > 0) {
+          ssize_t s = send(op->fd, op->buf, (size_t)n, MSG_NOSIGNAL);
+          if (s < 0)
+            goto err;
+          n = s;
+        }
+      }
+      if (n < 0)
+        goto err;
+      if (n == 0)
+        break; /* end of file */
+      op->done += (size_t)n;
+    }
+    sop_result(op, weft_value_int((int64_t)op->done));
+    return 1;
+  }
+err:
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+    return 0;
+  sop_error(op, -errno);
+  return 1;
+}
+
+static void sop_ready(void *arg) {
+  sop_t *op = arg;
+  if (weft_future_done(op->future)) {
+    sop_unregister(op);
+    return;
+  }
+  sop_try(op);
+}
+
+static int sop_new(weft_loop_t *loop, int fd, int kind, sop_t **out) {
+  if (!loop || fd < 0)
+    return WEFT_EINVAL;
+  sop_t *op = calloc(1, sizeof(*op));
+  if (!op)
+    return WEFT_ENOMEM;
+  int rc = weft_future_new(loop, &op->future);
+  if (rc) {
+    free(op);
+    return rc;
+  }
+  op->loop = loop;
+  op->fd = fd;
+  op->kind = kind;
+  op->writer = kind == S_SENDALL || kind == S_SENDTO || kind == S_CONNECT || kind == S_SENDFILE;
+  *out = op;
+  return 0;
+}
+
+static int sop_start(sop_t *op, weft_future_t **out) {
+  weft_future_add_done_callback(op->future, sop_done, op);
+  *out = weft_future_retain(op->future);
+  if (!sop_try(op)) {
+    int rc = add(op->loop, op->fd, op->writer, sop_ready, op);
+    if (rc)
+      sop_error(op, rc);
+    else
+      op->registered = 1;
+  }
+  return 0;
+}
+
+int weft_sock_recv(weft_loop_t *loop, int fd, size_t n, weft_future_t **out) {
+  sop_t *op;
+  int rc = out ? sop_new(loop, fd, S_RECV, &op) : WEFT_EINVAL;
+  if (rc)
+    return rc;
+  op->buf = malloc(n ? n : 1);
+  op->owns_buf = 1;
+  op->len = n;
+  return sop_start(op, out);
+}
+
+int weft_sock_recv_into(weft_loop_t *loop, int fd, void *buf, size_t len, weft_future_t **out) {
+  sop_t *op;
+  int rc = out && (buf || !len) ? sop_new(loop, fd, S_RECV_INTO, &op) : WEFT_EINVAL;
+  if (rc)
+    return rc;
+  op->buf = buf;
+  op->len = len;
+  return sop_start(op, out);
+}
+
+int weft_sock_recvfrom(weft_loop_t *loop, int fd, size_t n, struct sockaddr *addr, size_t *addrlen,
+                       weft_future_t **out) {
+  sop_t *op;
+  int rc = out ? sop_new(loop, fd, S_RECVFROM, &op) : WEFT_EINVAL;
+  if (rc)
+    return rc;
+  op->buf = malloc(n ? n : 1);
+  op->owns_buf = 1;
+  op->len = n;
+  op->addr = addr;
+  op->addrlen = addrlen;
+  return sop_start(op, out);
+}
+
+int weft_sock_recvfrom_into(weft_loop_t *loop, int fd, void *buf, size_t len, struct sockaddr *addr,
+                            size_t *addrlen, weft_future_t **out) {
+  sop_t *op;
+  int rc = out && (buf || !len) ? sop_new(loop, fd, S_RECVFROM_INTO, &op) : WEFT_EINVAL;
+  if (rc)
+    return rc;
+  op->buf = buf;
+  op->len = len;
+  op->addr = addr;
+  op->addrlen = addrlen;
+  return sop_start(op, out);
+}
+
+int weft_sock_sendall(weft_loop_t *loop, int fd, const void *data, size_t len,
+                      weft_future_t **out) {
+  sop_t *op;
+  int rc = out && (data || !len) ? sop_new(loop, fd, S_SENDALL, &op) : WEFT_EINVAL;
+  if (rc)
+    return rc;
+  op->buf = malloc(len ? len : 1);
+  op->owns_buf = 1;
+  if (len)
+    memcpy(op->buf, data, len);
+  op->len = len;
+  return sop_start(op, out);
+}
+
+int weft_sock_sendto(weft_loop_t *loop, int fd, const void *data, size_t len,
+                     const struct sockaddr *addr, weft_future_t **out) {
+  if (!addr || !weft__sockaddr_len(addr))
+    return WEFT_EINVAL;
+  sop_t *op;
+  int rc = out && (data || !len) ? sop_new(loop, fd, S_SENDTO, &op) : WEFT_EINVAL;
+  if (rc)
+    return rc;
+  op->buf = malloc(len ? len : 1);
+  op->owns_buf = 1;
+  if (len)
+    memcpy(op->buf, data, len);
+  op->len = len;
+  memcpy(&op->to, addr, weft__sockaddr_len(addr));
+  return sop_start(op, out);
+}
+
+int weft_sock_connect(weft_loop_t *loop, int fd, const struct sockaddr *addr, weft_future_t **out) {
+  if (!addr || !weft__sockaddr_len(addr))
+    return WEFT_EINVAL;
+  sop_t *op;
+  int rc = out ? sop_new(loop, fd, S_CONNECT, &op) : WEFT_EINVAL;
+  if (rc)
+    return rc;
+  memcpy(&op->to, addr, weft__sockaddr_len(addr));
+  return sop_start(op, out);
+}
+
+int weft_sock_accept(weft_loop_t *loop, int fd, weft_future_t **out) {
+  sop_t *op;
+  int rc = out ? sop_new(loop, fd, S_ACCEPT, &op) : WEFT_EINVAL;
+  if (rc)
+    return rc;
+  return sop_start(op, out);
+}
+
+int weft_sock_sendfile(weft_loop_t *loop, int fd, int file_fd, int64_t offset, int64_t count,
+                       int fallback, weft_future_t **out) {
+  if (file_fd < 0 || offset < 0 || count < 0)
+    return WEFT_EINVAL;
+  sop_t *op;
+  int rc = out ? sop_new(loop, fd, S_SENDFILE, &op) : WEFT_EINVAL;
+  if (rc)
+    return rc;
+  op->file_fd = file_fd;
+  op->offset = offset;
+  op->count = count;
+  op->fallback = fallback;
+  return sop_start(op, out);
+}

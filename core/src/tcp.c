@@ -1,0 +1,282 @@
+/* TCP connections: resolve, race the addresses (happy_eyeballs.c), wrap the winner. */
+#include "net.h"
+#include "tls_net.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct connect_op_s {
+  weft_loop_t *loop;
+  weft_future_t *future;
+  weft_protocol_t proto;
+  void *arg;
+  weft_connect_options_t opts;
+  weft__resolve_t *resolve, *local_resolve;
+  struct addrinfo *remote, *local;
+  int pending_lookups;
+  weft__he_t *he;
+  weft__stream_t *fd_stream; /* create_connection_fd */
+} connect_op_t;
+
+static void op_fail(connect_op_t *op, int error, const char *message) {
+  if (!weft_future_done(op->future))
+    weft_future_set_error(op->future, error, message, NULL, NULL);
+}
+
+static void op_done(weft_future_t *f, void *arg) {
+  connect_op_t *op = arg;
+  if (op->resolve)
+    weft__resolve_cancel(op->resolve);
+  if (op->local_resolve)
+    weft__resolve_cancel(op->local_resolve);
+  if (op->he)
+    weft__he_cancel(op->he);
+  if (op->fd_stream)
+    weft__stream_discard(op->fd_stream);
+  if (op->remote)
+    uv_freeaddrinfo(op->remote);
+  if (op->local)
+    uv_freeaddrinfo(op->local);
+  weft_future_release(op->future);
+  free(op);
+}
+
+static void on_winner(void *arg, weft__stream_t *s, int error, const char *message) {
+  connect_op_t *op = arg;
+  op->he = NULL;
+  if (!s) {
+    op_fail(op, error, message);
+    return;
+  }
+  if (weft_future_done(op->future)) {
+    weft__stream_discard(s); /* cancelled while the winning connect completed */
+    return;
+  }
+  if (!op->opts.no_nodelay)
+    weft__tcp_set_nodelay(s);
+  weft__stream_start(s, &op->proto, op->arg);
+  weft__future_set_transport(op->future, &s->base);
+  weft_transport_release(&s->base); /* the handle keeps its own until closed */
+}
+
+static int start_race(connect_op_t *op, const struct sockaddr *const *addrs, size_t n,
+                      const struct sockaddr *const *locals, size_t nlocal) {
+  return weft__he_start(op->loop, addrs, n, locals, nlocal, op->opts.happy_eyeballs_delay,
+                        op->opts.interleave, on_winner, op, &op->he);
+}
+
+static size_t to_array(const struct addrinfo *res, const struct sockaddr **out, size_t cap) {
+  size_t n = 0;
+  for (const struct addrinfo *a = res; a && n < cap; a = a->ai_next)
+    if (a->ai_family == AF_INET || a->ai_family == AF_INET6)
+      out[n++] = a->ai_addr;
+  return n;
+}
+
+static void maybe_race(connect_op_t *op) {
+  if (op->pending_lookups > 0 || weft_future_done(op->future))
+    return;
+  const struct sockaddr *addrs[64], *locals[64];
+  size_t n = to_array(op->remote, addrs, 64);
+  size_t nl = to_array(op->local, locals, 64);
+  if (n == 0) {
+    op_fail(op, WEFT_EAI_NONAME, "getaddrinfo() returned empty list");
+    return;
+  }
+  if ((op->opts.local_host || op->opts.local_port) && nl == 0) {
+    op_fail(op, WEFT_EAI_NONAME, "getaddrinfo() returned empty list for the local address");
+    return;
+  }
+  int rc = start_race(op, addrs, n, locals, nl);
+  if (rc)
+    op_fail(op, rc, NULL);
+}
+
+static void on_remote(void *arg, struct addrinfo *res, int error) {
+  connect_op_t *op = arg;
+  op->resolve = NULL;
+  op->pending_lookups--;
+  op->remote = res;
+  if (error)
+    op_fail(op, error, weft_strerror(error));
+  else
+    maybe_race(op);
+}
+
+static void on_local(void *arg, struct addrinfo *res, int error) {
+  connect_op_t *op = arg;
+  op->local_resolve = NULL;
+  op->pending_lookups--;
+  op->local = res;
+  if (error)
+    op_fail(op, error, weft_strerror(error));
+  else
+    maybe_race(op);
+}
+
+static int op_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                  const weft_connect_options_t *options, connect_op_t **out) {
+  if (!loop || !protocol)
+    return WEFT_EINVAL;
+  connect_op_t *op = calloc(1, sizeof(*op));
+  if (!op)
+    return WEFT_ENOMEM;
+  int rc = weft_future_new(loop, &op->future);
+  if (rc) {
+    free(op);
+    return rc;
+  }
+  op->loop = loop;
+  size_t n = protocol->size < sizeof(op->proto) ? protocol->size : sizeof(op->proto);
+  memcpy(&op->proto, protocol, n);
+  op->proto.size = sizeof(op->proto);
+  op->arg = arg;
+  if (options) {
+    n = options->size < sizeof(op->opts) ? options->size : sizeof(op->opts);
+    memcpy(&op->opts, options, n);
+  }
+  op->opts.size = sizeof(op->opts);
+  *out = op;
+  return 0;
+}
+
+/* Hands the future to the caller; from now on the op lives until the future is done. */
+static void op_publish(connect_op_t *op, weft_future_t **out) {
+  weft_future_add_done_callback(op->future, op_done, op);
+  *out = weft_future_retain(op->future);
+}
+
+int weft_create_connection(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                           const char *host, int port, const weft_connect_options_t *options,
+                           weft_future_t **out) {
+  if (!out || !host || port < 0 || port > 65535)
+    return WEFT_EINVAL;
+  if (weft__tls_connect_options(options)) /* TLS: the layer in tls_transport.c */
+    return weft__tls_create_connection(loop, protocol, arg, host, port, NULL, 0, options, out);
+  connect_op_t *op;
+  int rc = op_new(loop, protocol, arg, options, &op);
+  if (rc)
+    return rc;
+  char service[16];
+  snprintf(service, sizeof(service), "%d", port);
+  op->pending_lookups = 1;
+  int want_local = op->opts.local_host || op->opts.local_port;
+  if (want_local)
+    op->pending_lookups++;
+  /* Hand the future out first: the lookups answer from the loop, never inline. */
+  op_publish(op, out);
+  rc = weft__resolve(loop, host, service, op->opts.family, SOCK_STREAM, op->opts.flags, on_remote,
+                     op, &op->resolve);
+  if (rc == 0 && want_local) {
+    char lservice[16];
+    snprintf(lservice, sizeof(lservice), "%d", op->opts.local_port);
+    rc = weft__resolve(loop, op->opts.local_host, lservice, op->opts.family, SOCK_STREAM,
+                       AI_PASSIVE, on_local, op, &op->local_resolve);
+  }
+  if (rc) {
+    op_fail(op, rc, NULL);
+    /* The caller's reference is returned with the error: the future stays the op's. */
+    weft_future_release(*out);
+    *out = NULL;
+    return rc;
+  }
+  return 0;
+}
+
+int weft_create_connection_addrs(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                                 const struct sockaddr *const *addrs, size_t count,
+                                 const weft_connect_options_t *options, weft_future_t **out) {
+  if (!out || !addrs || count == 0)
+    return WEFT_EINVAL;
+  for (size_t i = 0; i < count; i++)
+    if (!addrs[i] || (addrs[i]->sa_family != AF_INET && addrs[i]->sa_family != AF_INET6))
+      return WEFT_EINVAL;
+  if (weft__tls_connect_options(options)) /* TLS: the layer in tls_transport.c */
+    return weft__tls_create_connection(loop, protocol, arg, NULL, 0, addrs, count, options, out);
+  connect_op_t *op;
+  int rc = op_new(loop, protocol, arg, options, &op);
+  if (rc)
+    return rc;
+  op_publish(op, out);
+  if (op->opts.local_host || op->opts.local_port) {
+    /* The remote side is known, so the local one is taken as numeric, without a lookup. */
+    char lservice[16];
+    snprintf(lservice, sizeof(lservice), "%d", op->opts.local_port);
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(op->opts.local_host, lservice, &hints, &res) != 0) {
+      op_fail(op, WEFT_EAI_NONAME, "local_host must be numeric with explicit addresses");
+      return 0;
+    }
+    const struct sockaddr *locals[64];
+    size_t nl = 0;
+    for (struct addrinfo *a = res; a && nl < 64; a = a->ai_next)
+      locals[nl++] = a->ai_addr;
+    rc = start_race(op, addrs, count, locals, nl);
+    freeaddrinfo(res);
+  } else {
+    rc = start_race(op, addrs, count, NULL, 0);
+  }
+  if (rc)
+    op_fail(op, rc, NULL);
+  return 0;
+}
+
+static void fd_start(void *arg) {
+  connect_op_t *op = arg;
+  weft__stream_t *s = op->fd_stream;
+  op->fd_stream = NULL;
+  if (weft_future_done(op->future)) {
+    weft__stream_discard(s);
+  } else {
+    weft__stream_start(s, &op->proto, op->arg);
+    weft__future_set_transport(op->future, &s->base);
+    weft_transport_release(&s->base);
+  }
+  weft_future_release(op->future); /* the call_soon's reference */
+}
+
+int weft__connect_fd(weft_loop_t *loop, int kind, const weft_protocol_t *protocol, void *arg,
+                     int fd, weft_future_t **out) {
+  if (!out || fd < 0)
+    return WEFT_EINVAL;
+  connect_op_t *op;
+  int rc = op_new(loop, protocol, arg, NULL, &op);
+  if (rc)
+    return rc;
+  weft__stream_t *s = NULL;
+  rc = weft__stream_new(loop, kind, 0, &s);
+  if (rc == 0) {
+    rc = weft__stream_open_fd(s, fd);
+    if (rc)
+      weft__stream_discard(s); /* the descriptor stays the caller's */
+  }
+  if (rc == 0) {
+    if (kind == WEFT_TRANSPORT_TCP)
+      weft__tcp_set_nodelay(s);
+    op->fd_stream = s;
+    weft_future_retain(op->future);
+    rc = weft_call_soon(loop, fd_start, op, NULL);
+    if (rc) {
+      weft_future_release(op->future);
+      op->fd_stream = NULL;
+      weft__stream_discard(s);
+    }
+  }
+  if (rc) {
+    weft_future_release(op->future);
+    free(op);
+    return rc;
+  }
+  op_publish(op, out);
+  return 0;
+}
+
+int weft_create_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
+                              weft_future_t **out) {
+  return weft__connect_fd(loop, WEFT_TRANSPORT_TCP, protocol, arg, fd, out);
+}

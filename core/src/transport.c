@@ -1,0 +1,699 @@
+/* Transports: the generic layer every transport shares, and the stream transport over a
+ * libuv stream (TCP, Unix sockets, pipes). */
+#include "net.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------- generic layer */
+
+void weft__transport_init(weft_transport_t *t, weft_loop_t *loop, int kind,
+                          const weft_transport_ops_t *ops, void *impl) {
+  memset(t, 0, sizeof(*t));
+  t->refs = 1;
+  t->kind = kind;
+  t->loop = loop;
+  if (ops) {
+    size_t n = ops->size < sizeof(t->ops) ? ops->size : sizeof(t->ops);
+    memcpy(&t->ops, ops, n);
+  }
+  t->ops.size = sizeof(t->ops);
+  t->impl = impl;
+  t->reading = 1;
+  t->high = WEFT_WRITE_BUFFER_HIGH_DEFAULT;
+  t->low = WEFT_WRITE_BUFFER_HIGH_DEFAULT / 4;
+}
+
+void weft__transport_set_protocol(weft_transport_t *t, const weft_protocol_t *p, void *arg) {
+  memset(&t->proto, 0, sizeof(t->proto));
+  if (p) {
+    size_t n = p->size < sizeof(t->proto) ? p->size : sizeof(t->proto);
+    memcpy(&t->proto, p, n);
+  }
+  t->proto.size = sizeof(t->proto);
+  t->proto_arg = arg;
+}
+
+int weft_transport_new(weft_loop_t *loop, const weft_transport_ops_t *ops, void *impl,
+                       const weft_protocol_t *protocol, void *protocol_arg,
+                       weft_transport_t **out) {
+  if (!loop || !ops || !out)
+    return WEFT_EINVAL;
+  weft_transport_t *t = malloc(sizeof(*t));
+  if (!t)
+    return WEFT_ENOMEM;
+  weft__transport_init(t, loop, WEFT_TRANSPORT_LAYERED, ops, impl);
+  weft__transport_set_protocol(t, protocol, protocol_arg);
+  *out = t;
+  return 0;
+}
+
+void *weft_transport_impl(const weft_transport_t *t) {
+  return t ? t->impl : NULL;
+}
+
+weft_transport_t *weft_transport_retain(weft_transport_t *t) {
+  if (t)
+    t->refs++;
+  return t;
+}
+
+void weft_transport_release(weft_transport_t *t) {
+  if (!t || --t->refs > 0)
+    return;
+  int layered = t->kind == WEFT_TRANSPORT_LAYERED;
+  if (t->ops.free)
+    t->ops.free(t->impl);
+  if (layered)
+    free(t); /* built-in transports are part of their impl, freed just above */
+}
+
+weft_loop_t *weft_transport_loop(const weft_transport_t *t) {
+  return t ? t->loop : NULL;
+}
+
+static size_t buffer_size(const weft_transport_t *t) {
+  return t->ops.get_write_buffer_size ? t->ops.get_write_buffer_size(t->impl) : 0;
+}
+
+void weft_transport_update_write_flow(weft_transport_t *t) {
+  if (!t || t->lost)
+    return;
+  size_t size = buffer_size(t);
+  /* asyncio: pause strictly above high, resume at or below low, each only once. */
+  if (!t->writing_paused && size > t->high) {
+    t->writing_paused = 1;
+    if (t->proto.pause_writing)
+      t->proto.pause_writing(t, t->proto_arg);
+  } else if (t->writing_paused && size <= t->low) {
+    t->writing_paused = 0;
+    if (t->proto.resume_writing)
+      t->proto.resume_writing(t, t->proto_arg);
+  }
+}
+
+int weft_transport_writelines(weft_transport_t *t, const void *const *bufs, const size_t *lens,
+                              size_t count) {
+  if (!t || (count && (!bufs || !lens)))
+    return WEFT_EINVAL;
+  if (t->kind == WEFT_TRANSPORT_UDP || t->kind == WEFT_TRANSPORT_PIPE_READ)
+    return WEFT_ENOTSUP;
+  if (t->eof_written)
+    return WEFT_EINVALIDSTATE;
+  if (t->closing)
+    return WEFT_ECLOSED;
+  size_t total = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (lens[i] && !bufs[i])
+      return WEFT_EINVAL;
+    total += lens[i];
+  }
+  if (total == 0)
+    return 0;
+  if (!t->ops.write)
+    return WEFT_ENOTSUP;
+  int rc = t->ops.write(t->impl, bufs, lens, count);
+  if (rc == 0 && !t->closing && !t->writing_paused)
+    weft_transport_update_write_flow(t);
+  return rc;
+}
+
+int weft_transport_write(weft_transport_t *t, const void *data, size_t len) {
+  const void *bufs[1] = {data};
+  size_t lens[1] = {len};
+  return weft_transport_writelines(t, bufs, lens, 1);
+}
+
+int weft_transport_write_eof(weft_transport_t *t) {
+  if (!t)
+    return WEFT_EINVAL;
+  if (t->closing)
+    return WEFT_ECLOSED;
+  if (t->eof_written)
+    return 0;
+  if (!t->ops.write_eof || !weft_transport_can_write_eof(t))
+    return WEFT_ENOTSUP;
+  int rc = t->ops.write_eof(t->impl);
+  if (rc == 0)
+    t->eof_written = 1;
+  return rc;
+}
+
+int weft_transport_can_write_eof(const weft_transport_t *t) {
+  if (!t || !t->ops.can_write_eof)
+    return 0;
+  return t->ops.can_write_eof(t->impl) != 0;
+}
+
+int weft_transport_close(weft_transport_t *t) {
+  if (!t)
+    return WEFT_EINVAL;
+  if (t->closing)
+    return 0;
+  t->closing = 1;
+  return t->ops.close ? t->ops.close(t->impl) : WEFT_ENOTSUP;
+}
+
+int weft_transport_abort(weft_transport_t *t) {
+  if (!t)
+    return WEFT_EINVAL;
+  if (t->lost)
+    return 0;
+  t->closing = 1;
+  if (t->ops.abort)
+    return t->ops.abort(t->impl);
+  return t->ops.close ? t->ops.close(t->impl) : WEFT_ENOTSUP;
+}
+
+int weft_transport_is_closing(const weft_transport_t *t) {
+  return t ? t->closing : 1;
+}
+
+int weft_transport_pause_reading(weft_transport_t *t) {
+  if (!t)
+    return WEFT_EINVAL;
+  if (t->closing || !t->reading)
+    return 0;
+  if (!t->ops.pause_reading)
+    return WEFT_ENOTSUP;
+  int rc = t->ops.pause_reading(t->impl);
+  if (rc == 0)
+    t->reading = 0;
+  return rc;
+}
+
+int weft_transport_resume_reading(weft_transport_t *t) {
+  if (!t)
+    return WEFT_EINVAL;
+  if (t->closing || t->reading)
+    return 0;
+  if (!t->ops.resume_reading)
+    return WEFT_ENOTSUP;
+  t->reading = 1;
+  int rc = t->ops.resume_reading(t->impl);
+  if (rc != 0)
+    t->reading = 0;
+  return rc;
+}
+
+int weft_transport_is_reading(const weft_transport_t *t) {
+  return t && !t->closing && t->reading;
+}
+
+int weft_transport_set_write_buffer_limits(weft_transport_t *t, int64_t high, int64_t low) {
+  if (!t)
+    return WEFT_EINVAL;
+  if (high < 0)
+    high =
+        low >= 0 && low > WEFT_WRITE_BUFFER_HIGH_DEFAULT ? 4 * low : WEFT_WRITE_BUFFER_HIGH_DEFAULT;
+  if (low < 0)
+    low = high / 4;
+  if (low > high)
+    return WEFT_EINVAL;
+  t->high = (size_t)high;
+  t->low = (size_t)low;
+  if (t->ops.set_write_buffer_limits) {
+    int rc = t->ops.set_write_buffer_limits(t->impl, t->high, t->low);
+    if (rc)
+      return rc;
+  }
+  weft_transport_update_write_flow(t);
+  return 0;
+}
+
+int weft_transport_get_write_buffer_limits(const weft_transport_t *t, size_t *low_out,
+                                           size_t *high_out) {
+  if (!t)
+    return WEFT_EINVAL;
+  if (low_out)
+    *low_out = t->low;
+  if (high_out)
+    *high_out = t->high;
+  return 0;
+}
+
+size_t weft_transport_get_write_buffer_size(const weft_transport_t *t) {
+  return t ? buffer_size(t) : 0;
+}
+
+void *weft_transport_get_protocol_arg(const weft_transport_t *t) {
+  return t ? t->proto_arg : NULL;
+}
+
+int weft_transport_set_protocol(weft_transport_t *t, const weft_protocol_t *protocol, void *arg) {
+  if (!t || !protocol)
+    return WEFT_EINVAL;
+  weft__transport_set_protocol(t, protocol, arg);
+  return 0;
+}
+
+int weft_transport_get_extra_info(const weft_transport_t *t, int key, void *buf, size_t *len) {
+  if (!t || !len || (*len && !buf))
+    return WEFT_EINVAL;
+  if (key == WEFT_INFO_KIND) {
+    if (*len < sizeof(int)) {
+      *len = sizeof(int);
+      return WEFT_ENOBUFS;
+    }
+    memcpy(buf, &t->kind, sizeof(int));
+    *len = sizeof(int);
+    return 0;
+  }
+  if (!t->ops.get_extra_info)
+    return WEFT_ENOENT;
+  return t->ops.get_extra_info(t->impl, key, buf, len);
+}
+
+void weft_transport_emit_connection_made(weft_transport_t *t) {
+  if (!t || t->made)
+    return;
+  t->made = 1;
+  if (t->proto.connection_made)
+    t->proto.connection_made(t, t->proto_arg);
+}
+
+void weft_transport_emit_data(weft_transport_t *t, const char *data, size_t len) {
+  if (!t || t->lost || len == 0)
+    return;
+  if (t->proto.get_buffer) {
+    /* A buffered protocol fed by a layer: copy through its buffers. */
+    while (len > 0 && !t->lost) {
+      size_t cap = 0;
+      char *dst = t->proto.get_buffer(t, len, &cap, t->proto_arg);
+      if (!dst || cap == 0) {
+        weft_transport_abort(t);
+        return;
+      }
+      size_t n = cap < len ? cap : len;
+      memcpy(dst, data, n);
+      if (t->proto.buffer_updated)
+        t->proto.buffer_updated(t, n, t->proto_arg);
+      data += n;
+      len -= n;
+    }
+  } else if (t->proto.data_received) {
+    t->proto.data_received(t, data, len, t->proto_arg);
+  }
+}
+
+int weft_transport_emit_eof(weft_transport_t *t) {
+  if (!t || t->lost || !t->proto.eof_received)
+    return 0;
+  return t->proto.eof_received(t, t->proto_arg);
+}
+
+void weft_transport_emit_connection_lost(weft_transport_t *t, int error) {
+  if (!t || t->lost)
+    return;
+  t->closing = 1;
+  t->lost = 1;
+  if (t->made && t->proto.connection_lost)
+    t->proto.connection_lost(t, error, t->proto_arg);
+}
+
+static void release_transport_value(void *p) {
+  weft_transport_release(p);
+}
+
+int weft__future_set_transport(weft_future_t *future, weft_transport_t *t) {
+  if (weft_future_done(future))
+    return 0;
+  weft_transport_retain(t);
+  weft_future_set_result(future, weft_value_pointer(t, release_transport_value));
+  return 1;
+}
+
+/* ---------------------------------------------------------------- stream transport */
+
+/* One read buffer per thread for protocols that take data_received: reads never nest, and
+ * sharing it keeps an idle connection from holding 64 KiB. It lives while any stream
+ * transport on the thread does. */
+#define READ_BUF_SIZE (64 * 1024)
+static _Thread_local char *read_buf;
+static _Thread_local size_t stream_count;
+
+typedef struct write_req_s {
+  uv_write_t req;
+  weft__stream_t *s;
+  size_t len;
+  char data[];
+} write_req_t;
+
+static void stream_free_impl(void *impl);
+static int stream_write(void *impl, const void *const *bufs, const size_t *lens, size_t count);
+static int stream_write_eof(void *impl);
+static int stream_can_write_eof(void *impl);
+static int stream_close(void *impl);
+static int stream_abort(void *impl);
+static int stream_pause_reading(void *impl);
+static int stream_resume_reading(void *impl);
+static size_t stream_buffer_size(void *impl);
+static int stream_extra_info(void *impl, int key, void *buf, size_t *len);
+
+static const weft_transport_ops_t stream_ops = {
+    .size = sizeof(weft_transport_ops_t),
+    .write = stream_write,
+    .write_eof = stream_write_eof,
+    .can_write_eof = stream_can_write_eof,
+    .close = stream_close,
+    .abort = stream_abort,
+    .pause_reading = stream_pause_reading,
+    .resume_reading = stream_resume_reading,
+    .get_write_buffer_size = stream_buffer_size,
+    .get_extra_info = stream_extra_info,
+    .free = stream_free_impl,
+};
+
+int weft__stream_new(weft_loop_t *loop, int kind, int tcp_family, weft__stream_t **out) {
+  uv_loop_t *uv = weft_loop_uv(loop);
+  if (!uv)
+    return WEFT_ECLOSED;
+  weft__stream_t *s = calloc(1, sizeof(*s));
+  if (!s)
+    return WEFT_ENOMEM;
+  if (!read_buf) {
+    read_buf = malloc(READ_BUF_SIZE);
+    if (!read_buf) {
+      free(s);
+      return WEFT_ENOMEM;
+    }
+  }
+  stream_count++;
+  weft__transport_init(&s->base, loop, kind, &stream_ops, s);
+  s->base.refs = 2; /* the caller's, and the handle's until it is closed */
+  int rc;
+  if (kind == WEFT_TRANSPORT_TCP)
+    rc = uv_tcp_init_ex(uv, &s->h.tcp, tcp_family ? (unsigned)tcp_family : AF_UNSPEC);
+  else
+    rc = uv_pipe_init(uv, &s->h.pipe, 0);
+  if (rc < 0) {
+    s->base.refs = 0;
+    stream_free_impl(s);
+    return weft_error_from_uv(rc);
+  }
+  s->h.handle.data = s;
+  s->can_read = kind != WEFT_TRANSPORT_PIPE_WRITE;
+  s->can_write = kind != WEFT_TRANSPORT_PIPE_READ;
+  *out = s;
+  return 0;
+}
+
+int weft__stream_open_fd(weft__stream_t *s, int fd) {
+  int rc = s->base.kind == WEFT_TRANSPORT_TCP ? uv_tcp_open(&s->h.tcp, fd)
+                                              : uv_pipe_open(&s->h.pipe, fd);
+  return rc < 0 ? weft_error_from_uv(rc) : 0;
+}
+
+void weft__tcp_set_nodelay(weft__stream_t *s) {
+  uv_tcp_nodelay(&s->h.tcp, 1);
+}
+
+static void stream_free_impl(void *impl) {
+  weft__stream_t *s = impl;
+  free(s);
+  if (--stream_count == 0) {
+    free(read_buf);
+    read_buf = NULL;
+  }
+}
+
+static void on_handle_closed(uv_handle_t *h) {
+  weft__stream_t *s = h->data;
+  if (s->drained)
+    s->drained(s->drained_arg); /* a sendfile waiting on it sees the transport gone */
+  if (s->started)
+    weft_transport_emit_connection_lost(&s->base, s->lost_error);
+  s->base.lost = 1;
+  if (s->on_gone)
+    s->on_gone(s);
+  weft_transport_release(&s->base); /* the connection's own reference */
+}
+
+/* Closes the handle now: pending writes are cancelled, connection_lost(error) follows. */
+static void stream_force_close(weft__stream_t *s, int error) {
+  s->base.closing = 1;
+  if (s->handle_closing)
+    return;
+  s->handle_closing = 1;
+  s->lost_error = error;
+  if (s->can_read)
+    uv_read_stop(&s->h.stream);
+  uv_close(&s->h.handle, on_handle_closed);
+}
+
+void weft__stream_discard(weft__stream_t *s) {
+  s->started = 0;
+  stream_force_close(s, 0);
+  weft_transport_release(&s->base);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  weft__stream_t *s = h->data;
+  weft_transport_t *t = &s->base;
+  if (t->proto.get_buffer) {
+    size_t cap = 0;
+    char *p = t->proto.get_buffer(t, hint, &cap, t->proto_arg);
+    *buf = uv_buf_init(p, p ? (unsigned)cap : 0);
+    return;
+  }
+  *buf = uv_buf_init(read_buf, READ_BUF_SIZE);
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  weft__stream_t *s = stream->data;
+  weft_transport_t *t = &s->base;
+  if (nread > 0) {
+    if (t->proto.get_buffer) {
+      if (t->proto.buffer_updated)
+        t->proto.buffer_updated(t, (size_t)nread, t->proto_arg);
+    } else if (t->proto.data_received) {
+      t->proto.data_received(t, buf->base, (size_t)nread, t->proto_arg);
+    }
+    return;
+  }
+  if (nread == 0)
+    return;
+  if (nread == UV_EOF) {
+    uv_read_stop(stream);
+    int keep = weft_transport_emit_eof(t);
+    if (s->base.kind == WEFT_TRANSPORT_PIPE_READ) {
+      stream_force_close(s, 0); /* a read pipe is done at EOF, whatever the protocol says */
+      return;
+    }
+    if (!keep)
+      weft_transport_close(t);
+    return;
+  }
+  /* A read error (reset, or no buffer from a buffered protocol) ends the connection. */
+  stream_force_close(s, weft_error_from_uv((int)nread));
+}
+
+void weft__stream_start(weft__stream_t *s, const weft_protocol_t *p, void *arg) {
+  weft__transport_set_protocol(&s->base, p, arg);
+  s->started = 1;
+  s->base.reading = s->can_read;
+  weft_transport_emit_connection_made(&s->base);
+  if (s->can_read && s->base.reading && !s->base.closing) {
+    int rc = uv_read_start(&s->h.stream, on_alloc, on_read);
+    if (rc < 0)
+      stream_force_close(s, weft_error_from_uv(rc));
+  }
+}
+
+static void after_write(uv_write_t *req, int status) {
+  write_req_t *w = (write_req_t *)req;
+  weft__stream_t *s = w->s;
+  free(w);
+  s->pending_writes--;
+  if (status < 0 && status != UV_ECANCELED) {
+    stream_force_close(s, weft_error_from_uv(status));
+    return;
+  }
+  if (s->handle_closing)
+    return;
+  if (s->pending_writes == 0 && s->close_after_flush) {
+    stream_force_close(s, 0);
+    return;
+  }
+  weft_transport_update_write_flow(&s->base);
+  if (s->pending_writes == 0 && s->drained)
+    s->drained(s->drained_arg);
+}
+
+static int stream_write(void *impl, const void *const *bufs, const size_t *lens, size_t count) {
+  weft__stream_t *s = impl;
+  if (s->handle_closing)
+    return WEFT_ECLOSED;
+  uv_buf_t local[16];
+  uv_buf_t *ub = count <= 16 ? local : malloc(count * sizeof(uv_buf_t));
+  if (!ub)
+    return WEFT_ENOMEM;
+  size_t total = 0, nb = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (lens[i] == 0)
+      continue;
+    ub[nb++] = uv_buf_init((char *)bufs[i], (unsigned)lens[i]);
+    total += lens[i];
+  }
+  size_t done = 0;
+  /* Nothing queued: write straight from the caller's memory and copy only what the kernel
+   * did not take, which in the common case is nothing. */
+  if (s->pending_writes == 0) {
+    int n = uv_try_write(&s->h.stream, ub, (unsigned)nb);
+    if (n < 0 && n != UV_EAGAIN && n != UV_ENOSYS) {
+      if (ub != local)
+        free(ub);
+      stream_force_close(s, weft_error_from_uv(n));
+      return 0; /* as asyncio: the error reaches the protocol through connection_lost */
+    }
+    if (n > 0)
+      done = (size_t)n;
+  }
+  if (done == total) {
+    if (ub != local)
+      free(ub);
+    return 0;
+  }
+  write_req_t *w = malloc(sizeof(*w) + (total - done));
+  if (!w) {
+    if (ub != local)
+      free(ub);
+    return WEFT_ENOMEM;
+  }
+  size_t skip = done, off = 0;
+  for (size_t i = 0; i < nb; i++) {
+    size_t l = ub[i].len;
+    if (skip >= l) {
+      skip -= l;
+      continue;
+    }
+    memcpy(w->data + off, ub[i].base + skip, l - skip);
+    off += l - skip;
+    skip = 0;
+  }
+  if (ub != local)
+    free(ub);
+  w->s = s;
+  w->len = off;
+  uv_buf_t one = uv_buf_init(w->data, (unsigned)off);
+  int rc = uv_write(&w->req, &s->h.stream, &one, 1, after_write);
+  if (rc < 0) {
+    free(w);
+    stream_force_close(s, weft_error_from_uv(rc));
+    return 0;
+  }
+  s->pending_writes++;
+  return 0;
+}
+
+static void after_shutdown(uv_shutdown_t *req, int status) {
+  free(req);
+}
+
+static int stream_close(void *impl);
+
+static int stream_write_eof(void *impl) {
+  weft__stream_t *s = impl;
+  /* A pipe has no half-close: as asyncio's write pipe transport does, EOF means closing
+   * once the buffer is flushed, which is what the reader sees as end of file. */
+  if (s->base.kind == WEFT_TRANSPORT_PIPE_WRITE)
+    return stream_close(impl);
+  uv_shutdown_t *req = malloc(sizeof(*req));
+  if (!req)
+    return WEFT_ENOMEM;
+  int rc = uv_shutdown(req, &s->h.stream, after_shutdown);
+  if (rc < 0) {
+    free(req);
+    return weft_error_from_uv(rc);
+  }
+  return 0;
+}
+
+static int stream_can_write_eof(void *impl) {
+  weft__stream_t *s = impl;
+  return s->base.kind == WEFT_TRANSPORT_TCP || s->base.kind == WEFT_TRANSPORT_UNIX ||
+         s->base.kind == WEFT_TRANSPORT_PIPE_WRITE;
+}
+
+static int stream_close(void *impl) {
+  weft__stream_t *s = impl;
+  if (s->can_read)
+    uv_read_stop(&s->h.stream);
+  if (s->pending_writes == 0)
+    stream_force_close(s, 0);
+  else
+    s->close_after_flush = 1;
+  return 0;
+}
+
+static int stream_abort(void *impl) {
+  stream_force_close(impl, 0);
+  return 0;
+}
+
+static int stream_pause_reading(void *impl) {
+  weft__stream_t *s = impl;
+  if (!s->can_read)
+    return WEFT_ENOTSUP;
+  uv_read_stop(&s->h.stream);
+  return 0;
+}
+
+static int stream_resume_reading(void *impl) {
+  weft__stream_t *s = impl;
+  if (!s->can_read)
+    return WEFT_ENOTSUP;
+  if (!s->started)
+    return 0;
+  int rc = uv_read_start(&s->h.stream, on_alloc, on_read);
+  return rc < 0 ? weft_error_from_uv(rc) : 0;
+}
+
+static size_t stream_buffer_size(void *impl) {
+  weft__stream_t *s = impl;
+  if (s->handle_closing)
+    return 0;
+  return uv_stream_get_write_queue_size(&s->h.stream);
+}
+
+static int copy_out(const void *src, size_t n, void *buf, size_t *len) {
+  if (*len < n) {
+    *len = n;
+    return WEFT_ENOBUFS;
+  }
+  memcpy(buf, src, n);
+  *len = n;
+  return 0;
+}
+
+static int stream_extra_info(void *impl, int key, void *buf, size_t *len) {
+  weft__stream_t *s = impl;
+  if (s->handle_closing)
+    return WEFT_ENOENT;
+  uv_os_fd_t fd;
+  if (uv_fileno(&s->h.handle, &fd) < 0)
+    return WEFT_ENOENT;
+  switch (key) {
+  case WEFT_INFO_FD: {
+    int v = fd;
+    return copy_out(&v, sizeof(v), buf, len);
+  }
+  case WEFT_INFO_PEERNAME:
+  case WEFT_INFO_SOCKNAME: {
+    if (s->base.kind == WEFT_TRANSPORT_PIPE_READ || s->base.kind == WEFT_TRANSPORT_PIPE_WRITE)
+      return WEFT_ENOENT;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    memset(&ss, 0, sizeof(ss));
+    int rc = key == WEFT_INFO_PEERNAME ? getpeername(fd, (struct sockaddr *)&ss, &sl)
+                                       : getsockname(fd, (struct sockaddr *)&ss, &sl);
+    if (rc != 0)
+      return -errno;
+    return copy_out(&ss, sizeof(ss), buf, len);
+  }
+  default:
+    return WEFT_ENOENT;
+  }
+}

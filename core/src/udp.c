@@ -1,0 +1,458 @@
+/* Datagram transports over uv_udp_t. */
+#include "net.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct udp_s {
+  weft_transport_t base;
+  uv_udp_t h;
+  int handle_closing;
+  int close_after_flush;
+  size_t pending;
+  int lost_error;
+  int started;
+  char rbuf[64 * 1024];
+} udp_t;
+
+typedef struct send_req_s {
+  uv_udp_send_t req;
+  udp_t *u;
+  char data[];
+} send_req_t;
+
+static void udp_closed(uv_handle_t *h) {
+  udp_t *u = h->data;
+  if (u->started)
+    weft_transport_emit_connection_lost(&u->base, u->lost_error);
+  u->base.lost = 1;
+  weft_transport_release(&u->base);
+}
+
+static void udp_force_close(udp_t *u, int error) {
+  u->base.closing = 1;
+  if (u->handle_closing)
+    return;
+  u->handle_closing = 1;
+  u->lost_error = error;
+  uv_udp_recv_stop(&u->h);
+  uv_close((uv_handle_t *)&u->h, udp_closed);
+}
+
+static int udp_close(void *impl) {
+  udp_t *u = impl;
+  uv_udp_recv_stop(&u->h);
+  if (u->pending == 0)
+    udp_force_close(u, 0);
+  else
+    u->close_after_flush = 1;
+  return 0;
+}
+
+static int udp_abort(void *impl) {
+  udp_force_close(impl, 0);
+  return 0;
+}
+
+static size_t udp_buffer_size(void *impl) {
+  udp_t *u = impl;
+  return u->handle_closing ? 0 : uv_udp_get_send_queue_size(&u->h);
+}
+
+static int udp_extra(void *impl, int key, void *buf, size_t *len) {
+  udp_t *u = impl;
+  if (u->handle_closing)
+    return WEFT_ENOENT;
+  uv_os_fd_t fd;
+  if (uv_fileno((uv_handle_t *)&u->h, &fd) < 0)
+    return WEFT_ENOENT;
+  if (key == WEFT_INFO_FD) {
+    if (*len < sizeof(int)) {
+      *len = sizeof(int);
+      return WEFT_ENOBUFS;
+    }
+    memcpy(buf, &fd, sizeof(int));
+    *len = sizeof(int);
+    return 0;
+  }
+  if (key != WEFT_INFO_PEERNAME && key != WEFT_INFO_SOCKNAME)
+    return WEFT_ENOENT;
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof(ss));
+  int sl = sizeof(ss);
+  int rc = key == WEFT_INFO_PEERNAME ? uv_udp_getpeername(&u->h, (struct sockaddr *)&ss, &sl)
+                                     : uv_udp_getsockname(&u->h, (struct sockaddr *)&ss, &sl);
+  if (rc < 0)
+    return key == WEFT_INFO_PEERNAME ? WEFT_ENOENT : weft_error_from_uv(rc);
+  if (*len < sizeof(ss)) {
+    *len = sizeof(ss);
+    return WEFT_ENOBUFS;
+  }
+  memcpy(buf, &ss, sizeof(ss));
+  *len = sizeof(ss);
+  return 0;
+}
+
+static void udp_free(void *impl) {
+  free(impl);
+}
+
+static const weft_transport_ops_t udp_ops = {
+    .size = sizeof(weft_transport_ops_t),
+    .close = udp_close,
+    .abort = udp_abort,
+    .get_write_buffer_size = udp_buffer_size,
+    .get_extra_info = udp_extra,
+    .free = udp_free,
+};
+
+/* error_received from the loop, never from inside the sendto that failed. */
+typedef struct err_ev_s {
+  udp_t *u;
+  int error;
+} err_ev_t;
+
+static void deliver_error(void *arg) {
+  err_ev_t *e = arg;
+  weft_transport_t *t = &e->u->base;
+  if (!t->lost && t->proto.error_received)
+    t->proto.error_received(t, e->error, t->proto_arg);
+  weft_transport_release(t);
+  free(e);
+}
+
+static void report_error_soon(udp_t *u, int error) {
+  err_ev_t *e = malloc(sizeof(*e));
+  if (!e)
+    return;
+  e->u = u;
+  e->error = error;
+  weft_transport_retain(&u->base);
+  if (weft_call_soon(u->base.loop, deliver_error, e, NULL) != 0) {
+    weft_transport_release(&u->base);
+    free(e);
+  }
+}
+
+static void after_send(uv_udp_send_t *req, int status) {
+  send_req_t *s = (send_req_t *)req;
+  udp_t *u = s->u;
+  free(s);
+  u->pending--;
+  if (status < 0 && status != UV_ECANCELED && !u->handle_closing) {
+    weft_transport_t *t = &u->base;
+    if (t->proto.error_received)
+      t->proto.error_received(t, weft_error_from_uv(status), t->proto_arg);
+  }
+  if (u->handle_closing)
+    return;
+  if (u->pending == 0 && u->close_after_flush) {
+    udp_force_close(u, 0);
+    return;
+  }
+  weft_transport_update_write_flow(&u->base);
+}
+
+int weft_transport_sendto(weft_transport_t *t, const void *data, size_t len,
+                          const struct sockaddr *addr) {
+  if (!t || (len && !data))
+    return WEFT_EINVAL;
+  if (t->kind != WEFT_TRANSPORT_UDP)
+    return WEFT_ENOTSUP;
+  if (t->closing)
+    return WEFT_ECLOSED;
+  udp_t *u = t->impl;
+  uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+  if (u->pending == 0) {
+    int n = uv_udp_try_send(&u->h, &b, 1, addr);
+    if (n >= 0)
+      return 0;
+    if (n != UV_EAGAIN) {
+      if (n == UV_EINVAL || n == UV_EDESTADDRREQ || n == UV_EISCONN)
+        return weft_error_from_uv(n); /* a caller mistake, not a network event */
+      report_error_soon(u, weft_error_from_uv(n));
+      return 0;
+    }
+  }
+  send_req_t *s = malloc(sizeof(*s) + len);
+  if (!s)
+    return WEFT_ENOMEM;
+  s->u = u;
+  memcpy(s->data, data, len);
+  b = uv_buf_init(s->data, (unsigned)len);
+  int rc = uv_udp_send(&s->req, &u->h, &b, 1, addr, after_send);
+  if (rc < 0) {
+    free(s);
+    return weft_error_from_uv(rc);
+  }
+  u->pending++;
+  weft_transport_update_write_flow(t);
+  return 0;
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  udp_t *u = h->data;
+  *buf = uv_buf_init(u->rbuf, sizeof(u->rbuf));
+}
+
+static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                    unsigned flags) {
+  udp_t *u = h->data;
+  weft_transport_t *t = &u->base;
+  if (nread < 0) {
+    if (t->proto.error_received)
+      t->proto.error_received(t, weft_error_from_uv((int)nread), t->proto_arg);
+    return;
+  }
+  if (nread == 0 && addr == NULL)
+    return; /* nothing more to read this time */
+  if (t->proto.datagram_received)
+    t->proto.datagram_received(t, buf->base, (size_t)nread, addr, t->proto_arg);
+}
+
+static int udp_pause(void *impl) {
+  uv_udp_recv_stop(&((udp_t *)impl)->h);
+  return 0;
+}
+
+static int udp_resume(void *impl) {
+  udp_t *u = impl;
+  int rc = uv_udp_recv_start(&u->h, on_alloc, on_recv);
+  return rc < 0 ? weft_error_from_uv(rc) : 0;
+}
+
+static int udp_new(weft_loop_t *loop, int family, udp_t **out) {
+  uv_loop_t *uv = weft_loop_uv(loop);
+  if (!uv)
+    return WEFT_ECLOSED;
+  udp_t *u = calloc(1, sizeof(*u));
+  if (!u)
+    return WEFT_ENOMEM;
+  weft_transport_ops_t ops = udp_ops;
+  ops.pause_reading = udp_pause;
+  ops.resume_reading = udp_resume;
+  weft__transport_init(&u->base, loop, WEFT_TRANSPORT_UDP, &ops, u);
+  int rc = uv_udp_init_ex(uv, &u->h, family ? (unsigned)family : AF_UNSPEC);
+  if (rc < 0) {
+    free(u);
+    return weft_error_from_uv(rc);
+  }
+  u->h.data = u;
+  *out = u;
+  return 0;
+}
+
+static void udp_start(udp_t *u, const weft_protocol_t *p, void *arg) {
+  weft__transport_set_protocol(&u->base, p, arg);
+  u->started = 1;
+  weft_transport_emit_connection_made(&u->base);
+  if (!u->base.closing && u->base.reading) {
+    int rc = uv_udp_recv_start(&u->h, on_alloc, on_recv);
+    if (rc < 0)
+      udp_force_close(u, weft_error_from_uv(rc));
+  }
+}
+
+typedef struct dg_op_s {
+  weft_loop_t *loop;
+  weft_future_t *future;
+  weft_protocol_t proto;
+  void *arg;
+  weft_datagram_options_t o;
+  char *local_host, *remote_host;
+  weft__resolve_t *resolve;
+  struct sockaddr_storage local, remote;
+  int have_local, have_remote;
+  int stage; /* 0: resolving remote, 1: resolving local */
+} dg_op_t;
+
+static void dg_fail(dg_op_t *op, int rc, const char *msg) {
+  if (!weft_future_done(op->future))
+    weft_future_set_error(op->future, rc, msg, NULL, NULL);
+}
+
+static void dg_finish(dg_op_t *op) {
+  if (weft_future_done(op->future))
+    return;
+  int family = op->o.family;
+  if (op->have_remote)
+    family = op->remote.ss_family;
+  else if (op->have_local)
+    family = op->local.ss_family;
+  if (!family)
+    family = AF_INET;
+  udp_t *u;
+  int rc = udp_new(op->loop, family, &u);
+  if (rc) {
+    dg_fail(op, rc, NULL);
+    return;
+  }
+  uv_os_fd_t fd = -1;
+  uv_fileno((uv_handle_t *)&u->h, &fd);
+  if (op->o.reuse_port) {
+    int one = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+      rc = WEFT_ENOTSUP;
+  }
+  if (rc == 0 && op->have_local) {
+    int u2 = uv_udp_bind(&u->h, (struct sockaddr *)&op->local, 0);
+    rc = u2 < 0 ? weft_error_from_uv(u2) : 0;
+  }
+  if (rc == 0 && op->o.allow_broadcast) {
+    int u2 = uv_udp_set_broadcast(&u->h, 1);
+    rc = u2 < 0 ? weft_error_from_uv(u2) : 0;
+  }
+  if (rc == 0 && op->have_remote) {
+    int u2 = uv_udp_connect(&u->h, (struct sockaddr *)&op->remote);
+    rc = u2 < 0 ? weft_error_from_uv(u2) : 0;
+  }
+  if (rc) {
+    udp_force_close(u, 0);
+    dg_fail(op, rc, NULL);
+    return;
+  }
+  udp_start(u, &op->proto, op->arg);
+  weft__future_set_transport(op->future, &u->base);
+}
+
+static void dg_step(dg_op_t *op);
+
+static void on_dg_resolved(void *arg, struct addrinfo *res, int error) {
+  dg_op_t *op = arg;
+  op->resolve = NULL;
+  if (error || !res) {
+    if (res)
+      uv_freeaddrinfo(res);
+    dg_fail(op, error ? error : WEFT_EAI_NONAME, weft_strerror(error));
+    return;
+  }
+  struct sockaddr_storage *dst = op->stage == 0 ? &op->remote : &op->local;
+  memcpy(dst, res->ai_addr, res->ai_addrlen);
+  if (op->stage == 0) {
+    op->have_remote = 1;
+    if (!op->o.family)
+      op->o.family = res->ai_family; /* the local address must match the remote's family */
+  } else {
+    op->have_local = 1;
+  }
+  uv_freeaddrinfo(res);
+  op->stage++;
+  dg_step(op);
+}
+
+static void dg_step(dg_op_t *op) {
+  if (weft_future_done(op->future))
+    return;
+  char service[16];
+  int rc = 0;
+  if (op->stage == 0 && op->remote_host) {
+    snprintf(service, sizeof(service), "%d", op->o.remote_port);
+    rc = weft__resolve(op->loop, op->remote_host, service, op->o.family, SOCK_DGRAM, op->o.flags,
+                       on_dg_resolved, op, &op->resolve);
+  } else if (op->stage <= 1 && (op->local_host || op->o.local_port)) {
+    op->stage = 1;
+    snprintf(service, sizeof(service), "%d", op->o.local_port);
+    rc = weft__resolve(op->loop, op->local_host, service, op->o.family, SOCK_DGRAM,
+                       op->o.flags | AI_PASSIVE, on_dg_resolved, op, &op->resolve);
+  } else {
+    dg_finish(op);
+    return;
+  }
+  if (rc)
+    dg_fail(op, rc, NULL);
+}
+
+static void dg_done(weft_future_t *f, void *arg) {
+  dg_op_t *op = arg;
+  if (op->resolve)
+    weft__resolve_cancel(op->resolve);
+  free(op->local_host);
+  free(op->remote_host);
+  weft_future_release(op->future);
+  free(op);
+}
+
+int weft_create_datagram_endpoint(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                                  const weft_datagram_options_t *options, weft_future_t **out) {
+  if (!loop || !protocol || !out)
+    return WEFT_EINVAL;
+  dg_op_t *op = calloc(1, sizeof(*op));
+  if (!op)
+    return WEFT_ENOMEM;
+  int rc = weft_future_new(loop, &op->future);
+  if (rc) {
+    free(op);
+    return rc;
+  }
+  op->loop = loop;
+  size_t n = protocol->size < sizeof(op->proto) ? protocol->size : sizeof(op->proto);
+  memcpy(&op->proto, protocol, n);
+  op->proto.size = sizeof(op->proto);
+  op->arg = arg;
+  if (options) {
+    n = options->size < sizeof(op->o) ? options->size : sizeof(op->o);
+    memcpy(&op->o, options, n);
+  }
+  op->local_host = op->o.local_host ? strdup(op->o.local_host) : NULL;
+  op->remote_host = op->o.remote_host ? strdup(op->o.remote_host) : NULL;
+  op->o.local_host = op->o.remote_host = NULL;
+  weft_future_add_done_callback(op->future, dg_done, op);
+  *out = weft_future_retain(op->future);
+  dg_step(op);
+  return 0;
+}
+
+typedef struct fd_op_s {
+  udp_t *u;
+  weft_future_t *future;
+  weft_protocol_t proto;
+  void *arg;
+} fd_op_t;
+
+static void fd_start(void *a) {
+  fd_op_t *op = a;
+  if (weft_future_done(op->future)) {
+    udp_force_close(op->u, 0);
+  } else {
+    udp_start(op->u, &op->proto, op->arg);
+    weft__future_set_transport(op->future, &op->u->base);
+  }
+  weft_future_release(op->future);
+  free(op);
+}
+
+int weft_create_datagram_endpoint_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                                     int fd, weft_future_t **out) {
+  if (!loop || !protocol || !out || fd < 0)
+    return WEFT_EINVAL;
+  fd_op_t *op = calloc(1, sizeof(*op));
+  if (!op)
+    return WEFT_ENOMEM;
+  int rc = udp_new(loop, 0, &op->u);
+  if (rc == 0) {
+    int u2 = uv_udp_open(&op->u->h, fd);
+    if (u2 < 0) {
+      rc = weft_error_from_uv(u2);
+      udp_force_close(op->u, 0);
+    }
+  }
+  if (rc == 0)
+    rc = weft_future_new(loop, &op->future);
+  if (rc == 0) {
+    size_t n = protocol->size < sizeof(op->proto) ? protocol->size : sizeof(op->proto);
+    memcpy(&op->proto, protocol, n);
+    op->proto.size = sizeof(op->proto);
+    op->arg = arg;
+    *out = weft_future_retain(op->future);
+    rc = weft_call_soon(loop, fd_start, op, NULL);
+    if (rc) {
+      weft_future_release(*out);
+      weft_future_release(op->future);
+      udp_force_close(op->u, 0);
+    }
+  }
+  if (rc)
+    free(op);
+  return rc;
+}

@@ -1,0 +1,50 @@
+/* Helpers shared by the networking tests. */
+#ifndef WEFT_NET_UTIL_H
+#define WEFT_NET_UTIL_H
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "weft_test.h"
+
+/* Runs the loop until *flag is nonzero or `seconds` pass. */
+static inline void net_util_noop(void *arg) {
+  (void)arg;
+}
+static inline void run_until_flag(weft_loop_t *loop, const int *flag, double seconds) {
+  double deadline = weft_loop_time(loop) + seconds;
+  weft_handle_t *h = NULL;
+  weft_call_later(loop, seconds, net_util_noop, NULL, &h); /* so the wait cannot block */
+  while (!*flag && weft_loop_time(loop) < deadline)
+    weft_loop_run_once(loop, 0);
+  weft_handle_cancel(h);
+  weft_handle_release(h);
+}
+
+/* Runs `n` iterations without blocking (close callbacks, scheduled callbacks). */
+static inline void spin(weft_loop_t *loop, int n) {
+  for (int i = 0; i < n; i++)
+    weft_loop_run_once(loop, 1);
+}
+
+/* Waits for a future, then returns its pointer result (borrowed) or NULL. */
+static inline void *await_ptr(weft_loop_t *loop, weft_future_t *f, int *rc_out) {
+  int rc = weft_loop_run_until_complete(loop, f);
+  if (rc_out)
+    *rc_out = rc;
+  if (rc)
+    return NULL;
+  const weft_value_t *v = NULL;
+  weft_future_result(f, &v);
+  return v ? v->ptr : NULL;
+}
+
+static inline int addr_port(const struct sockaddr *a) {
+  int port = 0;
+  weft_sockaddr_format(a, NULL, 0, &port);
+  return port;
+}
+
+#endif

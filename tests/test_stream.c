@@ -1,0 +1,370 @@
+/* Streams: StreamReader semantics fed by hand, and streams over TCP and Unix sockets. */
+#include "net_util.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static const char *bytes_of(weft_future_t *f, size_t *len) {
+  const weft_value_t *v = NULL;
+  if (weft_future_result(f, &v) != 0 || !v || v->type != WEFT_VALUE_BYTES)
+    return NULL;
+  *len = v->len;
+  return v->ptr;
+}
+
+#define ASSERT_BYTES(f, str)                                                                       \
+  do {                                                                                             \
+    size_t l_ = 0;                                                                                 \
+    const char *b_ = bytes_of(f, &l_);                                                             \
+    ASSERT_TRUE(b_ != NULL);                                                                       \
+    ASSERT_EQ(l_, strlen(str));                                                                    \
+    ASSERT_TRUE(memcmp(b_, str, l_) == 0);                                                         \
+  } while (0)
+
+WEFT_TEST(readline_every_split) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  const char *text = "hello\nworld\n";
+  size_t n = strlen(text);
+  for (size_t split = 0; split <= n; split++) {
+    weft_stream_reader_t *r;
+    ASSERT_OK(weft_stream_reader_new(loop, 0, &r));
+    weft_future_t *a, *b;
+    ASSERT_OK(weft_stream_readline(r, &a));
+    ASSERT_CODE(weft_stream_readline(r, &b), WEFT_EINVALIDSTATE); /* one waiter at a time */
+    ASSERT_OK(weft_stream_feed_data(r, text, split));
+    ASSERT_OK(weft_stream_feed_data(r, text + split, n - split));
+    ASSERT_TRUE(weft_future_done(a));
+    ASSERT_BYTES(a, "hello\n");
+    ASSERT_OK(weft_stream_readline(r, &b));
+    ASSERT_TRUE(weft_future_done(b));
+    ASSERT_BYTES(b, "world\n");
+    weft_future_release(a);
+    weft_future_release(b);
+    weft_stream_reader_release(r);
+  }
+  /* one byte at a time */
+  weft_stream_reader_t *r;
+  ASSERT_OK(weft_stream_reader_new(loop, 0, &r));
+  weft_future_t *a;
+  ASSERT_OK(weft_stream_readline(r, &a));
+  for (size_t i = 0; i < 6; i++) {
+    ASSERT_TRUE(!weft_future_done(a));
+    ASSERT_OK(weft_stream_feed_data(r, text + i, 1));
+  }
+  ASSERT_BYTES(a, "hello\n");
+  weft_future_release(a);
+  /* readuntil with two separators, fed byte by byte: the match that ends first wins */
+  const void *seps[2] = {"\r\n", "!!"};
+  size_t lens[2] = {2, 2};
+  ASSERT_OK(weft_stream_readuntil(r, seps, lens, 2, &a));
+  const char *t2 = "abc!!def\r\n";
+  for (size_t i = 0; i < strlen(t2); i++)
+    ASSERT_OK(weft_stream_feed_data(r, t2 + i, 1));
+  ASSERT_BYTES(a, "abc!!");
+  weft_future_release(a);
+  ASSERT_OK(weft_stream_readuntil(r, seps, lens, 2, &a));
+  ASSERT_BYTES(a, "def\r\n");
+  weft_future_release(a);
+  weft_stream_reader_release(r);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(readexactly_every_split_and_eof) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  const char *text = "0123456789";
+  for (size_t split = 0; split <= 10; split++) {
+    weft_stream_reader_t *r;
+    ASSERT_OK(weft_stream_reader_new(loop, 0, &r));
+    weft_future_t *a;
+    ASSERT_OK(weft_stream_readexactly(r, 10, &a));
+    weft_stream_feed_data(r, text, split);
+    ASSERT_EQ(weft_future_done(a), split == 10);
+    weft_stream_feed_data(r, text + split, 10 - split);
+    ASSERT_BYTES(a, "0123456789");
+    weft_future_release(a);
+    weft_stream_reader_release(r);
+  }
+  weft_stream_reader_t *r;
+  ASSERT_OK(weft_stream_reader_new(loop, 0, &r));
+  weft_future_t *a;
+  ASSERT_OK(weft_stream_readexactly(r, 8, &a));
+  weft_stream_feed_data(r, "abc", 3);
+  weft_stream_feed_eof(r);
+  ASSERT_CODE(weft_future_error(a), WEFT_EINCOMPLETE);
+  size_t plen;
+  const char *p = weft_stream_error_partial(a, &plen);
+  ASSERT_EQ(plen, 3);
+  ASSERT_TRUE(memcmp(p, "abc", 3) == 0);
+  ASSERT_EQ(weft_stream_error_consumed(a), 8);
+  ASSERT_TRUE(weft_stream_at_eof(r));
+  weft_future_release(a);
+  /* read at EOF gives empty bytes, readline too */
+  ASSERT_OK(weft_stream_read(r, 100, &a));
+  ASSERT_BYTES(a, "");
+  weft_future_release(a);
+  weft_stream_reader_release(r);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(read_all_and_read_n) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_stream_reader_t *r;
+  ASSERT_OK(weft_stream_reader_new(loop, 0, &r));
+  weft_future_t *a;
+  ASSERT_OK(weft_stream_read(r, -1, &a));
+  weft_stream_feed_data(r, "ab", 2);
+  weft_stream_feed_data(r, "cd", 2);
+  ASSERT_TRUE(!weft_future_done(a));
+  weft_stream_feed_eof(r);
+  ASSERT_BYTES(a, "abcd");
+  weft_future_release(a);
+  weft_stream_reader_release(r);
+  ASSERT_OK(weft_stream_reader_new(loop, 0, &r));
+  weft_stream_feed_data(r, "abcdef", 6);
+  ASSERT_OK(weft_stream_read(r, 4, &a));
+  ASSERT_BYTES(a, "abcd");
+  weft_future_release(a);
+  ASSERT_OK(weft_stream_read(r, 0, &a));
+  ASSERT_BYTES(a, "");
+  weft_future_release(a);
+  ASSERT_EQ(weft_stream_reader_buffered(r), 2);
+  /* an error fails the waiting read and the next ones */
+  weft_stream_feed_data(r, "", 0);
+  ASSERT_OK(weft_stream_read(r, 4, &a));
+  ASSERT_BYTES(a, "ef");
+  weft_future_release(a);
+  ASSERT_OK(weft_stream_read(r, 4, &a));
+  ASSERT_OK(weft_stream_set_error(r, WEFT_ECONNRESET));
+  ASSERT_CODE(weft_future_error(a), WEFT_ECONNRESET);
+  weft_future_release(a);
+  ASSERT_OK(weft_stream_readline(r, &a));
+  ASSERT_CODE(weft_future_error(a), WEFT_ECONNRESET);
+  weft_future_release(a);
+  ASSERT_EQ(weft_stream_reader_error(r), WEFT_ECONNRESET);
+  weft_stream_reader_release(r);
+  /* a cancelled read frees its place */
+  ASSERT_OK(weft_stream_reader_new(loop, 0, &r));
+  ASSERT_OK(weft_stream_read(r, 4, &a));
+  ASSERT_EQ(weft_future_cancel(a, NULL), 1);
+  weft_future_t *b;
+  ASSERT_OK(weft_stream_read(r, 4, &b));
+  weft_stream_feed_data(r, "xy", 2);
+  ASSERT_BYTES(b, "xy");
+  weft_future_release(a);
+  weft_future_release(b);
+  weft_stream_reader_release(r);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(limit_overrun) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_stream_reader_t *r;
+  ASSERT_OK(weft_stream_reader_new(loop, 8, &r));
+  ASSERT_EQ(weft_stream_reader_limit(r), 8);
+  const void *seps[1] = {"\n"};
+  size_t lens[1] = {1};
+  weft_future_t *a;
+  /* separator found beyond the limit: error, data stays */
+  weft_stream_feed_data(r, "0123456789AB\nrest", 17);
+  ASSERT_OK(weft_stream_readuntil(r, seps, lens, 1, &a));
+  ASSERT_CODE(weft_future_error(a), WEFT_ELIMITOVERRUN);
+  ASSERT_EQ(weft_stream_error_consumed(a), 12);
+  ASSERT_EQ(weft_stream_reader_buffered(r), 17);
+  weft_future_release(a);
+  /* readline drops the over-long line and keeps the rest */
+  ASSERT_OK(weft_stream_readline(r, &a));
+  ASSERT_CODE(weft_future_error(a), WEFT_ELIMITOVERRUN);
+  weft_future_release(a);
+  ASSERT_EQ(weft_stream_reader_buffered(r), 4);
+  weft_stream_reader_release(r);
+  /* no separator and more than the limit buffered */
+  ASSERT_OK(weft_stream_reader_new(loop, 8, &r));
+  ASSERT_OK(weft_stream_readuntil(r, seps, lens, 1, &a));
+  weft_stream_feed_data(r, "0123456789ABCDEF", 16);
+  ASSERT_CODE(weft_future_error(a), WEFT_ELIMITOVERRUN);
+  ASSERT_EQ(weft_stream_reader_buffered(r), 16);
+  weft_future_release(a);
+  ASSERT_OK(weft_stream_readline(r, &a));
+  ASSERT_CODE(weft_future_error(a), WEFT_ELIMITOVERRUN);
+  ASSERT_EQ(weft_stream_reader_buffered(r), 0); /* cleared, as asyncio */
+  weft_future_release(a);
+  /* readuntil at EOF without separator: incomplete with everything */
+  weft_stream_feed_data(r, "tail", 4);
+  weft_stream_feed_eof(r);
+  ASSERT_OK(weft_stream_readuntil(r, seps, lens, 1, &a));
+  ASSERT_CODE(weft_future_error(a), WEFT_EINCOMPLETE);
+  size_t pl;
+  ASSERT_TRUE(weft_stream_error_partial(a, &pl) != NULL);
+  ASSERT_EQ(pl, 4);
+  weft_future_release(a);
+  ASSERT_CODE(weft_stream_readuntil(r, seps, lens, 0, &a), WEFT_EINVAL);
+  size_t zero = 0;
+  ASSERT_CODE(weft_stream_readuntil(r, seps, &zero, 1, &a), WEFT_EINVAL);
+  ASSERT_CODE(weft_stream_feed_data(r, "x", 1), WEFT_EINVALIDSTATE);
+  weft_stream_reader_release(r);
+  weft_test_close_loop(loop);
+}
+
+/* ---- over TCP, in tasks ---- */
+
+static int handle_client(weft_stream_reader_t *r, weft_stream_writer_t *w, void *arg) {
+  int *served = arg;
+  for (;;) {
+    weft_value_t line;
+    int rc = weft_stream_readline_await(r, &line);
+    if (rc)
+      return rc;
+    if (line.len == 0) {
+      weft_value_clear(&line);
+      break;
+    }
+    weft_stream_write(w, line.ptr, line.len);
+    weft_value_clear(&line);
+    rc = weft_stream_drain_await(w);
+    if (rc)
+      return rc;
+  }
+  /* the client half-closed: answer, then close */
+  weft_stream_write(w, "bye\n", 4);
+  weft_stream_close(w);
+  (*served)++;
+  return weft_stream_wait_closed_await(w);
+}
+
+typedef struct client_ctx_s {
+  int port;
+  int ok;
+  weft_loop_t *loop;
+} client_ctx_t;
+
+static int client_main(weft_task_t *self, void *arg) {
+  client_ctx_t *cx = arg;
+  weft_stream_reader_t *r;
+  weft_stream_writer_t *w;
+  int rc = weft_open_connection_await(cx->loop, "127.0.0.1", cx->port, NULL, &r, &w);
+  if (rc)
+    return rc;
+  for (int i = 0; i < 10; i++) {
+    char msg[32];
+    int n = snprintf(msg, sizeof(msg), "line %d\n", i);
+    weft_stream_write(w, msg, (size_t)n);
+    if ((rc = weft_stream_drain_await(w)))
+      return rc;
+    weft_value_t v;
+    if ((rc = weft_stream_readline_await(r, &v)))
+      return rc;
+    int same = v.len == (size_t)n && memcmp(v.ptr, msg, (size_t)n) == 0;
+    weft_value_clear(&v);
+    if (!same)
+      return WEFT_EPROTO;
+  }
+  weft_stream_write_eof(w); /* half-close; the server still answers */
+  weft_value_t all;
+  if ((rc = weft_stream_read_await(r, -1, &all)))
+    return rc;
+  int bye = all.len == 4 && memcmp(all.ptr, "bye\n", 4) == 0;
+  weft_value_clear(&all);
+  char buf[4];
+  size_t got = 99;
+  ASSERT_CODE(weft_stream_readexactly_into(r, buf, 4, &got), WEFT_EINCOMPLETE);
+  ASSERT_EQ(got, 0);
+  weft_stream_close(w);
+  rc = weft_stream_wait_closed_await(w);
+  weft_stream_reader_release(r);
+  weft_stream_writer_release(w);
+  cx->ok = bye;
+  return rc;
+}
+
+WEFT_TEST(echo_tasks_half_close) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int served = 0;
+  weft_stream_options_t so = {.size = sizeof(so), .client_in_task = 1};
+  weft_future_t *sf;
+  ASSERT_OK(weft_start_server(loop, handle_client, &served, "127.0.0.1", 0, &so, &sf));
+  int rc;
+  weft_server_t *s = weft_server_retain(await_ptr(loop, sf, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(sf);
+  client_ctx_t cx = {.port = weft_server_port(s), .loop = loop};
+  weft_task_t *t;
+  ASSERT_OK(weft_task_spawn(loop, client_main, &cx, NULL, &t));
+  ASSERT_OK(weft_loop_run_until_complete(loop, weft_task_future(t)));
+  weft_task_release(t);
+  ASSERT_TRUE(cx.ok);
+  weft_server_close(s);
+  weft_future_t *wc;
+  ASSERT_OK(weft_server_wait_closed(s, &wc));
+  ASSERT_OK(weft_loop_run_until_complete(loop, wc));
+  weft_future_release(wc);
+  ASSERT_EQ(served, 1);
+  weft_server_release(s);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+}
+
+/* ---- many concurrent clients ---- */
+
+static int many_client(weft_task_t *self, void *arg) {
+  client_ctx_t *cx = arg;
+  weft_stream_reader_t *r;
+  weft_stream_writer_t *w;
+  int rc = weft_open_connection_await(cx->loop, "127.0.0.1", cx->port, NULL, &r, &w);
+  if (rc)
+    return rc;
+  weft_stream_write(w, "ping\n", 5);
+  weft_value_t v;
+  rc = weft_stream_readline_await(r, &v);
+  if (rc == 0 && v.len == 5)
+    cx->ok++;
+  weft_value_clear(&v);
+  weft_stream_write_eof(w);
+  weft_value_t rest;
+  weft_stream_read_await(r, -1, &rest);
+  weft_value_clear(&rest);
+  weft_stream_reader_release(r);
+  weft_stream_writer_release(w);
+  return rc;
+}
+
+WEFT_TEST(many_connections) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int served = 0;
+  weft_stream_options_t so = {.size = sizeof(so), .client_in_task = 1};
+  weft_future_t *sf;
+  ASSERT_OK(weft_start_server(loop, handle_client, &served, "127.0.0.1", 0, &so, &sf));
+  int rc;
+  weft_server_t *s = weft_server_retain(await_ptr(loop, sf, &rc));
+  weft_future_release(sf);
+  enum { N = 200 };
+  client_ctx_t cx = {.port = weft_server_port(s), .loop = loop};
+  weft_future_t *fs[N];
+  for (int i = 0; i < N; i++) {
+    weft_task_t *t;
+    ASSERT_OK(weft_task_spawn(loop, many_client, &cx, NULL, &t));
+    fs[i] = weft_task_future(t);
+  }
+  weft_future_t *g;
+  ASSERT_OK(weft_gather(loop, fs, N, 0, &g));
+  ASSERT_OK(weft_loop_run_until_complete(loop, g));
+  weft_future_release(g);
+  for (int i = 0; i < N; i++)
+    weft_future_release(fs[i]);
+  ASSERT_EQ(cx.ok, N);
+  weft_server_close(s);
+  weft_future_t *wc;
+  ASSERT_OK(weft_server_wait_closed(s, &wc));
+  ASSERT_OK(weft_loop_run_until_complete(loop, wc));
+  weft_future_release(wc);
+  ASSERT_EQ(served, N);
+  weft_server_release(s);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+}

@@ -1,0 +1,648 @@
+/* TCP transports, protocols and servers on loopback. */
+#include "net_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- an echo server protocol ---- */
+
+typedef struct echo_s {
+  int made, lost, eofs, lost_error;
+  size_t received;
+  int keep_open_on_eof;
+} echo_t;
+
+static void echo_made(weft_transport_t *t, void *arg) {
+  ((echo_t *)arg)->made++;
+}
+static void echo_data(weft_transport_t *t, const char *data, size_t len, void *arg) {
+  ((echo_t *)arg)->received += len;
+  weft_transport_write(t, data, len);
+}
+static int echo_eof(weft_transport_t *t, void *arg) {
+  echo_t *e = arg;
+  e->eofs++;
+  if (e->keep_open_on_eof) {
+    weft_transport_write(t, "bye", 3);
+    weft_transport_close(t);
+  }
+  return e->keep_open_on_eof;
+}
+static void echo_lost(weft_transport_t *t, int error, void *arg) {
+  echo_t *e = arg;
+  e->lost++;
+  e->lost_error = error;
+  free(e);
+}
+
+static int echo_factory(void *farg, weft_protocol_t *p, void **arg) {
+  p->connection_made = echo_made;
+  p->data_received = echo_data;
+  p->eof_received = echo_eof;
+  p->connection_lost = echo_lost;
+  echo_t *e = calloc(1, sizeof(*e));
+  e->keep_open_on_eof = farg != NULL;
+  *arg = e;
+  return 0;
+}
+
+/* ---- a recording client protocol ---- */
+
+typedef struct client_s {
+  int made, lost, eof, lost_error, paused, resumed;
+  char buf[1 << 16];
+  size_t len;
+  size_t want;
+  int done;
+  int order_ok;
+} client_t;
+
+static void c_made(weft_transport_t *t, void *arg) {
+  client_t *c = arg;
+  c->made++;
+  c->order_ok = c->lost == 0 && c->len == 0;
+}
+static void c_data(weft_transport_t *t, const char *data, size_t len, void *arg) {
+  client_t *c = arg;
+  if (c->len + len <= sizeof(c->buf)) {
+    memcpy(c->buf + c->len, data, len);
+  }
+  c->len += len;
+  if (c->want && c->len >= c->want)
+    c->done = 1;
+}
+static int c_eof(weft_transport_t *t, void *arg) {
+  ((client_t *)arg)->eof++;
+  return 0;
+}
+static void c_lost(weft_transport_t *t, int error, void *arg) {
+  client_t *c = arg;
+  c->lost++;
+  c->lost_error = error;
+  c->done = 1;
+}
+static void c_pause(weft_transport_t *t, void *arg) {
+  ((client_t *)arg)->paused++;
+}
+static void c_resume(weft_transport_t *t, void *arg) {
+  ((client_t *)arg)->resumed++;
+}
+
+static const weft_protocol_t client_proto = {
+    .size = sizeof(weft_protocol_t),
+    .connection_made = c_made,
+    .data_received = c_data,
+    .eof_received = c_eof,
+    .connection_lost = c_lost,
+    .pause_writing = c_pause,
+    .resume_writing = c_resume,
+};
+
+static weft_server_t *start_echo(weft_loop_t *loop, const char *host, void *farg) {
+  weft_future_t *f;
+  ASSERT_OK(weft_create_server(loop, echo_factory, farg, host, 0, NULL, &f));
+  int rc;
+  weft_server_t *s = weft_server_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(f);
+  ASSERT_TRUE(weft_server_is_serving(s));
+  return s;
+}
+
+static void stop_server(weft_loop_t *loop, weft_server_t *s) {
+  ASSERT_OK(weft_server_close(s));
+  weft_future_t *w;
+  ASSERT_OK(weft_server_wait_closed(s, &w));
+  ASSERT_OK(weft_loop_run_until_complete(loop, w));
+  weft_future_release(w);
+  weft_server_release(s);
+}
+
+static weft_transport_t *connect_client(weft_loop_t *loop, int port, client_t *c) {
+  weft_future_t *f;
+  ASSERT_OK(weft_create_connection(loop, &client_proto, c, "127.0.0.1", port, NULL, &f));
+  int rc;
+  weft_transport_t *t = weft_transport_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(f);
+  ASSERT_EQ(c->made, 1);
+  return t;
+}
+
+WEFT_TEST(echo) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_server_t *s = start_echo(loop, "127.0.0.1", NULL);
+  int port = weft_server_port(s);
+  ASSERT_TRUE(port > 0);
+  client_t *c = calloc(1, sizeof(*c));
+  weft_transport_t *t = connect_client(loop, port, c);
+  ASSERT_TRUE(c->order_ok);
+  c->want = 11;
+  ASSERT_OK(weft_transport_write(t, "hello", 5));
+  const void *bufs[2] = {" wo", "rld"};
+  size_t lens[2] = {3, 3};
+  ASSERT_OK(weft_transport_writelines(t, bufs, lens, 2));
+  run_until_flag(loop, &c->done, 5);
+  ASSERT_EQ(c->len, 11);
+  ASSERT_TRUE(memcmp(c->buf, "hello world", 11) == 0);
+  ASSERT_EQ(weft_server_connection_count(s), 1);
+
+  /* extra info */
+  struct sockaddr_storage ss;
+  size_t len = sizeof(ss);
+  ASSERT_OK(weft_transport_get_extra_info(t, WEFT_INFO_PEERNAME, &ss, &len));
+  ASSERT_EQ(addr_port((struct sockaddr *)&ss), port);
+  int fd = -1;
+  len = sizeof(fd);
+  ASSERT_OK(weft_transport_get_extra_info(t, WEFT_INFO_FD, &fd, &len));
+  ASSERT_TRUE(fd >= 0);
+  len = 1;
+  ASSERT_CODE(weft_transport_get_extra_info(t, WEFT_INFO_SOCKNAME, &ss, &len), WEFT_ENOBUFS);
+  ASSERT_TRUE(weft_transport_is_reading(t));
+  ASSERT_TRUE(weft_transport_can_write_eof(t));
+  size_t lo, hi;
+  ASSERT_OK(weft_transport_get_write_buffer_limits(t, &lo, &hi));
+  ASSERT_EQ(hi, 65536);
+  ASSERT_EQ(lo, 16384);
+
+  ASSERT_OK(weft_transport_close(t));
+  ASSERT_TRUE(weft_transport_is_closing(t));
+  ASSERT_OK(weft_transport_close(t)); /* twice is harmless */
+  ASSERT_CODE(weft_transport_write(t, "x", 1), WEFT_ECLOSED);
+  c->done = 0;
+  run_until_flag(loop, &c->done, 5);
+  ASSERT_EQ(c->lost, 1);
+  ASSERT_EQ(c->lost_error, 0);
+  weft_transport_release(t);
+  free(c);
+  stop_server(loop, s);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(connection_refused) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  /* A port that was just free: bind, read the port, close. */
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof(a);
+  ASSERT_OK(bind(fd, (struct sockaddr *)&a, sizeof(a)));
+  getsockname(fd, (struct sockaddr *)&a, &al);
+  close(fd);
+  client_t c = {0};
+  weft_future_t *f;
+  ASSERT_OK(
+      weft_create_connection(loop, &client_proto, &c, "127.0.0.1", ntohs(a.sin_port), NULL, &f));
+  ASSERT_CODE(weft_loop_run_until_complete(loop, f), WEFT_ECONNREFUSED);
+  ASSERT_TRUE(weft_future_error_message(f) != NULL);
+  weft_future_release(f);
+  ASSERT_EQ(c.made, 0);
+  ASSERT_EQ(c.lost, 0);
+  /* a name that does not resolve */
+  ASSERT_OK(weft_create_connection(loop, &client_proto, &c, "no-such-host.invalid", 80, NULL, &f));
+  int rc = weft_loop_run_until_complete(loop, f);
+  ASSERT_TRUE(rc <= WEFT_EAI_ADDRFAMILY && rc >= WEFT_EAI_SOCKTYPE);
+  weft_future_release(f);
+  weft_test_close_loop(loop);
+}
+
+int main_placeholder_unused;
+
+WEFT_TEST(half_close_server_keeps_open) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_server_t *s = start_echo(loop, "127.0.0.1", (void *)1); /* eof_received keeps open */
+  client_t *c = calloc(1, sizeof(*c));
+  weft_transport_t *t = connect_client(loop, weft_server_port(s), c);
+  ASSERT_OK(weft_transport_write(t, "abc", 3));
+  ASSERT_OK(weft_transport_write_eof(t));
+  ASSERT_CODE(weft_transport_write(t, "x", 1), WEFT_EINVALIDSTATE);
+  run_until_flag(loop, &c->done, 5);
+  ASSERT_EQ(c->eof, 1); /* the server answered after our EOF, then closed */
+  ASSERT_EQ(c->len, 6);
+  ASSERT_TRUE(memcmp(c->buf, "abcbye", 6) == 0);
+  ASSERT_EQ(c->lost, 1);
+  weft_transport_release(t);
+  free(c);
+  stop_server(loop, s);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(connection_reset) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof(a);
+  ASSERT_OK(bind(lfd, (struct sockaddr *)&a, sizeof(a)));
+  ASSERT_OK(listen(lfd, 4));
+  getsockname(lfd, (struct sockaddr *)&a, &al);
+  client_t *c = calloc(1, sizeof(*c));
+  weft_transport_t *t = connect_client(loop, ntohs(a.sin_port), c);
+  int peer = accept(lfd, NULL, NULL);
+  ASSERT_TRUE(peer >= 0);
+  struct linger lg = {.l_onoff = 1, .l_linger = 0};
+  setsockopt(peer, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+  close(peer); /* RST */
+  run_until_flag(loop, &c->done, 5);
+  ASSERT_EQ(c->lost, 1);
+  ASSERT_CODE(c->lost_error, WEFT_ECONNRESET);
+  ASSERT_TRUE(weft_transport_is_closing(t));
+  ASSERT_CODE(weft_transport_write(t, "x", 1), WEFT_ECLOSED);
+  weft_transport_release(t);
+  free(c);
+  close(lfd);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(peer_stops_reading_pause_writing) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof(a);
+  ASSERT_OK(bind(lfd, (struct sockaddr *)&a, sizeof(a)));
+  ASSERT_OK(listen(lfd, 4));
+  getsockname(lfd, (struct sockaddr *)&a, &al);
+  client_t *c = calloc(1, sizeof(*c));
+  weft_transport_t *t = connect_client(loop, ntohs(a.sin_port), c);
+  int peer = accept(lfd, NULL, NULL); /* never reads until later */
+  ASSERT_OK(weft_transport_set_write_buffer_limits(t, 256 * 1024, -1));
+  size_t lo, hi;
+  weft_transport_get_write_buffer_limits(t, &lo, &hi);
+  ASSERT_EQ(hi, 256 * 1024);
+  ASSERT_EQ(lo, 64 * 1024);
+  ASSERT_CODE(weft_transport_set_write_buffer_limits(t, 10, 20), WEFT_EINVAL);
+  static char chunk[16384];
+  size_t written = 0;
+  /* A well-behaved writer stops when paused: the buffer stays bounded. */
+  for (int i = 0; i < 100000 && !c->paused; i++) {
+    ASSERT_OK(weft_transport_write(t, chunk, sizeof(chunk)));
+    written += sizeof(chunk);
+    if (i % 16 == 0)
+      spin(loop, 1);
+  }
+  ASSERT_EQ(c->paused, 1);
+  ASSERT_TRUE(weft_transport_get_write_buffer_size(t) > 256 * 1024);
+  ASSERT_TRUE(weft_transport_get_write_buffer_size(t) <= 256 * 1024 + sizeof(chunk));
+  ASSERT_EQ(c->resumed, 0);
+  /* the peer reads everything: resume_writing follows */
+  int fl = fcntl(peer, F_GETFL);
+  fcntl(peer, F_SETFL, fl | O_NONBLOCK);
+  size_t got = 0;
+  static char sink[65536];
+  double deadline = weft_loop_time(loop) + 10;
+  while (got < written && weft_loop_time(loop) < deadline) {
+    ssize_t n = read(peer, sink, sizeof(sink));
+    if (n > 0)
+      got += (size_t)n;
+    spin(loop, 1);
+  }
+  ASSERT_EQ(got, written);
+  ASSERT_EQ(c->resumed, 1);
+  ASSERT_EQ(weft_transport_get_write_buffer_size(t), 0);
+  weft_transport_abort(t);
+  c->done = 0;
+  run_until_flag(loop, &c->done, 5);
+  ASSERT_EQ(c->lost, 1);
+  weft_transport_release(t);
+  free(c);
+  close(peer);
+  close(lfd);
+  weft_test_close_loop(loop);
+}
+
+/* Happy eyeballs: the first address is [::1]:P whose listener has a full accept queue, so
+ * SYNs to it go unanswered; the second is 127.0.0.1:P, listening normally. Both are
+ * loopback; the v6 attempt hangs, and after the delay the v4 attempt wins. */
+WEFT_TEST(happy_eyeballs_delay) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int v4 = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof(a4);
+  ASSERT_OK(bind(v4, (struct sockaddr *)&a4, sizeof(a4)));
+  ASSERT_OK(listen(v4, 8));
+  getsockname(v4, (struct sockaddr *)&a4, &al);
+  int v6 = socket(AF_INET6, SOCK_STREAM, 0);
+  struct sockaddr_in6 a6 = {
+      .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT, .sin6_port = a4.sin_port};
+  if (bind(v6, (struct sockaddr *)&a6, sizeof(a6)) != 0) {
+    fprintf(stderr, "no IPv6 loopback: skipped\n");
+    close(v6);
+    close(v4);
+    weft_test_close_loop(loop);
+    return;
+  }
+  ASSERT_OK(listen(v6, 0));
+  /* fill the v6 accept queue */
+  int fillers[4];
+  for (int i = 0; i < 4; i++) {
+    fillers[i] = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(fillers[i], (struct sockaddr *)&a6, sizeof(a6));
+  }
+  usleep(100000);
+  client_t *c = calloc(1, sizeof(*c));
+  const struct sockaddr *addrs[2] = {(struct sockaddr *)&a6, (struct sockaddr *)&a4};
+  weft_connect_options_t o = {.size = sizeof(o), .happy_eyeballs_delay = 0.2};
+  weft_future_t *f;
+  double t0 = weft_loop_time(loop);
+  ASSERT_OK(weft_create_connection_addrs(loop, &client_proto, c, addrs, 2, &o, &f));
+  int rc;
+  weft_transport_t *t = weft_transport_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc);
+  double took = weft_loop_time(loop) - t0;
+  if (took < 0.19)
+    fprintf(stderr, "took %g\n", took);
+  ASSERT_TRUE(took >= 0.19);
+  ASSERT_TRUE(took < 1.0);
+  weft_future_release(f);
+  struct sockaddr_storage peer;
+  size_t pl = sizeof(peer);
+  ASSERT_OK(weft_transport_get_extra_info(t, WEFT_INFO_PEERNAME, &peer, &pl));
+  ASSERT_EQ(peer.ss_family, AF_INET);
+  weft_transport_close(t);
+  run_until_flag(loop, &c->done, 5);
+  weft_transport_release(t);
+  free(c);
+  spin(loop, 3);
+  for (int i = 0; i < 4; i++)
+    close(fillers[i]);
+  close(v6);
+  close(v4);
+  weft_test_close_loop(loop);
+}
+
+static int quiet_count;
+static void quiet_handler(weft_loop_t *loop, const weft_error_context_t *ctx, void *arg) {
+  quiet_count++;
+}
+
+/* EMFILE: in a child with a low descriptor limit, clients keep connecting while the server
+ * cannot accept; it must back off (few wake-ups, little CPU) and accept once descriptors
+ * are free again. */
+WEFT_TEST(emfile_backoff) {
+  const char *pre = getenv("LD_PRELOAD");
+  if (pre && strstr(pre, "vgpreload")) {
+    /* valgrind needs descriptors of its own and runs far slower than the CPU bound here */
+    fprintf(stderr, "skipped under valgrind\n");
+    return;
+  }
+  pid_t pid = fork();
+  ASSERT_TRUE(pid >= 0);
+  if (pid == 0) {
+    weft_loop_t *loop;
+    if (weft_loop_new(&loop))
+      _exit(10);
+    weft_loop_set_exception_handler(loop, quiet_handler, NULL);
+    weft_server_options_t so = {.size = sizeof(so), .accept_retry_delay = 0.1};
+    weft_future_t *f;
+    if (weft_create_server(loop, echo_factory, NULL, "127.0.0.1", 0, &so, &f))
+      _exit(11);
+    int rc;
+    weft_server_t *s = weft_server_retain(await_ptr(loop, f, &rc));
+    weft_future_release(f);
+    if (rc)
+      _exit(12);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                            .sin_port = htons((uint16_t)weft_server_port(s))};
+    /* use up the descriptors */
+    int hogs[4096], nh = 0;
+    struct rlimit rl = {.rlim_cur = 64, .rlim_max = 64};
+    setrlimit(RLIMIT_NOFILE, &rl);
+    while (nh < 4096) {
+      int fd = open("/dev/null", O_RDONLY);
+      if (fd < 0)
+        break;
+      hogs[nh++] = fd;
+    }
+    /* free two: a client socket can be made, the server's accept cannot get one after */
+    close(hogs[--nh]);
+    int cl = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    connect(cl, (struct sockaddr *)&a, sizeof(a));
+    struct rusage r0, r1;
+    getrusage(RUSAGE_SELF, &r0);
+    int flag = 0;
+    run_until_flag(loop, &flag, 0.5);
+    getrusage(RUSAGE_SELF, &r1);
+    double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) +
+                 (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) / 1e6 +
+                 (double)(r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+                 (double)(r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1e6;
+    if (quiet_count < 1)
+      _exit(13); /* EMFILE was reported */
+    if (quiet_count > 10 || cpu > 0.3)
+      _exit(14); /* ~5 retries in 0.5 s at 0.1 s; a spin would be thousands */
+    for (int i = 0; i < nh; i++)
+      close(hogs[i]);
+    flag = 0;
+    run_until_flag(loop, &flag, 0.5);
+    if (weft_server_connection_count(s) != 1)
+      _exit(15); /* recovered and accepted */
+    close(cl);
+    flag = 0;
+    run_until_flag(loop, &flag, 0.2);
+    weft_server_close(s);
+    weft_future_t *w;
+    weft_server_wait_closed(s, &w);
+    weft_loop_run_until_complete(loop, w);
+    weft_future_release(w);
+    weft_server_release(s);
+    weft_loop_close(loop);
+    weft_loop_free(loop);
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+}
+
+WEFT_TEST(bad_input) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  ASSERT_CODE(weft_transport_write(NULL, "x", 1), WEFT_EINVAL);
+  ASSERT_CODE(weft_transport_close(NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_transport_abort(NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_transport_write_eof(NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_transport_pause_reading(NULL), WEFT_EINVAL);
+  ASSERT_EQ(weft_transport_is_closing(NULL), 1);
+  ASSERT_EQ(weft_transport_get_write_buffer_size(NULL), 0);
+  ASSERT_CODE(weft_transport_sendto(NULL, "x", 1, NULL), WEFT_EINVAL);
+  weft_transport_release(NULL);
+  weft_future_t *f = NULL;
+  ASSERT_CODE(weft_create_connection(NULL, &client_proto, NULL, "h", 1, NULL, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_create_connection(loop, NULL, NULL, "h", 1, NULL, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_create_connection(loop, &client_proto, NULL, NULL, 1, NULL, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_create_connection(loop, &client_proto, NULL, "h", 70000, NULL, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_create_server(loop, NULL, NULL, NULL, 0, NULL, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_server_close(NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_server_start_serving(NULL), WEFT_EINVAL);
+  ASSERT_EQ(weft_server_is_serving(NULL), 0);
+  ASSERT_CODE(weft_stream_write(NULL, "x", 1), WEFT_EINVAL);
+  ASSERT_CODE(weft_stream_drain(NULL, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_stream_read(NULL, 1, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_stream_drain_await(NULL), WEFT_EINVAL);
+  int fd = -1;
+  ASSERT_CODE(weft_create_server_fds(loop, echo_factory, NULL, &fd, 1, NULL, NULL), WEFT_EINVAL);
+  weft_server_t *srv;
+  ASSERT_CODE(weft_create_server_fds(loop, echo_factory, NULL, &fd, 1, NULL, &srv), WEFT_ENOTSOCK);
+  /* a server closed twice, start_serving after close */
+  weft_server_t *s = start_echo(loop, "127.0.0.1", NULL);
+  ASSERT_OK(weft_server_close(s));
+  ASSERT_OK(weft_server_close(s));
+  ASSERT_CODE(weft_server_start_serving(s), WEFT_ECLOSED);
+  ASSERT_EQ(weft_server_is_serving(s), 0);
+  stop_server(loop, s);
+  spin(loop, 2);
+  weft_test_close_loop(loop);
+}
+
+/* Server on both families of a NULL host, no_start_serving, fds, serve_forever. */
+WEFT_TEST(server_options) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_server_options_t so = {.size = sizeof(so), .no_start_serving = 1, .reuse_port = 1};
+  weft_future_t *f;
+  ASSERT_OK(weft_create_server(loop, echo_factory, NULL, "localhost", 0, &so, &f));
+  int rc;
+  weft_server_t *s = weft_server_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(f);
+  ASSERT_EQ(weft_server_is_serving(s), 0);
+  ASSERT_TRUE(weft_server_socket_count(s) >= 1);
+  ASSERT_TRUE(weft_server_socket_fd(s, 0) >= 0);
+  weft_future_t *forever;
+  ASSERT_OK(weft_server_serve_forever(s, &forever));
+  ASSERT_EQ(weft_server_is_serving(s), 1);
+  client_t *c = calloc(1, sizeof(*c));
+  weft_transport_t *t = connect_client(loop, weft_server_port(s), c);
+  c->want = 2;
+  weft_transport_write(t, "hi", 2);
+  run_until_flag(loop, &c->done, 5);
+  ASSERT_EQ(c->len, 2);
+  /* wait_closed waits for the accepted connection too */
+  weft_future_t *wc;
+  ASSERT_OK(weft_server_wait_closed(s, &wc));
+  weft_future_cancel(forever, NULL); /* closes the server */
+  spin(loop, 5);
+  ASSERT_EQ(weft_server_is_serving(s), 0);
+  ASSERT_TRUE(!weft_future_done(wc));
+  ASSERT_OK(weft_server_close_clients(s));
+  ASSERT_OK(weft_loop_run_until_complete(loop, wc));
+  weft_future_release(wc);
+  weft_future_release(forever);
+  run_until_flag(loop, &c->lost, 5);
+  ASSERT_EQ(c->lost, 1);
+  weft_transport_release(t);
+  free(c);
+  weft_server_release(s);
+  /* an existing listening socket */
+  int lfd = socket(AF_INET6, SOCK_STREAM, 0);
+  struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+  if (bind(lfd, (struct sockaddr *)&a6, sizeof(a6)) == 0) {
+    ASSERT_OK(weft_create_server_fds(loop, echo_factory, NULL, &lfd, 1, NULL, &s));
+    ASSERT_TRUE(weft_server_port(s) > 0);
+    struct sockaddr_storage ss;
+    size_t sl = sizeof(ss);
+    ASSERT_OK(weft_server_socket_address(s, 0, (struct sockaddr *)&ss, &sl));
+    ASSERT_EQ(ss.ss_family, AF_INET6);
+    weft_future_t *cf;
+    client_t c2 = {0};
+    ASSERT_OK(
+        weft_create_connection(loop, &client_proto, &c2, "::1", weft_server_port(s), NULL, &cf));
+    ASSERT_OK(weft_loop_run_until_complete(loop, cf));
+    const weft_value_t *v;
+    weft_future_result(cf, &v);
+    weft_transport_abort(v->ptr);
+    weft_future_release(cf);
+    run_until_flag(loop, &c2.done, 5);
+    stop_server(loop, s);
+  } else {
+    close(lfd);
+  }
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+}
+
+/* A buffered protocol reads straight into its own buffer; sendfile over a transport. */
+typedef struct bufp_s {
+  char buf[1000];
+  size_t total;
+  int done;
+  int lost;
+} bufp_t;
+static void *bp_get(weft_transport_t *t, size_t hint, size_t *len, void *arg) {
+  *len = sizeof(((bufp_t *)arg)->buf);
+  return ((bufp_t *)arg)->buf;
+}
+static void bp_upd(weft_transport_t *t, size_t n, void *arg) {
+  ((bufp_t *)arg)->total += n;
+}
+static int bp_eof(weft_transport_t *t, void *arg) {
+  ((bufp_t *)arg)->done = 1;
+  return 0;
+}
+static void bp_lost(weft_transport_t *t, int e, void *arg) {
+  ((bufp_t *)arg)->lost = 1;
+}
+
+WEFT_TEST(buffered_protocol_and_sendfile) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int lfd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof(a);
+  ASSERT_OK(bind(lfd, (struct sockaddr *)&a, sizeof(a)));
+  ASSERT_OK(listen(lfd, 4));
+  getsockname(lfd, (struct sockaddr *)&a, &al);
+  bufp_t bp = {0};
+  weft_protocol_t p = {.size = sizeof(p),
+                       .get_buffer = bp_get,
+                       .buffer_updated = bp_upd,
+                       .eof_received = bp_eof,
+                       .connection_lost = bp_lost};
+  weft_future_t *f;
+  ASSERT_OK(weft_create_connection(loop, &p, &bp, "127.0.0.1", ntohs(a.sin_port), NULL, &f));
+  int rc;
+  weft_transport_t *t = weft_transport_retain(await_ptr(loop, f, &rc));
+  weft_future_release(f);
+  int peer = accept(lfd, NULL, NULL);
+  /* the peer becomes a weft transport too, and sends a file to us with sendfile */
+  char path[] = "/tmp/weft-sendfile-XXXXXX";
+  int file = mkstemp(path);
+  unlink(path);
+  static char data[300000];
+  for (size_t i = 0; i < sizeof(data); i++)
+    data[i] = (char)(i * 7);
+  ASSERT_EQ(write(file, data, sizeof(data)), (ssize_t)sizeof(data));
+  client_t *c = calloc(1, sizeof(*c));
+  weft_future_t *pf;
+  ASSERT_OK(weft_create_connection_fd(loop, &client_proto, c, peer, &pf));
+  weft_transport_t *pt = weft_transport_retain(await_ptr(loop, pf, &rc));
+  weft_future_release(pf);
+  ASSERT_OK(rc);
+  ASSERT_OK(weft_sendfile(pt, file, 1000, 0, 1, &f));
+  ASSERT_OK(weft_loop_run_until_complete(loop, f));
+  const weft_value_t *v;
+  weft_future_result(f, &v);
+  ASSERT_EQ(v->i, (int64_t)sizeof(data) - 1000);
+  weft_future_release(f);
+  weft_transport_write_eof(pt);
+  run_until_flag(loop, &bp.done, 5);
+  ASSERT_EQ(bp.total, sizeof(data) - 1000);
+  run_until_flag(loop, &bp.lost, 5);
+  weft_transport_close(pt);
+  run_until_flag(loop, &c->done, 5);
+  weft_transport_release(pt);
+  weft_transport_release(t);
+  free(c);
+  close(file);
+  close(lfd);
+  weft_test_close_loop(loop);
+}

@@ -1,0 +1,121 @@
+/* Datagram endpoints on loopback. */
+#include "net_util.h"
+
+typedef struct dp_s {
+  int made, lost, n, errors;
+  char last[64];
+  size_t last_len;
+  struct sockaddr_storage from;
+  int echo;
+} dp_t;
+
+static void d_made(weft_transport_t *t, void *arg) {
+  ((dp_t *)arg)->made++;
+}
+static void d_recv(weft_transport_t *t, const char *d, size_t n, const struct sockaddr *a,
+                   void *arg) {
+  dp_t *p = arg;
+  p->n++;
+  memcpy(p->last, d, n < 64 ? n : 64);
+  p->last_len = n;
+  if (a)
+    memcpy(&p->from, a,
+           weft_sockaddr_format(a, NULL, 0, NULL) >= 0 && a->sa_family == AF_INET6
+               ? sizeof(struct sockaddr_in6)
+               : sizeof(struct sockaddr_in));
+  if (p->echo)
+    weft_transport_sendto(t, d, n, a);
+}
+static void d_err(weft_transport_t *t, int e, void *arg) {
+  ((dp_t *)arg)->errors++;
+}
+static void d_lost(weft_transport_t *t, int e, void *arg) {
+  ((dp_t *)arg)->lost++;
+}
+static const weft_protocol_t dproto = {.size = sizeof(weft_protocol_t),
+                                       .connection_made = d_made,
+                                       .datagram_received = d_recv,
+                                       .error_received = d_err,
+                                       .connection_lost = d_lost};
+
+static weft_transport_t *endpoint(weft_loop_t *loop, dp_t *p, weft_datagram_options_t *o) {
+  weft_future_t *f;
+  ASSERT_OK(weft_create_datagram_endpoint(loop, &dproto, p, o, &f));
+  int rc;
+  weft_transport_t *t = weft_transport_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(f);
+  ASSERT_EQ(p->made, 1);
+  return t;
+}
+
+static void roundtrip(const char *host) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  dp_t sp = {.echo = 1}, cp = {0};
+  weft_datagram_options_t so = {.size = sizeof(so), .local_host = host, .reuse_port = 1};
+  weft_transport_t *st = endpoint(loop, &sp, &so);
+  struct sockaddr_storage ss;
+  size_t sl = sizeof(ss);
+  ASSERT_OK(weft_transport_get_extra_info(st, WEFT_INFO_SOCKNAME, &ss, &sl));
+  int port = addr_port((struct sockaddr *)&ss);
+  weft_datagram_options_t co = {.size = sizeof(co), .remote_host = host, .remote_port = port};
+  weft_transport_t *ct = endpoint(loop, &cp, &co);
+  for (int i = 0; i < 20; i++) {
+    char msg[16];
+    int n = snprintf(msg, sizeof(msg), "dgram %d", i);
+    ASSERT_OK(weft_transport_sendto(ct, msg, (size_t)n, NULL));
+    int target = i + 1;
+    double deadline = weft_loop_time(loop) + 5;
+    while (cp.n < target && weft_loop_time(loop) < deadline)
+      spin(loop, 1);
+    ASSERT_EQ(cp.n, target);
+    ASSERT_EQ(cp.last_len, (size_t)n);
+    ASSERT_TRUE(memcmp(cp.last, msg, (size_t)n) == 0);
+  }
+  ASSERT_EQ(sp.n, 20);
+  ASSERT_CODE(weft_transport_write(ct, "x", 1), WEFT_ENOTSUP);
+  weft_transport_close(ct);
+  weft_transport_close(st);
+  ASSERT_CODE(weft_transport_sendto(st, "x", 1, NULL), WEFT_ECLOSED);
+  run_until_flag(loop, &cp.lost, 5);
+  run_until_flag(loop, &sp.lost, 5);
+  weft_transport_release(ct);
+  weft_transport_release(st);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(roundtrip_v4) {
+  roundtrip("127.0.0.1");
+}
+
+WEFT_TEST(roundtrip_v6) {
+  roundtrip("::1");
+}
+
+WEFT_TEST(unconnected_and_broadcast) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  dp_t a = {0}, b = {0};
+  weft_datagram_options_t o = {.size = sizeof(o), .local_host = "127.0.0.1", .allow_broadcast = 1};
+  weft_transport_t *ta = endpoint(loop, &a, &o);
+  weft_transport_t *tb = endpoint(loop, &b, &o);
+  struct sockaddr_storage ss;
+  size_t sl = sizeof(ss);
+  ASSERT_OK(weft_transport_get_extra_info(tb, WEFT_INFO_SOCKNAME, &ss, &sl));
+  ASSERT_OK(weft_transport_sendto(ta, "to-b", 4, (struct sockaddr *)&ss));
+  double deadline = weft_loop_time(loop) + 5;
+  while (b.n < 1 && weft_loop_time(loop) < deadline)
+    spin(loop, 1);
+  ASSERT_EQ(b.n, 1);
+  ASSERT_EQ(b.from.ss_family, AF_INET);
+  /* unconnected without an address is the caller's mistake */
+  ASSERT_TRUE(weft_transport_sendto(ta, "x", 1, NULL) < 0);
+  weft_transport_abort(ta);
+  weft_transport_abort(tb);
+  run_until_flag(loop, &a.lost, 5);
+  run_until_flag(loop, &b.lost, 5);
+  weft_transport_release(ta);
+  weft_transport_release(tb);
+  weft_test_close_loop(loop);
+}

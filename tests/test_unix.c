@@ -1,0 +1,158 @@
+/* Unix domain sockets: path and abstract names, stale socket files, streams. */
+#include "net_util.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct ep_s {
+  int made, lost, done;
+  char buf[64];
+  size_t len;
+} ep_t;
+
+static void e_made(weft_transport_t *t, void *arg) {
+  ((ep_t *)arg)->made++;
+}
+static void e_data(weft_transport_t *t, const char *d, size_t n, void *arg) {
+  ep_t *e = arg;
+  if (e->len + n <= sizeof(e->buf))
+    memcpy(e->buf + e->len, d, n);
+  e->len += n;
+  e->done = 1;
+}
+static void e_lost(weft_transport_t *t, int err, void *arg) {
+  ((ep_t *)arg)->lost++;
+}
+static const weft_protocol_t cp = {.size = sizeof(weft_protocol_t),
+                                   .connection_made = e_made,
+                                   .data_received = e_data,
+                                   .connection_lost = e_lost};
+
+static void srv_data(weft_transport_t *t, const char *d, size_t n, void *arg) {
+  weft_transport_write(t, d, n);
+}
+static int factory(void *farg, weft_protocol_t *p, void **arg) {
+  p->data_received = srv_data;
+  *arg = NULL;
+  return 0;
+}
+
+static void roundtrip(weft_loop_t *loop, const char *path, size_t plen) {
+  weft_server_t *s;
+  ASSERT_OK(weft_create_unix_server(loop, factory, NULL, path, plen, NULL, &s));
+  ASSERT_EQ(weft_server_port(s), 0);
+  ep_t e = {0};
+  weft_future_t *f;
+  ASSERT_OK(weft_create_unix_connection(loop, &cp, &e, path, plen, &f));
+  int rc;
+  weft_transport_t *t = weft_transport_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(f);
+  int kind = 0;
+  size_t kl = sizeof(kind);
+  ASSERT_OK(weft_transport_get_extra_info(t, WEFT_INFO_KIND, &kind, &kl));
+  ASSERT_EQ(kind, WEFT_TRANSPORT_UNIX);
+  ASSERT_OK(weft_transport_write(t, "unix", 4));
+  run_until_flag(loop, &e.done, 5);
+  ASSERT_EQ(e.len, 4);
+  ASSERT_TRUE(memcmp(e.buf, "unix", 4) == 0);
+  weft_transport_close(t);
+  run_until_flag(loop, &e.lost, 5);
+  weft_transport_release(t);
+  weft_server_close(s);
+  weft_future_t *w;
+  weft_server_wait_closed(s, &w);
+  ASSERT_OK(weft_loop_run_until_complete(loop, w));
+  weft_future_release(w);
+  weft_server_release(s);
+}
+
+WEFT_TEST(path_and_stale_file) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  char dir[] = "/tmp/weft-unix-XXXXXX";
+  ASSERT_TRUE(mkdtemp(dir) != NULL);
+  char path[128];
+  snprintf(path, sizeof(path), "%s/sock", dir);
+  /* a stale socket file from a dead server */
+  int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+  struct sockaddr_un sun = {.sun_family = AF_UNIX};
+  strcpy(sun.sun_path, path);
+  ASSERT_OK(bind(fd, (struct sockaddr *)&sun, sizeof(sun)));
+  close(fd);
+  roundtrip(loop, path, strlen(path));
+  struct stat st;
+  ASSERT_TRUE(stat(path, &st) != 0); /* unlinked on close */
+  rmdir(dir);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(abstract_name) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  char name[64];
+  int n = snprintf(name, sizeof(name), "%cweft-test-%d", 0, (int)getpid());
+  roundtrip(loop, name, (size_t)n);
+  weft_test_close_loop(loop);
+}
+
+static int echo_client(weft_stream_reader_t *r, weft_stream_writer_t *w, void *arg) {
+  weft_value_t v;
+  int rc = weft_stream_readline_await(r, &v);
+  if (rc == 0)
+    weft_stream_write(w, v.ptr, v.len);
+  weft_value_clear(&v);
+  return rc;
+}
+
+typedef struct cx_s {
+  weft_loop_t *loop;
+  const char *path;
+  int ok;
+} cx_t;
+
+static int stream_client(weft_task_t *self, void *arg) {
+  cx_t *cx = arg;
+  weft_stream_reader_t *r;
+  weft_stream_writer_t *w;
+  int rc = weft_open_unix_connection_await(cx->loop, cx->path, strlen(cx->path), NULL, &r, &w);
+  if (rc)
+    return rc;
+  weft_stream_write(w, "hey\n", 4);
+  weft_value_t v;
+  rc = weft_stream_readline_await(r, &v);
+  cx->ok = rc == 0 && v.len == 4;
+  weft_value_clear(&v);
+  weft_stream_close(w);
+  weft_stream_wait_closed_await(w);
+  weft_stream_reader_release(r);
+  weft_stream_writer_release(w);
+  return rc;
+}
+
+WEFT_TEST(streams) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  char dir[] = "/tmp/weft-unix-XXXXXX";
+  ASSERT_TRUE(mkdtemp(dir) != NULL);
+  char path[128];
+  snprintf(path, sizeof(path), "%s/s", dir);
+  weft_stream_options_t so = {.size = sizeof(so), .client_in_task = 1};
+  weft_server_t *s;
+  ASSERT_OK(weft_start_unix_server(loop, echo_client, NULL, path, strlen(path), &so, &s));
+  cx_t cx = {.loop = loop, .path = path};
+  weft_task_t *t;
+  ASSERT_OK(weft_task_spawn(loop, stream_client, &cx, NULL, &t));
+  ASSERT_OK(weft_loop_run_until_complete(loop, weft_task_future(t)));
+  weft_task_release(t);
+  ASSERT_TRUE(cx.ok);
+  weft_server_close(s);
+  weft_future_t *w;
+  weft_server_wait_closed(s, &w);
+  ASSERT_OK(weft_loop_run_until_complete(loop, w));
+  weft_future_release(w);
+  weft_server_release(s);
+  spin(loop, 3);
+  rmdir(dir);
+  weft_test_close_loop(loop);
+}
