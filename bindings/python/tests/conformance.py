@@ -58,7 +58,7 @@ MODULES: dict[str, tuple[str, ...] | None] = {
 # Classes of policy-driven modules that test another platform's loop.
 SKIP_CLASSES = ("Proactor",)
 TIME_LIMIT = 900       # per module and loop
-TEST_TIME_LIMIT = 60   # per test
+TEST_TIME_LIMIT = 20   # per test
 
 
 # ---- In the child: one module on one loop -------------------------------------------------

@@ -54,6 +54,7 @@ extern "Python" void _weft_signal(void *);
 
 /* process.h */
 typedef struct weft_process_s weft_process_t;
+typedef struct weft_transport_s weft_transport_t;
 typedef struct weft_stdio_s {
   int mode;
   int fd;
@@ -76,6 +77,8 @@ typedef struct weft_subprocess_protocol_s {
   void (*pipe_connection_lost)(weft_process_t *transport, int fd, int error, void *arg);
   void (*process_exited)(weft_process_t *transport, void *arg);
   void (*connection_lost)(weft_process_t *transport, int error, void *arg);
+  void (*pause_writing)(weft_process_t *transport, void *arg);
+  void (*resume_writing)(weft_process_t *transport, void *arg);
 } weft_subprocess_protocol_t;
 
 int weft_subprocess_exec(weft_loop_t *loop, const char *const *argv,
@@ -87,12 +90,27 @@ void weft_process_close(weft_process_t *process);
 int weft_process_pid(const weft_process_t *process);
 int weft_process_returncode(const weft_process_t *process, int *code);
 int weft_process_send_signal(weft_process_t *process, int signum);
-int weft_process_write(weft_process_t *process, const void *data, size_t len);
-int weft_process_write_eof(weft_process_t *process);
-size_t weft_process_write_buffer_size(const weft_process_t *process);
+weft_transport_t *weft_process_get_pipe_transport(const weft_process_t *process, int fd);
+
+/* transport.h (what pipe transports use) */
+int weft_transport_write(weft_transport_t *transport, const void *data, size_t len);
+int weft_transport_write_eof(weft_transport_t *transport);
+int weft_transport_close(weft_transport_t *transport);
+int weft_transport_abort(weft_transport_t *transport);
+int weft_transport_is_closing(const weft_transport_t *transport);
+int weft_transport_pause_reading(weft_transport_t *transport);
+int weft_transport_resume_reading(weft_transport_t *transport);
+int weft_transport_is_reading(const weft_transport_t *transport);
+int weft_transport_set_write_buffer_limits(weft_transport_t *transport, int64_t high,
+                                           int64_t low);
+int weft_transport_get_write_buffer_limits(const weft_transport_t *transport,
+                                           size_t *low_out, size_t *high_out);
+size_t weft_transport_get_write_buffer_size(const weft_transport_t *transport);
 
 extern "Python" void _weft_proc_made(weft_process_t *, void *);
 extern "Python" void _weft_proc_data(weft_process_t *, int, const char *, size_t, void *);
 extern "Python" void _weft_proc_pipe_lost(weft_process_t *, int, int, void *);
 extern "Python" void _weft_proc_exited(weft_process_t *, void *);
 extern "Python" void _weft_proc_lost(weft_process_t *, int, void *);
+extern "Python" void _weft_proc_pause(weft_process_t *, void *);
+extern "Python" void _weft_proc_resume(weft_process_t *, void *);

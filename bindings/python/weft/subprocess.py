@@ -40,16 +40,30 @@ def _stdio(value, index: int) -> tuple[int, int]:
 
 
 class _PipeTransport:
-    """What the read and write pipe transports share: the process and the fd."""
+    """A pipe of the child's (fd 0, 1 or 2): the core's transport for it, borrowed from the
+    process (``_process._ptr`` keeps it valid)."""
 
     def __init__(self, process: "SubprocessTransport", fd: int) -> None:
         super().__init__()
         self._process = process
         self._fd = fd
-        self._closing = False
+        self._lost = False
+
+    @property
+    def _ptr(self):
+        process = self._process._ptr
+        if process == NULL or self._lost:
+            return NULL
+        return lib.weft_process_get_pipe_transport(process, self._fd)
 
     def is_closing(self) -> bool:
-        return self._closing
+        ptr = self._ptr
+        return ptr == NULL or bool(lib.weft_transport_is_closing(ptr))
+
+    def close(self):
+        ptr = self._ptr
+        if ptr != NULL:
+            lib.weft_transport_close(ptr)
 
     def get_extra_info(self, name, default=None):
         return default
@@ -58,65 +72,64 @@ class _PipeTransport:
 class _ReadPipeTransport(_PipeTransport, transports.ReadTransport):
     """The parent's end of the child's stdout or stderr."""
 
-    def __init__(self, process, fd):
-        super().__init__(process, fd)
-        self._paused = False
-
     def pause_reading(self):
-        # The core reads on; a paused reader only buffers (no back-pressure yet).
-        self._paused = True
+        ptr = self._ptr
+        if ptr != NULL:
+            lib.weft_transport_pause_reading(ptr)
 
     def resume_reading(self):
-        self._paused = False
+        ptr = self._ptr
+        if ptr != NULL:
+            lib.weft_transport_resume_reading(ptr)
 
     def is_reading(self):
-        return not self._paused and not self._closing
-
-    def close(self):
-        self._closing = True
+        ptr = self._ptr
+        return ptr != NULL and bool(lib.weft_transport_is_reading(ptr))
 
 
 class _WritePipeTransport(_PipeTransport, transports.WriteTransport):
-    """The parent's end of the child's stdin. Writes are copied into the core's buffer."""
+    """The parent's end of the child's stdin; its flow control reaches the subprocess
+    protocol's pause_writing/resume_writing, as with asyncio."""
 
     def write(self, data):
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data argument must be a bytes-like object, "
                             f"not {type(data).__name__!r}")
-        if self._closing or not data:
+        ptr = self._ptr
+        if ptr == NULL or not data:
             return
-        ptr = self._process._ptr
-        if ptr == NULL:
-            return
-        rc = lib.weft_process_write(ptr, ffi.from_buffer(data), len(data))
-        if rc < 0 and rc != -32:  # a broken pipe is reported by pipe_connection_lost
+        rc = lib.weft_transport_write(ptr, ffi.from_buffer(data), len(data))
+        if rc < 0 and rc not in (-32, -3010):  # broken or closed: connection_lost says so
             raise error_from_code(rc)
 
     def can_write_eof(self):
         return True
 
     def write_eof(self):
-        if self._closing:
-            return
-        self._closing = True
-        if self._process._ptr != NULL:
-            lib.weft_process_write_eof(self._process._ptr)
-
-    def close(self):
-        self.write_eof()
+        self.close()  # a pipe cannot half-close: it closes once flushed, as asyncio's
 
     def abort(self):
-        self.write_eof()
+        ptr = self._ptr
+        if ptr != NULL:
+            lib.weft_transport_abort(ptr)
 
     def get_write_buffer_size(self):
-        ptr = self._process._ptr
-        return 0 if ptr == NULL else lib.weft_process_write_buffer_size(ptr)
+        ptr = self._ptr
+        return 0 if ptr == NULL else lib.weft_transport_get_write_buffer_size(ptr)
 
     def set_write_buffer_limits(self, high=None, low=None):
-        pass
+        ptr = self._ptr
+        if ptr != NULL:
+            check(lib.weft_transport_set_write_buffer_limits(
+                ptr, -1 if high is None else high, -1 if low is None else low))
 
     def get_write_buffer_limits(self):
-        return (0, 0)
+        ptr = self._ptr
+        if ptr == NULL:
+            return (0, 0)
+        low, high = ffi.new("size_t *"), ffi.new("size_t *")
+        lib.weft_transport_get_write_buffer_limits(ptr, low, high)
+        return (low[0], high[0])
 
 
 class SubprocessTransport(transports.SubprocessTransport):
@@ -174,8 +187,6 @@ class SubprocessTransport(transports.SubprocessTransport):
         if self._closed:
             return
         self._closed = True
-        for pipe in self._pipes.values():
-            pipe._closing = True
         if self._ptr != NULL:
             if self._returncode is None and self._loop.get_debug():
                 base_events.logger.debug("Close running child process: kill %r", self)
@@ -219,8 +230,14 @@ class SubprocessTransport(transports.SubprocessTransport):
     def _pipe_lost(self, fd: int, error: int) -> None:
         pipe = self._pipes.get(fd)
         if pipe is not None:
-            pipe._closing = True
+            pipe._lost = True
         self._protocol.pipe_connection_lost(fd, error_from_code(error) if error else None)
+
+    def _pause_writing(self) -> None:
+        self._protocol.pause_writing()
+
+    def _resume_writing(self) -> None:
+        self._protocol.resume_writing()
 
     def _lost(self, error: int) -> None:
         self._loop._subprocesses.discard(self)
@@ -367,6 +384,16 @@ def _weft_proc_lost(process, error, arg):
     _deliver(arg, "_lost", error)
 
 
+@ffi.def_extern()
+def _weft_proc_pause(process, arg):
+    _deliver(arg, "_pause_writing")
+
+
+@ffi.def_extern()
+def _weft_proc_resume(process, arg):
+    _deliver(arg, "_resume_writing")
+
+
 _PROTOCOL = ffi.new("weft_subprocess_protocol_t *")
 _PROTOCOL.size = ffi.sizeof("weft_subprocess_protocol_t")
 _PROTOCOL.connection_made = lib._weft_proc_made
@@ -374,3 +401,5 @@ _PROTOCOL.pipe_data_received = lib._weft_proc_data
 _PROTOCOL.pipe_connection_lost = lib._weft_proc_pipe_lost
 _PROTOCOL.process_exited = lib._weft_proc_exited
 _PROTOCOL.connection_lost = lib._weft_proc_lost
+_PROTOCOL.pause_writing = lib._weft_proc_pause
+_PROTOCOL.resume_writing = lib._weft_proc_resume
