@@ -16,9 +16,9 @@ __all__ = ["SubprocessMixin", "SubprocessTransport"]
 # weft_stdio_mode_t
 _INHERIT, _PIPE, _DEVNULL, _FD, _STDOUT = 0, 1, 2, 3, 4
 
-_SUPPORTED = {"cwd", "env", "start_new_session", "process_group"}
+_SUPPORTED = {"cwd", "env", "start_new_session", "process_group", "close_fds"}
 # Popen arguments accepted when they ask for nothing beyond Popen's default on POSIX.
-_DEFAULTS = {"close_fds": True, "restore_signals": True, "preexec_fn": None, "pass_fds": (),
+_DEFAULTS = {"restore_signals": True, "preexec_fn": None, "pass_fds": (),
              "user": None, "group": None, "extra_groups": None, "umask": -1,
              "startupinfo": None, "creationflags": 0}
 
@@ -219,6 +219,12 @@ class SubprocessTransport(transports.SubprocessTransport):
         if lib.weft_process_returncode(self._ptr, code) == 0:
             self._returncode = code[0]
         self._protocol.process_exited()
+        stdin = self._pipes.get(0)
+        if stdin is not None:
+            # asyncio's stdin pipe notices the child's end closing; the core's does not
+            # (yet), so it is closed here once the child is gone, with the same effect:
+            # pipe_connection_lost(0), then connection_lost.
+            stdin.close()
         for waiter in self._exit_waiters:
             if not waiter.done():
                 waiter.set_result(self._returncode)
