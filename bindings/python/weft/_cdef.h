@@ -114,3 +114,10 @@ extern "Python" void _weft_proc_exited(weft_process_t *, void *);
 extern "Python" void _weft_proc_lost(weft_process_t *, int, void *);
 extern "Python" void _weft_proc_pause(weft_process_t *, void *);
 extern "Python" void _weft_proc_resume(weft_process_t *, void *);
+
+/* sock.h: readiness watchers */
+int weft_add_reader(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg);
+int weft_remove_reader(weft_loop_t *loop, int fd);
+int weft_add_writer(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg);
+int weft_remove_writer(weft_loop_t *loop, int fd);
+extern "Python" void _weft_fd_ready(void *);

@@ -22,6 +22,7 @@ from ._core import ffi, lib, NULL, check
 from .exceptions import ExceptionHandlerMixin
 from .executor import ExecutorMixin
 from .handles import Handle, TimerHandle, report_callback_error
+from .fdwatch import FdWatchMixin
 from .signals import SignalMixin
 from .subprocess import SubprocessMixin
 
@@ -43,7 +44,7 @@ def _stop_when_done(fut) -> None:
     futures._get_loop(fut).stop()
 
 
-class EventLoop(SubprocessMixin, SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.AbstractEventLoop):
+class EventLoop(FdWatchMixin, SubprocessMixin, SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.AbstractEventLoop):
     """A drop-in asyncio event loop running on weft's C core."""
 
     def __init__(self) -> None:
@@ -75,6 +76,7 @@ class EventLoop(SubprocessMixin, SignalMixin, ExecutorMixin, ExceptionHandlerMix
         self._asyncgens = weakref.WeakSet()
         self._asyncgens_shutdown_called = False
         self._init_signals()
+        self._init_fdwatch()
         self._subprocesses: set = set()  # alive until connection_lost, as the core holds them
 
     def __repr__(self) -> str:
@@ -333,6 +335,7 @@ class EventLoop(SubprocessMixin, SignalMixin, ExecutorMixin, ExceptionHandlerMix
         if self._debug:
             base_events.logger.debug("Close %r", self)
         self._remove_all_signal_handlers()
+        self._remove_all_watchers()
         self._closed = True
         self._executor_shutdown_called = True
         executor, self._default_executor = self._default_executor, None
