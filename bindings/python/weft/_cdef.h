@@ -121,3 +121,66 @@ int weft_remove_reader(weft_loop_t *loop, int fd);
 int weft_add_writer(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg);
 int weft_remove_writer(weft_loop_t *loop, int fd);
 extern "Python" void _weft_fd_ready(void *);
+
+/* protocol.h, transport.h, tcp.h, server.h: stream transports and servers */
+typedef void (*weft_connection_made_fn)(weft_transport_t *transport, void *arg);
+typedef void (*weft_data_received_fn)(weft_transport_t *transport, const char *data, size_t len,
+                                      void *arg);
+typedef void *(*weft_get_buffer_fn)(weft_transport_t *transport, size_t size_hint, size_t *len_out,
+                                    void *arg);
+typedef void (*weft_buffer_updated_fn)(weft_transport_t *transport, size_t nbytes, void *arg);
+typedef int (*weft_eof_received_fn)(weft_transport_t *transport, void *arg);
+typedef void (*weft_connection_lost_fn)(weft_transport_t *transport, int error, void *arg);
+typedef void (*weft_pause_writing_fn)(weft_transport_t *transport, void *arg);
+typedef void (*weft_resume_writing_fn)(weft_transport_t *transport, void *arg);
+typedef void (*weft_datagram_received_fn)(weft_transport_t *transport, const char *data, size_t len,
+                                          const struct sockaddr *addr, void *arg);
+typedef void (*weft_error_received_fn)(weft_transport_t *transport, int error, void *arg);
+typedef struct weft_protocol_s {
+  size_t size;
+  weft_connection_made_fn connection_made;
+  weft_data_received_fn data_received;
+  weft_get_buffer_fn get_buffer;
+  weft_buffer_updated_fn buffer_updated;
+  weft_eof_received_fn eof_received;
+  weft_connection_lost_fn connection_lost;
+  weft_pause_writing_fn pause_writing;
+  weft_resume_writing_fn resume_writing;
+  weft_datagram_received_fn datagram_received;
+  weft_error_received_fn error_received;
+} weft_protocol_t;
+typedef int (*weft_protocol_factory_fn)(void *factory_arg, weft_protocol_t *protocol_out,
+                                        void **arg_out);
+typedef struct weft_server_s weft_server_t;
+typedef struct weft_server_options_s {
+  size_t size;
+  int backlog;
+  int no_start_serving;
+  ...;
+} weft_server_options_t;
+
+weft_transport_t *weft_transport_retain(weft_transport_t *transport);
+void weft_transport_release(weft_transport_t *transport);
+void weft_future_release(weft_future_t *future);
+int weft_create_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol,
+                              void *arg, int fd, weft_future_t **out);
+int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory,
+                           void *factory_arg, const int *fds, size_t count,
+                           const weft_server_options_t *options, weft_server_t **out);
+void weft_server_release(weft_server_t *server);
+int weft_server_start_serving(weft_server_t *server);
+int weft_server_is_serving(const weft_server_t *server);
+int weft_server_close(weft_server_t *server);
+int weft_server_close_clients(weft_server_t *server);
+int weft_server_abort_clients(weft_server_t *server);
+size_t weft_server_connection_count(const weft_server_t *server);
+
+extern "Python" void _weft_tp_made(weft_transport_t *, void *);
+extern "Python" void _weft_tp_data(weft_transport_t *, const char *, size_t, void *);
+extern "Python" void *_weft_tp_get_buffer(weft_transport_t *, size_t, size_t *, void *);
+extern "Python" void _weft_tp_buffer_updated(weft_transport_t *, size_t, void *);
+extern "Python" int _weft_tp_eof(weft_transport_t *, void *);
+extern "Python" void _weft_tp_lost(weft_transport_t *, int, void *);
+extern "Python" void _weft_tp_pause(weft_transport_t *, void *);
+extern "Python" void _weft_tp_resume(weft_transport_t *, void *);
+extern "Python" int _weft_server_factory(void *, weft_protocol_t *, void **);

@@ -24,6 +24,7 @@ from .executor import ExecutorMixin
 from .handles import Handle, TimerHandle, report_callback_error
 from .fdwatch import FdWatchMixin
 from .signals import SignalMixin
+from .transports import TransportMixin
 from .subprocess import SubprocessMixin
 
 __all__ = ["EventLoop"]
@@ -44,7 +45,7 @@ def _stop_when_done(fut) -> None:
     futures._get_loop(fut).stop()
 
 
-class EventLoop(FdWatchMixin, SubprocessMixin, SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.AbstractEventLoop):
+class EventLoop(TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.AbstractEventLoop):
     """A drop-in asyncio event loop running on weft's C core."""
 
     def __init__(self) -> None:
@@ -77,6 +78,7 @@ class EventLoop(FdWatchMixin, SubprocessMixin, SignalMixin, ExecutorMixin, Excep
         self._asyncgens_shutdown_called = False
         self._init_signals()
         self._init_fdwatch()
+        self._transports: set = set()  # alive until connection_lost, as the core holds them
         self._subprocesses: set = set()  # alive until connection_lost, as the core holds them
 
     def __repr__(self) -> str:

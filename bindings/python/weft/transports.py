@@ -1,0 +1,445 @@
+"""Stream transports and servers: the core's TCP/Unix transports behind asyncio's Transport
+and Server interfaces, with Python protocols (plain and buffered) called from the core.
+
+Sockets are made, resolved and connected (or bound) in Python, as asyncio does, then
+handed to the core, which owns their descriptors from then on."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from asyncio import base_events, transports
+
+from ._core import ffi, lib, NULL, check, error_from_code
+
+__all__ = ["Transport", "Server", "TransportMixin"]
+
+
+class Transport(transports.Transport):
+    """asyncio's Transport over a core stream transport (``_ptr``, retained)."""
+
+    def __init__(self, loop, protocol, extra) -> None:
+        super().__init__(extra)
+        self._loop = loop
+        self._protocol = protocol
+        self._ptr = NULL
+        self._cookie = ffi.new_handle(self)
+        self._buffer = None  # a BufferedProtocol's buffer, kept while the core fills it
+        self._buffered = isinstance(protocol, asyncio.BufferedProtocol)
+        self._made_waiter = None
+
+    def __repr__(self) -> str:
+        return f"<weft.Transport closing={self.is_closing()} {self._extra.get('peername')}>"
+
+    def __del__(self):
+        ptr, self._ptr = getattr(self, "_ptr", NULL), NULL
+        if ptr != NULL:
+            lib.weft_transport_release(ptr)
+
+    def get_protocol(self):
+        return self._protocol
+
+    def set_protocol(self, protocol):
+        self._protocol = protocol
+        self._buffered = isinstance(protocol, asyncio.BufferedProtocol)
+
+    def is_closing(self):
+        return self._ptr == NULL or bool(lib.weft_transport_is_closing(self._ptr))
+
+    def close(self):
+        if self._ptr != NULL:
+            lib.weft_transport_close(self._ptr)
+
+    def abort(self):
+        if self._ptr != NULL:
+            lib.weft_transport_abort(self._ptr)
+
+    def write(self, data):
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data argument must be a bytes-like object, "
+                            f"not {type(data).__name__!r}")
+        if not data or self._ptr == NULL:
+            return
+        rc = lib.weft_transport_write(self._ptr, ffi.from_buffer(data), len(data))
+        if rc < 0 and rc != -3010:  # writes after close are dropped, as asyncio (it warns)
+            raise error_from_code(rc)
+
+    def writelines(self, list_of_data):
+        self.write(b"".join(list_of_data))
+
+    def write_eof(self):
+        if self._ptr != NULL:
+            check(lib.weft_transport_write_eof(self._ptr))
+
+    def can_write_eof(self):
+        return self._ptr != NULL and bool(lib.weft_transport_can_write_eof(self._ptr))
+
+    def pause_reading(self):
+        if self._ptr != NULL:
+            lib.weft_transport_pause_reading(self._ptr)
+
+    def resume_reading(self):
+        if self._ptr != NULL:
+            lib.weft_transport_resume_reading(self._ptr)
+
+    def is_reading(self):
+        return self._ptr != NULL and bool(lib.weft_transport_is_reading(self._ptr))
+
+    def get_write_buffer_size(self):
+        return 0 if self._ptr == NULL else lib.weft_transport_get_write_buffer_size(self._ptr)
+
+    def set_write_buffer_limits(self, high=None, low=None):
+        if self._ptr != NULL:
+            check(lib.weft_transport_set_write_buffer_limits(
+                self._ptr, -1 if high is None else high, -1 if low is None else low))
+
+    def get_write_buffer_limits(self):
+        if self._ptr == NULL:
+            return (0, 0)
+        low, high = ffi.new("size_t *"), ffi.new("size_t *")
+        lib.weft_transport_get_write_buffer_limits(self._ptr, low, high)
+        return (low[0], high[0])
+
+    # ---- From the core ----------------------------------------------------------------
+
+    def _made(self, ptr) -> None:
+        self._ptr = lib.weft_transport_retain(ptr)
+        try:
+            self._protocol.connection_made(self)
+        finally:
+            if self._made_waiter is not None and not self._made_waiter.done():
+                self._made_waiter.set_result(None)
+
+    def _lost(self, error: int) -> None:
+        self._protocol.connection_lost(error_from_code(error) if error else None)
+
+
+def _socket_extra(sock) -> dict:
+    extra = {"socket": None}
+    for key, getter in (("sockname", sock.getsockname), ("peername", sock.getpeername)):
+        try:
+            extra[key] = getter()
+        except OSError:
+            extra[key] = None
+    return extra
+
+
+class Server(asyncio.AbstractServer):
+    """asyncio's Server over a core server."""
+
+    def __init__(self, loop, ptr, sockets, cookie) -> None:
+        self._loop = loop
+        self._ptr = ptr
+        self._sockets = sockets  # duplicates of the listening sockets, for getsockname()
+        self._cookie = cookie
+        self._closed = False
+
+    def __del__(self):
+        ptr, self._ptr = getattr(self, "_ptr", NULL), NULL
+        if ptr != NULL:
+            lib.weft_server_release(ptr)
+
+    def get_loop(self):
+        return self._loop
+
+    @property
+    def sockets(self):
+        return () if self._closed else tuple(self._sockets)
+
+    def is_serving(self):
+        return not self._closed and bool(lib.weft_server_is_serving(self._ptr))
+
+    def close(self):
+        if self._closed:
+            return
+        self._closed = True
+        lib.weft_server_close(self._ptr)
+        for sock in self._sockets:
+            sock.close()
+
+    def close_clients(self):
+        lib.weft_server_close_clients(self._ptr)
+
+    def abort_clients(self):
+        lib.weft_server_abort_clients(self._ptr)
+
+    async def start_serving(self):
+        check(lib.weft_server_start_serving(self._ptr))
+        await asyncio.sleep(0)
+
+    async def serve_forever(self):
+        await self.start_serving()
+        try:
+            await self._loop.create_future()
+        finally:
+            self.close()
+            await self.wait_closed()
+
+    async def wait_closed(self):
+        # Done once closed and every connection is gone (polled: the core's wait_closed
+        # future is not wired to Python yet).
+        while not self._closed or lib.weft_server_connection_count(self._ptr):
+            if not self._closed:
+                await self._loop.create_future()  # never, until close (as 3.11 does not)
+            await asyncio.sleep(0.005)
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        self.close()
+        await self.wait_closed()
+
+
+class TransportMixin:
+    """create_connection, create_server, connect_accepted_socket."""
+
+    async def create_connection(self, protocol_factory, host=None, port=None, *, ssl=None,
+                                family=0, proto=0, flags=0, sock=None, local_addr=None,
+                                server_hostname=None, ssl_handshake_timeout=None,
+                                ssl_shutdown_timeout=None, happy_eyeballs_delay=None,
+                                interleave=None):
+        if ssl:
+            raise NotImplementedError("weft: TLS transports are not wired to Python yet")
+        if server_hostname is not None:
+            raise ValueError("server_hostname is only meaningful with ssl")
+        if sock is None:
+            if host is None and port is None:
+                raise ValueError("host and port was not specified and no sock specified")
+            sock = await self._connect_socket(host, port, family, proto, flags, local_addr)
+        elif host is not None or port is not None:
+            raise ValueError("host/port and sock can not be specified at the same time")
+        elif sock.type != socket.SOCK_STREAM:
+            raise ValueError(f"A Stream Socket was expected, got {sock!r}")
+        return await self._wrap_socket(sock, protocol_factory)
+
+    async def connect_accepted_socket(self, protocol_factory, sock, *, ssl=None,
+                                      ssl_handshake_timeout=None, ssl_shutdown_timeout=None):
+        if ssl:
+            raise NotImplementedError("weft: TLS transports are not wired to Python yet")
+        if sock.type != socket.SOCK_STREAM:
+            raise ValueError(f"A Stream Socket was expected, got {sock!r}")
+        return await self._wrap_socket(sock, protocol_factory)
+
+    async def _connect_socket(self, host, port, family, proto, flags, local_addr):
+        infos = await self.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM,
+                                       proto=proto, flags=flags)
+        if not infos:
+            raise OSError("getaddrinfo() returned empty list")
+        errors = []
+        for fam, type_, pro, _, address in infos:
+            sock = socket.socket(fam, type_, pro)
+            try:
+                sock.setblocking(False)
+                if local_addr is not None:
+                    sock.bind(local_addr)
+                await self.sock_connect(sock, address)
+                return sock
+            except OSError as exc:
+                errors.append(exc)
+                sock.close()
+            except BaseException:
+                sock.close()
+                raise
+        if len(errors) == 1:
+            raise errors[0]
+        if all(str(errors[0]) == str(exc) for exc in errors):
+            raise errors[0]
+        raise OSError("Multiple exceptions: " + ", ".join(str(exc) for exc in errors))
+
+    async def _wrap_socket(self, sock, protocol_factory):
+        sock.setblocking(False)
+        protocol = protocol_factory()
+        transport = Transport(self, protocol, _socket_extra(sock))
+        transport._made_waiter = self.create_future()
+        out = ffi.new("weft_future_t **")
+        fd = sock.detach()
+        table = _BUFFERED if transport._buffered else _PROTOCOL
+        rc = lib.weft_create_connection_fd(self._ptr, table, transport._cookie, fd, out)
+        if rc < 0:
+            os.close(fd)
+            raise error_from_code(rc)
+        lib.weft_future_release(out[0])
+        self._transports.add(transport)
+        await transport._made_waiter
+        return transport, protocol
+
+    async def create_server(self, protocol_factory, host=None, port=None, *,
+                            family=socket.AF_UNSPEC, flags=socket.AI_PASSIVE, sock=None,
+                            backlog=100, ssl=None, reuse_address=None, reuse_port=None,
+                            ssl_handshake_timeout=None, ssl_shutdown_timeout=None,
+                            start_serving=True):
+        if ssl:
+            raise NotImplementedError("weft: TLS transports are not wired to Python yet")
+        if isinstance(ssl, bool):
+            raise TypeError("ssl argument must be an SSLContext or None")
+        if sock is not None:
+            if host is not None or port is not None:
+                raise ValueError("host/port and sock can not be specified at the same time")
+            sockets = [sock]
+        else:
+            sockets = await self._listening_sockets(host, port, family, flags,
+                                                    reuse_address, reuse_port)
+        fds = [s.detach() for s in sockets]
+        views = [socket.socket(fileno=os.dup(fd)) for fd in fds]
+        options = ffi.new("weft_server_options_t *")
+        options.size = ffi.sizeof("weft_server_options_t")
+        options.backlog = backlog
+        options.no_start_serving = 0 if start_serving else 1
+        cookie = ffi.new_handle((self, protocol_factory))
+        out = ffi.new("weft_server_t **")
+        rc = lib.weft_create_server_fds(self._ptr, lib._weft_server_factory, cookie,
+                                        ffi.new("int[]", fds), len(fds), options, out)
+        if rc < 0:
+            for fd in fds:
+                os.close(fd)
+            for view in views:
+                view.close()
+            raise error_from_code(rc)
+        server = Server(self, out[0], views, cookie)
+        if start_serving:
+            await asyncio.sleep(0)
+        return server
+
+    async def _listening_sockets(self, host, port, family, flags, reuse_address, reuse_port):
+        hosts = [None] if host in (None, "") else ([host] if isinstance(host, str) else host)
+        infos = []
+        for one in hosts:
+            infos += await self.getaddrinfo(one, port, family=family, type=socket.SOCK_STREAM,
+                                            flags=flags)
+        sockets = []
+        try:
+            for fam, type_, pro, _, address in dict.fromkeys(infos):
+                sock = socket.socket(fam, type_, pro)
+                sockets.append(sock)
+                if reuse_address is not False:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if reuse_port:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                if fam == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                try:
+                    sock.bind(address)
+                except OSError as exc:
+                    raise OSError(exc.errno, f"error while attempting to bind on address "
+                                             f"{address!r}: {exc.strerror.lower()}") from None
+        except BaseException:
+            for sock in sockets:
+                sock.close()
+            raise
+        return sockets
+
+
+def _call(transport, method: str, *args):
+    """Runs a protocol callback, reporting what it raises as asyncio does."""
+    loop = transport._loop
+    try:
+        return getattr(transport, method)(*args) if method.startswith("_") else \
+            getattr(transport._protocol, method)(*args)
+    except (SystemExit, KeyboardInterrupt) as exc:
+        loop._interrupted(exc, ())
+    except BaseException as exc:
+        loop.call_exception_handler({
+            "message": f"Exception in callback {method.lstrip('_')} of a protocol",
+            "exception": exc, "transport": transport, "protocol": transport._protocol})
+        if transport._ptr != NULL and method not in ("_lost",):
+            lib.weft_transport_abort(transport._ptr)
+    finally:
+        loop._post()
+
+
+@ffi.def_extern()
+def _weft_tp_made(ptr, arg):
+    _call(ffi.from_handle(arg), "_made", ptr)
+
+
+@ffi.def_extern()
+def _weft_tp_data(ptr, data, length, arg):
+    _call(ffi.from_handle(arg), "data_received", ffi.buffer(data, length)[:])
+
+
+@ffi.def_extern()
+def _weft_tp_get_buffer(ptr, size_hint, len_out, arg):
+    transport = ffi.from_handle(arg)
+    loop = transport._loop
+    try:
+        buf = transport._protocol.get_buffer(size_hint)
+        cbuf = ffi.from_buffer(buf, require_writable=True)
+        if len(cbuf) == 0:
+            raise RuntimeError("get_buffer() returned an empty buffer")
+        transport._buffer = cbuf
+        len_out[0] = len(cbuf)
+        return cbuf
+    except BaseException as exc:
+        loop.call_exception_handler({"message": "Exception in get_buffer of a protocol",
+                                     "exception": exc, "transport": transport,
+                                     "protocol": transport._protocol})
+        len_out[0] = 0
+        return NULL
+
+
+@ffi.def_extern()
+def _weft_tp_buffer_updated(ptr, nbytes, arg):
+    transport = ffi.from_handle(arg)
+    transport._buffer = None
+    _call(transport, "buffer_updated", nbytes)
+
+
+@ffi.def_extern()
+def _weft_tp_eof(ptr, arg):
+    return 1 if _call(ffi.from_handle(arg), "eof_received") else 0
+
+
+@ffi.def_extern()
+def _weft_tp_lost(ptr, error, arg):
+    transport = ffi.from_handle(arg)
+    transport._loop._transports.discard(transport)
+    _call(transport, "_lost", error)
+
+
+@ffi.def_extern()
+def _weft_tp_pause(ptr, arg):
+    _call(ffi.from_handle(arg), "pause_writing")
+
+
+@ffi.def_extern()
+def _weft_tp_resume(ptr, arg):
+    _call(ffi.from_handle(arg), "resume_writing")
+
+
+@ffi.def_extern()
+def _weft_server_factory(factory_arg, protocol_out, arg_out):
+    loop, protocol_factory = ffi.from_handle(factory_arg)
+    try:
+        protocol = protocol_factory()
+    except BaseException as exc:
+        loop.call_exception_handler({"message": "Exception in the protocol factory",
+                                     "exception": exc})
+        return -3000
+    transport = Transport(loop, protocol, {})
+    loop._transports.add(transport)
+    table = _BUFFERED if transport._buffered else _PROTOCOL
+    protocol_out[0] = table[0]
+    arg_out[0] = transport._cookie
+    return 0
+
+
+def _table(buffered: bool):
+    table = ffi.new("weft_protocol_t *")
+    table.size = ffi.sizeof("weft_protocol_t")
+    table.connection_made = lib._weft_tp_made
+    if buffered:
+        table.get_buffer = lib._weft_tp_get_buffer
+        table.buffer_updated = lib._weft_tp_buffer_updated
+    else:
+        table.data_received = lib._weft_tp_data
+    table.eof_received = lib._weft_tp_eof
+    table.connection_lost = lib._weft_tp_lost
+    table.pause_writing = lib._weft_tp_pause
+    table.resume_writing = lib._weft_tp_resume
+    return table
+
+
+_PROTOCOL = _table(False)
+_BUFFERED = _table(True)
