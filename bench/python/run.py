@@ -1,6 +1,8 @@
 """weft vs asyncio's default loop vs uvloop, side by side.
 
-Every benchmark runs in a fresh child process per loop; the loops take turns (round
+Echo rows: a server per loop and style (bench/python/echo_servers.py) driven by the native
+load client bench/echo_client.c (build the project with CMake first), reported as ns per
+request. Every benchmark runs in a fresh child process per loop; the loops take turns (round
 robin) for several rounds and the best round counts. Prints ns per operation for each
 loop and the ratios weft/uvloop and weft/asyncio as speed-ups (higher is better for weft).
 
@@ -15,6 +17,7 @@ import argparse
 import asyncio
 import json
 import pathlib
+import socket
 import subprocess
 import sys
 import threading
@@ -146,6 +149,47 @@ BENCHMARKS = {
 }
 
 
+ECHO_STYLES = ("protocol", "buffered", "streams", "sock")
+ECHO_SIZES = (1024, 10240, 102400)
+ECHO_SECONDS = 2.0
+ECHO_CONNECTIONS = 4
+
+
+def _echo_client() -> pathlib.Path | None:
+    """The native load client (bench/echo_client.c), from a CMake build of the project."""
+    for build in (ROOT / "build", pathlib.Path("/tmp/wb")):
+        client = build / "bench" / "echo_client"
+        if client.exists():
+            return client
+    return None
+
+
+def measure_echo(loop_name: str, style: str, size: int) -> float | None:
+    """Microseconds per request (one round trip of `size` bytes) at the server."""
+    client = _echo_client()
+    if client is None:
+        return None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, str(pathlib.Path(__file__).with_name(
+        "echo_servers.py")), loop_name, style, str(port)], stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        out = subprocess.run([str(client), str(port), str(size), str(ECHO_SECONDS),
+                              str(ECHO_CONNECTIONS)], capture_output=True, text=True,
+                             timeout=60).stdout.split()
+        return 1e6 / float(out[0]) if out else None
+    finally:
+        server.kill()
+        server.wait()
+
+
 def child(loop_name: str, bench: str) -> None:
     loop = make_loop(loop_name)
     try:
@@ -157,6 +201,10 @@ def child(loop_name: str, bench: str) -> None:
 
 
 def measure(loop_name: str, bench: str) -> float | None:
+    if bench.startswith("echo_"):
+        _, style, size = bench.split("_")
+        ns = measure_echo(loop_name, style, int(size))
+        return None if ns is None else ns * 1000
     proc = subprocess.run([sys.executable, __file__, "--child", loop_name, bench],
                           capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
@@ -174,7 +222,8 @@ def main() -> int:
     if args.child:
         child(*args.child)
         return 0
-    names = args.benchmarks or list(BENCHMARKS)
+    echo = [f"echo_{style}_{size}" for style in ECHO_STYLES for size in ECHO_SIZES]
+    names = args.benchmarks or (list(BENCHMARKS) + echo)
     print(f"{'benchmark':24} {'weft ns/op':>11} {'uvloop':>11} {'asyncio':>11} "
           f"{'vs uvloop':>10} {'vs asyncio':>10}")
     for name in names:

@@ -78,6 +78,7 @@ class EventLoop(TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, Exec
         self._asyncgens_shutdown_called = False
         self._init_signals()
         self._init_fdwatch()
+        self._servers: set = set()
         self._transports: set = set()  # alive until connection_lost, as the core holds them
         self._subprocesses: set = set()  # alive until connection_lost, as the core holds them
 

@@ -154,6 +154,7 @@ class Server(asyncio.AbstractServer):
         if self._closed:
             return
         self._closed = True
+        self._loop._servers.discard(self)
         lib.weft_server_close(self._ptr)
         for sock in self._sockets:
             sock.close()
@@ -298,6 +299,7 @@ class TransportMixin:
                 view.close()
             raise error_from_code(rc)
         server = Server(self, out[0], views, cookie)
+        self._servers.add(server)  # serving keeps it alive, as asyncio's listening sockets do
         if start_serving:
             await asyncio.sleep(0)
         return server
