@@ -1,0 +1,78 @@
+"""TCP transports, servers, streams and subprocesses on weft's loop."""
+
+import asyncio
+import sys
+
+import weft
+
+
+def test_stream_echo_round_trips():
+    async def handle(reader, writer):
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+
+    async def main():
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        for size in (1, 1024, 300_000):
+            writer.write(b"y" * size)
+            await writer.drain()
+            assert await reader.readexactly(size) == b"y" * size
+        writer.write_eof()
+        assert await reader.read() == b""
+        writer.close()
+        await writer.wait_closed()
+        server.close()
+        await asyncio.wait_for(server.wait_closed(), 5)
+
+    weft.run(main())
+
+
+def test_buffered_protocol_server():
+    received = bytearray()
+
+    class Sink(asyncio.BufferedProtocol):
+        def __init__(self):
+            self.buf = bytearray(1000)
+
+        def get_buffer(self, sizehint):
+            return self.buf
+
+        def buffer_updated(self, nbytes):
+            received.extend(self.buf[:nbytes])
+
+        def eof_received(self):
+            done.set_result(None)
+
+    async def main():
+        global done
+        loop = asyncio.get_running_loop()
+        globals()["done"] = loop.create_future()
+        server = await loop.create_server(Sink, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"z" * 5000)
+        writer.write_eof()
+        await asyncio.wait_for(globals()["done"], 5)
+        writer.close()
+        server.close()
+
+    weft.run(main())
+    assert received == b"z" * 5000
+
+
+def test_subprocess_communicate_and_kill():
+    async def main():
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "import sys; sys.stdout.write(sys.stdin.read().upper())",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        out, _ = await proc.communicate(b"weft")
+        assert (out, proc.returncode) == (b"WEFT", 0)
+        proc = await asyncio.create_subprocess_exec("sleep", "10")
+        proc.kill()
+        assert await proc.wait() == -9
+
+    weft.run(main())
