@@ -25,11 +25,13 @@ from .handles import Handle, TimerHandle, report_callback_error
 from .fdwatch import FdWatchMixin
 from .signals import SignalMixin
 from .transports import TransportMixin
+from .wakeup import SignalWakeup
 from .subprocess import SubprocessMixin
 
 __all__ = ["EventLoop"]
 
 _monotonic = time.monotonic
+_THREADSAFE = 2  # the marker id of call_soon_threadsafe; timers have odd ids, call_soon 0
 
 
 def _debug_from_environment() -> bool:
@@ -78,6 +80,9 @@ class EventLoop(TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, Exec
         self._asyncgens_shutdown_called = False
         self._init_signals()
         self._init_fdwatch()
+        self._threadsafe: collections.deque[Handle] = collections.deque()
+        self._wakeup_posted = False
+        self._signal_wakeup = SignalWakeup(self)
         self._servers: set = set()
         self._transports: set = set()  # alive until connection_lost, as the core holds them
         self._subprocesses: set = set()  # alive until connection_lost, as the core holds them
@@ -139,10 +144,15 @@ class EventLoop(TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, Exec
         handle = Handle(callback, args, self, context)
         if handle._source_traceback:
             del handle._source_traceback[-1]
-        self._ready.append(handle)
-        rc = lib.weft_call_soon_threadsafe_id(self._ptr, 0)
-        if rc:
-            check(rc)
+        self._threadsafe.append(handle)
+        if not self._wakeup_posted:
+            # One marker (id 2) runs every thread-safe handle queued when it is reached;
+            # while one is on its way, more calls need not cross into the core at all.
+            self._wakeup_posted = True
+            rc = lib.weft_call_soon_threadsafe_id(self._ptr, _THREADSAFE)
+            if rc:
+                self._wakeup_posted = False
+                check(rc)
         return handle
 
     def call_later(self, delay, callback, *args, context=None):
@@ -215,6 +225,10 @@ class EventLoop(TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, Exec
         for index, ident in enumerate(ids):
             if ident == 0:
                 handle = ready.popleft()
+            elif ident == _THREADSAFE:
+                if not self._run_threadsafe(ids[index + 1:]):
+                    return
+                continue
             else:
                 handle = timers.pop(ident, None)
                 if handle is None:
@@ -236,6 +250,10 @@ class EventLoop(TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, Exec
         for index, ident in enumerate(ids):
             if ident == 0:
                 handle = self._ready.popleft()
+            elif ident == _THREADSAFE:
+                if not self._run_threadsafe(ids[index + 1:]):
+                    return
+                continue
             else:
                 handle = self._timers.pop(ident, None)
                 if handle is None:
@@ -258,6 +276,24 @@ class EventLoop(TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, Exec
                 base_events.logger.warning("Executing %s took %.3f seconds",
                                            base_events._format_handle(handle), elapsed)
 
+    def _run_threadsafe(self, rest) -> bool:
+        """Runs the thread-safe handles queued now (not those queued while they run: their
+        callers post a new marker). False if one raised SystemExit/KeyboardInterrupt."""
+        self._wakeup_posted = False
+        queue = self._threadsafe
+        for _ in range(len(queue)):
+            handle = queue.popleft()
+            if handle._cancelled:
+                continue
+            try:
+                handle._context.run(handle._callback, *handle._args)
+            except (SystemExit, KeyboardInterrupt) as exc:
+                self._interrupted(exc, list(rest) + ([_THREADSAFE] if queue else []))
+                return False
+            except BaseException as exc:
+                report_callback_error(handle, exc)
+        return True
+
     def _run_guarded(self, handle) -> None:
         """Runs one handle the core called directly (a signal handler)."""
         try:
@@ -271,7 +307,7 @@ class EventLoop(TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, Exec
         what was scheduled since."""
         if self._interrupt is None:
             self._interrupt = exc
-        timer_ids = [ident for ident in rest if ident != 0]
+        timer_ids = [ident for ident in rest if ident != 0]  # timers and thread-safe markers
         self._unposted += len(rest) - len(timer_ids)
         if timer_ids:
             lib.weft_call_soon_ids(self._ptr, ffi.new("uintptr_t[]", timer_ids), len(timer_ids))
@@ -289,12 +325,14 @@ class EventLoop(TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, Exec
                                finalizer=self._asyncgen_finalizer_hook)
         try:
             events._set_running_loop(self)
+            self._signal_wakeup.enter()
             self._post()
             check(lib.weft_loop_run_forever(self._ptr))
             exc, self._interrupt = self._interrupt, None
             if exc is not None:
                 raise exc
         finally:
+            self._signal_wakeup.leave()
             self._thread_id = None
             events._set_running_loop(None)
             self._set_coroutine_origin_tracking(False)
@@ -338,6 +376,7 @@ class EventLoop(TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, Exec
         if self._debug:
             base_events.logger.debug("Close %r", self)
         self._remove_all_signal_handlers()
+        self._signal_wakeup.close()
         self._remove_all_watchers()
         self._closed = True
         self._executor_shutdown_called = True
@@ -345,6 +384,7 @@ class EventLoop(TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, Exec
         if executor is not None:
             executor.shutdown(wait=False)
         self._ready.clear()
+        self._threadsafe.clear()
         self._unposted = 0
         for timer in self._timers.values():
             self._cancelled_cores.append(timer._core)
