@@ -102,6 +102,8 @@ struct weft_loop_s {
   /* Batched callbacks (weft_call_soon_id): the run being collected, and who runs it. */
   weft_batch_fn batch_handler;
   void *batch_arg;
+  size_t *batch_posts; /* weft_loop_set_batch_posts */
+  uintptr_t batch_post_id;
   uintptr_t *batch;
   size_t batch_len, batch_cap;
 

@@ -223,6 +223,21 @@ static bool is_batched(const weft__ready_t *entry) {
   return entry->future == NULL && entry->fn.plain == NULL;
 }
 
+/* Schedules the batched callbacks the binding counted in *batch_posts while it ran. */
+static void take_batch_posts(weft_loop_t *loop) {
+  size_t *posts = loop->batch_posts;
+  if (posts == NULL)
+    return;
+  for (size_t n = *posts; n > 0; n--) {
+    weft__ready_t entry = {.arg = (void *)loop->batch_post_id};
+    if (weft__loop_push_ready(loop, &entry) != 0) {
+      weft__loop_log(loop, WEFT_LOG_ERROR, "out of memory: batched callbacks were dropped");
+      break;
+    }
+  }
+  *posts = 0;
+}
+
 /* Hands the collected run of batched callbacks to the binding. */
 static void flush_batch(weft_loop_t *loop) {
   if (loop->batch_len == 0)
@@ -232,6 +247,7 @@ static void flush_batch(weft_loop_t *loop) {
   uint64_t start = loop->debug ? uv_hrtime() : 0;
   if (loop->batch_handler != NULL)
     loop->batch_handler(loop, loop->batch, count, loop->batch_arg);
+  take_batch_posts(loop);
   if (loop->debug && uv_hrtime() - start >= loop->slow_callback_ns)
     weft__loop_log(loop, WEFT_LOG_WARNING, "Executing a batch of %zu callbacks took %.3f seconds",
                    count, (uv_hrtime() - start) / 1e9);
@@ -252,6 +268,7 @@ static void collect(weft_loop_t *loop, weft__ready_t *entry) {
       uintptr_t id = (uintptr_t)entry->arg;
       if (loop->batch_handler != NULL)
         loop->batch_handler(loop, &id, 1, loop->batch_arg);
+      take_batch_posts(loop);
       ready_drop(entry);
       return;
     }
@@ -349,6 +366,14 @@ int weft_call_soon_ids(weft_loop_t *loop, const uintptr_t *ids, size_t count) {
     if (rc != 0)
       return rc;
   }
+  return 0;
+}
+
+int weft_loop_set_batch_posts(weft_loop_t *loop, size_t *counter, uintptr_t id) {
+  if (loop == NULL)
+    return WEFT_EINVAL;
+  loop->batch_posts = counter;
+  loop->batch_post_id = id;
   return 0;
 }
 

@@ -30,6 +30,7 @@ int weft_call_soon_id(weft_loop_t *loop, uintptr_t id, weft_handle_t **handle_ou
 int weft_call_at_id(weft_loop_t *loop, double when, uintptr_t id, weft_handle_t **handle_out);
 int weft_call_soon_threadsafe_id(weft_loop_t *loop, uintptr_t id);
 int weft_call_soon_ids(weft_loop_t *loop, const uintptr_t *ids, size_t count);
+int weft_loop_set_batch_posts(weft_loop_t *loop, size_t *counter, uintptr_t id);
 
 void weft_handle_cancel(weft_handle_t *handle);
 int weft_handle_cancelled(const weft_handle_t *handle);

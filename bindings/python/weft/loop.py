@@ -57,6 +57,10 @@ class EventLoop(TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, Exec
         self._cookie = ffi.new_handle(self)
         lib.weft_loop_set_batch_handler(self._ptr, lib._weft_batch, self._cookie)
         lib.weft_loop_set_log_handler(self._ptr, lib._weft_log, self._cookie)
+        # What a batch scheduled goes back to the core through this counter (read by the
+        # core when the batch handler returns) rather than through a call.
+        self._batch_posts = ffi.new("size_t *")
+        lib.weft_loop_set_batch_posts(self._ptr, self._batch_posts, 0)
         self._ready: collections.deque[Handle] = collections.deque()
         self._unposted = 0
         self._markers = ffi.new("uintptr_t[]", 256)
@@ -488,7 +492,12 @@ def _weft_batch(loop_ptr, ids, count, arg):
     try:
         loop._run_batch([ids[0]] if count == 1 else ffi.unpack(ids, count))
     finally:
-        loop._post()
+        posts = loop._unposted
+        if posts:
+            loop._unposted = 0
+            loop._batch_posts[0] = posts
+        if loop._fired_cores or loop._cancelled_cores:
+            loop._give_back_timers()
 
 
 @ffi.def_extern()

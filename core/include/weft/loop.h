@@ -81,6 +81,11 @@ WEFT_API int weft_call_soon_threadsafe_id(weft_loop_t *loop, uintptr_t id);
  * that collects what it schedules while its code runs. On an error none was scheduled
  * past the failing one, and the return value is the error. */
 WEFT_API int weft_call_soon_ids(weft_loop_t *loop, const uintptr_t *ids, size_t count);
+/* A counter the binding owns: each time the batch handler returns, the core schedules
+ * *counter batched callbacks `id` (as weft_call_soon_id, in the next iteration) and sets
+ * *counter to 0. It lets the handler hand back what it scheduled without a call into C.
+ * NULL turns it off. The counter must stay valid while the loop may run batches. */
+WEFT_API int weft_loop_set_batch_posts(weft_loop_t *loop, size_t *counter, uintptr_t id);
 
 /* Cancels a scheduled callback: it will never run. Cancelling twice is harmless. */
 WEFT_API void weft_handle_cancel(weft_handle_t *handle);
