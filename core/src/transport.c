@@ -9,6 +9,9 @@
 
 /* ---------------------------------------------------------------- generic layer */
 
+static int stream_write(void *impl, const void *const *bufs, const size_t *lens, size_t count);
+static int stream_write_queue_empty(void *impl);
+
 void weft__transport_init(weft_transport_t *t, weft_loop_t *loop, int kind,
                           const weft_transport_ops_t *ops, void *impl) {
   memset(t, 0, sizeof(*t));
@@ -115,7 +118,10 @@ int weft_transport_writelines(weft_transport_t *t, const void *const *bufs, cons
   if (!t->ops.write)
     return WEFT_ENOTSUP;
   int rc = t->ops.write(t->impl, bufs, lens, count);
-  if (rc == 0 && !t->closing && !t->writing_paused)
+  /* A built-in stream whose write went entirely to the kernel has nothing buffered, so the
+   * flow check could only find it below the high mark: skip asking (the common case). */
+  if (rc == 0 && !t->closing && !t->writing_paused &&
+      !(t->ops.write == stream_write && stream_write_queue_empty(t->impl)))
     weft_transport_update_write_flow(t);
   return rc;
 }
@@ -455,10 +461,12 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   if (t->proto.get_buffer) {
     size_t cap = 0;
     char *p = t->proto.get_buffer(t, hint, &cap, t->proto_arg);
-    *buf = uv_buf_init(p, p ? (unsigned)cap : 0);
+    buf->base = p;
+    buf->len = p ? cap : 0;
     return;
   }
-  *buf = uv_buf_init(read_buf, READ_BUF_SIZE);
+  buf->base = read_buf; /* not uv_buf_init: a call into libuv on every read */
+  buf->len = READ_BUF_SIZE;
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
@@ -534,7 +542,10 @@ static int stream_write(void *impl, const void *const *bufs, const size_t *lens,
   for (size_t i = 0; i < count; i++) {
     if (lens[i] == 0)
       continue;
-    ub[nb++] = uv_buf_init((char *)bufs[i], (unsigned)lens[i]);
+    /* Not uv_buf_init: that is a call into libuv per buffer on the hot path. */
+    ub[nb].base = (char *)bufs[i];
+    ub[nb].len = lens[i];
+    nb++;
     total += lens[i];
   }
   size_t done = 0;
@@ -586,6 +597,11 @@ static int stream_write(void *impl, const void *const *bufs, const size_t *lens,
   }
   s->pending_writes++;
   return 0;
+}
+
+static int stream_write_queue_empty(void *impl) {
+  const weft__stream_t *s = impl;
+  return s->pending_writes == 0;
 }
 
 static void after_shutdown(uv_shutdown_t *req, int status) {
