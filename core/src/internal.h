@@ -125,6 +125,9 @@ int weft__loop_check(const weft_loop_t *loop);
 int weft__loop_push_ready(weft_loop_t *loop, const weft__ready_t *entry);
 /* Keeps the next poll from blocking, so the ready queue is reached at once. */
 void weft__loop_keep_polling(weft_loop_t *loop);
+/* Makes the check handle (which runs due timers and the ready queue) active: it is only
+ * while callbacks are ready or timers pending. */
+void weft__loop_wake(weft_loop_t *loop);
 /* Posts cb(arg) from any thread; if the loop closes first, drop(arg) runs instead. */
 int weft__loop_post(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg);
 /* A new handle with one reference, for the loop's own use. */

@@ -87,7 +87,9 @@ int weft_loop_new_ex(const weft_loop_options_t *options, weft_loop_t **out) {
   uv_timer_init(loop->uv, &loop->timer);
   uv_async_init(loop->uv, &loop->async, on_async);
   loop->check.data = loop->idle.data = loop->timer.data = loop->async.data = loop;
-  uv_check_start(&loop->check, on_check);
+  /* The check handle runs only while there is something for it (see weft__loop_wake):
+   * libuv pays for every active check handle on every iteration, and a loop busy with
+   * protocol callbacks alone, called straight from libuv's, has nothing for it to do. */
   uv_unref((uv_handle_t *)&loop->check);
   uv_unref((uv_handle_t *)&loop->async);
   loop->open_uv_handles = 4;
@@ -153,8 +155,10 @@ int weft__loop_push_ready(weft_loop_t *loop, const weft__ready_t *entry) {
     return WEFT_ECLOSED;
   if (loop->ready_count == loop->ready_cap && ready_grow(loop) != 0)
     return WEFT_ENOMEM;
-  if (loop->ready_count == 0)
+  if (loop->ready_count == 0) {
     uv_idle_start(&loop->idle, on_idle);
+    uv_check_start(&loop->check, on_check);
+  }
   loop->ready[(loop->ready_head + loop->ready_count) & (loop->ready_cap - 1)] = *entry;
   loop->ready_count++;
   return 0;
@@ -265,6 +269,11 @@ static void on_check(uv_check_t *check) {
     uv_idle_stop(&loop->idle);
   if (!loop->closed)
     weft__timers_arm(loop);
+  /* Nothing ready and no timer pending: nothing for this handle until weft__loop_wake. With
+   * timers pending it stays, so an iteration woken by I/O still runs the ones now due, as
+   * asyncio does, rather than waiting for libuv's millisecond timer. */
+  if (loop->ready_count == 0 && loop->heap_len == 0 && !loop->closed)
+    uv_check_stop(&loop->check);
   weft__loop_release(loop);
 }
 
@@ -275,6 +284,11 @@ static void on_idle(uv_idle_t *idle) {
 
 void weft__loop_keep_polling(weft_loop_t *loop) {
   uv_idle_start(&loop->idle, on_idle);
+  uv_check_start(&loop->check, on_check);
+}
+
+void weft__loop_wake(weft_loop_t *loop) {
+  uv_check_start(&loop->check, on_check);
 }
 
 /* ---- Scheduling ----------------------------------------------------------------------- */
