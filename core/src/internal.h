@@ -62,7 +62,8 @@ struct weft_loop_s {
   bool adopted;
   bool debug;
   atomic_int stopping;
-  uv_thread_t owner; /* meaningful while running, or always for an adopted loop */
+  uv_thread_t owner;     /* meaningful while running, or always for an adopted loop */
+  const void *owner_tag; /* weft__thread_tag() of the owner: the cheap same-thread test */
 
   uv_loop_t *uv;
   uv_loop_t own_uv;
