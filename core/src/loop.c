@@ -354,6 +354,8 @@ int weft_loop_set_batch_handler(weft_loop_t *loop, weft_batch_fn handler, void *
 
 static void on_async(uv_async_t *async) {
   weft_loop_t *loop = async->data;
+  if (atomic_load(&loop->stopping) && loop->running && !loop->adopted)
+    uv_stop(loop->uv); /* weft_loop_stop from another thread: this is the last iteration */
   uv_mutex_lock(&loop->foreign_lock);
   weft__foreign_t *items = loop->foreign;
   size_t len = loop->foreign_len;
@@ -408,6 +410,11 @@ int weft_loop_stop(weft_loop_t *loop) {
   if (loop == NULL)
     return WEFT_EINVAL;
   atomic_store(&loop->stopping, 1);
+  /* From the loop's own thread, inside run_forever: end uv_run after this iteration (its
+   * remaining callbacks still run, as asyncio's stop). Other threads wake it through the
+   * async handle, whose callback does the same. */
+  if (loop->running && !loop->adopted && loop->owner_tag == this_thread())
+    uv_stop(loop->uv);
   uv_mutex_lock(&loop->foreign_lock);
   int rc = loop->foreign_closed ? WEFT_ECLOSED : 0;
   if (rc == 0)
@@ -444,8 +451,12 @@ int weft_loop_run_forever(weft_loop_t *loop) {
   /* asyncio's run_forever does not return when idle, but uv_run does once nothing is
    * referenced: the async handle holds the libuv loop open while we run. */
   uv_ref((uv_handle_t *)&loop->async);
+  /* UV_RUN_DEFAULT iterates inside libuv until weft_loop_stop calls uv_stop; UV_RUN_ONCE
+   * per iteration cost an extra clock read, timer run and liveness check every time. The
+   * loop around it only matters if uv_run returns without a stop (it should not: the async
+   * handle is referenced). */
   do {
-    uv_run(loop->uv, atomic_load(&loop->stopping) ? UV_RUN_NOWAIT : UV_RUN_ONCE);
+    uv_run(loop->uv, atomic_load(&loop->stopping) ? UV_RUN_NOWAIT : UV_RUN_DEFAULT);
   } while (!atomic_load(&loop->stopping));
   uv_unref((uv_handle_t *)&loop->async);
   atomic_store(&loop->stopping, 0);
