@@ -240,6 +240,7 @@ typedef struct client_ctx_s {
   int port;
   int ok;
   weft_loop_t *loop;
+  int even; /* big_client: equal pieces */
 } client_ctx_t;
 
 static int client_main(weft_task_t *self, void *arg) {
@@ -377,14 +378,26 @@ static char pattern_at(size_t i) {
   return (char)('a' + (i * 7 + i / 4096) % 26);
 }
 
+typedef struct big_ctx_s {
+  weft_loop_t *loop;
+  size_t echoed;
+  int simple; /* only read(64 KiB), each after a pause */
+} big_ctx_t;
+
 /* Echoes with a mix of read forms and sizes: read(64 KiB) and read(5000) awaited, read(n)
- * as a future, readexactly: each may take its bytes directly or from the buffer. */
+ * as a future, readexactly: each may take its bytes directly or from the buffer. Before
+ * each read(64 KiB) it lets data pile up, so that the read finds it buffered (and may take
+ * the whole buffer). */
 static int big_echo(weft_stream_reader_t *r, weft_stream_writer_t *w, void *arg) {
-  size_t *echoed = arg;
+  big_ctx_t *bx = arg;
   for (int i = 0;; i++) {
     weft_value_t v = weft_value_none();
     int rc;
-    if (i % 4 == 2) {
+    if ((bx->simple || i % 4 == 0) && (rc = weft_sleep(bx->loop, 0.005)))
+      return rc;
+    if (bx->simple) {
+      rc = weft_stream_read_await(r, 64 * 1024, &v);
+    } else if (i % 4 == 2) {
       weft_future_t *f;
       if ((rc = weft_stream_read(r, 20000, &f)))
         return rc;
@@ -407,7 +420,7 @@ static int big_echo(weft_stream_reader_t *r, weft_stream_writer_t *w, void *arg)
       break;
     }
     weft_stream_write(w, v.ptr, v.len);
-    *echoed += v.len;
+    bx->echoed += v.len;
     weft_value_clear(&v);
     if ((rc = weft_stream_drain_await(w)))
       return rc;
@@ -429,12 +442,14 @@ static int big_client(weft_task_t *self, void *arg) {
   /* Uneven pieces, each echoed back before the next is sent, then the rest in one go. */
   size_t sent = 0, got = 0;
   static const size_t pieces[] = {1, 4095, 4096, 4097, 70000, 100, 65536, 30000};
+  static const size_t even[] = {10000, 10000, 10000, 10000, 10000, 10000, 10000, 10000};
+  const size_t *sizes = cx->even ? even : pieces;
   for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]) && rc == 0; k++) {
-    weft_stream_write(w, out + sent, pieces[k]);
-    sent += pieces[k];
+    weft_stream_write(w, out + sent, sizes[k]);
+    sent += sizes[k];
     if ((rc = weft_stream_drain_await(w)) == 0)
-      rc = weft_stream_readexactly_into(r, in + got, pieces[k], NULL);
-    got += pieces[k];
+      rc = weft_stream_readexactly_into(r, in + got, sizes[k], NULL);
+    got += sizes[k];
   }
   if (rc == 0) {
     weft_stream_write(w, out + sent, BIG - sent);
@@ -452,24 +467,24 @@ static int big_client(weft_task_t *self, void *arg) {
   return rc;
 }
 
-WEFT_TEST(large_reads_direct_and_buffered) {
+static void big_transfer(int simple) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
-  size_t echoed = 0;
+  big_ctx_t bx = {.loop = loop, .simple = simple};
   weft_stream_options_t so = {.size = sizeof(so), .client_in_task = 1};
   weft_future_t *sf;
-  ASSERT_OK(weft_start_server(loop, big_echo, &echoed, "127.0.0.1", 0, &so, &sf));
+  ASSERT_OK(weft_start_server(loop, big_echo, &bx, "127.0.0.1", 0, &so, &sf));
   int rc;
   weft_server_t *s = weft_server_retain(await_ptr(loop, sf, &rc));
   ASSERT_OK(rc);
   weft_future_release(sf);
-  client_ctx_t cx = {.port = weft_server_port(s), .loop = loop};
+  client_ctx_t cx = {.port = weft_server_port(s), .loop = loop, .even = simple};
   weft_task_t *t;
   ASSERT_OK(weft_task_spawn(loop, big_client, &cx, NULL, &t));
   ASSERT_OK(weft_loop_run_until_complete(loop, weft_task_future(t)));
   weft_task_release(t);
   ASSERT_TRUE(cx.ok);
-  ASSERT_EQ(echoed, BIG);
+  ASSERT_EQ(bx.echoed, BIG);
   weft_server_close(s);
   weft_future_t *wc;
   ASSERT_OK(weft_server_wait_closed(s, &wc));
@@ -478,4 +493,14 @@ WEFT_TEST(large_reads_direct_and_buffered) {
   weft_server_release(s);
   spin(loop, 3);
   weft_test_close_loop(loop);
+}
+
+WEFT_TEST(large_reads_direct_and_buffered) {
+  big_transfer(0);
+}
+
+/* Pieces that arrive while the server pauses land in the reader's buffer, and the next
+ * read(64 KiB) takes that buffer whole. */
+WEFT_TEST(large_reads_take_the_buffer) {
+  big_transfer(1);
 }

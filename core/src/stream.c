@@ -363,7 +363,11 @@ int weft_stream_feed_data(weft_stream_reader_t *r, const void *data, size_t len)
   if (append(&r->buf, &r->len, &r->cap, &r->off, data, len))
     return WEFT_ENOMEM;
   wake(r);
-  if (r->transport && !r->paused && r->len > 2 * r->limit) {
+  /* An op still parked needs more than is buffered: asyncio would pause here, but its
+   * waiting coroutine resumes reading as soon as it runs (_wait_for_data). A parked op here
+   * never goes back through op_start, so it is not paused at all; pausing left a
+   * readexactly(n > 2 * limit) waiting forever. */
+  if (r->transport && !r->paused && !r->waiter && r->len > 2 * r->limit) {
     if (weft_transport_pause_reading(r->transport) == 0)
       r->paused = 1;
     else
