@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Builds everything and runs the demo: a tour of weft from C (tasks, gather, timeout,
-# TaskGroup, queue, subprocess).
+# Builds everything and runs the demo: weft from C end to end (tasks, gather, timeout,
+# TaskGroup, queue, subprocess, a streams echo server with clients, a worker pipeline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build/demo -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/demo -j"$jobs" >/dev/null
-echo "== examples/c/tour.c"
-build/demo/examples/c/tour
+for example in tour echo_streams pipeline; do
+  printf '\n== examples/c/%s.c\n' "$example"
+  build/demo/examples/c/$example
+done
+printf '\n== examples/c/subprocess_lines.c (a child process, its output line by line)\n'
+build/demo/examples/c/subprocess_lines sh -c 'echo one; sleep 0.1; echo two'

@@ -1,6 +1,7 @@
 /* The event loop: scheduling order, iterations, timers, stop, threads, close, debug. */
 #include "weft_test.h"
 
+#include <signal.h>
 #include <uv.h>
 
 typedef struct {
@@ -516,5 +517,26 @@ WEFT_TEST(batched_timers) {
   ASSERT_EQ(b.ids[0], 10);
   ASSERT_EQ(b.ids[1], 20);
   ASSERT_CODE(weft_call_at_id(loop, NAN, 1, NULL), WEFT_EINVAL);
+  weft_test_close_loop(loop);
+}
+
+static void custom_sigpipe(int signum) {
+  (void)signum;
+}
+
+WEFT_TEST(sigpipe_ignored_unless_handled) {
+  /* A default disposition becomes "ignore", so a dead reader gives EPIPE, not death. */
+  signal(SIGPIPE, SIG_DFL);
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  struct sigaction now;
+  ASSERT_OK(sigaction(SIGPIPE, NULL, &now));
+  ASSERT_TRUE(now.sa_handler == SIG_IGN);
+  weft_test_close_loop(loop);
+  /* A handler the program set stays. */
+  signal(SIGPIPE, custom_sigpipe);
+  ASSERT_OK(weft_loop_new(&loop));
+  ASSERT_OK(sigaction(SIGPIPE, NULL, &now));
+  ASSERT_TRUE(now.sa_handler == custom_sigpipe);
   weft_test_close_loop(loop);
 }

@@ -6,6 +6,7 @@
  * callbacks run inside poll; then our check handle moves the due timers to the ready
  * queue and runs exactly the callbacks queued so far. Callbacks they schedule wait for the
  * next iteration, as in asyncio. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -41,6 +42,21 @@ static bool env_debug(void) {
   return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0;
 }
 
+/* Writing to a socket or pipe whose reader is gone raises SIGPIPE, which would end the
+ * process; like Python and Node, weft ignores it (unless the program set a handler of its
+ * own) and reports EPIPE instead. libuv resets dispositions in children it spawns. */
+static void ignore_sigpipe(void) {
+  struct sigaction current;
+  if (sigaction(SIGPIPE, NULL, &current) == 0 && !(current.sa_flags & SA_SIGINFO) &&
+      current.sa_handler == SIG_DFL) {
+    struct sigaction ignore;
+    memset(&ignore, 0, sizeof ignore);
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGPIPE, &ignore, NULL);
+  }
+}
+
 int weft_loop_new(weft_loop_t **out) {
   return weft_loop_new_ex(NULL, out);
 }
@@ -54,6 +70,7 @@ int weft_loop_new_ex(const weft_loop_options_t *options, weft_loop_t **out) {
   weft_loop_t *loop = calloc(1, sizeof *loop);
   if (loop == NULL)
     return WEFT_ENOMEM;
+  ignore_sigpipe();
   loop->refs = 1;
   loop->slow_callback_ns = 100 * 1000 * 1000;
   loop->debug = env_debug() || (options != NULL && options->debug);

@@ -563,21 +563,6 @@ static proc_list_t *live_list(weft_loop_t *loop) {
   return list;
 }
 
-/* Writing to a pipe whose reader is gone raises SIGPIPE, which would end this process;
- * like Python and Node we ignore it (if nobody set a handler) and take EPIPE instead.
- * libuv resets every signal disposition in its children, so they are not affected. */
-static void ignore_sigpipe(void) {
-  struct sigaction current;
-  if (sigaction(SIGPIPE, NULL, &current) == 0 && !(current.sa_flags & SA_SIGINFO) &&
-      current.sa_handler == SIG_DFL) {
-    struct sigaction ign;
-    memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
-    sigemptyset(&ign.sa_mask);
-    sigaction(SIGPIPE, &ign, NULL);
-  }
-}
-
 static void on_failed_spawn_closed(uv_handle_t *handle) {
   free(handle->data);
 }
@@ -660,9 +645,6 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
     }
     }
   }
-  if (rc == 0 && p->pipes[0])
-    ignore_sigpipe();
-
   uv_stdio_container_t stdio[3];
   for (int i = 0; i < 3; i++) {
     stdio[i].flags = UV_INHERIT_FD;
