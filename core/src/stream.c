@@ -46,7 +46,6 @@ struct weft_stream_reader_s {
   char *direct; /* get_buffer's buffer for a parked read, to become its result */
   size_t direct_cap;
   size_t last_recv; /* the size of the last receive, to choose between the two */
-  int in_place;     /* get_buffer handed out the free end of buf itself */
 };
 
 #define PARTIAL_MAGIC 0x77656674u
@@ -182,22 +181,6 @@ static void op_complete(weft_stream_reader_t *r, rop_t *op, int rc, const char *
     op_free(op);
 }
 
-/* Reads below this size copy their bytes: cheaper than a block of their own. */
-#define DIRECT_MIN 4096
-
-/* p holds n bytes in a block with room for at least one more: NUL-terminates it and gives
- * back most of the block if most of it is unused (a small result should not pin 64 KiB for
- * as long as its owner keeps it). */
-static char *trimmed(char *p, size_t n, size_t cap) {
-  if (cap - n > 4096) {
-    char *q = realloc(p, n + 1);
-    if (q)
-      p = q;
-  }
-  p[n] = '\0';
-  return p;
-}
-
 /* Ends a read with bytes it already owns (n of them in p, malloc'd with a NUL after). */
 static void op_complete_owned(weft_stream_reader_t *r, rop_t *op, char *p, size_t n) {
   weft_value_t v = weft_value_none();
@@ -236,17 +219,6 @@ static int try_op(weft_stream_reader_t *r, rop_t *op) {
       return 1;
     }
     size_t n = op->n < r->len ? op->n : r->len;
-    if (n == r->len && n >= DIRECT_MIN && r->off == 0 && r->cap > n) {
-      /* A large read taking the whole buffer takes the buffer itself (a later receive
-       * gets a new one): no copy, and an idle reader holds no memory. */
-      char *p = r->buf;
-      size_t cap = r->cap;
-      r->buf = NULL;
-      r->off = r->len = r->cap = 0;
-      op_complete_owned(r, op, trimmed(p, n, cap), n);
-      maybe_resume(r);
-      return 1;
-    }
     op_complete(r, op, 0, bdata(r), n, 0, NULL);
     consume(r, n);
     return 1;
@@ -367,21 +339,6 @@ static void wake(weft_stream_reader_t *r) {
   try_op(r, op);
 }
 
-/* After data was added to the buffer: wake the parked op, pause above 2 * limit. */
-static void fed(weft_stream_reader_t *r) {
-  wake(r);
-  /* An op still parked needs more than is buffered: asyncio would pause here, but its
-   * waiting coroutine resumes reading as soon as it runs (_wait_for_data). A parked op here
-   * never goes back through op_start, so it is not paused at all; pausing left a
-   * readexactly(n > 2 * limit) waiting forever. */
-  if (r->transport && !r->paused && !r->waiter && r->len > 2 * r->limit) {
-    if (weft_transport_pause_reading(r->transport) == 0)
-      r->paused = 1;
-    else
-      r->transport = NULL; /* cannot pause: stop trying, as asyncio */
-  }
-}
-
 int weft_stream_feed_data(weft_stream_reader_t *r, const void *data, size_t len) {
   if (!r || (len && !data))
     return WEFT_EINVAL;
@@ -405,7 +362,17 @@ int weft_stream_feed_data(weft_stream_reader_t *r, const void *data, size_t len)
   }
   if (append(&r->buf, &r->len, &r->cap, &r->off, data, len))
     return WEFT_ENOMEM;
-  fed(r);
+  wake(r);
+  /* An op still parked needs more than is buffered: asyncio would pause here, but its
+   * waiting coroutine resumes reading as soon as it runs (_wait_for_data). A parked op here
+   * never goes back through op_start, so it is not paused at all; pausing left a
+   * readexactly(n > 2 * limit) waiting forever. */
+  if (r->transport && !r->paused && !r->waiter && r->len > 2 * r->limit) {
+    if (weft_transport_pause_reading(r->transport) == 0)
+      r->paused = 1;
+    else
+      r->transport = NULL; /* cannot pause: stop trying, as asyncio */
+  }
   return 0;
 }
 
@@ -700,6 +667,7 @@ struct weft_stream_writer_s {
 /* The stream protocol's receive buffer for data no parked read takes directly (see
  * sp_get_buffer): one per thread, as reads never nest, freed with the last connection. */
 #define SCRATCH_SIZE (64 * 1024)
+#define DIRECT_MIN 4096
 static _Thread_local char *scratch;
 static _Thread_local size_t scratch_users;
 
@@ -821,22 +789,6 @@ static void *sp_get_buffer(weft_transport_t *t, size_t hint, size_t *cap, void *
       return r->direct;
     }
   }
-  r->in_place = 0;
-  if (r->len == 0 && !r->eof && r->last_recv >= DIRECT_MIN) {
-    /* Large receives with no read to take them go straight into the (empty) reader
-     * buffer, which a large read then takes whole (try_op): no copy either way. */
-    if (r->cap < hint + 1) {
-      free(r->buf);
-      r->buf = malloc(hint + 1);
-      r->cap = r->buf ? hint + 1 : 0;
-    }
-    if (r->buf) {
-      r->off = 0;
-      r->in_place = 1;
-      *cap = r->cap - 1; /* the last byte stays free for a bytes value's NUL */
-      return r->buf;
-    }
-  }
   if (!scratch)
     scratch = malloc(SCRATCH_SIZE);
   *cap = scratch ? SCRATCH_SIZE : 0;
@@ -850,19 +802,20 @@ static void sp_buffer_updated(weft_transport_t *t, size_t n, void *arg) {
   r->last_recv = n;
   /* Nothing runs between get_buffer and this call, so the direct buffer is still the
    * parked read's (a read error or EOF instead leaves it here for the next one). */
-  if (r->in_place) {
-    r->in_place = 0;
-    r->len += n; /* received where append would have copied it */
-    fed(r);
-    return;
-  }
   if (!r->direct || !op || n > r->direct_cap) {
     weft_stream_feed_data(r, scratch, n);
     return;
   }
   char *p = r->direct;
   r->direct = NULL;
-  op_complete_owned(r, op, trimmed(p, n, r->direct_cap + 1), n);
+  /* A small result should not pin a 64 KiB block for as long as the caller keeps it. */
+  if (r->direct_cap - n > 4096) {
+    char *q = realloc(p, n + 1);
+    if (q)
+      p = q;
+  }
+  p[n] = '\0';
+  op_complete_owned(r, op, p, n);
   maybe_resume(r);
 }
 
