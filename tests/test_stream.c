@@ -370,7 +370,7 @@ WEFT_TEST(many_connections) {
   weft_test_close_loop(loop);
 }
 
-/* ---- large transfers: reads that receive straight into their result, and the rest ---- */
+/* ---- large transfers: reads of every form and size over uneven pieces ---- */
 
 enum { BIG = 300 * 1024 };
 
@@ -499,8 +499,8 @@ WEFT_TEST(large_reads_direct_and_buffered) {
   big_transfer(0);
 }
 
-/* Pieces that arrive while the server pauses land in the reader's buffer, and the next
- * read(64 KiB) takes that buffer whole. */
-WEFT_TEST(large_reads_take_the_buffer) {
+/* Pieces that arrive while the server pauses are buffered for the next read(64 KiB); the
+ * client's last readexactly is larger than 2 * limit. */
+WEFT_TEST(large_reads_after_pauses) {
   big_transfer(1);
 }

@@ -43,9 +43,6 @@ struct weft_stream_reader_s {
   weft_transport_t *transport; /* borrowed while connected */
   int paused;
   rop_t *waiter;
-  char *direct; /* get_buffer's buffer for a parked read, to become its result */
-  size_t direct_cap;
-  size_t last_recv; /* the size of the last receive, to choose between the two */
 };
 
 #define PARTIAL_MAGIC 0x77656674u
@@ -92,7 +89,6 @@ void weft_stream_reader_release(weft_stream_reader_t *r) {
     op_free(r->waiter);
   }
   free(r->buf);
-  free(r->direct);
   free(r);
 }
 
@@ -176,29 +172,6 @@ static void op_complete(weft_stream_reader_t *r, rop_t *op, int rc, const char *
       }
       weft_future_set_error(op->future, rc, message, p, p ? free : NULL);
     }
-  }
-  if (op->heap)
-    op_free(op);
-}
-
-/* Ends a read with bytes it already owns (n of them in p, malloc'd with a NUL after). */
-static void op_complete_owned(weft_stream_reader_t *r, rop_t *op, char *p, size_t n) {
-  weft_value_t v = weft_value_none();
-  v.type = WEFT_VALUE_BYTES;
-  v.ptr = p;
-  v.len = n;
-  op->done = 1;
-  op->rc = 0;
-  if (r->waiter == op)
-    r->waiter = NULL;
-  if (op->out) {
-    *op->out = v;
-    if (op->future && !weft_future_done(op->future))
-      weft_future_set_result(op->future, weft_value_none()); /* only wakes the task */
-  } else if (op->future && !weft_future_done(op->future)) {
-    weft_future_set_result(op->future, v);
-  } else {
-    weft_value_clear(&v);
   }
   if (op->heap)
     op_free(op);
@@ -664,20 +637,9 @@ struct weft_stream_writer_s {
   sconn_t *conn;
 };
 
-/* The stream protocol's receive buffer for data no parked read takes directly (see
- * sp_get_buffer): one per thread, as reads never nest, freed with the last connection. */
-#define SCRATCH_SIZE (64 * 1024)
-#define DIRECT_MIN 4096
-static _Thread_local char *scratch;
-static _Thread_local size_t scratch_users;
-
 static void conn_release(sconn_t *c) {
   if (--c->refs > 0)
     return;
-  if (--scratch_users == 0) {
-    free(scratch);
-    scratch = NULL;
-  }
   for (size_t i = 0; i < c->ndrains; i++)
     weft_future_release(c->drains[i].future);
   for (size_t i = 0; i < c->nclosers; i++)
@@ -702,7 +664,6 @@ static int conn_new(weft_loop_t *loop, size_t limit, sconn_t **out) {
   }
   c->refs = 1;
   c->loop = loop;
-  scratch_users++;
   *out = c;
   return 0;
 }
@@ -756,67 +717,6 @@ static void sp_made(weft_transport_t *t, void *arg) {
 static void sp_data(weft_transport_t *t, const char *data, size_t len, void *arg) {
   sconn_t *c = arg;
   weft_stream_feed_data(c->reader, data, len);
-}
-
-/* The protocol is a buffered one so that a read parked on an empty buffer receives into the
- * very memory its bytes value will own: no copy at all between the socket and the caller
- * (asyncio's recv into a fresh bytes object). Other data lands in a scratch buffer and goes
- * through weft_stream_feed_data exactly as data_received would have sent it. */
-
-static void *sp_get_buffer(weft_transport_t *t, size_t hint, size_t *cap, void *arg) {
-  (void)t;
-  weft_stream_reader_t *r = ((sconn_t *)arg)->reader;
-  rop_t *op = r->waiter;
-  /* Copying a few KiB is cheaper than a 64 KiB block trimmed to size afterwards (1 KiB
-   * echo: ~250 instructions more per request direct, 10 KiB: ~700 fewer), so small
-   * receives keep the copy; so do small reads, which would otherwise take their bytes
-   * from the socket a few at a time. */
-  if (op && op->kind == OP_READ && r->len == 0 && !r->eof && !r->error && op->n >= DIRECT_MIN &&
-      r->last_recv >= DIRECT_MIN && !(op->future && weft_future_done(op->future))) {
-    size_t n = op->n < hint ? op->n : hint;
-    if (n == 0)
-      n = 1;
-    if (r->direct && r->direct_cap < n) {
-      free(r->direct);
-      r->direct = NULL;
-    }
-    if (!r->direct) {
-      r->direct = malloc(n + 1); /* + 1: bytes values keep a NUL after their data */
-      r->direct_cap = r->direct ? n : 0;
-    }
-    if (r->direct) {
-      *cap = n;
-      return r->direct;
-    }
-  }
-  if (!scratch)
-    scratch = malloc(SCRATCH_SIZE);
-  *cap = scratch ? SCRATCH_SIZE : 0;
-  return scratch;
-}
-
-static void sp_buffer_updated(weft_transport_t *t, size_t n, void *arg) {
-  (void)t;
-  weft_stream_reader_t *r = ((sconn_t *)arg)->reader;
-  rop_t *op = r->waiter;
-  r->last_recv = n;
-  /* Nothing runs between get_buffer and this call, so the direct buffer is still the
-   * parked read's (a read error or EOF instead leaves it here for the next one). */
-  if (!r->direct || !op || n > r->direct_cap) {
-    weft_stream_feed_data(r, scratch, n);
-    return;
-  }
-  char *p = r->direct;
-  r->direct = NULL;
-  /* A small result should not pin a 64 KiB block for as long as the caller keeps it. */
-  if (r->direct_cap - n > 4096) {
-    char *q = realloc(p, n + 1);
-    if (q)
-      p = q;
-  }
-  p[n] = '\0';
-  op_complete_owned(r, op, p, n);
-  maybe_resume(r);
 }
 
 static int sp_eof(weft_transport_t *t, void *arg) {
@@ -884,8 +784,6 @@ static const weft_protocol_t stream_protocol = {
     .size = sizeof(weft_protocol_t),
     .connection_made = sp_made,
     .data_received = sp_data,
-    .get_buffer = sp_get_buffer,
-    .buffer_updated = sp_buffer_updated,
     .eof_received = sp_eof,
     .connection_lost = sp_lost,
     .pause_writing = sp_pause,
