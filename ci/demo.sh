@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds everything and runs the demo: weft from C end to end (tasks, gather, timeout,
-# TaskGroup, queue, subprocess, a streams echo server with clients, a worker pipeline).
+# TaskGroup, queue, subprocess, a streams echo server with clients, a worker pipeline, a
+# TLS echo server and client with a throwaway CA).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build/demo -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/demo -j"$jobs" >/dev/null
-for example in tour echo_streams pipeline; do
+for example in tour echo_streams pipeline tls_echo; do
   printf '\n== examples/c/%s.c\n' "$example"
   build/demo/examples/c/$example
 done

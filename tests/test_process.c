@@ -132,7 +132,7 @@ WEFT_TEST(shell_communicate) {
   weft_test_close_loop(loop);
 }
 
-/* cat echoes stdin, read line by line from a task. */
+/* cat echoes stdin, read line by line from a task, through Process.stdin/.stdout. */
 static int cat_task(weft_task_t *self, void *arg) {
   weft_loop_t *loop = arg;
   weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_PIPE, WEFT_STDIO_INHERIT);
@@ -141,37 +141,34 @@ static int cat_task(weft_task_t *self, void *arg) {
   int rc = weft_create_subprocess_exec(loop, argv, &o, &p);
   if (rc)
     return rc;
+  weft_stream_writer_t *in = weft_process_stdin(p);
+  weft_stream_reader_t *out = weft_process_stdout(p);
+  if (!in || !out || weft_process_stderr(p) || !weft_process_get_pipe_transport(p, 0) ||
+      weft_process_get_pipe_transport(p, 2) ||
+      weft_stream_writer_transport(in) != weft_process_get_pipe_transport(p, 0))
+    rc = WEFT_EIO;
   const char *lines[] = {"first line\n", "second\n", "x\n"};
-  for (int i = 0; i < 3; i++) {
-    weft_future_t *f;
-    if ((rc = weft_process_write(p, lines[i], strlen(lines[i]))) != 0)
+  for (int i = 0; i < 3 && rc == 0; i++) {
+    if ((rc = weft_stream_write(in, lines[i], strlen(lines[i]))) != 0)
       break;
-    if ((rc = weft_process_drain(p, &f)) != 0)
+    if ((rc = weft_stream_drain_await(in)) != 0)
       break;
-    rc = weft_await(f);
-    weft_future_release(f);
-    if (rc)
+    weft_value_t v;
+    if ((rc = weft_stream_readline_await(out, &v)) != 0)
       break;
-    if ((rc = weft_process_readline(p, 1, &f)) != 0)
-      break;
-    rc = weft_await(f);
-    const weft_value_t *v;
-    if (rc == 0 && weft_future_result(f, &v) == 0 &&
-        (v->len != strlen(lines[i]) || memcmp(v->ptr, lines[i], v->len) != 0))
+    if (v.len != strlen(lines[i]) || memcmp(v.ptr, lines[i], v.len) != 0)
       rc = WEFT_EIO;
-    weft_future_release(f);
-    if (rc)
-      break;
+    weft_value_clear(&v);
   }
   if (rc == 0) {
     /* A second read while one is pending is refused. */
     weft_future_t *f, *g;
-    weft_process_write(p, "partial", 7);
-    weft_process_write_eof(p);
-    if (weft_process_write(p, "late", 4) != WEFT_ECLOSED)
+    weft_stream_write(in, "partial", 7);
+    weft_stream_close(in); /* flushes, then EOF for cat */
+    if (weft_stream_write(in, "late", 4) != WEFT_ECLOSED)
       rc = WEFT_EIO;
-    if (weft_process_read(p, 1, -1, &f) == 0) {
-      if (!weft_future_done(f) && weft_process_read(p, 1, 1, &g) != WEFT_EINVALIDSTATE)
+    if (weft_stream_read(out, -1, &f) == 0) {
+      if (!weft_future_done(f) && weft_stream_read(out, 1, &g) != WEFT_EINVALIDSTATE)
         rc = WEFT_EIO;
       int r = weft_await(f);
       const weft_value_t *v;
@@ -181,18 +178,16 @@ static int cat_task(weft_task_t *self, void *arg) {
       weft_future_release(f);
     }
     /* At EOF: empty reads. */
-    if (weft_process_readline(p, 1, &f) == 0) {
-      const weft_value_t *v;
-      if (weft_await(f) != 0 || weft_future_result(f, &v) != 0 || v->len != 0)
-        rc = WEFT_EIO;
-      weft_future_release(f);
-    }
+    weft_value_t v;
+    if (weft_stream_readline_await(out, &v) != 0 || v.len != 0 || !weft_stream_at_eof(out))
+      rc = WEFT_EIO;
+    weft_value_clear(&v);
     weft_future_t *w;
     weft_process_wait(p, &w);
     if (weft_await(w) != 0)
       rc = WEFT_EIO;
-    const weft_value_t *v;
-    if (weft_future_result(w, &v) != 0 || v->i != 0)
+    const weft_value_t *code;
+    if (weft_future_result(w, &code) != 0 || code->i != 0)
       rc = WEFT_EIO;
     weft_future_release(w);
   }
@@ -382,8 +377,9 @@ static void note(recorder_t *r, const char *what) {
 static void rec_made(weft_process_t *t, void *arg) {
   recorder_t *r = arg;
   note(r, "made ");
-  weft_process_write(t, "to-stdin\n", 9);
-  weft_process_write_eof(t);
+  weft_transport_t *in = weft_process_get_pipe_transport(t, 0);
+  weft_transport_write(in, "to-stdin\n", 9);
+  weft_transport_close(in); /* EOF once written */
 }
 
 static void rec_data(weft_process_t *t, int fd, const char *data, size_t len, void *arg) {
@@ -512,9 +508,346 @@ WEFT_TEST(loop_close_reaps_running_child) {
   weft_process_t *p;
   ASSERT_OK(weft_create_subprocess_exec(loop, argv, &o, &p));
   int pid = weft_process_pid(p);
+  char *big = calloc(1, 1024 * 1024);
+  ASSERT_OK(weft_stream_write(weft_process_stdin(p), big, 1024 * 1024)); /* never read */
+  free(big);
   tick(loop, 0.01);
-  weft_process_release(p);
-  weft_test_close_loop(loop);
+  weft_process_release(p);    /* stdin waits to flush... */
+  weft_test_close_loop(loop); /* ...until the loop closes: dropped, the child killed */
   ASSERT_TRUE(gone(pid));
   assert_no_children();
+}
+
+/* ---- Flow control, reads with a limit, EOF: the streams and transports of the pipes ---- */
+
+static int done_now(weft_future_t *f) {
+  int done = weft_future_done(f);
+  weft_future_release(f);
+  return done;
+}
+
+/* Writes 16 KiB chunks to the child's stdin until drain would wait; returns the bytes
+ * written. The write buffer goes just over the high-water mark and no further. */
+static size_t write_until_paused(weft_stream_writer_t *in, size_t *buffered) {
+  static char chunk[16 * 1024];
+  memset(chunk, 'w', sizeof chunk);
+  size_t total = 0;
+  for (int i = 0; i < 1000; i++) {
+    ASSERT_OK(weft_stream_write(in, chunk, sizeof chunk));
+    total += sizeof chunk;
+    weft_future_t *d;
+    ASSERT_OK(weft_stream_drain(in, &d));
+    if (!done_now(d))
+      break;
+  }
+  *buffered = weft_transport_get_write_buffer_size(weft_stream_writer_transport(in));
+  return total;
+}
+
+WEFT_TEST(stdin_flow_control_stream) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_DEVNULL, WEFT_STDIO_INHERIT);
+  weft_process_t *p;
+  /* Reads nothing for a while, then everything. */
+  ASSERT_OK(weft_create_subprocess_shell(loop, "sleep 0.3; exec cat >/dev/null", &o, &p));
+  weft_stream_writer_t *in = weft_process_stdin(p);
+  ASSERT_TRUE(in != NULL);
+  size_t buffered, high;
+  ASSERT_OK(weft_transport_get_write_buffer_limits(weft_stream_writer_transport(in), NULL, &high));
+  ASSERT_EQ(high, WEFT_WRITE_BUFFER_HIGH_DEFAULT);
+  size_t total = write_until_paused(in, &buffered);
+  ASSERT_TRUE(buffered > high && buffered <= high + 16 * 1024); /* bounded */
+  ASSERT_TRUE(total <= buffered + 1024 * 1024);                 /* the rest is in the pipe */
+  weft_future_t *d;
+  ASSERT_OK(weft_stream_drain(in, &d));
+  tick(loop, 0.05);
+  ASSERT_TRUE(!weft_future_done(d)); /* drain suspends while the child does not read */
+  ASSERT_EQ(weft_transport_get_write_buffer_size(weft_stream_writer_transport(in)), buffered);
+  ASSERT_OK(run(loop, d)); /* the child reads: resume_writing wakes it */
+  weft_future_release(d);
+  ASSERT_TRUE(weft_transport_get_write_buffer_size(weft_stream_writer_transport(in)) <= high / 4);
+  ASSERT_OK(weft_stream_close(in));
+  ASSERT_EQ(wait_code(loop, p), 0);
+  weft_process_release(p);
+
+  /* A child that never reads: drain waits until the pipe breaks. */
+  const char *argv[] = {"sleep", "30", NULL};
+  ASSERT_OK(weft_create_subprocess_exec(loop, argv, &o, &p));
+  in = weft_process_stdin(p);
+  write_until_paused(in, &buffered);
+  ASSERT_OK(weft_stream_drain(in, &d));
+  tick(loop, 0.05);
+  ASSERT_TRUE(!weft_future_done(d));
+  ASSERT_OK(weft_process_kill(p));
+  ASSERT_CODE(run(loop, d), WEFT_EPIPE);
+  weft_future_release(d);
+  ASSERT_EQ(wait_code(loop, p), -SIGKILL);
+  weft_process_release(p);
+  tick(loop, 0.01);
+  assert_no_children();
+  weft_test_close_loop(loop);
+}
+
+typedef struct {
+  int pauses, resumes, lost;
+  size_t written, peak, out_len;
+  weft_future_t *resumed, *done;
+} flow_t;
+
+static void flow_made(weft_process_t *t, void *arg) {
+  flow_t *f = arg;
+  weft_transport_t *in = weft_process_get_pipe_transport(t, 0);
+  ASSERT_OK(weft_transport_set_write_buffer_limits(in, 8192, 1024));
+  static char chunk[4096];
+  while (f->pauses == 0 && f->written < 4 * 1024 * 1024) {
+    ASSERT_OK(weft_transport_write(in, chunk, sizeof chunk));
+    f->written += sizeof chunk;
+  }
+  f->peak = weft_transport_get_write_buffer_size(in);
+  /* Reading can be paused too: nothing arrives from stdout until it resumes. */
+  ASSERT_OK(weft_transport_pause_reading(weft_process_get_pipe_transport(t, 1)));
+}
+
+static void flow_data(weft_process_t *t, int fd, const char *data, size_t len, void *arg) {
+  ((flow_t *)arg)->out_len += len;
+}
+
+static void flow_pause(weft_process_t *t, void *arg) {
+  ((flow_t *)arg)->pauses++;
+}
+
+static void flow_resume(weft_process_t *t, void *arg) {
+  flow_t *f = arg;
+  f->resumes++;
+  weft_future_set_result(f->resumed, weft_value_none());
+  weft_transport_close(weft_process_get_pipe_transport(t, 0));
+}
+
+static void flow_lost(weft_process_t *t, int error, void *arg) {
+  weft_future_set_result(((flow_t *)arg)->done, weft_value_none());
+}
+
+WEFT_TEST(stdin_flow_control_protocol) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  flow_t f;
+  memset(&f, 0, sizeof f);
+  ASSERT_OK(weft_future_new(loop, &f.resumed));
+  ASSERT_OK(weft_future_new(loop, &f.done));
+  weft_subprocess_protocol_t proto = {
+      .size = sizeof proto,
+      .connection_made = flow_made,
+      .pipe_data_received = flow_data,
+      .pause_writing = flow_pause,
+      .resume_writing = flow_resume,
+      .connection_lost = flow_lost,
+  };
+  weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_PIPE, WEFT_STDIO_INHERIT);
+  weft_process_t *p;
+  ASSERT_OK(weft_subprocess_shell(loop, "sleep 0.2; wc -c", &o, &proto, &f, &p));
+  tick(loop, 0.05);
+  ASSERT_EQ(f.pauses, 1);
+  ASSERT_EQ(f.resumes, 0);
+  ASSERT_TRUE(f.peak > 8192 && f.peak <= 8192 + 4096);
+  ASSERT_OK(run(loop, f.resumed));
+  ASSERT_EQ(f.resumes, 1);
+  ASSERT_EQ(wait_code(loop, p), 0);
+  tick(loop, 0.05);
+  ASSERT_EQ(f.out_len, 0); /* stdout is paused */
+  weft_transport_t *out = weft_process_get_pipe_transport(p, 1);
+  ASSERT_EQ(weft_transport_is_reading(out), 0);
+  ASSERT_OK(weft_transport_resume_reading(out));
+  ASSERT_OK(run(loop, f.done));
+  char expected[32];
+  ASSERT_EQ(f.out_len, (size_t)snprintf(expected, sizeof expected, "%zu\n", f.written));
+  weft_future_release(f.resumed);
+  weft_future_release(f.done);
+  weft_process_release(p);
+  tick(loop, 0.01);
+  assert_no_children();
+  weft_test_close_loop(loop);
+}
+
+/* Runs a read future (already done or not) and checks its bytes. */
+static void expect_read(weft_loop_t *loop, weft_future_t *f, const char *expected) {
+  ASSERT_OK(run(loop, f));
+  const weft_value_t *v;
+  ASSERT_OK(weft_future_result(f, &v));
+  ASSERT_EQ(v->len, strlen(expected));
+  ASSERT_TRUE(memcmp(v->ptr, expected, v->len) == 0);
+  weft_future_release(f);
+}
+
+WEFT_TEST(stdout_reads_with_limit) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_process_options_t o = piped(WEFT_STDIO_DEVNULL, WEFT_STDIO_PIPE, WEFT_STDIO_INHERIT);
+  o.limit = 16;
+  weft_process_t *p;
+  /* short line, a line over the limit, 30 bytes before a separator, then tails. */
+  ASSERT_OK(weft_create_subprocess_shell(loop, "printf 'short\\n%040d\\n%030dx:y;zz' 0 0", &o, &p));
+  weft_stream_reader_t *out = weft_process_stdout(p);
+  ASSERT_EQ(weft_stream_reader_limit(out), 16);
+  ASSERT_EQ(wait_code(loop, p), 0);
+  weft_future_t *f;
+  ASSERT_OK(weft_stream_readline(out, &f));
+  expect_read(loop, f, "short\n");
+  /* readline: a line over the limit fails and is dropped */
+  ASSERT_OK(weft_stream_readline(out, &f));
+  ASSERT_CODE(run(loop, f), WEFT_ELIMITOVERRUN);
+  weft_future_release(f);
+  /* readuntil: over the limit fails and the data stays */
+  const void *colon[1] = {":"};
+  size_t one[2] = {1, 2};
+  ASSERT_OK(weft_stream_readuntil(out, colon, one, 1, &f));
+  ASSERT_CODE(run(loop, f), WEFT_ELIMITOVERRUN);
+  ASSERT_EQ(weft_stream_error_consumed(f), 31); /* where ":" starts */
+  weft_future_release(f);
+  ASSERT_EQ(weft_stream_reader_buffered(out), 36);
+  ASSERT_OK(weft_stream_readexactly(out, 30, &f));
+  expect_read(loop, f, "000000000000000000000000000000");
+  ASSERT_OK(weft_stream_readuntil(out, colon, one, 1, &f));
+  expect_read(loop, f, "x:");
+  const void *two[2] = {"zz", ";"};
+  size_t lens[2] = {2, 1};
+  ASSERT_OK(weft_stream_readuntil(out, two, lens, 2, &f));
+  expect_read(loop, f, "y;");
+  /* readexactly past EOF: incomplete, with the partial data */
+  ASSERT_OK(weft_stream_readexactly(out, 5, &f));
+  ASSERT_CODE(run(loop, f), WEFT_EINCOMPLETE);
+  size_t plen;
+  const char *partial = weft_stream_error_partial(f, &plen);
+  ASSERT_TRUE(plen == 2 && memcmp(partial, "zz", 2) == 0);
+  weft_future_release(f);
+  ASSERT_TRUE(weft_stream_at_eof(out));
+  weft_process_release(p);
+  tick(loop, 0.01);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(stdout_eof_and_read_flow_control) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_PIPE, WEFT_STDIO_INHERIT);
+  const char *t[] = {"true", NULL};
+  weft_process_t *p;
+  ASSERT_OK(weft_create_subprocess_exec(loop, t, &o, &p));
+  weft_stream_reader_t *out = weft_stream_reader_retain(weft_process_stdout(p));
+  weft_stream_writer_t *in = weft_process_stdin(p);
+  weft_future_t *f;
+  ASSERT_OK(weft_stream_read(out, -1, &f));
+  expect_read(loop, f, ""); /* EOF */
+  ASSERT_TRUE(weft_stream_at_eof(out));
+  ASSERT_OK(weft_stream_readline(out, &f));
+  expect_read(loop, f, "");
+  ASSERT_EQ(wait_code(loop, p), 0);
+  tick(loop, 0.01);
+  ASSERT_TRUE(weft_stream_is_closing(in)); /* exited, output at EOF: stdin is closed */
+  weft_process_release(p);
+  ASSERT_OK(weft_stream_read(out, 10, &f)); /* the reader outlives the process */
+  expect_read(loop, f, "");
+  weft_stream_reader_release(out);
+
+  /* A reader over its limit stops reading from the child, and resumes when read. */
+  enum { BIG = 1000000 };
+  o = piped(WEFT_STDIO_DEVNULL, WEFT_STDIO_PIPE, WEFT_STDIO_INHERIT);
+  o.limit = 1024;
+  ASSERT_OK(weft_create_subprocess_shell(loop, "head -c 1000000 /dev/zero", &o, &p));
+  out = weft_process_stdout(p);
+  weft_transport_t *pipe = weft_process_get_pipe_transport(p, 1);
+  for (int i = 0; i < 100 && weft_transport_is_reading(pipe); i++)
+    tick(loop, 0.01);
+  ASSERT_EQ(weft_transport_is_reading(pipe), 0);
+  ASSERT_TRUE(weft_stream_reader_buffered(out) > 2 * 1024);
+  ASSERT_TRUE(weft_stream_reader_buffered(out) <= 2 * 1024 + 64 * 1024);
+  ASSERT_OK(weft_stream_read(out, -1, &f));
+  ASSERT_OK(run(loop, f));
+  const weft_value_t *v;
+  ASSERT_OK(weft_future_result(f, &v));
+  ASSERT_EQ(v->len, BIG);
+  weft_future_release(f);
+  ASSERT_EQ(wait_code(loop, p), 0);
+  weft_process_release(p);
+  tick(loop, 0.01);
+  assert_no_children();
+  weft_test_close_loop(loop);
+}
+
+static void count_errors(weft_loop_t *loop, const weft_error_context_t *context, void *arg) {
+  (*(int *)arg)++;
+}
+
+WEFT_TEST(communicate_ignores_broken_stdin) {
+  enum { IN = 1024 * 1024 };
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int errors = 0;
+  ASSERT_OK(weft_loop_set_exception_handler(loop, count_errors, &errors));
+  weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_PIPE, WEFT_STDIO_DEVNULL);
+  weft_process_t *p;
+  ASSERT_OK(weft_create_subprocess_shell(loop, "echo done; exit 4", &o, &p)); /* reads nothing */
+  char *input = calloc(1, IN);
+  weft_future_t *f;
+  ASSERT_OK(weft_process_communicate(p, input, IN, &f));
+  weft_future_t *again;
+  ASSERT_CODE(weft_process_communicate(p, NULL, 0, &again), WEFT_EINVALIDSTATE);
+  ASSERT_OK(run(loop, f));
+  ASSERT_EQ(int_result(f), 4);
+  weft_future_release(f);
+  expect_output(p, 1, "done\n");
+  expect_output(p, 2, "");
+  ASSERT_TRUE(weft_stream_is_closing(weft_process_stdin(p)));
+  free(input);
+  weft_process_release(p);
+  tick(loop, 0.01);
+  ASSERT_EQ(errors, 0); /* the broken pipe was not reported */
+  weft_test_close_loop(loop);
+}
+
+typedef struct {
+  char log[64];
+} order_t;
+
+static void order_made(weft_process_t *t, void *arg) {
+  strcat(((order_t *)arg)->log, "made ");
+}
+
+static void order_pause(weft_process_t *t, void *arg) {
+  strcat(((order_t *)arg)->log, "pause ");
+}
+
+static void order_resume(weft_process_t *t, void *arg) {
+  strcat(((order_t *)arg)->log, "resume ");
+}
+
+/* Written before connection_made: pause_writing still comes after it. */
+WEFT_TEST(pause_writing_after_connection_made) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  order_t r;
+  memset(&r, 0, sizeof r);
+  weft_subprocess_protocol_t proto = {.size = sizeof proto,
+                                      .connection_made = order_made,
+                                      .pause_writing = order_pause,
+                                      .resume_writing = order_resume};
+  weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_DEVNULL, WEFT_STDIO_INHERIT);
+  weft_process_t *p;
+  ASSERT_OK(weft_subprocess_shell(loop, "sleep 0.1; exec cat >/dev/null", &o, &proto, &r, &p));
+  char *big = calloc(1, 256 * 1024);
+  weft_transport_t *in = weft_process_get_pipe_transport(p, 0);
+  ASSERT_OK(weft_transport_write(in, big, 256 * 1024));
+  free(big);
+  ASSERT_EQ(r.log[0], 0);
+  ASSERT_TRUE(weft_transport_get_write_buffer_size(in) > WEFT_WRITE_BUFFER_HIGH_DEFAULT);
+  tick(loop, 0.01);
+  ASSERT_TRUE(strcmp(r.log, "made pause ") == 0);
+  for (int i = 0; i < 500 && weft_transport_get_write_buffer_size(in) > 0; i++)
+    tick(loop, 0.01);
+  ASSERT_TRUE(strcmp(r.log, "made pause resume ") == 0);
+  ASSERT_OK(weft_transport_close(in));
+  ASSERT_EQ(wait_code(loop, p), 0);
+  weft_process_release(p);
+  tick(loop, 0.01);
+  weft_test_close_loop(loop);
 }

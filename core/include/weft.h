@@ -33,6 +33,7 @@
 #include "weft/udp.h"
 #include "weft/pipe.h"
 #include "weft/sock.h"
+#include "weft/tls_transport.h"
 #include "weft/stream.h"
 
 #endif

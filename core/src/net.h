@@ -77,6 +77,22 @@ void weft__stream_discard(weft__stream_t *s);
 int weft__connect_fd(weft_loop_t *loop, int kind, const weft_protocol_t *protocol, void *arg,
                      int fd, weft_future_t **out);
 
+/* A pipe transport (PIPE_READ or PIPE_WRITE) over an open descriptor, started at once:
+ * connection_made is delivered and reading starts before it returns. The caller holds the
+ * one reference it gets; the descriptor is the transport's on success, the caller's on
+ * failure. (Subprocess pipes: the same transport as connect_read_pipe/connect_write_pipe.) */
+int weft__pipe_transport(weft_loop_t *loop, int kind, int fd, const weft_protocol_t *protocol,
+                         void *arg, weft_transport_t **out);
+
+/* Streams over a transport whose protocol belongs to someone else (a subprocess's pipes,
+ * as asyncio's SubprocessStreamProtocol). attach: the reader pauses and resumes `t` for flow
+ * control (NULL detaches). writer_wrap: a writer over `t`, with the stream protocol (copied
+ * into *proto_out, its arg in *arg_out) to which the owner forwards t's pause_writing,
+ * resume_writing and connection_lost; connection_made is delivered here. */
+void weft__stream_reader_attach(weft_stream_reader_t *r, weft_transport_t *t);
+int weft__stream_writer_wrap(weft_transport_t *t, weft_protocol_t *proto_out, void **arg_out,
+                             weft_stream_writer_t **out);
+
 /* Applies asyncio's socket defaults to an accepted or connected TCP socket. */
 void weft__tcp_set_nodelay(weft__stream_t *s);
 

@@ -14,3 +14,19 @@ int weft_connect_write_pipe(weft_loop_t *loop, const weft_protocol_t *protocol, 
     return WEFT_EINVAL;
   return weft__connect_fd(loop, WEFT_TRANSPORT_PIPE_WRITE, protocol, arg, fd, out);
 }
+
+int weft__pipe_transport(weft_loop_t *loop, int kind, int fd, const weft_protocol_t *protocol,
+                         void *arg, weft_transport_t **out) {
+  weft__stream_t *s;
+  int rc = weft__stream_new(loop, kind, 0, &s);
+  if (rc)
+    return rc;
+  rc = weft__stream_open_fd(s, fd);
+  if (rc) {
+    weft__stream_discard(s);
+    return rc;
+  }
+  weft__stream_start(s, protocol, arg);
+  *out = &s->base;
+  return 0;
+}

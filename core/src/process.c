@@ -1,19 +1,25 @@
-/* Subprocesses on uv_spawn: the transport + protocol form and the stream form.
+/* Subprocesses on uv_spawn: the transport + protocol form and the stream form, laid out as
+ * asyncio's base_subprocess.py and subprocess.py.
  *
- * Layout: the process (spawning, exit, signals, protocol callbacks, waiters) and, below
- * it, the pipe plumbing (proc_pipe_t: reading into a buffer, writing with a byte count,
- * closing). The plumbing is the process's own minimal version over uv_pipe_t, kept apart
- * so it can be swapped for the pipe transports and streams of the net module.
+ * The process (spawning, exit, signals, the protocol's callbacks, waiters) owns one pipe
+ * transport per piped fd: pipe.c's, the transport connect_read_pipe and connect_write_pipe
+ * make. A small protocol of ours on each forwards its events to the subprocess protocol
+ * (asyncio's ReadSubprocessPipeProto / WriteSubprocessPipeProto). The stream form is the
+ * same process with an internal subprocess protocol, asyncio's SubprocessStreamProtocol:
+ * a StreamReader per output pipe, fed from pipe_data_received, and a StreamWriter on stdin
+ * given the stdin pipe's flow-control events. communicate is built on those streams.
  *
  * Pipes are made here (pipe2 with O_CLOEXEC) and handed to uv_spawn as inherited fds,
  * rather than with UV_CREATE_PIPE, so stderr can share stdout's pipe (STDOUT mode) and
  * no end leaks into children that other threads spawn meanwhile.
  *
- * Lifetime: `refs` counts the user's references, one for "libuv handles still open", and
- * one per scheduled loop callback. The handles stay open until the child has exited (libuv
- * reaps it then), so an exited child is always reaped whoever holds what. */
+ * Lifetime: `refs` counts the user's references, one for "handles still open" (the
+ * process handle, and each pipe transport until its connection_lost), one per scheduled
+ * loop callback and one for a running communicate. The process handle stays open until
+ * the child has exited (libuv reaps it then), so an exited child is always reaped whoever
+ * holds what. */
 #include "internal.h"
-#include "weft/process.h"
+#include "net.h"
 #include "loop_ext.h"
 
 #include <errno.h>
@@ -27,42 +33,31 @@
 #include <unistd.h>
 #include <uv.h>
 
-#define DEFAULT_LIMIT (64 * 1024)
-#define READ_CHUNK (64 * 1024)
-#define WRITE_LOW_WATER (16 * 1024)
-
-enum { READ_SOME = 1, READ_LINE = 2 };
-
 typedef struct futlist_s {
   weft_future_t **items;
   size_t len, cap;
 } futlist_t;
 
 typedef struct proc_pipe_s {
-  uv_pipe_t handle;
   weft_process_t *proc;
-  int fd;            /* 0, 1 or 2 in the child */
-  int open;          /* the handle is initialised and not yet being closed */
-  int lost;          /* disconnected: EOF, error, write_eof done, or closed */
-  int lost_reported; /* pipe_connection_lost delivered */
-  int error;         /* why, when it was an error */
-  int paused;        /* reading stopped because the buffer is over its limit */
-  int collect;       /* communicate: keep everything, never pause */
-  /* Reading: data is buf[start..end). */
-  char *buf;
-  size_t start, end, cap;
-  weft_future_t *read_future;
-  int read_kind;
-  ptrdiff_t read_n;
-  /* Writing (stdin). */
-  size_t wbuffered;
-  int eof_requested;
-  futlist_t drainers;
+  weft_transport_t *t; /* NULL: the fd is not a pipe (or its transport could not be made) */
+  int fd;              /* 0, 1 or 2 in the child */
+  int lost;            /* the transport's connection_lost came: EOF, error or closed */
+  int lost_reported;   /* pipe_connection_lost delivered */
+  int error;           /* why, when it was an error */
+  int pause_reported;  /* stdin: pause_writing delivered, resume_writing not yet */
 } proc_pipe_t;
 
 typedef struct proc_list_s {
   weft_process_t *head;
 } proc_list_t;
+
+typedef struct comm_s {
+  weft_process_t *proc;
+  weft_future_t *future;   /* the caller's */
+  weft_future_t *parts[4]; /* stdin's drain, the reads of fd 1 and 2, the wait */
+  int pending;
+} comm_t;
 
 struct weft_process_s {
   int refs;
@@ -74,18 +69,23 @@ struct weft_process_s {
   int pid;
   int exited;
   int returncode;
-  int connected;     /* connection_made delivered, pipes reading */
+  int connected;     /* connection_made delivered (the stream form: from the start) */
   int exit_reported; /* process_exited delivered, waiters woken */
   int finished;      /* connection_lost delivered */
   int closed;        /* weft_process_close or the last user reference */
-  int stream;        /* the stream form */
-  size_t limit;
+  int stream;        /* the stream form: proto is stream_protocol below */
   weft_subprocess_protocol_t proto;
   void *proto_arg;
-  proc_pipe_t *pipes[3];
+  proc_pipe_t pipes[3];
   futlist_t waiters;
-  weft_future_t *comm_future;
-  proc_list_t *list; /* the loop's live processes, until every handle is closed */
+  /* The stream form (SubprocessStreamProtocol's state). */
+  weft_stream_reader_t *readers[3]; /* [1] stdout, [2] stderr */
+  weft_stream_writer_t *writer;     /* stdin */
+  weft_protocol_t writer_proto;     /* the writer's protocol: stdin's events go there */
+  void *writer_arg;
+  comm_t *comm;
+  weft_value_t output[3]; /* what communicate read from fd 1 and 2 */
+  proc_list_t *list;      /* the loop's live processes, until every handle is closed */
   weft_process_t *prev, *next;
 };
 
@@ -128,18 +128,12 @@ static void proc_ref(weft_process_t *p) {
 
 static void proc_free(weft_process_t *p) {
   for (int i = 0; i < 3; i++) {
-    proc_pipe_t *pp = p->pipes[i];
-    if (!pp)
-      continue;
-    if (pp->read_future)
-      weft_future_release(pp->read_future);
-    futlist_finish(&pp->drainers, WEFT_ECLOSED, 0);
-    free(pp->buf);
-    free(pp);
+    weft_transport_release(p->pipes[i].t);
+    weft_stream_reader_release(p->readers[i]);
+    weft_value_clear(&p->output[i]);
   }
+  weft_stream_writer_release(p->writer);
   futlist_finish(&p->waiters, WEFT_ECLOSED, 0);
-  if (p->comm_future)
-    weft_future_release(p->comm_future);
   free(p);
 }
 
@@ -175,44 +169,25 @@ static void handle_closed(weft_process_t *p) {
   }
 }
 
-static void try_finish(weft_process_t *p);
-static void check_communicate(weft_process_t *p);
-
-/* ---- Pipe plumbing -------------------------------------------------------------------- */
-
-static void on_pipe_closed(uv_handle_t *handle) {
-  proc_pipe_t *pp = handle->data;
-  handle_closed(pp->proc);
+/* Closes the parent's pipe ends (stdin once what it buffered is written). */
+static void close_pipes(weft_process_t *p) {
+  for (int i = 0; i < 3; i++)
+    if (p->pipes[i].t && !p->pipes[i].lost)
+      weft_transport_close(p->pipes[i].t);
 }
 
-static size_t buffered(const proc_pipe_t *pp) {
-  return pp->end - pp->start;
+static void try_finish(weft_process_t *p) {
+  if (p->finished || !p->exit_reported)
+    return;
+  for (int i = 0; i < 3; i++)
+    if (p->pipes[i].t && !p->pipes[i].lost)
+      return;
+  p->finished = 1;
+  if (p->proto.connection_lost)
+    p->proto.connection_lost(p, 0, p->proto_arg);
 }
 
-/* Hands the first k buffered bytes to the pending read. */
-static void read_give(proc_pipe_t *pp, size_t k) {
-  weft_value_t v;
-  weft_future_t *f = pp->read_future;
-  pp->read_future = NULL;
-  if (weft_value_bytes(&v, pp->buf + pp->start, k) != 0) {
-    weft_future_set_error(f, WEFT_ENOMEM, NULL, NULL, NULL);
-  } else {
-    pp->start += k;
-    if (pp->start == pp->end)
-      pp->start = pp->end = 0;
-    weft_future_set_result(f, v);
-  }
-  weft_future_release(f);
-}
-
-static void read_fail(proc_pipe_t *pp, int code) {
-  weft_future_t *f = pp->read_future;
-  pp->read_future = NULL;
-  weft_future_set_error(f, code, NULL, NULL, NULL);
-  weft_future_release(f);
-}
-
-static void maybe_resume(proc_pipe_t *pp);
+/* ---- The pipes' protocol: forwards each pipe transport's events to the process -------- */
 
 /* Tells the protocol once, and never before connection_made. */
 static void report_lost(proc_pipe_t *pp) {
@@ -220,248 +195,117 @@ static void report_lost(proc_pipe_t *pp) {
   if (!pp->lost || pp->lost_reported || !p->connected)
     return;
   pp->lost_reported = 1;
-  if (!p->stream && p->proto.pipe_connection_lost)
+  if (p->proto.pipe_connection_lost)
     p->proto.pipe_connection_lost(p, pp->fd, pp->error, p->proto_arg);
 }
 
-/* Completes the pending read if the buffer (or EOF) allows it. */
-static void fulfill_read(proc_pipe_t *pp) {
-  if (!pp->read_future)
-    return;
-  if (weft_future_done(pp->read_future)) { /* cancelled by its owner */
-    weft_future_release(pp->read_future);
-    pp->read_future = NULL;
-    return;
-  }
-  size_t have = buffered(pp);
-  if (pp->read_kind == READ_SOME) {
-    if (pp->read_n < 0) {
-      if (!pp->lost)
-        return;
-    } else if (have == 0 && !pp->lost) {
-      return;
-    }
-    if (have == 0 && pp->error) {
-      read_fail(pp, pp->error);
-    } else {
-      size_t k = pp->read_n < 0 || (size_t)pp->read_n > have ? have : (size_t)pp->read_n;
-      read_give(pp, k);
-    }
-  } else {
-    const char *nl = have ? memchr(pp->buf + pp->start, '\n', have) : NULL;
-    if (nl) {
-      read_give(pp, (size_t)(nl - (pp->buf + pp->start)) + 1);
-    } else if (pp->lost) {
-      if (have == 0 && pp->error)
-        read_fail(pp, pp->error);
-      else
-        read_give(pp, have);
-    } else if (have > pp->proc->limit) {
-      pp->start = pp->end = 0; /* asyncio drops what it cannot return */
-      read_fail(pp, WEFT_ELIMITOVERRUN);
-    } else {
-      return;
-    }
-  }
-  maybe_resume(pp);
+static void pipe_data(weft_transport_t *t, const char *data, size_t len, void *arg) {
+  proc_pipe_t *pp = arg;
+  weft_process_t *p = pp->proc;
+  if (p->proto.pipe_data_received)
+    p->proto.pipe_data_received(p, pp->fd, data, len, p->proto_arg);
 }
 
-/* The pipe is disconnected (EOF, error, write_eof done, closed): close the handle and tell
- * whoever listens. `error` is 0 for an orderly end. */
-static void pipe_lost(proc_pipe_t *pp, int error) {
-  if (pp->lost)
-    return;
+static void pipe_lost(weft_transport_t *t, int error, void *arg) {
+  proc_pipe_t *pp = arg;
   weft_process_t *p = pp->proc;
   pp->lost = 1;
   pp->error = error;
-  if (pp->open) {
-    pp->open = 0;
-    uv_close((uv_handle_t *)&pp->handle, on_pipe_closed);
-  }
-  proc_ref(p); /* the callbacks below may drop the user's reference */
-  fulfill_read(pp);
-  futlist_finish(&pp->drainers, error ? error : WEFT_ECLOSED, 0);
+  proc_ref(p); /* the callbacks may drop the user's reference */
   report_lost(pp);
-  check_communicate(p);
   try_finish(p);
+  handle_closed(p);
   proc_unref(p);
 }
 
-static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
-  proc_pipe_t *pp = handle->data;
-  if (pp->start == pp->end)
-    pp->start = pp->end = 0;
-  if (pp->cap - pp->end < READ_CHUNK && pp->start > 0) {
-    memmove(pp->buf, pp->buf + pp->start, buffered(pp));
-    pp->end -= pp->start;
-    pp->start = 0;
-  }
-  if (pp->cap - pp->end < READ_CHUNK) {
-    size_t cap = pp->cap * 2 > pp->end + READ_CHUNK ? pp->cap * 2 : pp->end + READ_CHUNK;
-    char *b = realloc(pp->buf, cap);
-    if (!b) {
-      buf->base = NULL;
-      buf->len = 0; /* libuv reports UV_ENOBUFS to on_read */
-      return;
-    }
-    pp->buf = b;
-    pp->cap = cap;
-  }
-  buf->base = pp->buf + pp->end;
-  buf->len = pp->cap - pp->end;
-}
-
-static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
-  proc_pipe_t *pp = stream->data;
+static void pipe_pause(weft_transport_t *t, void *arg) {
+  proc_pipe_t *pp = arg;
   weft_process_t *p = pp->proc;
-  if (nread > 0) {
-    if (!p->stream) {
-      /* Protocol form: nothing is kept, the buffer is only scratch space. */
-      if (p->proto.pipe_data_received) {
-        proc_ref(p);
-        p->proto.pipe_data_received(p, pp->fd, buf->base, (size_t)nread, p->proto_arg);
-        proc_unref(p);
-      }
-      return;
-    }
-    pp->end += (size_t)nread;
-    fulfill_read(pp);
-    if (!pp->collect && pp->open && !pp->paused && buffered(pp) > 2 * p->limit) {
-      uv_read_stop(stream); /* flow control, as StreamReader: resume below the limit */
-      pp->paused = 1;
-    }
-  } else if (nread < 0) {
-    pipe_lost(pp, nread == UV_EOF ? 0 : weft_error_from_uv((int)nread));
-  }
+  if (!p->connected || pp->pause_reported)
+    return; /* before connection_made: on_connected reports it */
+  pp->pause_reported = 1;
+  if (p->proto.pause_writing)
+    p->proto.pause_writing(p, p->proto_arg);
 }
 
-static void maybe_resume(proc_pipe_t *pp) {
-  if (pp->paused && pp->open && (pp->collect || buffered(pp) <= pp->proc->limit)) {
-    pp->paused = 0;
-    uv_read_start((uv_stream_t *)&pp->handle, on_alloc, on_read);
-  }
+static void pipe_resume(weft_transport_t *t, void *arg) {
+  proc_pipe_t *pp = arg;
+  weft_process_t *p = pp->proc;
+  if (!pp->pause_reported)
+    return;
+  pp->pause_reported = 0;
+  if (p->proto.resume_writing)
+    p->proto.resume_writing(p, p->proto_arg);
 }
 
-typedef struct write_req_s {
-  uv_write_t req;
-  proc_pipe_t *pipe;
-  size_t len;
-  char data[];
-} write_req_t;
+static const weft_protocol_t pipe_protocol = {
+    .size = sizeof(weft_protocol_t),
+    .data_received = pipe_data,
+    .connection_lost = pipe_lost,
+    .pause_writing = pipe_pause,
+    .resume_writing = pipe_resume,
+};
 
-static void on_written(uv_write_t *req, int status) {
-  write_req_t *w = (write_req_t *)req;
-  proc_pipe_t *pp = w->pipe;
-  pp->wbuffered -= w->len;
-  free(w);
-  if (status == UV_ECANCELED)
-    return; /* the pipe is being closed */
-  if (status < 0) {
-    pipe_lost(pp, weft_error_from_uv(status));
+/* ---- The stream form's protocol: asyncio's SubprocessStreamProtocol ------------------- */
+
+static void sp_data(weft_process_t *p, int fd, const char *data, size_t len, void *arg) {
+  weft_stream_feed_data(p->readers[fd], data, len);
+}
+
+/* Once the child has exited and its output pipes are at EOF, the rest is closed. */
+static void sp_maybe_close(weft_process_t *p) {
+  if (p->exit_reported && (!p->pipes[1].t || p->pipes[1].lost) &&
+      (!p->pipes[2].t || p->pipes[2].lost))
+    close_pipes(p);
+}
+
+static void sp_pipe_lost(weft_process_t *p, int fd, int error, void *arg) {
+  if (fd == 0) {
+    if (p->writer_proto.connection_lost) /* wakes drain, as FlowControlMixin */
+      p->writer_proto.connection_lost(p->pipes[0].t, error, p->writer_arg);
     return;
   }
-  if (pp->wbuffered <= WRITE_LOW_WATER)
-    futlist_finish(&pp->drainers, 0, 0);
-  if (pp->eof_requested && pp->wbuffered == 0)
-    pipe_lost(pp, 0);
+  weft__stream_reader_attach(p->readers[fd], NULL);
+  if (error)
+    weft_stream_set_error(p->readers[fd], error);
+  else
+    weft_stream_feed_eof(p->readers[fd]);
+  sp_maybe_close(p);
 }
 
-/* A pipe is a pipe, not a socket: uv_shutdown would fail, so EOF on stdin is a close
- * once everything buffered has been written. */
-static int pipe_write(proc_pipe_t *pp, const void *data, size_t len) {
-  if (pp->lost)
-    return pp->error ? pp->error : WEFT_ECLOSED;
-  if (pp->eof_requested)
-    return WEFT_ECLOSED;
-  size_t done = 0;
-  if (pp->wbuffered == 0) {
-    uv_buf_t b = uv_buf_init((char *)data, (unsigned)(len > UINT32_MAX ? UINT32_MAX : len));
-    int n = uv_try_write((uv_stream_t *)&pp->handle, &b, 1);
-    if (n >= 0) {
-      done = (size_t)n;
-    } else if (n != UV_EAGAIN) {
-      int code = weft_error_from_uv(n);
-      pipe_lost(pp, code);
-      return code;
-    }
-  }
-  if (done == len)
-    return 0;
-  size_t rest = len - done;
-  write_req_t *w = malloc(sizeof *w + rest);
-  if (!w)
-    return WEFT_ENOMEM;
-  memcpy(w->data, (const char *)data + done, rest);
-  w->pipe = pp;
-  w->len = rest;
-  uv_buf_t b = uv_buf_init(w->data, (unsigned)rest);
-  int rc = uv_write(&w->req, (uv_stream_t *)&pp->handle, &b, 1, on_written);
-  if (rc != 0) {
-    free(w);
-    int code = weft_error_from_uv(rc);
-    pipe_lost(pp, code);
-    return code;
-  }
-  pp->wbuffered += rest;
-  return 0;
+static void sp_exited(weft_process_t *p, void *arg) {
+  sp_maybe_close(p);
 }
 
-static void pipe_write_eof(proc_pipe_t *pp) {
-  if (pp->lost || pp->eof_requested)
-    return;
-  pp->eof_requested = 1;
-  if (pp->wbuffered == 0)
-    pipe_lost(pp, 0);
+static void sp_pause(weft_process_t *p, void *arg) {
+  if (p->writer_proto.pause_writing)
+    p->writer_proto.pause_writing(p->pipes[0].t, p->writer_arg);
 }
+
+static void sp_resume(weft_process_t *p, void *arg) {
+  if (p->writer_proto.resume_writing)
+    p->writer_proto.resume_writing(p->pipes[0].t, p->writer_arg);
+}
+
+static const weft_subprocess_protocol_t stream_protocol = {
+    .size = sizeof(weft_subprocess_protocol_t),
+    .pipe_data_received = sp_data,
+    .pipe_connection_lost = sp_pipe_lost,
+    .process_exited = sp_exited,
+    .pause_writing = sp_pause,
+    .resume_writing = sp_resume,
+};
 
 /* ---- The process ---------------------------------------------------------------------- */
-
-static void try_finish(weft_process_t *p) {
-  if (p->finished || !p->exit_reported)
-    return;
-  for (int i = 0; i < 3; i++)
-    if (p->pipes[i] && !p->pipes[i]->lost)
-      return;
-  p->finished = 1;
-  if (!p->stream && p->proto.connection_lost)
-    p->proto.connection_lost(p, 0, p->proto_arg);
-}
-
-static void check_communicate(weft_process_t *p) {
-  if (!p->comm_future)
-    return;
-  int error = 0;
-  for (int i = 0; i < 3; i++) {
-    proc_pipe_t *pp = p->pipes[i];
-    if (!pp)
-      continue;
-    if (!pp->lost)
-      return;
-    if (i > 0 && pp->error)
-      error = pp->error; /* a broken stdin is not communicate's problem, a read error is */
-  }
-  if (!p->exit_reported && !error)
-    return;
-  weft_future_t *f = p->comm_future;
-  p->comm_future = NULL;
-  if (!weft_future_done(f)) {
-    if (error)
-      weft_future_set_error(f, error, NULL, NULL, NULL);
-    else
-      weft_future_set_result(f, weft_value_int(p->returncode));
-  }
-  weft_future_release(f);
-}
 
 static void deliver_exit(weft_process_t *p) {
   if (p->exit_reported)
     return;
   p->exit_reported = 1;
   proc_ref(p);
-  if (!p->stream && p->proto.process_exited)
+  if (p->proto.process_exited)
     p->proto.process_exited(p, p->proto_arg);
   futlist_finish(&p->waiters, 0, p->returncode);
-  check_communicate(p);
   try_finish(p);
   proc_unref(p);
 }
@@ -486,44 +330,28 @@ static void on_child_exit(uv_process_t *handle, int64_t exit_status, int term_si
   proc_call_soon(p, on_exit_soon);
 }
 
-static void start_reading(weft_process_t *p) {
-  for (int i = 1; i < 3; i++) {
-    proc_pipe_t *pp = p->pipes[i];
-    if (pp && pp->open && !pp->paused) {
-      int rc = uv_read_start((uv_stream_t *)&pp->handle, on_alloc, on_read);
-      if (rc != 0)
-        pipe_lost(pp, weft_error_from_uv(rc));
-    }
-  }
-}
-
+/* The transport + protocol form, from the loop: connection_made, then what happened
+ * meanwhile (output pipes start reading only now). */
 static void on_connected(void *arg) {
   weft_process_t *p = arg;
   p->connected = 1;
-  if (!p->stream && p->proto.connection_made)
+  for (int i = 1; i < 3; i++) /* nothing is read before we return: connection_made is first */
+    if (p->pipes[i].t && !p->closed)
+      weft_transport_resume_reading(p->pipes[i].t);
+  if (p->proto.connection_made)
     p->proto.connection_made(p, p->proto_arg);
-  if (!p->closed)
-    start_reading(p);
-  /* Pipes lost before we got here (write_eof, close) are reported now, in order. */
-  for (int i = 0; i < 3; i++)
-    if (p->pipes[i])
-      report_lost(p->pipes[i]);
+  for (int i = 0; i < 3; i++) {
+    proc_pipe_t *pp = &p->pipes[i];
+    if (!pp->t)
+      continue;
+    if (i == 0 && pp->t->writing_paused)
+      pipe_pause(pp->t, pp);
+    report_lost(pp);
+  }
   if (p->exited)
     deliver_exit(p);
   try_finish(p);
   proc_unref(p);
-}
-
-/* Closes the parent's pipe ends; pending reads end with WEFT_ECLOSED. */
-static void close_pipes(weft_process_t *p) {
-  for (int i = 0; i < 3; i++) {
-    proc_pipe_t *pp = p->pipes[i];
-    if (pp && !pp->lost) {
-      if (pp->read_future)
-        read_fail(pp, WEFT_ECLOSED);
-      pipe_lost(pp, 0);
-    }
-  }
 }
 
 /* ---- Process groups ------------------------------------------------------------------- */
@@ -600,16 +428,20 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
   }
   p->loop = loop;
   p->stream = stream;
-  p->limit = o.limit ? o.limit : DEFAULT_LIMIT;
-  if (protocol) {
-    if (protocol->size == 0) {
-      free(p);
-      return WEFT_EINVAL;
+  if (stream) {
+    p->proto = stream_protocol;
+    p->proto_arg = p;
+  } else {
+    if (protocol) {
+      if (protocol->size == 0) {
+        free(p);
+        return WEFT_EINVAL;
+      }
+      memcpy(&p->proto, protocol,
+             protocol->size < sizeof p->proto ? protocol->size : sizeof p->proto);
     }
-    memcpy(&p->proto, protocol,
-           protocol->size < sizeof p->proto ? protocol->size : sizeof p->proto);
+    p->proto_arg = arg;
   }
-  p->proto_arg = arg;
 
   int child_fd[3] = {-1, -1, -1}, ours[3] = {-1, -1, -1}, theirs[3] = {-1, -1, -1};
   int devnull = -1, rc = 0;
@@ -631,16 +463,15 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
       break;
     case WEFT_STDIO_PIPE: {
       int fds[2];
-      p->pipes[i] = calloc(1, sizeof *p->pipes[i]);
-      if (!p->pipes[i]) {
-        rc = WEFT_ENOMEM;
-      } else if (pipe2(fds, O_CLOEXEC) != 0) {
+      if (stream && i > 0 && (rc = weft_stream_reader_new(loop, o.limit, &p->readers[i])) != 0)
+        break;
+      if (pipe2(fds, O_CLOEXEC) != 0) {
         rc = -errno;
-      } else {
-        ours[i] = i == 0 ? fds[1] : fds[0];
-        theirs[i] = i == 0 ? fds[0] : fds[1];
-        child_fd[i] = theirs[i];
+        break;
       }
+      ours[i] = i == 0 ? fds[1] : fds[0];
+      theirs[i] = i == 0 ? fds[0] : fds[1];
+      child_fd[i] = theirs[i];
       break;
     }
     }
@@ -690,8 +521,7 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
     for (int i = 0; i < 3; i++) {
       if (ours[i] >= 0)
         close(ours[i]);
-      free(p->pipes[i]);
-      p->pipes[i] = NULL;
+      weft_stream_reader_release(p->readers[i]);
     }
     if (spawned) /* uv_spawn initialised the handle: it must be closed before it goes */
       uv_close((uv_handle_t *)&p->handle, on_failed_spawn_closed);
@@ -703,33 +533,39 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
   p->pid = p->handle.pid;
   p->handle_open = 1;
   p->open_handles = 1;
-  for (int i = 0; i < 3; i++) {
-    proc_pipe_t *pp = p->pipes[i];
-    if (!pp)
-      continue;
-    pp->proc = p;
-    pp->fd = i;
-    pp->handle.data = pp;
-    uv_pipe_init(weft_loop_uv(loop), &pp->handle, 0);
-    p->open_handles++;
-    pp->open = 1;
-    int prc = uv_pipe_open(&pp->handle, ours[i]);
-    if (prc != 0) {
-      close(ours[i]);
-      pp->lost = 1;
-      pp->error = weft_error_from_uv(prc);
-      pp->open = 0;
-      uv_close((uv_handle_t *)&pp->handle, on_pipe_closed);
-    }
-  }
   p->refs = 2; /* the user's, and "handles open" */
   p->user_refs = 1;
+  p->connected = stream; /* the stream form has no connection_made to wait for */
+  for (int i = 0; i < 3; i++) {
+    proc_pipe_t *pp = &p->pipes[i];
+    pp->proc = p;
+    pp->fd = i;
+    if (ours[i] < 0)
+      continue;
+    int kind = i == 0 ? WEFT_TRANSPORT_PIPE_WRITE : WEFT_TRANSPORT_PIPE_READ;
+    int prc = weft__pipe_transport(loop, kind, ours[i], &pipe_protocol, pp, &pp->t);
+    if (prc != 0) {
+      close(ours[i]);
+      if (p->readers[i])
+        weft_stream_set_error(p->readers[i], prc);
+      continue;
+    }
+    p->open_handles++;
+    if (i > 0 && !stream)
+      weft_transport_pause_reading(pp->t); /* until connection_made */
+    if (p->readers[i])
+      weft__stream_reader_attach(p->readers[i], pp->t);
+  }
+  if (stream && p->pipes[0].t &&
+      weft__stream_writer_wrap(p->pipes[0].t, &p->writer_proto, &p->writer_arg, &p->writer) != 0)
+    weft_transport_abort(p->pipes[0].t); /* no memory for the writer: no stdin */
   p->list = list;
   p->next = list->head;
   if (list->head)
     list->head->prev = p;
   list->head = p;
-  proc_call_soon(p, on_connected);
+  if (!stream)
+    proc_call_soon(p, on_connected);
   *out = p;
   return 0;
 }
@@ -780,8 +616,11 @@ static void processes_cleanup(void *arg) {
   while (list->head) {
     weft_process_t *p = list->head;
     list_remove(p);
-    memset(&p->proto, 0, sizeof p->proto); /* nobody is listening any more */
-    close_pipes(p);
+    if (!p->stream)
+      memset(&p->proto, 0, sizeof p->proto); /* nobody is listening any more */
+    for (int i = 0; i < 3; i++)
+      if (p->pipes[i].t && !p->pipes[i].lost)
+        weft_transport_abort(p->pipes[i].t);
     if (p->handle_open) {
       p->handle_open = 0;
       uv_process_kill(&p->handle, SIGKILL);
@@ -808,8 +647,9 @@ void weft_process_release(weft_process_t *process) {
   if (!process)
     return;
   if (--process->user_refs == 0) {
-    /* Nobody can be listening now: no more protocol calls. */
-    memset(&process->proto, 0, sizeof process->proto);
+    /* Nobody can be listening now: no more protocol calls (the streams stay fed). */
+    if (!process->stream)
+      memset(&process->proto, 0, sizeof process->proto);
     process->closed = 1;
     close_pipes(process);
   }
@@ -870,119 +710,115 @@ int weft_process_kill(weft_process_t *process) {
   return weft_process_send_signal(process, SIGKILL);
 }
 
-int weft_process_write(weft_process_t *process, const void *data, size_t len) {
-  proc_pipe_t *pp = process->pipes[0];
-  if (!pp)
-    return WEFT_EINVAL;
-  if (len == 0)
-    return 0;
-  return pipe_write(pp, data, len);
+weft_transport_t *weft_process_get_pipe_transport(const weft_process_t *process, int fd) {
+  return fd >= 0 && fd < 3 ? process->pipes[fd].t : NULL;
 }
 
-int weft_process_write_eof(weft_process_t *process) {
-  proc_pipe_t *pp = process->pipes[0];
-  if (!pp)
-    return WEFT_EINVAL;
-  pipe_write_eof(pp);
-  return 0;
+weft_stream_writer_t *weft_process_stdin(const weft_process_t *process) {
+  return process->writer;
 }
 
-size_t weft_process_write_buffer_size(const weft_process_t *process) {
-  return process->pipes[0] ? process->pipes[0]->wbuffered : 0;
+weft_stream_reader_t *weft_process_stdout(const weft_process_t *process) {
+  return process->readers[1];
 }
 
-int weft_process_drain(weft_process_t *process, weft_future_t **out) {
-  proc_pipe_t *pp = process->pipes[0];
-  if (!out || !pp)
-    return WEFT_EINVAL;
-  int rc = weft_future_new(process->loop, out);
-  if (rc != 0)
-    return rc;
-  if (pp->lost && pp->error)
-    return weft_future_set_error(*out, pp->error, NULL, NULL, NULL);
-  if (pp->wbuffered <= WRITE_LOW_WATER)
-    return weft_future_set_result(*out, weft_value_none());
-  rc = futlist_push(&pp->drainers, *out);
-  if (rc != 0) {
-    weft_future_release(*out);
-    *out = NULL;
+weft_stream_reader_t *weft_process_stderr(const weft_process_t *process) {
+  return process->readers[2];
+}
+
+/* ---- communicate: asyncio's Process.communicate on the streams ------------------------ */
+
+/* One part (stdin fed, a pipe read to EOF, the exit) is over. A read error fails the
+ * whole at once; the result, the return code, comes once every part is over. */
+static void comm_part_done(comm_t *c, int error) {
+  if (error && !weft_future_done(c->future))
+    weft_future_set_error(c->future, error, NULL, NULL, NULL);
+  if (--c->pending > 0)
+    return;
+  weft_process_t *p = c->proc;
+  if (!weft_future_done(c->future))
+    weft_future_set_result(c->future, weft_value_int(p->returncode));
+  weft_future_release(c->future);
+  for (int i = 0; i < 4; i++)
+    weft_future_release(c->parts[i]);
+  p->comm = NULL;
+  free(c);
+  proc_unref(p);
+}
+
+/* stdin: written and drained (or broken, which communicate ignores as asyncio): close. */
+static void comm_drained(weft_future_t *f, void *arg) {
+  comm_t *c = arg;
+  weft_future_error(f); /* retrieved: a broken pipe is not reported */
+  weft_stream_close(c->proc->writer);
+  comm_part_done(c, 0);
+}
+
+static void comm_read(weft_future_t *f, void *arg) {
+  comm_t *c = arg;
+  const weft_value_t *v;
+  int rc = weft_future_result(f, &v);
+  if (rc == 0) {
+    weft_value_t *dst = &c->proc->output[f == c->parts[1] ? 1 : 2];
+    weft_value_clear(dst);
+    rc = weft_value_bytes(dst, v->ptr, v->len);
   }
-  return rc;
+  comm_part_done(c, rc);
 }
 
-static int start_read(weft_process_t *process, int fd, int kind, ptrdiff_t n, weft_future_t **out) {
-  if (!out || (fd != 1 && fd != 2) || !process->stream || !process->pipes[fd])
-    return WEFT_EINVAL;
-  proc_pipe_t *pp = process->pipes[fd];
-  if (pp->read_future && !weft_future_done(pp->read_future))
-    return WEFT_EINVALIDSTATE;
-  if (process->comm_future)
-    return WEFT_EINVALIDSTATE;
-  if (pp->read_future) {
-    weft_future_release(pp->read_future);
-    pp->read_future = NULL;
-  }
-  int rc = weft_future_new(process->loop, out);
-  if (rc != 0)
-    return rc;
-  if (n == 0 && kind == READ_SOME) {
-    weft_value_t empty;
-    weft_value_bytes(&empty, "", 0);
-    return weft_future_set_result(*out, empty);
-  }
-  pp->read_future = weft_future_retain(*out);
-  pp->read_kind = kind;
-  pp->read_n = n;
-  fulfill_read(pp);
-  return 0;
-}
-
-int weft_process_read(weft_process_t *process, int fd, ptrdiff_t n, weft_future_t **out) {
-  return start_read(process, fd, READ_SOME, n, out);
-}
-
-int weft_process_readline(weft_process_t *process, int fd, weft_future_t **out) {
-  return start_read(process, fd, READ_LINE, 0, out);
+static void comm_exited(weft_future_t *f, void *arg) {
+  comm_part_done(arg, 0);
 }
 
 int weft_process_communicate(weft_process_t *process, const void *input, size_t len,
                              weft_future_t **out) {
   if (!out || !process->stream)
     return WEFT_EINVAL;
-  if (process->comm_future)
+  if (process->comm)
     return WEFT_EINVALIDSTATE;
-  for (int i = 1; i < 3; i++)
-    if (process->pipes[i] && process->pipes[i]->read_future &&
-        !weft_future_done(process->pipes[i]->read_future))
-      return WEFT_EINVALIDSTATE;
-  int rc = weft_future_new(process->loop, out);
-  if (rc != 0)
-    return rc;
-  process->comm_future = weft_future_retain(*out);
-  proc_ref(process);
-  proc_pipe_t *in = process->pipes[0];
-  if (in) {
-    if (input && len)
-      pipe_write(in, input, len); /* a child that does not read its input is not an error */
-    pipe_write_eof(in);
-  }
-  for (int i = 1; i < 3; i++) {
-    proc_pipe_t *pp = process->pipes[i];
-    if (pp) {
-      pp->collect = 1;
-      maybe_resume(pp);
+  comm_t *c = calloc(1, sizeof *c);
+  if (!c)
+    return WEFT_ENOMEM;
+  int rc = weft_future_new(process->loop, &c->future);
+  for (int fd = 1; fd < 3 && rc == 0; fd++)
+    if (process->readers[fd])
+      rc = weft_stream_read(process->readers[fd], -1, &c->parts[fd]);
+  if (rc == 0)
+    rc = weft_process_wait(process, &c->parts[3]);
+  if (rc != 0) {
+    for (int i = 0; i < 4; i++) {
+      if (c->parts[i])
+        weft_future_cancel(c->parts[i], NULL); /* unparks a read */
+      weft_future_release(c->parts[i]);
     }
+    weft_future_release(c->future);
+    free(c);
+    return rc;
   }
-  check_communicate(process);
-  proc_unref(process);
+  if (process->writer) {
+    if (input && len)
+      weft_stream_write(process->writer, input, len); /* a broken pipe is no error here */
+    if (weft_stream_drain(process->writer, &c->parts[0]) != 0)
+      weft_stream_close(process->writer);
+  }
+  c->proc = process;
+  proc_ref(process);
+  process->comm = c;
+  c->pending = 1; /* until every callback is registered */
+  static const weft_future_cb cbs[4] = {comm_drained, comm_read, comm_read, comm_exited};
+  for (int i = 0; i < 4; i++)
+    if (c->parts[i] && weft_future_add_done_callback(c->parts[i], cbs[i], c) == 0)
+      c->pending++;
+  *out = weft_future_retain(c->future);
+  comm_part_done(c, 0);
   return 0;
 }
 
-int weft_process_output(weft_process_t *process, int fd, const char **data, size_t *len) {
+int weft_process_output(const weft_process_t *process, int fd, const char **data, size_t *len) {
   if ((fd != 1 && fd != 2) || !data || !len)
     return WEFT_EINVAL;
-  proc_pipe_t *pp = process->pipes[fd];
-  *data = pp && pp->buf ? pp->buf + pp->start : "";
-  *len = pp ? buffered(pp) : 0;
+  const weft_value_t *v = &process->output[fd];
+  *data = v->type == WEFT_VALUE_BYTES ? v->ptr : "";
+  *len = v->type == WEFT_VALUE_BYTES ? v->len : 0;
   return 0;
 }

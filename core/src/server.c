@@ -2,6 +2,7 @@
  * running out of descriptors can pause accepting instead of spinning (libuv's own listen
  * path offers no way to pause). */
 #include "net.h"
+#include "tls_net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +45,8 @@ struct weft_server_s {
 };
 
 void weft__server_own_factory_arg(weft_server_t *s, weft_free_fn fn) {
+  if (weft__tls_server_adopt(s->factory, s->factory_arg, fn)) /* TLS: tls_transport.c */
+    return;
   s->factory_free = fn;
 }
 
@@ -452,6 +455,8 @@ int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory, 
                            weft_server_t **out) {
   if (!loop || !factory || !fds || count == 0 || !out)
     return WEFT_EINVAL;
+  if (weft__tls_server_options(options)) /* TLS: tls_transport.c */
+    return weft__tls_create_server_fds(loop, factory, factory_arg, fds, count, options, out);
   weft_server_options_t o;
   copy_options(options, &o);
   int kind = WEFT_TRANSPORT_TCP;
@@ -590,6 +595,8 @@ int weft_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void
                        weft_future_t **out) {
   if (!loop || !factory || !out || port < 0 || port > 65535)
     return WEFT_EINVAL;
+  if (weft__tls_server_options(options)) /* TLS: tls_transport.c */
+    return weft__tls_create_server(loop, factory, factory_arg, host, port, options, out);
   create_op_t *op = calloc(1, sizeof(*op));
   if (!op)
     return WEFT_ENOMEM;
@@ -621,6 +628,8 @@ int weft_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
                             weft_server_t **out) {
   if (!loop || !factory || !path || path_len == 0 || !out)
     return WEFT_EINVAL;
+  if (weft__tls_server_options(options)) /* TLS: tls_transport.c */
+    return weft__tls_create_unix_server(loop, factory, factory_arg, path, path_len, options, out);
   weft_server_options_t o;
   copy_options(options, &o);
   struct sockaddr_un sun;

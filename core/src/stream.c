@@ -5,6 +5,7 @@
  * bytes; the *_await forms keep the op on the task's stack, use a future only to sleep,
  * and take the bytes directly (no copy through the future). */
 #include "net.h"
+#include "tls_net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,7 +223,7 @@ static int try_op(weft_stream_reader_t *r, rop_t *op) {
     size_t n = r->len;
     /* The partial data leaves the reader with the error, as in asyncio. */
     char *copy = malloc(n ? n : 1);
-    if (copy)
+    if (copy && n)
       memcpy(copy, bdata(r), n);
     consume(r, n);
     op_complete(r, op, copy ? WEFT_EINCOMPLETE : WEFT_ENOMEM, copy, n, op->n, "incomplete read");
@@ -285,7 +286,8 @@ static int try_op(weft_stream_reader_t *r, rop_t *op) {
       op_complete(r, op, WEFT_ENOMEM, NULL, 0, 0, NULL);
       return 1;
     }
-    memcpy(copy, bdata(r), n);
+    if (n) /* a reader never fed has no buffer at all */
+      memcpy(copy, bdata(r), n);
     consume(r, n);
     if (op->kind == OP_LINE)
       op_complete(r, op, 0, copy, n, 0, NULL); /* readline returns the partial line */
@@ -790,6 +792,27 @@ static const weft_protocol_t stream_protocol = {
     .resume_writing = sp_resume,
 };
 
+void weft__stream_reader_attach(weft_stream_reader_t *r, weft_transport_t *t) {
+  r->transport = t;
+}
+
+int weft__stream_writer_wrap(weft_transport_t *t, weft_protocol_t *proto_out, void **arg_out,
+                             weft_stream_writer_t **out) {
+  sconn_t *c;
+  int rc = conn_new(t->loop, 0, &c);
+  if (rc)
+    return rc;
+  rc = writer_new(c, out);
+  if (rc) {
+    conn_release(c);
+    return rc;
+  }
+  *proto_out = stream_protocol;
+  *arg_out = c;
+  sp_made(t, c);
+  return 0;
+}
+
 weft_stream_writer_t *weft_stream_writer_retain(weft_stream_writer_t *w) {
   if (w)
     w->refs++;
@@ -1011,7 +1034,10 @@ static int open_common(weft_loop_t *loop, const weft_stream_options_t *o, const 
   if (rc == 0)
     rc = weft_future_new(loop, &op->outer);
   if (rc == 0) {
-    if (path)
+    if (path && weft__tls_connect_options(copts)) /* TLS: tls_transport.c */
+      rc = weft_create_unix_connection_tls(loop, &stream_protocol, op->conn, path, path_len,
+                                           weft__tls_connect_options(copts), &op->inner);
+    else if (path)
       rc =
           weft_create_unix_connection(loop, &stream_protocol, op->conn, path, path_len, &op->inner);
     else
@@ -1085,6 +1111,89 @@ int weft_open_unix_connection_await(weft_loop_t *loop, const char *path, size_t 
   weft_future_t *f;
   int rc = weft_open_unix_connection(loop, path, path_len, options, &f);
   return rc ? rc : await_open(f, reader_out, writer_out);
+}
+
+/* ---------------------------------------------------------------- start_tls */
+
+/* StreamWriter.start_tls: the connection's transport is upgraded in place, the reader and
+ * writer go on over the TLS transport (the protocol stays this module's). */
+typedef struct tls_up_s {
+  sconn_t *conn;
+  weft_future_t *outer;
+} tls_up_t;
+
+static void on_tls_upgraded(weft_future_t *inner, void *arg) {
+  tls_up_t *up = arg;
+  sconn_t *c = up->conn;
+  int rc = weft_future_error(inner);
+  if (rc == 0) {
+    const weft_value_t *v = NULL;
+    weft_future_result(inner, &v);
+    weft_transport_t *t = weft_transport_retain(v->ptr);
+    weft_transport_release(c->transport);
+    c->transport = t;
+    if (!c->lost)
+      c->reader->transport = t;
+    if (!weft_future_done(up->outer))
+      weft_future_set_result(up->outer, weft_value_none());
+  } else if (!weft_future_done(up->outer)) {
+    if (rc == WEFT_ECANCELLED)
+      weft_future_cancel(up->outer, NULL);
+    else
+      weft_future_set_error(up->outer, rc, weft_future_error_message(inner), NULL, NULL);
+  }
+  conn_release(c);
+  weft_future_release(inner);
+  weft_future_release(up->outer);
+  free(up);
+}
+
+int weft_stream_start_tls(weft_stream_writer_t *w, const weft_tls_options_t *tls,
+                          weft_future_t **out) {
+  if (!w || !tls || !out)
+    return WEFT_EINVAL;
+  sconn_t *c = w->conn;
+  if (c->lost || !c->transport)
+    return WEFT_ECLOSED;
+  tls_up_t *up = calloc(1, sizeof(*up));
+  if (!up)
+    return WEFT_ENOMEM;
+  int rc = weft_future_new(c->loop, &up->outer);
+  if (rc) {
+    free(up);
+    return rc;
+  }
+  weft_future_t *inner;
+  /* asyncio: the side is the server's when the connection came from start_server. */
+  rc = weft_start_tls(c->transport, &stream_protocol, c, tls, c->conf != NULL, &inner);
+  if (rc) {
+    weft_future_release(up->outer);
+    free(up);
+    return rc;
+  }
+  /* Until the handshake is over the reader must not pause the old transport; the layer
+   * reads from it for the handshake whatever the reader wanted. */
+  c->reader->transport = NULL;
+  c->reader->paused = 0;
+  up->conn = c;
+  c->refs++;
+  weft_future_retain(up->outer);
+  weft_future_add_done_callback(inner, on_tls_upgraded, up);
+  weft_future_add_done_callback(up->outer, on_outer_done, weft_future_retain(inner));
+  *out = up->outer;
+  return 0;
+}
+
+int weft_stream_start_tls_await(weft_stream_writer_t *w, const weft_tls_options_t *tls) {
+  weft_future_t *f;
+  int rc = weft_stream_start_tls(w, tls, &f);
+  if (rc)
+    return rc;
+  rc = weft_await(f);
+  if (rc == WEFT_ECANCELLED && !weft_future_done(f))
+    weft_future_cancel(f, NULL);
+  weft_future_release(f);
+  return rc;
 }
 
 /* ---------------------------------------------------------------- start_server */

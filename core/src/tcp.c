@@ -1,5 +1,6 @@
 /* TCP connections: resolve, race the addresses (happy_eyeballs.c), wrap the winner. */
 #include "net.h"
+#include "tls_net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,8 @@ int weft_create_connection(weft_loop_t *loop, const weft_protocol_t *protocol, v
                            weft_future_t **out) {
   if (!out || !host || port < 0 || port > 65535)
     return WEFT_EINVAL;
+  if (weft__tls_connect_options(options)) /* TLS: the layer in tls_transport.c */
+    return weft__tls_create_connection(loop, protocol, arg, host, port, NULL, 0, options, out);
   connect_op_t *op;
   int rc = op_new(loop, protocol, arg, options, &op);
   if (rc)
@@ -190,6 +193,8 @@ int weft_create_connection_addrs(weft_loop_t *loop, const weft_protocol_t *proto
   for (size_t i = 0; i < count; i++)
     if (!addrs[i] || (addrs[i]->sa_family != AF_INET && addrs[i]->sa_family != AF_INET6))
       return WEFT_EINVAL;
+  if (weft__tls_connect_options(options)) /* TLS: the layer in tls_transport.c */
+    return weft__tls_create_connection(loop, protocol, arg, NULL, 0, addrs, count, options, out);
   connect_op_t *op;
   int rc = op_new(loop, protocol, arg, options, &op);
   if (rc)

@@ -608,8 +608,14 @@ static void after_shutdown(uv_shutdown_t *req, int status) {
   free(req);
 }
 
+static int stream_close(void *impl);
+
 static int stream_write_eof(void *impl) {
   weft__stream_t *s = impl;
+  /* A pipe has no half-close: as asyncio's write pipe transport does, EOF means closing
+   * once the buffer is flushed, which is what the reader sees as end of file. */
+  if (s->base.kind == WEFT_TRANSPORT_PIPE_WRITE)
+    return stream_close(impl);
   uv_shutdown_t *req = malloc(sizeof(*req));
   if (!req)
     return WEFT_ENOMEM;
@@ -623,7 +629,8 @@ static int stream_write_eof(void *impl) {
 
 static int stream_can_write_eof(void *impl) {
   weft__stream_t *s = impl;
-  return s->base.kind == WEFT_TRANSPORT_TCP || s->base.kind == WEFT_TRANSPORT_UNIX;
+  return s->base.kind == WEFT_TRANSPORT_TCP || s->base.kind == WEFT_TRANSPORT_UNIX ||
+         s->base.kind == WEFT_TRANSPORT_PIPE_WRITE;
 }
 
 static int stream_close(void *impl) {

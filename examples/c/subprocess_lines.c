@@ -25,22 +25,20 @@ static int run_command(weft_task_t *self, void *arg) {
     fprintf(stderr, "cannot run %s: %s\n", argv[0], weft_strerror(rc));
     return rc;
   }
+  weft_stream_reader_t *out = weft_process_stdout(proc); /* proc.stdout */
   for (int n = 1;; n++) {
-    weft_future_t *line;
-    if ((rc = weft_process_readline(proc, 1, &line)) != 0)
+    weft_value_t line;
+    if ((rc = weft_stream_readline_await(out, &line)) != 0)
       break;
-    rc = weft_await(line);
-    const weft_value_t *v = NULL;
-    if (rc == 0)
-      weft_future_result(line, &v);
-    if (rc != 0 || v->len == 0) { /* an error, or EOF */
-      weft_future_release(line);
+    if (line.len == 0) { /* EOF */
+      weft_value_clear(&line);
       break;
     }
-    printf("%4d | %.*s", n, (int)v->len, (const char *)v->ptr);
-    if (((const char *)v->ptr)[v->len - 1] != '\n')
+    const char *text = line.ptr;
+    printf("%4d | %.*s", n, (int)line.len, text);
+    if (text[line.len - 1] != '\n')
       putchar('\n');
-    weft_future_release(line);
+    weft_value_clear(&line);
   }
   weft_future_t *exited;
   if (rc == 0 && (rc = weft_process_wait(proc, &exited)) == 0) {

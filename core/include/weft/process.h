@@ -5,12 +5,19 @@
  * counted; the creator holds one reference. The child is always reaped when it exits, even
  * if nobody waits for it or every reference is gone; dropping the last reference closes
  * the parent's ends of the pipes but does not kill the child (weft_process_close does).
- * Call everything on the loop's thread. */
+ *
+ * Each pipe is a pipe transport (pipe.h: the transport of connect_read_pipe and
+ * connect_write_pipe), weft_process_get_pipe_transport gives it: stdin has asyncio's write
+ * flow control (buffer size, watermarks, pause_writing/resume_writing), stdout and stderr
+ * can be paused. The stream form puts asyncio's streams on them (stream.h): a
+ * StreamWriter on stdin and a StreamReader on stdout and stderr, fed as asyncio's
+ * SubprocessStreamProtocol does. Call everything on the loop's thread. */
 #ifndef WEFT_PROCESS_H
 #define WEFT_PROCESS_H
 
 #include "common.h"
 #include "value.h"
+#include "stream.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,10 +59,14 @@ typedef struct weft_subprocess_protocol_s {
   /* Data the child wrote to stdout (fd 1) or stderr (fd 2); borrowed for the call. */
   void (*pipe_data_received)(weft_process_t *transport, int fd, const char *data, size_t len,
                              void *arg);
-  /* A pipe closed: EOF or a write_eof (error 0), or an error code. */
+  /* A pipe closed: EOF or a close (error 0), or an error code. */
   void (*pipe_connection_lost)(weft_process_t *transport, int fd, int error, void *arg);
   void (*process_exited)(weft_process_t *transport, void *arg);
   void (*connection_lost)(weft_process_t *transport, int error, void *arg);
+  /* Flow control of the stdin pipe: its write buffer went over the high-water mark / back
+   * down to the low-water mark (as asyncio forwards its pipe's pause_writing). */
+  void (*pause_writing)(weft_process_t *transport, void *arg);
+  void (*resume_writing)(weft_process_t *transport, void *arg);
 } weft_subprocess_protocol_t;
 
 /* Transport + protocol form: runs argv[0] (searched in PATH) with argv, stdio as in
@@ -70,8 +81,8 @@ WEFT_API int weft_subprocess_shell(weft_loop_t *loop, const char *command,
                                    const weft_process_options_t *options,
                                    const weft_subprocess_protocol_t *protocol, void *arg,
                                    weft_process_t **out);
-/* Stream form (asyncio.create_subprocess_exec): output pipes are buffered for the
- * weft_process_read* functions, up to `limit` before reading from the child pauses. */
+/* Stream form (asyncio.create_subprocess_exec): the pipes get streams at once (see
+ * weft_process_stdin/stdout/stderr); the readers' limit is options->limit. */
 WEFT_API int weft_create_subprocess_exec(weft_loop_t *loop, const char *const *argv,
                                          const weft_process_options_t *options,
                                          weft_process_t **out);
@@ -100,33 +111,33 @@ WEFT_API int weft_process_send_signal(weft_process_t *process, int signum);
 WEFT_API int weft_process_terminate(weft_process_t *process);
 WEFT_API int weft_process_kill(weft_process_t *process);
 
-/* Writes to the child's stdin (a pipe): buffered, never blocks; the data is copied.
- * WEFT_ECLOSED after write_eof or once the pipe is gone, WEFT_EPIPE if the child closed it. */
-WEFT_API int weft_process_write(weft_process_t *process, const void *data, size_t len);
-/* Closes stdin once what is buffered has been written. */
-WEFT_API int weft_process_write_eof(weft_process_t *process);
-/* Bytes written but not yet taken by the pipe. */
-WEFT_API size_t weft_process_write_buffer_size(const weft_process_t *process);
-/* A future done (result none) once the stdin buffer is at or below its low-water mark
- * (16 KiB), as StreamWriter.drain; it fails with the pipe's error if writing failed. */
-WEFT_API int weft_process_drain(weft_process_t *process, weft_future_t **out);
+/* SubprocessTransport.get_pipe_transport: the transport of the child's fd 0, 1 or 2 when it
+ * is a pipe, else NULL. Borrowed: valid while the process is (retain it to keep it). Both
+ * forms. Writing to stdin: weft_transport_write; EOF: weft_transport_close (it flushes). */
+WEFT_API weft_transport_t *weft_process_get_pipe_transport(const weft_process_t *process, int fd);
 
-/* Stream form, fd 1 or 2 (a pipe). One read at a time per pipe (else WEFT_EINVALIDSTATE).
- * The future's result is bytes: up to `n` bytes as soon as any are there (n < 0: all of
- * it, up to EOF); empty at EOF. */
-WEFT_API int weft_process_read(weft_process_t *process, int fd, ptrdiff_t n, weft_future_t **out);
-/* Bytes up to and including the next "\n" (less at EOF, empty once at EOF). A line longer
- * than the limit fails with WEFT_ELIMITOVERRUN and the buffered data is dropped. */
-WEFT_API int weft_process_readline(weft_process_t *process, int fd, weft_future_t **out);
-/* Process.communicate: writes input (may be NULL/0) to stdin if it is a pipe and closes
- * it, reads stdout and stderr (those that are pipes) to EOF, and waits for the exit; all
- * at once, so nothing deadlocks on full pipes. The future's result is the return code
- * (an int); the output is then at weft_process_output. A broken stdin pipe is ignored. */
+/* Stream form: Process.stdin, .stdout, .stderr. NULL when that fd is not a pipe (or in the
+ * transport + protocol form). Borrowed, as the transports; retain them to keep them longer
+ * (the pipes still close with the process's last reference). Close stdin with
+ * weft_stream_close (it flushes first); nothing feeds the stdin writer's own reader
+ * (asyncio's has none). The readers get EOF when the child closes its end, and stdin is
+ * closed for you once the child has exited and stdout and stderr are at EOF (as asyncio). */
+WEFT_API weft_stream_writer_t *weft_process_stdin(const weft_process_t *process);
+WEFT_API weft_stream_reader_t *weft_process_stdout(const weft_process_t *process);
+WEFT_API weft_stream_reader_t *weft_process_stderr(const weft_process_t *process);
+
+/* Process.communicate, stream form: writes input (may be NULL/0) to stdin if it is a pipe,
+ * drains and closes it; reads stdout and stderr (those that are pipes) to EOF; and waits
+ * for the exit; all at once, so nothing deadlocks on full pipes. The future's result is
+ * the return code (an int); the output is then at weft_process_output. A broken stdin pipe
+ * is ignored, a read error fails the future. WEFT_EINVALIDSTATE while another communicate
+ * or a read on stdout/stderr is pending. */
 WEFT_API int weft_process_communicate(weft_process_t *process, const void *input, size_t len,
                                       weft_future_t **out);
-/* What communicate collected from fd 1 or 2 (borrowed, valid until the next read or the
- * process goes); empty for a pipe that is not one. */
-WEFT_API int weft_process_output(weft_process_t *process, int fd, const char **data, size_t *len);
+/* What communicate collected from fd 1 or 2 (borrowed, valid while the process is); empty
+ * before communicate is done and for a fd that is not a pipe. */
+WEFT_API int weft_process_output(const weft_process_t *process, int fd, const char **data,
+                                 size_t *len);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,7 @@ extern "C" {
 #endif
 
 struct sockaddr;
+struct weft_tls_options_s; /* tls_transport.h */
 typedef struct weft_server_s weft_server_t;
 
 /* Zero-initialised options (with size set) give asyncio's defaults. */
@@ -28,6 +29,9 @@ typedef struct weft_server_options_s {
   int no_start_serving;      /* create without accepting; call weft_server_start_serving */
   double accept_retry_delay; /* seconds to pause accepting after EMFILE/ENFILE, 0: 1.0 */
   int keep_unix_socket;      /* Unix servers: leave the socket file behind on close */
+  /* TLS (asyncio's ssl=): a server context and its settings, or NULL. The factory is then
+   * called for a connection once its handshake has completed (tls_transport.h). */
+  const struct weft_tls_options_s *tls;
 } weft_server_options_t;
 
 /* Binds and listens on every address of host:port (NULL host: all interfaces, both

@@ -19,6 +19,7 @@
 #include "tcp.h"
 #include "server.h"
 #include "transport.h"
+#include "tls_transport.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -106,6 +107,15 @@ WEFT_API int weft_stream_is_closing(const weft_stream_writer_t *writer);
 /* Done once the connection is lost (failing with its error if it had one). */
 WEFT_API int weft_stream_wait_closed(weft_stream_writer_t *writer, weft_future_t **out);
 WEFT_API int weft_stream_wait_closed_await(weft_stream_writer_t *writer);
+/* StreamWriter.start_tls: upgrades the connection to TLS (STARTTLS-style); the reader and
+ * writer then go on over the TLS transport. The side is the server's for connections from
+ * start_server, else the client's; the context must match it. The future completes (with
+ * no value) after the handshake; on failure it fails (WEFT_ETLS...) and the connection is
+ * lost with that error. */
+WEFT_API int weft_stream_start_tls(weft_stream_writer_t *writer, const weft_tls_options_t *tls,
+                                   weft_future_t **out);
+WEFT_API int weft_stream_start_tls_await(weft_stream_writer_t *writer,
+                                         const weft_tls_options_t *tls);
 /* As weft_transport_get_extra_info on the writer's transport. */
 WEFT_API int weft_stream_get_extra_info(const weft_stream_writer_t *writer, int key, void *buf,
                                         size_t *len);

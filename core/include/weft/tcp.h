@@ -11,6 +11,7 @@ extern "C" {
 #endif
 
 struct sockaddr;
+struct weft_tls_options_s; /* tls_transport.h */
 
 /* Zero-initialised options (with size set) give asyncio's defaults. */
 typedef struct weft_connect_options_s {
@@ -27,6 +28,9 @@ typedef struct weft_connect_options_s {
    * first (RFC 8305's "First Address Family Count"). 0: 1 with a delay, else none. */
   int interleave;
   int no_nodelay; /* keep Nagle's algorithm (weft, as asyncio, sets TCP_NODELAY) */
+  /* TLS (asyncio's ssl=): a client context and its settings, or NULL for plain TCP. The
+   * future then completes after the handshake, with the TLS transport (tls_transport.h). */
+  const struct weft_tls_options_s *tls;
 } weft_connect_options_t;
 
 /* Connects to host:port, then binds `protocol`/`arg` to the new transport and delivers

@@ -37,8 +37,9 @@ WEFT_API int weft_transport_writelines(weft_transport_t *transport, const void *
  * length is taken from its family. */
 WEFT_API int weft_transport_sendto(weft_transport_t *transport, const void *data, size_t len,
                                    const struct sockaddr *addr);
-/* Half-closes: the peer gets EOF once the buffer is flushed. WEFT_ENOTSUP when the
- * transport cannot (can_write_eof is 0). */
+/* Half-closes: the peer gets EOF once the buffer is flushed (a write pipe, which cannot
+ * half-close, closes then, as asyncio's does). WEFT_ENOTSUP when the transport cannot
+ * (can_write_eof is 0). */
 WEFT_API int weft_transport_write_eof(weft_transport_t *transport);
 WEFT_API int weft_transport_can_write_eof(const weft_transport_t *transport);
 /* Closes after the write buffer is flushed; connection_lost(0) follows from the loop.

@@ -1,0 +1,1035 @@
+/* TLS over transports, as asyncio's sslproto: a layer that is the protocol of a byte
+ * transport and, from the end of the handshake on, the implementation of the transport the
+ * application's protocol talks to. The engine (tls.c) does TLS in memory; this file moves
+ * the bytes and keeps the states, timers and flow control (see tls_engine.h for the seam).
+ *
+ * Life of a layer: made by a connect, a server's factory or start_tls; attached to the byte
+ * transport ("raw"); handshake; then the application transport ("app") exists and owns the
+ * layer as its impl. The layer holds a reference to the app transport until raw's
+ * connection_lost, which is when the application's connection_lost is delivered. */
+#include "net.h"
+#include "tls_engine.h"
+#include "tls_net.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Scratch space per thread: plaintext read for the application, ciphertext on its way to the
+ * byte transport. Two buffers, because the application may write (and so send) from inside
+ * data_received. They live while any layer on the thread does. */
+#define CHUNK (64 * 1024)
+static _Thread_local char *scratch;
+static _Thread_local size_t layer_count;
+
+static char *read_buf(void) {
+  return scratch;
+}
+static char *send_buf(void) {
+  return scratch + CHUNK;
+}
+
+/* A TLS server's factory argument: the caller's factory, called after each handshake. */
+typedef struct tls_server_s {
+  int refs; /* the server's, and one per layer it made */
+  weft_loop_t *loop;
+  weft_protocol_factory_fn factory;
+  void *factory_arg;
+  weft_free_fn factory_free; /* set through weft__tls_server_adopt */
+  weft_tls_context_t *ctx;
+  double handshake_timeout, shutdown_timeout;
+} tls_server_t;
+
+typedef struct layer_s {
+  int refs;
+  weft_loop_t *loop;
+  weft__tls_engine_t *engine;
+  weft_tls_context_t *ctx;
+  double handshake_timeout, shutdown_timeout;
+  weft_transport_t *raw; /* retained once attached */
+  weft_transport_t *app; /* the TLS transport, made when the handshake completes */
+  weft_protocol_t proto; /* clients and start_tls: the application's protocol */
+  void *proto_arg;
+  tls_server_t *server;  /* servers: makes the protocol after the handshake */
+  weft_future_t *waiter; /* connect / start_tls: completes with the app transport */
+  weft_future_t *inner;  /* connect: the byte transport's connect future */
+  int upgrade;           /* start_tls: no connection_made; failures reach proto via raw */
+  int inherit_wpause;    /* start_tls: raw had paused the protocol's writing */
+  weft_handle_t *hs_timer, *sd_timer;
+  int attached, raw_lost;
+  int handshook;  /* the handshake completed */
+  int hs_failed;  /* the handshake's failure was reported */
+  int shutting;   /* close_notify exchange started (close, EOF, refusal) */
+  int dead;       /* no more TLS work: failed, aborted, or the raw close is under way */
+  int app_paused; /* the application paused reading */
+  int eof_seen;
+  int raw_eof; /* the byte transport reached end of stream: never read from it again */
+  int processing;
+  int resume_pending;
+  int error; /* what connection_lost reports, when the layer decided it */
+  char *in;  /* ciphertext the engine had no room for (raw reading is paused meanwhile) */
+  size_t in_off, in_len;
+} layer_t;
+
+static const weft_protocol_t raw_protocol;
+static const weft_transport_ops_t layer_ops;
+
+/* ---------------------------------------------------------------- helpers */
+
+static void copy_tls_options(const weft_tls_options_t *in, weft_tls_options_t *o) {
+  memset(o, 0, sizeof(*o));
+  if (in) {
+    size_t n = in->size < sizeof(*o) ? in->size : sizeof(*o);
+    memcpy(o, in, n);
+  }
+  o->size = sizeof(*o);
+}
+
+const weft_tls_options_t *weft__tls_connect_options(const weft_connect_options_t *o) {
+  if (!o || o->size < offsetof(weft_connect_options_t, tls) + sizeof(o->tls))
+    return NULL;
+  return o->tls;
+}
+
+const weft_tls_options_t *weft__tls_server_options(const weft_server_options_t *o) {
+  if (!o || o->size < offsetof(weft_server_options_t, tls) + sizeof(o->tls))
+    return NULL;
+  return o->tls;
+}
+
+static void copy_protocol(weft_protocol_t *dst, const weft_protocol_t *src) {
+  memset(dst, 0, sizeof(*dst));
+  size_t n = src->size < sizeof(*dst) ? src->size : sizeof(*dst);
+  memcpy(dst, src, n);
+  dst->size = sizeof(*dst);
+}
+
+static int check_timeouts(weft_tls_options_t *o) {
+  if (o->handshake_timeout < 0 || o->shutdown_timeout < 0)
+    return WEFT_EINVAL;
+  if (o->handshake_timeout == 0)
+    o->handshake_timeout = WEFT_TLS_HANDSHAKE_TIMEOUT;
+  if (o->shutdown_timeout == 0)
+    o->shutdown_timeout = WEFT_TLS_SHUTDOWN_TIMEOUT;
+  return 0;
+}
+
+static void cancel_timer(weft_handle_t **h) {
+  if (*h) {
+    weft_handle_cancel(*h);
+    weft_handle_release(*h);
+    *h = NULL;
+  }
+}
+
+static int layer_new(weft_loop_t *loop, weft_tls_context_t *ctx, const char *hostname,
+                     double handshake_timeout, double shutdown_timeout, layer_t **out) {
+  if (!scratch) {
+    scratch = malloc(2 * CHUNK);
+    if (!scratch)
+      return WEFT_ENOMEM;
+  }
+  layer_t *L = calloc(1, sizeof(*L));
+  if (!L)
+    return WEFT_ENOMEM;
+  int rc = weft__tls_engine_new(ctx, hostname, 0, &L->engine);
+  if (rc) {
+    free(L);
+    if (layer_count == 0) {
+      free(scratch);
+      scratch = NULL;
+    }
+    return rc;
+  }
+  layer_count++;
+  L->refs = 1;
+  L->loop = loop;
+  L->ctx = weft_tls_context_retain(ctx);
+  L->handshake_timeout = handshake_timeout;
+  L->shutdown_timeout = shutdown_timeout;
+  *out = L;
+  return 0;
+}
+
+static void server_release(tls_server_t *W);
+
+static void layer_release(layer_t *L) {
+  if (--L->refs > 0)
+    return;
+  cancel_timer(&L->hs_timer);
+  cancel_timer(&L->sd_timer);
+  if (L->waiter)
+    weft_future_release(L->waiter);
+  if (L->inner)
+    weft_future_release(L->inner);
+  weft__tls_engine_free(L->engine);
+  weft_tls_context_release(L->ctx);
+  if (L->raw)
+    weft_transport_release(L->raw);
+  if (L->server)
+    server_release(L->server);
+  free(L->in);
+  free(L);
+  if (--layer_count == 0) {
+    free(scratch);
+    scratch = NULL;
+  }
+}
+
+static int raw_usable(const layer_t *L) {
+  return L->raw && !L->raw_lost && !weft_transport_is_closing(L->raw);
+}
+
+/* Sends whatever ciphertext the engine has for the network (records, alerts, close_notify).
+ * With the byte transport closing or gone, it is dropped. */
+static void flush_out(layer_t *L) {
+  char *buf = send_buf();
+  size_t n;
+  while ((n = weft__tls_out_read(L->engine, buf, CHUNK)) > 0)
+    if (raw_usable(L))
+      weft_transport_write(L->raw, buf, n);
+}
+
+static void app_flow(layer_t *L) {
+  if (L->app && L->app->made && !L->app->lost)
+    weft_transport_update_write_flow(L->app);
+}
+
+/* Reads from the byte transport when someone needs the bytes: the handshake, the shutdown,
+ * or an application that is not paused; never while ciphertext is waiting for room. */
+static void sync_raw_reading(layer_t *L) {
+  if (!raw_usable(L) || L->dead || L->raw_eof)
+    return;
+  int want = L->in_len == 0 && (!L->app_paused || L->shutting || !L->handshook);
+  if (want)
+    weft_transport_resume_reading(L->raw);
+  else
+    weft_transport_pause_reading(L->raw);
+}
+
+static void report(layer_t *L, const char *message, int code, const char *reason) {
+  weft_error_context_t ctx;
+  memset(&ctx, 0, sizeof(ctx));
+  ctx.size = sizeof(ctx);
+  ctx.message = message;
+  ctx.error = code;
+  ctx.error_message = reason;
+  weft_loop_call_exception_handler(L->loop, &ctx);
+}
+
+/* ---------------------------------------------------------------- failures, shutdown */
+
+/* The handshake did not complete: the waiter fails (clients, start_tls) or the loop's
+ * exception handler hears of it (servers), and the connection closes. */
+static void handshake_failed_ex(layer_t *L, int code, const char *reason, int quiet) {
+  if (L->hs_failed || L->handshook)
+    return;
+  L->hs_failed = 1;
+  L->dead = 1;
+  L->error = code;
+  cancel_timer(&L->hs_timer);
+  if (!reason || !reason[0])
+    reason = weft_strerror(code);
+  if (L->waiter) {
+    if (!weft_future_done(L->waiter))
+      weft_future_set_error(L->waiter, code, reason, NULL, NULL);
+  } else if (L->server && !quiet) {
+    report(L, "SSL handshake failed", code, reason);
+  }
+  if (!raw_usable(L))
+    return;
+  if (code == WEFT_ECONNABORTED) {
+    weft_transport_abort(L->raw);
+  } else {
+    flush_out(L); /* the alert tells the peer why */
+    weft_transport_close(L->raw);
+  }
+}
+
+static void handshake_failed(layer_t *L, int code, const char *reason) {
+  handshake_failed_ex(L, code, reason, 0);
+}
+
+/* A failure after the handshake: connection_lost(code) once the byte transport is gone. */
+static void fatal(layer_t *L, int code) {
+  if (L->dead)
+    return;
+  L->dead = 1;
+  if (!L->error)
+    L->error = code;
+  flush_out(L);
+  if (raw_usable(L))
+    weft_transport_abort(L->raw);
+}
+
+/* Both close_notify alerts have passed (or there is no one left to answer): close the byte
+ * transport once what is queued has gone out. */
+static void finish_shutdown(layer_t *L) {
+  cancel_timer(&L->sd_timer);
+  L->dead = 1;
+  if (raw_usable(L))
+    weft_transport_close(L->raw);
+}
+
+static void on_shutdown_timeout(void *arg) {
+  layer_t *L = arg;
+  weft_handle_release(L->sd_timer);
+  L->sd_timer = NULL;
+  if (L->raw_lost)
+    return;
+  /* asyncio: TimeoutError("SSL shutdown timed out") for connection_lost. */
+  L->error = WEFT_ETIMEDOUT;
+  L->dead = 1;
+  weft_transport_abort(L->raw);
+}
+
+/* Starts the close_notify exchange: asyncio's _start_shutdown. */
+static void start_shutdown(layer_t *L) {
+  if (L->shutting || L->dead || L->raw_lost)
+    return;
+  L->shutting = 1;
+  if (L->app)
+    L->app->closing = 1;
+  if (!L->handshook) {
+    L->dead = 1;
+    if (raw_usable(L))
+      weft_transport_abort(L->raw);
+    return;
+  }
+  int rc = weft__tls_shutdown(L->engine);
+  flush_out(L);
+  if (rc == 0) {
+    finish_shutdown(L);
+  } else if (rc == WEFT_EAGAIN) {
+    if (weft_call_later(L->loop, L->shutdown_timeout, on_shutdown_timeout, L, &L->sd_timer))
+      L->sd_timer = NULL;
+    sync_raw_reading(L);
+  } else {
+    fatal(L, rc);
+  }
+}
+
+/* ---------------------------------------------------------------- the handshake */
+
+static void on_handshake_timeout(void *arg) {
+  layer_t *L = arg;
+  weft_handle_release(L->hs_timer);
+  L->hs_timer = NULL;
+  if (L->handshook || L->hs_failed || L->raw_lost)
+    return;
+  /* asyncio's ConnectionAbortedError, word for word. */
+  char msg[128];
+  snprintf(msg, sizeof(msg),
+           "SSL handshake is taking longer than %g seconds: aborting the connection",
+           L->handshake_timeout);
+  handshake_failed(L, WEFT_ECONNABORTED, msg);
+}
+
+static void start_handshake(layer_t *L) {
+  if (weft_call_later(L->loop, L->handshake_timeout, on_handshake_timeout, L, &L->hs_timer))
+    L->hs_timer = NULL;
+  int rc = weft__tls_handshake(L->engine); /* a client's ClientHello */
+  flush_out(L);
+  if (rc != 0 && rc != WEFT_EAGAIN)
+    handshake_failed(L, rc, weft_tls_conn_error(L->engine));
+}
+
+/* The handshake completed: make the application's transport, give it its protocol and
+ * complete the waiter (asyncio: connection_made first, then the waiter). */
+static void handshake_done(layer_t *L) {
+  L->handshook = 1;
+  cancel_timer(&L->hs_timer);
+  if (L->waiter && weft_future_done(L->waiter)) {
+    /* Cancelled meanwhile: the caller keeps its protocol, nothing is delivered. */
+    L->dead = 1;
+    L->error = WEFT_ECANCELLED;
+    weft_transport_abort(L->raw);
+    return;
+  }
+  weft_transport_t *t;
+  if (weft_transport_new(L->loop, &layer_ops, L, NULL, NULL, &t)) {
+    handshake_failed(L, WEFT_ENOMEM, NULL);
+    return;
+  }
+  L->refs++; /* the app transport's impl */
+  L->app = t;
+  if (L->server) {
+    weft_protocol_t p;
+    memset(&p, 0, sizeof(p));
+    p.size = sizeof(p);
+    void *arg = NULL;
+    if (L->server->factory(L->server->factory_arg, &p, &arg) != 0) {
+      start_shutdown(L); /* refused: end the TLS session politely, no protocol */
+      return;
+    }
+    weft__transport_set_protocol(t, &p, arg);
+  } else {
+    weft__transport_set_protocol(t, &L->proto, L->proto_arg);
+  }
+  /* One set of watermarks: the byte transport's follow the TLS transport's. */
+  weft_transport_set_write_buffer_limits(L->raw, (int64_t)t->high, (int64_t)t->low);
+  if (L->upgrade) {
+    t->made = 1; /* the protocol already had connection_made from the old transport */
+    t->writing_paused = L->inherit_wpause;
+  } else {
+    weft_transport_emit_connection_made(t);
+  }
+  app_flow(L);
+  if (L->waiter) {
+    weft__future_set_transport(L->waiter, t);
+    weft_future_release(L->waiter);
+    L->waiter = NULL;
+  }
+}
+
+/* ---------------------------------------------------------------- reading */
+
+/* eof_received, once. TLS cannot half-close, so what it returns changes nothing (asyncio
+ * warns and goes on). */
+static void deliver_eof(layer_t *L) {
+  if (L->eof_seen)
+    return;
+  L->eof_seen = 1;
+  if (L->app && L->app->made && !L->app->lost)
+    weft_transport_emit_eof(L->app);
+}
+
+static void on_tls_eof(layer_t *L) {
+  if (L->shutting) {
+    /* The peer's close_notify answered ours (or the stream ended): as asyncio, the
+     * application hears eof_received once the exchange is complete, after its close(). */
+    deliver_eof(L);
+    finish_shutdown(L);
+    return;
+  }
+  deliver_eof(L); /* the peer closed first (close_notify, or the end of the stream) */
+  start_shutdown(L);
+}
+
+/* Feeds waiting ciphertext, then reads until the engine needs more: drives the handshake,
+ * delivers plaintext (unless the application paused), notices EOF and failures. */
+static void process(layer_t *L) {
+  if (L->processing)
+    return;
+  L->processing = 1;
+  L->refs++;
+  weft_transport_t *app = L->app ? weft_transport_retain(L->app) : NULL;
+  char *buf = read_buf();
+  while (!L->dead && !L->raw_lost) {
+    if (L->in_len > 0) {
+      size_t used = 0;
+      int rc = weft__tls_feed(L->engine, L->in + L->in_off, L->in_len, &used);
+      if (rc) {
+        if (L->handshook)
+          fatal(L, rc);
+        else
+          handshake_failed(L, rc, weft_tls_conn_error(L->engine));
+        break;
+      }
+      L->in_off += used;
+      L->in_len -= used;
+      if (L->in_len == 0) { /* an idle connection keeps no buffer */
+        free(L->in);
+        L->in = NULL;
+        L->in_off = 0;
+      }
+    }
+    size_t n = 0;
+    if (!L->handshook) {
+      int rc = weft__tls_read(L->engine, buf, 0, &n); /* handshake only */
+      flush_out(L);
+      if (rc == WEFT_EAGAIN) {
+        if (L->in_len > 0 && weft__tls_feed_space(L->engine) > 0)
+          continue;
+        break;
+      }
+      if (rc != 0) {
+        handshake_failed(L, rc, weft_tls_conn_error(L->engine));
+        break;
+      }
+      handshake_done(L);
+      if (!app && L->app)
+        app = weft_transport_retain(L->app);
+      continue;
+    }
+    int discard = L->shutting || !L->app || L->app->closing;
+    if (!discard && L->app_paused)
+      break;
+    int rc = weft__tls_read(L->engine, buf, CHUNK, &n);
+    flush_out(L);
+    if (rc == 0) {
+      if (!discard)
+        weft_transport_emit_data(L->app, buf, n);
+      continue;
+    }
+    if (rc == WEFT_EAGAIN) {
+      if (L->in_len > 0 && weft__tls_feed_space(L->engine) > 0)
+        continue;
+      break;
+    }
+    if (rc == WEFT_EEOF) {
+      on_tls_eof(L);
+      break;
+    }
+    fatal(L, rc);
+  }
+  sync_raw_reading(L);
+  L->processing = 0;
+  if (app)
+    weft_transport_release(app);
+  layer_release(L);
+}
+
+static void on_resume(void *arg) {
+  layer_t *L = arg;
+  L->resume_pending = 0;
+  process(L);
+  layer_release(L);
+}
+
+/* ---------------------------------------------------------------- the raw side (protocol) */
+
+static void attach(layer_t *L, weft_transport_t *raw) {
+  L->raw = weft_transport_retain(raw);
+  L->attached = 1;
+}
+
+static void raw_made(weft_transport_t *raw, void *arg) {
+  layer_t *L = arg;
+  if (!L->server)
+    L->refs++; /* a server's layer was made with this reference */
+  attach(L, raw);
+  if (L->waiter && weft_future_done(L->waiter)) {
+    L->dead = 1; /* the connect was cancelled as it completed */
+    weft_transport_abort(raw);
+    return;
+  }
+  start_handshake(L);
+}
+
+static void raw_data(weft_transport_t *raw, const char *data, size_t len, void *arg) {
+  layer_t *L = arg;
+  if (L->dead)
+    return;
+  if (L->in_len == 0) {
+    size_t used = 0;
+    int rc = weft__tls_feed(L->engine, data, len, &used);
+    if (rc) {
+      if (L->handshook)
+        fatal(L, rc);
+      else
+        handshake_failed(L, rc, weft_tls_conn_error(L->engine));
+      return;
+    }
+    data += used;
+    len -= used;
+  }
+  if (len > 0) {
+    /* No room in the engine (the application is not reading): keep the rest and stop
+     * reading from the network until it fits. */
+    char *n = realloc(L->in, L->in_off + L->in_len + len);
+    if (!n) {
+      fatal(L, WEFT_ENOMEM);
+      return;
+    }
+    L->in = n;
+    memcpy(L->in + L->in_off + L->in_len, data, len);
+    L->in_len += len;
+  }
+  process(L);
+}
+
+static int raw_eof(weft_transport_t *raw, void *arg) {
+  layer_t *L = arg;
+  L->raw_eof = 1;
+  weft__tls_feed_eof(L->engine);
+  process(L);
+  return 1; /* the layer closes the byte transport itself */
+}
+
+static void raw_lost(weft_transport_t *raw, int error, void *arg) {
+  layer_t *L = arg;
+  L->raw_lost = 1;
+  L->dead = 1;
+  cancel_timer(&L->hs_timer);
+  cancel_timer(&L->sd_timer);
+  weft_transport_t *app = L->app;
+  if (L->handshook && app) {
+    weft_transport_emit_connection_lost(app, L->error ? L->error : error);
+  } else {
+    int code = error ? error : WEFT_ECONNRESET;
+    /* Closed here without an error (server.close_clients, the loop closing): a server has
+     * nothing to report. */
+    if (!L->hs_failed && !L->handshook)
+      handshake_failed_ex(L, code, "the connection was lost during the TLS handshake", !error);
+    if (L->upgrade && L->proto.connection_lost)
+      L->proto.connection_lost(raw, L->error ? L->error : code, L->proto_arg);
+  }
+  if (L->waiter) {
+    weft_future_release(L->waiter);
+    L->waiter = NULL;
+  }
+  layer_release(L); /* the attachment's */
+  if (app)
+    weft_transport_release(app); /* the connection's reference to its transport */
+}
+
+static void raw_pause_writing(weft_transport_t *raw, void *arg) {
+  app_flow(arg);
+}
+
+static void raw_resume_writing(weft_transport_t *raw, void *arg) {
+  app_flow(arg);
+}
+
+static const weft_protocol_t raw_protocol = {
+    .size = sizeof(weft_protocol_t),
+    .connection_made = raw_made,
+    .data_received = raw_data,
+    .eof_received = raw_eof,
+    .connection_lost = raw_lost,
+    .pause_writing = raw_pause_writing,
+    .resume_writing = raw_resume_writing,
+};
+
+/* ---------------------------------------------------------------- the app side (transport) */
+
+static int op_write(void *impl, const void *const *bufs, const size_t *lens, size_t count) {
+  layer_t *L = impl;
+  if (L->dead || L->raw_lost)
+    return WEFT_ECLOSED;
+  for (size_t i = 0; i < count; i++) {
+    const char *p = bufs[i];
+    size_t len = lens[i];
+    while (len > 0 && !L->dead) {
+      size_t used = 0;
+      int rc = weft__tls_write(L->engine, p, len, &used);
+      p += used;
+      len -= used;
+      flush_out(L);
+      if (rc) {
+        fatal(L, rc); /* as a socket error: the application hears of it in connection_lost */
+        return 0;
+      }
+      if (used == 0 && weft__tls_out_pending(L->engine) == 0) {
+        fatal(L, WEFT_EIO);
+        return 0;
+      }
+    }
+  }
+  return 0;
+}
+
+static int op_close(void *impl) {
+  start_shutdown(impl);
+  return 0;
+}
+
+static int op_abort(void *impl) {
+  layer_t *L = impl;
+  L->dead = 1;
+  if (L->raw && !L->raw_lost)
+    weft_transport_abort(L->raw);
+  return 0;
+}
+
+static int op_pause_reading(void *impl) {
+  layer_t *L = impl;
+  L->app_paused = 1;
+  sync_raw_reading(L);
+  return 0;
+}
+
+static int op_resume_reading(void *impl) {
+  layer_t *L = impl;
+  L->app_paused = 0;
+  /* Decrypted data may be waiting in the engine: deliver it from the loop, never from
+   * inside the caller's call. */
+  if (!L->resume_pending && !L->dead) {
+    L->refs++;
+    if (weft_call_soon(L->loop, on_resume, L, NULL) == 0)
+      L->resume_pending = 1;
+    else
+      L->refs--;
+  }
+  return 0;
+}
+
+static int op_set_limits(void *impl, size_t high, size_t low) {
+  layer_t *L = impl;
+  return L->raw ? weft_transport_set_write_buffer_limits(L->raw, (int64_t)high, (int64_t)low) : 0;
+}
+
+static size_t op_buffer_size(void *impl) {
+  layer_t *L = impl;
+  size_t n = weft__tls_out_pending(L->engine);
+  if (L->raw && !L->raw_lost)
+    n += weft_transport_get_write_buffer_size(L->raw);
+  return n;
+}
+
+static int copy_out(const void *src, size_t n, void *buf, size_t *len) {
+  if (*len < n) {
+    *len = n;
+    return WEFT_ENOBUFS;
+  }
+  memcpy(buf, src, n);
+  *len = n;
+  return 0;
+}
+
+static int copy_str(const char *s, void *buf, size_t *len) {
+  return s ? copy_out(s, strlen(s) + 1, buf, len) : WEFT_ENOENT;
+}
+
+static int op_extra_info(void *impl, int key, void *buf, size_t *len) {
+  layer_t *L = impl;
+  const weft_tls_conn_t *c = L->engine;
+  int done = weft_tls_conn_handshake_done(c);
+  switch (key) {
+  case WEFT_INFO_TRANSPORT:
+    return L->raw ? copy_out(&L->raw, sizeof(L->raw), buf, len) : WEFT_ENOENT;
+  case WEFT_INFO_TLS_CONN:
+    return copy_out(&c, sizeof(c), buf, len);
+  case WEFT_INFO_TLS_CONTEXT:
+    return copy_out(&L->ctx, sizeof(L->ctx), buf, len);
+  case WEFT_INFO_TLS_PEERCERT: {
+    const uint8_t *der;
+    size_t n;
+    if (!done || weft_tls_conn_peer_cert_der(c, &der, &n) != 0)
+      return WEFT_ENOENT;
+    return copy_out(der, n, buf, len);
+  }
+  case WEFT_INFO_TLS_CIPHER:
+    return done ? copy_str(weft_tls_conn_cipher(c, NULL), buf, len) : WEFT_ENOENT;
+  case WEFT_INFO_TLS_CIPHER_BITS: {
+    int32_t bits = 0;
+    if (!done || !weft_tls_conn_cipher(c, &bits))
+      return WEFT_ENOENT;
+    return copy_out(&bits, sizeof(bits), buf, len);
+  }
+  case WEFT_INFO_TLS_VERSION:
+    return done ? copy_str(weft_tls_conn_version(c), buf, len) : WEFT_ENOENT;
+  case WEFT_INFO_TLS_ALPN:
+    return done ? copy_str(weft_tls_conn_alpn_protocol(c), buf, len) : WEFT_ENOENT;
+  case WEFT_INFO_TLS_SERVER_NAME:
+    return copy_str(weft_tls_conn_server_name(c), buf, len);
+  default:
+    if (key >= WEFT_INFO_LAYER_BASE || !L->raw || L->raw_lost)
+      return WEFT_ENOENT;
+    return weft_transport_get_extra_info(L->raw, key, buf, len);
+  }
+}
+
+static void op_free(void *impl) {
+  layer_release(impl);
+}
+
+/* No write_eof: TLS cannot half-close, so can_write_eof answers 0 (asyncio: False). */
+static const weft_transport_ops_t layer_ops = {
+    .size = sizeof(weft_transport_ops_t),
+    .write = op_write,
+    .close = op_close,
+    .abort = op_abort,
+    .pause_reading = op_pause_reading,
+    .resume_reading = op_resume_reading,
+    .set_write_buffer_limits = op_set_limits,
+    .get_write_buffer_size = op_buffer_size,
+    .get_extra_info = op_extra_info,
+    .free = op_free,
+};
+
+/* ---------------------------------------------------------------- clients */
+
+static void on_waiter_done(weft_future_t *f, void *arg) {
+  layer_t *L = arg;
+  if (weft_future_cancelled(f)) {
+    if (L->inner && !weft_future_done(L->inner)) {
+      weft_future_cancel(L->inner, NULL);
+    } else if (L->attached && !L->raw_lost && !L->handshook) {
+      L->error = WEFT_ECANCELLED;
+      L->dead = 1;
+      weft_transport_abort(L->raw);
+    }
+  }
+  layer_release(L);
+}
+
+static void on_inner_done(weft_future_t *f, void *arg) {
+  layer_t *L = arg;
+  int rc = weft_future_error(f);
+  if (rc && L->waiter && !weft_future_done(L->waiter)) {
+    if (rc == WEFT_ECANCELLED)
+      weft_future_cancel(L->waiter, NULL);
+    else
+      weft_future_set_error(L->waiter, rc, weft_future_error_message(f), NULL, NULL);
+  }
+  weft_future_release(L->inner);
+  L->inner = NULL;
+  layer_release(L); /* the connect's */
+}
+
+/* A client layer for `protocol`, with its waiter. */
+static int client_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                      const weft_tls_options_t *tls, const char *default_host, layer_t **out) {
+  if (!loop || !protocol || !tls)
+    return WEFT_EINVAL;
+  weft_tls_options_t o;
+  copy_tls_options(tls, &o);
+  if (!o.context || weft_tls_context_role(o.context) != WEFT_TLS_CLIENT || check_timeouts(&o))
+    return WEFT_EINVAL;
+  const char *host = o.server_hostname ? o.server_hostname : default_host;
+  layer_t *L;
+  int rc = layer_new(loop, o.context, host, o.handshake_timeout, o.shutdown_timeout, &L);
+  if (rc)
+    return rc;
+  copy_protocol(&L->proto, protocol);
+  L->proto_arg = arg;
+  rc = weft_future_new(loop, &L->waiter);
+  if (rc) {
+    layer_release(L);
+    return rc;
+  }
+  *out = L;
+  return 0;
+}
+
+/* Hands out the waiter once the byte transport's connect is under way (`inner`). */
+static int client_publish(layer_t *L, weft_future_t *inner, weft_future_t **out) {
+  L->inner = inner;
+  weft_future_add_done_callback(inner, on_inner_done, L); /* keeps the first reference */
+  L->refs++;
+  weft_future_add_done_callback(L->waiter, on_waiter_done, L);
+  *out = weft_future_retain(L->waiter);
+  return 0;
+}
+
+int weft__tls_create_connection(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                                const char *host, int port, const struct sockaddr *const *addrs,
+                                size_t count, const weft_connect_options_t *options,
+                                weft_future_t **out) {
+  if (!out)
+    return WEFT_EINVAL;
+  layer_t *L;
+  int rc = client_new(loop, protocol, arg, weft__tls_connect_options(options), host, &L);
+  if (rc)
+    return rc;
+  weft_connect_options_t plain;
+  memset(&plain, 0, sizeof(plain));
+  memcpy(&plain, options, options->size < sizeof(plain) ? options->size : sizeof(plain));
+  plain.size = sizeof(plain);
+  plain.tls = NULL;
+  weft_future_t *inner;
+  if (addrs)
+    rc = weft_create_connection_addrs(loop, &raw_protocol, L, addrs, count, &plain, &inner);
+  else
+    rc = weft_create_connection(loop, &raw_protocol, L, host, port, &plain, &inner);
+  if (rc) {
+    layer_release(L);
+    return rc;
+  }
+  return client_publish(L, inner, out);
+}
+
+int weft_create_connection_fd_tls(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                                  int fd, const weft_tls_options_t *tls, weft_future_t **out) {
+  if (!out || fd < 0)
+    return WEFT_EINVAL;
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof(ss);
+  if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+    return WEFT_ENOTSOCK;
+  layer_t *L;
+  int rc = client_new(loop, protocol, arg, tls, NULL, &L);
+  if (rc)
+    return rc;
+  weft_future_t *inner;
+  if (ss.ss_family == AF_UNIX)
+    rc = weft_create_unix_connection_fd(loop, &raw_protocol, L, fd, &inner);
+  else
+    rc = weft_create_connection_fd(loop, &raw_protocol, L, fd, &inner);
+  if (rc) {
+    layer_release(L);
+    return rc;
+  }
+  return client_publish(L, inner, out);
+}
+
+int weft_create_unix_connection_tls(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                                    const char *path, size_t path_len,
+                                    const weft_tls_options_t *tls, weft_future_t **out) {
+  if (!out || !path)
+    return WEFT_EINVAL;
+  layer_t *L;
+  int rc = client_new(loop, protocol, arg, tls, NULL, &L);
+  if (rc)
+    return rc;
+  weft_future_t *inner;
+  rc = weft_create_unix_connection(loop, &raw_protocol, L, path, path_len, &inner);
+  if (rc) {
+    layer_release(L);
+    return rc;
+  }
+  return client_publish(L, inner, out);
+}
+
+/* ---------------------------------------------------------------- start_tls */
+
+int weft_start_tls(weft_transport_t *raw, const weft_protocol_t *protocol, void *arg,
+                   const weft_tls_options_t *tls, int32_t server_side, weft_future_t **out) {
+  if (!raw || !protocol || !tls || !out)
+    return WEFT_EINVAL;
+  if (raw->kind == WEFT_TRANSPORT_UDP || raw->kind == WEFT_TRANSPORT_PIPE_READ ||
+      raw->kind == WEFT_TRANSPORT_PIPE_WRITE)
+    return WEFT_ENOTSUP;
+  if (weft_transport_is_closing(raw))
+    return WEFT_ECLOSED;
+  weft_tls_options_t o;
+  copy_tls_options(tls, &o);
+  int role = server_side ? WEFT_TLS_SERVER : WEFT_TLS_CLIENT;
+  if (!o.context || weft_tls_context_role(o.context) != role || check_timeouts(&o))
+    return WEFT_EINVAL;
+  layer_t *L;
+  int rc = layer_new(raw->loop, o.context, server_side ? NULL : o.server_hostname,
+                     o.handshake_timeout, o.shutdown_timeout, &L);
+  if (rc)
+    return rc;
+  rc = weft_future_new(raw->loop, &L->waiter);
+  if (rc) {
+    layer_release(L);
+    return rc;
+  }
+  copy_protocol(&L->proto, protocol);
+  L->proto_arg = arg;
+  L->upgrade = 1;
+  L->inherit_wpause = raw->writing_paused;
+  attach(L, raw); /* with the first reference */
+  weft__transport_set_protocol(raw, &raw_protocol, L);
+  L->refs++;
+  weft_future_add_done_callback(L->waiter, on_waiter_done, L);
+  *out = weft_future_retain(L->waiter);
+  start_handshake(L);
+  sync_raw_reading(L);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- servers */
+
+static void server_release(tls_server_t *W) {
+  if (--W->refs > 0)
+    return;
+  if (W->factory_free)
+    W->factory_free(W->factory_arg);
+  weft_tls_context_release(W->ctx);
+  free(W);
+}
+
+static void server_release_fn(void *p) {
+  server_release(p);
+}
+
+static int tls_factory(void *farg, weft_protocol_t *p, void **arg) {
+  tls_server_t *W = farg;
+  layer_t *L;
+  int rc = layer_new(W->loop, W->ctx, NULL, W->handshake_timeout, W->shutdown_timeout, &L);
+  if (rc)
+    return rc;
+  L->server = W;
+  W->refs++;
+  *p = raw_protocol;
+  *arg = L; /* the layer's first reference is the connection's */
+  return 0;
+}
+
+int weft__tls_server_adopt(weft_protocol_factory_fn factory, void *factory_arg, weft_free_fn fn) {
+  if (factory != tls_factory || fn == server_release_fn)
+    return 0;
+  ((tls_server_t *)factory_arg)->factory_free = fn;
+  return 1;
+}
+
+static int server_new(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
+                      const weft_server_options_t *options, weft_server_options_t *plain,
+                      tls_server_t **out) {
+  if (!loop || !factory)
+    return WEFT_EINVAL;
+  weft_tls_options_t o;
+  copy_tls_options(weft__tls_server_options(options), &o);
+  if (!o.context || weft_tls_context_role(o.context) != WEFT_TLS_SERVER || check_timeouts(&o))
+    return WEFT_EINVAL;
+  tls_server_t *W = calloc(1, sizeof(*W));
+  if (!W)
+    return WEFT_ENOMEM;
+  W->refs = 1;
+  W->loop = loop;
+  W->factory = factory;
+  W->factory_arg = factory_arg;
+  W->ctx = weft_tls_context_retain(o.context);
+  W->handshake_timeout = o.handshake_timeout;
+  W->shutdown_timeout = o.shutdown_timeout;
+  memset(plain, 0, sizeof(*plain));
+  memcpy(plain, options, options->size < sizeof(*plain) ? options->size : sizeof(*plain));
+  plain->size = sizeof(*plain);
+  plain->tls = NULL;
+  *out = W;
+  return 0;
+}
+
+static void on_server_created(weft_future_t *f, void *arg) {
+  const weft_value_t *v = NULL;
+  if (weft_future_result(f, &v) == 0 && v && v->ptr)
+    weft__server_own_factory_arg(v->ptr, server_release_fn);
+  else
+    server_release(arg);
+}
+
+int weft__tls_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
+                            const char *host, int port, const weft_server_options_t *options,
+                            weft_future_t **out) {
+  weft_server_options_t plain;
+  tls_server_t *W;
+  int rc = server_new(loop, factory, factory_arg, options, &plain, &W);
+  if (rc)
+    return rc;
+  rc = weft_create_server(loop, tls_factory, W, host, port, &plain, out);
+  if (rc) {
+    server_release(W);
+    return rc;
+  }
+  weft_future_add_done_callback(*out, on_server_created, W);
+  return 0;
+}
+
+int weft__tls_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory,
+                                void *factory_arg, const int *fds, size_t count,
+                                const weft_server_options_t *options, weft_server_t **out) {
+  weft_server_options_t plain;
+  tls_server_t *W;
+  int rc = server_new(loop, factory, factory_arg, options, &plain, &W);
+  if (rc)
+    return rc;
+  rc = weft_create_server_fds(loop, tls_factory, W, fds, count, &plain, out);
+  if (rc) {
+    server_release(W);
+    return rc;
+  }
+  weft__server_own_factory_arg(*out, server_release_fn);
+  return 0;
+}
+
+int weft__tls_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
+                                 void *factory_arg, const char *path, size_t path_len,
+                                 const weft_server_options_t *options, weft_server_t **out) {
+  weft_server_options_t plain;
+  tls_server_t *W;
+  int rc = server_new(loop, factory, factory_arg, options, &plain, &W);
+  if (rc)
+    return rc;
+  rc = weft_create_unix_server(loop, tls_factory, W, path, path_len, &plain, out);
+  if (rc) {
+    server_release(W);
+    return rc;
+  }
+  weft__server_own_factory_arg(*out, server_release_fn);
+  return 0;
+}
