@@ -254,6 +254,10 @@ void weft__tasks_abandon(weft_loop_t *loop);
 /* ---- Misc ----------------------------------------------------------------------------- */
 
 char *weft__strdup(const char *s);
+/* Copies a caller's size-prefixed struct (options, a protocol) into ours: dst is zeroed,
+ * as much of src as both know is copied (fields an older caller lacks stay zero), and dst
+ * records its own size. src may be NULL. */
+void weft__copy_sized(void *dst, size_t dst_size, const void *src);
 uint64_t weft__seconds_to_ns(double seconds);
 
 #endif

@@ -735,6 +735,16 @@ char *weft__strdup(const char *s) {
   return copy;
 }
 
+void weft__copy_sized(void *dst, size_t dst_size, const void *src) {
+  memset(dst, 0, dst_size);
+  if (src != NULL) {
+    size_t src_size;
+    memcpy(&src_size, src, sizeof src_size);
+    memcpy(dst, src, src_size < dst_size ? src_size : dst_size);
+  }
+  memcpy(dst, &dst_size, sizeof dst_size);
+}
+
 uint64_t weft__seconds_to_ns(double seconds) {
   if (!(seconds > 0))
     return 0;

@@ -18,11 +18,7 @@ void weft__transport_init(weft_transport_t *t, weft_loop_t *loop, int kind,
   t->refs = 1;
   t->kind = kind;
   t->loop = loop;
-  if (ops) {
-    size_t n = ops->size < sizeof(t->ops) ? ops->size : sizeof(t->ops);
-    memcpy(&t->ops, ops, n);
-  }
-  t->ops.size = sizeof(t->ops);
+  weft__copy_sized(&t->ops, sizeof(t->ops), ops);
   t->impl = impl;
   t->reading = 1;
   t->high = WEFT_WRITE_BUFFER_HIGH_DEFAULT;
@@ -30,12 +26,7 @@ void weft__transport_init(weft_transport_t *t, weft_loop_t *loop, int kind,
 }
 
 void weft__transport_set_protocol(weft_transport_t *t, const weft_protocol_t *p, void *arg) {
-  memset(&t->proto, 0, sizeof(t->proto));
-  if (p) {
-    size_t n = p->size < sizeof(t->proto) ? p->size : sizeof(t->proto);
-    memcpy(&t->proto, p, n);
-  }
-  t->proto.size = sizeof(t->proto);
+  weft__copy_sized(&t->proto, sizeof(t->proto), p);
   t->proto_arg = arg;
 }
 
