@@ -4,10 +4,6 @@
 
 /* ---- Helpers -------------------------------------------------------------------------- */
 
-static weft_loop_t *loop_of(weft_task_t *task) {
-  return weft_future_loop(weft_task_future(task));
-}
-
 static weft_loop_t *new_loop(void) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
@@ -41,11 +37,11 @@ typedef struct {
 
 static int child_fn(weft_task_t *self, void *arg) {
   child_t *c = arg;
-  int rc = weft_sleep(loop_of(self), c->delay);
+  int rc = weft_sleep(weft_test_loop_of(self), c->delay);
   if (rc == WEFT_ECANCELLED) {
     c->cancelled = 1;
     if (c->cleanup > 0)
-      ASSERT_OK(weft_sleep(loop_of(self), c->cleanup));
+      ASSERT_OK(weft_sleep(weft_test_loop_of(self), c->cleanup));
     c->finished_cleanup = 1;
     if (!c->swallow)
       return rc;
@@ -109,7 +105,7 @@ static int ticker_fn(weft_task_t *self, void *arg) {
   for (int i = 0; i < 3; i++) {
     t->log->log[t->log->len++] = (char)(t->name + i);
     if (i < 2)
-      ASSERT_OK(weft_sleep(loop_of(self), 0));
+      ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0));
   }
   return 0;
 }
@@ -132,9 +128,9 @@ WEFT_TEST(sleep_zero_yields_once) {
 
 static int sleep_duration_main(weft_task_t *self, void *arg) {
   double *elapsed = arg;
-  double start = weft_loop_time(loop_of(self));
-  ASSERT_OK(weft_sleep(loop_of(self), 0.05));
-  *elapsed = weft_loop_time(loop_of(self)) - start;
+  double start = weft_loop_time(weft_test_loop_of(self));
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.05));
+  *elapsed = weft_loop_time(weft_test_loop_of(self)) - start;
   return 0;
 }
 
@@ -150,12 +146,12 @@ WEFT_TEST(sleep_takes_at_least_delay) {
 
 static int sleep_cancel_main(weft_task_t *self, void *arg) {
   child_t *c = arg;
-  weft_task_t *t = spawn_child(loop_of(self), c);
-  ASSERT_OK(weft_sleep(loop_of(self), 0.01));
-  double start = weft_loop_time(loop_of(self));
+  weft_task_t *t = spawn_child(weft_test_loop_of(self), c);
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
+  double start = weft_loop_time(weft_test_loop_of(self));
   ASSERT_EQ(weft_task_cancel(t, "stop"), 1);
   ASSERT_CODE(weft_await(weft_task_future(t)), WEFT_ECANCELLED);
-  ASSERT_TRUE(weft_loop_time(loop_of(self)) - start < 1.0);
+  ASSERT_TRUE(weft_loop_time(weft_test_loop_of(self)) - start < 1.0);
   ASSERT_TRUE(weft_future_cancelled(weft_task_future(t)));
   ASSERT_STREQ(weft_future_error_message(weft_task_future(t)), "stop");
   weft_task_release(t);
@@ -210,9 +206,9 @@ static int gather_order_main(weft_task_t *self, void *arg) {
   trio_t *t = arg;
   weft_future_t *fs[3];
   for (int i = 0; i < 3; i++)
-    fs[i] = weft_task_future(spawn_child(loop_of(self), &t->c[i]));
+    fs[i] = weft_task_future(spawn_child(weft_test_loop_of(self), &t->c[i]));
   weft_future_t *g;
-  ASSERT_OK(weft_gather(loop_of(self), fs, 3, 0, &g));
+  ASSERT_OK(weft_gather(weft_test_loop_of(self), fs, 3, 0, &g));
   ASSERT_OK(weft_await(g));
   for (int i = 0; i < 3; i++) {
     ASSERT_EQ(int_result(fs[i]), t->c[i].value);
@@ -240,13 +236,13 @@ WEFT_TEST(gather_results_in_input_order) {
 
 static int gather_error_main(weft_task_t *self, void *arg) {
   child_t *c = arg;
-  weft_future_t *fs[2] = {weft_task_future(spawn_child(loop_of(self), &c[0])),
-                          weft_task_future(spawn_child(loop_of(self), &c[1]))};
+  weft_future_t *fs[2] = {weft_task_future(spawn_child(weft_test_loop_of(self), &c[0])),
+                          weft_task_future(spawn_child(weft_test_loop_of(self), &c[1]))};
   weft_future_t *g;
-  ASSERT_OK(weft_gather(loop_of(self), fs, 2, 0, &g));
-  double start = weft_loop_time(loop_of(self));
+  ASSERT_OK(weft_gather(weft_test_loop_of(self), fs, 2, 0, &g));
+  double start = weft_loop_time(weft_test_loop_of(self));
   ASSERT_CODE(weft_await(g), WEFT_EIO);
-  ASSERT_TRUE(weft_loop_time(loop_of(self)) - start < 0.2);
+  ASSERT_TRUE(weft_loop_time(weft_test_loop_of(self)) - start < 0.2);
   ASSERT_STREQ(weft_future_error_message(g), "disk on fire");
   ASSERT_TRUE(!weft_future_cancelled(g));
   /* The other input was not cancelled: it goes on and finishes. */
@@ -276,10 +272,10 @@ static int gather_return_exceptions_main(weft_task_t *self, void *arg) {
   child_t *c = arg;
   weft_future_t *fs[3];
   for (int i = 0; i < 3; i++)
-    fs[i] = weft_task_future(spawn_child(loop_of(self), &c[i]));
+    fs[i] = weft_task_future(spawn_child(weft_test_loop_of(self), &c[i]));
   weft_future_t *g;
-  ASSERT_OK(weft_gather(loop_of(self), fs, 3, 1, &g));
-  ASSERT_OK(weft_sleep(loop_of(self), 0));
+  ASSERT_OK(weft_gather(weft_test_loop_of(self), fs, 3, 1, &g));
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0));
   ASSERT_EQ(weft_task_cancel(weft_task_from_future(fs[2]), NULL), 1);
   ASSERT_OK(weft_await(g));
   ASSERT_TRUE(weft_future_done(fs[0]) && weft_future_done(fs[1]) && weft_future_done(fs[2]));
@@ -306,12 +302,12 @@ WEFT_TEST(gather_return_exceptions) {
 
 static int gather_child_cancelled_main(weft_task_t *self, void *arg) {
   child_t *c = arg;
-  weft_future_t *fs[2] = {weft_task_future(spawn_child(loop_of(self), &c[0])),
-                          weft_task_future(spawn_child(loop_of(self), &c[1]))};
+  weft_future_t *fs[2] = {weft_task_future(spawn_child(weft_test_loop_of(self), &c[0])),
+                          weft_task_future(spawn_child(weft_test_loop_of(self), &c[1]))};
   weft_future_t *g;
-  ASSERT_OK(weft_gather(loop_of(self), fs, 2, 0, &g));
-  ASSERT_OK(
-      weft_call_later(loop_of(self), 0.01, cancel_task_cb, weft_task_from_future(fs[0]), NULL));
+  ASSERT_OK(weft_gather(weft_test_loop_of(self), fs, 2, 0, &g));
+  ASSERT_OK(weft_call_later(weft_test_loop_of(self), 0.01, cancel_task_cb,
+                            weft_task_from_future(fs[0]), NULL));
   ASSERT_CODE(weft_await(g), WEFT_ECANCELLED);
   /* The gather raises CancelledError, but the awaiting task itself was not cancelled. */
   ASSERT_EQ(weft_task_cancelling(self), 0);
@@ -342,15 +338,15 @@ typedef struct {
 
 static int gather_cancel_main(weft_task_t *self, void *arg) {
   gather_cancel_t *t = arg;
-  weft_future_t *fs[2] = {weft_task_future(spawn_child(loop_of(self), &t->c[0])),
-                          weft_task_future(spawn_child(loop_of(self), &t->c[1]))};
+  weft_future_t *fs[2] = {weft_task_future(spawn_child(weft_test_loop_of(self), &t->c[0])),
+                          weft_task_future(spawn_child(weft_test_loop_of(self), &t->c[1]))};
   weft_future_t *g;
-  ASSERT_OK(weft_gather(loop_of(self), fs, 2, t->return_exceptions, &g));
-  ASSERT_OK(weft_sleep(loop_of(self), 0.01));
+  ASSERT_OK(weft_gather(weft_test_loop_of(self), fs, 2, t->return_exceptions, &g));
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
   if (t->by_future) {
     ASSERT_EQ(weft_future_cancel(g, NULL), 1);
   } else {
-    ASSERT_OK(weft_call_later(loop_of(self), 0.01, cancel_task_cb, self, NULL));
+    ASSERT_OK(weft_call_later(weft_test_loop_of(self), 0.01, cancel_task_cb, self, NULL));
   }
   ASSERT_CODE(weft_await(g), WEFT_ECANCELLED);
   ASSERT_TRUE(weft_future_done(g));
@@ -452,12 +448,12 @@ static int wait_main(weft_task_t *self, void *arg) {
   wait_case_t *w = arg;
   weft_future_t *fs[3];
   for (size_t i = 0; i < w->n; i++)
-    fs[i] = weft_task_future(spawn_child(loop_of(self), &w->c[i]));
+    fs[i] = weft_task_future(spawn_child(weft_test_loop_of(self), &w->c[i]));
   weft_future_t *f;
-  double start = weft_loop_time(loop_of(self));
-  ASSERT_OK(weft_wait(loop_of(self), fs, w->n, w->return_when, w->timeout, &f));
+  double start = weft_loop_time(weft_test_loop_of(self));
+  ASSERT_OK(weft_wait(weft_test_loop_of(self), fs, w->n, w->return_when, w->timeout, &f));
   ASSERT_OK(weft_await(f));
-  w->elapsed = weft_loop_time(loop_of(self)) - start;
+  w->elapsed = weft_loop_time(weft_test_loop_of(self)) - start;
   weft_future_release(f);
   for (size_t i = 0; i < w->n; i++) {
     w->done[i] = weft_future_done(fs[i]);
@@ -613,10 +609,10 @@ WEFT_TEST(wait_released_at_once) {
 
 static int wait_cancelled_main(weft_task_t *self, void *arg) {
   child_t *c = arg;
-  weft_future_t *in = weft_task_future(spawn_child(loop_of(self), c));
+  weft_future_t *in = weft_task_future(spawn_child(weft_test_loop_of(self), c));
   weft_future_t *f;
-  ASSERT_OK(weft_wait(loop_of(self), &in, 1, WEFT_ALL_COMPLETED, -1, &f));
-  ASSERT_OK(weft_call_later(loop_of(self), 0.01, cancel_task_cb, self, NULL));
+  ASSERT_OK(weft_wait(weft_test_loop_of(self), &in, 1, WEFT_ALL_COMPLETED, -1, &f));
+  ASSERT_OK(weft_call_later(weft_test_loop_of(self), 0.01, cancel_task_cb, self, NULL));
   ASSERT_CODE(weft_await(f), WEFT_ECANCELLED);
   ASSERT_TRUE(!weft_future_done(in));
   ASSERT_EQ(weft_task_uncancel(self), 0);
@@ -650,12 +646,12 @@ typedef struct {
 
 static int wait_for_main(weft_task_t *self, void *arg) {
   wait_for_case_t *w = arg;
-  weft_task_t *inner = spawn_child(loop_of(self), &w->c);
+  weft_task_t *inner = spawn_child(weft_test_loop_of(self), &w->c);
   weft_future_t *f;
-  double start = weft_loop_time(loop_of(self));
-  ASSERT_OK(weft_wait_for(loop_of(self), weft_task_future(inner), w->timeout, &f));
+  double start = weft_loop_time(weft_test_loop_of(self));
+  ASSERT_OK(weft_wait_for(weft_test_loop_of(self), weft_task_future(inner), w->timeout, &f));
   w->rc = weft_await(f);
-  w->elapsed = weft_loop_time(loop_of(self)) - start;
+  w->elapsed = weft_loop_time(weft_test_loop_of(self)) - start;
   w->inner_done_at_timeout = weft_future_done(weft_task_future(inner));
   w->inner_cancelled = weft_future_cancelled(weft_task_future(inner));
   if (w->rc == 0)
@@ -756,10 +752,10 @@ WEFT_TEST(wait_for_inner_fails_on_timeout) {
 
 static int wait_for_cancel_main(weft_task_t *self, void *arg) {
   child_t *c = arg;
-  weft_task_t *inner = spawn_child(loop_of(self), c);
+  weft_task_t *inner = spawn_child(weft_test_loop_of(self), c);
   weft_future_t *f;
-  ASSERT_OK(weft_wait_for(loop_of(self), weft_task_future(inner), 10, &f));
-  ASSERT_OK(weft_call_later(loop_of(self), 0.01, cancel_task_cb, self, NULL));
+  ASSERT_OK(weft_wait_for(weft_test_loop_of(self), weft_task_future(inner), 10, &f));
+  ASSERT_OK(weft_call_later(weft_test_loop_of(self), 0.01, cancel_task_cb, self, NULL));
   ASSERT_CODE(weft_await(f), WEFT_ECANCELLED);
   ASSERT_TRUE(weft_future_cancelled(f));
   ASSERT_TRUE(weft_future_cancelled(weft_task_future(inner)));
@@ -791,10 +787,10 @@ WEFT_TEST(wait_for_no_timeout) {
 
 static int shield_main(weft_task_t *self, void *arg) {
   child_t *c = arg;
-  weft_task_t *inner = spawn_child(loop_of(self), c);
+  weft_task_t *inner = spawn_child(weft_test_loop_of(self), c);
   weft_future_t *s;
   ASSERT_OK(weft_shield(weft_task_future(inner), &s));
-  ASSERT_OK(weft_call_later(loop_of(self), 0.01, cancel_task_cb, self, NULL));
+  ASSERT_OK(weft_call_later(weft_test_loop_of(self), 0.01, cancel_task_cb, self, NULL));
   ASSERT_CODE(weft_await(s), WEFT_ECANCELLED);
   ASSERT_TRUE(weft_future_cancelled(s));
   ASSERT_TRUE(!weft_future_done(weft_task_future(inner)));
@@ -806,7 +802,7 @@ static int shield_main(weft_task_t *self, void *arg) {
   } else {
     /* Let it fail without looking at its outcome. */
     while (!weft_future_done(weft_task_future(inner)))
-      ASSERT_OK(weft_sleep(loop_of(self), 0.01));
+      ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
   }
   weft_task_release(inner);
   return 0;
@@ -836,7 +832,7 @@ WEFT_TEST(shield_inner_error_after_cancel_not_reported) {
 
 static int shield_error_main(weft_task_t *self, void *arg) {
   child_t *c = arg;
-  weft_task_t *inner = spawn_child(loop_of(self), c);
+  weft_task_t *inner = spawn_child(weft_test_loop_of(self), c);
   weft_future_t *s;
   ASSERT_OK(weft_shield(weft_task_future(inner), &s));
   ASSERT_CODE(weft_await(s), WEFT_EPIPE);
@@ -885,9 +881,9 @@ static int as_completed_main(weft_task_t *self, void *arg) {
   trio_t *t = arg;
   weft_future_t *fs[3];
   for (int i = 0; i < 3; i++)
-    fs[i] = weft_task_future(spawn_child(loop_of(self), &t->c[i]));
+    fs[i] = weft_task_future(spawn_child(weft_test_loop_of(self), &t->c[i]));
   weft_as_completed_t *it;
-  ASSERT_OK(weft_as_completed_new(loop_of(self), fs, 3, -1, &it));
+  ASSERT_OK(weft_as_completed_new(weft_test_loop_of(self), fs, 3, -1, &it));
   for (int i = 0; i < 3; i++) {
     weft_future_t *next;
     ASSERT_OK(weft_as_completed_next(it, &next));
@@ -924,9 +920,9 @@ static int as_completed_timeout_main(weft_task_t *self, void *arg) {
   child_t *c = arg;
   weft_future_t *fs[3];
   for (int i = 0; i < 3; i++)
-    fs[i] = weft_task_future(spawn_child(loop_of(self), &c[i]));
+    fs[i] = weft_task_future(spawn_child(weft_test_loop_of(self), &c[i]));
   weft_as_completed_t *it;
-  ASSERT_OK(weft_as_completed_new(loop_of(self), fs, 3, 0.2, &it));
+  ASSERT_OK(weft_as_completed_new(weft_test_loop_of(self), fs, 3, 0.2, &it));
   weft_future_t *next;
   ASSERT_OK(weft_as_completed_next(it, &next));
   ASSERT_OK(weft_await(next));

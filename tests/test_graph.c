@@ -3,22 +3,6 @@
 
 #include <unistd.h>
 
-static weft_loop_t *loop_of(weft_task_t *task) {
-  return weft_future_loop(weft_task_future(task));
-}
-
-static int run_in_task(weft_task_fn fn, void *arg, const char *name) {
-  weft_loop_t *loop;
-  ASSERT_OK(weft_loop_new(&loop));
-  weft_task_options_t options = {.size = sizeof options, .name = name};
-  weft_task_t *task;
-  ASSERT_OK(weft_task_spawn(loop, fn, arg, &options, &task));
-  int rc = weft_loop_run_until_complete(loop, weft_task_future(task));
-  weft_task_release(task);
-  weft_test_close_loop(loop);
-  return rc;
-}
-
 typedef struct {
   weft_future_t *gather;
   weft_task_t *parent;
@@ -29,9 +13,9 @@ typedef struct {
 static int capturing_child(weft_task_t *self, void *arg) {
   chain_t *c = arg;
   /* Let the parent reach its await of the gather. */
-  ASSERT_OK(weft_sleep(loop_of(self), 0.01));
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
   weft_graph_t *graph;
-  ASSERT_OK(weft_graph_capture(loop_of(self), NULL, &graph));
+  ASSERT_OK(weft_graph_capture(weft_test_loop_of(self), NULL, &graph));
   ASSERT_PTR_EQ(weft_graph_future(graph), weft_task_future(self));
   ASSERT_EQ(weft_graph_awaited_by_count(graph), 1);
   const weft_graph_t *by = weft_graph_awaited_by(graph, 0);
@@ -51,7 +35,7 @@ static int capturing_child(weft_task_t *self, void *arg) {
 
 static int idle_child(weft_task_t *self, void *arg) {
   (void)arg;
-  return weft_sleep(loop_of(self), 0.05);
+  return weft_sleep(weft_test_loop_of(self), 0.05);
 }
 
 static int chain_main(weft_task_t *self, void *arg) {
@@ -60,10 +44,10 @@ static int chain_main(weft_task_t *self, void *arg) {
   weft_task_options_t a = {.size = sizeof a, .name = "child-a"};
   weft_task_options_t b = {.size = sizeof b, .name = "child-b"};
   weft_task_t *ta, *tb;
-  ASSERT_OK(weft_task_spawn(loop_of(self), capturing_child, c, &a, &ta));
-  ASSERT_OK(weft_task_spawn(loop_of(self), idle_child, NULL, &b, &tb));
+  ASSERT_OK(weft_task_spawn(weft_test_loop_of(self), capturing_child, c, &a, &ta));
+  ASSERT_OK(weft_task_spawn(weft_test_loop_of(self), idle_child, NULL, &b, &tb));
   weft_future_t *fs[2] = {weft_task_future(ta), weft_task_future(tb)};
-  ASSERT_OK(weft_gather(loop_of(self), fs, 2, 0, &c->gather));
+  ASSERT_OK(weft_gather(weft_test_loop_of(self), fs, 2, 0, &c->gather));
   ASSERT_OK(weft_await(c->gather));
   weft_future_release(c->gather);
   weft_task_release(ta);
@@ -75,7 +59,7 @@ static int chain_main(weft_task_t *self, void *arg) {
  * gather -> parent, and the formatted text names the tasks. */
 WEFT_TEST(gather_chain) {
   chain_t c = {0};
-  ASSERT_OK(run_in_task(chain_main, &c, "parent"));
+  ASSERT_OK(weft_test_run_task(chain_main, &c, "parent"));
   ASSERT_EQ(c.checked, 1);
   ASSERT_TRUE(strstr(c.text, "child-a") != NULL);
   ASSERT_TRUE(strstr(c.text, "parent") != NULL);
@@ -143,7 +127,7 @@ WEFT_TEST(capture_outside_task) {
 
 static int print_main(weft_task_t *self, void *arg) {
   int *fds = arg;
-  ASSERT_OK(weft_graph_print(loop_of(self), NULL, fds[1]));
+  ASSERT_OK(weft_graph_print(weft_test_loop_of(self), NULL, fds[1]));
   return 0;
 }
 
@@ -151,7 +135,7 @@ static int print_main(weft_task_t *self, void *arg) {
 WEFT_TEST(print_to_pipe) {
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
-  ASSERT_OK(run_in_task(print_main, fds, "printer"));
+  ASSERT_OK(weft_test_run_task(print_main, fds, "printer"));
   close(fds[1]);
   char text[1024];
   ssize_t n = read(fds[0], text, sizeof text - 1);
@@ -164,7 +148,7 @@ WEFT_TEST(print_to_pipe) {
 static int group_child(weft_task_t *self, void *arg) {
   char *text = arg;
   weft_graph_t *graph;
-  ASSERT_OK(weft_graph_capture(loop_of(self), NULL, &graph));
+  ASSERT_OK(weft_graph_capture(weft_test_loop_of(self), NULL, &graph));
   ASSERT_EQ(weft_graph_awaited_by_count(graph), 1);
   weft_graph_format(graph, text, 1024);
   weft_graph_free(graph);
@@ -184,7 +168,7 @@ static int group_main(weft_task_t *self, void *arg) {
 /* A TaskGroup's child is awaited by the group's parent task. */
 WEFT_TEST(taskgroup_child_awaited_by_parent) {
   char text[1024] = "";
-  ASSERT_OK(run_in_task(group_main, text, "owner"));
+  ASSERT_OK(weft_test_run_task(group_main, text, "owner"));
   ASSERT_TRUE(strstr(text, "grouped") != NULL);
   ASSERT_TRUE(strstr(text, "owner") != NULL);
 }

@@ -1,10 +1,6 @@
 /* The runner, each test one rule of asyncio.run. */
 #include "weft_test.h"
 
-static weft_loop_t *loop_of(weft_task_t *task) {
-  return weft_future_loop(weft_task_future(task));
-}
-
 static int return_code_main(weft_task_t *self, void *arg) {
   (void)self;
   return *(int *)arg;
@@ -22,7 +18,7 @@ WEFT_TEST(returns_main_code) {
 
 static int sleeping_main(weft_task_t *self, void *arg) {
   (void)arg;
-  ASSERT_OK(weft_sleep(loop_of(self), 0.01));
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
   return weft_task_fail(self, WEFT_EPIPE, "main failed", NULL, NULL);
 }
 
@@ -39,8 +35,8 @@ typedef struct {
 static int options_main(weft_task_t *self, void *arg) {
   seen_t *s = arg;
   snprintf(s->name, sizeof s->name, "%s", weft_task_name(self));
-  s->debug = weft_loop_get_debug(loop_of(self));
-  ASSERT_PTR_EQ(weft_current_task(loop_of(self)), self);
+  s->debug = weft_loop_get_debug(weft_test_loop_of(self));
+  ASSERT_PTR_EQ(weft_current_task(weft_test_loop_of(self)), self);
   return 0;
 }
 
@@ -65,11 +61,11 @@ typedef struct {
 static int leftover_fn(weft_task_t *self, void *arg) {
   leftover_t *l = arg;
   l->started = 1;
-  int rc = weft_sleep(loop_of(self), 10);
+  int rc = weft_sleep(weft_test_loop_of(self), 10);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   l->cancelled = 1;
   /* Clean-up that itself awaits: the runner waits for it. */
-  ASSERT_OK(weft_sleep(loop_of(self), 0.01));
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
   l->cleaned_up = 1;
   if (l->fail_with != 0)
     return weft_task_fail(self, l->fail_with, "cleanup failed", NULL, NULL);
@@ -97,11 +93,11 @@ static void handler(weft_loop_t *loop, const weft_error_context_t *context, void
 
 static int leftover_main(weft_task_t *self, void *arg) {
   leftover_case_t *c = arg;
-  ASSERT_OK(weft_loop_set_exception_handler(loop_of(self), handler, c));
+  ASSERT_OK(weft_loop_set_exception_handler(weft_test_loop_of(self), handler, c));
   weft_task_options_t options = {.size = sizeof options, .name = "straggler"};
   for (int i = 0; i < 2; i++)
-    ASSERT_OK(weft_task_spawn(loop_of(self), leftover_fn, &c->left[i], &options, NULL));
-  ASSERT_OK(weft_sleep(loop_of(self), 0));
+    ASSERT_OK(weft_task_spawn(weft_test_loop_of(self), leftover_fn, &c->left[i], &options, NULL));
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0));
   return 0;
 }
 
@@ -137,7 +133,7 @@ static int note_run_fn(weft_task_t *self, void *arg) {
 }
 
 static int spawn_and_return_main(weft_task_t *self, void *arg) {
-  ASSERT_OK(weft_task_spawn(loop_of(self), note_run_fn, arg, NULL, NULL));
+  ASSERT_OK(weft_task_spawn(weft_test_loop_of(self), note_run_fn, arg, NULL, NULL));
   return 0;
 }
 

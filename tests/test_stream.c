@@ -240,6 +240,7 @@ typedef struct client_ctx_s {
   int port;
   int ok;
   weft_loop_t *loop;
+  int even; /* big_client: equal pieces */
 } client_ctx_t;
 
 static int client_main(weft_task_t *self, void *arg) {
@@ -367,4 +368,139 @@ WEFT_TEST(many_connections) {
   weft_server_release(s);
   spin(loop, 3);
   weft_test_close_loop(loop);
+}
+
+/* ---- large transfers: reads of every form and size over uneven pieces ---- */
+
+enum { BIG = 300 * 1024 };
+
+static char pattern_at(size_t i) {
+  return (char)('a' + (i * 7 + i / 4096) % 26);
+}
+
+typedef struct big_ctx_s {
+  weft_loop_t *loop;
+  size_t echoed;
+  int simple; /* only read(64 KiB), each after a pause */
+} big_ctx_t;
+
+/* Echoes with a mix of read forms and sizes: read(64 KiB) and read(5000) awaited, read(n)
+ * as a future, readexactly: each may take its bytes directly or from the buffer. Before
+ * each read(64 KiB) it lets data pile up, so that the read finds it buffered (and may take
+ * the whole buffer). */
+static int big_echo(weft_stream_reader_t *r, weft_stream_writer_t *w, void *arg) {
+  big_ctx_t *bx = arg;
+  for (int i = 0;; i++) {
+    weft_value_t v = weft_value_none();
+    int rc;
+    if ((bx->simple || i % 4 == 0) && (rc = weft_sleep(bx->loop, 0.005)))
+      return rc;
+    if (bx->simple) {
+      rc = weft_stream_read_await(r, 64 * 1024, &v);
+    } else if (i % 4 == 2) {
+      weft_future_t *f;
+      if ((rc = weft_stream_read(r, 20000, &f)))
+        return rc;
+      rc = weft_await(f);
+      const weft_value_t *res;
+      if (rc == 0 && (rc = weft_future_result(f, &res)) == 0)
+        rc = weft_value_bytes(&v, res->ptr, res->len);
+      weft_future_release(f);
+    } else if (i % 4 == 3) {
+      rc = weft_stream_readexactly_await(r, 3000, &v);
+      if (rc == WEFT_EINCOMPLETE)
+        rc = 0; /* EOF: v holds the tail, shorter than 3000 (maybe empty) */
+    } else {
+      rc = weft_stream_read_await(r, i % 4 == 0 ? 64 * 1024 : 5000, &v);
+    }
+    if (rc)
+      return rc;
+    if (v.len == 0) {
+      weft_value_clear(&v);
+      break;
+    }
+    weft_stream_write(w, v.ptr, v.len);
+    bx->echoed += v.len;
+    weft_value_clear(&v);
+    if ((rc = weft_stream_drain_await(w)))
+      return rc;
+  }
+  weft_stream_close(w);
+  return weft_stream_wait_closed_await(w);
+}
+
+static int big_client(weft_task_t *self, void *arg) {
+  client_ctx_t *cx = arg;
+  weft_stream_reader_t *r;
+  weft_stream_writer_t *w;
+  int rc = weft_open_connection_await(cx->loop, "127.0.0.1", cx->port, NULL, &r, &w);
+  if (rc)
+    return rc;
+  char *out = malloc(BIG), *in = malloc(BIG);
+  for (size_t i = 0; i < BIG; i++)
+    out[i] = pattern_at(i);
+  /* Uneven pieces, each echoed back before the next is sent, then the rest in one go. */
+  size_t sent = 0, got = 0;
+  static const size_t pieces[] = {1, 4095, 4096, 4097, 70000, 100, 65536, 30000};
+  static const size_t even[] = {10000, 10000, 10000, 10000, 10000, 10000, 10000, 10000};
+  const size_t *sizes = cx->even ? even : pieces;
+  for (size_t k = 0; k < sizeof(pieces) / sizeof(pieces[0]) && rc == 0; k++) {
+    weft_stream_write(w, out + sent, sizes[k]);
+    sent += sizes[k];
+    if ((rc = weft_stream_drain_await(w)) == 0)
+      rc = weft_stream_readexactly_into(r, in + got, sizes[k], NULL);
+    got += sizes[k];
+  }
+  if (rc == 0) {
+    weft_stream_write(w, out + sent, BIG - sent);
+    weft_stream_write_eof(w);
+    rc = weft_stream_readexactly_into(r, in + got, BIG - got, NULL);
+  }
+  if (rc == 0)
+    cx->ok = memcmp(in, out, BIG) == 0;
+  free(out);
+  free(in);
+  weft_stream_close(w);
+  weft_stream_wait_closed_await(w);
+  weft_stream_reader_release(r);
+  weft_stream_writer_release(w);
+  return rc;
+}
+
+static void big_transfer(int simple) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  big_ctx_t bx = {.loop = loop, .simple = simple};
+  weft_stream_options_t so = {.size = sizeof(so), .client_in_task = 1};
+  weft_future_t *sf;
+  ASSERT_OK(weft_start_server(loop, big_echo, &bx, "127.0.0.1", 0, &so, &sf));
+  int rc;
+  weft_server_t *s = weft_server_retain(await_ptr(loop, sf, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(sf);
+  client_ctx_t cx = {.port = weft_server_port(s), .loop = loop, .even = simple};
+  weft_task_t *t;
+  ASSERT_OK(weft_task_spawn(loop, big_client, &cx, NULL, &t));
+  ASSERT_OK(weft_loop_run_until_complete(loop, weft_task_future(t)));
+  weft_task_release(t);
+  ASSERT_TRUE(cx.ok);
+  ASSERT_EQ(bx.echoed, BIG);
+  weft_server_close(s);
+  weft_future_t *wc;
+  ASSERT_OK(weft_server_wait_closed(s, &wc));
+  ASSERT_OK(weft_loop_run_until_complete(loop, wc));
+  weft_future_release(wc);
+  weft_server_release(s);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(large_reads_direct_and_buffered) {
+  big_transfer(0);
+}
+
+/* Pieces that arrive while the server pauses are buffered for the next read(64 KiB); the
+ * client's last readexactly is larger than 2 * limit. */
+WEFT_TEST(large_reads_after_pauses) {
+  big_transfer(1);
 }

@@ -1,22 +1,6 @@
 /* TaskGroup, each test one rule of asyncio.TaskGroup. */
 #include "weft_test.h"
 
-static weft_loop_t *loop_of(weft_task_t *task) {
-  return weft_future_loop(weft_task_future(task));
-}
-
-/* Runs fn(arg) as a task on a fresh loop and returns the task's outcome. */
-static int run_in_task(weft_task_fn fn, void *arg) {
-  weft_loop_t *loop;
-  ASSERT_OK(weft_loop_new(&loop));
-  weft_task_t *task;
-  ASSERT_OK(weft_task_spawn(loop, fn, arg, NULL, &task));
-  int rc = weft_loop_run_until_complete(loop, weft_task_future(task));
-  weft_task_release(task);
-  weft_test_close_loop(loop);
-  return rc;
-}
-
 /* A child: sleeps `delay`, then returns `value` or fails with `error`; when cancelled it
  * records that and fails with `error_on_cancel` if set. */
 typedef struct {
@@ -31,7 +15,7 @@ typedef struct {
 
 static int child_fn(weft_task_t *self, void *arg) {
   child_t *c = arg;
-  int rc = weft_sleep(loop_of(self), c->delay);
+  int rc = weft_sleep(weft_test_loop_of(self), c->delay);
   if (rc == WEFT_ECANCELLED) {
     c->cancelled = 1;
     return c->error_on_cancel != 0 ? c->error_on_cancel : rc;
@@ -64,7 +48,7 @@ typedef struct {
 /* The common body: spawn the children, optionally await, exit, record what happened. */
 static int group_main(weft_task_t *self, void *arg) {
   group_case_t *g = arg;
-  double start = weft_loop_time(loop_of(self));
+  double start = weft_loop_time(weft_test_loop_of(self));
   weft_taskgroup_t *group;
   ASSERT_OK(weft_taskgroup_enter(self, &group));
   for (int i = 0; i < 3; i++)
@@ -72,13 +56,13 @@ static int group_main(weft_task_t *self, void *arg) {
       ASSERT_OK(weft_taskgroup_spawn(group, child_fn, &g->c[i], NULL, NULL));
   int rc = 0;
   if (g->body_fails != 0) {
-    ASSERT_OK(weft_sleep(loop_of(self), 0)); /* let the children start */
+    ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0)); /* let the children start */
     rc = g->body_fails;
   } else if (g->body_sleep > 0)
-    rc = weft_sleep(loop_of(self), g->body_sleep);
+    rc = weft_sleep(weft_test_loop_of(self), g->body_sleep);
   g->body_rc = rc;
   g->exit_rc = weft_taskgroup_exit(group, rc);
-  g->elapsed = weft_loop_time(loop_of(self)) - start;
+  g->elapsed = weft_loop_time(weft_test_loop_of(self)) - start;
   weft_future_t *errors[3];
   g->nerrors = weft_taskgroup_errors(group, errors, 3);
   for (size_t i = 0; i < g->nerrors && i < 3; i++) {
@@ -97,7 +81,7 @@ static int group_main(weft_task_t *self, void *arg) {
 WEFT_TEST(all_children_finish) {
   group_case_t g = {
       .c = {{.delay = 0.01, .value = 1}, {.delay = 0.03, .value = 2}, {.delay = 0.02, .value = 3}}};
-  ASSERT_OK(run_in_task(group_main, &g));
+  ASSERT_OK(weft_test_run_task(group_main, &g, NULL));
   ASSERT_OK(g.exit_rc);
   ASSERT_EQ(g.nerrors, 0);
   for (int i = 0; i < 3; i++)
@@ -113,7 +97,7 @@ WEFT_TEST(child_failure_cancels_siblings_and_body) {
                           {.delay = 10},
                           {.delay = 10}},
                     .body_sleep = 10};
-  ASSERT_OK(run_in_task(group_main, &g));
+  ASSERT_OK(weft_test_run_task(group_main, &g, NULL));
   ASSERT_CODE(g.body_rc, WEFT_ECANCELLED);
   ASSERT_CODE(g.exit_rc, WEFT_EGROUP);
   ASSERT_EQ(g.nerrors, 1);
@@ -128,7 +112,7 @@ WEFT_TEST(child_failure_cancels_siblings_and_body) {
 /* The same when the body was already in exit, waiting for the children. */
 WEFT_TEST(child_failure_during_exit) {
   group_case_t g = {.c = {{.delay = 10}, {.delay = 0.01, .error = WEFT_EIO}}};
-  ASSERT_OK(run_in_task(group_main, &g));
+  ASSERT_OK(weft_test_run_task(group_main, &g, NULL));
   ASSERT_OK(g.body_rc);
   ASSERT_CODE(g.exit_rc, WEFT_EGROUP);
   ASSERT_EQ(g.nerrors, 1);
@@ -143,7 +127,7 @@ WEFT_TEST(two_failures_aggregated) {
                           {.delay = 10, .error_on_cancel = WEFT_EPIPE},
                           {.delay = 10}},
                     .body_sleep = 10};
-  ASSERT_OK(run_in_task(group_main, &g));
+  ASSERT_OK(weft_test_run_task(group_main, &g, NULL));
   ASSERT_CODE(g.exit_rc, WEFT_EGROUP);
   ASSERT_EQ(g.nerrors, 2);
   ASSERT_CODE(g.errors[0], WEFT_EIO);
@@ -155,7 +139,7 @@ WEFT_TEST(two_failures_aggregated) {
 /* The body fails: the children are cancelled and the body's error joins the group's. */
 WEFT_TEST(body_error_aggregated) {
   group_case_t g = {.c = {{.delay = 10}, {.delay = 10}}, .body_fails = WEFT_EINVAL};
-  ASSERT_OK(run_in_task(group_main, &g));
+  ASSERT_OK(weft_test_run_task(group_main, &g, NULL));
   ASSERT_CODE(g.exit_rc, WEFT_EGROUP);
   ASSERT_EQ(g.nerrors, 1);
   ASSERT_CODE(g.errors[0], WEFT_EINVAL);
@@ -166,7 +150,7 @@ WEFT_TEST(body_error_aggregated) {
 /* The body fails and a child fails too: both are in the group's errors. */
 WEFT_TEST(body_and_child_errors) {
   group_case_t g = {.c = {{.delay = 10, .error_on_cancel = WEFT_EPIPE}}, .body_fails = WEFT_EINVAL};
-  ASSERT_OK(run_in_task(group_main, &g));
+  ASSERT_OK(weft_test_run_task(group_main, &g, NULL));
   ASSERT_CODE(g.exit_rc, WEFT_EGROUP);
   ASSERT_EQ(g.nerrors, 2);
   ASSERT_CODE(g.errors[0], WEFT_EPIPE);
@@ -185,7 +169,7 @@ static int outside_cancel_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_taskgroup_enter(self, &group));
   for (int i = 0; i < 2; i++)
     ASSERT_OK(weft_taskgroup_spawn(group, child_fn, &o->c[i], NULL, NULL));
-  ASSERT_OK(weft_call_later(loop_of(self), 0.01, cancel_task_cb, self, NULL));
+  ASSERT_OK(weft_call_later(weft_test_loop_of(self), 0.01, cancel_task_cb, self, NULL));
   o->exit_rc = weft_taskgroup_exit(group, 0);
   o->cancelling = weft_task_cancelling(self);
   weft_taskgroup_free(group);
@@ -196,7 +180,7 @@ static int outside_cancel_main(weft_task_t *self, void *arg) {
  * and exit propagates the cancellation. */
 WEFT_TEST(parent_cancelled_in_exit) {
   outside_cancel_t o = {.c = {{.delay = 10}, {.delay = 10}}};
-  ASSERT_CODE(run_in_task(outside_cancel_main, &o), WEFT_ECANCELLED);
+  ASSERT_CODE(weft_test_run_task(outside_cancel_main, &o, NULL), WEFT_ECANCELLED);
   ASSERT_CODE(o.exit_rc, WEFT_ECANCELLED);
   ASSERT_EQ(o.c[0].cancelled, 1);
   ASSERT_EQ(o.c[1].cancelled, 1);
@@ -207,7 +191,7 @@ WEFT_TEST(parent_cancelled_in_exit) {
  * over the cancellation, which stays requested. */
 WEFT_TEST(parent_cancelled_and_child_error) {
   outside_cancel_t o = {.c = {{.delay = 10, .error_on_cancel = WEFT_EIO}, {.delay = 10}}};
-  ASSERT_CODE(run_in_task(outside_cancel_main, &o), WEFT_EGROUP);
+  ASSERT_CODE(weft_test_run_task(outside_cancel_main, &o, NULL), WEFT_EGROUP);
   ASSERT_CODE(o.exit_rc, WEFT_EGROUP);
   ASSERT_EQ(o.cancelling, 1);
 }
@@ -223,7 +207,7 @@ typedef struct {
 
 static int cancelling_child(weft_task_t *self, void *arg) {
   group_cancel_t *g = arg;
-  ASSERT_OK(weft_sleep(loop_of(self), 0.01));
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
   ASSERT_OK(weft_taskgroup_cancel(g->group));
   return 0;
 }
@@ -235,11 +219,11 @@ static int group_cancel_main(weft_task_t *self, void *arg) {
     ASSERT_OK(weft_taskgroup_spawn(g->group, child_fn, &g->c[i], NULL, NULL));
   if (g->from_child) {
     ASSERT_OK(weft_taskgroup_spawn(g->group, cancelling_child, g, NULL, NULL));
-    g->body_rc = weft_sleep(loop_of(self), 10);
+    g->body_rc = weft_sleep(weft_test_loop_of(self), 10);
   } else {
-    ASSERT_OK(weft_sleep(loop_of(self), 0.01));
+    ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
     ASSERT_OK(weft_taskgroup_cancel(g->group));
-    g->body_rc = weft_sleep(loop_of(self), 10);
+    g->body_rc = weft_sleep(weft_test_loop_of(self), 10);
   }
   g->exit_rc = weft_taskgroup_exit(g->group, g->body_rc);
   g->cancelling = weft_task_cancelling(self);
@@ -248,7 +232,7 @@ static int group_cancel_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_taskgroup_cancel(g->group));
   weft_taskgroup_free(g->group);
   /* The task goes on normally. */
-  ASSERT_OK(weft_sleep(loop_of(self), 0.001));
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.001));
   return 0;
 }
 
@@ -257,7 +241,7 @@ static int group_cancel_main(weft_task_t *self, void *arg) {
 WEFT_TEST(group_cancel) {
   for (int from_child = 0; from_child < 2; from_child++) {
     group_cancel_t g = {.c = {{.delay = 10}, {.delay = 10}}, .from_child = from_child};
-    ASSERT_OK(run_in_task(group_cancel_main, &g));
+    ASSERT_OK(weft_test_run_task(group_cancel_main, &g, NULL));
     ASSERT_CODE(g.body_rc, WEFT_ECANCELLED);
     ASSERT_OK(g.exit_rc);
     ASSERT_EQ(g.c[0].cancelled, 1);
@@ -281,7 +265,7 @@ static int cancel_in_exit_main(weft_task_t *self, void *arg) {
 /* TaskGroup.cancel() while the parent already waits in exit. */
 WEFT_TEST(group_cancel_during_exit) {
   group_cancel_t g = {.c = {{.delay = 10}, {.delay = 10}}};
-  ASSERT_OK(run_in_task(cancel_in_exit_main, &g));
+  ASSERT_OK(weft_test_run_task(cancel_in_exit_main, &g, NULL));
   ASSERT_OK(g.exit_rc);
   ASSERT_EQ(g.c[0].cancelled, 1);
   ASSERT_EQ(g.cancelling, 0);
@@ -295,7 +279,7 @@ typedef struct {
 
 static int spawner_child(weft_task_t *self, void *arg) {
   spawner_t *s = arg;
-  ASSERT_OK(weft_sleep(loop_of(self), 0.01));
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
   s->spawn_rc = weft_taskgroup_spawn(s->group, child_fn, &s->late, NULL, NULL);
   return 0;
 }
@@ -312,7 +296,7 @@ static int spawn_in_exit_main(weft_task_t *self, void *arg) {
 /* While exit still waits for children, a child may add a sibling; exit waits for it too. */
 WEFT_TEST(spawn_while_exiting) {
   spawner_t s = {.late = {.delay = 0.02, .value = 1}};
-  ASSERT_OK(run_in_task(spawn_in_exit_main, &s));
+  ASSERT_OK(weft_test_run_task(spawn_in_exit_main, &s, NULL));
   ASSERT_OK(s.spawn_rc);
   ASSERT_EQ(s.late.finished, 1);
 }
@@ -322,7 +306,7 @@ static int spawn_when_aborting_main(weft_task_t *self, void *arg) {
   weft_taskgroup_t *group;
   ASSERT_OK(weft_taskgroup_enter(self, &group));
   ASSERT_OK(weft_taskgroup_spawn(group, child_fn, &c[0], NULL, NULL));
-  int rc = weft_sleep(loop_of(self), 10);
+  int rc = weft_sleep(weft_test_loop_of(self), 10);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   /* A child failed: the group is shutting down. */
   weft_task_t *t = (weft_task_t *)&t;
@@ -337,7 +321,7 @@ static int spawn_when_aborting_main(weft_task_t *self, void *arg) {
 /* No spawning once the group is shutting down or finished. */
 WEFT_TEST(spawn_after_shutdown) {
   child_t c[2] = {{.delay = 0.01, .error = WEFT_EIO}, {.delay = 0.01}};
-  ASSERT_OK(run_in_task(spawn_when_aborting_main, c));
+  ASSERT_OK(weft_test_run_task(spawn_when_aborting_main, c, NULL));
   ASSERT_EQ(c[1].finished, 0);
 }
 
@@ -353,7 +337,7 @@ static int add_main(weft_task_t *self, void *arg) {
   weft_taskgroup_t *group;
   ASSERT_OK(weft_taskgroup_enter(self, &group));
   weft_task_t *t;
-  ASSERT_OK(weft_task_new_stepped(loop_of(self), stepped_step, ran, NULL, &t));
+  ASSERT_OK(weft_task_new_stepped(weft_test_loop_of(self), stepped_step, ran, NULL, &t));
   ASSERT_OK(weft_taskgroup_add(group, t));
   ASSERT_OK(weft_taskgroup_exit(group, 0));
   ASSERT_TRUE(weft_future_done(weft_task_future(t)));
@@ -365,7 +349,7 @@ static int add_main(weft_task_t *self, void *arg) {
 /* A task created elsewhere (a binding's step-driven task) can join the group. */
 WEFT_TEST(add_stepped_task) {
   int ran = 0;
-  ASSERT_OK(run_in_task(add_main, &ran));
+  ASSERT_OK(weft_test_run_task(add_main, &ran, NULL));
   ASSERT_EQ(ran, 1);
 }
 
@@ -389,7 +373,7 @@ static int exit_elsewhere_main(weft_task_t *self, void *arg) {
 
 /* Only the parent task can exit its group, once. */
 WEFT_TEST(exit_only_from_parent) {
-  ASSERT_OK(run_in_task(exit_elsewhere_main, NULL));
+  ASSERT_OK(weft_test_run_task(exit_elsewhere_main, NULL, NULL));
 }
 
 static int free_without_exit_main(weft_task_t *self, void *arg) {
@@ -397,16 +381,16 @@ static int free_without_exit_main(weft_task_t *self, void *arg) {
   weft_taskgroup_t *group;
   ASSERT_OK(weft_taskgroup_enter(self, &group));
   ASSERT_OK(weft_taskgroup_spawn(group, child_fn, c, NULL, NULL));
-  ASSERT_OK(weft_sleep(loop_of(self), 0));
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0));
   weft_taskgroup_free(group);
-  ASSERT_OK(weft_sleep(loop_of(self), 0.01));
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
   return 0;
 }
 
 /* Freed without exit (a misuse), the group still lets no child outlive it. */
 WEFT_TEST(free_without_exit_cancels_children) {
   child_t c = {.delay = 10};
-  ASSERT_OK(run_in_task(free_without_exit_main, &c));
+  ASSERT_OK(weft_test_run_task(free_without_exit_main, &c, NULL));
   ASSERT_EQ(c.cancelled, 1);
 }
 
@@ -434,7 +418,7 @@ static int null_main(weft_task_t *self, void *arg) {
 }
 
 WEFT_TEST(null_arguments) {
-  ASSERT_OK(run_in_task(null_main, NULL));
+  ASSERT_OK(weft_test_run_task(null_main, NULL, NULL));
 }
 
 typedef struct {
@@ -449,8 +433,8 @@ static int body_cancelled_main(weft_task_t *self, void *arg) {
   weft_taskgroup_t *group;
   ASSERT_OK(weft_taskgroup_enter(self, &group));
   ASSERT_OK(weft_taskgroup_spawn(group, child_fn, &b->c, NULL, NULL));
-  ASSERT_OK(weft_call_later(loop_of(self), 0.01, cancel_task_cb, self, NULL));
-  b->body_rc = weft_sleep(loop_of(self), 10);
+  ASSERT_OK(weft_call_later(weft_test_loop_of(self), 0.01, cancel_task_cb, self, NULL));
+  b->body_rc = weft_sleep(weft_test_loop_of(self), 10);
   b->exit_rc = weft_taskgroup_exit(group, b->body_rc);
   b->cancelling = weft_task_cancelling(self);
   weft_taskgroup_free(group);
@@ -461,7 +445,7 @@ static int body_cancelled_main(weft_task_t *self, void *arg) {
  * cancellation. */
 WEFT_TEST(body_cancelled_from_outside) {
   body_cancel_t b = {.c = {.delay = 10}};
-  ASSERT_CODE(run_in_task(body_cancelled_main, &b), WEFT_ECANCELLED);
+  ASSERT_CODE(weft_test_run_task(body_cancelled_main, &b, NULL), WEFT_ECANCELLED);
   ASSERT_CODE(b.body_rc, WEFT_ECANCELLED);
   ASSERT_CODE(b.exit_rc, WEFT_ECANCELLED);
   ASSERT_EQ(b.c.cancelled, 1);
@@ -473,7 +457,7 @@ static int body_awaited_error_main(weft_task_t *self, void *arg) {
   weft_taskgroup_t *group;
   ASSERT_OK(weft_taskgroup_enter(self, &group));
   weft_future_t *f;
-  ASSERT_OK(weft_future_new(loop_of(self), &f));
+  ASSERT_OK(weft_future_new(weft_test_loop_of(self), &f));
   ASSERT_OK(weft_future_set_error(f, WEFT_ECONNRESET, "peer left", NULL, NULL));
   int rc = weft_await(f);
   ASSERT_CODE(rc, WEFT_ECONNRESET);
@@ -489,7 +473,7 @@ static int body_awaited_error_main(weft_task_t *self, void *arg) {
 
 /* A body error that came from an awaited future keeps that future's message. */
 WEFT_TEST(body_error_keeps_message) {
-  ASSERT_OK(run_in_task(body_awaited_error_main, NULL));
+  ASSERT_OK(weft_test_run_task(body_awaited_error_main, NULL, NULL));
 }
 
 static int eager_failing_child(weft_task_t *self, void *arg) {
@@ -507,7 +491,7 @@ static int eager_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_taskgroup_spawn(group, eager_failing_child, NULL, &eager, &t));
   ASSERT_TRUE(weft_future_done(weft_task_future(t)));
   weft_task_release(t);
-  int rc = weft_sleep(loop_of(self), 10);
+  int rc = weft_sleep(weft_test_loop_of(self), 10);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_CODE(weft_taskgroup_exit(group, rc), WEFT_EGROUP);
   ASSERT_EQ(weft_taskgroup_errors(group, NULL, 0), 1);
@@ -519,6 +503,6 @@ static int eager_main(weft_task_t *self, void *arg) {
 /* A child that fails during its eager start still fails the group, from the loop. */
 WEFT_TEST(eager_child_fails) {
   child_t c = {.delay = 10};
-  ASSERT_OK(run_in_task(eager_main, &c));
+  ASSERT_OK(weft_test_run_task(eager_main, &c, NULL));
   ASSERT_EQ(c.cancelled, 1);
 }

@@ -1,24 +1,8 @@
 /* Timeouts around a block, each test one rule of asyncio.timeout / timeout_at / Timeout. */
 #include "weft_test.h"
 
-static weft_loop_t *loop_of(weft_task_t *task) {
-  return weft_future_loop(weft_task_future(task));
-}
-
 static double now(weft_task_t *task) {
-  return weft_loop_time(loop_of(task));
-}
-
-/* Runs fn(arg) as a task on a fresh loop and returns the task's outcome. */
-static int run_in_task(weft_task_fn fn, void *arg) {
-  weft_loop_t *loop;
-  ASSERT_OK(weft_loop_new(&loop));
-  weft_task_t *task;
-  ASSERT_OK(weft_task_spawn(loop, fn, arg, NULL, &task));
-  int rc = weft_loop_run_until_complete(loop, weft_task_future(task));
-  weft_task_release(task);
-  weft_test_close_loop(loop);
-  return rc;
+  return weft_loop_time(weft_test_loop_of(task));
 }
 
 static void cancel_task_cb(void *arg) {
@@ -33,7 +17,7 @@ static int expiry_main(weft_task_t *self, void *arg) {
   double when = weft_timeout_when(t);
   ASSERT_TRUE(when >= start + 0.02 && when <= now(self) + 0.02);
   ASSERT_EQ(weft_timeout_expired(t), 0);
-  int rc = weft_sleep(loop_of(self), 10);
+  int rc = weft_sleep(weft_test_loop_of(self), 10);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_EQ(weft_timeout_expired(t), 1);
   ASSERT_CODE(weft_timeout_exit(t, rc), WEFT_ETIMEDOUT);
@@ -41,20 +25,20 @@ static int expiry_main(weft_task_t *self, void *arg) {
   ASSERT_TRUE(elapsed >= 0.02 && elapsed < 1.0);
   /* The timeout withdrew its own cancellation: the task goes on normally. */
   ASSERT_EQ(weft_task_cancelling(self), 0);
-  ASSERT_OK(weft_sleep(loop_of(self), 0.001));
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.001));
   return 0;
 }
 
 /* On expiry the block is cancelled, and leaving it turns that into TimeoutError. */
 WEFT_TEST(expiry_becomes_timeout) {
-  ASSERT_OK(run_in_task(expiry_main, NULL));
+  ASSERT_OK(weft_test_run_task(expiry_main, NULL, NULL));
 }
 
 static int no_expiry_main(weft_task_t *self, void *arg) {
   (void)arg;
   weft_timeout_t *t;
   ASSERT_OK(weft_timeout_enter(self, 1, &t));
-  ASSERT_OK(weft_sleep(loop_of(self), 0.01));
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
   ASSERT_OK(weft_timeout_exit(t, 0));
   ASSERT_OK(weft_timeout_enter(self, 1, &t));
   ASSERT_CODE(weft_timeout_exit(t, WEFT_EIO), WEFT_EIO);
@@ -62,14 +46,14 @@ static int no_expiry_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_timeout_enter(self, 1, &t));
   ASSERT_CODE(weft_timeout_exit(t, WEFT_ECANCELLED), WEFT_ECANCELLED);
   /* Nothing fires later: the timers are gone. */
-  ASSERT_OK(weft_sleep(loop_of(self), 0.01));
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
   ASSERT_EQ(weft_task_cancelling(self), 0);
   return 0;
 }
 
 /* Without expiry, the block's outcome passes through the exit untouched. */
 WEFT_TEST(no_expiry_keeps_outcome) {
-  ASSERT_OK(run_in_task(no_expiry_main, NULL));
+  ASSERT_OK(weft_test_run_task(no_expiry_main, NULL, NULL));
 }
 
 static int reschedule_later_main(weft_task_t *self, void *arg) {
@@ -79,7 +63,7 @@ static int reschedule_later_main(weft_task_t *self, void *arg) {
   double when = now(self) + 0.2;
   ASSERT_OK(weft_timeout_reschedule(t, when));
   ASSERT_TRUE(weft_timeout_when(t) == when);
-  ASSERT_OK(weft_sleep(loop_of(self), 0.05));
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.05));
   ASSERT_EQ(weft_timeout_expired(t), 0);
   ASSERT_OK(weft_timeout_exit(t, 0));
   return 0;
@@ -87,7 +71,7 @@ static int reschedule_later_main(weft_task_t *self, void *arg) {
 
 /* Rescheduling to a later deadline postpones the expiry. */
 WEFT_TEST(reschedule_later) {
-  ASSERT_OK(run_in_task(reschedule_later_main, NULL));
+  ASSERT_OK(weft_test_run_task(reschedule_later_main, NULL, NULL));
 }
 
 static int reschedule_earlier_main(weft_task_t *self, void *arg) {
@@ -96,7 +80,7 @@ static int reschedule_earlier_main(weft_task_t *self, void *arg) {
   weft_timeout_t *t;
   ASSERT_OK(weft_timeout_enter(self, 10, &t));
   ASSERT_OK(weft_timeout_reschedule(t, start + 0.02));
-  int rc = weft_sleep(loop_of(self), 10);
+  int rc = weft_sleep(weft_test_loop_of(self), 10);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_TRUE(now(self) - start < 1.0);
   ASSERT_CODE(weft_timeout_exit(t, rc), WEFT_ETIMEDOUT);
@@ -105,7 +89,7 @@ static int reschedule_earlier_main(weft_task_t *self, void *arg) {
 
 /* Rescheduling to an earlier deadline brings the expiry forward. */
 WEFT_TEST(reschedule_earlier) {
-  ASSERT_OK(run_in_task(reschedule_earlier_main, NULL));
+  ASSERT_OK(weft_test_run_task(reschedule_earlier_main, NULL, NULL));
 }
 
 static int reschedule_past_main(weft_task_t *self, void *arg) {
@@ -115,14 +99,14 @@ static int reschedule_past_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_timeout_reschedule(t, now(self) - 1));
   /* A deadline in the past expires from the loop, not inside the call. */
   ASSERT_EQ(weft_timeout_expired(t), 0);
-  int rc = weft_sleep(loop_of(self), 0);
+  int rc = weft_sleep(weft_test_loop_of(self), 0);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_CODE(weft_timeout_exit(t, rc), WEFT_ETIMEDOUT);
 
   /* Same with a negative delay at enter. */
   ASSERT_OK(weft_timeout_enter(self, -1, &t));
   ASSERT_EQ(weft_timeout_expired(t), 0);
-  rc = weft_sleep(loop_of(self), 1);
+  rc = weft_sleep(weft_test_loop_of(self), 1);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_CODE(weft_timeout_exit(t, rc), WEFT_ETIMEDOUT);
   return 0;
@@ -130,7 +114,7 @@ static int reschedule_past_main(weft_task_t *self, void *arg) {
 
 /* A deadline already past expires on the next loop iteration. */
 WEFT_TEST(deadline_in_the_past) {
-  ASSERT_OK(run_in_task(reschedule_past_main, NULL));
+  ASSERT_OK(weft_test_run_task(reschedule_past_main, NULL, NULL));
 }
 
 static int reschedule_infinity_main(weft_task_t *self, void *arg) {
@@ -139,7 +123,7 @@ static int reschedule_infinity_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_timeout_enter(self, 0.02, &t));
   ASSERT_OK(weft_timeout_reschedule(t, INFINITY));
   ASSERT_TRUE(isinf(weft_timeout_when(t)));
-  ASSERT_OK(weft_sleep(loop_of(self), 0.05));
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.05));
   ASSERT_EQ(weft_timeout_expired(t), 0);
   ASSERT_OK(weft_timeout_exit(t, 0));
 
@@ -147,7 +131,7 @@ static int reschedule_infinity_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_timeout_enter(self, INFINITY, &t));
   ASSERT_TRUE(isinf(weft_timeout_when(t)));
   ASSERT_OK(weft_timeout_reschedule(t, now(self) + 0.02));
-  int rc = weft_sleep(loop_of(self), 10);
+  int rc = weft_sleep(weft_test_loop_of(self), 10);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_CODE(weft_timeout_exit(t, rc), WEFT_ETIMEDOUT);
   return 0;
@@ -155,7 +139,7 @@ static int reschedule_infinity_main(weft_task_t *self, void *arg) {
 
 /* reschedule(None) (INFINITY here) disables the timeout, and back. */
 WEFT_TEST(reschedule_infinity) {
-  ASSERT_OK(run_in_task(reschedule_infinity_main, NULL));
+  ASSERT_OK(weft_test_run_task(reschedule_infinity_main, NULL, NULL));
 }
 
 static int expired_main(weft_task_t *self, void *arg) {
@@ -163,7 +147,7 @@ static int expired_main(weft_task_t *self, void *arg) {
   weft_timeout_t *t;
   ASSERT_OK(weft_timeout_enter(self, 0.01, &t));
   ASSERT_EQ(weft_timeout_expired(t), 0);
-  int rc = weft_sleep(loop_of(self), 10);
+  int rc = weft_sleep(weft_test_loop_of(self), 10);
   ASSERT_EQ(weft_timeout_expired(t), 1);
   /* Once expired, the deadline cannot move any more. */
   ASSERT_CODE(weft_timeout_reschedule(t, now(self) + 10), WEFT_EINVALIDSTATE);
@@ -173,7 +157,7 @@ static int expired_main(weft_task_t *self, void *arg) {
 
 /* expired() tells whether the deadline passed. */
 WEFT_TEST(expired_flag) {
-  ASSERT_OK(run_in_task(expired_main, NULL));
+  ASSERT_OK(weft_test_run_task(expired_main, NULL, NULL));
 }
 
 static int enter_at_main(weft_task_t *self, void *arg) {
@@ -182,7 +166,7 @@ static int enter_at_main(weft_task_t *self, void *arg) {
   weft_timeout_t *t;
   ASSERT_OK(weft_timeout_enter_at(self, start + 0.02, &t));
   ASSERT_TRUE(weft_timeout_when(t) == start + 0.02);
-  int rc = weft_sleep(loop_of(self), 10);
+  int rc = weft_sleep(weft_test_loop_of(self), 10);
   ASSERT_TRUE(now(self) - start >= 0.02);
   ASSERT_CODE(weft_timeout_exit(t, rc), WEFT_ETIMEDOUT);
   return 0;
@@ -190,15 +174,15 @@ static int enter_at_main(weft_task_t *self, void *arg) {
 
 /* timeout_at takes an absolute loop time. */
 WEFT_TEST(enter_at) {
-  ASSERT_OK(run_in_task(enter_at_main, NULL));
+  ASSERT_OK(weft_test_run_task(enter_at_main, NULL, NULL));
 }
 
 static int outer_cancel_main(weft_task_t *self, void *arg) {
   (void)arg;
   weft_timeout_t *t;
   ASSERT_OK(weft_timeout_enter(self, 1, &t));
-  ASSERT_OK(weft_call_later(loop_of(self), 0.01, cancel_task_cb, self, NULL));
-  int rc = weft_sleep(loop_of(self), 10);
+  ASSERT_OK(weft_call_later(weft_test_loop_of(self), 0.01, cancel_task_cb, self, NULL));
+  int rc = weft_sleep(weft_test_loop_of(self), 10);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_EQ(weft_timeout_expired(t), 0);
   rc = weft_timeout_exit(t, rc);
@@ -209,7 +193,7 @@ static int outer_cancel_main(weft_task_t *self, void *arg) {
 
 /* A cancellation from outside during the block stays a cancellation. */
 WEFT_TEST(outer_cancel_not_converted) {
-  ASSERT_CODE(run_in_task(outer_cancel_main, NULL), WEFT_ECANCELLED);
+  ASSERT_CODE(weft_test_run_task(outer_cancel_main, NULL, NULL), WEFT_ECANCELLED);
 }
 
 static int both_cancel_main(weft_task_t *self, void *arg) {
@@ -217,8 +201,9 @@ static int both_cancel_main(weft_task_t *self, void *arg) {
   weft_timeout_t *t;
   ASSERT_OK(weft_timeout_enter(self, 0.02, &t));
   /* An outside cancellation at the very same deadline, scheduled after the timeout's. */
-  ASSERT_OK(weft_call_at(loop_of(self), weft_timeout_when(t), cancel_task_cb, self, NULL));
-  int rc = weft_sleep(loop_of(self), 10);
+  ASSERT_OK(
+      weft_call_at(weft_test_loop_of(self), weft_timeout_when(t), cancel_task_cb, self, NULL));
+  int rc = weft_sleep(weft_test_loop_of(self), 10);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_EQ(weft_timeout_expired(t), 1);
   rc = weft_timeout_exit(t, rc);
@@ -230,7 +215,7 @@ static int both_cancel_main(weft_task_t *self, void *arg) {
 /* The timeout expired but the task was also cancelled from outside: the cancellation
  * wins, since it is still pending after the timeout withdrew its own. */
 WEFT_TEST(expiry_and_outer_cancel) {
-  ASSERT_CODE(run_in_task(both_cancel_main, NULL), WEFT_ECANCELLED);
+  ASSERT_CODE(weft_test_run_task(both_cancel_main, NULL, NULL), WEFT_ECANCELLED);
 }
 
 static int nested_inner_main(weft_task_t *self, void *arg) {
@@ -238,13 +223,13 @@ static int nested_inner_main(weft_task_t *self, void *arg) {
   weft_timeout_t *outer, *inner;
   ASSERT_OK(weft_timeout_enter(self, 1, &outer));
   ASSERT_OK(weft_timeout_enter(self, 0.02, &inner));
-  int rc = weft_sleep(loop_of(self), 10);
+  int rc = weft_sleep(weft_test_loop_of(self), 10);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_EQ(weft_timeout_expired(inner), 1);
   ASSERT_EQ(weft_timeout_expired(outer), 0);
   ASSERT_CODE(weft_timeout_exit(inner, rc), WEFT_ETIMEDOUT);
   /* The outer block goes on undisturbed. */
-  ASSERT_OK(weft_sleep(loop_of(self), 0.01));
+  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
   ASSERT_OK(weft_timeout_exit(outer, 0));
   ASSERT_EQ(weft_task_cancelling(self), 0);
   return 0;
@@ -252,7 +237,7 @@ static int nested_inner_main(weft_task_t *self, void *arg) {
 
 /* Nested: when the inner timeout expires, only the inner block times out. */
 WEFT_TEST(nested_inner_expires) {
-  ASSERT_OK(run_in_task(nested_inner_main, NULL));
+  ASSERT_OK(weft_test_run_task(nested_inner_main, NULL, NULL));
 }
 
 static int nested_outer_main(weft_task_t *self, void *arg) {
@@ -260,7 +245,7 @@ static int nested_outer_main(weft_task_t *self, void *arg) {
   weft_timeout_t *outer, *inner;
   ASSERT_OK(weft_timeout_enter(self, 0.02, &outer));
   ASSERT_OK(weft_timeout_enter(self, 1, &inner));
-  int rc = weft_sleep(loop_of(self), 10);
+  int rc = weft_sleep(weft_test_loop_of(self), 10);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_EQ(weft_timeout_expired(inner), 0);
   rc = weft_timeout_exit(inner, rc);
@@ -273,7 +258,7 @@ static int nested_outer_main(weft_task_t *self, void *arg) {
 /* Nested: when the outer timeout expires, the inner block passes the cancellation on and
  * the outer one turns it into TimeoutError. */
 WEFT_TEST(nested_outer_expires) {
-  ASSERT_OK(run_in_task(nested_outer_main, NULL));
+  ASSERT_OK(weft_test_run_task(nested_outer_main, NULL, NULL));
 }
 
 static int after_cancel_main(weft_task_t *self, void *arg) {
@@ -281,12 +266,12 @@ static int after_cancel_main(weft_task_t *self, void *arg) {
   /* Entered while a cancellation is already pending: the timeout's own expiry still counts,
    * but the earlier cancellation is not turned into a timeout. */
   ASSERT_EQ(weft_task_cancel(self, NULL), 1);
-  int rc = weft_sleep(loop_of(self), 0);
+  int rc = weft_sleep(weft_test_loop_of(self), 0);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_EQ(weft_task_cancelling(self), 1);
   weft_timeout_t *t;
   ASSERT_OK(weft_timeout_enter(self, 0.01, &t));
-  rc = weft_sleep(loop_of(self), 10);
+  rc = weft_sleep(weft_test_loop_of(self), 10);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_CODE(weft_timeout_exit(t, rc), WEFT_ETIMEDOUT);
   ASSERT_EQ(weft_task_cancelling(self), 1);
@@ -296,7 +281,7 @@ static int after_cancel_main(weft_task_t *self, void *arg) {
 
 /* The count of cancellations at enter is the baseline: only requests above it are new. */
 WEFT_TEST(enter_while_cancelling) {
-  ASSERT_OK(run_in_task(after_cancel_main, NULL));
+  ASSERT_OK(weft_test_run_task(after_cancel_main, NULL, NULL));
 }
 
 static int null_main(weft_task_t *self, void *arg) {
@@ -320,5 +305,5 @@ static int null_main(weft_task_t *self, void *arg) {
 }
 
 WEFT_TEST(null_arguments) {
-  ASSERT_OK(run_in_task(null_main, NULL));
+  ASSERT_OK(weft_test_run_task(null_main, NULL, NULL));
 }

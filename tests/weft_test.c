@@ -30,6 +30,22 @@ void weft_test_close_loop(weft_loop_t *loop) {
   weft_loop_free(loop);
 }
 
+int weft_test_run_task(weft_task_fn fn, void *arg, const char *name) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_task_options_t options = {.size = sizeof options, .name = name};
+  weft_task_t *task;
+  ASSERT_OK(weft_task_spawn(loop, fn, arg, &options, &task));
+  int rc = weft_loop_run_until_complete(loop, weft_task_future(task));
+  weft_task_release(task);
+  weft_test_close_loop(loop);
+  return rc;
+}
+
+weft_loop_t *weft_test_loop_of(weft_task_t *task) {
+  return weft_future_loop(weft_task_future(task));
+}
+
 int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "--list") == 0) {
     for (int i = 0; i < test_count; i++)

@@ -86,5 +86,10 @@ void weft_test_register(const char *name, weft_test_fn fn);
 
 /* Closes and frees a loop after checking that nothing was left scheduled or pending. */
 void weft_test_close_loop(weft_loop_t *loop);
+/* Runs fn(arg) as a stackful task named `name` (NULL: the default) on a fresh loop until
+ * it is done, closes the loop as weft_test_close_loop does, and returns the outcome. */
+int weft_test_run_task(weft_task_fn fn, void *arg, const char *name);
+/* The loop a task runs on. */
+weft_loop_t *weft_test_loop_of(weft_task_t *task);
 
 #endif

@@ -62,7 +62,8 @@ struct weft_loop_s {
   bool adopted;
   bool debug;
   atomic_int stopping;
-  uv_thread_t owner; /* meaningful while running, or always for an adopted loop */
+  uv_thread_t owner;     /* meaningful while running, or always for an adopted loop */
+  const void *owner_tag; /* weft__thread_tag() of the owner: the cheap same-thread test */
 
   uv_loop_t *uv;
   uv_loop_t own_uv;
@@ -130,6 +131,9 @@ int weft__loop_check(const weft_loop_t *loop);
 int weft__loop_push_ready(weft_loop_t *loop, const weft__ready_t *entry);
 /* Keeps the next poll from blocking, so the ready queue is reached at once. */
 void weft__loop_keep_polling(weft_loop_t *loop);
+/* Makes the check handle (which runs due timers and the ready queue) active: it is only
+ * while callbacks are ready or timers pending. */
+void weft__loop_wake(weft_loop_t *loop);
 /* Posts cb(arg) from any thread; if the loop closes first, drop(arg) runs instead. */
 int weft__loop_post(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg);
 /* A new handle with one reference, for the loop's own use. */
@@ -255,6 +259,10 @@ void weft__tasks_abandon(weft_loop_t *loop);
 /* ---- Misc ----------------------------------------------------------------------------- */
 
 char *weft__strdup(const char *s);
+/* Copies a caller's size-prefixed struct (options, a protocol) into ours: dst is zeroed,
+ * as much of src as both know is copied (fields an older caller lacks stay zero), and dst
+ * records its own size. src may be NULL. */
+void weft__copy_sized(void *dst, size_t dst_size, const void *src);
 uint64_t weft__seconds_to_ns(double seconds);
 
 #endif

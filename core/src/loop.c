@@ -25,6 +25,16 @@ static void on_check(uv_check_t *check);
 static void on_idle(uv_idle_t *idle);
 static void on_async(uv_async_t *async);
 
+/* Every call that schedules or completes something checks the thread. The address of a
+ * thread-local variable identifies the calling thread as uv_thread_self does (both may be
+ * reused once a thread has exited), but costs one instruction instead of two calls into
+ * libuv and libc. */
+static _Thread_local char thread_tag;
+
+static const void *this_thread(void) {
+  return &thread_tag;
+}
+
 /* ---- Creation and reference counting -------------------------------------------------- */
 
 static bool env_debug(void) {
@@ -84,6 +94,7 @@ int weft_loop_new_ex(const weft_loop_options_t *options, weft_loop_t **out) {
     loop->adopted = true;
     loop->running = true; /* the host runs it: from now on only this thread may call */
     loop->owner = uv_thread_self();
+    loop->owner_tag = this_thread();
   } else {
     rc = weft_error_from_uv(uv_loop_init(&loop->own_uv));
     if (rc != 0) {
@@ -104,7 +115,9 @@ int weft_loop_new_ex(const weft_loop_options_t *options, weft_loop_t **out) {
   uv_timer_init(loop->uv, &loop->timer);
   uv_async_init(loop->uv, &loop->async, on_async);
   loop->check.data = loop->idle.data = loop->timer.data = loop->async.data = loop;
-  uv_check_start(&loop->check, on_check);
+  /* The check handle runs only while there is something for it (see weft__loop_wake):
+   * libuv pays for every active check handle on every iteration, and a loop busy with
+   * protocol callbacks alone, called straight from libuv's, has nothing for it to do. */
   uv_unref((uv_handle_t *)&loop->check);
   uv_unref((uv_handle_t *)&loop->async);
   loop->open_uv_handles = 4;
@@ -142,7 +155,7 @@ void weft__loop_release(weft_loop_t *loop) {
 int weft__loop_check(const weft_loop_t *loop) {
   if (loop->closed)
     return WEFT_ECLOSED;
-  if (loop->running && !uv_thread_equal(&loop->owner, &(uv_thread_t){uv_thread_self()}))
+  if (loop->running && loop->owner_tag != this_thread())
     return WEFT_EWRONGTHREAD;
   return 0;
 }
@@ -170,8 +183,10 @@ int weft__loop_push_ready(weft_loop_t *loop, const weft__ready_t *entry) {
     return WEFT_ECLOSED;
   if (loop->ready_count == loop->ready_cap && ready_grow(loop) != 0)
     return WEFT_ENOMEM;
-  if (loop->ready_count == 0)
+  if (loop->ready_count == 0) {
     uv_idle_start(&loop->idle, on_idle);
+    uv_check_start(&loop->check, on_check);
+  }
   loop->ready[(loop->ready_head + loop->ready_count) & (loop->ready_cap - 1)] = *entry;
   loop->ready_count++;
   return 0;
@@ -299,6 +314,11 @@ static void on_check(uv_check_t *check) {
     uv_idle_stop(&loop->idle);
   if (!loop->closed)
     weft__timers_arm(loop);
+  /* Nothing ready and no timer pending: nothing for this handle until weft__loop_wake. With
+   * timers pending it stays, so an iteration woken by I/O still runs the ones now due, as
+   * asyncio does, rather than waiting for libuv's millisecond timer. */
+  if (loop->ready_count == 0 && loop->heap_len == 0 && !loop->closed)
+    uv_check_stop(&loop->check);
   weft__loop_release(loop);
 }
 
@@ -309,6 +329,11 @@ static void on_idle(uv_idle_t *idle) {
 
 void weft__loop_keep_polling(weft_loop_t *loop) {
   uv_idle_start(&loop->idle, on_idle);
+  uv_check_start(&loop->check, on_check);
+}
+
+void weft__loop_wake(weft_loop_t *loop) {
+  uv_check_start(&loop->check, on_check);
 }
 
 /* ---- Scheduling ----------------------------------------------------------------------- */
@@ -405,7 +430,10 @@ static void take_foreign(weft_loop_t *loop) {
 }
 
 static void on_async(uv_async_t *async) {
-  take_foreign(async->data);
+  weft_loop_t *loop = async->data;
+  if (atomic_load(&loop->stopping) && loop->running && !loop->adopted)
+    uv_stop(loop->uv); /* weft_loop_stop from another thread: this is the last iteration */
+  take_foreign(loop);
 }
 
 int weft_call_soon_threadsafe(weft_loop_t *loop, weft_callback_fn cb, void *arg) {
@@ -449,6 +477,11 @@ int weft_loop_stop(weft_loop_t *loop) {
   if (loop == NULL)
     return WEFT_EINVAL;
   atomic_store(&loop->stopping, 1);
+  /* From the loop's own thread, inside run_forever: end uv_run after this iteration (its
+   * remaining callbacks still run, as asyncio's stop). Other threads wake it through the
+   * async handle, whose callback does the same. */
+  if (loop->running && !loop->adopted && loop->owner_tag == this_thread())
+    uv_stop(loop->uv);
   uv_mutex_lock(&loop->foreign_lock);
   int rc = loop->foreign_closed ? WEFT_ECLOSED : 0;
   if (rc == 0)
@@ -472,6 +505,7 @@ static int check_can_run(const weft_loop_t *loop) {
 static void begin_running(weft_loop_t *loop) {
   loop->running = true;
   loop->owner = uv_thread_self();
+  loop->owner_tag = this_thread();
 }
 
 int weft_loop_run_forever(weft_loop_t *loop) {
@@ -484,8 +518,12 @@ int weft_loop_run_forever(weft_loop_t *loop) {
   /* asyncio's run_forever does not return when idle, but uv_run does once nothing is
    * referenced: the async handle holds the libuv loop open while we run. */
   uv_ref((uv_handle_t *)&loop->async);
+  /* UV_RUN_DEFAULT iterates inside libuv until weft_loop_stop calls uv_stop; UV_RUN_ONCE
+   * per iteration cost an extra clock read, timer run and liveness check every time. The
+   * loop around it only matters if uv_run returns without a stop (it should not: the async
+   * handle is referenced). */
   do {
-    uv_run(loop->uv, atomic_load(&loop->stopping) ? UV_RUN_NOWAIT : UV_RUN_ONCE);
+    uv_run(loop->uv, atomic_load(&loop->stopping) ? UV_RUN_NOWAIT : UV_RUN_DEFAULT);
   } while (!atomic_load(&loop->stopping));
   uv_unref((uv_handle_t *)&loop->async);
   atomic_store(&loop->stopping, 0);
@@ -745,6 +783,16 @@ char *weft__strdup(const char *s) {
   if (copy != NULL)
     memcpy(copy, s, n);
   return copy;
+}
+
+void weft__copy_sized(void *dst, size_t dst_size, const void *src) {
+  memset(dst, 0, dst_size);
+  if (src != NULL) {
+    size_t src_size;
+    memcpy(&src_size, src, sizeof src_size);
+    memcpy(dst, src, src_size < dst_size ? src_size : dst_size);
+  }
+  memcpy(dst, &dst_size, sizeof dst_size);
 }
 
 uint64_t weft__seconds_to_ns(double seconds) {

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "internal.h"
 #include "weft.h"
 
 /* The generic part of every transport. Built-in transports embed it first and use an

@@ -411,7 +411,7 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
   if (options) {
     if (options->size == 0)
       return WEFT_EINVAL;
-    memcpy(&o, options, options->size < sizeof o ? options->size : sizeof o);
+    weft__copy_sized(&o, sizeof o, options);
   }
   if (o.stdio[0].mode == WEFT_STDIO_STDOUT || o.stdio[1].mode == WEFT_STDIO_STDOUT)
     return WEFT_EINVAL;
@@ -437,8 +437,7 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
         free(p);
         return WEFT_EINVAL;
       }
-      memcpy(&p->proto, protocol,
-             protocol->size < sizeof p->proto ? protocol->size : sizeof p->proto);
+      weft__copy_sized(&p->proto, sizeof p->proto, protocol);
     }
     p->proto_arg = arg;
   }

@@ -381,12 +381,7 @@ size_t weft_server_connection_count(const weft_server_t *s) {
 /* ---------------------------------------------------------------- creation */
 
 static void copy_options(const weft_server_options_t *in, weft_server_options_t *o) {
-  memset(o, 0, sizeof(*o));
-  if (in) {
-    size_t n = in->size < sizeof(*o) ? in->size : sizeof(*o);
-    memcpy(o, in, n);
-  }
-  o->size = sizeof(*o);
+  weft__copy_sized(o, sizeof(*o), in);
   if (o->backlog <= 0)
     o->backlog = 100;
   if (o->accept_retry_delay <= 0)

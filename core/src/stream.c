@@ -321,10 +321,28 @@ int weft_stream_feed_data(weft_stream_reader_t *r, const void *data, size_t len)
     return WEFT_EINVALIDSTATE;
   if (len == 0)
     return 0;
+  rop_t *op = r->waiter;
+  if (op && op->kind == OP_READ && r->len == 0 && !r->error &&
+      !(op->future && weft_future_done(op->future))) {
+    /* A read parked on an empty buffer takes its bytes straight from the transport's
+     * buffer: what appending and then waking it would give, minus a copy of every byte
+     * through the reader's buffer (the streams echo's hot path). Any rest is buffered. */
+    size_t n = op->n < len ? op->n : len;
+    op_complete(r, op, 0, data, n, 0, NULL);
+    data = (const char *)data + n;
+    len -= n;
+    maybe_resume(r);
+    if (len == 0)
+      return 0;
+  }
   if (append(&r->buf, &r->len, &r->cap, &r->off, data, len))
     return WEFT_ENOMEM;
   wake(r);
-  if (r->transport && !r->paused && r->len > 2 * r->limit) {
+  /* An op still parked needs more than is buffered: asyncio would pause here, but its
+   * waiting coroutine resumes reading as soon as it runs (_wait_for_data). A parked op here
+   * never goes back through op_start, so it is not paused at all; pausing left a
+   * readexactly(n > 2 * limit) waiting forever. */
+  if (r->transport && !r->paused && !r->waiter && r->len > 2 * r->limit) {
     if (weft_transport_pause_reading(r->transport) == 0)
       r->paused = 1;
     else

@@ -129,15 +129,9 @@ static int op_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
     return rc;
   }
   op->loop = loop;
-  size_t n = protocol->size < sizeof(op->proto) ? protocol->size : sizeof(op->proto);
-  memcpy(&op->proto, protocol, n);
-  op->proto.size = sizeof(op->proto);
+  weft__copy_sized(&op->proto, sizeof(op->proto), protocol);
   op->arg = arg;
-  if (options) {
-    n = options->size < sizeof(op->opts) ? options->size : sizeof(op->opts);
-    memcpy(&op->opts, options, n);
-  }
-  op->opts.size = sizeof(op->opts);
+  weft__copy_sized(&op->opts, sizeof(op->opts), options);
   *out = op;
   return 0;
 }

@@ -77,12 +77,7 @@ static const weft_transport_ops_t layer_ops;
 /* ---------------------------------------------------------------- helpers */
 
 static void copy_tls_options(const weft_tls_options_t *in, weft_tls_options_t *o) {
-  memset(o, 0, sizeof(*o));
-  if (in) {
-    size_t n = in->size < sizeof(*o) ? in->size : sizeof(*o);
-    memcpy(o, in, n);
-  }
-  o->size = sizeof(*o);
+  weft__copy_sized(o, sizeof(*o), in);
 }
 
 const weft_tls_options_t *weft__tls_connect_options(const weft_connect_options_t *o) {
@@ -98,10 +93,7 @@ const weft_tls_options_t *weft__tls_server_options(const weft_server_options_t *
 }
 
 static void copy_protocol(weft_protocol_t *dst, const weft_protocol_t *src) {
-  memset(dst, 0, sizeof(*dst));
-  size_t n = src->size < sizeof(*dst) ? src->size : sizeof(*dst);
-  memcpy(dst, src, n);
-  dst->size = sizeof(*dst);
+  weft__copy_sized(dst, sizeof(*dst), src);
 }
 
 static int check_timeouts(weft_tls_options_t *o) {
@@ -815,9 +807,7 @@ int weft__tls_create_connection(weft_loop_t *loop, const weft_protocol_t *protoc
   if (rc)
     return rc;
   weft_connect_options_t plain;
-  memset(&plain, 0, sizeof(plain));
-  memcpy(&plain, options, options->size < sizeof(plain) ? options->size : sizeof(plain));
-  plain.size = sizeof(plain);
+  weft__copy_sized(&plain, sizeof(plain), options);
   plain.tls = NULL;
   weft_future_t *inner;
   if (addrs)
@@ -967,9 +957,7 @@ static int server_new(weft_loop_t *loop, weft_protocol_factory_fn factory, void 
   W->ctx = weft_tls_context_retain(o.context);
   W->handshake_timeout = o.handshake_timeout;
   W->shutdown_timeout = o.shutdown_timeout;
-  memset(plain, 0, sizeof(*plain));
-  memcpy(plain, options, options->size < sizeof(*plain) ? options->size : sizeof(*plain));
-  plain->size = sizeof(*plain);
+  weft__copy_sized(plain, sizeof(*plain), options);
   plain->tls = NULL;
   *out = W;
   return 0;

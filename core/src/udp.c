@@ -386,14 +386,9 @@ int weft_create_datagram_endpoint(weft_loop_t *loop, const weft_protocol_t *prot
     return rc;
   }
   op->loop = loop;
-  size_t n = protocol->size < sizeof(op->proto) ? protocol->size : sizeof(op->proto);
-  memcpy(&op->proto, protocol, n);
-  op->proto.size = sizeof(op->proto);
+  weft__copy_sized(&op->proto, sizeof(op->proto), protocol);
   op->arg = arg;
-  if (options) {
-    n = options->size < sizeof(op->o) ? options->size : sizeof(op->o);
-    memcpy(&op->o, options, n);
-  }
+  weft__copy_sized(&op->o, sizeof(op->o), options);
   op->local_host = op->o.local_host ? strdup(op->o.local_host) : NULL;
   op->remote_host = op->o.remote_host ? strdup(op->o.remote_host) : NULL;
   op->o.local_host = op->o.remote_host = NULL;
@@ -440,9 +435,7 @@ int weft_create_datagram_endpoint_fd(weft_loop_t *loop, const weft_protocol_t *p
   if (rc == 0)
     rc = weft_future_new(loop, &op->future);
   if (rc == 0) {
-    size_t n = protocol->size < sizeof(op->proto) ? protocol->size : sizeof(op->proto);
-    memcpy(&op->proto, protocol, n);
-    op->proto.size = sizeof(op->proto);
+    weft__copy_sized(&op->proto, sizeof(op->proto), protocol);
     op->arg = arg;
     *out = weft_future_retain(op->future);
     rc = weft_call_soon(loop, fd_start, op, NULL);
