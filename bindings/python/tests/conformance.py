@@ -32,7 +32,6 @@ import unittest
 
 HERE = pathlib.Path(__file__).resolve().parent
 EXCLUDED = HERE / "excluded.txt"
-PENDING = HERE / "pending.txt"
 LOOPS = ("weft", "asyncio")
 
 # module -> the mixins to combine with a loop-providing test case (None: policy-driven).
@@ -240,7 +239,7 @@ def _run_module(module_name: str, loop_name: str, log_dir: pathlib.Path, verbosi
 
 
 def load_exclusions(path: pathlib.Path = EXCLUDED) -> dict[str, str]:
-    """excluded.txt or pending.txt: one test id per line, then '#' and the reason."""
+    """excluded.txt: one test id per line, then '#' and the reason."""
     excluded = {}
     for line in path.read_text().splitlines():
         line = line.strip()
@@ -273,8 +272,9 @@ def main() -> int:
     modules = args.modules or list(MODULES)
     log_dir = pathlib.Path(args.logs or tempfile.mkdtemp(prefix="weft-conformance-"))
     log_dir.mkdir(parents=True, exist_ok=True)
-    excluded = load_exclusions()
-    pending = load_exclusions(PENDING)
+    listed = load_exclusions()
+    pending = {t for t, reason in listed.items() if reason.startswith("pending:")}
+    excluded = {t for t in listed if t not in pending}
     regressions = []
     still_pending = []
     print(f"{'module':22} {'weft p/f/s':>16} {'asyncio p/f/s':>16} {'seconds':>8}")
@@ -299,7 +299,7 @@ def main() -> int:
           f"{'/'.join(map(str, totals['asyncio'])):>16}")
     print(f"\nlogs: {log_dir}")
     print(f"excluded ({EXCLUDED.name}): {len(excluded)}; "
-          f"known pending ({PENDING.name}), still failing: {len(still_pending)}")
+          f"known pending (in {EXCLUDED.name}), still failing: {len(still_pending)}")
     if regressions:
         print(f"\n{len(regressions)} tests pass on asyncio's loop but not on weft's "
               f"(and are not in {EXCLUDED.name}):")
