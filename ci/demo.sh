@@ -14,3 +14,8 @@ for example in tour echo_streams pipeline tls_echo; do
 done
 printf '\n== examples/c/subprocess_lines.c (a child process, its output line by line)\n'
 build/demo/examples/c/subprocess_lines sh -c 'echo one; sleep 0.1; echo two'
+
+if [ -d build/demo/bindings/python/lib ]; then
+  printf '\n== examples/python/echo.py (an ordinary asyncio program on weft'"'"'s loop)\n'
+  PYTHONPATH=build/demo/bindings/python/lib python3 examples/python/echo.py
+fi
