@@ -102,10 +102,9 @@ int weft_transport_is_closing(const weft_transport_t *transport);
 int weft_transport_pause_reading(weft_transport_t *transport);
 int weft_transport_resume_reading(weft_transport_t *transport);
 int weft_transport_is_reading(const weft_transport_t *transport);
-int weft_transport_set_write_buffer_limits(weft_transport_t *transport, int64_t high,
-                                           int64_t low);
-int weft_transport_get_write_buffer_limits(const weft_transport_t *transport,
-                                           size_t *low_out, size_t *high_out);
+int weft_transport_set_write_buffer_limits(weft_transport_t *transport, int64_t high, int64_t low);
+int weft_transport_get_write_buffer_limits(const weft_transport_t *transport, size_t *low_out,
+                                           size_t *high_out);
 size_t weft_transport_get_write_buffer_size(const weft_transport_t *transport);
 
 extern "Python" void _weft_proc_made(weft_process_t *, void *);
@@ -163,11 +162,11 @@ typedef struct weft_server_options_s {
 weft_transport_t *weft_transport_retain(weft_transport_t *transport);
 void weft_transport_release(weft_transport_t *transport);
 void weft_future_release(weft_future_t *future);
-int weft_create_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol,
-                              void *arg, int fd, weft_future_t **out);
-int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory,
-                           void *factory_arg, const int *fds, size_t count,
-                           const weft_server_options_t *options, weft_server_t **out);
+int weft_create_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
+                              weft_future_t **out);
+int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
+                           const int *fds, size_t count, const weft_server_options_t *options,
+                           weft_server_t **out);
 void weft_server_release(weft_server_t *server);
 int weft_server_start_serving(weft_server_t *server);
 int weft_server_is_serving(const weft_server_t *server);
