@@ -164,6 +164,8 @@ void weft_transport_release(weft_transport_t *transport);
 void weft_future_release(weft_future_t *future);
 int weft_create_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
                               weft_future_t **out);
+int weft_create_unix_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                                   int fd, weft_future_t **out);
 int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
                            const int *fds, size_t count, const weft_server_options_t *options,
                            weft_server_t **out);

@@ -7,8 +7,10 @@ handed to the core, which owns their descriptors from then on."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import socket
+import stat
 from asyncio import base_events, transports
 
 from ._core import ffi, lib, NULL, check, error_from_code
@@ -128,12 +130,13 @@ def _socket_extra(sock) -> dict:
 class Server(asyncio.AbstractServer):
     """asyncio's Server over a core server."""
 
-    def __init__(self, loop, ptr, sockets, cookie) -> None:
+    def __init__(self, loop, ptr, sockets, cookie, unix_files=()) -> None:
         self._loop = loop
         self._ptr = ptr
         self._sockets = sockets  # duplicates of the listening sockets, for getsockname()
         self._cookie = cookie
         self._closed = False
+        self._unix_files = unix_files  # (path, inode) of socket files to unlink on close
 
     def __del__(self):
         ptr, self._ptr = getattr(self, "_ptr", NULL), NULL
@@ -158,6 +161,8 @@ class Server(asyncio.AbstractServer):
         lib.weft_server_close(self._ptr)
         for sock in self._sockets:
             sock.close()
+        for path, inode in self._unix_files:
+            _unlink_socket_file(path, inode)
 
     def close_clients(self):
         lib.weft_server_close_clients(self._ptr)
@@ -193,16 +198,60 @@ class Server(asyncio.AbstractServer):
         await self.wait_closed()
 
 
+def _unix_socket_file(sock):
+    """The (path, inode) of a bound Unix socket's file, or None (abstract or unnamed)."""
+    path = sock.getsockname()
+    if not isinstance(path, str) or not path or path.startswith("\0"):
+        return None
+    try:
+        return path, os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+def _unlink_socket_file(path: str, inode: int) -> None:
+    """Removes a server's socket file, unless it is gone or another file took its place."""
+    try:
+        if os.stat(path).st_ino == inode:
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+def _remove_stale_socket_file(path: str) -> None:
+    """Removes a socket file left at `path` (by a server that did not clean up) before
+    binding there; any other kind of file is left for bind() to fail on."""
+    try:
+        if stat.S_ISSOCK(os.stat(path).st_mode):
+            os.remove(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        base_events.logger.error("Unable to check or remove stale UNIX socket %r: %r",
+                                 path, exc)
+
+
+def _reject_ssl(ssl) -> None:
+    """TLS transports exist in the core but are not wired to Python: refuse ssl= plainly."""
+    if ssl:
+        raise NotImplementedError("weft: TLS transports are not wired to Python yet")
+
+
+def _check_unix_stream_socket(sock) -> None:
+    if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
+        raise ValueError(f"A UNIX Domain Stream Socket was expected, got {sock!r}")
+
+
 class TransportMixin:
-    """create_connection, create_server, connect_accepted_socket."""
+    """create_connection, create_server, connect_accepted_socket and their Unix-socket
+    counterparts, create_unix_connection and create_unix_server."""
 
     async def create_connection(self, protocol_factory, host=None, port=None, *, ssl=None,
                                 family=0, proto=0, flags=0, sock=None, local_addr=None,
                                 server_hostname=None, ssl_handshake_timeout=None,
                                 ssl_shutdown_timeout=None, happy_eyeballs_delay=None,
                                 interleave=None):
-        if ssl:
-            raise NotImplementedError("weft: TLS transports are not wired to Python yet")
+        _reject_ssl(ssl)
         if server_hostname is not None:
             raise ValueError("server_hostname is only meaningful with ssl")
         if sock is None:
@@ -217,10 +266,32 @@ class TransportMixin:
 
     async def connect_accepted_socket(self, protocol_factory, sock, *, ssl=None,
                                       ssl_handshake_timeout=None, ssl_shutdown_timeout=None):
-        if ssl:
-            raise NotImplementedError("weft: TLS transports are not wired to Python yet")
+        _reject_ssl(ssl)
         if sock.type != socket.SOCK_STREAM:
             raise ValueError(f"A Stream Socket was expected, got {sock!r}")
+        return await self._wrap_socket(sock, protocol_factory)
+
+    async def create_unix_connection(self, protocol_factory, path=None, *, ssl=None, sock=None,
+                                     server_hostname=None, ssl_handshake_timeout=None,
+                                     ssl_shutdown_timeout=None):
+        """Connects to the Unix socket at `path` (or wraps `sock`, connected already)."""
+        _reject_ssl(ssl)
+        if server_hostname is not None:
+            raise ValueError("server_hostname is only meaningful with ssl")
+        if path is not None:
+            if sock is not None:
+                raise ValueError("path and sock can not be specified at the same time")
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.setblocking(False)
+                await self.sock_connect(sock, os.fspath(path))
+            except BaseException:
+                sock.close()
+                raise
+        elif sock is None:
+            raise ValueError("no path and sock were specified")
+        else:
+            _check_unix_stream_socket(sock)
         return await self._wrap_socket(sock, protocol_factory)
 
     async def _connect_socket(self, host, port, family, proto, flags, local_addr):
@@ -257,7 +328,9 @@ class TransportMixin:
         out = ffi.new("weft_future_t **")
         fd = sock.detach()
         table = _BUFFERED if transport._buffered else _PROTOCOL
-        rc = lib.weft_create_connection_fd(self._ptr, table, transport._cookie, fd, out)
+        connect_fd = (lib.weft_create_unix_connection_fd if sock.family == socket.AF_UNIX
+                      else lib.weft_create_connection_fd)
+        rc = connect_fd(self._ptr, table, transport._cookie, fd, out)
         if rc < 0:
             os.close(fd)
             raise error_from_code(rc)
@@ -271,8 +344,7 @@ class TransportMixin:
                             backlog=100, ssl=None, reuse_address=None, reuse_port=None,
                             ssl_handshake_timeout=None, ssl_shutdown_timeout=None,
                             start_serving=True):
-        if ssl:
-            raise NotImplementedError("weft: TLS transports are not wired to Python yet")
+        _reject_ssl(ssl)
         if isinstance(ssl, bool):
             raise TypeError("ssl argument must be an SSLContext or None")
         if sock is not None:
@@ -282,6 +354,52 @@ class TransportMixin:
         else:
             sockets = await self._listening_sockets(host, port, family, flags,
                                                     reuse_address, reuse_port)
+        return await self._serve(protocol_factory, sockets, backlog, start_serving)
+
+    async def create_unix_server(self, protocol_factory, path=None, *, sock=None, backlog=100,
+                                 ssl=None, ssl_handshake_timeout=None,
+                                 ssl_shutdown_timeout=None, start_serving=True,
+                                 cleanup_socket=True):
+        """Serves on the Unix socket at `path` (a stale socket file there is removed first)
+        or on `sock`, bound already. With cleanup_socket, the socket file is unlinked when
+        the server closes, if it is still the one the server bound."""
+        _reject_ssl(ssl)
+        if isinstance(ssl, bool):
+            raise TypeError("ssl argument must be an SSLContext or None")
+        if path is not None:
+            if sock is not None:
+                raise ValueError("path and sock can not be specified at the same time")
+            sock = self._bound_unix_socket(os.fspath(path))
+        elif sock is None:
+            raise ValueError("path was not specified, and no sock specified")
+        else:
+            _check_unix_stream_socket(sock)
+        socket_file = _unix_socket_file(sock) if cleanup_socket else None
+        return await self._serve(protocol_factory, [sock], backlog, start_serving,
+                                 unix_files=[socket_file] if socket_file else ())
+
+    @staticmethod
+    def _bound_unix_socket(path):
+        """A Unix stream socket bound at `path` (str or bytes; abstract if it starts with
+        a NUL)."""
+        if path[:1] not in (b"\0", "\0"):
+            _remove_stale_socket_file(path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(path)
+        except OSError as exc:
+            sock.close()
+            if exc.errno == errno.EADDRINUSE:
+                raise OSError(errno.EADDRINUSE, f"Address {path!r} is already in use") from None
+            raise
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    async def _serve(self, protocol_factory, sockets, backlog, start_serving, unix_files=()):
+        """Hands bound sockets over to a core server (which listens on them) and returns
+        the Server, serving already unless start_serving is false."""
         fds = [s.detach() for s in sockets]
         views = [socket.socket(fileno=os.dup(fd)) for fd in fds]
         options = ffi.new("weft_server_options_t *")
@@ -298,7 +416,7 @@ class TransportMixin:
             for view in views:
                 view.close()
             raise error_from_code(rc)
-        server = Server(self, out[0], views, cookie)
+        server = Server(self, out[0], views, cookie, unix_files)
         self._servers.add(server)  # serving keeps it alive, as asyncio's listening sockets do
         if start_serving:
             await asyncio.sleep(0)

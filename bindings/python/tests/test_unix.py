@@ -1,0 +1,139 @@
+"""Unix-socket transports and servers on weft's loop: create_unix_connection and
+create_unix_server, through asyncio's streams."""
+
+import asyncio
+import os
+import socket
+import stat
+
+import pytest
+
+import weft
+
+
+async def _echo(reader, writer):
+    while data := await reader.read(65536):
+        writer.write(data)
+        await writer.drain()
+    writer.close()
+
+
+async def _round_trip(path, payload: bytes) -> bytes:
+    reader, writer = await asyncio.open_unix_connection(path)
+    writer.write(payload)
+    writer.write_eof()
+    echoed = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    return echoed
+
+
+def test_unix_stream_echo_round_trips(tmp_path):
+    path = str(tmp_path / "echo.sock")
+
+    async def main():
+        server = await asyncio.start_unix_server(_echo, path)
+        assert stat.S_ISSOCK(os.stat(path).st_mode)
+        assert server.sockets[0].getsockname() == path
+        reader, writer = await asyncio.open_unix_connection(path)
+        assert writer.get_extra_info("peername") == path
+        for size in (1, 1024, 300_000):
+            writer.write(b"u" * size)
+            await writer.drain()
+            assert await reader.readexactly(size) == b"u" * size
+        writer.write_eof()
+        assert await reader.read() == b""
+        writer.close()
+        await writer.wait_closed()
+        server.close()
+        await asyncio.wait_for(server.wait_closed(), 5)
+
+    weft.run(main())
+
+
+def test_stale_socket_file_is_removed_at_start(tmp_path):
+    path = str(tmp_path / "stale.sock")
+    leftover = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    leftover.bind(path)  # a socket file nobody listens on any more
+    leftover.close()
+    assert os.path.exists(path)
+
+    async def main():
+        server = await asyncio.start_unix_server(_echo, path)
+        assert await _round_trip(path, b"fresh") == b"fresh"
+        server.close()
+        await asyncio.wait_for(server.wait_closed(), 5)
+
+    weft.run(main())
+
+
+def test_socket_file_is_unlinked_on_close(tmp_path):
+    path = str(tmp_path / "closing.sock")
+
+    async def main():
+        server = await asyncio.start_unix_server(_echo, path)
+        assert os.path.exists(path)
+        server.close()
+        await asyncio.wait_for(server.wait_closed(), 5)
+        assert not os.path.exists(path)
+
+    weft.run(main())
+
+
+def test_socket_file_is_kept_without_cleanup_or_when_replaced(tmp_path):
+    path = str(tmp_path / "kept.sock")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        kept = await loop.create_unix_server(asyncio.Protocol, path, cleanup_socket=False)
+        kept.close()
+        assert os.path.exists(path)
+
+        server = await loop.create_unix_server(asyncio.Protocol, path)
+        os.unlink(path)
+        with open(path, "w"):  # another file took the path: not the server's to remove
+            pass
+        server.close()
+        assert os.path.exists(path)
+
+    weft.run(main())
+
+
+def test_server_and_connection_on_sockets(tmp_path):
+    path = str(tmp_path / "given.sock")
+
+    async def main():
+        listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listening.bind(path)
+        server = await asyncio.start_unix_server(_echo, sock=listening)
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.connect(path)
+        reader, writer = await asyncio.open_unix_connection(sock=client)
+        writer.write(b"via sock")
+        writer.write_eof()
+        assert await reader.read() == b"via sock"
+        writer.close()
+        server.close()
+        await asyncio.wait_for(server.wait_closed(), 5)
+        assert not os.path.exists(path)
+
+    weft.run(main())
+
+
+def test_arguments_are_checked(tmp_path):
+    path = str(tmp_path / "args.sock")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        with pytest.raises(ValueError):
+            await loop.create_unix_server(asyncio.Protocol)
+        with pytest.raises(ValueError):
+            await loop.create_unix_connection(asyncio.Protocol)
+        with socket.socket() as tcp, pytest.raises(ValueError):
+            await loop.create_unix_connection(asyncio.Protocol, sock=tcp)
+        with pytest.raises(NotImplementedError):
+            await loop.create_unix_server(asyncio.Protocol, path, ssl=object())
+        with pytest.raises(FileNotFoundError):
+            await loop.create_unix_connection(asyncio.Protocol, path)
+
+    weft.run(main())
