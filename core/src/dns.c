@@ -254,14 +254,10 @@ int weft_getaddrinfo(weft_loop_t *loop, const char *host, const char *service, i
   if (!loop || !out || (!host && !service))
     return WEFT_EINVAL;
   (void)protocol; /* libuv's hints carry no protocol filter we need; socktype decides */
-  gai_op_t *op = calloc(1, sizeof(*op));
-  if (!op)
-    return WEFT_ENOMEM;
-  int rc = weft_future_new(loop, &op->future);
-  if (rc) {
-    free(op);
+  gai_op_t *op;
+  int rc = weft__op_new(loop, sizeof(*op), offsetof(gai_op_t, future), (void **)&op);
+  if (rc)
     return rc;
-  }
   rc = weft__resolve(loop, host, service, family, socktype, flags, on_gai, op, &op->resolve);
   if (rc) {
     weft_future_release(op->future);
@@ -306,14 +302,10 @@ int weft_getnameinfo(weft_loop_t *loop, const struct sockaddr *addr, int flags,
   uv_loop_t *uv = weft_loop_uv(loop);
   if (!uv)
     return WEFT_ECLOSED;
-  weft_nameinfo_t *ni = calloc(1, sizeof(*ni));
-  if (!ni)
-    return WEFT_ENOMEM;
-  int rc = weft_future_new(loop, &ni->future);
-  if (rc) {
-    free(ni);
+  weft_nameinfo_t *ni;
+  int rc = weft__op_new(loop, sizeof(*ni), offsetof(weft_nameinfo_t, future), (void **)&ni);
+  if (rc)
     return rc;
-  }
   ni->req.data = ni;
   rc = uv_getnameinfo(uv, &ni->req, on_nameinfo, addr, flags);
   if (rc < 0) {

@@ -51,6 +51,22 @@ int weft__future_alloc(weft_loop_t *loop, size_t size, const weft__future_class_
   return 0;
 }
 
+int weft__op_new(weft_loop_t *loop, size_t size, size_t future_offset, void **out) {
+  *out = NULL;
+  char *op = calloc(1, size);
+  if (op == NULL)
+    return WEFT_ENOMEM;
+  weft_future_t *future;
+  int rc = weft_future_new(loop, &future);
+  if (rc != 0) {
+    free(op);
+    return rc;
+  }
+  memcpy(op + future_offset, &future, sizeof future);
+  *out = op;
+  return 0;
+}
+
 void weft__future_release_any(void *future) {
   weft_future_release(future);
 }

@@ -197,6 +197,10 @@ void weft__future_init(weft_future_t *future, weft_loop_t *loop);
 /* Allocates `size` bytes whose start is a future of class `cls` (size >= sizeof future). */
 int weft__future_alloc(weft_loop_t *loop, size_t size, const weft__future_class_t *cls,
                        weft_future_t **out);
+/* Allocates a zeroed operation object of `size` bytes with a new pending future stored in
+ * its weft_future_t * field at `future_offset`. 0, WEFT_ENOMEM or weft_future_new's error;
+ * nothing is left allocated on failure. */
+int weft__op_new(weft_loop_t *loop, size_t size, size_t future_offset, void **out);
 /* weft_future_release with the signature of a weft_free_fn. */
 void weft__future_release_any(void *future);
 /* Adds a done callback that records `awaiter` as waiting on the future. */

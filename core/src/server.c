@@ -592,14 +592,10 @@ int weft_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void
     return WEFT_EINVAL;
   if (weft__tls_server_options(options)) /* TLS: tls_transport.c */
     return weft__tls_create_server(loop, factory, factory_arg, host, port, options, out);
-  create_op_t *op = calloc(1, sizeof(*op));
-  if (!op)
-    return WEFT_ENOMEM;
-  int rc = weft_future_new(loop, &op->future);
-  if (rc) {
-    free(op);
+  create_op_t *op;
+  int rc = weft__op_new(loop, sizeof(*op), offsetof(create_op_t, future), (void **)&op);
+  if (rc)
     return rc;
-  }
   op->loop = loop;
   op->factory = factory;
   op->factory_arg = factory_arg;

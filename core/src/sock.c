@@ -355,14 +355,10 @@ static void sop_ready(void *arg) {
 static int sop_new(weft_loop_t *loop, int fd, int kind, sop_t **out) {
   if (!loop || fd < 0)
     return WEFT_EINVAL;
-  sop_t *op = calloc(1, sizeof(*op));
-  if (!op)
-    return WEFT_ENOMEM;
-  int rc = weft_future_new(loop, &op->future);
-  if (rc) {
-    free(op);
+  sop_t *op;
+  int rc = weft__op_new(loop, sizeof(*op), offsetof(sop_t, future), (void **)&op);
+  if (rc)
     return rc;
-  }
   op->loop = loop;
   op->fd = fd;
   op->kind = kind;

@@ -120,14 +120,10 @@ static int op_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
                   const weft_connect_options_t *options, connect_op_t **out) {
   if (!loop || !protocol)
     return WEFT_EINVAL;
-  connect_op_t *op = calloc(1, sizeof(*op));
-  if (!op)
-    return WEFT_ENOMEM;
-  int rc = weft_future_new(loop, &op->future);
-  if (rc) {
-    free(op);
+  connect_op_t *op;
+  int rc = weft__op_new(loop, sizeof(*op), offsetof(connect_op_t, future), (void **)&op);
+  if (rc)
     return rc;
-  }
   op->loop = loop;
   weft__copy_sized(&op->proto, sizeof(op->proto), protocol);
   op->arg = arg;

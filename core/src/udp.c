@@ -377,14 +377,10 @@ int weft_create_datagram_endpoint(weft_loop_t *loop, const weft_protocol_t *prot
                                   const weft_datagram_options_t *options, weft_future_t **out) {
   if (!loop || !protocol || !out)
     return WEFT_EINVAL;
-  dg_op_t *op = calloc(1, sizeof(*op));
-  if (!op)
-    return WEFT_ENOMEM;
-  int rc = weft_future_new(loop, &op->future);
-  if (rc) {
-    free(op);
+  dg_op_t *op;
+  int rc = weft__op_new(loop, sizeof(*op), offsetof(dg_op_t, future), (void **)&op);
+  if (rc)
     return rc;
-  }
   op->loop = loop;
   weft__copy_sized(&op->proto, sizeof(op->proto), protocol);
   op->arg = arg;
