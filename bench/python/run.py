@@ -29,8 +29,11 @@ LOOPS = ("weft", "uvloop", "asyncio")
 
 def make_loop(name: str) -> asyncio.AbstractEventLoop:
     if name == "weft":
-        sys.path.insert(0, str(ROOT / "bindings" / "python"))
-        import weft
+        try:
+            import weft  # from PYTHONPATH (a CMake build) or an installed package
+        except ImportError:
+            sys.path.insert(0, str(ROOT / "bindings" / "python"))
+            import weft
         return weft.new_event_loop()
     if name == "uvloop":
         import uvloop
