@@ -5,7 +5,9 @@
 #include "tls_engine.h"
 #include "tls_testcerts.h"
 
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -1019,4 +1021,223 @@ WEFT_TEST(context_refcount) {
   weft_tls_context_release(NULL);
   weft__tls_engine_free(NULL);
   ASSERT_CODE(weft_tls_context_new(7, &ctx), WEFT_EINVAL);
+}
+
+/* ---- SSL objects made outside the engine (weft__tls_engine_adopt) ------------------------ */
+
+/* What a binding's language does on its side: its own SSL_CTX, its own app data on each SSL,
+ * its own callbacks reading that app data. */
+typedef struct foreign {
+  int released;     /* release(owner) calls */
+  int sni_calls;    /* the servername callback ran ... */
+  int sni_app_data; /* ... and found its own app data on the SSL */
+  char sni_seen[64];
+} foreign_t;
+
+static void foreign_release(void *owner) {
+  ((foreign_t *)owner)->released++;
+}
+
+static int foreign_sni(SSL *ssl, int *alert, void *arg) {
+  (void)alert;
+  foreign_t *f = arg;
+  f->sni_calls++;
+  f->sni_app_data = SSL_get_app_data(ssl) == (void *)f;
+  const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  snprintf(f->sni_seen, sizeof f->sni_seen, "%s", name ? name : "(none)");
+  return SSL_TLSEXT_ERR_OK;
+}
+
+static SSL_CTX *foreign_server_ctx(const weft_testcert_t *cert, foreign_t *f) {
+  SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+  ASSERT_TRUE(ctx != NULL);
+  BIO *b = BIO_new_mem_buf(cert->cert_pem, (int)cert->cert_len);
+  X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+  BIO_free(b);
+  b = BIO_new_mem_buf(cert->key_pem, (int)cert->key_len);
+  EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+  BIO_free(b);
+  ASSERT_TRUE(x != NULL && k != NULL);
+  ASSERT_EQ(SSL_CTX_use_certificate(ctx, x), 1);
+  ASSERT_EQ(SSL_CTX_use_PrivateKey(ctx, k), 1);
+  X509_free(x);
+  EVP_PKEY_free(k);
+  SSL_CTX_set_tlsext_servername_callback(ctx, foreign_sni);
+  SSL_CTX_set_tlsext_servername_arg(ctx, f);
+  return ctx;
+}
+
+/* A client SSL_CTX trusting the test CA (or nothing, with trust 0). */
+static SSL_CTX *foreign_client_ctx(int trust) {
+  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  ASSERT_TRUE(ctx != NULL);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+  if (trust) {
+    const weft_testcerts_t *certs = weft_testcerts();
+    BIO *b = BIO_new_mem_buf(certs->ca.cert_pem, (int)certs->ca.cert_len);
+    X509 *ca = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    BIO_free(b);
+    ASSERT_EQ(X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ca), 1);
+    X509_free(ca);
+  }
+  return ctx;
+}
+
+/* An SSL set up the way its owner would: side, app data, SNI and host-name check. */
+static SSL *foreign_ssl(SSL_CTX *ctx, int server, foreign_t *f, const char *host) {
+  SSL *ssl = SSL_new(ctx);
+  ASSERT_TRUE(ssl != NULL);
+  SSL_set_app_data(ssl, f);
+  if (server) {
+    SSL_set_accept_state(ssl);
+  } else {
+    SSL_set_connect_state(ssl);
+    ASSERT_EQ(SSL_set_tlsext_host_name(ssl, host), 1);
+    ASSERT_EQ(SSL_set1_host(ssl, host), 1);
+  }
+  /* The owner's BIOs, which the engine replaces. */
+  SSL_set_bio(ssl, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
+  return ssl;
+}
+
+static void pair_adopt(pair_t *p, SSL *c, foreign_t *cf, SSL *s, foreign_t *sf) {
+  memset(p, 0, sizeof *p);
+  ASSERT_OK(weft__tls_engine_adopt(c, WEFT_TLS_CLIENT, 0, cf, foreign_release, &p->c.e));
+  ASSERT_OK(weft__tls_engine_adopt(s, WEFT_TLS_SERVER, 0, sf, foreign_release, &p->s.e));
+  weft__tls_set_handshake_cb(p->c.e, on_handshake, &p->c);
+  weft__tls_set_handshake_cb(p->s.e, on_handshake, &p->s);
+  ASSERT_CODE(weft__tls_handshake(p->c.e), WEFT_EAGAIN);
+}
+
+WEFT_TEST(adopted_ssl_both_sides) {
+  foreign_t cf = {0}, sf = {0};
+  SSL_CTX *cctx = foreign_client_ctx(1);
+  SSL_CTX *sctx = foreign_server_ctx(&weft_testcerts()->server, &sf);
+  SSL *c = foreign_ssl(cctx, 0, &cf, "localhost");
+  SSL *s = foreign_ssl(sctx, 1, &sf, NULL);
+  pair_t p;
+  pair_adopt(&p, c, &cf, s, &sf);
+  ASSERT_PTR_EQ(weft_tls_conn_ssl(p.c.e), c);
+  ASSERT_PTR_EQ(weft_tls_conn_owner(p.s.e), &sf);
+  pump(&p);
+  assert_connected(&p);
+  /* The owner's callback ran inside the engine's handshake, and its app data was intact. */
+  ASSERT_EQ(sf.sni_calls, 1);
+  ASSERT_EQ(sf.sni_app_data, 1);
+  ASSERT_STREQ(sf.sni_seen, "localhost");
+  ASSERT_STREQ(weft_tls_conn_server_name(p.c.e), "localhost");
+  ASSERT_STREQ(weft_tls_conn_server_name(p.s.e), "localhost");
+  ASSERT_STREQ(weft_tls_conn_peer_subject(p.c.e), "CN=localhost,O=weft");
+  ASSERT_EQ(weft_tls_conn_verify_result(p.c.e, NULL), X509_V_OK);
+  write_all(&p, &p.c, (const uint8_t *)"ping", 4);
+  write_all(&p, &p.s, (const uint8_t *)"pong!", 5);
+  ASSERT_EQ(p.s.len, 4);
+  ASSERT_EQ(p.c.len, 5);
+  ASSERT_TRUE(memcmp(p.c.got, "pong!", 5) == 0);
+  /* A clean close_notify exchange, as for the engine's own SSLs. */
+  ASSERT_CODE(weft__tls_shutdown(p.c.e), WEFT_EAGAIN);
+  pump(&p);
+  ASSERT_EQ(p.s.eof, 1);
+  ASSERT_OK(weft__tls_shutdown(p.s.e));
+  pump(&p);
+  ASSERT_EQ(weft__tls_state(p.c.e), WEFT__TLS_UNWRAPPED);
+  ASSERT_EQ(cf.released + sf.released, 0);
+  pair_free(&p);
+  ASSERT_EQ(cf.released, 1);
+  ASSERT_EQ(sf.released, 1);
+  /* The owners' SSLs live on, with their app data and the finished session. */
+  ASSERT_PTR_EQ(SSL_get_app_data(c), &cf);
+  ASSERT_EQ(SSL_is_init_finished(c), 1);
+  SSL_free(c);
+  SSL_free(s);
+  SSL_CTX_free(cctx);
+  SSL_CTX_free(sctx);
+}
+
+/* An adopted client and a server made by weft from its own context talk to each other. */
+WEFT_TEST(adopted_client_weft_server) {
+  foreign_t cf = {0};
+  SSL_CTX *cctx = foreign_client_ctx(1);
+  SSL *c = foreign_ssl(cctx, 0, &cf, "localhost");
+  weft_tls_context_t *sctx = server_ctx(&weft_testcerts()->server);
+  pair_t p;
+  memset(&p, 0, sizeof p);
+  ASSERT_OK(weft__tls_engine_adopt(c, WEFT_TLS_CLIENT, 0, &cf, foreign_release, &p.c.e));
+  ASSERT_OK(weft__tls_engine_new(sctx, NULL, 0, &p.s.e));
+  weft__tls_set_handshake_cb(p.c.e, on_handshake, &p.c);
+  weft__tls_set_handshake_cb(p.s.e, on_handshake, &p.s);
+  ASSERT_CODE(weft__tls_handshake(p.c.e), WEFT_EAGAIN);
+  pump(&p);
+  assert_connected(&p);
+  ASSERT_TRUE(weft_tls_conn_owner(p.s.e) == NULL);
+  pair_free(&p);
+  ASSERT_EQ(cf.released, 1);
+  SSL_free(c);
+  SSL_CTX_free(cctx);
+  weft_tls_context_release(sctx);
+}
+
+WEFT_TEST(adopted_ssl_verify_failures) {
+  foreign_t cf = {0}, sf = {0};
+  SSL_CTX *bare = foreign_client_ctx(0);
+  SSL_CTX *sctx = foreign_server_ctx(&weft_testcerts()->server, &sf);
+  pair_t p;
+  SSL *c = foreign_ssl(bare, 0, &cf, "localhost");
+  SSL *s = foreign_ssl(sctx, 1, &sf, NULL);
+  pair_adopt(&p, c, &cf, s, &sf);
+  pump(&p);
+  ASSERT_CODE(p.c.hs_status, WEFT_ETLS);
+  ASSERT_TRUE(strstr(weft_tls_conn_error(p.c.e), "certificate verify failed") != NULL);
+  const char *why = NULL;
+  ASSERT_EQ(weft_tls_conn_verify_result(p.c.e, &why), X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+  ASSERT_TRUE(why != NULL && strstr(weft_tls_conn_error(p.c.e), why) != NULL);
+  pair_free(&p);
+  SSL_free(c);
+  SSL_free(s);
+
+  /* The host name the owner set is the one the mismatch message names. */
+  SSL_CTX *cctx = foreign_client_ctx(1);
+  c = foreign_ssl(cctx, 0, &cf, "example.com");
+  s = foreign_ssl(sctx, 1, &sf, NULL);
+  pair_adopt(&p, c, &cf, s, &sf);
+  pump(&p);
+  ASSERT_CODE(p.c.hs_status, WEFT_ETLS);
+  ASSERT_TRUE(strstr(weft_tls_conn_error(p.c.e), "not valid for 'example.com'") != NULL);
+  ASSERT_EQ(weft_tls_conn_verify_result(p.c.e, NULL), X509_V_ERR_HOSTNAME_MISMATCH);
+  pair_free(&p);
+  ASSERT_EQ(cf.released, 2);
+  ASSERT_EQ(sf.released, 2);
+  SSL_free(c);
+  SSL_free(s);
+  SSL_CTX_free(cctx);
+  SSL_CTX_free(bare);
+  SSL_CTX_free(sctx);
+}
+
+WEFT_TEST(adopt_refuses_unusable_ssl) {
+  foreign_t f = {0};
+  SSL_CTX *cctx = foreign_client_ctx(1);
+  SSL *c = foreign_ssl(cctx, 0, &f, "localhost");
+  weft__tls_engine_t *e = (weft__tls_engine_t *)1;
+  /* The wrong side: refused, and the owner is released all the same. */
+  ASSERT_CODE(weft__tls_engine_adopt(c, WEFT_TLS_SERVER, 0, &f, foreign_release, &e), WEFT_EINVAL);
+  ASSERT_TRUE(e == NULL);
+  ASSERT_EQ(f.released, 1);
+  ASSERT_CODE(weft__tls_engine_adopt(NULL, WEFT_TLS_CLIENT, 0, &f, foreign_release, &e),
+              WEFT_EINVAL);
+  ASSERT_EQ(f.released, 2);
+  ASSERT_CODE(weft__tls_engine_adopt(c, 5, 0, NULL, NULL, &e), WEFT_EINVAL);
+  /* An SSL another engine already drives. */
+  ASSERT_OK(weft__tls_engine_adopt(c, WEFT_TLS_CLIENT, 0, &f, foreign_release, &e));
+  weft__tls_engine_t *e2;
+  ASSERT_CODE(weft__tls_engine_adopt(c, WEFT_TLS_CLIENT, 0, NULL, NULL, &e2), WEFT_EINVAL);
+  /* A handshake under way. */
+  ASSERT_CODE(weft__tls_handshake(e), WEFT_EAGAIN);
+  weft__tls_engine_free(e);
+  ASSERT_EQ(f.released, 3);
+  ASSERT_CODE(weft__tls_engine_adopt(c, WEFT_TLS_CLIENT, 0, &f, foreign_release, &e2), WEFT_EINVAL);
+  ASSERT_EQ(f.released, 4);
+  SSL_free(c);
+  SSL_CTX_free(cctx);
+  ASSERT_EQ(weft_tls_openssl_version(), OpenSSL_version_num());
 }

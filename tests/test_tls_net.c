@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -1151,6 +1152,157 @@ WEFT_TEST(connect_fd_tls) {
   stop_server(loop, server);
   weft_tls_context_release(sctx);
   weft_tls_context_release(cctx);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+}
+
+/* ---- SSL objects made outside weft (weft_tls_options_t.ssl_fn) --------------------------- */
+
+/* Stands for a binding that makes each connection's SSL from its own SSL_CTX. */
+typedef struct ssl_source_s {
+  SSL_CTX *ctx;
+  const char *host; /* clients: SNI and the host-name check */
+  int calls, released;
+  int refuse;
+} ssl_source_t;
+
+typedef struct ssl_owner_s {
+  ssl_source_t *src;
+  SSL *ssl; /* the owner's own reference */
+} ssl_owner_t;
+
+static void ssl_owner_release(void *p) {
+  ssl_owner_t *o = p;
+  o->src->released++;
+  SSL_free(o->ssl);
+  free(o);
+}
+
+static int make_ssl(void *arg, int32_t server_side, weft_tls_ssl_t *out) {
+  ssl_source_t *src = arg;
+  src->calls++;
+  if (src->refuse)
+    return WEFT_ECONNREFUSED;
+  ASSERT_EQ(out->size, sizeof(*out));
+  ssl_owner_t *o = malloc(sizeof(*o));
+  ASSERT_TRUE(o != NULL);
+  o->src = src;
+  o->ssl = SSL_new(src->ctx);
+  ASSERT_TRUE(o->ssl != NULL);
+  if (server_side) {
+    SSL_set_accept_state(o->ssl);
+  } else {
+    SSL_set_connect_state(o->ssl);
+    ASSERT_EQ(SSL_set_tlsext_host_name(o->ssl, src->host), 1);
+    ASSERT_EQ(SSL_set1_host(o->ssl, src->host), 1);
+  }
+  out->ssl = o->ssl;
+  out->owner = o;
+  out->release = ssl_owner_release;
+  return 0;
+}
+
+static SSL_CTX *raw_ctx(int server) {
+  const weft_testcerts_t *certs = weft_testcerts();
+  SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+  ASSERT_TRUE(ctx != NULL);
+  const weft_testcert_t *pem = server ? &certs->server : &certs->ca;
+  BIO *b = BIO_new_mem_buf(pem->cert_pem, (int)pem->cert_len);
+  X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+  BIO_free(b);
+  ASSERT_TRUE(x != NULL);
+  if (server) {
+    b = BIO_new_mem_buf(pem->key_pem, (int)pem->key_len);
+    EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+    BIO_free(b);
+    ASSERT_EQ(SSL_CTX_use_certificate(ctx, x), 1);
+    ASSERT_EQ(SSL_CTX_use_PrivateKey(ctx, k), 1);
+    EVP_PKEY_free(k);
+  } else {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    ASSERT_EQ(X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), x), 1);
+  }
+  X509_free(x);
+  return ctx;
+}
+
+WEFT_TEST(ssl_fn_client_and_server) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  ssl_source_t ssrc = {.ctx = raw_ctx(1)}, csrc = {.ctx = raw_ctx(0), .host = "localhost"};
+  weft_tls_options_t stls = {.size = sizeof(stls), .ssl_fn = make_ssl, .ssl_arg = &ssrc};
+  weft_server_options_t so = {.size = sizeof(so), .tls = &stls};
+  srv_t s = {.echo = 1};
+  weft_future_t *f;
+  ASSERT_OK(weft_create_server(loop, srv_factory, &s, "127.0.0.1", 0, &so, &f));
+  int rc;
+  weft_server_t *server = weft_server_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(f);
+  int port = weft_server_port(server);
+
+  /* A context and an ssl_fn together, or neither, are refused. */
+  weft_tls_context_t *cctx = client_ctx();
+  weft_tls_options_t ctls = {
+      .size = sizeof(ctls), .context = cctx, .ssl_fn = make_ssl, .ssl_arg = &csrc};
+  weft_connect_options_t co = {.size = sizeof(co), .tls = &ctls};
+  cli_t c = {0};
+  ASSERT_CODE(weft_create_connection(loop, &cli_proto, &c, "127.0.0.1", port, &co, &f),
+              WEFT_EINVAL);
+  ctls.context = NULL;
+  ctls.ssl_fn = NULL;
+  ASSERT_CODE(weft_create_connection(loop, &cli_proto, &c, "127.0.0.1", port, &co, &f),
+              WEFT_EINVAL);
+  ASSERT_EQ(csrc.calls, 0);
+
+  ctls.ssl_fn = make_ssl;
+  ASSERT_OK(weft_create_connection(loop, &cli_proto, &c, "127.0.0.1", port, &co, &f));
+  ASSERT_EQ(csrc.calls, 1);
+  weft_loop_run_until_complete(loop, f);
+  weft_transport_t *t = future_transport(f);
+  weft_future_release(f);
+  ASSERT_OK(weft_transport_write(t, "adopted", 7));
+  ASSERT_TRUE(wait_len(loop, &c, 7));
+  ASSERT_TRUE(memcmp(c.buf, "adopted", 7) == 0);
+  ASSERT_EQ(ssrc.calls, 1);
+  ASSERT_STREQ(s.sni, "localhost");
+  weft_tls_conn_t *conn = NULL;
+  size_t len = sizeof(conn);
+  ASSERT_OK(weft_transport_get_extra_info(t, WEFT_INFO_TLS_CONN, &conn, &len));
+  ssl_owner_t *owner = weft_tls_conn_owner(conn);
+  ASSERT_PTR_EQ(owner->src, &csrc);
+  ASSERT_PTR_EQ(weft_tls_conn_ssl(conn), owner->ssl);
+  weft_tls_context_t *got = NULL;
+  len = sizeof(got);
+  ASSERT_CODE(weft_transport_get_extra_info(t, WEFT_INFO_TLS_CONTEXT, &got, &len), WEFT_ENOENT);
+  ASSERT_OK(weft_transport_close(t));
+  run_until_flag(loop, &c.lost, 5);
+  run_until_flag(loop, &s.lost, 5);
+  ASSERT_EQ(c.lost_error, 0);
+  ASSERT_EQ(s.lost_error, 0);
+  weft_transport_release(t);
+  spin(loop, 3);
+  ASSERT_EQ(csrc.released, 1);
+  ASSERT_EQ(ssrc.released, 1);
+
+  /* The server's ssl_fn refuses: no protocol, the client's connect fails. */
+  ssrc.refuse = 1;
+  cli_t c2 = {0};
+  ASSERT_OK(weft_create_connection(loop, &cli_proto, &c2, "127.0.0.1", port, &co, &f));
+  weft_loop_run_until_complete(loop, f);
+  ASSERT_TRUE(weft_future_error(f) != 0);
+  weft_future_release(f);
+  spin(loop, 3);
+  ASSERT_EQ(ssrc.calls, 2);
+  ASSERT_EQ(s.factory_calls, 1);
+  ASSERT_EQ(c2.made, 0);
+  ASSERT_EQ(csrc.released, 2);
+  ASSERT_EQ(ssrc.released, 1);
+
+  stop_server(loop, server);
+  weft_tls_context_release(cctx);
+  SSL_CTX_free(ssrc.ctx);
+  SSL_CTX_free(csrc.ctx);
   spin(loop, 3);
   weft_test_close_loop(loop);
 }

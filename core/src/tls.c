@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,8 +39,10 @@ struct weft_tls_context_s {
 };
 
 struct weft_tls_conn_s {
-  weft_tls_context_t *ctx;
+  weft_tls_context_t *ctx; /* NULL for an adopted SSL */
   SSL *ssl;
+  void *owner; /* an adopted SSL's owner, told through release when the engine is freed */
+  weft_free_fn release;
   BIO *in;  /* ciphertext from the network, read by OpenSSL */
   BIO *out; /* ciphertext written by OpenSSL, for the network */
   size_t max_buffer;
@@ -68,6 +71,21 @@ struct weft_tls_conn_s {
 };
 
 /* ---- helpers ---------------------------------------------------------------------------- */
+
+/* The engine is found from its SSL through an ex_data slot of its own, never the app data
+ * (ex_data index 0): an adopted SSL's app data belongs to its owner, whose callbacks (Python's
+ * SNI, ALPN and message callbacks) read it during the handshake. */
+static int engine_index = -1;
+static pthread_once_t engine_index_once = PTHREAD_ONCE_INIT;
+
+static void make_engine_index(void) {
+  engine_index = SSL_get_ex_new_index(0, "weft TLS engine", NULL, NULL, NULL);
+}
+
+static int engine_slot(void) {
+  pthread_once(&engine_index_once, make_engine_index);
+  return engine_index;
+}
 
 static char *dup_bytes(const void *data, size_t len) {
   char *s = malloc(len + 1);
@@ -162,16 +180,13 @@ int weft_tls_context_new(int32_t role, weft_tls_context_t **out) {
     free(ctx);
     return WEFT_ENOMEM;
   }
-  /* Renegotiation is refused: it would make a write need a read, which the memory-BIO model
-   * (and asyncio) do not support. Compression is off against CRIME. */
+  /* Renegotiation is refused (on every connection too: engine_setup): it would make a write
+   * need a read, which the memory-BIO model does not support. Compression is off against
+   * CRIME. */
   long opts = SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION;
   if (role == WEFT_TLS_SERVER)
     opts |= SSL_OP_CIPHER_SERVER_PREFERENCE;
   SSL_CTX_set_options(ctx->ssl_ctx, opts);
-  /* Partial writes let weft__tls_write stop at the buffer cap; a moving buffer lets the
-   * caller retry from a different address. */
-  SSL_CTX_set_mode(ctx->ssl_ctx,
-                   SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_set_min_proto_version(ctx->ssl_ctx, TLS1_2_VERSION);
   if (role == WEFT_TLS_CLIENT) {
     ctx->verify_mode = WEFT_TLS_VERIFY_REQUIRED;
@@ -461,7 +476,7 @@ static int servername_cb(SSL *ssl, int *alert, void *arg) {
   const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   weft_tls_context_t *use = NULL;
   if (ctx->sni_fn(name, &use, ctx->sni_arg) < 0) {
-    weft__tls_engine_t *e = SSL_get_app_data(ssl);
+    weft__tls_engine_t *e = SSL_get_ex_data(ssl, engine_slot());
     if (e)
       e->sni_refused = 1;
     *alert = SSL_AD_UNRECOGNIZED_NAME;
@@ -494,6 +509,42 @@ int weft_tls_context_set_sni_callback(weft_tls_context_t *ctx, weft_tls_sni_fn f
 
 /* ---- the engine ------------------------------------------------------------------------- */
 
+/* What every engine does with its SSL, wherever the SSL came from: memory BIOs, the modes and
+ * options the memory-BIO model needs, the engine's ex_data slot, the side. */
+static int engine_setup(weft__tls_engine_t *e, SSL *ssl, int is_server, size_t max_buffer) {
+  e->max_buffer = max_buffer ? max_buffer : WEFT__TLS_DEFAULT_MAX_BUFFER;
+  if (e->max_buffer > MAX_BUFFER_LIMIT)
+    e->max_buffer = MAX_BUFFER_LIMIT;
+  e->is_server = is_server;
+  e->state = WEFT__TLS_HANDSHAKING;
+  e->ssl = ssl;
+  e->in = BIO_new(BIO_s_mem());
+  e->out = BIO_new(BIO_s_mem());
+  int slot = engine_slot();
+  if (e->in == NULL || e->out == NULL || slot < 0 || !SSL_set_ex_data(ssl, slot, e)) {
+    BIO_free(e->in);
+    BIO_free(e->out);
+    e->in = e->out = NULL;
+    ERR_clear_error();
+    return WEFT_ENOMEM;
+  }
+  /* An empty input BIO means "more to come", not end of stream: the end is ours to say
+   * (weft__tls_feed_eof). */
+  BIO_set_mem_eof_return(e->in, -1);
+  BIO_set_mem_eof_return(e->out, -1);
+  /* Replaces (and frees) whatever BIOs an adopted SSL had. */
+  SSL_set_bio(ssl, e->in, e->out);
+  /* Partial writes let weft__tls_write stop at the buffer cap; a moving buffer lets the
+   * caller retry from a different address. */
+  SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_set_options(ssl, SSL_OP_NO_RENEGOTIATION);
+  if (is_server)
+    SSL_set_accept_state(ssl);
+  else
+    SSL_set_connect_state(ssl);
+  return 0;
+}
+
 int weft__tls_engine_new(weft_tls_context_t *ctx, const char *server_hostname, size_t max_buffer,
                          weft__tls_engine_t **out) {
   if (ctx == NULL || out == NULL)
@@ -505,57 +556,41 @@ int weft__tls_engine_new(weft_tls_context_t *ctx, const char *server_hostname, s
   weft__tls_engine_t *e = calloc(1, sizeof *e);
   if (e == NULL)
     return WEFT_ENOMEM;
-  e->max_buffer = max_buffer ? max_buffer : WEFT__TLS_DEFAULT_MAX_BUFFER;
-  if (e->max_buffer > MAX_BUFFER_LIMIT)
-    e->max_buffer = MAX_BUFFER_LIMIT;
-  e->is_server = ctx->role == WEFT_TLS_SERVER;
-  e->state = WEFT__TLS_HANDSHAKING;
   ERR_clear_error();
-  e->ssl = SSL_new(ctx->ssl_ctx);
-  e->in = BIO_new(BIO_s_mem());
-  e->out = BIO_new(BIO_s_mem());
-  if (e->ssl == NULL || e->in == NULL || e->out == NULL) {
-    BIO_free(e->in);
-    BIO_free(e->out);
-    SSL_free(e->ssl);
-    free(e);
+  SSL *ssl = SSL_new(ctx->ssl_ctx);
+  if (ssl == NULL) {
     ERR_clear_error();
+    free(e);
     return WEFT_ENOMEM;
   }
-  /* An empty input BIO means "more to come", not end of stream: the end is ours to say
-   * (weft__tls_feed_eof). */
-  BIO_set_mem_eof_return(e->in, -1);
-  BIO_set_mem_eof_return(e->out, -1);
-  SSL_set_bio(e->ssl, e->in, e->out);
-  SSL_set_app_data(e->ssl, e);
+  int rc = engine_setup(e, ssl, ctx->role == WEFT_TLS_SERVER, max_buffer);
+  if (rc != 0) {
+    SSL_free(ssl);
+    free(e);
+    return rc;
+  }
   e->ctx = weft_tls_context_retain(ctx);
-  int rc = 0;
-  if (e->is_server) {
-    SSL_set_accept_state(e->ssl);
-  } else {
-    SSL_set_connect_state(e->ssl);
-    if (server_hostname && server_hostname[0]) {
-      int ip = is_ip_address(server_hostname);
-      e->hostname = dup_str(server_hostname);
-      e->server_name = ip ? NULL : dup_str(server_hostname);
-      if (e->hostname == NULL || (!ip && e->server_name == NULL))
-        rc = WEFT_ENOMEM;
-      /* RFC 6066 forbids IP addresses in SNI. */
-      else if (!ip && !SSL_set_tlsext_host_name(e->ssl, server_hostname))
-        rc = WEFT_EINVAL;
-      else if (ctx->check_hostname) {
-        if (ip) {
-          if (!X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(e->ssl), server_hostname))
-            rc = WEFT_EINVAL;
-        } else {
-          SSL_set_hostflags(e->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-          if (!SSL_set1_host(e->ssl, server_hostname))
-            rc = WEFT_EINVAL;
-        }
+  if (!e->is_server && server_hostname && server_hostname[0]) {
+    int ip = is_ip_address(server_hostname);
+    e->hostname = dup_str(server_hostname);
+    e->server_name = ip ? NULL : dup_str(server_hostname);
+    if (e->hostname == NULL || (!ip && e->server_name == NULL))
+      rc = WEFT_ENOMEM;
+    /* RFC 6066 forbids IP addresses in SNI. */
+    else if (!ip && !SSL_set_tlsext_host_name(e->ssl, server_hostname))
+      rc = WEFT_EINVAL;
+    else if (ctx->check_hostname) {
+      if (ip) {
+        if (!X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(e->ssl), server_hostname))
+          rc = WEFT_EINVAL;
+      } else {
+        SSL_set_hostflags(e->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        if (!SSL_set1_host(e->ssl, server_hostname))
+          rc = WEFT_EINVAL;
       }
-      if (rc == WEFT_EINVAL)
-        ctx_fail_openssl(ctx, "the server host name");
     }
+    if (rc == WEFT_EINVAL)
+      ctx_fail_openssl(ctx, "the server host name");
   }
   if (rc != 0) {
     weft__tls_engine_free(e);
@@ -565,10 +600,73 @@ int weft__tls_engine_new(weft_tls_context_t *ctx, const char *server_hostname, s
   return 0;
 }
 
+/* The host name an adopted client SSL checks the certificate against, as its owner set it
+ * (SSL_set1_host or an IP address), else the SNI it sends: for failure messages only. */
+static char *adopted_hostname(SSL *ssl) {
+  X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+  const char *host = X509_VERIFY_PARAM_get0_host(param, 0);
+  if (host)
+    return dup_str(host);
+  char *ip = X509_VERIFY_PARAM_get1_ip_asc(param);
+  if (ip) {
+    char *copy = dup_str(ip);
+    OPENSSL_free(ip);
+    return copy;
+  }
+  return dup_str(SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+}
+
+int weft__tls_engine_adopt(void *ssl_ptr, int32_t role, size_t max_buffer, void *owner,
+                           weft_free_fn release, weft__tls_engine_t **out) {
+  SSL *ssl = ssl_ptr;
+  int rc = 0;
+  weft__tls_engine_t *e = NULL;
+  if (out == NULL || ssl == NULL || (role != WEFT_TLS_CLIENT && role != WEFT_TLS_SERVER)) {
+    rc = WEFT_EINVAL;
+  } else if (SSL_is_server(ssl) != (role == WEFT_TLS_SERVER) || !SSL_in_before(ssl) ||
+             SSL_get_ex_data(ssl, engine_slot()) != NULL) {
+    rc = WEFT_EINVAL; /* the wrong side, a handshake under way, or another engine's */
+  } else if ((e = calloc(1, sizeof *e)) == NULL) {
+    rc = WEFT_ENOMEM;
+  } else {
+    ERR_clear_error();
+    SSL_up_ref(ssl);
+    rc = engine_setup(e, ssl, role == WEFT_TLS_SERVER, max_buffer);
+    if (rc != 0) {
+      SSL_free(ssl);
+      free(e);
+      e = NULL;
+    }
+  }
+  if (rc != 0) {
+    if (out)
+      *out = NULL;
+    if (release)
+      release(owner);
+    return rc;
+  }
+  e->owner = owner;
+  e->release = release;
+  if (!e->is_server) {
+    e->hostname = adopted_hostname(ssl);
+    const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    e->server_name = dup_str(sni);
+    if (sni && e->server_name == NULL) {
+      weft__tls_engine_free(e);
+      *out = NULL;
+      return WEFT_ENOMEM;
+    }
+  }
+  *out = e;
+  return 0;
+}
+
 void weft__tls_engine_free(weft__tls_engine_t *e) {
   if (e == NULL)
     return;
-  SSL_free(e->ssl); /* frees both BIOs */
+  /* The slot is cleared first: an adopted SSL outlives the engine in its owner's hands. */
+  SSL_set_ex_data(e->ssl, engine_slot(), NULL);
+  SSL_free(e->ssl); /* frees both BIOs (they are the SSL's), or drops the engine's reference */
   weft_tls_context_release(e->ctx);
   free(e->hostname);
   free(e->alpn);
@@ -576,7 +674,11 @@ void weft__tls_engine_free(weft__tls_engine_t *e) {
   free(e->peer_der);
   free(e->peer_subject);
   free(e->peer_issuer);
+  weft_free_fn release = e->release;
+  void *owner = e->owner;
   free(e);
+  if (release)
+    release(owner);
 }
 
 void weft__tls_set_handshake_cb(weft__tls_engine_t *e, weft__tls_handshake_fn fn, void *arg) {
@@ -956,4 +1058,23 @@ const char *weft_tls_conn_peer_issuer(const weft_tls_conn_t *conn) {
 
 const char *weft_tls_conn_error(const weft_tls_conn_t *conn) {
   return conn->error;
+}
+
+void *weft_tls_conn_ssl(const weft_tls_conn_t *conn) {
+  return conn->ssl;
+}
+
+void *weft_tls_conn_owner(const weft_tls_conn_t *conn) {
+  return conn->owner;
+}
+
+long weft_tls_conn_verify_result(const weft_tls_conn_t *conn, const char **message) {
+  long v = SSL_get_verify_result(conn->ssl);
+  if (message)
+    *message = X509_verify_cert_error_string(v);
+  return v;
+}
+
+unsigned long weft_tls_openssl_version(void) {
+  return OpenSSL_version_num();
 }

@@ -59,6 +59,12 @@ typedef void (*weft__tls_handshake_fn)(weft__tls_engine_t *engine, int status, v
  * checks host names, which then requires it. max_buffer 0 means the default. */
 int weft__tls_engine_new(weft_tls_context_t *ctx, const char *server_hostname, size_t max_buffer,
                          weft__tls_engine_t **out);
+/* Creates an engine around an SSL made outside weft (weft_tls_ssl_t in tls.h): the same
+ * engine as weft__tls_engine_new's, only the SSL comes from elsewhere. It must be on `role`'s
+ * side and not have started its handshake (else WEFT_EINVAL). The engine takes a reference
+ * to the SSL and calls release(owner) once when freed; also at once when this fails. */
+int weft__tls_engine_adopt(void *ssl, int32_t role, size_t max_buffer, void *owner,
+                           weft_free_fn release, weft__tls_engine_t **out);
 /* Frees the engine, whatever its state (no close_notify is sent: shut down first for that). */
 void weft__tls_engine_free(weft__tls_engine_t *engine);
 /* Installs the handshake-completion callback. */

@@ -36,15 +36,14 @@ typedef struct tls_server_s {
   weft_protocol_factory_fn factory;
   void *factory_arg;
   weft_free_fn factory_free; /* set through weft__tls_server_adopt */
-  weft_tls_context_t *ctx;
-  double handshake_timeout, shutdown_timeout;
+  weft_tls_options_t tls;    /* its context retained */
 } tls_server_t;
 
 typedef struct layer_s {
   int refs;
   weft_loop_t *loop;
   weft__tls_engine_t *engine;
-  weft_tls_context_t *ctx;
+  weft_tls_context_t *ctx; /* NULL when the SSL came from the options' ssl_fn */
   double handshake_timeout, shutdown_timeout;
   weft_transport_t *raw; /* retained once attached */
   weft_transport_t *app; /* the TLS transport, made when the handshake completes */
@@ -96,8 +95,12 @@ static void copy_protocol(weft_protocol_t *dst, const weft_protocol_t *src) {
   weft__copy_sized(dst, sizeof(*dst), src);
 }
 
-static int check_timeouts(weft_tls_options_t *o) {
+/* Completes the options (default timeouts) and checks them for `role`: a context of that
+ * role, or an ssl_fn, not both. */
+static int check_options(weft_tls_options_t *o, int32_t role) {
   if (o->handshake_timeout < 0 || o->shutdown_timeout < 0)
+    return WEFT_EINVAL;
+  if (o->ssl_fn ? o->context != NULL : (!o->context || weft_tls_context_role(o->context) != role))
     return WEFT_EINVAL;
   if (o->handshake_timeout == 0)
     o->handshake_timeout = WEFT_TLS_HANDSHAKE_TIMEOUT;
@@ -114,8 +117,23 @@ static void cancel_timer(weft_handle_t **h) {
   }
 }
 
-static int layer_new(weft_loop_t *loop, weft_tls_context_t *ctx, const char *hostname,
-                     double handshake_timeout, double shutdown_timeout, layer_t **out) {
+/* The connection's engine: from the context, or around the SSL the options' ssl_fn gives. */
+static int make_engine(const weft_tls_options_t *o, int32_t role, const char *hostname,
+                       weft__tls_engine_t **out) {
+  if (!o->ssl_fn)
+    return weft__tls_engine_new(o->context, hostname, 0, out);
+  weft_tls_ssl_t s;
+  memset(&s, 0, sizeof(s));
+  s.size = sizeof(s);
+  int rc = o->ssl_fn(o->ssl_arg, role == WEFT_TLS_SERVER, &s);
+  if (rc)
+    return rc < 0 ? rc : WEFT_EINVAL;
+  return weft__tls_engine_adopt(s.ssl, role, 0, s.owner, s.release, out);
+}
+
+/* A layer for `role` with the checked options `o`; hostname: a client's (may be NULL). */
+static int layer_new(weft_loop_t *loop, const weft_tls_options_t *o, int32_t role,
+                     const char *hostname, layer_t **out) {
   if (!scratch) {
     scratch = malloc(2 * CHUNK);
     if (!scratch)
@@ -124,7 +142,7 @@ static int layer_new(weft_loop_t *loop, weft_tls_context_t *ctx, const char *hos
   layer_t *L = calloc(1, sizeof(*L));
   if (!L)
     return WEFT_ENOMEM;
-  int rc = weft__tls_engine_new(ctx, hostname, 0, &L->engine);
+  int rc = make_engine(o, role, hostname, &L->engine);
   if (rc) {
     free(L);
     if (layer_count == 0) {
@@ -136,9 +154,9 @@ static int layer_new(weft_loop_t *loop, weft_tls_context_t *ctx, const char *hos
   layer_count++;
   L->refs = 1;
   L->loop = loop;
-  L->ctx = weft_tls_context_retain(ctx);
-  L->handshake_timeout = handshake_timeout;
-  L->shutdown_timeout = shutdown_timeout;
+  L->ctx = o->context ? weft_tls_context_retain(o->context) : NULL;
+  L->handshake_timeout = o->handshake_timeout;
+  L->shutdown_timeout = o->shutdown_timeout;
   *out = L;
   return 0;
 }
@@ -684,7 +702,7 @@ static int op_extra_info(void *impl, int key, void *buf, size_t *len) {
   case WEFT_INFO_TLS_CONN:
     return copy_out(&c, sizeof(c), buf, len);
   case WEFT_INFO_TLS_CONTEXT:
-    return copy_out(&L->ctx, sizeof(L->ctx), buf, len);
+    return L->ctx ? copy_out(&L->ctx, sizeof(L->ctx), buf, len) : WEFT_ENOENT;
   case WEFT_INFO_TLS_PEERCERT: {
     const uint8_t *der;
     size_t n;
@@ -768,11 +786,11 @@ static int client_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *
     return WEFT_EINVAL;
   weft_tls_options_t o;
   copy_tls_options(tls, &o);
-  if (!o.context || weft_tls_context_role(o.context) != WEFT_TLS_CLIENT || check_timeouts(&o))
+  if (check_options(&o, WEFT_TLS_CLIENT))
     return WEFT_EINVAL;
   const char *host = o.server_hostname ? o.server_hostname : default_host;
   layer_t *L;
-  int rc = layer_new(loop, o.context, host, o.handshake_timeout, o.shutdown_timeout, &L);
+  int rc = layer_new(loop, &o, WEFT_TLS_CLIENT, host, &L);
   if (rc)
     return rc;
   copy_protocol(&L->proto, protocol);
@@ -877,11 +895,10 @@ int weft_start_tls(weft_transport_t *raw, const weft_protocol_t *protocol, void 
   weft_tls_options_t o;
   copy_tls_options(tls, &o);
   int role = server_side ? WEFT_TLS_SERVER : WEFT_TLS_CLIENT;
-  if (!o.context || weft_tls_context_role(o.context) != role || check_timeouts(&o))
+  if (check_options(&o, role))
     return WEFT_EINVAL;
   layer_t *L;
-  int rc = layer_new(raw->loop, o.context, server_side ? NULL : o.server_hostname,
-                     o.handshake_timeout, o.shutdown_timeout, &L);
+  int rc = layer_new(raw->loop, &o, role, server_side ? NULL : o.server_hostname, &L);
   if (rc)
     return rc;
   rc = weft_future_new(raw->loop, &L->waiter);
@@ -910,7 +927,7 @@ static void server_release(tls_server_t *W) {
     return;
   if (W->factory_free)
     W->factory_free(W->factory_arg);
-  weft_tls_context_release(W->ctx);
+  weft_tls_context_release(W->tls.context);
   free(W);
 }
 
@@ -921,7 +938,7 @@ static void server_release_fn(void *p) {
 static int tls_factory(void *farg, weft_protocol_t *p, void **arg) {
   tls_server_t *W = farg;
   layer_t *L;
-  int rc = layer_new(W->loop, W->ctx, NULL, W->handshake_timeout, W->shutdown_timeout, &L);
+  int rc = layer_new(W->loop, &W->tls, WEFT_TLS_SERVER, NULL, &L);
   if (rc)
     return rc;
   L->server = W;
@@ -945,7 +962,7 @@ static int server_new(weft_loop_t *loop, weft_protocol_factory_fn factory, void 
     return WEFT_EINVAL;
   weft_tls_options_t o;
   copy_tls_options(weft__tls_server_options(options), &o);
-  if (!o.context || weft_tls_context_role(o.context) != WEFT_TLS_SERVER || check_timeouts(&o))
+  if (check_options(&o, WEFT_TLS_SERVER))
     return WEFT_EINVAL;
   tls_server_t *W = calloc(1, sizeof(*W));
   if (!W)
@@ -954,9 +971,9 @@ static int server_new(weft_loop_t *loop, weft_protocol_factory_fn factory, void 
   W->loop = loop;
   W->factory = factory;
   W->factory_arg = factory_arg;
-  W->ctx = weft_tls_context_retain(o.context);
-  W->handshake_timeout = o.handshake_timeout;
-  W->shutdown_timeout = o.shutdown_timeout;
+  W->tls = o;
+  W->tls.server_hostname = NULL; /* not kept: servers ignore it */
+  weft_tls_context_retain(o.context);
   weft__copy_sized(plain, sizeof(*plain), options);
   plain->tls = NULL;
   *out = W;

@@ -107,6 +107,29 @@ WEFT_API int weft_tls_context_set_alpn_protocols(weft_tls_context_t *ctx,
 WEFT_API int weft_tls_context_set_sni_callback(weft_tls_context_t *ctx, weft_tls_sni_fn fn,
                                                void *arg);
 
+/* An OpenSSL `SSL *` made outside weft, for one connection: how a binding whose language
+ * owns the TLS configuration (Python's ssl.SSLContext, which cannot be read back) hands
+ * each connection to the engine. The SSL must come from the libssl weft calls, be set up for
+ * its side (SSL_set_connect_state / _accept_state, SNI, host-name checks...) and not have
+ * started its handshake. weft takes its own reference (SSL_up_ref) and replaces its BIOs
+ * with the engine's; its app data and the context's callbacks stay the owner's. `release`
+ * (if not NULL) is called with `owner` exactly once, when weft no longer uses the SSL (also
+ * when adopting it fails), so the owner can keep alive what its callbacks need till then. */
+typedef struct weft_tls_ssl_s {
+  size_t size;          /* sizeof(weft_tls_ssl_t) */
+  void *ssl;            /* SSL * */
+  void *owner;          /* passed to release */
+  weft_free_fn release; /* may be NULL */
+} weft_tls_ssl_t;
+
+/* Supplies the SSL for a new connection on `server_side` (1: server) into *out (whose size
+ * is set); returns 0, or a negative code to refuse the connection. */
+typedef int (*weft_tls_ssl_fn)(void *arg, int32_t server_side, weft_tls_ssl_t *out);
+
+/* The version number of the OpenSSL library weft runs on (OpenSSL_version_num()): a binding
+ * that hands over SSL objects checks that its own language's OpenSSL is the same one. */
+WEFT_API unsigned long weft_tls_openssl_version(void);
+
 /* Connection queries. A connection belongs to its transport, which hands it out (asyncio's
  * get_extra_info("ssl_object")); strings and bytes stay valid as long as the connection. */
 
@@ -132,6 +155,13 @@ WEFT_API const char *weft_tls_conn_peer_subject(const weft_tls_conn_t *conn);
 WEFT_API const char *weft_tls_conn_peer_issuer(const weft_tls_conn_t *conn);
 /* Why the connection failed ("certificate verify failed: ..."), or "" when it has not. */
 WEFT_API const char *weft_tls_conn_error(const weft_tls_conn_t *conn);
+/* The connection's OpenSSL `SSL *` (borrowed; for what the queries above do not cover). */
+WEFT_API void *weft_tls_conn_ssl(const weft_tls_conn_t *conn);
+/* The owner given with an adopted SSL (weft_tls_ssl_t), or NULL for one weft made. */
+WEFT_API void *weft_tls_conn_owner(const weft_tls_conn_t *conn);
+/* The peer certificate's verification result (OpenSSL's X509_V_* code; 0: X509_V_OK) and
+ * its text in *message (may be NULL): why "certificate verify failed". */
+WEFT_API long weft_tls_conn_verify_result(const weft_tls_conn_t *conn, const char **message);
 
 #ifdef __cplusplus
 }

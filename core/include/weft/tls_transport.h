@@ -45,14 +45,21 @@ extern "C" {
 
 /* asyncio's ssl=, server_hostname=, ssl_handshake_timeout=, ssl_shutdown_timeout=. */
 typedef struct weft_tls_options_s {
-  size_t size;                 /* sizeof(weft_tls_options_t) */
-  weft_tls_context_t *context; /* required; a client context for clients, a server one else */
+  size_t size; /* sizeof(weft_tls_options_t) */
+  /* A client context for clients, a server one else; or NULL with ssl_fn set. */
+  weft_tls_context_t *context;
   /* Clients: the name sent as SNI and checked against the certificate. NULL: the host
    * given to create_connection (other calls have none: give one when the context checks
    * host names). Servers ignore it. */
   const char *server_hostname;
   double handshake_timeout; /* seconds; 0: WEFT_TLS_HANDSHAKE_TIMEOUT (60) */
   double shutdown_timeout;  /* seconds; 0: WEFT_TLS_SHUTDOWN_TIMEOUT (30) */
+  /* Instead of a context: called for each connection (once for a client or start_tls, at
+   * each accept for a server) for an SSL made outside weft (tls.h, weft_tls_ssl_t), which
+   * carries all the configuration, server_hostname included (the field above is then
+   * ignored). ssl_arg must outlive the server, or the call for a client. */
+  weft_tls_ssl_fn ssl_fn;
+  void *ssl_arg;
 } weft_tls_options_t;
 
 /* weft_transport_get_extra_info keys of a TLS transport (asyncio's names in quotes).
