@@ -779,18 +779,22 @@ static void on_inner_done(weft_future_t *f, void *arg) {
   layer_release(L); /* the connect's */
 }
 
-/* A client layer for `protocol`, with its waiter. */
-static int client_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
-                      const weft_tls_options_t *tls, const char *default_host, layer_t **out) {
+/* A layer for `protocol` with its waiter, on `role`'s side: a client, or the server side of
+ * one accepted connection (connect_accepted_socket). */
+static int conn_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                    const weft_tls_options_t *tls, const char *default_host, int32_t role,
+                    layer_t **out) {
   if (!loop || !protocol || !tls)
     return WEFT_EINVAL;
   weft_tls_options_t o;
   copy_tls_options(tls, &o);
-  if (check_options(&o, WEFT_TLS_CLIENT))
+  if (check_options(&o, role))
     return WEFT_EINVAL;
-  const char *host = o.server_hostname ? o.server_hostname : default_host;
+  const char *host = NULL;
+  if (role == WEFT_TLS_CLIENT)
+    host = o.server_hostname ? o.server_hostname : default_host;
   layer_t *L;
-  int rc = layer_new(loop, &o, WEFT_TLS_CLIENT, host, &L);
+  int rc = layer_new(loop, &o, role, host, &L);
   if (rc)
     return rc;
   copy_protocol(&L->proto, protocol);
@@ -821,7 +825,8 @@ int weft__tls_create_connection(weft_loop_t *loop, const weft_protocol_t *protoc
   if (!out)
     return WEFT_EINVAL;
   layer_t *L;
-  int rc = client_new(loop, protocol, arg, weft__tls_connect_options(options), host, &L);
+  int rc =
+      conn_new(loop, protocol, arg, weft__tls_connect_options(options), host, WEFT_TLS_CLIENT, &L);
   if (rc)
     return rc;
   weft_connect_options_t plain;
@@ -839,8 +844,9 @@ int weft__tls_create_connection(weft_loop_t *loop, const weft_protocol_t *protoc
   return client_publish(L, inner, out);
 }
 
-int weft_create_connection_fd_tls(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
-                                  int fd, const weft_tls_options_t *tls, weft_future_t **out) {
+/* TLS on `role`'s side over a connected TCP or Unix socket. */
+static int fd_tls(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
+                  const weft_tls_options_t *tls, int32_t role, weft_future_t **out) {
   if (!out || fd < 0)
     return WEFT_EINVAL;
   struct sockaddr_storage ss;
@@ -848,7 +854,7 @@ int weft_create_connection_fd_tls(weft_loop_t *loop, const weft_protocol_t *prot
   if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
     return WEFT_ENOTSOCK;
   layer_t *L;
-  int rc = client_new(loop, protocol, arg, tls, NULL, &L);
+  int rc = conn_new(loop, protocol, arg, tls, NULL, role, &L);
   if (rc)
     return rc;
   weft_future_t *inner;
@@ -863,13 +869,23 @@ int weft_create_connection_fd_tls(weft_loop_t *loop, const weft_protocol_t *prot
   return client_publish(L, inner, out);
 }
 
+int weft_create_connection_fd_tls(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                                  int fd, const weft_tls_options_t *tls, weft_future_t **out) {
+  return fd_tls(loop, protocol, arg, fd, tls, WEFT_TLS_CLIENT, out);
+}
+
+int weft_connect_accepted_fd_tls(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                                 int fd, const weft_tls_options_t *tls, weft_future_t **out) {
+  return fd_tls(loop, protocol, arg, fd, tls, WEFT_TLS_SERVER, out);
+}
+
 int weft_create_unix_connection_tls(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
                                     const char *path, size_t path_len,
                                     const weft_tls_options_t *tls, weft_future_t **out) {
   if (!out || !path)
     return WEFT_EINVAL;
   layer_t *L;
-  int rc = client_new(loop, protocol, arg, tls, NULL, &L);
+  int rc = conn_new(loop, protocol, arg, tls, NULL, WEFT_TLS_CLIENT, &L);
   if (rc)
     return rc;
   weft_future_t *inner;

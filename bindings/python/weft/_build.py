@@ -43,13 +43,22 @@ def core_library() -> pathlib.Path:
     return build_dir / "core" / "libweft.a"
 
 
+# The binding's own C (weft/_sslhelper.c: reading the SSL * out of Python's ssl objects),
+# declared here rather than in _cdef.h, which mirrors the core's API only.
+HELPER_CDEF = """
+int pyweft_ssl_of(void *sslsocket, void *sslcontext, int server_side, void **out);
+long pyweft_ssl_verify_result(void *ssl, const char **message);
+"""
+
+
 def make_builder() -> cffi.FFI:
     """The FFI builder setuptools' cffi_modules hook and CMake both use."""
     builder = cffi.FFI()
     builder.cdef(cdef_text())
+    builder.cdef(HELPER_CDEF)
     builder.set_source(
         "weft._weft",
-        "#include <weft.h>\n",
+        "#include <weft.h>\n" + (HERE / "_sslhelper.c").read_text(),
         include_dirs=[str(INCLUDE_DIR)],
         extra_objects=[str(core_library())],
         libraries=["uv", "ssl", "crypto", "pthread", "m"],

@@ -152,10 +152,12 @@ typedef struct weft_protocol_s {
 typedef int (*weft_protocol_factory_fn)(void *factory_arg, weft_protocol_t *protocol_out,
                                         void **arg_out);
 typedef struct weft_server_s weft_server_t;
+typedef struct weft_tls_options_s weft_tls_options_t;
 typedef struct weft_server_options_s {
   size_t size;
   int backlog;
   int no_start_serving;
+  const weft_tls_options_t *tls;
   ...;
 } weft_server_options_t;
 
@@ -186,3 +188,76 @@ extern "Python" void _weft_tp_lost(weft_transport_t *, int, void *);
 extern "Python" void _weft_tp_pause(weft_transport_t *, void *);
 extern "Python" void _weft_tp_resume(weft_transport_t *, void *);
 extern "Python" int _weft_server_factory(void *, weft_protocol_t *, void **);
+
+/* future.h: what the binding reads of the core's futures (TLS connects and start_tls) */
+typedef struct weft_value_s {
+  int32_t type;
+  int64_t i;
+  double d;
+  void *ptr;
+  size_t len;
+  ...;
+} weft_value_t;
+typedef void (*weft_future_cb)(weft_future_t *future, void *arg);
+int weft_future_cancel(weft_future_t *future, const char *message);
+int weft_future_cancelled(const weft_future_t *future);
+int weft_future_result(weft_future_t *future, const weft_value_t **out);
+int weft_future_error(weft_future_t *future);
+const char *weft_future_error_message(const weft_future_t *future);
+int weft_future_add_done_callback(weft_future_t *future, weft_future_cb cb, void *arg);
+int weft_transport_get_extra_info(const weft_transport_t *transport, int key, void *buf,
+                                  size_t *len);
+
+/* loop.h: the core's reports (a TLS server's failed handshakes) reach Python's handler */
+typedef struct weft_task_s weft_task_t;
+typedef struct weft_error_context_s {
+  size_t size;
+  const char *message;
+  int error;
+  const char *error_message;
+  void *error_payload;
+  weft_future_t *future;
+  weft_task_t *task;
+  weft_handle_t *handle;
+} weft_error_context_t;
+typedef void (*weft_exception_handler_fn)(weft_loop_t *loop, const weft_error_context_t *context,
+                                          void *arg);
+int weft_loop_set_exception_handler(weft_loop_t *loop, weft_exception_handler_fn handler,
+                                    void *arg);
+void weft_loop_default_exception_handler(weft_loop_t *loop, const weft_error_context_t *context);
+
+/* tls.h, tls_transport.h: TLS over transports, with the SSL objects Python makes */
+typedef void (*weft_free_fn)(void *ptr);
+typedef struct weft_tls_context_s weft_tls_context_t;
+typedef struct weft_tls_conn_s weft_tls_conn_t;
+typedef struct weft_tls_ssl_s {
+  size_t size;
+  void *ssl;
+  void *owner;
+  weft_free_fn release;
+} weft_tls_ssl_t;
+typedef int (*weft_tls_ssl_fn)(void *arg, int32_t server_side, weft_tls_ssl_t *out);
+struct weft_tls_options_s {
+  size_t size;
+  weft_tls_context_t *context;
+  const char *server_hostname;
+  double handshake_timeout;
+  double shutdown_timeout;
+  weft_tls_ssl_fn ssl_fn;
+  void *ssl_arg;
+};
+unsigned long weft_tls_openssl_version(void);
+const char *weft_tls_conn_error(const weft_tls_conn_t *conn);
+void *weft_tls_conn_owner(const weft_tls_conn_t *conn);
+int weft_start_tls(weft_transport_t *transport, const weft_protocol_t *protocol, void *arg,
+                   const weft_tls_options_t *tls, int32_t server_side, weft_future_t **out);
+int weft_create_connection_fd_tls(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                                  int fd, const weft_tls_options_t *tls, weft_future_t **out);
+int weft_connect_accepted_fd_tls(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                                 int fd, const weft_tls_options_t *tls, weft_future_t **out);
+
+extern "Python" int _weft_tls_ssl(void *, int32_t, weft_tls_ssl_t *);
+extern "Python" void _weft_tls_release(void *);
+extern "Python" void _weft_tls_done(weft_future_t *, void *);
+extern "Python" int _weft_tls_server_factory(void *, weft_protocol_t *, void **);
+extern "Python" void _weft_core_report(weft_loop_t *, const weft_error_context_t *, void *);

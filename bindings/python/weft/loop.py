@@ -25,6 +25,7 @@ from .handles import Handle, TimerHandle, report_callback_error
 from .fdwatch import FdWatchMixin
 from .signals import SignalMixin
 from .transports import TransportMixin
+from .tls import TLSMixin
 from .wakeup import SignalWakeup
 from .subprocess import SubprocessMixin
 
@@ -47,7 +48,7 @@ def _stop_when_done(fut) -> None:
     futures._get_loop(fut).stop()
 
 
-class EventLoop(TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.AbstractEventLoop):
+class EventLoop(TLSMixin, TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.AbstractEventLoop):
     """A drop-in asyncio event loop running on weft's C core."""
 
     def __init__(self) -> None:

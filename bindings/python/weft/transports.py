@@ -231,12 +231,6 @@ def _remove_stale_socket_file(path: str) -> None:
                                  path, exc)
 
 
-def _reject_ssl(ssl) -> None:
-    """TLS transports exist in the core but are not wired to Python: refuse ssl= plainly."""
-    if ssl:
-        raise NotImplementedError("weft: TLS transports are not wired to Python yet")
-
-
 def _check_unix_stream_socket(sock) -> None:
     if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
         raise ValueError(f"A UNIX Domain Stream Socket was expected, got {sock!r}")
@@ -244,16 +238,17 @@ def _check_unix_stream_socket(sock) -> None:
 
 class TransportMixin:
     """create_connection, create_server, connect_accepted_socket and their Unix-socket
-    counterparts, create_unix_connection and create_unix_server."""
+    counterparts, create_unix_connection and create_unix_server. Their TLS half (ssl=...)
+    is TLSMixin's (tls.py): _tls_client, _tls_server, _tls_wrap_socket,
+    _tls_server_factory."""
 
     async def create_connection(self, protocol_factory, host=None, port=None, *, ssl=None,
                                 family=0, proto=0, flags=0, sock=None, local_addr=None,
                                 server_hostname=None, ssl_handshake_timeout=None,
                                 ssl_shutdown_timeout=None, happy_eyeballs_delay=None,
                                 interleave=None):
-        _reject_ssl(ssl)
-        if server_hostname is not None:
-            raise ValueError("server_hostname is only meaningful with ssl")
+        tls = self._tls_client(ssl, server_hostname, host, ssl_handshake_timeout,
+                               ssl_shutdown_timeout)
         if sock is None:
             if host is None and port is None:
                 raise ValueError("host and port was not specified and no sock specified")
@@ -262,22 +257,21 @@ class TransportMixin:
             raise ValueError("host/port and sock can not be specified at the same time")
         elif sock.type != socket.SOCK_STREAM:
             raise ValueError(f"A Stream Socket was expected, got {sock!r}")
-        return await self._wrap_socket(sock, protocol_factory)
+        return await self._wrap_socket(sock, protocol_factory, tls)
 
     async def connect_accepted_socket(self, protocol_factory, sock, *, ssl=None,
                                       ssl_handshake_timeout=None, ssl_shutdown_timeout=None):
-        _reject_ssl(ssl)
+        tls = self._tls_server(ssl, ssl_handshake_timeout, ssl_shutdown_timeout, accepted=True)
         if sock.type != socket.SOCK_STREAM:
             raise ValueError(f"A Stream Socket was expected, got {sock!r}")
-        return await self._wrap_socket(sock, protocol_factory)
+        return await self._wrap_socket(sock, protocol_factory, tls)
 
     async def create_unix_connection(self, protocol_factory, path=None, *, ssl=None, sock=None,
                                      server_hostname=None, ssl_handshake_timeout=None,
                                      ssl_shutdown_timeout=None):
         """Connects to the Unix socket at `path` (or wraps `sock`, connected already)."""
-        _reject_ssl(ssl)
-        if server_hostname is not None:
-            raise ValueError("server_hostname is only meaningful with ssl")
+        tls = self._tls_client(ssl, server_hostname, None, ssl_handshake_timeout,
+                               ssl_shutdown_timeout, unix=True)
         if path is not None:
             if sock is not None:
                 raise ValueError("path and sock can not be specified at the same time")
@@ -292,7 +286,7 @@ class TransportMixin:
             raise ValueError("no path and sock were specified")
         else:
             _check_unix_stream_socket(sock)
-        return await self._wrap_socket(sock, protocol_factory)
+        return await self._wrap_socket(sock, protocol_factory, tls)
 
     async def _connect_socket(self, host, port, family, proto, flags, local_addr):
         infos = await self.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM,
@@ -320,7 +314,9 @@ class TransportMixin:
             raise errors[0]
         raise OSError("Multiple exceptions: " + ", ".join(str(exc) for exc in errors))
 
-    async def _wrap_socket(self, sock, protocol_factory):
+    async def _wrap_socket(self, sock, protocol_factory, tls=None):
+        if tls is not None:
+            return await self._tls_wrap_socket(sock, protocol_factory, tls)
         sock.setblocking(False)
         protocol = protocol_factory()
         transport = Transport(self, protocol, _socket_extra(sock))
@@ -344,9 +340,7 @@ class TransportMixin:
                             backlog=100, ssl=None, reuse_address=None, reuse_port=None,
                             ssl_handshake_timeout=None, ssl_shutdown_timeout=None,
                             start_serving=True):
-        _reject_ssl(ssl)
-        if isinstance(ssl, bool):
-            raise TypeError("ssl argument must be an SSLContext or None")
+        tls = self._tls_server(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
         if sock is not None:
             if host is not None or port is not None:
                 raise ValueError("host/port and sock can not be specified at the same time")
@@ -354,7 +348,7 @@ class TransportMixin:
         else:
             sockets = await self._listening_sockets(host, port, family, flags,
                                                     reuse_address, reuse_port)
-        return await self._serve(protocol_factory, sockets, backlog, start_serving)
+        return await self._serve(protocol_factory, sockets, backlog, start_serving, tls=tls)
 
     async def create_unix_server(self, protocol_factory, path=None, *, sock=None, backlog=100,
                                  ssl=None, ssl_handshake_timeout=None,
@@ -363,9 +357,7 @@ class TransportMixin:
         """Serves on the Unix socket at `path` (a stale socket file there is removed first)
         or on `sock`, bound already. With cleanup_socket, the socket file is unlinked when
         the server closes, if it is still the one the server bound."""
-        _reject_ssl(ssl)
-        if isinstance(ssl, bool):
-            raise TypeError("ssl argument must be an SSLContext or None")
+        tls = self._tls_server(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
         if path is not None:
             if sock is not None:
                 raise ValueError("path and sock can not be specified at the same time")
@@ -376,7 +368,7 @@ class TransportMixin:
             _check_unix_stream_socket(sock)
         socket_file = _unix_socket_file(sock) if cleanup_socket else None
         return await self._serve(protocol_factory, [sock], backlog, start_serving,
-                                 unix_files=[socket_file] if socket_file else ())
+                                 unix_files=[socket_file] if socket_file else (), tls=tls)
 
     @staticmethod
     def _bound_unix_socket(path):
@@ -397,7 +389,8 @@ class TransportMixin:
             raise
         return sock
 
-    async def _serve(self, protocol_factory, sockets, backlog, start_serving, unix_files=()):
+    async def _serve(self, protocol_factory, sockets, backlog, start_serving, unix_files=(),
+                     tls=None):
         """Hands bound sockets over to a core server (which listens on them) and returns
         the Server, serving already unless start_serving is false."""
         fds = [s.detach() for s in sockets]
@@ -406,17 +399,20 @@ class TransportMixin:
         options.size = ffi.sizeof("weft_server_options_t")
         options.backlog = backlog
         options.no_start_serving = 0 if start_serving else 1
+        factory, keep = lib._weft_server_factory, None
         cookie = ffi.new_handle((self, protocol_factory))
+        if tls is not None:
+            factory, cookie, keep = self._tls_server_factory(protocol_factory, tls, options)
         out = ffi.new("weft_server_t **")
-        rc = lib.weft_create_server_fds(self._ptr, lib._weft_server_factory, cookie,
-                                        ffi.new("int[]", fds), len(fds), options, out)
+        rc = lib.weft_create_server_fds(self._ptr, factory, cookie, ffi.new("int[]", fds),
+                                        len(fds), options, out)
         if rc < 0:
             for fd in fds:
                 os.close(fd)
             for view in views:
                 view.close()
             raise error_from_code(rc)
-        server = Server(self, out[0], views, cookie, unix_files)
+        server = Server(self, out[0], views, (cookie, keep), unix_files)
         self._servers.add(server)  # serving keeps it alive, as asyncio's listening sockets do
         if start_serving:
             await asyncio.sleep(0)

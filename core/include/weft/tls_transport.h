@@ -92,6 +92,14 @@ WEFT_API int weft_start_tls(weft_transport_t *transport, const weft_protocol_t *
 WEFT_API int weft_create_connection_fd_tls(weft_loop_t *loop, const weft_protocol_t *protocol,
                                            void *arg, int fd, const weft_tls_options_t *tls,
                                            weft_future_t **out);
+/* connect_accepted_socket(sock, ssl=...): the server side of TLS over a connected socket
+ * accepted outside weft (the descriptor is the transport's once this returns 0). The
+ * options need a server context or an ssl_fn; the protocol is the caller's, as for a client:
+ * connection_made once the handshake has completed, and the future's result is the TLS
+ * transport; a failed handshake fails the future. */
+WEFT_API int weft_connect_accepted_fd_tls(weft_loop_t *loop, const weft_protocol_t *protocol,
+                                          void *arg, int fd, const weft_tls_options_t *tls,
+                                          weft_future_t **out);
 /* create_unix_connection(path, ssl=...): as weft_create_unix_connection, over TLS. */
 WEFT_API int weft_create_unix_connection_tls(weft_loop_t *loop, const weft_protocol_t *protocol,
                                              void *arg, const char *path, size_t path_len,
