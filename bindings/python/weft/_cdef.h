@@ -207,6 +207,8 @@ const char *weft_future_error_message(const weft_future_t *future);
 int weft_future_add_done_callback(weft_future_t *future, weft_future_cb cb, void *arg);
 int weft_transport_get_extra_info(const weft_transport_t *transport, int key, void *buf,
                                   size_t *len);
+int weft_transport_set_protocol(weft_transport_t *transport, const weft_protocol_t *protocol,
+                                void *arg);
 
 /* loop.h: the core's reports (a TLS server's failed handshakes) reach Python's handler */
 typedef struct weft_task_s weft_task_t;

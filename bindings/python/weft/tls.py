@@ -203,8 +203,10 @@ def _weft_tls_ssl(arg, server_side, out):
 
 @ffi.def_extern()
 def _weft_tls_release(owner):
+    hold = ffi.from_handle(owner)
+    hold.handle = None  # the core is done with it: no cycle left to wait for the collector
     if _live is not None:  # None during interpreter shutdown
-        _live.discard(ffi.from_handle(owner))
+        _live.discard(hold)
 
 
 def _conn_of(ptr):
@@ -289,7 +291,12 @@ class SSLTransport(Transport):
         self._conn = _conn_of(ptr)
         if self._conn == NULL:
             return
-        sslobj = ffi.from_handle(lib.weft_tls_conn_owner(self._conn)).sslobj
+        hold = ffi.from_handle(lib.weft_tls_conn_owner(self._conn))
+        # A server's source (its factory) is no longer needed by this connection, and
+        # keeping it would tie the factory's references (often this very protocol) in a
+        # cycle through C that the garbage collector cannot see.
+        hold.source = None
+        sslobj = hold.sslobj
         self._extra.update(peercert=sslobj.getpeercert(), cipher=sslobj.cipher(),
                            compression=sslobj.compression(), ssl_object=sslobj)
         if "peername" not in self._extra:
@@ -306,6 +313,7 @@ class SSLTransport(Transport):
 
     def _lost(self, error: int) -> None:
         if self._ptr == NULL:
+            self._detach()
             return  # a failed start_tls: as in asyncio, the protocol hears nothing
         exc = None
         if error == _ETLS:
@@ -316,7 +324,22 @@ class SSLTransport(Transport):
             exc = TimeoutError("SSL shutdown timed out")
         elif error:
             exc = error_from_code(error)
-        self._protocol.connection_lost(exc)
+        protocol = self._protocol
+        self._detach()
+        protocol.connection_lost(exc)
+
+    def _detach(self) -> None:
+        """The connection is over: the core will not call this transport again. Lets go of
+        the core's transport (and with it the TLS engine and the SSL object's hold), of the
+        cookie (a reference cycle) and, as asyncio's SSL transport does, of the protocol,
+        so that nothing of the connection waits for the garbage collector."""
+        ptr, self._ptr = self._ptr, NULL
+        self._conn = NULL
+        self._cookie = None
+        self._protocol = None
+        self._buffer = None
+        if ptr != NULL:
+            lib.weft_transport_release(ptr)
 
 
 def _fd_extra(ptr) -> dict:
@@ -370,6 +393,7 @@ def _weft_tls_done(future, arg):
     state = ffi.from_handle(arg)
     _pending.discard(state)
     waiter, transport = state.waiter, state.transport
+    rc = 0
     try:
         rc = lib.weft_future_error(future)
         if rc == 0:
@@ -394,6 +418,9 @@ def _weft_tls_done(future, arg):
                                            "exception": exc})
     finally:
         lib.weft_future_release(future)
+        if rc != 0 and not state.upgrade:
+            transport._detach()  # never made: the core will not call it
+        state.handle = None
         state.loop._post()
 
 
@@ -505,6 +532,7 @@ class TLSMixin:
         fd = sock.detach()
         rc = connect(self._ptr, _BUFFERED if transport._buffered else _PROTOCOL,
                      transport._cookie, fd, source.options(), out)
+        source.handle = None  # ssl_fn was called (or not) during the call: a cycle less
         if rc < 0:
             os.close(fd)
             raise error_from_code(rc)
@@ -536,6 +564,7 @@ class TLSMixin:
         self._transports.add(new)
         rc = lib.weft_start_tls(transport._ptr, _BUFFERED if new._buffered else _PROTOCOL,
                                 new._cookie, source.options(), 1 if server_side else 0, out)
+        source.handle = None
         if rc < 0:
             self._transports.discard(new)
             raise error_from_code(rc)

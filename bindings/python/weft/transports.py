@@ -43,8 +43,13 @@ class Transport(transports.Transport):
         return self._protocol
 
     def set_protocol(self, protocol):
+        buffered = isinstance(protocol, asyncio.BufferedProtocol)
+        if buffered != self._buffered and self._ptr != NULL:
+            # The core calls get_buffer/buffer_updated or data_received: switch tables.
+            check(lib.weft_transport_set_protocol(self._ptr, _BUFFERED if buffered else _PROTOCOL,
+                                                  self._cookie))
         self._protocol = protocol
-        self._buffered = isinstance(protocol, asyncio.BufferedProtocol)
+        self._buffered = buffered
 
     def is_closing(self):
         return self._ptr == NULL or bool(lib.weft_transport_is_closing(self._ptr))
@@ -136,6 +141,7 @@ class Server(asyncio.AbstractServer):
         self._sockets = sockets  # duplicates of the listening sockets, for getsockname()
         self._cookie = cookie
         self._closed = False
+        self._close_waiter = None  # what wait_closed awaits until close()
         self._unix_files = unix_files  # (path, inode) of socket files to unlink on close
 
     def __del__(self):
@@ -157,6 +163,8 @@ class Server(asyncio.AbstractServer):
         if self._closed:
             return
         self._closed = True
+        if self._close_waiter is not None and not self._close_waiter.done():
+            self._close_waiter.set_result(None)
         self._loop._servers.discard(self)
         lib.weft_server_close(self._ptr)
         for sock in self._sockets:
@@ -185,9 +193,11 @@ class Server(asyncio.AbstractServer):
     async def wait_closed(self):
         # Done once closed and every connection is gone (polled: the core's wait_closed
         # future is not wired to Python yet).
-        while not self._closed or lib.weft_server_connection_count(self._ptr):
-            if not self._closed:
-                await self._loop.create_future()  # never, until close (as 3.11 does not)
+        if not self._closed:
+            if self._close_waiter is None:
+                self._close_waiter = self._loop.create_future()
+            await asyncio.shield(self._close_waiter)  # close() wakes it
+        while lib.weft_server_connection_count(self._ptr):
             await asyncio.sleep(0.005)
 
     async def __aenter__(self):
@@ -393,8 +403,10 @@ class TransportMixin:
                      tls=None):
         """Hands bound sockets over to a core server (which listens on them) and returns
         the Server, serving already unless start_serving is false."""
-        fds = [s.detach() for s in sockets]
-        views = [socket.socket(fileno=os.dup(fd)) for fd in fds]
+        # The core listens on duplicates; the socket objects stay valid (a caller's sock=
+        # too, as with asyncio) for getsockname(), and close() closes them.
+        fds = [os.dup(s.fileno()) for s in sockets]
+        views = list(sockets)
         options = ffi.new("weft_server_options_t *")
         options.size = ffi.sizeof("weft_server_options_t")
         options.backlog = backlog

@@ -67,7 +67,8 @@ typedef struct weft_tls_options_s {
  * has completed, and for what was not negotiated, the answer is WEFT_ENOENT. */
 typedef enum weft_tls_extra_info {
   WEFT_INFO_TLS_CONN = 100,        /* weft_tls_conn_t *: "ssl_object", for weft_tls_conn_* */
-  WEFT_INFO_TLS_CONTEXT = 101,     /* weft_tls_context_t *: "sslcontext" (borrowed) */
+  WEFT_INFO_TLS_CONTEXT = 101,     /* weft_tls_context_t *: "sslcontext" (borrowed; none
+                                    * when the SSL came from ssl_fn) */
   WEFT_INFO_TLS_PEERCERT = 102,    /* bytes: the peer certificate, DER ("peercert" binary) */
   WEFT_INFO_TLS_CIPHER = 103,      /* string: the cipher suite ("cipher"[0]) */
   WEFT_INFO_TLS_CIPHER_BITS = 104, /* int32_t: its secret bits ("cipher"[2]) */
