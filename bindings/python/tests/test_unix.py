@@ -131,7 +131,7 @@ def test_arguments_are_checked(tmp_path):
             await loop.create_unix_connection(asyncio.Protocol)
         with socket.socket() as tcp, pytest.raises(ValueError):
             await loop.create_unix_connection(asyncio.Protocol, sock=tcp)
-        with pytest.raises(NotImplementedError):
+        with pytest.raises(TypeError):
             await loop.create_unix_server(asyncio.Protocol, path, ssl=object())
         with pytest.raises(FileNotFoundError):
             await loop.create_unix_connection(asyncio.Protocol, path)

@@ -117,6 +117,10 @@ class _TLS:
         elif shutdown_timeout <= 0:
             raise ValueError(f"ssl_shutdown_timeout should be a positive number, "
                              f"got {shutdown_timeout}")
+        if context and not isinstance(context, sslmod.SSLContext):
+            # asyncio would fail at the first connection; weft needs the ssl module's own.
+            raise TypeError(f"ssl argument must be an SSLContext, True or None, "
+                            f"got {context!r}")
         if not context:  # ssl=True: asyncio's default client context
             if server_side:
                 raise ValueError("Server side SSL needs a valid SSLContext")
