@@ -323,6 +323,17 @@ def test_argument_checks():
         with pytest.raises(ValueError):
             await loop.create_connection(asyncio.Protocol, "127.0.0.1", 1,
                                          ssl=client_context(), ssl_shutdown_timeout=0)
+        server = await asyncio.start_server(echo, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        # A server context on the client side: Python's own error, nothing left open.
+        with pytest.raises(ssl.SSLError, match="PROTOCOL_TLS_SERVER"):
+            await loop.create_connection(asyncio.Protocol, "127.0.0.1", port,
+                                         ssl=server_context(), server_hostname="localhost")
+        with pytest.raises(TypeError):
+            await loop.create_connection(asyncio.Protocol, "127.0.0.1", port, ssl=object(),
+                                         server_hostname="localhost")
+        server.close()
+        await server.wait_closed()
         sock = socket.socket()
         with pytest.raises(ValueError, match="server_hostname"):
             await loop.create_connection(asyncio.Protocol, sock=sock, ssl=client_context())

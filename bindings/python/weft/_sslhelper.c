@@ -19,12 +19,12 @@
 #include <openssl/x509.h>
 
 typedef struct {
-  PyObject_HEAD
+  PyObject ob_base; /* PyObject_HEAD */
   SSL_CTX *ctx;
 } pyweft_sslcontext_head;
 
 typedef struct {
-  PyObject_HEAD
+  PyObject ob_base; /* PyObject_HEAD */
   PyObject *socket_weakref;
   SSL *ssl;
 } pyweft_sslsocket_head;

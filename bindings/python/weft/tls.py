@@ -521,14 +521,18 @@ class TLSMixin:
 
     async def _tls_wrap_socket(self, sock, protocol_factory, tls: _TLS):
         """TLS over a connected socket (client, or the server side of an accepted one)."""
-        _check_openssl()
-        if _is_ssl_socket(sock):
-            raise TypeError("Socket cannot be of type SSLSocket")
-        source = _SSLSource(self, tls)
-        ssl_ptr = source.prepare()
-        sock.setblocking(False)
-        protocol = protocol_factory()
-        transport = SSLTransport(self, protocol, _socket_extra(sock), tls)
+        try:
+            _check_openssl()
+            if _is_ssl_socket(sock):
+                raise TypeError("Socket cannot be of type SSLSocket")
+            source = _SSLSource(self, tls)
+            ssl_ptr = source.prepare()
+            sock.setblocking(False)
+            protocol = protocol_factory()
+            transport = SSLTransport(self, protocol, _socket_extra(sock), tls)
+        except BaseException:
+            sock.close()  # as asyncio does when a connection cannot be set up
+            raise
         state = _Wait(self, transport, source, ssl_ptr, upgrade=False)
         out = ffi.new("weft_future_t **")
         connect = (lib.weft_connect_accepted_fd_tls if tls.server_side
