@@ -16,7 +16,6 @@ the helper's own (the SSL belongs to the context, is on the right side, has not 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import ssl as sslmod
@@ -24,7 +23,7 @@ import sys
 from asyncio import base_events, constants
 
 from ._core import ffi, lib, NULL, error_from_code
-from .transports import Transport, _BUFFERED, _PROTOCOL, _call, _socket_extra
+from .transports import Transport, _BUFFERED, _PROTOCOL, _socket_extra
 
 __all__ = ["SSLTransport", "TLSMixin"]
 
