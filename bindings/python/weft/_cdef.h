@@ -49,7 +49,6 @@ int weft_add_signal_handler(weft_loop_t *loop, int signum, weft_callback_fn cb, 
 int weft_remove_signal_handler(weft_loop_t *loop, int signum);
 
 /* Callbacks from the core into Python (defined with @ffi.def_extern in the binding). */
-extern "Python" void _weft_batch(weft_loop_t *, const uintptr_t *, size_t, void *);
 extern "Python" void _weft_log(weft_loop_t *, int, const char *, void *);
 extern "Python" void _weft_signal(void *);
 

@@ -465,8 +465,6 @@ def _call(transport, method: str, *args):
             "exception": exc, "transport": transport, "protocol": transport._protocol})
         if transport._ptr != NULL and method not in ("_lost",):
             lib.weft_transport_abort(transport._ptr)
-    finally:
-        loop._post()
 
 
 @ffi.def_extern()
