@@ -31,6 +31,9 @@ enum { ID_SOON = 0, ID_THREADSAFE = 2 }; /* timers have odd ids */
  * their member descriptors when the module is set up. */
 static struct {
   PyTypeObject *handle_type, *timer_type;
+  PyObject *futures_module, *tasks_module; /* asyncio.futures, asyncio.tasks */
+  PyObject *error_from_code;               /* weft._core.error_from_code */
+  PyObject *report_error;                  /* weft.handles.report_callback_error */
   Py_ssize_t callback, args, cancelled, loop, source_traceback, repr, context;
   Py_ssize_t scheduled, when, core, id;
 } slots;
@@ -197,14 +200,14 @@ typedef struct {
   ring_t threadsafe;  /* call_soon_threadsafe's handles, run at marker id 2 */
   PyObject *timers;   /* timer id -> TimerHandle, while the core's timer is pending */
   uintptr_t next_timer_id;
-  PyObject *error_from_code; /* weft._core.error_from_code */
-  PyObject *report_error;    /* weft.handles.report_callback_error */
+  PyObject *task_factory; /* set_task_factory's, or NULL */
 } LoopCore;
 
-static PyObject *str_debug_handle, *str_run_batch_debug, *str_interrupted;
+static PyObject *str_debug_handle, *str_run_batch_debug, *str_interrupted, *str_create_task,
+    *str_future, *str_task, *kw_loop, *kw_loop_name_context;
 
 static int raise_code(LoopCore *self, int rc) {
-  PyObject *exc = PyObject_CallFunction(self->error_from_code, "i", rc);
+  PyObject *exc = PyObject_CallFunction(slots.error_from_code, "i", rc);
   if (exc != NULL) {
     PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
     Py_DECREF(exc);
@@ -401,6 +404,59 @@ static PyObject *LoopCore_call_later(LoopCore *self, PyObject *const *argv, Py_s
   return timer;
 }
 
+/* create_future and create_task: asyncio's Future and Task (looked up in their modules on
+ * each call, as asyncio's loop does, so a replaced class is honoured). */
+static PyObject *LoopCore_create_future(LoopCore *self, PyObject *unused) {
+  (void)unused;
+  PyObject *future_type = PyObject_GetAttr(slots.futures_module, str_future);
+  if (future_type == NULL)
+    return NULL;
+  PyObject *argv[] = {(PyObject *)self};
+  PyObject *future = PyObject_Vectorcall(future_type, argv, 0, kw_loop);
+  Py_DECREF(future_type);
+  return future;
+}
+
+static PyObject *LoopCore_create_task(LoopCore *self, PyObject *const *argv, Py_ssize_t nargs,
+                                      PyObject *kwnames) {
+  static const char *const names[] = {"coro", "name", "context"};
+  PyObject *given[3] = {NULL, Py_None, Py_None};
+  if (nargs != 1) {
+    PyErr_Format(PyExc_TypeError, "create_task() takes 1 positional argument but %zd were given",
+                 nargs);
+    return NULL;
+  }
+  given[0] = argv[0];
+  Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+  for (Py_ssize_t i = 0; i < nkw; i++) {
+    PyObject *name = PyTuple_GET_ITEM(kwnames, i);
+    int slot = 0;
+    for (int k = 1; k < 3 && slot == 0; k++)
+      if (PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, names[k]) == 0)
+        slot = k;
+    if (slot == 0) {
+      PyErr_Format(PyExc_TypeError, "create_task() got an unexpected keyword argument '%S'",
+                   name);
+      return NULL;
+    }
+    given[slot] = argv[nargs + i];
+  }
+  if (check_open(self))
+    return NULL;
+  if (self->debug || (self->task_factory != NULL && self->task_factory != Py_None)) {
+    /* The task factory and the debug traceback: EventLoop._create_task. */
+    return PyObject_CallMethodObjArgs((PyObject *)self, str_create_task, given[0], given[1],
+                                      given[2], NULL);
+  }
+  PyObject *task_type = PyObject_GetAttr(slots.tasks_module, str_task);
+  if (task_type == NULL)
+    return NULL;
+  PyObject *call[] = {given[0], (PyObject *)self, given[1], given[2]};
+  PyObject *task = PyObject_Vectorcall(task_type, call, 1, kw_loop_name_context);
+  Py_DECREF(task_type);
+  return task;
+}
+
 static PyObject *LoopCore_time(LoopCore *self, PyObject *unused) {
   (void)self;
   (void)unused;
@@ -578,7 +634,7 @@ static int run_threadsafe(LoopCore *self) {
     PyObject *handle = ring_pop(&self->threadsafe);
     if (handle == NULL)
       break;
-    int rc = run_handle(handle, self->report_error);
+    int rc = run_handle(handle, slots.report_error);
     Py_DECREF(handle);
     if (rc < 0) {
       if (self->threadsafe.len > 0 && !self->wakeup_posted) {
@@ -606,7 +662,7 @@ static void run_batch(LoopCore *self, const uintptr_t *ids, size_t count) {
         PyErr_WriteUnraisable((PyObject *)self);
       continue;
     }
-    int rc = run_handle(handle, self->report_error);
+    int rc = run_handle(handle, slots.report_error);
     Py_DECREF(handle);
     if (rc < 0) {
       interrupted(self, ids + i + 1, count - i - 1);
@@ -657,23 +713,20 @@ static PyObject *LoopCore_begin_threadsafe(LoopCore *self, PyObject *unused) {
 
 /* ---- The type ----------------------------------------------------------------------- */
 
-static PyObject *LoopCore_attach(LoopCore *self, PyObject *args) {
-  unsigned long long address;
-  PyObject *handle_type, *timer_type, *error_from_code, *report_error;
-  if (!PyArg_ParseTuple(args, "KO!O!OO:_attach", &address, &PyType_Type, &handle_type,
-                        &PyType_Type, &timer_type, &error_from_code, &report_error))
+static PyObject *LoopCore_attach(LoopCore *self, PyObject *arg) {
+  if (slots.handle_type == NULL) {
+    PyErr_SetString(PyExc_RuntimeError, "weft._loopcore.configure() has not been called");
     return NULL;
-  if (read_slot_layout((PyTypeObject *)handle_type, (PyTypeObject *)timer_type) < 0)
+  }
+  weft_loop_t *core = (weft_loop_t *)(uintptr_t)PyLong_AsUnsignedLongLong(arg);
+  if (core == NULL && PyErr_Occurred())
     return NULL;
-  weft_loop_t *core = (weft_loop_t *)(uintptr_t)address;
   int rc = weft_loop_set_batch_handler(core, on_batch, self);
   if (rc < 0) {
     PyErr_Format(PyExc_RuntimeError, "weft_loop_set_batch_handler: %s", weft_strerror(rc));
     return NULL;
   }
   self->core = core;
-  Py_XSETREF(self->error_from_code, Py_NewRef(error_from_code));
-  Py_XSETREF(self->report_error, Py_NewRef(report_error));
   Py_RETURN_NONE;
 }
 
@@ -701,8 +754,7 @@ static PyObject *LoopCore_new(PyTypeObject *type, PyObject *args, PyObject *kwar
 static int LoopCore_traverse(LoopCore *self, visitproc visit, void *arg) {
   Py_VISIT(Py_TYPE(self));
   Py_VISIT(self->timers);
-  Py_VISIT(self->error_from_code);
-  Py_VISIT(self->report_error);
+  Py_VISIT(self->task_factory);
   if (ring_traverse(&self->ready, visit, arg) || ring_traverse(&self->threadsafe, visit, arg))
     return -1;
   return 0;
@@ -718,8 +770,7 @@ static int LoopCore_clear(LoopCore *self) {
       custody_leave(timer);
   }
   Py_CLEAR(self->timers);
-  Py_CLEAR(self->error_from_code);
-  Py_CLEAR(self->report_error);
+  Py_CLEAR(self->task_factory);
   return 0;
 }
 
@@ -752,8 +803,13 @@ static PyMethodDef LoopCore_methods[] = {
      "The handle of a batch id (debug-mode batches run in Python)."},
     {"_begin_threadsafe", (PyCFunction)LoopCore_begin_threadsafe, METH_NOARGS,
      "A thread-safe marker runs: the number of thread-safe handles queued."},
-    {"_attach", (PyCFunction)LoopCore_attach, METH_VARARGS,
-     "_attach(core_address, Handle, TimerHandle, error_from_code, report_callback_error)."},
+    {"create_future", (PyCFunction)LoopCore_create_future, METH_NOARGS,
+     "A new asyncio.Future attached to this loop."},
+    {"create_task", (PyCFunction)(void (*)(void))LoopCore_create_task,
+     METH_FASTCALL | METH_KEYWORDS,
+     "create_task(coro, *, name=None, context=None): schedule a coroutine as a Task."},
+    {"_attach", (PyCFunction)LoopCore_attach, METH_O,
+     "_attach(core_address): runs this loop's batches from now on."},
     {"_detach", (PyCFunction)LoopCore_detach, METH_NOARGS,
      "Forgets the core loop (it is being freed)."},
     {NULL, NULL, 0, NULL},
@@ -763,6 +819,8 @@ static PyMemberDef LoopCore_members[] = {
     {"_closed", T_BOOL, offsetof(LoopCore, closed), 0, "close() has been called"},
     {"_debug", T_BOOL, offsetof(LoopCore, debug), 0, "debug mode"},
     {"_timers", T_OBJECT, offsetof(LoopCore, timers), READONLY, "pending timers by id"},
+    {"_task_factory", T_OBJECT, offsetof(LoopCore, task_factory), 0,
+     "set_task_factory's factory (None: asyncio.Task)"},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -796,11 +854,36 @@ static PyType_Spec LoopCore_spec = {
     .slots = LoopCore_type_slots,
 };
 
+static PyObject *loopcore_configure(PyObject *module, PyObject *args) {
+  (void)module;
+  PyObject *handle_type, *timer_type, *futures_module, *tasks_module, *error_from_code,
+      *report_error;
+  if (!PyArg_ParseTuple(args, "O!O!OOOO:configure", &PyType_Type, &handle_type, &PyType_Type,
+                        &timer_type, &futures_module, &tasks_module, &error_from_code,
+                        &report_error))
+    return NULL;
+  if (read_slot_layout((PyTypeObject *)handle_type, (PyTypeObject *)timer_type) < 0)
+    return NULL;
+  Py_XSETREF(slots.futures_module, Py_NewRef(futures_module));
+  Py_XSETREF(slots.tasks_module, Py_NewRef(tasks_module));
+  Py_XSETREF(slots.error_from_code, Py_NewRef(error_from_code));
+  Py_XSETREF(slots.report_error, Py_NewRef(report_error));
+  Py_RETURN_NONE;
+}
+
+static PyMethodDef loopcore_functions[] = {
+    {"configure", loopcore_configure, METH_VARARGS,
+     "configure(Handle, TimerHandle, asyncio.futures, asyncio.tasks, error_from_code, "
+     "report_callback_error): the classes and functions LoopCore uses; called once."},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef loopcore_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "weft._loopcore",
     .m_doc = "weft.EventLoop's scheduling hot path, in C.",
     .m_size = -1,
+    .m_methods = loopcore_functions,
 };
 
 /* Creates weft._loopcore and puts it in sys.modules. Called from Python through cffi, which
@@ -814,7 +897,13 @@ int _weft_loopcore_install(void) {
   str_debug_handle = PyUnicode_InternFromString("_debug_handle");
   str_run_batch_debug = PyUnicode_InternFromString("_run_batch_debug");
   str_interrupted = PyUnicode_InternFromString("_interrupted");
+  str_create_task = PyUnicode_InternFromString("_create_task");
+  str_future = PyUnicode_InternFromString("Future");
+  str_task = PyUnicode_InternFromString("Task");
+  kw_loop = Py_BuildValue("(s)", "loop");
+  kw_loop_name_context = Py_BuildValue("(sss)", "loop", "name", "context");
   if (type != NULL && str_debug_handle && str_run_batch_debug && str_interrupted &&
+      str_create_task && str_future && str_task && kw_loop && kw_loop_name_context &&
       PyModule_AddObjectRef(module, "LoopCore", type) == 0 &&
       PyDict_SetItemString(PyImport_GetModuleDict(), "weft._loopcore", module) == 0)
     rc = 0;

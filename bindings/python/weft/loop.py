@@ -20,6 +20,7 @@ import weakref
 from asyncio import base_events, constants, coroutines, events, format_helpers, futures, tasks
 
 from ._core import ffi, lib, NULL, check, error_from_code
+from . import _loopcore
 from ._loopcore import LoopCore
 from .exceptions import ExceptionHandlerMixin
 from .executor import ExecutorMixin
@@ -49,6 +50,9 @@ def _stop_when_done(fut) -> None:
     futures._get_loop(fut).stop()
 
 
+_loopcore.configure(Handle, TimerHandle, futures, tasks, error_from_code, report_callback_error)
+
+
 class EventLoop(LoopCore, TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.AbstractEventLoop):
     """A drop-in asyncio event loop running on weft's C core."""
 
@@ -57,8 +61,7 @@ class EventLoop(LoopCore, TransportMixin, FdWatchMixin, SubprocessMixin, SignalM
         check(lib.weft_loop_new(out))
         self._ptr = out[0]
         self._cookie = ffi.new_handle(self)
-        self._attach(int(ffi.cast("uintptr_t", self._ptr)), Handle, TimerHandle,
-                     error_from_code, report_callback_error)
+        self._attach(int(ffi.cast("uintptr_t", self._ptr)))
         lib.weft_loop_set_log_handler(self._ptr, lib._weft_log, self._cookie)
         # What a batch scheduled goes back to the core through this counter (read by the
         # core when the batch handler returns) rather than through a call.
@@ -271,11 +274,10 @@ class EventLoop(LoopCore, TransportMixin, FdWatchMixin, SubprocessMixin, SignalM
 
     # ---- Futures and tasks ------------------------------------------------------------
 
-    def create_future(self):
-        return futures.Future(loop=self)
+    # create_future and create_task are LoopCore's; it calls _create_task in debug mode
+    # and when a task factory is set.
 
-    def create_task(self, coro, *, name=None, context=None):
-        self._check_closed()
+    def _create_task(self, coro, name, context):
         if self._task_factory is None:
             task = tasks.Task(coro, loop=self, name=name, context=context)
             if task._source_traceback:
