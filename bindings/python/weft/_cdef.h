@@ -176,12 +176,4 @@ int weft_server_close_clients(weft_server_t *server);
 int weft_server_abort_clients(weft_server_t *server);
 size_t weft_server_connection_count(const weft_server_t *server);
 
-extern "Python" void _weft_tp_made(weft_transport_t *, void *);
-extern "Python" void _weft_tp_data(weft_transport_t *, const char *, size_t, void *);
-extern "Python" void *_weft_tp_get_buffer(weft_transport_t *, size_t, size_t *, void *);
-extern "Python" void _weft_tp_buffer_updated(weft_transport_t *, size_t, void *);
-extern "Python" int _weft_tp_eof(weft_transport_t *, void *);
-extern "Python" void _weft_tp_lost(weft_transport_t *, int, void *);
-extern "Python" void _weft_tp_pause(weft_transport_t *, void *);
-extern "Python" void _weft_tp_resume(weft_transport_t *, void *);
 extern "Python" int _weft_server_factory(void *, weft_protocol_t *, void **);

@@ -21,7 +21,7 @@
 
 #include <weft.h>
 
-int _weft_loopcore_install(void);
+#include "_native.h"
 
 enum { ID_SOON = 0, ID_THREADSAFE = 2 }; /* timers have odd ids */
 
@@ -88,15 +88,15 @@ static int read_slot_layout(PyTypeObject *handle_type, PyTypeObject *timer_type)
 
 /* A new handle of `type` with asyncio's fields; steals `args`. context NULL or None: a copy
  * of the current context, as asyncio.Handle does. */
-static PyObject *handle_new(PyTypeObject *type, PyObject *callback, PyObject *args,
-                            PyObject *loop, PyObject *context) {
+static PyObject *handle_new(PyTypeObject *type, PyObject *callback, PyObject *args, PyObject *loop,
+                            PyObject *context) {
   PyObject *handle = type->tp_alloc(type, 0);
   if (handle == NULL) {
     Py_DECREF(args);
     return NULL;
   }
-  PyObject *ctx = (context == NULL || context == Py_None) ? PyContext_CopyCurrent()
-                                                          : Py_NewRef(context);
+  PyObject *ctx =
+      (context == NULL || context == Py_None) ? PyContext_CopyCurrent() : Py_NewRef(context);
   if (ctx == NULL) {
     Py_DECREF(args);
     Py_DECREF(handle);
@@ -191,8 +191,7 @@ static int ring_traverse(ring_t *ring, visitproc visit, void *arg) {
 /* ---- LoopCore ----------------------------------------------------------------------- */
 
 typedef struct {
-  PyObject_HEAD
-  weft_loop_t *core;
+  PyObject_HEAD weft_loop_t *core;
   char closed;
   char debug;
   char wakeup_posted; /* a thread-safe marker is on its way to the loop */
@@ -232,8 +231,7 @@ static int parse_call(PyObject *const *argv, Py_ssize_t nargs, PyObject *kwnames
     for (Py_ssize_t i = 0; i < nkw; i++) {
       PyObject *name = PyTuple_GET_ITEM(kwnames, i);
       if (!PyUnicode_Check(name) || PyUnicode_CompareWithASCIIString(name, "context") != 0) {
-        PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%S'", method,
-                     name);
+        PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%S'", method, name);
         return -1;
       }
       *context = argv[nargs + i];
@@ -272,8 +270,8 @@ static PyObject *debug_handle(LoopCore *self, const char *method, PyObject *call
 static PyObject *LoopCore_call_soon(LoopCore *self, PyObject *const *argv, Py_ssize_t nargs,
                                     PyObject *kwnames) {
   PyObject *callback, *args, *context, *handle;
-  if (check_open(self) || parse_call(argv, nargs, kwnames, 0, "call_soon", &callback, &args,
-                                     &context))
+  if (check_open(self) ||
+      parse_call(argv, nargs, kwnames, 0, "call_soon", &callback, &args, &context))
     return NULL;
   if (self->debug)
     handle = debug_handle(self, "call_soon", callback, args, context, NULL);
@@ -297,8 +295,8 @@ static PyObject *LoopCore_call_soon(LoopCore *self, PyObject *const *argv, Py_ss
 static PyObject *LoopCore_call_soon_threadsafe(LoopCore *self, PyObject *const *argv,
                                                Py_ssize_t nargs, PyObject *kwnames) {
   PyObject *callback, *args, *context, *handle;
-  if (check_open(self) || parse_call(argv, nargs, kwnames, 0, "call_soon_threadsafe",
-                                     &callback, &args, &context))
+  if (check_open(self) ||
+      parse_call(argv, nargs, kwnames, 0, "call_soon_threadsafe", &callback, &args, &context))
     return NULL;
   if (self->debug)
     handle = debug_handle(self, "call_soon_threadsafe", callback, args, context, NULL);
@@ -435,8 +433,7 @@ static PyObject *LoopCore_create_task(LoopCore *self, PyObject *const *argv, Py_
       if (PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, names[k]) == 0)
         slot = k;
     if (slot == 0) {
-      PyErr_Format(PyExc_TypeError, "create_task() got an unexpected keyword argument '%S'",
-                   name);
+      PyErr_Format(PyExc_TypeError, "create_task() got an unexpected keyword argument '%S'", name);
       return NULL;
     }
     given[slot] = argv[nargs + i];
@@ -599,9 +596,9 @@ static void interrupted(LoopCore *self, const uintptr_t *rest, size_t count) {
   if (tb != NULL)
     PyException_SetTraceback(value, tb);
   PyObject *list = ids_list(rest, count);
-  PyObject *done = list ? PyObject_CallMethodObjArgs((PyObject *)self, str_interrupted, value,
-                                                     list, NULL)
-                        : NULL;
+  PyObject *done =
+      list ? PyObject_CallMethodObjArgs((PyObject *)self, str_interrupted, value, list, NULL)
+           : NULL;
   if (done == NULL)
     PyErr_WriteUnraisable((PyObject *)self);
   Py_XDECREF(done);
@@ -678,9 +675,8 @@ static void on_batch(weft_loop_t *loop, const uintptr_t *ids, size_t count, void
   Py_INCREF(self);
   if (self->debug) {
     PyObject *list = ids_list(ids, count);
-    PyObject *done = list ? PyObject_CallMethodObjArgs((PyObject *)self, str_run_batch_debug,
-                                                       list, NULL)
-                          : NULL;
+    PyObject *done =
+        list ? PyObject_CallMethodObjArgs((PyObject *)self, str_run_batch_debug, list, NULL) : NULL;
     if (done == NULL)
       PyErr_WriteUnraisable((PyObject *)self);
     Py_XDECREF(done);
@@ -791,8 +787,7 @@ static PyMethodDef LoopCore_methods[] = {
      METH_FASTCALL | METH_KEYWORDS, "call_soon from any thread; wakes the loop."},
     {"call_at", (PyCFunction)(void (*)(void))LoopCore_call_at, METH_FASTCALL | METH_KEYWORDS,
      "call_at(when, callback, *args, context=None): run callback at loop time `when`."},
-    {"call_later", (PyCFunction)(void (*)(void))LoopCore_call_later,
-     METH_FASTCALL | METH_KEYWORDS,
+    {"call_later", (PyCFunction)(void (*)(void))LoopCore_call_later, METH_FASTCALL | METH_KEYWORDS,
      "call_later(delay, callback, *args, context=None): run callback in `delay` seconds."},
     {"time", (PyCFunction)LoopCore_time, METH_NOARGS, "The loop's clock: time.monotonic()."},
     {"_timer_handle_cancelled", (PyCFunction)LoopCore_timer_handle_cancelled, METH_O,
@@ -830,8 +825,8 @@ static PyObject *LoopCore_get_ready_count(LoopCore *self, void *unused) {
 }
 
 static PyGetSetDef LoopCore_getset[] = {
-    {"_ready_count", (getter)LoopCore_get_ready_count, NULL,
-     "callbacks scheduled and not run yet", NULL},
+    {"_ready_count", (getter)LoopCore_get_ready_count, NULL, "callbacks scheduled and not run yet",
+     NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -905,6 +900,7 @@ int _weft_loopcore_install(void) {
   if (type != NULL && str_debug_handle && str_run_batch_debug && str_interrupted &&
       str_create_task && str_future && str_task && kw_loop && kw_loop_name_context &&
       PyModule_AddObjectRef(module, "LoopCore", type) == 0 &&
+      weft_py_add_stream_core(module) == 0 &&
       PyDict_SetItemString(PyImport_GetModuleDict(), "weft._loopcore", module) == 0)
     rc = 0;
   if (rc < 0)
