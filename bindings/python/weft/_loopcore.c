@@ -205,7 +205,7 @@ typedef struct {
 static PyObject *str_debug_handle, *str_run_batch_debug, *str_interrupted, *str_create_task,
     *str_future, *str_task, *kw_loop, *kw_loop_name_context;
 
-static int raise_code(LoopCore *self, int rc) {
+static int raise_code(int rc) {
   PyObject *exc = PyObject_CallFunction(slots.error_from_code, "i", rc);
   if (exc != NULL) {
     PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
@@ -282,7 +282,7 @@ static PyObject *LoopCore_call_soon(LoopCore *self, PyObject *const *argv, Py_ss
   int rc = weft_call_soon_id(self->core, ID_SOON, NULL);
   if (rc < 0) {
     Py_DECREF(handle);
-    raise_code(self, rc);
+    raise_code(rc);
     return NULL;
   }
   if (ring_push(&self->ready, handle) < 0) {
@@ -316,7 +316,7 @@ static PyObject *LoopCore_call_soon_threadsafe(LoopCore *self, PyObject *const *
     int rc = weft_call_soon_threadsafe_id(self->core, ID_THREADSAFE);
     if (rc < 0) {
       self->wakeup_posted = 0;
-      raise_code(self, rc);
+      raise_code(rc);
       Py_DECREF(handle);
       return NULL;
     }
@@ -353,7 +353,7 @@ static PyObject *schedule_timer(LoopCore *self, PyObject *when, PyObject *const 
   PyObject *core_ref = NULL;
   int rc = key ? weft_call_at_id(self->core, deadline, id, &core_handle) : 0;
   if (rc < 0)
-    raise_code(self, rc);
+    raise_code(rc);
   if (key == NULL || rc < 0 || (core_ref = PyLong_FromVoidPtr(core_handle)) == NULL)
     goto fail;
   self->next_timer_id += 2;
