@@ -49,7 +49,6 @@ int weft_add_signal_handler(weft_loop_t *loop, int signum, weft_callback_fn cb, 
 int weft_remove_signal_handler(weft_loop_t *loop, int signum);
 
 /* Callbacks from the core into Python (defined with @ffi.def_extern in the binding). */
-extern "Python" void _weft_batch(weft_loop_t *, const uintptr_t *, size_t, void *);
 extern "Python" void _weft_log(weft_loop_t *, int, const char *, void *);
 extern "Python" void _weft_signal(void *);
 
@@ -177,12 +176,4 @@ int weft_server_close_clients(weft_server_t *server);
 int weft_server_abort_clients(weft_server_t *server);
 size_t weft_server_connection_count(const weft_server_t *server);
 
-extern "Python" void _weft_tp_made(weft_transport_t *, void *);
-extern "Python" void _weft_tp_data(weft_transport_t *, const char *, size_t, void *);
-extern "Python" void *_weft_tp_get_buffer(weft_transport_t *, size_t, size_t *, void *);
-extern "Python" void _weft_tp_buffer_updated(weft_transport_t *, size_t, void *);
-extern "Python" int _weft_tp_eof(weft_transport_t *, void *);
-extern "Python" void _weft_tp_lost(weft_transport_t *, int, void *);
-extern "Python" void _weft_tp_pause(weft_transport_t *, void *);
-extern "Python" void _weft_tp_resume(weft_transport_t *, void *);
 extern "Python" int _weft_server_factory(void *, weft_protocol_t *, void **);

@@ -10,6 +10,9 @@ import ssl
 
 from ._weft import ffi, lib
 
+if lib._weft_loopcore_install() != 0:  # registers weft._loopcore (weft/_loopcore.c)
+    raise ImportError("weft._loopcore could not be set up")
+
 __all__ = ["ffi", "lib", "NULL", "error_from_code", "check"]
 
 NULL = ffi.NULL

@@ -208,8 +208,5 @@ def _is_numeric(host) -> bool:
 @ffi.def_extern()
 def _weft_fd_ready(arg):
     loop, handle = ffi.from_handle(arg)
-    try:
-        if not handle._cancelled:
-            loop._run_guarded(handle)
-    finally:
-        loop._post()
+    if not handle._cancelled:
+        loop._run_guarded(handle)

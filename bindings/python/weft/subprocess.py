@@ -361,8 +361,6 @@ def _deliver(arg, method: str, *args) -> None:
             "protocol": transport._protocol,
             "transport": transport,
         })
-    finally:
-        loop._post()
 
 
 @ffi.def_extern()

@@ -2,7 +2,9 @@
 and Server interfaces, with Python protocols (plain and buffered) called from the core.
 
 Sockets are made, resolved and connected (or bound) in Python, as asyncio does, then
-handed to the core, which owns their descriptors from then on."""
+handed to the core, which owns their descriptors from then on. Reads, writes and read
+flow control run in C (StreamCore, weft/_streamcore.c, one per Transport); the rarer
+events come back to Transport's _on_* methods below."""
 
 from __future__ import annotations
 
@@ -14,20 +16,28 @@ import stat
 from asyncio import base_events, transports
 
 from ._core import ffi, lib, NULL, check, error_from_code
+from ._loopcore import StreamCore
 
 __all__ = ["Transport", "Server", "TransportMixin"]
 
 
 class Transport(transports.Transport):
-    """asyncio's Transport over a core stream transport (``_ptr``, retained)."""
+    """asyncio's Transport over a core stream transport (``_ptr``, retained), with its
+    reads, writes and read flow control in C (``_stream``, a StreamCore)."""
 
     def __init__(self, loop, protocol, extra) -> None:
         super().__init__(extra)
         self._loop = loop
+        self._stream = StreamCore(self)
         self._protocol = protocol
         self._ptr = NULL
-        self._cookie = ffi.new_handle(self)
-        self._buffer = None  # a BufferedProtocol's buffer, kept while the core fills it
+        # The core's protocol callbacks (C, in StreamCore) get the StreamCore's address; the
+        # loop keeps the transport, and so it, alive until connection_lost, their last call.
+        self._cookie = ffi.cast("void *", self._stream.address)
+        if type(self).write is Transport.write:
+            # The hot methods, bound straight to C: no Python frame per call. (A subclass
+            # that overrides them keeps its own.)
+            self.write = self._stream.write
         self._buffered = isinstance(protocol, asyncio.BufferedProtocol)
         self._made_waiter = None
 
@@ -39,15 +49,32 @@ class Transport(transports.Transport):
         if ptr != NULL:
             lib.weft_transport_release(ptr)
 
+    @property
+    def _protocol(self):
+        return self._stream.protocol
+
+    @_protocol.setter
+    def _protocol(self, protocol):
+        self._stream.protocol = protocol
+
     def get_protocol(self):
         return self._protocol
+
+    def write(self, data):
+        self._stream.write(data)
+
+    def is_closing(self):
+        return self._stream.is_closing()
+
+    def pause_reading(self):
+        self._stream.pause_reading()
+
+    def resume_reading(self):
+        self._stream.resume_reading()
 
     def set_protocol(self, protocol):
         self._protocol = protocol
         self._buffered = isinstance(protocol, asyncio.BufferedProtocol)
-
-    def is_closing(self):
-        return self._ptr == NULL or bool(lib.weft_transport_is_closing(self._ptr))
 
     def close(self):
         if self._ptr != NULL:
@@ -56,16 +83,6 @@ class Transport(transports.Transport):
     def abort(self):
         if self._ptr != NULL:
             lib.weft_transport_abort(self._ptr)
-
-    def write(self, data):
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"data argument must be a bytes-like object, "
-                            f"not {type(data).__name__!r}")
-        if not data or self._ptr == NULL:
-            return
-        rc = lib.weft_transport_write(self._ptr, ffi.from_buffer(data), len(data))
-        if rc < 0 and rc != -3010:  # writes after close are dropped, as asyncio (it warns)
-            raise error_from_code(rc)
 
     def writelines(self, list_of_data):
         self.write(b"".join(list_of_data))
@@ -76,14 +93,6 @@ class Transport(transports.Transport):
 
     def can_write_eof(self):
         return self._ptr != NULL and bool(lib.weft_transport_can_write_eof(self._ptr))
-
-    def pause_reading(self):
-        if self._ptr != NULL:
-            lib.weft_transport_pause_reading(self._ptr)
-
-    def resume_reading(self):
-        if self._ptr != NULL:
-            lib.weft_transport_resume_reading(self._ptr)
 
     def is_reading(self):
         return self._ptr != NULL and bool(lib.weft_transport_is_reading(self._ptr))
@@ -115,6 +124,39 @@ class Transport(transports.Transport):
 
     def _lost(self, error: int) -> None:
         self._protocol.connection_lost(error_from_code(error) if error else None)
+
+    # The core's callbacks other than reads, through StreamCore.
+
+    def _on_made(self, address: int) -> None:
+        _call(self, "_made", ffi.cast("weft_transport_t *", address))
+
+    def _on_eof(self) -> bool:
+        return bool(_call(self, "eof_received"))
+
+    def _on_lost(self, error: int) -> None:
+        self._loop._transports.discard(self)
+        _call(self, "_lost", error)
+
+    def _on_pause_writing(self) -> None:
+        _call(self, "pause_writing")
+
+    def _on_resume_writing(self) -> None:
+        _call(self, "resume_writing")
+
+    def _protocol_error(self, method: str, exc: BaseException) -> None:
+        """A protocol callback raised ``exc``: reported as asyncio does, and the connection
+        is aborted (SystemExit and KeyboardInterrupt stop the loop instead)."""
+        if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+            self._loop._interrupted(exc, ())
+            return
+        self._loop.call_exception_handler({
+            "message": f"Exception in callback {method.lstrip('_')} of a protocol",
+            "exception": exc, "transport": self, "protocol": self._protocol})
+        if self._ptr != NULL and method != "_lost":
+            lib.weft_transport_abort(self._ptr)
+
+    def _write_failed(self, code: int) -> None:
+        raise error_from_code(code)
 
 
 def _socket_extra(sock) -> dict:
@@ -452,80 +494,12 @@ class TransportMixin:
 
 
 def _call(transport, method: str, *args):
-    """Runs a protocol callback, reporting what it raises as asyncio does."""
-    loop = transport._loop
+    """Runs a protocol callback, or one of the transport's own, reporting what it raises."""
     try:
         return getattr(transport, method)(*args) if method.startswith("_") else \
             getattr(transport._protocol, method)(*args)
-    except (SystemExit, KeyboardInterrupt) as exc:
-        loop._interrupted(exc, ())
     except BaseException as exc:
-        loop.call_exception_handler({
-            "message": f"Exception in callback {method.lstrip('_')} of a protocol",
-            "exception": exc, "transport": transport, "protocol": transport._protocol})
-        if transport._ptr != NULL and method not in ("_lost",):
-            lib.weft_transport_abort(transport._ptr)
-    finally:
-        loop._post()
-
-
-@ffi.def_extern()
-def _weft_tp_made(ptr, arg):
-    _call(ffi.from_handle(arg), "_made", ptr)
-
-
-@ffi.def_extern()
-def _weft_tp_data(ptr, data, length, arg):
-    _call(ffi.from_handle(arg), "data_received", ffi.buffer(data, length)[:])
-
-
-@ffi.def_extern()
-def _weft_tp_get_buffer(ptr, size_hint, len_out, arg):
-    transport = ffi.from_handle(arg)
-    loop = transport._loop
-    try:
-        buf = transport._protocol.get_buffer(size_hint)
-        cbuf = ffi.from_buffer(buf, require_writable=True)
-        if len(cbuf) == 0:
-            raise RuntimeError("get_buffer() returned an empty buffer")
-        transport._buffer = cbuf
-        len_out[0] = len(cbuf)
-        return cbuf
-    except BaseException as exc:
-        loop.call_exception_handler({"message": "Exception in get_buffer of a protocol",
-                                     "exception": exc, "transport": transport,
-                                     "protocol": transport._protocol})
-        len_out[0] = 0
-        return NULL
-
-
-@ffi.def_extern()
-def _weft_tp_buffer_updated(ptr, nbytes, arg):
-    transport = ffi.from_handle(arg)
-    transport._buffer = None
-    _call(transport, "buffer_updated", nbytes)
-
-
-@ffi.def_extern()
-def _weft_tp_eof(ptr, arg):
-    return 1 if _call(ffi.from_handle(arg), "eof_received") else 0
-
-
-@ffi.def_extern()
-def _weft_tp_lost(ptr, error, arg):
-    transport = ffi.from_handle(arg)
-    transport._loop._transports.discard(transport)
-    _call(transport, "_lost", error)
-
-
-@ffi.def_extern()
-def _weft_tp_pause(ptr, arg):
-    _call(ffi.from_handle(arg), "pause_writing")
-
-
-@ffi.def_extern()
-def _weft_tp_resume(ptr, arg):
-    _call(ffi.from_handle(arg), "resume_writing")
+        transport._protocol_error(method, exc)
 
 
 @ffi.def_extern()
@@ -548,16 +522,16 @@ def _weft_server_factory(factory_arg, protocol_out, arg_out):
 def _table(buffered: bool):
     table = ffi.new("weft_protocol_t *")
     table.size = ffi.sizeof("weft_protocol_t")
-    table.connection_made = lib._weft_tp_made
+    table.connection_made = lib._weft_stream_made
     if buffered:
-        table.get_buffer = lib._weft_tp_get_buffer
-        table.buffer_updated = lib._weft_tp_buffer_updated
+        table.get_buffer = lib._weft_stream_get_buffer
+        table.buffer_updated = lib._weft_stream_buffer_updated
     else:
-        table.data_received = lib._weft_tp_data
-    table.eof_received = lib._weft_tp_eof
-    table.connection_lost = lib._weft_tp_lost
-    table.pause_writing = lib._weft_tp_pause
-    table.resume_writing = lib._weft_tp_resume
+        table.data_received = lib._weft_stream_data
+    table.eof_received = lib._weft_stream_eof
+    table.connection_lost = lib._weft_stream_lost
+    table.pause_writing = lib._weft_stream_pause_writing
+    table.resume_writing = lib._weft_stream_resume_writing
     return table
 
 
