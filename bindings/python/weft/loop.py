@@ -27,6 +27,9 @@ from .signals import SignalMixin
 from .transports import TransportMixin
 from .wakeup import SignalWakeup
 from .subprocess import SubprocessMixin
+from .datagram import DatagramMixin
+from .pipes import PipeMixin
+from .sendfile import SendfileMixin
 
 __all__ = ["EventLoop"]
 
@@ -47,7 +50,7 @@ def _stop_when_done(fut) -> None:
     futures._get_loop(fut).stop()
 
 
-class EventLoop(TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.AbstractEventLoop):
+class EventLoop(DatagramMixin, PipeMixin, SendfileMixin, TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.AbstractEventLoop):
     """A drop-in asyncio event loop running on weft's C core."""
 
     def __init__(self) -> None:

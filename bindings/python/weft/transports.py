@@ -11,15 +11,20 @@ import errno
 import os
 import socket
 import stat
-from asyncio import base_events, transports
+from asyncio import base_events, constants, transports, trsock
 
 from ._core import ffi, lib, NULL, check, error_from_code
+from . import corefuture, sockaddr
 
 __all__ = ["Transport", "Server", "TransportMixin"]
 
 
 class Transport(transports.Transport):
     """asyncio's Transport over a core stream transport (``_ptr``, retained)."""
+
+    _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
+    _sendfile_active = False  # loop.sendfile owns the connection meanwhile (sendfile.py)
+    _socket = None  # get_extra_info('socket'), made on first use (sockaddr.transport_socket)
 
     def __init__(self, loop, protocol, extra) -> None:
         super().__init__(extra)
@@ -46,6 +51,14 @@ class Transport(transports.Transport):
         self._protocol = protocol
         self._buffered = isinstance(protocol, asyncio.BufferedProtocol)
 
+    def get_extra_info(self, name, default=None):
+        if name == "socket" and self._extra.get("socket") is None and self._ptr != NULL \
+                and not self.is_closing():
+            self._socket = sockaddr.transport_socket(self._ptr)
+            if self._socket is not None:
+                self._extra["socket"] = trsock.TransportSocket(self._socket)
+        return self._extra.get(name, default)
+
     def is_closing(self):
         return self._ptr == NULL or bool(lib.weft_transport_is_closing(self._ptr))
 
@@ -61,6 +74,8 @@ class Transport(transports.Transport):
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data argument must be a bytes-like object, "
                             f"not {type(data).__name__!r}")
+        if self._sendfile_active:
+            raise RuntimeError("unable to write; sendfile is in progress")
         if not data or self._ptr == NULL:
             return
         rc = lib.weft_transport_write(self._ptr, ffi.from_buffer(data), len(data))
@@ -107,6 +122,9 @@ class Transport(transports.Transport):
 
     def _made(self, ptr) -> None:
         self._ptr = lib.weft_transport_retain(ptr)
+        for key, code in (("peername", 1), ("sockname", 2)):  # accepted: from the core
+            if self._extra.get(key) is None:
+                self._extra[key] = sockaddr.transport_address(ptr, code)
         try:
             self._protocol.connection_made(self)
         finally:
@@ -114,11 +132,15 @@ class Transport(transports.Transport):
                 self._made_waiter.set_result(None)
 
     def _lost(self, error: int) -> None:
-        self._protocol.connection_lost(error_from_code(error) if error else None)
+        try:
+            self._protocol.connection_lost(error_from_code(error) if error else None)
+        finally:
+            if self._socket is not None:
+                self._socket.close()
 
 
 def _socket_extra(sock) -> dict:
-    extra = {"socket": None}
+    extra = {"socket": trsock.TransportSocket(sock)}
     for key, getter in (("sockname", sock.getsockname), ("peername", sock.getpeername)):
         try:
             extra[key] = getter()
@@ -133,7 +155,7 @@ class Server(asyncio.AbstractServer):
     def __init__(self, loop, ptr, sockets, cookie, unix_files=()) -> None:
         self._loop = loop
         self._ptr = ptr
-        self._sockets = sockets  # duplicates of the listening sockets, for getsockname()
+        self._sockets = sockets  # the caller's listening sockets (the core has duplicates)
         self._cookie = cookie
         self._closed = False
         self._unix_files = unix_files  # (path, inode) of socket files to unlink on close
@@ -148,7 +170,7 @@ class Server(asyncio.AbstractServer):
 
     @property
     def sockets(self):
-        return () if self._closed else tuple(self._sockets)
+        return () if self._closed else tuple(trsock.TransportSocket(s) for s in self._sockets)
 
     def is_serving(self):
         return not self._closed and bool(lib.weft_server_is_serving(self._ptr))
@@ -183,12 +205,11 @@ class Server(asyncio.AbstractServer):
             await self.wait_closed()
 
     async def wait_closed(self):
-        # Done once closed and every connection is gone (polled: the core's wait_closed
-        # future is not wired to Python yet).
-        while not self._closed or lib.weft_server_connection_count(self._ptr):
-            if not self._closed:
-                await self._loop.create_future()  # never, until close (as 3.11 does not)
-            await asyncio.sleep(0.005)
+        # Done once the server is closed and its last connection is gone: the core says
+        # when (3.12's behaviour; 3.11's returns at once after close, a known bug).
+        out = ffi.new("weft_future_t **")
+        check(lib.weft_server_wait_closed(self._ptr, out))
+        await corefuture.wrap(self._loop, out[0])
 
     async def __aenter__(self):
         return self
@@ -305,7 +326,12 @@ class TransportMixin:
             try:
                 sock.setblocking(False)
                 if local_addr is not None:
-                    sock.bind(local_addr)
+                    try:
+                        sock.bind(local_addr)
+                    except OSError as exc:
+                        raise OSError(exc.errno, f"error while attempting to bind on address "
+                                                 f"{local_addr!r}: {exc.strerror.lower()}"
+                                      ) from None
                 await self.sock_connect(sock, address)
                 return sock
             except OSError as exc:
@@ -324,19 +350,29 @@ class TransportMixin:
         sock.setblocking(False)
         protocol = protocol_factory()
         transport = Transport(self, protocol, _socket_extra(sock))
-        transport._made_waiter = self.create_future()
+        # The core runs the connection on a duplicate; the caller's socket object stays
+        # usable (get_extra_info('socket')) and is closed with the transport, as asyncio's.
+        transport._socket = sock
         out = ffi.new("weft_future_t **")
-        fd = sock.detach()
+        fd = os.dup(sock.fileno())
         table = _BUFFERED if transport._buffered else _PROTOCOL
         connect_fd = (lib.weft_create_unix_connection_fd if sock.family == socket.AF_UNIX
                       else lib.weft_create_connection_fd)
         rc = connect_fd(self._ptr, table, transport._cookie, fd, out)
         if rc < 0:
             os.close(fd)
+            sock.close()
             raise error_from_code(rc)
-        lib.weft_future_release(out[0])
         self._transports.add(transport)
-        await transport._made_waiter
+        try:
+            # Fails if the core could not start the transport (no protocol event then).
+            await corefuture.until_made(self, out[0], transport)
+        except BaseException:
+            if transport._ptr == NULL:
+                self._transports.discard(transport)
+                sock.close()
+            transport.close()
+            raise
         return transport, protocol
 
     async def create_server(self, protocol_factory, host=None, port=None, *,
@@ -400,8 +436,12 @@ class TransportMixin:
     async def _serve(self, protocol_factory, sockets, backlog, start_serving, unix_files=()):
         """Hands bound sockets over to a core server (which listens on them) and returns
         the Server, serving already unless start_serving is false."""
-        fds = [s.detach() for s in sockets]
-        views = [socket.socket(fileno=os.dup(fd)) for fd in fds]
+        # The core listens on duplicates; the sockets stay the caller's objects (as
+        # asyncio's server.sockets), closed with the server.
+        for sock in sockets:
+            sock.setblocking(False)
+        fds = [os.dup(s.fileno()) for s in sockets]
+        views = list(sockets)
         options = ffi.new("weft_server_options_t *")
         options.size = ffi.sizeof("weft_server_options_t")
         options.backlog = backlog
@@ -413,8 +453,6 @@ class TransportMixin:
         if rc < 0:
             for fd in fds:
                 os.close(fd)
-            for view in views:
-                view.close()
             raise error_from_code(rc)
         server = Server(self, out[0], views, cookie, unix_files)
         self._servers.add(server)  # serving keeps it alive, as asyncio's listening sockets do
