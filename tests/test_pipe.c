@@ -1,6 +1,7 @@
 /* Pipe transports over pipe(2). */
 #include "net_util.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -204,5 +205,45 @@ WEFT_TEST(read_pipe_on_write_end_fails_future) {
   char c;
   ASSERT_EQ(read(fds[0], &c, 1), 0);
   close(fds[0]);
+  weft_test_close_loop(loop);
+}
+
+/* write_eof with data queued: closing at once (asyncio's is_closing), the data still
+ * flushed, then EOF for the reader. */
+WEFT_TEST(write_pipe_eof_flushes_queued_data) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int fds[2];
+  ASSERT_OK(pipe(fds));
+  rp_t wp = {0};
+  weft_protocol_t wproto = {.size = sizeof(wproto), .connection_lost = r_lost};
+  weft_future_t *wf;
+  ASSERT_OK(weft_connect_write_pipe(loop, &wproto, &wp, fds[1], &wf));
+  int rc;
+  weft_transport_t *wt = weft_transport_retain(await_ptr(loop, wf, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(wf);
+  ASSERT_EQ(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+  static char big[1 << 20];
+  ASSERT_OK(weft_transport_write(wt, big, sizeof(big)));
+  ASSERT_OK(weft_transport_write_eof(wt));
+  ASSERT_EQ(weft_transport_is_closing(wt), 1);
+  ASSERT_TRUE(weft_transport_write(wt, "x", 1) < 0);
+  size_t total = 0;
+  char buf[65536];
+  for (int i = 0; i < 10000 && !wp.lost; i++) {
+    weft_loop_run_once(loop, 1);
+    ssize_t n;
+    while ((n = read(fds[0], buf, sizeof(buf))) > 0)
+      total += (size_t)n;
+  }
+  ASSERT_EQ(wp.lost, 1);
+  ASSERT_OK(wp.lost_error);
+  ssize_t n;
+  while ((n = read(fds[0], buf, sizeof(buf))) > 0)
+    total += (size_t)n;
+  ASSERT_EQ(total, sizeof(big));
+  close(fds[0]);
+  weft_transport_release(wt);
   weft_test_close_loop(loop);
 }

@@ -438,7 +438,8 @@ static void on_hup_closed(uv_handle_t *h) {
 static void hup_stop(weft__stream_t *s) {
   if (!s->hup)
     return;
-  uv_close((uv_handle_t *)s->hup, on_hup_closed);
+  if (!uv_is_closing((uv_handle_t *)s->hup)) /* a closing loop may have closed it already */
+    uv_close((uv_handle_t *)s->hup, on_hup_closed);
   close(s->hup_fd);
   s->hup = NULL;
   s->hup_fd = -1;
@@ -452,6 +453,10 @@ static void stream_force_close(weft__stream_t *s, int error) {
   s->handle_closing = 1;
   s->lost_error = error;
   hup_stop(s);
+  /* weft_loop_close closes the handles still open; a write completing as it does so must
+   * not close this one again. */
+  if (uv_is_closing(&s->h.handle))
+    return;
   if (s->can_read)
     uv_read_stop(&s->h.stream);
   uv_close(&s->h.handle, on_handle_closed);
@@ -573,11 +578,14 @@ static void after_write(uv_write_t *req, int status) {
   }
   if (s->handle_closing)
     return;
+  /* resume_writing comes before the close a flushed buffer was waiting for (asyncio). */
+  weft_transport_update_write_flow(&s->base);
+  if (s->handle_closing)
+    return;
   if (s->pending_writes == 0 && s->close_after_flush) {
     stream_force_close(s, 0);
     return;
   }
-  weft_transport_update_write_flow(&s->base);
   if (s->pending_writes == 0 && s->drained)
     s->drained(s->drained_arg);
 }
@@ -666,8 +674,10 @@ static int stream_write_eof(void *impl) {
   weft__stream_t *s = impl;
   /* A pipe has no half-close: as asyncio's write pipe transport does, EOF means closing
    * once the buffer is flushed, which is what the reader sees as end of file. */
-  if (s->base.kind == WEFT_TRANSPORT_PIPE_WRITE)
+  if (s->base.kind == WEFT_TRANSPORT_PIPE_WRITE) {
+    s->base.closing = 1; /* as asyncio's: is_closing from now on */
     return stream_close(impl);
+  }
   uv_shutdown_t *req = malloc(sizeof(*req));
   if (!req)
     return WEFT_ENOMEM;

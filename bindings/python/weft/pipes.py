@@ -138,10 +138,10 @@ class WritePipeTransport(_PipeTransport, transports.WriteTransport):
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"data argument must be a bytes-like object, "
                             f"not {type(data).__name__!r}")
-        if not data or self._ptr == NULL:
-            return
+        if not data or self.is_closing():
+            return  # after close, write_eof or the reader leaving: dropped, as asyncio
         rc = lib.weft_transport_write(self._ptr, ffi.from_buffer(data), len(data))
-        if rc < 0 and rc != _ECLOSED:  # after close or the reader left: dropped, as asyncio
+        if rc < 0 and rc != _ECLOSED:
             raise error_from_code(rc)
 
     def writelines(self, list_of_data):
