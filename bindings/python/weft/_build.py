@@ -47,11 +47,13 @@ def make_builder() -> cffi.FFI:
     """The FFI builder setuptools' cffi_modules hook and CMake both use."""
     builder = cffi.FFI()
     builder.cdef(cdef_text())
+    core = str(core_library())
     builder.set_source(
         "weft._weft",
         "#include <weft.h>\n",
         include_dirs=[str(INCLUDE_DIR)],
-        extra_objects=[str(core_library())],
+        extra_objects=[core],
+        depends=[core],  # relink when only the core changed (setuptools checks depends)
         libraries=["uv", "ssl", "crypto", "pthread", "m"],
         extra_compile_args=["-std=c11", "-O2"],
     )
