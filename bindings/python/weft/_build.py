@@ -47,20 +47,24 @@ def make_builder() -> cffi.FFI:
     """The FFI builder setuptools' cffi_modules hook and CMake both use."""
     builder = cffi.FFI()
     builder.cdef(cdef_text())
-    # weft._loopcore (weft/_loopcore.c, _streamcore.c) lives in the same shared object;
-    # Python calls _weft_loopcore_install once to register it, and hands the _weft_stream_*
+    # weft._loopcore (weft/_loopcore.c, _transportcore.c) lives in the same shared object;
+    # Python calls _weft_loopcore_install once to register it, and hands the _weft_tp_*
     # callbacks to the core. It uses CPython's full C API, hence py_limited_api=False.
     native = (HERE / "_native.h").read_text()
     marker = "/* cffi's declarations"
     builder.cdef(native[native.index(marker):native.rindex("#endif")])
+    core = str(core_library())
     builder.set_source(
         "weft._weft",
         '#include <weft.h>\n#include "_native.h"\n',
         # setuptools refuses absolute source paths; builds run from the package's root.
-        sources=[os.path.relpath(HERE / name) for name in ("_loopcore.c", "_streamcore.c")],
+        sources=[os.path.relpath(HERE / name) for name in ("_loopcore.c", "_transportcore.c")],
         py_limited_api=False,
         include_dirs=[str(INCLUDE_DIR), str(HERE)],
-        extra_objects=[str(core_library())],
+        extra_objects=[core],
+        # Relink when only the core changed, recompile when the shared header did
+        # (setuptools checks depends).
+        depends=[core, os.path.relpath(HERE / "_native.h")],
         libraries=["uv", "ssl", "crypto", "pthread", "m"],
         extra_compile_args=["-std=c11", "-O2"],
     )

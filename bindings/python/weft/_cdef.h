@@ -68,6 +68,8 @@ typedef struct weft_process_options_s {
   int set_process_group;
   int process_group;
   size_t limit;
+  const int *pass_fds;
+  size_t pass_fds_count;
 } weft_process_options_t;
 typedef struct weft_subprocess_protocol_s {
   size_t size;
@@ -177,3 +179,44 @@ int weft_server_abort_clients(weft_server_t *server);
 size_t weft_server_connection_count(const weft_server_t *server);
 
 extern "Python" int _weft_server_factory(void *, weft_protocol_t *, void **);
+
+/* future.h, value.h: completion of the core's futures, reported to Python */
+typedef void (*weft_free_fn)(void *ptr);
+typedef struct weft_value_s {
+  int32_t type;
+  int64_t i;
+  double d;
+  void *ptr;
+  size_t len;
+  weft_free_fn free_fn;
+} weft_value_t;
+typedef void (*weft_future_cb)(weft_future_t *future, void *arg);
+weft_future_t *weft_future_retain(weft_future_t *future);
+int weft_future_add_done_callback(weft_future_t *future, weft_future_cb cb, void *arg);
+int weft_future_cancel(weft_future_t *future, const char *message);
+int weft_future_result(weft_future_t *future, const weft_value_t **out);
+const char *weft_future_error_message(const weft_future_t *future);
+extern "Python" void _weft_future_done(weft_future_t *, void *);
+
+/* server.h: wait_closed */
+int weft_server_wait_closed(weft_server_t *server, weft_future_t **out);
+
+/* transport.h: extra info; udp.h: datagram endpoints; pipe.h: pipe transports */
+struct sockaddr;
+int weft_transport_get_extra_info(const weft_transport_t *transport, int key, void *buf,
+                                  size_t *len);
+int weft_transport_sendto(weft_transport_t *transport, const void *data, size_t len,
+                          const struct sockaddr *addr);
+int weft_create_datagram_endpoint_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                                     int fd, weft_future_t **out);
+int weft_connect_read_pipe(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
+                           weft_future_t **out);
+int weft_connect_write_pipe(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
+                            weft_future_t **out);
+
+/* sock.h: sendfile */
+int weft_sock_sendfile(weft_loop_t *loop, int fd, int file_fd, int64_t offset, int64_t count,
+                       int fallback, weft_future_t **out);
+int weft_sendfile(weft_transport_t *transport, int file_fd, int64_t offset, int64_t count,
+                  int fallback, weft_future_t **out);
+int64_t weft_sendfile_sent(const weft_future_t *future);

@@ -30,6 +30,9 @@ from .signals import SignalMixin
 from .transports import TransportMixin
 from .wakeup import SignalWakeup
 from .subprocess import SubprocessMixin
+from .datagram import DatagramMixin
+from .pipes import PipeMixin
+from .sendfile import SendfileMixin
 
 __all__ = ["EventLoop"]
 
@@ -53,7 +56,9 @@ def _stop_when_done(fut) -> None:
 _loopcore.configure(Handle, TimerHandle, futures, tasks, error_from_code, report_callback_error)
 
 
-class EventLoop(LoopCore, TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.AbstractEventLoop):
+class EventLoop(LoopCore, DatagramMixin, PipeMixin, SendfileMixin, TransportMixin, FdWatchMixin,
+                SubprocessMixin, SignalMixin, ExecutorMixin, ExceptionHandlerMixin,
+                events.AbstractEventLoop):
     """A drop-in asyncio event loop running on weft's C core."""
 
     def __init__(self) -> None:

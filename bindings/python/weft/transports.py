@@ -3,8 +3,8 @@ and Server interfaces, with Python protocols (plain and buffered) called from th
 
 Sockets are made, resolved and connected (or bound) in Python, as asyncio does, then
 handed to the core, which owns their descriptors from then on. Reads, writes and read
-flow control run in C (StreamCore, weft/_streamcore.c, one per Transport); the rarer
-events come back to Transport's _on_* methods below."""
+flow control run in C (TransportCore, weft/_transportcore.c, one per Transport); the rarer
+events come back through weft/bridge.py."""
 
 from __future__ import annotations
 
@@ -13,31 +13,30 @@ import errno
 import os
 import socket
 import stat
-from asyncio import base_events, transports
+from asyncio import base_events, constants, transports, trsock
 
 from ._core import ffi, lib, NULL, check, error_from_code
-from ._loopcore import StreamCore
+from .bridge import CoreBridge
+from . import corefuture, sockaddr
 
 __all__ = ["Transport", "Server", "TransportMixin"]
 
 
-class Transport(transports.Transport):
+class Transport(CoreBridge, transports.Transport):
     """asyncio's Transport over a core stream transport (``_ptr``, retained), with its
-    reads, writes and read flow control in C (``_stream``, a StreamCore)."""
+    reads, writes and read flow control in C (``_core``, a TransportCore)."""
+
+    _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
+    _socket = None  # get_extra_info('socket'), made on first use (sockaddr.transport_socket)
 
     def __init__(self, loop, protocol, extra) -> None:
         super().__init__(extra)
         self._loop = loop
-        self._stream = StreamCore(self)
-        self._protocol = protocol
-        self._ptr = NULL
-        # The core's protocol callbacks (C, in StreamCore) get the StreamCore's address; the
-        # loop keeps the transport, and so it, alive until connection_lost, their last call.
-        self._cookie = ffi.cast("void *", self._stream.address)
+        self._bridge(protocol)
         if type(self).write is Transport.write:
-            # The hot methods, bound straight to C: no Python frame per call. (A subclass
-            # that overrides them keeps its own.)
-            self.write = self._stream.write
+            # The hot method, bound straight to C: no Python frame per call. (A subclass
+            # that overrides it keeps its own.)
+            self.write = self._core.write
         self._buffered = isinstance(protocol, asyncio.BufferedProtocol)
         self._made_waiter = None
 
@@ -50,31 +49,40 @@ class Transport(transports.Transport):
             lib.weft_transport_release(ptr)
 
     @property
-    def _protocol(self):
-        return self._stream.protocol
+    def _sendfile_active(self):
+        """loop.sendfile owns the connection meanwhile (sendfile.py): write() raises."""
+        return self._core.sendfile_active
 
-    @_protocol.setter
-    def _protocol(self, protocol):
-        self._stream.protocol = protocol
+    @_sendfile_active.setter
+    def _sendfile_active(self, active):
+        self._core.sendfile_active = active
 
     def get_protocol(self):
         return self._protocol
 
     def write(self, data):
-        self._stream.write(data)
+        self._core.write(data)
 
     def is_closing(self):
-        return self._stream.is_closing()
+        return self._core.is_closing()
 
     def pause_reading(self):
-        self._stream.pause_reading()
+        self._core.pause_reading()
 
     def resume_reading(self):
-        self._stream.resume_reading()
+        self._core.resume_reading()
 
     def set_protocol(self, protocol):
         self._protocol = protocol
         self._buffered = isinstance(protocol, asyncio.BufferedProtocol)
+
+    def get_extra_info(self, name, default=None):
+        if name == "socket" and self._extra.get("socket") is None and self._ptr != NULL \
+                and not self.is_closing():
+            self._socket = sockaddr.transport_socket(self._ptr)
+            if self._socket is not None:
+                self._extra["socket"] = trsock.TransportSocket(self._socket)
+        return self._extra.get(name, default)
 
     def close(self):
         if self._ptr != NULL:
@@ -116,6 +124,9 @@ class Transport(transports.Transport):
 
     def _made(self, ptr) -> None:
         self._ptr = lib.weft_transport_retain(ptr)
+        for key, code in (("peername", 1), ("sockname", 2)):  # accepted: from the core
+            if self._extra.get(key) is None:
+                self._extra[key] = sockaddr.transport_address(ptr, code)
         try:
             self._protocol.connection_made(self)
         finally:
@@ -123,44 +134,15 @@ class Transport(transports.Transport):
                 self._made_waiter.set_result(None)
 
     def _lost(self, error: int) -> None:
-        self._protocol.connection_lost(error_from_code(error) if error else None)
-
-    # The core's callbacks other than reads, through StreamCore.
-
-    def _on_made(self, address: int) -> None:
-        _call(self, "_made", ffi.cast("weft_transport_t *", address))
-
-    def _on_eof(self) -> bool:
-        return bool(_call(self, "eof_received"))
-
-    def _on_lost(self, error: int) -> None:
-        self._loop._transports.discard(self)
-        _call(self, "_lost", error)
-
-    def _on_pause_writing(self) -> None:
-        _call(self, "pause_writing")
-
-    def _on_resume_writing(self) -> None:
-        _call(self, "resume_writing")
-
-    def _protocol_error(self, method: str, exc: BaseException) -> None:
-        """A protocol callback raised ``exc``: reported as asyncio does, and the connection
-        is aborted (SystemExit and KeyboardInterrupt stop the loop instead)."""
-        if isinstance(exc, (SystemExit, KeyboardInterrupt)):
-            self._loop._interrupted(exc, ())
-            return
-        self._loop.call_exception_handler({
-            "message": f"Exception in callback {method.lstrip('_')} of a protocol",
-            "exception": exc, "transport": self, "protocol": self._protocol})
-        if self._ptr != NULL and method != "_lost":
-            lib.weft_transport_abort(self._ptr)
-
-    def _write_failed(self, code: int) -> None:
-        raise error_from_code(code)
+        try:
+            self._protocol.connection_lost(error_from_code(error) if error else None)
+        finally:
+            if self._socket is not None:
+                self._socket.close()
 
 
 def _socket_extra(sock) -> dict:
-    extra = {"socket": None}
+    extra = {"socket": trsock.TransportSocket(sock)}
     for key, getter in (("sockname", sock.getsockname), ("peername", sock.getpeername)):
         try:
             extra[key] = getter()
@@ -175,7 +157,7 @@ class Server(asyncio.AbstractServer):
     def __init__(self, loop, ptr, sockets, cookie, unix_files=()) -> None:
         self._loop = loop
         self._ptr = ptr
-        self._sockets = sockets  # duplicates of the listening sockets, for getsockname()
+        self._sockets = sockets  # the caller's listening sockets (the core has duplicates)
         self._cookie = cookie
         self._closed = False
         self._unix_files = unix_files  # (path, inode) of socket files to unlink on close
@@ -190,7 +172,7 @@ class Server(asyncio.AbstractServer):
 
     @property
     def sockets(self):
-        return () if self._closed else tuple(self._sockets)
+        return () if self._closed else tuple(trsock.TransportSocket(s) for s in self._sockets)
 
     def is_serving(self):
         return not self._closed and bool(lib.weft_server_is_serving(self._ptr))
@@ -225,12 +207,11 @@ class Server(asyncio.AbstractServer):
             await self.wait_closed()
 
     async def wait_closed(self):
-        # Done once closed and every connection is gone (polled: the core's wait_closed
-        # future is not wired to Python yet).
-        while not self._closed or lib.weft_server_connection_count(self._ptr):
-            if not self._closed:
-                await self._loop.create_future()  # never, until close (as 3.11 does not)
-            await asyncio.sleep(0.005)
+        # Done once the server is closed and its last connection is gone: the core says
+        # when (3.12's behaviour; 3.11's returns at once after close, a known bug).
+        out = ffi.new("weft_future_t **")
+        check(lib.weft_server_wait_closed(self._ptr, out))
+        await corefuture.wrap(self._loop, out[0])
 
     async def __aenter__(self):
         return self
@@ -347,7 +328,12 @@ class TransportMixin:
             try:
                 sock.setblocking(False)
                 if local_addr is not None:
-                    sock.bind(local_addr)
+                    try:
+                        sock.bind(local_addr)
+                    except OSError as exc:
+                        raise OSError(exc.errno, f"error while attempting to bind on address "
+                                                 f"{local_addr!r}: {exc.strerror.lower()}"
+                                      ) from None
                 await self.sock_connect(sock, address)
                 return sock
             except OSError as exc:
@@ -366,19 +352,29 @@ class TransportMixin:
         sock.setblocking(False)
         protocol = protocol_factory()
         transport = Transport(self, protocol, _socket_extra(sock))
-        transport._made_waiter = self.create_future()
+        # The core runs the connection on a duplicate; the caller's socket object stays
+        # usable (get_extra_info('socket')) and is closed with the transport, as asyncio's.
+        transport._socket = sock
         out = ffi.new("weft_future_t **")
-        fd = sock.detach()
+        fd = os.dup(sock.fileno())
         table = _BUFFERED if transport._buffered else _PROTOCOL
         connect_fd = (lib.weft_create_unix_connection_fd if sock.family == socket.AF_UNIX
                       else lib.weft_create_connection_fd)
         rc = connect_fd(self._ptr, table, transport._cookie, fd, out)
         if rc < 0:
             os.close(fd)
+            sock.close()
             raise error_from_code(rc)
-        lib.weft_future_release(out[0])
         self._transports.add(transport)
-        await transport._made_waiter
+        try:
+            # Fails if the core could not start the transport (no protocol event then).
+            await corefuture.until_made(self, out[0], transport)
+        except BaseException:
+            if transport._ptr == NULL:
+                self._transports.discard(transport)
+                sock.close()
+            transport.close()
+            raise
         return transport, protocol
 
     async def create_server(self, protocol_factory, host=None, port=None, *,
@@ -442,8 +438,12 @@ class TransportMixin:
     async def _serve(self, protocol_factory, sockets, backlog, start_serving, unix_files=()):
         """Hands bound sockets over to a core server (which listens on them) and returns
         the Server, serving already unless start_serving is false."""
-        fds = [s.detach() for s in sockets]
-        views = [socket.socket(fileno=os.dup(fd)) for fd in fds]
+        # The core listens on duplicates; the sockets stay the caller's objects (as
+        # asyncio's server.sockets), closed with the server.
+        for sock in sockets:
+            sock.setblocking(False)
+        fds = [os.dup(s.fileno()) for s in sockets]
+        views = list(sockets)
         options = ffi.new("weft_server_options_t *")
         options.size = ffi.sizeof("weft_server_options_t")
         options.backlog = backlog
@@ -455,8 +455,6 @@ class TransportMixin:
         if rc < 0:
             for fd in fds:
                 os.close(fd)
-            for view in views:
-                view.close()
             raise error_from_code(rc)
         server = Server(self, out[0], views, cookie, unix_files)
         self._servers.add(server)  # serving keeps it alive, as asyncio's listening sockets do
@@ -493,15 +491,6 @@ class TransportMixin:
         return sockets
 
 
-def _call(transport, method: str, *args):
-    """Runs a protocol callback, or one of the transport's own, reporting what it raises."""
-    try:
-        return getattr(transport, method)(*args) if method.startswith("_") else \
-            getattr(transport._protocol, method)(*args)
-    except BaseException as exc:
-        transport._protocol_error(method, exc)
-
-
 @ffi.def_extern()
 def _weft_server_factory(factory_arg, protocol_out, arg_out):
     loop, protocol_factory = ffi.from_handle(factory_arg)
@@ -522,16 +511,16 @@ def _weft_server_factory(factory_arg, protocol_out, arg_out):
 def _table(buffered: bool):
     table = ffi.new("weft_protocol_t *")
     table.size = ffi.sizeof("weft_protocol_t")
-    table.connection_made = lib._weft_stream_made
+    table.connection_made = lib._weft_tp_made
     if buffered:
-        table.get_buffer = lib._weft_stream_get_buffer
-        table.buffer_updated = lib._weft_stream_buffer_updated
+        table.get_buffer = lib._weft_tp_get_buffer
+        table.buffer_updated = lib._weft_tp_buffer_updated
     else:
-        table.data_received = lib._weft_stream_data
-    table.eof_received = lib._weft_stream_eof
-    table.connection_lost = lib._weft_stream_lost
-    table.pause_writing = lib._weft_stream_pause_writing
-    table.resume_writing = lib._weft_stream_resume_writing
+        table.data_received = lib._weft_tp_data
+    table.eof_received = lib._weft_tp_eof
+    table.connection_lost = lib._weft_tp_lost
+    table.pause_writing = lib._weft_tp_pause_writing
+    table.resume_writing = lib._weft_tp_resume_writing
     return table
 
 
