@@ -24,6 +24,7 @@ from . import _loopcore
 from ._loopcore import LoopCore
 from .exceptions import ExceptionHandlerMixin
 from .executor import ExecutorMixin
+from .resolver import ResolverMixin
 from .handles import Handle, TimerHandle, report_callback_error
 from .fdwatch import FdWatchMixin
 from .signals import SignalMixin
@@ -53,7 +54,8 @@ def _stop_when_done(fut) -> None:
 _loopcore.configure(Handle, TimerHandle, futures, tasks, error_from_code, report_callback_error)
 
 
-class EventLoop(LoopCore, TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.AbstractEventLoop):
+class EventLoop(LoopCore, TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin,
+                ExecutorMixin, ResolverMixin, ExceptionHandlerMixin, events.AbstractEventLoop):
     """A drop-in asyncio event loop running on weft's C core."""
 
     def __init__(self) -> None:
