@@ -306,3 +306,16 @@ def test_handles_in_cycles_are_collected_after_leaving_the_loop(loop):
     loop.close()
     gc.collect()
     assert pending() is None
+
+
+def test_getaddrinfo_answers_as_socket_getaddrinfo(loop):
+    import socket
+    cases = [("127.0.0.1", 80, {}), ("::1", "8080", {"type": socket.SOCK_STREAM}),
+             (None, 0, {"flags": socket.AI_PASSIVE}), (b"127.0.0.1", None, {}),
+             ("localhost", 80, {"family": socket.AF_INET})]
+    for host, port, hints in cases:
+        got = loop.run_until_complete(loop.getaddrinfo(host, port, **hints))
+        assert got == socket.getaddrinfo(host, port, **hints)
+    with pytest.raises(socket.gaierror):
+        loop.run_until_complete(loop.getaddrinfo("256.1.1.1.invalid.", 80,
+                                                 flags=socket.AI_NUMERICHOST))

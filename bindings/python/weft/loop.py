@@ -24,6 +24,7 @@ from . import _loopcore
 from ._loopcore import LoopCore
 from .exceptions import ExceptionHandlerMixin
 from .executor import ExecutorMixin
+from .resolver import ResolverMixin
 from .handles import Handle, TimerHandle, report_callback_error
 from .fdwatch import FdWatchMixin
 from .signals import SignalMixin
@@ -57,7 +58,7 @@ _loopcore.configure(Handle, TimerHandle, futures, tasks, error_from_code, report
 
 
 class EventLoop(LoopCore, DatagramMixin, PipeMixin, SendfileMixin, TransportMixin, FdWatchMixin,
-                SubprocessMixin, SignalMixin, ExecutorMixin, ExceptionHandlerMixin,
+                SubprocessMixin, SignalMixin, ExecutorMixin, ResolverMixin, ExceptionHandlerMixin,
                 events.AbstractEventLoop):
     """A drop-in asyncio event loop running on weft's C core."""
 
