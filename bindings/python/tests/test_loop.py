@@ -319,3 +319,15 @@ def test_getaddrinfo_answers_as_socket_getaddrinfo(loop):
     with pytest.raises(socket.gaierror):
         loop.run_until_complete(loop.getaddrinfo("256.1.1.1.invalid.", 80,
                                                  flags=socket.AI_NUMERICHOST))
+
+
+def test_getaddrinfo_failure_is_socket_gaierror(loop):
+    # An unknown service name fails in /etc/services: no query leaves the machine.
+    import socket
+    with pytest.raises(socket.gaierror) as caught:
+        loop.run_until_complete(loop.getaddrinfo("localhost", "no-such-service-weft"))
+    try:
+        socket.getaddrinfo("localhost", "no-such-service-weft")
+    except socket.gaierror as expected:
+        assert caught.value.errno == expected.errno
+        assert caught.value.strerror == expected.strerror

@@ -53,10 +53,12 @@ def make_builder() -> cffi.FFI:
     native = (HERE / "_native.h").read_text()
     marker = "/* cffi's declarations"
     builder.cdef(native[native.index(marker):native.rindex("#endif")])
+    # The C library's text for a getaddrinfo error, the one socket.gaierror carries.
+    builder.cdef("const char *gai_strerror(int errcode);")
     core = str(core_library())
     builder.set_source(
         "weft._weft",
-        '#include <weft.h>\n#include "_native.h"\n',
+        '#include <netdb.h>\n#include <weft.h>\n#include "_native.h"\n',
         # setuptools refuses absolute source paths; builds run from the package's root.
         sources=[os.path.relpath(HERE / name) for name in ("_loopcore.c", "_transportcore.c")],
         py_limited_api=False,

@@ -220,3 +220,15 @@ int weft_sock_sendfile(weft_loop_t *loop, int fd, int file_fd, int64_t offset, i
 int weft_sendfile(weft_transport_t *transport, int file_fd, int64_t offset, int64_t count,
                   int fallback, weft_future_t **out);
 int64_t weft_sendfile_sent(const weft_future_t *future);
+
+/* dns.h: getaddrinfo off the loop (libuv's thread pool) */
+typedef struct weft_addrinfo_s weft_addrinfo_t;
+int weft_getaddrinfo(weft_loop_t *loop, const char *host, const char *service, int family,
+                     int socktype, int protocol, int flags, weft_future_t **out);
+size_t weft_addrinfo_count(const weft_addrinfo_t *list);
+int weft_addrinfo_family(const weft_addrinfo_t *list, size_t index);
+int weft_addrinfo_socktype(const weft_addrinfo_t *list, size_t index);
+int weft_addrinfo_protocol(const weft_addrinfo_t *list, size_t index);
+const struct sockaddr *weft_addrinfo_addr(const weft_addrinfo_t *list, size_t index,
+                                          size_t *addrlen_out);
+const char *weft_addrinfo_canonname(const weft_addrinfo_t *list, size_t index);
