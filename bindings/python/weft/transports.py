@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
+import itertools
 import os
 import socket
 import stat
-from asyncio import base_events, constants, transports, trsock
+from asyncio import base_events, constants, staggered, transports, trsock
 
 from ._core import ffi, lib, NULL, check, error_from_code
 from .bridge import CoreBridge
@@ -139,6 +141,20 @@ class Transport(CoreBridge, transports.Transport):
         finally:
             if self._socket is not None:
                 self._socket.close()
+
+
+def _interleave_families(infos, first_family_count: int) -> list:
+    """RFC 8305's order: `first_family_count` addresses of the first family, then one of
+    each family in turn."""
+    by_family: dict = {}
+    for info in infos:
+        by_family.setdefault(info[0], []).append(info)
+    queues = list(by_family.values())
+    ordered = queues[0][:first_family_count - 1]
+    queues[0] = queues[0][first_family_count - 1:]
+    for round_ in itertools.zip_longest(*queues):
+        ordered.extend(info for info in round_ if info is not None)
+    return ordered
 
 
 def _socket_extra(sock) -> dict:
@@ -280,7 +296,8 @@ class TransportMixin:
         if sock is None:
             if host is None and port is None:
                 raise ValueError("host and port was not specified and no sock specified")
-            sock = await self._connect_socket(host, port, family, proto, flags, local_addr)
+            sock = await self._connect_socket(host, port, family, proto, flags, local_addr,
+                                              happy_eyeballs_delay, interleave)
         elif host is not None or port is not None:
             raise ValueError("host/port and sock can not be specified at the same time")
         elif sock.type != socket.SOCK_STREAM:
@@ -317,36 +334,61 @@ class TransportMixin:
             _check_unix_stream_socket(sock)
         return await self._wrap_socket(sock, protocol_factory)
 
-    async def _connect_socket(self, host, port, family, proto, flags, local_addr):
+    async def _connect_socket(self, host, port, family, proto, flags, local_addr,
+                              happy_eyeballs_delay=None, interleave=None):
+        """A connected socket to host:port: the addresses tried one after another, or with
+        happy_eyeballs_delay set, each next one started after that delay while earlier
+        ones are still trying (RFC 8305), the first to connect winning."""
         infos = await self.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM,
                                        proto=proto, flags=flags)
         if not infos:
             raise OSError("getaddrinfo() returned empty list")
+        if interleave is None and happy_eyeballs_delay is not None:
+            interleave = 1
+        if interleave:
+            infos = _interleave_families(infos, interleave)
         errors = []
-        for fam, type_, pro, _, address in infos:
-            sock = socket.socket(fam, type_, pro)
-            try:
-                sock.setblocking(False)
-                if local_addr is not None:
-                    try:
-                        sock.bind(local_addr)
-                    except OSError as exc:
-                        raise OSError(exc.errno, f"error while attempting to bind on address "
-                                                 f"{local_addr!r}: {exc.strerror.lower()}"
-                                      ) from None
-                await self.sock_connect(sock, address)
+        attempts = [functools.partial(self._connect_one, info, local_addr, errors)
+                    for info in infos]
+        if happy_eyeballs_delay is None:
+            for attempt in attempts:
+                try:
+                    return await attempt()
+                except OSError:
+                    continue
+        else:
+            sock, _, _ = await staggered.staggered_race(attempts, happy_eyeballs_delay,
+                                                        loop=self)
+            if sock is not None:
                 return sock
-            except OSError as exc:
-                errors.append(exc)
-                sock.close()
-            except BaseException:
-                sock.close()
-                raise
         if len(errors) == 1:
             raise errors[0]
         if all(str(errors[0]) == str(exc) for exc in errors):
             raise errors[0]
         raise OSError("Multiple exceptions: " + ", ".join(str(exc) for exc in errors))
+
+    async def _connect_one(self, info, local_addr, errors):
+        """One attempt of _connect_socket; its OSError is also recorded in `errors`."""
+        fam, type_, pro, _, address = info
+        sock = socket.socket(fam, type_, pro)
+        try:
+            sock.setblocking(False)
+            if local_addr is not None:
+                try:
+                    sock.bind(local_addr)
+                except OSError as exc:
+                    raise OSError(exc.errno, f"error while attempting to bind on address "
+                                             f"{local_addr!r}: {exc.strerror.lower()}"
+                                  ) from None
+            await self.sock_connect(sock, address)
+            return sock
+        except OSError as exc:
+            errors.append(exc)
+            sock.close()
+            raise
+        except BaseException:
+            sock.close()
+            raise
 
     async def _wrap_socket(self, sock, protocol_factory):
         sock.setblocking(False)
