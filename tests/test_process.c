@@ -851,3 +851,92 @@ WEFT_TEST(pause_writing_after_connection_made) {
   tick(loop, 0.01);
   weft_test_close_loop(loop);
 }
+
+/* pass_fds: the listed descriptor reaches the child at its own number; another
+ * close-on-exec descriptor does not. */
+WEFT_TEST(pass_fds) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int passed[2], kept[2];
+  ASSERT_OK(pipe2(passed, O_CLOEXEC));
+  ASSERT_OK(pipe2(kept, O_CLOEXEC));
+  char cmd[160];
+  /* dash takes only one-digit descriptors after >&: name them through /proc instead. */
+  snprintf(cmd, sizeof cmd,
+           "echo through >/proc/self/fd/%d; (echo leak >/proc/self/fd/%d) 2>/dev/null || "
+           "echo closed",
+           passed[1], kept[1]);
+  weft_process_options_t o = piped(WEFT_STDIO_DEVNULL, WEFT_STDIO_PIPE, WEFT_STDIO_DEVNULL);
+  int fds[1] = {passed[1]};
+  o.pass_fds = fds;
+  o.pass_fds_count = 1;
+  weft_process_t *p;
+  ASSERT_OK(weft_create_subprocess_shell(loop, cmd, &o, &p));
+  weft_future_t *f;
+  ASSERT_OK(weft_process_communicate(p, NULL, 0, &f));
+  ASSERT_OK(run(loop, f));
+  weft_future_release(f);
+  expect_output(p, 1, "closed\n");
+  close(passed[1]);
+  close(kept[1]);
+  char buf[32] = {0};
+  ASSERT_EQ(read(passed[0], buf, sizeof buf), 8);
+  ASSERT_STREQ(buf, "through\n");
+  ASSERT_EQ(read(kept[0], buf, sizeof buf), 0);
+  close(passed[0]);
+  close(kept[0]);
+  weft_process_release(p);
+  /* Bad descriptors are refused before anything runs. */
+  int bad[1] = {-1};
+  o.pass_fds = bad;
+  ASSERT_CODE(weft_create_subprocess_shell(loop, "true", &o, &p), WEFT_EBADF);
+  o.pass_fds = NULL;
+  ASSERT_CODE(weft_create_subprocess_shell(loop, "true", &o, &p), WEFT_EINVAL);
+  tick(loop, 0.01);
+  weft_test_close_loop(loop);
+}
+
+typedef struct {
+  int stdin_lost, stdin_error, lost;
+} stdin_watch_t;
+
+static void sw_pipe_lost(weft_process_t *t, int fd, int error, void *arg) {
+  stdin_watch_t *w = arg;
+  if (fd == 0) {
+    w->stdin_lost++;
+    w->stdin_error = error;
+  }
+}
+
+static void sw_lost(weft_process_t *t, int error, void *arg) {
+  ((stdin_watch_t *)arg)->lost++;
+}
+
+/* The child exits without reading: its stdin pipe notices, as asyncio's does, with no
+ * error when nothing was queued and EPIPE when data was. */
+WEFT_TEST(stdin_pipe_notices_child_gone) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_subprocess_protocol_t proto = {
+      .size = sizeof proto, .pipe_connection_lost = sw_pipe_lost, .connection_lost = sw_lost};
+  for (int queued = 0; queued < 2; queued++) {
+    stdin_watch_t w = {0};
+    weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_DEVNULL, WEFT_STDIO_DEVNULL);
+    const char *argv[] = {"/bin/sh", "-c", "exec sleep 0.2", NULL};
+    weft_process_t *p;
+    ASSERT_OK(weft_subprocess_exec(loop, argv, &o, &proto, &w, &p));
+    if (queued) {
+      static char big[1 << 20];
+      ASSERT_OK(weft_transport_write(weft_process_get_pipe_transport(p, 0), big, sizeof big));
+    }
+    double deadline = weft_loop_time(loop) + 5;
+    while (!w.lost && weft_loop_time(loop) < deadline)
+      tick(loop, 0.01);
+    ASSERT_EQ(w.stdin_lost, 1);
+    ASSERT_CODE(w.stdin_error, queued ? WEFT_EPIPE : 0);
+    ASSERT_EQ(w.lost, 1); /* connection_lost without anyone closing stdin */
+    weft_process_release(p);
+  }
+  tick(loop, 0.01);
+  weft_test_close_loop(loop);
+}

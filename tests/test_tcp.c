@@ -646,3 +646,110 @@ WEFT_TEST(buffered_protocol_and_sendfile) {
   close(lfd);
   weft_test_close_loop(loop);
 }
+
+/* An accepted transport's own socket, for asyncio's get_extra_info('socket'): the fd is
+ * the connection's (getpeername on it names the client), and it is the transport's to close:
+ * after connection_lost it is gone from the transport. */
+typedef struct accepted_s {
+  weft_transport_t *t;
+  int lost;
+} accepted_t;
+
+static void acc_made(weft_transport_t *t, void *arg) {
+  ((accepted_t *)arg)->t = weft_transport_retain(t);
+}
+static void acc_lost(weft_transport_t *t, int error, void *arg) {
+  ((accepted_t *)arg)->lost = 1;
+}
+static int acc_factory(void *farg, weft_protocol_t *p, void **arg) {
+  p->connection_made = acc_made;
+  p->connection_lost = acc_lost;
+  *arg = farg;
+  return 0;
+}
+
+WEFT_TEST(accepted_transport_socket_and_wait_closed) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  accepted_t acc = {0};
+  weft_future_t *f;
+  ASSERT_OK(weft_create_server(loop, acc_factory, &acc, "127.0.0.1", 0, NULL, &f));
+  int rc;
+  weft_server_t *s = weft_server_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(f);
+  client_t *c = calloc(1, sizeof(*c));
+  weft_transport_t *t = connect_client(loop, weft_server_port(s), c);
+  double deadline = weft_loop_time(loop) + 5;
+  while (!acc.t && weft_loop_time(loop) < deadline)
+    weft_loop_run_once(loop, 1);
+  ASSERT_TRUE(acc.t != NULL);
+  int fd = -1;
+  size_t len = sizeof(fd);
+  ASSERT_OK(weft_transport_get_extra_info(acc.t, WEFT_INFO_FD, &fd, &len));
+  struct sockaddr_storage peer, mine;
+  socklen_t pl = sizeof(peer);
+  ASSERT_OK(getpeername(fd, (struct sockaddr *)&peer, &pl));
+  len = sizeof(mine);
+  ASSERT_OK(weft_transport_get_extra_info(t, WEFT_INFO_SOCKNAME, &mine, &len));
+  ASSERT_EQ(addr_port((struct sockaddr *)&peer), addr_port((struct sockaddr *)&mine));
+  /* wait_closed: done once the server is closed and its last connection is gone. */
+  weft_future_t *wc;
+  ASSERT_OK(weft_server_wait_closed(s, &wc));
+  ASSERT_OK(weft_server_close(s));
+  spin(loop, 3);
+  ASSERT_EQ(weft_future_done(wc), 0);
+  ASSERT_OK(weft_transport_close(acc.t));
+  ASSERT_OK(weft_loop_run_until_complete(loop, wc));
+  ASSERT_EQ(acc.lost, 1);
+  len = sizeof(fd);
+  ASSERT_CODE(weft_transport_get_extra_info(acc.t, WEFT_INFO_FD, &fd, &len), WEFT_ENOENT);
+  weft_future_release(wc);
+  weft_transport_release(acc.t);
+  run_until_flag(loop, &c->lost, 5);
+  weft_transport_release(t);
+  free(c);
+  weft_server_release(s);
+  weft_test_close_loop(loop);
+}
+
+/* A peer that stops reading and closes mid-transfer: the sendfile future fails with a
+ * connection error and says how many bytes went out before. */
+WEFT_TEST(sendfile_peer_closes_reports_sent) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int sv[2];
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+  int small = 4096;
+  setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+  char path[] = "/tmp/weft-sendfile-XXXXXX";
+  int file = mkstemp(path);
+  unlink(path);
+  static char data[4 << 20];
+  ASSERT_EQ(write(file, data, sizeof(data)), (ssize_t)sizeof(data));
+  client_t *c = calloc(1, sizeof(*c));
+  weft_future_t *pf;
+  ASSERT_OK(weft_create_unix_connection_fd(loop, &client_proto, c, sv[1], &pf));
+  int rc;
+  weft_transport_t *pt = weft_transport_retain(await_ptr(loop, pf, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(pf);
+  weft_future_t *f;
+  ASSERT_OK(weft_sendfile(pt, file, 0, 0, 1, &f));
+  spin(loop, 5);
+  char buf[1024];
+  ASSERT_TRUE(read(sv[0], buf, sizeof(buf)) > 0);
+  close(sv[0]);
+  rc = weft_loop_run_until_complete(loop, f);
+  ASSERT_TRUE(rc == WEFT_EPIPE || rc == WEFT_ECONNRESET);
+  int64_t sent = weft_sendfile_sent(f);
+  ASSERT_TRUE(sent > 0 && sent < (int64_t)sizeof(data));
+  weft_future_release(f);
+  ASSERT_EQ(weft_sendfile_sent(NULL), 0);
+  run_until_flag(loop, &c->lost, 5);
+  weft_transport_release(pt);
+  free(c);
+  close(file);
+  weft_test_close_loop(loop);
+}

@@ -59,6 +59,10 @@ struct weft__stream_s {
   struct weft__stream_s *next_conn, *prev_conn; /* a server's live connections */
   void (*drained)(void *arg); /* sendfile: told when every queued write has completed */
   void *drained_arg;
+  /* Write pipes: a watcher on a duplicate of the descriptor that fires when the reading end
+   * goes away (libuv watches the descriptor itself only while a write is pending). */
+  uv_poll_t *hup;
+  int hup_fd;
 };
 
 /* Allocates a stream transport whose handle is initialised for `kind` (TCP, UNIX, PIPE_*)
@@ -68,8 +72,10 @@ struct weft__stream_s {
 int weft__stream_new(weft_loop_t *loop, int kind, int tcp_family, weft__stream_t **out);
 /* Adopts an open descriptor into the handle (uv_tcp_open / uv_pipe_open). */
 int weft__stream_open_fd(weft__stream_t *s, int fd);
-/* Binds the protocol, delivers connection_made and starts reading. */
-void weft__stream_start(weft__stream_t *s, const weft_protocol_t *p, void *arg);
+/* Binds the protocol, starts reading and delivers connection_made. On failure (the
+ * descriptor cannot be read) no protocol event was delivered and the caller discards the
+ * stream. */
+int weft__stream_start(weft__stream_t *s, const weft_protocol_t *p, void *arg);
 /* Closes a stream that was never started: no protocol events, memory freed after. */
 void weft__stream_discard(weft__stream_t *s);
 
@@ -80,8 +86,8 @@ int weft__connect_fd(weft_loop_t *loop, int kind, const weft_protocol_t *protoco
 
 /* A pipe transport (PIPE_READ or PIPE_WRITE) over an open descriptor, started at once:
  * connection_made is delivered and reading starts before it returns. The caller holds the
- * one reference it gets; the descriptor is the transport's on success, the caller's on
- * failure. (Subprocess pipes: the same transport as connect_read_pipe/connect_write_pipe.) */
+ * one reference it gets; the descriptor is the transport's, closed on failure too.
+ * (Subprocess pipes: the same transport as connect_read_pipe/connect_write_pipe.) */
 int weft__pipe_transport(weft_loop_t *loop, int kind, int fd, const weft_protocol_t *protocol,
                          void *arg, weft_transport_t **out);
 
@@ -122,6 +128,10 @@ int weft__unix_addr(const char *path, size_t path_len, struct sockaddr_un *out, 
 
 /* The server frees its factory argument with `fn` when it goes (stream servers). */
 void weft__server_own_factory_arg(weft_server_t *server, weft_free_fn fn);
+
+/* Fails a sendfile future with `code`, recording that `sent` bytes went out before
+ * (weft_sendfile_sent). */
+void weft__sendfile_fail(weft_future_t *future, int code, int64_t sent);
 
 /* Completes `future` with a pointer to `t` holding a new reference (released with the
  * value). Returns 1 if it did, 0 if the future was already done (cancelled). */

@@ -1,6 +1,8 @@
 /* Pipe transports: the stream transport in read-only or write-only form. */
 #include "net.h"
 
+#include <unistd.h>
+
 int weft_connect_read_pipe(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
                            weft_future_t **out) {
   if (!loop || !protocol)
@@ -19,14 +21,21 @@ int weft__pipe_transport(weft_loop_t *loop, int kind, int fd, const weft_protoco
                          void *arg, weft_transport_t **out) {
   weft__stream_t *s;
   int rc = weft__stream_new(loop, kind, 0, &s);
-  if (rc)
+  if (rc) {
+    close(fd);
     return rc;
+  }
   rc = weft__stream_open_fd(s, fd);
   if (rc) {
+    close(fd);
     weft__stream_discard(s);
     return rc;
   }
-  weft__stream_start(s, protocol, arg);
+  rc = weft__stream_start(s, protocol, arg);
+  if (rc) {
+    weft__stream_discard(s); /* closes the descriptor */
+    return rc;
+  }
   *out = &s->base;
   return 0;
 }

@@ -419,6 +419,17 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
     if (o.stdio[i].mode < WEFT_STDIO_INHERIT || o.stdio[i].mode > WEFT_STDIO_STDOUT ||
         (o.stdio[i].mode == WEFT_STDIO_FD && o.stdio[i].fd < 0))
       return WEFT_EINVAL;
+  if (o.pass_fds_count && !o.pass_fds)
+    return WEFT_EINVAL;
+  /* libuv hands the child descriptor i from stdio[i]: a passed fd is an inherited
+   * descriptor at its own number, the slots between are left alone (UV_IGNORE). */
+  int stdio_count = 3;
+  for (size_t i = 0; i < o.pass_fds_count; i++) {
+    if (o.pass_fds[i] < 0 || fcntl(o.pass_fds[i], F_GETFD) < 0)
+      return WEFT_EBADF;
+    if (o.pass_fds[i] >= stdio_count)
+      stdio_count = o.pass_fds[i] + 1;
+  }
 
   proc_list_t *list = live_list(loop);
   weft_process_t *p = calloc(1, sizeof *p);
@@ -475,10 +486,27 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
     }
     }
   }
-  uv_stdio_container_t stdio[3];
+  uv_stdio_container_t stdio_small[3];
+  uv_stdio_container_t *stdio =
+      stdio_count > 3 ? calloc((size_t)stdio_count, sizeof(*stdio)) : stdio_small;
+  if (!stdio) {
+    stdio = stdio_small;
+    stdio_count = 3;
+    if (rc == 0)
+      rc = WEFT_ENOMEM;
+  }
   for (int i = 0; i < 3; i++) {
     stdio[i].flags = UV_INHERIT_FD;
     stdio[i].data.fd = child_fd[i];
+  }
+  for (int i = 3; i < stdio_count; i++)
+    stdio[i].flags = UV_IGNORE;
+  for (size_t i = 0; i < o.pass_fds_count; i++) {
+    int fd = o.pass_fds[i];
+    if (fd < 3)
+      continue; /* the child's stdio is set by stdio[] above */
+    stdio[fd].flags = UV_INHERIT_FD;
+    stdio[fd].data.fd = fd;
   }
   uv_process_options_t uo;
   memset(&uo, 0, sizeof uo);
@@ -488,7 +516,7 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
   uo.env = (char **)o.env;
   uo.cwd = o.cwd;
   uo.flags = o.new_session ? UV_PROCESS_DETACHED : 0;
-  uo.stdio_count = 3;
+  uo.stdio_count = stdio_count;
   uo.stdio = stdio;
   p->handle.data = p;
 
@@ -509,6 +537,8 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
     spawned = 1; /* the handle is initialised either way */
     rc = uvrc == 0 ? 0 : weft_error_from_uv(uvrc);
   }
+  if (stdio != stdio_small)
+    free(stdio);
   /* The child's ends belong to the child now (or to nobody). */
   for (int i = 0; i < 3; i++)
     if (theirs[i] >= 0)
@@ -543,8 +573,7 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
       continue;
     int kind = i == 0 ? WEFT_TRANSPORT_PIPE_WRITE : WEFT_TRANSPORT_PIPE_READ;
     int prc = weft__pipe_transport(loop, kind, ours[i], &pipe_protocol, pp, &pp->t);
-    if (prc != 0) {
-      close(ours[i]);
+    if (prc != 0) { /* the descriptor is closed */
       if (p->readers[i])
         weft_stream_set_error(p->readers[i], prc);
       continue;

@@ -27,6 +27,27 @@ typedef struct sf_s {
 
 static void sf_step(sf_t *sf);
 
+#define SENT_MAGIC 0x73656e74u
+
+typedef struct sent_s {
+  uint32_t magic;
+  int64_t sent;
+} sent_t;
+
+void weft__sendfile_fail(weft_future_t *future, int code, int64_t sent) {
+  sent_t *p = malloc(sizeof(*p));
+  if (p) {
+    p->magic = SENT_MAGIC;
+    p->sent = sent;
+  }
+  weft_future_set_error(future, code, NULL, p, p ? free : NULL);
+}
+
+int64_t weft_sendfile_sent(const weft_future_t *future) {
+  const sent_t *p = future ? weft_future_error_payload(future) : NULL;
+  return p && p->magic == SENT_MAGIC ? p->sent : 0;
+}
+
 static void sf_finish(sf_t *sf, int rc) {
   if (sf->s) {
     sf->s->drained = NULL;
@@ -39,7 +60,7 @@ static void sf_finish(sf_t *sf, int rc) {
   }
   if (!weft_future_done(sf->future)) {
     if (rc)
-      weft_future_set_error(sf->future, rc, NULL, NULL, NULL);
+      weft__sendfile_fail(sf->future, rc, sf->done);
     else
       weft_future_set_result(sf->future, weft_value_int(sf->done));
   }

@@ -172,7 +172,13 @@ static void accept_one(weft_server_t *s, int fd) {
   weft_server_retain(s);
   if (s->kind == WEFT_TRANSPORT_TCP)
     weft__tcp_set_nodelay(c);
-  weft__stream_start(c, &proto, arg);
+  if (weft__stream_start(c, &proto, arg) != 0) {
+    /* No protocol event was delivered: the protocol's own cleanup is its connection_lost,
+     * which it will never get; the connection is closed as a refused one. */
+    weft__stream_discard(c);
+    report(s, "could not start reading an accepted connection", WEFT_EIO);
+    return;
+  }
   weft_transport_release(&c->base); /* the handle keeps its own until closed */
 }
 

@@ -204,7 +204,11 @@ static void sop_done(weft_future_t *f, void *arg) {
 
 static void sop_error(sop_t *op, int code) {
   sop_unregister(op);
-  if (!weft_future_done(op->future))
+  if (weft_future_done(op->future))
+    return;
+  if (op->kind == S_SENDFILE)
+    weft__sendfile_fail(op->future, code, (int64_t)op->done);
+  else
     weft_future_set_error(op->future, code, NULL, NULL, NULL);
 }
 

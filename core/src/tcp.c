@@ -56,7 +56,12 @@ static void on_winner(void *arg, weft__stream_t *s, int error, const char *messa
   }
   if (!op->opts.no_nodelay)
     weft__tcp_set_nodelay(s);
-  weft__stream_start(s, &op->proto, op->arg);
+  int rc = weft__stream_start(s, &op->proto, op->arg);
+  if (rc) {
+    weft__stream_discard(s);
+    op_fail(op, rc, NULL);
+    return;
+  }
   weft__future_set_transport(op->future, &s->base);
   weft_transport_release(&s->base); /* the handle keeps its own until closed */
 }
@@ -223,9 +228,16 @@ static void fd_start(void *arg) {
   if (weft_future_done(op->future)) {
     weft__stream_discard(s);
   } else {
-    weft__stream_start(s, &op->proto, op->arg);
-    weft__future_set_transport(op->future, &s->base);
-    weft_transport_release(&s->base);
+    /* The caller learns of a failure here through the future (the descriptor, handed over
+     * when the call succeeded, is closed with the stream). */
+    int rc = weft__stream_start(s, &op->proto, op->arg);
+    if (rc) {
+      weft__stream_discard(s);
+      op_fail(op, rc, NULL);
+    } else {
+      weft__future_set_transport(op->future, &s->base);
+      weft_transport_release(&s->base);
+    }
   }
   weft_future_release(op->future); /* the call_soon's reference */
 }

@@ -274,4 +274,60 @@ def test_many_timers_cancelled_do_not_leak(loop):
     assert not loop._timers
     loop.call_soon(loop.stop)
     loop.run_forever()
-    assert not loop._cancelled_cores
+    assert not loop._timers
+
+
+def test_handles_in_cycles_are_collected_after_leaving_the_loop(loop):
+    # The loop untracks the handles it holds (weft/_loopcore.c); once a handle has run or
+    # been cancelled, a cycle through it must be garbage again.
+    import gc
+    import weakref
+
+    class Owner:
+        def tick(self):
+            pass
+
+    def make(schedule):
+        owner = Owner()
+        owner.handle = schedule(owner.tick)  # owner -> handle -> bound method -> owner
+        return weakref.ref(owner), owner.handle
+
+    ran = make(loop.call_soon)[0]
+    cancelled, handle = make(lambda cb: loop.call_later(3600, cb))
+    handle.cancel()
+    del handle
+    fired = make(lambda cb: loop.call_later(0, cb))[0]
+    pending = make(lambda cb: loop.call_later(3600, cb))[0]
+    loop.call_later(0.01, loop.stop)
+    loop.run_forever()
+    gc.collect()
+    assert ran() is None and cancelled() is None and fired() is None
+    assert pending() is not None  # still scheduled: the loop keeps it
+    loop.close()
+    gc.collect()
+    assert pending() is None
+
+
+def test_getaddrinfo_answers_as_socket_getaddrinfo(loop):
+    import socket
+    cases = [("127.0.0.1", 80, {}), ("::1", "8080", {"type": socket.SOCK_STREAM}),
+             (None, 0, {"flags": socket.AI_PASSIVE}), (b"127.0.0.1", None, {}),
+             ("localhost", 80, {"family": socket.AF_INET})]
+    for host, port, hints in cases:
+        got = loop.run_until_complete(loop.getaddrinfo(host, port, **hints))
+        assert got == socket.getaddrinfo(host, port, **hints)
+    with pytest.raises(socket.gaierror):
+        loop.run_until_complete(loop.getaddrinfo("256.1.1.1.invalid.", 80,
+                                                 flags=socket.AI_NUMERICHOST))
+
+
+def test_getaddrinfo_failure_is_socket_gaierror(loop):
+    # An unknown service name fails in /etc/services: no query leaves the machine.
+    import socket
+    with pytest.raises(socket.gaierror) as caught:
+        loop.run_until_complete(loop.getaddrinfo("localhost", "no-such-service-weft"))
+    try:
+        socket.getaddrinfo("localhost", "no-such-service-weft")
+    except socket.gaierror as expected:
+        assert caught.value.errno == expected.errno
+        assert caught.value.strerror == expected.strerror

@@ -55,12 +55,28 @@ def make_builder() -> cffi.FFI:
     """The FFI builder setuptools' cffi_modules hook and CMake both use."""
     builder = cffi.FFI()
     builder.cdef(cdef_text())
+    # weft._loopcore (weft/_loopcore.c, _transportcore.c) lives in the same shared object;
+    # Python calls _weft_loopcore_install once to register it, and hands the _weft_tp_*
+    # callbacks to the core. It uses CPython's full C API, hence py_limited_api=False.
+    native = (HERE / "_native.h").read_text()
+    marker = "/* cffi's declarations"
+    builder.cdef(native[native.index(marker):native.rindex("#endif")])
+    # The C library's text for a getaddrinfo error, the one socket.gaierror carries.
+    builder.cdef("const char *gai_strerror(int errcode);")
+    core = str(core_library())
     builder.cdef(HELPER_CDEF)
     builder.set_source(
         "weft._weft",
-        "#include <weft.h>\n" + (HERE / "_sslhelper.c").read_text(),
-        include_dirs=[str(INCLUDE_DIR)],
-        extra_objects=[str(core_library())],
+        '#include <netdb.h>\n#include <weft.h>\n#include "_native.h"\n'
+        + (HERE / "_sslhelper.c").read_text(),
+        # setuptools refuses absolute source paths; builds run from the package's root.
+        sources=[os.path.relpath(HERE / name) for name in ("_loopcore.c", "_transportcore.c")],
+        py_limited_api=False,
+        include_dirs=[str(INCLUDE_DIR), str(HERE)],
+        extra_objects=[core],
+        # Relink when only the core changed, recompile when the shared header did
+        # (setuptools checks depends).
+        depends=[core] + [os.path.relpath(HERE / name) for name in ("_native.h", "_sslhelper.c")],
         libraries=["uv", "ssl", "crypto", "pthread", "m"],
         extra_compile_args=["-std=c11", "-O2"],
     )

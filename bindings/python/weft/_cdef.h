@@ -49,7 +49,6 @@ int weft_add_signal_handler(weft_loop_t *loop, int signum, weft_callback_fn cb, 
 int weft_remove_signal_handler(weft_loop_t *loop, int signum);
 
 /* Callbacks from the core into Python (defined with @ffi.def_extern in the binding). */
-extern "Python" void _weft_batch(weft_loop_t *, const uintptr_t *, size_t, void *);
 extern "Python" void _weft_log(weft_loop_t *, int, const char *, void *);
 extern "Python" void _weft_signal(void *);
 
@@ -69,6 +68,8 @@ typedef struct weft_process_options_s {
   int set_process_group;
   int process_group;
   size_t limit;
+  const int *pass_fds;
+  size_t pass_fds_count;
 } weft_process_options_t;
 typedef struct weft_subprocess_protocol_s {
   size_t size;
@@ -179,34 +180,65 @@ int weft_server_close_clients(weft_server_t *server);
 int weft_server_abort_clients(weft_server_t *server);
 size_t weft_server_connection_count(const weft_server_t *server);
 
-extern "Python" void _weft_tp_made(weft_transport_t *, void *);
-extern "Python" void _weft_tp_data(weft_transport_t *, const char *, size_t, void *);
-extern "Python" void *_weft_tp_get_buffer(weft_transport_t *, size_t, size_t *, void *);
-extern "Python" void _weft_tp_buffer_updated(weft_transport_t *, size_t, void *);
-extern "Python" int _weft_tp_eof(weft_transport_t *, void *);
-extern "Python" void _weft_tp_lost(weft_transport_t *, int, void *);
-extern "Python" void _weft_tp_pause(weft_transport_t *, void *);
-extern "Python" void _weft_tp_resume(weft_transport_t *, void *);
 extern "Python" int _weft_server_factory(void *, weft_protocol_t *, void **);
 
-/* future.h: what the binding reads of the core's futures (TLS connects and start_tls) */
+/* future.h, value.h: completion of the core's futures, reported to Python */
+typedef void (*weft_free_fn)(void *ptr);
 typedef struct weft_value_s {
   int32_t type;
   int64_t i;
   double d;
   void *ptr;
   size_t len;
-  ...;
+  weft_free_fn free_fn;
 } weft_value_t;
 typedef void (*weft_future_cb)(weft_future_t *future, void *arg);
-int weft_future_cancel(weft_future_t *future, const char *message);
-int weft_future_cancelled(const weft_future_t *future);
-int weft_future_result(weft_future_t *future, const weft_value_t **out);
-int weft_future_error(weft_future_t *future);
-const char *weft_future_error_message(const weft_future_t *future);
+weft_future_t *weft_future_retain(weft_future_t *future);
 int weft_future_add_done_callback(weft_future_t *future, weft_future_cb cb, void *arg);
+int weft_future_cancel(weft_future_t *future, const char *message);
+int weft_future_result(weft_future_t *future, const weft_value_t **out);
+const char *weft_future_error_message(const weft_future_t *future);
+extern "Python" void _weft_future_done(weft_future_t *, void *);
+
+/* server.h: wait_closed */
+int weft_server_wait_closed(weft_server_t *server, weft_future_t **out);
+
+/* transport.h: extra info; udp.h: datagram endpoints; pipe.h: pipe transports */
+struct sockaddr;
 int weft_transport_get_extra_info(const weft_transport_t *transport, int key, void *buf,
                                   size_t *len);
+int weft_transport_sendto(weft_transport_t *transport, const void *data, size_t len,
+                          const struct sockaddr *addr);
+int weft_create_datagram_endpoint_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                                     int fd, weft_future_t **out);
+int weft_connect_read_pipe(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
+                           weft_future_t **out);
+int weft_connect_write_pipe(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
+                            weft_future_t **out);
+
+/* sock.h: sendfile */
+int weft_sock_sendfile(weft_loop_t *loop, int fd, int file_fd, int64_t offset, int64_t count,
+                       int fallback, weft_future_t **out);
+int weft_sendfile(weft_transport_t *transport, int file_fd, int64_t offset, int64_t count,
+                  int fallback, weft_future_t **out);
+int64_t weft_sendfile_sent(const weft_future_t *future);
+
+/* dns.h: getaddrinfo off the loop (libuv's thread pool) */
+typedef struct weft_addrinfo_s weft_addrinfo_t;
+int weft_getaddrinfo(weft_loop_t *loop, const char *host, const char *service, int family,
+                     int socktype, int protocol, int flags, weft_future_t **out);
+size_t weft_addrinfo_count(const weft_addrinfo_t *list);
+int weft_addrinfo_family(const weft_addrinfo_t *list, size_t index);
+int weft_addrinfo_socktype(const weft_addrinfo_t *list, size_t index);
+int weft_addrinfo_protocol(const weft_addrinfo_t *list, size_t index);
+const struct sockaddr *weft_addrinfo_addr(const weft_addrinfo_t *list, size_t index,
+                                          size_t *addrlen_out);
+const char *weft_addrinfo_canonname(const weft_addrinfo_t *list, size_t index);
+
+/* future.h: the TLS connects' outcome (weft/tls.py) */
+int weft_future_error(weft_future_t *future);
+
+/* transport.h: switching a transport's protocol table (buffered or plain) */
 int weft_transport_set_protocol(weft_transport_t *transport, const weft_protocol_t *protocol,
                                 void *arg);
 
@@ -229,7 +261,6 @@ int weft_loop_set_exception_handler(weft_loop_t *loop, weft_exception_handler_fn
 void weft_loop_default_exception_handler(weft_loop_t *loop, const weft_error_context_t *context);
 
 /* tls.h, tls_transport.h: TLS over transports, with the SSL objects Python makes */
-typedef void (*weft_free_fn)(void *ptr);
 typedef struct weft_tls_context_s weft_tls_context_t;
 typedef struct weft_tls_conn_s weft_tls_conn_t;
 typedef struct weft_tls_ssl_s {

@@ -10,6 +10,9 @@ import ssl
 
 from ._weft import ffi, lib
 
+if lib._weft_loopcore_install() != 0:  # registers weft._loopcore (weft/_loopcore.c)
+    raise ImportError("weft._loopcore could not be set up")
+
 __all__ = ["ffi", "lib", "NULL", "error_from_code", "check"]
 
 NULL = ffi.NULL
@@ -41,7 +44,10 @@ def error_from_code(code: int, message: str | None = None) -> BaseException:
     if -2000 >= code > -3000:
         # getaddrinfo errors: socket.gaierror with the EAI_* number of this platform.
         name = ffi.string(lib.weft_err_name(code)).decode().removeprefix("WEFT_")
-        return socket.gaierror(getattr(socket, name, code), text)
+        number = getattr(socket, name, code)
+        if number != code:  # the C library's own words, as socket.gaierror has them
+            text = ffi.string(lib.gai_strerror(number)).decode(errors="replace")
+        return socket.gaierror(number, text)
     if code > -2000:
         return OSError(-code, text)  # OSError picks the subclass (ConnectionResetError...)
     if code == -3003:

@@ -7,7 +7,6 @@ and the core's executor runs C work items, not Python callables."""
 from __future__ import annotations
 
 import concurrent.futures
-import socket
 import threading
 from asyncio import futures
 
@@ -63,15 +62,6 @@ class ExecutorMixin:
         else:
             if not self.is_closed():
                 self.call_soon_threadsafe(_set_result_unless_done, done, None)
-
-    async def getaddrinfo(self, host, port, *, family=0, type=0, proto=0, flags=0):
-        # Until the core's DNS is wired in, resolution runs in the default executor, as
-        # asyncio's own loop does it.
-        return await self.run_in_executor(
-            None, socket.getaddrinfo, host, port, family, type, proto, flags)
-
-    async def getnameinfo(self, sockaddr, flags=0):
-        return await self.run_in_executor(None, socket.getnameinfo, sockaddr, flags)
 
 
 def _set_result_unless_done(fut, result) -> None:

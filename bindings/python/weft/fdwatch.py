@@ -100,17 +100,19 @@ class FdWatchMixin:
                 fut.set_result(result)
 
         fd = sock.fileno()
-        if writing:
-            self.add_writer(fd, ready)
-        else:
-            self.add_reader(fd, ready)
-        try:
-            return await fut
-        finally:
-            if writing:
-                self.remove_writer(fd)
-            else:
-                self.remove_reader(fd)
+        table = self._writers if writing else self._readers
+        (self.add_writer if writing else self.add_reader)(fd, ready)
+        mine = table[fd][0]
+
+        def unwatch(_):
+            # Only while the watcher is still this operation's: a cancelled operation must
+            # not remove the one a later call on the same socket registered.
+            entry = table.get(fd)
+            if entry is not None and entry[0] is mine:
+                (self.remove_writer if writing else self.remove_reader)(fd)
+
+        fut.add_done_callback(unwatch)
+        return await fut
 
     async def sock_recv(self, sock, n):
         self._check_sock(sock)
@@ -147,7 +149,10 @@ class FdWatchMixin:
 
     async def sock_connect(self, sock, address):
         self._check_sock(sock)
-        if sock.family in (socket.AF_INET, socket.AF_INET6):
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not (
+                isinstance(address[1], int) and _is_numeric(address[0])):
+            # Names are resolved first; a numeric address is used as it is, with no trip
+            # through the resolver, so connect() starts in this very step (as asyncio's).
             infos = await self.getaddrinfo(*address[:2], family=sock.family, type=sock.type,
                                            proto=sock.proto, flags=socket.AI_NUMERICHOST
                                            if _is_numeric(address[0]) else 0)
@@ -175,27 +180,6 @@ class FdWatchMixin:
 
         return await self._io(sock, False, attempt)
 
-    async def sock_sendfile(self, sock, file, offset=0, count=None, *, fallback=True):
-        """Sends the file with sock_sendall, in chunks (asyncio's fallback path)."""
-        self._check_sock(sock)
-        if not fallback:
-            from asyncio import exceptions
-            raise exceptions.SendfileNotAvailableError("os.sendfile() is not used by weft yet")
-        if offset:
-            file.seek(offset)
-        total = 0
-        chunk = 256 * 1024
-        while count is None or total < count:
-            size = chunk if count is None else min(chunk, count - total)
-            data = await self.run_in_executor(None, file.read, size)
-            if not data:
-                break
-            await self.sock_sendall(sock, data)
-            total += len(data)
-        if hasattr(file, "seek"):
-            file.seek(offset + total)
-        return total
-
 
 def _is_numeric(host) -> bool:
     try:
@@ -208,8 +192,5 @@ def _is_numeric(host) -> bool:
 @ffi.def_extern()
 def _weft_fd_ready(arg):
     loop, handle = ffi.from_handle(arg)
-    try:
-        if not handle._cancelled:
-            loop._run_guarded(handle)
-    finally:
-        loop._post()
+    if not handle._cancelled:
+        loop._run_guarded(handle)

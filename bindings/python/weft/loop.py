@@ -1,26 +1,30 @@
 """weft's asyncio event loop: scheduling, timers, running and stopping in the C core.
 
-The core's ready queue and timer heap hold every callback, as an integer id into this
-loop's table of handles. When the core reaches a run of consecutive Python callbacks it
-hands their ids over in one call (weft_loop_set_batch_handler), and the loop runs them
-in that exact order. Futures and tasks are asyncio's own (C-accelerated) classes, which
-schedule their callbacks through this loop's call_soon."""
+The core's ready queue and timer heap hold every callback, as an integer id standing for a
+Python handle. When the core reaches a run of consecutive Python callbacks it hands their
+ids over in one call (weft_loop_set_batch_handler), and they run in that exact order.
+Scheduling and that batch run once per callback, so they are written in C: LoopCore
+(weft/_loopcore.c), this class's base, holds call_soon, call_soon_threadsafe, call_at,
+call_later and time, and runs the batches; this module keeps the rest, including the
+debug-mode paths, which LoopCore hands back here. Futures and tasks are asyncio's own
+(C-accelerated) classes, which schedule their callbacks through call_soon."""
 
 from __future__ import annotations
 
-import collections
-import itertools
 import os
 import sys
 import threading
 import time
 import warnings
 import weakref
-from asyncio import base_events, constants, coroutines, events, futures, tasks
+from asyncio import base_events, constants, coroutines, events, format_helpers, futures, tasks
 
-from ._core import ffi, lib, NULL, check
+from ._core import ffi, lib, NULL, check, error_from_code
+from . import _loopcore
+from ._loopcore import LoopCore
 from .exceptions import ExceptionHandlerMixin
 from .executor import ExecutorMixin
+from .resolver import ResolverMixin
 from .handles import Handle, TimerHandle, report_callback_error
 from .fdwatch import FdWatchMixin
 from .signals import SignalMixin
@@ -28,6 +32,9 @@ from .transports import TransportMixin
 from .tls import TLSMixin
 from .wakeup import SignalWakeup
 from .subprocess import SubprocessMixin
+from .datagram import DatagramMixin
+from .pipes import PipeMixin
+from .sendfile import SendfileMixin
 
 __all__ = ["EventLoop"]
 
@@ -48,7 +55,12 @@ def _stop_when_done(fut) -> None:
     futures._get_loop(fut).stop()
 
 
-class EventLoop(TLSMixin, TransportMixin, FdWatchMixin, SubprocessMixin, SignalMixin, ExecutorMixin, ExceptionHandlerMixin, events.AbstractEventLoop):
+_loopcore.configure(Handle, TimerHandle, futures, tasks, error_from_code, report_callback_error)
+
+
+class EventLoop(LoopCore, TLSMixin, DatagramMixin, PipeMixin, SendfileMixin, TransportMixin,
+                FdWatchMixin, SubprocessMixin, SignalMixin, ExecutorMixin, ResolverMixin,
+                ExceptionHandlerMixin, events.AbstractEventLoop):
     """A drop-in asyncio event loop running on weft's C core."""
 
     def __init__(self) -> None:
@@ -56,20 +68,12 @@ class EventLoop(TLSMixin, TransportMixin, FdWatchMixin, SubprocessMixin, SignalM
         check(lib.weft_loop_new(out))
         self._ptr = out[0]
         self._cookie = ffi.new_handle(self)
-        lib.weft_loop_set_batch_handler(self._ptr, lib._weft_batch, self._cookie)
+        self._attach(int(ffi.cast("uintptr_t", self._ptr)))
         lib.weft_loop_set_log_handler(self._ptr, lib._weft_log, self._cookie)
         # What a batch scheduled goes back to the core through this counter (read by the
         # core when the batch handler returns) rather than through a call.
         self._batch_posts = ffi.new("size_t *")
         lib.weft_loop_set_batch_posts(self._ptr, self._batch_posts, 0)
-        self._ready: collections.deque[Handle] = collections.deque()
-        self._unposted = 0
-        self._markers = ffi.new("uintptr_t[]", 256)
-        self._timers: dict[int, TimerHandle] = {}
-        self._next_timer_id = itertools.count(1, 2).__next__
-        self._handle_out = ffi.new("weft_handle_t **")
-        self._fired_cores: list = []
-        self._cancelled_cores: list = []
         self._closed = False
         self._thread_id = None
         self._debug = False
@@ -85,8 +89,6 @@ class EventLoop(TLSMixin, TransportMixin, FdWatchMixin, SubprocessMixin, SignalM
         self._asyncgens_shutdown_called = False
         self._init_signals()
         self._init_fdwatch()
-        self._threadsafe: collections.deque[Handle] = collections.deque()
-        self._wakeup_posted = False
         self._signal_wakeup = SignalWakeup(self)
         self._servers: set = set()
         self._transports: set = set()  # alive until connection_lost, as the core holds them
@@ -121,182 +123,59 @@ class EventLoop(TLSMixin, TransportMixin, FdWatchMixin, SubprocessMixin, SignalM
 
     # ---- Scheduling -------------------------------------------------------------------
     #
-    # call_soon and call_soon_threadsafe append their handle to ``_ready``, asyncio's
-    # order; the core's ready queue holds one marker (id 0) per handle, and each marker it
-    # hands back runs the oldest handle. Markers for handles scheduled while Python code
-    # runs are posted in one call when control goes back to the core (_post); thread-safe
-    # calls post their marker at once, which also wakes the loop. Timers are the core's
-    # (odd ids, in ``_timers``); the core handles of fired and cancelled timers are given
-    # back in one call too.
+    # call_soon, call_soon_threadsafe, call_at, call_later and time are LoopCore's. A
+    # call_soon handle goes into LoopCore's ready queue and a marker (id 0) into the core's;
+    # each marker the core hands back runs the oldest handle. Thread-safe handles have a
+    # queue of their own, which one marker (id 2) empties. Timers are the core's, with odd
+    # ids. In debug mode LoopCore asks _debug_handle for each handle and hands batches to
+    # _run_batch_debug.
 
-    def call_soon(self, callback, *args, context=None):
-        if self._closed:
-            raise RuntimeError("Event loop is closed")
-        if self._debug:
+    def _debug_handle(self, method, callback, args, context, when):
+        """The handle LoopCore schedules in debug mode: asyncio's checks first, and the
+        traceback of the code that called ``method``."""
+        if method != "call_soon_threadsafe":
             self._check_thread()
-            self._check_callback(callback, "call_soon")
-        handle = Handle(callback, args, self, context)
-        if handle._source_traceback:
-            del handle._source_traceback[-1]
-        self._ready.append(handle)
-        self._unposted += 1
-        return handle
-
-    def call_soon_threadsafe(self, callback, *args, context=None):
-        self._check_closed()
-        if self._debug:
-            self._check_callback(callback, "call_soon_threadsafe")
-        handle = Handle(callback, args, self, context)
-        if handle._source_traceback:
-            del handle._source_traceback[-1]
-        self._threadsafe.append(handle)
-        if not self._wakeup_posted:
-            # One marker (id 2) runs every thread-safe handle queued when it is reached;
-            # while one is on its way, more calls need not cross into the core at all.
-            self._wakeup_posted = True
-            rc = lib.weft_call_soon_threadsafe_id(self._ptr, _THREADSAFE)
-            if rc:
-                self._wakeup_posted = False
-                check(rc)
-        return handle
-
-    def call_later(self, delay, callback, *args, context=None):
-        if delay is None:
-            raise TypeError("delay must not be None")
-        return self.call_at(_monotonic() + delay, callback, *args, context=context)
-
-    def call_at(self, when, callback, *args, context=None):
+        self._check_callback(callback, method)
         if when is None:
-            raise TypeError("when cannot be None")
-        self._check_closed()
-        if self._debug:
-            self._check_thread()
-            self._check_callback(callback, "call_at")
-        timer = TimerHandle(when, callback, args, self, context)
-        if timer._source_traceback:
-            del timer._source_traceback[-1]
-        ident = self._next_timer_id()
-        out = self._handle_out
-        rc = lib.weft_call_at_id(self._ptr, when, ident, out)
-        if rc:
-            check(rc)
-        timer._core = out[0]
-        timer._id = ident
-        timer._scheduled = True
-        self._timers[ident] = timer
-        return timer
-
-    def _timer_handle_cancelled(self, timer) -> None:
-        """Called by TimerHandle.cancel: the core's timer is cancelled at the next post."""
-        if self._timers.pop(getattr(timer, "_id", None), None) is not None:
-            self._cancelled_cores.append(timer._core)
-            timer._core = None
-            if len(self._cancelled_cores) >= 4096:
-                self._give_back_timers()
-
-    def time(self) -> float:
-        # The core's clock is CLOCK_MONOTONIC (uv_hrtime), the same as time.monotonic.
-        return _monotonic()
-
-    def _post(self) -> None:
-        """Hands the core what Python code scheduled since control last left it."""
-        count = self._unposted
-        if count:
-            self._unposted = 0
-            if count > len(self._markers):
-                self._markers = ffi.new("uintptr_t[]", max(count, 2 * len(self._markers)))
-            lib.weft_call_soon_ids(self._ptr, self._markers, count)
-        if self._fired_cores or self._cancelled_cores:
-            self._give_back_timers()
-
-    def _give_back_timers(self) -> None:
-        fired, self._fired_cores = self._fired_cores, []
-        cancelled, self._cancelled_cores = self._cancelled_cores, []
-        if fired:
-            lib.weft_handles_release(ffi.new("weft_handle_t *[]", fired), len(fired), 0)
-        if cancelled:
-            lib.weft_handles_release(ffi.new("weft_handle_t *[]", cancelled),
-                                     len(cancelled), 1)
-
-    # ---- Running the batches the core hands over --------------------------------------
-
-    def _run_batch(self, ids) -> None:
-        if self._debug:
-            self._run_batch_debug(ids)
-            return
-        ready = self._ready
-        timers = self._timers
-        fired = self._fired_cores
-        for index, ident in enumerate(ids):
-            if ident == 0:
-                handle = ready.popleft()
-            elif ident == _THREADSAFE:
-                if not self._run_threadsafe(ids[index + 1:]):
-                    return
-                continue
-            else:
-                handle = timers.pop(ident, None)
-                if handle is None:
-                    continue  # cancelled
-                fired.append(handle._core)
-                handle._core = None
-            if handle._cancelled:
-                continue
-            try:
-                handle._context.run(handle._callback, *handle._args)
-            except (SystemExit, KeyboardInterrupt) as exc:
-                self._interrupted(exc, ids[index + 1:])
-                return
-            except BaseException as exc:
-                report_callback_error(handle, exc)
+            handle = Handle(callback, args, self, context)
+        else:
+            handle = TimerHandle(when, callback, args, self, context)
+        handle._source_traceback = format_helpers.extract_stack(sys._getframe(1))
+        return handle
 
     def _run_batch_debug(self, ids) -> None:
         """The debug-mode batch: tracks the current handle and reports slow callbacks."""
         for index, ident in enumerate(ids):
-            if ident == 0:
-                handle = self._ready.popleft()
-            elif ident == _THREADSAFE:
-                if not self._run_threadsafe(ids[index + 1:]):
-                    return
+            if ident == _THREADSAFE:
+                # Those queued now; _take_handle gives them one at a time, so an
+                # interruption leaves the rest queued, in order.
+                count = self._begin_threadsafe()
+                for _ in range(count):
+                    if not self._run_debug(self._take_handle(_THREADSAFE)):
+                        self._interrupted(self._interrupt_pending, [_THREADSAFE] + ids[index + 1:])
+                        return
                 continue
-            else:
-                handle = self._timers.pop(ident, None)
-                if handle is None:
-                    continue
-                self._fired_cores.append(handle._core)
-                handle._core = None
-            if handle._cancelled:
-                continue
-            self._current_handle = handle
-            start = _monotonic()
-            try:
-                handle._run()
-            except BaseException as exc:
-                self._interrupted(exc, ids[index + 1:])
+            if not self._run_debug(self._take_handle(ident)):
+                self._interrupted(self._interrupt_pending, ids[index + 1:])
                 return
-            finally:
-                self._current_handle = None
-            elapsed = _monotonic() - start
-            if elapsed >= self.slow_callback_duration:
-                base_events.logger.warning("Executing %s took %.3f seconds",
-                                           base_events._format_handle(handle), elapsed)
 
-    def _run_threadsafe(self, rest) -> bool:
-        """Runs the thread-safe handles queued now (not those queued while they run: their
-        callers post a new marker). False if one raised SystemExit/KeyboardInterrupt."""
-        self._wakeup_posted = False
-        queue = self._threadsafe
-        for _ in range(len(queue)):
-            handle = queue.popleft()
-            if handle._cancelled:
-                continue
-            try:
-                handle._context.run(handle._callback, *handle._args)
-            except (SystemExit, KeyboardInterrupt) as exc:
-                self._interrupted(exc, list(rest) + ([_THREADSAFE] if queue else []))
-                return False
-            except BaseException as exc:
-                report_callback_error(handle, exc)
+    def _run_debug(self, handle) -> bool:
+        """Runs one handle in debug mode; False if it raised SystemExit/KeyboardInterrupt."""
+        if handle is None or handle._cancelled:
+            return True
+        self._current_handle = handle
+        start = _monotonic()
+        try:
+            handle._run()
+        except BaseException as exc:
+            self._interrupt_pending = exc
+            return False
+        finally:
+            self._current_handle = None
+        elapsed = _monotonic() - start
+        if elapsed >= self.slow_callback_duration:
+            base_events.logger.warning("Executing %s took %.3f seconds",
+                                       base_events._format_handle(handle), elapsed)
         return True
 
     def _run_guarded(self, handle) -> None:
@@ -312,10 +191,10 @@ class EventLoop(TLSMixin, TransportMixin, FdWatchMixin, SubprocessMixin, SignalM
         what was scheduled since."""
         if self._interrupt is None:
             self._interrupt = exc
-        timer_ids = [ident for ident in rest if ident != 0]  # timers and thread-safe markers
-        self._unposted += len(rest) - len(timer_ids)
-        if timer_ids:
-            lib.weft_call_soon_ids(self._ptr, ffi.new("uintptr_t[]", timer_ids), len(timer_ids))
+        if rest:
+            # Markers are interchangeable (each runs the oldest handle of its queue), so
+            # posting the rest again keeps every queue's order.
+            lib.weft_call_soon_ids(self._ptr, ffi.new("uintptr_t[]", list(rest)), len(rest))
         lib.weft_loop_stop(self._ptr)
 
     # ---- Running ----------------------------------------------------------------------
@@ -331,7 +210,6 @@ class EventLoop(TLSMixin, TransportMixin, FdWatchMixin, SubprocessMixin, SignalM
         try:
             events._set_running_loop(self)
             self._signal_wakeup.enter()
-            self._post()
             check(lib.weft_loop_run_forever(self._ptr))
             exc, self._interrupt = self._interrupt, None
             if exc is not None:
@@ -388,14 +266,7 @@ class EventLoop(TLSMixin, TransportMixin, FdWatchMixin, SubprocessMixin, SignalM
         executor, self._default_executor = self._default_executor, None
         if executor is not None:
             executor.shutdown(wait=False)
-        self._ready.clear()
-        self._threadsafe.clear()
-        self._unposted = 0
-        for timer in self._timers.values():
-            self._cancelled_cores.append(timer._core)
-            timer._core = None
-        self._timers.clear()
-        self._give_back_timers()
+        self._clear_scheduled()
         lib.weft_loop_close(self._ptr)
 
     def __del__(self, _warn=warnings.warn):
@@ -405,15 +276,15 @@ class EventLoop(TLSMixin, TransportMixin, FdWatchMixin, SubprocessMixin, SignalM
                 self.close()
         ptr, self._ptr = getattr(self, "_ptr", NULL), NULL
         if ptr != NULL:
+            self._detach()
             lib.weft_loop_free(ptr)
 
     # ---- Futures and tasks ------------------------------------------------------------
 
-    def create_future(self):
-        return futures.Future(loop=self)
+    # create_future and create_task are LoopCore's; it calls _create_task in debug mode
+    # and when a task factory is set.
 
-    def create_task(self, coro, *, name=None, context=None):
-        self._check_closed()
+    def _create_task(self, coro, name, context):
         if self._task_factory is None:
             task = tasks.Task(coro, loop=self, name=name, context=context)
             if task._source_traceback:
@@ -485,20 +356,6 @@ class EventLoop(TLSMixin, TransportMixin, FdWatchMixin, SubprocessMixin, SignalM
                     "exception": result,
                     "asyncgen": agen,
                 })
-
-
-@ffi.def_extern()
-def _weft_batch(loop_ptr, ids, count, arg):
-    loop = ffi.from_handle(arg)
-    try:
-        loop._run_batch([ids[0]] if count == 1 else ffi.unpack(ids, count))
-    finally:
-        posts = loop._unposted
-        if posts:
-            loop._unposted = 0
-            loop._batch_posts[0] = posts
-        if loop._fired_cores or loop._cancelled_cores:
-            loop._give_back_timers()
 
 
 @ffi.def_extern()

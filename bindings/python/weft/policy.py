@@ -14,8 +14,23 @@ class EventLoopPolicy(events.BaseDefaultEventLoopPolicy):
     """asyncio's default policy (one loop per thread, created on demand in the main
     thread), making weft loops."""
 
+    _watcher = None
+
     def _loop_factory(self) -> EventLoop:
         return EventLoop()
+
+    # The core reaps children itself (libuv); a child watcher is kept for programs that
+    # set or ask for one, as on asyncio's Unix policy, and never used by weft's loops.
+
+    def get_child_watcher(self):
+        if self._watcher is None:
+            self._watcher = asyncio.ThreadedChildWatcher()
+        return self._watcher
+
+    def set_child_watcher(self, watcher):
+        if watcher is not None and not isinstance(watcher, asyncio.AbstractChildWatcher):
+            raise TypeError(f"expected an AbstractChildWatcher, got {watcher!r}")
+        self._watcher = watcher
 
 
 def new_event_loop() -> EventLoop:

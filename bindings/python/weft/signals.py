@@ -69,7 +69,4 @@ class SignalMixin:
 @ffi.def_extern()
 def _weft_signal(arg):
     loop, sig = ffi.from_handle(arg)
-    try:
-        loop._deliver_signal(sig)
-    finally:
-        loop._post()
+    loop._deliver_signal(sig)

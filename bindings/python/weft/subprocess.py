@@ -16,9 +16,9 @@ __all__ = ["SubprocessMixin", "SubprocessTransport"]
 # weft_stdio_mode_t
 _INHERIT, _PIPE, _DEVNULL, _FD, _STDOUT = 0, 1, 2, 3, 4
 
-_SUPPORTED = {"cwd", "env", "start_new_session", "process_group", "close_fds"}
+_SUPPORTED = {"cwd", "env", "start_new_session", "process_group", "close_fds", "pass_fds"}
 # Popen arguments accepted when they ask for nothing beyond Popen's default on POSIX.
-_DEFAULTS = {"restore_signals": True, "preexec_fn": None, "pass_fds": (),
+_DEFAULTS = {"restore_signals": True, "preexec_fn": None,
              "user": None, "group": None, "extra_groups": None, "umask": -1,
              "startupinfo": None, "creationflags": 0}
 
@@ -219,12 +219,6 @@ class SubprocessTransport(transports.SubprocessTransport):
         if lib.weft_process_returncode(self._ptr, code) == 0:
             self._returncode = code[0]
         self._protocol.process_exited()
-        stdin = self._pipes.get(0)
-        if stdin is not None:
-            # asyncio's stdin pipe notices the child's end closing; the core's does not
-            # (yet), so it is closed here once the child is gone, with the same effect:
-            # pipe_connection_lost(0), then connection_lost.
-            stdin.close()
         for waiter in self._exit_waiters:
             if not waiter.done():
                 waiter.set_result(self._returncode)
@@ -296,8 +290,7 @@ class SubprocessMixin:
     async def _spawn(self, protocol_factory, argv, stdin, stdout, stderr, kwargs):
         self._check_closed()
         unsupported = {name for name, value in kwargs.items() if name not in _SUPPORTED
-                       and not (name in _DEFAULTS and value == _DEFAULTS[name])
-                       and not (name == "pass_fds" and not value)}
+                       and not (name in _DEFAULTS and value == _DEFAULTS[name])}
         if unsupported:
             raise ValueError(f"weft does not support {', '.join(sorted(unsupported))}")
         keep = []  # C buffers that must outlive the call
@@ -323,6 +316,12 @@ class SubprocessMixin:
             items = [cstr(os.fsencode(k) + b"=" + os.fsencode(v)) for k, v in env.items()]
             c_env = ffi.new("const char *[]", items + [NULL])
             options.env = c_env
+        pass_fds = sorted({int(fd) for fd in kwargs.get("pass_fds") or ()})
+        if pass_fds:
+            c_fds = ffi.new("int[]", pass_fds)
+            keep.append(c_fds)
+            options.pass_fds = c_fds
+            options.pass_fds_count = len(pass_fds)
         options.new_session = bool(kwargs.get("start_new_session"))
         if kwargs.get("process_group") is not None:
             options.set_process_group = 1
@@ -361,8 +360,6 @@ def _deliver(arg, method: str, *args) -> None:
             "protocol": transport._protocol,
             "transport": transport,
         })
-    finally:
-        loop._post()
 
 
 @ffi.def_extern()

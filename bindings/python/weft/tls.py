@@ -17,7 +17,6 @@ the helper's own (the SSL belongs to the context, is on the right side, has not 
 from __future__ import annotations
 
 import os
-import socket
 import ssl as sslmod
 import sys
 from asyncio import base_events, constants
@@ -33,7 +32,7 @@ _ECONNABORTED = -103
 _ETIMEDOUT = -110
 _EINVAL = -22
 _INFO_TLS_CONN = 100
-_INFO_FD = 3
+_ECLOSED = -3010
 
 _HELPER_ERRORS = {
     1: "the ssl object has no OpenSSL object",
@@ -194,7 +193,6 @@ def _weft_tls_ssl(arg, server_side, out):
     except Exception as exc:
         source.loop.call_exception_handler({
             "message": "Cannot set up TLS for a new connection", "exception": exc})
-        source.loop._post()
         return _EINVAL
     hold = _SSLHold(sslobj, source)
     _live.add(hold)
@@ -210,15 +208,6 @@ def _weft_tls_release(owner):
     hold.handle = None  # the core is done with it: no cycle left to wait for the collector
     if _live is not None:  # None during interpreter shutdown
         _live.discard(hold)
-
-
-def _conn_of(ptr):
-    """The core's weft_tls_conn_t of a TLS transport, or NULL."""
-    out = ffi.new("weft_tls_conn_t **")
-    size = ffi.new("size_t *", ffi.sizeof("weft_tls_conn_t *"))
-    if lib.weft_transport_get_extra_info(ptr, _INFO_TLS_CONN, out, size) != 0:
-        return NULL
-    return out[0]
 
 
 # ---- Errors as asyncio raises them ----------------------------------------------------
@@ -263,24 +252,73 @@ def _handshake_error(code: int, message: str, tls: _TLS, ssl_ptr=None) -> BaseEx
     return error_from_code(code, message)
 
 
-# ---- The transport --------------------------------------------------------------------
+# ---- The transport ----------------------------------------------------------------------
 
 class SSLTransport(Transport):
     """asyncio's SSL transport over a core TLS transport. Its extra info is asyncio's:
     'sslcontext', then after the handshake 'ssl_object' (the connection's ssl.SSLObject),
-    'peercert', 'cipher' and 'compression', with the socket's 'peername' and 'sockname'."""
+    'peercert', 'cipher' and 'compression', with the socket's 'peername', 'sockname' and
+    'socket'.
+
+    Reads reach the protocol through the TransportCore as on any transport; writes and
+    reading control go through the core transport (``_ptr``) instead, because a start_tls
+    transport never has connection_made and because, once the connection is over, the
+    TransportCore is let go (see _detach)."""
 
     _start_tls_compatible = True
+    _sendfile_compatible = constants._SendfileMode.FALLBACK
 
-    def __init__(self, loop, protocol, extra, tls: _TLS) -> None:
+    def __init__(self, loop, protocol, extra, tls: _TLS, upgrade: bool = False) -> None:
         super().__init__(loop, protocol, extra)
         self._extra["sslcontext"] = tls.context
         self._tls = tls
+        self._upgrade = upgrade  # start_tls: the protocol had connection_made already
         self._conn = NULL
+        self._sendfile = False
 
     def __repr__(self) -> str:
         return (f"<weft.SSLTransport closing={self.is_closing()} "
                 f"{self._extra.get('peername')}>")
+
+    @property
+    def _protocol(self):
+        return self._core.protocol if self._core is not None else None
+
+    @_protocol.setter
+    def _protocol(self, protocol):
+        if self._core is not None:
+            self._core.protocol = protocol
+
+    @property
+    def _sendfile_active(self):
+        return self._sendfile
+
+    @_sendfile_active.setter
+    def _sendfile_active(self, active):
+        self._sendfile = active
+
+    def write(self, data):
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data argument must be a bytes-like object, "
+                            f"not {type(data).__name__!r}")
+        if self._sendfile:
+            raise RuntimeError("unable to write; sendfile is in progress")
+        if not data or self._ptr == NULL:
+            return
+        rc = lib.weft_transport_write(self._ptr, ffi.from_buffer(data), len(data))
+        if rc < 0 and rc != _ECLOSED:  # writes after close are dropped, as asyncio does
+            self._write_failed(rc)
+
+    def is_closing(self):
+        return self._ptr == NULL or bool(lib.weft_transport_is_closing(self._ptr))
+
+    def pause_reading(self):
+        if self._ptr != NULL:
+            lib.weft_transport_pause_reading(self._ptr)
+
+    def resume_reading(self):
+        if self._ptr != NULL:
+            lib.weft_transport_resume_reading(self._ptr)
 
     def write_eof(self):
         raise NotImplementedError("SSL doesn't support half-closes")
@@ -288,31 +326,23 @@ class SSLTransport(Transport):
     def can_write_eof(self):
         return False
 
-    def _attach(self, ptr) -> None:
-        """Binds to the core's TLS transport once its handshake has completed."""
-        self._ptr = lib.weft_transport_retain(ptr)
-        self._conn = _conn_of(ptr)
-        if self._conn == NULL:
-            return
-        hold = ffi.from_handle(lib.weft_tls_conn_owner(self._conn))
-        # A server's source (its factory) is no longer needed by this connection, and
-        # keeping it would tie the factory's references (often this very protocol) in a
-        # cycle through C that the garbage collector cannot see.
-        hold.source = None
-        sslobj = hold.sslobj
-        self._extra.update(peercert=sslobj.getpeercert(), cipher=sslobj.cipher(),
-                           compression=sslobj.compression(), ssl_object=sslobj)
-        if "peername" not in self._extra:
-            self._extra.update(_fd_extra(ptr))
-
     def _made(self, ptr) -> None:
-        self._attach(ptr)
-        self._loop._transports.add(self)
-        try:
-            self._protocol.connection_made(self)
-        finally:
-            if self._made_waiter is not None and not self._made_waiter.done():
-                self._made_waiter.set_result(None)
+        """The handshake completed: asyncio's extra info, then connection_made (not for
+        start_tls, whose protocol had it from the old transport)."""
+        self._conn = _conn_of(ptr)
+        if self._conn != NULL:
+            hold = ffi.from_handle(lib.weft_tls_conn_owner(self._conn))
+            # A server's source (its factory) is no longer needed by this connection, and
+            # keeping it would tie the factory's references (often this very protocol) in
+            # a cycle through C that the garbage collector cannot see.
+            hold.source = None
+            sslobj = hold.sslobj
+            self._extra.update(peercert=sslobj.getpeercert(), cipher=sslobj.cipher(),
+                               compression=sslobj.compression(), ssl_object=sslobj)
+        if self._upgrade:
+            self._ptr = lib.weft_transport_retain(ptr)
+        else:
+            super()._made(ptr)
 
     def _lost(self, error: int) -> None:
         if self._ptr == NULL:
@@ -332,33 +362,28 @@ class SSLTransport(Transport):
         protocol.connection_lost(exc)
 
     def _detach(self) -> None:
-        """The connection is over: the core will not call this transport again. Lets go of
-        the core's transport (and with it the TLS engine and the SSL object's hold), of the
-        cookie (a reference cycle) and, as asyncio's SSL transport does, of the protocol,
-        so that nothing of the connection waits for the garbage collector."""
+        """The connection is over and the core will not call this transport again: lets go
+        of the core transport (and with it the TLS engine and the SSL object's hold), of
+        the TransportCore (which references this transport back: a cycle) and, as
+        asyncio's SSL transport does, of the protocol, so that nothing of the connection
+        waits for the garbage collector."""
         ptr, self._ptr = self._ptr, NULL
         self._conn = NULL
-        self._cookie = None
-        self._protocol = None
-        self._buffer = None
+        self._core = None
+        self._cookie = NULL
         if ptr != NULL:
             lib.weft_transport_release(ptr)
+        if self._socket is not None:
+            self._socket.close()
 
 
-def _fd_extra(ptr) -> dict:
-    """'peername' and 'sockname' from the socket under a core transport."""
-    fd = ffi.new("int *")
-    size = ffi.new("size_t *", ffi.sizeof("int"))
-    if lib.weft_transport_get_extra_info(ptr, _INFO_FD, fd, size) != 0:
-        return {}
-    try:
-        sock = socket.socket(fileno=fd[0])
-    except OSError:
-        return {}
-    try:
-        return {k: v for k, v in _socket_extra(sock).items() if k != "socket"}
-    finally:
-        sock.detach()
+def _conn_of(ptr):
+    """The core's weft_tls_conn_t of a TLS transport, or NULL."""
+    out = ffi.new("weft_tls_conn_t **")
+    size = ffi.new("size_t *", ffi.sizeof("weft_tls_conn_t *"))
+    if lib.weft_transport_get_extra_info(ptr, _INFO_TLS_CONN, out, size) != 0:
+        return NULL
+    return out[0]
 
 
 # ---- Waiting for the core's connect / start_tls future --------------------------------
@@ -401,9 +426,11 @@ def _weft_tls_done(future, arg):
         rc = lib.weft_future_error(future)
         if rc == 0:
             if state.upgrade:
+                # start_tls: the core gave no connection_made; this binds the transport
+                # (and its TransportCore) to the new core transport.
                 result = ffi.new("weft_value_t **")
                 lib.weft_future_result(future, result)
-                transport._attach(result[0].ptr)
+                lib._weft_tp_made(result[0].ptr, transport._cookie)
             if waiter.done():
                 transport.close()  # cancelled as the handshake completed, as asyncio does
             else:
@@ -422,9 +449,9 @@ def _weft_tls_done(future, arg):
     finally:
         lib.weft_future_release(future)
         if rc != 0 and not state.upgrade:
+            state.loop._transports.discard(transport)
             transport._detach()  # never made: the core will not call it
         state.handle = None
-        state.loop._post()
 
 
 # ---- The core's reports (a TLS server's failed handshakes) ----------------------------
@@ -432,24 +459,21 @@ def _weft_tls_done(future, arg):
 @ffi.def_extern()
 def _weft_core_report(loop_ptr, context, arg):
     loop = ffi.from_handle(arg)
-    try:
-        message = ffi.string(context.message).decode(errors="replace")
-        if not message.startswith("SSL handshake failed"):
-            lib.weft_loop_default_exception_handler(loop_ptr, context)
-            return
-        reason = (ffi.string(context.error_message).decode(errors="replace")
-                  if context.error_message != NULL else "")
-        code = context.error
-        exc = _ssl_error(reason) if code == _ETLS else error_from_code(code, reason)
-        # asyncio reports a server's failed handshake only in debug mode when it is an
-        # OSError (SSLError is one), and to the exception handler otherwise.
-        if isinstance(exc, OSError):
-            if loop.get_debug():
-                base_events.logger.debug("%s", message, exc_info=exc)
-        else:
-            loop.call_exception_handler({"message": message, "exception": exc})
-    finally:
-        loop._post()
+    message = ffi.string(context.message).decode(errors="replace")
+    if not message.startswith("SSL handshake failed"):
+        lib.weft_loop_default_exception_handler(loop_ptr, context)
+        return
+    reason = (ffi.string(context.error_message).decode(errors="replace")
+              if context.error_message != NULL else "")
+    code = context.error
+    exc = _ssl_error(reason) if code == _ETLS else error_from_code(code, reason)
+    # asyncio reports a server's failed handshake only in debug mode when it is an
+    # OSError (SSLError is one), and to the exception handler otherwise.
+    if isinstance(exc, OSError):
+        if loop.get_debug():
+            base_events.logger.debug("%s", message, exc_info=exc)
+    else:
+        loop.call_exception_handler({"message": message, "exception": exc})
 
 
 @ffi.def_extern()
@@ -460,7 +484,6 @@ def _weft_tls_server_factory(factory_arg, protocol_out, arg_out):
     except BaseException as exc:
         loop.call_exception_handler({"message": "Exception in the protocol factory",
                                      "exception": exc})
-        loop._post()
         return -3000
     transport = SSLTransport(loop, protocol, {}, tls)
     loop._transports.add(transport)
@@ -532,16 +555,22 @@ class TLSMixin:
         except BaseException:
             sock.close()  # as asyncio does when a connection cannot be set up
             raise
+        # The core runs the connection on a duplicate; the caller's socket object stays
+        # usable (get_extra_info('socket')) and is closed with the transport.
+        transport._socket = sock
         state = _Wait(self, transport, source, ssl_ptr, upgrade=False)
         out = ffi.new("weft_future_t **")
         connect = (lib.weft_connect_accepted_fd_tls if tls.server_side
                    else lib.weft_create_connection_fd_tls)
-        fd = sock.detach()
+        fd = os.dup(sock.fileno())
+        self._transports.add(transport)  # alive while the core may call it
         rc = connect(self._ptr, _BUFFERED if transport._buffered else _PROTOCOL,
                      transport._cookie, fd, source.options(), out)
         source.handle = None  # ssl_fn was called (or not) during the call: a cycle less
         if rc < 0:
+            self._transports.discard(transport)
             os.close(fd)
+            sock.close()
             raise error_from_code(rc)
         await _await_core(state, out[0])
         return transport, protocol
@@ -563,7 +592,7 @@ class TLSMixin:
         ssl_ptr = source.prepare()
         extra = {k: v for k, v in transport._extra.items()
                  if k not in ("sslcontext", "ssl_object", "peercert", "cipher", "compression")}
-        new = SSLTransport(self, protocol, extra, tls)
+        new = SSLTransport(self, protocol, extra, tls, upgrade=True)
         state = _Wait(self, new, source, ssl_ptr, upgrade=True)
         out = ffi.new("weft_future_t **")
         # The core delivers the upgraded connection's events (a failed upgrade's
@@ -576,6 +605,8 @@ class TLSMixin:
             self._transports.discard(new)
             raise error_from_code(rc)
         self._transports.discard(transport)
+        # The old transport hears nothing more; the new one closes the caller's socket.
+        new._socket, transport._socket = getattr(transport, "_socket", None), None
         await _await_core(state, out[0])
         return new
 

@@ -2,32 +2,43 @@
 and Server interfaces, with Python protocols (plain and buffered) called from the core.
 
 Sockets are made, resolved and connected (or bound) in Python, as asyncio does, then
-handed to the core, which owns their descriptors from then on."""
+handed to the core, which owns their descriptors from then on. Reads, writes and read
+flow control run in C (TransportCore, weft/_transportcore.c, one per Transport); the rarer
+events come back through weft/bridge.py."""
 
 from __future__ import annotations
 
 import asyncio
 import errno
+import functools
+import itertools
 import os
 import socket
 import stat
-from asyncio import base_events, transports
+from asyncio import base_events, constants, staggered, transports, trsock
 
 from ._core import ffi, lib, NULL, check, error_from_code
+from .bridge import CoreBridge
+from . import corefuture, sockaddr
 
 __all__ = ["Transport", "Server", "TransportMixin"]
 
 
-class Transport(transports.Transport):
-    """asyncio's Transport over a core stream transport (``_ptr``, retained)."""
+class Transport(CoreBridge, transports.Transport):
+    """asyncio's Transport over a core stream transport (``_ptr``, retained), with its
+    reads, writes and read flow control in C (``_core``, a TransportCore)."""
+
+    _sendfile_compatible = constants._SendfileMode.TRY_NATIVE
+    _socket = None  # get_extra_info('socket'), made on first use (sockaddr.transport_socket)
 
     def __init__(self, loop, protocol, extra) -> None:
         super().__init__(extra)
         self._loop = loop
-        self._protocol = protocol
-        self._ptr = NULL
-        self._cookie = ffi.new_handle(self)
-        self._buffer = None  # a BufferedProtocol's buffer, kept while the core fills it
+        self._bridge(protocol)
+        if type(self).write is Transport.write:
+            # The hot method, bound straight to C: no Python frame per call. (A subclass
+            # that overrides it keeps its own.)
+            self.write = self._core.write
         self._buffered = isinstance(protocol, asyncio.BufferedProtocol)
         self._made_waiter = None
 
@@ -39,8 +50,29 @@ class Transport(transports.Transport):
         if ptr != NULL:
             lib.weft_transport_release(ptr)
 
+    @property
+    def _sendfile_active(self):
+        """loop.sendfile owns the connection meanwhile (sendfile.py): write() raises."""
+        return self._core.sendfile_active
+
+    @_sendfile_active.setter
+    def _sendfile_active(self, active):
+        self._core.sendfile_active = active
+
     def get_protocol(self):
         return self._protocol
+
+    def write(self, data):
+        self._core.write(data)
+
+    def is_closing(self):
+        return self._core.is_closing()
+
+    def pause_reading(self):
+        self._core.pause_reading()
+
+    def resume_reading(self):
+        self._core.resume_reading()
 
     def set_protocol(self, protocol):
         buffered = isinstance(protocol, asyncio.BufferedProtocol)
@@ -51,8 +83,13 @@ class Transport(transports.Transport):
         self._protocol = protocol
         self._buffered = buffered
 
-    def is_closing(self):
-        return self._ptr == NULL or bool(lib.weft_transport_is_closing(self._ptr))
+    def get_extra_info(self, name, default=None):
+        if name == "socket" and self._extra.get("socket") is None and self._ptr != NULL \
+                and not self.is_closing():
+            self._socket = sockaddr.transport_socket(self._ptr)
+            if self._socket is not None:
+                self._extra["socket"] = trsock.TransportSocket(self._socket)
+        return self._extra.get(name, default)
 
     def close(self):
         if self._ptr != NULL:
@@ -61,16 +98,6 @@ class Transport(transports.Transport):
     def abort(self):
         if self._ptr != NULL:
             lib.weft_transport_abort(self._ptr)
-
-    def write(self, data):
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"data argument must be a bytes-like object, "
-                            f"not {type(data).__name__!r}")
-        if not data or self._ptr == NULL:
-            return
-        rc = lib.weft_transport_write(self._ptr, ffi.from_buffer(data), len(data))
-        if rc < 0 and rc != -3010:  # writes after close are dropped, as asyncio (it warns)
-            raise error_from_code(rc)
 
     def writelines(self, list_of_data):
         self.write(b"".join(list_of_data))
@@ -81,14 +108,6 @@ class Transport(transports.Transport):
 
     def can_write_eof(self):
         return self._ptr != NULL and bool(lib.weft_transport_can_write_eof(self._ptr))
-
-    def pause_reading(self):
-        if self._ptr != NULL:
-            lib.weft_transport_pause_reading(self._ptr)
-
-    def resume_reading(self):
-        if self._ptr != NULL:
-            lib.weft_transport_resume_reading(self._ptr)
 
     def is_reading(self):
         return self._ptr != NULL and bool(lib.weft_transport_is_reading(self._ptr))
@@ -112,6 +131,9 @@ class Transport(transports.Transport):
 
     def _made(self, ptr) -> None:
         self._ptr = lib.weft_transport_retain(ptr)
+        for key, code in (("peername", 1), ("sockname", 2)):  # accepted: from the core
+            if self._extra.get(key) is None:
+                self._extra[key] = sockaddr.transport_address(ptr, code)
         try:
             self._protocol.connection_made(self)
         finally:
@@ -119,11 +141,29 @@ class Transport(transports.Transport):
                 self._made_waiter.set_result(None)
 
     def _lost(self, error: int) -> None:
-        self._protocol.connection_lost(error_from_code(error) if error else None)
+        try:
+            self._protocol.connection_lost(error_from_code(error) if error else None)
+        finally:
+            if self._socket is not None:
+                self._socket.close()
+
+
+def _interleave_families(infos, first_family_count: int) -> list:
+    """RFC 8305's order: `first_family_count` addresses of the first family, then one of
+    each family in turn."""
+    by_family: dict = {}
+    for info in infos:
+        by_family.setdefault(info[0], []).append(info)
+    queues = list(by_family.values())
+    ordered = queues[0][:first_family_count - 1]
+    queues[0] = queues[0][first_family_count - 1:]
+    for round_ in itertools.zip_longest(*queues):
+        ordered.extend(info for info in round_ if info is not None)
+    return ordered
 
 
 def _socket_extra(sock) -> dict:
-    extra = {"socket": None}
+    extra = {"socket": trsock.TransportSocket(sock)}
     for key, getter in (("sockname", sock.getsockname), ("peername", sock.getpeername)):
         try:
             extra[key] = getter()
@@ -138,10 +178,9 @@ class Server(asyncio.AbstractServer):
     def __init__(self, loop, ptr, sockets, cookie, unix_files=()) -> None:
         self._loop = loop
         self._ptr = ptr
-        self._sockets = sockets  # duplicates of the listening sockets, for getsockname()
+        self._sockets = sockets  # the caller's listening sockets (the core has duplicates)
         self._cookie = cookie
         self._closed = False
-        self._close_waiter = None  # what wait_closed awaits until close()
         self._unix_files = unix_files  # (path, inode) of socket files to unlink on close
 
     def __del__(self):
@@ -154,7 +193,7 @@ class Server(asyncio.AbstractServer):
 
     @property
     def sockets(self):
-        return () if self._closed else tuple(self._sockets)
+        return () if self._closed else tuple(trsock.TransportSocket(s) for s in self._sockets)
 
     def is_serving(self):
         return not self._closed and bool(lib.weft_server_is_serving(self._ptr))
@@ -163,8 +202,6 @@ class Server(asyncio.AbstractServer):
         if self._closed:
             return
         self._closed = True
-        if self._close_waiter is not None and not self._close_waiter.done():
-            self._close_waiter.set_result(None)
         self._loop._servers.discard(self)
         lib.weft_server_close(self._ptr)
         for sock in self._sockets:
@@ -191,14 +228,11 @@ class Server(asyncio.AbstractServer):
             await self.wait_closed()
 
     async def wait_closed(self):
-        # Done once closed and every connection is gone (polled: the core's wait_closed
-        # future is not wired to Python yet).
-        if not self._closed:
-            if self._close_waiter is None:
-                self._close_waiter = self._loop.create_future()
-            await asyncio.shield(self._close_waiter)  # close() wakes it
-        while lib.weft_server_connection_count(self._ptr):
-            await asyncio.sleep(0.005)
+        # Done once the server is closed and its last connection is gone: the core says
+        # when (3.12's behaviour; 3.11's returns at once after close, a known bug).
+        out = ffi.new("weft_future_t **")
+        check(lib.weft_server_wait_closed(self._ptr, out))
+        await corefuture.wrap(self._loop, out[0])
 
     async def __aenter__(self):
         return self
@@ -262,7 +296,8 @@ class TransportMixin:
         if sock is None:
             if host is None and port is None:
                 raise ValueError("host and port was not specified and no sock specified")
-            sock = await self._connect_socket(host, port, family, proto, flags, local_addr)
+            sock = await self._connect_socket(host, port, family, proto, flags, local_addr,
+                                              happy_eyeballs_delay, interleave)
         elif host is not None or port is not None:
             raise ValueError("host/port and sock can not be specified at the same time")
         elif sock.type != socket.SOCK_STREAM:
@@ -298,31 +333,61 @@ class TransportMixin:
             _check_unix_stream_socket(sock)
         return await self._wrap_socket(sock, protocol_factory, tls)
 
-    async def _connect_socket(self, host, port, family, proto, flags, local_addr):
+    async def _connect_socket(self, host, port, family, proto, flags, local_addr,
+                              happy_eyeballs_delay=None, interleave=None):
+        """A connected socket to host:port: the addresses tried one after another, or with
+        happy_eyeballs_delay set, each next one started after that delay while earlier
+        ones are still trying (RFC 8305), the first to connect winning."""
         infos = await self.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM,
                                        proto=proto, flags=flags)
         if not infos:
             raise OSError("getaddrinfo() returned empty list")
+        if interleave is None and happy_eyeballs_delay is not None:
+            interleave = 1
+        if interleave:
+            infos = _interleave_families(infos, interleave)
         errors = []
-        for fam, type_, pro, _, address in infos:
-            sock = socket.socket(fam, type_, pro)
-            try:
-                sock.setblocking(False)
-                if local_addr is not None:
-                    sock.bind(local_addr)
-                await self.sock_connect(sock, address)
+        attempts = [functools.partial(self._connect_one, info, local_addr, errors)
+                    for info in infos]
+        if happy_eyeballs_delay is None:
+            for attempt in attempts:
+                try:
+                    return await attempt()
+                except OSError:
+                    continue
+        else:
+            sock, _, _ = await staggered.staggered_race(attempts, happy_eyeballs_delay,
+                                                        loop=self)
+            if sock is not None:
                 return sock
-            except OSError as exc:
-                errors.append(exc)
-                sock.close()
-            except BaseException:
-                sock.close()
-                raise
         if len(errors) == 1:
             raise errors[0]
         if all(str(errors[0]) == str(exc) for exc in errors):
             raise errors[0]
         raise OSError("Multiple exceptions: " + ", ".join(str(exc) for exc in errors))
+
+    async def _connect_one(self, info, local_addr, errors):
+        """One attempt of _connect_socket; its OSError is also recorded in `errors`."""
+        fam, type_, pro, _, address = info
+        sock = socket.socket(fam, type_, pro)
+        try:
+            sock.setblocking(False)
+            if local_addr is not None:
+                try:
+                    sock.bind(local_addr)
+                except OSError as exc:
+                    raise OSError(exc.errno, f"error while attempting to bind on address "
+                                             f"{local_addr!r}: {exc.strerror.lower()}"
+                                  ) from None
+            await self.sock_connect(sock, address)
+            return sock
+        except OSError as exc:
+            errors.append(exc)
+            sock.close()
+            raise
+        except BaseException:
+            sock.close()
+            raise
 
     async def _wrap_socket(self, sock, protocol_factory, tls=None):
         if tls is not None:
@@ -330,19 +395,29 @@ class TransportMixin:
         sock.setblocking(False)
         protocol = protocol_factory()
         transport = Transport(self, protocol, _socket_extra(sock))
-        transport._made_waiter = self.create_future()
+        # The core runs the connection on a duplicate; the caller's socket object stays
+        # usable (get_extra_info('socket')) and is closed with the transport, as asyncio's.
+        transport._socket = sock
         out = ffi.new("weft_future_t **")
-        fd = sock.detach()
+        fd = os.dup(sock.fileno())
         table = _BUFFERED if transport._buffered else _PROTOCOL
         connect_fd = (lib.weft_create_unix_connection_fd if sock.family == socket.AF_UNIX
                       else lib.weft_create_connection_fd)
         rc = connect_fd(self._ptr, table, transport._cookie, fd, out)
         if rc < 0:
             os.close(fd)
+            sock.close()
             raise error_from_code(rc)
-        lib.weft_future_release(out[0])
         self._transports.add(transport)
-        await transport._made_waiter
+        try:
+            # Fails if the core could not start the transport (no protocol event then).
+            await corefuture.until_made(self, out[0], transport)
+        except BaseException:
+            if transport._ptr == NULL:
+                self._transports.discard(transport)
+                sock.close()
+            transport.close()
+            raise
         return transport, protocol
 
     async def create_server(self, protocol_factory, host=None, port=None, *,
@@ -403,8 +478,10 @@ class TransportMixin:
                      tls=None):
         """Hands bound sockets over to a core server (which listens on them) and returns
         the Server, serving already unless start_serving is false."""
-        # The core listens on duplicates; the socket objects stay valid (a caller's sock=
-        # too, as with asyncio) for getsockname(), and close() closes them.
+        # The core listens on duplicates; the sockets stay the caller's objects (as
+        # asyncio's server.sockets), closed with the server.
+        for sock in sockets:
+            sock.setblocking(False)
         fds = [os.dup(s.fileno()) for s in sockets]
         views = list(sockets)
         options = ffi.new("weft_server_options_t *")
@@ -421,8 +498,6 @@ class TransportMixin:
         if rc < 0:
             for fd in fds:
                 os.close(fd)
-            for view in views:
-                view.close()
             raise error_from_code(rc)
         server = Server(self, out[0], views, (cookie, keep), unix_files)
         self._servers.add(server)  # serving keeps it alive, as asyncio's listening sockets do
@@ -459,83 +534,6 @@ class TransportMixin:
         return sockets
 
 
-def _call(transport, method: str, *args):
-    """Runs a protocol callback, reporting what it raises as asyncio does."""
-    loop = transport._loop
-    try:
-        return getattr(transport, method)(*args) if method.startswith("_") else \
-            getattr(transport._protocol, method)(*args)
-    except (SystemExit, KeyboardInterrupt) as exc:
-        loop._interrupted(exc, ())
-    except BaseException as exc:
-        loop.call_exception_handler({
-            "message": f"Exception in callback {method.lstrip('_')} of a protocol",
-            "exception": exc, "transport": transport, "protocol": transport._protocol})
-        if transport._ptr != NULL and method not in ("_lost",):
-            lib.weft_transport_abort(transport._ptr)
-    finally:
-        loop._post()
-
-
-@ffi.def_extern()
-def _weft_tp_made(ptr, arg):
-    _call(ffi.from_handle(arg), "_made", ptr)
-
-
-@ffi.def_extern()
-def _weft_tp_data(ptr, data, length, arg):
-    _call(ffi.from_handle(arg), "data_received", ffi.buffer(data, length)[:])
-
-
-@ffi.def_extern()
-def _weft_tp_get_buffer(ptr, size_hint, len_out, arg):
-    transport = ffi.from_handle(arg)
-    loop = transport._loop
-    try:
-        buf = transport._protocol.get_buffer(size_hint)
-        cbuf = ffi.from_buffer(buf, require_writable=True)
-        if len(cbuf) == 0:
-            raise RuntimeError("get_buffer() returned an empty buffer")
-        transport._buffer = cbuf
-        len_out[0] = len(cbuf)
-        return cbuf
-    except BaseException as exc:
-        loop.call_exception_handler({"message": "Exception in get_buffer of a protocol",
-                                     "exception": exc, "transport": transport,
-                                     "protocol": transport._protocol})
-        len_out[0] = 0
-        return NULL
-
-
-@ffi.def_extern()
-def _weft_tp_buffer_updated(ptr, nbytes, arg):
-    transport = ffi.from_handle(arg)
-    transport._buffer = None
-    _call(transport, "buffer_updated", nbytes)
-
-
-@ffi.def_extern()
-def _weft_tp_eof(ptr, arg):
-    return 1 if _call(ffi.from_handle(arg), "eof_received") else 0
-
-
-@ffi.def_extern()
-def _weft_tp_lost(ptr, error, arg):
-    transport = ffi.from_handle(arg)
-    transport._loop._transports.discard(transport)
-    _call(transport, "_lost", error)
-
-
-@ffi.def_extern()
-def _weft_tp_pause(ptr, arg):
-    _call(ffi.from_handle(arg), "pause_writing")
-
-
-@ffi.def_extern()
-def _weft_tp_resume(ptr, arg):
-    _call(ffi.from_handle(arg), "resume_writing")
-
-
 @ffi.def_extern()
 def _weft_server_factory(factory_arg, protocol_out, arg_out):
     loop, protocol_factory = ffi.from_handle(factory_arg)
@@ -564,8 +562,8 @@ def _table(buffered: bool):
         table.data_received = lib._weft_tp_data
     table.eof_received = lib._weft_tp_eof
     table.connection_lost = lib._weft_tp_lost
-    table.pause_writing = lib._weft_tp_pause
-    table.resume_writing = lib._weft_tp_resume
+    table.pause_writing = lib._weft_tp_pause_writing
+    table.resume_writing = lib._weft_tp_resume_writing
     return table
 
 

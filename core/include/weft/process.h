@@ -48,6 +48,10 @@ typedef struct weft_process_options_s {
   int set_process_group;  /* put the child in process group `process_group`... */
   int process_group;      /* ...0 for a new group led by the child (process_group=) */
   size_t limit;           /* stream form: the readers' buffer limit; 0 for 64 KiB */
+  /* Descriptors (3 and up) the child inherits at the same numbers, as Popen's pass_fds;
+   * every other descriptor of the parent stays close-on-exec as it is. */
+  const int *pass_fds;
+  size_t pass_fds_count;
 } weft_process_options_t;
 
 /* The transport + protocol form's callbacks, all optional (NULL), all run on the loop.

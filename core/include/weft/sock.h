@@ -61,6 +61,9 @@ WEFT_API int weft_sock_sendfile(weft_loop_t *loop, int fd, int file_fd, int64_t 
  * writing through the transport when `fallback` is set. Result: int, bytes sent. */
 WEFT_API int weft_sendfile(weft_transport_t *transport, int file_fd, int64_t offset, int64_t count,
                            int fallback, weft_future_t **out);
+/* The bytes a weft_sendfile or weft_sock_sendfile future that failed had sent before its
+ * error (where asyncio leaves the file position); 0 for any other future. */
+WEFT_API int64_t weft_sendfile_sent(const weft_future_t *future);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,161 @@
+"""UDP endpoints (loop.create_datagram_endpoint) on weft's loop."""
+
+import asyncio
+import socket
+
+import pytest
+
+import weft
+
+
+def _ipv6_available() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+class Recorder(asyncio.DatagramProtocol):
+    def __init__(self, echo=False):
+        loop = asyncio.get_running_loop()
+        self.echo = echo
+        self.datagrams = asyncio.Queue()
+        self.errors = []
+        self.lost = loop.create_future()
+        self.transport = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, addr):
+        if self.echo:
+            self.transport.sendto(b"echo:" + data, addr)
+        self.datagrams.put_nowait((data, addr))
+
+    def error_received(self, exc):
+        self.errors.append(exc)
+
+    def connection_lost(self, exc):
+        self.lost.set_result(exc)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_echo(host):
+    if host == "::1" and not _ipv6_available():
+        pytest.skip("no IPv6 loopback")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        server_t, server = await loop.create_datagram_endpoint(
+            lambda: Recorder(echo=True), local_addr=(host, 0))
+        address = server_t.get_extra_info("sockname")
+        assert address[0] == host and address[1] > 0
+        assert isinstance(server_t, asyncio.DatagramTransport)
+        assert server_t.get_extra_info("socket").getsockname() == address
+        client_t, client = await loop.create_datagram_endpoint(
+            Recorder, remote_addr=address[:2])
+        assert client_t.get_extra_info("peername")[:2] == address[:2]
+        for size in (1, 1000, 60000):
+            client_t.sendto(b"x" * size)
+            data, addr = await asyncio.wait_for(server.datagrams.get(), 5)
+            assert data == b"x" * size
+            assert addr[:2] == client_t.get_extra_info("sockname")[:2]
+            data, _ = await asyncio.wait_for(client.datagrams.get(), 5)
+            assert data == b"echo:" + b"x" * size
+        assert client_t.get_write_buffer_size() == 0
+        with pytest.raises(ValueError, match="Invalid address"):
+            client_t.sendto(b"elsewhere", (host, 9))
+        client_t.close()
+        assert client_t.is_closing()
+        assert await asyncio.wait_for(client.lost, 5) is None
+        client_t.sendto(b"dropped")  # after close: dropped, as asyncio
+        server_t.abort()
+        assert await asyncio.wait_for(server.lost, 5) is None
+        assert client.errors == [] and server.errors == []
+
+    weft.run(main())
+
+
+def test_unconnected_endpoint_sends_to_each_address():
+    async def main():
+        loop = asyncio.get_running_loop()
+        a_t, a = await loop.create_datagram_endpoint(Recorder, local_addr=("127.0.0.1", 0))
+        b_t, b = await loop.create_datagram_endpoint(Recorder, local_addr=("127.0.0.1", 0))
+        c_t, c = await loop.create_datagram_endpoint(Recorder, family=socket.AF_INET)
+        c_t.sendto(b"to a", a_t.get_extra_info("sockname"))
+        c_t.sendto(b"to b", b_t.get_extra_info("sockname"))
+        assert (await asyncio.wait_for(a.datagrams.get(), 5))[0] == b"to a"
+        assert (await asyncio.wait_for(b.datagrams.get(), 5))[0] == b"to b"
+        for t in (a_t, b_t, c_t):
+            t.close()
+        await asyncio.gather(a.lost, b.lost, c.lost)
+
+    weft.run(main())
+
+
+def test_wrapping_a_socket():
+    async def main():
+        loop = asyncio.get_running_loop()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        t, p = await loop.create_datagram_endpoint(Recorder, sock=sock)
+        assert t.get_extra_info("socket").fileno() == sock.fileno()
+        peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        peer.sendto(b"hi", sock.getsockname())
+        assert (await asyncio.wait_for(p.datagrams.get(), 5))[0] == b"hi"
+        peer.close()
+        t.close()
+        await p.lost
+        assert sock.fileno() == -1  # closed with the transport, as asyncio's
+
+    weft.run(main())
+
+
+def test_errors():
+    async def main():
+        loop = asyncio.get_running_loop()
+        with pytest.raises(ValueError, match="unexpected address family"):
+            await loop.create_datagram_endpoint(Recorder)
+        with pytest.raises(TypeError, match="2-tuple"):
+            await loop.create_datagram_endpoint(Recorder, local_addr="127.0.0.1")
+        with pytest.raises(ValueError, match="reuse_address"):
+            await loop.create_datagram_endpoint(Recorder, local_addr=("127.0.0.1", 0),
+                                                reuse_address=True)
+        stream = socket.socket()
+        with pytest.raises(ValueError, match="A datagram socket was expected"):
+            await loop.create_datagram_endpoint(Recorder, sock=stream)
+        stream.close()
+        dgram = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with pytest.raises(ValueError, match="socket modifier keyword arguments"):
+            await loop.create_datagram_endpoint(Recorder, sock=dgram,
+                                                local_addr=("127.0.0.1", 0))
+        dgram.close()
+        taken, _ = await loop.create_datagram_endpoint(Recorder, local_addr=("127.0.0.1", 0))
+        with pytest.raises(OSError) as info:
+            await loop.create_datagram_endpoint(
+                Recorder, local_addr=taken.get_extra_info("sockname"))
+        assert info.value.errno == 98  # EADDRINUSE
+        taken.close()
+        # A connected endpoint whose peer has no listener: the ICMP error comes back to
+        # error_received, and the endpoint stays open.
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+        probe.close()
+        t, p = await loop.create_datagram_endpoint(Recorder,
+                                                   remote_addr=("127.0.0.1", closed_port))
+        for _ in range(50):
+            t.sendto(b"ping")
+            await asyncio.sleep(0.01)
+            if p.errors:
+                break
+        assert p.errors and isinstance(p.errors[0], ConnectionRefusedError)
+        assert not t.is_closing()
+        with pytest.raises(RuntimeError, match="not supported"):
+            await loop.sendfile(t, None)
+        t.close()
+        await p.lost
+
+    weft.run(main())

@@ -1,0 +1,163 @@
+"""Servers and connections: accepted transports' sockets, wait_closed, sockets handed in,
+connect failures reported by the core, and sock_* operations racing on one socket."""
+
+import asyncio
+import errno
+import os
+import socket
+
+import pytest
+
+import weft
+
+
+class Keep(asyncio.Protocol):
+    def __init__(self, accepted):
+        self.lost = asyncio.get_running_loop().create_future()
+        accepted.append(self)
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def connection_lost(self, exc):
+        self.lost.set_result(exc)
+
+
+def test_accepted_transport_extra_info():
+    async def main():
+        loop = asyncio.get_running_loop()
+        accepted = []
+        server = await loop.create_server(lambda: Keep(accepted), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        while not accepted:
+            await asyncio.sleep(0.001)
+        transport = accepted[0].transport
+        assert transport.get_extra_info("sockname") == ("127.0.0.1", port)
+        assert transport.get_extra_info("peername") == client.getsockname()
+        sock = transport.get_extra_info("socket")
+        assert sock.getpeername() == client.getsockname()
+        assert sock.type == socket.SOCK_STREAM
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        assert transport.get_extra_info("socket") is sock
+        transport.close()
+        await asyncio.wait_for(accepted[0].lost, 5)
+        assert sock.fileno() == -1  # closed with the transport; the core owned the connection
+        assert client.recv(10) == b""  # and the peer saw the close
+        client.close()
+        server.close()
+        await server.wait_closed()
+
+    weft.run(main())
+
+
+def test_wait_closed_waits_for_the_last_connection():
+    async def main():
+        loop = asyncio.get_running_loop()
+        accepted = []
+        server = await loop.create_server(lambda: Keep(accepted), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+        while len(accepted) < 2:
+            await asyncio.sleep(0.001)
+        waiter = asyncio.create_task(server.wait_closed())
+        await asyncio.sleep(0.02)
+        assert not waiter.done()  # not closed yet
+        server.close()
+        assert server.sockets == ()
+        await asyncio.sleep(0.02)
+        assert not waiter.done()  # closed, two connections open
+        accepted[0].transport.close()
+        await asyncio.sleep(0.02)
+        assert not waiter.done()
+        accepted[1].transport.abort()
+        await asyncio.wait_for(waiter, 5)
+        await asyncio.wait_for(server.wait_closed(), 1)  # and again, at once
+        for c in clients:
+            c.close()
+
+    weft.run(main())
+
+
+def test_sockets_handed_in_stay_the_callers():
+    async def main():
+        loop = asyncio.get_running_loop()
+        listener = socket.create_server(("127.0.0.1", 0))
+        accepted = []
+        server = await loop.create_server(lambda: Keep(accepted), sock=listener)
+        assert server.sockets[0].fileno() == listener.fileno()
+        sock = socket.create_connection(listener.getsockname())
+        transport, _ = await loop.create_connection(asyncio.Protocol, sock=sock)
+        assert transport.get_extra_info("socket").fileno() == sock.fileno()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)  # still usable
+        transport.close()
+        while not accepted:
+            await asyncio.sleep(0.001)
+        await asyncio.wait_for(accepted[0].lost, 5)
+        await asyncio.sleep(0.01)
+        assert sock.fileno() == -1  # closed with its transport
+        server.close()
+        await server.wait_closed()
+        assert listener.fileno() == -1  # closed with the server
+
+    weft.run(main())
+
+
+def test_connect_failure_from_the_core_reaches_python():
+    async def main():
+        loop = asyncio.get_running_loop()
+        made = []
+
+        class P(asyncio.Protocol):
+            def connection_made(self, transport):
+                made.append(transport)
+
+        rfd, wfd = os.pipe()
+        wpipe = open(wfd, "wb", 0)
+        # The write end cannot be read: the core finds out when it starts the transport,
+        # after connect_read_pipe returned to the loop, and fails its future.
+        with pytest.raises(OSError) as info:
+            await asyncio.wait_for(loop.connect_read_pipe(P, wpipe), 5)
+        assert info.value.errno == errno.ENOTCONN
+        assert made == []
+        assert not wpipe.closed  # the caller keeps its pipe
+        wpipe.close()
+        os.close(rfd)
+
+    weft.run(main())
+
+
+def test_bind_errors_name_the_address():
+    async def main():
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
+        address = server.sockets[0].getsockname()
+        with pytest.raises(OSError) as info:
+            await loop.create_connection(asyncio.Protocol, *address, local_addr=address)
+        assert info.value.errno == errno.EADDRINUSE
+        assert str(address) in info.value.strerror
+        server.close()
+        await server.wait_closed()
+
+    weft.run(main())
+
+
+def test_cancelled_sock_recv_leaves_the_next_one_alone():
+    async def main():
+        loop = asyncio.get_running_loop()
+        a, b = socket.socketpair()
+        a.setblocking(False)
+        b.setblocking(False)
+        first = asyncio.create_task(loop.sock_recv(a, 100))
+        await asyncio.sleep(0)
+        first.cancel()
+        second = asyncio.create_task(loop.sock_recv(a, 100))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # the cancelled one has cleaned up by now
+        b.send(b"hello")
+        assert await asyncio.wait_for(second, 5) == b"hello"
+        assert first.cancelled()
+        a.close()
+        b.close()
+
+    weft.run(main())

@@ -1,0 +1,32 @@
+/* Declarations shared by the binding's C files (_loopcore.c, _transportcore.c), which are
+ * compiled into the cffi extension weft._weft beside the code cffi generates. */
+#ifndef WEFT_PY_NATIVE_H
+#define WEFT_PY_NATIVE_H
+
+#include <Python.h>
+
+#include <weft.h>
+
+/* Adds TransportCore to the weft._loopcore module. */
+int weft_py_add_transport_core(PyObject *module);
+
+/* cffi's declarations: _build.py gives cffi everything from here to the end. */
+
+/* Registers weft._loopcore in sys.modules; called once from Python through cffi. */
+int _weft_loopcore_install(void);
+
+/* The core's protocol callbacks for a TransportCore transport (its address is their arg). */
+void _weft_tp_made(weft_transport_t *transport, void *arg);
+void _weft_tp_data(weft_transport_t *transport, const char *data, size_t len, void *arg);
+void *_weft_tp_get_buffer(weft_transport_t *transport, size_t size_hint, size_t *len_out,
+                          void *arg);
+void _weft_tp_buffer_updated(weft_transport_t *transport, size_t nbytes, void *arg);
+int _weft_tp_eof(weft_transport_t *transport, void *arg);
+void _weft_tp_lost(weft_transport_t *transport, int error, void *arg);
+void _weft_tp_datagram(weft_transport_t *transport, const char *data, size_t len,
+                       const struct sockaddr *addr, void *arg);
+void _weft_tp_error_received(weft_transport_t *transport, int error, void *arg);
+void _weft_tp_pause_writing(weft_transport_t *transport, void *arg);
+void _weft_tp_resume_writing(weft_transport_t *transport, void *arg);
+
+#endif

@@ -1,0 +1,426 @@
+/* weft._loopcore.TransportCore: the per-event path of weft's transports, in C.
+ *
+ * A read used to cross from the core into Python through a cffi callback (~180 ns, plus a
+ * copy through ffi.buffer), and each write back through a cffi call (~85 ns and a GIL
+ * release). Every transport of the binding (streams, pipes, datagrams) now owns a
+ * TransportCore (its `_core`), whose address is the argument of the core's protocol
+ * callbacks below: data_received, get_buffer/buffer_updated and datagram_received go
+ * straight to the Python protocol, and write, is_closing and pause/resume_reading are
+ * TransportCore methods that call the core directly. The rarer events (connection made,
+ * EOF, lost, pause/resume writing, error_received) call the transport's Python methods
+ * (_on_made, _on_eof, ... in weft/bridge.py), and a protocol callback that raises goes to
+ * the transport's _protocol_error(method, exc), so asyncio's error handling stays Python.
+ *
+ * TransportCore is composed into the transport rather than being its base class: asyncio's
+ * Transport classes have __slots__, so a C base with fields of its own would conflict with
+ * their layout. The loop references the transport (loop._transports) from before the core's
+ * first callback until connection_lost, the core's last one, and the transport references
+ * its TransportCore, so the borrowed pointer the core holds stays valid. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <weft.h>
+
+#include "_native.h"
+
+typedef struct {
+  PyObject_HEAD weft_transport_t *core; /* retained; NULL before connection_made */
+  PyObject *transport;                  /* the weft.transports.Transport this belongs to */
+  PyObject *protocol;                   /* the transport's protocol */
+  Py_buffer view;                       /* a BufferedProtocol's buffer while the core fills it */
+  char has_view;
+  char sendfile_active; /* loop.sendfile owns the connection: write() raises meanwhile */
+} TransportCore;
+
+static PyObject *str_data_received, *str_datagram_received, *str_on_error_received, *str_get_buffer,
+    *str_buffer_updated, *str_on_made, *str_on_eof, *str_on_lost, *str_on_pause, *str_on_resume,
+    *str_protocol_error, *str_write_failed;
+
+/* ---- Python methods ----------------------------------------------------------------- */
+
+static PyObject *TransportCore_write(TransportCore *self, PyObject *data) {
+  if (!PyBytes_Check(data) && !PyByteArray_Check(data) && !PyMemoryView_Check(data)) {
+    PyErr_Format(PyExc_TypeError, "data argument must be a bytes-like object, not '%.100s'",
+                 Py_TYPE(data)->tp_name);
+    return NULL;
+  }
+  if (self->sendfile_active) {
+    PyErr_SetString(PyExc_RuntimeError, "unable to write; sendfile is in progress");
+    return NULL;
+  }
+  Py_buffer view;
+  if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0)
+    return NULL;
+  int rc = 0;
+  if (view.len > 0 && self->core != NULL)
+    rc = weft_transport_write(self->core, view.buf, (size_t)view.len);
+  PyBuffer_Release(&view);
+  /* Writes after close are dropped, as asyncio does; other failures raise. */
+  if (rc < 0 && rc != WEFT_ECLOSED) {
+    PyObject *code = PyLong_FromLong(rc);
+    PyObject *result =
+        code ? PyObject_CallMethodOneArg(self->transport, str_write_failed, code) : NULL;
+    Py_XDECREF(code);
+    return result;
+  }
+  Py_RETURN_NONE;
+}
+
+static PyObject *TransportCore_is_closing(TransportCore *self, PyObject *unused) {
+  (void)unused;
+  return PyBool_FromLong(self->core == NULL || weft_transport_is_closing(self->core));
+}
+
+static PyObject *TransportCore_pause_reading(TransportCore *self, PyObject *unused) {
+  (void)unused;
+  if (self->core != NULL)
+    weft_transport_pause_reading(self->core);
+  Py_RETURN_NONE;
+}
+
+static PyObject *TransportCore_resume_reading(TransportCore *self, PyObject *unused) {
+  (void)unused;
+  if (self->core != NULL)
+    weft_transport_resume_reading(self->core);
+  Py_RETURN_NONE;
+}
+
+static PyObject *TransportCore_address(TransportCore *self, void *unused) {
+  (void)unused;
+  return PyLong_FromVoidPtr(self);
+}
+
+/* ---- The core's protocol callbacks ------------------------------------------------- */
+
+/* A protocol method raised: the transport's _protocol_error reports it as asyncio does. */
+static void protocol_failed(TransportCore *self, PyObject *method) {
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  if (tb != NULL)
+    PyException_SetTraceback(value, tb);
+  PyObject *done =
+      PyObject_CallMethodObjArgs(self->transport, str_protocol_error, method, value, NULL);
+  if (done == NULL)
+    PyErr_WriteUnraisable(self->transport);
+  Py_XDECREF(done);
+  Py_XDECREF(type);
+  Py_XDECREF(value);
+  Py_XDECREF(tb);
+}
+
+static void call_protocol(TransportCore *self, PyObject *method, PyObject *arg) {
+  if (arg == NULL) {
+    protocol_failed(self, method);
+    return;
+  }
+  PyObject *protocol = self->protocol ? Py_NewRef(self->protocol) : Py_NewRef(Py_None);
+  PyObject *result = PyObject_CallMethodOneArg(protocol, method, arg);
+  Py_DECREF(protocol);
+  Py_DECREF(arg);
+  if (result == NULL)
+    protocol_failed(self, method);
+  Py_XDECREF(result);
+}
+
+/* Calls one of the transport's own _on_* methods; they report their protocol's errors. */
+static PyObject *call_self(TransportCore *self, PyObject *method, PyObject *arg) {
+  PyObject *transport = Py_NewRef(self->transport);
+  PyObject *result = arg ? PyObject_CallMethodOneArg(transport, method, arg)
+                         : PyObject_CallMethodNoArgs(transport, method);
+  Py_XDECREF(arg);
+  if (result == NULL)
+    PyErr_WriteUnraisable(transport);
+  Py_DECREF(transport);
+  return result;
+}
+
+void _weft_tp_made(weft_transport_t *transport, void *arg) {
+  PyGILState_STATE gil = PyGILState_Ensure();
+  TransportCore *self = arg;
+  if (self->core == NULL)
+    self->core = weft_transport_retain(transport);
+  Py_XDECREF(call_self(self, str_on_made, PyLong_FromVoidPtr(transport)));
+  PyGILState_Release(gil);
+}
+
+void _weft_tp_data(weft_transport_t *transport, const char *data, size_t len, void *arg) {
+  (void)transport;
+  PyGILState_STATE gil = PyGILState_Ensure();
+  call_protocol(arg, str_data_received, PyBytes_FromStringAndSize(data, (Py_ssize_t)len));
+  PyGILState_Release(gil);
+}
+
+void *_weft_tp_get_buffer(weft_transport_t *transport, size_t size_hint, size_t *len_out,
+                          void *arg) {
+  (void)transport;
+  PyGILState_STATE gil = PyGILState_Ensure();
+  TransportCore *self = arg;
+  void *memory = NULL;
+  *len_out = 0;
+  if (self->has_view) {
+    PyBuffer_Release(&self->view);
+    self->has_view = 0;
+  }
+  PyObject *hint = PyLong_FromSize_t(size_hint);
+  PyObject *buffer = hint ? PyObject_CallMethodOneArg(self->protocol, str_get_buffer, hint) : NULL;
+  Py_XDECREF(hint);
+  if (buffer != NULL && PyObject_GetBuffer(buffer, &self->view, PyBUF_WRITABLE) == 0) {
+    self->has_view = 1;
+    if (self->view.len > 0) {
+      memory = self->view.buf;
+      *len_out = (size_t)self->view.len;
+    } else {
+      PyBuffer_Release(&self->view);
+      self->has_view = 0;
+      PyErr_SetString(PyExc_RuntimeError, "get_buffer() returned an empty buffer");
+    }
+  }
+  Py_XDECREF(buffer);
+  if (memory == NULL)
+    protocol_failed(self, str_get_buffer);
+  PyGILState_Release(gil);
+  return memory;
+}
+
+void _weft_tp_buffer_updated(weft_transport_t *transport, size_t nbytes, void *arg) {
+  (void)transport;
+  PyGILState_STATE gil = PyGILState_Ensure();
+  TransportCore *self = arg;
+  if (self->has_view) {
+    PyBuffer_Release(&self->view);
+    self->has_view = 0;
+  }
+  call_protocol(self, str_buffer_updated, PyLong_FromSize_t(nbytes));
+  PyGILState_Release(gil);
+}
+
+/* A socket address as the socket module gives it: (host, port) for IPv4, (host, port,
+ * flowinfo, scope_id) for IPv6, a str path or an abstract name as bytes for Unix; None for
+ * NULL or another family. */
+static PyObject *address_to_python(const struct sockaddr *addr) {
+  char host[INET6_ADDRSTRLEN];
+  if (addr == NULL)
+    Py_RETURN_NONE;
+  if (addr->sa_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    return Py_BuildValue("(si)", host, ntohs(in->sin_port));
+  }
+  if (addr->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    return Py_BuildValue("(siII)", host, ntohs(in6->sin6_port), ntohl(in6->sin6_flowinfo),
+                         in6->sin6_scope_id);
+  }
+  if (addr->sa_family == AF_UNIX) {
+    const struct sockaddr_un *un = (const struct sockaddr_un *)addr;
+    size_t cap = sizeof un->sun_path;
+    if (un->sun_path[0] == '\0') {
+      size_t len = cap;
+      while (len > 1 && un->sun_path[len - 1] == '\0')
+        len--;
+      return PyBytes_FromStringAndSize(un->sun_path, (Py_ssize_t)len);
+    }
+    return PyUnicode_DecodeFSDefaultAndSize(un->sun_path, (Py_ssize_t)strnlen(un->sun_path, cap));
+  }
+  Py_RETURN_NONE;
+}
+
+void _weft_tp_datagram(weft_transport_t *transport, const char *data, size_t len,
+                       const struct sockaddr *addr, void *arg) {
+  (void)transport;
+  PyGILState_STATE gil = PyGILState_Ensure();
+  TransportCore *self = arg;
+  PyObject *bytes = PyBytes_FromStringAndSize(data, (Py_ssize_t)len);
+  PyObject *address = bytes ? address_to_python(addr) : NULL;
+  PyObject *result = NULL;
+  if (address != NULL) {
+    PyObject *protocol = self->protocol ? Py_NewRef(self->protocol) : Py_NewRef(Py_None);
+    PyObject *argv[] = {protocol, bytes, address};
+    result = PyObject_VectorcallMethod(str_datagram_received, argv, 3, NULL);
+    Py_DECREF(protocol);
+  }
+  if (result == NULL)
+    protocol_failed(self, str_datagram_received);
+  Py_XDECREF(result);
+  Py_XDECREF(address);
+  Py_XDECREF(bytes);
+  PyGILState_Release(gil);
+}
+
+void _weft_tp_error_received(weft_transport_t *transport, int error, void *arg) {
+  (void)transport;
+  PyGILState_STATE gil = PyGILState_Ensure();
+  Py_XDECREF(call_self(arg, str_on_error_received, PyLong_FromLong(error)));
+  PyGILState_Release(gil);
+}
+
+int _weft_tp_eof(weft_transport_t *transport, void *arg) {
+  (void)transport;
+  PyGILState_STATE gil = PyGILState_Ensure();
+  TransportCore *self = arg;
+  PyObject *keep_open = call_self(self, str_on_eof, NULL);
+  int rc = keep_open != NULL && PyObject_IsTrue(keep_open) == 1;
+  if (PyErr_Occurred())
+    PyErr_WriteUnraisable(self->transport);
+  Py_XDECREF(keep_open);
+  PyGILState_Release(gil);
+  return rc;
+}
+
+void _weft_tp_lost(weft_transport_t *transport, int error, void *arg) {
+  (void)transport;
+  PyGILState_STATE gil = PyGILState_Ensure();
+  TransportCore *self = arg;
+  if (self->has_view) {
+    PyBuffer_Release(&self->view);
+    self->has_view = 0;
+  }
+  /* The loop may drop its last reference to the transport in _on_lost. */
+  Py_INCREF(self);
+  Py_XDECREF(call_self(self, str_on_lost, PyLong_FromLong(error)));
+  Py_DECREF(self);
+  PyGILState_Release(gil);
+}
+
+void _weft_tp_pause_writing(weft_transport_t *transport, void *arg) {
+  (void)transport;
+  PyGILState_STATE gil = PyGILState_Ensure();
+  Py_XDECREF(call_self(arg, str_on_pause, NULL));
+  PyGILState_Release(gil);
+}
+
+void _weft_tp_resume_writing(weft_transport_t *transport, void *arg) {
+  (void)transport;
+  PyGILState_STATE gil = PyGILState_Ensure();
+  Py_XDECREF(call_self(arg, str_on_resume, NULL));
+  PyGILState_Release(gil);
+}
+
+/* ---- The type ----------------------------------------------------------------------- */
+
+static PyObject *TransportCore_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+  PyObject *transport;
+  if (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0) {
+    PyErr_SetString(PyExc_TypeError, "TransportCore() takes no keyword arguments");
+    return NULL;
+  }
+  if (!PyArg_ParseTuple(args, "O:TransportCore", &transport))
+    return NULL;
+  TransportCore *self = (TransportCore *)type->tp_alloc(type, 0);
+  if (self != NULL)
+    self->transport = Py_NewRef(transport);
+  return (PyObject *)self;
+}
+
+static int TransportCore_traverse(TransportCore *self, visitproc visit, void *arg) {
+  Py_VISIT(Py_TYPE(self));
+  Py_VISIT(self->transport);
+  Py_VISIT(self->protocol);
+  if (self->has_view)
+    Py_VISIT(self->view.obj);
+  return 0;
+}
+
+static int TransportCore_clear(TransportCore *self) {
+  Py_CLEAR(self->transport);
+  Py_CLEAR(self->protocol);
+  if (self->has_view) {
+    PyBuffer_Release(&self->view);
+    self->has_view = 0;
+  }
+  return 0;
+}
+
+static void TransportCore_dealloc(TransportCore *self) {
+  PyTypeObject *type = Py_TYPE(self);
+  PyObject_GC_UnTrack(self);
+  TransportCore_clear(self);
+  if (self->core != NULL)
+    weft_transport_release(self->core);
+  type->tp_free((PyObject *)self);
+  Py_DECREF(type);
+}
+
+static PyMethodDef TransportCore_methods[] = {
+    {"write", (PyCFunction)TransportCore_write, METH_O,
+     "Queues data to send; never blocks (flow control calls pause_writing)."},
+    {"is_closing", (PyCFunction)TransportCore_is_closing, METH_NOARGS,
+     "True once the transport is closing or closed."},
+    {"pause_reading", (PyCFunction)TransportCore_pause_reading, METH_NOARGS,
+     "Stops calling the protocol with data until resume_reading."},
+    {"resume_reading", (PyCFunction)TransportCore_resume_reading, METH_NOARGS,
+     "Starts calling the protocol with data again."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef TransportCore_members[] = {
+    {"protocol", T_OBJECT, offsetof(TransportCore, protocol), 0, "the transport's protocol"},
+    {"sendfile_active", T_BOOL, offsetof(TransportCore, sendfile_active), 0,
+     "loop.sendfile is sending through the transport; write() raises meanwhile"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyGetSetDef TransportCore_getset[] = {
+    {"address", (getter)TransportCore_address, NULL,
+     "the argument the core's protocol callbacks get: this object's address", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot TransportCore_type_slots[] = {
+    {Py_tp_doc, "TransportCore(transport): the C part of a weft transport: its reads, writes and "
+                "read flow control."},
+    {Py_tp_new, TransportCore_new},
+    {Py_tp_dealloc, TransportCore_dealloc},
+    {Py_tp_traverse, TransportCore_traverse},
+    {Py_tp_clear, TransportCore_clear},
+    {Py_tp_methods, TransportCore_methods},
+    {Py_tp_members, TransportCore_members},
+    {Py_tp_getset, TransportCore_getset},
+    {0, NULL},
+};
+
+static PyType_Spec TransportCore_spec = {
+    .name = "weft._loopcore.TransportCore",
+    .basicsize = sizeof(TransportCore),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .slots = TransportCore_type_slots,
+};
+
+int weft_py_add_transport_core(PyObject *module) {
+  static struct {
+    PyObject **slot;
+    const char *text;
+  } names[] = {
+      {&str_data_received, "data_received"},
+      {&str_datagram_received, "datagram_received"},
+      {&str_on_error_received, "_on_error_received"},
+      {&str_get_buffer, "get_buffer"},
+      {&str_buffer_updated, "buffer_updated"},
+      {&str_on_made, "_on_made"},
+      {&str_on_eof, "_on_eof"},
+      {&str_on_lost, "_on_lost"},
+      {&str_on_pause, "_on_pause_writing"},
+      {&str_on_resume, "_on_resume_writing"},
+      {&str_protocol_error, "_protocol_error"},
+      {&str_write_failed, "_write_failed"},
+  };
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if ((*names[i].slot = PyUnicode_InternFromString(names[i].text)) == NULL)
+      return -1;
+  PyObject *type = PyType_FromModuleAndSpec(module, &TransportCore_spec, NULL);
+  if (type == NULL)
+    return -1;
+  int rc = PyModule_AddObjectRef(module, "TransportCore", type);
+  Py_DECREF(type);
+  return rc;
+}

@@ -1,0 +1,89 @@
+"""The Python side of TransportCore (weft/_transportcore.c): what the core's protocol
+callbacks call on a transport, and how what a protocol raises is reported.
+
+Every transport of the binding mixes in CoreBridge and owns a TransportCore (``_core``).
+The core calls C functions with the TransportCore as their argument; reads go straight to
+the protocol in C, and the rarer events arrive here as _on_* methods."""
+
+from __future__ import annotations
+
+from ._core import ffi, lib, NULL, error_from_code
+from ._loopcore import TransportCore
+
+__all__ = ["CoreBridge", "core_call"]
+
+# Which protocol callback a transport's own method stands for, in error reports.
+_REPORTED_AS = {"_made": "connection_made", "_lost": "connection_lost"}
+
+
+def core_call(transport, method: str, *args):
+    """Runs a protocol callback (or one of the transport's own, named with a leading
+    underscore), reporting what it raises through the transport's _protocol_error."""
+    try:
+        if method.startswith("_"):
+            return getattr(transport, method)(*args)
+        return getattr(transport._protocol, method)(*args)
+    except BaseException as exc:
+        transport._protocol_error(method, exc)
+        return None
+
+
+class CoreBridge:
+    """Mixed into each transport class; ``_bridge`` is called from its __init__."""
+
+    # The argument the core's callbacks get (a void *), and the transport's core handle
+    # (``_ptr``, retained by _made; NULL until then).
+    _cookie = NULL
+    _ptr = NULL
+
+    def _bridge(self, protocol) -> None:
+        self._core = TransportCore(self)
+        self._core.protocol = protocol
+        # The loop keeps the transport, and so its TransportCore, alive until
+        # connection_lost, the core's last call.
+        self._cookie = ffi.cast("void *", self._core.address)
+
+    @property
+    def _protocol(self):
+        return self._core.protocol
+
+    @_protocol.setter
+    def _protocol(self, protocol):
+        self._core.protocol = protocol
+
+    # ---- The core's callbacks, through TransportCore -----------------------------------
+
+    def _on_made(self, address: int) -> None:
+        core_call(self, "_made", ffi.cast("weft_transport_t *", address))
+
+    def _on_eof(self) -> bool:
+        return bool(core_call(self, "eof_received"))
+
+    def _on_lost(self, error: int) -> None:
+        self._loop._transports.discard(self)
+        core_call(self, "_lost", error)
+
+    def _on_pause_writing(self) -> None:
+        core_call(self, "pause_writing")
+
+    def _on_resume_writing(self) -> None:
+        core_call(self, "resume_writing")
+
+    def _on_error_received(self, error: int) -> None:
+        core_call(self, "error_received", error_from_code(error))
+
+    def _protocol_error(self, method: str, exc: BaseException) -> None:
+        """A protocol callback raised ``exc``: asyncio's fatal-error report, and the
+        connection is aborted (SystemExit and KeyboardInterrupt stop the loop instead)."""
+        if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+            self._loop._interrupted(exc, ())
+            return
+        name = _REPORTED_AS.get(method, method)
+        self._loop.call_exception_handler({
+            "message": f"Fatal error: protocol.{name}() call failed.",
+            "exception": exc, "transport": self, "protocol": self._protocol})
+        if self._ptr != NULL and method != "_lost":
+            lib.weft_transport_abort(self._ptr)
+
+    def _write_failed(self, code: int) -> None:
+        raise error_from_code(code)

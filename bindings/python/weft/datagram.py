@@ -1,0 +1,282 @@
+"""loop.create_datagram_endpoint on the core's UDP transports (core/include/weft/udp.h).
+
+As for streams, the socket is made, resolved, bound and connected in Python, with
+asyncio's rules and errors; the core then runs the endpoint on a duplicate of its
+descriptor, and the Python socket (get_extra_info('socket')) is closed with the
+transport."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import warnings
+from asyncio import base_events, constants, transports, trsock
+
+from ._core import ffi, lib, NULL, error_from_code
+from . import corefuture, sockaddr
+from .bridge import CoreBridge
+
+__all__ = ["DatagramTransport", "DatagramMixin"]
+
+_ECLOSED = -3010
+_INFO_PEERNAME, _INFO_SOCKNAME = 1, 2
+_unset = object()
+
+
+class DatagramTransport(CoreBridge, transports.DatagramTransport, transports.Transport):
+    """asyncio's datagram transport over a core UDP transport (``_ptr``, retained)."""
+
+    _sendfile_compatible = constants._SendfileMode.UNSUPPORTED
+
+    def __init__(self, loop, sock, protocol, address) -> None:
+        super().__init__({"socket": trsock.TransportSocket(sock)})
+        self._loop = loop
+        self._sock = sock
+        self._bridge(protocol)
+        self._address = address  # remote_addr: sendto's only destination
+        self._ptr = NULL
+        self._made_waiter = None
+        for key, getter in (("sockname", sock.getsockname), ("peername", sock.getpeername)):
+            try:
+                self._extra[key] = getter()
+            except OSError:
+                self._extra[key] = None
+        self._family = sock.family
+        self._closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "closing" if self.is_closing() else "open"
+        return f"<weft.DatagramTransport {state} {self._extra.get('sockname')}>"
+
+    def __del__(self, _warn=warnings.warn):
+        if not self._closed and self._ptr != NULL:
+            _warn(f"unclosed transport {self!r}", ResourceWarning, source=self)
+        ptr, self._ptr = getattr(self, "_ptr", NULL), NULL
+        if ptr != NULL:
+            lib.weft_transport_release(ptr)
+
+    def get_protocol(self):
+        return self._protocol
+
+    def set_protocol(self, protocol):
+        self._protocol = protocol
+
+    def is_closing(self):
+        return self._ptr == NULL or bool(lib.weft_transport_is_closing(self._ptr))
+
+    def close(self):
+        if self._ptr != NULL:
+            lib.weft_transport_close(self._ptr)
+
+    def abort(self):
+        if self._ptr != NULL:
+            lib.weft_transport_abort(self._ptr)
+
+    def get_write_buffer_size(self):
+        return 0 if self._ptr == NULL else lib.weft_transport_get_write_buffer_size(self._ptr)
+
+    def set_write_buffer_limits(self, high=None, low=None):
+        if self._ptr != NULL:
+            rc = lib.weft_transport_set_write_buffer_limits(
+                self._ptr, -1 if high is None else high, -1 if low is None else low)
+            if rc < 0:
+                raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
+
+    def get_write_buffer_limits(self):
+        if self._ptr == NULL:
+            return (0, 0)
+        low, high = ffi.new("size_t *"), ffi.new("size_t *")
+        lib.weft_transport_get_write_buffer_limits(self._ptr, low, high)
+        return (low[0], high[0])
+
+    def sendto(self, data, addr=None):
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"data argument must be a bytes-like object, "
+                            f"not {type(data).__name__!r}")
+        if not data:
+            return
+        if self._address:
+            if addr not in (None, self._address):
+                raise ValueError(f"Invalid address: must be None or {self._address}")
+            addr = None if self._extra["peername"] else self._address
+        if self._ptr == NULL or self.is_closing():
+            return  # asyncio drops datagrams sent after close
+        target = NULL
+        if addr is not None:
+            encoded = ffi.from_buffer(self._encode(addr))  # alive until the call returns
+            target = ffi.cast("struct sockaddr *", encoded)
+        rc = lib.weft_transport_sendto(self._ptr, ffi.from_buffer(data), len(data), target)
+        if rc < 0 and rc != _ECLOSED:
+            raise error_from_code(rc)
+
+    def _encode(self, addr) -> bytes:
+        if not isinstance(addr, tuple) or len(addr) < 2:
+            raise TypeError(f"an address tuple was expected, got {addr!r}")
+        try:
+            return sockaddr.encode(self._family, addr)
+        except OSError:
+            # Not numeric: resolved as socket.sendto would (blocking, as asyncio's does).
+            infos = socket.getaddrinfo(addr[0], addr[1], self._family, socket.SOCK_DGRAM)
+            return sockaddr.encode(self._family, infos[0][4])
+
+    # ---- From the core ----------------------------------------------------------------
+
+    def _made(self, ptr) -> None:
+        self._ptr = lib.weft_transport_retain(ptr)
+        try:
+            self._protocol.connection_made(self)
+        finally:
+            if self._made_waiter is not None and not self._made_waiter.done():
+                self._made_waiter.set_result(None)
+
+    def _lost(self, error: int) -> None:
+        self._closed = True
+        try:
+            self._protocol.connection_lost(error_from_code(error) if error else None)
+        finally:
+            self._sock.close()
+
+
+class DatagramMixin:
+    """The loop's create_datagram_endpoint."""
+
+    async def create_datagram_endpoint(self, protocol_factory, local_addr=None,
+                                       remote_addr=None, *, family=0, proto=0, flags=0,
+                                       reuse_address=_unset, reuse_port=None,
+                                       allow_broadcast=None, sock=None):
+        self._check_closed()
+        r_addr = None
+        if sock is not None:
+            if sock.type == socket.SOCK_STREAM:
+                raise ValueError(f"A datagram socket was expected, got {sock!r}")
+            modifiers = {"local_addr": local_addr, "remote_addr": remote_addr,
+                         "family": family, "proto": proto, "flags": flags,
+                         "reuse_address": None if reuse_address is _unset else reuse_address,
+                         "reuse_port": reuse_port, "allow_broadcast": allow_broadcast}
+            given = ", ".join(f"{k}={v}" for k, v in modifiers.items() if v)
+            if given:
+                raise ValueError(f"socket modifier keyword arguments can not be used when "
+                                 f"sock is specified. ({given})")
+            sock.setblocking(False)
+        else:
+            if reuse_address is not _unset:
+                if reuse_address:
+                    raise ValueError("Passing `reuse_address=True` is no longer supported, "
+                                     "as the usage of SO_REUSEPORT in UDP poses a "
+                                     "significant security concern.")
+                warnings.warn("The *reuse_address* parameter has been deprecated as of "
+                              "3.5.10 and is scheduled for removal in 3.11.",
+                              DeprecationWarning, stacklevel=2)
+            candidates = await self._datagram_candidates(local_addr, remote_addr, family,
+                                                         proto, flags)
+            sock, r_addr = await self._datagram_socket(candidates, local_addr, remote_addr,
+                                                       reuse_port, allow_broadcast)
+        return await self._wrap_datagram(sock, protocol_factory, r_addr)
+
+    async def _datagram_candidates(self, local_addr, remote_addr, family, proto, flags):
+        """[((family, proto), (local, remote))]: the address pairs to try, in order."""
+        if not (local_addr or remote_addr):
+            if family == 0:
+                raise ValueError("unexpected address family")
+            return [((family, proto), (None, None))]
+        if family == socket.AF_UNIX:
+            for addr in (local_addr, remote_addr):
+                if addr is not None and not isinstance(addr, str):
+                    raise TypeError("string is expected")
+            if local_addr and local_addr[0] not in (0, "\x00"):
+                try:
+                    if stat.S_ISSOCK(os.stat(local_addr).st_mode):
+                        os.remove(local_addr)
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    base_events.logger.error("Unable to check or remove stale UNIX socket "
+                                             "%r: %r", local_addr, exc)
+            return [((family, proto), (local_addr, remote_addr))]
+        pairs: dict = {}  # (family, proto) -> [local, remote], in resolution order
+        for index, addr in ((0, local_addr), (1, remote_addr)):
+            if addr is None:
+                continue
+            if not (isinstance(addr, tuple) and len(addr) == 2):
+                raise TypeError("2-tuple is expected")
+            infos = await self.getaddrinfo(addr[0], addr[1], family=family,
+                                           type=socket.SOCK_DGRAM, proto=proto, flags=flags)
+            if not infos:
+                raise OSError("getaddrinfo() returned empty list")
+            for fam, _, pro, _, address in infos:
+                pairs.setdefault((fam, pro), [None, None])[index] = address
+        found = [(key, pair) for key, pair in pairs.items()
+                 if not ((local_addr and pair[0] is None) or (remote_addr and pair[1] is None))]
+        if not found:
+            raise ValueError("can not get address information")
+        return found
+
+    async def _datagram_socket(self, candidates, local_addr, remote_addr, reuse_port,
+                               allow_broadcast):
+        """The first socket made, bound and connected for one of the candidates; else the
+        first candidate's error."""
+        errors = []
+        for (family, proto), (local, remote) in candidates:
+            sock = None
+            try:
+                sock = socket.socket(family=family, type=socket.SOCK_DGRAM, proto=proto)
+                if reuse_port:
+                    base_events._set_reuseport(sock)
+                if allow_broadcast:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+                sock.setblocking(False)
+                if local_addr:
+                    sock.bind(local)
+                if remote_addr:
+                    if not allow_broadcast:
+                        await self.sock_connect(sock, remote)
+                    return sock, remote
+                return sock, None
+            except OSError as exc:
+                if sock is not None:
+                    sock.close()
+                errors.append(exc)
+            except BaseException:
+                if sock is not None:
+                    sock.close()
+                raise
+        raise errors[0]
+
+    async def _wrap_datagram(self, sock, protocol_factory, r_addr):
+        try:
+            protocol = protocol_factory()
+            transport = DatagramTransport(self, sock, protocol, r_addr)
+        except BaseException:
+            sock.close()
+            raise
+        fd = os.dup(sock.fileno())
+        out = ffi.new("weft_future_t **")
+        rc = lib.weft_create_datagram_endpoint_fd(self._ptr, _DATAGRAM, transport._cookie, fd,
+                                                  out)
+        if rc < 0:
+            os.close(fd)
+            sock.close()
+            raise error_from_code(rc)
+        self._transports.add(transport)
+        try:
+            await corefuture.until_made(self, out[0], transport)
+        except BaseException:
+            transport.close()
+            raise
+        return transport, protocol
+
+
+def _table():
+    table = ffi.new("weft_protocol_t *")
+    table.size = ffi.sizeof("weft_protocol_t")
+    table.connection_made = lib._weft_tp_made
+    table.connection_lost = lib._weft_tp_lost
+    table.pause_writing = lib._weft_tp_pause_writing
+    table.resume_writing = lib._weft_tp_resume_writing
+    table.datagram_received = lib._weft_tp_datagram
+    table.error_received = lib._weft_tp_error_received
+    return table
+
+
+_DATAGRAM = _table()

@@ -1,0 +1,74 @@
+"""Socket addresses between the core (struct sockaddr) and Python (the tuples and strings
+the socket module uses)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import sys
+
+from ._core import ffi, lib, NULL
+
+__all__ = ["decode", "encode", "transport_address", "transport_socket"]
+
+_SOCKADDR_STORAGE = 128
+
+
+def decode(addr):
+    """The Python form of a struct sockaddr from the core (None for NULL or an unknown
+    family)."""
+    if addr == NULL:
+        return None
+    family = ffi.cast("unsigned short *", addr)[0]
+    if family == socket.AF_INET:
+        raw = ffi.buffer(addr, 16)[:]
+        return socket.inet_ntop(socket.AF_INET, raw[4:8]), int.from_bytes(raw[2:4], "big")
+    if family == socket.AF_INET6:
+        raw = ffi.buffer(addr, 28)[:]
+        return (socket.inet_ntop(socket.AF_INET6, raw[8:24]), int.from_bytes(raw[2:4], "big"),
+                int.from_bytes(raw[4:8], "big"), int.from_bytes(raw[24:28], sys.byteorder))
+    if family == socket.AF_UNIX:
+        path = ffi.buffer(addr, 110)[2:]
+        if path[:1] == b"\0":
+            return path.rstrip(b"\0")  # abstract: bytes, as the socket module gives them
+        return os.fsdecode(path.split(b"\0", 1)[0])
+    return None
+
+
+def encode(family: int, address) -> bytes:
+    """A struct sockaddr for `address` (a numeric host and port tuple) of `family`."""
+    host, port = address[0], address[1]
+    if family == socket.AF_INET:
+        return (struct.pack("=H", socket.AF_INET) + struct.pack("!H", port)
+                + socket.inet_pton(socket.AF_INET, host) + bytes(8))
+    if family == socket.AF_INET6:
+        flowinfo = address[2] if len(address) > 2 else 0
+        scope_id = address[3] if len(address) > 3 else 0
+        if "%" in host:
+            host, _, scope = host.partition("%")
+            scope_id = scope_id or (int(scope) if scope.isdigit()
+                                    else socket.if_nametoindex(scope))
+        return (struct.pack("=H", socket.AF_INET6) + struct.pack("!HI", port, flowinfo)
+                + socket.inet_pton(socket.AF_INET6, host) + struct.pack("=I", scope_id))
+    raise ValueError(f"unsupported address family {family}")
+
+
+def transport_address(ptr, key: int):
+    """The peer (key 1) or local (key 2) address of a core transport, or None."""
+    buf = ffi.new("char[]", _SOCKADDR_STORAGE)
+    size = ffi.new("size_t *", _SOCKADDR_STORAGE)
+    if ptr == NULL or lib.weft_transport_get_extra_info(ptr, key, buf, size) < 0:
+        return None
+    return decode(ffi.cast("struct sockaddr *", buf))
+
+
+def transport_socket(ptr):
+    """A socket object for a core transport's descriptor (asyncio's
+    get_extra_info('socket')), or None. It works on a duplicate: the core stays the owner of
+    its descriptor, and the caller closes this one when the transport is gone."""
+    fd = ffi.new("int *", -1)
+    size = ffi.new("size_t *", ffi.sizeof("int"))
+    if ptr == NULL or lib.weft_transport_get_extra_info(ptr, 3, fd, size) < 0 or fd[0] < 0:
+        return None
+    return socket.socket(fileno=os.dup(fd[0]))
