@@ -43,40 +43,32 @@ def core_library() -> pathlib.Path:
     return build_dir / "core" / "libweft.a"
 
 
-# The binding's own C (weft/_sslhelper.c: reading the SSL * out of Python's ssl objects),
-# declared here rather than in _cdef.h, which mirrors the core's API only.
-HELPER_CDEF = """
-int pyweft_ssl_of(void *sslsocket, void *sslcontext, int server_side, void **out);
-long pyweft_ssl_verify_result(void *ssl, const char **message);
-"""
-
-
 def make_builder() -> cffi.FFI:
     """The FFI builder setuptools' cffi_modules hook and CMake both use."""
     builder = cffi.FFI()
     builder.cdef(cdef_text())
-    # weft._loopcore (weft/_loopcore.c, _transportcore.c) lives in the same shared object;
-    # Python calls _weft_loopcore_install once to register it, and hands the _weft_tp_*
-    # callbacks to the core. It uses CPython's full C API, hence py_limited_api=False.
+    # The binding's own C lives in the same shared object: weft._loopcore (weft/_loopcore.c,
+    # _transportcore.c), which Python registers with one call to _weft_loopcore_install and
+    # whose _weft_tp_* callbacks it hands to the core, and the TLS helper (_sslhelper.c).
+    # They use CPython's full C API, hence py_limited_api=False.
     native = (HERE / "_native.h").read_text()
     marker = "/* cffi's declarations"
     builder.cdef(native[native.index(marker):native.rindex("#endif")])
     # The C library's text for a getaddrinfo error, the one socket.gaierror carries.
     builder.cdef("const char *gai_strerror(int errcode);")
     core = str(core_library())
-    builder.cdef(HELPER_CDEF)
     builder.set_source(
         "weft._weft",
-        '#include <netdb.h>\n#include <weft.h>\n#include "_native.h"\n'
-        + (HERE / "_sslhelper.c").read_text(),
+        '#include <netdb.h>\n#include <weft.h>\n#include "_native.h"\n',
         # setuptools refuses absolute source paths; builds run from the package's root.
-        sources=[os.path.relpath(HERE / name) for name in ("_loopcore.c", "_transportcore.c")],
+        sources=[os.path.relpath(HERE / name)
+                 for name in ("_loopcore.c", "_transportcore.c", "_sslhelper.c")],
         py_limited_api=False,
         include_dirs=[str(INCLUDE_DIR), str(HERE)],
         extra_objects=[core],
         # Relink when only the core changed, recompile when the shared header did
         # (setuptools checks depends).
-        depends=[core] + [os.path.relpath(HERE / name) for name in ("_native.h", "_sslhelper.c")],
+        depends=[core, os.path.relpath(HERE / "_native.h")],
         libraries=["uv", "ssl", "crypto", "pthread", "m"],
         extra_compile_args=["-std=c11", "-O2"],
     )

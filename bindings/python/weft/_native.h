@@ -1,4 +1,5 @@
-/* Declarations shared by the binding's C files (_loopcore.c, _transportcore.c), which are
+/* Declarations shared by the binding's C files (_loopcore.c, _transportcore.c,
+ * _sslhelper.c), which are
  * compiled into the cffi extension weft._weft beside the code cffi generates. */
 #ifndef WEFT_PY_NATIVE_H
 #define WEFT_PY_NATIVE_H
@@ -28,5 +29,10 @@ void _weft_tp_datagram(weft_transport_t *transport, const char *data, size_t len
 void _weft_tp_error_received(weft_transport_t *transport, int error, void *arg);
 void _weft_tp_pause_writing(weft_transport_t *transport, void *arg);
 void _weft_tp_resume_writing(weft_transport_t *transport, void *arg);
+
+/* _sslhelper.c: the SSL * of an ssl.SSLObject's _sslobj made from an ssl.SSLContext
+ * (checked against OpenSSL; 0 or what failed), and an SSL's verification result. */
+int pyweft_ssl_of(void *sslsocket, void *sslcontext, int server_side, void **out);
+long pyweft_ssl_verify_result(void *ssl, const char **message);
 
 #endif

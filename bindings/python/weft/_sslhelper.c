@@ -1,5 +1,5 @@
-/* Compiled into weft._weft (weft/_build.py): the one place that reaches into CPython's ssl
- * objects.
+/* Compiled into weft._weft (weft/_build.py), like _loopcore.c: the one place that reaches into
+ * CPython's ssl objects.
  *
  * Why: weft honours a user's ssl.SSLContext exactly by letting Python make each connection's
  * TLS object itself (SSLContext.wrap_bio) and handing that object's OpenSSL `SSL *` to the
@@ -15,8 +15,12 @@
  * belong to that very SSL_CTX, be on the expected side, and not have started a handshake.
  * The Python caller checks the object types and the Python version first, and that the
  * process has one OpenSSL (the core's and the ssl module's). */
+#include <Python.h>
+
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+
+#include "_native.h"
 
 typedef struct {
   PyObject ob_base; /* PyObject_HEAD */
@@ -33,7 +37,7 @@ typedef struct {
  * `sslcontext` (an ssl.SSLContext) for `server_side`, in *out. Returns 0, or what failed:
  * 1 a NULL pointer, 2 the SSL is not from that context, 3 the wrong side, 4 its handshake
  * has started. The caller holds references to both objects for the duration. */
-static int pyweft_ssl_of(void *sslsocket, void *sslcontext, int server_side, void **out) {
+int pyweft_ssl_of(void *sslsocket, void *sslcontext, int server_side, void **out) {
   SSL *ssl = ((pyweft_sslsocket_head *)sslsocket)->ssl;
   SSL_CTX *ctx = ((pyweft_sslcontext_head *)sslcontext)->ctx;
   *out = NULL;
@@ -51,7 +55,7 @@ static int pyweft_ssl_of(void *sslsocket, void *sslcontext, int server_side, voi
 
 /* The SSL's certificate verification result (X509_V_OK is 0) and its text: what Python puts
  * in SSLCertVerificationError.verify_code and .verify_message. */
-static long pyweft_ssl_verify_result(void *ssl, const char **message) {
+long pyweft_ssl_verify_result(void *ssl, const char **message) {
   long v = SSL_get_verify_result((const SSL *)ssl);
   *message = X509_verify_cert_error_string(v);
   return v;
