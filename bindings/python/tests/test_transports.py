@@ -76,3 +76,40 @@ def test_subprocess_communicate_and_kill():
         assert await proc.wait() == -9
 
     weft.run(main())
+
+
+def test_a_finished_connection_is_freed_without_the_collector():
+    # Transport and TransportCore reference each other while the core may call; once
+    # connection_lost has run the cycle is cut, so reference counting alone frees them.
+    import gc
+    import weakref
+
+    class Client(asyncio.Protocol):
+        def __init__(self, lost):
+            self.lost = lost
+
+        def connection_lost(self, exc):
+            self.lost.set_result(None)
+
+    async def main():
+        server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        lost = asyncio.get_running_loop().create_future()
+        transport, protocol = await asyncio.get_running_loop().create_connection(
+            lambda: Client(lost), "127.0.0.1", port)
+        refs = weakref.ref(transport), weakref.ref(protocol)
+        transport.close()
+        await lost
+        del transport, protocol
+        await asyncio.sleep(0)
+        server.close()
+        await server.wait_closed()
+        return refs
+
+    gc.collect()
+    gc.disable()
+    try:
+        refs = weft.run(main())
+        assert [ref() for ref in refs] == [None, None]
+    finally:
+        gc.enable()

@@ -103,6 +103,10 @@ static PyObject *TransportCore_address(TransportCore *self, void *unused) {
 /* A protocol method raised: the transport's _protocol_error reports it as asyncio does. */
 static void protocol_failed(TransportCore *self, PyObject *method) {
   PyObject *type, *value, *tb;
+  if (self->transport == NULL) {
+    PyErr_WriteUnraisable(method);
+    return;
+  }
   PyErr_Fetch(&type, &value, &tb);
   PyErr_NormalizeException(&type, &value, &tb);
   if (tb != NULL)
@@ -133,6 +137,10 @@ static void call_protocol(TransportCore *self, PyObject *method, PyObject *arg) 
 
 /* Calls one of the transport's own _on_* methods; they report their protocol's errors. */
 static PyObject *call_self(TransportCore *self, PyObject *method, PyObject *arg) {
+  if (self->transport == NULL) { /* after connection_lost: nothing is listening */
+    Py_XDECREF(arg);
+    return NULL;
+  }
   PyObject *transport = Py_NewRef(self->transport);
   PyObject *result = arg ? PyObject_CallMethodOneArg(transport, method, arg)
                          : PyObject_CallMethodNoArgs(transport, method);
@@ -288,6 +296,16 @@ void _weft_tp_lost(weft_transport_t *transport, int error, void *arg) {
   /* The loop may drop its last reference to the transport in _on_lost. */
   Py_INCREF(self);
   Py_XDECREF(call_self(self, str_on_lost, PyLong_FromLong(error)));
+  /* The core calls no more. Letting go of the transport (which references this object: a
+   * cycle), of the protocol (asyncio's transports drop theirs at connection_lost too) and
+   * of the core transport frees the connection by reference counting instead of waiting
+   * for the collector. */
+  Py_CLEAR(self->transport);
+  Py_CLEAR(self->protocol);
+  if (self->core != NULL) { /* is_closing() is true from now on, and writes are dropped */
+    weft_transport_release(self->core);
+    self->core = NULL;
+  }
   Py_DECREF(self);
   PyGILState_Release(gil);
 }

@@ -51,6 +51,39 @@ class CoreBridge:
     def _protocol(self, protocol):
         self._core.protocol = protocol
 
+    # ---- What every transport over a core transport does the same way -----------------
+
+    def get_protocol(self):
+        return self._protocol
+
+    def is_closing(self):
+        return self._core.is_closing()
+
+    def close(self):
+        if self._ptr != NULL:
+            lib.weft_transport_close(self._ptr)
+
+    def abort(self):
+        if self._ptr != NULL:
+            lib.weft_transport_abort(self._ptr)
+
+    def get_write_buffer_size(self):
+        return 0 if self._ptr == NULL else lib.weft_transport_get_write_buffer_size(self._ptr)
+
+    def set_write_buffer_limits(self, high=None, low=None):
+        if self._ptr != NULL:
+            rc = lib.weft_transport_set_write_buffer_limits(
+                self._ptr, -1 if high is None else high, -1 if low is None else low)
+            if rc < 0:
+                raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
+
+    def get_write_buffer_limits(self):
+        if self._ptr == NULL:
+            return (0, 0)
+        low, high = ffi.new("size_t *"), ffi.new("size_t *")
+        lib.weft_transport_get_write_buffer_limits(self._ptr, low, high)
+        return (low[0], high[0])
+
     # ---- The core's callbacks, through TransportCore -----------------------------------
 
     def _on_made(self, address: int) -> None:

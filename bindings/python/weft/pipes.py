@@ -58,19 +58,9 @@ class _PipeTransport(CoreBridge):
         if ptr != NULL:
             lib.weft_transport_release(ptr)
 
-    def get_protocol(self):
-        return self._protocol
-
     def set_protocol(self, protocol):
         self._protocol = protocol
         self._buffered = isinstance(protocol, asyncio.BufferedProtocol)
-
-    def is_closing(self):
-        return self._ptr == NULL or bool(lib.weft_transport_is_closing(self._ptr))
-
-    def close(self):
-        if self._ptr != NULL:
-            lib.weft_transport_close(self._ptr)
 
     # ---- From the core ----------------------------------------------------------------
 
@@ -152,27 +142,6 @@ class WritePipeTransport(_PipeTransport, transports.WriteTransport):
     def write_eof(self):
         if self._ptr != NULL and not self.is_closing():
             check(lib.weft_transport_write_eof(self._ptr))  # a pipe closes once flushed
-
-    def abort(self):
-        if self._ptr != NULL:
-            lib.weft_transport_abort(self._ptr)
-
-    def get_write_buffer_size(self):
-        return 0 if self._ptr == NULL else lib.weft_transport_get_write_buffer_size(self._ptr)
-
-    def set_write_buffer_limits(self, high=None, low=None):
-        if self._ptr != NULL:
-            rc = lib.weft_transport_set_write_buffer_limits(
-                self._ptr, -1 if high is None else high, -1 if low is None else low)
-            if rc < 0:
-                raise ValueError(f"high ({high!r}) must be >= low ({low!r}) must be >= 0")
-
-    def get_write_buffer_limits(self):
-        if self._ptr == NULL:
-            return (0, 0)
-        low, high = ffi.new("size_t *"), ffi.new("size_t *")
-        lib.weft_transport_get_write_buffer_limits(self._ptr, low, high)
-        return (low[0], high[0])
 
 
 class PipeMixin:

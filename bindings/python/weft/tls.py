@@ -260,10 +260,9 @@ class SSLTransport(Transport):
     'peercert', 'cipher' and 'compression', with the socket's 'peername', 'sockname' and
     'socket'.
 
-    Reads reach the protocol through the TransportCore as on any transport; writes and
-    reading control go through the core transport (``_ptr``) instead, because a start_tls
-    transport never has connection_made and because, once the connection is over, the
-    TransportCore is let go (see _detach)."""
+    Reads, writes and reading control go through the TransportCore as on any transport;
+    a start_tls transport, which has no connection_made of its own, is bound to its
+    TransportCore when its handshake completes (_weft_tls_done)."""
 
     _start_tls_compatible = True
     _sendfile_compatible = constants._SendfileMode.FALLBACK
@@ -274,51 +273,10 @@ class SSLTransport(Transport):
         self._tls = tls
         self._upgrade = upgrade  # start_tls: the protocol had connection_made already
         self._conn = NULL
-        self._sendfile = False
 
     def __repr__(self) -> str:
         return (f"<weft.SSLTransport closing={self.is_closing()} "
                 f"{self._extra.get('peername')}>")
-
-    @property
-    def _protocol(self):
-        return self._core.protocol if self._core is not None else None
-
-    @_protocol.setter
-    def _protocol(self, protocol):
-        if self._core is not None:
-            self._core.protocol = protocol
-
-    @property
-    def _sendfile_active(self):
-        return self._sendfile
-
-    @_sendfile_active.setter
-    def _sendfile_active(self, active):
-        self._sendfile = active
-
-    def write(self, data):
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"data argument must be a bytes-like object, "
-                            f"not {type(data).__name__!r}")
-        if self._sendfile:
-            raise RuntimeError("unable to write; sendfile is in progress")
-        if not data or self._ptr == NULL:
-            return
-        rc = lib.weft_transport_write(self._ptr, ffi.from_buffer(data), len(data))
-        if rc < 0 and rc != _ECLOSED:  # writes after close are dropped, as asyncio does
-            self._write_failed(rc)
-
-    def is_closing(self):
-        return self._ptr == NULL or bool(lib.weft_transport_is_closing(self._ptr))
-
-    def pause_reading(self):
-        if self._ptr != NULL:
-            lib.weft_transport_pause_reading(self._ptr)
-
-    def resume_reading(self):
-        if self._ptr != NULL:
-            lib.weft_transport_resume_reading(self._ptr)
 
     def write_eof(self):
         raise NotImplementedError("SSL doesn't support half-closes")
@@ -363,14 +321,10 @@ class SSLTransport(Transport):
 
     def _detach(self) -> None:
         """The connection is over and the core will not call this transport again: lets go
-        of the core transport (and with it the TLS engine and the SSL object's hold), of
-        the TransportCore (which references this transport back: a cycle) and, as
-        asyncio's SSL transport does, of the protocol, so that nothing of the connection
-        waits for the garbage collector."""
+        of the core transport (and with it the TLS engine and the SSL object's hold); the
+        TransportCore lets go of the rest once connection_lost returns."""
         ptr, self._ptr = self._ptr, NULL
         self._conn = NULL
-        self._core = None
-        self._cookie = NULL
         if ptr != NULL:
             lib.weft_transport_release(ptr)
         if self._socket is not None:

@@ -59,14 +59,8 @@ class Transport(CoreBridge, transports.Transport):
     def _sendfile_active(self, active):
         self._core.sendfile_active = active
 
-    def get_protocol(self):
-        return self._protocol
-
     def write(self, data):
         self._core.write(data)
-
-    def is_closing(self):
-        return self._core.is_closing()
 
     def pause_reading(self):
         self._core.pause_reading()
@@ -91,14 +85,6 @@ class Transport(CoreBridge, transports.Transport):
                 self._extra["socket"] = trsock.TransportSocket(self._socket)
         return self._extra.get(name, default)
 
-    def close(self):
-        if self._ptr != NULL:
-            lib.weft_transport_close(self._ptr)
-
-    def abort(self):
-        if self._ptr != NULL:
-            lib.weft_transport_abort(self._ptr)
-
     def writelines(self, list_of_data):
         self.write(b"".join(list_of_data))
 
@@ -111,21 +97,6 @@ class Transport(CoreBridge, transports.Transport):
 
     def is_reading(self):
         return self._ptr != NULL and bool(lib.weft_transport_is_reading(self._ptr))
-
-    def get_write_buffer_size(self):
-        return 0 if self._ptr == NULL else lib.weft_transport_get_write_buffer_size(self._ptr)
-
-    def set_write_buffer_limits(self, high=None, low=None):
-        if self._ptr != NULL:
-            check(lib.weft_transport_set_write_buffer_limits(
-                self._ptr, -1 if high is None else high, -1 if low is None else low))
-
-    def get_write_buffer_limits(self):
-        if self._ptr == NULL:
-            return (0, 0)
-        low, high = ffi.new("size_t *"), ffi.new("size_t *")
-        lib.weft_transport_get_write_buffer_limits(self._ptr, low, high)
-        return (low[0], high[0])
 
     # ---- From the core ----------------------------------------------------------------
 
