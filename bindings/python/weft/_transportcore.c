@@ -98,6 +98,30 @@ static PyObject *TransportCore_address(TransportCore *self, void *unused) {
   return PyLong_FromVoidPtr(self);
 }
 
+/* The core calls no more (connection_lost has run, or the connection was never made).
+ * Letting go of the transport (which references this object: a cycle), of the protocol
+ * (asyncio's transports drop theirs at connection_lost too) and of the core transport frees
+ * the connection by reference counting instead of waiting for the collector. is_closing()
+ * is true from then on, and writes are dropped. */
+static void let_go(TransportCore *self) {
+  Py_CLEAR(self->transport);
+  Py_CLEAR(self->protocol);
+  if (self->has_view) {
+    PyBuffer_Release(&self->view);
+    self->has_view = 0;
+  }
+  if (self->core != NULL) {
+    weft_transport_release(self->core);
+    self->core = NULL;
+  }
+}
+
+static PyObject *TransportCore_release(TransportCore *self, PyObject *unused) {
+  (void)unused;
+  let_go(self);
+  Py_RETURN_NONE;
+}
+
 /* ---- The core's protocol callbacks ------------------------------------------------- */
 
 /* A protocol method raised: the transport's _protocol_error reports it as asyncio does. */
@@ -296,16 +320,7 @@ void _weft_tp_lost(weft_transport_t *transport, int error, void *arg) {
   /* The loop may drop its last reference to the transport in _on_lost. */
   Py_INCREF(self);
   Py_XDECREF(call_self(self, str_on_lost, PyLong_FromLong(error)));
-  /* The core calls no more. Letting go of the transport (which references this object: a
-   * cycle), of the protocol (asyncio's transports drop theirs at connection_lost too) and
-   * of the core transport frees the connection by reference counting instead of waiting
-   * for the collector. */
-  Py_CLEAR(self->transport);
-  Py_CLEAR(self->protocol);
-  if (self->core != NULL) { /* is_closing() is true from now on, and writes are dropped */
-    weft_transport_release(self->core);
-    self->core = NULL;
-  }
+  let_go(self);
   Py_DECREF(self);
   PyGILState_Release(gil);
 }
@@ -372,6 +387,8 @@ static void TransportCore_dealloc(TransportCore *self) {
 static PyMethodDef TransportCore_methods[] = {
     {"write", (PyCFunction)TransportCore_write, METH_O,
      "Queues data to send; never blocks (flow control calls pause_writing)."},
+    {"release", (PyCFunction)TransportCore_release, METH_NOARGS,
+     "The core will not call again (the connection was never made): let go of everything."},
     {"is_closing", (PyCFunction)TransportCore_is_closing, METH_NOARGS,
      "True once the transport is closing or closed."},
     {"pause_reading", (PyCFunction)TransportCore_pause_reading, METH_NOARGS,

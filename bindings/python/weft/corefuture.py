@@ -111,6 +111,8 @@ def until_made(loop, ptr, transport):
     core = wrap(loop, ptr)
 
     def core_done(fut) -> None:
+        if fut.cancelled() or fut.exception() is not None:
+            transport._core.release()  # never made: the core will not call it
         if fut.cancelled():
             return
         exc = fut.exception()

@@ -320,11 +320,13 @@ class SSLTransport(Transport):
         protocol.connection_lost(exc)
 
     def _detach(self) -> None:
-        """The connection is over and the core will not call this transport again: lets go
-        of the core transport (and with it the TLS engine and the SSL object's hold); the
-        TransportCore lets go of the rest once connection_lost returns."""
+        """The connection is over, or was never made, and the core will not call this
+        transport again: lets go of the core transport (and with it the TLS engine and the
+        SSL object's hold), and the TransportCore of the transport and its protocol, so
+        that nothing of the connection waits for the garbage collector."""
         ptr, self._ptr = self._ptr, NULL
         self._conn = NULL
+        self._core.release()
         if ptr != NULL:
             lib.weft_transport_release(ptr)
         if self._socket is not None:
