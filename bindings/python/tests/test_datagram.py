@@ -159,3 +159,34 @@ def test_errors():
         await p.lost
 
     weft.run(main())
+
+
+def test_unconnected_sendto_numeric_and_named_addresses():
+    # sendto on an unconnected endpoint runs in C for a numeric address and resolves any
+    # other through the transport's _encode; both reach the peer, and bad input raises.
+    import socket
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        peer.bind(("127.0.0.1", 0))
+        peer.setblocking(False)
+        port = peer.getsockname()[1]
+        transport, _ = await loop.create_datagram_endpoint(
+            asyncio.DatagramProtocol, local_addr=("127.0.0.1", 0))
+        try:
+            transport.sendto(b"numeric", ("127.0.0.1", port))
+            transport.sendto(b"named", ("localhost", port))
+            transport.sendto(b"")  # nothing to send: no error, nothing sent
+            with pytest.raises(TypeError):
+                transport.sendto("text", ("127.0.0.1", port))
+            with pytest.raises(OverflowError):
+                transport.sendto(b"x", ("127.0.0.1", 70000))
+            got = {await loop.sock_recv(peer, 100) for _ in range(2)}
+            assert got == {b"numeric", b"named"}
+        finally:
+            transport.close()
+            peer.close()
+        transport.sendto(b"after close", ("127.0.0.1", port))  # dropped, as asyncio
+
+    weft.run(main())

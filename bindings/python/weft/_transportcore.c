@@ -38,11 +38,12 @@ typedef struct {
   Py_buffer view;                       /* a BufferedProtocol's buffer while the core fills it */
   char has_view;
   char sendfile_active; /* loop.sendfile owns the connection: write() raises meanwhile */
+  int family;           /* a datagram endpoint's address family, for sendto */
 } TransportCore;
 
 static PyObject *str_data_received, *str_datagram_received, *str_on_error_received, *str_get_buffer,
     *str_buffer_updated, *str_on_made, *str_on_eof, *str_on_lost, *str_on_pause, *str_on_resume,
-    *str_protocol_error, *str_write_failed;
+    *str_protocol_error, *str_write_failed, *str_encode;
 
 /* ---- Python methods ----------------------------------------------------------------- */
 
@@ -65,6 +66,105 @@ static PyObject *TransportCore_write(TransportCore *self, PyObject *data) {
   PyBuffer_Release(&view);
   /* Writes after close are dropped, as asyncio does; other failures raise. */
   if (rc < 0 && rc != WEFT_ECLOSED) {
+    PyObject *code = PyLong_FromLong(rc);
+    PyObject *result =
+        code ? PyObject_CallMethodOneArg(self->transport, str_write_failed, code) : NULL;
+    Py_XDECREF(code);
+    return result;
+  }
+  Py_RETURN_NONE;
+}
+
+/* Fills *out with `addr`, a (host, port[, flowinfo[, scope_id]]) tuple with a numeric host
+ * of `family`. 1 when done, 0 when the address is not of that simple form (no error set),
+ * -1 with an error set. */
+static int encode_numeric(int family, PyObject *addr, struct sockaddr_storage *out,
+                          socklen_t *len) {
+  if (!PyTuple_Check(addr) || PyTuple_GET_SIZE(addr) < 2 ||
+      !PyUnicode_Check(PyTuple_GET_ITEM(addr, 0)) || !PyLong_Check(PyTuple_GET_ITEM(addr, 1)))
+    return 0;
+  const char *host = PyUnicode_AsUTF8(PyTuple_GET_ITEM(addr, 0));
+  long port = PyLong_AsLong(PyTuple_GET_ITEM(addr, 1));
+  if (host == NULL || (port == -1 && PyErr_Occurred()))
+    return -1;
+  if (port < 0 || port > 65535) {
+    PyErr_SetString(PyExc_OverflowError, "port must be 0-65535.");
+    return -1;
+  }
+  memset(out, 0, sizeof *out);
+  if (family == AF_INET) {
+    struct sockaddr_in *in = (struct sockaddr_in *)out;
+    if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+      return 0;
+    in->sin_family = AF_INET;
+    in->sin_port = htons((uint16_t)port);
+    *len = sizeof *in;
+    return 1;
+  }
+  if (family == AF_INET6 && PyTuple_GET_SIZE(addr) == 2) {
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+    if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
+      return 0; /* a scope ("%eth0") or a name: the Python path resolves it */
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons((uint16_t)port);
+    *len = sizeof *in6;
+    return 1;
+  }
+  return 0;
+}
+
+/* sendto(data, addr=None) of an unconnected datagram endpoint. A numeric address is encoded
+ * here; any other goes through the transport's _encode (which resolves it, as asyncio's
+ * sendto does). */
+static PyObject *TransportCore_sendto(TransportCore *self, PyObject *const *args,
+                                      Py_ssize_t nargs) {
+  if (nargs < 1 || nargs > 2) {
+    PyErr_SetString(PyExc_TypeError, "sendto() takes data and an optional address");
+    return NULL;
+  }
+  PyObject *data = args[0], *addr = nargs > 1 ? args[1] : Py_None;
+  if (!PyBytes_Check(data) && !PyByteArray_Check(data) && !PyMemoryView_Check(data)) {
+    PyErr_Format(PyExc_TypeError, "data argument must be a bytes-like object, not '%.100s'",
+                 Py_TYPE(data)->tp_name);
+    return NULL;
+  }
+  if (PyObject_Length(data) == 0 || self->core == NULL || weft_transport_is_closing(self->core))
+    Py_RETURN_NONE; /* asyncio drops datagrams sent after close */
+  struct sockaddr_storage storage;
+  const struct sockaddr *target = NULL;
+  socklen_t target_len = 0;
+  PyObject *encoded = NULL; /* bytes from _encode, alive until the call returns */
+  if (addr != Py_None) {
+    int done = encode_numeric(self->family, addr, &storage, &target_len);
+    if (done < 0)
+      return NULL;
+    if (done) {
+      target = (const struct sockaddr *)&storage;
+    } else {
+      encoded =
+          self->transport ? PyObject_CallMethodOneArg(self->transport, str_encode, addr) : NULL;
+      if (encoded == NULL) {
+        if (!PyErr_Occurred())
+          Py_RETURN_NONE;
+        return NULL;
+      }
+      if (!PyBytes_Check(encoded) || (size_t)PyBytes_GET_SIZE(encoded) < sizeof(struct sockaddr)) {
+        Py_DECREF(encoded);
+        PyErr_SetString(PyExc_TypeError, "_encode() must return a socket address as bytes");
+        return NULL;
+      }
+      target = (const struct sockaddr *)PyBytes_AS_STRING(encoded);
+    }
+  }
+  Py_buffer view;
+  if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) {
+    Py_XDECREF(encoded);
+    return NULL;
+  }
+  int rc = weft_transport_sendto(self->core, view.buf, (size_t)view.len, target);
+  PyBuffer_Release(&view);
+  Py_XDECREF(encoded);
+  if (rc < 0 && rc != WEFT_ECLOSED && self->transport != NULL) {
     PyObject *code = PyLong_FromLong(rc);
     PyObject *result =
         code ? PyObject_CallMethodOneArg(self->transport, str_write_failed, code) : NULL;
@@ -389,6 +489,8 @@ static PyMethodDef TransportCore_methods[] = {
      "Queues data to send; never blocks (flow control calls pause_writing)."},
     {"release", (PyCFunction)TransportCore_release, METH_NOARGS,
      "The core will not call again (the connection was never made): let go of everything."},
+    {"sendto", (PyCFunction)(void (*)(void))TransportCore_sendto, METH_FASTCALL,
+     "sendto(data, addr=None): a datagram to addr (unconnected endpoints)."},
     {"is_closing", (PyCFunction)TransportCore_is_closing, METH_NOARGS,
      "True once the transport is closing or closed."},
     {"pause_reading", (PyCFunction)TransportCore_pause_reading, METH_NOARGS,
@@ -400,6 +502,8 @@ static PyMethodDef TransportCore_methods[] = {
 
 static PyMemberDef TransportCore_members[] = {
     {"protocol", T_OBJECT, offsetof(TransportCore, protocol), 0, "the transport's protocol"},
+    {"family", T_INT, offsetof(TransportCore, family), 0,
+     "a datagram endpoint's address family (sendto encodes numeric addresses for it)"},
     {"sendfile_active", T_BOOL, offsetof(TransportCore, sendfile_active), 0,
      "loop.sendfile is sending through the transport; write() raises meanwhile"},
     {NULL, 0, 0, 0, NULL},
@@ -448,6 +552,7 @@ int weft_py_add_transport_core(PyObject *module) {
       {&str_on_resume, "_on_resume_writing"},
       {&str_protocol_error, "_protocol_error"},
       {&str_write_failed, "_write_failed"},
+      {&str_encode, "_encode"},
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if ((*names[i].slot = PyUnicode_InternFromString(names[i].text)) == NULL)

@@ -44,6 +44,11 @@ class DatagramTransport(CoreBridge, transports.DatagramTransport, transports.Tra
                 self._extra[key] = None
         self._family = sock.family
         self._closed = False
+        self._core.family = sock.family
+        if not address and type(self).sendto is DatagramTransport.sendto:
+            # Unconnected: sendto is TransportCore's, straight to C (numeric addresses are
+            # encoded there; others come back to _encode).
+            self.sendto = self._core.sendto
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "closing" if self.is_closing() else "open"
