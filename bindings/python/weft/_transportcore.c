@@ -37,8 +37,10 @@ typedef struct {
   PyObject *protocol;                   /* the transport's protocol */
   Py_buffer view;                       /* a BufferedProtocol's buffer while the core fills it */
   char has_view;
-  char sendfile_active; /* loop.sendfile owns the connection: write() raises meanwhile */
-  int family;           /* a datagram endpoint's address family, for sendto */
+  char sendfile_active;  /* loop.sendfile owns the connection: write() raises meanwhile */
+  int family;            /* a datagram endpoint's address family, for sendto */
+  PyObject *remote;      /* a datagram endpoint's remote_addr: sendto's only destination */
+  char remote_connected; /* ... reached through connect(): sendto passes no address */
 } TransportCore;
 
 static PyObject *str_data_received, *str_datagram_received, *str_on_error_received, *str_get_buffer,
@@ -113,9 +115,9 @@ static int encode_numeric(int family, PyObject *addr, struct sockaddr_storage *o
   return 0;
 }
 
-/* sendto(data, addr=None) of an unconnected datagram endpoint. A numeric address is encoded
- * here; any other goes through the transport's _encode (which resolves it, as asyncio's
- * sendto does). */
+/* sendto(data, addr=None) of a datagram endpoint. A numeric address is encoded here; any
+ * other goes through the transport's _encode (which resolves it, as asyncio's sendto does).
+ * An endpoint made with remote_addr takes no other address. */
 static PyObject *TransportCore_sendto(TransportCore *self, PyObject *const *args,
                                       Py_ssize_t nargs) {
   if (nargs < 1 || nargs > 2) {
@@ -128,7 +130,21 @@ static PyObject *TransportCore_sendto(TransportCore *self, PyObject *const *args
                  Py_TYPE(data)->tp_name);
     return NULL;
   }
-  if (PyObject_Length(data) == 0 || self->core == NULL || weft_transport_is_closing(self->core))
+  if (PyObject_Length(data) == 0)
+    Py_RETURN_NONE;
+  if (self->remote != NULL && self->remote != Py_None) {
+    if (addr != Py_None) {
+      int same = PyObject_RichCompareBool(addr, self->remote, Py_EQ);
+      if (same < 0)
+        return NULL;
+      if (!same) {
+        PyErr_Format(PyExc_ValueError, "Invalid address: must be None or %R", self->remote);
+        return NULL;
+      }
+    }
+    addr = self->remote_connected ? Py_None : self->remote;
+  }
+  if (self->core == NULL || weft_transport_is_closing(self->core))
     Py_RETURN_NONE; /* asyncio drops datagrams sent after close */
   struct sockaddr_storage storage;
   const struct sockaddr *target = NULL;
@@ -459,6 +475,7 @@ static int TransportCore_traverse(TransportCore *self, visitproc visit, void *ar
   Py_VISIT(Py_TYPE(self));
   Py_VISIT(self->transport);
   Py_VISIT(self->protocol);
+  Py_VISIT(self->remote);
   if (self->has_view)
     Py_VISIT(self->view.obj);
   return 0;
@@ -467,6 +484,7 @@ static int TransportCore_traverse(TransportCore *self, visitproc visit, void *ar
 static int TransportCore_clear(TransportCore *self) {
   Py_CLEAR(self->transport);
   Py_CLEAR(self->protocol);
+  Py_CLEAR(self->remote);
   if (self->has_view) {
     PyBuffer_Release(&self->view);
     self->has_view = 0;
@@ -504,6 +522,10 @@ static PyMemberDef TransportCore_members[] = {
     {"protocol", T_OBJECT, offsetof(TransportCore, protocol), 0, "the transport's protocol"},
     {"family", T_INT, offsetof(TransportCore, family), 0,
      "a datagram endpoint's address family (sendto encodes numeric addresses for it)"},
+    {"remote", T_OBJECT, offsetof(TransportCore, remote), 0,
+     "a datagram endpoint's remote_addr, its only destination (None: any)"},
+    {"remote_connected", T_BOOL, offsetof(TransportCore, remote_connected), 0,
+     "the endpoint's socket is connected to remote: sendto passes no address"},
     {"sendfile_active", T_BOOL, offsetof(TransportCore, sendfile_active), 0,
      "loop.sendfile is sending through the transport; write() raises meanwhile"},
     {NULL, 0, 0, 0, NULL},

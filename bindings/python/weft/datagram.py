@@ -19,7 +19,6 @@ from .bridge import CoreBridge
 
 __all__ = ["DatagramTransport", "DatagramMixin"]
 
-_ECLOSED = -3010
 _INFO_PEERNAME, _INFO_SOCKNAME = 1, 2
 _unset = object()
 
@@ -45,9 +44,11 @@ class DatagramTransport(CoreBridge, transports.DatagramTransport, transports.Tra
         self._family = sock.family
         self._closed = False
         self._core.family = sock.family
-        if not address and type(self).sendto is DatagramTransport.sendto:
-            # Unconnected: sendto is TransportCore's, straight to C (numeric addresses are
-            # encoded there; others come back to _encode).
+        self._core.remote = address or None
+        self._core.remote_connected = bool(address and self._extra["peername"])
+        if type(self).sendto is DatagramTransport.sendto:
+            # sendto is TransportCore's, straight to C (numeric addresses are encoded
+            # there; others come back to _encode).
             self.sendto = self._core.sendto
 
     def __repr__(self) -> str:
@@ -65,24 +66,7 @@ class DatagramTransport(CoreBridge, transports.DatagramTransport, transports.Tra
         self._protocol = protocol
 
     def sendto(self, data, addr=None):
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"data argument must be a bytes-like object, "
-                            f"not {type(data).__name__!r}")
-        if not data:
-            return
-        if self._address:
-            if addr not in (None, self._address):
-                raise ValueError(f"Invalid address: must be None or {self._address}")
-            addr = None if self._extra["peername"] else self._address
-        if self._ptr == NULL or self.is_closing():
-            return  # asyncio drops datagrams sent after close
-        target = NULL
-        if addr is not None:
-            encoded = ffi.from_buffer(self._encode(addr))  # alive until the call returns
-            target = ffi.cast("struct sockaddr *", encoded)
-        rc = lib.weft_transport_sendto(self._ptr, ffi.from_buffer(data), len(data), target)
-        if rc < 0 and rc != _ECLOSED:
-            raise error_from_code(rc)
+        self._core.sendto(data, addr)
 
     def _encode(self, addr) -> bytes:
         if not isinstance(addr, tuple) or len(addr) < 2:
