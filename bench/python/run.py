@@ -329,6 +329,8 @@ ECHO_STYLES = ("protocol", "buffered", "streams", "sock")
 ECHO_SIZES = (1024, 10240, 102400)
 ECHO_SECONDS = 2.0
 ECHO_CONNECTIONS = 4
+# echocpu rows: requests per connection in the counted run whose server CPU time is read.
+ECHO_CPU_REQUESTS = 25_000
 
 HTTP_SERVERS = ("aiohttp", "uvicorn")
 HTTP_SECONDS = 4
@@ -407,8 +409,18 @@ class ServerProcess:
         self.errors.close()
 
 
-def measure_echo(loop_name: str, style: str, size: int) -> float | None:
-    """ns per request (one round trip of `size` bytes), from the native load client."""
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of process `pid` so far (/proc/PID/stat)."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_echo(loop_name: str, style: str, size: int, cpu: bool = False) -> float | None:
+    """ns per request (one round trip of `size` bytes), from the native load client; with
+    `cpu`, the server's CPU time per request instead: after the timed run (a warm-up then),
+    the client makes a fixed number of requests and the server's user+system time is read
+    around them. Round-trip time on loopback is bound by how fast each side wakes up; the
+    CPU time is what the loop itself costs per request."""
     client = _native("echo_client")
     if client is None:
         note("echo rows: bench/echo_client not found: build the project with CMake")
@@ -420,7 +432,17 @@ def measure_echo(loop_name: str, style: str, size: int) -> float | None:
         out = subprocess.run([str(client), str(server.port), str(size), str(ECHO_SECONDS),
                               str(ECHO_CONNECTIONS)], capture_output=True, text=True,
                              timeout=60).stdout.split()
-        return 1e9 / float(out[0]) if out and float(out[0]) > 0 else None
+        if not out or float(out[0]) <= 0:
+            return None
+        if not cpu:
+            return 1e9 / float(out[0])
+        before = _cpu_seconds(server.proc.pid)
+        counted = subprocess.run([str(client), str(server.port), str(size), "0",
+                                  str(ECHO_CONNECTIONS), "0", str(ECHO_CPU_REQUESTS)],
+                                 capture_output=True, text=True, timeout=120).stdout.split()
+        used = _cpu_seconds(server.proc.pid) - before
+        requests = int(counted[0]) if counted else 0
+        return used / requests * 1e9 if requests > 0 and used > 0 else None
 
 
 def _wrk(wrk: str, port: int, seconds: float) -> str:
@@ -471,9 +493,9 @@ def child(loop_name: str, bench: str) -> None:
 
 def measure(loop_name: str, bench: str) -> float | None:
     """The figure of one benchmark on one loop, in unit(bench); None when it cannot run."""
-    if bench.startswith("echo_"):
-        _, style, size = bench.split("_")
-        return measure_echo(loop_name, style, int(size))
+    if bench.startswith(("echo_", "echocpu_")):
+        kind, style, size = bench.split("_")
+        return measure_echo(loop_name, style, int(size), cpu=kind == "echocpu")
     if bench.startswith("http_"):
         return measure_http(loop_name, bench[len("http_"):])
     proc = subprocess.run([sys.executable, __file__, "--child", loop_name, bench],
@@ -493,7 +515,8 @@ def measure(loop_name: str, bench: str) -> float | None:
 
 
 def all_benchmarks() -> list[str]:
-    echo = [f"echo_{style}_{size}" for style in ECHO_STYLES for size in ECHO_SIZES]
+    echo = [f"{kind}_{style}_{size}" for kind in ("echo", "echocpu")
+            for style in ECHO_STYLES for size in ECHO_SIZES]
     http = [f"http_{kind}" for kind in HTTP_SERVERS]
     return list(BENCHMARKS) + echo + http
 
