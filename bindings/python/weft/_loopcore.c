@@ -7,8 +7,9 @@
  * and TimerHandle objects (weft.handles' subclasses, filled through their slots, without
  * running Python code) and post an id into the core's ready queue or timer heap directly.
  * When the core reaches a run of those ids it calls on_batch() below, which runs the
- * handles in that exact order. Debug mode, error reports and interruption go back to the
- * Python methods of weft.EventLoop, which keep asyncio's exact behaviour there.
+ * handles in that exact order. create_task and create_future are here too, as the other
+ * per-operation entry points. Debug mode, task factories, error reports and interruption go
+ * back to the Python methods of weft.EventLoop, which keep asyncio's exact behaviour there.
  *
  * This file is compiled into the cffi extension weft._weft (one shared object, one copy of
  * the core); weft._loopcore is registered by _weft_loopcore_install(), which Python calls
@@ -25,10 +26,11 @@
 
 enum { ID_SOON = 0, ID_THREADSAFE = 2 }; /* timers have odd ids */
 
-/* ---- Where asyncio's Handle and TimerHandle keep their fields ----------------------- */
+/* ---- What LoopCore works with ------------------------------------------------------ */
 
-/* Offsets of the __slots__ of asyncio.Handle/TimerHandle and weft's subclasses, read from
- * their member descriptors when the module is set up. */
+/* The classes and functions configure() hands over, and the offsets of the __slots__ of
+ * asyncio.Handle/TimerHandle and weft's subclasses, read from their member descriptors
+ * then. */
 static struct {
   PyTypeObject *handle_type, *timer_type;
   PyObject *futures_module, *tasks_module; /* asyncio.futures, asyncio.tasks */
