@@ -214,6 +214,14 @@ static PyObject *TransportCore_address(TransportCore *self, void *unused) {
   return PyLong_FromVoidPtr(self);
 }
 
+/* Gives back a BufferedProtocol's buffer the core was filling. */
+static void drop_view(TransportCore *self) {
+  if (self->has_view) {
+    PyBuffer_Release(&self->view);
+    self->has_view = 0;
+  }
+}
+
 /* The core calls no more (connection_lost has run, or the connection was never made).
  * Letting go of the transport (which references this object: a cycle), of the protocol
  * (asyncio's transports drop theirs at connection_lost too) and of the core transport frees
@@ -222,10 +230,7 @@ static PyObject *TransportCore_address(TransportCore *self, void *unused) {
 static void let_go(TransportCore *self) {
   Py_CLEAR(self->transport);
   Py_CLEAR(self->protocol);
-  if (self->has_view) {
-    PyBuffer_Release(&self->view);
-    self->has_view = 0;
-  }
+  drop_view(self);
   if (self->core != NULL) {
     weft_transport_release(self->core);
     self->core = NULL;
@@ -314,10 +319,7 @@ void *_weft_tp_get_buffer(weft_transport_t *transport, size_t size_hint, size_t 
   TransportCore *self = arg;
   void *memory = NULL;
   *len_out = 0;
-  if (self->has_view) {
-    PyBuffer_Release(&self->view);
-    self->has_view = 0;
-  }
+  drop_view(self);
   PyObject *hint = PyLong_FromSize_t(size_hint);
   PyObject *buffer = hint ? PyObject_CallMethodOneArg(self->protocol, str_get_buffer, hint) : NULL;
   Py_XDECREF(hint);
@@ -343,10 +345,7 @@ void _weft_tp_buffer_updated(weft_transport_t *transport, size_t nbytes, void *a
   (void)transport;
   PyGILState_STATE gil = PyGILState_Ensure();
   TransportCore *self = arg;
-  if (self->has_view) {
-    PyBuffer_Release(&self->view);
-    self->has_view = 0;
-  }
+  drop_view(self);
   call_protocol(self, str_buffer_updated, PyLong_FromSize_t(nbytes));
   PyGILState_Release(gil);
 }
@@ -429,10 +428,6 @@ void _weft_tp_lost(weft_transport_t *transport, int error, void *arg) {
   (void)transport;
   PyGILState_STATE gil = PyGILState_Ensure();
   TransportCore *self = arg;
-  if (self->has_view) {
-    PyBuffer_Release(&self->view);
-    self->has_view = 0;
-  }
   /* The loop may drop its last reference to the transport in _on_lost. */
   Py_INCREF(self);
   Py_XDECREF(call_self(self, str_on_lost, PyLong_FromLong(error)));
@@ -485,10 +480,7 @@ static int TransportCore_clear(TransportCore *self) {
   Py_CLEAR(self->transport);
   Py_CLEAR(self->protocol);
   Py_CLEAR(self->remote);
-  if (self->has_view) {
-    PyBuffer_Release(&self->view);
-    self->has_view = 0;
-  }
+  drop_view(self);
   return 0;
 }
 

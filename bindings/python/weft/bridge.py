@@ -86,6 +86,17 @@ class CoreBridge:
 
     # ---- The core's callbacks, through TransportCore -----------------------------------
 
+    _made_waiter = None  # set by whoever waits for connection_made (corefuture.until_made)
+
+    def _made(self, ptr) -> None:
+        """connection_made: the transport keeps a reference to its core transport."""
+        self._ptr = lib.weft_transport_retain(ptr)
+        try:
+            self._protocol.connection_made(self)
+        finally:
+            if self._made_waiter is not None and not self._made_waiter.done():
+                self._made_waiter.set_result(None)
+
     def _on_made(self, address: int) -> None:
         core_call(self, "_made", ffi.cast("weft_transport_t *", address))
 

@@ -80,14 +80,6 @@ class DatagramTransport(CoreBridge, transports.DatagramTransport, transports.Tra
 
     # ---- From the core ----------------------------------------------------------------
 
-    def _made(self, ptr) -> None:
-        self._ptr = lib.weft_transport_retain(ptr)
-        try:
-            self._protocol.connection_made(self)
-        finally:
-            if self._made_waiter is not None and not self._made_waiter.done():
-                self._made_waiter.set_result(None)
-
     def _lost(self, error: int) -> None:
         self._closed = True
         try:

@@ -64,14 +64,6 @@ class _PipeTransport(CoreBridge):
 
     # ---- From the core ----------------------------------------------------------------
 
-    def _made(self, ptr) -> None:
-        self._ptr = lib.weft_transport_retain(ptr)
-        try:
-            self._protocol.connection_made(self)
-        finally:
-            if self._made_waiter is not None and not self._made_waiter.done():
-                self._made_waiter.set_result(None)
-
     def _lost(self, error: int) -> None:
         exc = error_from_code(error) if error else None
         if exc is not None:

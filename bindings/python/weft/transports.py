@@ -101,15 +101,10 @@ class Transport(CoreBridge, transports.Transport):
     # ---- From the core ----------------------------------------------------------------
 
     def _made(self, ptr) -> None:
-        self._ptr = lib.weft_transport_retain(ptr)
         for key, code in (("peername", 1), ("sockname", 2)):  # accepted: from the core
             if self._extra.get(key) is None:
                 self._extra[key] = sockaddr.transport_address(ptr, code)
-        try:
-            self._protocol.connection_made(self)
-        finally:
-            if self._made_waiter is not None and not self._made_waiter.done():
-                self._made_waiter.set_result(None)
+        super()._made(ptr)
 
     def _lost(self, error: int) -> None:
         try:
