@@ -212,6 +212,8 @@ class DatagramMixin:
         try:
             await corefuture.until_made(self, out[0], transport)
         except BaseException:
+            if transport._ptr == NULL:
+                self._transports.discard(transport)  # never made: no connection_lost comes
             transport.close()
             raise
         return transport, protocol
