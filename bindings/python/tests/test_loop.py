@@ -331,3 +331,32 @@ def test_getaddrinfo_failure_is_socket_gaierror(loop):
     except socket.gaierror as expected:
         assert caught.value.errno == expected.errno
         assert caught.value.strerror == expected.strerror
+
+
+def test_ctrl_c_while_the_loop_waits_stops_run_forever():
+    # SIGINT reaches Python through the signal wakeup fd, watched by the core: the
+    # KeyboardInterrupt is raised as that callback starts and must end run_forever.
+    import subprocess
+    import sys
+    child = subprocess.Popen([sys.executable, "-c", """
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started ignoring it
+import functools, weft
+loop = weft.new_event_loop()
+loop.call_soon(functools.partial(print, "ready", flush=True))
+try:
+    loop.run_forever()
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+finally:
+    loop.close()
+"""], stdout=subprocess.PIPE, text=True, env={**os.environ})
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.3)  # idle in the core's wait
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=20)
+        assert out.strip() == "interrupted"
+    finally:
+        child.kill()
+        child.wait()

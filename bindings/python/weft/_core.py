@@ -7,13 +7,15 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import sys
+import traceback
 
 from ._weft import ffi, lib
 
 if lib._weft_loopcore_install() != 0:  # registers weft._loopcore (weft/_loopcore.c)
     raise ImportError("weft._loopcore could not be set up")
 
-__all__ = ["ffi", "lib", "NULL", "error_from_code", "check"]
+__all__ = ["ffi", "lib", "NULL", "error_from_code", "check", "callback_failed"]
 
 NULL = ffi.NULL
 
@@ -62,3 +64,19 @@ def check(rc: int) -> int:
     if rc < 0:
         raise error_from_code(rc)
     return rc
+
+
+def callback_failed(exc_type, exc, tb):
+    """cffi's onerror for every callback from the core: what a callback raised before its
+    own error handling could start. A signal's KeyboardInterrupt, above all, is raised at the
+    first bytecode the callback runs; it must stop the loop (run_forever re-raises it), not
+    be printed and dropped as cffi does by default. Anything else is printed as cffi would;
+    the callback then returns its default (0)."""
+    if issubclass(exc_type, (SystemExit, KeyboardInterrupt)):
+        loop = asyncio.events._get_running_loop()
+        if loop is not None and hasattr(loop, "_interrupted"):
+            loop._interrupted(exc, ())
+            return None
+    print("Exception in a callback from weft's core:", file=sys.stderr)
+    traceback.print_exception(exc_type, exc, tb, file=sys.stderr)
+    return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from asyncio import exceptions
 
-from ._core import ffi, lib, NULL, error_from_code
+from ._core import ffi, lib, NULL, error_from_code, callback_failed
 
 __all__ = ["wrap", "until_made", "outcome", "none_outcome", "int_outcome"]
 
@@ -90,7 +90,7 @@ def wrap(loop, ptr, convert=none_outcome):
     return future
 
 
-@ffi.def_extern()
+@ffi.def_extern(onerror=callback_failed)
 def _weft_future_done(ptr, arg):
     watch = ffi.from_handle(arg)
     _pending.discard(arg)

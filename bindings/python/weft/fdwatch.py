@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 from asyncio import coroutines
 
-from ._core import ffi, lib, check
+from ._core import ffi, lib, check, callback_failed
 from .handles import Handle
 
 __all__ = ["FdWatchMixin"]
@@ -189,7 +189,7 @@ def _is_numeric(host) -> bool:
         return False
 
 
-@ffi.def_extern()
+@ffi.def_extern(onerror=callback_failed)
 def _weft_fd_ready(arg):
     loop, handle = ffi.from_handle(arg)
     if not handle._cancelled:

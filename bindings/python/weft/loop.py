@@ -19,7 +19,7 @@ import warnings
 import weakref
 from asyncio import base_events, constants, coroutines, events, format_helpers, futures, tasks
 
-from ._core import ffi, lib, NULL, check, error_from_code
+from ._core import ffi, lib, NULL, check, error_from_code, callback_failed
 from . import _loopcore
 from ._loopcore import LoopCore
 from .exceptions import ExceptionHandlerMixin
@@ -358,6 +358,6 @@ class EventLoop(LoopCore, TLSMixin, DatagramMixin, PipeMixin, SendfileMixin, Tra
                 })
 
 
-@ffi.def_extern()
+@ffi.def_extern(onerror=callback_failed)
 def _weft_log(loop_ptr, level, text, arg):
     base_events.logger.log(level, ffi.string(text).decode(errors="replace"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import signal
 from asyncio import coroutines
 
-from ._core import ffi, lib, check
+from ._core import ffi, lib, check, callback_failed
 from .handles import Handle
 
 __all__ = ["SignalMixin"]
@@ -66,7 +66,7 @@ class SignalMixin:
             self._run_guarded(handle)
 
 
-@ffi.def_extern()
+@ffi.def_extern(onerror=callback_failed)
 def _weft_signal(arg):
     loop, sig = ffi.from_handle(arg)
     loop._deliver_signal(sig)

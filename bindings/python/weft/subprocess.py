@@ -9,7 +9,7 @@ import subprocess
 import warnings
 from asyncio import base_events, transports
 
-from ._core import ffi, lib, NULL, check, error_from_code
+from ._core import ffi, lib, NULL, check, error_from_code, callback_failed
 
 __all__ = ["SubprocessMixin", "SubprocessTransport"]
 
@@ -362,37 +362,37 @@ def _deliver(arg, method: str, *args) -> None:
         })
 
 
-@ffi.def_extern()
+@ffi.def_extern(onerror=callback_failed)
 def _weft_proc_made(process, arg):
     _deliver(arg, "_made")
 
 
-@ffi.def_extern()
+@ffi.def_extern(onerror=callback_failed)
 def _weft_proc_data(process, fd, data, length, arg):
     _deliver(arg, "_data", fd, ffi.buffer(data, length)[:])
 
 
-@ffi.def_extern()
+@ffi.def_extern(onerror=callback_failed)
 def _weft_proc_pipe_lost(process, fd, error, arg):
     _deliver(arg, "_pipe_lost", fd, error)
 
 
-@ffi.def_extern()
+@ffi.def_extern(onerror=callback_failed)
 def _weft_proc_exited(process, arg):
     _deliver(arg, "_exited")
 
 
-@ffi.def_extern()
+@ffi.def_extern(onerror=callback_failed)
 def _weft_proc_lost(process, error, arg):
     _deliver(arg, "_lost", error)
 
 
-@ffi.def_extern()
+@ffi.def_extern(onerror=callback_failed)
 def _weft_proc_pause(process, arg):
     _deliver(arg, "_pause_writing")
 
 
-@ffi.def_extern()
+@ffi.def_extern(onerror=callback_failed)
 def _weft_proc_resume(process, arg):
     _deliver(arg, "_resume_writing")
 

@@ -21,7 +21,7 @@ import ssl as sslmod
 import sys
 from asyncio import base_events, constants
 
-from ._core import ffi, lib, NULL, error_from_code
+from ._core import ffi, lib, NULL, error_from_code, callback_failed
 from .transports import Transport, _BUFFERED, _PROTOCOL, _socket_extra
 
 __all__ = ["SSLTransport", "TLSMixin"]
@@ -182,7 +182,7 @@ _live: set = set()     # _SSLHold objects the core holds
 _pending: set = set()  # _Wait objects whose core future has not completed
 
 
-@ffi.def_extern()
+@ffi.def_extern(onerror=callback_failed)
 def _weft_tls_ssl(arg, server_side, out):
     source = ffi.from_handle(arg)
     try:
@@ -202,7 +202,7 @@ def _weft_tls_ssl(arg, server_side, out):
     return 0
 
 
-@ffi.def_extern()
+@ffi.def_extern(onerror=callback_failed)
 def _weft_tls_release(owner):
     hold = ffi.from_handle(owner)
     hold.handle = None  # the core is done with it: no cycle left to wait for the collector
@@ -372,7 +372,7 @@ async def _await_core(state: _Wait, future) -> None:
         raise
 
 
-@ffi.def_extern()
+@ffi.def_extern(onerror=callback_failed)
 def _weft_tls_done(future, arg):
     state = ffi.from_handle(arg)
     _pending.discard(state)
@@ -412,7 +412,7 @@ def _weft_tls_done(future, arg):
 
 # ---- The core's reports (a TLS server's failed handshakes) ----------------------------
 
-@ffi.def_extern()
+@ffi.def_extern(onerror=callback_failed)
 def _weft_core_report(loop_ptr, context, arg):
     loop = ffi.from_handle(arg)
     message = ffi.string(context.message).decode(errors="replace")
@@ -432,7 +432,7 @@ def _weft_core_report(loop_ptr, context, arg):
         loop.call_exception_handler({"message": message, "exception": exc})
 
 
-@ffi.def_extern()
+@ffi.def_extern(onerror=callback_failed)
 def _weft_tls_server_factory(factory_arg, protocol_out, arg_out):
     loop, protocol_factory, tls = ffi.from_handle(factory_arg)
     try:

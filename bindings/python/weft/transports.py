@@ -17,7 +17,7 @@ import socket
 import stat
 from asyncio import base_events, constants, staggered, transports, trsock
 
-from ._core import ffi, lib, NULL, check, error_from_code
+from ._core import ffi, lib, NULL, check, error_from_code, callback_failed
 from .bridge import CoreBridge
 from . import corefuture, sockaddr
 
@@ -500,7 +500,7 @@ class TransportMixin:
         return sockets
 
 
-@ffi.def_extern()
+@ffi.def_extern(onerror=callback_failed)
 def _weft_server_factory(factory_arg, protocol_out, arg_out):
     loop, protocol_factory = ffi.from_handle(factory_arg)
     try:
