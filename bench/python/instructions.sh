@@ -8,6 +8,7 @@
 # start-up and shutdown out. Needs a build with the binding and bench/echo_client:
 #   bench/python/instructions.sh BUILD_DIR [STYLE [SIZE]]     (default: protocol 1024)
 set -euo pipefail
+set -m # background servers keep SIGINT (without job control, bash starts them ignoring it)
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:?usage: $0 BUILD_DIR [STYLE [SIZE]]}" && pwd)
 style=${2:-protocol}
