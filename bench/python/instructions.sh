@@ -13,12 +13,18 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:?usage: $0 BUILD_DIR [STYLE [SIZE]]}" && pwd)
 style=${2:-protocol}
 size=${3:-1024}
-conns=4 n1=2000 n2=6000 port=${PORT:-25113}
+conns=4 n1=2000 n2=6000
 python=$(python3 -c 'import sys; print(sys.executable)') # the interpreter, not a shim
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 count() { # loop requests -> Ir of a whole server run
+  local port
+  port=$(free_port) # a fresh one each run: never a server left over from another
   PYTHONPATH="$build/bindings/python/lib" valgrind --tool=callgrind \
     --callgrind-out-file="$out/$1-$2" "$python" "$src/bench/python/echo_servers.py" "$1" \
     "$style" "$port" 2>/dev/null &
@@ -29,8 +35,12 @@ count() { # loop requests -> Ir of a whole server run
     sleep 0.2
   done
   "$build/bench/echo_client" "$port" "$size" 0 "$conns" 0 "$2" >/dev/null
-  kill -INT "$server"
+  kill -INT "$server" # KeyboardInterrupt: the server exits and callgrind writes its counts
   wait "$server" 2>/dev/null || true
+  if ! grep -q '^summary:' "$out/$1-$2"; then
+    echo "no counts from the $1 server" >&2
+    exit 1
+  fi
   awk '/^summary:/ {print $2}' "$out/$1-$2"
 }
 
