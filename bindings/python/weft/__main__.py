@@ -1,6 +1,5 @@
 """python -m weft: asyncio's REPL (top-level await) running on weft's loop."""
 
-import asyncio
 import runpy
 
 import weft

@@ -292,5 +292,4 @@ int weft_connect_accepted_fd_tls(weft_loop_t *loop, const weft_protocol_t *proto
 extern "Python" int _weft_tls_ssl(void *, int32_t, weft_tls_ssl_t *);
 extern "Python" void _weft_tls_release(void *);
 extern "Python" void _weft_tls_done(weft_future_t *, void *);
-extern "Python" int _weft_tls_server_factory(void *, weft_protocol_t *, void **);
 extern "Python" void _weft_core_report(weft_loop_t *, const weft_error_context_t *, void *);

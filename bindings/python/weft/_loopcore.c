@@ -902,6 +902,7 @@ int _weft_loopcore_install(void) {
   if (type != NULL && str_debug_handle && str_run_batch_debug && str_interrupted &&
       str_create_task && str_future && str_task && kw_loop && kw_loop_name_context &&
       PyModule_AddObjectRef(module, "LoopCore", type) == 0 &&
+      PyModule_AddIntConstant(module, "THREADSAFE_ID", ID_THREADSAFE) == 0 &&
       weft_py_add_transport_core(module) == 0 &&
       PyDict_SetItemString(PyImport_GetModuleDict(), "weft._loopcore", module) == 0)
     rc = 0;

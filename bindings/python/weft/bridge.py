@@ -7,10 +7,45 @@ the protocol in C, and the rarer events arrive here as _on_* methods."""
 
 from __future__ import annotations
 
+import os
+
 from ._core import ffi, lib, NULL, error_from_code
 from ._loopcore import TransportCore
+from . import corefuture
 
-__all__ = ["CoreBridge", "core_call"]
+__all__ = ["CoreBridge", "core_call", "STREAM_TABLE", "BUFFERED_TABLE", "DATAGRAM_TABLE",
+           "stream_table"]
+
+
+def _table(kind: str):
+    """The core's protocol table for a TransportCore: every entry is a C function of
+    weft/_transportcore.c. `kind`: "stream", "buffered" (a BufferedProtocol) or "datagram"."""
+    table = ffi.new("weft_protocol_t *")
+    table.size = ffi.sizeof("weft_protocol_t")
+    table.connection_made = lib._weft_tp_made
+    table.connection_lost = lib._weft_tp_lost
+    table.pause_writing = lib._weft_tp_pause_writing
+    table.resume_writing = lib._weft_tp_resume_writing
+    if kind == "datagram":
+        table.datagram_received = lib._weft_tp_datagram
+        table.error_received = lib._weft_tp_error_received
+        return table
+    table.eof_received = lib._weft_tp_eof
+    if kind == "buffered":
+        table.get_buffer = lib._weft_tp_get_buffer
+        table.buffer_updated = lib._weft_tp_buffer_updated
+    else:
+        table.data_received = lib._weft_tp_data
+    return table
+
+
+STREAM_TABLE, BUFFERED_TABLE, DATAGRAM_TABLE = (_table(kind)
+                                                for kind in ("stream", "buffered", "datagram"))
+
+
+def stream_table(buffered: bool):
+    """The table for a stream protocol: BufferedProtocols get get_buffer/buffer_updated."""
+    return BUFFERED_TABLE if buffered else STREAM_TABLE
 
 # Which protocol callback a transport's own method stands for, in error reports.
 _REPORTED_AS = {"_made": "connection_made", "_lost": "connection_lost"}
@@ -52,6 +87,35 @@ class CoreBridge:
         self._core.protocol = protocol
 
     # ---- What every transport over a core transport does the same way -----------------
+
+    def _core_table(self):
+        """The protocol table the core calls this transport through."""
+        return stream_table(self._buffered)
+
+    def _never_made(self) -> None:
+        """The core never made the connection: the caller's socket or pipe is closed, or
+        given back, as asyncio does when a create_* call fails."""
+
+    async def _start_on_core(self, connect, fd: int) -> None:
+        """Hands `fd` (a duplicate the core then owns) to the core with
+        connect(loop, table, cookie, fd, out) and returns once connection_made has run."""
+        loop = self._loop
+        out = ffi.new("weft_future_t **")
+        rc = connect(loop._ptr, self._core_table(), self._cookie, fd, out)
+        if rc < 0:
+            os.close(fd)
+            self._never_made()
+            raise error_from_code(rc)
+        loop._transports.add(self)
+        try:
+            # Fails if the core could not start the transport (no protocol event then).
+            await corefuture.until_made(loop, out[0], self)
+        except BaseException:
+            if self._ptr == NULL:
+                loop._transports.discard(self)  # never made: no connection_lost comes
+                self._never_made()
+            self.close()
+            raise
 
     def get_protocol(self):
         return self._protocol

@@ -13,9 +13,9 @@ import stat
 import warnings
 from asyncio import base_events, constants, transports, trsock
 
-from ._core import ffi, lib, NULL, error_from_code
-from . import corefuture, sockaddr
-from .bridge import CoreBridge
+from ._core import lib, NULL, error_from_code
+from . import sockaddr
+from .bridge import CoreBridge, DATAGRAM_TABLE
 
 __all__ = ["DatagramTransport", "DatagramMixin"]
 
@@ -79,6 +79,12 @@ class DatagramTransport(CoreBridge, transports.DatagramTransport, transports.Tra
             return sockaddr.encode(self._family, infos[0][4])
 
     # ---- From the core ----------------------------------------------------------------
+
+    def _core_table(self):
+        return DATAGRAM_TABLE
+
+    def _never_made(self) -> None:
+        self._sock.close()
 
     def _lost(self, error: int) -> None:
         self._closed = True
@@ -200,35 +206,6 @@ class DatagramMixin:
         except BaseException:
             sock.close()
             raise
-        fd = os.dup(sock.fileno())
-        out = ffi.new("weft_future_t **")
-        rc = lib.weft_create_datagram_endpoint_fd(self._ptr, _DATAGRAM, transport._cookie, fd,
-                                                  out)
-        if rc < 0:
-            os.close(fd)
-            sock.close()
-            raise error_from_code(rc)
-        self._transports.add(transport)
-        try:
-            await corefuture.until_made(self, out[0], transport)
-        except BaseException:
-            if transport._ptr == NULL:
-                self._transports.discard(transport)  # never made: no connection_lost comes
-            transport.close()
-            raise
+        await transport._start_on_core(lib.weft_create_datagram_endpoint_fd,
+                                       os.dup(sock.fileno()))
         return transport, protocol
-
-
-def _table():
-    table = ffi.new("weft_protocol_t *")
-    table.size = ffi.sizeof("weft_protocol_t")
-    table.connection_made = lib._weft_tp_made
-    table.connection_lost = lib._weft_tp_lost
-    table.pause_writing = lib._weft_tp_pause_writing
-    table.resume_writing = lib._weft_tp_resume_writing
-    table.datagram_received = lib._weft_tp_datagram
-    table.error_received = lib._weft_tp_error_received
-    return table
-
-
-_DATAGRAM = _table()

@@ -39,7 +39,7 @@ from .sendfile import SendfileMixin
 __all__ = ["EventLoop"]
 
 _monotonic = time.monotonic
-_THREADSAFE = 2  # the marker id of call_soon_threadsafe; timers have odd ids, call_soon 0
+_THREADSAFE = _loopcore.THREADSAFE_ID  # call_soon_threadsafe's marker id (call_soon's is 0)
 
 
 def _debug_from_environment() -> bool:

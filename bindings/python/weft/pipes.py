@@ -16,9 +16,7 @@ import warnings
 from asyncio import base_events, transports
 
 from ._core import ffi, lib, NULL, check, error_from_code
-from . import corefuture
 from .bridge import CoreBridge
-from .transports import _PROTOCOL, _BUFFERED
 
 __all__ = ["ReadPipeTransport", "WritePipeTransport", "PipeMixin"]
 
@@ -63,6 +61,9 @@ class _PipeTransport(CoreBridge):
         self._buffered = isinstance(protocol, asyncio.BufferedProtocol)
 
     # ---- From the core ----------------------------------------------------------------
+
+    def _never_made(self) -> None:
+        self._pipe = None  # the caller keeps its pipe when nothing was made
 
     def _lost(self, error: int) -> None:
         exc = error_from_code(error) if error else None
@@ -157,23 +158,7 @@ class PipeMixin:
             raise ValueError(refusal)
         protocol = protocol_factory()
         transport = cls(self, pipe, protocol)
-        fd = os.dup(pipe.fileno())
-        out = ffi.new("weft_future_t **")
-        table = _BUFFERED if transport._buffered else _PROTOCOL
-        rc = connect(self._ptr, table, transport._cookie, fd, out)
-        if rc < 0:
-            os.close(fd)
-            transport._pipe = None  # the caller keeps its pipe when nothing was made
-            raise error_from_code(rc)
-        self._transports.add(transport)
-        try:
-            await corefuture.until_made(self, out[0], transport)
-        except BaseException:
-            self._transports.discard(transport)
-            if transport._ptr == NULL:
-                transport._pipe = None  # never made: the pipe stays the caller's
-            transport.close()
-            raise
+        await transport._start_on_core(connect, os.dup(pipe.fileno()))
         if self._debug:
             base_events.logger.debug("%r: pipe %r connected: (%r, %r)", self, pipe,
                                      transport, protocol)

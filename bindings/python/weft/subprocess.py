@@ -244,6 +244,24 @@ class SubprocessTransport(transports.SubprocessTransport):
         self._protocol.connection_lost(error_from_code(error) if error else None)
 
 
+def _check_popen_arguments(want_shell: bool, shell, universal_newlines, bufsize, text,
+                           encoding, errors) -> None:
+    """asyncio's subprocesses talk bytes, unbuffered, through the shell only for
+    subprocess_shell: its refusals, in its order."""
+    if universal_newlines:
+        raise ValueError("universal_newlines must be False")
+    if bool(shell) != want_shell:
+        raise ValueError(f"shell must be {want_shell}")
+    if bufsize != 0:
+        raise ValueError("bufsize must be 0")
+    if text:
+        raise ValueError("text must be False")
+    if encoding is not None:
+        raise ValueError("encoding must be None")
+    if errors is not None:
+        raise ValueError("errors must be None")
+
+
 class SubprocessMixin:
     """The loop's subprocess_exec and subprocess_shell."""
 
@@ -251,18 +269,7 @@ class SubprocessMixin:
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               universal_newlines=False, shell=False, bufsize=0,
                               encoding=None, errors=None, text=None, **kwargs):
-        if universal_newlines:
-            raise ValueError("universal_newlines must be False")
-        if shell:
-            raise ValueError("shell must be False")
-        if bufsize != 0:
-            raise ValueError("bufsize must be 0")
-        if text:
-            raise ValueError("text must be False")
-        if encoding is not None:
-            raise ValueError("encoding must be None")
-        if errors is not None:
-            raise ValueError("errors must be None")
+        _check_popen_arguments(False, shell, universal_newlines, bufsize, text, encoding, errors)
         argv = [program, *args]
         return await self._spawn(protocol_factory, argv, stdin, stdout, stderr, kwargs)
 
@@ -272,18 +279,7 @@ class SubprocessMixin:
                                encoding=None, errors=None, text=None, **kwargs):
         if not isinstance(cmd, (bytes, str)):
             raise ValueError("cmd must be a string")
-        if universal_newlines:
-            raise ValueError("universal_newlines must be False")
-        if not shell:
-            raise ValueError("shell must be True")
-        if bufsize != 0:
-            raise ValueError("bufsize must be 0")
-        if text:
-            raise ValueError("text must be False")
-        if encoding is not None:
-            raise ValueError("encoding must be None")
-        if errors is not None:
-            raise ValueError("errors must be None")
+        _check_popen_arguments(True, shell, universal_newlines, bufsize, text, encoding, errors)
         argv = ["/bin/sh", "-c", cmd]
         return await self._spawn(protocol_factory, argv, stdin, stdout, stderr, kwargs)
 

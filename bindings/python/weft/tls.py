@@ -22,7 +22,7 @@ import sys
 from asyncio import base_events, constants
 
 from ._core import ffi, lib, NULL, error_from_code, callback_failed
-from .transports import Transport, _BUFFERED, _PROTOCOL, _socket_extra
+from .transports import Transport, _socket_extra
 
 __all__ = ["SSLTransport", "TLSMixin"]
 
@@ -432,23 +432,6 @@ def _weft_core_report(loop_ptr, context, arg):
         loop.call_exception_handler({"message": message, "exception": exc})
 
 
-@ffi.def_extern(onerror=callback_failed)
-def _weft_tls_server_factory(factory_arg, protocol_out, arg_out):
-    loop, protocol_factory, tls = ffi.from_handle(factory_arg)
-    try:
-        protocol = protocol_factory()
-    except BaseException as exc:
-        loop.call_exception_handler({"message": "Exception in the protocol factory",
-                                     "exception": exc})
-        return -3000
-    transport = SSLTransport(loop, protocol, {}, tls)
-    loop._transports.add(transport)
-    table = _BUFFERED if transport._buffered else _PROTOCOL
-    protocol_out[0] = table[0]
-    arg_out[0] = transport._cookie
-    return 0
-
-
 # ---- The loop's side ------------------------------------------------------------------
 
 def _is_ssl_socket(sock) -> bool:
@@ -520,7 +503,7 @@ class TLSMixin:
                    else lib.weft_create_connection_fd_tls)
         fd = os.dup(sock.fileno())
         self._transports.add(transport)  # alive while the core may call it
-        rc = connect(self._ptr, _BUFFERED if transport._buffered else _PROTOCOL,
+        rc = connect(self._ptr, transport._core_table(),
                      transport._cookie, fd, source.options(), out)
         source.handle = None  # ssl_fn was called (or not) during the call: a cycle less
         if rc < 0:
@@ -554,7 +537,7 @@ class TLSMixin:
         # The core delivers the upgraded connection's events (a failed upgrade's
         # connection_lost included) to the new transport's cookie from now on.
         self._transports.add(new)
-        rc = lib.weft_start_tls(transport._ptr, _BUFFERED if new._buffered else _PROTOCOL,
+        rc = lib.weft_start_tls(transport._ptr, new._core_table(),
                                 new._cookie, source.options(), 1 if server_side else 0, out)
         source.handle = None
         if rc < 0:
@@ -569,17 +552,21 @@ class TLSMixin:
     # -- servers
 
     def _tls_server_factory(self, protocol_factory, tls: _TLS, options):
-        """The factory and cookie of a TLS server; fills ``options.tls``. Returns
-        (factory, cookie, keep): keep must live as long as the server."""
+        """The factory cookie of a TLS server (for transports._weft_server_factory); fills
+        ``options.tls``. Returns (cookie, keep): keep must live as long as the server."""
         _check_openssl()
         self._tls_reports()
-        cookie = ffi.new_handle((self, protocol_factory, tls))
+
+        def make_transport(loop, protocol):
+            return SSLTransport(loop, protocol, {}, tls)
+
+        cookie = ffi.new_handle((self, protocol_factory, make_transport))
         # Every connection's SSL hold keeps the cookie too: the factory is called after a
         # handshake, which may complete after the Server object is gone.
         source = _SSLSource(self, tls, keep=cookie)
         tls_options = source.options()
         options.tls = tls_options
-        return lib._weft_tls_server_factory, cookie, (source, tls_options)
+        return cookie, (source, tls_options)
 
     def _tls_reports(self) -> None:
         """Routes the core's reports through Python's exception handler (once per loop)."""

@@ -18,7 +18,7 @@ import stat
 from asyncio import base_events, constants, staggered, transports, trsock
 
 from ._core import ffi, lib, NULL, check, error_from_code, callback_failed
-from .bridge import CoreBridge
+from .bridge import CoreBridge, stream_table
 from . import corefuture, sockaddr
 
 __all__ = ["Transport", "Server", "TransportMixin"]
@@ -72,7 +72,7 @@ class Transport(CoreBridge, transports.Transport):
         buffered = isinstance(protocol, asyncio.BufferedProtocol)
         if buffered != self._buffered and self._ptr != NULL:
             # The core calls get_buffer/buffer_updated or data_received: switch tables.
-            check(lib.weft_transport_set_protocol(self._ptr, _BUFFERED if buffered else _PROTOCOL,
+            check(lib.weft_transport_set_protocol(self._ptr, stream_table(buffered),
                                                   self._cookie))
         self._protocol = protocol
         self._buffered = buffered
@@ -105,6 +105,10 @@ class Transport(CoreBridge, transports.Transport):
             if self._extra.get(key) is None:
                 self._extra[key] = sockaddr.transport_address(ptr, code)
         super()._made(ptr)
+
+    def _never_made(self) -> None:
+        if self._socket is not None:
+            self._socket.close()
 
     def _lost(self, error: int) -> None:
         try:
@@ -364,26 +368,9 @@ class TransportMixin:
         # The core runs the connection on a duplicate; the caller's socket object stays
         # usable (get_extra_info('socket')) and is closed with the transport, as asyncio's.
         transport._socket = sock
-        out = ffi.new("weft_future_t **")
-        fd = os.dup(sock.fileno())
-        table = _BUFFERED if transport._buffered else _PROTOCOL
         connect_fd = (lib.weft_create_unix_connection_fd if sock.family == socket.AF_UNIX
                       else lib.weft_create_connection_fd)
-        rc = connect_fd(self._ptr, table, transport._cookie, fd, out)
-        if rc < 0:
-            os.close(fd)
-            sock.close()
-            raise error_from_code(rc)
-        self._transports.add(transport)
-        try:
-            # Fails if the core could not start the transport (no protocol event then).
-            await corefuture.until_made(self, out[0], transport)
-        except BaseException:
-            if transport._ptr == NULL:
-                self._transports.discard(transport)
-                sock.close()
-            transport.close()
-            raise
+        await transport._start_on_core(connect_fd, os.dup(sock.fileno()))
         return transport, protocol
 
     async def create_server(self, protocol_factory, host=None, port=None, *,
@@ -454,13 +441,13 @@ class TransportMixin:
         options.size = ffi.sizeof("weft_server_options_t")
         options.backlog = backlog
         options.no_start_serving = 0 if start_serving else 1
-        factory, keep = lib._weft_server_factory, None
-        cookie = ffi.new_handle((self, protocol_factory))
+        keep = None
+        cookie = ffi.new_handle((self, protocol_factory, _plain_transport))
         if tls is not None:
-            factory, cookie, keep = self._tls_server_factory(protocol_factory, tls, options)
+            cookie, keep = self._tls_server_factory(protocol_factory, tls, options)
         out = ffi.new("weft_server_t **")
-        rc = lib.weft_create_server_fds(self._ptr, factory, cookie, ffi.new("int[]", fds),
-                                        len(fds), options, out)
+        rc = lib.weft_create_server_fds(self._ptr, lib._weft_server_factory, cookie,
+                                        ffi.new("int[]", fds), len(fds), options, out)
         if rc < 0:
             for fd in fds:
                 os.close(fd)
@@ -502,36 +489,21 @@ class TransportMixin:
 
 @ffi.def_extern(onerror=callback_failed)
 def _weft_server_factory(factory_arg, protocol_out, arg_out):
-    loop, protocol_factory = ffi.from_handle(factory_arg)
+    """A server accepted a connection (for TLS: completed its handshake): a protocol from
+    the user's factory and a transport from the server's maker (plain or TLS)."""
+    loop, protocol_factory, make_transport = ffi.from_handle(factory_arg)
     try:
         protocol = protocol_factory()
     except BaseException as exc:
         loop.call_exception_handler({"message": "Exception in the protocol factory",
                                      "exception": exc})
         return -3000
-    transport = Transport(loop, protocol, {})
+    transport = make_transport(loop, protocol)
     loop._transports.add(transport)
-    table = _BUFFERED if transport._buffered else _PROTOCOL
-    protocol_out[0] = table[0]
+    protocol_out[0] = transport._core_table()[0]
     arg_out[0] = transport._cookie
     return 0
 
 
-def _table(buffered: bool):
-    table = ffi.new("weft_protocol_t *")
-    table.size = ffi.sizeof("weft_protocol_t")
-    table.connection_made = lib._weft_tp_made
-    if buffered:
-        table.get_buffer = lib._weft_tp_get_buffer
-        table.buffer_updated = lib._weft_tp_buffer_updated
-    else:
-        table.data_received = lib._weft_tp_data
-    table.eof_received = lib._weft_tp_eof
-    table.connection_lost = lib._weft_tp_lost
-    table.pause_writing = lib._weft_tp_pause_writing
-    table.resume_writing = lib._weft_tp_resume_writing
-    return table
-
-
-_PROTOCOL = _table(False)
-_BUFFERED = _table(True)
+def _plain_transport(loop, protocol):
+    return Transport(loop, protocol, {})
