@@ -114,6 +114,98 @@ static PyObject *handle_new(PyTypeObject *type, PyObject *callback, PyObject *ar
   return handle;
 }
 
+/* ---- Cancelling a handle ------------------------------------------------------------ */
+
+/* asyncio.Handle.cancel and asyncio.TimerHandle.cancel (events.py) are Python, and cancel
+ * asks loop.get_debug(): a timer cancelled per request (a keep-alive timeout re-armed by
+ * every response) cost three Python frames. configure() installs these as the cancel
+ * methods of weft's Handle and TimerHandle. They do what asyncio's do, in the same order,
+ * through the same attributes (a loop that overrides get_debug or _timer_handle_cancelled
+ * is still asked). */
+
+static PyObject *str_get_debug, *str_timer_handle_cancelled;
+
+/* A handle slot's truth value; -1 with AttributeError when the slot was never set. */
+static int slot_true(PyObject *obj, Py_ssize_t off, const char *name) {
+  PyObject *value = SLOT(obj, off);
+  if (value == NULL) {
+    PyErr_Format(PyExc_AttributeError, "'%.100s' object has no attribute '%s'",
+                 Py_TYPE(obj)->tp_name, name);
+    return -1;
+  }
+  return value == Py_True ? 1 : value == Py_False ? 0 : PyObject_IsTrue(value);
+}
+
+static PyObject *handle_cancel(PyObject *self, PyObject *unused) {
+  (void)unused;
+  int cancelled = slot_true(self, slots.cancelled, "_cancelled");
+  if (cancelled < 0)
+    return NULL;
+  if (cancelled)
+    Py_RETURN_NONE;
+  slot_set(self, slots.cancelled, Py_True);
+  PyObject *loop = SLOT(self, slots.loop);
+  if (loop == NULL) {
+    PyErr_SetString(PyExc_AttributeError, "handle has no attribute '_loop'");
+    return NULL;
+  }
+  Py_INCREF(loop);
+  PyObject *debug = PyObject_CallMethodNoArgs(loop, str_get_debug);
+  Py_DECREF(loop);
+  int on = debug ? PyObject_IsTrue(debug) : -1;
+  Py_XDECREF(debug);
+  if (on < 0)
+    return NULL;
+  if (on) {
+    /* Debug mode keeps the representation, callback included, for later reports. */
+    PyObject *repr = PyObject_Repr(self);
+    if (repr == NULL)
+      return NULL;
+    slot_set(self, slots.repr, repr);
+    Py_DECREF(repr);
+  }
+  slot_set(self, slots.callback, Py_None);
+  slot_set(self, slots.args, Py_None);
+  Py_RETURN_NONE;
+}
+
+static PyObject *timer_handle_cancel(PyObject *self, PyObject *unused) {
+  int cancelled = slot_true(self, slots.cancelled, "_cancelled");
+  if (cancelled < 0)
+    return NULL;
+  if (!cancelled) {
+    PyObject *loop = SLOT(self, slots.loop);
+    if (loop == NULL) {
+      PyErr_SetString(PyExc_AttributeError, "handle has no attribute '_loop'");
+      return NULL;
+    }
+    Py_INCREF(loop);
+    PyObject *done = PyObject_CallMethodOneArg(loop, str_timer_handle_cancelled, self);
+    Py_DECREF(loop);
+    if (done == NULL)
+      return NULL;
+    Py_DECREF(done);
+  }
+  return handle_cancel(self, unused);
+}
+
+static PyMethodDef handle_cancel_def = {
+    "cancel", handle_cancel, METH_NOARGS,
+    "Cancels the callback (asyncio.Handle.cancel); cancelling twice does nothing."};
+static PyMethodDef timer_handle_cancel_def = {
+    "cancel", timer_handle_cancel, METH_NOARGS,
+    "Cancels the timer: the loop drops it at once (asyncio.TimerHandle.cancel)."};
+
+/* Makes `def` the method `name` of `type`. */
+static int install_method(PyTypeObject *type, PyMethodDef *def) {
+  PyObject *descr = PyDescr_NewMethod(type, def);
+  if (descr == NULL)
+    return -1;
+  int rc = PyObject_SetAttrString((PyObject *)type, def->ml_name, descr);
+  Py_DECREF(descr);
+  return rc;
+}
+
 /* ---- Custody: handles the loop holds are not tracked by the garbage collector ---------- */
 
 /* A queued handle cannot be garbage: the loop references it. Yet every collection walks
@@ -456,6 +548,13 @@ static PyObject *LoopCore_create_task(LoopCore *self, PyObject *const *argv, Py_
   return task;
 }
 
+/* Every asyncio Future and Task asks its loop get_debug() as it is made (a Task for each
+ * request of an HTTP server, a Future for each wait): a Python method cost a frame each. */
+static PyObject *LoopCore_get_debug(LoopCore *self, PyObject *unused) {
+  (void)unused;
+  return PyBool_FromLong(self->debug);
+}
+
 static PyObject *LoopCore_time(LoopCore *self, PyObject *unused) {
   (void)self;
   (void)unused;
@@ -792,6 +891,7 @@ static PyMethodDef LoopCore_methods[] = {
     {"call_later", (PyCFunction)(void (*)(void))LoopCore_call_later, METH_FASTCALL | METH_KEYWORDS,
      "call_later(delay, callback, *args, context=None): run callback in `delay` seconds."},
     {"time", (PyCFunction)LoopCore_time, METH_NOARGS, "The loop's clock: time.monotonic()."},
+    {"get_debug", (PyCFunction)LoopCore_get_debug, METH_NOARGS, "True in debug mode."},
     {"_timer_handle_cancelled", (PyCFunction)LoopCore_timer_handle_cancelled, METH_O,
      "TimerHandle.cancel calls this: the core's timer is cancelled."},
     {"_clear_scheduled", (PyCFunction)LoopCore_clear_scheduled, METH_NOARGS,
@@ -859,7 +959,9 @@ static PyObject *loopcore_configure(PyObject *module, PyObject *args) {
                         &timer_type, &futures_module, &tasks_module, &error_from_code,
                         &report_error))
     return NULL;
-  if (read_slot_layout((PyTypeObject *)handle_type, (PyTypeObject *)timer_type) < 0)
+  if (read_slot_layout((PyTypeObject *)handle_type, (PyTypeObject *)timer_type) < 0 ||
+      install_method((PyTypeObject *)handle_type, &handle_cancel_def) < 0 ||
+      install_method((PyTypeObject *)timer_type, &timer_handle_cancel_def) < 0)
     return NULL;
   Py_XSETREF(slots.futures_module, Py_NewRef(futures_module));
   Py_XSETREF(slots.tasks_module, Py_NewRef(tasks_module));
@@ -895,13 +997,15 @@ int _weft_loopcore_install(void) {
   str_run_batch_debug = PyUnicode_InternFromString("_run_batch_debug");
   str_interrupted = PyUnicode_InternFromString("_interrupted");
   str_create_task = PyUnicode_InternFromString("_create_task");
+  str_get_debug = PyUnicode_InternFromString("get_debug");
+  str_timer_handle_cancelled = PyUnicode_InternFromString("_timer_handle_cancelled");
   str_future = PyUnicode_InternFromString("Future");
   str_task = PyUnicode_InternFromString("Task");
   kw_loop = Py_BuildValue("(s)", "loop");
   kw_loop_name_context = Py_BuildValue("(sss)", "loop", "name", "context");
   if (type != NULL && str_debug_handle && str_run_batch_debug && str_interrupted &&
-      str_create_task && str_future && str_task && kw_loop && kw_loop_name_context &&
-      PyModule_AddObjectRef(module, "LoopCore", type) == 0 &&
+      str_create_task && str_get_debug && str_timer_handle_cancelled && str_future && str_task &&
+      kw_loop && kw_loop_name_context && PyModule_AddObjectRef(module, "LoopCore", type) == 0 &&
       PyModule_AddIntConstant(module, "THREADSAFE_ID", ID_THREADSAFE) == 0 &&
       weft_py_add_transport_core(module) == 0 &&
       PyDict_SetItemString(PyImport_GetModuleDict(), "weft._loopcore", module) == 0)

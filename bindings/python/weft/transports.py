@@ -35,10 +35,10 @@ class Transport(CoreBridge, transports.Transport):
         super().__init__(extra)
         self._loop = loop
         self._bridge(protocol)
-        if type(self).write is Transport.write:
-            # The hot method, bound straight to C: no Python frame per call. (A subclass
-            # that overrides it keeps its own.)
-            self.write = self._core.write
+        hot = ("is_closing", "pause_reading", "resume_reading")
+        if type(self).write is Transport.write:  # else writelines goes through that write
+            hot += ("write", "writelines")
+        self._bind_core_methods(Transport, hot)
         self._buffered = isinstance(protocol, asyncio.BufferedProtocol)
         self._made_waiter = None
 
