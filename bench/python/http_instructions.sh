@@ -7,7 +7,9 @@
 # per connection of bench/http_client; (Ir(N2) - Ir(N1)) / (CONNECTIONS * (N2 - N1))
 # cancels start-up and shutdown out. Needs a build with the binding and bench/http_client:
 #   bench/python/http_instructions.sh BUILD_DIR [SERVER...]   (default: aiohttp uvicorn)
-# KEEP=DIR keeps the callgrind files there (SERVER-LOOP-N) for callgrind_annotate.
+# KEEP=DIR keeps the callgrind files there (SERVER-LOOP-N) for callgrind_annotate; LOOPS,
+# CONNS, N1 and N2 override the loops (weft uvloop asyncio), connections (4) and requests
+# per connection (200 and 800).
 set -euo pipefail
 set -m # background servers keep SIGINT (without job control, bash starts them ignoring it)
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -16,7 +18,7 @@ shift
 servers=("$@")
 [ ${#servers[@]} -gt 0 ] || servers=(aiohttp uvicorn)
 loops=(${LOOPS:-weft uvloop asyncio})
-conns=4 n1=${N1:-200} n2=${N2:-800}
+conns=${CONNS:-4} n1=${N1:-200} n2=${N2:-800}
 client="$build/bench/http_client"
 [ -x "$client" ] || { echo "$client not found: build with -DWEFT_BUILD_BENCH=ON" >&2; exit 1; }
 python=$(python3 -c 'import sys; print(sys.executable)') # the interpreter, not a shim
@@ -52,7 +54,9 @@ stop_server() { # SIGINT: the server exits and callgrind writes its counts
 count() { # server loop requests -> Ir of a whole server run
   local port file="$out/$1-$2-$3"
   port=$(free_port) # a fresh one each run: never a server left over from another
-  PYTHONPATH="$build/bindings/python/lib" valgrind --tool=callgrind \
+  # A fixed hash seed: with a random one, dict probe lengths (and so the count) change from
+  # run to run by several hundred instructions per request.
+  PYTHONHASHSEED=0 PYTHONPATH="$build/bindings/python/lib" valgrind --tool=callgrind \
     --callgrind-out-file="$file" "$python" "$src/bench/python/http_servers.py" "$2" "$1" \
     "$port" 2>"$file.log" &
   local server=$!

@@ -38,6 +38,7 @@ static struct {
   PyObject *report_error;                  /* weft.handles.report_callback_error */
   Py_ssize_t callback, args, cancelled, loop, source_traceback, repr, context;
   Py_ssize_t scheduled, when, core, id;
+  PyObject *c_task_type; /* asyncio.tasks.Task as configure() found it (asyncio's own) */
 } slots;
 
 #define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
@@ -297,7 +298,7 @@ typedef struct {
 } LoopCore;
 
 static PyObject *str_debug_handle, *str_run_batch_debug, *str_interrupted, *str_create_task,
-    *str_future, *str_task, *kw_loop, *kw_loop_name_context;
+    *str_future, *str_task, *str_name, *str_context, *kw_loop, *kw_loop_name_context;
 
 static int raise_code(int rc) {
   PyObject *exc = PyObject_CallFunction(slots.error_from_code, "i", rc);
@@ -324,7 +325,9 @@ static int parse_call(PyObject *const *argv, Py_ssize_t nargs, PyObject *kwnames
     Py_ssize_t nkw = PyTuple_GET_SIZE(kwnames);
     for (Py_ssize_t i = 0; i < nkw; i++) {
       PyObject *name = PyTuple_GET_ITEM(kwnames, i);
-      if (!PyUnicode_Check(name) || PyUnicode_CompareWithASCIIString(name, "context") != 0) {
+      /* Keyword names in calls from Python are interned: the pointer test is the usual one. */
+      if (name != str_context &&
+          (!PyUnicode_Check(name) || PyUnicode_CompareWithASCIIString(name, "context") != 0)) {
         PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%S'", method, name);
         return -1;
       }
@@ -523,6 +526,10 @@ static PyObject *LoopCore_create_task(LoopCore *self, PyObject *const *argv, Py_
   for (Py_ssize_t i = 0; i < nkw; i++) {
     PyObject *name = PyTuple_GET_ITEM(kwnames, i);
     int slot = 0;
+    if (name == str_name)
+      slot = 1;
+    else if (name == str_context)
+      slot = 2;
     for (int k = 1; k < 3 && slot == 0; k++)
       if (PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, names[k]) == 0)
         slot = k;
@@ -543,7 +550,11 @@ static PyObject *LoopCore_create_task(LoopCore *self, PyObject *const *argv, Py_
   if (task_type == NULL)
     return NULL;
   PyObject *call[] = {given[0], (PyObject *)self, given[1], given[2]};
-  PyObject *task = PyObject_Vectorcall(task_type, call, 1, kw_loop_name_context);
+  /* asyncio's loop passes name and context even when they are None; for the C Task, which
+   * gives None and absent the same meaning, leaving them out spares the call a larger
+   * keyword dict (a replaced Task class gets all three, as from asyncio). */
+  int plain = task_type == slots.c_task_type && given[1] == Py_None && given[2] == Py_None;
+  PyObject *task = PyObject_Vectorcall(task_type, call, 1, plain ? kw_loop : kw_loop_name_context);
   Py_DECREF(task_type);
   return task;
 }
@@ -965,6 +976,10 @@ static PyObject *loopcore_configure(PyObject *module, PyObject *args) {
     return NULL;
   Py_XSETREF(slots.futures_module, Py_NewRef(futures_module));
   Py_XSETREF(slots.tasks_module, Py_NewRef(tasks_module));
+  PyObject *task_type = PyObject_GetAttrString(tasks_module, "Task");
+  if (task_type == NULL)
+    return NULL;
+  Py_XSETREF(slots.c_task_type, task_type);
   Py_XSETREF(slots.error_from_code, Py_NewRef(error_from_code));
   Py_XSETREF(slots.report_error, Py_NewRef(report_error));
   Py_RETURN_NONE;
@@ -1001,8 +1016,15 @@ int _weft_loopcore_install(void) {
   str_timer_handle_cancelled = PyUnicode_InternFromString("_timer_handle_cancelled");
   str_future = PyUnicode_InternFromString("Future");
   str_task = PyUnicode_InternFromString("Task");
-  kw_loop = Py_BuildValue("(s)", "loop");
-  kw_loop_name_context = Py_BuildValue("(sss)", "loop", "name", "context");
+  str_name = PyUnicode_InternFromString("name");
+  str_context = PyUnicode_InternFromString("context");
+  /* Interned, as the names in calls from Python are: the callee's argument parser then
+   * matches them by pointer instead of comparing strings. */
+  PyObject *str_loop = PyUnicode_InternFromString("loop");
+  kw_loop = str_loop ? PyTuple_Pack(1, str_loop) : NULL;
+  kw_loop_name_context =
+      str_loop && str_name && str_context ? PyTuple_Pack(3, str_loop, str_name, str_context) : NULL;
+  Py_XDECREF(str_loop);
   if (type != NULL && str_debug_handle && str_run_batch_debug && str_interrupted &&
       str_create_task && str_get_debug && str_timer_handle_cancelled && str_future && str_task &&
       kw_loop && kw_loop_name_context && PyModule_AddObjectRef(module, "LoopCore", type) == 0 &&
