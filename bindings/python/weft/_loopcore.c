@@ -18,6 +18,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <string.h>
 #include <time.h>
 
 #include <weft.h>
@@ -316,6 +317,16 @@ static int check_open(LoopCore *self) {
   return -1;
 }
 
+/* Whether a keyword name is "context". Futures and tasks pass it with every callback they
+ * schedule, as a string of their own (not interned), so the pointer test alone misses. */
+static int is_context_keyword(PyObject *name) {
+  if (name == str_context)
+    return 1;
+  return PyUnicode_Check(name) && PyUnicode_GET_LENGTH(name) == 7 &&
+         PyUnicode_KIND(name) == PyUnicode_1BYTE_KIND &&
+         memcmp(PyUnicode_1BYTE_DATA(name), "context", 7) == 0;
+}
+
 /* Splits a call_soon-style argument vector into callback, args tuple and context. */
 static int parse_call(PyObject *const *argv, Py_ssize_t nargs, PyObject *kwnames, Py_ssize_t skip,
                       const char *method, PyObject **callback, PyObject **args,
@@ -325,9 +336,7 @@ static int parse_call(PyObject *const *argv, Py_ssize_t nargs, PyObject *kwnames
     Py_ssize_t nkw = PyTuple_GET_SIZE(kwnames);
     for (Py_ssize_t i = 0; i < nkw; i++) {
       PyObject *name = PyTuple_GET_ITEM(kwnames, i);
-      /* Keyword names in calls from Python are interned: the pointer test is the usual one. */
-      if (name != str_context &&
-          (!PyUnicode_Check(name) || PyUnicode_CompareWithASCIIString(name, "context") != 0)) {
+      if (!is_context_keyword(name)) {
         PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%S'", method, name);
         return -1;
       }
