@@ -210,3 +210,46 @@ def test_keyboard_interrupt_in_a_transport_callback_stops_the_loop(loop):
         server.close()
         made.result().abort()
         loop.run_until_complete(asyncio.sleep(0.05))
+
+
+def test_handles_the_caller_keeps_or_watches_are_never_reused(loop):
+    # The loop reuses a handle that has run only when nothing else can reach it.
+    import gc
+    import weakref
+    seen = []
+    kept = loop.call_soon(seen.append, 1)
+    watched = weakref.ref(loop.call_soon(seen.append, 2))
+    for i in range(3, 50):
+        loop.call_soon(seen.append, i)  # dropped by the caller: reusable
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert seen == list(range(1, 50))
+    assert kept._callback == seen.append and kept._args == (1,) and not kept.cancelled()
+    gc.collect()
+    assert watched() is None  # released, not kept with new contents
+    again = [loop.call_soon(seen.append, n) for n in range(50, 60)]
+    assert all(h is not kept for h in again)
+    assert len({id(h) for h in again}) == len(again)
+    assert all(h._args == (n,) and h._context is not None and h._loop is loop
+               for h, n in zip(again, range(50, 60)))
+    assert all(gc.is_tracked(h) is False for h in again)  # in the loop's custody
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert seen == list(range(1, 60))
+    assert gc.is_tracked(kept)
+
+
+def test_many_tasks_and_futures_reuse_handles_safely(loop):
+    async def child(n):
+        fut = loop.create_future()
+        loop.call_soon(fut.set_result, n)
+        await asyncio.sleep(0)
+        return await fut
+
+    async def main():
+        total = 0
+        for _ in range(20):
+            total += sum(await asyncio.gather(*(child(n) for n in range(200))))
+        return total
+
+    assert loop.run_until_complete(main()) == 20 * sum(range(200))

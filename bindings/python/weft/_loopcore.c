@@ -90,11 +90,51 @@ static int read_slot_layout(PyTypeObject *handle_type, PyTypeObject *timer_type)
   return 0;
 }
 
+/* ---- Spare handles ------------------------------------------------------------------- */
+
+/* Most call_soon handles are made by futures and tasks, which drop them at once: once such a
+ * handle has run, the loop holds the only reference. Allocating and deallocating it (a
+ * generic heap-type dealloc that walks the class chain clearing slots) cost a few hundred
+ * instructions, as much as the rest of scheduling it. So a plain Handle that has run with no other
+ * reference and no weak reference is emptied and kept for the next call_soon: no one can tell it
+ * from a new one. */
+enum { SPARE_MAX = 128 };
+static PyObject *spare[SPARE_MAX]; /* emptied, untracked, one reference each */
+static size_t spare_len;
+
+/* Lets go of a handle that has run (or was skipped): kept as a spare when only the loop
+ * holds it, else released. */
+static void handle_release(PyObject *handle) {
+  PyTypeObject *type = Py_TYPE(handle);
+  if (Py_REFCNT(handle) != 1 || type != slots.handle_type || spare_len == SPARE_MAX ||
+      (type->tp_weaklistoffset > 0 &&
+       *(PyObject **)((char *)handle + type->tp_weaklistoffset) != NULL)) {
+    Py_DECREF(handle);
+    return;
+  }
+  /* Untracked first: what the fields' own deallocation runs cannot reach it then. */
+  PyObject_GC_UnTrack(handle);
+  Py_ssize_t fields[] = {slots.callback, slots.args, slots.cancelled,       slots.loop,
+                         slots.context,  slots.repr, slots.source_traceback};
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+    Py_CLEAR(SLOT(handle, fields[i]));
+  if (spare_len < SPARE_MAX && Py_REFCNT(handle) == 1)
+    spare[spare_len++] = handle;
+  else
+    Py_DECREF(handle);
+}
+
 /* A new handle of `type` with asyncio's fields; steals `args`. context NULL or None: a copy
  * of the current context, as asyncio.Handle does. */
 static PyObject *handle_new(PyTypeObject *type, PyObject *callback, PyObject *args, PyObject *loop,
                             PyObject *context) {
-  PyObject *handle = type->tp_alloc(type, 0);
+  PyObject *handle;
+  if (type == slots.handle_type && spare_len > 0) {
+    handle = spare[--spare_len];
+    PyObject_GC_Track(handle); /* as a freshly allocated one is */
+  } else {
+    handle = type->tp_alloc(type, 0);
+  }
   if (handle == NULL) {
     Py_DECREF(args);
     return NULL;
@@ -753,7 +793,7 @@ static int run_threadsafe(LoopCore *self) {
     if (handle == NULL)
       break;
     int rc = run_handle(handle, slots.report_error);
-    Py_DECREF(handle);
+    handle_release(handle);
     if (rc < 0) {
       if (self->threadsafe.len > 0 && !self->wakeup_posted) {
         self->wakeup_posted = 1;
@@ -781,7 +821,7 @@ static void run_batch(LoopCore *self, const uintptr_t *ids, size_t count) {
       continue;
     }
     int rc = run_handle(handle, slots.report_error);
-    Py_DECREF(handle);
+    handle_release(handle);
     if (rc < 0) {
       interrupted(self, ids + i + 1, count - i - 1);
       return;
