@@ -35,7 +35,8 @@ class Transport(CoreBridge, transports.Transport):
         super().__init__(extra)
         self._loop = loop
         self._bridge(protocol)
-        hot = ("is_closing", "pause_reading", "resume_reading")
+        # Per request, not per connection (each binding costs the connection a little).
+        hot = ("is_closing",)
         if type(self).write is Transport.write:  # else writelines goes through that write
             hot += ("write", "writelines")
         self._bind_core_methods(Transport, hot)
