@@ -15,6 +15,7 @@ from weft import transports
 @pytest.fixture
 def loop():
     loop = weft.new_event_loop()
+    loop.set_debug(False)  # even under -X dev: these tests set debug mode themselves
     yield loop
     loop.close()
 
@@ -90,6 +91,7 @@ def test_cancel_asks_an_overridden_get_debug_and_timer_hook():
             super()._timer_handle_cancelled(handle)
 
     loop = Loop()
+    loop.set_debug(False)
     try:
         timer = loop.call_later(10, print)
         asked.clear()
