@@ -56,7 +56,10 @@ count() { # server loop requests -> Ir of a whole server run
   port=$(free_port) # a fresh one each run: never a server left over from another
   # A fixed hash seed: with a random one, dict probe lengths (and so the count) change from
   # run to run by several hundred instructions per request.
-  PYTHONHASHSEED=0 PYTHONPATH="$build/bindings/python/lib" valgrind --tool=callgrind \
+  # glibc is told not to copy with `rep movsb`, whose every step valgrind would count (as
+  # in instructions.sh).
+  GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=4294967295 \
+    PYTHONHASHSEED=0 PYTHONPATH="$build/bindings/python/lib" valgrind --tool=callgrind \
     --callgrind-out-file="$file" "$python" "$src/bench/python/http_servers.py" "$2" "$1" \
     "$port" 2>"$file.log" &
   local server=$!
