@@ -18,6 +18,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <string.h>
 #include <time.h>
 
 #include <weft.h>
@@ -38,6 +39,7 @@ static struct {
   PyObject *report_error;                  /* weft.handles.report_callback_error */
   Py_ssize_t callback, args, cancelled, loop, source_traceback, repr, context;
   Py_ssize_t scheduled, when, core, id;
+  PyObject *c_task_type; /* asyncio.tasks.Task as configure() found it (asyncio's own) */
 } slots;
 
 #define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
@@ -88,11 +90,51 @@ static int read_slot_layout(PyTypeObject *handle_type, PyTypeObject *timer_type)
   return 0;
 }
 
+/* ---- Spare handles ------------------------------------------------------------------- */
+
+/* Most call_soon handles are made by futures and tasks, which drop them at once: once such a
+ * handle has run, the loop holds the only reference. Allocating and deallocating it (a
+ * generic heap-type dealloc that walks the class chain clearing slots) cost a few hundred
+ * instructions, as much as the rest of scheduling it. So a plain Handle that has run with no other
+ * reference and no weak reference is emptied and kept for the next call_soon: no one can tell it
+ * from a new one. */
+enum { SPARE_MAX = 128 };
+static PyObject *spare[SPARE_MAX]; /* emptied, untracked, one reference each */
+static size_t spare_len;
+
+/* Lets go of a handle that has run (or was skipped): kept as a spare when only the loop
+ * holds it, else released. */
+static void handle_release(PyObject *handle) {
+  PyTypeObject *type = Py_TYPE(handle);
+  if (Py_REFCNT(handle) != 1 || type != slots.handle_type || spare_len == SPARE_MAX ||
+      (type->tp_weaklistoffset > 0 &&
+       *(PyObject **)((char *)handle + type->tp_weaklistoffset) != NULL)) {
+    Py_DECREF(handle);
+    return;
+  }
+  /* Untracked first: what the fields' own deallocation runs cannot reach it then. */
+  PyObject_GC_UnTrack(handle);
+  Py_ssize_t fields[] = {slots.callback, slots.args, slots.cancelled,       slots.loop,
+                         slots.context,  slots.repr, slots.source_traceback};
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+    Py_CLEAR(SLOT(handle, fields[i]));
+  if (spare_len < SPARE_MAX && Py_REFCNT(handle) == 1)
+    spare[spare_len++] = handle;
+  else
+    Py_DECREF(handle);
+}
+
 /* A new handle of `type` with asyncio's fields; steals `args`. context NULL or None: a copy
  * of the current context, as asyncio.Handle does. */
 static PyObject *handle_new(PyTypeObject *type, PyObject *callback, PyObject *args, PyObject *loop,
                             PyObject *context) {
-  PyObject *handle = type->tp_alloc(type, 0);
+  PyObject *handle;
+  if (type == slots.handle_type && spare_len > 0) {
+    handle = spare[--spare_len];
+    PyObject_GC_Track(handle); /* as a freshly allocated one is */
+  } else {
+    handle = type->tp_alloc(type, 0);
+  }
   if (handle == NULL) {
     Py_DECREF(args);
     return NULL;
@@ -112,6 +154,98 @@ static PyObject *handle_new(PyTypeObject *type, PyObject *callback, PyObject *ar
   SLOT(handle, slots.source_traceback) = Py_NewRef(Py_None);
   SLOT(handle, slots.repr) = Py_NewRef(Py_None);
   return handle;
+}
+
+/* ---- Cancelling a handle ------------------------------------------------------------ */
+
+/* asyncio.Handle.cancel and asyncio.TimerHandle.cancel (events.py) are Python, and cancel
+ * asks loop.get_debug(): a timer cancelled per request (a keep-alive timeout re-armed by
+ * every response) cost three Python frames. configure() installs these as the cancel
+ * methods of weft's Handle and TimerHandle. They do what asyncio's do, in the same order,
+ * through the same attributes (a loop that overrides get_debug or _timer_handle_cancelled
+ * is still asked). */
+
+static PyObject *str_get_debug, *str_timer_handle_cancelled;
+
+/* A handle slot's truth value; -1 with AttributeError when the slot was never set. */
+static int slot_true(PyObject *obj, Py_ssize_t off, const char *name) {
+  PyObject *value = SLOT(obj, off);
+  if (value == NULL) {
+    PyErr_Format(PyExc_AttributeError, "'%.100s' object has no attribute '%s'",
+                 Py_TYPE(obj)->tp_name, name);
+    return -1;
+  }
+  return value == Py_True ? 1 : value == Py_False ? 0 : PyObject_IsTrue(value);
+}
+
+static PyObject *handle_cancel(PyObject *self, PyObject *unused) {
+  (void)unused;
+  int cancelled = slot_true(self, slots.cancelled, "_cancelled");
+  if (cancelled < 0)
+    return NULL;
+  if (cancelled)
+    Py_RETURN_NONE;
+  slot_set(self, slots.cancelled, Py_True);
+  PyObject *loop = SLOT(self, slots.loop);
+  if (loop == NULL) {
+    PyErr_SetString(PyExc_AttributeError, "handle has no attribute '_loop'");
+    return NULL;
+  }
+  Py_INCREF(loop);
+  PyObject *debug = PyObject_CallMethodNoArgs(loop, str_get_debug);
+  Py_DECREF(loop);
+  int on = debug ? PyObject_IsTrue(debug) : -1;
+  Py_XDECREF(debug);
+  if (on < 0)
+    return NULL;
+  if (on) {
+    /* Debug mode keeps the representation, callback included, for later reports. */
+    PyObject *repr = PyObject_Repr(self);
+    if (repr == NULL)
+      return NULL;
+    slot_set(self, slots.repr, repr);
+    Py_DECREF(repr);
+  }
+  slot_set(self, slots.callback, Py_None);
+  slot_set(self, slots.args, Py_None);
+  Py_RETURN_NONE;
+}
+
+static PyObject *timer_handle_cancel(PyObject *self, PyObject *unused) {
+  int cancelled = slot_true(self, slots.cancelled, "_cancelled");
+  if (cancelled < 0)
+    return NULL;
+  if (!cancelled) {
+    PyObject *loop = SLOT(self, slots.loop);
+    if (loop == NULL) {
+      PyErr_SetString(PyExc_AttributeError, "handle has no attribute '_loop'");
+      return NULL;
+    }
+    Py_INCREF(loop);
+    PyObject *done = PyObject_CallMethodOneArg(loop, str_timer_handle_cancelled, self);
+    Py_DECREF(loop);
+    if (done == NULL)
+      return NULL;
+    Py_DECREF(done);
+  }
+  return handle_cancel(self, unused);
+}
+
+static PyMethodDef handle_cancel_def = {
+    "cancel", handle_cancel, METH_NOARGS,
+    "Cancels the callback (asyncio.Handle.cancel); cancelling twice does nothing."};
+static PyMethodDef timer_handle_cancel_def = {
+    "cancel", timer_handle_cancel, METH_NOARGS,
+    "Cancels the timer: the loop drops it at once (asyncio.TimerHandle.cancel)."};
+
+/* Makes `def` the method `name` of `type`. */
+static int install_method(PyTypeObject *type, PyMethodDef *def) {
+  PyObject *descr = PyDescr_NewMethod(type, def);
+  if (descr == NULL)
+    return -1;
+  int rc = PyObject_SetAttrString((PyObject *)type, def->ml_name, descr);
+  Py_DECREF(descr);
+  return rc;
 }
 
 /* ---- Custody: handles the loop holds are not tracked by the garbage collector ---------- */
@@ -205,7 +339,7 @@ typedef struct {
 } LoopCore;
 
 static PyObject *str_debug_handle, *str_run_batch_debug, *str_interrupted, *str_create_task,
-    *str_future, *str_task, *kw_loop, *kw_loop_name_context;
+    *str_future, *str_task, *str_name, *str_context, *kw_loop, *kw_loop_name_context;
 
 static int raise_code(int rc) {
   PyObject *exc = PyObject_CallFunction(slots.error_from_code, "i", rc);
@@ -223,6 +357,16 @@ static int check_open(LoopCore *self) {
   return -1;
 }
 
+/* Whether a keyword name is "context". Futures and tasks pass it with every callback they
+ * schedule, as a string of their own (not interned), so the pointer test alone misses. */
+static int is_context_keyword(PyObject *name) {
+  if (name == str_context)
+    return 1;
+  return PyUnicode_Check(name) && PyUnicode_GET_LENGTH(name) == 7 &&
+         PyUnicode_KIND(name) == PyUnicode_1BYTE_KIND &&
+         memcmp(PyUnicode_1BYTE_DATA(name), "context", 7) == 0;
+}
+
 /* Splits a call_soon-style argument vector into callback, args tuple and context. */
 static int parse_call(PyObject *const *argv, Py_ssize_t nargs, PyObject *kwnames, Py_ssize_t skip,
                       const char *method, PyObject **callback, PyObject **args,
@@ -232,7 +376,7 @@ static int parse_call(PyObject *const *argv, Py_ssize_t nargs, PyObject *kwnames
     Py_ssize_t nkw = PyTuple_GET_SIZE(kwnames);
     for (Py_ssize_t i = 0; i < nkw; i++) {
       PyObject *name = PyTuple_GET_ITEM(kwnames, i);
-      if (!PyUnicode_Check(name) || PyUnicode_CompareWithASCIIString(name, "context") != 0) {
+      if (!is_context_keyword(name)) {
         PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%S'", method, name);
         return -1;
       }
@@ -431,6 +575,10 @@ static PyObject *LoopCore_create_task(LoopCore *self, PyObject *const *argv, Py_
   for (Py_ssize_t i = 0; i < nkw; i++) {
     PyObject *name = PyTuple_GET_ITEM(kwnames, i);
     int slot = 0;
+    if (name == str_name)
+      slot = 1;
+    else if (name == str_context)
+      slot = 2;
     for (int k = 1; k < 3 && slot == 0; k++)
       if (PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, names[k]) == 0)
         slot = k;
@@ -451,9 +599,20 @@ static PyObject *LoopCore_create_task(LoopCore *self, PyObject *const *argv, Py_
   if (task_type == NULL)
     return NULL;
   PyObject *call[] = {given[0], (PyObject *)self, given[1], given[2]};
-  PyObject *task = PyObject_Vectorcall(task_type, call, 1, kw_loop_name_context);
+  /* asyncio's loop passes name and context even when they are None; for the C Task, which
+   * gives None and absent the same meaning, leaving them out spares the call a larger
+   * keyword dict (a replaced Task class gets all three, as from asyncio). */
+  int plain = task_type == slots.c_task_type && given[1] == Py_None && given[2] == Py_None;
+  PyObject *task = PyObject_Vectorcall(task_type, call, 1, plain ? kw_loop : kw_loop_name_context);
   Py_DECREF(task_type);
   return task;
+}
+
+/* Every asyncio Future and Task asks its loop get_debug() as it is made (a Task for each
+ * request of an HTTP server, a Future for each wait): a Python method cost a frame each. */
+static PyObject *LoopCore_get_debug(LoopCore *self, PyObject *unused) {
+  (void)unused;
+  return PyBool_FromLong(self->debug);
 }
 
 static PyObject *LoopCore_time(LoopCore *self, PyObject *unused) {
@@ -634,7 +793,7 @@ static int run_threadsafe(LoopCore *self) {
     if (handle == NULL)
       break;
     int rc = run_handle(handle, slots.report_error);
-    Py_DECREF(handle);
+    handle_release(handle);
     if (rc < 0) {
       if (self->threadsafe.len > 0 && !self->wakeup_posted) {
         self->wakeup_posted = 1;
@@ -662,7 +821,7 @@ static void run_batch(LoopCore *self, const uintptr_t *ids, size_t count) {
       continue;
     }
     int rc = run_handle(handle, slots.report_error);
-    Py_DECREF(handle);
+    handle_release(handle);
     if (rc < 0) {
       interrupted(self, ids + i + 1, count - i - 1);
       return;
@@ -792,6 +951,7 @@ static PyMethodDef LoopCore_methods[] = {
     {"call_later", (PyCFunction)(void (*)(void))LoopCore_call_later, METH_FASTCALL | METH_KEYWORDS,
      "call_later(delay, callback, *args, context=None): run callback in `delay` seconds."},
     {"time", (PyCFunction)LoopCore_time, METH_NOARGS, "The loop's clock: time.monotonic()."},
+    {"get_debug", (PyCFunction)LoopCore_get_debug, METH_NOARGS, "True in debug mode."},
     {"_timer_handle_cancelled", (PyCFunction)LoopCore_timer_handle_cancelled, METH_O,
      "TimerHandle.cancel calls this: the core's timer is cancelled."},
     {"_clear_scheduled", (PyCFunction)LoopCore_clear_scheduled, METH_NOARGS,
@@ -859,10 +1019,16 @@ static PyObject *loopcore_configure(PyObject *module, PyObject *args) {
                         &timer_type, &futures_module, &tasks_module, &error_from_code,
                         &report_error))
     return NULL;
-  if (read_slot_layout((PyTypeObject *)handle_type, (PyTypeObject *)timer_type) < 0)
+  if (read_slot_layout((PyTypeObject *)handle_type, (PyTypeObject *)timer_type) < 0 ||
+      install_method((PyTypeObject *)handle_type, &handle_cancel_def) < 0 ||
+      install_method((PyTypeObject *)timer_type, &timer_handle_cancel_def) < 0)
     return NULL;
   Py_XSETREF(slots.futures_module, Py_NewRef(futures_module));
   Py_XSETREF(slots.tasks_module, Py_NewRef(tasks_module));
+  PyObject *task_type = PyObject_GetAttrString(tasks_module, "Task");
+  if (task_type == NULL)
+    return NULL;
+  Py_XSETREF(slots.c_task_type, task_type);
   Py_XSETREF(slots.error_from_code, Py_NewRef(error_from_code));
   Py_XSETREF(slots.report_error, Py_NewRef(report_error));
   Py_RETURN_NONE;
@@ -895,13 +1061,22 @@ int _weft_loopcore_install(void) {
   str_run_batch_debug = PyUnicode_InternFromString("_run_batch_debug");
   str_interrupted = PyUnicode_InternFromString("_interrupted");
   str_create_task = PyUnicode_InternFromString("_create_task");
+  str_get_debug = PyUnicode_InternFromString("get_debug");
+  str_timer_handle_cancelled = PyUnicode_InternFromString("_timer_handle_cancelled");
   str_future = PyUnicode_InternFromString("Future");
   str_task = PyUnicode_InternFromString("Task");
-  kw_loop = Py_BuildValue("(s)", "loop");
-  kw_loop_name_context = Py_BuildValue("(sss)", "loop", "name", "context");
+  str_name = PyUnicode_InternFromString("name");
+  str_context = PyUnicode_InternFromString("context");
+  /* Interned, as the names in calls from Python are: the callee's argument parser then
+   * matches them by pointer instead of comparing strings. */
+  PyObject *str_loop = PyUnicode_InternFromString("loop");
+  kw_loop = str_loop ? PyTuple_Pack(1, str_loop) : NULL;
+  kw_loop_name_context =
+      str_loop && str_name && str_context ? PyTuple_Pack(3, str_loop, str_name, str_context) : NULL;
+  Py_XDECREF(str_loop);
   if (type != NULL && str_debug_handle && str_run_batch_debug && str_interrupted &&
-      str_create_task && str_future && str_task && kw_loop && kw_loop_name_context &&
-      PyModule_AddObjectRef(module, "LoopCore", type) == 0 &&
+      str_create_task && str_get_debug && str_timer_handle_cancelled && str_future && str_task &&
+      kw_loop && kw_loop_name_context && PyModule_AddObjectRef(module, "LoopCore", type) == 0 &&
       PyModule_AddIntConstant(module, "THREADSAFE_ID", ID_THREADSAFE) == 0 &&
       weft_py_add_transport_core(module) == 0 &&
       PyDict_SetItemString(PyImport_GetModuleDict(), "weft._loopcore", module) == 0)

@@ -45,7 +45,8 @@ typedef struct {
 
 static PyObject *str_data_received, *str_datagram_received, *str_on_error_received, *str_get_buffer,
     *str_buffer_updated, *str_on_made, *str_on_eof, *str_on_lost, *str_on_pause, *str_on_resume,
-    *str_protocol_error, *str_write_failed, *str_encode;
+    *str_protocol_error, *str_write_failed, *str_encode, *str_loop, *str_interrupted, *str_join,
+    *empty_bytes;
 
 /* ---- Python methods ----------------------------------------------------------------- */
 
@@ -75,6 +76,17 @@ static PyObject *TransportCore_write(TransportCore *self, PyObject *data) {
     return result;
   }
   Py_RETURN_NONE;
+}
+
+/* asyncio's writelines is write(b"".join(list_of_data)); the join is bytes.join itself, so
+ * what it accepts and the errors it raises are the same, with no Python frame. */
+static PyObject *TransportCore_writelines(TransportCore *self, PyObject *list_of_data) {
+  PyObject *joined = PyObject_CallMethodOneArg(empty_bytes, str_join, list_of_data);
+  if (joined == NULL)
+    return NULL;
+  PyObject *result = TransportCore_write(self, joined);
+  Py_DECREF(joined);
+  return result;
 }
 
 /* Fills *out with `addr`, a (host, port[, flowinfo[, scope_id]]) tuple with a numeric host
@@ -245,6 +257,35 @@ static PyObject *TransportCore_release(TransportCore *self, PyObject *unused) {
 
 /* ---- The core's protocol callbacks ------------------------------------------------- */
 
+/* One of the transport's own methods raised (they catch what their protocol raises, so
+ * this is what escaped before their own handling began). A signal's KeyboardInterrupt lands
+ * at whatever bytecode runs when it arrives, often the first of such a method: it must stop
+ * the loop (run_forever re-raises it), as in asyncio, not be printed and dropped. */
+static void transport_method_failed(PyObject *transport) {
+  if (transport == NULL || (!PyErr_ExceptionMatches(PyExc_SystemExit) &&
+                            !PyErr_ExceptionMatches(PyExc_KeyboardInterrupt))) {
+    PyErr_WriteUnraisable(transport);
+    return;
+  }
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  if (tb != NULL)
+    PyException_SetTraceback(value, tb);
+  PyObject *loop = PyObject_GetAttr(transport, str_loop);
+  PyObject *rest = loop ? PyTuple_New(0) : NULL;
+  PyObject *done =
+      rest ? PyObject_CallMethodObjArgs(loop, str_interrupted, value, rest, NULL) : NULL;
+  if (done == NULL)
+    PyErr_WriteUnraisable(transport);
+  Py_XDECREF(done);
+  Py_XDECREF(rest);
+  Py_XDECREF(loop);
+  Py_XDECREF(type);
+  Py_XDECREF(value);
+  Py_XDECREF(tb);
+}
+
 /* A protocol method raised: the transport's _protocol_error reports it as asyncio does. */
 static void protocol_failed(TransportCore *self, PyObject *method) {
   PyObject *type, *value, *tb;
@@ -259,7 +300,7 @@ static void protocol_failed(TransportCore *self, PyObject *method) {
   PyObject *done =
       PyObject_CallMethodObjArgs(self->transport, str_protocol_error, method, value, NULL);
   if (done == NULL)
-    PyErr_WriteUnraisable(self->transport);
+    transport_method_failed(self->transport);
   Py_XDECREF(done);
   Py_XDECREF(type);
   Py_XDECREF(value);
@@ -291,7 +332,7 @@ static PyObject *call_self(TransportCore *self, PyObject *method, PyObject *arg)
                          : PyObject_CallMethodNoArgs(transport, method);
   Py_XDECREF(arg);
   if (result == NULL)
-    PyErr_WriteUnraisable(transport);
+    transport_method_failed(transport);
   Py_DECREF(transport);
   return result;
 }
@@ -418,7 +459,7 @@ int _weft_tp_eof(weft_transport_t *transport, void *arg) {
   PyObject *keep_open = call_self(self, str_on_eof, NULL);
   int rc = keep_open != NULL && PyObject_IsTrue(keep_open) == 1;
   if (PyErr_Occurred())
-    PyErr_WriteUnraisable(self->transport);
+    transport_method_failed(self->transport);
   Py_XDECREF(keep_open);
   PyGILState_Release(gil);
   return rc;
@@ -497,6 +538,8 @@ static void TransportCore_dealloc(TransportCore *self) {
 static PyMethodDef TransportCore_methods[] = {
     {"write", (PyCFunction)TransportCore_write, METH_O,
      "Queues data to send; never blocks (flow control calls pause_writing)."},
+    {"writelines", (PyCFunction)TransportCore_writelines, METH_O,
+     "Queues the concatenation of an iterable of bytes-like objects."},
     {"release", (PyCFunction)TransportCore_release, METH_NOARGS,
      "The core will not call again (the connection was never made): let go of everything."},
     {"sendto", (PyCFunction)(void (*)(void))TransportCore_sendto, METH_FASTCALL,
@@ -567,10 +610,15 @@ int weft_py_add_transport_core(PyObject *module) {
       {&str_protocol_error, "_protocol_error"},
       {&str_write_failed, "_write_failed"},
       {&str_encode, "_encode"},
+      {&str_loop, "_loop"},
+      {&str_interrupted, "_interrupted"},
+      {&str_join, "join"},
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if ((*names[i].slot = PyUnicode_InternFromString(names[i].text)) == NULL)
       return -1;
+  if (empty_bytes == NULL && (empty_bytes = PyBytes_FromStringAndSize(NULL, 0)) == NULL)
+    return -1;
   PyObject *type = PyType_FromModuleAndSpec(module, &TransportCore_spec, NULL);
   if (type == NULL)
     return -1;

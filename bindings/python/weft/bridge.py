@@ -78,6 +78,16 @@ class CoreBridge:
         # connection_lost, the core's last call.
         self._cookie = ffi.cast("void *", self._core.address)
 
+    def _bind_core_methods(self, cls, names) -> None:
+        """Binds each method of `names` that type(self) takes unchanged from `cls` straight
+        to the TransportCore's C method of that name: a protocol calls them per request
+        (write, is_closing, ...), and a Python method that only delegates cost a frame.
+        (A subclass that overrides one keeps its own.)"""
+        kind = type(self)
+        for name in names:
+            if getattr(kind, name) is getattr(cls, name):
+                setattr(self, name, getattr(self._core, name))
+
     @property
     def _protocol(self):
         return self._core.protocol

@@ -15,7 +15,8 @@ class Handle(asyncio.Handle):
     """A callback scheduled with call_soon or call_soon_threadsafe.
 
     Cancelling it needs no call into the core: the loop skips a cancelled handle when its
-    turn comes."""
+    turn comes. ``cancel`` (here and in TimerHandle) is asyncio's, written in C: the loop's
+    ``_loopcore.configure`` installs it."""
 
     __slots__ = ()
 

@@ -35,10 +35,11 @@ class Transport(CoreBridge, transports.Transport):
         super().__init__(extra)
         self._loop = loop
         self._bridge(protocol)
-        if type(self).write is Transport.write:
-            # The hot method, bound straight to C: no Python frame per call. (A subclass
-            # that overrides it keeps its own.)
-            self.write = self._core.write
+        # Per request, not per connection (each binding costs the connection a little).
+        hot = ("is_closing",)
+        if type(self).write is Transport.write:  # else writelines goes through that write
+            hot += ("write", "writelines")
+        self._bind_core_methods(Transport, hot)
         self._buffered = isinstance(protocol, asyncio.BufferedProtocol)
         self._made_waiter = None
 
