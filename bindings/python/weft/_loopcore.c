@@ -577,6 +577,11 @@ failed:
   return 0;
 }
 
+/* For _sockcore.c: a handle add_reader registered, run when its descriptor is ready. */
+int weft_py_run_handle(PyObject *handle) {
+  return run_handle(handle, slots.report_error);
+}
+
 static PyObject *ids_list(const uintptr_t *ids, size_t count) {
   PyObject *list = PyList_New((Py_ssize_t)count);
   for (size_t i = 0; list != NULL && i < count; i++) {
@@ -732,6 +737,11 @@ static PyObject *LoopCore_detach(LoopCore *self, PyObject *unused) {
   (void)unused;
   self->core = NULL;
   Py_RETURN_NONE;
+}
+
+/* For _sockcore.c: the core loop of a LoopCore, NULL once detached. */
+weft_loop_t *weft_py_loop_core(PyObject *loop) {
+  return ((LoopCore *)loop)->core;
 }
 
 static PyObject *LoopCore_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
@@ -903,7 +913,7 @@ int _weft_loopcore_install(void) {
       str_create_task && str_future && str_task && kw_loop && kw_loop_name_context &&
       PyModule_AddObjectRef(module, "LoopCore", type) == 0 &&
       PyModule_AddIntConstant(module, "THREADSAFE_ID", ID_THREADSAFE) == 0 &&
-      weft_py_add_transport_core(module) == 0 &&
+      weft_py_add_transport_core(module) == 0 && weft_py_add_sock_core(module, type) == 0 &&
       PyDict_SetItemString(PyImport_GetModuleDict(), "weft._loopcore", module) == 0)
     rc = 0;
   if (rc < 0)
