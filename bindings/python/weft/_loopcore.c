@@ -202,6 +202,7 @@ typedef struct {
   PyObject *timers;   /* timer id -> TimerHandle, while the core's timer is pending */
   uintptr_t next_timer_id;
   PyObject *task_factory; /* set_task_factory's, or NULL */
+  PyObject *sockcore;     /* _sockcore.c's SockCore (readers, writers), or NULL */
 } LoopCore;
 
 static PyObject *str_debug_handle, *str_run_batch_debug, *str_interrupted, *str_create_task,
@@ -487,6 +488,13 @@ static PyObject *timers_take(LoopCore *self, PyObject *key) {
   return timer;
 }
 
+/* Every asyncio Future and Task asks its loop for get_debug() when it is made: in Python
+ * that call cost more than the rest of creating the future. */
+static PyObject *LoopCore_get_debug(LoopCore *self, PyObject *unused) {
+  (void)unused;
+  return PyBool_FromLong(self->debug);
+}
+
 static PyObject *LoopCore_timer_handle_cancelled(LoopCore *self, PyObject *timer) {
   if (!PyObject_TypeCheck(timer, slots.timer_type))
     Py_RETURN_NONE; /* a plain asyncio.TimerHandle this loop never scheduled */
@@ -744,6 +752,11 @@ weft_loop_t *weft_py_loop_core(PyObject *loop) {
   return ((LoopCore *)loop)->core;
 }
 
+/* For _sockcore.c: the loop's SockCore (borrowed), or NULL. */
+PyObject *weft_py_loop_sockcore(PyObject *loop) {
+  return ((LoopCore *)loop)->sockcore;
+}
+
 static PyObject *LoopCore_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
   (void)args;
   (void)kwargs;
@@ -763,6 +776,7 @@ static int LoopCore_traverse(LoopCore *self, visitproc visit, void *arg) {
   Py_VISIT(Py_TYPE(self));
   Py_VISIT(self->timers);
   Py_VISIT(self->task_factory);
+  Py_VISIT(self->sockcore);
   if (ring_traverse(&self->ready, visit, arg) || ring_traverse(&self->threadsafe, visit, arg))
     return -1;
   return 0;
@@ -779,6 +793,7 @@ static int LoopCore_clear(LoopCore *self) {
   }
   Py_CLEAR(self->timers);
   Py_CLEAR(self->task_factory);
+  Py_CLEAR(self->sockcore);
   return 0;
 }
 
@@ -802,6 +817,7 @@ static PyMethodDef LoopCore_methods[] = {
     {"call_later", (PyCFunction)(void (*)(void))LoopCore_call_later, METH_FASTCALL | METH_KEYWORDS,
      "call_later(delay, callback, *args, context=None): run callback in `delay` seconds."},
     {"time", (PyCFunction)LoopCore_time, METH_NOARGS, "The loop's clock: time.monotonic()."},
+    {"get_debug", (PyCFunction)LoopCore_get_debug, METH_NOARGS, "Whether debug mode is on."},
     {"_timer_handle_cancelled", (PyCFunction)LoopCore_timer_handle_cancelled, METH_O,
      "TimerHandle.cancel calls this: the core's timer is cancelled."},
     {"_clear_scheduled", (PyCFunction)LoopCore_clear_scheduled, METH_NOARGS,
@@ -828,6 +844,7 @@ static PyMemberDef LoopCore_members[] = {
     {"_timers", T_OBJECT, offsetof(LoopCore, timers), READONLY, "pending timers by id"},
     {"_task_factory", T_OBJECT, offsetof(LoopCore, task_factory), 0,
      "set_task_factory's factory (None: asyncio.Task)"},
+    {"_sockcore", T_OBJECT, offsetof(LoopCore, sockcore), 0, "the readers and writers (SockCore)"},
     {NULL, 0, 0, 0, NULL},
 };
 

@@ -15,9 +15,11 @@ int weft_py_add_transport_core(PyObject *module);
  * to the weft._loopcore module. */
 int weft_py_add_sock_core(PyObject *module, PyObject *loop_type);
 
-/* _loopcore.c, for _sockcore.c: the core loop of a LoopCore (NULL once detached), and
- * running a handle as the loop runs its callbacks (-1: SystemExit/KeyboardInterrupt set). */
+/* _loopcore.c, for _sockcore.c: the core loop of a LoopCore (NULL once detached), its
+ * SockCore (its _sockcore member, borrowed; NULL before it is set), and running a handle as
+ * the loop runs its callbacks (-1: SystemExit/KeyboardInterrupt set). */
 weft_loop_t *weft_py_loop_core(PyObject *loop);
+PyObject *weft_py_loop_sockcore(PyObject *loop);
 int weft_py_run_handle(PyObject *handle);
 
 /* cffi's declarations: _build.py gives cffi everything from here to the end. */

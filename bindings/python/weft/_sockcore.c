@@ -27,6 +27,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include <weft.h>
@@ -84,6 +85,65 @@ static int as_int(PyObject *obj) {
     return -1;
   }
   return (int)value;
+}
+
+/* ---- Reading a socket.socket ---------------------------------------------------------- */
+
+/* A plain socket.socket's descriptor and timeout are read from CPython's struct for
+ * _socket.socket (Modules/socketmodule.h: PyObject_HEAD, the descriptor, family, type and
+ * protocol as ints, an error-handler pointer, then the timeout in nanoseconds, negative for
+ * none),
+ * unchanged since Python 3.5; calling fileno() and gettimeout() instead cost more than the
+ * rest of an operation that does not wait. The layout is checked once, on a socket made for
+ * the purpose (check_layout); if any check fails, the methods are called instead. */
+typedef struct {
+  PyObject_HEAD int fd;
+  int family, type, proto;
+  PyObject *(*errorhandler)(void);
+  int64_t timeout;
+} socket_layout;
+
+static int layout_ok;
+
+static int read_socket(PyObject *sock, int *fd, int64_t *timeout) {
+  if (!layout_ok)
+    return -1;
+  const socket_layout *s = (const socket_layout *)sock;
+  *fd = s->fd;
+  *timeout = s->timeout;
+  return 0;
+}
+
+static int layout_matches(PyObject *sock, double timeout, int64_t nanoseconds) {
+  PyObject *value = timeout < 0 ? Py_NewRef(Py_None) : PyFloat_FromDouble(timeout);
+  PyObject *done = value ? PyObject_CallMethod(sock, "settimeout", "O", value) : NULL;
+  Py_XDECREF(value);
+  Py_XDECREF(done);
+  PyObject *fileno = done ? PyObject_CallMethod(sock, "fileno", NULL) : NULL;
+  long fd = fileno ? PyLong_AsLong(fileno) : -1;
+  Py_XDECREF(fileno);
+  const socket_layout *s = (const socket_layout *)sock;
+  return done != NULL && fd >= 0 && s->fd == fd && s->family == AF_INET && s->type == SOCK_STREAM &&
+         (nanoseconds < 0 ? s->timeout < 0 : s->timeout == nanoseconds);
+}
+
+static void check_layout(void) {
+  if ((size_t)((PyTypeObject *)socket_type)->tp_basicsize < sizeof(socket_layout))
+    return;
+  PyObject *sock = PyObject_CallFunction(socket_type, "ii", AF_INET, SOCK_STREAM);
+  if (sock == NULL) {
+    PyErr_Clear(); /* no socket to check with: the methods will be called */
+    return;
+  }
+  int ok = Py_IS_TYPE(sock, (PyTypeObject *)socket_type) && layout_matches(sock, -1, -1) &&
+           layout_matches(sock, 0, 0) && layout_matches(sock, 2.5, 2500000000) &&
+           layout_matches(sock, 0, 0);
+  PyObject *closed = PyObject_CallMethod(sock, "close", NULL);
+  ok = ok && closed != NULL && ((const socket_layout *)sock)->fd == -1;
+  Py_XDECREF(closed);
+  Py_DECREF(sock);
+  PyErr_Clear();
+  layout_ok = ok;
 }
 
 /* ---- The table of watchers ----------------------------------------------------------- */
@@ -478,7 +538,7 @@ static int op_wait(SockOp *op) {
   if (fut == NULL)
     return -1;
   op->fut = fut;
-  if (!op->direct) {
+  if (!op->direct && !(layout_ok && Py_IS_TYPE(op->sock, (PyTypeObject *)socket_type))) {
     PyObject *fileno = PyObject_CallMethodNoArgs(op->sock, str_fileno);
     if (fileno == NULL)
       return -1;
@@ -510,7 +570,9 @@ static int op_wait(SockOp *op) {
 
 /* Operation checks asyncio makes before the first try. */
 static int op_check(SockOp *op) {
-  if (sslsocket_type != NULL) {
+  /* A plain socket.socket is no SSLSocket (a subclass), which spares the isinstance. */
+  int plain = Py_IS_TYPE(op->sock, (PyTypeObject *)socket_type);
+  if (!plain && sslsocket_type != NULL) {
     int ssl = PyObject_IsInstance(op->sock, sslsocket_type);
     if (ssl < 0)
       return -1;
@@ -521,7 +583,18 @@ static int op_check(SockOp *op) {
   }
   weft_loop_t *core = weft_py_loop_core(op->owner->loop);
   int debug = core != NULL && weft_loop_get_debug(core) > 0;
-  int plain = Py_IS_TYPE(op->sock, (PyTypeObject *)socket_type);
+  int fd;
+  int64_t ns;
+  if (plain && read_socket(op->sock, &fd, &ns) == 0) {
+    if (debug && ns != 0) {
+      PyErr_SetString(PyExc_ValueError, "the socket must be non-blocking");
+      return -1;
+    }
+    op->fd = fd;
+    /* A closed socket (-1) goes through its methods, which raise what Python raises. */
+    op->direct = ns == 0 && fd >= 0;
+    return 0;
+  }
   if (!debug && !plain)
     return 0;
   PyObject *timeout = PyObject_CallMethodNoArgs(op->sock, str_gettimeout);
@@ -548,7 +621,6 @@ static int op_check(SockOp *op) {
     Py_DECREF(fileno);
     if (op->fd == -1 && PyErr_Occurred())
       return -1;
-    /* A closed socket (-1) goes through its methods, which raise what Python raises. */
     op->direct = op->fd >= 0;
   }
   return 0;
@@ -882,12 +954,12 @@ static void on_handle_ready(void *arg) {
 /* ---- The loop's methods -------------------------------------------------------------- */
 
 static SockCore *sockcore_of(PyObject *loop) {
-  PyObject *sc = PyObject_GetAttr(loop, str_sockcore);
-  if (sc != NULL && !Py_IS_TYPE(sc, sockcore_type)) {
-    Py_CLEAR(sc);
-    PyErr_SetString(PyExc_TypeError, "the loop's _sockcore is not a SockCore");
+  PyObject *sc = weft_py_loop_sockcore(loop);
+  if (sc == NULL || !Py_IS_TYPE(sc, sockcore_type)) {
+    PyErr_SetString(PyExc_RuntimeError, "the loop has no SockCore (_sockcore)");
+    return NULL;
   }
-  return (SockCore *)sc;
+  return (SockCore *)Py_NewRef(sc);
 }
 
 static PyObject *make_op(int kind, PyObject *loop, PyObject *const *argv, Py_ssize_t nargs,
@@ -1194,12 +1266,14 @@ int weft_py_add_sock_core(PyObject *module, PyObject *loop_type) {
   else if ((sslsocket_type = PyObject_GetAttrString(ssl_module, "SSLSocket")) == NULL)
     PyErr_Clear();
   Py_XDECREF(ssl_module);
+  check_layout();
 
   sockcore_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &sockcore_spec, NULL);
   sockop_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &op_spec, NULL);
   if (sockcore_type == NULL || sockop_type == NULL)
     return -1;
   if (PyModule_AddObjectRef(module, "SockCore", (PyObject *)sockcore_type) < 0 ||
+      PyModule_AddIntConstant(module, "SOCKET_LAYOUT_OK", layout_ok) < 0 ||
       PyModule_AddObjectRef(module, "SockOp", (PyObject *)sockop_type) < 0)
     return -1;
   /* The loop's sock_* methods, as method descriptors of LoopCore: weft.EventLoop's class

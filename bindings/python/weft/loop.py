@@ -307,8 +307,7 @@ class EventLoop(LoopCore, TLSMixin, DatagramMixin, PipeMixin, SendfileMixin, Tra
 
     # ---- Debug mode -------------------------------------------------------------------
 
-    def get_debug(self):
-        return self._debug
+    # get_debug is LoopCore's (every Future and Task calls it when made).
 
     def set_debug(self, enabled):
         self._debug = bool(enabled)
