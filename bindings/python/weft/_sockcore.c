@@ -413,6 +413,13 @@ static PyObject *accepted(PyObject *pair) {
  * exception set. `first`: the try made when the operation starts. */
 static PyObject *attempt(SockOp *op, int first) {
   PyObject *result = NULL;
+  if (op->direct && !first) {
+    /* Closed (or given a timeout) while it waited: from now on as Python would do it. */
+    int fd;
+    int64_t ns;
+    if (read_socket(op->sock, &fd, &ns) < 0 || fd != op->fd || ns != 0)
+      op->direct = 0;
+  }
   switch (op->kind) {
   case K_RECV:
     if (op->direct) {
@@ -627,9 +634,21 @@ static int op_check(SockOp *op) {
 }
 
 /* The first step: checks, the first try, and the wait if the socket was not ready. */
+static int resolve_nbytes(SockOp *op) {
+  /* asyncio: `if not nbytes: nbytes = len(buf)` */
+  int empty = op->arg2 == NULL ? 1 : PyObject_Not(op->arg2);
+  if (empty <= 0)
+    return empty;
+  Py_ssize_t len = PyObject_Size(op->arg);
+  if (len < 0)
+    return -1;
+  Py_XSETREF(op->arg2, PyLong_FromSsize_t(len));
+  return op->arg2 != NULL ? 0 : -1;
+}
+
 static PySendResult op_start(SockOp *op, PyObject **presult) {
   op->state = S_DONE; /* until it waits */
-  if (op_check(op) < 0)
+  if (op_check(op) < 0 || (op->kind == K_RECVFROM_INTO && resolve_nbytes(op) < 0))
     return PYGEN_ERROR;
   PyObject *result = op->kind == K_SENDALL ? start_sendall(op) : attempt(op, 1);
   if (result == NULL) {
@@ -1014,27 +1033,7 @@ static PyObject *make_op(int kind, PyObject *loop, PyObject *const *argv, Py_ssi
   op->fd = -1;
   op->sock = Py_NewRef(given[0]);
   op->arg = Py_XNewRef(given[1]);
-  if (kind == K_RECVFROM_INTO) {
-    /* asyncio: `if not nbytes: nbytes = len(buf)` */
-    PyObject *nbytes = given[2];
-    int empty = nbytes == NULL ? 1 : PyObject_Not(nbytes);
-    if (empty < 0) {
-      Py_DECREF(op);
-      return NULL;
-    }
-    if (empty) {
-      Py_ssize_t len = PyObject_Size(given[1]);
-      op->arg2 = len < 0 ? NULL : PyLong_FromSsize_t(len);
-      if (op->arg2 == NULL) {
-        Py_DECREF(op);
-        return NULL;
-      }
-    } else {
-      op->arg2 = Py_NewRef(nbytes);
-    }
-  } else {
-    op->arg2 = Py_XNewRef(given[2]);
-  }
+  op->arg2 = Py_XNewRef(given[2]);
   return (PyObject *)op;
 }
 
