@@ -753,3 +753,25 @@ WEFT_TEST(sendfile_peer_closes_reports_sent) {
   close(file);
   weft_test_close_loop(loop);
 }
+
+/* A loop closed with a server, its connection and a client still open frees them all:
+ * each transport gets connection_lost(WEFT_ECLOSED), so its protocol can free its state,
+ * and nothing leaks (valgrind and ASan check that). */
+WEFT_TEST(loop_close_frees_open_transports) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_server_t *s = start_echo(loop, "127.0.0.1", NULL);
+  client_t *c = calloc(1, sizeof(*c));
+  weft_transport_t *t = connect_client(loop, weft_server_port(s), c);
+  c->want = 5;
+  ASSERT_OK(weft_transport_write(t, "hello", 5));
+  run_until_flag(loop, &c->done, 5);
+  ASSERT_EQ(weft_server_connection_count(s), 1);
+  weft_transport_release(t);
+  weft_server_release(s);
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_EQ(c->lost, 1);
+  ASSERT_EQ(c->lost_error, WEFT_ECLOSED);
+  free(c);
+  weft_loop_free(loop);
+}

@@ -119,3 +119,16 @@ WEFT_TEST(unconnected_and_broadcast) {
   weft_transport_release(tb);
   weft_test_close_loop(loop);
 }
+
+/* An endpoint still open when its loop closes is closed and freed by the close: its
+ * protocol hears connection_lost(WEFT_ECLOSED) (valgrind and ASan check for leaks). */
+WEFT_TEST(loop_close_frees_open_endpoint) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  dp_t p = {0};
+  weft_datagram_options_t o = {.size = sizeof(o), .local_host = "127.0.0.1"};
+  weft_transport_release(endpoint(loop, &p, &o));
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_EQ(p.lost, 1);
+  weft_loop_free(loop);
+}

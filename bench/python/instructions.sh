@@ -5,7 +5,9 @@
 # what the loop and the protocol cost per request, and it does not depend on the machine's
 # load. Each server runs under callgrind twice, serving N1 and then N2 requests per
 # connection of bench/echo_client; (Ir(N2) - Ir(N1)) / (CONNECTIONS * (N2 - N1)) cancels
-# start-up and shutdown out. Needs a build with the binding and bench/echo_client:
+# start-up and shutdown out. glibc is told not to copy with `rep movsb`, whose every step
+# valgrind would count (bench/echo.sh says more). Needs a build with the binding and
+# bench/echo_client:
 #   bench/python/instructions.sh BUILD_DIR [STYLE [SIZE]]     (default: protocol 1024)
 set -euo pipefail
 set -m # background servers keep SIGINT (without job control, bash starts them ignoring it)
@@ -25,7 +27,8 @@ free_port() {
 count() { # loop requests -> Ir of a whole server run
   local port
   port=$(free_port) # a fresh one each run: never a server left over from another
-  PYTHONPATH="$build/bindings/python/lib" valgrind --tool=callgrind \
+  GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=4294967295 \
+    PYTHONPATH="$build/bindings/python/lib" valgrind --tool=callgrind \
     --callgrind-out-file="$out/$1-$2" "$python" "$src/bench/python/echo_servers.py" "$1" \
     "$style" "$port" 2>/dev/null &
   local server=$!

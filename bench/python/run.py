@@ -328,9 +328,12 @@ def unit(name: str) -> str:
 ECHO_STYLES = ("protocol", "buffered", "streams", "sock")
 ECHO_SIZES = (1024, 10240, 102400)
 ECHO_SECONDS = 2.0
-ECHO_CONNECTIONS = 4
-# echocpu rows: requests per connection in the counted run whose server CPU time is read.
-ECHO_CPU_REQUESTS = 25_000
+# Enough connections, each with one request in flight, that the server never waits for the
+# client (bench/echo_client.c): the rows measure what the server can serve.
+ECHO_CONNECTIONS = 32
+# echocpu/echosys rows: requests per connection in the counted run whose server CPU time
+# is read.
+ECHO_CPU_REQUESTS = 4_000
 
 HTTP_SERVERS = ("aiohttp", "uvicorn")
 HTTP_SECONDS = 4
@@ -409,18 +412,20 @@ class ServerProcess:
         self.errors.close()
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of process `pid` so far (/proc/PID/stat)."""
+def _cpu_seconds(pid: int, system_only: bool) -> float:
+    """CPU time of process `pid` so far, user plus system or system alone (/proc/PID/stat)."""
     fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[12]) if system_only else int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def measure_echo(loop_name: str, style: str, size: int, cpu: bool = False) -> float | None:
-    """ns per request (one round trip of `size` bytes), from the native load client; with
-    `cpu`, the server's CPU time per request instead: after the timed run (a warm-up then),
-    the client makes a fixed number of requests and the server's user+system time is read
-    around them. Round-trip time on loopback is bound by how fast each side wakes up; the
-    CPU time is what the loop itself costs per request."""
+def measure_echo(loop_name: str, style: str, size: int, cpu: str = "") -> float | None:
+    """ns per request (one round trip of `size` bytes) with the server saturated by the
+    native load client; with `cpu` ("all" or "system"), the server's CPU time per request
+    instead: after the timed run (a warm-up then), the client makes a fixed number of
+    requests and the server's user+system, or system, time is read around them. The system
+    time is the kernel's share (the socket calls and the TCP stack), the same work whichever
+    loop asks for it."""
     client = _native("echo_client")
     if client is None:
         note("echo rows: bench/echo_client not found: build the project with CMake")
@@ -436,11 +441,11 @@ def measure_echo(loop_name: str, style: str, size: int, cpu: bool = False) -> fl
             return None
         if not cpu:
             return 1e9 / float(out[0])
-        before = _cpu_seconds(server.proc.pid)
+        before = _cpu_seconds(server.proc.pid, cpu == "system")
         counted = subprocess.run([str(client), str(server.port), str(size), "0",
                                   str(ECHO_CONNECTIONS), "0", str(ECHO_CPU_REQUESTS)],
                                  capture_output=True, text=True, timeout=120).stdout.split()
-        used = _cpu_seconds(server.proc.pid) - before
+        used = _cpu_seconds(server.proc.pid, cpu == "system") - before
         requests = int(counted[0]) if counted else 0
         return used / requests * 1e9 if requests > 0 and used > 0 else None
 
@@ -493,9 +498,10 @@ def child(loop_name: str, bench: str) -> None:
 
 def measure(loop_name: str, bench: str) -> float | None:
     """The figure of one benchmark on one loop, in unit(bench); None when it cannot run."""
-    if bench.startswith(("echo_", "echocpu_")):
+    if bench.startswith(("echo_", "echocpu_", "echosys_")):
         kind, style, size = bench.split("_")
-        return measure_echo(loop_name, style, int(size), cpu=kind == "echocpu")
+        cpu = {"echo": "", "echocpu": "all", "echosys": "system"}[kind]
+        return measure_echo(loop_name, style, int(size), cpu=cpu)
     if bench.startswith("http_"):
         return measure_http(loop_name, bench[len("http_"):])
     proc = subprocess.run([sys.executable, __file__, "--child", loop_name, bench],
@@ -515,7 +521,7 @@ def measure(loop_name: str, bench: str) -> float | None:
 
 
 def all_benchmarks() -> list[str]:
-    echo = [f"{kind}_{style}_{size}" for kind in ("echo", "echocpu")
+    echo = [f"{kind}_{style}_{size}" for kind in ("echo", "echocpu", "echosys")
             for style in ECHO_STYLES for size in ECHO_SIZES]
     http = [f"http_{kind}" for kind in HTTP_SERVERS]
     return list(BENCHMARKS) + echo + http

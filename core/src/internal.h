@@ -55,6 +55,15 @@ typedef struct weft__foreign_s {
   void *arg;
 } weft__foreign_t;
 
+/* Something that must not outlive its loop: a transport or a server. The loop keeps a list
+ * of them; weft_loop_close calls close_now on each one still open, so that its memory and
+ * its protocol's are freed by its own close path instead of leaking with a bare handle. */
+typedef struct weft__closable_s weft__closable_t;
+struct weft__closable_s {
+  weft__closable_t *next, *prev; /* NULL while not on the list */
+  void (*close_now)(weft__closable_t *self);
+};
+
 struct weft_loop_s {
   uint32_t refs; /* the creator's, plus one per live future, handle, task and closing handle */
   bool closed;
@@ -90,6 +99,9 @@ struct weft_loop_s {
   /* Set while `foreign` holds callbacks, so call_soon can take them first without the lock
    * in the common case: a thread-safe call made before a call_soon runs before it. */
   atomic_int foreign_waiting;
+
+  /* Open transports and servers (a list with a sentinel), closed by weft_loop_close. */
+  weft__closable_t closables;
 
   /* Modules outside loop.c keep their per-loop state here (loop_ext.h). */
   struct {
@@ -138,6 +150,10 @@ void weft__loop_wake(weft_loop_t *loop);
 int weft__loop_post(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg);
 /* A new handle with one reference, for the loop's own use. */
 int weft__handle_new(weft_loop_t *loop, weft_callback_fn cb, void *arg, weft_handle_t **out);
+/* Puts c on the loop's list of what weft_loop_close closes, or takes it off (harmless when
+ * it is not on it). */
+void weft__loop_track(weft_loop_t *loop, weft__closable_t *c);
+void weft__loop_untrack(weft__closable_t *c);
 /* Writes a line to the loop's log. */
 void weft__loop_log(weft_loop_t *loop, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -72,6 +72,7 @@ int weft_loop_new_ex(const weft_loop_options_t *options, weft_loop_t **out) {
     return WEFT_ENOMEM;
   ignore_sigpipe();
   loop->refs = 1;
+  loop->closables.next = loop->closables.prev = &loop->closables;
   loop->slow_callback_ns = 100 * 1000 * 1000;
   loop->debug = env_debug() || (options != NULL && options->debug);
   loop->ready_cap = WEFT__INITIAL_READY;
@@ -600,6 +601,21 @@ static void on_handle_closed(uv_handle_t *handle) {
   weft__loop_release(loop);
 }
 
+void weft__loop_track(weft_loop_t *loop, weft__closable_t *c) {
+  c->prev = loop->closables.prev;
+  c->next = &loop->closables;
+  c->prev->next = c;
+  loop->closables.prev = c;
+}
+
+void weft__loop_untrack(weft__closable_t *c) {
+  if (c->next == NULL)
+    return;
+  c->prev->next = c->next;
+  c->next->prev = c->prev;
+  c->next = c->prev = NULL;
+}
+
 static void close_stray_handle(uv_handle_t *handle, void *arg) {
   (void)arg;
   if (!uv_is_closing(handle))
@@ -626,6 +642,13 @@ int weft_loop_close(weft_loop_t *loop) {
   /* The modules built on the loop let go first: the default executor finishes its work,
    * signal handlers go, children are killed and reaped. */
   weft__loop_ext_close(loop);
+  /* Transports and servers still open close as if aborted: their close callbacks, run
+   * below, give each protocol connection_lost(WEFT_ECLOSED) and free their memory. */
+  while (loop->closables.next != &loop->closables) {
+    weft__closable_t *c = loop->closables.next;
+    weft__loop_untrack(c);
+    c->close_now(c);
+  }
   weft__loop_retain(loop);
   loop->closed = true;
   /* Work posted by other threads that never got to run; some of it owns memory. */

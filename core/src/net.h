@@ -5,6 +5,7 @@
 
 #include <uv.h>
 #include <netdb.h>
+#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -63,6 +64,7 @@ struct weft__stream_s {
    * goes away (libuv watches the descriptor itself only while a write is pending). */
   uv_poll_t *hup;
   int hup_fd;
+  weft__closable_t closable; /* on the loop's list while the handle is open */
 };
 
 /* Allocates a stream transport whose handle is initialised for `kind` (TCP, UNIX, PIPE_*)

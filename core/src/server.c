@@ -37,6 +37,7 @@ struct weft_server_s {
   size_t nconns;
   weft_future_t **waiters;
   size_t nwaiters;
+  weft__closable_t closable; /* on the loop's list until closed */
   char *unix_path;
   size_t unix_path_len;
   ino_t unix_ino;
@@ -255,6 +256,7 @@ int weft_server_close(weft_server_t *s) {
     return 0;
   s->closed = 1;
   s->serving = 0;
+  weft__loop_untrack(&s->closable);
   for (size_t i = 0; i < s->count; i++) {
     listener_t *l = &s->listeners[i];
     uv_poll_stop(&l->poll);
@@ -394,6 +396,10 @@ static void copy_options(const weft_server_options_t *in, weft_server_options_t 
     o->accept_retry_delay = 1.0;
 }
 
+static void server_close_now(weft__closable_t *c) {
+  weft_server_close((weft_server_t *)((char *)c - offsetof(weft_server_t, closable)));
+}
+
 /* Makes the server around listening descriptors it now owns (closed on failure too). */
 static int server_new(weft_loop_t *loop, int kind, weft_protocol_factory_fn factory,
                       void *factory_arg, const int *fds, size_t count,
@@ -417,6 +423,8 @@ static int server_new(weft_loop_t *loop, int kind, weft_protocol_factory_fn fact
   s->backlog = o->backlog;
   s->retry_delay = o->accept_retry_delay;
   s->open_handles = 1;
+  s->closable.close_now = server_close_now;
+  weft__loop_track(loop, &s->closable);
   uv_timer_init(uv, &s->retry_timer);
   s->retry_timer.data = s;
   int rc = 0;

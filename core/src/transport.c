@@ -343,6 +343,7 @@ typedef struct write_req_s {
 } write_req_t;
 
 static void stream_free_impl(void *impl);
+static void stream_close_now(weft__closable_t *c);
 static int stream_write(void *impl, const void *const *bufs, const size_t *lens, size_t count);
 static int stream_write_eof(void *impl);
 static int stream_can_write_eof(void *impl);
@@ -395,6 +396,8 @@ int weft__stream_new(weft_loop_t *loop, int kind, int tcp_family, weft__stream_t
     return weft_error_from_uv(rc);
   }
   s->h.handle.data = s;
+  s->closable.close_now = stream_close_now;
+  weft__loop_track(loop, &s->closable);
   s->can_read = kind != WEFT_TRANSPORT_PIPE_WRITE;
   s->can_write = kind != WEFT_TRANSPORT_PIPE_READ;
   *out = s;
@@ -422,6 +425,7 @@ static void stream_free_impl(void *impl) {
 
 static void on_handle_closed(uv_handle_t *h) {
   weft__stream_t *s = h->data;
+  weft__loop_untrack(&s->closable);
   if (s->drained)
     s->drained(s->drained_arg); /* a sendfile waiting on it sees the transport gone */
   if (s->started)
@@ -462,6 +466,11 @@ static void stream_force_close(weft__stream_t *s, int error) {
   if (s->can_read)
     uv_read_stop(&s->h.stream);
   uv_close(&s->h.handle, on_handle_closed);
+}
+
+static void stream_close_now(weft__closable_t *c) {
+  stream_force_close((weft__stream_t *)((char *)c - offsetof(weft__stream_t, closable)),
+                     WEFT_ECLOSED);
 }
 
 /* The reader of a write pipe is gone (the descriptor reports an error or hang-up, or, for a

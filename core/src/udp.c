@@ -13,6 +13,7 @@ typedef struct udp_s {
   size_t pending;
   int lost_error;
   int started;
+  weft__closable_t closable; /* on the loop's list while the handle is open */
   char rbuf[64 * 1024];
 } udp_t;
 
@@ -24,6 +25,7 @@ typedef struct send_req_s {
 
 static void udp_closed(uv_handle_t *h) {
   udp_t *u = h->data;
+  weft__loop_untrack(&u->closable);
   if (u->started)
     weft_transport_emit_connection_lost(&u->base, u->lost_error);
   u->base.lost = 1;
@@ -38,6 +40,10 @@ static void udp_force_close(udp_t *u, int error) {
   u->lost_error = error;
   uv_udp_recv_stop(&u->h);
   uv_close((uv_handle_t *)&u->h, udp_closed);
+}
+
+static void udp_close_now(weft__closable_t *c) {
+  udp_force_close((udp_t *)((char *)c - offsetof(udp_t, closable)), WEFT_ECLOSED);
 }
 
 static int udp_close(void *impl) {
@@ -239,6 +245,8 @@ static int udp_new(weft_loop_t *loop, int family, udp_t **out) {
     return weft_error_from_uv(rc);
   }
   u->h.data = u;
+  u->closable.close_now = udp_close_now;
+  weft__loop_track(loop, &u->closable);
   *out = u;
   return 0;
 }

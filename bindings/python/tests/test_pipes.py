@@ -165,7 +165,7 @@ def test_refusals_and_unclosed_warning():
         return await loop.connect_read_pipe(asyncio.Protocol, rpipe)
 
     transport, _ = loop.run_until_complete(connect())
-    loop.close()
+    loop.close()  # the core frees its side of the transport; the pipe stays the caller's
     assert "open" in repr(transport)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

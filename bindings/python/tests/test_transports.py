@@ -2,6 +2,7 @@
 
 import asyncio
 import sys
+import weakref
 
 import weft
 
@@ -113,3 +114,30 @@ def test_a_finished_connection_is_freed_without_the_collector():
         assert [ref() for ref in refs] == [None, None]
     finally:
         gc.enable()
+
+
+def test_loop_closed_with_open_connections_frees_them():
+    """Closing the loop with a server and a connection still open frees the core's side of
+    both, and lets go of the protocols, without calling them (as asyncio's loop does not)."""
+    lost = []
+
+    class Recorder(asyncio.Protocol):
+        def connection_lost(self, exc):
+            lost.append(exc)
+
+    loop = weft.new_event_loop()
+
+    async def open_both():
+        server = await loop.create_server(Recorder, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        transport, protocol = await loop.create_connection(Recorder, "127.0.0.1", port)
+        await asyncio.sleep(0.01)
+        return server, transport, weakref.ref(protocol)
+
+    server, transport, protocol = loop.run_until_complete(open_both())
+    loop.close()
+    assert lost == []
+    assert protocol() is None  # released at once, without the collector
+    assert transport.is_closing()
+    transport.close()  # harmless now
+    server.close()

@@ -168,7 +168,13 @@ class CoreBridge:
         return bool(core_call(self, "eof_received"))
 
     def _on_lost(self, error: int) -> None:
-        self._loop._transports.discard(self)
+        loop = self._loop
+        loop._transports.discard(self)
+        if loop._closed:
+            # The loop closed with this transport open and the core freed its side. asyncio's
+            # loops call no protocol method then, and the transport's socket or pipe stays
+            # its owner's to close (an unclosed one warns when collected, as in asyncio).
+            return
         core_call(self, "_lost", error)
 
     def _on_pause_writing(self) -> None:

@@ -42,7 +42,10 @@ class _PipeTransport(CoreBridge):
     def __repr__(self) -> str:
         if self._pipe is None:
             state = "closed"
-        elif self._ptr != NULL and lib.weft_transport_is_closing(self._ptr):
+        elif (self._ptr != NULL and lib.weft_transport_is_closing(self._ptr)
+              and not self._loop.is_closed()):
+            # (A loop that closed with the transport open freed the core's side; the pipe
+            # is still open, and its owner's: asyncio calls that open too.)
             state = "closing"
         else:
             state = "open"

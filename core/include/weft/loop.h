@@ -26,7 +26,9 @@ WEFT_API int weft_loop_new(weft_loop_t **out);
  * the host runs it (uv_run), weft never runs or closes it and starts no thread. */
 WEFT_API int weft_loop_new_ex(const weft_loop_options_t *options, weft_loop_t **out);
 /* Closes the loop: drops callbacks not yet run, stops its handles, reports tasks still
- * pending. Fails with WEFT_ERUNNING while running. Closing twice is harmless. */
+ * pending, and closes transports and servers still open (their protocols get
+ * connection_lost(WEFT_ECLOSED) before it returns; on an adopted loop, in the host's next
+ * iteration). Fails with WEFT_ERUNNING while running. Closing twice is harmless. */
 WEFT_API int weft_loop_close(weft_loop_t *loop);
 /* Closes the loop if needed and drops the caller's reference. Memory is released once
  * nothing (future, handle, task) refers to the loop any more. */
