@@ -409,3 +409,18 @@ def test_nothing_is_kept_alive_after_an_operation(run):
         d.close()
 
     run(main)
+
+
+def test_a_waiting_operation_closed_after_its_loop(run):
+    # What happens to the coroutine of a task still pending when its loop was closed.
+    loop = LOOPS[run.kind]()
+    a, b = pair()
+    op = loop.sock_recv(a, 10)
+    fut = op.send(None)
+    assert isinstance(fut, asyncio.Future) and not fut.done()
+    loop.close()
+    op.close()
+    with pytest.raises(RuntimeError):
+        op.send(None)
+    a.close()
+    b.close()

@@ -731,7 +731,11 @@ static PyObject *op_send(SockOp *op, PyObject *arg) {
 static int op_abandon(SockOp *op) {
   int rc = 0;
   if (op->state == S_WAITING && op->fut != NULL) {
-    PyObject *done = PyObject_CallMethodNoArgs(op->fut, str_cancel);
+    /* Once the loop is closed the future cannot schedule its callbacks (cancel raises);
+     * removing the watcher is all there is left to do then, as when a pending task's
+     * coroutine is closed after its loop. */
+    PyObject *done = live_core(op->owner) != NULL ? PyObject_CallMethodNoArgs(op->fut, str_cancel)
+                                                  : Py_NewRef(Py_None);
     rc = done != NULL ? 0 : -1;
     Py_XDECREF(done);
     if (op_unregister(op) < 0)
