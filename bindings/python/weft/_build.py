@@ -48,8 +48,9 @@ def make_builder() -> cffi.FFI:
     builder = cffi.FFI()
     builder.cdef(cdef_text())
     # The binding's own C lives in the same shared object: weft._loopcore (weft/_loopcore.c,
-    # _transportcore.c), which Python registers with one call to _weft_loopcore_install and
-    # whose _weft_tp_* callbacks it hands to the core, and the TLS helper (_sslhelper.c).
+    # _transportcore.c, _sockcore.c), which Python registers with one call to
+    # _weft_loopcore_install and whose _weft_tp_* callbacks it hands to the core, and the TLS
+    # helper (_sslhelper.c).
     # They use CPython's full C API, hence py_limited_api=False.
     native = (HERE / "_native.h").read_text()
     marker = "/* cffi's declarations"
@@ -62,7 +63,7 @@ def make_builder() -> cffi.FFI:
         '#include <netdb.h>\n#include <weft.h>\n#include "_native.h"\n',
         # setuptools refuses absolute source paths; builds run from the package's root.
         sources=[os.path.relpath(HERE / name)
-                 for name in ("_loopcore.c", "_transportcore.c", "_sslhelper.c")],
+                 for name in ("_loopcore.c", "_transportcore.c", "_sockcore.c", "_sslhelper.c")],
         py_limited_api=False,
         include_dirs=[str(INCLUDE_DIR), str(HERE)],
         extra_objects=[core],

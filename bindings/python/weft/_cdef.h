@@ -121,7 +121,6 @@ int weft_add_reader(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg);
 int weft_remove_reader(weft_loop_t *loop, int fd);
 int weft_add_writer(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg);
 int weft_remove_writer(weft_loop_t *loop, int fd);
-extern "Python" void _weft_fd_ready(void *);
 
 /* protocol.h, transport.h, tcp.h, server.h: stream transports and servers */
 typedef void (*weft_connection_made_fn)(weft_transport_t *transport, void *arg);

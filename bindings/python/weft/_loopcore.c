@@ -336,6 +336,7 @@ typedef struct {
   PyObject *timers;   /* timer id -> TimerHandle, while the core's timer is pending */
   uintptr_t next_timer_id;
   PyObject *task_factory; /* set_task_factory's, or NULL */
+  PyObject *sockcore;     /* _sockcore.c's SockCore (readers, writers), or NULL */
 } LoopCore;
 
 static PyObject *str_debug_handle, *str_run_batch_debug, *str_interrupted, *str_create_task,
@@ -736,6 +737,11 @@ failed:
   return 0;
 }
 
+/* For _sockcore.c: a handle add_reader registered, run when its descriptor is ready. */
+int weft_py_run_handle(PyObject *handle) {
+  return run_handle(handle, slots.report_error);
+}
+
 static PyObject *ids_list(const uintptr_t *ids, size_t count) {
   PyObject *list = PyList_New((Py_ssize_t)count);
   for (size_t i = 0; list != NULL && i < count; i++) {
@@ -893,6 +899,16 @@ static PyObject *LoopCore_detach(LoopCore *self, PyObject *unused) {
   Py_RETURN_NONE;
 }
 
+/* For _sockcore.c: the core loop of a LoopCore, NULL once detached. */
+weft_loop_t *weft_py_loop_core(PyObject *loop) {
+  return ((LoopCore *)loop)->core;
+}
+
+/* For _sockcore.c: the loop's SockCore (borrowed), or NULL. */
+PyObject *weft_py_loop_sockcore(PyObject *loop) {
+  return ((LoopCore *)loop)->sockcore;
+}
+
 static PyObject *LoopCore_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
   (void)args;
   (void)kwargs;
@@ -912,6 +928,7 @@ static int LoopCore_traverse(LoopCore *self, visitproc visit, void *arg) {
   Py_VISIT(Py_TYPE(self));
   Py_VISIT(self->timers);
   Py_VISIT(self->task_factory);
+  Py_VISIT(self->sockcore);
   if (ring_traverse(&self->ready, visit, arg) || ring_traverse(&self->threadsafe, visit, arg))
     return -1;
   return 0;
@@ -928,6 +945,7 @@ static int LoopCore_clear(LoopCore *self) {
   }
   Py_CLEAR(self->timers);
   Py_CLEAR(self->task_factory);
+  Py_CLEAR(self->sockcore);
   return 0;
 }
 
@@ -978,6 +996,7 @@ static PyMemberDef LoopCore_members[] = {
     {"_timers", T_OBJECT, offsetof(LoopCore, timers), READONLY, "pending timers by id"},
     {"_task_factory", T_OBJECT, offsetof(LoopCore, task_factory), 0,
      "set_task_factory's factory (None: asyncio.Task)"},
+    {"_sockcore", T_OBJECT, offsetof(LoopCore, sockcore), 0, "the readers and writers (SockCore)"},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -1078,7 +1097,7 @@ int _weft_loopcore_install(void) {
       str_create_task && str_get_debug && str_timer_handle_cancelled && str_future && str_task &&
       kw_loop && kw_loop_name_context && PyModule_AddObjectRef(module, "LoopCore", type) == 0 &&
       PyModule_AddIntConstant(module, "THREADSAFE_ID", ID_THREADSAFE) == 0 &&
-      weft_py_add_transport_core(module) == 0 &&
+      weft_py_add_transport_core(module) == 0 && weft_py_add_sock_core(module, type) == 0 &&
       PyDict_SetItemString(PyImport_GetModuleDict(), "weft._loopcore", module) == 0)
     rc = 0;
   if (rc < 0)

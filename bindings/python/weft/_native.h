@@ -1,5 +1,5 @@
 /* Declarations shared by the binding's C files (_loopcore.c, _transportcore.c,
- * _sslhelper.c), which are
+ * _sockcore.c, _sslhelper.c), which are
  * compiled into the cffi extension weft._weft beside the code cffi generates. */
 #ifndef WEFT_PY_NATIVE_H
 #define WEFT_PY_NATIVE_H
@@ -10,6 +10,17 @@
 
 /* Adds TransportCore to the weft._loopcore module. */
 int weft_py_add_transport_core(PyObject *module);
+
+/* Adds SockCore, SockOp and the loop's sock_* methods (descriptors of loop_type, LoopCore)
+ * to the weft._loopcore module. */
+int weft_py_add_sock_core(PyObject *module, PyObject *loop_type);
+
+/* _loopcore.c, for _sockcore.c: the core loop of a LoopCore (NULL once detached), its
+ * SockCore (its _sockcore member, borrowed; NULL before it is set), and running a handle as
+ * the loop runs its callbacks (-1: SystemExit/KeyboardInterrupt set). */
+weft_loop_t *weft_py_loop_core(PyObject *loop);
+PyObject *weft_py_loop_sockcore(PyObject *loop);
+int weft_py_run_handle(PyObject *handle);
 
 /* cffi's declarations: _build.py gives cffi everything from here to the end. */
 
