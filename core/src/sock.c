@@ -1,5 +1,5 @@
 /* Readiness watchers (add_reader/add_writer) and the sock_* operations built on them, and
- * sendfile. Each loop's watchers are a list in the loop's watcher slot, found by
+ * sendfile. Each loop's watchers are a table in the loop's watcher slot, indexed by
  * descriptor; closing the loop closes those still registered. */
 #include "loop_ext.h"
 #include "net.h"
@@ -18,54 +18,66 @@ typedef struct watcher_s {
   weft_callback_fn rcb, wcb;
   void *rarg, *warg;
   int closing;
-  struct watcher_list_s *list; /* NULL once the loop closed and the list is gone */
-  struct watcher_s *next;
 } watcher_t;
 
-typedef struct watcher_list_s {
-  watcher_t *head;
-} watcher_list_t;
+/* Indexed by descriptor, so that an add or remove finds its watcher at once however many
+ * are registered. A watcher leaves the table as it starts closing: one removed and added
+ * again within an iteration leaves nothing behind to step over. */
+typedef struct watcher_table_s {
+  watcher_t **by_fd;
+  size_t cap;
+} watcher_table_t;
 
 static void on_watcher_closed(uv_handle_t *h) {
-  watcher_t *w = h->data;
-  for (watcher_t **p = w->list != NULL ? &w->list->head : NULL; p != NULL && *p; p = &(*p)->next)
-    if (*p == w) {
-      *p = w->next;
-      break;
-    }
-  free(w);
+  free(h->data);
+}
+
+static void close_watcher(watcher_table_t *table, watcher_t *w) {
+  if (table != NULL)
+    table->by_fd[w->fd] = NULL;
+  w->closing = 1;
+  uv_close((uv_handle_t *)&w->poll, on_watcher_closed);
 }
 
 /* The loop is closing: every watcher still registered goes with it. */
 static void watchers_cleanup(void *arg) {
-  watcher_list_t *list = arg;
-  for (watcher_t *w = list->head, *next; w != NULL; w = next) {
-    next = w->next;
-    w->list = NULL;
-    if (!w->closing) {
-      w->closing = 1;
-      uv_close((uv_handle_t *)&w->poll, on_watcher_closed);
-    }
-  }
-  free(list);
+  watcher_table_t *table = arg;
+  for (size_t fd = 0; fd < table->cap; fd++)
+    if (table->by_fd[fd] != NULL)
+      close_watcher(NULL, table->by_fd[fd]);
+  free(table->by_fd);
+  free(table);
 }
 
-static watcher_list_t *watchers_of(weft_loop_t *loop, int create) {
-  watcher_list_t *list = weft__loop_ext_get(loop, WEFT__EXT_WATCHERS);
-  if (list == NULL && create && (list = calloc(1, sizeof *list)) != NULL &&
-      weft__loop_ext_set(loop, WEFT__EXT_WATCHERS, list, watchers_cleanup) != 0) {
-    free(list);
-    list = NULL;
+static watcher_table_t *watchers_of(weft_loop_t *loop, int create) {
+  watcher_table_t *table = weft__loop_ext_get(loop, WEFT__EXT_WATCHERS);
+  if (table == NULL && create && (table = calloc(1, sizeof *table)) != NULL &&
+      weft__loop_ext_set(loop, WEFT__EXT_WATCHERS, table, watchers_cleanup) != 0) {
+    free(table);
+    table = NULL;
   }
-  return list;
+  return table;
+}
+
+/* Makes room for descriptor fd. */
+static int table_reserve(watcher_table_t *table, int fd) {
+  if ((size_t)fd < table->cap)
+    return 0;
+  size_t cap = table->cap ? table->cap : 64;
+  while (cap <= (size_t)fd)
+    cap *= 2;
+  watcher_t **grown = realloc(table->by_fd, cap * sizeof *grown);
+  if (grown == NULL)
+    return WEFT_ENOMEM;
+  memset(grown + table->cap, 0, (cap - table->cap) * sizeof *grown);
+  table->by_fd = grown;
+  table->cap = cap;
+  return 0;
 }
 
 static watcher_t *find(weft_loop_t *loop, int fd) {
-  watcher_list_t *list = watchers_of(loop, 0);
-  for (watcher_t *w = list != NULL ? list->head : NULL; w; w = w->next)
-    if (w->fd == fd && !w->closing)
-      return w;
-  return NULL;
+  watcher_table_t *table = watchers_of(loop, 0);
+  return table != NULL && (size_t)fd < table->cap ? table->by_fd[fd] : NULL;
 }
 
 static void on_poll(uv_poll_t *p, int status, int events) {
@@ -85,8 +97,7 @@ static int update(watcher_t *w) {
   int ev = (w->rcb ? UV_READABLE : 0) | (w->wcb ? UV_WRITABLE : 0);
   if (ev == 0) {
     uv_poll_stop(&w->poll);
-    w->closing = 1;
-    uv_close((uv_handle_t *)&w->poll, on_watcher_closed);
+    close_watcher(watchers_of(w->loop, 0), w);
     return 0;
   }
   int rc = uv_poll_start(&w->poll, ev, on_poll);
@@ -103,9 +114,8 @@ static int add(weft_loop_t *loop, int fd, int writer, weft_callback_fn cb, void 
     return WEFT_ECLOSED;
   watcher_t *w = find(loop, fd);
   if (!w) {
-    watcher_list_t *list = watchers_of(loop, 1);
-    w = list != NULL ? calloc(1, sizeof(*w)) : NULL;
-    if (!w)
+    watcher_table_t *table = watchers_of(loop, 1);
+    if (table == NULL || table_reserve(table, fd) != 0 || (w = calloc(1, sizeof(*w))) == NULL)
       return WEFT_ENOMEM;
     int rc = uv_poll_init(uv, &w->poll, fd);
     if (rc < 0) {
@@ -115,9 +125,7 @@ static int add(weft_loop_t *loop, int fd, int writer, weft_callback_fn cb, void 
     w->poll.data = w;
     w->loop = loop;
     w->fd = fd;
-    w->list = list;
-    w->next = list->head;
-    list->head = w;
+    table->by_fd[fd] = w;
   }
   if (writer) {
     w->wcb = cb;
