@@ -30,38 +30,12 @@ else
   trap 'rm -rf "$out"' EXIT
 fi
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-stop_server() { # SIGINT: the server exits and callgrind writes its counts
-  # The server may still be closing the client's connections (slowly, under callgrind)
-  # when the signal lands; should one SIGINT be lost there, the next one stops it.
-  for _ in $(seq 1 12); do
-    kill -INT "$1" 2>/dev/null || break
-    for _ in $(seq 1 50); do
-      kill -0 "$1" 2>/dev/null || break 2
-      sleep 0.1
-    done
-  done
-  if kill -0 "$1" 2>/dev/null; then
-    kill -KILL "$1"
-    echo "the server ignored SIGINT for a minute" >&2
-  fi
-  wait "$1" 2>/dev/null || true
-}
+. "$src/bench/python/callgrind_server.sh"
 
 count() { # server loop requests -> Ir of a whole server run
   local port file="$out/$1-$2-$3"
   port=$(free_port) # a fresh one each run: never a server left over from another
-  # A fixed hash seed: with a random one, dict probe lengths (and so the count) change from
-  # run to run by several hundred instructions per request.
-  # glibc is told not to copy with `rep movsb`, whose every step valgrind would count (as
-  # in instructions.sh).
-  GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=4294967295 \
-    PYTHONHASHSEED=0 PYTHONPATH="$build/bindings/python/lib" valgrind --tool=callgrind \
-    --callgrind-out-file="$file" "$python" "$src/bench/python/http_servers.py" "$2" "$1" \
-    "$port" 2>"$file.log" &
+  callgrind_python "$file" "$file.log" "$src/bench/python/http_servers.py" "$2" "$1" "$port"
   local server=$!
   local ok=1
   # http_client waits (up to a minute) for the server to listen, then makes its requests;
@@ -73,12 +47,7 @@ count() { # server loop requests -> Ir of a whole server run
     tail -5 "$file.log" >&2
     exit 1
   fi
-  if ! grep -q '^summary:' "$file"; then
-    echo "no counts from the $1 server on $2" >&2
-    tail -5 "$file.log" >&2
-    exit 1
-  fi
-  awk '/^summary:/ {print $2}' "$file"
+  instructions_of "$file"
 }
 
 echo "# user-space instructions per request: $conns keep-alive connections, GET /"

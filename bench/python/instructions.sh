@@ -5,9 +5,8 @@
 # what the loop and the protocol cost per request, and it does not depend on the machine's
 # load. Each server runs under callgrind twice, serving N1 and then N2 requests per
 # connection of bench/echo_client; (Ir(N2) - Ir(N1)) / (CONNECTIONS * (N2 - N1)) cancels
-# start-up and shutdown out. glibc is told not to copy with `rep movsb`, whose every step
-# valgrind would count (bench/echo.sh says more). Needs a build with the binding and
-# bench/echo_client:
+# start-up and shutdown out (callgrind_server.sh has the settings that keep the count
+# steady). Needs a build with the binding and bench/echo_client:
 #   bench/python/instructions.sh BUILD_DIR [STYLE [SIZE]]     (default: protocol 1024)
 set -euo pipefail
 set -m # background servers keep SIGINT (without job control, bash starts them ignoring it)
@@ -20,17 +19,12 @@ python=$(python3 -c 'import sys; print(sys.executable)') # the interpreter, not 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+. "$src/bench/python/callgrind_server.sh"
 
 count() { # loop requests -> Ir of a whole server run
-  local port
+  local port file="$out/$1-$2"
   port=$(free_port) # a fresh one each run: never a server left over from another
-  GLIBC_TUNABLES=glibc.cpu.x86_rep_movsb_threshold=4294967295 \
-    PYTHONPATH="$build/bindings/python/lib" valgrind --tool=callgrind \
-    --callgrind-out-file="$out/$1-$2" "$python" "$src/bench/python/echo_servers.py" "$1" \
-    "$style" "$port" 2>/dev/null &
+  callgrind_python "$file" "$file.log" "$src/bench/python/echo_servers.py" "$1" "$style" "$port"
   local server=$!
   for _ in $(seq 1 150); do
     python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1).close()" \
@@ -38,13 +32,8 @@ count() { # loop requests -> Ir of a whole server run
     sleep 0.2
   done
   "$build/bench/echo_client" "$port" "$size" 0 "$conns" 0 "$2" >/dev/null
-  kill -INT "$server" # KeyboardInterrupt: the server exits and callgrind writes its counts
-  wait "$server" 2>/dev/null || true
-  if ! grep -q '^summary:' "$out/$1-$2"; then
-    echo "no counts from the $1 server" >&2
-    exit 1
-  fi
-  awk '/^summary:/ {print $2}' "$out/$1-$2"
+  stop_server "$server"
+  instructions_of "$file"
 }
 
 echo "# user-space instructions per request: $style, $size bytes, $conns connections"
