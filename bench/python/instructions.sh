@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # User-space instructions per request of the Python echo servers (bench/python/echo_servers.py)
 # on weft's loop, uvloop and asyncio's loop, counted by callgrind. Unlike wall-clock figures
-# on loopback, which are bound by how fast client and server wake each other, the count is
-# what the loop and the protocol cost per request, and it does not depend on the machine's
-# load. Each server runs under callgrind twice, serving N1 and then N2 requests per
+# on two cores shared by client and server, the count is what the loop and the protocol
+# cost per request, and it does not depend on the machine's load. Each server runs under callgrind twice, serving N1 and then N2 requests per
 # connection of bench/echo_client; (Ir(N2) - Ir(N1)) / (CONNECTIONS * (N2 - N1)) cancels
 # start-up and shutdown out (callgrind_server.sh has the settings that keep the count
 # steady). Needs a build with the binding and bench/echo_client:

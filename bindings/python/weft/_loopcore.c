@@ -754,25 +754,41 @@ static PyObject *ids_list(const uintptr_t *ids, size_t count) {
   return list;
 }
 
-/* SystemExit or KeyboardInterrupt is set: EventLoop._interrupted(exc, rest) stops the loop
- * and puts the ids not yet run back in the core's queue. */
-static void interrupted(LoopCore *self, const uintptr_t *rest, size_t count) {
+int weft_py_interrupt_pending(void) {
+  return PyErr_ExceptionMatches(PyExc_SystemExit) ||
+         PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
+}
+
+void weft_py_interrupt(PyObject *loop, PyObject *rest) {
   PyObject *type, *value, *tb;
   PyErr_Fetch(&type, &value, &tb);
   PyErr_NormalizeException(&type, &value, &tb);
   if (tb != NULL)
     PyException_SetTraceback(value, tb);
-  PyObject *list = ids_list(rest, count);
-  PyObject *done =
-      list ? PyObject_CallMethodObjArgs((PyObject *)self, str_interrupted, value, list, NULL)
-           : NULL;
+  PyObject *ids = rest != NULL ? Py_NewRef(rest) : PyTuple_New(0);
+  PyObject *done = loop != NULL && ids != NULL
+                       ? PyObject_CallMethodObjArgs(loop, str_interrupted, value, ids, NULL)
+                       : NULL;
   if (done == NULL)
-    PyErr_WriteUnraisable((PyObject *)self);
+    PyErr_WriteUnraisable(loop);
   Py_XDECREF(done);
-  Py_XDECREF(list);
+  Py_XDECREF(ids);
   Py_XDECREF(type);
   Py_XDECREF(value);
   Py_XDECREF(tb);
+}
+
+/* SystemExit or KeyboardInterrupt is set while a batch runs: the ids not yet run go back
+ * in the core's queue as the loop stops. */
+static void interrupted(LoopCore *self, const uintptr_t *rest, size_t count) {
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb); /* ids_list must not run with the error set */
+  PyObject *list = ids_list(rest, count);
+  if (list == NULL)
+    PyErr_WriteUnraisable((PyObject *)self);
+  PyErr_Restore(type, value, tb);
+  weft_py_interrupt((PyObject *)self, list);
+  Py_XDECREF(list);
 }
 
 /* The handle an id stands for, taken out of its queue (a new reference), or NULL when it

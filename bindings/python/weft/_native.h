@@ -22,6 +22,12 @@ weft_loop_t *weft_py_loop_core(PyObject *loop);
 PyObject *weft_py_loop_sockcore(PyObject *loop);
 int weft_py_run_handle(PyObject *handle);
 
+/* _loopcore.c: whether the error set is SystemExit or KeyboardInterrupt; and, with one set,
+ * loop._interrupted(exc, rest): the loop stops and run_forever raises it (rest: the batch
+ * ids not yet run, NULL for none). A failure is written as unraisable. */
+int weft_py_interrupt_pending(void);
+void weft_py_interrupt(PyObject *loop, PyObject *rest);
+
 /* cffi's declarations: _build.py gives cffi everything from here to the end. */
 
 /* Registers weft._loopcore in sys.modules; called once from Python through cffi. */

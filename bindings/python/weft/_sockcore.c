@@ -72,8 +72,7 @@ static PyObject *error_from_code;
 static PyObject *str_recv, *str_recv_into, *str_recvfrom, *str_recvfrom_into, *str_send,
     *str_sendto, *str_connect, *str_accept, *str_setblocking, *str_fileno, *str_gettimeout,
     *str_getsockopt, *str_create_future, *str_add_done_callback, *str_remove_done_callback,
-    *str_set_result, *str_set_exception, *str_cancel, *str_done, *str_interrupted, *str_sockcore,
-    *str_loop, *empty_tuple, *zero;
+    *str_set_result, *str_set_exception, *str_cancel, *str_done, *str_sockcore, *str_loop, *zero;
 
 /* An int that must fit a C int (a descriptor). */
 static int as_int(PyObject *obj) {
@@ -880,28 +879,6 @@ static PyType_Spec op_spec = {
     .slots = op_slots,
 };
 
-/* SystemExit or KeyboardInterrupt is set: the loop stops and run_forever raises it. */
-static void interrupt(PyObject *loop) {
-  PyObject *type, *value, *tb;
-  PyErr_Fetch(&type, &value, &tb);
-  PyErr_NormalizeException(&type, &value, &tb);
-  if (tb != NULL)
-    PyException_SetTraceback(value, tb);
-  PyObject *done =
-      loop ? PyObject_CallMethodObjArgs(loop, str_interrupted, value, empty_tuple, NULL) : NULL;
-  if (done == NULL)
-    PyErr_WriteUnraisable(loop);
-  Py_XDECREF(done);
-  Py_XDECREF(type);
-  Py_XDECREF(value);
-  Py_XDECREF(tb);
-}
-
-static int is_interrupt(void) {
-  return PyErr_ExceptionMatches(PyExc_SystemExit) ||
-         PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
-}
-
 /* The operation's socket is ready: asyncio's _sock_recv & co. */
 static void op_ready(SockOp *op) {
   PyObject *done = PyObject_CallMethodNoArgs(op->fut, str_done);
@@ -914,8 +891,8 @@ static void op_ready(SockOp *op) {
     return;
   PyObject *type = NULL, *value = NULL, *tb = NULL;
   if (result == NULL) {
-    if (is_interrupt()) { /* as in asyncio, the future stays pending */
-      interrupt(op->owner->loop);
+    if (weft_py_interrupt_pending()) { /* as in asyncio, the future stays pending */
+      weft_py_interrupt(op->owner->loop, NULL);
       return;
     }
     PyErr_Fetch(&type, &value, &tb);
@@ -940,8 +917,8 @@ static void op_ready(SockOp *op) {
   Py_DECREF(fut);
 report:
   if (PyErr_Occurred()) {
-    if (is_interrupt())
-      interrupt(op->owner->loop);
+    if (weft_py_interrupt_pending())
+      weft_py_interrupt(op->owner->loop, NULL);
     else
       PyErr_WriteUnraisable((PyObject *)op);
   }
@@ -967,7 +944,7 @@ static void on_handle_ready(void *arg) {
     PyObject *loop = PyObject_GetAttr(handle, str_loop);
     PyErr_Clear();
     PyErr_Restore(type, value, tb);
-    interrupt(loop);
+    weft_py_interrupt(loop, NULL);
     Py_XDECREF(loop);
   }
   Py_DECREF(handle);
@@ -1242,14 +1219,13 @@ int weft_py_add_sock_core(PyObject *module, PyObject *loop_type) {
       {&str_set_exception, "set_exception"},
       {&str_cancel, "cancel"},
       {&str_done, "done"},
-      {&str_interrupted, "_interrupted"},
       {&str_sockcore, "_sockcore"},
       {&str_loop, "_loop"},
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if ((*names[i].slot = PyUnicode_InternFromString(names[i].text)) == NULL)
       return -1;
-  if ((empty_tuple = PyTuple_New(0)) == NULL || (zero = PyLong_FromLong(0)) == NULL)
+  if ((zero = PyLong_FromLong(0)) == NULL)
     return -1;
   if (!PyType_Check(loop_type)) {
     PyErr_SetString(PyExc_TypeError, "LoopCore is not a type");

@@ -45,8 +45,7 @@ typedef struct {
 
 static PyObject *str_data_received, *str_datagram_received, *str_on_error_received, *str_get_buffer,
     *str_buffer_updated, *str_on_made, *str_on_eof, *str_on_lost, *str_on_pause, *str_on_resume,
-    *str_protocol_error, *str_write_failed, *str_encode, *str_loop, *str_interrupted, *str_join,
-    *empty_bytes;
+    *str_protocol_error, *str_write_failed, *str_encode, *str_loop, *str_join, *empty_bytes;
 
 /* ---- Python methods ----------------------------------------------------------------- */
 
@@ -262,28 +261,18 @@ static PyObject *TransportCore_release(TransportCore *self, PyObject *unused) {
  * at whatever bytecode runs when it arrives, often the first of such a method: it must stop
  * the loop (run_forever re-raises it), as in asyncio, not be printed and dropped. */
 static void transport_method_failed(PyObject *transport) {
-  if (transport == NULL || (!PyErr_ExceptionMatches(PyExc_SystemExit) &&
-                            !PyErr_ExceptionMatches(PyExc_KeyboardInterrupt))) {
+  if (transport == NULL || !weft_py_interrupt_pending()) {
     PyErr_WriteUnraisable(transport);
     return;
   }
   PyObject *type, *value, *tb;
   PyErr_Fetch(&type, &value, &tb);
-  PyErr_NormalizeException(&type, &value, &tb);
-  if (tb != NULL)
-    PyException_SetTraceback(value, tb);
   PyObject *loop = PyObject_GetAttr(transport, str_loop);
-  PyObject *rest = loop ? PyTuple_New(0) : NULL;
-  PyObject *done =
-      rest ? PyObject_CallMethodObjArgs(loop, str_interrupted, value, rest, NULL) : NULL;
-  if (done == NULL)
+  if (loop == NULL)
     PyErr_WriteUnraisable(transport);
-  Py_XDECREF(done);
-  Py_XDECREF(rest);
+  PyErr_Restore(type, value, tb);
+  weft_py_interrupt(loop, NULL);
   Py_XDECREF(loop);
-  Py_XDECREF(type);
-  Py_XDECREF(value);
-  Py_XDECREF(tb);
 }
 
 /* A protocol method raised: the transport's _protocol_error reports it as asyncio does. */
@@ -611,7 +600,6 @@ int weft_py_add_transport_core(PyObject *module) {
       {&str_write_failed, "_write_failed"},
       {&str_encode, "_encode"},
       {&str_loop, "_loop"},
-      {&str_interrupted, "_interrupted"},
       {&str_join, "join"},
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
