@@ -7,6 +7,7 @@
 # start-up and shutdown out (callgrind_server.sh has the settings that keep the count
 # steady). Needs a build with the binding and bench/echo_client:
 #   bench/python/instructions.sh BUILD_DIR [STYLE [SIZE]]     (default: protocol 1024)
+#   LOOPS="weft uvloop"  which loops to count (default: all three)
 set -euo pipefail
 set -m # background servers keep SIGINT (without job control, bash starts them ignoring it)
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -36,7 +37,7 @@ count() { # loop requests -> Ir of a whole server run
 }
 
 echo "# user-space instructions per request: $style, $size bytes, $conns connections"
-for loop in weft uvloop asyncio; do
+for loop in ${LOOPS:-weft uvloop asyncio}; do
   a=$(count "$loop" "$n1")
   b=$(count "$loop" "$n2")
   echo "$loop $(((b - a) / (conns * (n2 - n1))))"

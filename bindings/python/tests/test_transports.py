@@ -1,6 +1,7 @@
 """TCP transports, servers, streams and subprocesses on weft's loop."""
 
 import asyncio
+import os
 import sys
 import weakref
 
@@ -141,3 +142,100 @@ def test_loop_closed_with_open_connections_frees_them():
     assert transport.is_closing()
     transport.close()  # harmless now
     server.close()
+
+
+class _Collector(asyncio.Protocol):
+    """A plain Protocol that keeps every chunk data_received gets, and reads only once
+    `go` is set, so that the kernel has a large amount waiting by then."""
+
+    def __init__(self, loop, expected):
+        self.chunks, self.expected = [], expected
+        self.done = loop.create_future()
+
+    def connection_made(self, transport):
+        self.transport = transport
+        transport.pause_reading()
+
+    def data_received(self, data):
+        self.chunks.append(data)
+        if sum(map(len, self.chunks)) >= self.expected and not self.done.done():
+            self.done.set_result(None)
+
+    def connection_lost(self, exc):
+        if not self.done.done():
+            self.done.set_result(None)
+
+
+_PATTERN = bytes(range(251)) * 8000  # 2 MB, no period that divides a read's size
+
+
+async def _check_large_reads(protocol, write):
+    """Writes _PATTERN with `write` (a coroutine function), lets the protocol read only
+    after a megabyte or more is waiting, and checks that every chunk is bytes and that
+    they add up to what was sent, as large reads (into their own bytes object) and small
+    ones (copied out of a shared buffer) alternate."""
+    sending = asyncio.ensure_future(write(_PATTERN))
+    await asyncio.sleep(0.05)
+    protocol.transport.resume_reading()
+    await asyncio.wait_for(sending, 10)
+    await asyncio.wait_for(protocol.done, 10)
+    assert all(type(chunk) is bytes for chunk in protocol.chunks)
+    assert b"".join(protocol.chunks) == _PATTERN
+    return max(map(len, protocol.chunks))
+
+
+def test_large_reads_arrive_whole_over_tcp_and_unix(tmp_path):
+    async def over(kind):
+        loop = asyncio.get_running_loop()
+        accepted = loop.create_future()
+
+        def factory():
+            protocol = _Collector(loop, len(_PATTERN))
+            accepted.set_result(protocol)
+            return protocol
+
+        if kind == "tcp":
+            server = await loop.create_server(factory, "127.0.0.1", 0)
+            port = server.sockets[0].getsockname()[1]
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        else:
+            path = str(tmp_path / "large.sock")
+            server = await loop.create_unix_server(factory, path)
+            _, writer = await asyncio.open_unix_connection(path)
+        protocol = await accepted
+
+        async def write(data):
+            writer.write(data)
+            await writer.drain()
+
+        largest = await _check_large_reads(protocol, write)
+        writer.close()
+        server.close()
+        return largest
+
+    async def main():
+        # On loopback a paused reader lets well over 64 KiB pile up: reads that large
+        # take the path that sizes them with FIONREAD.
+        assert await over("tcp") >= 64 * 1024
+        await over("unix")
+
+    weft.run(main())
+
+
+def test_large_reads_arrive_whole_from_a_pipe():
+    async def main():
+        loop = asyncio.get_running_loop()
+        read_end, write_end = os.pipe()
+        protocol = _Collector(loop, len(_PATTERN))
+        transport, _ = await loop.connect_read_pipe(lambda: protocol, os.fdopen(read_end, "rb"))
+
+        async def write(data):
+            await loop.run_in_executor(None, os.write, write_end, data)
+
+        try:
+            await _check_large_reads(protocol, write)
+        finally:
+            os.close(write_end)
+            transport.close()
+
+    weft.run(main())

@@ -35,7 +35,10 @@ def _table(kind: str):
         table.get_buffer = lib._weft_tp_get_buffer
         table.buffer_updated = lib._weft_tp_buffer_updated
     else:
-        table.data_received = lib._weft_tp_data
+        # A plain Protocol too reads through the core's buffered interface, so that a
+        # large read lands in its bytes object directly (_transportcore.c, "Reads").
+        table.get_buffer = lib._weft_tp_read_buffer
+        table.buffer_updated = lib._weft_tp_read_done
     return table
 
 
