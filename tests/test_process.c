@@ -4,7 +4,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -937,6 +941,136 @@ WEFT_TEST(stdin_pipe_notices_child_gone) {
     ASSERT_EQ(w.lost, 1); /* connection_lost without anyone closing stdin */
     weft_process_release(p);
   }
+  tick(loop, 0.01);
+  weft_test_close_loop(loop);
+}
+
+/* Runs argv with `o` (stdout piped) to the end and returns its return code. */
+static int run_to_end(weft_loop_t *loop, const char *const *argv, weft_process_options_t *o,
+                      weft_process_t **out) {
+  ASSERT_OK(weft_create_subprocess_exec(loop, argv, o, out));
+  weft_future_t *f;
+  ASSERT_OK(weft_process_communicate(*out, NULL, 0, &f));
+  ASSERT_OK(run(loop, f));
+  weft_future_release(f);
+  return wait_code(loop, *out);
+}
+
+static void write_file(const char *path, const char *text, mode_t mode) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  ASSERT_TRUE(fd >= 0);
+  ASSERT_EQ(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  close(fd);
+}
+
+/* A bare program name is searched in the PATH of the child's environment, as execvp in
+ * the child and Popen do; one found but not executable is WEFT_EACCES. */
+WEFT_TEST(program_search_uses_the_childs_path) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  char dir[] = "/tmp/weft-path-XXXXXX", prog[64], plain[64], path_var[64];
+  ASSERT_TRUE(mkdtemp(dir) != NULL);
+  snprintf(prog, sizeof prog, "%s/weft-prog", dir);
+  snprintf(plain, sizeof plain, "%s/weft-plain", dir);
+  snprintf(path_var, sizeof path_var, "PATH=/nonexistent::%s", dir);
+  write_file(prog, "#!/bin/sh\necho found \"$0\"\n", 0755);
+  write_file(plain, "#!/bin/sh\necho never\n", 0644);
+  const char *env[] = {path_var, NULL};
+  weft_process_options_t o = piped(WEFT_STDIO_DEVNULL, WEFT_STDIO_PIPE, WEFT_STDIO_DEVNULL);
+  o.env = env;
+  weft_process_t *p;
+  const char *found[] = {"weft-prog", NULL};
+  ASSERT_EQ(run_to_end(loop, found, &o, &p), 0);
+  char expected[96];
+  snprintf(expected, sizeof expected, "found %s\n", prog);
+  expect_output(p, 1, expected);
+  weft_process_release(p);
+  const char *elsewhere[] = {"true", NULL}, *not_executable[] = {"weft-plain", NULL};
+  ASSERT_CODE(weft_create_subprocess_exec(loop, elsewhere, &o, &p), WEFT_ENOENT);
+  ASSERT_CODE(weft_create_subprocess_exec(loop, not_executable, &o, &p), WEFT_EACCES);
+  unlink(prog);
+  unlink(plain);
+  rmdir(dir);
+  tick(loop, 0.01);
+  assert_no_children();
+  weft_test_close_loop(loop);
+}
+
+/* Reads the hexadecimal mask of `field` ("SigIgn:", ...) from /proc/PID/status text. */
+static unsigned long long status_mask(const char *status, const char *field) {
+  const char *at = strstr(status, field);
+  ASSERT_TRUE(at != NULL);
+  return strtoull(at + strlen(field), NULL, 16);
+}
+
+/* The child starts with every signal at its default action and none blocked, whatever the
+ * parent ignores (Python ignores SIGPIPE) or blocks. */
+WEFT_TEST(signals_reset_in_the_child) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  struct sigaction ignore = {.sa_handler = SIG_IGN}, old_pipe;
+  sigemptyset(&ignore.sa_mask);
+  ASSERT_OK(sigaction(SIGPIPE, &ignore, &old_pipe));
+  sigset_t usr1, old_mask;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  ASSERT_OK(pthread_sigmask(SIG_BLOCK, &usr1, &old_mask));
+  weft_process_options_t o = piped(WEFT_STDIO_DEVNULL, WEFT_STDIO_PIPE, WEFT_STDIO_DEVNULL);
+  const char *argv[] = {"cat", "/proc/self/status", NULL};
+  weft_process_t *p;
+  ASSERT_EQ(run_to_end(loop, argv, &o, &p), 0);
+  ASSERT_OK(pthread_sigmask(SIG_SETMASK, &old_mask, NULL));
+  ASSERT_OK(sigaction(SIGPIPE, &old_pipe, NULL));
+  const char *data;
+  size_t len;
+  ASSERT_OK(weft_process_output(p, 1, &data, &len));
+  char *status = strndup(data, len);
+  ASSERT_EQ(status_mask(status, "SigIgn:") & (1ull << (SIGPIPE - 1)), 0);
+  ASSERT_EQ(status_mask(status, "SigBlk:"), 0);
+  free(status);
+  weft_process_release(p);
+  tick(loop, 0.01);
+  weft_test_close_loop(loop);
+}
+
+/* stdout and stderr given as each other's descriptor (2 and 1) swap: each reaches the
+ * child from the parent's descriptor as it was, not as the first dup2 left it. */
+WEFT_TEST(stdio_descriptors_swapped) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int out[2], err[2];
+  ASSERT_OK(pipe2(out, O_CLOEXEC));
+  ASSERT_OK(pipe2(err, O_CLOEXEC));
+  fflush(stdout);
+  fflush(stderr);
+  int saved_out = dup(1), saved_err = dup(2);
+  ASSERT_TRUE(saved_out >= 0 && saved_err >= 0);
+  dup2(out[1], 1);
+  dup2(err[1], 2);
+  weft_process_options_t o = piped(WEFT_STDIO_DEVNULL, WEFT_STDIO_FD, WEFT_STDIO_FD);
+  o.stdio[1].fd = 2;
+  o.stdio[2].fd = 1;
+  const char *argv[] = {"/bin/sh", "-c", "echo to-stdout; echo to-stderr >&2", NULL};
+  weft_process_t *p;
+  int rc = weft_create_subprocess_exec(loop, argv, &o, &p);
+  int code = rc == 0 ? wait_code(loop, p) : -1;
+  dup2(saved_out, 1);
+  dup2(saved_err, 2);
+  close(saved_out);
+  close(saved_err);
+  close(out[1]);
+  close(err[1]);
+  ASSERT_OK(rc);
+  ASSERT_EQ(code, 0);
+  char buf[32] = {0};
+  ASSERT_EQ(read(out[0], buf, sizeof buf), 10);
+  ASSERT_STREQ(buf, "to-stderr\n");
+  memset(buf, 0, sizeof buf);
+  ASSERT_EQ(read(err[0], buf, sizeof buf), 10);
+  ASSERT_STREQ(buf, "to-stdout\n");
+  close(out[0]);
+  close(err[0]);
+  weft_process_release(p);
   tick(loop, 0.01);
   weft_test_close_loop(loop);
 }

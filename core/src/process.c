@@ -1,4 +1,4 @@
-/* Subprocesses on uv_spawn: the transport + protocol form and the stream form, laid out as
+/* Subprocesses: the transport + protocol form and the stream form, laid out as
  * asyncio's base_subprocess.py and subprocess.py.
  *
  * The process (spawning, exit, signals, the protocol's callbacks, waiters) owns one pipe
@@ -9,14 +9,17 @@
  * a StreamReader per output pipe, fed from pipe_data_received, and a StreamWriter on stdin
  * given the stdin pipe's flow-control events. communicate is built on those streams.
  *
- * Pipes are made here (pipe2 with O_CLOEXEC) and handed to uv_spawn as inherited fds,
- * rather than with UV_CREATE_PIPE, so stderr can share stdout's pipe (STDOUT mode) and
- * no end leaks into children that other threads spawn meanwhile.
+ * Children are started with posix_spawn, not libuv's uv_spawn: uv_spawn forks, and a fork
+ * copies the parent's page tables, which for a Python process made a spawn cost 1.8x what
+ * CPython's own subprocess (vfork) costs; glibc's posix_spawn shares the parent's memory
+ * until the exec. Pipes are made here (pipe2 with O_CLOEXEC), so stderr can share
+ * stdout's pipe (STDOUT mode) and no end leaks into children that other threads spawn
+ * meanwhile. The loop reaps its own children: a SIGCHLD watcher (uv_signal_t) asks each
+ * of its running children with waitpid(pid, WNOHANG), as libuv does for uv_spawn's.
  *
- * Lifetime: `refs` counts the user's references, one for "handles still open" (the
- * process handle, and each pipe transport until its connection_lost), one per scheduled
- * loop callback and one for a running communicate. The process handle stays open until
- * the child has exited (libuv reaps it then), so an exited child is always reaped whoever
+ * Lifetime: `refs` counts the user's references, one for "still open" (the child until it
+ * is reaped, and each pipe transport until its connection_lost), one per scheduled loop
+ * callback and one for a running communicate. An exited child is always reaped, whoever
  * holds what. */
 #include "internal.h"
 #include "net.h"
@@ -24,14 +27,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
+#include <limits.h>
 #include <signal.h>
-#include <stdatomic.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
+
+extern char **environ;
 
 typedef struct futlist_s {
   weft_future_t **items;
@@ -50,6 +56,7 @@ typedef struct proc_pipe_s {
 
 typedef struct proc_list_s {
   weft_process_t *head;
+  uv_signal_t sigchld; /* reaps the children of the list */
 } proc_list_t;
 
 typedef struct comm_s {
@@ -63,9 +70,8 @@ struct weft_process_s {
   int refs;
   int user_refs;
   weft_loop_t *loop;
-  uv_process_t handle;
-  int handle_open;
-  int open_handles;
+  int running;      /* the child is not reaped yet */
+  int open_handles; /* the running child, and each pipe transport until connection_lost */
   int pid;
   int exited;
   int returncode;
@@ -85,7 +91,7 @@ struct weft_process_s {
   void *writer_arg;
   comm_t *comm;
   weft_value_t output[3]; /* what communicate read from fd 1 and 2 */
-  proc_list_t *list;      /* the loop's live processes, until every handle is closed */
+  proc_list_t *list;      /* the loop's live processes, until nothing is open */
   weft_process_t *prev, *next;
 };
 
@@ -317,17 +323,34 @@ static void on_exit_soon(void *arg) {
   proc_unref(p);
 }
 
-static void on_process_closed(uv_handle_t *handle) {
-  handle_closed(handle->data);
+/* The child was reaped with `status`: as Popen's returncode, -N for signal N. */
+static void child_reaped(weft_process_t *p, int status) {
+  p->exited = 1;
+  p->running = 0;
+  p->returncode = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
+  proc_call_soon(p, on_exit_soon);
+  handle_closed(p);
 }
 
-static void on_child_exit(uv_process_t *handle, int64_t exit_status, int term_signal) {
-  weft_process_t *p = handle->data;
-  p->exited = 1;
-  p->returncode = term_signal ? -term_signal : (int)exit_status;
-  p->handle_open = 0;
-  uv_close((uv_handle_t *)handle, on_process_closed);
-  proc_call_soon(p, on_exit_soon);
+/* SIGCHLD: some child exited (signals coalesce, so maybe several): reap ours that did. */
+static void on_sigchld(uv_signal_t *handle, int signum) {
+  (void)signum;
+  proc_list_t *list = handle->data;
+  weft_process_t *p = list->head;
+  while (p) {
+    weft_process_t *next = p->next; /* child_reaped may take p off the list */
+    int status;
+    pid_t pid;
+    if (p->running) {
+      while ((pid = waitpid(p->pid, &status, WNOHANG)) < 0 && errno == EINTR) {
+      }
+      if (pid == p->pid)
+        child_reaped(p, status);
+      else if (pid < 0) /* someone else reaped it (waitpid(-1) elsewhere): status unknown */
+        child_reaped(p, 0);
+    }
+    p = next;
+  }
 }
 
 /* The transport + protocol form, from the loop: connection_made, then what happened
@@ -354,45 +377,174 @@ static void on_connected(void *arg) {
   proc_unref(p);
 }
 
-/* ---- Process groups ------------------------------------------------------------------- */
-
-/* uv_spawn has no setpgid option and forks with fork(), so the child's pthread_atfork
- * handler does it: only in the child of the thread that asked, only during that spawn.
- * (Setting it from the parent afterwards would be too late: uv_spawn returns after the
- * exec.) The child keeps its parent thread's pthread_t, which is how it recognises it. */
-static pthread_once_t pgroup_once = PTHREAD_ONCE_INIT;
-static pthread_mutex_t pgroup_lock = PTHREAD_MUTEX_INITIALIZER;
-static atomic_int pgroup_active;
-static pthread_t pgroup_thread;
-static pid_t pgroup_id;
-
-static void pgroup_atfork_child(void) {
-  if (atomic_load(&pgroup_active) && pthread_equal(pthread_self(), pgroup_thread))
-    setpgid(0, pgroup_id);
-}
-
-static void pgroup_init(void) {
-  pthread_atfork(NULL, NULL, pgroup_atfork_child);
-}
-
 /* ---- Spawning ------------------------------------------------------------------------- */
 
 static void processes_cleanup(void *arg);
 
+static void free_list(uv_handle_t *sigchld) {
+  free(sigchld->data);
+}
+
+/* The loop's list of processes, made with its SIGCHLD watcher before the first spawn (a
+ * child that exits before the watcher starts would never be reported). The watcher does
+ * not keep the loop alive. */
 static proc_list_t *live_list(weft_loop_t *loop) {
   proc_list_t *list = weft__loop_ext_get(loop, WEFT__EXT_PROCESSES);
   if (list)
     return list;
   list = calloc(1, sizeof *list);
-  if (list && weft__loop_ext_set(loop, WEFT__EXT_PROCESSES, list, processes_cleanup) != 0) {
+  if (!list || uv_signal_init(weft_loop_uv(loop), &list->sigchld) != 0) {
     free(list);
-    list = NULL;
+    return NULL;
   }
+  list->sigchld.data = list;
+  if (uv_signal_start(&list->sigchld, on_sigchld, SIGCHLD) != 0 ||
+      weft__loop_ext_set(loop, WEFT__EXT_PROCESSES, list, processes_cleanup) != 0) {
+    uv_close((uv_handle_t *)&list->sigchld, free_list);
+    return NULL;
+  }
+  uv_unref((uv_handle_t *)&list->sigchld);
   return list;
 }
 
-static void on_failed_spawn_closed(uv_handle_t *handle) {
-  free(handle->data);
+/* Whether `path` can be executed: WEFT_ENOENT, WEFT_EACCES (not a regular file, or no
+ * permission), or 0. */
+static int executable(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return weft_error_from_uv(-errno);
+  return S_ISREG(st.st_mode) && access(path, X_OK) == 0 ? 0 : WEFT_EACCES;
+}
+
+/* Where execvp would find `file`: the first executable regular file of that name in the
+ * PATH of the child's environment (`env`, or the parent's), as uv_spawn and Popen search;
+ * a name with a slash is used as it is (relative to `cwd` when given). The checks are made
+ * here, not only by the exec: posix_spawn learns of a failed exec through memory it shares
+ * with the child, which valgrind does not share, and the directory is checked for the
+ * same reason. 0, or why the program cannot run (WEFT_ENOENT, WEFT_EACCES, ...). */
+static int find_program(const char *file, const char *const *env, const char *cwd, char *path,
+                        size_t size) {
+  if (cwd) {
+    struct stat st;
+    if (stat(cwd, &st) != 0)
+      return weft_error_from_uv(-errno);
+    if (!S_ISDIR(st.st_mode))
+      return WEFT_ENOTDIR;
+  }
+  if (strchr(file, '/')) {
+    if (strlen(file) >= size)
+      return WEFT_ENAMETOOLONG;
+    strcpy(path, file);
+    if (cwd && file[0] != '/') {
+      char in_cwd[PATH_MAX];
+      if ((size_t)snprintf(in_cwd, sizeof in_cwd, "%s/%s", cwd, file) >= sizeof in_cwd)
+        return WEFT_ENAMETOOLONG;
+      return executable(in_cwd);
+    }
+    return executable(path);
+  }
+  const char *search = NULL;
+  if (env) {
+    for (const char *const *e = env; *e && !search; e++)
+      if (strncmp(*e, "PATH=", 5) == 0)
+        search = *e + 5;
+  } else {
+    search = getenv("PATH");
+  }
+  if (!search)
+    search = "/bin:/usr/bin"; /* glibc's execvp default, as confstr(_CS_PATH) */
+  int rc = WEFT_ENOENT;
+  size_t file_len = strlen(file);
+  for (const char *dir = search;; dir++) {
+    const char *end = strchr(dir, ':');
+    size_t dir_len = end ? (size_t)(end - dir) : strlen(dir);
+    if (dir_len == 0) /* an empty entry is the working directory */
+      dir = ".", dir_len = 1;
+    if (dir_len + 1 + file_len < size) {
+      memcpy(path, dir, dir_len);
+      path[dir_len] = '/';
+      memcpy(path + dir_len + 1, file, file_len + 1);
+      int found = executable(path);
+      if (found == 0)
+        return 0;
+      if (found == WEFT_EACCES)
+        rc = WEFT_EACCES; /* execvp's answer when only unusable files were found */
+    }
+    if (!end)
+      return rc;
+    dir = end;
+  }
+}
+
+/* Whether `fd` is open and close-on-exec: then the child needs a dup2 of it onto itself,
+ * which clears the flag (POSIX 2017; glibc 2.29 and later), to inherit it. */
+static int close_on_exec(int fd) {
+  int flags = fcntl(fd, F_GETFD);
+  return flags >= 0 && (flags & FD_CLOEXEC);
+}
+
+/* Starts the child: `child_fd[i]` becomes its descriptor i, the passed descriptors stay at
+ * their numbers, signal handlers and the signal mask are reset to their defaults (as libuv
+ * and Popen's restore_signals do), then the session, process group and directory are set
+ * and `path` executed. posix_spawn reports a failed exec as its result. */
+static int start_child(const char *path, char *const *argv, const weft_process_options_t *o,
+                       int child_fd[3], pid_t *pid) {
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  int moved[3] = {-1, -1, -1};
+  int rc = 0;
+  if (posix_spawn_file_actions_init(&actions) != 0)
+    return WEFT_ENOMEM;
+  if (posix_spawnattr_init(&attr) != 0) {
+    posix_spawn_file_actions_destroy(&actions);
+    return WEFT_ENOMEM;
+  }
+  /* A descriptor below 3 that goes to another slot could be overwritten by an earlier
+   * dup2: move it out of the way first (in the parent, close-on-exec). */
+  for (int i = 0; i < 3 && rc == 0; i++) {
+    if (child_fd[i] < 3 && child_fd[i] != i) {
+      moved[i] = fcntl(child_fd[i], F_DUPFD_CLOEXEC, 3);
+      if (moved[i] < 0)
+        rc = errno;
+    }
+  }
+  for (int i = 0; i < 3 && rc == 0; i++) {
+    if (child_fd[i] != i)
+      rc = posix_spawn_file_actions_adddup2(&actions, moved[i] >= 0 ? moved[i] : child_fd[i], i);
+    else if (close_on_exec(i)) /* inherited as it is; a closed one stays closed */
+      rc = posix_spawn_file_actions_adddup2(&actions, i, i);
+  }
+  for (size_t i = 0; i < o->pass_fds_count && rc == 0; i++)
+    if (o->pass_fds[i] >= 3 && close_on_exec(o->pass_fds[i]))
+      rc = posix_spawn_file_actions_adddup2(&actions, o->pass_fds[i], o->pass_fds[i]);
+  if (rc == 0 && o->cwd)
+    rc = posix_spawn_file_actions_addchdir_np(&actions, o->cwd);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (o->new_session)
+    flags |= POSIX_SPAWN_SETSID;
+  if (o->set_process_group)
+    flags |= POSIX_SPAWN_SETPGROUP;
+  if (rc == 0)
+    rc = posix_spawnattr_setflags(&attr, flags);
+  if (rc == 0)
+    rc = posix_spawnattr_setsigmask(&attr, &none);
+  if (rc == 0)
+    rc = posix_spawnattr_setsigdefault(&attr, &all);
+  if (rc == 0 && o->set_process_group)
+    rc = posix_spawnattr_setpgroup(&attr, o->process_group);
+  if (rc == 0)
+    rc = posix_spawn(pid, path, &actions, &attr, argv, o->env ? (char *const *)o->env : environ);
+  if (rc > 0) /* the posix_spawn functions return an error number */
+    rc = weft_error_from_uv(-rc);
+  for (int i = 0; i < 3; i++)
+    if (moved[i] >= 0)
+      close(moved[i]);
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&actions);
+  return rc;
 }
 
 static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_options_t *options,
@@ -421,15 +573,13 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
       return WEFT_EINVAL;
   if (o.pass_fds_count && !o.pass_fds)
     return WEFT_EINVAL;
-  /* libuv hands the child descriptor i from stdio[i]: a passed fd is an inherited
-   * descriptor at its own number, the slots between are left alone (UV_IGNORE). */
-  int stdio_count = 3;
-  for (size_t i = 0; i < o.pass_fds_count; i++) {
+  for (size_t i = 0; i < o.pass_fds_count; i++)
     if (o.pass_fds[i] < 0 || fcntl(o.pass_fds[i], F_GETFD) < 0)
       return WEFT_EBADF;
-    if (o.pass_fds[i] >= stdio_count)
-      stdio_count = o.pass_fds[i] + 1;
-  }
+  char path[PATH_MAX];
+  int found = find_program(argv[0], o.env, o.cwd, path, sizeof path);
+  if (found != 0)
+    return found;
 
   proc_list_t *list = live_list(loop);
   weft_process_t *p = calloc(1, sizeof *p);
@@ -486,59 +636,9 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
     }
     }
   }
-  uv_stdio_container_t stdio_small[3];
-  uv_stdio_container_t *stdio =
-      stdio_count > 3 ? calloc((size_t)stdio_count, sizeof(*stdio)) : stdio_small;
-  if (!stdio) {
-    stdio = stdio_small;
-    stdio_count = 3;
-    if (rc == 0)
-      rc = WEFT_ENOMEM;
-  }
-  for (int i = 0; i < 3; i++) {
-    stdio[i].flags = UV_INHERIT_FD;
-    stdio[i].data.fd = child_fd[i];
-  }
-  for (int i = 3; i < stdio_count; i++)
-    stdio[i].flags = UV_IGNORE;
-  for (size_t i = 0; i < o.pass_fds_count; i++) {
-    int fd = o.pass_fds[i];
-    if (fd < 3)
-      continue; /* the child's stdio is set by stdio[] above */
-    stdio[fd].flags = UV_INHERIT_FD;
-    stdio[fd].data.fd = fd;
-  }
-  uv_process_options_t uo;
-  memset(&uo, 0, sizeof uo);
-  uo.exit_cb = on_child_exit;
-  uo.file = argv[0];
-  uo.args = (char **)argv;
-  uo.env = (char **)o.env;
-  uo.cwd = o.cwd;
-  uo.flags = o.new_session ? UV_PROCESS_DETACHED : 0;
-  uo.stdio_count = stdio_count;
-  uo.stdio = stdio;
-  p->handle.data = p;
-
-  int spawned = 0;
-  if (rc == 0) {
-    if (o.set_process_group) {
-      pthread_once(&pgroup_once, pgroup_init);
-      pthread_mutex_lock(&pgroup_lock);
-      pgroup_thread = pthread_self();
-      pgroup_id = o.process_group;
-      atomic_store(&pgroup_active, 1);
-    }
-    int uvrc = uv_spawn(weft_loop_uv(loop), &p->handle, &uo);
-    if (o.set_process_group) {
-      atomic_store(&pgroup_active, 0);
-      pthread_mutex_unlock(&pgroup_lock);
-    }
-    spawned = 1; /* the handle is initialised either way */
-    rc = uvrc == 0 ? 0 : weft_error_from_uv(uvrc);
-  }
-  if (stdio != stdio_small)
-    free(stdio);
+  pid_t pid = 0;
+  if (rc == 0)
+    rc = start_child(path, argv, &o, child_fd, &pid);
   /* The child's ends belong to the child now (or to nobody). */
   for (int i = 0; i < 3; i++)
     if (theirs[i] >= 0)
@@ -552,15 +652,12 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
         close(ours[i]);
       weft_stream_reader_release(p->readers[i]);
     }
-    if (spawned) /* uv_spawn initialised the handle: it must be closed before it goes */
-      uv_close((uv_handle_t *)&p->handle, on_failed_spawn_closed);
-    else
-      free(p);
+    free(p);
     return rc;
   }
 
-  p->pid = p->handle.pid;
-  p->handle_open = 1;
+  p->pid = pid;
+  p->running = 1;
   p->open_handles = 1;
   p->refs = 2; /* the user's, and "handles open" */
   p->user_refs = 1;
@@ -641,6 +738,7 @@ int weft_create_subprocess_shell(weft_loop_t *loop, const char *command,
  * waited for here; every handle is closed. */
 static void processes_cleanup(void *arg) {
   proc_list_t *list = arg;
+  uv_close((uv_handle_t *)&list->sigchld, free_list);
   while (list->head) {
     weft_process_t *p = list->head;
     list_remove(p);
@@ -649,18 +747,17 @@ static void processes_cleanup(void *arg) {
     for (int i = 0; i < 3; i++)
       if (p->pipes[i].t && !p->pipes[i].lost)
         weft_transport_abort(p->pipes[i].t);
-    if (p->handle_open) {
-      p->handle_open = 0;
-      uv_process_kill(&p->handle, SIGKILL);
-      uv_close((uv_handle_t *)&p->handle, on_process_closed);
+    if (p->running) {
+      p->running = 0;
+      kill(p->pid, SIGKILL);
       int status;
       while (waitpid(p->pid, &status, 0) < 0 && errno == EINTR) {
       }
       p->exited = 1;
       p->returncode = -SIGKILL;
+      handle_closed(p);
     }
   }
-  free(list);
 }
 
 /* ---- The API -------------------------------------------------------------------------- */
@@ -690,8 +787,8 @@ void weft_process_close(weft_process_t *process) {
   process->closed = 1;
   proc_ref(process);
   close_pipes(process);
-  if (!process->exited && process->handle_open)
-    uv_process_kill(&process->handle, SIGKILL);
+  if (process->running)
+    kill(process->pid, SIGKILL);
   proc_unref(process);
 }
 
@@ -724,10 +821,10 @@ int weft_process_wait(weft_process_t *process, weft_future_t **out) {
 }
 
 int weft_process_send_signal(weft_process_t *process, int signum) {
-  if (process->exited || !process->handle_open)
+  if (!process->running)
     return 0; /* as Popen.send_signal: nothing to signal any more */
-  int rc = uv_process_kill(&process->handle, signum);
-  return rc ? weft_error_from_uv(rc) : 0;
+  /* Not reaped, so the pid is still the child's (a zombie at worst), never a reused one. */
+  return kill(process->pid, signum) == 0 ? 0 : weft_error_from_uv(-errno);
 }
 
 int weft_process_terminate(weft_process_t *process) {

@@ -357,8 +357,8 @@ enum { READ_UNKNOWN, READ_FD, READ_LAYERED };
 #define LARGE_READ (64 * 1024)
 #define SHARED_READ_SIZE (256 * 1024) /* as asyncio's and uvloop's reads */
 
-static _Thread_local char *shared_read;  /* the calling thread's buffer, or NULL */
-static pthread_key_t shared_read_key;      /* only for its destructor: frees it at thread exit */
+static _Thread_local char *shared_read; /* the calling thread's buffer, or NULL */
+static pthread_key_t shared_read_key;   /* only for its destructor: frees it at thread exit */
 static pthread_once_t shared_read_once = PTHREAD_ONCE_INIT;
 
 static void make_shared_read_key(void) {

@@ -1,4 +1,4 @@
-"""subprocess_exec / subprocess_shell: the core's processes (uv_spawn) behind asyncio's
+"""subprocess_exec / subprocess_shell: the core's processes (posix_spawn) behind asyncio's
 SubprocessTransport, with a pipe transport per piped stdio stream, so that
 asyncio.create_subprocess_exec and its Process/StreamReader/StreamWriter work unchanged."""
 
