@@ -1074,3 +1074,39 @@ WEFT_TEST(stdio_descriptors_swapped) {
   tick(loop, 0.01);
   weft_test_close_loop(loop);
 }
+
+/* valgrind runs a vfork child without sharing the parent's memory, which is how
+ * posix_spawn reports a failed exec: under it, such a child just exits with 127. */
+static int under_valgrind(void) {
+  const char *preload = getenv("LD_PRELOAD");
+  return preload && strstr(preload, "vgpreload");
+}
+
+/* A file that is executable but no program: the exec's own error, WEFT_ENOEXEC, comes back
+ * from the spawn, and nothing is left running. */
+WEFT_TEST(exec_format_error) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  char dir[] = "/tmp/weft-exec-XXXXXX", junk[64];
+  ASSERT_TRUE(mkdtemp(dir) != NULL);
+  snprintf(junk, sizeof junk, "%s/junk", dir);
+  write_file(junk,
+             "\x7f"
+             "ELF but not really",
+             0755);
+  const char *argv[] = {junk, NULL};
+  weft_process_t *p = NULL;
+  int rc = weft_create_subprocess_exec(loop, argv, NULL, &p);
+  if (under_valgrind() && rc == 0) {
+    ASSERT_EQ(wait_code(loop, p), 127);
+    weft_process_release(p);
+  } else {
+    ASSERT_CODE(rc, WEFT_ENOEXEC);
+    ASSERT_TRUE(p == NULL);
+  }
+  unlink(junk);
+  rmdir(dir);
+  tick(loop, 0.01);
+  assert_no_children();
+  weft_test_close_loop(loop);
+}

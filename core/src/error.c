@@ -10,6 +10,7 @@
   X(EIO, UV_EIO, "i/o error")                                                                      \
   X(ENXIO, UV_ENXIO, "no such device or address")                                                  \
   X(E2BIG, UV_E2BIG, "argument list too long")                                                     \
+  X(ENOEXEC, 0, "exec format error")                                                               \
   X(EBADF, UV_EBADF, "bad file descriptor")                                                        \
   X(ECHILD, 0, "no child processes")                                                               \
   X(EAGAIN, UV_EAGAIN, "resource temporarily unavailable")                                         \
@@ -139,6 +140,18 @@ int weft_error_from_uv(int uv_code) {
   for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
     if (table[i].uv == uv_code)
       return table[i].weft;
+  return WEFT_EUNKNOWN;
+}
+
+int weft__error_from_errno(int err) {
+  static const int known[] = {
+#define WEFT__CODE(name, uv, text) WEFT_##name,
+      WEFT__ERRORS(WEFT__CODE)
+#undef WEFT__CODE
+  };
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (known[i] == -err && err > 0)
+      return -err;
   return WEFT_EUNKNOWN;
 }
 

@@ -138,6 +138,9 @@ struct weft_loop_s {
 void weft__loop_retain(weft_loop_t *loop);
 void weft__loop_release(weft_loop_t *loop);
 /* 0, WEFT_ECLOSED, or WEFT_EWRONGTHREAD (another thread while the loop runs). */
+/* The weft code of errno value `err` (the negated errno on Linux), or WEFT_EUNKNOWN: for
+ * errors that come from system calls, not through libuv. */
+int weft__error_from_errno(int err);
 int weft__loop_check(const weft_loop_t *loop);
 /* Appends to the ready queue. The queue takes over the references entry holds. */
 int weft__loop_push_ready(weft_loop_t *loop, const weft__ready_t *entry);

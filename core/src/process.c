@@ -412,7 +412,7 @@ static proc_list_t *live_list(weft_loop_t *loop) {
 static int executable(const char *path) {
   struct stat st;
   if (stat(path, &st) != 0)
-    return weft_error_from_uv(-errno);
+    return weft__error_from_errno(errno);
   return S_ISREG(st.st_mode) && access(path, X_OK) == 0 ? 0 : WEFT_EACCES;
 }
 
@@ -427,7 +427,7 @@ static int find_program(const char *file, const char *const *env, const char *cw
   if (cwd) {
     struct stat st;
     if (stat(cwd, &st) != 0)
-      return weft_error_from_uv(-errno);
+      return weft__error_from_errno(errno);
     if (!S_ISDIR(st.st_mode))
       return WEFT_ENOTDIR;
   }
@@ -538,7 +538,7 @@ static int start_child(const char *path, char *const *argv, const weft_process_o
   if (rc == 0)
     rc = posix_spawn(pid, path, &actions, &attr, argv, o->env ? (char *const *)o->env : environ);
   if (rc > 0) /* the posix_spawn functions return an error number */
-    rc = weft_error_from_uv(-rc);
+    rc = weft__error_from_errno(rc);
   for (int i = 0; i < 3; i++)
     if (moved[i] >= 0)
       close(moved[i]);
@@ -824,7 +824,7 @@ int weft_process_send_signal(weft_process_t *process, int signum) {
   if (!process->running)
     return 0; /* as Popen.send_signal: nothing to signal any more */
   /* Not reaped, so the pid is still the child's (a zombie at worst), never a reused one. */
-  return kill(process->pid, signum) == 0 ? 0 : weft_error_from_uv(-errno);
+  return kill(process->pid, signum) == 0 ? 0 : weft__error_from_errno(errno);
 }
 
 int weft_process_terminate(weft_process_t *process) {

@@ -239,3 +239,33 @@ def test_large_reads_arrive_whole_from_a_pipe():
             transport.close()
 
     weft.run(main())
+
+
+def test_spawn_errors_are_popens(tmp_path):
+    """A child that cannot start raises what asyncio's loop raises (Popen's OSError, with
+    the program or the missing directory as its filename), and nothing is left running."""
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"\x7fELF but not really")
+    junk.chmod(0o755)
+    plain = tmp_path / "plain"
+    plain.write_text("#!/bin/sh\n")
+    cases = [(["/nonexistent/weft-program"], {}), (["weft-no-such-program"], {}),
+             (["true"], {"cwd": str(tmp_path / "missing")}), ([str(junk)], {}),
+             ([str(plain)], {})]
+
+    async def errors():
+        found = []
+        for args, kwargs in cases:
+            try:
+                process = await asyncio.create_subprocess_exec(*args, **kwargs)
+            except OSError as exc:
+                found.append((type(exc), exc.errno, exc.filename, str(exc)))
+            else:
+                await process.wait()
+                found.append(None)
+        return found
+
+    on_weft = weft.run(errors())
+    on_asyncio = asyncio.run(errors())
+    assert on_weft == on_asyncio
+    assert all(found is not None for found in on_weft)

@@ -23,6 +23,16 @@ _DEFAULTS = {"restore_signals": True, "preexec_fn": None,
              "startupinfo": None, "creationflags": 0}
 
 
+def _spawn_error(rc: int, program, cwd) -> BaseException:
+    """The exception Popen raises when the child cannot start: an OSError naming the
+    working directory if that is what is missing, else the program."""
+    exc = error_from_code(rc)
+    if isinstance(exc, OSError):  # OSError(...) below picks the subclass again
+        missing_cwd = cwd is not None and not os.path.isdir(cwd)
+        return OSError(exc.errno, os.strerror(exc.errno), cwd if missing_cwd else program)
+    return exc
+
+
 def _stdio(value, index: int) -> tuple[int, int]:
     """asyncio's stdin/stdout/stderr argument as the core's (mode, fd)."""
     if value is None:
@@ -326,8 +336,10 @@ class SubprocessMixin:
         protocol = protocol_factory()
         transport = SubprocessTransport(self, protocol, modes)
         out = ffi.new("weft_process_t **")
-        check(lib.weft_subprocess_exec(self._ptr, c_argv, options, _PROTOCOL,
-                                       transport._cookie, out))
+        rc = lib.weft_subprocess_exec(self._ptr, c_argv, options, _PROTOCOL,
+                                      transport._cookie, out)
+        if rc < 0:
+            raise _spawn_error(rc, argv[0], kwargs.get("cwd"))
         transport._ptr = out[0]
         transport._pid = lib.weft_process_pid(out[0])
         self._subprocesses.add(transport)

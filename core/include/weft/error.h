@@ -22,6 +22,7 @@ enum weft_errno {
   WEFT_EIO = -5,
   WEFT_ENXIO = -6,
   WEFT_E2BIG = -7,
+  WEFT_ENOEXEC = -8,
   WEFT_EBADF = -9,
   WEFT_ECHILD = -10,
   WEFT_EAGAIN = -11,
