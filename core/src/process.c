@@ -346,8 +346,8 @@ static void on_sigchld(uv_signal_t *handle, int signum) {
       }
       if (pid == p->pid)
         child_reaped(p, status);
-      else if (pid < 0) /* someone else reaped it (waitpid(-1) elsewhere): status unknown */
-        child_reaped(p, 0);
+      else if (pid < 0) /* someone else reaped it (a waitpid(-1) elsewhere): as asyncio's */
+        child_reaped(p, 255 << 8); /* child watchers, report 255 for an unknown status */
     }
     p = next;
   }

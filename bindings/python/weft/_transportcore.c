@@ -360,16 +360,18 @@ enum { READ_UNKNOWN, READ_FD, READ_LAYERED };
 static _Thread_local char *shared_read; /* the calling thread's buffer, or NULL */
 static pthread_key_t shared_read_key;   /* only for its destructor: frees it at thread exit */
 static pthread_once_t shared_read_once = PTHREAD_ONCE_INIT;
+static int shared_read_keyed; /* the key exists (it fails only out of keys) */
 
 static void make_shared_read_key(void) {
-  if (pthread_key_create(&shared_read_key, free) != 0)
-    abort(); /* out of keys or memory at the first read: nothing sensible is left to do */
+  shared_read_keyed = pthread_key_create(&shared_read_key, free) == 0;
 }
 
+/* The thread's buffer; NULL without memory or a key, and the connection then fails with
+ * WEFT_ENOBUFS. */
 static char *shared_read_buffer(void) {
   if (shared_read == NULL) {
     pthread_once(&shared_read_once, make_shared_read_key);
-    char *buffer = malloc(SHARED_READ_SIZE);
+    char *buffer = shared_read_keyed ? malloc(SHARED_READ_SIZE) : NULL;
     if (buffer != NULL && pthread_setspecific(shared_read_key, buffer) != 0) {
       free(buffer);
       buffer = NULL;
@@ -413,7 +415,7 @@ void *_weft_tp_read_buffer(weft_transport_t *transport, size_t size_hint, size_t
   }
   if (known == 0 && self->incoming == NULL) {
     *len_out = SHARED_READ_SIZE;
-    return shared_read_buffer(); /* NULL (no memory) fails the connection: WEFT_ENOBUFS */
+    return shared_read_buffer();
   }
   PyGILState_STATE gil = PyGILState_Ensure();
   Py_CLEAR(self->incoming); /* left from a read that found nothing */
