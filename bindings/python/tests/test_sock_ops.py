@@ -9,6 +9,7 @@ import gc
 import selectors
 import socket
 import ssl
+import warnings
 import weakref
 
 import pytest
@@ -424,3 +425,22 @@ def test_a_waiting_operation_closed_after_its_loop(run):
         op.send(None)
     a.close()
     b.close()
+
+
+def test_an_operation_never_awaited_warns(run):
+    """As a coroutine: dropped before it ran, a RuntimeWarning; closed first, nothing."""
+    async def main():
+        loop = asyncio.get_running_loop()
+        a, b = pair()
+        with a, b:
+            with pytest.warns(RuntimeWarning, match="sock_recv' was never awaited"):
+                loop.sock_recv(a, 10)
+                gc.collect()
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                operation = loop.sock_recv(a, 10)
+                operation.close()
+                del operation
+                gc.collect()
+
+    run(main)

@@ -828,8 +828,23 @@ static int op_clear(SockOp *op) {
   return 0;
 }
 
+/* An operation dropped before it ever ran was never awaited: warn as a coroutine does (a
+ * closed one was stopped on purpose, and says nothing). */
+static void op_finalize(SockOp *op) {
+  if (op->state != S_NEW)
+    return;
+  PyObject *type, *value, *tb;
+  PyErr_Fetch(&type, &value, &tb);
+  if (PyErr_WarnFormat(PyExc_RuntimeWarning, 1, "coroutine '%s' was never awaited",
+                       kinds[op->kind].name) < 0)
+    PyErr_WriteUnraisable((PyObject *)op);
+  PyErr_Restore(type, value, tb);
+}
+
 static void op_dealloc(SockOp *op) {
   PyTypeObject *type = Py_TYPE(op);
+  if (PyObject_CallFinalizerFromDealloc((PyObject *)op) < 0)
+    return; /* the warning's handler kept a reference to it */
   PyObject_GC_UnTrack(op);
   op_clear(op);
   type->tp_free((PyObject *)op);
@@ -860,6 +875,7 @@ static PyGetSetDef op_getset[] = {
 static PyType_Slot op_slots[] = {
     {Py_tp_doc, "A loop.sock_* operation: the awaitable the loop method returns."},
     {Py_tp_dealloc, op_dealloc},
+    {Py_tp_finalize, op_finalize},
     {Py_tp_traverse, op_traverse},
     {Py_tp_clear, op_clear},
     {Py_tp_repr, op_repr},
