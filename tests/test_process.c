@@ -988,6 +988,17 @@ WEFT_TEST(program_search_uses_the_childs_path) {
   const char *elsewhere[] = {"true", NULL}, *not_executable[] = {"weft-plain", NULL};
   ASSERT_CODE(weft_create_subprocess_exec(loop, elsewhere, &o, &p), WEFT_ENOENT);
   ASSERT_CODE(weft_create_subprocess_exec(loop, not_executable, &o, &p), WEFT_EACCES);
+  /* Relative entries, and relative programs, are the child's: from its directory. */
+  const char *relative_env[] = {"PATH=/nonexistent:.", NULL};
+  o.env = relative_env;
+  o.cwd = dir;
+  ASSERT_EQ(run_to_end(loop, found, &o, &p), 0);
+  expect_output(p, 1, "found ./weft-prog\n");
+  weft_process_release(p);
+  const char *relative[] = {"./weft-prog", NULL};
+  ASSERT_EQ(run_to_end(loop, relative, &o, &p), 0);
+  expect_output(p, 1, "found ./weft-prog\n");
+  weft_process_release(p);
   unlink(prog);
   unlink(plain);
   rmdir(dir);

@@ -416,9 +416,21 @@ static int executable(const char *path) {
   return S_ISREG(st.st_mode) && access(path, X_OK) == 0 ? 0 : WEFT_EACCES;
 }
 
+/* executable(), for `path` as the child sees it: a relative one from its directory `cwd`
+ * (the exec comes after the chdir). */
+static int executable_from(const char *path, const char *cwd) {
+  if (!cwd || path[0] == '/')
+    return executable(path);
+  char in_cwd[PATH_MAX];
+  if ((size_t)snprintf(in_cwd, sizeof in_cwd, "%s/%s", cwd, path) >= sizeof in_cwd)
+    return WEFT_ENAMETOOLONG;
+  return executable(in_cwd);
+}
+
 /* Where execvp would find `file`: the first executable regular file of that name in the
  * PATH of the child's environment (`env`, or the parent's), as uv_spawn and Popen search;
- * a name with a slash is used as it is (relative to `cwd` when given). The checks are made
+ * a name with a slash is used as it is. Relative paths are the child's: from `cwd` when
+ * given. The checks are made
  * here, not only by the exec: posix_spawn learns of a failed exec through memory it shares
  * with the child, which valgrind does not share, and the directory is checked for the
  * same reason. 0, or why the program cannot run (WEFT_ENOENT, WEFT_EACCES, ...). */
@@ -435,13 +447,7 @@ static int find_program(const char *file, const char *const *env, const char *cw
     if (strlen(file) >= size)
       return WEFT_ENAMETOOLONG;
     strcpy(path, file);
-    if (cwd && file[0] != '/') {
-      char in_cwd[PATH_MAX];
-      if ((size_t)snprintf(in_cwd, sizeof in_cwd, "%s/%s", cwd, file) >= sizeof in_cwd)
-        return WEFT_ENAMETOOLONG;
-      return executable(in_cwd);
-    }
-    return executable(path);
+    return executable_from(path, cwd);
   }
   const char *search = NULL;
   if (env) {
@@ -464,7 +470,7 @@ static int find_program(const char *file, const char *const *env, const char *cw
       memcpy(path, dir, dir_len);
       path[dir_len] = '/';
       memcpy(path + dir_len + 1, file, file_len + 1);
-      int found = executable(path);
+      int found = executable_from(path, cwd);
       if (found == 0)
         return 0;
       if (found == WEFT_EACCES)
