@@ -167,6 +167,14 @@ static PyObject *handle_new(PyTypeObject *type, PyObject *callback, PyObject *ar
 
 static PyObject *str_get_debug, *str_timer_handle_cancelled;
 
+/* A new reference to the handle's loop; NULL with AttributeError when it has none. */
+static PyObject *handle_loop(PyObject *handle) {
+  PyObject *loop = SLOT(handle, slots.loop);
+  if (loop == NULL)
+    PyErr_SetString(PyExc_AttributeError, "handle has no attribute '_loop'");
+  return Py_XNewRef(loop);
+}
+
 /* A handle slot's truth value; -1 with AttributeError when the slot was never set. */
 static int slot_true(PyObject *obj, Py_ssize_t off, const char *name) {
   PyObject *value = SLOT(obj, off);
@@ -186,12 +194,9 @@ static PyObject *handle_cancel(PyObject *self, PyObject *unused) {
   if (cancelled)
     Py_RETURN_NONE;
   slot_set(self, slots.cancelled, Py_True);
-  PyObject *loop = SLOT(self, slots.loop);
-  if (loop == NULL) {
-    PyErr_SetString(PyExc_AttributeError, "handle has no attribute '_loop'");
+  PyObject *loop = handle_loop(self);
+  if (loop == NULL)
     return NULL;
-  }
-  Py_INCREF(loop);
   PyObject *debug = PyObject_CallMethodNoArgs(loop, str_get_debug);
   Py_DECREF(loop);
   int on = debug ? PyObject_IsTrue(debug) : -1;
@@ -216,12 +221,9 @@ static PyObject *timer_handle_cancel(PyObject *self, PyObject *unused) {
   if (cancelled < 0)
     return NULL;
   if (!cancelled) {
-    PyObject *loop = SLOT(self, slots.loop);
-    if (loop == NULL) {
-      PyErr_SetString(PyExc_AttributeError, "handle has no attribute '_loop'");
+    PyObject *loop = handle_loop(self);
+    if (loop == NULL)
       return NULL;
-    }
-    Py_INCREF(loop);
     PyObject *done = PyObject_CallMethodOneArg(loop, str_timer_handle_cancelled, self);
     Py_DECREF(loop);
     if (done == NULL)
