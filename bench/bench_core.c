@@ -526,7 +526,7 @@ int main(int argc, char **argv) {
   }
 
   check(weft_loop_close(wloop), "weft_loop_close");
-  weft_loop_free(wloop);
+  weft_loop_release(wloop);
   for (int i = 0; i < MAX_IDLE; i++)
     uv_close((uv_handle_t *)&idles[i], NULL);
   for (uint64_t i = 0; i < ntimers; i++)

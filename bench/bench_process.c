@@ -96,11 +96,11 @@ static double bench_weft(int n, int batch) {
   }
   double elapsed = now_s() - t0;
   weft_future_t *settle;
-  weft_sleep_future(loop, 0.01, &settle);
+  weft_sleep(loop, 0.01, &settle);
   weft_loop_run_until_complete(loop, settle);
   weft_future_release(settle);
   weft_loop_close(loop);
-  weft_loop_free(loop);
+  weft_loop_release(loop);
   free(procs);
   free(waits);
   return n / elapsed;

@@ -28,8 +28,8 @@ static long rounds;
 
 static int uncontended(weft_task_t *self, void *arg) {
   for (long i = 0; i < rounds; i++) {
-    check(weft_lock_acquire(lock), "acquire");
-    check(weft_lock_release(lock), "release");
+    check(weft_lock_acquire_await(lock), "acquire");
+    check(weft_lock_unlock(lock), "release");
   }
   return 0;
 }
@@ -38,23 +38,23 @@ static int uncontended(weft_task_t *self, void *arg) {
 static int contender(weft_task_t *self, void *arg) {
   weft_loop_t *loop = arg;
   for (long i = 0; i < rounds; i++) {
-    check(weft_lock_acquire(lock), "acquire");
-    check(weft_sleep(loop, 0), "sleep");
-    check(weft_lock_release(lock), "release");
+    check(weft_lock_acquire_await(lock), "acquire");
+    check(weft_sleep_await(loop, 0), "sleep");
+    check(weft_lock_unlock(lock), "release");
   }
   return 0;
 }
 
 static int producer(weft_task_t *self, void *arg) {
   for (long i = 0; i < rounds; i++)
-    check(weft_queue_put(queue, weft_value_int(i)), "put");
+    check(weft_queue_put_await(queue, weft_value_int(i)), "put");
   return 0;
 }
 
 static int consumer(weft_task_t *self, void *arg) {
   for (long i = 0; i < rounds; i++) {
     weft_value_t v;
-    check(weft_queue_get(queue, &v, NULL), "get");
+    check(weft_queue_get_await(queue, &v, NULL), "get");
     if (v.i != i) {
       fprintf(stderr, "queue order broken\n");
       exit(1);
@@ -96,9 +96,9 @@ int main(void) {
   dt = run_tasks(loop, producer, consumer, 2);
   printf("queue maxsize 64:       %10.0f put+get items/s\n", rounds / dt);
 
-  weft_queue_free(queue);
-  weft_lock_free(lock);
+  weft_queue_release(queue);
+  weft_lock_release(lock);
   check(weft_loop_close(loop), "close");
-  weft_loop_free(loop);
+  weft_loop_release(loop);
   return 0;
 }

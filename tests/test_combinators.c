@@ -37,11 +37,11 @@ typedef struct {
 
 static int child_fn(weft_task_t *self, void *arg) {
   child_t *c = arg;
-  int rc = weft_sleep(weft_test_loop_of(self), c->delay);
+  int rc = weft_sleep_await(weft_test_loop_of(self), c->delay);
   if (rc == WEFT_ECANCELLED) {
     c->cancelled = 1;
     if (c->cleanup > 0)
-      ASSERT_OK(weft_sleep(weft_test_loop_of(self), c->cleanup));
+      ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), c->cleanup));
     c->finished_cleanup = 1;
     if (!c->swallow)
       return rc;
@@ -105,7 +105,7 @@ static int ticker_fn(weft_task_t *self, void *arg) {
   for (int i = 0; i < 3; i++) {
     t->log->log[t->log->len++] = (char)(t->name + i);
     if (i < 2)
-      ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0));
+      ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0));
   }
   return 0;
 }
@@ -129,7 +129,7 @@ WEFT_TEST(sleep_zero_yields_once) {
 static int sleep_duration_main(weft_task_t *self, void *arg) {
   double *elapsed = arg;
   double start = weft_loop_time(weft_test_loop_of(self));
-  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.05));
+  ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0.05));
   *elapsed = weft_loop_time(weft_test_loop_of(self)) - start;
   return 0;
 }
@@ -147,7 +147,7 @@ WEFT_TEST(sleep_takes_at_least_delay) {
 static int sleep_cancel_main(weft_task_t *self, void *arg) {
   child_t *c = arg;
   weft_task_t *t = spawn_child(weft_test_loop_of(self), c);
-  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
+  ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0.01));
   double start = weft_loop_time(weft_test_loop_of(self));
   ASSERT_EQ(weft_task_cancel(t, "stop"), 1);
   ASSERT_CODE(weft_await(weft_task_future(t)), WEFT_ECANCELLED);
@@ -167,11 +167,11 @@ WEFT_TEST(sleep_cancelled) {
   weft_test_close_loop(loop);
 }
 
-/* weft_sleep only works inside a task. */
+/* weft_sleep_await only works inside a task. */
 WEFT_TEST(sleep_outside_task) {
   weft_loop_t *loop = new_loop();
-  ASSERT_CODE(weft_sleep(loop, 0.01), WEFT_ENOTINTASK);
-  ASSERT_CODE(weft_sleep(loop, 0), WEFT_ENOTINTASK);
+  ASSERT_CODE(weft_sleep_await(loop, 0.01), WEFT_ENOTINTASK);
+  ASSERT_CODE(weft_sleep_await(loop, 0), WEFT_ENOTINTASK);
   weft_test_close_loop(loop);
 }
 
@@ -179,8 +179,8 @@ WEFT_TEST(sleep_outside_task) {
 WEFT_TEST(sleep_future) {
   weft_loop_t *loop = new_loop();
   weft_future_t *f, *g;
-  ASSERT_OK(weft_sleep_future(loop, 0.01, &f));
-  ASSERT_OK(weft_sleep_future(loop, 10, &g));
+  ASSERT_OK(weft_sleep(loop, 0.01, &f));
+  ASSERT_OK(weft_sleep(loop, 10, &g));
   ASSERT_EQ(weft_future_cancel(g, NULL), 1);
   ASSERT_TRUE(weft_future_cancelled(g));
   double start = weft_loop_time(loop);
@@ -275,7 +275,7 @@ static int gather_return_exceptions_main(weft_task_t *self, void *arg) {
     fs[i] = weft_task_future(spawn_child(weft_test_loop_of(self), &c[i]));
   weft_future_t *g;
   ASSERT_OK(weft_gather(weft_test_loop_of(self), fs, 3, 1, &g));
-  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0));
+  ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0));
   ASSERT_EQ(weft_task_cancel(weft_task_from_future(fs[2]), NULL), 1);
   ASSERT_OK(weft_await(g));
   ASSERT_TRUE(weft_future_done(fs[0]) && weft_future_done(fs[1]) && weft_future_done(fs[2]));
@@ -342,7 +342,7 @@ static int gather_cancel_main(weft_task_t *self, void *arg) {
                           weft_task_future(spawn_child(weft_test_loop_of(self), &t->c[1]))};
   weft_future_t *g;
   ASSERT_OK(weft_gather(weft_test_loop_of(self), fs, 2, t->return_exceptions, &g));
-  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
+  ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0.01));
   if (t->by_future) {
     ASSERT_EQ(weft_future_cancel(g, NULL), 1);
   } else {
@@ -599,7 +599,7 @@ WEFT_TEST(wait_released_at_once) {
   ASSERT_OK(weft_wait(loop, fs, 2, WEFT_FIRST_COMPLETED, 10, &f));
   weft_future_release(f);
   ASSERT_OK(weft_call_soon(loop, finish_both, fs, NULL));
-  ASSERT_OK(weft_sleep_future(loop, 0.01, &later));
+  ASSERT_OK(weft_sleep(loop, 0.01, &later));
   ASSERT_OK(weft_loop_run_until_complete(loop, later));
   weft_future_release(later);
   weft_future_release(fs[0]);
@@ -802,7 +802,7 @@ static int shield_main(weft_task_t *self, void *arg) {
   } else {
     /* Let it fail without looking at its outcome. */
     while (!weft_future_done(weft_task_future(inner)))
-      ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
+      ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0.01));
   }
   weft_task_release(inner);
   return 0;
@@ -982,7 +982,7 @@ WEFT_TEST(as_completed_free_early) {
   weft_future_release(next);
   ASSERT_OK(weft_future_set_result(fs[0], weft_value_none()));
   ASSERT_OK(weft_future_set_result(fs[1], weft_value_none()));
-  ASSERT_OK(weft_sleep_future(loop, 0.01, &later));
+  ASSERT_OK(weft_sleep(loop, 0.01, &later));
   ASSERT_OK(weft_loop_run_until_complete(loop, later));
   weft_future_release(later);
   weft_future_release(fs[0]);
@@ -1000,7 +1000,7 @@ WEFT_TEST(as_completed_free_with_completion_scheduled) {
   ASSERT_OK(weft_as_completed_new(loop, fs, 2, -1, &it));
   ASSERT_OK(weft_future_set_result(fs[0], weft_value_none()));
   weft_as_completed_free(it);
-  ASSERT_OK(weft_sleep_future(loop, 0.01, &later));
+  ASSERT_OK(weft_sleep(loop, 0.01, &later));
   ASSERT_OK(weft_loop_run_until_complete(loop, later));
   weft_future_release(later);
   weft_future_release(fs[0]);
@@ -1014,12 +1014,12 @@ WEFT_TEST(null_arguments) {
   weft_loop_t *loop = new_loop();
   weft_future_t *f = (weft_future_t *)&f, *in;
   ASSERT_OK(weft_future_new(loop, &in));
-  ASSERT_CODE(weft_sleep(NULL, 0), WEFT_EINVAL);
-  ASSERT_CODE(weft_sleep(loop, NAN), WEFT_EINVAL);
-  ASSERT_CODE(weft_sleep_future(NULL, 1, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_sleep_await(NULL, 0), WEFT_EINVAL);
+  ASSERT_CODE(weft_sleep_await(loop, NAN), WEFT_EINVAL);
+  ASSERT_CODE(weft_sleep(NULL, 1, &f), WEFT_EINVAL);
   ASSERT_TRUE(f == NULL);
-  ASSERT_CODE(weft_sleep_future(loop, 1, NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_sleep_future(loop, NAN, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_sleep(loop, 1, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_sleep(loop, NAN, &f), WEFT_EINVAL);
 
   weft_future_t *with_null[2] = {in, NULL};
   ASSERT_CODE(weft_gather(NULL, &in, 1, 0, &f), WEFT_EINVAL);

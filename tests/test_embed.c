@@ -12,7 +12,7 @@ typedef struct {
 static int task_body(weft_task_t *self, void *arg) {
   embed_t *e = arg;
   for (int i = 0; i < 3; i++) {
-    ASSERT_OK(weft_sleep(e->loop, 0.002));
+    ASSERT_OK(weft_sleep_await(e->loop, 0.002));
     e->ticks++;
   }
   return weft_task_return(self, weft_value_int(e->ticks));
@@ -52,7 +52,7 @@ WEFT_TEST(adopted_loop_runs_under_host_uv_run) {
 
   /* Closing weft leaves the host loop alone; the host runs the close callbacks. */
   ASSERT_OK(weft_loop_close(e.loop));
-  weft_loop_free(e.loop);
+  weft_loop_release(e.loop);
   ASSERT_OK(uv_run(&host, UV_RUN_DEFAULT));
   ASSERT_OK(uv_loop_close(&host));
 }
@@ -96,7 +96,7 @@ WEFT_TEST(adopted_loop_threadsafe_wakeup) {
   uv_thread_join(&thread);
   uv_close((uv_handle_t *)&keepalive, NULL);
   ASSERT_OK(weft_loop_close(loop));
-  weft_loop_free(loop);
+  weft_loop_release(loop);
   ASSERT_OK(uv_run(&host, UV_RUN_DEFAULT));
   ASSERT_OK(uv_loop_close(&host));
 }

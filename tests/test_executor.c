@@ -166,7 +166,7 @@ WEFT_TEST(cancel_queued_work) {
   ASSERT_OK(weft_run_in_executor_ex(loop, ex, job_b, NULL, free_b, &b));
   ASSERT_EQ(weft_future_cancel(b, NULL), 1);
   /* One pass of the loop delivers the cancellation to the executor. */
-  ASSERT_OK(weft_sleep_future(loop, 0.01, &tick));
+  ASSERT_OK(weft_sleep(loop, 0.01, &tick));
   ASSERT_OK(weft_loop_run_until_complete(loop, tick));
   weft_future_release(tick);
   ASSERT_EQ(atomic_load(&freed_b), 1);
@@ -247,7 +247,7 @@ static atomic_int task_outcome = 1;
 
 static int sleeper_task(weft_task_t *self, void *arg) {
   double seconds = *(double *)arg;
-  int rc = weft_sleep(weft_future_loop(weft_task_future(self)), seconds);
+  int rc = weft_sleep_await(weft_future_loop(weft_task_future(self)), seconds);
   atomic_store(&task_outcome, rc);
   if (rc != 0)
     return rc;
@@ -305,7 +305,7 @@ static void run_submitter(int cancel) {
   pthread_t th;
   /* Keep the loop busy until the thread stops it. */
   weft_future_t *keep;
-  ASSERT_OK(weft_sleep_future(loop, 30, &keep));
+  ASSERT_OK(weft_sleep(loop, 30, &keep));
   ASSERT_EQ(pthread_create(&th, NULL, submitter, &s), 0);
   ASSERT_OK(weft_loop_run_forever(loop));
   pthread_join(th, NULL);
@@ -314,7 +314,7 @@ static void run_submitter(int cancel) {
   weft_future_release(keep);
   /* Let the cancelled sleep and the released task reference settle. */
   weft_future_t *tick;
-  ASSERT_OK(weft_sleep_future(loop, 0.01, &tick));
+  ASSERT_OK(weft_sleep(loop, 0.01, &tick));
   ASSERT_OK(weft_loop_run_until_complete(loop, tick));
   weft_future_release(tick);
   weft_test_close_loop(loop);

@@ -272,7 +272,7 @@ WEFT_TEST(threadsafe_completion_dropped_at_close) {
   ASSERT_EQ(g_freed, 1);
   ASSERT_TRUE(!weft_future_done(f));
   weft_future_release(f);
-  weft_loop_free(loop);
+  weft_loop_release(loop);
 }
 
 static void complete_later(void *arg) {
@@ -316,7 +316,7 @@ WEFT_TEST(set_result_on_closed_loop) {
   ASSERT_TRUE(weft_future_done(f));
   ASSERT_EQ(g_calls.n, 0);
   weft_future_release(f);
-  weft_loop_free(loop);
+  weft_loop_release(loop);
 }
 
 WEFT_TEST(null_arguments) {

@@ -13,7 +13,7 @@ typedef struct {
 static int capturing_child(weft_task_t *self, void *arg) {
   chain_t *c = arg;
   /* Let the parent reach its await of the gather. */
-  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
+  ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0.01));
   weft_graph_t *graph;
   ASSERT_OK(weft_graph_capture(weft_test_loop_of(self), NULL, &graph));
   ASSERT_PTR_EQ(weft_graph_future(graph), weft_task_future(self));
@@ -35,7 +35,7 @@ static int capturing_child(weft_task_t *self, void *arg) {
 
 static int idle_child(weft_task_t *self, void *arg) {
   (void)arg;
-  return weft_sleep(weft_test_loop_of(self), 0.05);
+  return weft_sleep_await(weft_test_loop_of(self), 0.05);
 }
 
 static int chain_main(weft_task_t *self, void *arg) {
@@ -160,7 +160,7 @@ static int group_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_taskgroup_enter(self, &group));
   weft_task_options_t options = {.size = sizeof options, .name = "grouped"};
   ASSERT_OK(weft_taskgroup_spawn(group, group_child, arg, &options, NULL));
-  ASSERT_OK(weft_taskgroup_exit(group, 0));
+  ASSERT_OK(weft_taskgroup_exit_await(group, 0));
   weft_taskgroup_free(group);
   return 0;
 }

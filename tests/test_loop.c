@@ -179,7 +179,7 @@ WEFT_TEST(close_releases_pending_timers) {
   for (int i = 0; i < 100; i++)
     ASSERT_OK(weft_call_later(loop, 10, count, NULL, NULL));
   ASSERT_OK(weft_call_soon(loop, count, NULL, NULL));
-  weft_loop_free(loop); /* valgrind: nothing leaks */
+  weft_loop_release(loop); /* valgrind: nothing leaks */
 }
 
 WEFT_TEST(many_timers_fire_in_order) {
@@ -314,7 +314,7 @@ WEFT_TEST(closed_loop_gives_eclosed) {
   ASSERT_CODE(weft_task_spawn(loop, NULL, NULL, NULL, NULL), WEFT_EINVAL);
   weft_handle_cancel(h); /* a handle outliving its loop is still safe to use */
   weft_handle_release(h);
-  weft_loop_free(loop);
+  weft_loop_release(loop);
 }
 
 WEFT_TEST(null_arguments) {
@@ -327,7 +327,7 @@ WEFT_TEST(null_arguments) {
   ASSERT_CODE(weft_loop_run_until_complete(NULL, NULL), WEFT_EINVAL);
   ASSERT_CODE(weft_loop_stop(NULL), WEFT_EINVAL);
   ASSERT_CODE(weft_loop_close(NULL), WEFT_EINVAL);
-  weft_loop_free(NULL);
+  weft_loop_release(NULL);
   weft_handle_cancel(NULL);
   weft_handle_release(NULL);
   ASSERT_OK(weft_loop_new(&loop));

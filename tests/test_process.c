@@ -14,7 +14,7 @@
 
 static void tick(weft_loop_t *loop, double seconds) {
   weft_future_t *f;
-  ASSERT_OK(weft_sleep_future(loop, seconds, &f));
+  ASSERT_OK(weft_sleep(loop, seconds, &f));
   ASSERT_OK(weft_loop_run_until_complete(loop, f));
   weft_future_release(f);
 }

@@ -18,7 +18,7 @@ WEFT_TEST(returns_main_code) {
 
 static int sleeping_main(weft_task_t *self, void *arg) {
   (void)arg;
-  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
+  ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0.01));
   return weft_task_fail(self, WEFT_EPIPE, "main failed", NULL, NULL);
 }
 
@@ -61,11 +61,11 @@ typedef struct {
 static int leftover_fn(weft_task_t *self, void *arg) {
   leftover_t *l = arg;
   l->started = 1;
-  int rc = weft_sleep(weft_test_loop_of(self), 10);
+  int rc = weft_sleep_await(weft_test_loop_of(self), 10);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   l->cancelled = 1;
   /* Clean-up that itself awaits: the runner waits for it. */
-  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
+  ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0.01));
   l->cleaned_up = 1;
   if (l->fail_with != 0)
     return weft_task_fail(self, l->fail_with, "cleanup failed", NULL, NULL);
@@ -97,7 +97,7 @@ static int leftover_main(weft_task_t *self, void *arg) {
   weft_task_options_t options = {.size = sizeof options, .name = "straggler"};
   for (int i = 0; i < 2; i++)
     ASSERT_OK(weft_task_spawn(weft_test_loop_of(self), leftover_fn, &c->left[i], &options, NULL));
-  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0));
+  ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0));
   return 0;
 }
 

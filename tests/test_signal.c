@@ -36,7 +36,7 @@ static void run_until_hit(hits_t *h) {
 
 static void tick(weft_loop_t *loop, double seconds) {
   weft_future_t *f;
-  ASSERT_OK(weft_sleep_future(loop, seconds, &f));
+  ASSERT_OK(weft_sleep(loop, seconds, &f));
   ASSERT_OK(weft_loop_run_until_complete(loop, f));
   weft_future_release(f);
 }
@@ -123,7 +123,7 @@ WEFT_TEST(handlers_on_two_signals_and_close) {
 /* ---- The runner's SIGINT guard -------------------------------------------------------- */
 
 static int waits_forever(weft_task_t *self, void *arg) {
-  return weft_sleep(weft_future_loop(weft_task_future(self)), 30);
+  return weft_sleep_await(weft_future_loop(weft_task_future(self)), 30);
 }
 
 WEFT_TEST(sigint_guard_first_cancels_main) {

@@ -12,7 +12,7 @@ static void record(int id) {
 
 static void yield_n(int n) {
   for (int i = 0; i < n; i++)
-    ASSERT_OK(weft_sleep(loop, 0));
+    ASSERT_OK(weft_sleep_await(loop, 0));
 }
 
 static weft_task_t *spawn(weft_task_fn fn, void *arg) {
@@ -36,37 +36,37 @@ static void run_main(weft_task_fn fn) {
 static weft_lock_t *lock;
 
 static int lock_user(weft_task_t *self, void *arg) {
-  int rc = weft_lock_acquire(lock);
+  int rc = weft_lock_acquire_await(lock);
   if (rc != 0)
     return rc;
   record((int)(intptr_t)arg);
   yield_n(1);
-  ASSERT_OK(weft_lock_release(lock));
+  ASSERT_OK(weft_lock_unlock(lock));
   return 0;
 }
 
 static int lock_basic_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_lock_new(loop, &lock));
   ASSERT_EQ(weft_lock_locked(lock), 0);
-  ASSERT_CODE(weft_lock_release(lock), WEFT_EINVALIDSTATE);
-  ASSERT_OK(weft_lock_acquire(lock));
+  ASSERT_CODE(weft_lock_unlock(lock), WEFT_EINVALIDSTATE);
+  ASSERT_OK(weft_lock_acquire_await(lock));
   ASSERT_EQ(weft_lock_locked(lock), 1);
-  ASSERT_OK(weft_lock_release(lock));
+  ASSERT_OK(weft_lock_unlock(lock));
   ASSERT_EQ(weft_lock_locked(lock), 0);
-  ASSERT_CODE(weft_lock_release(lock), WEFT_EINVALIDSTATE);
+  ASSERT_CODE(weft_lock_unlock(lock), WEFT_EINVALIDSTATE);
   /* The future form: done at once when free, pending while held. */
   weft_future_t *f1, *f2;
-  ASSERT_OK(weft_lock_acquire_future(lock, &f1));
+  ASSERT_OK(weft_lock_acquire(lock, &f1));
   ASSERT_TRUE(weft_future_done(f1));
-  ASSERT_OK(weft_lock_acquire_future(lock, &f2));
+  ASSERT_OK(weft_lock_acquire(lock, &f2));
   ASSERT_TRUE(!weft_future_done(f2));
-  ASSERT_OK(weft_lock_release(lock));
+  ASSERT_OK(weft_lock_unlock(lock));
   ASSERT_OK(weft_await(f2));
   ASSERT_EQ(weft_lock_locked(lock), 1);
-  ASSERT_OK(weft_lock_release(lock));
+  ASSERT_OK(weft_lock_unlock(lock));
   weft_future_release(f1);
   weft_future_release(f2);
-  weft_lock_free(lock);
+  weft_lock_release(lock);
   return 0;
 }
 
@@ -76,13 +76,13 @@ WEFT_TEST(lock_basic) {
 
 static int lock_fifo_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_lock_new(loop, &lock));
-  ASSERT_OK(weft_lock_acquire(lock));
+  ASSERT_OK(weft_lock_acquire_await(lock));
   weft_task_t *t[5];
   for (int i = 0; i < 5; i++)
     t[i] = spawn(lock_user, (void *)(intptr_t)i);
   yield_n(2);
   ASSERT_EQ(norder, 0);
-  ASSERT_OK(weft_lock_release(lock));
+  ASSERT_OK(weft_lock_unlock(lock));
   for (int i = 0; i < 5; i++) {
     ASSERT_OK(weft_await(weft_task_future(t[i])));
     weft_task_release(t[i]);
@@ -90,7 +90,7 @@ static int lock_fifo_main(weft_task_t *self, void *arg) {
   for (int i = 0; i < 5; i++)
     ASSERT_EQ(order[i], i);
   ASSERT_EQ(weft_lock_locked(lock), 0);
-  weft_lock_free(lock);
+  weft_lock_release(lock);
   return 0;
 }
 
@@ -101,14 +101,14 @@ WEFT_TEST(lock_fifo) {
 /* A waiter cancelled while queued leaves the line; the others still get the lock in order. */
 static int lock_cancel_waiting_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_lock_new(loop, &lock));
-  ASSERT_OK(weft_lock_acquire(lock));
+  ASSERT_OK(weft_lock_acquire_await(lock));
   weft_task_t *t[3];
   for (int i = 0; i < 3; i++)
     t[i] = spawn(lock_user, (void *)(intptr_t)i);
   yield_n(1);
   ASSERT_EQ(weft_task_cancel(t[1], NULL), 1);
   yield_n(1);
-  ASSERT_OK(weft_lock_release(lock));
+  ASSERT_OK(weft_lock_unlock(lock));
   ASSERT_OK(weft_await(weft_task_future(t[0])));
   ASSERT_CODE(weft_await(weft_task_future(t[1])), WEFT_ECANCELLED);
   ASSERT_OK(weft_await(weft_task_future(t[2])));
@@ -118,7 +118,7 @@ static int lock_cancel_waiting_main(weft_task_t *self, void *arg) {
   ASSERT_EQ(weft_lock_locked(lock), 0);
   for (int i = 0; i < 3; i++)
     weft_task_release(t[i]);
-  weft_lock_free(lock);
+  weft_lock_release(lock);
   return 0;
 }
 
@@ -129,11 +129,11 @@ WEFT_TEST(lock_cancel_waiting) {
 /* Woken, then cancelled before it could run: the lock goes to the next waiter, not lost. */
 static int lock_cancel_woken_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_lock_new(loop, &lock));
-  ASSERT_OK(weft_lock_acquire(lock));
+  ASSERT_OK(weft_lock_acquire_await(lock));
   weft_task_t *a = spawn(lock_user, (void *)(intptr_t)1);
   weft_task_t *b = spawn(lock_user, (void *)(intptr_t)2);
   yield_n(1);
-  ASSERT_OK(weft_lock_release(lock));
+  ASSERT_OK(weft_lock_unlock(lock));
   ASSERT_EQ(weft_task_cancel(a, NULL), 1); /* its waiter is already done */
   ASSERT_CODE(weft_await(weft_task_future(a)), WEFT_ECANCELLED);
   ASSERT_OK(weft_await(weft_task_future(b)));
@@ -142,7 +142,7 @@ static int lock_cancel_woken_main(weft_task_t *self, void *arg) {
   ASSERT_EQ(weft_lock_locked(lock), 0);
   weft_task_release(a);
   weft_task_release(b);
-  weft_lock_free(lock);
+  weft_lock_release(lock);
   return 0;
 }
 
@@ -153,34 +153,34 @@ WEFT_TEST(lock_cancel_woken) {
 /* After a release the woken waiter owns the next turn: a newcomer queues behind it. */
 static int lock_no_barging_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_lock_new(loop, &lock));
-  ASSERT_OK(weft_lock_acquire(lock));
+  ASSERT_OK(weft_lock_acquire_await(lock));
   weft_task_t *a = spawn(lock_user, (void *)(intptr_t)1);
   yield_n(1);
-  ASSERT_OK(weft_lock_release(lock));
+  ASSERT_OK(weft_lock_unlock(lock));
   ASSERT_EQ(weft_lock_locked(lock), 1); /* handed to a */
   weft_future_t *f;
-  ASSERT_OK(weft_lock_acquire_future(lock, &f));
+  ASSERT_OK(weft_lock_acquire(lock, &f));
   ASSERT_TRUE(!weft_future_done(f));
   ASSERT_OK(weft_await(f));
   record(9);
-  ASSERT_OK(weft_lock_release(lock));
+  ASSERT_OK(weft_lock_unlock(lock));
   ASSERT_OK(weft_await(weft_task_future(a)));
   ASSERT_EQ(order[0], 1);
   ASSERT_EQ(order[1], 9);
   /* A cancelled future-form request gives nothing away either. */
-  ASSERT_OK(weft_lock_acquire(lock));
+  ASSERT_OK(weft_lock_acquire_await(lock));
   weft_future_t *g;
-  ASSERT_OK(weft_lock_acquire_future(lock, &g));
+  ASSERT_OK(weft_lock_acquire(lock, &g));
   ASSERT_EQ(weft_future_cancel(g, NULL), 1);
-  ASSERT_OK(weft_lock_release(lock));
+  ASSERT_OK(weft_lock_unlock(lock));
   yield_n(2);
   ASSERT_EQ(weft_lock_locked(lock), 0);
-  ASSERT_OK(weft_lock_acquire(lock)); /* no one in line: free at once */
-  ASSERT_OK(weft_lock_release(lock));
+  ASSERT_OK(weft_lock_acquire_await(lock)); /* no one in line: free at once */
+  ASSERT_OK(weft_lock_unlock(lock));
   weft_future_release(f);
   weft_future_release(g);
   weft_task_release(a);
-  weft_lock_free(lock);
+  weft_lock_release(lock);
   return 0;
 }
 
@@ -193,7 +193,7 @@ WEFT_TEST(lock_no_barging) {
 static weft_event_t *event;
 
 static int event_waiter(weft_task_t *self, void *arg) {
-  int rc = weft_event_wait(event);
+  int rc = weft_event_wait_await(event);
   if (rc == 0)
     record((int)(intptr_t)arg);
   return rc;
@@ -217,21 +217,21 @@ static int event_main(weft_task_t *self, void *arg) {
   ASSERT_EQ(norder, 2);
   ASSERT_EQ(order[0], 0);
   ASSERT_EQ(order[1], 2);
-  ASSERT_OK(weft_event_wait(event)); /* set: no waiting */
+  ASSERT_OK(weft_event_wait_await(event)); /* set: no waiting */
   weft_future_t *f;
-  ASSERT_OK(weft_event_wait_future(event, &f));
+  ASSERT_OK(weft_event_wait(event, &f));
   ASSERT_TRUE(weft_future_done(f));
   weft_future_release(f);
   ASSERT_OK(weft_event_clear(event));
   ASSERT_EQ(weft_event_is_set(event), 0);
-  ASSERT_OK(weft_event_wait_future(event, &f));
+  ASSERT_OK(weft_event_wait(event, &f));
   ASSERT_TRUE(!weft_future_done(f));
   ASSERT_OK(weft_event_set(event));
   ASSERT_OK(weft_await(f));
   weft_future_release(f);
   for (int i = 0; i < 3; i++)
     weft_task_release(t[i]);
-  weft_event_free(event);
+  weft_event_release(event);
   return 0;
 }
 
@@ -245,41 +245,41 @@ static weft_condition_t *cond;
 static int cond_value;
 
 static int cond_waiter(weft_task_t *self, void *arg) {
-  ASSERT_OK(weft_condition_acquire(cond));
-  int rc = weft_condition_wait(cond);
+  ASSERT_OK(weft_condition_acquire_await(cond));
+  int rc = weft_condition_wait_await(cond);
   /* Whatever happened, the lock is ours again. */
   ASSERT_EQ(weft_condition_locked(cond), 1);
   if (rc == 0)
     record((int)(intptr_t)arg);
-  ASSERT_OK(weft_condition_release(cond));
+  ASSERT_OK(weft_condition_unlock(cond));
   return rc;
 }
 
 static int cond_notify_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_condition_new(loop, NULL, &cond));
-  ASSERT_CODE(weft_condition_wait(cond), WEFT_EINVALIDSTATE);
+  ASSERT_CODE(weft_condition_wait_await(cond), WEFT_EINVALIDSTATE);
   ASSERT_CODE(weft_condition_notify(cond, 1), WEFT_EINVALIDSTATE);
   weft_task_t *t[5];
   for (int i = 0; i < 5; i++)
     t[i] = spawn(cond_waiter, (void *)(intptr_t)i);
   yield_n(2);
   ASSERT_EQ(weft_condition_locked(cond), 0);
-  ASSERT_OK(weft_condition_acquire(cond));
+  ASSERT_OK(weft_condition_acquire_await(cond));
   ASSERT_OK(weft_condition_notify(cond, 1));
-  ASSERT_OK(weft_condition_release(cond));
+  ASSERT_OK(weft_condition_unlock(cond));
   yield_n(3);
   ASSERT_EQ(norder, 1);
   ASSERT_EQ(order[0], 0);
-  ASSERT_OK(weft_condition_acquire(cond));
+  ASSERT_OK(weft_condition_acquire_await(cond));
   ASSERT_OK(weft_condition_notify(cond, 2));
-  ASSERT_OK(weft_condition_release(cond));
+  ASSERT_OK(weft_condition_unlock(cond));
   yield_n(4);
   ASSERT_EQ(norder, 3);
   ASSERT_EQ(order[1], 1);
   ASSERT_EQ(order[2], 2);
-  ASSERT_OK(weft_condition_acquire(cond));
+  ASSERT_OK(weft_condition_acquire_await(cond));
   ASSERT_OK(weft_condition_notify_all(cond));
-  ASSERT_OK(weft_condition_release(cond));
+  ASSERT_OK(weft_condition_unlock(cond));
   for (int i = 0; i < 5; i++) {
     ASSERT_OK(weft_await(weft_task_future(t[i])));
     weft_task_release(t[i]);
@@ -287,7 +287,7 @@ static int cond_notify_main(weft_task_t *self, void *arg) {
   ASSERT_EQ(norder, 5);
   ASSERT_EQ(order[3], 3);
   ASSERT_EQ(order[4], 4);
-  weft_condition_free(cond);
+  weft_condition_release(cond);
   return 0;
 }
 
@@ -301,14 +301,14 @@ static int cond_cancel_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_lock_new(loop, &own));
   ASSERT_OK(weft_condition_new(loop, own, &cond));
   ASSERT_PTR_EQ(weft_condition_lock(cond), own);
-  weft_lock_free(own); /* the condition keeps it */
+  weft_lock_release(own); /* the condition keeps it */
   weft_task_t *w = spawn(cond_waiter, (void *)(intptr_t)1);
   yield_n(2);
-  ASSERT_OK(weft_condition_acquire(cond));
+  ASSERT_OK(weft_condition_acquire_await(cond));
   ASSERT_EQ(weft_task_cancel(w, NULL), 1);
   yield_n(5);
   ASSERT_TRUE(!weft_future_done(weft_task_future(w))); /* blocked on our lock */
-  ASSERT_OK(weft_condition_release(cond));
+  ASSERT_OK(weft_condition_unlock(cond));
   ASSERT_CODE(weft_await(weft_task_future(w)), WEFT_ECANCELLED);
   ASSERT_EQ(weft_condition_locked(cond), 0);
   weft_task_release(w);
@@ -317,17 +317,17 @@ static int cond_cancel_main(weft_task_t *self, void *arg) {
   weft_task_t *a = spawn(cond_waiter, (void *)(intptr_t)1);
   weft_task_t *b = spawn(cond_waiter, (void *)(intptr_t)2);
   yield_n(2);
-  ASSERT_OK(weft_condition_acquire(cond));
+  ASSERT_OK(weft_condition_acquire_await(cond));
   ASSERT_OK(weft_condition_notify(cond, 1));
   ASSERT_EQ(weft_task_cancel(a, NULL), 1);
-  ASSERT_OK(weft_condition_release(cond));
+  ASSERT_OK(weft_condition_unlock(cond));
   ASSERT_CODE(weft_await(weft_task_future(a)), WEFT_ECANCELLED);
   ASSERT_OK(weft_await(weft_task_future(b)));
   ASSERT_EQ(norder, 1);
   ASSERT_EQ(order[0], 2);
   weft_task_release(a);
   weft_task_release(b);
-  weft_condition_free(cond);
+  weft_condition_release(cond);
   return 0;
 }
 
@@ -340,14 +340,14 @@ static int value_reached(void *arg) {
 }
 
 static int cond_pred_waiter(weft_task_t *self, void *arg) {
-  ASSERT_OK(weft_condition_acquire(cond));
-  int rc = weft_condition_wait_for(cond, value_reached, arg);
+  ASSERT_OK(weft_condition_acquire_await(cond));
+  int rc = weft_condition_wait_for_await(cond, value_reached, arg);
   ASSERT_EQ(weft_condition_locked(cond), 1);
   if (rc == 0) {
     ASSERT_TRUE(cond_value >= (int)(intptr_t)arg);
     record((int)(intptr_t)arg);
   }
-  ASSERT_OK(weft_condition_release(cond));
+  ASSERT_OK(weft_condition_unlock(cond));
   return rc;
 }
 
@@ -358,10 +358,10 @@ static int cond_wait_for_main(weft_task_t *self, void *arg) {
   weft_task_t *t1 = spawn(cond_pred_waiter, (void *)(intptr_t)1);
   yield_n(2);
   for (int v = 1; v <= 3; v++) {
-    ASSERT_OK(weft_condition_acquire(cond));
+    ASSERT_OK(weft_condition_acquire_await(cond));
     cond_value = v;
     ASSERT_OK(weft_condition_notify_all(cond));
-    ASSERT_OK(weft_condition_release(cond));
+    ASSERT_OK(weft_condition_unlock(cond));
     yield_n(4);
     ASSERT_EQ(norder, v >= 3 ? 2 : 1);
   }
@@ -370,19 +370,19 @@ static int cond_wait_for_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_await(weft_task_future(t1)));
   ASSERT_OK(weft_await(weft_task_future(t3)));
   /* True at once: no waiting; the future form carries the predicate's value. */
-  ASSERT_OK(weft_condition_acquire(cond));
-  ASSERT_OK(weft_condition_wait_for(cond, value_reached, (void *)(intptr_t)2));
+  ASSERT_OK(weft_condition_acquire_await(cond));
+  ASSERT_OK(weft_condition_wait_for_await(cond, value_reached, (void *)(intptr_t)2));
   weft_future_t *f;
-  ASSERT_OK(weft_condition_wait_for_future(cond, value_reached, (void *)(intptr_t)1, &f));
+  ASSERT_OK(weft_condition_wait_for(cond, value_reached, (void *)(intptr_t)1, &f));
   ASSERT_TRUE(weft_future_done(f));
   const weft_value_t *v;
   ASSERT_OK(weft_future_result(f, &v));
   ASSERT_EQ(v->i, 1);
   weft_future_release(f);
-  ASSERT_OK(weft_condition_release(cond));
+  ASSERT_OK(weft_condition_unlock(cond));
   weft_task_release(t1);
   weft_task_release(t3);
-  weft_condition_free(cond);
+  weft_condition_release(cond);
   return 0;
 }
 
@@ -395,12 +395,12 @@ WEFT_TEST(condition_wait_for) {
 static weft_semaphore_t *sem;
 
 static int sem_user(weft_task_t *self, void *arg) {
-  int rc = weft_semaphore_acquire(sem);
+  int rc = weft_semaphore_acquire_await(sem);
   if (rc != 0)
     return rc;
   record((int)(intptr_t)arg);
   yield_n(1);
-  ASSERT_OK(weft_semaphore_release(sem));
+  ASSERT_OK(weft_semaphore_unlock(sem));
   return 0;
 }
 
@@ -408,8 +408,8 @@ static int sem_main(weft_task_t *self, void *arg) {
   ASSERT_CODE(weft_semaphore_new(loop, -1, &sem), WEFT_EINVAL);
   ASSERT_OK(weft_semaphore_new(loop, 2, &sem));
   ASSERT_EQ(weft_semaphore_locked(sem), 0);
-  ASSERT_OK(weft_semaphore_acquire(sem));
-  ASSERT_OK(weft_semaphore_acquire(sem));
+  ASSERT_OK(weft_semaphore_acquire_await(sem));
+  ASSERT_OK(weft_semaphore_acquire_await(sem));
   ASSERT_EQ(weft_semaphore_value(sem), 0);
   ASSERT_EQ(weft_semaphore_locked(sem), 1);
   weft_task_t *t[4];
@@ -417,8 +417,8 @@ static int sem_main(weft_task_t *self, void *arg) {
     t[i] = spawn(sem_user, (void *)(intptr_t)i);
   yield_n(1);
   ASSERT_EQ(weft_task_cancel(t[1], NULL), 1); /* cancelled while queued */
-  ASSERT_OK(weft_semaphore_release(sem));     /* goes to t0 */
-  ASSERT_OK(weft_semaphore_release(sem));     /* goes to t2, passing the cancelled t1 */
+  ASSERT_OK(weft_semaphore_unlock(sem));      /* goes to t0 */
+  ASSERT_OK(weft_semaphore_unlock(sem));      /* goes to t2, passing the cancelled t1 */
   ASSERT_EQ(weft_semaphore_value(sem), 0);
   /* Woken waiters still hold their place: locked though permits are being handed out. */
   ASSERT_EQ(weft_semaphore_locked(sem), 1);
@@ -435,24 +435,24 @@ static int sem_main(weft_task_t *self, void *arg) {
   ASSERT_EQ(weft_semaphore_locked(sem), 0);
 
   /* Woken then cancelled before it ran: the permit goes back and on to the next. */
-  ASSERT_OK(weft_semaphore_acquire(sem));
-  ASSERT_OK(weft_semaphore_acquire(sem));
+  ASSERT_OK(weft_semaphore_acquire_await(sem));
+  ASSERT_OK(weft_semaphore_acquire_await(sem));
   weft_task_t *a = spawn(sem_user, (void *)(intptr_t)7);
   weft_task_t *b = spawn(sem_user, (void *)(intptr_t)8);
   yield_n(1);
-  ASSERT_OK(weft_semaphore_release(sem));
+  ASSERT_OK(weft_semaphore_unlock(sem));
   ASSERT_EQ(weft_task_cancel(a, NULL), 1);
   ASSERT_CODE(weft_await(weft_task_future(a)), WEFT_ECANCELLED);
   ASSERT_OK(weft_await(weft_task_future(b)));
   ASSERT_EQ(order[3], 8);
-  ASSERT_OK(weft_semaphore_release(sem));
+  ASSERT_OK(weft_semaphore_unlock(sem));
   ASSERT_EQ(weft_semaphore_value(sem), 2);
   /* Unbounded: releasing above the start is allowed. */
-  ASSERT_OK(weft_semaphore_release(sem));
+  ASSERT_OK(weft_semaphore_unlock(sem));
   ASSERT_EQ(weft_semaphore_value(sem), 3);
   weft_task_release(a);
   weft_task_release(b);
-  weft_semaphore_free(sem);
+  weft_semaphore_release(sem);
   return 0;
 }
 
@@ -466,17 +466,17 @@ static int sem_locked_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_semaphore_new(loop, 0, &sem));
   ASSERT_EQ(weft_semaphore_locked(sem), 1);
   weft_future_t *f;
-  ASSERT_OK(weft_semaphore_acquire_future(sem, &f));
+  ASSERT_OK(weft_semaphore_acquire(sem, &f));
   ASSERT_TRUE(!weft_future_done(f));
-  ASSERT_OK(weft_semaphore_release(sem));
-  ASSERT_OK(weft_semaphore_release(sem));
+  ASSERT_OK(weft_semaphore_unlock(sem));
+  ASSERT_OK(weft_semaphore_unlock(sem));
   ASSERT_EQ(weft_semaphore_value(sem), 1);
   ASSERT_TRUE(weft_future_done(f));
   ASSERT_EQ(weft_semaphore_locked(sem), 1);
   yield_n(1);
   ASSERT_EQ(weft_semaphore_locked(sem), 0);
   weft_future_release(f);
-  weft_semaphore_free(sem);
+  weft_semaphore_release(sem);
   return 0;
 }
 
@@ -486,24 +486,24 @@ WEFT_TEST(semaphore_locked) {
 
 static int bounded_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_bounded_semaphore_new(loop, 2, &sem));
-  ASSERT_CODE(weft_semaphore_release(sem), WEFT_EINVALIDSTATE);
-  ASSERT_OK(weft_semaphore_acquire(sem));
-  ASSERT_OK(weft_semaphore_release(sem));
-  ASSERT_CODE(weft_semaphore_release(sem), WEFT_EINVALIDSTATE);
+  ASSERT_CODE(weft_semaphore_unlock(sem), WEFT_EINVALIDSTATE);
+  ASSERT_OK(weft_semaphore_acquire_await(sem));
+  ASSERT_OK(weft_semaphore_unlock(sem));
+  ASSERT_CODE(weft_semaphore_unlock(sem), WEFT_EINVALIDSTATE);
   ASSERT_EQ(weft_semaphore_value(sem), 2);
   /* A woken-then-cancelled waiter gives its permit back without tripping the bound. */
-  ASSERT_OK(weft_semaphore_acquire(sem));
-  ASSERT_OK(weft_semaphore_acquire(sem));
+  ASSERT_OK(weft_semaphore_acquire_await(sem));
+  ASSERT_OK(weft_semaphore_acquire_await(sem));
   weft_task_t *a = spawn(sem_user, (void *)(intptr_t)1);
   yield_n(1);
-  ASSERT_OK(weft_semaphore_release(sem));
+  ASSERT_OK(weft_semaphore_unlock(sem));
   ASSERT_EQ(weft_task_cancel(a, NULL), 1);
   ASSERT_CODE(weft_await(weft_task_future(a)), WEFT_ECANCELLED);
   ASSERT_EQ(weft_semaphore_value(sem), 1);
-  ASSERT_OK(weft_semaphore_release(sem));
-  ASSERT_CODE(weft_semaphore_release(sem), WEFT_EINVALIDSTATE);
+  ASSERT_OK(weft_semaphore_unlock(sem));
+  ASSERT_CODE(weft_semaphore_unlock(sem), WEFT_EINVALIDSTATE);
   weft_task_release(a);
-  weft_semaphore_free(sem);
+  weft_semaphore_release(sem);
   return 0;
 }
 
@@ -519,7 +519,7 @@ static size_t barrier_index[8];
 
 static int barrier_party(weft_task_t *self, void *arg) {
   int i = (int)(intptr_t)arg;
-  barrier_rc[i] = weft_barrier_wait(barrier, &barrier_index[i]);
+  barrier_rc[i] = weft_barrier_wait_await(barrier, &barrier_index[i]);
   return 0;
 }
 
@@ -550,7 +550,7 @@ static int barrier_main(weft_task_t *self, void *arg) {
     ASSERT_EQ(weft_barrier_n_waiting(barrier), 0);
   }
   ASSERT_EQ(weft_barrier_broken(barrier), 0);
-  weft_barrier_free(barrier);
+  weft_barrier_release(barrier);
   return 0;
 }
 
@@ -565,7 +565,7 @@ static int barrier_abort_main(weft_task_t *self, void *arg) {
     t[i] = spawn(barrier_party, (void *)(intptr_t)i);
   yield_n(2);
   ASSERT_EQ(weft_barrier_n_waiting(barrier), 2);
-  ASSERT_OK(weft_barrier_abort(barrier));
+  ASSERT_OK(weft_barrier_abort_await(barrier));
   ASSERT_EQ(weft_barrier_broken(barrier), 1);
   for (int i = 0; i < 2; i++) {
     ASSERT_OK(weft_await(weft_task_future(t[i])));
@@ -573,15 +573,15 @@ static int barrier_abort_main(weft_task_t *self, void *arg) {
     weft_task_release(t[i]);
   }
   /* Broken until reset. */
-  ASSERT_CODE(weft_barrier_wait(barrier, NULL), WEFT_EBROKENBARRIER);
-  ASSERT_OK(weft_barrier_reset(barrier));
+  ASSERT_CODE(weft_barrier_wait_await(barrier, NULL), WEFT_EBROKENBARRIER);
+  ASSERT_OK(weft_barrier_reset_await(barrier));
   ASSERT_EQ(weft_barrier_broken(barrier), 0);
 
   /* A reset while parties wait breaks their wait, then the barrier fills again. */
   for (int i = 0; i < 2; i++)
     t[i] = spawn(barrier_party, (void *)(intptr_t)i);
   yield_n(2);
-  ASSERT_OK(weft_barrier_reset(barrier));
+  ASSERT_OK(weft_barrier_reset_await(barrier));
   for (int i = 0; i < 2; i++) {
     ASSERT_OK(weft_await(weft_task_future(t[i])));
     ASSERT_CODE(barrier_rc[i], WEFT_EBROKENBARRIER);
@@ -611,14 +611,14 @@ static int barrier_abort_main(weft_task_t *self, void *arg) {
   weft_barrier_t *solo;
   ASSERT_OK(weft_barrier_new(loop, 1, &solo));
   weft_future_t *f;
-  ASSERT_OK(weft_barrier_wait_future(solo, &f));
+  ASSERT_OK(weft_barrier_wait(solo, &f));
   ASSERT_TRUE(weft_future_done(f));
   const weft_value_t *v;
   ASSERT_OK(weft_future_result(f, &v));
   ASSERT_EQ(v->i, 0);
   weft_future_release(f);
-  weft_barrier_free(solo);
-  weft_barrier_free(barrier);
+  weft_barrier_release(solo);
+  weft_barrier_release(barrier);
   return 0;
 }
 
@@ -631,53 +631,53 @@ WEFT_TEST(barrier_abort_reset_cancel) {
 WEFT_TEST(null_handles) {
   weft_future_t *f = NULL;
   ASSERT_CODE(weft_lock_new(NULL, &lock), WEFT_EINVAL);
-  ASSERT_CODE(weft_lock_acquire(NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_lock_acquire_future(NULL, &f), WEFT_EINVAL);
-  ASSERT_CODE(weft_lock_release(NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_lock_locked(NULL), WEFT_EINVAL);
-  weft_lock_free(NULL);
+  ASSERT_CODE(weft_lock_acquire_await(NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_lock_acquire(NULL, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_lock_unlock(NULL), WEFT_EINVAL);
+  ASSERT_EQ(weft_lock_locked(NULL), 0);
+  weft_lock_release(NULL);
   ASSERT_CODE(weft_event_new(NULL, &event), WEFT_EINVAL);
-  ASSERT_CODE(weft_event_wait(NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_event_wait_future(NULL, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_event_wait_await(NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_event_wait(NULL, &f), WEFT_EINVAL);
   ASSERT_CODE(weft_event_set(NULL), WEFT_EINVAL);
   ASSERT_CODE(weft_event_clear(NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_event_is_set(NULL), WEFT_EINVAL);
-  weft_event_free(NULL);
+  ASSERT_EQ(weft_event_is_set(NULL), 0);
+  weft_event_release(NULL);
   ASSERT_CODE(weft_condition_new(NULL, NULL, &cond), WEFT_EINVAL);
-  ASSERT_CODE(weft_condition_wait(NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_condition_wait_future(NULL, &f), WEFT_EINVAL);
-  ASSERT_CODE(weft_condition_wait_for(NULL, value_reached, NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_condition_wait_for_future(NULL, value_reached, NULL, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_condition_wait_await(NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_condition_wait(NULL, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_condition_wait_for_await(NULL, value_reached, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_condition_wait_for(NULL, value_reached, NULL, &f), WEFT_EINVAL);
   ASSERT_CODE(weft_condition_notify(NULL, 1), WEFT_EINVAL);
   ASSERT_CODE(weft_condition_notify_all(NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_condition_acquire(NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_condition_release(NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_condition_locked(NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_condition_acquire_await(NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_condition_unlock(NULL), WEFT_EINVAL);
+  ASSERT_EQ(weft_condition_locked(NULL), 0);
   ASSERT_TRUE(weft_condition_lock(NULL) == NULL);
-  weft_condition_free(NULL);
+  weft_condition_release(NULL);
   ASSERT_CODE(weft_semaphore_new(NULL, 1, &sem), WEFT_EINVAL);
   ASSERT_CODE(weft_bounded_semaphore_new(NULL, 1, &sem), WEFT_EINVAL);
-  ASSERT_CODE(weft_semaphore_acquire(NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_semaphore_acquire_future(NULL, &f), WEFT_EINVAL);
-  ASSERT_CODE(weft_semaphore_release(NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_semaphore_locked(NULL), WEFT_EINVAL);
-  weft_semaphore_free(NULL);
+  ASSERT_CODE(weft_semaphore_acquire_await(NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_semaphore_acquire(NULL, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_semaphore_unlock(NULL), WEFT_EINVAL);
+  ASSERT_EQ(weft_semaphore_locked(NULL), 0);
+  weft_semaphore_release(NULL);
   ASSERT_CODE(weft_barrier_new(NULL, 2, &barrier), WEFT_EINVAL);
-  ASSERT_CODE(weft_barrier_wait(NULL, NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_barrier_wait_future(NULL, &f), WEFT_EINVAL);
-  ASSERT_CODE(weft_barrier_reset(NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_barrier_abort(NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_barrier_broken(NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_barrier_wait_await(NULL, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_barrier_wait(NULL, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_barrier_reset_await(NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_barrier_abort_await(NULL), WEFT_EINVAL);
+  ASSERT_EQ(weft_barrier_broken(NULL), 0);
   ASSERT_EQ(weft_barrier_parties(NULL), 0);
   ASSERT_EQ(weft_barrier_n_waiting(NULL), 0);
-  weft_barrier_free(NULL);
+  weft_barrier_release(NULL);
   ASSERT_TRUE(f == NULL);
 
   /* Outside a task the in-task forms refuse instead of blocking. */
   ASSERT_OK(weft_loop_new(&loop));
   ASSERT_OK(weft_lock_new(loop, &lock));
-  ASSERT_CODE(weft_lock_acquire(lock), WEFT_ENOTINTASK);
+  ASSERT_CODE(weft_lock_acquire_await(lock), WEFT_ENOTINTASK);
   ASSERT_EQ(weft_lock_locked(lock), 0);
-  weft_lock_free(lock);
+  weft_lock_release(lock);
   weft_test_close_loop(loop);
 }

@@ -93,7 +93,7 @@ static int sleeper(weft_task_t *self, void *arg) {
     ASSERT_EQ(weft_task_cancelling(self), 1);
     ASSERT_EQ(weft_task_uncancel(self), 0);
     /* Handled: the task goes on and may await again. */
-    ASSERT_OK(weft_sleep(s->loop, 0));
+    ASSERT_OK(weft_sleep_await(s->loop, 0));
     s->after_catch = 1;
     return weft_task_return(self, weft_value_int(1));
   }
@@ -171,7 +171,7 @@ static int cancels_itself(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_future_set_result(done, weft_value_none()));
   ASSERT_OK(weft_await(done));
   weft_future_release(done);
-  ASSERT_CODE(weft_sleep(loop, 0), WEFT_ECANCELLED);
+  ASSERT_CODE(weft_sleep_await(loop, 0), WEFT_ECANCELLED);
   return WEFT_ECANCELLED;
 }
 
@@ -228,8 +228,8 @@ WEFT_TEST(await_outside_task) {
   weft_future_t *f;
   ASSERT_OK(weft_future_new(loop, &f));
   ASSERT_CODE(weft_await(f), WEFT_ENOTINTASK);
-  ASSERT_CODE(weft_sleep(loop, 0), WEFT_ENOTINTASK);
-  ASSERT_CODE(weft_sleep(loop, 0.1), WEFT_ENOTINTASK);
+  ASSERT_CODE(weft_sleep_await(loop, 0), WEFT_ENOTINTASK);
+  ASSERT_CODE(weft_sleep_await(loop, 0.1), WEFT_ENOTINTASK);
   ASSERT_CODE(weft_await(NULL), WEFT_EINVAL);
   weft_future_release(f);
   weft_test_close_loop(loop);
@@ -297,7 +297,7 @@ static int appends_letter(weft_task_t *self, void *arg) {
   (void)self;
   current_t *c = arg;
   c->order[c->n++] = 'E';
-  weft_sleep(c->loop, 0);
+  weft_sleep_await(c->loop, 0);
   c->order[c->n++] = 'e';
   return 0;
 }
@@ -357,7 +357,7 @@ static int g_finished;
 static int short_task(weft_task_t *self, void *arg) {
   (void)self;
   if (arg != NULL)
-    weft_sleep(arg, 0);
+    weft_sleep_await(arg, 0);
   g_finished++;
   return 0;
 }
@@ -370,7 +370,7 @@ WEFT_TEST(many_tasks) {
   for (int i = 0; i < N; i++)
     ASSERT_OK(weft_task_spawn(loop, short_task, i % 2 ? loop : NULL, NULL, NULL));
   weft_future_t *sleep;
-  ASSERT_OK(weft_sleep_future(loop, 0.01, &sleep));
+  ASSERT_OK(weft_sleep(loop, 0.01, &sleep));
   ASSERT_OK(weft_loop_run_until_complete(loop, sleep));
   weft_future_release(sleep);
   ASSERT_EQ(g_finished, N);
@@ -413,7 +413,7 @@ WEFT_TEST(pending_task_reported_at_close) {
   weft_task_release(t);
   /* The abandoned stack is never unwound, so what the body held is the owner's to free. */
   weft_future_release(g_never);
-  weft_loop_free(loop);
+  weft_loop_release(loop);
 }
 
 WEFT_TEST(unretrieved_task_error_reported) {
@@ -423,7 +423,7 @@ WEFT_TEST(unretrieved_task_error_reported) {
   ASSERT_OK(weft_loop_set_exception_handler(loop, capture_report, &r));
   ASSERT_OK(weft_task_spawn(loop, fails_explicitly, NULL, NULL, NULL));
   weft_future_t *sleep;
-  ASSERT_OK(weft_sleep_future(loop, 0.005, &sleep));
+  ASSERT_OK(weft_sleep(loop, 0.005, &sleep));
   ASSERT_OK(weft_loop_run_until_complete(loop, sleep));
   weft_future_release(sleep);
   ASSERT_EQ(r.calls, 1);

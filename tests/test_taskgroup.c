@@ -15,7 +15,7 @@ typedef struct {
 
 static int child_fn(weft_task_t *self, void *arg) {
   child_t *c = arg;
-  int rc = weft_sleep(weft_test_loop_of(self), c->delay);
+  int rc = weft_sleep_await(weft_test_loop_of(self), c->delay);
   if (rc == WEFT_ECANCELLED) {
     c->cancelled = 1;
     return c->error_on_cancel != 0 ? c->error_on_cancel : rc;
@@ -56,12 +56,12 @@ static int group_main(weft_task_t *self, void *arg) {
       ASSERT_OK(weft_taskgroup_spawn(group, child_fn, &g->c[i], NULL, NULL));
   int rc = 0;
   if (g->body_fails != 0) {
-    ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0)); /* let the children start */
+    ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0)); /* let the children start */
     rc = g->body_fails;
   } else if (g->body_sleep > 0)
-    rc = weft_sleep(weft_test_loop_of(self), g->body_sleep);
+    rc = weft_sleep_await(weft_test_loop_of(self), g->body_sleep);
   g->body_rc = rc;
-  g->exit_rc = weft_taskgroup_exit(group, rc);
+  g->exit_rc = weft_taskgroup_exit_await(group, rc);
   g->elapsed = weft_loop_time(weft_test_loop_of(self)) - start;
   weft_future_t *errors[3];
   g->nerrors = weft_taskgroup_errors(group, errors, 3);
@@ -170,7 +170,7 @@ static int outside_cancel_main(weft_task_t *self, void *arg) {
   for (int i = 0; i < 2; i++)
     ASSERT_OK(weft_taskgroup_spawn(group, child_fn, &o->c[i], NULL, NULL));
   ASSERT_OK(weft_call_later(weft_test_loop_of(self), 0.01, cancel_task_cb, self, NULL));
-  o->exit_rc = weft_taskgroup_exit(group, 0);
+  o->exit_rc = weft_taskgroup_exit_await(group, 0);
   o->cancelling = weft_task_cancelling(self);
   weft_taskgroup_free(group);
   return o->exit_rc;
@@ -207,7 +207,7 @@ typedef struct {
 
 static int cancelling_child(weft_task_t *self, void *arg) {
   group_cancel_t *g = arg;
-  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
+  ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0.01));
   ASSERT_OK(weft_taskgroup_cancel(g->group));
   return 0;
 }
@@ -219,20 +219,20 @@ static int group_cancel_main(weft_task_t *self, void *arg) {
     ASSERT_OK(weft_taskgroup_spawn(g->group, child_fn, &g->c[i], NULL, NULL));
   if (g->from_child) {
     ASSERT_OK(weft_taskgroup_spawn(g->group, cancelling_child, g, NULL, NULL));
-    g->body_rc = weft_sleep(weft_test_loop_of(self), 10);
+    g->body_rc = weft_sleep_await(weft_test_loop_of(self), 10);
   } else {
-    ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
+    ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0.01));
     ASSERT_OK(weft_taskgroup_cancel(g->group));
-    g->body_rc = weft_sleep(weft_test_loop_of(self), 10);
+    g->body_rc = weft_sleep_await(weft_test_loop_of(self), 10);
   }
-  g->exit_rc = weft_taskgroup_exit(g->group, g->body_rc);
+  g->exit_rc = weft_taskgroup_exit_await(g->group, g->body_rc);
   g->cancelling = weft_task_cancelling(self);
   ASSERT_EQ(weft_taskgroup_errors(g->group, NULL, 0), 0);
   /* cancel() after the group is done is harmless. */
   ASSERT_OK(weft_taskgroup_cancel(g->group));
   weft_taskgroup_free(g->group);
   /* The task goes on normally. */
-  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.001));
+  ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0.001));
   return 0;
 }
 
@@ -256,7 +256,7 @@ static int cancel_in_exit_main(weft_task_t *self, void *arg) {
   for (int i = 0; i < 2; i++)
     ASSERT_OK(weft_taskgroup_spawn(g->group, child_fn, &g->c[i], NULL, NULL));
   ASSERT_OK(weft_taskgroup_spawn(g->group, cancelling_child, g, NULL, NULL));
-  g->exit_rc = weft_taskgroup_exit(g->group, 0);
+  g->exit_rc = weft_taskgroup_exit_await(g->group, 0);
   g->cancelling = weft_task_cancelling(self);
   weft_taskgroup_free(g->group);
   return 0;
@@ -279,7 +279,7 @@ typedef struct {
 
 static int spawner_child(weft_task_t *self, void *arg) {
   spawner_t *s = arg;
-  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
+  ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0.01));
   s->spawn_rc = weft_taskgroup_spawn(s->group, child_fn, &s->late, NULL, NULL);
   return 0;
 }
@@ -288,7 +288,7 @@ static int spawn_in_exit_main(weft_task_t *self, void *arg) {
   spawner_t *s = arg;
   ASSERT_OK(weft_taskgroup_enter(self, &s->group));
   ASSERT_OK(weft_taskgroup_spawn(s->group, spawner_child, s, NULL, NULL));
-  ASSERT_OK(weft_taskgroup_exit(s->group, 0));
+  ASSERT_OK(weft_taskgroup_exit_await(s->group, 0));
   weft_taskgroup_free(s->group);
   return 0;
 }
@@ -306,13 +306,13 @@ static int spawn_when_aborting_main(weft_task_t *self, void *arg) {
   weft_taskgroup_t *group;
   ASSERT_OK(weft_taskgroup_enter(self, &group));
   ASSERT_OK(weft_taskgroup_spawn(group, child_fn, &c[0], NULL, NULL));
-  int rc = weft_sleep(weft_test_loop_of(self), 10);
+  int rc = weft_sleep_await(weft_test_loop_of(self), 10);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   /* A child failed: the group is shutting down. */
   weft_task_t *t = (weft_task_t *)&t;
   ASSERT_CODE(weft_taskgroup_spawn(group, child_fn, &c[1], NULL, &t), WEFT_EINVALIDSTATE);
   ASSERT_TRUE(t == NULL);
-  ASSERT_CODE(weft_taskgroup_exit(group, rc), WEFT_EGROUP);
+  ASSERT_CODE(weft_taskgroup_exit_await(group, rc), WEFT_EGROUP);
   ASSERT_CODE(weft_taskgroup_spawn(group, child_fn, &c[1], NULL, NULL), WEFT_EINVALIDSTATE);
   weft_taskgroup_free(group);
   return 0;
@@ -339,7 +339,7 @@ static int add_main(weft_task_t *self, void *arg) {
   weft_task_t *t;
   ASSERT_OK(weft_task_new_stepped(weft_test_loop_of(self), stepped_step, ran, NULL, &t));
   ASSERT_OK(weft_taskgroup_add(group, t));
-  ASSERT_OK(weft_taskgroup_exit(group, 0));
+  ASSERT_OK(weft_taskgroup_exit_await(group, 0));
   ASSERT_TRUE(weft_future_done(weft_task_future(t)));
   weft_task_release(t);
   weft_taskgroup_free(group);
@@ -355,7 +355,7 @@ WEFT_TEST(add_stepped_task) {
 
 static int exit_outside_parent_child(weft_task_t *self, void *arg) {
   (void)self;
-  ASSERT_CODE(weft_taskgroup_exit(arg, 0), WEFT_ENOTINTASK);
+  ASSERT_CODE(weft_taskgroup_exit_await(arg, 0), WEFT_ENOTINTASK);
   return 0;
 }
 
@@ -364,9 +364,9 @@ static int exit_elsewhere_main(weft_task_t *self, void *arg) {
   weft_taskgroup_t *group;
   ASSERT_OK(weft_taskgroup_enter(self, &group));
   ASSERT_OK(weft_taskgroup_spawn(group, exit_outside_parent_child, group, NULL, NULL));
-  ASSERT_OK(weft_taskgroup_exit(group, 0));
+  ASSERT_OK(weft_taskgroup_exit_await(group, 0));
   /* Exiting twice is a misuse. */
-  ASSERT_CODE(weft_taskgroup_exit(group, 0), WEFT_EINVALIDSTATE);
+  ASSERT_CODE(weft_taskgroup_exit_await(group, 0), WEFT_EINVALIDSTATE);
   weft_taskgroup_free(group);
   return 0;
 }
@@ -381,9 +381,9 @@ static int free_without_exit_main(weft_task_t *self, void *arg) {
   weft_taskgroup_t *group;
   ASSERT_OK(weft_taskgroup_enter(self, &group));
   ASSERT_OK(weft_taskgroup_spawn(group, child_fn, c, NULL, NULL));
-  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0));
+  ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0));
   weft_taskgroup_free(group);
-  ASSERT_OK(weft_sleep(weft_test_loop_of(self), 0.01));
+  ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0.01));
   return 0;
 }
 
@@ -405,13 +405,13 @@ static int null_main(weft_task_t *self, void *arg) {
   ASSERT_TRUE(t == NULL);
   ASSERT_CODE(weft_taskgroup_add(NULL, self), WEFT_EINVAL);
   ASSERT_CODE(weft_taskgroup_cancel(NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_taskgroup_exit(NULL, 0), WEFT_EINVAL);
+  ASSERT_CODE(weft_taskgroup_exit_await(NULL, 0), WEFT_EINVAL);
   ASSERT_EQ(weft_taskgroup_errors(NULL, NULL, 0), 0);
   weft_taskgroup_free(NULL);
   ASSERT_OK(weft_taskgroup_enter(self, &group));
   ASSERT_CODE(weft_taskgroup_spawn(group, NULL, NULL, NULL, NULL), WEFT_EINVAL);
   ASSERT_CODE(weft_taskgroup_add(group, NULL), WEFT_EINVAL);
-  ASSERT_OK(weft_taskgroup_exit(group, 0));
+  ASSERT_OK(weft_taskgroup_exit_await(group, 0));
   ASSERT_EQ(weft_taskgroup_errors(group, NULL, 0), 0);
   weft_taskgroup_free(group);
   return 0;
@@ -434,8 +434,8 @@ static int body_cancelled_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_taskgroup_enter(self, &group));
   ASSERT_OK(weft_taskgroup_spawn(group, child_fn, &b->c, NULL, NULL));
   ASSERT_OK(weft_call_later(weft_test_loop_of(self), 0.01, cancel_task_cb, self, NULL));
-  b->body_rc = weft_sleep(weft_test_loop_of(self), 10);
-  b->exit_rc = weft_taskgroup_exit(group, b->body_rc);
+  b->body_rc = weft_sleep_await(weft_test_loop_of(self), 10);
+  b->exit_rc = weft_taskgroup_exit_await(group, b->body_rc);
   b->cancelling = weft_task_cancelling(self);
   weft_taskgroup_free(group);
   return b->exit_rc;
@@ -462,7 +462,7 @@ static int body_awaited_error_main(weft_task_t *self, void *arg) {
   int rc = weft_await(f);
   ASSERT_CODE(rc, WEFT_ECONNRESET);
   weft_future_release(f);
-  ASSERT_CODE(weft_taskgroup_exit(group, rc), WEFT_EGROUP);
+  ASSERT_CODE(weft_taskgroup_exit_await(group, rc), WEFT_EGROUP);
   weft_future_t *errors[1];
   ASSERT_EQ(weft_taskgroup_errors(group, errors, 1), 1);
   ASSERT_CODE(weft_future_error(errors[0]), WEFT_ECONNRESET);
@@ -491,9 +491,9 @@ static int eager_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_taskgroup_spawn(group, eager_failing_child, NULL, &eager, &t));
   ASSERT_TRUE(weft_future_done(weft_task_future(t)));
   weft_task_release(t);
-  int rc = weft_sleep(weft_test_loop_of(self), 10);
+  int rc = weft_sleep_await(weft_test_loop_of(self), 10);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
-  ASSERT_CODE(weft_taskgroup_exit(group, rc), WEFT_EGROUP);
+  ASSERT_CODE(weft_taskgroup_exit_await(group, rc), WEFT_EGROUP);
   ASSERT_EQ(weft_taskgroup_errors(group, NULL, 0), 1);
   ASSERT_EQ(weft_task_cancelling(self), 0);
   weft_taskgroup_free(group);

@@ -348,7 +348,9 @@ WEFT_TEST(happy_eyeballs_delay) {
   usleep(100000);
   client_t *c = calloc(1, sizeof(*c));
   const struct sockaddr *addrs[2] = {(struct sockaddr *)&a6, (struct sockaddr *)&a4};
-  weft_connect_options_t o = {.size = sizeof(o), .happy_eyeballs_delay = 0.2};
+  weft_connect_options_t o;
+  weft_connect_options_init(&o);
+  o.happy_eyeballs_delay = 0.2;
   weft_future_t *f;
   double t0 = weft_loop_time(loop);
   ASSERT_OK(weft_create_connection_addrs(loop, &client_proto, c, addrs, 2, &o, &f));
@@ -399,7 +401,9 @@ WEFT_TEST(emfile_backoff) {
     if (weft_loop_new(&loop))
       _exit(10);
     weft_loop_set_exception_handler(loop, quiet_handler, NULL);
-    weft_server_options_t so = {.size = sizeof(so), .accept_retry_delay = 0.1};
+    weft_server_options_t so;
+    weft_server_options_init(&so);
+    so.accept_retry_delay = 0.1;
     weft_future_t *f;
     if (weft_create_server(loop, echo_factory, NULL, "127.0.0.1", 0, &so, &f))
       _exit(11);
@@ -454,7 +458,7 @@ WEFT_TEST(emfile_backoff) {
     weft_future_release(w);
     weft_server_release(s);
     weft_loop_close(loop);
-    weft_loop_free(loop);
+    weft_loop_release(loop);
     _exit(0);
   }
   int status = 0;
@@ -503,11 +507,14 @@ WEFT_TEST(bad_input) {
   weft_test_close_loop(loop);
 }
 
-/* Server on both families of a NULL host, no_start_serving, fds, serve_forever. */
+/* Server on both families of a NULL host, start_serving, fds, serve_forever. */
 WEFT_TEST(server_options) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
-  weft_server_options_t so = {.size = sizeof(so), .no_start_serving = 1, .reuse_port = 1};
+  weft_server_options_t so;
+  weft_server_options_init(&so);
+  so.start_serving = 0;
+  so.reuse_port = 1;
   weft_future_t *f;
   ASSERT_OK(weft_create_server(loop, echo_factory, NULL, "localhost", 0, &so, &f));
   int rc;
@@ -773,5 +780,5 @@ WEFT_TEST(loop_close_frees_open_transports) {
   ASSERT_EQ(c->lost, 1);
   ASSERT_EQ(c->lost_error, WEFT_ECLOSED);
   free(c);
-  weft_loop_free(loop);
+  weft_loop_release(loop);
 }

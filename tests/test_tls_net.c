@@ -117,7 +117,9 @@ static weft_server_t *start_tls_server(weft_loop_t *loop, weft_tls_context_t *ct
                                        double handshake_timeout) {
   weft_tls_options_t tls = {
       .size = sizeof(tls), .context = ctx, .handshake_timeout = handshake_timeout};
-  weft_server_options_t so = {.size = sizeof(so), .tls = &tls};
+  weft_server_options_t so;
+  weft_server_options_init(&so);
+  so.tls = &tls;
   weft_future_t *f;
   ASSERT_OK(weft_create_server(loop, srv_factory, s, "127.0.0.1", 0, &so, &f));
   int rc;
@@ -186,7 +188,9 @@ static weft_future_t *tls_connect(weft_loop_t *loop, cli_t *c, int port, weft_tl
                             .context = ctx,
                             .server_hostname = server_hostname,
                             .handshake_timeout = handshake_timeout};
-  weft_connect_options_t co = {.size = sizeof(co), .tls = &tls};
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.tls = &tls;
   weft_future_t *f;
   ASSERT_OK(weft_create_connection(loop, &cli_proto, c, "127.0.0.1", port, &co, &f));
   weft_loop_run_until_complete(loop, f);
@@ -398,7 +402,9 @@ WEFT_TEST(shutdown_timeout) {
   weft_server_t *server = start_tls_server(loop, sctx, &s, 0);
   cli_t c = {0};
   weft_tls_options_t tls = {.size = sizeof(tls), .context = cctx, .shutdown_timeout = 0.2};
-  weft_connect_options_t co = {.size = sizeof(co), .tls = &tls};
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.tls = &tls;
   weft_future_t *f;
   ASSERT_OK(
       weft_create_connection(loop, &cli_proto, &c, "127.0.0.1", weft_server_port(server), &co, &f));
@@ -554,7 +560,9 @@ WEFT_TEST(host_name_required) {
       .sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   const struct sockaddr *addrs[1] = {(struct sockaddr *)&a};
   weft_tls_options_t tls = {.size = sizeof(tls), .context = cctx};
-  weft_connect_options_t co = {.size = sizeof(co), .tls = &tls};
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.tls = &tls;
   cli_t c = {0};
   weft_future_t *f = NULL;
   ASSERT_CODE(weft_create_connection_addrs(loop, &cli_proto, &c, addrs, 1, &co, &f), WEFT_EINVAL);
@@ -696,7 +704,9 @@ WEFT_TEST(cancel_during_handshake) {
   weft_tls_context_t *cctx = client_ctx();
   cli_t c = {0};
   weft_tls_options_t tls = {.size = sizeof(tls), .context = cctx};
-  weft_connect_options_t co = {.size = sizeof(co), .tls = &tls};
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.tls = &tls;
   weft_future_t *f;
   ASSERT_OK(
       weft_create_connection(loop, &cli_proto, &c, "localhost", weft_server_port(server), &co, &f));
@@ -851,7 +861,9 @@ WEFT_TEST(large_transfer_both_ways_with_slow_readers) {
   bulk_t sb = {.loop = loop, .to_send = BULK_TOTAL};
   bulk_t cb = {.loop = loop, .to_send = BULK_TOTAL};
   weft_tls_options_t stls = {.size = sizeof(stls), .context = sctx};
-  weft_server_options_t so = {.size = sizeof(so), .tls = &stls};
+  weft_server_options_t so;
+  weft_server_options_init(&so);
+  so.tls = &stls;
   weft_future_t *f;
   ASSERT_OK(weft_create_server(loop, bulk_factory, &sb, "127.0.0.1", 0, &so, &f));
   int rc;
@@ -859,7 +871,9 @@ WEFT_TEST(large_transfer_both_ways_with_slow_readers) {
   ASSERT_OK(rc);
   weft_future_release(f);
   weft_tls_options_t ctls = {.size = sizeof(ctls), .context = cctx};
-  weft_connect_options_t co = {.size = sizeof(co), .tls = &ctls};
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.tls = &ctls;
   ASSERT_OK(weft_create_connection(loop, &bulk_proto, &cb, "127.0.0.1", weft_server_port(server),
                                    &co, &f));
   ASSERT_OK(weft_loop_run_until_complete(loop, f));
@@ -906,7 +920,9 @@ WEFT_TEST(write_buffer_limits_follow) {
   weft_server_t *server = start_tls_server(loop, sctx, &s, 0);
   bulk_t cb = {.loop = loop};
   weft_tls_options_t tls = {.size = sizeof(tls), .context = cctx};
-  weft_connect_options_t co = {.size = sizeof(co), .tls = &tls};
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.tls = &tls;
   weft_future_t *f;
   ASSERT_OK(weft_create_connection(loop, &bulk_proto, &cb, "127.0.0.1", weft_server_port(server),
                                    &co, &f));
@@ -978,7 +994,9 @@ static int stream_client_main(weft_task_t *self, void *arg) {
   stream_cx_t *cx = arg;
   weft_tls_options_t tls = {
       .size = sizeof(tls), .context = cx->ctx, .server_hostname = "localhost"};
-  weft_connect_options_t co = {.size = sizeof(co), .tls = &tls};
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.tls = &tls;
   weft_stream_options_t so = {.size = sizeof(so), .connect = &co};
   weft_stream_reader_t *r;
   weft_stream_writer_t *w;
@@ -1021,7 +1039,9 @@ WEFT_TEST(streams_over_tls) {
   weft_tls_context_t *cctx = client_ctx();
   int served = 0;
   weft_tls_options_t stls = {.size = sizeof(stls), .context = sctx};
-  weft_server_options_t sopts = {.size = sizeof(sopts), .tls = &stls};
+  weft_server_options_t sopts;
+  weft_server_options_init(&sopts);
+  sopts.tls = &stls;
   weft_stream_options_t so = {.size = sizeof(so), .server = &sopts, .client_in_task = 1};
   weft_future_t *sf;
   ASSERT_OK(weft_start_server(loop, stream_echo_client, &served, "127.0.0.1", 0, &so, &sf));
@@ -1054,7 +1074,9 @@ WEFT_TEST(many_tls_clients) {
   weft_tls_context_t *cctx = client_ctx();
   int served = 0;
   weft_tls_options_t stls = {.size = sizeof(stls), .context = sctx};
-  weft_server_options_t sopts = {.size = sizeof(sopts), .tls = &stls};
+  weft_server_options_t sopts;
+  weft_server_options_init(&sopts);
+  sopts.tls = &stls;
   weft_stream_options_t so = {.size = sizeof(so), .server = &sopts, .client_in_task = 1};
   weft_future_t *sf;
   ASSERT_OK(weft_start_server(loop, stream_echo_client, &served, "127.0.0.1", 0, &so, &sf));
@@ -1099,7 +1121,9 @@ WEFT_TEST(streams_over_tls_unix) {
   snprintf(path, sizeof(path), "/tmp/weft-tlsnet-%d.sock", (int)getpid());
   int served = 0;
   weft_tls_options_t stls = {.size = sizeof(stls), .context = sctx};
-  weft_server_options_t sopts = {.size = sizeof(sopts), .tls = &stls};
+  weft_server_options_t sopts;
+  weft_server_options_init(&sopts);
+  sopts.tls = &stls;
   weft_stream_options_t so = {.size = sizeof(so), .server = &sopts, .client_in_task = 1};
   weft_server_t *s;
   ASSERT_OK(weft_start_unix_server(loop, stream_echo_client, &served, path, strlen(path), &so, &s));
@@ -1231,7 +1255,9 @@ WEFT_TEST(ssl_fn_client_and_server) {
   ASSERT_OK(weft_loop_new(&loop));
   ssl_source_t ssrc = {.ctx = raw_ctx(1)}, csrc = {.ctx = raw_ctx(0), .host = "localhost"};
   weft_tls_options_t stls = {.size = sizeof(stls), .ssl_fn = make_ssl, .ssl_arg = &ssrc};
-  weft_server_options_t so = {.size = sizeof(so), .tls = &stls};
+  weft_server_options_t so;
+  weft_server_options_init(&so);
+  so.tls = &stls;
   srv_t s = {.echo = 1};
   weft_future_t *f;
   ASSERT_OK(weft_create_server(loop, srv_factory, &s, "127.0.0.1", 0, &so, &f));
@@ -1245,7 +1271,9 @@ WEFT_TEST(ssl_fn_client_and_server) {
   weft_tls_context_t *cctx = client_ctx();
   weft_tls_options_t ctls = {
       .size = sizeof(ctls), .context = cctx, .ssl_fn = make_ssl, .ssl_arg = &csrc};
-  weft_connect_options_t co = {.size = sizeof(co), .tls = &ctls};
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.tls = &ctls;
   cli_t c = {0};
   ASSERT_CODE(weft_create_connection(loop, &cli_proto, &c, "127.0.0.1", port, &co, &f),
               WEFT_EINVAL);
@@ -1349,7 +1377,9 @@ static int starttls_client_main(weft_task_t *self, void *arg) {
   weft_stream_writer_t *w;
   weft_tls_options_t outer = {
       .size = sizeof(outer), .context = cx->ctx, .server_hostname = "localhost"};
-  weft_connect_options_t co = {.size = sizeof(co), .tls = &outer};
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.tls = &outer;
   weft_stream_options_t so = {.size = sizeof(so), .connect = &co};
   int rc = weft_open_connection_await(cx->loop, "127.0.0.1", cx->port, cx->outer_tls ? &so : NULL,
                                       &r, &w);
@@ -1398,7 +1428,9 @@ static void starttls_run(int outer_tls) {
   weft_tls_context_t *sctx = server_ctx(&certs->server);
   weft_tls_context_t *cctx = client_ctx();
   weft_tls_options_t stls = {.size = sizeof(stls), .context = sctx};
-  weft_server_options_t sopts = {.size = sizeof(sopts), .tls = &stls};
+  weft_server_options_t sopts;
+  weft_server_options_init(&sopts);
+  sopts.tls = &stls;
   weft_stream_options_t so = {
       .size = sizeof(so), .client_in_task = 1, .server = outer_tls ? &sopts : NULL};
   weft_future_t *sf;
@@ -1514,7 +1546,9 @@ WEFT_TEST(server_factory_refuses) {
   weft_tls_context_t *cctx = client_ctx();
   int calls = 0;
   weft_tls_options_t stls = {.size = sizeof(stls), .context = sctx};
-  weft_server_options_t so = {.size = sizeof(so), .tls = &stls};
+  weft_server_options_t so;
+  weft_server_options_init(&so);
+  so.tls = &stls;
   weft_future_t *f;
   ASSERT_OK(weft_create_server(loop, refusing_factory, &calls, "127.0.0.1", 0, &so, &f));
   int rc;
@@ -1606,7 +1640,9 @@ WEFT_TEST(buffered_protocol_over_tls) {
                        .buffer_updated = buf_updated,
                        .connection_lost = buf_lost};
   weft_tls_options_t tls = {.size = sizeof(tls), .context = cctx, .server_hostname = "localhost"};
-  weft_connect_options_t co = {.size = sizeof(co), .tls = &tls};
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.tls = &tls;
   weft_future_t *f;
   ASSERT_OK(weft_create_connection(loop, &p, &b, "127.0.0.1", weft_server_port(server), &co, &f));
   ASSERT_OK(weft_loop_run_until_complete(loop, f));

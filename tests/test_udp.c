@@ -130,5 +130,5 @@ WEFT_TEST(loop_close_frees_open_endpoint) {
   weft_transport_release(endpoint(loop, &p, &o));
   ASSERT_OK(weft_loop_close(loop));
   ASSERT_EQ(p.lost, 1);
-  weft_loop_free(loop);
+  weft_loop_release(loop);
 }

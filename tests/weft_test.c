@@ -27,7 +27,7 @@ void weft_test_close_loop(weft_loop_t *loop) {
   if (pending != 0)
     WEFT_FAIL_AT("%zu task(s) still pending at the end of the test", pending);
   ASSERT_OK(weft_loop_close(loop));
-  weft_loop_free(loop);
+  weft_loop_release(loop);
 }
 
 int weft_test_run_task(weft_task_fn fn, void *arg, const char *name) {

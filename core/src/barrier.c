@@ -54,7 +54,13 @@ int weft_barrier_new(weft_loop_t *loop, size_t parties, weft_barrier_t **out) {
   return 0;
 }
 
-void weft_barrier_free(weft_barrier_t *barrier) {
+weft_barrier_t *weft_barrier_retain(weft_barrier_t *barrier) {
+  if (barrier != NULL)
+    weft__prim_ref(&barrier->p);
+  return barrier;
+}
+
+void weft_barrier_release(weft_barrier_t *barrier) {
   if (barrier != NULL)
     weft__prim_unref(&barrier->p);
 }
@@ -68,13 +74,13 @@ static int barrier_exit(barrier_op_t *op, int outcome) {
       b->state = B_FILLING;
     weft__cond_notify(b->cond, SIZE_MAX);
   }
-  weft_lock_release(b->cond->lock);
+  weft_lock_unlock(b->cond->lock);
   op->outcome = outcome;
   return WEFT__OP_DONE;
 }
 
 static int barrier_leave_lock(barrier_op_t *op, int outcome) {
-  weft_lock_release(op->barrier->cond->lock);
+  weft_lock_unlock(op->barrier->cond->lock);
   op->outcome = outcome;
   return WEFT__OP_DONE;
 }
@@ -280,31 +286,31 @@ static int barrier_in_task(weft_barrier_t *b, int action, size_t *index_out) {
   return rc;
 }
 
-int weft_barrier_wait(weft_barrier_t *barrier, size_t *index_out) {
+int weft_barrier_wait_await(weft_barrier_t *barrier, size_t *index_out) {
   return barrier_in_task(barrier, BA_WAIT, index_out);
 }
 
-int weft_barrier_wait_future(weft_barrier_t *barrier, weft_future_t **out) {
+int weft_barrier_wait(weft_barrier_t *barrier, weft_future_t **out) {
   if (barrier == NULL || out == NULL)
     return WEFT_EINVAL;
   return barrier_start(barrier, BA_WAIT, out);
 }
 
-int weft_barrier_reset(weft_barrier_t *barrier) {
+int weft_barrier_reset_await(weft_barrier_t *barrier) {
   return barrier_in_task(barrier, BA_RESET, NULL);
 }
 
-int weft_barrier_reset_future(weft_barrier_t *barrier, weft_future_t **out) {
+int weft_barrier_reset(weft_barrier_t *barrier, weft_future_t **out) {
   if (barrier == NULL || out == NULL)
     return WEFT_EINVAL;
   return barrier_start(barrier, BA_RESET, out);
 }
 
-int weft_barrier_abort(weft_barrier_t *barrier) {
+int weft_barrier_abort_await(weft_barrier_t *barrier) {
   return barrier_in_task(barrier, BA_ABORT, NULL);
 }
 
-int weft_barrier_abort_future(weft_barrier_t *barrier, weft_future_t **out) {
+int weft_barrier_abort(weft_barrier_t *barrier, weft_future_t **out) {
   if (barrier == NULL || out == NULL)
     return WEFT_EINVAL;
   return barrier_start(barrier, BA_ABORT, out);
@@ -321,7 +327,5 @@ size_t weft_barrier_n_waiting(const weft_barrier_t *barrier) {
 }
 
 int weft_barrier_broken(const weft_barrier_t *barrier) {
-  if (barrier == NULL)
-    return WEFT_EINVAL;
-  return barrier->state == B_BROKEN;
+  return barrier != NULL && barrier->state == B_BROKEN;
 }

@@ -65,7 +65,7 @@ static void sleep_fire(void *arg) {
   weft_future_release(f);
 }
 
-int weft_sleep_future(weft_loop_t *loop, double seconds, weft_future_t **out) {
+int weft_sleep(weft_loop_t *loop, double seconds, weft_future_t **out) {
   if (out == NULL)
     return WEFT_EINVAL;
   *out = NULL;
@@ -86,7 +86,7 @@ int weft_sleep_future(weft_loop_t *loop, double seconds, weft_future_t **out) {
   return 0;
 }
 
-int weft_sleep(weft_loop_t *loop, double seconds) {
+int weft_sleep_await(weft_loop_t *loop, double seconds) {
   if (loop == NULL || isnan(seconds))
     return WEFT_EINVAL;
   if (seconds <= 0)
@@ -94,7 +94,7 @@ int weft_sleep(weft_loop_t *loop, double seconds) {
   if (weft_current_task(loop) == NULL)
     return WEFT_ENOTINTASK;
   weft_future_t *f;
-  int rc = weft_sleep_future(loop, seconds, &f);
+  int rc = weft_sleep(loop, seconds, &f);
   if (rc != 0)
     return rc;
   rc = weft_await(f);

@@ -29,7 +29,13 @@ int weft_condition_new(weft_loop_t *loop, weft_lock_t *lock, weft_condition_t **
   return 0;
 }
 
-void weft_condition_free(weft_condition_t *cond) {
+weft_condition_t *weft_condition_retain(weft_condition_t *cond) {
+  if (cond != NULL)
+    weft__prim_ref(&cond->p);
+  return cond;
+}
+
+void weft_condition_release(weft_condition_t *cond) {
   if (cond != NULL)
     weft__prim_unref(&cond->p);
 }
@@ -38,20 +44,20 @@ weft_lock_t *weft_condition_lock(weft_condition_t *cond) {
   return cond != NULL ? cond->lock : NULL;
 }
 
-int weft_condition_acquire(weft_condition_t *cond) {
-  return cond != NULL ? weft_lock_acquire(cond->lock) : WEFT_EINVAL;
+int weft_condition_acquire_await(weft_condition_t *cond) {
+  return cond != NULL ? weft_lock_acquire_await(cond->lock) : WEFT_EINVAL;
 }
 
-int weft_condition_acquire_future(weft_condition_t *cond, weft_future_t **out) {
-  return cond != NULL ? weft_lock_acquire_future(cond->lock, out) : WEFT_EINVAL;
+int weft_condition_acquire(weft_condition_t *cond, weft_future_t **out) {
+  return cond != NULL ? weft_lock_acquire(cond->lock, out) : WEFT_EINVAL;
 }
 
-int weft_condition_release(weft_condition_t *cond) {
-  return cond != NULL ? weft_lock_release(cond->lock) : WEFT_EINVAL;
+int weft_condition_unlock(weft_condition_t *cond) {
+  return cond != NULL ? weft_lock_unlock(cond->lock) : WEFT_EINVAL;
 }
 
 int weft_condition_locked(const weft_condition_t *cond) {
-  return cond != NULL ? weft_lock_locked(cond->lock) : WEFT_EINVAL;
+  return cond != NULL && weft_lock_locked(cond->lock);
 }
 
 void weft__cond_notify(weft_condition_t *cond, size_t n) {
@@ -115,7 +121,7 @@ static int cond_run(cond_op_t *op, weft_future_t **awaiting) {
         op->outcome = rc; /* still holding the lock, as promised */
         return WEFT__OP_DONE;
       }
-      weft_lock_release(cond->lock);
+      weft_lock_unlock(cond->lock);
       op->pc = C_NOTIFY;
       break;
     case C_NOTIFY:
@@ -241,14 +247,14 @@ int weft__cond_wait_start(weft_condition_t *cond, weft_predicate_fn predicate, v
   return 0;
 }
 
-int weft_condition_wait_future(weft_condition_t *cond, weft_future_t **out) {
+int weft_condition_wait(weft_condition_t *cond, weft_future_t **out) {
   if (cond == NULL || out == NULL)
     return WEFT_EINVAL;
   return weft__cond_wait_start(cond, NULL, NULL, out);
 }
 
-int weft_condition_wait_for_future(weft_condition_t *cond, weft_predicate_fn predicate, void *arg,
-                                   weft_future_t **out) {
+int weft_condition_wait_for(weft_condition_t *cond, weft_predicate_fn predicate, void *arg,
+                            weft_future_t **out) {
   if (cond == NULL || predicate == NULL || out == NULL)
     return WEFT_EINVAL;
   return weft__cond_wait_start(cond, predicate, arg, out);
@@ -266,13 +272,13 @@ static int cond_wait_in_task(weft_condition_t *cond, weft_predicate_fn predicate
   return rc;
 }
 
-int weft_condition_wait(weft_condition_t *cond) {
+int weft_condition_wait_await(weft_condition_t *cond) {
   if (cond == NULL)
     return WEFT_EINVAL;
   return cond_wait_in_task(cond, NULL, NULL);
 }
 
-int weft_condition_wait_for(weft_condition_t *cond, weft_predicate_fn predicate, void *arg) {
+int weft_condition_wait_for_await(weft_condition_t *cond, weft_predicate_fn predicate, void *arg) {
   if (cond == NULL || predicate == NULL)
     return WEFT_EINVAL;
   return cond_wait_in_task(cond, predicate, arg);

@@ -19,7 +19,13 @@ int weft_event_new(weft_loop_t *loop, weft_event_t **out) {
   return 0;
 }
 
-void weft_event_free(weft_event_t *event) {
+weft_event_t *weft_event_retain(weft_event_t *event) {
+  if (event != NULL)
+    weft__prim_ref(&event->p);
+  return event;
+}
+
+void weft_event_release(weft_event_t *event) {
   if (event != NULL)
     weft__prim_unref(&event->p);
 }
@@ -31,7 +37,7 @@ static int event_begin(weft_event_t *ev, weft__waiter_t **wait_out) {
   return weft__waiter_new(&ev->p, wait_out);
 }
 
-int weft_event_wait(weft_event_t *event) {
+int weft_event_wait_await(weft_event_t *event) {
   if (event == NULL)
     return WEFT_EINVAL;
   if (!weft__in_task(event->p.loop))
@@ -45,7 +51,7 @@ int weft_event_wait(weft_event_t *event) {
   return rc;
 }
 
-int weft_event_wait_future(weft_event_t *event, weft_future_t **out) {
+int weft_event_wait(weft_event_t *event, weft_future_t **out) {
   if (event == NULL || out == NULL)
     return WEFT_EINVAL;
   weft__waiter_t *w;
@@ -76,7 +82,5 @@ int weft_event_clear(weft_event_t *event) {
 }
 
 int weft_event_is_set(const weft_event_t *event) {
-  if (event == NULL)
-    return WEFT_EINVAL;
-  return event->set;
+  return event != NULL && event->set;
 }

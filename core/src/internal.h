@@ -65,7 +65,8 @@ struct weft__closable_s {
 };
 
 struct weft_loop_s {
-  uint32_t refs; /* the creator's, plus one per live future, handle, task and closing handle */
+  uint32_t refs;      /* user_refs, plus one per live future, handle, task and closing handle */
+  uint32_t user_refs; /* weft_loop_new's and weft_loop_retain's: the last one closes the loop */
   bool closed;
   bool running;
   bool adopted;
@@ -115,8 +116,6 @@ struct weft_loop_s {
   /* Batched callbacks (weft_call_soon_id): the run being collected, and who runs it. */
   weft_batch_fn batch_handler;
   void *batch_arg;
-  size_t *batch_posts; /* weft_loop_set_batch_posts */
-  uintptr_t batch_post_id;
   uintptr_t *batch;
   size_t batch_len, batch_cap;
 
@@ -286,6 +285,9 @@ char *weft__strdup(const char *s);
  * as much of src as both know is copied (fields an older caller lacks stay zero), and dst
  * records its own size. src may be NULL. */
 void weft__copy_sized(void *dst, size_t dst_size, const void *src);
+/* Overlays a caller's options struct (NULL: none) on dst, which holds the defaults from the
+ * struct's _init function: fields an older, smaller struct lacks keep their defaults. */
+void weft__copy_options(void *dst, size_t dst_size, const void *src);
 uint64_t weft__seconds_to_ns(double seconds);
 
 #endif

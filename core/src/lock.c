@@ -15,7 +15,13 @@ int weft_lock_new(weft_loop_t *loop, weft_lock_t **out) {
   return 0;
 }
 
-void weft_lock_free(weft_lock_t *lock) {
+weft_lock_t *weft_lock_retain(weft_lock_t *lock) {
+  if (lock != NULL)
+    weft__prim_ref(&lock->p);
+  return lock;
+}
+
+void weft_lock_release(weft_lock_t *lock) {
   if (lock != NULL)
     weft__prim_unref(&lock->p);
 }
@@ -46,7 +52,7 @@ int weft__lock_begin(weft_lock_t *lock, weft__waiter_t **wait_out) {
   return weft__waiter_new(&lock->p, wait_out);
 }
 
-int weft_lock_acquire(weft_lock_t *lock) {
+int weft_lock_acquire_await(weft_lock_t *lock) {
   if (lock == NULL)
     return WEFT_EINVAL;
   if (!weft__in_task(lock->p.loop))
@@ -59,13 +65,13 @@ int weft_lock_acquire(weft_lock_t *lock) {
   if (rc != 0 && weft__got(w)) {
     /* Granted, but the task was cancelled before it could resume: in asyncio it would
      * never have taken the lock, so pass it to the next in line. */
-    weft_lock_release(lock);
+    weft_lock_unlock(lock);
   }
   weft__waiter_unref(w);
   return rc;
 }
 
-int weft_lock_acquire_future(weft_lock_t *lock, weft_future_t **out) {
+int weft_lock_acquire(weft_lock_t *lock, weft_future_t **out) {
   if (lock == NULL || out == NULL)
     return WEFT_EINVAL;
   weft__waiter_t *w;
@@ -75,7 +81,7 @@ int weft_lock_acquire_future(weft_lock_t *lock, weft_future_t **out) {
   return weft__waiter_to_future(&lock->p, w, out);
 }
 
-int weft_lock_release(weft_lock_t *lock) {
+int weft_lock_unlock(weft_lock_t *lock) {
   if (lock == NULL)
     return WEFT_EINVAL;
   if (!lock->locked)
@@ -86,9 +92,7 @@ int weft_lock_release(weft_lock_t *lock) {
 }
 
 int weft_lock_locked(const weft_lock_t *lock) {
-  if (lock == NULL)
-    return WEFT_EINVAL;
-  return lock->locked;
+  return lock != NULL && lock->locked;
 }
 
 int weft__lock_wait_finish(weft__waiter_t **wp, int *cancelled) {

@@ -6,6 +6,7 @@
  * callbacks run inside poll; then our check handle moves the due timers to the ready
  * queue and runs exactly the callbacks queued so far. Callbacks they schedule wait for the
  * next iteration, as in asyncio. */
+#include <string.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -72,6 +73,7 @@ int weft_loop_new_ex(const weft_loop_options_t *options, weft_loop_t **out) {
     return WEFT_ENOMEM;
   ignore_sigpipe();
   loop->refs = 1;
+  loop->user_refs = 1;
   loop->closables.next = loop->closables.prev = &loop->closables;
   loop->slow_callback_ns = 100 * 1000 * 1000;
   loop->debug = env_debug() || (options != NULL && options->debug);
@@ -239,21 +241,6 @@ static bool is_batched(const weft__ready_t *entry) {
   return entry->future == NULL && entry->fn.plain == NULL;
 }
 
-/* Schedules the batched callbacks the binding counted in *batch_posts while it ran. */
-static void take_batch_posts(weft_loop_t *loop) {
-  size_t *posts = loop->batch_posts;
-  if (posts == NULL)
-    return;
-  for (size_t n = *posts; n > 0; n--) {
-    weft__ready_t entry = {.arg = (void *)loop->batch_post_id};
-    if (weft__loop_push_ready(loop, &entry) != 0) {
-      weft__loop_log(loop, WEFT_LOG_ERROR, "out of memory: batched callbacks were dropped");
-      break;
-    }
-  }
-  *posts = 0;
-}
-
 /* Hands the collected run of batched callbacks to the binding. */
 static void flush_batch(weft_loop_t *loop) {
   if (loop->batch_len == 0)
@@ -263,7 +250,6 @@ static void flush_batch(weft_loop_t *loop) {
   uint64_t start = loop->debug ? uv_hrtime() : 0;
   if (loop->batch_handler != NULL)
     loop->batch_handler(loop, loop->batch, count, loop->batch_arg);
-  take_batch_posts(loop);
   if (loop->debug && uv_hrtime() - start >= loop->slow_callback_ns)
     weft__loop_log(loop, WEFT_LOG_WARNING, "Executing a batch of %zu callbacks took %.3f seconds",
                    count, (uv_hrtime() - start) / 1e9);
@@ -284,7 +270,6 @@ static void collect(weft_loop_t *loop, weft__ready_t *entry) {
       uintptr_t id = (uintptr_t)entry->arg;
       if (loop->batch_handler != NULL)
         loop->batch_handler(loop, &id, 1, loop->batch_arg);
-      take_batch_posts(loop);
       ready_drop(entry);
       return;
     }
@@ -392,14 +377,6 @@ int weft_call_soon_ids(weft_loop_t *loop, const uintptr_t *ids, size_t count) {
     if (rc != 0)
       return rc;
   }
-  return 0;
-}
-
-int weft_loop_set_batch_posts(weft_loop_t *loop, size_t *counter, uintptr_t id) {
-  if (loop == NULL)
-    return WEFT_EINVAL;
-  loop->batch_posts = counter;
-  loop->batch_post_id = id;
   return 0;
 }
 
@@ -686,11 +663,25 @@ int weft_loop_close(weft_loop_t *loop) {
   return 0;
 }
 
-void weft_loop_free(weft_loop_t *loop) {
+weft_loop_t *weft_loop_retain(weft_loop_t *loop) {
+  if (loop != NULL) {
+    loop->user_refs++;
+    loop->refs++;
+  }
+  return loop;
+}
+
+void weft_loop_release(weft_loop_t *loop) {
   if (loop == NULL)
     return;
+  if (loop->user_refs > 1) {
+    loop->user_refs--;
+    weft__loop_release(loop);
+    return;
+  }
   if (!loop->closed && weft_loop_close(loop) != 0) {
-    weft__loop_log(loop, WEFT_LOG_ERROR, "weft_loop_free: cannot close a running loop; leaking it");
+    weft__loop_log(loop, WEFT_LOG_ERROR,
+                   "weft_loop_release: cannot close a running loop; leaking it");
     return;
   }
   weft__loop_release(loop);
@@ -818,10 +809,26 @@ void weft__copy_sized(void *dst, size_t dst_size, const void *src) {
   memcpy(dst, &dst_size, sizeof dst_size);
 }
 
+void weft__copy_options(void *dst, size_t dst_size, const void *src) {
+  if (src != NULL) {
+    size_t src_size;
+    memcpy(&src_size, src, sizeof src_size);
+    memcpy(dst, src, src_size < dst_size ? src_size : dst_size);
+  }
+  memcpy(dst, &dst_size, sizeof dst_size);
+}
+
 uint64_t weft__seconds_to_ns(double seconds) {
   if (!(seconds > 0))
     return 0;
   if (seconds >= 1.8e10) /* beyond ~570 years: saturate instead of overflowing */
     return UINT64_MAX / 2;
   return (uint64_t)(seconds * 1e9 + 0.5);
+}
+
+void weft_loop_options_init(weft_loop_options_t *options) {
+  if (options == NULL)
+    return;
+  memset(options, 0, sizeof(*options));
+  options->size = sizeof(*options);
 }

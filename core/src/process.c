@@ -953,3 +953,10 @@ int weft_process_output(const weft_process_t *process, int fd, const char **data
   *len = v->type == WEFT_VALUE_BYTES ? v->len : 0;
   return 0;
 }
+
+void weft_process_options_init(weft_process_options_t *options) {
+  if (options == NULL)
+    return;
+  memset(options, 0, sizeof(*options));
+  options->size = sizeof(*options);
+}

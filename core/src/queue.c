@@ -214,11 +214,17 @@ static void queue_unref(weft_queue_t *q) {
     weft_value_clear(&e.item);
   }
   free(q->buf);
-  weft_event_free(q->finished);
+  weft_event_release(q->finished);
   free(q);
 }
 
-void weft_queue_free(weft_queue_t *queue) {
+weft_queue_t *weft_queue_retain(weft_queue_t *queue) {
+  if (queue != NULL)
+    queue->refs++;
+  return queue;
+}
+
+void weft_queue_release(weft_queue_t *queue) {
   if (queue != NULL)
     queue_unref(queue);
 }
@@ -423,11 +429,11 @@ static int put_nowait(weft_queue_t *q, int64_t priority, weft_value_t item) {
   return rc;
 }
 
-int weft_queue_put(weft_queue_t *queue, weft_value_t item) {
+int weft_queue_put_await(weft_queue_t *queue, weft_value_t item) {
   return put_in_task(queue, 0, item);
 }
 
-int weft_queue_put_future(weft_queue_t *queue, weft_value_t item, weft_future_t **out) {
+int weft_queue_put(weft_queue_t *queue, weft_value_t item, weft_future_t **out) {
   return put_future(queue, 0, item, out);
 }
 
@@ -435,12 +441,12 @@ int weft_queue_put_nowait(weft_queue_t *queue, weft_value_t item) {
   return put_nowait(queue, 0, item);
 }
 
-int weft_queue_put_priority(weft_queue_t *queue, int64_t priority, weft_value_t item) {
+int weft_queue_put_priority_await(weft_queue_t *queue, int64_t priority, weft_value_t item) {
   return put_in_task(queue, priority, item);
 }
 
-int weft_queue_put_priority_future(weft_queue_t *queue, int64_t priority, weft_value_t item,
-                                   weft_future_t **out) {
+int weft_queue_put_priority(weft_queue_t *queue, int64_t priority, weft_value_t item,
+                            weft_future_t **out) {
   return put_future(queue, priority, item, out);
 }
 
@@ -466,7 +472,7 @@ int weft_queue_get_nowait(weft_queue_t *queue, weft_value_t *item_out, int64_t *
   return rc;
 }
 
-int weft_queue_get_future(weft_queue_t *queue, weft_future_t **out) {
+int weft_queue_get(weft_queue_t *queue, weft_future_t **out) {
   if (queue == NULL || out == NULL)
     return WEFT_EINVAL;
   entry_t e;
@@ -516,7 +522,7 @@ int weft_queue_take(weft_future_t *get_future, weft_value_t *item_out, int64_t *
   return 0;
 }
 
-int weft_queue_get(weft_queue_t *queue, weft_value_t *item_out, int64_t *priority_out) {
+int weft_queue_get_await(weft_queue_t *queue, weft_value_t *item_out, int64_t *priority_out) {
   if (queue == NULL || item_out == NULL)
     return WEFT_EINVAL;
   if (weft_current_task(queue->loop) == NULL)
@@ -564,15 +570,11 @@ size_t weft_queue_maxsize(const weft_queue_t *queue) {
 }
 
 int weft_queue_empty(const weft_queue_t *queue) {
-  if (queue == NULL)
-    return WEFT_EINVAL;
-  return queue->count == 0;
+  return queue != NULL && queue->count == 0;
 }
 
 int weft_queue_full(const weft_queue_t *queue) {
-  if (queue == NULL)
-    return WEFT_EINVAL;
-  return q_full(queue);
+  return queue != NULL && q_full(queue);
 }
 
 /* ---- task_done / join ---- */
@@ -587,22 +589,22 @@ int weft_queue_task_done(weft_queue_t *queue) {
   return 0;
 }
 
-int weft_queue_join_future(weft_queue_t *queue, weft_future_t **out) {
+int weft_queue_join(weft_queue_t *queue, weft_future_t **out) {
   if (queue == NULL || out == NULL)
     return WEFT_EINVAL;
   if (queue->unfinished == 0)
     return weft__done_future(queue->loop, 0, weft_value_none(), out);
-  return weft_event_wait_future(queue->finished, out);
+  return weft_event_wait(queue->finished, out);
 }
 
-int weft_queue_join(weft_queue_t *queue) {
+int weft_queue_join_await(weft_queue_t *queue) {
   if (queue == NULL)
     return WEFT_EINVAL;
   if (weft_current_task(queue->loop) == NULL)
     return WEFT_ENOTINTASK;
   if (queue->unfinished == 0)
     return 0;
-  return weft_event_wait(queue->finished);
+  return weft_event_wait_await(queue->finished);
 }
 
 /* ---- Shutdown ---- */
@@ -637,7 +639,5 @@ int weft_queue_shutdown(weft_queue_t *queue, int immediate) {
 }
 
 int weft_queue_is_shutdown(const weft_queue_t *queue) {
-  if (queue == NULL)
-    return WEFT_EINVAL;
-  return queue->shutdown;
+  return queue != NULL && queue->shutdown;
 }

@@ -2,6 +2,7 @@
  * executor down, close. While main runs, the first SIGINT cancels it and a second one
  * interrupts at once; a run ended that way returns WEFT_EINTR (asyncio's
  * KeyboardInterrupt). */
+#include <string.h>
 #include "internal.h"
 #include "signal_internal.h"
 
@@ -79,6 +80,13 @@ int weft_run(weft_task_fn main, void *arg, const weft_run_options_t *options) {
     weft_task_release(task);
   }
   weft_loop_close(loop);
-  weft_loop_free(loop);
+  weft_loop_release(loop);
   return rc;
+}
+
+void weft_run_options_init(weft_run_options_t *options) {
+  if (options == NULL)
+    return;
+  memset(options, 0, sizeof(*options));
+  options->size = sizeof(*options);
 }

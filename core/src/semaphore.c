@@ -32,7 +32,13 @@ int weft_bounded_semaphore_new(weft_loop_t *loop, int64_t value, weft_semaphore_
   return sem_new(loop, value, value, out);
 }
 
-void weft_semaphore_free(weft_semaphore_t *sem) {
+weft_semaphore_t *weft_semaphore_retain(weft_semaphore_t *sem) {
+  if (sem != NULL)
+    weft__prim_ref(&sem->p);
+  return sem;
+}
+
+void weft_semaphore_release(weft_semaphore_t *sem) {
   if (sem != NULL)
     weft__prim_unref(&sem->p);
 }
@@ -74,7 +80,7 @@ static int sem_begin(weft_semaphore_t *sem, weft__waiter_t **wait_out) {
   return weft__waiter_new(&sem->p, wait_out);
 }
 
-int weft_semaphore_acquire(weft_semaphore_t *sem) {
+int weft_semaphore_acquire_await(weft_semaphore_t *sem) {
   if (sem == NULL)
     return WEFT_EINVAL;
   if (!weft__in_task(sem->p.loop))
@@ -94,7 +100,7 @@ int weft_semaphore_acquire(weft_semaphore_t *sem) {
   return rc;
 }
 
-int weft_semaphore_acquire_future(weft_semaphore_t *sem, weft_future_t **out) {
+int weft_semaphore_acquire(weft_semaphore_t *sem, weft_future_t **out) {
   if (sem == NULL || out == NULL)
     return WEFT_EINVAL;
   weft__waiter_t *w;
@@ -104,7 +110,7 @@ int weft_semaphore_acquire_future(weft_semaphore_t *sem, weft_future_t **out) {
   return weft__waiter_to_future(&sem->p, w, out);
 }
 
-int weft_semaphore_release(weft_semaphore_t *sem) {
+int weft_semaphore_unlock(weft_semaphore_t *sem) {
   if (sem == NULL)
     return WEFT_EINVAL;
   if (sem->bound >= 0 && sem->value >= sem->bound)
@@ -115,9 +121,7 @@ int weft_semaphore_release(weft_semaphore_t *sem) {
 }
 
 int weft_semaphore_locked(const weft_semaphore_t *sem) {
-  if (sem == NULL)
-    return WEFT_EINVAL;
-  return sem_is_locked(sem);
+  return sem != NULL && sem_is_locked(sem);
 }
 
 int64_t weft_semaphore_value(const weft_semaphore_t *sem) {

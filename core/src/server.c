@@ -388,8 +388,21 @@ size_t weft_server_connection_count(const weft_server_t *s) {
 
 /* ---------------------------------------------------------------- creation */
 
+void weft_server_options_init(weft_server_options_t *o) {
+  if (o == NULL)
+    return;
+  memset(o, 0, sizeof(*o));
+  o->size = sizeof(*o);
+  o->backlog = 100;
+  o->reuse_address = 1;
+  o->start_serving = 1;
+  o->accept_retry_delay = 1.0;
+  o->cleanup_socket = 1;
+}
+
 static void copy_options(const weft_server_options_t *in, weft_server_options_t *o) {
-  weft__copy_sized(o, sizeof(*o), in);
+  weft_server_options_init(o);
+  weft__copy_options(o, sizeof(*o), in);
   if (o->backlog <= 0)
     o->backlog = 100;
   if (o->accept_retry_delay <= 0)
@@ -484,7 +497,7 @@ int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory, 
   int rc = server_new(loop, kind, factory, factory_arg, fds, count, &o, &s);
   if (rc)
     return rc;
-  if (!o.no_start_serving) {
+  if (o.start_serving) {
     rc = weft_server_start_serving(s);
     if (rc) {
       weft_server_close(s);
@@ -503,7 +516,7 @@ static int bind_socket(const struct sockaddr *addr, socklen_t len, const weft_se
   if (fd < 0)
     return -errno;
   int one = 1;
-  if (!o->no_reuse_address && addr->sa_family != AF_UNIX)
+  if (o->reuse_address && addr->sa_family != AF_UNIX)
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (o->reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
     int e = -errno;
@@ -578,7 +591,7 @@ static void on_server_resolved(void *arg, struct addrinfo *res, int error) {
   weft_server_t *s;
   rc =
       server_new(op->loop, WEFT_TRANSPORT_TCP, op->factory, op->factory_arg, fds, n, &op->opts, &s);
-  if (rc == 0 && !op->opts.no_start_serving) {
+  if (rc == 0 && op->opts.start_serving) {
     rc = weft_server_start_serving(s);
     if (rc) {
       weft_server_close(s);
@@ -663,10 +676,10 @@ int weft_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
     struct stat st;
     if (s->unix_path && stat(s->unix_path, &st) == 0) {
       s->unix_ino = st.st_ino;
-      s->unix_cleanup = !o.keep_unix_socket;
+      s->unix_cleanup = o.cleanup_socket;
     }
   }
-  if (!o.no_start_serving) {
+  if (o.start_serving) {
     rc = weft_server_start_serving(s);
     if (rc) {
       weft_server_close(s);

@@ -591,7 +591,8 @@ int weft_stream_readuntil_await(weft_stream_reader_t *r, const void *const *seps
   return await_op(r, &op);
 }
 
-int weft_stream_readexactly_into(weft_stream_reader_t *r, void *buf, size_t n, size_t *nread_out) {
+int weft_stream_readexactly_into_await(weft_stream_reader_t *r, void *buf, size_t n,
+                                       size_t *nread_out) {
   if (!r || (n && !buf))
     return WEFT_EINVAL;
   rop_t op = {.kind = OP_EXACT, .n = n, .into = buf};
@@ -1270,4 +1271,11 @@ int weft_start_unix_server(weft_loop_t *loop, weft_stream_client_fn client, void
   }
   weft__server_own_factory_arg(*out, free);
   return 0;
+}
+
+void weft_stream_options_init(weft_stream_options_t *options) {
+  if (options == NULL)
+    return;
+  memset(options, 0, sizeof(*options));
+  options->size = sizeof(*options);
 }

@@ -5,6 +5,7 @@
  * step starts either from the ready queue (first step, bare yield) or from the done
  * callback of the future the task waits on. Cancellation follows asyncio's Task: cancel()
  * cancels the awaited future if it can, otherwise the next step throws WEFT_ECANCELLED. */
+#include <string.h>
 #include <stdio.h>
 
 #include "internal.h"
@@ -513,4 +514,11 @@ void weft__tasks_abandon(weft_loop_t *loop) {
     }
     retire(t);
   }
+}
+
+void weft_task_options_init(weft_task_options_t *options) {
+  if (options == NULL)
+    return;
+  memset(options, 0, sizeof(*options));
+  options->size = sizeof(*options);
 }

@@ -160,7 +160,7 @@ static void add_body_error(weft_taskgroup_t *g, int body_rc) {
     weft_future_release(f);
 }
 
-int weft_taskgroup_exit(weft_taskgroup_t *group, int body_rc) {
+int weft_taskgroup_exit_await(weft_taskgroup_t *group, int body_rc) {
   if (group == NULL)
     return WEFT_EINVAL;
   weft_loop_t *loop = weft_task_future(group->parent)->loop;
@@ -187,7 +187,7 @@ int weft_taskgroup_exit(weft_taskgroup_t *group, int body_rc) {
     } else if (rc != 0) {
       /* Out of memory: go on cancelling until the children are gone. */
       abort_children(group);
-      weft_sleep(loop, 0);
+      weft_sleep_await(loop, 0);
     }
     weft_future_release(group->on_completed);
     group->on_completed = NULL;

@@ -54,7 +54,7 @@ static void on_winner(void *arg, weft__stream_t *s, int error, const char *messa
     weft__stream_discard(s); /* cancelled while the winning connect completed */
     return;
   }
-  if (!op->opts.no_nodelay)
+  if (op->opts.nodelay)
     weft__tcp_set_nodelay(s);
   int rc = weft__stream_start(s, &op->proto, op->arg);
   if (rc) {
@@ -121,6 +121,14 @@ static void on_local(void *arg, struct addrinfo *res, int error) {
     maybe_race(op);
 }
 
+void weft_connect_options_init(weft_connect_options_t *o) {
+  if (o == NULL)
+    return;
+  memset(o, 0, sizeof(*o));
+  o->size = sizeof(*o);
+  o->nodelay = 1;
+}
+
 static int op_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
                   const weft_connect_options_t *options, connect_op_t **out) {
   if (!loop || !protocol)
@@ -132,7 +140,8 @@ static int op_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
   op->loop = loop;
   weft__copy_sized(&op->proto, sizeof(op->proto), protocol);
   op->arg = arg;
-  weft__copy_sized(&op->opts, sizeof(op->opts), options);
+  weft_connect_options_init(&op->opts);
+  weft__copy_options(&op->opts, sizeof(op->opts), options);
   *out = op;
   return 0;
 }

@@ -180,6 +180,8 @@ int weft_cfuture_wait(weft_cfuture_t *future, double timeout) {
 }
 
 int weft_cfuture_done(weft_cfuture_t *future) {
+  if (future == NULL)
+    return 0;
   pthread_mutex_lock(&future->lock);
   int done = future->state != CF_PENDING;
   pthread_mutex_unlock(&future->lock);
@@ -187,6 +189,8 @@ int weft_cfuture_done(weft_cfuture_t *future) {
 }
 
 int weft_cfuture_cancelled(weft_cfuture_t *future) {
+  if (future == NULL)
+    return 0;
   pthread_mutex_lock(&future->lock);
   int cancelled = future->state == CF_CANCELLED;
   pthread_mutex_unlock(&future->lock);
@@ -242,6 +246,12 @@ int weft_cfuture_cancel(weft_cfuture_t *future) {
       cfuture_unref(future);
   }
   return 1;
+}
+
+weft_cfuture_t *weft_cfuture_retain(weft_cfuture_t *future) {
+  if (future)
+    atomic_fetch_add(&future->refs, 1);
+  return future;
 }
 
 void weft_cfuture_release(weft_cfuture_t *future) {

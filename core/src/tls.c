@@ -381,7 +381,7 @@ int weft_tls_context_set_check_hostname(weft_tls_context_t *ctx, int32_t enabled
 }
 
 int32_t weft_tls_context_get_check_hostname(const weft_tls_context_t *ctx) {
-  return ctx->check_hostname;
+  return ctx != NULL && ctx->check_hostname;
 }
 
 static int check_version(int32_t version) {
@@ -1012,7 +1012,7 @@ size_t weft__tls_take_unwrapped(weft__tls_engine_t *e, void *buf, size_t cap) {
 /* ---- connection queries ----------------------------------------------------------------- */
 
 int32_t weft_tls_conn_handshake_done(const weft_tls_conn_t *conn) {
-  return conn->version != NULL;
+  return conn != NULL && conn->version != NULL;
 }
 
 const char *weft_tls_conn_version(const weft_tls_conn_t *conn) {

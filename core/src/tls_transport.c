@@ -830,7 +830,8 @@ int weft__tls_create_connection(weft_loop_t *loop, const weft_protocol_t *protoc
   if (rc)
     return rc;
   weft_connect_options_t plain;
-  weft__copy_sized(&plain, sizeof(plain), options);
+  weft_connect_options_init(&plain);
+  weft__copy_options(&plain, sizeof(plain), options);
   plain.tls = NULL;
   weft_future_t *inner;
   if (addrs)
@@ -990,7 +991,8 @@ static int server_new(weft_loop_t *loop, weft_protocol_factory_fn factory, void 
   W->tls = o;
   W->tls.server_hostname = NULL; /* not kept: servers ignore it */
   weft_tls_context_retain(o.context);
-  weft__copy_sized(plain, sizeof(*plain), options);
+  weft_server_options_init(plain);
+  weft__copy_options(plain, sizeof(*plain), options);
   plain->tls = NULL;
   *out = W;
   return 0;
@@ -1053,4 +1055,11 @@ int weft__tls_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn fac
   }
   weft__server_own_factory_arg(*out, server_release_fn);
   return 0;
+}
+
+void weft_tls_options_init(weft_tls_options_t *options) {
+  if (options == NULL)
+    return;
+  memset(options, 0, sizeof(*options));
+  options->size = sizeof(*options);
 }

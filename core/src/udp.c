@@ -453,3 +453,10 @@ int weft_create_datagram_endpoint_fd(weft_loop_t *loop, const weft_protocol_t *p
     free(op);
   return rc;
 }
+
+void weft_datagram_options_init(weft_datagram_options_t *options) {
+  if (options == NULL)
+    return;
+  memset(options, 0, sizeof(*options));
+  options->size = sizeof(*options);
+}

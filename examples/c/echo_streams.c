@@ -90,7 +90,7 @@ static int main_task(weft_task_t *self, void *arg) {
     clients[i] = (client_args_t){port, i + 1};
     weft_taskgroup_spawn(group, client, &clients[i], NULL, NULL);
   }
-  rc = weft_taskgroup_exit(group, 0);
+  rc = weft_taskgroup_exit_await(group, 0);
   weft_taskgroup_free(group);
   printf("clients done: %s\n", weft_err_name(rc));
 

@@ -19,7 +19,8 @@ static int producer(weft_task_t *self, void *arg) {
   (void)self;
   pipeline_t *p = arg;
   for (int job = 1; job <= JOBS; job++) {
-    int rc = weft_queue_put(p->queue, weft_value_int(job)); /* waits while the queue is full */
+    int rc =
+        weft_queue_put_await(p->queue, weft_value_int(job)); /* waits while the queue is full */
     if (rc != 0)
       return rc;
   }
@@ -31,20 +32,20 @@ static int consumer(weft_task_t *self, void *arg) {
   pipeline_t *p = arg;
   for (;;) {
     weft_value_t job;
-    int rc = weft_queue_get(p->queue, &job, NULL);
+    int rc = weft_queue_get_await(p->queue, &job, NULL);
     if (rc == WEFT_EQUEUESHUTDOWN)
       return 0;
     if (rc != 0)
       return rc;
-    if ((rc = weft_semaphore_acquire(p->pool)) != 0)
+    if ((rc = weft_semaphore_acquire_await(p->pool)) != 0)
       return rc;
     p->in_pool++;
     if (p->in_pool > p->most_in_pool)
       p->most_in_pool = p->in_pool;
-    weft_sleep(p->loop, 0.01 * (double)(job.i % 3 + 1)); /* the work */
+    weft_sleep_await(p->loop, 0.01 * (double)(job.i % 3 + 1)); /* the work */
     p->in_pool--;
     p->done++;
-    weft_semaphore_release(p->pool);
+    weft_semaphore_unlock(p->pool);
     weft_queue_task_done(p->queue);
   }
 }
@@ -65,14 +66,14 @@ static int main_task(weft_task_t *self, void *arg) {
   int rc = weft_await(weft_task_future(producing));
   weft_task_release(producing);
   if (rc == 0)
-    rc = weft_queue_join(p.queue);
+    rc = weft_queue_join_await(p.queue);
   weft_queue_shutdown(p.queue, 0); /* the consumers stop */
-  rc = weft_taskgroup_exit(group, rc);
+  rc = weft_taskgroup_exit_await(group, rc);
   weft_taskgroup_free(group);
   printf("%d jobs done by %d consumers through a queue of %d; at most %d in the pool of %d\n",
          p.done, CONSUMERS, QUEUE_SIZE, p.most_in_pool, POOL_SIZE);
-  weft_semaphore_free(p.pool);
-  weft_queue_free(p.queue);
+  weft_semaphore_release(p.pool);
+  weft_queue_release(p.queue);
   return rc;
 }
 

@@ -65,7 +65,9 @@ static int client(weft_loop_t *loop, example_t *ex) {
                             .context = ex->client_ctx,
                             .server_hostname = "localhost", /* the name on the certificate */
                             .handshake_timeout = 10};
-  weft_connect_options_t connect = {.size = sizeof connect, .tls = &tls};
+  weft_connect_options_t connect;
+  weft_connect_options_init(&connect);
+  connect.tls = &tls;
   weft_stream_options_t options = {.size = sizeof options, .connect = &connect};
   weft_stream_reader_t *reader;
   weft_stream_writer_t *writer;
@@ -96,7 +98,9 @@ static int main_task(weft_task_t *self, void *arg) {
   example_t *ex = arg;
   weft_loop_t *loop = weft_future_loop(weft_task_future(self));
   weft_tls_options_t tls = {.size = sizeof tls, .context = ex->server_ctx};
-  weft_server_options_t server_options = {.size = sizeof server_options, .tls = &tls};
+  weft_server_options_t server_options;
+  weft_server_options_init(&server_options);
+  server_options.tls = &tls;
   weft_stream_options_t options = {
       .size = sizeof options, .server = &server_options, .client_in_task = 1};
   weft_future_t *started;

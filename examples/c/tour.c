@@ -17,7 +17,7 @@ static void say(weft_loop_t *loop, const char *what) {
 static int worker(weft_task_t *self, void *arg) {
   weft_loop_t *loop = weft_future_loop(weft_task_future(self));
   double seconds = *(double *)arg;
-  int rc = weft_sleep(loop, seconds);
+  int rc = weft_sleep_await(loop, seconds);
   if (rc != 0)
     return rc;
   char line[80];
@@ -28,7 +28,7 @@ static int worker(weft_task_t *self, void *arg) {
 
 static int crash(weft_task_t *self, void *arg) {
   (void)arg;
-  weft_sleep(weft_future_loop(weft_task_future(self)), 0.05);
+  weft_sleep_await(weft_future_loop(weft_task_future(self)), 0.05);
   return weft_task_fail(self, WEFT_EPROTO, "a child that fails on purpose", NULL, NULL);
 }
 
@@ -37,13 +37,13 @@ static int consumer(weft_task_t *self, void *arg) {
   weft_loop_t *loop = weft_future_loop(weft_task_future(self));
   for (;;) {
     weft_value_t item;
-    int rc = weft_queue_get(queue, &item, NULL);
+    int rc = weft_queue_get_await(queue, &item, NULL);
     if (rc != 0)
       return rc == WEFT_EQUEUESHUTDOWN ? 0 : rc;
     char line[80];
     snprintf(line, sizeof line, "%s got item %lld", weft_task_name(self), (long long)item.i);
     say(loop, line);
-    weft_sleep(loop, 0.01); /* the work an item takes */
+    weft_sleep_await(loop, 0.01); /* the work an item takes */
     weft_queue_task_done(queue);
   }
 }
@@ -82,7 +82,7 @@ static int tour(weft_task_t *self, void *arg) {
   say(loop, "timeout: a 1 s sleep inside a 0.1 s timeout");
   weft_timeout_t *timeout;
   weft_timeout_enter(self, 0.1, &timeout);
-  int rc = weft_sleep(loop, 1.0);
+  int rc = weft_sleep_await(loop, 1.0);
   rc = weft_timeout_exit(timeout, rc);
   printf("           the block ended with %s\n", weft_err_name(rc));
 
@@ -93,9 +93,9 @@ static int tour(weft_task_t *self, void *arg) {
   static double long_sleep = 5.0;
   weft_taskgroup_spawn(group, worker, &long_sleep, NULL, NULL);
   weft_taskgroup_spawn(group, crash, NULL, NULL, NULL);
-  rc = weft_sleep(loop, 10.0); /* the body: cancelled when the child fails */
+  rc = weft_sleep_await(loop, 10.0); /* the body: cancelled when the child fails */
   printf("           the body's sleep ended with %s\n", weft_err_name(rc));
-  rc = weft_taskgroup_exit(group, rc);
+  rc = weft_taskgroup_exit_await(group, rc);
   weft_future_t *errors[4];
   size_t n = weft_taskgroup_errors(group, errors, 4);
   printf("           the group ended with %s and %zu error: %s\n", weft_err_name(rc), n,
@@ -114,14 +114,14 @@ static int tour(weft_task_t *self, void *arg) {
     weft_task_spawn(loop, consumer, queue, &options, &consumers[i]);
   }
   for (int i = 1; i <= 5; i++)
-    weft_queue_put(queue, weft_value_int(i));
-  weft_queue_join(queue);
+    weft_queue_put_await(queue, weft_value_int(i));
+  weft_queue_join_await(queue);
   weft_queue_shutdown(queue, 0);
   for (int i = 0; i < 2; i++) {
     weft_await(weft_task_future(consumers[i]));
     weft_task_release(consumers[i]);
   }
-  weft_queue_free(queue);
+  weft_queue_release(queue);
 
   /* 5. A subprocess, its output captured. */
   say(loop, "subprocess: echo through /bin/sh");

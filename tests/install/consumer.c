@@ -4,7 +4,7 @@
 
 static int body(weft_task_t *self, void *arg) {
   (void)arg;
-  int rc = weft_sleep(weft_future_loop(weft_task_future(self)), 0.001);
+  int rc = weft_sleep_await(weft_future_loop(weft_task_future(self)), 0.001);
   return rc != 0 ? rc : weft_task_return(self, weft_value_int(42));
 }
 

@@ -42,3 +42,15 @@ def test_declared_functions_are_exported():
     exports = set((ROOT / "core" / "weft.exports").read_text().split())
     missing = set(_cdef_prototypes()) - exports
     assert not missing, f"not in core/weft.exports: {sorted(missing)}"
+
+
+def test_error_constants_come_from_the_core_table():
+    """Every code of WEFT_ERRNO_MAP is a constant of the extension, and the core names it so."""
+    from weft._core import ffi, lib
+    names = re.findall(r"^\s*XX\((\w+),", (ROOT / "core" / "include" / "weft" / "error.h")
+                       .read_text(), re.M)
+    assert len(names) > 80
+    for name in names:
+        code = getattr(lib, "WEFT_" + name)
+        assert code < 0
+        assert ffi.string(lib.weft_err_name(code)).decode() == "WEFT_" + name

@@ -14,7 +14,7 @@ from .policy import EventLoopPolicy, install, new_event_loop, run
 __all__ = ["EventLoop", "EventLoopPolicy", "install", "new_event_loop", "run", "__version__",
            "core_version"]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 
 def core_version() -> str:

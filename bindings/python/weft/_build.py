@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import subprocess
 
 import cffi
@@ -20,9 +21,18 @@ SOURCE_ROOT = PACKAGE_ROOT.parent.parent
 INCLUDE_DIR = SOURCE_ROOT / "core" / "include"
 
 
+def error_names() -> list[str]:
+    """The codes of the core's error table (WEFT_ERRNO_MAP in weft/error.h), in its order."""
+    text = (INCLUDE_DIR / "weft" / "error.h").read_text()
+    return ["WEFT_" + name for name in re.findall(r"^\s*XX\((\w+),", text, re.M)]
+
+
 def cdef_text() -> str:
-    """The declarations cffi is given: weft/_cdef.h, the one place they are kept."""
-    return (HERE / "_cdef.h").read_text()
+    """The declarations cffi is given: weft/_cdef.h, plus every error code of the core's
+    table as an integer constant (lib.WEFT_ECANCELLED...), read from the header at build
+    time so the binding holds no copy of the numbers."""
+    constants = "".join(f"#define {name} ...\n" for name in error_names())
+    return (HERE / "_cdef.h").read_text() + constants
 
 
 def core_library() -> pathlib.Path:

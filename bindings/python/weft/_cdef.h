@@ -16,7 +16,7 @@ const char *weft_err_name(int code);
 /* loop.h */
 int weft_loop_new(weft_loop_t **out);
 int weft_loop_close(weft_loop_t *loop);
-void weft_loop_free(weft_loop_t *loop);
+void weft_loop_release(weft_loop_t *loop);
 int weft_loop_run_forever(weft_loop_t *loop);
 int weft_loop_run_once(weft_loop_t *loop, int nowait);
 int weft_loop_stop(weft_loop_t *loop);
@@ -30,7 +30,6 @@ int weft_call_soon_id(weft_loop_t *loop, uintptr_t id, weft_handle_t **handle_ou
 int weft_call_at_id(weft_loop_t *loop, double when, uintptr_t id, weft_handle_t **handle_out);
 int weft_call_soon_threadsafe_id(weft_loop_t *loop, uintptr_t id);
 int weft_call_soon_ids(weft_loop_t *loop, const uintptr_t *ids, size_t count);
-int weft_loop_set_batch_posts(weft_loop_t *loop, size_t *counter, uintptr_t id);
 
 void weft_handle_cancel(weft_handle_t *handle);
 int weft_handle_cancelled(const weft_handle_t *handle);
@@ -156,10 +155,11 @@ typedef struct weft_tls_options_s weft_tls_options_t;
 typedef struct weft_server_options_s {
   size_t size;
   int backlog;
-  int no_start_serving;
+  int start_serving;
   const weft_tls_options_t *tls;
   ...;
 } weft_server_options_t;
+void weft_server_options_init(weft_server_options_t *options);
 
 weft_transport_t *weft_transport_retain(weft_transport_t *transport);
 void weft_transport_release(weft_transport_t *transport);

@@ -19,24 +19,26 @@ __all__ = ["ffi", "lib", "NULL", "error_from_code", "check", "callback_failed"]
 
 NULL = ffi.NULL
 
-# asyncio's own errors (core/include/weft/error.h, codes -3000 and below).
+# asyncio's own errors (the core's error table, weft/error.h, -3000 and below): the
+# exception each one is in asyncio, and asyncio's words where they differ from the core's.
 _ASYNCIO_ERRORS = {
-    -3001: asyncio.CancelledError,
-    -3002: asyncio.InvalidStateError,
-    -3005: asyncio.QueueEmpty,
-    -3006: asyncio.QueueFull,
-    -3008: asyncio.BrokenBarrierError,
-    -3009: asyncio.SendfileNotAvailableError,
-    -3010: RuntimeError,
-    -3011: RuntimeError,
-    -3013: RuntimeError,
-    -3015: ssl.SSLError,
+    lib.WEFT_ECANCELLED: asyncio.CancelledError,
+    lib.WEFT_EINVALIDSTATE: asyncio.InvalidStateError,
+    lib.WEFT_EQUEUEEMPTY: asyncio.QueueEmpty,
+    lib.WEFT_EQUEUEFULL: asyncio.QueueFull,
+    lib.WEFT_EBROKENBARRIER: asyncio.BrokenBarrierError,
+    lib.WEFT_ESENDFILEUNAVAIL: asyncio.SendfileNotAvailableError,
+    lib.WEFT_ECLOSED: RuntimeError,
+    lib.WEFT_EWRONGTHREAD: RuntimeError,
+    lib.WEFT_ERUNNING: RuntimeError,
+    lib.WEFT_ETLS: ssl.SSLError,
 }
 
 _MESSAGES = {
-    -3010: "Event loop is closed",
-    -3013: "This event loop is already running",
-    -3011: "Non-thread-safe operation invoked on an event loop other than the current one",
+    lib.WEFT_ECLOSED: "Event loop is closed",
+    lib.WEFT_ERUNNING: "This event loop is already running",
+    lib.WEFT_EWRONGTHREAD:
+        "Non-thread-safe operation invoked on an event loop other than the current one",
 }
 
 
@@ -52,9 +54,9 @@ def error_from_code(code: int, message: str | None = None) -> BaseException:
         return socket.gaierror(number, text)
     if code > -2000:
         return OSError(-code, text)  # OSError picks the subclass (ConnectionResetError...)
-    if code == -3003:
+    if code == lib.WEFT_EINCOMPLETE:
         return asyncio.IncompleteReadError(b"", None)
-    if code == -3004:
+    if code == lib.WEFT_ELIMITOVERRUN:
         return asyncio.LimitOverrunError(text, 0)
     return _ASYNCIO_ERRORS.get(code, RuntimeError)(text)
 

@@ -70,10 +70,6 @@ class EventLoop(LoopCore, TLSMixin, DatagramMixin, PipeMixin, SendfileMixin, Tra
         self._cookie = ffi.new_handle(self)
         self._attach(int(ffi.cast("uintptr_t", self._ptr)))
         lib.weft_loop_set_log_handler(self._ptr, lib._weft_log, self._cookie)
-        # What a batch scheduled goes back to the core through this counter (read by the
-        # core when the batch handler returns) rather than through a call.
-        self._batch_posts = ffi.new("size_t *")
-        lib.weft_loop_set_batch_posts(self._ptr, self._batch_posts, 0)
         self._closed = False
         self._thread_id = None
         self._debug = False
@@ -277,7 +273,7 @@ class EventLoop(LoopCore, TLSMixin, DatagramMixin, PipeMixin, SendfileMixin, Tra
         ptr, self._ptr = getattr(self, "_ptr", NULL), NULL
         if ptr != NULL:
             self._detach()
-            lib.weft_loop_free(ptr)
+            lib.weft_loop_release(ptr)
 
     # ---- Futures and tasks ------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from .bridge import CoreBridge
 
 __all__ = ["ReadPipeTransport", "WritePipeTransport", "PipeMixin"]
 
-_ECLOSED = -3010
+_ECLOSED = lib.WEFT_ECLOSED
 
 
 class _PipeTransport(CoreBridge):

@@ -13,7 +13,7 @@ from .handles import Handle
 
 __all__ = ["SignalMixin"]
 
-_WEFT_EINVAL = -22
+_WEFT_EINVAL = lib.WEFT_EINVAL
 
 
 class SignalMixin:

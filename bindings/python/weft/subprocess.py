@@ -109,7 +109,7 @@ class _WritePipeTransport(_PipeTransport, transports.WriteTransport):
         if ptr == NULL or not data:
             return
         rc = lib.weft_transport_write(ptr, ffi.from_buffer(data), len(data))
-        if rc < 0 and rc not in (-32, -3010):  # broken or closed: connection_lost says so
+        if rc < 0 and rc not in (lib.WEFT_EPIPE, lib.WEFT_ECLOSED):  # broken or closed: connection_lost says so
             raise error_from_code(rc)
 
     def can_write_eof(self):

@@ -26,13 +26,13 @@ from .transports import Transport, _socket_extra
 
 __all__ = ["SSLTransport", "TLSMixin"]
 
-_ETLS = -3015
-_ECANCELLED = -3001
-_ECONNABORTED = -103
-_ETIMEDOUT = -110
-_EINVAL = -22
+_ETLS = lib.WEFT_ETLS
+_ECANCELLED = lib.WEFT_ECANCELLED
+_ECONNABORTED = lib.WEFT_ECONNABORTED
+_ETIMEDOUT = lib.WEFT_ETIMEDOUT
+_EINVAL = lib.WEFT_EINVAL
 _INFO_TLS_CONN = 100
-_ECLOSED = -3010
+_ECLOSED = lib.WEFT_ECLOSED
 
 _HELPER_ERRORS = {
     1: "the ssl object has no OpenSSL object",

@@ -439,9 +439,9 @@ class TransportMixin:
         fds = [os.dup(s.fileno()) for s in sockets]
         views = list(sockets)
         options = ffi.new("weft_server_options_t *")
-        options.size = ffi.sizeof("weft_server_options_t")
+        lib.weft_server_options_init(options)
         options.backlog = backlog
-        options.no_start_serving = 0 if start_serving else 1
+        options.start_serving = 1 if start_serving else 0
         keep = None
         cookie = ffi.new_handle((self, protocol_factory, _plain_transport))
         if tls is not None:
@@ -498,7 +498,7 @@ def _weft_server_factory(factory_arg, protocol_out, arg_out):
     except BaseException as exc:
         loop.call_exception_handler({"message": "Exception in the protocol factory",
                                      "exception": exc})
-        return -3000
+        return lib.WEFT_EUNKNOWN
     transport = make_transport(loop, protocol)
     loop._transports.add(transport)
     protocol_out[0] = transport._core_table()[0]

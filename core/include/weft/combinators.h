@@ -14,9 +14,9 @@ extern "C" {
 
 /* Inside a stackful task: sleeps `seconds`; 0 yields to the loop exactly once. Returns 0 or
  * WEFT_ECANCELLED. */
-WEFT_API int weft_sleep(weft_loop_t *loop, double seconds);
+WEFT_API int weft_sleep_await(weft_loop_t *loop, double seconds);
 /* A future that finishes (result none) after `seconds`; cancelling it stops the timer. */
-WEFT_API int weft_sleep_future(weft_loop_t *loop, double seconds, weft_future_t **out);
+WEFT_API int weft_sleep(weft_loop_t *loop, double seconds, weft_future_t **out);
 
 /* A future done when every input is done. Without return_exceptions it fails with the
  * first input's error (or is cancelled by the first cancelled input) at once; with it,

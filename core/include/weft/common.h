@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 #define WEFT_VERSION_MAJOR 0
-#define WEFT_VERSION_MINOR 1
+#define WEFT_VERSION_MINOR 2
 #define WEFT_VERSION_PATCH 0
 /* (major << 16) | (minor << 8) | patch, as weft_version() returns it. */
 #define WEFT_VERSION_HEX                                                                           \

@@ -12,105 +12,131 @@
 extern "C" {
 #endif
 
+/* The error table: XX(name, code, description) for every code, one row each. Bindings
+ * generate their constants and exception maps from it, so there is no second copy. */
+#define WEFT_ERRNO_MAP(XX)                                                                         \
+  /* Operating-system and libuv errors: the Linux errno, negated. */                               \
+  XX(EPERM, -1, "operation not permitted")                                                         \
+  XX(ENOENT, -2, "no such file or directory")                                                      \
+  XX(ESRCH, -3, "no such process")                                                                 \
+  XX(EINTR, -4, "interrupted system call")                                                         \
+  XX(EIO, -5, "i/o error")                                                                         \
+  XX(ENXIO, -6, "no such device or address")                                                       \
+  XX(E2BIG, -7, "argument list too long")                                                          \
+  XX(ENOEXEC, -8, "exec format error")                                                             \
+  XX(EBADF, -9, "bad file descriptor")                                                             \
+  XX(ECHILD, -10, "no child processes")                                                            \
+  XX(EAGAIN, -11, "resource temporarily unavailable")                                              \
+  XX(ENOMEM, -12, "not enough memory")                                                             \
+  XX(EACCES, -13, "permission denied")                                                             \
+  XX(EFAULT, -14, "bad address in system call argument")                                           \
+  XX(EBUSY, -16, "resource busy or locked")                                                        \
+  XX(EEXIST, -17, "file already exists")                                                           \
+  XX(EXDEV, -18, "cross-device link not permitted")                                                \
+  XX(ENODEV, -19, "no such device")                                                                \
+  XX(ENOTDIR, -20, "not a directory")                                                              \
+  XX(EISDIR, -21, "illegal operation on a directory")                                              \
+  XX(EINVAL, -22, "invalid argument")                                                              \
+  XX(ENFILE, -23, "file table overflow")                                                           \
+  XX(EMFILE, -24, "too many open files")                                                           \
+  XX(ENOTTY, -25, "inappropriate ioctl for device")                                                \
+  XX(ETXTBSY, -26, "text file is busy")                                                            \
+  XX(EFBIG, -27, "file too large")                                                                 \
+  XX(ENOSPC, -28, "no space left on device")                                                       \
+  XX(ESPIPE, -29, "invalid seek")                                                                  \
+  XX(EROFS, -30, "read-only file system")                                                          \
+  XX(EMLINK, -31, "too many links")                                                                \
+  XX(EPIPE, -32, "broken pipe")                                                                    \
+  XX(ERANGE, -34, "result too large")                                                              \
+  XX(ENAMETOOLONG, -36, "name too long")                                                           \
+  XX(ENOSYS, -38, "function not implemented")                                                      \
+  XX(ENOTEMPTY, -39, "directory not empty")                                                        \
+  XX(ELOOP, -40, "too many symbolic links encountered")                                            \
+  XX(EPROTO, -71, "protocol error")                                                                \
+  XX(EILSEQ, -84, "illegal byte sequence")                                                         \
+  XX(ENOTSOCK, -88, "socket operation on non-socket")                                              \
+  XX(EDESTADDRREQ, -89, "destination address required")                                            \
+  XX(EMSGSIZE, -90, "message too long")                                                            \
+  XX(EPROTOTYPE, -91, "protocol wrong type for socket")                                            \
+  XX(ENOPROTOOPT, -92, "protocol not available")                                                   \
+  XX(EPROTONOSUPPORT, -93, "protocol not supported")                                               \
+  XX(ESOCKTNOSUPPORT, -94, "socket type not supported")                                            \
+  XX(ENOTSUP, -95, "operation not supported on socket")                                            \
+  XX(EAFNOSUPPORT, -97, "address family not supported")                                            \
+  XX(EADDRINUSE, -98, "address already in use")                                                    \
+  XX(EADDRNOTAVAIL, -99, "address not available")                                                  \
+  XX(ENETDOWN, -100, "network is down")                                                            \
+  XX(ENETUNREACH, -101, "network is unreachable")                                                  \
+  XX(ECONNABORTED, -103, "software caused connection abort")                                       \
+  XX(ECONNRESET, -104, "connection reset by peer")                                                 \
+  XX(ENOBUFS, -105, "no buffer space available")                                                   \
+  XX(EISCONN, -106, "socket is already connected")                                                 \
+  XX(ENOTCONN, -107, "socket is not connected")                                                    \
+  XX(ESHUTDOWN, -108, "cannot send after transport endpoint shutdown")                             \
+  /* also asyncio's TimeoutError (wait_for, timeout) */                                            \
+  XX(ETIMEDOUT, -110, "timed out")                                                                 \
+  XX(ECONNREFUSED, -111, "connection refused")                                                     \
+  XX(EHOSTDOWN, -112, "host is down")                                                              \
+  XX(EHOSTUNREACH, -113, "host is unreachable")                                                    \
+  XX(EALREADY, -114, "connection already in progress")                                             \
+  /* the OS's ECANCELED; asyncio's CancelledError is ECANCELLED */                                 \
+  XX(EOPCANCELED, -125, "operation canceled")                                                      \
+  /* Name resolution (getaddrinfo) errors. */                                                      \
+  XX(EAI_ADDRFAMILY, -2001, "address family not supported by name")                                \
+  XX(EAI_AGAIN, -2002, "temporary failure in name resolution")                                     \
+  XX(EAI_BADFLAGS, -2003, "bad ai_flags value")                                                    \
+  XX(EAI_BADHINTS, -2004, "invalid value for hints")                                               \
+  XX(EAI_CANCELED, -2005, "name resolution cancelled")                                             \
+  XX(EAI_FAIL, -2006, "permanent failure in name resolution")                                      \
+  XX(EAI_FAMILY, -2007, "ai_family not supported")                                                 \
+  XX(EAI_MEMORY, -2008, "out of memory in name resolution")                                        \
+  XX(EAI_NODATA, -2009, "no address")                                                              \
+  XX(EAI_NONAME, -2010, "unknown node or service")                                                 \
+  XX(EAI_OVERFLOW, -2011, "argument buffer overflow")                                              \
+  XX(EAI_PROTOCOL, -2012, "resolved protocol is unknown")                                          \
+  XX(EAI_SERVICE, -2013, "service not available for socket type")                                  \
+  XX(EAI_SOCKTYPE, -2014, "socket type not supported")                                             \
+  /* asyncio's own errors, and weft's. */                                                          \
+  /* an error the core has no code for */                                                          \
+  XX(EUNKNOWN, -3000, "unknown error")                                                             \
+  /* asyncio.CancelledError */                                                                     \
+  XX(ECANCELLED, -3001, "operation was cancelled")                                                 \
+  /* asyncio.InvalidStateError */                                                                  \
+  XX(EINVALIDSTATE, -3002, "invalid state")                                                        \
+  /* asyncio.IncompleteReadError */                                                                \
+  XX(EINCOMPLETE, -3003, "incomplete read: end of stream before the expected bytes")               \
+  /* asyncio.LimitOverrunError */                                                                  \
+  XX(ELIMITOVERRUN, -3004, "buffer limit overrun")                                                 \
+  /* asyncio.QueueEmpty */                                                                         \
+  XX(EQUEUEEMPTY, -3005, "queue is empty")                                                         \
+  /* asyncio.QueueFull */                                                                          \
+  XX(EQUEUEFULL, -3006, "queue is full")                                                           \
+  /* asyncio.QueueShutDown */                                                                      \
+  XX(EQUEUESHUTDOWN, -3007, "queue is shut down")                                                  \
+  /* asyncio.BrokenBarrierError */                                                                 \
+  XX(EBROKENBARRIER, -3008, "barrier is broken")                                                   \
+  /* asyncio.SendfileNotAvailableError */                                                          \
+  XX(ESENDFILEUNAVAIL, -3009, "sendfile is not available for this transport")                      \
+  /* the loop or object is closed */                                                               \
+  XX(ECLOSED, -3010, "closed")                                                                     \
+  /* called from a thread that does not own the loop */                                            \
+  XX(EWRONGTHREAD, -3011, "called from a thread that does not own the loop")                       \
+  /* an _await function outside a stackful task */                                                 \
+  XX(ENOTINTASK, -3012, "must be called from inside a stackful task")                              \
+  /* the loop is already running */                                                                \
+  XX(ERUNNING, -3013, "the loop is already running")                                               \
+  /* a TaskGroup's children failed (ExceptionGroup) */                                             \
+  XX(EGROUP, -3014, "unhandled errors in a task group")                                            \
+  /* a TLS protocol or verification error (ssl.SSLError) */                                        \
+  XX(ETLS, -3015, "TLS error")                                                                     \
+  /* end of stream, or an iterator is exhausted */                                                 \
+  XX(EEOF, -3016, "end of stream")
+
 enum weft_errno {
   WEFT_OK = 0,
-  /* Operating-system and libuv errors. */
-  WEFT_EPERM = -1,
-  WEFT_ENOENT = -2,
-  WEFT_ESRCH = -3,
-  WEFT_EINTR = -4,
-  WEFT_EIO = -5,
-  WEFT_ENXIO = -6,
-  WEFT_E2BIG = -7,
-  WEFT_ENOEXEC = -8,
-  WEFT_EBADF = -9,
-  WEFT_ECHILD = -10,
-  WEFT_EAGAIN = -11,
-  WEFT_ENOMEM = -12,
-  WEFT_EACCES = -13,
-  WEFT_EFAULT = -14,
-  WEFT_EBUSY = -16,
-  WEFT_EEXIST = -17,
-  WEFT_EXDEV = -18,
-  WEFT_ENODEV = -19,
-  WEFT_ENOTDIR = -20,
-  WEFT_EISDIR = -21,
-  WEFT_EINVAL = -22,
-  WEFT_ENFILE = -23,
-  WEFT_EMFILE = -24,
-  WEFT_ENOTTY = -25,
-  WEFT_ETXTBSY = -26,
-  WEFT_EFBIG = -27,
-  WEFT_ENOSPC = -28,
-  WEFT_ESPIPE = -29,
-  WEFT_EROFS = -30,
-  WEFT_EMLINK = -31,
-  WEFT_EPIPE = -32,
-  WEFT_ERANGE = -34,
-  WEFT_ENAMETOOLONG = -36,
-  WEFT_ENOSYS = -38,
-  WEFT_ENOTEMPTY = -39,
-  WEFT_ELOOP = -40,
-  WEFT_EPROTO = -71,
-  WEFT_EILSEQ = -84,
-  WEFT_ENOTSOCK = -88,
-  WEFT_EDESTADDRREQ = -89,
-  WEFT_EMSGSIZE = -90,
-  WEFT_EPROTOTYPE = -91,
-  WEFT_ENOPROTOOPT = -92,
-  WEFT_EPROTONOSUPPORT = -93,
-  WEFT_ESOCKTNOSUPPORT = -94,
-  WEFT_ENOTSUP = -95,
-  WEFT_EAFNOSUPPORT = -97,
-  WEFT_EADDRINUSE = -98,
-  WEFT_EADDRNOTAVAIL = -99,
-  WEFT_ENETDOWN = -100,
-  WEFT_ENETUNREACH = -101,
-  WEFT_ECONNABORTED = -103,
-  WEFT_ECONNRESET = -104,
-  WEFT_ENOBUFS = -105,
-  WEFT_EISCONN = -106,
-  WEFT_ENOTCONN = -107,
-  WEFT_ESHUTDOWN = -108,
-  WEFT_ETIMEDOUT = -110, /* also asyncio's TimeoutError (wait_for, timeout) */
-  WEFT_ECONNREFUSED = -111,
-  WEFT_EHOSTDOWN = -112,
-  WEFT_EHOSTUNREACH = -113,
-  WEFT_EALREADY = -114,
-  WEFT_ECANCELED = -125, /* an OS operation was cancelled (not asyncio's CancelledError) */
-  /* Name resolution (getaddrinfo) errors. */
-  WEFT_EAI_ADDRFAMILY = -2001,
-  WEFT_EAI_AGAIN = -2002,
-  WEFT_EAI_BADFLAGS = -2003,
-  WEFT_EAI_BADHINTS = -2004,
-  WEFT_EAI_CANCELED = -2005,
-  WEFT_EAI_FAIL = -2006,
-  WEFT_EAI_FAMILY = -2007,
-  WEFT_EAI_MEMORY = -2008,
-  WEFT_EAI_NODATA = -2009,
-  WEFT_EAI_NONAME = -2010,
-  WEFT_EAI_OVERFLOW = -2011,
-  WEFT_EAI_PROTOCOL = -2012,
-  WEFT_EAI_SERVICE = -2013,
-  WEFT_EAI_SOCKTYPE = -2014,
-  /* asyncio's own errors. */
-  WEFT_EUNKNOWN = -3000,         /* an error the core has no code for */
-  WEFT_ECANCELLED = -3001,       /* asyncio.CancelledError */
-  WEFT_EINVALIDSTATE = -3002,    /* asyncio.InvalidStateError */
-  WEFT_EINCOMPLETE = -3003,      /* asyncio.IncompleteReadError */
-  WEFT_ELIMITOVERRUN = -3004,    /* asyncio.LimitOverrunError */
-  WEFT_EQUEUEEMPTY = -3005,      /* asyncio.QueueEmpty */
-  WEFT_EQUEUEFULL = -3006,       /* asyncio.QueueFull */
-  WEFT_EQUEUESHUTDOWN = -3007,   /* asyncio.QueueShutDown */
-  WEFT_EBROKENBARRIER = -3008,   /* asyncio.BrokenBarrierError */
-  WEFT_ESENDFILEUNAVAIL = -3009, /* asyncio.SendfileNotAvailableError */
-  WEFT_ECLOSED = -3010,          /* the loop or object is closed */
-  WEFT_EWRONGTHREAD = -3011,     /* called from a thread that does not own the loop */
-  WEFT_ENOTINTASK = -3012,       /* weft_await or weft_sleep outside a stackful task */
-  WEFT_ERUNNING = -3013,         /* the loop is already running */
-  WEFT_EGROUP = -3014,           /* a TaskGroup's children failed (asyncio's ExceptionGroup) */
-  WEFT_ETLS = -3015,             /* a TLS protocol or verification error (ssl.SSLError) */
-  WEFT_EEOF = -3016,             /* end of stream, or an iterator is exhausted */
+#define WEFT__ERRNO_ENUM(name, code, text) WEFT_##name = code,
+  WEFT_ERRNO_MAP(WEFT__ERRNO_ENUM)
+#undef WEFT__ERRNO_ENUM
 };
 
 /* A short description of an error code ("operation was cancelled"); never NULL. */

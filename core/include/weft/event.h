@@ -15,16 +15,17 @@ typedef struct weft_event_s weft_event_t;
 
 /* Creates a cleared event bound to `loop`. */
 WEFT_API int weft_event_new(weft_loop_t *loop, weft_event_t **out);
-WEFT_API void weft_event_free(weft_event_t *event);
+WEFT_API weft_event_t *weft_event_retain(weft_event_t *event);
+WEFT_API void weft_event_release(weft_event_t *event);
 /* In a task: waits until the flag is set (at once if it is). */
-WEFT_API int weft_event_wait(weft_event_t *event);
+WEFT_API int weft_event_wait_await(weft_event_t *event);
 /* A future that finishes (result none) once the flag is set. */
-WEFT_API int weft_event_wait_future(weft_event_t *event, weft_future_t **out);
+WEFT_API int weft_event_wait(weft_event_t *event, weft_future_t **out);
 /* Sets the flag and wakes every waiter. */
 WEFT_API int weft_event_set(weft_event_t *event);
 /* Clears the flag; later waits block until the next set. */
 WEFT_API int weft_event_clear(weft_event_t *event);
-/* 1 if set, 0 if not, WEFT_EINVAL for NULL. */
+/* 1 if set, 0 if not (0 for NULL). */
 WEFT_API int weft_event_is_set(const weft_event_t *event);
 
 #ifdef __cplusplus

@@ -82,6 +82,7 @@ WEFT_API const char *weft_cfuture_error_message(weft_cfuture_t *future);
  * this cancelled it, 0 if it was already done. */
 WEFT_API int weft_cfuture_cancel(weft_cfuture_t *future);
 /* Drops the caller's reference. Any thread. */
+WEFT_API weft_cfuture_t *weft_cfuture_retain(weft_cfuture_t *future);
 WEFT_API void weft_cfuture_release(weft_cfuture_t *future);
 
 #ifdef __cplusplus

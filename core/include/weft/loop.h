@@ -20,6 +20,9 @@ typedef struct weft_loop_options_s {
   struct uv_loop_s *adopt; /* run on this host-owned libuv loop instead of an own one */
 } weft_loop_options_t;
 
+/* Fills *options with the defaults: every field zero (none, off), size set. */
+WEFT_API void weft_loop_options_init(weft_loop_options_t *options);
+
 /* Creates a loop with its own libuv loop. */
 WEFT_API int weft_loop_new(weft_loop_t **out);
 /* Creates a loop with options. With `adopt`, weft's handles live on the host's libuv loop:
@@ -30,9 +33,10 @@ WEFT_API int weft_loop_new_ex(const weft_loop_options_t *options, weft_loop_t **
  * connection_lost(WEFT_ECLOSED) before it returns; on an adopted loop, in the host's next
  * iteration). Fails with WEFT_ERUNNING while running. Closing twice is harmless. */
 WEFT_API int weft_loop_close(weft_loop_t *loop);
-/* Closes the loop if needed and drops the caller's reference. Memory is released once
- * nothing (future, handle, task) refers to the loop any more. */
-WEFT_API void weft_loop_free(weft_loop_t *loop);
+/* Reference counting: the creator holds one reference. Dropping the last one closes the
+ * loop if needed; its memory goes once nothing (future, handle, task) refers to it. */
+WEFT_API weft_loop_t *weft_loop_retain(weft_loop_t *loop);
+WEFT_API void weft_loop_release(weft_loop_t *loop);
 
 /* Runs until weft_loop_stop. Returns 0, WEFT_ERUNNING or WEFT_ECLOSED. */
 WEFT_API int weft_loop_run_forever(weft_loop_t *loop);
@@ -83,11 +87,6 @@ WEFT_API int weft_call_soon_threadsafe_id(weft_loop_t *loop, uintptr_t id);
  * that collects what it schedules while its code runs. On an error none was scheduled
  * past the failing one, and the return value is the error. */
 WEFT_API int weft_call_soon_ids(weft_loop_t *loop, const uintptr_t *ids, size_t count);
-/* A counter the binding owns: each time the batch handler returns, the core schedules
- * *counter batched callbacks `id` (as weft_call_soon_id, in the next iteration) and sets
- * *counter to 0. It lets the handler hand back what it scheduled without a call into C.
- * NULL turns it off. The counter must stay valid while the loop may run batches. */
-WEFT_API int weft_loop_set_batch_posts(weft_loop_t *loop, size_t *counter, uintptr_t id);
 
 /* Cancels a scheduled callback: it will never run. Cancelling twice is harmless. */
 WEFT_API void weft_handle_cancel(weft_handle_t *handle);

@@ -54,6 +54,9 @@ typedef struct weft_process_options_s {
   size_t pass_fds_count;
 } weft_process_options_t;
 
+/* Fills *options with the defaults: every field zero (none, off), size set. */
+WEFT_API void weft_process_options_init(weft_process_options_t *options);
+
 /* The transport + protocol form's callbacks, all optional (NULL), all run on the loop.
  * `fd` is 0, 1 or 2. connection_made comes first and connection_lost last (once the
  * process has exited and every pipe is closed). */

@@ -35,33 +35,36 @@ typedef enum weft_queue_kind {
 /* Creates a queue of `kind` (a weft_queue_kind_t) holding at most `maxsize` items
  * (0: unbounded). */
 WEFT_API int weft_queue_new(weft_loop_t *loop, int32_t kind, size_t maxsize, weft_queue_t **out);
+WEFT_API weft_queue_t *weft_queue_retain(weft_queue_t *queue);
 /* Drops the creator's handle. Pending operations keep the queue alive until they finish;
  * then the items left in it are freed. */
-WEFT_API void weft_queue_free(weft_queue_t *queue);
+WEFT_API void weft_queue_release(weft_queue_t *queue);
 
 /* In a task: puts `item`, waiting while the queue is full. WEFT_EQUEUESHUTDOWN if the queue
  * is (or gets) shut down; the item is then freed. */
-WEFT_API int weft_queue_put(weft_queue_t *queue, weft_value_t item);
+WEFT_API int weft_queue_put_await(weft_queue_t *queue, weft_value_t item);
 /* A future that finishes (result none) once the item is in the queue, or fails with
  * WEFT_EQUEUESHUTDOWN. Cancelling it before then frees the item. */
-WEFT_API int weft_queue_put_future(weft_queue_t *queue, weft_value_t item, weft_future_t **out);
+WEFT_API int weft_queue_put(weft_queue_t *queue, weft_value_t item, weft_future_t **out);
 /* Puts at once, or WEFT_EQUEUEFULL / WEFT_EQUEUESHUTDOWN (the item is then freed). */
 WEFT_API int weft_queue_put_nowait(weft_queue_t *queue, weft_value_t item);
 /* The three puts with a priority (used by priority queues, ignored by the others). */
-WEFT_API int weft_queue_put_priority(weft_queue_t *queue, int64_t priority, weft_value_t item);
-WEFT_API int weft_queue_put_priority_future(weft_queue_t *queue, int64_t priority,
-                                            weft_value_t item, weft_future_t **out);
+WEFT_API int weft_queue_put_priority_await(weft_queue_t *queue, int64_t priority,
+                                           weft_value_t item);
+WEFT_API int weft_queue_put_priority(weft_queue_t *queue, int64_t priority, weft_value_t item,
+                                     weft_future_t **out);
 WEFT_API int weft_queue_put_priority_nowait(weft_queue_t *queue, int64_t priority,
                                             weft_value_t item);
 
 /* In a task: takes the next item into *item_out (the caller owns it), waiting while the
  * queue is empty. *priority_out (may be NULL) receives its priority (0 when put without).
  * WEFT_EQUEUESHUTDOWN once the queue is shut down and empty. */
-WEFT_API int weft_queue_get(weft_queue_t *queue, weft_value_t *item_out, int64_t *priority_out);
+WEFT_API int weft_queue_get_await(weft_queue_t *queue, weft_value_t *item_out,
+                                  int64_t *priority_out);
 /* A future that finishes once an item is taken for the caller, or fails with
  * WEFT_EQUEUESHUTDOWN; collect the item with weft_queue_take. If it is released without a
  * take, the item is freed with it. */
-WEFT_API int weft_queue_get_future(weft_queue_t *queue, weft_future_t **out);
+WEFT_API int weft_queue_get(weft_queue_t *queue, weft_future_t **out);
 /* Takes an item at once, or WEFT_EQUEUEEMPTY / WEFT_EQUEUESHUTDOWN (shut down and empty). */
 WEFT_API int weft_queue_get_nowait(weft_queue_t *queue, weft_value_t *item_out,
                                    int64_t *priority_out);
@@ -74,7 +77,7 @@ WEFT_API int weft_queue_take(weft_future_t *get_future, weft_value_t *item_out,
 WEFT_API size_t weft_queue_qsize(const weft_queue_t *queue);
 /* The maxsize given at creation (0: unbounded). */
 WEFT_API size_t weft_queue_maxsize(const weft_queue_t *queue);
-/* 1 if empty / full (never full when unbounded), else 0; WEFT_EINVAL for NULL. */
+/* 1 if empty / full (never full when unbounded), else 0 (0 for NULL). */
 WEFT_API int weft_queue_empty(const weft_queue_t *queue);
 WEFT_API int weft_queue_full(const weft_queue_t *queue);
 
@@ -82,16 +85,16 @@ WEFT_API int weft_queue_full(const weft_queue_t *queue);
  * were put. */
 WEFT_API int weft_queue_task_done(weft_queue_t *queue);
 /* In a task: waits until every item put has been marked done. */
-WEFT_API int weft_queue_join(weft_queue_t *queue);
+WEFT_API int weft_queue_join_await(weft_queue_t *queue);
 /* A future that finishes (result none) when every item put has been marked done. */
-WEFT_API int weft_queue_join_future(weft_queue_t *queue, weft_future_t **out);
+WEFT_API int weft_queue_join(weft_queue_t *queue, weft_future_t **out);
 
 /* Shuts the queue down: puts fail with WEFT_EQUEUESHUTDOWN from now on and waiting putters
  * are woken to fail so. Gets go on until the queue is empty, then fail so too. With
  * `immediate`, the queue is emptied first (items freed, each counted as done, which can
  * release join) and waiting getters fail at once. Shutting down twice is harmless. */
 WEFT_API int weft_queue_shutdown(weft_queue_t *queue, int immediate);
-/* 1 once shut down, else 0; WEFT_EINVAL for NULL. */
+/* 1 once shut down, else 0 (0 for NULL). */
 WEFT_API int weft_queue_is_shutdown(const weft_queue_t *queue);
 
 #ifdef __cplusplus

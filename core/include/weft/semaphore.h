@@ -17,13 +17,14 @@ typedef struct weft_semaphore_s weft_semaphore_t;
 WEFT_API int weft_semaphore_new(weft_loop_t *loop, int64_t value, weft_semaphore_t **out);
 /* Creates a bounded semaphore: releasing it above `value` gives WEFT_EINVALIDSTATE. */
 WEFT_API int weft_bounded_semaphore_new(weft_loop_t *loop, int64_t value, weft_semaphore_t **out);
-WEFT_API void weft_semaphore_free(weft_semaphore_t *sem);
+WEFT_API weft_semaphore_t *weft_semaphore_retain(weft_semaphore_t *sem);
+WEFT_API void weft_semaphore_release(weft_semaphore_t *sem);
 /* In a task: takes a permit, waiting (FIFO) while none is free or others wait before. */
-WEFT_API int weft_semaphore_acquire(weft_semaphore_t *sem);
+WEFT_API int weft_semaphore_acquire_await(weft_semaphore_t *sem);
 /* A future that finishes (result none) once a permit is the caller's. */
-WEFT_API int weft_semaphore_acquire_future(weft_semaphore_t *sem, weft_future_t **out);
+WEFT_API int weft_semaphore_acquire(weft_semaphore_t *sem, weft_future_t **out);
 /* Gives a permit back and wakes the first waiter. */
-WEFT_API int weft_semaphore_release(weft_semaphore_t *sem);
+WEFT_API int weft_semaphore_unlock(weft_semaphore_t *sem);
 /* 1 if an acquire would wait now (no permit, or waiters queued first), else 0. */
 WEFT_API int weft_semaphore_locked(const weft_semaphore_t *sem);
 /* The number of free permits (those handed to woken waiters not counted). */

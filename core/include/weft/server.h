@@ -18,21 +18,24 @@ struct sockaddr;
 struct weft_tls_options_s; /* tls_transport.h */
 typedef struct weft_server_s weft_server_t;
 
-/* Zero-initialised options (with size set) give asyncio's defaults. */
+/* Start from weft_server_options_init, which gives asyncio's defaults. */
 typedef struct weft_server_options_s {
   size_t size;               /* sizeof(weft_server_options_t) */
   int family;                /* AF_INET, AF_INET6 or 0 for every family the host resolves to */
   int flags;                 /* getaddrinfo flags, AI_PASSIVE added */
-  int backlog;               /* listen() backlog, 0: 100 */
-  int no_reuse_address;      /* SO_REUSEADDR is set unless this is set (asyncio on POSIX) */
+  int backlog;               /* listen() backlog (default 100) */
+  int reuse_address;         /* set SO_REUSEADDR (default 1, as asyncio on POSIX) */
   int reuse_port;            /* set SO_REUSEPORT */
-  int no_start_serving;      /* create without accepting; call weft_server_start_serving */
-  double accept_retry_delay; /* seconds to pause accepting after EMFILE/ENFILE, 0: 1.0 */
-  int keep_unix_socket;      /* Unix servers: leave the socket file behind on close */
+  int start_serving;         /* accept at once (default 1; else weft_server_start_serving) */
+  double accept_retry_delay; /* seconds to pause accepting after EMFILE/ENFILE (default 1) */
+  int cleanup_socket;        /* Unix servers: unlink the socket file on close (default 1) */
   /* TLS (asyncio's ssl=): a server context and its settings, or NULL. The factory is then
    * called for a connection once its handshake has completed (tls_transport.h). */
   const struct weft_tls_options_s *tls;
 } weft_server_options_t;
+
+/* Fills *options with the defaults (asyncio's), as commented on each field. */
+WEFT_API void weft_server_options_init(weft_server_options_t *options);
 
 /* Binds and listens on every address of host:port (NULL host: all interfaces, both
  * families). IPv6 sockets get IPV6_V6ONLY so both families can share the port. The
@@ -47,8 +50,8 @@ WEFT_API int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn 
                                     void *factory_arg, const int *fds, size_t count,
                                     const weft_server_options_t *options, weft_server_t **out);
 /* A Unix server on `path` (path_len bytes; a leading NUL makes it an abstract name). A
- * stale socket file at the path is removed first; the file is unlinked on close unless
- * keep_unix_socket. Synchronous. */
+ * stale socket file at the path is removed first; the file is unlinked on close with
+ * cleanup_socket. Synchronous. */
 WEFT_API int weft_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
                                      void *factory_arg, const char *path, size_t path_len,
                                      const weft_server_options_t *options, weft_server_t **out);

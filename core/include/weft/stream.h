@@ -79,8 +79,8 @@ WEFT_API int weft_stream_readuntil_await(weft_stream_reader_t *reader,
                                          size_t count, weft_value_t *out);
 /* readexactly straight into the caller's buffer (no allocation); with WEFT_EINCOMPLETE
  * *nread_out (may be NULL) says how many bytes arrived. */
-WEFT_API int weft_stream_readexactly_into(weft_stream_reader_t *reader, void *buf, size_t n,
-                                          size_t *nread_out);
+WEFT_API int weft_stream_readexactly_into_await(weft_stream_reader_t *reader, void *buf, size_t n,
+                                                size_t *nread_out);
 
 /* ---------------------------------------------------------------- writer */
 
@@ -131,6 +131,9 @@ typedef struct weft_stream_options_s {
    * the connection's reader and writer are released when it returns. */
   int client_in_task;
 } weft_stream_options_t;
+
+/* Fills *options with the defaults: every field zero (none, off), size set. */
+WEFT_API void weft_stream_options_init(weft_stream_options_t *options);
 
 /* A connected client. reader and writer are borrowed for the call: retain them to keep
  * them beyond it (the writer closes when its last reference goes). In a task, the return

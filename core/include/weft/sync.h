@@ -3,12 +3,12 @@
  * weft/condition.h, weft/semaphore.h, weft/barrier.h), all included here. What they share:
  *
  * Each object belongs to one loop. Every waiting operation comes in two forms built on one
- * implementation:
- *   - weft_X_op(obj): inside a stackful task; suspends with weft_await and returns 0,
+ * implementation, as everywhere in weft (weft.h):
+ *   - weft_X_op(obj, &fut): for callbacks and bindings; *fut receives a new reference to a
+ *     future (already done when nothing had to wait). Cancelling that future withdraws the
+ *     request.
+ *   - weft_X_op_await(obj): inside a stackful task; suspends with weft_await and returns 0,
  *     WEFT_ECANCELLED if the task was cancelled, or WEFT_ENOTINTASK outside a task.
- *   - weft_X_op_future(obj, &fut): for callbacks and bindings; *fut receives a new
- *     reference to a future (already done when nothing had to wait). Cancelling that future
- *     withdraws the request.
  * Waiters are woken in FIFO order, and a waiter cancelled after it was woken passes its turn
  * on, so cancellation never leaves a lock held or loses a permit or a notification.
  *
@@ -17,8 +17,12 @@
  * releasing a bounded semaphore too often, waiting on a condition without its lock) gives
  * WEFT_EINVALIDSTATE (asyncio's RuntimeError / ValueError there).
  *
- * Lifetime: weft_X_free drops the creator's handle. Operations still pending keep the
- * object's memory alive until they finish (cancel them to end them). */
+ * asyncio's release() of a Lock, Condition or Semaphore is weft_X_unlock: in weft, _release
+ * always drops a reference.
+ *
+ * Lifetime: the objects are reference counted (weft_X_retain / weft_X_release; the creator
+ * holds one reference). Operations still pending keep the object alive until they finish
+ * (cancel them to end them). */
 #ifndef WEFT_SYNC_H
 #define WEFT_SYNC_H
 

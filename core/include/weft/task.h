@@ -32,6 +32,9 @@ typedef struct weft_task_options_s {
   int eager_start;   /* run the task at once, up to its first suspension */
 } weft_task_options_t;
 
+/* Fills *options with the defaults: every field zero (none, off), size set. */
+WEFT_API void weft_task_options_init(weft_task_options_t *options);
+
 /* Starts a stackful task running fn(task, arg). `out` (may be NULL) receives a new
  * reference; the loop keeps its own until the task is done. */
 WEFT_API int weft_task_spawn(weft_loop_t *loop, weft_task_fn fn, void *arg,

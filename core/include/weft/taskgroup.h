@@ -4,7 +4,7 @@
  *   weft_taskgroup_enter(self, &g);
  *   weft_taskgroup_spawn(g, child, arg, NULL, NULL);
  *   int rc = body();                     // fails with WEFT_ECANCELLED if a child fails
- *   rc = weft_taskgroup_exit(g, rc);     // waits for every child
+ *   rc = weft_taskgroup_exit_await(g, rc);     // waits for every child
  *   ... inspect weft_taskgroup_errors ...
  *   weft_taskgroup_free(g);
  *
@@ -34,7 +34,7 @@ WEFT_API int weft_taskgroup_add(weft_taskgroup_t *group, weft_task_t *task);
 /* Cancels the children and the body; exit then returns without WEFT_ECANCELLED. */
 WEFT_API int weft_taskgroup_cancel(weft_taskgroup_t *group);
 /* From the parent task: waits for every child; `body_rc` is the body's outcome. */
-WEFT_API int weft_taskgroup_exit(weft_taskgroup_t *group, int body_rc);
+WEFT_API int weft_taskgroup_exit_await(weft_taskgroup_t *group, int body_rc);
 /* After exit: the failed children (and the body's error, as a future) in failure order.
  * Fills out[0..capacity) with borrowed futures and returns the count. */
 WEFT_API size_t weft_taskgroup_errors(const weft_taskgroup_t *group, weft_future_t **out,

@@ -13,7 +13,7 @@ extern "C" {
 struct sockaddr;
 struct weft_tls_options_s; /* tls_transport.h */
 
-/* Zero-initialised options (with size set) give asyncio's defaults. */
+/* Start from weft_connect_options_init, which gives asyncio's defaults. */
 typedef struct weft_connect_options_s {
   size_t size;            /* sizeof(weft_connect_options_t) */
   int family;             /* AF_INET, AF_INET6, or 0 for any */
@@ -27,11 +27,14 @@ typedef struct weft_connect_options_s {
   /* Reorders the addresses, alternating families with this many of the first family
    * first (RFC 8305's "First Address Family Count"). 0: 1 with a delay, else none. */
   int interleave;
-  int no_nodelay; /* keep Nagle's algorithm (weft, as asyncio, sets TCP_NODELAY) */
+  int nodelay; /* set TCP_NODELAY, as asyncio does (default 1) */
   /* TLS (asyncio's ssl=): a client context and its settings, or NULL for plain TCP. The
    * future then completes after the handshake, with the TLS transport (tls_transport.h). */
   const struct weft_tls_options_s *tls;
 } weft_connect_options_t;
+
+/* Fills *options with the defaults (asyncio's): nodelay on, everything else off or none. */
+WEFT_API void weft_connect_options_init(weft_connect_options_t *options);
 
 /* Connects to host:port, then binds `protocol`/`arg` to the new transport and delivers
  * connection_made. The future's result is a pointer to the transport (a reference owned by

@@ -62,6 +62,9 @@ typedef struct weft_tls_options_s {
   void *ssl_arg;
 } weft_tls_options_t;
 
+/* Fills *options with the defaults: every field zero (none, off), size set. */
+WEFT_API void weft_tls_options_init(weft_tls_options_t *options);
+
 /* weft_transport_get_extra_info keys of a TLS transport (asyncio's names in quotes).
  * Strings are copied with their terminating NUL, which *len counts. Before the handshake
  * has completed, and for what was not negotiated, the answer is WEFT_ENOENT. */

@@ -25,6 +25,9 @@ typedef struct weft_datagram_options_s {
   int allow_broadcast; /* SO_BROADCAST */
 } weft_datagram_options_t;
 
+/* Fills *options with the defaults: every field zero (none, off), size set. */
+WEFT_API void weft_datagram_options_init(weft_datagram_options_t *options);
+
 /* Creates the endpoint; the future's result is a pointer to the transport (a reference
  * owned by the future), completed after connection_made. */
 WEFT_API int weft_create_datagram_endpoint(weft_loop_t *loop, const weft_protocol_t *protocol,
