@@ -108,7 +108,7 @@ static napi_value close_loop(napi_env env, napi_callback_info info) {
   if (addon.loop == NULL)
     return fail(env, "close", WEFT_EINVALIDSTATE);
   int rc = weft_loop_close(addon.loop);
-  weft_loop_free(addon.loop);
+  weft_loop_release(addon.loop);
   addon.loop = NULL;
   napi_value out;
   napi_create_int32(env, rc, &out);

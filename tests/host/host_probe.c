@@ -20,6 +20,6 @@ int weft_host_probe(struct uv_loop_s *host_loop) {
   weft_tls_context_t *ctx;
   if (rc == 0 && (rc = weft_tls_context_new(WEFT_TLS_CLIENT, &ctx)) == 0)
     weft_tls_context_release(ctx);
-  weft_loop_free(loop);
+  weft_loop_release(loop);
   return rc;
 }
