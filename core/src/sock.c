@@ -379,11 +379,35 @@ static int sop_new(weft_loop_t *loop, int fd, int kind, sop_t **out) {
   return 0;
 }
 
+/* Drops an operation that never started (its future was never handed out). */
+static int sop_discard(sop_t *op, int rc) {
+  if (op->owns_buf)
+    free(op->buf);
+  weft_future_release(op->future);
+  free(op);
+  return rc;
+}
+
+/* Gives the operation a buffer of its own of n bytes (at least 1), copied from data if
+ * given; on failure the operation is dropped and WEFT_ENOMEM returned. */
+static int sop_own_buf(sop_t *op, size_t n, const void *data) {
+  op->buf = malloc(n ? n : 1);
+  if (op->buf == NULL)
+    return sop_discard(op, WEFT_ENOMEM);
+  op->owns_buf = 1;
+  if (data != NULL && n)
+    memcpy(op->buf, data, n);
+  op->len = n;
+  return 0;
+}
+
 static int sop_start(sop_t *op, weft_future_t **out) {
-  weft_future_add_done_callback(op->future, sop_done, op);
+  int rc = weft_future_add_done_callback(op->future, sop_done, op);
+  if (rc)
+    return sop_discard(op, rc);
   *out = weft_future_retain(op->future);
   if (!sop_try(op)) {
-    int rc = add(op->loop, op->fd, op->writer, sop_ready, op);
+    rc = add(op->loop, op->fd, op->writer, sop_ready, op);
     if (rc)
       sop_error(op, rc);
     else
@@ -397,9 +421,8 @@ int weft_sock_recv(weft_loop_t *loop, int fd, size_t n, weft_future_t **out) {
   int rc = out ? sop_new(loop, fd, S_RECV, &op) : WEFT_EINVAL;
   if (rc)
     return rc;
-  op->buf = malloc(n ? n : 1);
-  op->owns_buf = 1;
-  op->len = n;
+  if ((rc = sop_own_buf(op, n, NULL)) != 0)
+    return rc;
   return sop_start(op, out);
 }
 
@@ -419,9 +442,8 @@ int weft_sock_recvfrom(weft_loop_t *loop, int fd, size_t n, struct sockaddr *add
   int rc = out ? sop_new(loop, fd, S_RECVFROM, &op) : WEFT_EINVAL;
   if (rc)
     return rc;
-  op->buf = malloc(n ? n : 1);
-  op->owns_buf = 1;
-  op->len = n;
+  if ((rc = sop_own_buf(op, n, NULL)) != 0)
+    return rc;
   op->addr = addr;
   op->addrlen = addrlen;
   return sop_start(op, out);
@@ -446,11 +468,8 @@ int weft_sock_sendall(weft_loop_t *loop, int fd, const void *data, size_t len,
   int rc = out && (data || !len) ? sop_new(loop, fd, S_SENDALL, &op) : WEFT_EINVAL;
   if (rc)
     return rc;
-  op->buf = malloc(len ? len : 1);
-  op->owns_buf = 1;
-  if (len)
-    memcpy(op->buf, data, len);
-  op->len = len;
+  if ((rc = sop_own_buf(op, len, data)) != 0)
+    return rc;
   return sop_start(op, out);
 }
 
@@ -462,11 +481,8 @@ int weft_sock_sendto(weft_loop_t *loop, int fd, const void *data, size_t len,
   int rc = out && (data || !len) ? sop_new(loop, fd, S_SENDTO, &op) : WEFT_EINVAL;
   if (rc)
     return rc;
-  op->buf = malloc(len ? len : 1);
-  op->owns_buf = 1;
-  if (len)
-    memcpy(op->buf, data, len);
-  op->len = len;
+  if ((rc = sop_own_buf(op, len, data)) != 0)
+    return rc;
   memcpy(&op->to, addr, weft__sockaddr_len(addr));
   return sop_start(op, out);
 }

@@ -335,8 +335,12 @@ int weft_stream_feed_data(weft_stream_reader_t *r, const void *data, size_t len)
     if (len == 0)
       return 0;
   }
-  if (append(&r->buf, &r->len, &r->cap, &r->off, data, len))
+  if (append(&r->buf, &r->len, &r->cap, &r->off, data, len)) {
+    /* Bytes are lost: the stream cannot go on, and a read waiting for them would wait
+     * forever. Every read fails from now on, as after set_error. */
+    weft_stream_set_error(r, WEFT_ENOMEM);
     return WEFT_ENOMEM;
+  }
   wake(r);
   /* An op still parked needs more than is buffered: asyncio would pause here, but its
    * waiting coroutine resumes reading as soon as it runs (_wait_for_data). A parked op here
@@ -719,7 +723,8 @@ static void sp_made(weft_transport_t *t, void *arg) {
 
 static void sp_data(weft_transport_t *t, const char *data, size_t len, void *arg) {
   sconn_t *c = arg;
-  weft_stream_feed_data(c->reader, data, len);
+  if (weft_stream_feed_data(c->reader, data, len) != 0)
+    weft_transport_abort(t); /* the reader failed (out of memory): the connection ends */
 }
 
 static int sp_eof(weft_transport_t *t, void *arg) {

@@ -37,7 +37,8 @@ typedef struct weft_stream_writer_s weft_stream_writer_t;
 WEFT_API int weft_stream_reader_new(weft_loop_t *loop, size_t limit, weft_stream_reader_t **out);
 WEFT_API weft_stream_reader_t *weft_stream_reader_retain(weft_stream_reader_t *reader);
 WEFT_API void weft_stream_reader_release(weft_stream_reader_t *reader);
-/* Appends data (copied) and wakes a waiting read. WEFT_EINVALIDSTATE after feed_eof. */
+/* Appends data (copied) and wakes a waiting read. WEFT_EINVALIDSTATE after feed_eof;
+ * WEFT_ENOMEM when the data cannot be kept, which also fails the reader (set_error). */
 WEFT_API int weft_stream_feed_data(weft_stream_reader_t *reader, const void *data, size_t len);
 WEFT_API int weft_stream_feed_eof(weft_stream_reader_t *reader);
 /* Fails the waiting read and every later one with `code` (asyncio's set_exception). */
