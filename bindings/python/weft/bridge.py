@@ -109,10 +109,14 @@ class CoreBridge:
         """The core never made the connection: the caller's socket or pipe is closed, or
         given back, as asyncio does when a create_* call fails."""
 
-    async def _start_on_core(self, connect, fd: int) -> None:
+    async def _start_on_core(self, connect, fd: int, user_fd: int = -1) -> None:
         """Hands `fd` (a duplicate the core then owns) to the core with
-        connect(loop, table, cookie, fd, out) and returns once connection_made has run."""
+        connect(loop, table, cookie, fd, out) and returns once connection_made has run.
+        `user_fd`: the descriptor it duplicates, the caller's, which add_reader and
+        add_writer then refuse while the transport is open (as asyncio's)."""
         loop = self._loop
+        if user_fd >= 0:
+            loop._fd_transports[user_fd] = self
         out = ffi.new("weft_future_t **")
         rc = connect(loop._ptr, self._core_table(), self._cookie, fd, out)
         if rc < 0:
