@@ -10,7 +10,6 @@ from __future__ import annotations
 import collections.abc
 import errno
 import socket
-import weakref
 from asyncio import coroutines
 
 from ._loopcore import SockCore, SockOp, sock_methods
@@ -36,12 +35,12 @@ def _raw_fileno(fileobj) -> int:
 class FdWatchMixin:
     def _init_fdwatch(self) -> None:
         self._sockcore = SockCore(self)
-        # What each watched descriptor was registered with, as a selector key keeps it: a
+        # What each reader (writer) was registered with, as a selector key keeps it: a
         # socket closed meanwhile (fileno() -1) is still found, and removed, by the object.
-        self._fd_objects: dict = {}
-        # Descriptors of the program's own objects (the socket or pipe handed over) that a
-        # transport uses: asyncio refuses readers and writers on them.
-        self._fd_transports = weakref.WeakValueDictionary()
+        self._fd_objects = ({}, {})
+        # Descriptors of the program's own objects that a transport uses (CoreBridge's
+        # _claim_fd): asyncio refuses readers and writers on them.
+        self._fd_transports: dict = {}
 
     def _fd_in_use(self, fileobj) -> int:
         fd = _raw_fileno(fileobj)
@@ -55,9 +54,10 @@ class FdWatchMixin:
         """fd, or for a closed object the descriptor it was registered with."""
         if fd >= 0:
             return fd
-        for known, obj in self._fd_objects.items():
-            if obj is fileobj:
-                return known
+        for table in self._fd_objects:
+            for known, obj in table.items():
+                if obj is fileobj:
+                    return known
         raise ValueError(f"Invalid file descriptor: {fd}")
 
     def _watch(self, writer: bool, fileobj, callback, args) -> None:
@@ -72,17 +72,15 @@ class FdWatchMixin:
                 raise RuntimeError(f"File descriptor {fileobj!r} is used by a transport") \
                     from None
             raise
-        self._fd_objects[fd] = fileobj
+        self._fd_objects[writer][fd] = fileobj
 
     def _unwatch(self, writer: bool, fileobj) -> bool:
         fd = self._fd_in_use(fileobj)
         if self.is_closed():
             return False
         fd = self._registered_fd(fileobj, fd)
-        removed = self._sockcore.unwatch(writer, fd)
-        if removed and self._sockcore.entry(not writer, fd) is None:
-            self._fd_objects.pop(fd, None)
-        return removed
+        self._fd_objects[writer].pop(fd, None)
+        return self._sockcore.unwatch(writer, fd)
 
     def add_reader(self, fd, callback, *args):
         self._watch(False, fd, callback, args)
@@ -98,7 +96,8 @@ class FdWatchMixin:
 
     def _remove_all_watchers(self) -> None:
         self._sockcore.clear()
-        self._fd_objects.clear()
+        for table in self._fd_objects:
+            table.clear()
 
     # ---- sock_* ------------------------------------------------------------------------
     # Method descriptors of LoopCore: calling one runs no Python frame.

@@ -84,7 +84,7 @@ class Transport(CoreBridge, transports.Transport):
             self._socket = sockaddr.transport_socket(self._ptr)
             if self._socket is not None:
                 self._extra["socket"] = trsock.TransportSocket(self._socket)
-                self._loop._fd_transports[self._socket.fileno()] = self
+                self._claim_fd(self._socket.fileno())
         return self._extra.get(name, default)
 
     def writelines(self, list_of_data):
