@@ -70,6 +70,8 @@ _OS_CLASSES: list[tuple[type, str]] = [
 
 def err(exc: BaseException) -> str:
     """The name of `exc` in the core's error table (error.h without the WEFT_ prefix)."""
+    if isinstance(exc, ValueError) and isinstance(exc.__context__, asyncio.LimitOverrunError):
+        return "ELIMITOVERRUN"  # StreamReader.readline turns the overrun into ValueError
     if isinstance(exc, BaseExceptionGroup):
         return "EGROUP[" + ",".join(err(e) for e in exc.exceptions) + "]"
     for cls, name in _BY_CLASS:
@@ -191,15 +193,21 @@ def make_certs(directory: str) -> dict[str, str]:
 
     ec = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
     for ca in ("ca", "other_ca"):
+        # Python 3.13's default context verifies strictly (VERIFY_X509_STRICT): the CA
+        # needs critical basicConstraints and keyUsage, the leaf an authority key id.
         sh("openssl", "req", "-x509", *ec, "-keyout", f"{ca}.key", "-out", f"{ca}.crt",
-           "-days", "2", "-subj", f"/CN=weft behaviour {ca}")
+           "-days", "2", "-subj", f"/CN=weft behaviour {ca}",
+           "-addext", "basicConstraints=critical,CA:TRUE",
+           "-addext", "keyUsage=critical,keyCertSign,cRLSign")
     leaves = {"server": ("localhost", "DNS:localhost,IP:127.0.0.1"),
               "wrong_host": ("wrong.example", "DNS:wrong.example")}
     for name, (cn, san) in leaves.items():
         sh("openssl", "req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
            "-subj", f"/CN={cn}")
         with open(os.path.join(directory, f"{name}.ext"), "w") as f:
-            f.write(f"subjectAltName={san}\n")
+            f.write(f"subjectAltName={san}\nbasicConstraints=CA:FALSE\n"
+                    "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+                    "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n")
         sh("openssl", "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
            "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.crt")
     return {n: os.path.join(directory, f"{n}.crt")
