@@ -31,14 +31,25 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 _ERROR_H = os.path.join(_HERE, "..", "..", "core", "include", "weft", "error.h")
 
 
-def _error_table() -> frozenset[str]:
+def _error_table() -> dict[str, int]:
     # The names are read from the core's header, so a trace can only ever name an error
     # the C side can name too.
     with open(_ERROR_H, encoding="utf-8") as f:
-        return frozenset(re.findall(r"^\s*WEFT_(E[A-Z0-9_]+)\s*=", f.read(), re.M))
+        return {name: int(value) for name, value in
+                re.findall(r"^\s*WEFT_(E[A-Z0-9_]+)\s*=\s*(-?\d+)", f.read(), re.M)}
 
 
-ERROR_NAMES = _error_table()
+ERROR_CODES = _error_table()
+ERROR_NAMES = frozenset(ERROR_CODES)
+# An errno is named by errno's own name when error.h has it, else through the few names
+# that differ (EOPNOTSUPP is ENOTSUP on Linux, and error.h has the latter).
+_ERRNO_ALIASES = {"EOPNOTSUPP": "ENOTSUP", "EWOULDBLOCK": "EAGAIN"}
+
+
+def _errno_name(number: int) -> str:
+    name = errno.errorcode.get(number, "")
+    name = name if name in ERROR_NAMES else _ERRNO_ALIASES.get(name, "")
+    return name or "EUNKNOWN"
 
 # Exception classes whose name is fixed, most specific first (several are subclasses of
 # others: SendfileNotAvailableError is a RuntimeError, SSLError an OSError, TimeoutError
@@ -79,8 +90,7 @@ def err(exc: BaseException) -> str:
             return name
     if isinstance(exc, OSError):
         if exc.errno is not None:
-            name = errno.errorcode.get(exc.errno, "")
-            return name if name in ERROR_NAMES else "EUNKNOWN"
+            return _errno_name(exc.errno)
         for cls, name in _OS_CLASSES:
             if isinstance(exc, cls):
                 return name
