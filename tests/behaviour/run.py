@@ -82,7 +82,9 @@ def main() -> int:
     with open(os.path.join(case_dir, "expected.txt"), encoding="utf-8") as f:
         expected = f.read()
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, env.get("PYTHONPATH", "")) if p)
+    # The command runs in the case directory: relative entries would no longer point home.
+    paths = [HERE] + [os.path.abspath(p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
     proc = subprocess.run(command, cwd=case_dir, env=env, capture_output=True, text=True,
                           timeout=120)
     got = proc.stdout
