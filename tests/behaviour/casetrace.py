@@ -35,21 +35,29 @@ def _error_table() -> dict[str, int]:
     # The names are read from the core's header, so a trace can only ever name an error
     # the C side can name too.
     with open(_ERROR_H, encoding="utf-8") as f:
-        return {name: int(value) for name, value in
-                re.findall(r"^\s*WEFT_(E[A-Z0-9_]+)\s*=\s*(-?\d+)", f.read(), re.M)}
+        text = f.read()
+    # Either enum rows (WEFT_EIO = -5,) or the X-macro table's rows (XX(EIO, -5, "...")).
+    rows = re.findall(r"^\s*WEFT_(E[A-Z0-9_]+)\s*=\s*(-?\d+)", text, re.M)
+    rows += re.findall(r"\bXX\((E[A-Z0-9_]+),\s*(-?\d+)", text)
+    return {name: int(value) for name, value in rows}
 
 
 ERROR_CODES = _error_table()
 ERROR_NAMES = frozenset(ERROR_CODES)
-# An errno is named by errno's own name when error.h has it, else through the few names
-# that differ (EOPNOTSUPP is ENOTSUP on Linux, and error.h has the latter).
-_ERRNO_ALIASES = {"EOPNOTSUPP": "ENOTSUP", "EWOULDBLOCK": "EAGAIN"}
+# An errno is named by errno's own name when error.h has it, else by its number: the
+# table's operating-system codes are the Linux errno, negated (EOPNOTSUPP is ENOTSUP there,
+# and the OS's ECANCELED may be named apart from asyncio's ECANCELLED).
+_BY_ERRNO = {-code: name for name, code in ERROR_CODES.items() if -1000 < code < 0}
 
 
 def _errno_name(number: int) -> str:
     name = errno.errorcode.get(number, "")
-    name = name if name in ERROR_NAMES else _ERRNO_ALIASES.get(name, "")
-    return name or "EUNKNOWN"
+    if name in ERROR_NAMES:
+        return name
+    if sys.platform.startswith("linux"):
+        return _BY_ERRNO.get(number, "EUNKNOWN")
+    return "EUNKNOWN"
+
 
 # Exception classes whose name is fixed, most specific first (several are subclasses of
 # others: SendfileNotAvailableError is a RuntimeError, SSLError an OSError, TimeoutError
