@@ -69,6 +69,8 @@ static void bytes_append(bytes_t *b, const void *data, size_t n) {
 }
 
 static void bytes_drop_front(bytes_t *b, size_t n) {
+  if (n == 0)
+    return;
   memmove(b->p, b->p + n, b->len - n);
   b->len -= n;
 }
@@ -78,7 +80,8 @@ static void bytes_free(bytes_t *b) {
   memset(b, 0, sizeof *b);
 }
 
-/* ---- the model -------------------------------------------------------------------------------- */
+/* ---- the model --------------------------------------------------------------------------------
+ */
 
 enum { K_READ, K_READALL, K_EXACT, K_UNTIL, K_LINE };
 
@@ -88,8 +91,8 @@ typedef struct sep {
 } sep_t;
 
 typedef struct outcome {
-  int rc;         /* 0, or the error */
-  bytes_t data;   /* the result, or IncompleteReadError.partial */
+  int rc;          /* 0, or the error */
+  bytes_t data;    /* the result, or IncompleteReadError.partial */
   size_t consumed; /* LimitOverrunError.consumed, or IncompleteReadError.expected (0: None) */
 } outcome_t;
 
@@ -232,7 +235,8 @@ static int model_try(model_t *m, mop_t *op, outcome_t *o) {
   abort();
 }
 
-/* ---- the harness ------------------------------------------------------------------------------ */
+/* ---- the harness ------------------------------------------------------------------------------
+ */
 
 typedef struct run run_t;
 
@@ -394,9 +398,9 @@ static void compare(run_t *run, real_op_t *op, const outcome_t *want) {
       got_len = op->value.len;
     }
   }
-  if (rc != want->rc || ((rc == 0 || rc == WEFT_EINCOMPLETE) &&
-                         (got_len != want->data.len ||
-                          (got_len && memcmp(got, want->data.p, got_len) != 0)))) {
+  if (rc != want->rc ||
+      ((rc == 0 || rc == WEFT_EINCOMPLETE) &&
+       (got_len != want->data.len || (got_len && memcmp(got, want->data.p, got_len) != 0)))) {
     fprintf(stderr, "mismatch: kind %d n %lld: weft %s, model %s\n", op->kind, (long long)op->n,
             weft_err_name(rc), weft_err_name(want->rc));
     show("weft", got ? got : "", got ? got_len : 0);
