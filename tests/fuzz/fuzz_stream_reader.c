@@ -14,10 +14,13 @@
  *     read(0) needs no waiting and is answered at once, as in asyncio.
  *   - readline's overrun is WEFT_ELIMITOVERRUN (asyncio's ValueError) with the same buffer
  *     effect.
+ * With a fake transport attached, the reader's flow control is checked too (see check_flow).
  * The consumer of a waiting read runs after every feed (weft tries the read at each feed;
  * asyncio's task runs on the next iteration, which is the same when one feed comes per
  * iteration, as from a transport). */
 #include <weft.h>
+
+#include "net.h" /* weft__stream_reader_attach */
 
 #include <stdint.h>
 #include <stdio.h>
@@ -261,6 +264,8 @@ typedef struct real_op {
 struct run {
   weft_loop_t *loop;
   weft_stream_reader_t *reader;
+  weft_transport_t *wire; /* a fake transport for the reader's flow control, or NULL */
+  int paused;             /* what the reader did to it last */
   model_t model;
   int task_mode;
   sep_t seps[3];
@@ -412,6 +417,39 @@ static void compare(run_t *run, real_op_t *op, const outcome_t *want) {
           want->consumed);
 }
 
+/* The transport the reader pauses and resumes (asyncio's flow control of
+ * StreamReaderProtocol). */
+static int wire_pause(void *impl) {
+  ((run_t *)impl)->paused = 1;
+  return 0;
+}
+
+static int wire_resume(void *impl) {
+  ((run_t *)impl)->paused = 0;
+  return 0;
+}
+
+static const weft_transport_ops_t wire_ops = {
+    .size = sizeof(weft_transport_ops_t),
+    .pause_reading = wire_pause,
+    .resume_reading = wire_resume,
+};
+
+/* The flow-control rules that keep a connection from stalling or growing: a read that
+ * waits has the transport reading; a paused transport has more than the limit buffered
+ * (consuming down to it resumes); after a feed that left more than twice the limit with no
+ * read waiting, the transport is paused. */
+static void check_flow(run_t *run, int after_feed) {
+  if (!run->wire)
+    return;
+  size_t len = run->model.buf.len, limit = run->model.limit;
+  CHECK(run, !(run->paused && run->pending), "paused while a read waits");
+  CHECK(run, !run->paused || len > limit, "paused with %zu buffered, limit %zu", len, limit);
+  if (after_feed && !run->pending && !run->model.error)
+    CHECK(run, run->paused || len <= 2 * limit, "reading on with %zu buffered, limit %zu", len,
+          limit);
+}
+
 static void check_state(run_t *run) {
   weft_stream_reader_t *r = run->reader;
   model_t *m = &run->model;
@@ -553,11 +591,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   weft_loop_set_exception_handler(run.loop, quiet_handler, NULL);
   if (weft_stream_reader_new(run.loop, limit, &run.reader) != 0)
     abort();
+  if (flags & 2) {
+    weft_protocol_t none = {.size = sizeof none};
+    if (weft_transport_new(run.loop, &wire_ops, &run, &none, NULL, &run.wire) != 0)
+      abort();
+    weft__stream_reader_attach(run.reader, run.wire);
+  }
 
   char chunk[64];
+  int trace = getenv("FUZZ_TRACE") != NULL;
   while (c.n > 0) {
     run.step++;
     uint8_t opb = next_u8(&c);
+    if (trace)
+      fprintf(stderr, "step %d: op %d; buffered %zu, pending %d, paused %d, eof %d\n", run.step,
+              opb % 12, run.model.buf.len, run.pending, run.paused, run.model.eof);
     switch (opb % 12) {
     case 0:
     case 1: {
@@ -572,6 +620,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       CHECK(&run, rc == 0, "feed_data: %s", weft_err_name(rc));
       bytes_append(&run.model.buf, chunk, n);
       on_buffer_change(&run);
+      check_flow(&run, n > 0); /* an empty feed changes nothing, in asyncio too */
       break;
     }
     case 2:
@@ -615,6 +664,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       break;
     }
     check_state(&run);
+    check_flow(&run, 0);
   }
 
   /* What is left in the buffer must be what the model holds: read it all out. */
@@ -631,6 +681,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cancel_pending(&run);
   run_loop(&run);
   weft_stream_reader_release(run.reader);
+  if (run.wire)
+    weft_transport_release(run.wire);
   weft_loop_close(run.loop);
   weft_loop_free(run.loop);
   bytes_free(&run.model.buf);
