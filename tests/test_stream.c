@@ -313,7 +313,7 @@ static int client_main(weft_task_t *self, void *arg) {
   weft_value_clear(&all);
   char buf[4];
   size_t got = 99;
-  ASSERT_CODE(weft_stream_readexactly_into(r, buf, 4, &got), WEFT_EINCOMPLETE);
+  ASSERT_CODE(weft_stream_readexactly_into_await(r, buf, 4, &got), WEFT_EINCOMPLETE);
   ASSERT_EQ(got, 0);
   weft_stream_close(w);
   rc = weft_stream_wait_closed_await(w);
@@ -434,7 +434,7 @@ static int big_echo(weft_stream_reader_t *r, weft_stream_writer_t *w, void *arg)
   for (int i = 0;; i++) {
     weft_value_t v = weft_value_none();
     int rc;
-    if ((bx->simple || i % 4 == 0) && (rc = weft_sleep(bx->loop, 0.005)))
+    if ((bx->simple || i % 4 == 0) && (rc = weft_sleep_await(bx->loop, 0.005)))
       return rc;
     if (bx->simple) {
       rc = weft_stream_read_await(r, 64 * 1024, &v);
@@ -489,13 +489,13 @@ static int big_client(weft_task_t *self, void *arg) {
     weft_stream_write(w, out + sent, sizes[k]);
     sent += sizes[k];
     if ((rc = weft_stream_drain_await(w)) == 0)
-      rc = weft_stream_readexactly_into(r, in + got, sizes[k], NULL);
+      rc = weft_stream_readexactly_into_await(r, in + got, sizes[k], NULL);
     got += sizes[k];
   }
   if (rc == 0) {
     weft_stream_write(w, out + sent, BIG - sent);
     weft_stream_write_eof(w);
-    rc = weft_stream_readexactly_into(r, in + got, BIG - got, NULL);
+    rc = weft_stream_readexactly_into_await(r, in + got, BIG - got, NULL);
   }
   if (rc == 0)
     cx->ok = memcmp(in, out, BIG) == 0;

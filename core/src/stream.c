@@ -599,7 +599,7 @@ int weft_stream_readuntil_await(weft_stream_reader_t *r, const void *const *seps
   return await_op(r, &op);
 }
 
-int weft_stream_readexactly_into(weft_stream_reader_t *r, void *buf, size_t n, size_t *nread_out) {
+int weft_stream_readexactly_into_await(weft_stream_reader_t *r, void *buf, size_t n, size_t *nread_out) {
   if (!r || (n && !buf))
     return WEFT_EINVAL;
   rop_t op = {.kind = OP_EXACT, .n = n, .into = buf};

@@ -186,7 +186,7 @@ static void fuzz_getaddrinfo(const uint8_t *data, size_t size) {
     if (res)
       freeaddrinfo(res);
     weft_loop_close(loop);
-    weft_loop_free(loop);
+    weft_loop_release(loop);
     return;
   }
   CHECK(weft_loop_run_until_complete(loop, f) == 0 || weft_future_done(f), "the lookup ends");
@@ -217,7 +217,7 @@ static void fuzz_getaddrinfo(const uint8_t *data, size_t size) {
     freeaddrinfo(res);
   weft_future_release(f);
   weft_loop_close(loop);
-  weft_loop_free(loop);
+  weft_loop_release(loop);
 }
 
 /* asyncio's _interleave_addrinfos: group by family in order of first appearance; the first

@@ -248,7 +248,7 @@ typedef struct real_op {
   run_t *run;
   int kind;
   int64_t n;
-  int into; /* task form of readexactly: weft_stream_readexactly_into */
+  int into; /* task form of readexactly: weft_stream_readexactly_into_await */
   const void *sepv[3];
   size_t sepl[3];
   size_t nseps;
@@ -307,7 +307,7 @@ static int op_task(weft_task_t *self, void *arg) {
       op->into_buf = malloc(op->n ? (size_t)op->n : 1);
       if (!op->into_buf)
         abort();
-      op->rc = weft_stream_readexactly_into(r, op->into_buf, (size_t)op->n, &op->nread);
+      op->rc = weft_stream_readexactly_into_await(r, op->into_buf, (size_t)op->n, &op->nread);
     } else {
       op->rc = weft_stream_readexactly_await(r, (size_t)op->n, &op->value);
     }
@@ -684,7 +684,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (run.wire)
     weft_transport_release(run.wire);
   weft_loop_close(run.loop);
-  weft_loop_free(run.loop);
+  weft_loop_release(run.loop);
   bytes_free(&run.model.buf);
   return 0;
 }

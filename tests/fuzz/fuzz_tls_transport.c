@@ -443,7 +443,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (r->tls)
     weft_transport_release(r->tls);
   weft_transport_release(r->wire);
-  weft_loop_free(r->loop);
+  weft_loop_release(r->loop);
   weft__tls_engine_free(r->peer);
   free(r->wire_out.p);
   free(r->app_written.p);

@@ -80,7 +80,7 @@ WEFT_API int weft_stream_readuntil_await(weft_stream_reader_t *reader,
                                          size_t count, weft_value_t *out);
 /* readexactly straight into the caller's buffer (no allocation); with WEFT_EINCOMPLETE
  * *nread_out (may be NULL) says how many bytes arrived. */
-WEFT_API int weft_stream_readexactly_into(weft_stream_reader_t *reader, void *buf, size_t n,
+WEFT_API int weft_stream_readexactly_into_await(weft_stream_reader_t *reader, void *buf, size_t n,
                                           size_t *nread_out);
 
 /* ---------------------------------------------------------------- writer */
