@@ -94,7 +94,8 @@ void weft_stream_reader_release(weft_stream_reader_t *r) {
 }
 
 static const char *bdata(const weft_stream_reader_t *r) {
-  return r->buf + r->off;
+  /* A reader never fed has no buffer; NULL + 0 is undefined in C (readexactly(0)). */
+  return r->buf ? r->buf + r->off : "";
 }
 
 static void maybe_resume(weft_stream_reader_t *r) {
@@ -246,7 +247,9 @@ static int try_op(weft_stream_reader_t *r, rop_t *op) {
             memmem(bdata(r) + op->offset, r->len - op->offset, op->seps[i], op->seplens[i]);
         if (hit) {
           size_t at = (size_t)(hit - bdata(r));
-          if (at + op->seplens[i] < mend) {
+          /* Of matches ending at the same byte the shortest separator counts (asyncio
+           * tries them shortest first): its start is what the limit is checked against. */
+          if (at + op->seplens[i] < mend || (at + op->seplens[i] == mend && at > mstart)) {
             mend = at + op->seplens[i];
             mstart = at;
           }
@@ -446,13 +449,18 @@ int weft_stream_read(weft_stream_reader_t *r, int64_t n, weft_future_t **out) {
     return WEFT_EINVAL;
   rop_t op = {.kind = n < 0 ? OP_READALL : OP_READ, .n = n < 0 ? 0 : (size_t)n};
   if (n == 0) {
+    /* Answered at once, though not past an error: asyncio checks that first. */
     weft_future_t *f;
     int rc = weft_future_new(r->loop, &f);
     if (rc)
       return rc;
-    weft_value_t v;
-    weft_value_bytes(&v, "", 0);
-    weft_future_set_result(f, v);
+    if (r->error) {
+      weft_future_set_error(f, r->error, NULL, NULL, NULL);
+    } else {
+      weft_value_t v;
+      weft_value_bytes(&v, "", 0);
+      weft_future_set_result(f, v);
+    }
     *out = f;
     return 0;
   }
@@ -562,7 +570,7 @@ int weft_stream_read_await(weft_stream_reader_t *r, int64_t n, weft_value_t *out
     return WEFT_EINVAL;
   *out = weft_value_none();
   if (n == 0)
-    return weft_value_bytes(out, "", 0);
+    return r->error ? r->error : weft_value_bytes(out, "", 0);
   rop_t op = {.kind = n < 0 ? OP_READALL : OP_READ, .n = n < 0 ? 0 : (size_t)n, .out = out};
   return await_op(r, &op);
 }
