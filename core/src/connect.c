@@ -7,6 +7,7 @@
 #include "net.h"
 #include "tls_net.h"
 
+#include <stddef.h>
 #include <sys/socket.h>
 
 /* ---------------------------------------------------------------- connections */
@@ -25,6 +26,10 @@ typedef struct target_s {
   int fd; /* TO_TCP_FD, TO_UNIX_FD */
 } target_t;
 
+/* Whether the caller's options struct (NULL: the defaults) reaches a field: an older,
+ * shorter one has its default. Read in place, so the plain path copies nothing. */
+#define HAS_FIELD(o, type, field) ((o) && (o)->size >= offsetof(type, field) + sizeof((o)->field))
+
 static int plain_connect(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
                          const target_t *t, const weft_connect_options_t *o, weft_future_t **out) {
   switch (t->kind) {
@@ -34,35 +39,52 @@ static int plain_connect(weft_loop_t *loop, const weft_protocol_t *protocol, voi
     return weft__tcp_connect_addrs(loop, protocol, arg, t->addrs, t->count, o, out);
   case TO_PATH:
     return weft__unix_connect(loop, protocol, arg, t->path, t->path_len, out);
-  case TO_TCP_FD:
-    return weft__connect_fd(loop, WEFT_TRANSPORT_TCP, protocol, arg, t->fd, o->nodelay, out);
+  case TO_TCP_FD: {
+    int nodelay = HAS_FIELD(o, weft_connect_options_t, nodelay) ? o->nodelay : 1;
+    return weft__connect_fd(loop, WEFT_TRANSPORT_TCP, protocol, arg, t->fd, nodelay, out);
+  }
   default:
     return weft__connect_fd(loop, WEFT_TRANSPORT_UNIX, protocol, arg, t->fd, 0, out);
   }
 }
 
+/* The arguments a plain connect would refuse, checked before a TLS layer is made (making
+ * one may call the options' ssl_fn). */
+static int target_valid(const target_t *t) {
+  switch (t->kind) {
+  case TO_HOST:
+    return t->host && t->port >= 0 && t->port <= 65535;
+  case TO_ADDRS:
+    return t->addrs && t->count > 0;
+  case TO_PATH:
+    return t->path && t->path_len > 0;
+  default:
+    return t->fd >= 0;
+  }
+}
+
 /* server_side: the TLS side of a connection accepted elsewhere (connect_accepted_socket). */
 static int connect_to(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
-                      const target_t *t, int server_side, const weft_connect_options_t *options,
+                      const target_t *t, int server_side, const weft_connect_options_t *o,
                       weft_future_t **out) {
-  if (!loop || !protocol || !out)
+  if (!loop || !protocol || !out || !target_valid(t))
     return WEFT_EINVAL;
-  weft_connect_options_t o;
-  weft_connect_options_init(&o);
-  weft__copy_options(&o, sizeof(o), options);
   /* Only a TCP connect made here binds its socket first; asking it of a Unix socket or of
    * one connected already is a mistake, not a setting to ignore. */
-  if (t->kind != TO_HOST && t->kind != TO_ADDRS && (o.local_host || o.local_port))
+  if (t->kind != TO_HOST && t->kind != TO_ADDRS &&
+      ((HAS_FIELD(o, weft_connect_options_t, local_host) && o->local_host) ||
+       (HAS_FIELD(o, weft_connect_options_t, local_port) && o->local_port)))
     return WEFT_EINVAL;
-  if (!o.tls)
-    return plain_connect(loop, protocol, arg, t, &o, out);
+  const weft_tls_options_t *tls = HAS_FIELD(o, weft_connect_options_t, tls) ? o->tls : NULL;
+  if (!tls)
+    return plain_connect(loop, protocol, arg, t, o, out);
   weft__tls_layer_t *layer;
-  int rc = weft__tls_layer_new(loop, protocol, arg, o.tls, t->kind == TO_HOST ? t->host : NULL,
+  int rc = weft__tls_layer_new(loop, protocol, arg, tls, t->kind == TO_HOST ? t->host : NULL,
                                server_side, &layer);
   if (rc)
     return rc;
   weft_future_t *inner;
-  rc = plain_connect(loop, weft__tls_layer_protocol(), layer, t, &o, &inner);
+  rc = plain_connect(loop, weft__tls_layer_protocol(), layer, t, o, &inner);
   if (rc) {
     weft__tls_layer_discard(layer);
     return rc;
@@ -107,7 +129,7 @@ int weft_create_unix_connection_fd(weft_loop_t *loop, const weft_protocol_t *pro
 
 int weft_connect_accepted_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
                              const weft_connect_options_t *options, weft_future_t **out) {
-  if (fd < 0)
+  if (!loop || !protocol || !out || fd < 0)
     return WEFT_EINVAL;
   struct sockaddr_storage ss;
   socklen_t sl = sizeof(ss);
@@ -148,22 +170,20 @@ static int plain_server(weft_loop_t *loop, weft_protocol_factory_fn factory, voi
 }
 
 static int serve_at(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
-                    weft_free_fn factory_free, const place_t *p,
-                    const weft_server_options_t *options, weft_future_t **out) {
+                    weft_free_fn factory_free, const place_t *p, const weft_server_options_t *o,
+                    weft_future_t **out) {
   if (!loop || !factory || !out)
     return WEFT_EINVAL;
-  weft_server_options_t o;
-  weft_server_options_init(&o);
-  weft__copy_options(&o, sizeof(o), options);
-  if (!o.tls)
-    return plain_server(loop, factory, factory_arg, factory_free, p, &o, out);
+  const weft_tls_options_t *tls = HAS_FIELD(o, weft_server_options_t, tls) ? o->tls : NULL;
+  if (!tls)
+    return plain_server(loop, factory, factory_arg, factory_free, p, o, out);
   weft_protocol_factory_fn tls_factory;
   void *tls_arg;
   int rc =
-      weft__tls_server_new(loop, factory, factory_arg, factory_free, o.tls, &tls_factory, &tls_arg);
+      weft__tls_server_new(loop, factory, factory_arg, factory_free, tls, &tls_factory, &tls_arg);
   if (rc)
     return rc;
-  rc = plain_server(loop, tls_factory, tls_arg, weft__tls_server_free, p, &o, out);
+  rc = plain_server(loop, tls_factory, tls_arg, weft__tls_server_free, p, o, out);
   if (rc)
     weft__tls_server_discard(tls_arg);
   return rc;
