@@ -66,6 +66,7 @@
 #include "weft/tls.h"
 #include "weft/protocol.h"
 #include "weft/transport.h"
+#include "weft/sockaddr.h"
 #include "weft/dns.h"
 #include "weft/tcp.h"
 #include "weft/server.h"

@@ -5,7 +5,6 @@
  * bytes; the *_await forms keep the op on the task's stack, use a future only to sleep,
  * and take the bytes directly (no copy through the future). */
 #include "net.h"
-#include "tls_net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1049,12 +1048,9 @@ static int open_common(weft_loop_t *loop, const weft_stream_options_t *o, const 
   if (rc == 0)
     rc = weft_future_new(loop, &op->outer);
   if (rc == 0) {
-    if (path && weft__tls_connect_options(copts)) /* TLS: tls_transport.c */
-      rc = weft_create_unix_connection_tls(loop, &stream_protocol, op->conn, path, path_len,
-                                           weft__tls_connect_options(copts), &op->inner);
-    else if (path)
-      rc =
-          weft_create_unix_connection(loop, &stream_protocol, op->conn, path, path_len, &op->inner);
+    if (path)
+      rc = weft_create_unix_connection(loop, &stream_protocol, op->conn, path, path_len, copts,
+                                       &op->inner);
     else
       rc = weft_create_connection(loop, &stream_protocol, op->conn, host, port, copts, &op->inner);
   }
@@ -1241,15 +1237,7 @@ static int sconf_new(weft_loop_t *loop, weft_stream_client_fn client, void *arg,
   return 0;
 }
 
-static void on_server_created(weft_future_t *f, void *arg) {
-  sconf_t *conf = arg;
-  const weft_value_t *v = NULL;
-  if (weft_future_result(f, &v) == 0 && v && v->ptr)
-    weft__server_own_factory_arg(v->ptr, free);
-  else
-    free(conf);
-}
-
+/* The server frees the configuration when it goes (or the creation, when it fails). */
 int weft_start_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg, const char *host,
                       int port, const weft_stream_options_t *options, weft_future_t **out) {
   if (!loop || !client || !out)
@@ -1258,33 +1246,27 @@ int weft_start_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg
   int rc = sconf_new(loop, client, arg, options, &conf);
   if (rc)
     return rc;
-  rc = weft_create_server(loop, stream_factory, conf, host, port, options ? options->server : NULL,
-                          out);
-  if (rc) {
+  rc = weft__create_server_owned(loop, stream_factory, conf, free, host, port,
+                                 options ? options->server : NULL, out);
+  if (rc)
     free(conf);
-    return rc;
-  }
-  weft_future_add_done_callback(*out, on_server_created, conf);
-  return 0;
+  return rc;
 }
 
 int weft_start_unix_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg,
                            const char *path, size_t path_len, const weft_stream_options_t *options,
-                           weft_server_t **out) {
+                           weft_future_t **out) {
   if (!loop || !client || !out)
     return WEFT_EINVAL;
   sconf_t *conf;
   int rc = sconf_new(loop, client, arg, options, &conf);
   if (rc)
     return rc;
-  rc = weft_create_unix_server(loop, stream_factory, conf, path, path_len,
-                               options ? options->server : NULL, out);
-  if (rc) {
+  rc = weft__create_unix_server_owned(loop, stream_factory, conf, free, path, path_len,
+                                      options ? options->server : NULL, out);
+  if (rc)
     free(conf);
-    return rc;
-  }
-  weft__server_own_factory_arg(*out, free);
-  return 0;
+  return rc;
 }
 
 void weft_stream_options_init(weft_stream_options_t *options) {
