@@ -537,9 +537,9 @@ WEFT_TEST(stepped_task_step_must_end_properly) {
 WEFT_TEST(null_arguments) {
   ASSERT_CODE(weft_task_spawn(NULL, marks_ran, NULL, NULL, NULL), WEFT_EINVAL);
   ASSERT_CODE(weft_task_new_stepped(NULL, stepper, NULL, NULL, NULL), WEFT_EINVAL);
-  ASSERT_EQ(weft_task_cancel(NULL, NULL), 0);
-  ASSERT_EQ(weft_task_cancelling(NULL), 0);
-  ASSERT_EQ(weft_task_uncancel(NULL), 0);
+  ASSERT_CODE(weft_task_cancel(NULL, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_task_cancelling(NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_task_uncancel(NULL), WEFT_EINVAL);
   ASSERT_CODE(weft_task_suspend(NULL, NULL), WEFT_EINVAL);
   ASSERT_CODE(weft_task_return(NULL, weft_value_none()), WEFT_EINVAL);
   ASSERT_CODE(weft_task_fail(NULL, WEFT_EIO, NULL, NULL, NULL), WEFT_EINVAL);

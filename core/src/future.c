@@ -201,7 +201,7 @@ int weft_future_set_error(weft_future_t *future, int code, const char *message, 
 
 int weft_future_cancel(weft_future_t *future, const char *message) {
   if (future == NULL)
-    return 0;
+    return WEFT_EINVAL;
   if (future->cls != NULL && future->cls->cancel != NULL)
     return future->cls->cancel(future, message);
   return weft__future_cancel_plain(future, message);
@@ -299,7 +299,7 @@ int weft_future_add_done_callback(weft_future_t *future, weft_future_cb cb, void
 
 int weft_future_remove_done_callback(weft_future_t *future, weft_future_cb cb, void *arg) {
   if (future == NULL)
-    return 0;
+    return WEFT_EINVAL;
   uint32_t kept = 0;
   for (uint32_t i = 0; i < future->ncallbacks; i++) {
     if (future->callbacks[i].cb != cb || future->callbacks[i].arg != arg)

@@ -370,7 +370,7 @@ int weft_call_soon_id(weft_loop_t *loop, uintptr_t id, weft_handle_t **handle_ou
 }
 
 int weft_call_soon_ids(weft_loop_t *loop, const uintptr_t *ids, size_t count) {
-  if (ids == NULL && count > 0)
+  if (loop == NULL || (ids == NULL && count > 0))
     return WEFT_EINVAL;
   for (size_t i = 0; i < count; i++) {
     int rc = call_soon(loop, NULL, (void *)ids[i], NULL);
@@ -553,17 +553,15 @@ int weft_loop_is_running(const weft_loop_t *loop) {
 }
 
 int weft_loop_is_closed(const weft_loop_t *loop) {
-  return loop == NULL || loop->closed;
+  return loop != NULL && loop->closed;
 }
 
 double weft_loop_time(const weft_loop_t *loop) {
-  (void)loop;
-  return (double)uv_hrtime() / 1e9;
+  return loop ? (double)uv_hrtime() / 1e9 : 0.0;
 }
 
 uint64_t weft_loop_time_ns(const weft_loop_t *loop) {
-  (void)loop;
-  return uv_hrtime();
+  return loop ? uv_hrtime() : 0;
 }
 
 struct uv_loop_s *weft_loop_uv(weft_loop_t *loop) {

@@ -372,7 +372,9 @@ int weft_server_socket_address(const weft_server_t *s, size_t i, struct sockaddr
 int weft_server_port(const weft_server_t *s) {
   struct sockaddr_storage ss;
   size_t len = sizeof(ss);
-  if (!s || s->kind != WEFT_TRANSPORT_TCP ||
+  if (!s)
+    return WEFT_EINVAL;
+  if (s->kind != WEFT_TRANSPORT_TCP ||
       weft_server_socket_address(s, 0, (struct sockaddr *)&ss, &len) != 0)
     return 0;
   if (ss.ss_family == AF_INET)

@@ -868,7 +868,7 @@ int weft_stream_close(weft_stream_writer_t *w) {
 }
 
 int weft_stream_is_closing(const weft_stream_writer_t *w) {
-  return w ? weft_transport_is_closing(w->conn->transport) : 1;
+  return w ? weft_transport_is_closing(w->conn->transport) : 0;
 }
 
 int weft_stream_get_extra_info(const weft_stream_writer_t *w, int key, void *buf, size_t *len) {

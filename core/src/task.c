@@ -419,16 +419,16 @@ static int task_cancel(weft_future_t *future, const char *message) {
 }
 
 int weft_task_cancel(weft_task_t *task, const char *message) {
-  return task == NULL ? 0 : task_cancel(&task->future, message);
+  return task == NULL ? WEFT_EINVAL : task_cancel(&task->future, message);
 }
 
 int weft_task_cancelling(const weft_task_t *task) {
-  return task == NULL ? 0 : task->num_cancels_requested;
+  return task == NULL ? WEFT_EINVAL : task->num_cancels_requested;
 }
 
 int weft_task_uncancel(weft_task_t *task) {
   if (task == NULL)
-    return 0;
+    return WEFT_EINVAL;
   if (task->num_cancels_requested > 0 && --task->num_cancels_requested == 0)
     task->must_cancel = false;
   return task->num_cancels_requested;

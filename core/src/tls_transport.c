@@ -848,7 +848,7 @@ int weft__tls_create_connection(weft_loop_t *loop, const weft_protocol_t *protoc
 /* TLS on `role`'s side over a connected TCP or Unix socket. */
 static int fd_tls(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
                   const weft_tls_options_t *tls, int32_t role, weft_future_t **out) {
-  if (!out || fd < 0)
+  if (!loop || !out || fd < 0)
     return WEFT_EINVAL;
   struct sockaddr_storage ss;
   socklen_t sl = sizeof(ss);
