@@ -133,6 +133,12 @@ struct weft_loop_s {
   weft__stack_pool_t *stacks;
 };
 
+/* The loop running callbacks on this thread (asyncio's running loop), or NULL. */
+weft_loop_t *weft__running_loop(void);
+/* Why an _await function of `loop` cannot wait here: WEFT_EWRONGLOOP inside a task of
+ * another loop, else WEFT_ENOTINTASK. */
+int weft__not_in_task(const weft_loop_t *loop);
+
 /* Takes and drops references on the loop; the last one frees it. */
 void weft__loop_retain(weft_loop_t *loop);
 void weft__loop_release(weft_loop_t *loop);

@@ -56,7 +56,7 @@ int weft_lock_acquire_await(weft_lock_t *lock) {
   if (lock == NULL)
     return WEFT_EINVAL;
   if (!weft__in_task(lock->p.loop))
-    return WEFT_ENOTINTASK;
+    return weft__not_in_task(lock->p.loop);
   weft__waiter_t *w;
   int rc = weft__lock_begin(lock, &w);
   if (rc != 0 || w == NULL)

@@ -109,6 +109,9 @@ int weft__waiter_await(weft__waiter_t *w);
 static inline int weft__in_task(weft_loop_t *loop) {
   return weft_current_task(loop) != NULL;
 }
+/* And when not: WEFT_EWRONGLOOP inside a task of another loop, else WEFT_ENOTINTASK
+ * (loop.c; internal.h declares it for the rest of the core). */
+int weft__not_in_task(const weft_loop_t *loop);
 
 /* ---- What the primitives use of one another ------------------------------------------- */
 
