@@ -288,6 +288,17 @@ int weft__future_add_callback(weft_future_t *f, weft_future_cb cb, void *arg,
   return 0;
 }
 
+void weft__future_watch(weft_future_t *future, weft_future_cb cb, void *arg) {
+  if (future->state == WEFT__PENDING && future->ncallbacks < future->callbacks_cap) {
+    future->callbacks[future->ncallbacks++] = (weft__done_cb_t){cb, arg, NULL};
+    return;
+  }
+  if (weft__future_add_callback(future, cb, arg, NULL) != 0) {
+    fputs("weft: out of memory registering an internal done callback\n", stderr);
+    abort();
+  }
+}
+
 int weft_future_add_done_callback(weft_future_t *future, weft_future_cb cb, void *arg) {
   if (future == NULL || cb == NULL)
     return WEFT_EINVAL;

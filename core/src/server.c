@@ -337,7 +337,7 @@ int weft_server_serve_forever(weft_server_t *s, weft_future_t **out) {
   if (rc)
     return rc;
   weft_server_retain(s);
-  weft_future_add_done_callback(f, forever_done, s);
+  weft__future_watch(f, forever_done, s);
   *out = f;
   return 0;
 }
@@ -638,7 +638,7 @@ int weft_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void
     free(op);
     return rc;
   }
-  weft_future_add_done_callback(op->future, create_done, op);
+  weft__future_watch(op->future, create_done, op);
   *out = weft_future_retain(op->future);
   return 0;
 }

@@ -382,7 +382,7 @@ static int sop_new(weft_loop_t *loop, int fd, int kind, sop_t **out) {
 }
 
 static int sop_start(sop_t *op, weft_future_t **out) {
-  weft_future_add_done_callback(op->future, sop_done, op);
+  weft__future_watch(op->future, sop_done, op);
   *out = weft_future_retain(op->future);
   if (!sop_try(op)) {
     int rc = add(op->loop, op->fd, op->writer, sop_ready, op);

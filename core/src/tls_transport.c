@@ -811,9 +811,9 @@ static int conn_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *ar
 /* Hands out the waiter once the byte transport's connect is under way (`inner`). */
 static int client_publish(layer_t *L, weft_future_t *inner, weft_future_t **out) {
   L->inner = inner;
-  weft_future_add_done_callback(inner, on_inner_done, L); /* keeps the first reference */
+  weft__future_watch(inner, on_inner_done, L); /* keeps the first reference */
   L->refs++;
-  weft_future_add_done_callback(L->waiter, on_waiter_done, L);
+  weft__future_watch(L->waiter, on_waiter_done, L);
   *out = weft_future_retain(L->waiter);
   return 0;
 }
@@ -930,7 +930,7 @@ int weft_start_tls(weft_transport_t *raw, const weft_protocol_t *protocol, void 
   attach(L, raw); /* with the first reference */
   weft__transport_set_protocol(raw, &raw_protocol, L);
   L->refs++;
-  weft_future_add_done_callback(L->waiter, on_waiter_done, L);
+  weft__future_watch(L->waiter, on_waiter_done, L);
   *out = weft_future_retain(L->waiter);
   start_handshake(L);
   sync_raw_reading(L);
@@ -1019,7 +1019,7 @@ int weft__tls_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
     server_release(W);
     return rc;
   }
-  weft_future_add_done_callback(*out, on_server_created, W);
+  weft__future_watch(*out, on_server_created, W);
   return 0;
 }
 
