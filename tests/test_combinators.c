@@ -890,7 +890,7 @@ static int as_completed_main(weft_task_t *self, void *arg) {
     ASSERT_OK(weft_await(next));
     const weft_value_t *v;
     ASSERT_OK(weft_future_result(next, &v));
-    ASSERT_EQ(v->type, WEFT_VALUE_POINTER);
+    ASSERT_EQ(v->type, WEFT_VALUE_FUTURE);
     t->order[t->order_len++] = (int)int_result(v->ptr);
     weft_future_release(next);
   }

@@ -142,6 +142,10 @@ WEFT_TEST(values_owned_by_future) {
   const weft_value_t *v;
   ASSERT_OK(weft_future_result(f, &v));
   ASSERT_PTR_EQ(v->ptr, &object);
+  /* A caller's pointer is not an object of the core, whatever type is asked for. */
+  ASSERT_TRUE(weft_value_object(v, WEFT_VALUE_POINTER) == NULL);
+  ASSERT_TRUE(weft_value_object(v, WEFT_VALUE_TRANSPORT) == NULL);
+  ASSERT_TRUE(weft_value_object(NULL, WEFT_VALUE_TRANSPORT) == NULL);
   ASSERT_EQ(g_freed, 0);
   weft_future_release(f);
   ASSERT_EQ(g_freed, 1);

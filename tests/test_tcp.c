@@ -107,6 +107,9 @@ static weft_server_t *start_echo(weft_loop_t *loop, const char *host, void *farg
   int rc;
   weft_server_t *s = weft_server_retain(await_ptr(loop, f, &rc));
   ASSERT_OK(rc);
+  const weft_value_t *v;
+  ASSERT_OK(weft_future_result(f, &v));
+  ASSERT_PTR_EQ(weft_value_object(v, WEFT_VALUE_SERVER), s);
   weft_future_release(f);
   ASSERT_TRUE(weft_server_is_serving(s));
   return s;
@@ -566,7 +569,10 @@ WEFT_TEST(server_options) {
     ASSERT_OK(weft_loop_run_until_complete(loop, cf));
     const weft_value_t *v;
     weft_future_result(cf, &v);
-    weft_transport_abort(v->ptr);
+    /* A connect future's result says it is a transport, and is nothing else. */
+    ASSERT_EQ(v->type, WEFT_VALUE_TRANSPORT);
+    ASSERT_TRUE(weft_value_object(v, WEFT_VALUE_SERVER) == NULL);
+    weft_transport_abort(weft_value_object(v, WEFT_VALUE_TRANSPORT));
     weft_future_release(cf);
     run_until_flag(loop, &c2.done, 5);
     stop_server(loop, s);

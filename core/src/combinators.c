@@ -492,9 +492,10 @@ static void as_completed_unref(weft_as_completed_t *it) {
 }
 
 static void resolve_waiter(weft_future_t *waiter, weft_future_t *input) {
-  weft__future_finish(waiter, WEFT__FINISHED,
-                      weft_value_pointer(weft_future_retain(input), weft__future_release_any), 0,
-                      NULL, NULL, NULL);
+  weft__future_finish(
+      waiter, WEFT__FINISHED,
+      weft__value_object(WEFT_VALUE_FUTURE, weft_future_retain(input), weft__future_release_any), 0,
+      NULL, NULL, NULL);
   weft_future_release(waiter);
 }
 

@@ -70,7 +70,7 @@ static int resolve_numeric(weft_loop_t *loop, weft__resolve_t *r, const char *ho
   }
   r->numeric = res;
   r->fast = 1;
-  weft_future_set_result(f, weft_value_pointer(r, free_fast));
+  weft_future_set_result(f, weft__value_object(WEFT_VALUE_ADDRINFO, r, free_fast));
   int rc = weft_future_add_done_callback(f, on_fast_done, r);
   weft_future_release(f); /* the scheduled done callback holds the future (or r goes now) */
   return rc == 0 ? 1 : rc;
@@ -232,7 +232,8 @@ static void on_gai(void *arg, struct addrinfo *res, int error) {
       if (!l)
         weft_future_set_error(op->future, WEFT_ENOMEM, NULL, NULL, NULL);
       else
-        weft_future_set_result(op->future, weft_value_pointer(l, free_list_value));
+        weft_future_set_result(op->future,
+                               weft__value_object(WEFT_VALUE_ADDRINFO, l, free_list_value));
     }
   }
   if (res)
@@ -290,7 +291,7 @@ static void on_nameinfo(uv_getnameinfo_t *req, int status, const char *host, con
   } else {
     snprintf(ni->host, sizeof(ni->host), "%s", host ? host : "");
     snprintf(ni->service, sizeof(ni->service), "%s", service ? service : "");
-    weft_future_set_result(f, weft_value_pointer(ni, free_nameinfo));
+    weft_future_set_result(f, weft__value_object(WEFT_VALUE_NAMEINFO, ni, free_nameinfo));
   }
   weft_future_release(f);
 }

@@ -424,11 +424,11 @@ void weft__future_describe(const weft_future_t *f, char *buf, size_t cap) {
     case WEFT_VALUE_BYTES:
       snprintf(outcome, sizeof outcome, " result=<%zu bytes>", v->len);
       break;
-    case WEFT_VALUE_POINTER:
-      snprintf(outcome, sizeof outcome, " result=%p", v->ptr);
+    case WEFT_VALUE_NONE:
+      snprintf(outcome, sizeof outcome, " result=none");
       break;
     default:
-      snprintf(outcome, sizeof outcome, " result=none");
+      snprintf(outcome, sizeof outcome, " result=%p", v->ptr);
     }
   }
   if (f->is_task)

@@ -301,6 +301,9 @@ char *weft__strdup(const char *s);
  * as much of src as both know is copied (fields an older caller lacks stay zero), and dst
  * records its own size. src may be NULL. */
 void weft__copy_sized(void *dst, size_t dst_size, const void *src);
+/* A value holding one reference to a core object of `type` (WEFT_VALUE_TRANSPORT...),
+ * dropped with `release`. */
+weft_value_t weft__value_object(int32_t type, void *object, weft_free_fn release);
 /* Overlays a caller's options struct (NULL: none) on dst, which holds the defaults from the
  * struct's _init function: fields an older, smaller struct lacks keep their defaults. */
 void weft__copy_options(void *dst, size_t dst_size, const void *src);

@@ -603,7 +603,8 @@ static void on_server_resolved(void *arg, struct addrinfo *res, int error) {
   if (rc)
     weft_future_set_error(op->future, rc, NULL, NULL, NULL);
   else
-    weft_future_set_result(op->future, weft_value_pointer(s, release_server_value));
+    weft_future_set_result(op->future,
+                           weft__value_object(WEFT_VALUE_SERVER, s, release_server_value));
 }
 
 static void create_done(weft_future_t *f, void *arg) {

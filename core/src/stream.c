@@ -997,7 +997,8 @@ static void on_inner_done(weft_future_t *inner, void *arg) {
     if (rc == 0)
       rc = writer_new(c, &w);
     if (rc == 0)
-      weft_future_set_result(op->outer, weft_value_pointer(w, release_writer_value));
+      weft_future_set_result(op->outer,
+                             weft__value_object(WEFT_VALUE_STREAM_WRITER, w, release_writer_value));
     else if (rc == WEFT_ECANCELLED)
       weft_future_cancel(op->outer, NULL);
     else

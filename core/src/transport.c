@@ -322,7 +322,8 @@ int weft__future_set_transport(weft_future_t *future, weft_transport_t *t) {
   if (weft_future_done(future))
     return 0;
   weft_transport_retain(t);
-  weft_future_set_result(future, weft_value_pointer(t, release_transport_value));
+  weft_future_set_result(future,
+                         weft__value_object(WEFT_VALUE_TRANSPORT, t, release_transport_value));
   return 1;
 }
 

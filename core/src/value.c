@@ -28,6 +28,20 @@ weft_value_t weft_value_pointer(void *ptr, weft_free_fn free_fn) {
   return v;
 }
 
+weft_value_t weft__value_object(int32_t type, void *object, weft_free_fn release) {
+  weft_value_t v = {0};
+  v.type = type;
+  v.ptr = object;
+  v.free_fn = release;
+  return v;
+}
+
+void *weft_value_object(const weft_value_t *value, int32_t type) {
+  if (value == NULL || type <= WEFT_VALUE_POINTER || value->type != type)
+    return NULL;
+  return value->ptr;
+}
+
 int weft_value_bytes(weft_value_t *out, const void *data, size_t len) {
   if (out == NULL || (data == NULL && len > 0))
     return WEFT_EINVAL;
@@ -50,7 +64,7 @@ void weft_value_clear(weft_value_t *value) {
     return;
   if (value->type == WEFT_VALUE_BYTES)
     free(value->ptr);
-  else if (value->type == WEFT_VALUE_POINTER && value->free_fn != NULL)
+  else if (value->type >= WEFT_VALUE_POINTER && value->free_fn != NULL)
     value->free_fn(value->ptr);
   *value = weft_value_none();
 }

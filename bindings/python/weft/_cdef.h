@@ -191,6 +191,10 @@ typedef struct weft_value_s {
   size_t len;
   weft_free_fn free_fn;
 } weft_value_t;
+#define WEFT_VALUE_INT ...
+#define WEFT_VALUE_TRANSPORT ...
+#define WEFT_VALUE_ADDRINFO ...
+void *weft_value_object(const weft_value_t *value, int32_t type);
 typedef void (*weft_future_cb)(weft_future_t *future, void *arg);
 weft_future_t *weft_future_retain(weft_future_t *future);
 int weft_future_add_done_callback(weft_future_t *future, weft_future_cb cb, void *arg);

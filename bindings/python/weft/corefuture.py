@@ -14,7 +14,7 @@ from ._core import ffi, lib, NULL, error_from_code, callback_failed
 __all__ = ["wrap", "until_made", "outcome", "none_outcome", "int_outcome"]
 
 _CANCELLED = lib.WEFT_ECANCELLED
-_VALUE_INT = 1
+_VALUE_INT = lib.WEFT_VALUE_INT
 
 # Cookies of registered done callbacks: the core holds only the raw handle.
 _pending: set = set()

@@ -65,7 +65,7 @@ def _service_bytes(port):
 def _addrinfo_list(future_ptr) -> list:
     """A done weft_getaddrinfo future's answer as socket.getaddrinfo gives it."""
     value = corefuture.outcome(future_ptr)
-    answer = ffi.cast("weft_addrinfo_t *", value.ptr)
+    answer = ffi.cast("weft_addrinfo_t *", lib.weft_value_object(value, lib.WEFT_VALUE_ADDRINFO))
     result = []
     for index in range(lib.weft_addrinfo_count(answer)):
         canonname = lib.weft_addrinfo_canonname(answer, index)

@@ -386,7 +386,8 @@ def _weft_tls_done(future, arg):
                 # (and its TransportCore) to the new core transport.
                 result = ffi.new("weft_value_t **")
                 lib.weft_future_result(future, result)
-                lib._weft_tp_made(result[0].ptr, transport._cookie)
+                lib._weft_tp_made(lib.weft_value_object(result[0], lib.WEFT_VALUE_TRANSPORT),
+                                  transport._cookie)
             if waiter.done():
                 transport.close()  # cancelled as the handshake completed, as asyncio does
             else:

@@ -51,7 +51,7 @@ typedef struct weft_as_completed_s weft_as_completed_t;
 /* timeout: seconds for the whole iteration, negative for none. */
 WEFT_API int weft_as_completed_new(weft_loop_t *loop, weft_future_t *const *futures, size_t count,
                                    double timeout, weft_as_completed_t **out);
-/* A future whose result is a pointer to the next input to complete (a weft_future_t *,
+/* A future whose result (WEFT_VALUE_FUTURE) is the next input to complete (a weft_future_t *,
  * borrowed from the result); it fails with WEFT_ETIMEDOUT once the timeout passed.
  * WEFT_EEOF when every input has been handed out. */
 WEFT_API int weft_as_completed_next(weft_as_completed_t *iterator, weft_future_t **out);

@@ -14,7 +14,7 @@ struct sockaddr;
 /* A resolved address list (getaddrinfo's answer), read through the accessors. */
 typedef struct weft_addrinfo_s weft_addrinfo_t;
 
-/* A future whose result is a pointer to a weft_addrinfo_t owned by the future (borrow it,
+/* A future whose result (WEFT_VALUE_ADDRINFO) is a weft_addrinfo_t owned by the future (borrow it,
  * or take it with weft_addrinfo_copy). host and service may be NULL (not both); family
  * (AF_*), socktype (SOCK_*), protocol and flags (AI_*) are getaddrinfo's hints, 0 for any.
  * Fails with a WEFT_EAI_* code. Cancelling it abandons the lookup. */
@@ -32,7 +32,7 @@ WEFT_API const char *weft_addrinfo_canonname(const weft_addrinfo_t *list, size_t
 WEFT_API int weft_addrinfo_copy(const weft_addrinfo_t *list, weft_addrinfo_t **out);
 WEFT_API void weft_addrinfo_free(weft_addrinfo_t *list);
 
-/* A future whose result is a pointer to a weft_nameinfo_t owned by the future: the host
+/* A future whose result (WEFT_VALUE_NAMEINFO) is a weft_nameinfo_t owned by the future: the host
  * and service names of `addr` (NI_* flags as getnameinfo). */
 typedef struct weft_nameinfo_s weft_nameinfo_t;
 WEFT_API int weft_getnameinfo(weft_loop_t *loop, const struct sockaddr *addr, int flags,

@@ -11,8 +11,8 @@ extern "C" {
 #endif
 
 /* A read-only transport: data_received, then eof_received and connection_lost at EOF (a
- * read pipe closes at EOF whatever eof_received returns). The future's result is a pointer
- * to the transport, completed after connection_made. */
+ * read pipe closes at EOF whatever eof_received returns). The future's result
+ * (WEFT_VALUE_TRANSPORT) is the transport, completed after connection_made. */
 WEFT_API int weft_connect_read_pipe(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
                                     int fd, weft_future_t **out);
 /* A write-only transport: write, writelines, close, abort, flow control. */

@@ -39,7 +39,7 @@ WEFT_API void weft_server_options_init(weft_server_options_t *options);
 
 /* Binds and listens on every address of host:port (NULL host: all interfaces, both
  * families). IPv6 sockets get IPV6_V6ONLY so both families can share the port. The
- * future's result is a pointer to the server (a reference owned by the future: retain it
+ * future's result (WEFT_VALUE_SERVER) is the server (a reference owned by the future: retain it
  * to keep it). The factory is called on the loop for each accepted connection. */
 WEFT_API int weft_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
                                 void *factory_arg, const char *host, int port,

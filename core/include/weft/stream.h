@@ -141,8 +141,8 @@ WEFT_API void weft_stream_options_init(weft_stream_options_t *options);
 typedef int (*weft_stream_client_fn)(weft_stream_reader_t *reader, weft_stream_writer_t *writer,
                                      void *arg);
 
-/* open_connection: the future's result is a pointer to the writer (a reference owned by
- * the future); weft_stream_writer_reader gives the reader. */
+/* open_connection: the future's result (WEFT_VALUE_STREAM_WRITER) is the writer (a reference owned
+ * by the future); weft_stream_writer_reader gives the reader. */
 WEFT_API int weft_open_connection(weft_loop_t *loop, const char *host, int port,
                                   const weft_stream_options_t *options, weft_future_t **out);
 WEFT_API int weft_open_unix_connection(weft_loop_t *loop, const char *path, size_t path_len,
@@ -156,7 +156,7 @@ WEFT_API int weft_open_unix_connection_await(weft_loop_t *loop, const char *path
                                              const weft_stream_options_t *options,
                                              weft_stream_reader_t **reader_out,
                                              weft_stream_writer_t **writer_out);
-/* start_server: the future's result is a pointer to the server (see server.h). */
+/* start_server: the future's result (WEFT_VALUE_SERVER) is the server (see server.h). */
 WEFT_API int weft_start_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg,
                                const char *host, int port, const weft_stream_options_t *options,
                                weft_future_t **out);

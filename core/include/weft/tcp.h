@@ -37,10 +37,10 @@ typedef struct weft_connect_options_s {
 WEFT_API void weft_connect_options_init(weft_connect_options_t *options);
 
 /* Connects to host:port, then binds `protocol`/`arg` to the new transport and delivers
- * connection_made. The future's result is a pointer to the transport (a reference owned by
- * the future: retain it to keep it). Cancelling the future stops the attempt. On failure
- * (the first error, or a combined message when the addresses failed differently) no
- * protocol callback is called. */
+ * connection_made. The future's result (WEFT_VALUE_TRANSPORT) is the transport (a reference owned
+ * by the future: retain it to keep it). Cancelling the future stops the attempt. On failure (the
+ * first error, or a combined message when the addresses failed differently) no protocol callback is
+ * called. */
 WEFT_API int weft_create_connection(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
                                     const char *host, int port,
                                     const weft_connect_options_t *options, weft_future_t **out);

@@ -84,7 +84,7 @@ typedef enum weft_tls_extra_info {
  * gets a TLS layer as its protocol and must no longer be used; `protocol`/`arg` (usually
  * the one already in use) receives the TLS transport's events but no connection_made. The
  * side is `server_side` (1: server), which must match the context's role. The future's
- * result is a pointer to the new transport (a reference owned by the future). If the
+ * result (WEFT_VALUE_TRANSPORT) is the new transport (a reference owned by the future). If the
  * upgrade fails, the future fails (WEFT_ETLS, WEFT_ECONNABORTED...), the connection is
  * closed and the protocol then gets connection_lost(error) with the old transport. */
 WEFT_API int weft_start_tls(weft_transport_t *transport, const weft_protocol_t *protocol, void *arg,

@@ -28,7 +28,7 @@ typedef struct weft_datagram_options_s {
 /* Fills *options with the defaults: every field zero (none, off), size set. */
 WEFT_API void weft_datagram_options_init(weft_datagram_options_t *options);
 
-/* Creates the endpoint; the future's result is a pointer to the transport (a reference
+/* Creates the endpoint; the future's result (WEFT_VALUE_TRANSPORT) is the transport (a reference
  * owned by the future), completed after connection_made. */
 WEFT_API int weft_create_datagram_endpoint(weft_loop_t *loop, const weft_protocol_t *protocol,
                                            void *arg, const weft_datagram_options_t *options,
