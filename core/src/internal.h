@@ -235,10 +235,10 @@ int weft__future_add_callback(weft_future_t *future, weft_future_cb cb, void *ar
  * no allocation. The callers hold a future made in the same call (an operation's, a
  * waiter: WEFT__INLINE_CALLBACKS slots, inline), or one just returned by one of the core's
  * own starters (connect, create_server, start_tls), whose outcome only ever comes later,
- * from the loop. Such a future may already carry two callbacks (a TLS server's creation
- * future has the plain server's and the TLS layer's, and start_server adds a third): then
- * the array grows, and should that allocation fail the process aborts, as libuv does when
- * it cannot grow its own watcher table, since the operation could never complete. */
+ * from the loop, and which carries one callback of its own. (start_server adds a third to a
+ * TLS server's creation future, so it uses weft_future_add_done_callback and unwinds.)
+ * Should that change, the array grows, and if that allocation fails the process aborts, as
+ * libuv does when it cannot grow its watcher table: the operation could never complete. */
 void weft__future_watch(weft_future_t *future, weft_future_cb cb, void *arg);
 /* Completes a future, tasks included. `message` is copied. */
 int weft__future_finish(weft_future_t *future, int state, weft_value_t value, int error,

@@ -17,7 +17,10 @@ extern "C" {
 struct sockaddr;
 
 /* Readiness callbacks: cb(arg) runs from the loop whenever fd is readable (writable) until
- * removed. remove_* return 1 if a callback was registered, 0 if not. */
+ * removed. remove_* return 1 if a callback was registered, 0 if not. add_* fail with
+ * WEFT_EBADF for a descriptor that is not open and WEFT_EBUSY for one another handle of the
+ * loop (a transport, a server) watches. A watched descriptor may be closed at any time: its
+ * callbacks stop, and the registration stays until removed (as a selector's key). */
 WEFT_API int weft_add_reader(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg);
 WEFT_API int weft_remove_reader(weft_loop_t *loop, int fd);
 WEFT_API int weft_add_writer(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg);
