@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
-"""Writes the NULL sweep's calls: one call of every name in core/weft.exports, with NULL for
-each pointer parameter and 0 (then -1) for each scalar, from the prototypes in the public
-headers. It fails when it cannot write a call for an exported name (no prototype, or a
-parameter type it does not know), so a new function cannot stay out of the sweep.
+"""Writes the NULL sweep's calls: for every name in core/weft.exports, from its prototype in
+the public headers, a call with NULL for each pointer parameter and 0 for each scalar; the
+same with -1 for each scalar; and, for a function taking one of the core's objects and an
+out pointer, a NULL object with real (zeroed) memory behind the out pointers. It fails when
+it cannot write a call for an exported name (no prototype, or a parameter type it does not
+know), so a new function cannot stay out of the sweep.
 
-What the sweep checks besides "no crash" (tests/null_sweep.c runs each call in a child):
-a function that takes pointers and returns int returns WEFT_EINVAL when they are all NULL
-(weft.h: "a NULL handle or a NULL required pointer is WEFT_EINVAL"), a query returns 0 /
-NULL / 0.0. The exceptions are the tables below, each with its reason.
+What the sweep checks besides "no crash" (tests/null_sweep.c runs each call in a child), for
+functions that take a pointer: a signed integer result is WEFT_EINVAL (weft.h: "a NULL
+handle or a NULL required pointer is WEFT_EINVAL") except for the queries listed below (0);
+a pointer result is NULL, an unsigned one 0, a double 0.0.
 
 usage: null_sweep_gen.py EXPORTS INCLUDE_DIR OUTPUT.c
 """
@@ -27,8 +29,7 @@ QUERIES = {
     "weft_semaphore_locked", "weft_server_is_serving", "weft_stream_at_eof",
     "weft_stream_can_write_eof", "weft_stream_is_closing", "weft_timeout_expired",
     "weft_tls_conn_handshake_done", "weft_tls_context_get_check_hostname",
-"weft_transport_can_write_eof", "weft_transport_is_closing",
-    "weft_transport_is_reading",
+    "weft_transport_can_write_eof", "weft_transport_is_closing", "weft_transport_is_reading",
 }
 
 UNSIGNED = {
@@ -73,8 +74,6 @@ def statements(text):
             depth -= 1
         elif ch == ";" and depth == 0:
             yield text[start:i].strip()
-            start = i + 1
-        elif ch == "}" and depth == 0:
             start = i + 1
 
 
