@@ -96,6 +96,7 @@ weft_transport_t *weft_process_get_pipe_transport(const weft_process_t *process,
 /* transport.h (what pipe transports use) */
 int weft_transport_write(weft_transport_t *transport, const void *data, size_t len);
 int weft_transport_write_eof(weft_transport_t *transport);
+int weft_transport_can_write_eof(const weft_transport_t *transport);
 int weft_transport_close(weft_transport_t *transport);
 int weft_transport_abort(weft_transport_t *transport);
 int weft_transport_is_closing(const weft_transport_t *transport);
