@@ -264,7 +264,7 @@ int weft_getaddrinfo(weft_loop_t *loop, const char *host, const char *service, i
     free(op);
     return rc;
   }
-  weft_future_add_done_callback(op->future, gai_future_done, op);
+  weft__future_watch(op->future, gai_future_done, op);
   *out = weft_future_retain(op->future);
   return 0;
 }

@@ -331,7 +331,7 @@ int weft_server_serve_forever(weft_server_t *s, weft_future_t **out) {
   if (rc)
     return rc;
   weft_server_retain(s);
-  weft_future_add_done_callback(f, forever_done, s);
+  weft__future_watch(f, forever_done, s);
   *out = f;
   return 0;
 }
@@ -366,7 +366,9 @@ int weft_server_socket_address(const weft_server_t *s, size_t i, struct sockaddr
 int weft_server_port(const weft_server_t *s) {
   struct sockaddr_storage ss;
   size_t len = sizeof(ss);
-  if (!s || s->kind != WEFT_TRANSPORT_TCP ||
+  if (!s)
+    return WEFT_EINVAL;
+  if (s->kind != WEFT_TRANSPORT_TCP ||
       weft_server_socket_address(s, 0, (struct sockaddr *)&ss, &len) != 0)
     return 0;
   if (ss.ss_family == AF_INET)
@@ -538,7 +540,7 @@ static int create_op_new(weft_loop_t *loop, weft_protocol_factory_fn factory, vo
 
 /* Hands the future to the caller; from now on the op lives until the future is done. */
 static void create_publish(create_op_t *op, weft_future_t **out) {
-  weft_future_add_done_callback(op->future, create_done, op);
+  weft__future_watch(op->future, create_done, op);
   *out = weft_future_retain(op->future);
 }
 

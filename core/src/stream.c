@@ -880,7 +880,7 @@ int weft_stream_close(weft_stream_writer_t *w) {
 }
 
 int weft_stream_is_closing(const weft_stream_writer_t *w) {
-  return w ? weft_transport_is_closing(w->conn->transport) : 1;
+  return w ? weft_transport_is_closing(w->conn->transport) : 0;
 }
 
 int weft_stream_get_extra_info(const weft_stream_writer_t *w, int key, void *buf, size_t *len) {
@@ -1064,8 +1064,8 @@ static int open_common(weft_loop_t *loop, const weft_stream_options_t *o, const 
   }
   op->conn->refs++; /* the open's own, beside the protocol's */
   weft_future_retain(op->outer);
-  weft_future_add_done_callback(op->inner, on_inner_done, op);
-  weft_future_add_done_callback(op->outer, on_outer_done, weft_future_retain(op->inner));
+  weft__future_watch(op->inner, on_inner_done, op);
+  weft__future_watch(op->outer, on_outer_done, weft_future_retain(op->inner));
   *out = op->outer;
   return 0;
 }
@@ -1189,8 +1189,8 @@ int weft_stream_start_tls(weft_stream_writer_t *w, const weft_tls_options_t *tls
   up->conn = c;
   c->refs++;
   weft_future_retain(up->outer);
-  weft_future_add_done_callback(inner, on_tls_upgraded, up);
-  weft_future_add_done_callback(up->outer, on_outer_done, weft_future_retain(inner));
+  weft__future_watch(inner, on_tls_upgraded, up);
+  weft__future_watch(up->outer, on_outer_done, weft_future_retain(inner));
   *out = up->outer;
   return 0;
 }

@@ -144,7 +144,7 @@ static int op_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
 
 /* Hands the future to the caller; from now on the op lives until the future is done. */
 static void op_publish(connect_op_t *op, weft_future_t **out) {
-  weft_future_add_done_callback(op->future, op_done, op);
+  weft__future_watch(op->future, op_done, op);
   *out = weft_future_retain(op->future);
 }
 

@@ -808,9 +808,9 @@ int weft__tls_layer_new(weft_loop_t *loop, const weft_protocol_t *protocol, void
 
 void weft__tls_layer_connect(layer_t *L, weft_future_t *inner, weft_future_t **out) {
   L->inner = inner;
-  weft_future_add_done_callback(inner, on_inner_done, L); /* keeps the first reference */
+  weft__future_watch(inner, on_inner_done, L); /* keeps the first reference */
   L->refs++;
-  weft_future_add_done_callback(L->waiter, on_waiter_done, L);
+  weft__future_watch(L->waiter, on_waiter_done, L);
   *out = weft_future_retain(L->waiter);
 }
 
@@ -850,7 +850,7 @@ int weft_start_tls(weft_transport_t *raw, const weft_protocol_t *protocol, void 
   attach(L, raw); /* with the first reference */
   weft__transport_set_protocol(raw, &raw_protocol, L);
   L->refs++;
-  weft_future_add_done_callback(L->waiter, on_waiter_done, L);
+  weft__future_watch(L->waiter, on_waiter_done, L);
   *out = weft_future_retain(L->waiter);
   start_handshake(L);
   sync_raw_reading(L);

@@ -167,7 +167,7 @@ int weft_transport_abort(weft_transport_t *t) {
 }
 
 int weft_transport_is_closing(const weft_transport_t *t) {
-  return t ? t->closing : 1;
+  return t ? t->closing : 0;
 }
 
 int weft_transport_pause_reading(weft_transport_t *t) {
@@ -298,7 +298,9 @@ void weft_transport_emit_data(weft_transport_t *t, const char *data, size_t len)
 }
 
 int weft_transport_emit_eof(weft_transport_t *t) {
-  if (!t || t->lost || !t->proto.eof_received)
+  if (!t)
+    return WEFT_EINVAL;
+  if (t->lost || !t->proto.eof_received)
     return 0;
   return t->proto.eof_received(t, t->proto_arg);
 }
