@@ -267,6 +267,25 @@ def test_task_factory(loop):
     assert len(made) == 1
 
 
+@pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                         ids=["weft", "asyncio"])
+def test_task_factory_tasks_get_their_name(new_loop):
+    # asyncio names a factory's task through set_name (3.13 has no tasks._set_task_name).
+    loop = new_loop()
+    try:
+        loop.set_task_factory(lambda lp, coro, **kwargs: asyncio.Task(coro, loop=lp, **kwargs))
+
+        async def main():
+            return asyncio.current_task().get_name()
+
+        assert loop.run_until_complete(loop.create_task(main(), name="named")) == "named"
+        assert loop.run_until_complete(
+            loop.create_task(main(), name="in-context", context=contextvars.copy_context())
+        ) == "in-context"
+    finally:
+        loop.close()
+
+
 def test_many_timers_cancelled_do_not_leak(loop):
     handles = [loop.call_later(100, print) for _ in range(10000)]
     for handle in handles:

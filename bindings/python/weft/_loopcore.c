@@ -102,13 +102,29 @@ enum { SPARE_MAX = 128 };
 static PyObject *spare[SPARE_MAX]; /* emptied, untracked, one reference each */
 static size_t spare_len;
 
+/* Whether something holds a weak reference to obj. CPython keeps the list of an object's
+ * weak references at tp_weaklistoffset from the object: a positive offset into the
+ * instance up to 3.11, and from 3.12 a negative one into the pre-header for the types whose
+ * weak references it manages (Py_TPFLAGS_MANAGED_WEAKREF, as a class with __weakref__ in
+ * __slots__ now is). The versions whose layout we know are read; on any other, a type that
+ * can be weakly referenced counts as referenced, which only costs the spare. */
+static int has_weakrefs(PyObject *obj) {
+  Py_ssize_t offset = Py_TYPE(obj)->tp_weaklistoffset;
+  if (offset == 0)
+    return 0;
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000
+  return *(PyObject **)((char *)obj + offset) != NULL;
+#else
+  return 1;
+#endif
+}
+
 /* Lets go of a handle that has run (or was skipped): kept as a spare when only the loop
  * holds it, else released. */
 static void handle_release(PyObject *handle) {
   PyTypeObject *type = Py_TYPE(handle);
   if (Py_REFCNT(handle) != 1 || type != slots.handle_type || spare_len == SPARE_MAX ||
-      (type->tp_weaklistoffset > 0 &&
-       *(PyObject **)((char *)handle + type->tp_weaklistoffset) != NULL)) {
+      has_weakrefs(handle)) {
     Py_DECREF(handle);
     return;
   }
