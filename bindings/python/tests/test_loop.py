@@ -5,6 +5,7 @@ import contextvars
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -379,3 +380,109 @@ finally:
     finally:
         child.kill()
         child.wait()
+
+
+BOTH_LOOPS = pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                                     ids=["weft", "asyncio"])
+
+
+def _from_another_thread(loop, call):
+    """Runs call() on a new thread while the loop runs; its result, or what it raised."""
+    outcome = {}
+
+    def body():
+        try:
+            outcome["result"] = call()
+        except BaseException as exc:  # noqa: BLE001 (handed back to the test)
+            outcome["error"] = exc
+
+    async def main():
+        thread = threading.Thread(target=body)
+        thread.start()
+        while thread.is_alive():
+            await asyncio.sleep(0.005)
+        thread.join()
+
+    loop.run_until_complete(main())
+    return outcome
+
+
+async def _until(predicate, rounds=1000):
+    # asyncio's loop is not woken by a call_soon from another thread: keep it turning.
+    for _ in range(rounds):
+        if predicate():
+            return True
+        await asyncio.sleep(0.005)
+    return predicate()
+
+
+@BOTH_LOOPS
+def test_call_soon_and_timers_from_another_thread_without_debug(new_loop):
+    # asyncio checks the calling thread in debug mode only; weft routes such calls through
+    # the thread-safe path, and the callbacks run on the loop's thread.
+    loop = new_loop()
+    try:
+        loop.set_debug(False)
+        ran = []
+        record = lambda what: ran.append((what, threading.get_ident()))  # noqa: E731
+        out = _from_another_thread(loop, lambda: (
+            loop.call_soon(record, "soon"),
+            loop.call_later(0.01, record, "later"),
+            loop.call_at(loop.time() + 0.01, record, "at"),
+            loop.call_later(0.01, record, "cancelled")))
+        assert "error" not in out, out
+        soon, later, at, cancelled = out["result"]
+        assert isinstance(soon, asyncio.Handle) and isinstance(later, asyncio.TimerHandle)
+        assert at.when() <= loop.time() + 0.01
+        cancelled.cancel()
+        assert loop.run_until_complete(_until(lambda: len(ran) >= 3))
+        loop.run_until_complete(asyncio.sleep(0.05))
+        assert sorted(what for what, _ in ran) == ["at", "later", "soon"]
+        assert {thread for _, thread in ran} == {threading.get_ident()}
+    finally:
+        loop.close()
+
+
+@BOTH_LOOPS
+def test_timer_from_another_thread_cancelled_there_never_runs(new_loop):
+    loop = new_loop()
+    try:
+        ran = []
+
+        def schedule_and_cancel():
+            timer = loop.call_later(0.01, ran.append, 1)
+            timer.cancel()
+            return timer
+
+        out = _from_another_thread(loop, schedule_and_cancel)
+        assert out["result"].cancelled()
+        loop.run_until_complete(asyncio.sleep(0.05))
+        assert ran == []
+    finally:
+        loop.close()
+
+
+@BOTH_LOOPS
+def test_call_soon_from_another_thread_in_debug_mode_raises(new_loop):
+    loop = new_loop()
+    try:
+        loop.set_debug(True)
+        for call in (lambda: loop.call_soon(print), lambda: loop.call_later(1, print),
+                     lambda: loop.call_at(loop.time() + 1, print)):
+            out = _from_another_thread(loop, call)
+            assert isinstance(out.get("error"), RuntimeError), out
+    finally:
+        loop.close()
+
+
+@BOTH_LOOPS
+def test_runner_debug_makes_the_loop_debug(new_loop):
+    async def main():
+        return asyncio.get_running_loop().get_debug()
+
+    with asyncio.Runner(debug=True, loop_factory=new_loop) as runner:
+        assert runner.run(main()) is True
+    with asyncio.Runner(debug=False, loop_factory=new_loop) as runner:
+        assert runner.run(main()) is False
+    if sys.version_info >= (3, 12):  # asyncio.run's loop_factory came in 3.12
+        assert asyncio.run(main(), debug=True, loop_factory=new_loop) is True
