@@ -486,3 +486,90 @@ def test_runner_debug_makes_the_loop_debug(new_loop):
         assert runner.run(main()) is False
     if sys.version_info >= (3, 12):  # asyncio.run's loop_factory came in 3.12
         assert asyncio.run(main(), debug=True, loop_factory=new_loop) is True
+
+
+@BOTH_LOOPS
+def test_a_failed_task_is_reported_at_once_in_debug_mode_too(new_loop):
+    # Nothing keeps a finished task alive: "exception was never retrieved" comes as soon
+    # as the program lets go of it (test_futures2 checks it with sleep(0)).
+    import weakref
+    reported = []
+
+    async def main():
+        asyncio.get_running_loop().set_exception_handler(
+            lambda loop, context: reported.append(context["message"]))
+
+        async def fail():
+            1 / 0
+
+        ref = weakref.ref(asyncio.ensure_future(fail()))
+        await asyncio.sleep(0)
+        return ref() is None
+
+    for debug in (False, True):
+        reported.clear()
+        with asyncio.Runner(debug=debug, loop_factory=new_loop) as runner:
+            assert runner.run(main()) is True
+        assert reported == ["Task exception was never retrieved"]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="3.11's asyncio runs the handler "
+                    "in the loop's context")
+@BOTH_LOOPS
+def test_custom_exception_handler_runs_in_the_failing_context(new_loop):
+    name = contextvars.ContextVar("name", default="outer")
+    seen = []
+
+    def callback():
+        name.set("handle")
+        1 / 0
+
+    async def task():
+        name.set("task")
+        1 / 0
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda loop, context: seen.append(name.get()))
+        loop.call_soon(callback)
+        loop.create_task(task())
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        runner.run(main())
+    assert sorted(seen) == ["handle", "task"]
+
+
+@BOTH_LOOPS
+def test_watching_a_bad_object_or_a_transports_socket_raises(new_loop):
+    import socket
+    loop = new_loop()
+    rsock, wsock = socket.socketpair()
+    try:
+        for method in (loop.add_reader, loop.add_writer):
+            with pytest.raises(ValueError, match="Invalid file object"):
+                method(object(), print)
+        for method in (loop.remove_reader, loop.remove_writer):
+            with pytest.raises(ValueError, match="Invalid file object"):
+                method(object())
+
+        async def main():
+            transport, _ = await loop.create_connection(asyncio.Protocol, sock=rsock)
+            try:
+                for fd in (rsock, rsock.fileno()):
+                    for call in (lambda: loop.add_reader(fd, print),
+                                 lambda: loop.add_writer(fd, print),
+                                 lambda: loop.remove_reader(fd),
+                                 lambda: loop.remove_writer(fd)):
+                        with pytest.raises(RuntimeError, match="is used by transport"):
+                            call()
+            finally:
+                transport.close()
+            await asyncio.sleep(0)
+
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+        rsock.close()
+        wsock.close()

@@ -21,8 +21,15 @@ collections.abc.Coroutine.register(SockOp)
 
 
 def _fileno(fileobj) -> int:
-    """The descriptor of an int or of an object with fileno(), as asyncio accepts."""
-    fd = fileobj if isinstance(fileobj, int) else int(fileobj.fileno())
+    """The descriptor of an int or of an object with fileno(), as asyncio accepts, with
+    its errors (selectors._fileobj_to_fd)."""
+    if isinstance(fileobj, int):
+        fd = fileobj
+    else:
+        try:
+            fd = int(fileobj.fileno())
+        except (AttributeError, TypeError, ValueError):
+            raise ValueError(f"Invalid file object: {fileobj!r}") from None
     if fd < 0:
         raise ValueError(f"Invalid file descriptor: {fd}")
     return fd
@@ -36,19 +43,34 @@ class FdWatchMixin:
         self._check_closed()
         if coroutines.iscoroutine(callback) or coroutines.iscoroutinefunction(callback):
             raise TypeError("coroutines cannot be used with add_reader()/add_writer()")
-        self._sockcore.watch(writer, _fileno(fd), Handle(callback, args, self, None))
+        fileno = _fileno(fd)
+        self._ensure_fd_no_transport(fd, fileno)
+        self._sockcore.watch(writer, fileno, Handle(callback, args, self, None))
+
+    def _ensure_fd_no_transport(self, fd, fileno: int) -> None:
+        """RuntimeError, as asyncio raises, when an open transport was made on the socket
+        with this descriptor (create_connection(sock=...) and the like): watching it too
+        would take its reads or writes away from the transport."""
+        for transport in self._transports:
+            sock = getattr(transport, "_socket", None) or getattr(transport, "_sock", None)
+            if sock is not None and sock.fileno() == fileno and not transport.is_closing():
+                raise RuntimeError(f"File descriptor {fd!r} is used by transport {transport!r}")
 
     def add_reader(self, fd, callback, *args):
         self._watch(False, fd, callback, args)
 
     def remove_reader(self, fd):
-        return self._sockcore.unwatch(False, _fileno(fd))
+        fileno = _fileno(fd)
+        self._ensure_fd_no_transport(fd, fileno)
+        return self._sockcore.unwatch(False, fileno)
 
     def add_writer(self, fd, callback, *args):
         self._watch(True, fd, callback, args)
 
     def remove_writer(self, fd):
-        return self._sockcore.unwatch(True, _fileno(fd))
+        fileno = _fileno(fd)
+        self._ensure_fd_no_transport(fd, fileno)
+        return self._sockcore.unwatch(True, fileno)
 
     def _remove_all_watchers(self) -> None:
         self._sockcore.clear()

@@ -179,6 +179,10 @@ class EventLoop(LoopCore, TLSMixin, DatagramMixin, PipeMixin, SendfileMixin, Tra
         if elapsed >= self.slow_callback_duration:
             base_events.logger.warning("Executing %s took %.3f seconds",
                                        base_events._format_handle(handle), elapsed)
+        # A traceback made while the handle ran (a failed task step) may keep this frame,
+        # and with it the handle and its task, alive after we return: asyncio drops its
+        # handle the same way, so such a task is released (and reported) at once.
+        handle = None
         return True
 
     def _run_guarded(self, handle) -> None:
