@@ -429,7 +429,7 @@ def test_call_soon_and_timers_from_another_thread_without_debug(new_loop):
             loop.call_soon(record, "soon"),
             loop.call_later(0.01, record, "later"),
             loop.call_at(loop.time() + 0.01, record, "at"),
-            loop.call_later(0.01, record, "cancelled")))
+            loop.call_later(60, record, "cancelled")))  # cancelled long before it is due
         assert "error" not in out, out
         soon, later, at, cancelled = out["result"]
         assert isinstance(soon, asyncio.Handle) and isinstance(later, asyncio.TimerHandle)
@@ -450,13 +450,13 @@ def test_timer_from_another_thread_cancelled_there_never_runs(new_loop):
         ran = []
 
         def schedule_and_cancel():
-            timer = loop.call_later(0.01, ran.append, 1)
+            timer = loop.call_later(0.1, ran.append, 1)  # cancelled before it is due
             timer.cancel()
             return timer
 
         out = _from_another_thread(loop, schedule_and_cancel)
         assert out["result"].cancelled()
-        loop.run_until_complete(asyncio.sleep(0.05))
+        loop.run_until_complete(asyncio.sleep(0.2))
         assert ran == []
     finally:
         loop.close()
