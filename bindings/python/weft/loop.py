@@ -284,7 +284,7 @@ class EventLoop(LoopCore, TLSMixin, DatagramMixin, PipeMixin, SendfileMixin, Tra
         ptr, self._ptr = getattr(self, "_ptr", NULL), NULL
         if ptr != NULL:
             self._detach()
-            lib.weft_loop_free(ptr)
+            lib.weft_loop_release(ptr)
 
     # ---- Futures and tasks ------------------------------------------------------------
 
