@@ -66,8 +66,10 @@ def _check_openssl() -> None:
         _openssl_checked = True
         core = lib.weft_tls_openssl_version()
         libs = _mapped_libssl()
-        if sys.implementation.name != "cpython" or sys.version_info < (3, 7):
-            _openssl_problem = ("weft's TLS reads CPython's ssl objects (3.7 or later), not "
+        # _sslhelper.c reads the start of CPython's _ssl structs, known the same from 3.7
+        # to 3.13: on another version TLS is refused rather than reading an unknown layout.
+        if sys.implementation.name != "cpython" or not (3, 7) <= sys.version_info[:2] <= (3, 13):
+            _openssl_problem = ("weft's TLS reads CPython's ssl objects (3.7 to 3.13), not "
                                 f"those of {sys.implementation.name} {sys.version.split()[0]}")
         elif core != sslmod.OPENSSL_VERSION_NUMBER:
             _openssl_problem = (f"Python's ssl module runs on {sslmod.OPENSSL_VERSION} "
