@@ -8,31 +8,32 @@
  * would have had, and come as early as they can.
  *
  * The test is cheap where it happens often: a loop knows whether one of its tasks' stacks
- * is the running one (loop->on_task_stack, a field already in cache). Destructors reached
- * without a loop (weft_value_clear) ask a thread-local pointer instead, which is set only
- * while a stackful task runs. */
+ * is the running one (loop->on_task_stack, a field already in cache, set and restored
+ * around each resume). Destructors reached without a loop (weft_value_clear) find the loop
+ * through a thread-local pointer to the loop the thread runs, written once per run. */
 #include <stdio.h>
 
 #include "internal.h"
 
-/* The loop whose stackful task is running on this thread; NULL on any loop's own stack and
- * on threads that run no loop (executor workers). */
-static _Thread_local weft_loop_t *stack_loop;
+/* The loop this thread runs (set while it runs, or for good by an adopted loop): what
+ * paths with no loop of their own ask whether a task's stack is the running one. Written
+ * once per run, never per task switch. NULL on threads that run no loop (executor workers). */
+static _Thread_local weft_loop_t *thread_loop;
+
+weft_loop_t *weft__thread_loop_set(weft_loop_t *loop) {
+  weft_loop_t *previous = thread_loop;
+  thread_loop = loop;
+  return previous;
+}
+
+void weft__thread_loop_forget(weft_loop_t *loop) {
+  if (thread_loop == loop)
+    thread_loop = NULL;
+}
 
 weft_loop_t *weft__task_stack_loop(void) {
-  return stack_loop;
-}
-
-weft_loop_t *weft__task_stack_enter(weft_loop_t *loop) {
-  weft_loop_t *outer = stack_loop;
-  stack_loop = loop;
-  loop->on_task_stack = true;
-  return outer;
-}
-
-void weft__task_stack_leave(weft_loop_t *loop, weft_loop_t *outer) {
-  stack_loop = outer;
-  loop->on_task_stack = outer == loop;
+  weft_loop_t *loop = thread_loop;
+  return loop != NULL && loop->on_task_stack ? loop : NULL;
 }
 
 int weft__defer(weft_loop_t *loop, weft_callback_fn fn, void *arg) {
@@ -59,7 +60,7 @@ void weft__call_or_defer(weft_loop_t *loop, weft_callback_fn fn, void *arg) {
 void weft__call_free(weft_free_fn fn, void *arg) {
   if (fn == NULL)
     return;
-  weft_loop_t *loop = stack_loop;
+  weft_loop_t *loop = weft__task_stack_loop();
   if (loop != NULL && weft__defer(loop, fn, arg) == 0)
     return;
   fn(arg);
@@ -87,7 +88,7 @@ void weft__run_deferred(weft_loop_t *loop) {
 
 #ifndef NDEBUG
 void weft__assert_loop_stack_at(const char *what, const char *file, int line) {
-  if (stack_loop == NULL)
+  if (weft__task_stack_loop() == NULL)
     return;
   fprintf(stderr,
           "weft: %s about to run on a stackful task's stack (%s:%d); registered code must only "

@@ -141,6 +141,7 @@ struct weft_loop_s {
   /* Where registered code runs (defer.c): set while one of this loop's stackful tasks is
    * the running stack, and the calls put off until it is not. */
   bool on_task_stack;
+  weft_loop_t *outer_thread_loop; /* the thread's loop before this one ran, restored after */
   weft__deferred_t *deferred;
   size_t deferred_len, deferred_cap;
 };
@@ -301,11 +302,21 @@ void weft__tasks_abandon(weft_loop_t *loop);
 static inline bool weft__on_task_stack(const weft_loop_t *loop) {
   return loop->on_task_stack;
 }
+/* Around a coroutine's resume: returns what leave restores (true when nested in a task). */
+static inline bool weft__task_stack_enter(weft_loop_t *loop) {
+  bool outer = loop->on_task_stack;
+  loop->on_task_stack = true;
+  return outer;
+}
+static inline void weft__task_stack_leave(weft_loop_t *loop, bool outer) {
+  loop->on_task_stack = outer;
+}
+/* Makes `loop` the one this thread runs; returns the previous one, for restoring. */
+weft_loop_t *weft__thread_loop_set(weft_loop_t *loop);
+/* Clears the thread's loop if it is `loop` (an adopted loop closing). */
+void weft__thread_loop_forget(weft_loop_t *loop);
 /* The loop whose stackful task this thread is running, or NULL (for paths with no loop). */
 weft_loop_t *weft__task_stack_loop(void);
-/* Around a coroutine's resume: returns what leave restores. */
-weft_loop_t *weft__task_stack_enter(weft_loop_t *loop);
-void weft__task_stack_leave(weft_loop_t *loop, weft_loop_t *outer);
 /* Queues fn(arg) for when the loop's stack is back. 0 or WEFT_ENOMEM. */
 int weft__defer(weft_loop_t *loop, weft_callback_fn fn, void *arg);
 /* fn(arg) now on the loop's stack, deferred on a task's (in place if out of memory). */

@@ -98,6 +98,7 @@ int weft_loop_new_ex(const weft_loop_options_t *options, weft_loop_t **out) {
     loop->running = true; /* the host runs it: from now on only this thread may call */
     loop->owner = uv_thread_self();
     loop->owner_tag = this_thread();
+    weft__thread_loop_set(loop); /* for good: the host runs it, on this thread */
   } else {
     rc = weft_error_from_uv(uv_loop_init(&loop->own_uv));
     if (rc != 0) {
@@ -287,6 +288,8 @@ static void collect(weft_loop_t *loop, weft__ready_t *entry) {
 static void on_check(uv_check_t *check) {
   weft_loop_t *loop = check->data;
   weft__loop_retain(loop); /* a callback may drop the last outside reference */
+  if (loop->adopted)       /* a host may run several adopted loops on one thread */
+    weft__thread_loop_set(loop);
   weft__timers_run_due(loop);
   for (size_t n = loop->ready_count; n > 0 && loop->ready_count > 0; n--) {
     weft__ready_t entry = loop->ready[loop->ready_head];
@@ -489,6 +492,12 @@ static void begin_running(weft_loop_t *loop) {
   loop->running = true;
   loop->owner = uv_thread_self();
   loop->owner_tag = this_thread();
+  loop->outer_thread_loop = weft__thread_loop_set(loop);
+}
+
+static void end_running(weft_loop_t *loop) {
+  loop->running = false;
+  weft__thread_loop_set(loop->outer_thread_loop);
 }
 
 int weft_loop_run_forever(weft_loop_t *loop) {
@@ -510,7 +519,7 @@ int weft_loop_run_forever(weft_loop_t *loop) {
   } while (!atomic_load(&loop->stopping));
   uv_unref((uv_handle_t *)&loop->async);
   atomic_store(&loop->stopping, 0);
-  loop->running = false;
+  end_running(loop);
   return 0;
 }
 
@@ -548,7 +557,7 @@ int weft_loop_run_once(weft_loop_t *loop, int nowait) {
   /* libuv does not iterate a loop with nothing alive; weft's own work (ready callbacks,
    * timers) keeps it alive, so with nothing at all to do this returns at once. */
   uv_run(loop->uv, nowait ? UV_RUN_NOWAIT : UV_RUN_ONCE);
-  loop->running = false;
+  end_running(loop);
   atomic_store(&loop->stopping, 0);
   return 0;
 }
@@ -614,6 +623,7 @@ int weft_loop_close(weft_loop_t *loop) {
   if (loop->adopted && !uv_thread_equal(&loop->owner, &(uv_thread_t){uv_thread_self()}))
     return WEFT_EWRONGTHREAD;
 
+  weft__thread_loop_forget(loop);
   uv_mutex_lock(&loop->foreign_lock);
   loop->foreign_closed = true;
   weft__foreign_t *foreign = loop->foreign;

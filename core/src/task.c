@@ -254,10 +254,10 @@ void weft__task_step(weft_task_t *t, int code) {
   t->step_ended = false;
   t->resume_code = code;
   if (t->coro != NULL) {
-    weft_loop_t *outer_stack = weft__task_stack_enter(loop);
+    bool nested = weft__task_stack_enter(loop);
     weft__coro_resume(t->coro);
-    weft__task_stack_leave(loop, outer_stack);
-    if (outer_stack == NULL && loop->deferred_len > 0) {
+    weft__task_stack_leave(loop, nested);
+    if (!nested && loop->deferred_len > 0) {
       /* Back on the loop's stack: what the body deferred runs now, as if on the loop (no
        * current task, so none of it can await), before the body's outcome is applied. */
       loop->current_task = outer;

@@ -125,7 +125,6 @@ static int make_engine(const weft_tls_options_t *o, int32_t role, const char *ho
   weft_tls_ssl_t s;
   memset(&s, 0, sizeof(s));
   s.size = sizeof(s);
-  weft__assert_loop_stack("an ssl callback");
   int rc = o->ssl_fn(o->ssl_arg, role == WEFT_TLS_SERVER, &s);
   if (rc)
     return rc < 0 ? rc : WEFT_EINVAL;
