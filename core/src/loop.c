@@ -624,6 +624,9 @@ int weft_loop_close(weft_loop_t *loop) {
     return WEFT_EWRONGTHREAD;
 
   weft__thread_loop_forget(loop);
+  /* Deferred calls are made whenever a task switches back; none should be left, but if
+   * one were, making it beats leaking what it frees. */
+  weft__run_deferred(loop);
   uv_mutex_lock(&loop->foreign_lock);
   loop->foreign_closed = true;
   weft__foreign_t *foreign = loop->foreign;
