@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "internal.h"
+#include "net.h"
 
 /* ---- Where a call ran ----------------------------------------------------------------- */
 
@@ -411,6 +411,166 @@ WEFT_TEST(nested_eager_task_defers_to_the_loop_stack_in_order) {
   const char *const expected[] = {"outer, first", "inner, before its await",
                                   "outer, after the eager start", "inner, after its await"};
   expect_calls(expected, 4);
+  teardown(loop);
+}
+
+/* ---- Kinds only the loop calls, set in motion from a task ------------------------------ */
+
+/* A server's factory and its argument's destructor, the protocols of both ends of a real
+ * connection, a signal handler and a reader callback: each is started from inside a task
+ * and must run on the loop's stack. */
+
+static int loop_events; /* calls seen by the loop-driven callbacks */
+
+static void counted(const char *what) {
+  record(what);
+  loop_events++;
+}
+
+static void s_made(weft_transport_t *t, void *arg) {
+  (void)t, (void)arg;
+  counted("server connection_made");
+}
+
+static void s_data(weft_transport_t *t, const char *data, size_t len, void *arg) {
+  (void)arg, (void)data;
+  counted("server data_received");
+  weft_transport_write(t, "pong", 4);
+  (void)len;
+}
+
+static void s_lost(weft_transport_t *t, int error, void *arg) {
+  (void)t, (void)error, (void)arg;
+  counted("server connection_lost");
+}
+
+static int factory(void *arg, weft_protocol_t *out, void **arg_out) {
+  (void)arg;
+  counted("server factory");
+  out->connection_made = s_made;
+  out->data_received = s_data;
+  out->connection_lost = s_lost;
+  *arg_out = NULL;
+  return 0;
+}
+
+static int client_got_reply;
+
+static void c_made(weft_transport_t *t, void *arg) {
+  (void)t, (void)arg;
+  counted("client connection_made");
+}
+
+static void c_data(weft_transport_t *t, const char *data, size_t len, void *arg) {
+  (void)t, (void)data, (void)len, (void)arg;
+  counted("client data_received");
+  client_got_reply = 1;
+}
+
+static void c_lost(weft_transport_t *t, int error, void *arg) {
+  (void)t, (void)error, (void)arg;
+  counted("client connection_lost");
+}
+
+static void on_signal(void *arg) {
+  (void)arg;
+  counted("signal handler");
+}
+
+static int reader_fired;
+
+static void on_readable(void *arg) {
+  int fd = *(int *)arg;
+  char byte;
+  ASSERT_EQ(read(fd, &byte, 1), 1);
+  counted("reader callback");
+  reader_fired = 1;
+}
+
+/* Waits, a loop iteration at a time and boundedly, until *flag is set. */
+static void await_flag(weft_loop_t *loop, const int *flag) {
+  for (int i = 0; i < 5000 && !*flag; i++)
+    ASSERT_OK(weft_sleep_await(loop, 0.001));
+  ASSERT_TRUE(*flag);
+}
+
+static int loop_driven_body(weft_task_t *self, void *arg) {
+  (void)arg;
+  char local = 0;
+  mark_task_stack(&local);
+  weft_loop_t *loop = weft_future_loop(weft_task_future(self));
+
+  /* A server whose factory argument has a destructor, and a connection to it. */
+  char path[64];
+  int n = snprintf(path, sizeof path, "%cweft-embedding-%d", 0, (int)getpid());
+  weft_server_t *server;
+  ASSERT_OK(weft_create_unix_server(loop, factory, "factory arg", path, (size_t)n, NULL, &server));
+  weft__server_own_factory_arg(server, arg_free);
+  weft_protocol_t client = {.size = sizeof client,
+                            .connection_made = c_made,
+                            .data_received = c_data,
+                            .connection_lost = c_lost};
+  weft_future_t *connecting;
+  ASSERT_OK(weft_create_unix_connection(loop, &client, NULL, path, (size_t)n, &connecting));
+  ASSERT_OK(weft_await(connecting));
+  const weft_value_t *v;
+  ASSERT_OK(weft_future_result(connecting, &v));
+  weft_transport_t *t = weft_transport_retain(v->ptr);
+  weft_future_release(connecting);
+  ASSERT_OK(weft_transport_write(t, "ping", 4));
+  await_flag(loop, &client_got_reply);
+  ASSERT_OK(weft_transport_close(t));
+  weft_transport_release(t);
+  ASSERT_OK(weft_server_close(server));
+  weft_server_release(server); /* the factory argument's destructor: deferred */
+
+  /* A signal raised by the task. */
+  static int signalled;
+  ASSERT_OK(weft_add_signal_handler(loop, SIGUSR1, on_signal, NULL));
+  int before = loop_events;
+  raise(SIGUSR1);
+  for (int i = 0; i < 5000 && loop_events == before; i++)
+    ASSERT_OK(weft_sleep_await(loop, 0.001));
+  signalled = loop_events > before;
+  ASSERT_TRUE(signalled);
+  ASSERT_EQ(weft_remove_signal_handler(loop, SIGUSR1), 1);
+
+  /* A descriptor the task makes readable. */
+  int fds[2];
+  ASSERT_OK(pipe(fds));
+  ASSERT_OK(weft_add_reader(loop, fds[0], on_readable, &fds[0]));
+  ASSERT_EQ(write(fds[1], "x", 1), 1);
+  await_flag(loop, &reader_fired);
+  weft_remove_reader(loop, fds[0]);
+  close(fds[0]);
+  close(fds[1]);
+  /* Let the closed connection's connection_lost calls arrive. */
+  for (int i = 0; i < 20; i++)
+    ASSERT_OK(weft_sleep_await(loop, 0.001));
+  return 0;
+}
+
+WEFT_TEST(loop_driven_kinds_started_from_a_task_run_on_the_loop_stack) {
+  weft_loop_t *loop;
+  setup(&loop);
+  weft_task_t *t;
+  ASSERT_OK(weft_task_spawn(loop, loop_driven_body, NULL, NULL, &t));
+  ASSERT_OK(weft_loop_run_until_complete(loop, weft_task_future(t)));
+  weft_task_release(t);
+  const char *const kinds[] = {"server factory",         "server connection_made",
+                               "client connection_made", "server data_received",
+                               "client data_received",   "factory arg",
+                               "signal handler",         "reader callback"};
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    int seen = 0;
+    for (int i = 0; i < ncalls; i++)
+      seen |= strcmp(calls[i].what, kinds[k]) == 0;
+    if (!seen)
+      WEFT_FAIL_AT("%s never ran", kinds[k]);
+  }
+  for (int i = 0; i < ncalls; i++)
+    if (calls[i].on_task_stack)
+      WEFT_FAIL_AT("%s ran on a task's stack", calls[i].what);
   teardown(loop);
 }
 
