@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "net.h"
+#include "tls_testcerts.h"
 
 /* ---- Where a call ran ----------------------------------------------------------------- */
 
@@ -494,6 +495,71 @@ static void await_flag(weft_loop_t *loop, const int *flag) {
   ASSERT_TRUE(*flag);
 }
 
+static int sni_cb(const char *server_name, weft_tls_context_t **use, void *arg) {
+  (void)use, (void)arg;
+  ASSERT_STREQ(server_name, "localhost");
+  counted("SNI callback");
+  return 0;
+}
+
+static int tls_factory(void *arg, weft_protocol_t *out, void **arg_out) {
+  (void)arg;
+  counted("TLS server factory");
+  out->connection_made = s_made;
+  *arg_out = NULL;
+  return 0;
+}
+
+/* A TLS server with an SNI callback, and a TLS connection to it made from the task. */
+static void tls_from_task(weft_loop_t *loop) {
+  const weft_testcerts_t *certs = weft_testcerts();
+  weft_tls_context_t *sctx, *cctx;
+  ASSERT_OK(weft_tls_context_new(WEFT_TLS_SERVER, &sctx));
+  ASSERT_OK(weft_tls_context_load_cert_chain_pem(sctx, certs->server.cert_pem,
+                                                 certs->server.cert_len, certs->server.key_pem,
+                                                 certs->server.key_len, NULL));
+  ASSERT_OK(weft_tls_context_set_sni_callback(sctx, sni_cb, NULL));
+  ASSERT_OK(weft_tls_context_new(WEFT_TLS_CLIENT, &cctx));
+  ASSERT_OK(weft_tls_context_load_verify_pem(cctx, certs->ca.cert_pem, certs->ca.cert_len));
+  weft_tls_options_t stls;
+  weft_tls_options_init(&stls);
+  stls.context = sctx;
+  weft_server_options_t so;
+  weft_server_options_init(&so);
+  so.tls = &stls;
+  weft_future_t *f;
+  ASSERT_OK(weft_create_server(loop, tls_factory, NULL, "127.0.0.1", 0, &so, &f));
+  ASSERT_OK(weft_await(f));
+  const weft_value_t *v;
+  ASSERT_OK(weft_future_result(f, &v));
+  weft_server_t *server = weft_server_retain(v->ptr);
+  weft_future_release(f);
+
+  weft_tls_options_t ctls;
+  weft_tls_options_init(&ctls);
+  ctls.context = cctx;
+  ctls.server_hostname = "localhost";
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.tls = &ctls;
+  weft_protocol_t client = {.size = sizeof client, .connection_made = c_made};
+  ASSERT_OK(
+      weft_create_connection(loop, &client, NULL, "127.0.0.1", weft_server_port(server), &co, &f));
+  ASSERT_OK(weft_await(f));
+  ASSERT_OK(weft_future_result(f, &v));
+  weft_transport_t *t = weft_transport_retain(v->ptr);
+  weft_future_release(f);
+  ASSERT_OK(weft_transport_abort(t));
+  weft_transport_release(t);
+  ASSERT_OK(weft_server_close(server));
+  ASSERT_OK(weft_server_wait_closed(server, &f));
+  ASSERT_OK(weft_await(f));
+  weft_future_release(f);
+  weft_server_release(server);
+  weft_tls_context_release(cctx);
+  weft_tls_context_release(sctx);
+}
+
 static int loop_driven_body(weft_task_t *self, void *arg) {
   (void)arg;
   char local = 0;
@@ -544,7 +610,9 @@ static int loop_driven_body(weft_task_t *self, void *arg) {
   weft_remove_reader(loop, fds[0]);
   close(fds[0]);
   close(fds[1]);
-  /* Let the closed connection's connection_lost calls arrive. */
+  tls_from_task(loop);
+
+  /* Let the closed connections' connection_lost calls arrive. */
   for (int i = 0; i < 20; i++)
     ASSERT_OK(weft_sleep_await(loop, 0.001));
   return 0;
@@ -560,7 +628,8 @@ WEFT_TEST(loop_driven_kinds_started_from_a_task_run_on_the_loop_stack) {
   const char *const kinds[] = {"server factory",         "server connection_made",
                                "client connection_made", "server data_received",
                                "client data_received",   "factory arg",
-                               "signal handler",         "reader callback"};
+                               "signal handler",         "reader callback",
+                               "SNI callback",           "TLS server factory"};
   for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
     int seen = 0;
     for (int i = 0; i < ncalls; i++)
