@@ -87,44 +87,46 @@ static int protocol_inline(const weft_transport_t *t) {
 
 enum { EV_MADE, EV_DATA, EV_EOF, EV_LOST, EV_PAUSE, EV_RESUME };
 
-/* A protocol event raised on a task's stack, delivered once the loop's stack is back. */
+/* A protocol event raised on a task's stack, delivered once the loop's stack is back: to
+ * the protocol of that moment (a weft_transport_set_protocol since does not reroute it),
+ * even if the connection was lost since, as it would have been delivered in place. */
 typedef struct {
   weft_transport_t *t;
+  weft_protocol_t proto;
+  void *proto_arg;
   int what;
   int error;
   size_t len;
   char data[];
 } proto_event_t;
 
-static void deliver_data(weft_transport_t *t, const char *data, size_t len);
+static void deliver_data(weft_transport_t *t, const weft_protocol_t *p, void *arg, const char *data,
+                         size_t len);
 
 static void proto_event_run(void *arg) {
   proto_event_t *e = arg;
   weft_transport_t *t = e->t;
+  const weft_protocol_t *p = &e->proto;
   weft__assert_loop_stack("a protocol callback");
   switch (e->what) {
   case EV_MADE:
-    if (t->proto.connection_made)
-      t->proto.connection_made(t, t->proto_arg);
+    p->connection_made(t, e->proto_arg);
     break;
   case EV_DATA:
-    deliver_data(t, e->data, e->len);
+    deliver_data(t, p, e->proto_arg, e->data, e->len);
     break;
   case EV_EOF:
-    if (t->proto.eof_received && !t->proto.eof_received(t, t->proto_arg))
+    if (!p->eof_received(t, e->proto_arg))
       weft_transport_close(t);
     break;
   case EV_LOST:
-    if (t->proto.connection_lost)
-      t->proto.connection_lost(t, e->error, t->proto_arg);
+    p->connection_lost(t, e->error, e->proto_arg);
     break;
-  case EV_PAUSE: /* each event is delivered as raised, even if the connection is lost since */
-    if (t->proto.pause_writing)
-      t->proto.pause_writing(t, t->proto_arg);
+  case EV_PAUSE:
+    p->pause_writing(t, e->proto_arg);
     break;
   case EV_RESUME:
-    if (t->proto.resume_writing)
-      t->proto.resume_writing(t, t->proto_arg);
+    p->resume_writing(t, e->proto_arg);
     break;
   }
   weft_transport_release(t);
@@ -136,7 +138,7 @@ static int defer_event(weft_transport_t *t, int what, int error, const char *dat
   proto_event_t *e = malloc(sizeof *e + len);
   if (e == NULL)
     return WEFT_ENOMEM;
-  *e = (proto_event_t){weft_transport_retain(t), what, error, len};
+  *e = (proto_event_t){weft_transport_retain(t), t->proto, t->proto_arg, what, error, len};
   if (len > 0)
     memcpy(e->data, data, len);
   int rc = weft__defer(t->loop, proto_event_run, e);
@@ -365,29 +367,30 @@ void weft_transport_emit_data(weft_transport_t *t, const char *data, size_t len)
   if (!protocol_inline(t) && defer_event(t, EV_DATA, 0, data, len) == 0)
     return;
   weft__assert_loop_stack_unless(protocol_inline(t), "data_received");
-  deliver_data(t, data, len);
+  deliver_data(t, &t->proto, t->proto_arg, data, len);
 }
 
-static void deliver_data(weft_transport_t *t, const char *data, size_t len) {
+static void deliver_data(weft_transport_t *t, const weft_protocol_t *p, void *arg, const char *data,
+                         size_t len) {
   int lost = t->lost; /* set already when the delivery was put off */
-  if (t->proto.get_buffer) {
+  if (p->get_buffer) {
     /* A buffered protocol fed by a layer: copy through its buffers. */
     while (len > 0 && t->lost == lost) {
       size_t cap = 0;
-      char *dst = t->proto.get_buffer(t, len, &cap, t->proto_arg);
+      char *dst = p->get_buffer(t, len, &cap, arg);
       if (!dst || cap == 0) {
         weft_transport_abort(t);
         return;
       }
       size_t n = cap < len ? cap : len;
       memcpy(dst, data, n);
-      if (t->proto.buffer_updated)
-        t->proto.buffer_updated(t, n, t->proto_arg);
+      if (p->buffer_updated)
+        p->buffer_updated(t, n, arg);
       data += n;
       len -= n;
     }
-  } else if (t->proto.data_received) {
-    t->proto.data_received(t, data, len, t->proto_arg);
+  } else if (p->data_received) {
+    p->data_received(t, data, len, arg);
   }
 }
 
