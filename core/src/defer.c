@@ -31,7 +31,14 @@ void weft__thread_loop_forget(weft_loop_t *loop) {
     thread_loop = NULL;
 }
 
+/* Set for good by the first stackful task of the process: until then no thread can be on a
+ * task's stack, and the loop-less paths skip the thread-local read (a call through
+ * __tls_get_addr in a shared library) on which a binding's every value would pay. */
+atomic_bool weft__stackful_tasks_exist;
+
 weft_loop_t *weft__task_stack_loop(void) {
+  if (!atomic_load_explicit(&weft__stackful_tasks_exist, memory_order_relaxed))
+    return NULL;
   weft_loop_t *loop = thread_loop;
   return loop != NULL && loop->on_task_stack ? loop : NULL;
 }

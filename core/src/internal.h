@@ -311,6 +311,8 @@ static inline bool weft__task_stack_enter(weft_loop_t *loop) {
 static inline void weft__task_stack_leave(weft_loop_t *loop, bool outer) {
   loop->on_task_stack = outer;
 }
+/* Set by the first weft_task_spawn of the process, never cleared. */
+extern atomic_bool weft__stackful_tasks_exist;
 /* Makes `loop` the one this thread runs; returns the previous one, for restoring. */
 weft_loop_t *weft__thread_loop_set(weft_loop_t *loop);
 /* Clears the thread's loop if it is `loop` (an adopted loop closing). */

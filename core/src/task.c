@@ -152,6 +152,8 @@ int weft_task_spawn(weft_loop_t *loop, weft_task_fn fn, void *arg,
     return rc;
   t->fn = fn;
   t->arg = arg;
+  if (!atomic_load_explicit(&weft__stackful_tasks_exist, memory_order_relaxed))
+    atomic_store(&weft__stackful_tasks_exist, true);
   size_t stack = WEFT__OPTION(options, weft_task_options_t, stack_size, 0);
   rc = weft__coro_new(loop->stacks, stack, coro_body, t, &t->coro);
   if (rc != 0) {
