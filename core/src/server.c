@@ -52,8 +52,7 @@ weft_server_t *weft_server_retain(weft_server_t *s) {
 }
 
 static void server_free(weft_server_t *s) {
-  if (s->factory_free)
-    s->factory_free(s->factory_arg);
+  weft__call_free(s->factory_free, s->factory_arg);
   free(s->listeners);
   free(s->waiters);
   free(s->unix_path);
@@ -152,6 +151,7 @@ static void accept_one(weft_server_t *s, int fd) {
   memset(&proto, 0, sizeof(proto));
   proto.size = sizeof(proto);
   void *arg = NULL;
+  weft__assert_loop_stack("a server's protocol factory");
   rc = s->factory(s->factory_arg, &proto, &arg);
   if (rc) {
     weft__stream_discard(c); /* the factory refused: close the connection */

@@ -363,6 +363,7 @@ static void handshake_done(layer_t *L) {
     memset(&p, 0, sizeof(p));
     p.size = sizeof(p);
     void *arg = NULL;
+    weft__assert_loop_stack("a TLS server's protocol factory");
     if (L->server->factory(L->server->factory_arg, &p, &arg) != 0) {
       start_shutdown(L); /* refused: end the TLS session politely, no protocol */
       return;
@@ -567,8 +568,10 @@ static void raw_lost(weft_transport_t *raw, int error, void *arg) {
      * nothing to report. */
     if (!L->hs_failed && !L->handshook)
       handshake_failed_ex(L, code, "the connection was lost during the TLS handshake", !error);
-    if (L->upgrade && L->proto.connection_lost)
+    if (L->upgrade && L->proto.connection_lost) {
+      weft__assert_loop_stack("connection_lost");
       L->proto.connection_lost(raw, L->error ? L->error : code, L->proto_arg);
+    }
   }
   if (L->waiter) {
     weft_future_release(L->waiter);
@@ -595,6 +598,7 @@ static const weft_protocol_t raw_protocol = {
     .connection_lost = raw_lost,
     .pause_writing = raw_pause_writing,
     .resume_writing = raw_resume_writing,
+    .datagram_received = weft__core_protocol, /* runs inline on a task's stack */
 };
 
 /* ---------------------------------------------------------------- the app side (transport) */
@@ -862,8 +866,7 @@ int weft_start_tls(weft_transport_t *raw, const weft_protocol_t *protocol, void 
 static void server_release(tls_server_t *W) {
   if (--W->refs > 0)
     return;
-  if (W->factory_free)
-    W->factory_free(W->factory_arg);
+  weft__call_free(W->factory_free, W->factory_arg);
   weft_tls_context_release(W->tls.context);
   free(W);
 }
