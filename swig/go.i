@@ -33,6 +33,15 @@
   $2 = (size_t)((_goslice_ *)&$input)->len;
 %}
 
+/* Arrays of futures (gather, wait, as_completed) cross as Go slices of handles: plain
+ * integers to Go, so the slice may be passed to C for the call. */
+%typemap(gotype) (weft_future_t *const *futures, size_t count) "[]SwigcptrStruct_SS_weft_future_s"
+%typemap(imtype) (weft_future_t *const *futures, size_t count) "[]SwigcptrStruct_SS_weft_future_s"
+%typemap(in) (weft_future_t *const *futures, size_t count) %{
+  $1 = ($1_ltype)((_goslice_ *)&$input)->array;
+  $2 = (size_t)((_goslice_ *)&$input)->len;
+%}
+
 %{
 #include <string.h>
 

@@ -32,9 +32,10 @@ type Future struct {
 	st *futureState
 }
 
-// watch takes over one reference to ptr (on the loop goroutine) and follows its outcome.
-func (l *Loop) watch(ptr futPtr, take takeFn) *Future {
-	st := &futureState{l: l, ptr: ptr, take: take, done: make(chan struct{})}
+// attach hands st one reference to ptr (on the loop goroutine) and follows its outcome.
+func (l *Loop) attach(st *futureState, ptr futPtr) {
+	st.ptr = ptr
+	l.futures[st] = struct{}{}
 	st.handle = cgo.NewHandle(st.onDone)
 	if rc := raw.Weft_future_add_done_callback(ptr, raw.WeftgoFutureDone, uintptr(st.handle)); rc != 0 {
 		st.handle.Delete()
@@ -42,10 +43,6 @@ func (l *Loop) watch(ptr futPtr, take takeFn) *Future {
 		st.err = codeError(rc)
 		close(st.done)
 	}
-	l.futures[st] = struct{}{}
-	f := &Future{l: l, st: st}
-	runtime.AddCleanup(f, func(st *futureState) { _ = st.l.post(st.release) }, st)
-	return f
 }
 
 func (st *futureState) onDone(f futPtr) {
@@ -84,18 +81,26 @@ func (st *futureState) abandon(err error) {
 	}
 }
 
-// start runs op on the loop goroutine; op returns a new future reference or an error code.
+// start runs op on the loop goroutine, where it returns a new future reference or an error
+// code, and returns the Future at once: creating and completing it cost the caller one
+// handoff to the loop and one wake-up, not two round trips.
 func (l *Loop) start(op func() (futPtr, int), take takeFn) (*Future, error) {
-	var fut *Future
-	err := l.call(func() error {
+	st := &futureState{l: l, take: take, done: make(chan struct{})}
+	err := l.post(func() {
 		p, rc := op()
 		if rc != 0 {
-			return codeError(rc)
+			st.err = codeError(rc)
+			close(st.done)
+			return
 		}
-		fut = l.watch(p, take)
-		return nil
+		l.attach(st, p)
 	})
-	return fut, err
+	if err != nil {
+		return nil, err
+	}
+	f := &Future{l: l, st: st}
+	runtime.AddCleanup(f, func(st *futureState) { _ = st.l.post(st.release) }, st)
+	return f, nil
 }
 
 // Await waits for the future's outcome. When ctx ends first the core future is cancelled

@@ -33,13 +33,19 @@ type Loop struct {
 	// Futures whose outcome a goroutine may still wait for, so Close can end them.
 	// Loop goroutine only.
 	futures map[*futureState]struct{}
+	// References to core objects held by Go objects. Loop goroutine only.
+	refs map[*coreRef]struct{}
 
 	done chan struct{} // closed when the loop goroutine has finished
 }
 
 // NewLoop starts a loop on a new goroutine locked to its OS thread.
 func NewLoop() (*Loop, error) {
-	l := &Loop{futures: make(map[*futureState]struct{}), done: make(chan struct{})}
+	l := &Loop{
+		futures: make(map[*futureState]struct{}),
+		refs:    make(map[*coreRef]struct{}),
+		done:    make(chan struct{}),
+	}
 	l.drain = cgo.NewHandle(l.runPosted)
 	ready := make(chan error, 1)
 	go l.run(ready)
@@ -86,6 +92,10 @@ func (l *Loop) run(ready chan<- error) {
 		st.abandon(&Error{Code: int(raw.WEFT_ECLOSED)})
 	}
 	l.futures = nil
+	for r := range l.refs {
+		r.drop()
+	}
+	l.refs = nil
 	raw.Weft_loop_release(p)
 	l.drain.Delete()
 }
