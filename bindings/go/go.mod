@@ -1,3 +1,3 @@
 module weft.dev/weft
 
-go 1.22
+go 1.24
