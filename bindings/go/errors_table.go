@@ -13,7 +13,7 @@ var (
 	// interrupted system call (WEFT_EINTR)
 	ErrIntr = &Error{Code: -4}
 	// i/o error (WEFT_EIO)
-	ErrIo = &Error{Code: -5}
+	ErrIO = &Error{Code: -5}
 	// no such device or address (WEFT_ENXIO)
 	ErrNxio = &Error{Code: -6}
 	// argument list too long (WEFT_E2BIG)
@@ -189,9 +189,9 @@ var (
 	// unhandled errors in a task group (WEFT_EGROUP)
 	ErrGroup = &Error{Code: -3014}
 	// TLS error (WEFT_ETLS)
-	ErrTls = &Error{Code: -3015}
+	ErrTLS = &Error{Code: -3015}
 	// end of stream (WEFT_EEOF)
-	ErrEof = &Error{Code: -3016}
+	ErrEOF = &Error{Code: -3016}
 )
 
 // The table itself: code to symbolic name and description.

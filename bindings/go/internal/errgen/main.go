@@ -40,6 +40,8 @@ var goNames = map[string]string{
 	"ENETUNREACH":      "NetUnreach",
 	"EAFNOSUPPORT":     "AFNoSupport",
 	"EEOF":             "EOF",
+	"ETLS":             "TLS",
+	"EIO":              "IO",
 }
 
 var row = regexp.MustCompile(`XX\((\w+),\s*(-?\d+),\s*"((?:[^"\\]|\\.)*)"\)`)
