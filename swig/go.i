@@ -51,6 +51,27 @@
 extern void weftgoCallback(void *arg);
 extern void weftgoFutureDone(weft_future_t *future, void *arg);
 extern void weftgoFreeHandle(void *ptr);
+extern uintptr_t weftgoNewProtocol(uintptr_t factory);
+extern void weftgoConnectionMade(weft_transport_t *transport, void *arg);
+extern void weftgoDataReceived(weft_transport_t *transport, const char *data, size_t len,
+                               void *arg);
+extern int weftgoEofReceived(weft_transport_t *transport, void *arg);
+extern void weftgoConnectionLost(weft_transport_t *transport, int error, void *arg);
+
+/* A server's factory: the Go factory (a handle) makes the protocol object, whose handle is
+ * the protocol's arg; connection_lost deletes it. 0 from Go refuses the connection. */
+static int weftgo_protocol_factory(void *factory_arg, weft_protocol_t *protocol_out,
+                                   void **arg_out) {
+  uintptr_t arg = weftgoNewProtocol((uintptr_t)factory_arg);
+  if (arg == 0) return WEFT_ECONNREFUSED;
+  protocol_out->size = sizeof(*protocol_out);
+  protocol_out->connection_made = weftgoConnectionMade;
+  protocol_out->data_received = weftgoDataReceived;
+  protocol_out->eof_received = weftgoEofReceived;
+  protocol_out->connection_lost = weftgoConnectionLost;
+  *arg_out = (void *)arg;
+  return 0;
+}
 
 typedef struct {
   void *array;
@@ -75,5 +96,6 @@ size_t weftgo_value_copy(const weft_value_t *value, weftgo_slice_t dst);
 %constant weft_callback_fn WeftgoCallback = weftgoCallback;
 %constant weft_future_cb WeftgoFutureDone = weftgoFutureDone;
 %constant weft_free_fn WeftgoFreeHandle = weftgoFreeHandle;
+%constant weft_protocol_factory_fn WeftgoProtocolFactory = weftgo_protocol_factory;
 
 %include "weft.i"

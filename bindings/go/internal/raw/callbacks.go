@@ -45,3 +45,57 @@ func weftgoFreeHandle(ptr unsafe.Pointer) {
 	defer recoverCallback("a value destructor")
 	cgo.Handle(uintptr(ptr)).Delete()
 }
+
+// Protocol is what the protocol trampolines deliver a connection's events to.
+type Protocol interface {
+	ConnectionMade(t SwigcptrStruct_SS_weft_transport_s)
+	// data is C memory lent for the call only.
+	DataReceived(data []byte)
+	EOFReceived() bool
+	ConnectionLost(code int)
+}
+
+// A server's factory handle holds a func() Protocol; nil refuses the connection.
+//
+//export weftgoNewProtocol
+func weftgoNewProtocol(factory C.uintptr_t) (arg C.uintptr_t) {
+	defer recoverCallback("a protocol factory")
+	p := cgo.Handle(factory).Value().(func() Protocol)()
+	if p == nil {
+		return 0
+	}
+	return C.uintptr_t(cgo.NewHandle(p))
+}
+
+//export weftgoConnectionMade
+func weftgoConnectionMade(t *C.weft_transport_t, arg unsafe.Pointer) {
+	defer recoverCallback("connection_made")
+	tp := SwigcptrStruct_SS_weft_transport_s(uintptr(unsafe.Pointer(t)))
+	cgo.Handle(uintptr(arg)).Value().(Protocol).ConnectionMade(tp)
+}
+
+//export weftgoDataReceived
+func weftgoDataReceived(t *C.weft_transport_t, data *C.char, n C.size_t, arg unsafe.Pointer) {
+	defer recoverCallback("data_received")
+	b := unsafe.Slice((*byte)(unsafe.Pointer(data)), int(n))
+	cgo.Handle(uintptr(arg)).Value().(Protocol).DataReceived(b)
+}
+
+//export weftgoEofReceived
+func weftgoEofReceived(t *C.weft_transport_t, arg unsafe.Pointer) (keepOpen C.int) {
+	defer recoverCallback("eof_received")
+	if cgo.Handle(uintptr(arg)).Value().(Protocol).EOFReceived() {
+		return 1
+	}
+	return 0
+}
+
+// The last call for a connection: its handle goes with it.
+//
+//export weftgoConnectionLost
+func weftgoConnectionLost(t *C.weft_transport_t, code C.int, arg unsafe.Pointer) {
+	defer recoverCallback("connection_lost")
+	h := cgo.Handle(uintptr(arg))
+	defer h.Delete()
+	h.Value().(Protocol).ConnectionLost(int(code))
+}
