@@ -115,6 +115,14 @@ func (f *Future) Await(ctx context.Context) (any, error) {
 	select {
 	case <-st.done:
 		return st.val, st.err
+	default:
+	}
+	if f.l.onLoop() {
+		return nil, ErrOnLoop
+	}
+	select {
+	case <-st.done:
+		return st.val, st.err
 	case <-ctx.Done():
 	}
 	_ = f.l.post(func() {

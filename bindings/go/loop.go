@@ -22,6 +22,7 @@ type loopPtr = raw.SwigcptrStruct_SS_weft_loop_s
 // Loop is a weft event loop running on its own goroutine.
 type Loop struct {
 	ptr loopPtr // used on the loop goroutine only
+	tid int     // the loop goroutine's OS thread (0: unknown)
 
 	mu      sync.Mutex
 	queue   []func() // posted, not yet run
@@ -67,6 +68,7 @@ func (l *Loop) run(ready chan<- error) {
 		return
 	}
 	l.ptr = p
+	l.tid = threadID()
 	ready <- nil
 	for {
 		rc := raw.Weft_loop_run_forever(p)
@@ -145,8 +147,18 @@ func (l *Loop) post(fn func()) error {
 	return nil
 }
 
+// ErrOnLoop is returned by a call that would wait for the loop from the loop goroutine
+// itself (from a Protocol method): it would wait forever.
+var ErrOnLoop = errors.New("weft: a waiting call on the loop goroutine would wait for itself")
+
+// onLoop reports whether the caller is the loop goroutine.
+func (l *Loop) onLoop() bool { return l.tid != 0 && threadID() == l.tid }
+
 // call runs fn on the loop goroutine and returns its error.
 func (l *Loop) call(fn func() error) error {
+	if l.onLoop() {
+		return ErrOnLoop
+	}
 	ch := make(chan error, 1)
 	if err := l.post(func() { ch <- fn() }); err != nil {
 		return err

@@ -113,3 +113,40 @@ func TestListenBadInput(t *testing.T) {
 		t.Fatal("a refused connection stayed open")
 	}
 }
+
+type selfWaitProtocol struct {
+	srv  **Server
+	errs chan<- error
+}
+
+func (p *selfWaitProtocol) ConnectionMade(t *Transport) {
+	_, err := (*p.srv).Port()
+	p.errs <- err
+	_ = t.Close()
+}
+func (p *selfWaitProtocol) DataReceived([]byte)  {}
+func (p *selfWaitProtocol) EOFReceived() bool    { return false }
+func (p *selfWaitProtocol) ConnectionLost(error) {}
+
+// A Protocol method that calls a waiting method gets ErrOnLoop instead of a deadlock.
+func TestWaitingCallFromProtocolFails(t *testing.T) {
+	l := newLoop(t)
+	errs := make(chan error, 1)
+	var srv *Server
+	s, err := l.ListenTCP(context.Background(), "127.0.0.1", 0, func() Protocol {
+		return &selfWaitProtocol{srv: &srv, errs: errs}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv = s
+	port, _ := s.Port()
+	conn, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := <-errs; !errors.Is(err, ErrOnLoop) {
+		t.Fatalf("waiting call on the loop goroutine: %v", err)
+	}
+}
