@@ -2,6 +2,7 @@ package weft
 
 import (
 	"context"
+	"runtime/cgo"
 
 	"weft.dev/weft/internal/raw"
 )
@@ -69,6 +70,37 @@ func (c *Condition) Wait(ctx context.Context) error {
 		return err
 	}
 	_, err = l.await(ctx, func(out *futPtr) int { return raw.Weft_condition_wait(c.ptr, out) })
+	return err
+}
+
+// WaitFor waits, holding the lock, until pred returns true: pred is checked first and after
+// each notification, on the loop goroutine with the lock held, so it must not block. The
+// lock is held again when WaitFor returns.
+func (c *Condition) WaitFor(ctx context.Context, pred func() bool) error {
+	l, err := c.loop()
+	if err != nil {
+		return err
+	}
+	if pred == nil {
+		return ErrInval
+	}
+	h := cgo.NewHandle(pred)
+	f, err := l.start(func() (futPtr, int) {
+		var p futPtr
+		rc := raw.Weft_condition_wait_for(c.ptr, raw.WeftgoPredicate, uintptr(h), &p)
+		if rc != 0 {
+			h.Delete()
+		}
+		return p, rc
+	}, func(f futPtr) (any, error) {
+		h.Delete() // the predicate is not called once the wait is over
+		return resultOf(f)
+	})
+	if err != nil {
+		h.Delete()
+		return err
+	}
+	_, err = f.Await(ctx)
 	return err
 }
 

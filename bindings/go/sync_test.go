@@ -253,3 +253,37 @@ func TestObjectsAfterClose(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestConditionWaitFor(t *testing.T) {
+	l := newLoop(t)
+	ctx := context.Background()
+	c, _ := l.NewCondition(nil)
+	n := 0 // touched by the predicate on the loop goroutine, and under the lock here
+	done := make(chan error, 1)
+	go func() {
+		if err := c.Lock(ctx); err != nil {
+			done <- err
+			return
+		}
+		err := c.WaitFor(ctx, func() bool { return n >= 3 })
+		if err == nil && n < 3 {
+			err = errors.New("woken before the predicate held")
+		}
+		_ = c.Unlock()
+		done <- err
+	}()
+	for i := 0; i < 3; i++ {
+		if err := c.Lock(ctx); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		_ = c.Notify(1)
+		_ = c.Unlock()
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitFor(ctx, nil); !errors.Is(err, ErrInval) {
+		t.Fatal(err)
+	}
+}

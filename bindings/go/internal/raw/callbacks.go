@@ -38,6 +38,17 @@ func weftgoFutureDone(future *C.weft_future_t, arg unsafe.Pointer) {
 	cgo.Handle(uintptr(arg)).Value().(func(SwigcptrStruct_SS_weft_future_s))(f)
 }
 
+// A condition's predicate (a func() bool); a panic counts as false.
+//
+//export weftgoPredicate
+func weftgoPredicate(arg unsafe.Pointer) (result C.int) {
+	defer recoverCallback("a predicate")
+	if cgo.Handle(uintptr(arg)).Value().(func() bool)() {
+		return 1
+	}
+	return 0
+}
+
 // The destructor of a pointer value that holds a handle: the core drops the value.
 //
 //export weftgoFreeHandle
