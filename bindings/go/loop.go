@@ -179,6 +179,9 @@ func (l *Loop) Close() error {
 	if l == nil {
 		return ErrLoopClosed
 	}
+	if l.onLoop() {
+		return ErrOnLoop // it would wait for its own goroutine to end
+	}
 	l.mu.Lock()
 	if l.closing {
 		l.mu.Unlock()
