@@ -88,3 +88,32 @@ func TestWait(t *testing.T) {
 		t.Fatalf("wait on nothing: %v", err)
 	}
 }
+
+func TestAsCompleted(t *testing.T) {
+	l := newLoop(t)
+	ctx := context.Background()
+	slow, _ := l.SleepFuture(20 * time.Millisecond)
+	fast, _ := l.SleepFuture(time.Millisecond)
+	it, err := l.AsCompleted([]*Future{slow, fast}, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []*Future{fast, slow} {
+		got, err := it.Next(ctx)
+		if err != nil || got != want {
+			t.Fatalf("next: %v %v", got, err)
+		}
+	}
+	if _, err := it.Next(ctx); !errors.Is(err, ErrEOF) {
+		t.Fatalf("after the last input: %v", err)
+	}
+	never, _ := l.SleepFuture(time.Hour)
+	it, _ = l.AsCompleted([]*Future{never}, time.Millisecond)
+	if _, err := it.Next(ctx); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("timeout: %v", err)
+	}
+	var nilIt *AsCompleted
+	if _, err := nilIt.Next(ctx); !errors.Is(err, ErrInval) {
+		t.Fatal(err)
+	}
+}
