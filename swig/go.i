@@ -52,6 +52,7 @@ extern void weftgoCallback(void *arg);
 extern void weftgoFutureDone(weft_future_t *future, void *arg);
 extern void weftgoFreeHandle(void *ptr);
 extern int weftgoPredicate(void *arg);
+extern void weftgoStep(weft_task_t *task, int throw_code, void *arg);
 extern uintptr_t weftgoNewProtocol(uintptr_t factory);
 extern void weftgoConnectionMade(weft_transport_t *transport, void *arg);
 extern void weftgoDataReceived(weft_transport_t *transport, const char *data, size_t len,
@@ -98,6 +99,7 @@ size_t weftgo_value_copy(const weft_value_t *value, weftgo_slice_t dst);
 %constant weft_future_cb WeftgoFutureDone = weftgoFutureDone;
 %constant weft_free_fn WeftgoFreeHandle = weftgoFreeHandle;
 %constant weft_predicate_fn WeftgoPredicate = weftgoPredicate;
+%constant weft_step_fn WeftgoStep = weftgoStep;
 %constant weft_protocol_factory_fn WeftgoProtocolFactory = weftgo_protocol_factory;
 
 %include "weft.i"

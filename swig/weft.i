@@ -61,8 +61,10 @@ WEFT_OWNED(timeout)
 WEFT_OWNED(addrinfo)
 WEFT_OWNED(nameinfo)
 
-/* weft_all_tasks fills a caller's array: not an out-parameter of one handle. */
+/* These fill a caller's array of handles, which the CT ** typemaps above would take for
+ * one handle: a language needs an array typemap of its own before it may have them. */
 %ignore weft_all_tasks;
+%ignore weft_taskgroup_errors;
 /* The libuv loop is the host's business, not a binding's. */
 %ignore weft_loop_uv;
 %ignore weft_loop_options_s::adopt;

@@ -36,6 +36,8 @@ type Loop struct {
 	futures map[*futureState]struct{}
 	// References to core objects held by Go objects. Loop goroutine only.
 	refs map[*coreRef]struct{}
+	// Go tasks not yet finished. Loop goroutine only.
+	tasks map[*taskState]struct{}
 
 	done chan struct{} // closed when the loop goroutine has finished
 }
@@ -45,6 +47,7 @@ func NewLoop() (*Loop, error) {
 	l := &Loop{
 		futures: make(map[*futureState]struct{}),
 		refs:    make(map[*coreRef]struct{}),
+		tasks:   make(map[*taskState]struct{}),
 		done:    make(chan struct{}),
 	}
 	l.drain = cgo.NewHandle(l.runPosted)
@@ -90,6 +93,9 @@ func (l *Loop) run(ready chan<- error) {
 		fn()
 	}
 	raw.Weft_loop_close(p)
+	for ts := range l.tasks {
+		ts.end() // their functions see their contexts cancelled
+	}
 	for st := range l.futures {
 		st.abandon(&Error{Code: int(raw.WEFT_ECLOSED)})
 	}

@@ -49,6 +49,15 @@ func weftgoPredicate(arg unsafe.Pointer) (result C.int) {
 	return 0
 }
 
+// A step-driven task's step: its handle holds a func(task, throwCode).
+//
+//export weftgoStep
+func weftgoStep(task *C.weft_task_t, throwCode C.int, arg unsafe.Pointer) {
+	defer recoverCallback("a task step")
+	t := SwigcptrStruct_SS_weft_task_s(uintptr(unsafe.Pointer(task)))
+	cgo.Handle(uintptr(arg)).Value().(func(SwigcptrStruct_SS_weft_task_s, int))(t, int(throwCode))
+}
+
 // The destructor of a pointer value that holds a handle: the core drops the value.
 //
 //export weftgoFreeHandle
