@@ -64,3 +64,44 @@ char *casetrace_q(char *out, size_t size, const void *data, size_t len) {
   }
   return out;
 }
+
+const char *casetrace_bool(int value) {
+  return value ? "true" : "false";
+}
+
+char *casetrace_msg(char *out, size_t size, const char *message) {
+  if (message == NULL) {
+    snprintf(out, size, "none");
+    return out;
+  }
+  return casetrace_q(out, size, message, strlen(message));
+}
+
+void casetrace_say(void *text) {
+  casetrace_emit("%s", (const char *)text);
+}
+
+weft_loop_t *casetrace_loop(weft_task_t *task) {
+  return weft_future_loop(weft_task_future(task));
+}
+
+int casetrace_steps(weft_loop_t *loop, int steps) {
+  for (int i = 0; i < steps; i++) {
+    int rc = weft_sleep_await(loop, 0);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+char *casetrace_group(char *out, size_t size, const weft_taskgroup_t *group) {
+  weft_future_t *errors[16];
+  size_t n = weft_taskgroup_errors(group, errors, 16);
+  size_t used = (size_t)snprintf(out, size, "EGROUP[");
+  for (size_t i = 0; i < n && i < 16 && used < size; i++)
+    used += (size_t)snprintf(out + used, size - used, "%s%s", i ? "," : "",
+                             casetrace_err(weft_future_error(errors[i])));
+  if (used < size)
+    snprintf(out + used, size - used, "]");
+  return out;
+}

@@ -5,6 +5,7 @@
 #define WEFT_CASETRACE_H
 
 #include <stddef.h>
+#include <weft.h>
 
 /* Prints one event: printf-formatted, followed by a newline. */
 void casetrace_emit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -13,5 +14,19 @@ const char *casetrace_err(int code);
 /* Writes `data` as one quoted token into `out` (truncated to `size`); returns `out`. A
  * buffer of 4 * len + 3 bytes always suffices. */
 char *casetrace_q(char *out, size_t size, const void *data, size_t len);
+
+/* "true" or "false". */
+const char *casetrace_bool(int value);
+/* A message as one token: quoted, or `none` for NULL. */
+char *casetrace_msg(char *out, size_t size, const char *message);
+/* A weft_callback_fn that emits its argument, a string, as the whole line. */
+void casetrace_say(void *text);
+/* The loop a task runs on. */
+weft_loop_t *casetrace_loop(weft_task_t *task);
+/* Yields to the loop `steps` times, as that many `await asyncio.sleep(0)`; 0 or the
+ * first failure (WEFT_ECANCELLED). */
+int casetrace_steps(weft_loop_t *loop, int steps);
+/* A group's errors as EGROUP[EIO,EPERM], from weft_taskgroup_errors, into out. */
+char *casetrace_group(char *out, size_t size, const weft_taskgroup_t *group);
 
 #endif
