@@ -41,9 +41,9 @@ static int main_task(weft_task_t *self, void *arg) {
   const char *outcome[3];
   for (int i = 0; i < 3; i++) {
     const weft_value_t *v;
-    outcome[i] = weft_future_cancelled(futs[i])            ? "cancelled"
+    outcome[i] = weft_future_cancelled(futs[i])         ? "cancelled"
                  : weft_future_result(futs[i], &v) == 0 ? (const char *)v->ptr
-                                                            : "error";
+                                                        : "error";
   }
   casetrace_emit("children %s %s %s", outcome[0], outcome[1], outcome[2]);
   for (int i = 0; i < 3; i++)

@@ -38,9 +38,8 @@ static int main_task(weft_task_t *self, void *arg) {
   if (rc < 0)
     return rc;
   int fast_done = weft_future_done(futs[0]), slow_pending = !weft_future_done(futs[1]);
-  casetrace_emit("done %d %s pending %d %s", fast_done + !slow_pending,
-                 casetrace_bool(fast_done), !fast_done + slow_pending,
-                 casetrace_bool(slow_pending));
+  casetrace_emit("done %d %s pending %d %s", fast_done + !slow_pending, casetrace_bool(fast_done),
+                 !fast_done + slow_pending, casetrace_bool(slow_pending));
   casetrace_emit("slow-cancelled %s", casetrace_bool(weft_future_cancelled(futs[1])));
   weft_future_set_result(gate, weft_value_pointer("slow", NULL));
   rc = weft_await(futs[1]);
