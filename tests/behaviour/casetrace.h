@@ -28,5 +28,15 @@ weft_loop_t *casetrace_loop(weft_task_t *task);
 int casetrace_steps(weft_loop_t *loop, int steps);
 /* A group's errors as EGROUP[EIO,EPERM], from weft_taskgroup_errors, into out. */
 char *casetrace_group(char *out, size_t size, const weft_taskgroup_t *group);
+/* In a task: asyncio.start_server(client, "127.0.0.1", 0, ...) with each client run in a
+ * task of its own; `options` may be NULL (client_in_task is set either way). *out gets a
+ * reference. */
+int casetrace_start_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg,
+                           const weft_stream_options_t *options, weft_server_t **out);
+/* In a task: server.close(), await server.wait_closed(), and drops the reference. */
+int casetrace_close_server(weft_server_t *server);
+/* In a task: writer.close(), await writer.wait_closed(); drops the reader's and the
+ * writer's references (either may be NULL). */
+int casetrace_close_writer(weft_stream_reader_t *reader, weft_stream_writer_t *writer);
 
 #endif
