@@ -14,8 +14,10 @@ static int serve(weft_stream_reader_t *reader, weft_stream_writer_t *writer, voi
     int rc = weft_stream_readline_await(reader, &line);
     if (rc < 0)
       return rc;
-    if (line.len == 0)
+    if (line.len == 0) {
+      weft_value_clear(&line);
       break;
+    }
     char *p = line.ptr;
     for (size_t i = 0; i < line.len; i++)
       p[i] = (char)toupper((unsigned char)p[i]);
