@@ -25,7 +25,7 @@ static int main_task(weft_task_t *self, void *arg) {
     return rc;
   weft_future_t *aws[3] = {weft_task_future(ta), gate, weft_task_future(tb)};
   weft_as_completed_t *it;
-  if ((rc = weft_as_completed_new(loop, aws, 3, 0.05, &it)) < 0)
+  if ((rc = weft_as_completed_new(loop, aws, 3, 0.5, &it)) < 0)
     return rc;
   for (int i = 0; i < 3; i++) {
     weft_future_t *next;
