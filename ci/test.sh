@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test: the plain build (warnings are errors), the same
 # tests under AddressSanitizer+UBSan, the allocation-failure sweep, the C tests under
-# valgrind memcheck (zero leaks), and the clang-format check. Each step's ctest summary is
-# printed; the first failure stops it.
+# valgrind memcheck (zero leaks), the clang-format check, and the fuzzers for a bounded time
+# (ci/fuzz.sh, clang). Each step's ctest summary is printed; the first failure stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/deps.sh
@@ -35,3 +35,6 @@ cmake -S . -B build/valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_WERROR=ON 
   >/dev/null
 cmake --build build/valgrind -j"$jobs"
 ctest --test-dir build/valgrind -j"$jobs" -L c --output-on-failure
+
+step "fuzzing: corpus replays, then each libFuzzer target for 20 s (clang, ASan+UBSan)"
+bash ci/fuzz.sh 20

@@ -44,7 +44,9 @@ void weft__sendfile_fail(weft_future_t *future, int code, int64_t sent) {
 }
 
 int64_t weft_sendfile_sent(const weft_future_t *future) {
-  const sent_t *p = future ? weft_future_error_payload(future) : NULL;
+  if (!future)
+    return WEFT_EINVAL;
+  const sent_t *p = weft_future_error_payload(future);
   return p && p->magic == SENT_MAGIC ? p->sent : 0;
 }
 

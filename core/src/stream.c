@@ -5,7 +5,6 @@
  * bytes; the *_await forms keep the op on the task's stack, use a future only to sleep,
  * and take the bytes directly (no copy through the future). */
 #include "net.h"
-#include "tls_net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +93,8 @@ void weft_stream_reader_release(weft_stream_reader_t *r) {
 }
 
 static const char *bdata(const weft_stream_reader_t *r) {
-  return r->buf + r->off;
+  /* A reader never fed has no buffer; NULL + 0 is undefined in C (readexactly(0)). */
+  return r->buf ? r->buf + r->off : "";
 }
 
 static void maybe_resume(weft_stream_reader_t *r) {
@@ -246,7 +246,9 @@ static int try_op(weft_stream_reader_t *r, rop_t *op) {
             memmem(bdata(r) + op->offset, r->len - op->offset, op->seps[i], op->seplens[i]);
         if (hit) {
           size_t at = (size_t)(hit - bdata(r));
-          if (at + op->seplens[i] < mend) {
+          /* Of matches ending at the same byte the shortest separator counts (asyncio
+           * tries them shortest first): its start is what the limit is checked against. */
+          if (at + op->seplens[i] < mend || (at + op->seplens[i] == mend && at > mstart)) {
             mend = at + op->seplens[i];
             mstart = at;
           }
@@ -446,13 +448,18 @@ int weft_stream_read(weft_stream_reader_t *r, int64_t n, weft_future_t **out) {
     return WEFT_EINVAL;
   rop_t op = {.kind = n < 0 ? OP_READALL : OP_READ, .n = n < 0 ? 0 : (size_t)n};
   if (n == 0) {
+    /* Answered at once, though not past an error: asyncio checks that first. */
     weft_future_t *f;
     int rc = weft_future_new(r->loop, &f);
     if (rc)
       return rc;
-    weft_value_t v;
-    weft_value_bytes(&v, "", 0);
-    weft_future_set_result(f, v);
+    if (r->error) {
+      weft_future_set_error(f, r->error, NULL, NULL, NULL);
+    } else {
+      weft_value_t v;
+      weft_value_bytes(&v, "", 0);
+      weft_future_set_result(f, v);
+    }
     *out = f;
     return 0;
   }
@@ -562,7 +569,7 @@ int weft_stream_read_await(weft_stream_reader_t *r, int64_t n, weft_value_t *out
     return WEFT_EINVAL;
   *out = weft_value_none();
   if (n == 0)
-    return weft_value_bytes(out, "", 0);
+    return r->error ? r->error : weft_value_bytes(out, "", 0);
   rop_t op = {.kind = n < 0 ? OP_READALL : OP_READ, .n = n < 0 ? 0 : (size_t)n, .out = out};
   return await_op(r, &op);
 }
@@ -873,7 +880,7 @@ int weft_stream_close(weft_stream_writer_t *w) {
 }
 
 int weft_stream_is_closing(const weft_stream_writer_t *w) {
-  return w ? weft_transport_is_closing(w->conn->transport) : 1;
+  return w ? weft_transport_is_closing(w->conn->transport) : 0;
 }
 
 int weft_stream_get_extra_info(const weft_stream_writer_t *w, int key, void *buf, size_t *len) {
@@ -1041,12 +1048,9 @@ static int open_common(weft_loop_t *loop, const weft_stream_options_t *o, const 
   if (rc == 0)
     rc = weft_future_new(loop, &op->outer);
   if (rc == 0) {
-    if (path && weft__tls_connect_options(copts)) /* TLS: tls_transport.c */
-      rc = weft_create_unix_connection_tls(loop, &stream_protocol, op->conn, path, path_len,
-                                           weft__tls_connect_options(copts), &op->inner);
-    else if (path)
-      rc =
-          weft_create_unix_connection(loop, &stream_protocol, op->conn, path, path_len, &op->inner);
+    if (path)
+      rc = weft_create_unix_connection(loop, &stream_protocol, op->conn, path, path_len, copts,
+                                       &op->inner);
     else
       rc = weft_create_connection(loop, &stream_protocol, op->conn, host, port, copts, &op->inner);
   }
@@ -1060,8 +1064,8 @@ static int open_common(weft_loop_t *loop, const weft_stream_options_t *o, const 
   }
   op->conn->refs++; /* the open's own, beside the protocol's */
   weft_future_retain(op->outer);
-  weft_future_add_done_callback(op->inner, on_inner_done, op);
-  weft_future_add_done_callback(op->outer, on_outer_done, weft_future_retain(op->inner));
+  weft__future_watch(op->inner, on_inner_done, op);
+  weft__future_watch(op->outer, on_outer_done, weft_future_retain(op->inner));
   *out = op->outer;
   return 0;
 }
@@ -1185,8 +1189,8 @@ int weft_stream_start_tls(weft_stream_writer_t *w, const weft_tls_options_t *tls
   up->conn = c;
   c->refs++;
   weft_future_retain(up->outer);
-  weft_future_add_done_callback(inner, on_tls_upgraded, up);
-  weft_future_add_done_callback(up->outer, on_outer_done, weft_future_retain(inner));
+  weft__future_watch(inner, on_tls_upgraded, up);
+  weft__future_watch(up->outer, on_outer_done, weft_future_retain(inner));
   *out = up->outer;
   return 0;
 }
@@ -1233,15 +1237,7 @@ static int sconf_new(weft_loop_t *loop, weft_stream_client_fn client, void *arg,
   return 0;
 }
 
-static void on_server_created(weft_future_t *f, void *arg) {
-  sconf_t *conf = arg;
-  const weft_value_t *v = NULL;
-  if (weft_future_result(f, &v) == 0 && v && v->ptr)
-    weft__server_own_factory_arg(v->ptr, free);
-  else
-    free(conf);
-}
-
+/* The server frees the configuration when it goes (or the creation, when it fails). */
 int weft_start_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg, const char *host,
                       int port, const weft_stream_options_t *options, weft_future_t **out) {
   if (!loop || !client || !out)
@@ -1250,33 +1246,27 @@ int weft_start_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg
   int rc = sconf_new(loop, client, arg, options, &conf);
   if (rc)
     return rc;
-  rc = weft_create_server(loop, stream_factory, conf, host, port, options ? options->server : NULL,
-                          out);
-  if (rc) {
+  rc = weft__create_server_owned(loop, stream_factory, conf, free, host, port,
+                                 options ? options->server : NULL, out);
+  if (rc)
     free(conf);
-    return rc;
-  }
-  weft_future_add_done_callback(*out, on_server_created, conf);
-  return 0;
+  return rc;
 }
 
 int weft_start_unix_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg,
                            const char *path, size_t path_len, const weft_stream_options_t *options,
-                           weft_server_t **out) {
+                           weft_future_t **out) {
   if (!loop || !client || !out)
     return WEFT_EINVAL;
   sconf_t *conf;
   int rc = sconf_new(loop, client, arg, options, &conf);
   if (rc)
     return rc;
-  rc = weft_create_unix_server(loop, stream_factory, conf, path, path_len,
-                               options ? options->server : NULL, out);
-  if (rc) {
+  rc = weft__create_unix_server_owned(loop, stream_factory, conf, free, path, path_len,
+                                      options ? options->server : NULL, out);
+  if (rc)
     free(conf);
-    return rc;
-  }
-  weft__server_own_factory_arg(*out, free);
-  return 0;
+  return rc;
 }
 
 void weft_stream_options_init(weft_stream_options_t *options) {

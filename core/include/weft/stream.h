@@ -57,9 +57,10 @@ WEFT_API int weft_stream_read(weft_stream_reader_t *reader, int64_t n, weft_futu
 WEFT_API int weft_stream_readline(weft_stream_reader_t *reader, weft_future_t **out);
 /* readexactly(n): exactly n bytes, or WEFT_EINCOMPLETE at EOF. */
 WEFT_API int weft_stream_readexactly(weft_stream_reader_t *reader, size_t n, weft_future_t **out);
-/* readuntil(separators): up to and including the separator whose match ends first; the
- * separators (count >= 1, none empty) are copied. WEFT_EINCOMPLETE at EOF without one,
- * WEFT_ELIMITOVERRUN when the limit is reached first. */
+/* readuntil(separators): up to and including the separator whose match ends first (of
+ * matches ending at the same byte, the shortest separator's, whose start the limit is
+ * checked against, as in asyncio); the separators (count >= 1, none empty) are copied.
+ * WEFT_EINCOMPLETE at EOF without one, WEFT_ELIMITOVERRUN when the limit is reached first. */
 WEFT_API int weft_stream_readuntil(weft_stream_reader_t *reader, const void *const *separators,
                                    const size_t *lengths, size_t count, weft_future_t **out);
 /* For a read future failed with WEFT_EINCOMPLETE: the partial data (borrowed from the
@@ -126,8 +127,8 @@ WEFT_API int weft_stream_get_extra_info(const weft_stream_writer_t *writer, int 
 typedef struct weft_stream_options_s {
   size_t size;                           /* sizeof(weft_stream_options_t) */
   size_t limit;                          /* the readers' limit, 0: WEFT_STREAM_LIMIT_DEFAULT */
-  const weft_connect_options_t *connect; /* open_connection's options (may be NULL) */
-  const weft_server_options_t *server;   /* start_server's options (may be NULL) */
+  const weft_connect_options_t *connect; /* open_[unix_]connection's options (may be NULL) */
+  const weft_server_options_t *server;   /* start_[unix_]server's options (may be NULL) */
   /* start_server: run each client callback in a new stackful task (so it may await);
    * the connection's reader and writer are released when it returns. */
   int client_in_task;
@@ -157,13 +158,14 @@ WEFT_API int weft_open_unix_connection_await(weft_loop_t *loop, const char *path
                                              const weft_stream_options_t *options,
                                              weft_stream_reader_t **reader_out,
                                              weft_stream_writer_t **writer_out);
-/* start_server: the future's result (WEFT_VALUE_SERVER) is the server (see server.h). */
+/* start_server and start_unix_server: the future's result (WEFT_VALUE_SERVER) is the
+ * server, as for weft_create_server and weft_create_unix_server (server.h). */
 WEFT_API int weft_start_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg,
                                const char *host, int port, const weft_stream_options_t *options,
                                weft_future_t **out);
 WEFT_API int weft_start_unix_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg,
                                     const char *path, size_t path_len,
-                                    const weft_stream_options_t *options, weft_server_t **out);
+                                    const weft_stream_options_t *options, weft_future_t **out);
 
 #ifdef __cplusplus
 }

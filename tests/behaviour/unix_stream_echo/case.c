@@ -41,10 +41,17 @@ static int main_task(weft_task_t *self, void *arg) {
   weft_stream_options_t options;
   weft_stream_options_init(&options);
   options.client_in_task = 1;
-  weft_server_t *server;
+  weft_server_t *server = NULL;
   weft_stream_reader_t *reader;
   weft_stream_writer_t *writer;
-  int rc = weft_start_unix_server(loop, serve, NULL, path, strlen(path), &options, &server);
+  weft_future_t *started;
+  const weft_value_t *v;
+  int rc = weft_start_unix_server(loop, serve, NULL, path, strlen(path), &options, &started);
+  if (rc < 0)
+    return rc;
+  if ((rc = weft_await(started)) == 0 && (rc = weft_future_result(started, &v)) == 0)
+    server = weft_server_retain(weft_value_object(v, WEFT_VALUE_SERVER));
+  weft_future_release(started);
   if (rc < 0 ||
       (rc = weft_open_unix_connection_await(loop, path, strlen(path), NULL, &reader, &writer)) < 0)
     return rc;
