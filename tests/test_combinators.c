@@ -961,6 +961,39 @@ WEFT_TEST(as_completed_timeout) {
   weft_test_close_loop(loop);
 }
 
+static int as_completed_late_main(weft_task_t *self, void *arg) {
+  (void)arg;
+  weft_loop_t *loop = weft_test_loop_of(self);
+  weft_future_t *fs[2], *next;
+  ASSERT_OK(weft_future_new(loop, &fs[0]));
+  ASSERT_OK(weft_future_new(loop, &fs[1]));
+  weft_as_completed_t *it;
+  ASSERT_OK(weft_as_completed_new(loop, fs, 2, 0.01, &it));
+  ASSERT_OK(weft_as_completed_next(it, &next));
+  ASSERT_CODE(weft_await(next), WEFT_ETIMEDOUT);
+  weft_future_release(next);
+  /* An input completing after the timeout is not handed out: asyncio stops listening to
+   * the inputs when the timeout passes. */
+  ASSERT_OK(weft_future_set_result(fs[0], weft_value_none()));
+  ASSERT_OK(weft_sleep_await(loop, 0));
+  ASSERT_OK(weft_as_completed_next(it, &next));
+  ASSERT_CODE(weft_await(next), WEFT_ETIMEDOUT);
+  weft_future_release(next);
+  ASSERT_CODE(weft_as_completed_next(it, &next), WEFT_EEOF);
+  weft_as_completed_free(it);
+  weft_future_cancel(fs[1], NULL);
+  weft_future_release(fs[0]);
+  weft_future_release(fs[1]);
+  return 0;
+}
+
+/* After the timeout, inputs that complete later still give TimeoutError. */
+WEFT_TEST(as_completed_timeout_then_completion) {
+  weft_loop_t *loop = new_loop();
+  ASSERT_OK(run_main(loop, as_completed_late_main, NULL));
+  weft_test_close_loop(loop);
+}
+
 /* No inputs: exhausted at once. */
 WEFT_TEST(as_completed_empty) {
   weft_loop_t *loop = new_loop();
