@@ -192,6 +192,8 @@ var (
 	ErrTLS = &Error{Code: -3015}
 	// end of stream (WEFT_EEOF)
 	ErrEOF = &Error{Code: -3016}
+	// the future is attached to a different loop (WEFT_EWRONGLOOP)
+	ErrWrongLoop = &Error{Code: -3017}
 )
 
 // The table itself: code to symbolic name and description.
@@ -290,4 +292,5 @@ var errorTable = map[int]errorInfo{
 	-3014: {"WEFT_EGROUP", "unhandled errors in a task group"},
 	-3015: {"WEFT_ETLS", "TLS error"},
 	-3016: {"WEFT_EEOF", "end of stream"},
+	-3017: {"WEFT_EWRONGLOOP", "the future is attached to a different loop"},
 }

@@ -29,6 +29,7 @@ var goNames = map[string]string{
 	"EBROKENBARRIER":   "BrokenBarrier",
 	"ESENDFILEUNAVAIL": "SendfileNotAvailable",
 	"EWRONGTHREAD":     "WrongThread",
+	"EWRONGLOOP":       "WrongLoop",
 	"ENOTINTASK":       "NotInTask",
 	"EOPCANCELED":      "OpCanceled",
 	"ECONNREFUSED":     "ConnRefused",
