@@ -1,0 +1,158 @@
+'use strict';
+// weft for Node.js: asyncio's concurrency model from weft's C core, on Node's own loop.
+// Everything that waits is a core future seen as a Promise; the semantics (who wakes
+// first, what cancellation does, when a combinator finishes) are the core's, never
+// re-implemented here. This file only shapes arguments and results.
+const path = require('node:path');
+
+function loadAddon() {
+  const candidates = [];
+  if (process.env.WEFT_NODE_ADDON) candidates.push(process.env.WEFT_NODE_ADDON);
+  candidates.push(path.join(__dirname, 'build', 'weft.node'));
+  let first;
+  for (const file of candidates) {
+    try {
+      return require(file);
+    } catch (err) {
+      if (err.code !== 'MODULE_NOT_FOUND' || file === process.env.WEFT_NODE_ADDON) throw err;
+      first = first || err;
+    }
+  }
+  const err = new Error(`weft: the addon is not built (looked for ${candidates.join(', ')}); ` +
+                        'run `npm install` in bindings/node');
+  err.cause = first;
+  throw err;
+}
+
+const native = loadAddon();
+
+// ---- Errors ---------------------------------------------------------------------------
+// The codes come from the core's table (WEFT_ERRNO_MAP, compiled into the addon): `code`
+// is the table's name ('ECANCELLED', 'ECONNREFUSED', ...) and `errno` its number.
+const codes = Object.freeze(Object.fromEntries(native.codes.map(([name, errno]) => [name, errno])));
+
+class WeftError extends Error {
+  constructor(message, code = 'EUNKNOWN', options) {
+    super(message, options);
+    this.code = code;
+    this.errno = codes[code] ?? codes.EUNKNOWN;
+  }
+  get name() {
+    return this.constructor.name;
+  }
+}
+
+function subclass(name) {
+  // A named class per asyncio exception, so that `instanceof` and `err.name` read as there.
+  return { [name]: class extends WeftError {} }[name];
+}
+
+const CancelledError = subclass('CancelledError');
+const TimeoutError = subclass('TimeoutError');
+const InvalidStateError = subclass('InvalidStateError');
+const IncompleteReadError = subclass('IncompleteReadError');
+const LimitOverrunError = subclass('LimitOverrunError');
+const QueueEmpty = subclass('QueueEmpty');
+const QueueFull = subclass('QueueFull');
+const QueueShutDown = subclass('QueueShutDown');
+const BrokenBarrierError = subclass('BrokenBarrierError');
+
+// Which class a code of the table gets; the rest are WeftError.
+const classOfCode = {
+  ECANCELLED: CancelledError,
+  ETIMEDOUT: TimeoutError,
+  EINVALIDSTATE: InvalidStateError,
+  EINCOMPLETE: IncompleteReadError,
+  ELIMITOVERRUN: LimitOverrunError,
+  EQUEUEEMPTY: QueueEmpty,
+  EQUEUEFULL: QueueFull,
+  EQUEUESHUTDOWN: QueueShutDown,
+  EBROKENBARRIER: BrokenBarrierError,
+};
+for (const name of Object.keys(classOfCode)) {
+  if (!(name in codes)) throw new Error(`weft: the core's error table has no ${name}`);
+}
+
+native.setErrorFactory((errno, code, message) => {
+  const Cls = classOfCode[code] || WeftError;
+  return new Cls(message, code);
+});
+
+// ---- Combinators ----------------------------------------------------------------------
+const FIRST_COMPLETED = 1;
+const FIRST_EXCEPTION = 2;
+const ALL_COMPLETED = 3;
+
+const noop = () => {};
+// The core takes over the inputs; their own rejections are reported through the
+// combinator, so they must not also count as unhandled.
+function handled(inputs) {
+  for (const p of inputs) if (p !== null && typeof p?.then === 'function') p.then(noop, noop);
+  return inputs;
+}
+
+function sleep(seconds, value, options) {
+  const p = native.sleep(seconds, options);
+  return value === undefined ? p : p.then(() => value);
+}
+
+async function gather(awaitables, { returnExceptions = false, signal } = {}) {
+  const inputs = handled(Array.from(awaitables));
+  await native.gather(inputs, !!returnExceptions, { signal });
+  if (!returnExceptions) return Promise.all(inputs);
+  const outcomes = await Promise.allSettled(inputs);
+  return outcomes.map((o) => (o.status === 'fulfilled' ? o.value : o.reason));
+}
+
+async function wait(awaitables, { returnWhen = ALL_COMPLETED, timeout, signal } = {}) {
+  const inputs = handled(Array.from(awaitables));
+  const flags = await native.wait(inputs, returnWhen, timeout ?? -1, { signal });
+  const done = new Set();
+  const pending = new Set();
+  inputs.forEach((p, i) => (flags[i] ? done : pending).add(p));
+  return { done, pending };
+}
+
+function waitFor(awaitable, timeout, options) {
+  handled([awaitable]);
+  return native.waitFor(awaitable, timeout ?? -1, options);
+}
+
+function shield(awaitable, options) {
+  handled([awaitable]);
+  return native.shield(awaitable, options);
+}
+
+module.exports = {
+  version: native.version(),
+  time: native.time,
+  codes,
+  WeftError,
+  CancelledError,
+  TimeoutError,
+  InvalidStateError,
+  IncompleteReadError,
+  LimitOverrunError,
+  QueueEmpty,
+  QueueFull,
+  QueueShutDown,
+  BrokenBarrierError,
+  FIRST_COMPLETED,
+  FIRST_EXCEPTION,
+  ALL_COMPLETED,
+  sleep,
+  gather,
+  wait,
+  waitFor,
+  shield,
+  isFuture: native.isFuture,
+  Lock: native.Lock,
+  Event: native.Event,
+  Condition: native.Condition,
+  Semaphore: native.Semaphore,
+  BoundedSemaphore: native.BoundedSemaphore,
+  Barrier: native.Barrier,
+  Queue: native.Queue,
+  LifoQueue: native.LifoQueue,
+  PriorityQueue: native.PriorityQueue,
+};
