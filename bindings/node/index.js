@@ -86,6 +86,14 @@ const ALL_COMPLETED = 3;
 const noop = () => {};
 // The core takes over the inputs; their own rejections are reported through the
 // combinator, so they must not also count as unhandled.
+function inputsOf(awaitables) {
+  if (awaitables == null || typeof awaitables[Symbol.iterator] !== 'function' ||
+      typeof awaitables === 'string') {
+    throw new TypeError('expected an iterable of awaitables');
+  }
+  return handled(Array.from(awaitables));
+}
+
 function handled(inputs) {
   for (const p of inputs) if (p !== null && typeof p?.then === 'function') p.then(noop, noop);
   return inputs;
@@ -96,21 +104,25 @@ function sleep(seconds, value, options) {
   return value === undefined ? p : p.then(() => value);
 }
 
-async function gather(awaitables, { returnExceptions = false, signal } = {}) {
-  const inputs = handled(Array.from(awaitables));
-  await native.gather(inputs, !!returnExceptions, { signal });
+function gather(awaitables, { returnExceptions = false, signal } = {}) {
+  const inputs = inputsOf(awaitables);
+  return native.gather(inputs, !!returnExceptions, { signal }).then(() => gathered(inputs, returnExceptions));
+}
+
+async function gathered(inputs, returnExceptions) {
   if (!returnExceptions) return Promise.all(inputs);
   const outcomes = await Promise.allSettled(inputs);
   return outcomes.map((o) => (o.status === 'fulfilled' ? o.value : o.reason));
 }
 
-async function wait(awaitables, { returnWhen = ALL_COMPLETED, timeout, signal } = {}) {
-  const inputs = handled(Array.from(awaitables));
-  const flags = await native.wait(inputs, returnWhen, timeout ?? -1, { signal });
-  const done = new Set();
-  const pending = new Set();
-  inputs.forEach((p, i) => (flags[i] ? done : pending).add(p));
-  return { done, pending };
+function wait(awaitables, { returnWhen = ALL_COMPLETED, timeout, signal } = {}) {
+  const inputs = inputsOf(awaitables);
+  return native.wait(inputs, returnWhen, timeout ?? -1, { signal }).then((flags) => {
+    const done = new Set();
+    const pending = new Set();
+    inputs.forEach((p, i) => (flags[i] ? done : pending).add(p));
+    return { done, pending };
+  });
 }
 
 function waitFor(awaitable, timeout, options) {
