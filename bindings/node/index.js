@@ -135,6 +135,11 @@ function shield(awaitable, options) {
   return native.shield(awaitable, options);
 }
 
+// One prototype chain per family, as in asyncio (the methods are each class's own).
+Object.setPrototypeOf(native.BoundedSemaphore.prototype, native.Semaphore.prototype);
+Object.setPrototypeOf(native.LifoQueue.prototype, native.Queue.prototype);
+Object.setPrototypeOf(native.PriorityQueue.prototype, native.Queue.prototype);
+
 module.exports = {
   version: native.version(),
   time: native.time,

@@ -11,7 +11,7 @@ static napi_value barrier_new(napi_env env, napi_callback_info info) {
   napi_value self, argv[1];
   int64_t parties;
   wn_state_t *st = wn_state(env);
-  if (st == NULL || wn_args(env, info, 1, argv, &self) != 0 ||
+  if (st == NULL || wn_ctor_args(env, info, 1, argv, &self) != 0 ||
       wn_get_int64(env, argv[0], "parties must be an integer", &parties) != 0)
     return NULL;
   if (parties < 1) {

@@ -14,7 +14,7 @@ static void condition_free(void *cond) {
 static napi_value condition_new(napi_env env, napi_callback_info info) {
   napi_value self, argv[1];
   wn_state_t *st = wn_state(env);
-  if (st == NULL || wn_args(env, info, 1, argv, &self) != 0)
+  if (st == NULL || wn_ctor_args(env, info, 1, argv, &self) != 0)
     return NULL;
   weft_lock_t *lock = NULL;
   if (!wn_is_undefined(env, argv[0]) && (lock = wn_lock_unwrap(env, argv[0])) == NULL)

@@ -10,7 +10,7 @@ static void event_free(void *event) {
 static napi_value event_new(napi_env env, napi_callback_info info) {
   napi_value self;
   wn_state_t *st = wn_state(env);
-  if (st == NULL || wn_args(env, info, 0, NULL, &self) != 0)
+  if (st == NULL || wn_ctor_args(env, info, 0, NULL, &self) != 0)
     return NULL;
   weft_event_t *event;
   int rc = weft_event_new(st->loop, &event);

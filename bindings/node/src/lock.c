@@ -10,7 +10,7 @@ static void lock_free(void *lock) {
 static napi_value lock_new(napi_env env, napi_callback_info info) {
   napi_value self;
   wn_state_t *st = wn_state(env);
-  if (st == NULL || wn_args(env, info, 0, NULL, &self) != 0)
+  if (st == NULL || wn_ctor_args(env, info, 0, NULL, &self) != 0)
     return NULL;
   weft_lock_t *lock;
   int rc = weft_lock_new(st->loop, &lock);

@@ -17,6 +17,16 @@ int wn_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv
   return 0;
 }
 
+int wn_ctor_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv,
+                 napi_value *self) {
+  napi_value target = NULL;
+  if (napi_get_new_target(env, info, &target) != napi_ok || target == NULL) {
+    napi_throw_type_error(env, "ERR_CONSTRUCT_CALL_REQUIRED", "the constructor needs `new`");
+    return -1;
+  }
+  return wn_args(env, info, want, argv, self);
+}
+
 int wn_is_undefined(napi_env env, napi_value v) {
   napi_valuetype t;
   return v == NULL ||

@@ -14,7 +14,7 @@ static napi_value make(napi_env env, napi_callback_info info, int32_t kind) {
   napi_value self, argv[1];
   int64_t maxsize = 0;
   wn_state_t *st = wn_state(env);
-  if (st == NULL || wn_args(env, info, 1, argv, &self) != 0 ||
+  if (st == NULL || wn_ctor_args(env, info, 1, argv, &self) != 0 ||
       (!wn_is_undefined(env, argv[0]) &&
        wn_get_int64(env, argv[0], "maxsize must be an integer", &maxsize) != 0))
     return NULL;

@@ -62,6 +62,9 @@ napi_value wn_future_error_value(napi_env env, wn_state_t *st, weft_future_t *fu
 
 /* Argument helpers: each throws a TypeError and returns nonzero on bad input. */
 int wn_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, napi_value *self);
+/* wn_args for a constructor: throws a TypeError when called without `new`. */
+int wn_ctor_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv,
+                 napi_value *self);
 int wn_get_double(napi_env env, napi_value v, const char *what, double *out);
 int wn_get_int64(napi_env env, napi_value v, const char *what, int64_t *out);
 /* The `signal` of an options object, or NULL when there is none. */

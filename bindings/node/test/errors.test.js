@@ -95,3 +95,18 @@ test('a rejection that is not weft\'s keeps its own error through gather', async
   const err = await rejection(weft.gather([weft.sleep(0.001), Promise.reject(mine)]));
   assert.strictEqual(err, mine);
 });
+
+test('constructors need new; subclasses are instances of their family', () => {
+  assert.throws(() => weft.Lock(), TypeError);
+  assert.throws(() => weft.Queue(), TypeError);
+  assert.ok(new weft.LifoQueue() instanceof weft.Queue);
+  assert.ok(new weft.PriorityQueue() instanceof weft.Queue);
+  assert.ok(new weft.BoundedSemaphore() instanceof weft.Semaphore);
+});
+
+test('every constructor refuses a call without new', () => {
+  for (const C of [weft.Lock, weft.Event, weft.Condition, weft.Semaphore, weft.BoundedSemaphore,
+                   weft.Barrier, weft.Queue, weft.LifoQueue, weft.PriorityQueue]) {
+    assert.throws(() => C(2), TypeError, C.name);
+  }
+});
