@@ -4,6 +4,7 @@
 // first, what cancellation does, when a combinator finishes) are the core's, never
 // re-implemented here. This file only shapes arguments and results.
 const path = require('node:path');
+const { AsyncLocalStorage } = require('node:async_hooks');
 
 function loadAddon() {
   const candidates = [];
@@ -135,6 +136,115 @@ function shield(awaitable, options) {
   return native.shield(awaitable, options);
 }
 
+// ---- Tasks ----------------------------------------------------------------------------
+// A Task is a core step-driven task running an async function (src/task.c and README.md
+// say how): its result, cancellation and bookkeeping are the core's. The function runs in
+// an AsyncLocalStorage context holding its Task, which is how a weft Promise awaited in it
+// is matched to the task (TaskAwaitable below) and how currentTask() is answered.
+const taskStorage = new AsyncLocalStorage();
+const kPromise = Symbol('weft.taskPromise');
+const kAbort = Symbol('weft.taskAbort');
+const kCreator = Symbol('weft.creator');
+
+// The weft Promises made inside a task get this prototype: `await` then goes through
+// `then` (V8 calls a thenable's then, but not a plain Promise's), and so the task learns
+// which core future it waits on, the one a cancellation of the task must cancel.
+class TaskAwaitable extends Promise {
+  static get [Symbol.species]() {
+    return Promise;
+  }
+
+  then(onFulfilled, onRejected) {
+    const task = taskStorage.getStore() ?? this[kCreator];
+    if (task !== undefined) native.taskAwaits(task, this);
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
+function promiseMade(promise) {
+  const task = taskStorage.getStore();
+  if (task === undefined) return;
+  Object.setPrototypeOf(promise, TaskAwaitable.prototype);
+  promise[kCreator] = task;
+}
+
+function cancelRequested(task) {
+  const ac = task[kAbort];
+  if (ac !== undefined && !ac.signal.aborted) ac.abort(new CancelledError('the task was cancelled'));
+}
+
+native.setTaskHooks(promiseMade, cancelRequested);
+
+class Task {
+  constructor() {
+    throw new TypeError('Tasks are made by weft.spawn()');
+  }
+
+  get name() {
+    return native.taskName(this);
+  }
+
+  /** Requests cancellation: true if requested, false if the task is already done. */
+  cancel(message) {
+    const requested = native.taskCancel(this, message);
+    if (requested) cancelRequested(this);
+    return requested;
+  }
+
+  cancelling() {
+    return native.taskCancelling(this);
+  }
+
+  uncancel() {
+    return native.taskUncancel(this);
+  }
+
+  done() {
+    return native.taskState(this) !== 'pending';
+  }
+
+  cancelled() {
+    return native.taskState(this) === 'cancelled';
+  }
+
+  /** Aborted once cancellation reaches the task: pass it to APIs that are not weft's. */
+  get signal() {
+    if (this[kAbort] === undefined) {
+      this[kAbort] = new AbortController();
+      if (this.cancelling() > 0 || this.cancelled()) cancelRequested(this);
+    }
+    return this[kAbort].signal;
+  }
+
+  then(onFulfilled, onRejected) {
+    if (this[kPromise] === undefined) this[kPromise] = native.taskPromise(this);
+    const current = taskStorage.getStore();
+    if (current !== undefined && current !== this) native.taskAwaits(current, this);
+    return this[kPromise].then(onFulfilled, onRejected);
+  }
+
+  catch(onRejected) {
+    return this.then(undefined, onRejected);
+  }
+
+  finally(onFinally) {
+    return this.then(undefined, undefined).finally(onFinally);
+  }
+}
+
+/** Runs fn(task) as a core task; the Task is awaitable and cancellable. */
+function spawn(fn, { name } = {}) {
+  if (typeof fn !== 'function') throw new TypeError('spawn() needs a function');
+  if (name !== undefined && typeof name !== 'string') throw new TypeError('name must be a string');
+  const task = Object.create(Task.prototype);
+  native.taskStart(task, name, () => taskStorage.run(task, async () => fn(task)));
+  return task;
+}
+
+function currentTask() {
+  return taskStorage.getStore() ?? null;
+}
+
 // One prototype chain per family, as in asyncio (the methods are each class's own).
 Object.setPrototypeOf(native.BoundedSemaphore.prototype, native.Semaphore.prototype);
 Object.setPrototypeOf(native.LifoQueue.prototype, native.Queue.prototype);
@@ -163,6 +273,10 @@ module.exports = {
   waitFor,
   shield,
   isFuture: native.isFuture,
+  Task,
+  spawn,
+  currentTask,
+  allTasks: native.allTasks,
   Lock: native.Lock,
   Event: native.Event,
   Condition: native.Condition,

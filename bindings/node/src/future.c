@@ -34,7 +34,7 @@ typedef struct {
   int boxed;
 } wn_jsref_t;
 
-static void jsref_free(void *ptr) {
+void wn_payload_free(void *ptr) {
   wn_jsref_t *r = ptr;
   napi_delete_reference(r->env, r->ref);
   free(r);
@@ -66,11 +66,15 @@ static napi_status jsref_value(napi_env env, const wn_jsref_t *r, napi_value *ou
   return s;
 }
 
+void *wn_payload_new(napi_env env, napi_value value) {
+  return jsref_new(env, value);
+}
+
 int wn_value_from_js(napi_env env, napi_value value, weft_value_t *out) {
   wn_jsref_t *r = jsref_new(env, value);
   if (r == NULL)
     return WEFT_ENOMEM;
-  *out = weft_value_pointer(r, jsref_free);
+  *out = weft_value_pointer(r, wn_payload_free);
   return 0;
 }
 
@@ -88,7 +92,7 @@ napi_status wn_value_to_js(napi_env env, const weft_value_t *value, napi_value *
     return napi_create_buffer_copy(env, value->len, value->ptr, NULL, out);
   case WEFT_VALUE_POINTER:
     /* Every pointer value on this environment's loop was made by wn_value_from_js. */
-    if (value->free_fn == jsref_free)
+    if (value->free_fn == wn_payload_free)
       return jsref_value(env, value->ptr, out);
     return napi_get_undefined(env, out);
   default:
@@ -270,6 +274,8 @@ napi_value wn_promise(napi_env env, wn_state_t *st, weft_future_t *future, napi_
   } else {
     napi_type_tag_object(env, promise, &future_tag);
   }
+  if (st->tasks != NULL)
+    wn_promise_made(env, st, promise);
   int rc = 0;
   if (!wn_is_undefined(env, signal) && bridge_listen(env, b, signal) != 0)
     rc = WEFT_EINVAL;
@@ -331,29 +337,35 @@ static napi_value on_fulfilled(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+int wn_error_code_of(napi_env env, napi_value error) {
+  napi_valuetype t;
+  napi_value errno_value;
+  int32_t code;
+  if (napi_typeof(env, error, &t) == napi_ok && t == napi_object &&
+      napi_get_named_property(env, error, "errno", &errno_value) == napi_ok &&
+      napi_get_value_int32(env, errno_value, &code) == napi_ok && code < 0)
+    return code;
+  napi_value ignored;
+  napi_get_and_clear_last_exception(env, &ignored);
+  return WEFT_EUNKNOWN;
+}
+
 static napi_value on_rejected(napi_env env, napi_callback_info info) {
   size_t argc = 1;
-  napi_value argv[1], errno_value;
+  napi_value argv[1];
   wn_follow_t *f = NULL;
   napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&f);
   if (weft_future_done(f->future))
     return NULL;
   /* A weft error keeps its code (a CancelledError cancels the future, as in asyncio); any
    * other error travels as the payload of an EUNKNOWN. */
-  int32_t code = WEFT_EUNKNOWN;
-  napi_valuetype t;
-  napi_typeof(env, argv[0], &t);
-  if (t == napi_object && napi_get_named_property(env, argv[0], "errno", &errno_value) == napi_ok &&
-      napi_get_value_int32(env, errno_value, &code) == napi_ok && code < 0)
-    (void)0;
-  else
-    code = WEFT_EUNKNOWN;
+  int code = wn_error_code_of(env, argv[0]);
   if (code == WEFT_ECANCELLED) {
     weft_future_cancel(f->future, NULL);
     return NULL;
   }
   wn_jsref_t *r = jsref_new(env, argv[0]);
-  weft_future_set_error(f->future, code, NULL, r, r != NULL ? jsref_free : NULL);
+  weft_future_set_error(f->future, code, NULL, r, r != NULL ? wn_payload_free : NULL);
   return NULL;
 }
 
@@ -365,6 +377,8 @@ weft_future_t *wn_future_of(napi_env env, wn_state_t *st, napi_value value) {
       napi_check_object_type_tag(env, value, &future_tag, &tagged) == napi_ok && tagged &&
       napi_unwrap(env, value, (void **)&held) == napi_ok && held != NULL)
     return weft_future_retain(held);
+  if (t == napi_object && (held = wn_task_future_of(env, value)) != NULL)
+    return held;
 
   weft_future_t *future;
   int rc = weft_future_new(st->loop, &future);

@@ -41,6 +41,7 @@ static void on_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
   st->closing = 1;
   /* JavaScript may no longer run here (a terminated Worker): nothing below calls into it. */
   wn_bridges_abandon(st);
+  wn_tasks_abandon(st);
   uv_loop_t *uv = weft_loop_uv(st->loop);
   weft_loop_close(st->loop);
   uv_idle_init(uv, &st->drain);
@@ -51,8 +52,10 @@ static void on_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
 static void state_free(napi_env env, void *data, void *hint) {
   (void)hint;
   wn_state_t *st = data;
-  if (st->make_error != NULL)
-    napi_delete_reference(env, st->make_error);
+  napi_ref refs[] = {st->make_error, st->promise_hook, st->cancel_hook};
+  for (size_t i = 0; i < WN_COUNT(refs); i++)
+    if (refs[i] != NULL)
+      napi_delete_reference(env, refs[i]);
   if (st->resource != NULL)
     napi_delete_reference(env, st->resource);
   if (st->async_context != NULL)
@@ -73,8 +76,10 @@ static napi_value set_error_factory(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "the error factory must be a function");
     return NULL;
   }
-  if (st->make_error != NULL)
-    napi_delete_reference(env, st->make_error);
+  napi_ref refs[] = {st->make_error, st->promise_hook, st->cancel_hook};
+  for (size_t i = 0; i < WN_COUNT(refs); i++)
+    if (refs[i] != NULL)
+      napi_delete_reference(env, refs[i]);
   napi_create_reference(env, argv[0], 1, &st->make_error);
   return NULL;
 }

@@ -127,6 +127,17 @@ void *wn_unwrap(napi_env env, napi_value self, const napi_type_tag *tag, const c
   return w->object;
 }
 
+void *wn_unwrap_raw(napi_env env, napi_value value, const napi_type_tag *tag) {
+  bool ok = false;
+  napi_valuetype t;
+  wn_wrapped_t *w = NULL;
+  if (napi_typeof(env, value, &t) != napi_ok || t != napi_object ||
+      napi_check_object_type_tag(env, value, tag, &ok) != napi_ok || !ok)
+    return NULL;
+  /* Tasks wrap their own struct directly; the other classes a wn_wrapped_t. */
+  return napi_unwrap(env, value, (void **)&w) == napi_ok ? (void *)w : NULL;
+}
+
 napi_status wn_define(napi_env env, napi_value exports, const char *name, napi_callback ctor,
                       const napi_property_descriptor *props, size_t count) {
   napi_value cls;
@@ -138,8 +149,9 @@ napi_status wn_define(napi_env env, napi_value exports, const char *name, napi_c
 
 NAPI_MODULE_INIT() {
   napi_status (*inits[])(napi_env, napi_value) = {
-      wn_loop_init,  wn_error_init,     wn_future_init,    wn_combinators_init, wn_lock_init,
-      wn_event_init, wn_condition_init, wn_semaphore_init, wn_barrier_init,     wn_queue_init,
+      wn_loop_init,    wn_error_init, wn_future_init,    wn_combinators_init,
+      wn_lock_init,    wn_event_init, wn_condition_init, wn_semaphore_init,
+      wn_barrier_init, wn_queue_init, wn_task_init,
   };
   for (size_t i = 0; i < WN_COUNT(inits); i++) {
     if (inits[i](env, exports) != napi_ok) {

@@ -27,6 +27,12 @@ typedef struct wn_state_s {
   uv_idle_t drain;
   int drain_passes;
   int closing;
+  /* Tasks: index.js's hook for the Promises made while tasks exist, the tasks alive (freed
+   * by the clean-up if the loop goes first) and the task whose step runs now. */
+  napi_ref promise_hook;
+  napi_ref cancel_hook;
+  struct wn_task_s *tasks;
+  struct wn_task_s *stepping;
 } wn_state_t;
 
 /* Turns a finished future's result into a JS value (called only for a result, not an
@@ -53,6 +59,16 @@ weft_future_t *wn_future_of(napi_env env, wn_state_t *st, napi_value value);
 napi_status wn_value_to_js(napi_env env, const weft_value_t *value, napi_value *out);
 /* A weft_value_t holding a reference to a JS value (freed with the value). */
 int wn_value_from_js(napi_env env, napi_value value, weft_value_t *out);
+/* A payload holding a reference to a JS value (an error), with its destructor. */
+void *wn_payload_new(napi_env env, napi_value value);
+void wn_payload_free(void *payload);
+/* The core code a JS error stands for: its errno when it has a negative one (weft's errors,
+ * Node's system errors), else WEFT_EUNKNOWN. */
+int wn_error_code_of(napi_env env, napi_value error);
+/* A weft Promise made while a task runs is handed to index.js's hook (which lets the task
+ * see it awaited); nonzero once any task exists in the environment. */
+void wn_promise_made(napi_env env, wn_state_t *st, napi_value promise);
+
 /* An Error for a weft code (index.js picks the subclass); `message` may be NULL. */
 napi_value wn_error(napi_env env, wn_state_t *st, int code, const char *message);
 /* Throws wn_error(code) and returns NULL, for a callback's return. */
@@ -78,6 +94,8 @@ napi_status wn_wrap(napi_env env, napi_value self, const napi_type_tag *tag, voi
                     wn_release_fn release);
 /* The core object of `self`, or NULL with a TypeError thrown. */
 void *wn_unwrap(napi_env env, napi_value self, const napi_type_tag *tag, const char *cls);
+/* wn_unwrap without the TypeError: NULL when `value` is not of the class. */
+void *wn_unwrap_raw(napi_env env, napi_value value, const napi_type_tag *tag);
 napi_status wn_define(napi_env env, napi_value exports, const char *name, napi_callback ctor,
                       const napi_property_descriptor *props, size_t count);
 
@@ -92,6 +110,11 @@ napi_status wn_condition_init(napi_env env, napi_value exports);
 napi_status wn_semaphore_init(napi_env env, napi_value exports);
 napi_status wn_barrier_init(napi_env env, napi_value exports);
 napi_status wn_queue_init(napi_env env, napi_value exports);
+napi_status wn_task_init(napi_env env, napi_value exports);
+/* The clean-up's part for tasks: lets go of every task still alive, calling no JS. */
+void wn_tasks_abandon(wn_state_t *st);
+/* The core future of a Task object (a new reference), or NULL if `value` is not one. */
+weft_future_t *wn_task_future_of(napi_env env, napi_value value);
 
 #define WN_METHOD(name, fn)                                                                        \
   { name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL }
