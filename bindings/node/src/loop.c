@@ -35,6 +35,15 @@ static void on_drain(uv_idle_t *idle) {
   uv_close((uv_handle_t *)idle, on_drained);
 }
 
+/* The environment is going away, as a process exiting: the tasks still pending when it does
+ * are not errors to report (Node drops pending Promises silently at exit), and nobody is
+ * left to read a report. */
+static void ignore_exception(weft_loop_t *loop, const weft_error_context_t *context, void *arg) {
+  (void)loop;
+  (void)context;
+  (void)arg;
+}
+
 static void on_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
   (void)handle;
   wn_state_t *st = arg;
@@ -43,6 +52,7 @@ static void on_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
   wn_bridges_abandon(st);
   wn_tasks_abandon(st);
   uv_loop_t *uv = weft_loop_uv(st->loop);
+  weft_loop_set_exception_handler(st->loop, ignore_exception, NULL);
   weft_loop_close(st->loop);
   uv_idle_init(uv, &st->drain);
   st->drain.data = st;

@@ -48,3 +48,15 @@ test('a cancelled sleep no longer keeps node alive', () => {
   assert.strictEqual(r.status, 0);
   assert.strictEqual(r.stdout, 'CancelledError\n');
 });
+
+test('a task sleeping keeps node alive; one waiting on nothing does not', () => {
+  let r = runScript(`weft.spawn(async () => { await weft.sleep(0.01); console.log('task done'); });`);
+  assert.strictEqual(r.status, 0);
+  assert.strictEqual(r.stdout, 'task done\n');
+  r = runScript(`
+    weft.spawn(async () => { await new Promise(() => {}); console.log('never'); });
+    weft.spawn(async () => { await new weft.Event().wait(); console.log('never'); });`);
+  assert.strictEqual(r.stderr, '');
+  assert.strictEqual(r.status, 0);
+  assert.strictEqual(r.stdout, '');
+});

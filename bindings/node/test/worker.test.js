@@ -5,7 +5,7 @@ const test = require('node:test');
 const assert = require('node:assert');
 const { runScript } = require('./helpers.js');
 
-test('two Workers using weft, terminated while a sleep is pending: clean exit', () => {
+test('two Workers using weft, terminated while a sleep and tasks are pending: clean exit', () => {
   const r = runScript(`
     const { Worker } = require('node:worker_threads');
     const body = \`
@@ -16,6 +16,8 @@ test('two Workers using weft, terminated while a sleep is pending: clean exit', 
         const lock = new weft.Lock();
         await lock.acquire();
         lock.acquire(); // pending at termination too
+        weft.spawn(async () => { await weft.sleep(3600); }, { name: 'sleeper' });
+        weft.spawn(async () => { await new Promise(() => {}); }, { name: 'foreign' });
         weft.sleep(3600).then(() => parentPort.postMessage('woke'));
         parentPort.postMessage('sleeping');
       })();\`;
