@@ -14,6 +14,7 @@
 
 struct wn_bridge_s {
   wn_state_t *st;
+  uint32_t slot; /* in st->slots, or UINT32_MAX */
   weft_future_t *future;
   napi_deferred deferred;
   wn_convert_fn convert;
@@ -24,8 +25,77 @@ struct wn_bridge_s {
   wn_bridge_t *prev, *next;
 };
 
-/* Tags the Promises that carry a core future, and the objects wrapping a JS value. */
-static const napi_type_tag future_tag = {0x77656674a1b2c3d4ULL, 0x0f1e2d3c4b5a6978ULL};
+typedef struct wn_slot_s {
+  wn_bridge_t *bridge; /* NULL when free */
+  uint32_t generation;
+  uint32_t next_free;
+} wn_slot_t;
+
+#define WN_SLOT_BITS 24
+
+/* A slot for a pending bridge; its id (generation and index) fits a JS number exactly. */
+static int slot_take(wn_state_t *st, wn_bridge_t *b, double *id) {
+  if (st->free_slot >= st->nslots) {
+    uint32_t n = st->nslots ? st->nslots * 2 : 64;
+    if (n > (1u << WN_SLOT_BITS))
+      return WEFT_ENOMEM;
+    wn_slot_t *grown = realloc(st->slots, n * sizeof *grown);
+    if (grown == NULL)
+      return WEFT_ENOMEM;
+    for (uint32_t i = st->nslots; i < n; i++)
+      grown[i] = (wn_slot_t){NULL, 0, i + 1};
+    st->slots = grown;
+    st->free_slot = st->nslots;
+    st->nslots = n;
+  }
+  uint32_t i = st->free_slot;
+  wn_slot_t *s = &st->slots[i];
+  st->free_slot = s->next_free;
+  s->bridge = b;
+  b->slot = i;
+  /* 2^24 slots and 2^29 generations: below 2^53. */
+  *id = (double)(s->generation & 0x1fffffffu) * (double)(1u << WN_SLOT_BITS) + (double)i;
+  return 0;
+}
+
+/* The symbol under which a Promise names its slot. */
+static napi_status future_key(napi_env env, wn_state_t *st, napi_value *out) {
+  napi_value resource;
+  napi_status s = napi_get_reference_value(env, st->resource, &resource);
+  if (s == napi_ok)
+    s = napi_get_named_property(env, resource, "futureKey", out);
+  return s;
+}
+
+static void slot_give_back(wn_state_t *st, wn_bridge_t *b) {
+  if (b->slot == UINT32_MAX)
+    return;
+  wn_slot_t *s = &st->slots[b->slot];
+  s->bridge = NULL;
+  s->generation++;
+  s->next_free = st->free_slot;
+  st->free_slot = b->slot;
+  b->slot = UINT32_MAX;
+}
+
+static wn_bridge_t *slot_find(wn_state_t *st, double id) {
+  if (!(id >= 0 && id < 9007199254740992.0))
+    return NULL;
+  uint64_t n = (uint64_t)id;
+  uint32_t i = (uint32_t)(n & ((1u << WN_SLOT_BITS) - 1));
+  uint32_t generation = (uint32_t)(n >> WN_SLOT_BITS);
+  if (i >= st->nslots || st->slots[i].bridge == NULL ||
+      (st->slots[i].generation & 0x1fffffffu) != generation)
+    return NULL;
+  return st->slots[i].bridge;
+}
+
+void wn_slots_free(wn_state_t *st);
+void wn_slots_free(wn_state_t *st) {
+  free(st->slots);
+  st->slots = NULL;
+  st->nslots = st->free_slot = 0;
+}
 
 /* N-API 8 makes references to objects only: other values are kept in a one-element array. */
 typedef struct {
@@ -113,6 +183,7 @@ napi_value wn_future_error_value(napi_env env, wn_state_t *st, weft_future_t *fu
 /* ---- Core future -> Promise ----------------------------------------------------------- */
 
 static void bridge_unlink(wn_bridge_t *b) {
+  slot_give_back(b->st, b);
   if (b->prev != NULL)
     b->prev->next = b->next;
   else if (b->st->pending == b)
@@ -219,12 +290,6 @@ static napi_value on_abort(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static void holder_free(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  weft_future_release(data);
-}
-
 /* Listens to `signal`: returns nonzero (and throws) on failure. */
 static int bridge_listen(napi_env env, wn_bridge_t *b, napi_value signal) {
   napi_value aborted, listener, add, argv[2], ignored;
@@ -260,6 +325,7 @@ napi_value wn_promise(napi_env env, wn_state_t *st, weft_future_t *future, napi_
     return wn_throw(env, WEFT_ENOMEM, NULL);
   }
   b->st = st;
+  b->slot = UINT32_MAX;
   b->future = future;
   b->convert = convert;
   b->arg = arg;
@@ -267,12 +333,6 @@ napi_value wn_promise(napi_env env, wn_state_t *st, weft_future_t *future, napi_
   if (napi_create_promise(env, &b->deferred, &promise) != napi_ok) {
     bridge_free(env, b);
     return NULL;
-  }
-  /* The Promise carries the future for the combinators (released when it is collected). */
-  if (napi_wrap(env, promise, weft_future_retain(future), holder_free, NULL, NULL) != napi_ok) {
-    weft_future_release(future);
-  } else {
-    napi_type_tag_object(env, promise, &future_tag);
   }
   if (st->tasks != NULL)
     wn_promise_made(env, st, promise);
@@ -306,6 +366,13 @@ napi_value wn_promise(napi_env env, wn_state_t *st, weft_future_t *future, napi_
   if (b->next != NULL)
     b->next->prev = b;
   st->pending = b;
+  /* The Promise names its bridge, for the combinators (without it they still work, through
+   * a future following the Promise). */
+  double id;
+  napi_value key, number;
+  if (slot_take(st, b, &id) == 0 && future_key(env, st, &key) == napi_ok &&
+      napi_create_double(env, id, &number) == napi_ok)
+    napi_set_property(env, promise, key, number);
   return promise;
 }
 
@@ -369,15 +436,27 @@ static napi_value on_rejected(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-weft_future_t *wn_future_of(napi_env env, wn_state_t *st, napi_value value) {
+weft_future_t *wn_future_lookup(napi_env env, wn_state_t *st, napi_value value) {
   napi_valuetype t;
-  bool tagged = false;
-  weft_future_t *held = NULL;
-  if (napi_typeof(env, value, &t) == napi_ok && t == napi_object &&
-      napi_check_object_type_tag(env, value, &future_tag, &tagged) == napi_ok && tagged &&
-      napi_unwrap(env, value, (void **)&held) == napi_ok && held != NULL)
-    return weft_future_retain(held);
-  if (t == napi_object && (held = wn_task_future_of(env, value)) != NULL)
+  napi_value key, number;
+  double id;
+  if (napi_typeof(env, value, &t) != napi_ok || t != napi_object ||
+      future_key(env, st, &key) != napi_ok ||
+      napi_get_property(env, value, key, &number) != napi_ok ||
+      napi_get_value_double(env, number, &id) != napi_ok) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+    return NULL;
+  }
+  wn_bridge_t *b = slot_find(st, id);
+  return b == NULL ? NULL : weft_future_retain(b->future);
+}
+
+weft_future_t *wn_future_of(napi_env env, wn_state_t *st, napi_value value) {
+  weft_future_t *held = wn_future_lookup(env, st, value);
+  if (held != NULL)
+    return held;
+  if ((held = wn_task_future_of(env, value)) != NULL)
     return held;
 
   weft_future_t *future;
@@ -424,20 +503,30 @@ weft_future_t *wn_future_of(napi_env env, wn_state_t *st, napi_value value) {
   return future;
 }
 
-/* isFuture(value): whether a value is a Promise carrying a core future. */
+/* isFuture(value): whether a value is a pending weft Promise (one naming a core future). */
 static napi_value is_future(napi_env env, napi_callback_info info) {
   napi_value argv[1], out;
-  napi_valuetype t;
-  bool tagged = false;
-  if (wn_args(env, info, 1, argv, NULL) != 0)
+  wn_state_t *st = wn_state(env);
+  if (st == NULL || wn_args(env, info, 1, argv, NULL) != 0)
     return NULL;
-  if (napi_typeof(env, argv[0], &t) == napi_ok && t == napi_object)
-    napi_check_object_type_tag(env, argv[0], &future_tag, &tagged);
-  napi_get_boolean(env, tagged, &out);
+  weft_future_t *f = wn_future_lookup(env, st, argv[0]);
+  napi_get_boolean(env, f != NULL, &out);
+  weft_future_release(f);
   return out;
 }
 
 napi_status wn_future_init(napi_env env, napi_value exports) {
+  wn_state_t *st = NULL;
+  napi_value description, key, resource;
+  napi_status s = napi_get_instance_data(env, (void **)&st);
+  if (s == napi_ok && st != NULL &&
+      (s = napi_create_string_utf8(env, "weft.future", NAPI_AUTO_LENGTH, &description)) ==
+          napi_ok &&
+      (s = napi_create_symbol(env, description, &key)) == napi_ok &&
+      (s = napi_get_reference_value(env, st->resource, &resource)) == napi_ok)
+    s = napi_set_named_property(env, resource, "futureKey", key);
+  if (s != napi_ok)
+    return s;
   napi_property_descriptor props[] = {WN_METHOD("isFuture", is_future)};
   return napi_define_properties(env, exports, WN_COUNT(props), props);
 }

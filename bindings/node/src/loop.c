@@ -6,6 +6,8 @@
 #include "weft_node.h"
 
 void wn_bridges_abandon(wn_state_t *st);
+void wn_slots_free(wn_state_t *st);
+static void state_drop_refs(napi_env env, wn_state_t *st);
 
 wn_state_t *wn_state(napi_env env) {
   wn_state_t *st = NULL;
@@ -51,6 +53,7 @@ static void on_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
   /* JavaScript may no longer run here (a terminated Worker): nothing below calls into it. */
   wn_bridges_abandon(st);
   wn_tasks_abandon(st);
+  state_drop_refs(st->env, st);
   uv_loop_t *uv = weft_loop_uv(st->loop);
   weft_loop_set_exception_handler(st->loop, ignore_exception, NULL);
   weft_loop_close(st->loop);
@@ -59,18 +62,26 @@ static void on_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
   uv_idle_start(&st->drain, on_drain);
 }
 
-static void state_free(napi_env env, void *data, void *hint) {
-  (void)hint;
-  wn_state_t *st = data;
-  napi_ref refs[] = {st->make_error, st->promise_hook, st->cancel_hook};
-  for (size_t i = 0; i < WN_COUNT(refs); i++)
-    if (refs[i] != NULL)
-      napi_delete_reference(env, refs[i]);
-  if (st->resource != NULL)
-    napi_delete_reference(env, st->resource);
+/* The state's references go in the clean-up hook, while the environment is whole: by the
+ * time the instance data is finalized, Node may have torn its references down. */
+static void state_drop_refs(napi_env env, wn_state_t *st) {
+  napi_ref *refs[] = {&st->make_error, &st->promise_hook, &st->cancel_hook, &st->resource};
+  for (size_t i = 0; i < WN_COUNT(refs); i++) {
+    if (*refs[i] != NULL)
+      napi_delete_reference(env, *refs[i]);
+    *refs[i] = NULL;
+  }
   if (st->async_context != NULL)
     napi_async_destroy(env, st->async_context);
+  st->async_context = NULL;
+}
+
+static void state_free(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  wn_state_t *st = data;
   weft_loop_release(st->loop);
+  wn_slots_free(st);
   free(st);
 }
 
@@ -86,10 +97,8 @@ static napi_value set_error_factory(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "the error factory must be a function");
     return NULL;
   }
-  napi_ref refs[] = {st->make_error, st->promise_hook, st->cancel_hook};
-  for (size_t i = 0; i < WN_COUNT(refs); i++)
-    if (refs[i] != NULL)
-      napi_delete_reference(env, refs[i]);
+  if (st->make_error != NULL)
+    napi_delete_reference(env, st->make_error);
   napi_create_reference(env, argv[0], 1, &st->make_error);
   return NULL;
 }
@@ -132,6 +141,7 @@ napi_status wn_loop_init(napi_env env, napi_value exports) {
       (s = napi_create_reference(env, resource, 1, &st->resource)) != napi_ok ||
       (s = napi_async_init(env, resource, name, &st->async_context)) != napi_ok ||
       (s = napi_set_instance_data(env, st, state_free, NULL)) != napi_ok) {
+    state_drop_refs(env, st);
     state_free(env, st, NULL);
     return s;
   }

@@ -299,7 +299,10 @@ static napi_value task_awaits(napi_env env, napi_callback_info info) {
   wn_task_t *t = st == NULL ? NULL : this_task(env, info, 1, argv);
   if (t == NULL || t->finished)
     return NULL;
-  weft_future_t *f = wn_future_of(env, st, argv[0]);
+  /* Only a pending weft Promise is something a cancellation can reach. */
+  weft_future_t *f = wn_future_lookup(env, st, argv[0]);
+  if (f == NULL)
+    f = wn_task_future_of(env, argv[0]);
   if (f == NULL)
     return NULL;
   weft_future_release(t->awaited);

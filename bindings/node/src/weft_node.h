@@ -22,6 +22,13 @@ typedef struct wn_state_s {
   /* Bridges still waiting for their future: the cleanup detaches them before it closes
    * the loop, which would drop their done callbacks without calling them. */
   wn_bridge_t *pending;
+  /* A pending weft Promise carries, under a symbol (kept as a property of `resource`), a
+   * number naming its bridge's slot here (index and generation), so that the combinators
+   * find the core future behind it. A napi_wrap would do the same, at the cost of a weak handle and a finalizer
+   * per Promise, which tripled the cost of an operation. */
+  struct wn_slot_s *slots;
+  uint32_t nslots;
+  uint32_t free_slot; /* head of the free list, nslots when empty */
   /* The cleanup's last step: an idle handle that lets two iterations pass, so that the
    * close callbacks of the core's handles have run before the hook says it is done. */
   uv_idle_t drain;
@@ -50,6 +57,8 @@ wn_state_t *wn_state(napi_env env);
  * Promise carries the future (wn_future_of), for the combinators. */
 napi_value wn_promise(napi_env env, wn_state_t *st, weft_future_t *future, napi_value signal,
                       wn_convert_fn convert, void *arg, weft_free_fn arg_free);
+/* The core future behind a pending weft Promise (a new reference), or NULL (no JS error). */
+weft_future_t *wn_future_lookup(napi_env env, wn_state_t *st, napi_value value);
 /* The core future behind a value: a weft Promise's own, or a new future that follows any
  * other thenable or value (the JS value kept as the result or as the error's payload).
  * Returns a new reference, or NULL with a JS exception pending. */
