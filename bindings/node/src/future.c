@@ -60,11 +60,7 @@ static int slot_take(wn_state_t *st, wn_bridge_t *b, double *id) {
 
 /* The symbol under which a Promise names its slot. */
 static napi_status future_key(napi_env env, wn_state_t *st, napi_value *out) {
-  napi_value resource;
-  napi_status s = napi_get_reference_value(env, st->resource, &resource);
-  if (s == napi_ok)
-    s = napi_get_named_property(env, resource, "futureKey", out);
-  return s;
+  return napi_get_reference_value(env, st->future_key, out);
 }
 
 static void slot_give_back(wn_state_t *st, wn_bridge_t *b) {
@@ -517,14 +513,13 @@ static napi_value is_future(napi_env env, napi_callback_info info) {
 
 napi_status wn_future_init(napi_env env, napi_value exports) {
   wn_state_t *st = NULL;
-  napi_value description, key, resource;
+  napi_value description, key;
   napi_status s = napi_get_instance_data(env, (void **)&st);
   if (s == napi_ok && st != NULL &&
       (s = napi_create_string_utf8(env, "weft.future", NAPI_AUTO_LENGTH, &description)) ==
           napi_ok &&
-      (s = napi_create_symbol(env, description, &key)) == napi_ok &&
-      (s = napi_get_reference_value(env, st->resource, &resource)) == napi_ok)
-    s = napi_set_named_property(env, resource, "futureKey", key);
+      (s = napi_create_symbol(env, description, &key)) == napi_ok)
+    s = napi_create_reference(env, key, 1, &st->future_key);
   if (s != napi_ok)
     return s;
   napi_property_descriptor props[] = {WN_METHOD("isFuture", is_future)};

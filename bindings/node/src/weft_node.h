@@ -22,10 +22,11 @@ typedef struct wn_state_s {
   /* Bridges still waiting for their future: the cleanup detaches them before it closes
    * the loop, which would drop their done callbacks without calling them. */
   wn_bridge_t *pending;
-  /* A pending weft Promise carries, under a symbol (kept as a property of `resource`), a
-   * number naming its bridge's slot here (index and generation), so that the combinators
-   * find the core future behind it. A napi_wrap would do the same, at the cost of a weak handle and a finalizer
-   * per Promise, which tripled the cost of an operation. */
+  /* A pending weft Promise carries, under the symbol `future_key`, a number naming its
+   * bridge's slot here (index and generation), so that the combinators
+   * find the core future behind it. A napi_wrap would do the same, at the cost of a weak handle and
+   * a finalizer per Promise, which tripled the cost of an operation. */
+  napi_ref future_key;
   struct wn_slot_s *slots;
   uint32_t nslots;
   uint32_t free_slot; /* head of the free list, nslots when empty */
