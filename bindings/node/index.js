@@ -1,0 +1,289 @@
+'use strict';
+// weft for Node.js: asyncio's concurrency model from weft's C core, on Node's own loop.
+// Everything that waits is a core future seen as a Promise; the semantics (who wakes
+// first, what cancellation does, when a combinator finishes) are the core's, never
+// re-implemented here. This file only shapes arguments and results.
+const path = require('node:path');
+const { AsyncLocalStorage } = require('node:async_hooks');
+
+function loadAddon() {
+  const candidates = [];
+  if (process.env.WEFT_NODE_ADDON) candidates.push(process.env.WEFT_NODE_ADDON);
+  candidates.push(path.join(__dirname, 'build', 'weft.node'));
+  let first;
+  for (const file of candidates) {
+    try {
+      return require(file);
+    } catch (err) {
+      if (err.code !== 'MODULE_NOT_FOUND' || file === process.env.WEFT_NODE_ADDON) throw err;
+      first = first || err;
+    }
+  }
+  const err = new Error(`weft: the addon is not built (looked for ${candidates.join(', ')}); ` +
+                        'run `npm install` in bindings/node');
+  err.cause = first;
+  throw err;
+}
+
+const native = loadAddon();
+
+// ---- Errors ---------------------------------------------------------------------------
+// The codes come from the core's table (WEFT_ERRNO_MAP, compiled into the addon): `code`
+// is the table's name ('ECANCELLED', 'ECONNREFUSED', ...) and `errno` its number.
+const codes = Object.freeze(Object.fromEntries(native.codes.map(([name, errno]) => [name, errno])));
+
+class WeftError extends Error {
+  constructor(message, code = 'EUNKNOWN', options) {
+    super(message, options);
+    this.code = code;
+    this.errno = codes[code] ?? codes.EUNKNOWN;
+  }
+  get name() {
+    return this.constructor.name;
+  }
+}
+
+function subclass(name) {
+  // A named class per asyncio exception, so that `instanceof` and `err.name` read as there.
+  return { [name]: class extends WeftError {} }[name];
+}
+
+const CancelledError = subclass('CancelledError');
+const TimeoutError = subclass('TimeoutError');
+const InvalidStateError = subclass('InvalidStateError');
+const IncompleteReadError = subclass('IncompleteReadError');
+const LimitOverrunError = subclass('LimitOverrunError');
+const QueueEmpty = subclass('QueueEmpty');
+const QueueFull = subclass('QueueFull');
+const QueueShutDown = subclass('QueueShutDown');
+const BrokenBarrierError = subclass('BrokenBarrierError');
+
+// Which class a code of the table gets; the rest are WeftError.
+const classOfCode = {
+  ECANCELLED: CancelledError,
+  ETIMEDOUT: TimeoutError,
+  EINVALIDSTATE: InvalidStateError,
+  EINCOMPLETE: IncompleteReadError,
+  ELIMITOVERRUN: LimitOverrunError,
+  EQUEUEEMPTY: QueueEmpty,
+  EQUEUEFULL: QueueFull,
+  EQUEUESHUTDOWN: QueueShutDown,
+  EBROKENBARRIER: BrokenBarrierError,
+};
+for (const name of Object.keys(classOfCode)) {
+  if (!(name in codes)) throw new Error(`weft: the core's error table has no ${name}`);
+}
+
+native.setErrorFactory((errno, code, message) => {
+  const Cls = classOfCode[code] || WeftError;
+  return new Cls(message, code);
+});
+
+// ---- Combinators ----------------------------------------------------------------------
+const FIRST_COMPLETED = 1;
+const FIRST_EXCEPTION = 2;
+const ALL_COMPLETED = 3;
+
+const noop = () => {};
+// The core takes over the inputs; their own rejections are reported through the
+// combinator, so they must not also count as unhandled.
+function inputsOf(awaitables) {
+  if (awaitables == null || typeof awaitables[Symbol.iterator] !== 'function' ||
+      typeof awaitables === 'string') {
+    throw new TypeError('expected an iterable of awaitables');
+  }
+  return handled(Array.from(awaitables));
+}
+
+function handled(inputs) {
+  for (const p of inputs) if (p !== null && typeof p?.then === 'function') p.then(noop, noop);
+  return inputs;
+}
+
+function sleep(seconds, value, options) {
+  const p = native.sleep(seconds, options);
+  return value === undefined ? p : p.then(() => value);
+}
+
+function gather(awaitables, { returnExceptions = false, signal } = {}) {
+  const inputs = inputsOf(awaitables);
+  return native.gather(inputs, !!returnExceptions, { signal }).then(() => gathered(inputs, returnExceptions));
+}
+
+async function gathered(inputs, returnExceptions) {
+  if (!returnExceptions) return Promise.all(inputs);
+  const outcomes = await Promise.allSettled(inputs);
+  return outcomes.map((o) => (o.status === 'fulfilled' ? o.value : o.reason));
+}
+
+function wait(awaitables, { returnWhen = ALL_COMPLETED, timeout, signal } = {}) {
+  const inputs = inputsOf(awaitables);
+  return native.wait(inputs, returnWhen, timeout ?? -1, { signal }).then((flags) => {
+    const done = new Set();
+    const pending = new Set();
+    inputs.forEach((p, i) => (flags[i] ? done : pending).add(p));
+    return { done, pending };
+  });
+}
+
+function waitFor(awaitable, timeout, options) {
+  handled([awaitable]);
+  return native.waitFor(awaitable, timeout ?? -1, options);
+}
+
+function shield(awaitable, options) {
+  handled([awaitable]);
+  return native.shield(awaitable, options);
+}
+
+// ---- Tasks ----------------------------------------------------------------------------
+// A Task is a core step-driven task running an async function (src/task.c and README.md
+// say how): its result, cancellation and bookkeeping are the core's. The function runs in
+// an AsyncLocalStorage context holding its Task, which is how a weft Promise awaited in it
+// is matched to the task (TaskAwaitable below) and how currentTask() is answered.
+const taskStorage = new AsyncLocalStorage();
+const kPromise = Symbol('weft.taskPromise');
+const kAbort = Symbol('weft.taskAbort');
+const kCreator = Symbol('weft.creator');
+
+// The weft Promises made inside a task get this prototype: `await` then goes through
+// `then` (V8 calls a thenable's then, but not a plain Promise's), and so the task learns
+// which core future it waits on, the one a cancellation of the task must cancel.
+class TaskAwaitable extends Promise {
+  static get [Symbol.species]() {
+    return Promise;
+  }
+
+  then(onFulfilled, onRejected) {
+    const task = taskStorage.getStore() ?? this[kCreator];
+    if (task !== undefined) native.taskAwaits(task, this);
+    return super.then(onFulfilled, onRejected);
+  }
+}
+
+function promiseMade(promise) {
+  const task = taskStorage.getStore();
+  if (task === undefined) return;
+  Object.setPrototypeOf(promise, TaskAwaitable.prototype);
+  promise[kCreator] = task;
+}
+
+function cancelRequested(task) {
+  const ac = task[kAbort];
+  if (ac !== undefined && !ac.signal.aborted) ac.abort(new CancelledError('the task was cancelled'));
+}
+
+native.setTaskHooks(promiseMade, cancelRequested);
+
+class Task {
+  constructor() {
+    throw new TypeError('Tasks are made by weft.spawn()');
+  }
+
+  get name() {
+    return native.taskName(this);
+  }
+
+  /** Requests cancellation: true if requested, false if the task is already done. */
+  cancel(message) {
+    const requested = native.taskCancel(this, message);
+    if (requested) cancelRequested(this);
+    return requested;
+  }
+
+  cancelling() {
+    return native.taskCancelling(this);
+  }
+
+  uncancel() {
+    return native.taskUncancel(this);
+  }
+
+  done() {
+    return native.taskState(this) !== 'pending';
+  }
+
+  cancelled() {
+    return native.taskState(this) === 'cancelled';
+  }
+
+  /** Aborted once cancellation reaches the task: pass it to APIs that are not weft's. */
+  get signal() {
+    if (this[kAbort] === undefined) {
+      this[kAbort] = new AbortController();
+      if (this.cancelling() > 0 || this.cancelled()) cancelRequested(this);
+    }
+    return this[kAbort].signal;
+  }
+
+  then(onFulfilled, onRejected) {
+    if (this[kPromise] === undefined) this[kPromise] = native.taskPromise(this);
+    const current = taskStorage.getStore();
+    if (current !== undefined && current !== this) native.taskAwaits(current, this);
+    return this[kPromise].then(onFulfilled, onRejected);
+  }
+
+  catch(onRejected) {
+    return this.then(undefined, onRejected);
+  }
+
+  finally(onFinally) {
+    return this.then(undefined, undefined).finally(onFinally);
+  }
+}
+
+/** Runs fn(task) as a core task; the Task is awaitable and cancellable. */
+function spawn(fn, { name } = {}) {
+  if (typeof fn !== 'function') throw new TypeError('spawn() needs a function');
+  if (name !== undefined && typeof name !== 'string') throw new TypeError('name must be a string');
+  const task = Object.create(Task.prototype);
+  native.taskStart(task, name, () => taskStorage.run(task, async () => fn(task)));
+  return task;
+}
+
+function currentTask() {
+  return taskStorage.getStore() ?? null;
+}
+
+// One prototype chain per family, as in asyncio (the methods are each class's own).
+Object.setPrototypeOf(native.BoundedSemaphore.prototype, native.Semaphore.prototype);
+Object.setPrototypeOf(native.LifoQueue.prototype, native.Queue.prototype);
+Object.setPrototypeOf(native.PriorityQueue.prototype, native.Queue.prototype);
+
+module.exports = {
+  version: native.version(),
+  time: native.time,
+  codes,
+  WeftError,
+  CancelledError,
+  TimeoutError,
+  InvalidStateError,
+  IncompleteReadError,
+  LimitOverrunError,
+  QueueEmpty,
+  QueueFull,
+  QueueShutDown,
+  BrokenBarrierError,
+  FIRST_COMPLETED,
+  FIRST_EXCEPTION,
+  ALL_COMPLETED,
+  sleep,
+  gather,
+  wait,
+  waitFor,
+  shield,
+  isFuture: native.isFuture,
+  Task,
+  spawn,
+  currentTask,
+  allTasks: native.allTasks,
+  Lock: native.Lock,
+  Event: native.Event,
+  Condition: native.Condition,
+  Semaphore: native.Semaphore,
+  BoundedSemaphore: native.BoundedSemaphore,
+  Barrier: native.Barrier,
+  Queue: native.Queue,
+  LifoQueue: native.LifoQueue,
+  PriorityQueue: native.PriorityQueue,
+};

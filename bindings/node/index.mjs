@@ -1,0 +1,11 @@
+// The ESM entry: the same module as require('weft').
+import weft from './index.js';
+
+export default weft;
+export const {
+  version, time, codes, WeftError, CancelledError, TimeoutError, InvalidStateError,
+  IncompleteReadError, LimitOverrunError, QueueEmpty, QueueFull, QueueShutDown,
+  BrokenBarrierError, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, sleep, gather, wait,
+  waitFor, shield, isFuture, Lock, Event, Condition, Semaphore, BoundedSemaphore, Barrier,
+  Queue, LifoQueue, PriorityQueue,
+} = weft;

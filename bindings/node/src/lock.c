@@ -1,0 +1,75 @@
+/* Lock, as asyncio.Lock: acquire() is a Promise (with { signal }), release() unlocks. */
+#include "weft_node.h"
+
+static const napi_type_tag lock_tag = {0x77656674100c0001ULL, 0x4c6f636b00000001ULL};
+
+static void lock_free(void *lock) {
+  weft_lock_release(lock);
+}
+
+static napi_value lock_new(napi_env env, napi_callback_info info) {
+  napi_value self;
+  wn_state_t *st = wn_state(env);
+  if (st == NULL || wn_ctor_args(env, info, 0, NULL, &self) != 0)
+    return NULL;
+  weft_lock_t *lock;
+  int rc = weft_lock_new(st->loop, &lock);
+  if (rc != 0)
+    return wn_throw(env, rc, NULL);
+  wn_wrap(env, self, &lock_tag, lock, lock_free);
+  return NULL;
+}
+
+static weft_lock_t *lock_of(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  napi_value self;
+  if (wn_args(env, info, n, argv, &self) != 0)
+    return NULL;
+  return wn_unwrap(env, self, &lock_tag, "Lock");
+}
+
+/* The core lock of a Lock object (for Condition), or NULL with a TypeError thrown. */
+weft_lock_t *wn_lock_unwrap(napi_env env, napi_value value);
+weft_lock_t *wn_lock_unwrap(napi_env env, napi_value value) {
+  return wn_unwrap(env, value, &lock_tag, "Lock");
+}
+
+static napi_value acquire(napi_env env, napi_callback_info info) {
+  napi_value argv[1], signal;
+  wn_state_t *st = wn_state(env);
+  weft_lock_t *lock = st == NULL ? NULL : lock_of(env, info, 1, argv);
+  if (lock == NULL || wn_get_signal(env, argv[0], &signal) != 0)
+    return NULL;
+  weft_future_t *f;
+  int rc = weft_lock_acquire(lock, &f);
+  if (rc != 0)
+    return wn_throw(env, rc, NULL);
+  return wn_promise(env, st, f, signal, NULL, NULL, NULL);
+}
+
+static napi_value release(napi_env env, napi_callback_info info) {
+  weft_lock_t *lock = lock_of(env, info, 0, NULL);
+  if (lock == NULL)
+    return NULL;
+  int rc = weft_lock_unlock(lock);
+  if (rc != 0)
+    return wn_throw(env, rc, rc == WEFT_EINVALIDSTATE ? "Lock is not acquired." : NULL);
+  return NULL;
+}
+
+static napi_value locked(napi_env env, napi_callback_info info) {
+  weft_lock_t *lock = lock_of(env, info, 0, NULL);
+  napi_value out;
+  if (lock == NULL)
+    return NULL;
+  napi_get_boolean(env, weft_lock_locked(lock), &out);
+  return out;
+}
+
+napi_status wn_lock_init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      WN_METHOD("acquire", acquire),
+      WN_METHOD("release", release),
+      WN_METHOD("locked", locked),
+  };
+  return wn_define(env, exports, "Lock", lock_new, props, WN_COUNT(props));
+}

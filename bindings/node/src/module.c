@@ -1,0 +1,166 @@
+/* The module: one set of exports per environment, and the argument and class helpers the
+ * concepts' files share. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "weft_node.h"
+
+/* NAPI_MODULE_INIT defines this without a prototype. */
+NAPI_MODULE_EXPORT int32_t NODE_API_MODULE_GET_API_VERSION(void);
+
+int wn_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv,
+            napi_value *self) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, self, NULL) != napi_ok)
+    return -1;
+  /* Missing arguments read as undefined (napi_get_cb_info fills them in). */
+  return 0;
+}
+
+int wn_ctor_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv,
+                 napi_value *self) {
+  napi_value target = NULL;
+  if (napi_get_new_target(env, info, &target) != napi_ok || target == NULL) {
+    napi_throw_type_error(env, "ERR_CONSTRUCT_CALL_REQUIRED", "the constructor needs `new`");
+    return -1;
+  }
+  return wn_args(env, info, want, argv, self);
+}
+
+int wn_is_undefined(napi_env env, napi_value v) {
+  napi_valuetype t;
+  return v == NULL ||
+         (napi_typeof(env, v, &t) == napi_ok && (t == napi_undefined || t == napi_null));
+}
+
+int wn_get_double(napi_env env, napi_value v, const char *what, double *out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number ||
+      napi_get_value_double(env, v, out) != napi_ok || isnan(*out)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", what);
+    return -1;
+  }
+  return 0;
+}
+
+int wn_get_int64(napi_env env, napi_value v, const char *what, int64_t *out) {
+  double d;
+  if (wn_get_double(env, v, what, &d) != 0)
+    return -1;
+  if (d != floor(d) || d < -9007199254740991.0 || d > 9007199254740991.0) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", what);
+    return -1;
+  }
+  *out = (int64_t)d;
+  return 0;
+}
+
+int wn_get_signal(napi_env env, napi_value options, napi_value *out) {
+  *out = NULL;
+  if (wn_is_undefined(env, options))
+    return 0;
+  napi_valuetype t;
+  napi_typeof(env, options, &t);
+  if (t != napi_object) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "options must be an object");
+    return -1;
+  }
+  napi_value signal;
+  if (napi_get_named_property(env, options, "signal", &signal) != napi_ok)
+    return -1;
+  if (wn_is_undefined(env, signal))
+    return 0;
+  napi_value add;
+  napi_typeof(env, signal, &t);
+  if (t == napi_object && napi_get_named_property(env, signal, "addEventListener", &add) == napi_ok)
+    napi_typeof(env, add, &t);
+  if (t != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "options.signal must be an AbortSignal");
+    return -1;
+  }
+  *out = signal;
+  return 0;
+}
+
+typedef struct {
+  void *object;
+  wn_release_fn release;
+} wn_wrapped_t;
+
+static void wrapped_free(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  wn_wrapped_t *w = data;
+  w->release(w->object);
+  free(w);
+}
+
+napi_status wn_wrap(napi_env env, napi_value self, const napi_type_tag *tag, void *object,
+                    wn_release_fn release) {
+  wn_wrapped_t *w = malloc(sizeof *w);
+  if (w == NULL) {
+    release(object);
+    return napi_generic_failure;
+  }
+  w->object = object;
+  w->release = release;
+  napi_status s = napi_wrap(env, self, w, wrapped_free, NULL, NULL);
+  if (s != napi_ok) {
+    wrapped_free(env, w, NULL);
+    return s;
+  }
+  return napi_type_tag_object(env, self, tag);
+}
+
+void *wn_unwrap(napi_env env, napi_value self, const napi_type_tag *tag, const char *cls) {
+  bool ok = false;
+  wn_wrapped_t *w = NULL;
+  if (napi_check_object_type_tag(env, self, tag, &ok) != napi_ok || !ok ||
+      napi_unwrap(env, self, (void **)&w) != napi_ok || w == NULL) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+    char message[96];
+    snprintf(message, sizeof message, "the receiver is not a %s", cls);
+    napi_throw_type_error(env, "ERR_INVALID_THIS", message);
+    return NULL;
+  }
+  return w->object;
+}
+
+void *wn_unwrap_raw(napi_env env, napi_value value, const napi_type_tag *tag) {
+  bool ok = false;
+  napi_valuetype t;
+  wn_wrapped_t *w = NULL;
+  if (napi_typeof(env, value, &t) != napi_ok || t != napi_object ||
+      napi_check_object_type_tag(env, value, tag, &ok) != napi_ok || !ok)
+    return NULL;
+  /* Tasks wrap their own struct directly; the other classes a wn_wrapped_t. */
+  return napi_unwrap(env, value, (void **)&w) == napi_ok ? (void *)w : NULL;
+}
+
+napi_status wn_define(napi_env env, napi_value exports, const char *name, napi_callback ctor,
+                      const napi_property_descriptor *props, size_t count) {
+  napi_value cls;
+  napi_status s = napi_define_class(env, name, NAPI_AUTO_LENGTH, ctor, NULL, count, props, &cls);
+  if (s == napi_ok)
+    s = napi_set_named_property(env, exports, name, cls);
+  return s;
+}
+
+NAPI_MODULE_INIT() {
+  napi_status (*inits[])(napi_env, napi_value) = {
+      wn_loop_init,    wn_error_init, wn_future_init,    wn_combinators_init,
+      wn_lock_init,    wn_event_init, wn_condition_init, wn_semaphore_init,
+      wn_barrier_init, wn_queue_init, wn_task_init,
+  };
+  for (size_t i = 0; i < WN_COUNT(inits); i++) {
+    if (inits[i](env, exports) != napi_ok) {
+      bool pending = false;
+      napi_is_exception_pending(env, &pending);
+      if (!pending)
+        napi_throw_error(env, NULL, "weft: the addon could not be set up");
+      return NULL;
+    }
+  }
+  return exports;
+}

@@ -1,0 +1,135 @@
+/* The Node addon's shared definitions: the per-environment state, the future-to-Promise
+ * bridge and the helpers every concept's file uses. Node-API only (NAPI_VERSION pinned by
+ * the build), so one binary serves every Node release with that N-API version. */
+#ifndef WEFT_NODE_H
+#define WEFT_NODE_H
+
+#include <node_api.h>
+#include <uv.h>
+#include <weft.h>
+
+/* One per Node environment (the main thread and each Worker): kept as instance data. */
+typedef struct wn_bridge_s wn_bridge_t;
+typedef struct wn_state_s {
+  napi_env env;
+  weft_loop_t *loop;
+  /* Resolutions from libuv callbacks run inside a callback scope of this async context,
+   * so that Node drains the microtask queue (the awaiting continuations) at once. */
+  napi_async_context async_context;
+  napi_ref resource;
+  napi_ref make_error; /* index.js's (errno, name, message) -> Error */
+  napi_async_cleanup_hook_handle cleanup;
+  /* Bridges still waiting for their future: the cleanup detaches them before it closes
+   * the loop, which would drop their done callbacks without calling them. */
+  wn_bridge_t *pending;
+  /* A pending weft Promise carries, under the symbol `future_key`, a number naming its
+   * bridge's slot here (index and generation), so that the combinators
+   * find the core future behind it. A napi_wrap would do the same, at the cost of a weak handle and
+   * a finalizer per Promise, which tripled the cost of an operation. */
+  napi_ref future_key;
+  struct wn_slot_s *slots;
+  uint32_t nslots;
+  uint32_t free_slot; /* head of the free list, nslots when empty */
+  /* The cleanup's last step: an idle handle that lets two iterations pass, so that the
+   * close callbacks of the core's handles have run before the hook says it is done. */
+  uv_idle_t drain;
+  int drain_passes;
+  int closing;
+  /* Tasks: index.js's hook for the Promises made while tasks exist, the tasks alive (freed
+   * by the clean-up if the loop goes first) and the task whose step runs now. */
+  napi_ref promise_hook;
+  napi_ref cancel_hook;
+  struct wn_task_s *tasks;
+  struct wn_task_s *stepping;
+} wn_state_t;
+
+/* Turns a finished future's result into a JS value (called only for a result, not an
+ * error). NULL for the generic conversion of its weft_value_t. */
+typedef napi_status (*wn_convert_fn)(napi_env env, weft_future_t *future, void *arg,
+                                     napi_value *out);
+
+/* The environment's state; throws and returns NULL when the addon was not set up. */
+wn_state_t *wn_state(napi_env env);
+
+/* A Promise following `future` (the caller's reference is moved in, even on failure). It
+ * settles from the future's done callback, or within this call when the future is already
+ * done. `signal` (may be NULL or undefined) is an AbortSignal whose abort cancels the
+ * future. `convert` and `arg` make the result; `arg_free` (may be NULL) frees arg. The
+ * Promise carries the future (wn_future_of), for the combinators. */
+napi_value wn_promise(napi_env env, wn_state_t *st, weft_future_t *future, napi_value signal,
+                      wn_convert_fn convert, void *arg, weft_free_fn arg_free);
+/* The core future behind a pending weft Promise (a new reference), or NULL (no JS error). */
+weft_future_t *wn_future_lookup(napi_env env, wn_state_t *st, napi_value value);
+/* The core future behind a value: a weft Promise's own, or a new future that follows any
+ * other thenable or value (the JS value kept as the result or as the error's payload).
+ * Returns a new reference, or NULL with a JS exception pending. */
+weft_future_t *wn_future_of(napi_env env, wn_state_t *st, napi_value value);
+
+/* A JS value for a weft_value_t (undefined, number, BigInt, Buffer or a kept JS value). */
+napi_status wn_value_to_js(napi_env env, const weft_value_t *value, napi_value *out);
+/* A weft_value_t holding a reference to a JS value (freed with the value). */
+int wn_value_from_js(napi_env env, napi_value value, weft_value_t *out);
+/* A payload holding a reference to a JS value (an error), with its destructor. */
+void *wn_payload_new(napi_env env, napi_value value);
+void wn_payload_free(void *payload);
+/* The core code a JS error stands for: its errno when it has a negative one (weft's errors,
+ * Node's system errors), else WEFT_EUNKNOWN. */
+int wn_error_code_of(napi_env env, napi_value error);
+/* A weft Promise made while a task runs is handed to index.js's hook (which lets the task
+ * see it awaited); nonzero once any task exists in the environment. */
+void wn_promise_made(napi_env env, wn_state_t *st, napi_value promise);
+
+/* An Error for a weft code (index.js picks the subclass); `message` may be NULL. */
+napi_value wn_error(napi_env env, wn_state_t *st, int code, const char *message);
+/* Throws wn_error(code) and returns NULL, for a callback's return. */
+napi_value wn_throw(napi_env env, int code, const char *message);
+/* The finished future's error as a JS value: its payload's JS value if it has one. */
+napi_value wn_future_error_value(napi_env env, wn_state_t *st, weft_future_t *future);
+
+/* Argument helpers: each throws a TypeError and returns nonzero on bad input. */
+int wn_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv, napi_value *self);
+/* wn_args for a constructor: throws a TypeError when called without `new`. */
+int wn_ctor_args(napi_env env, napi_callback_info info, size_t want, napi_value *argv,
+                 napi_value *self);
+int wn_get_double(napi_env env, napi_value v, const char *what, double *out);
+int wn_get_int64(napi_env env, napi_value v, const char *what, int64_t *out);
+/* The `signal` of an options object, or NULL when there is none. */
+int wn_get_signal(napi_env env, napi_value options, napi_value *out);
+int wn_is_undefined(napi_env env, napi_value v);
+
+/* A class whose instances own a core object: `tag` identifies the class (napi type tags),
+ * so a method called on another object throws a TypeError. */
+typedef void (*wn_release_fn)(void *object);
+napi_status wn_wrap(napi_env env, napi_value self, const napi_type_tag *tag, void *object,
+                    wn_release_fn release);
+/* The core object of `self`, or NULL with a TypeError thrown. */
+void *wn_unwrap(napi_env env, napi_value self, const napi_type_tag *tag, const char *cls);
+/* wn_unwrap without the TypeError: NULL when `value` is not of the class. */
+void *wn_unwrap_raw(napi_env env, napi_value value, const napi_type_tag *tag);
+napi_status wn_define(napi_env env, napi_value exports, const char *name, napi_callback ctor,
+                      const napi_property_descriptor *props, size_t count);
+
+/* Each concept's exports. */
+napi_status wn_loop_init(napi_env env, napi_value exports);
+napi_status wn_error_init(napi_env env, napi_value exports);
+napi_status wn_future_init(napi_env env, napi_value exports);
+napi_status wn_combinators_init(napi_env env, napi_value exports);
+napi_status wn_lock_init(napi_env env, napi_value exports);
+napi_status wn_event_init(napi_env env, napi_value exports);
+napi_status wn_condition_init(napi_env env, napi_value exports);
+napi_status wn_semaphore_init(napi_env env, napi_value exports);
+napi_status wn_barrier_init(napi_env env, napi_value exports);
+napi_status wn_queue_init(napi_env env, napi_value exports);
+napi_status wn_task_init(napi_env env, napi_value exports);
+/* The clean-up's part for tasks: lets go of every task still alive, calling no JS. */
+void wn_tasks_abandon(wn_state_t *st);
+/* The core future of a Task object (a new reference), or NULL if `value` is not one. */
+weft_future_t *wn_task_future_of(napi_env env, napi_value value);
+
+#define WN_METHOD(name, fn)                                                                        \
+  { name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL }
+#define WN_GETTER(name, fn)                                                                        \
+  { name, NULL, NULL, fn, NULL, NULL, napi_enumerable, NULL }
+#define WN_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

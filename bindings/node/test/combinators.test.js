@@ -1,0 +1,62 @@
+'use strict';
+// sleep, gather, wait, waitFor and shield come from the core's combinators.
+const test = require('node:test');
+const assert = require('node:assert');
+const weft = require('..');
+
+test('sleep resolves with its value; a weft Promise carries its core future', async () => {
+  const p = weft.sleep(0.001, 'v');
+  assert.ok(weft.isFuture(weft.sleep(0)));
+  assert.ok(!weft.isFuture(Promise.resolve()));
+  assert.strictEqual(await p, 'v');
+  assert.strictEqual(await weft.sleep(0), undefined);
+});
+
+test('gather keeps input order over weft and plain Promises and values', async () => {
+  const r = await weft.gather([weft.sleep(0.002, 'slow'), 'now', Promise.resolve(3),
+                               weft.sleep(0, 'fast')]);
+  assert.deepStrictEqual(r, ['slow', 'now', 3, 'fast']);
+  assert.deepStrictEqual(await weft.gather([]), []);
+});
+
+test('gather with returnExceptions returns the errors in place', async () => {
+  const boom = new Error('boom');
+  const r = await weft.gather([weft.sleep(0, 1), Promise.reject(boom),
+                               weft.waitFor(weft.sleep(10), 0)], { returnExceptions: true });
+  assert.strictEqual(r[0], 1);
+  assert.strictEqual(r[1], boom);
+  assert.ok(r[2] instanceof weft.TimeoutError);
+});
+
+test('gather without returnExceptions fails with the first error', async () => {
+  const q = new weft.Queue();
+  await assert.rejects(weft.gather([q.get(), Promise.reject(new RangeError('first'))]),
+                       RangeError);
+});
+
+test('wait FIRST_COMPLETED, ALL_COMPLETED and a timeout', async () => {
+  const fast = weft.sleep(0);
+  const slow = weft.sleep(3600);
+  let { done, pending } = await weft.wait([fast, slow], { returnWhen: weft.FIRST_COMPLETED });
+  assert.ok(done.has(fast) && pending.has(slow));
+  ({ done, pending } = await weft.wait([slow], { timeout: 0.001 }));
+  assert.strictEqual(done.size, 0);
+  assert.ok(pending.has(slow));
+  const ac = new AbortController();
+  const cancelled = weft.sleep(3600, undefined, { signal: ac.signal });
+  ac.abort();
+  ({ done } = await weft.wait([cancelled], { returnWhen: weft.ALL_COMPLETED }));
+  assert.ok(done.has(cancelled));
+  await assert.rejects(cancelled, weft.CancelledError);
+  // wait never cancels its inputs: end the slow one here.
+  await assert.rejects(weft.waitFor(slow, 0), weft.TimeoutError);
+  await assert.rejects(slow, weft.CancelledError);
+});
+
+test('waitFor passes the result through, or cancels the inner on timeout', async () => {
+  assert.strictEqual(await weft.waitFor(weft.sleep(0, 'in time'), 10), 'in time');
+  assert.strictEqual(await weft.waitFor(Promise.resolve('plain'), 10), 'plain');
+  const inner = weft.sleep(3600);
+  await assert.rejects(weft.waitFor(inner, 0.001), weft.TimeoutError);
+  await assert.rejects(inner, weft.CancelledError);
+});

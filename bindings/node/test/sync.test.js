@@ -1,0 +1,142 @@
+'use strict';
+// The synchronization primitives and queues, driven by the core.
+const test = require('node:test');
+const assert = require('node:assert');
+const weft = require('..');
+
+test('Lock: waiters get the lock in FIFO order', async () => {
+  const lock = new weft.Lock();
+  const order = [];
+  await lock.acquire();
+  const waiters = [1, 2, 3].map((i) => lock.acquire().then(() => {
+    order.push(i);
+    lock.release();
+  }));
+  lock.release();
+  await Promise.all(waiters);
+  assert.deepStrictEqual(order, [1, 2, 3]);
+  assert.ok(!lock.locked());
+});
+
+test('Event: wait resolves on set; clear resets', async () => {
+  const ev = new weft.Event();
+  assert.ok(!ev.isSet());
+  const w = ev.wait();
+  ev.set();
+  await w;
+  assert.ok(ev.isSet());
+  await ev.wait(); // set: at once
+  ev.clear();
+  assert.ok(!ev.isSet());
+});
+
+test('Condition: notify wakes a waiter, which holds the lock again', async () => {
+  const cond = new weft.Condition();
+  await cond.acquire();
+  const woken = cond.wait().then(() => {
+    assert.ok(cond.locked());
+    cond.release();
+    return 'woken';
+  });
+  await weft.sleep(0); // the waiter releases the lock and waits
+  assert.ok(!cond.locked());
+  await cond.acquire();
+  cond.notify();
+  cond.release();
+  assert.strictEqual(await woken, 'woken');
+  assert.throws(() => cond.notify(), weft.InvalidStateError);
+});
+
+test('Condition over a given Lock shares it', async () => {
+  const lock = new weft.Lock();
+  const cond = new weft.Condition(lock);
+  await cond.acquire();
+  assert.ok(lock.locked());
+  cond.release();
+  assert.ok(!lock.locked());
+});
+
+test('Semaphore and BoundedSemaphore', async () => {
+  const sem = new weft.Semaphore(2);
+  await sem.acquire();
+  await sem.acquire();
+  assert.ok(sem.locked());
+  assert.strictEqual(sem.value, 0);
+  const third = sem.acquire();
+  sem.release();
+  await third;
+  sem.release();
+  sem.release();
+  assert.strictEqual(sem.value, 2);
+  const bounded = new weft.BoundedSemaphore(1);
+  assert.throws(() => bounded.release(), weft.InvalidStateError);
+});
+
+test('Barrier: parties pass together with their arrival indexes', async () => {
+  const b = new weft.Barrier(3);
+  assert.strictEqual(b.parties, 3);
+  const waits = [b.wait(), b.wait()];
+  await weft.sleep(0);
+  assert.strictEqual(b.nWaiting, 2);
+  waits.push(b.wait());
+  assert.deepStrictEqual((await Promise.all(waits)).sort(), [0, 1, 2]);
+  assert.ok(!b.broken);
+});
+
+test('Queue, LifoQueue and PriorityQueue orders; any JS value as an item', async () => {
+  const fifo = new weft.Queue();
+  const lifo = new weft.LifoQueue();
+  const prio = new weft.PriorityQueue();
+  const items = [{ a: 1 }, 'two', 3, null, undefined, 5n];
+  for (const [i, item] of items.entries()) {
+    fifo.putNowait(item);
+    lifo.putNowait(item);
+    prio.putNowait(item, -i);
+  }
+  assert.strictEqual(fifo.qsize(), items.length);
+  for (const item of items) assert.strictEqual(await fifo.get(), item);
+  for (const item of [...items].reverse()) assert.strictEqual(await lifo.get(), item);
+  for (const item of [...items].reverse()) assert.strictEqual(prio.getNowait(), item);
+  assert.ok(fifo.empty() && lifo.empty() && prio.empty());
+});
+
+test('Queue: a bounded put waits for room; join waits for taskDone', async () => {
+  const q = new weft.Queue(1);
+  assert.strictEqual(q.maxsize, 1);
+  await q.put('a');
+  assert.ok(q.full());
+  const put = q.put('b');
+  assert.strictEqual(await q.get(), 'a');
+  await put;
+  assert.strictEqual(await q.get(), 'b');
+  let joined = false;
+  const join = q.join().then(() => (joined = true));
+  q.taskDone();
+  await weft.sleep(0);
+  assert.ok(!joined);
+  q.taskDone();
+  await join;
+  assert.throws(() => q.taskDone(), weft.InvalidStateError);
+});
+
+test('Queue.shutdown: getters drain then fail; immediate fails waiting getters at once', async () => {
+  const q = new weft.Queue();
+  q.putNowait(1);
+  q.shutdown();
+  assert.ok(q.isShutdown);
+  assert.throws(() => q.putNowait(2), weft.QueueShutDown);
+  assert.strictEqual(await q.get(), 1);
+  await assert.rejects(q.get(), weft.QueueShutDown);
+
+  const r = new weft.Queue();
+  const waiting = r.get();
+  r.putNowait('x'); // taken by the waiting getter
+  assert.strictEqual(await waiting, 'x');
+  const again = r.get();
+  r.putNowait('lost');
+  r.shutdown(true);
+  // As in asyncio: the woken getter had not taken 'lost' yet; the immediate shutdown
+  // dropped it, and the getter fails.
+  await assert.rejects(again, weft.QueueShutDown);
+  await assert.rejects(r.get(), weft.QueueShutDown);
+});

@@ -1,0 +1,127 @@
+'use strict';
+// Tasks: core step-driven tasks running async functions.
+const test = require('node:test');
+const assert = require('node:assert');
+const weft = require('..');
+
+test('a task runs its function and resolves with its result', async () => {
+  const t = weft.spawn(async (task) => {
+    assert.strictEqual(weft.currentTask(), task);
+    await weft.sleep(0.001);
+    assert.strictEqual(weft.currentTask(), task);
+    return `result of ${task.name}`;
+  }, { name: 'worker-1' });
+  assert.strictEqual(t.name, 'worker-1');
+  assert.ok(!t.done());
+  assert.ok(weft.allTasks().includes(t));
+  assert.strictEqual(await t, 'result of worker-1');
+  assert.ok(t.done() && !t.cancelled());
+  assert.ok(!weft.allTasks().includes(t));
+  assert.strictEqual(weft.currentTask(), null);
+});
+
+test('unnamed tasks get the core\'s Task-N names', () => {
+  const t = weft.spawn(async () => {});
+  assert.match(t.name, /^Task-\d+$/);
+  return t;
+});
+
+test('cancel() rejects the weft operation the task awaits with a CancelledError', async () => {
+  let seen;
+  const t = weft.spawn(async () => {
+    try {
+      await weft.sleep(3600);
+    } catch (err) {
+      seen = err;
+      throw err;
+    }
+  });
+  await weft.sleep(0);
+  assert.strictEqual(t.cancel('stop'), true);
+  await assert.rejects(t, weft.CancelledError);
+  assert.ok(seen instanceof weft.CancelledError);
+  assert.ok(t.cancelled());
+  assert.strictEqual(t.cancel(), false);
+});
+
+test('a task may catch the cancellation, uncancel() and go on', async () => {
+  const t = weft.spawn(async (task) => {
+    try {
+      await new weft.Event().wait();
+    } catch (err) {
+      assert.ok(err instanceof weft.CancelledError);
+      assert.strictEqual(task.cancelling(), 1);
+      assert.strictEqual(task.uncancel(), 0);
+    }
+    await weft.sleep(0);
+    return 'went on';
+  });
+  await weft.sleep(0);
+  t.cancel();
+  assert.strictEqual(await t, 'went on');
+  assert.ok(!t.cancelled());
+});
+
+test('a task cancelled before it starts never runs', async () => {
+  let ran = false;
+  const t = weft.spawn(async () => {
+    ran = true;
+  });
+  t.cancel();
+  await assert.rejects(t, weft.CancelledError);
+  assert.strictEqual(ran, false);
+});
+
+test('waiting on something not weft\'s: the task\'s signal aborts; the next weft await throws', async () => {
+  let aborted;
+  const t = weft.spawn(async (task) => {
+    const signal = task.signal;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    aborted = signal.aborted;
+    await weft.sleep(3600);
+  });
+  await weft.sleep(0);
+  t.cancel();
+  await assert.rejects(t, weft.CancelledError);
+  assert.strictEqual(aborted, true);
+});
+
+test('a failing task rejects with its own error', async () => {
+  const boom = new RangeError('boom');
+  const t = weft.spawn(async () => {
+    await weft.sleep(0);
+    throw boom;
+  });
+  await assert.rejects(t, (err) => err === boom);
+  assert.ok(t.done() && !t.cancelled());
+});
+
+test('tasks are core futures: gather, waitFor (a timeout cancels the task), shield', async () => {
+  const results = await weft.gather([weft.spawn(async () => 1),
+                                     weft.spawn(async () => (await weft.sleep(0.001), 2))]);
+  assert.deepStrictEqual(results, [1, 2]);
+  const slow = weft.spawn(async () => weft.sleep(3600));
+  await assert.rejects(weft.waitFor(slow, 0.001), weft.TimeoutError);
+  assert.ok(slow.cancelled());
+  const inner = weft.spawn(async () => (await weft.sleep(0.001), 'kept'));
+  const ac = new AbortController();
+  const outer = weft.shield(inner, { signal: ac.signal });
+  ac.abort();
+  await assert.rejects(outer, weft.CancelledError);
+  assert.strictEqual(await inner, 'kept');
+});
+
+test('a task awaiting another task: cancelling the outer cancels the inner', async () => {
+  const inner = weft.spawn(async () => weft.sleep(3600));
+  const outer = weft.spawn(async () => inner);
+  await weft.sleep(0);
+  await weft.sleep(0);
+  outer.cancel();
+  await assert.rejects(outer, weft.CancelledError);
+  await assert.rejects(inner, weft.CancelledError);
+});
+
+test('spawn refuses what is not a function', () => {
+  assert.throws(() => weft.spawn(42), TypeError);
+  assert.throws(() => new weft.Task(), TypeError);
+});
