@@ -1129,3 +1129,22 @@ WEFT_TEST(exec_format_error) {
   assert_no_children();
   weft_test_close_loop(loop);
 }
+
+/* close() kills a child still running before its stdin closes, as asyncio's: `cat` would
+ * exit 0 at EOF, and must end with -SIGKILL instead. */
+WEFT_TEST(close_kills_before_the_child_sees_eof) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_DEVNULL, WEFT_STDIO_INHERIT);
+  const char *argv[] = {"cat", NULL};
+  weft_process_t *p;
+  ASSERT_OK(weft_subprocess_exec(loop, argv, &o, NULL, NULL, &p));
+  for (int i = 0; i < 10; i++) {
+    weft_process_close(p);
+    ASSERT_EQ(wait_code(loop, p), -SIGKILL);
+    weft_process_release(p);
+    if (i < 9)
+      ASSERT_OK(weft_subprocess_exec(loop, argv, &o, NULL, NULL, &p));
+  }
+  weft_test_close_loop(loop);
+}

@@ -835,9 +835,11 @@ void weft_process_close(weft_process_t *process) {
     return;
   process->closed = 1;
   proc_ref(process);
-  close_pipes(process);
+  /* Killed before its pipes close, as asyncio's close does (the pipes' descriptors close
+   * there an iteration later): a child that saw EOF first could exit on its own. */
   if (process->running)
     kill(process->pid, SIGKILL);
+  close_pipes(process);
   proc_unref(process);
 }
 
