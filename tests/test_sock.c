@@ -112,13 +112,13 @@ WEFT_TEST(readers_writers_udp) {
   ASSERT_OK(weft_loop_new(&loop));
   int fds[2];
   ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds));
-  ASSERT_OK(weft_add_reader(loop, fds[0], count_read, &fds[0]));
+  ASSERT_OK(weft_add_reader(loop, fds[0], count_read, &fds[0], NULL));
   ASSERT_EQ(write(fds[1], "x", 1), 1);
   run_until_read(loop);
   ASSERT_EQ(weft_remove_reader(loop, fds[0]), 1);
   ASSERT_EQ(weft_remove_reader(loop, fds[0]), 0);
   ASSERT_EQ(weft_remove_writer(loop, fds[0]), 0);
-  ASSERT_CODE(weft_add_reader(loop, -1, count_read, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_add_reader(loop, -1, count_read, NULL, NULL), WEFT_EINVAL);
   close(fds[0]);
   close(fds[1]);
   /* UDP recvfrom / sendto */
@@ -180,11 +180,11 @@ WEFT_TEST(watcher_churn_and_high_descriptors) {
   ASSERT_TRUE(high >= 700);
   reads = writable = churned = 0;
   for (int i = 0; i < 20000; i++) {
-    ASSERT_OK(weft_add_reader(loop, high, count_churned, NULL));
+    ASSERT_OK(weft_add_reader(loop, high, count_churned, NULL, NULL));
     ASSERT_EQ(weft_remove_reader(loop, high), 1);
   }
-  ASSERT_OK(weft_add_reader(loop, high, count_read, &high));
-  ASSERT_OK(weft_add_writer(loop, fds[1], count_writable, NULL)); /* left registered */
+  ASSERT_OK(weft_add_reader(loop, high, count_read, &high, NULL));
+  ASSERT_OK(weft_add_writer(loop, fds[1], count_writable, NULL, NULL)); /* left registered */
   ASSERT_EQ(write(fds[1], "x", 1), 1);
   run_until_read(loop);
   ASSERT_TRUE(writable >= 1); /* the writer left registered ran */

@@ -402,7 +402,7 @@ WEFT_TEST(pending_task_reported_at_close) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   report_t r = {0};
-  ASSERT_OK(weft_loop_set_exception_handler(loop, capture_report, &r));
+  ASSERT_OK(weft_loop_set_exception_handler(loop, capture_report, &r, NULL));
   weft_task_t *t;
   ASSERT_OK(weft_task_spawn(loop, waits_forever, loop, NULL, &t));
   ASSERT_OK(weft_loop_run_once(loop, 1));
@@ -420,7 +420,7 @@ WEFT_TEST(unretrieved_task_error_reported) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   report_t r = {0};
-  ASSERT_OK(weft_loop_set_exception_handler(loop, capture_report, &r));
+  ASSERT_OK(weft_loop_set_exception_handler(loop, capture_report, &r, NULL));
   ASSERT_OK(weft_task_spawn(loop, fails_explicitly, NULL, NULL, NULL));
   weft_future_t *sleep;
   ASSERT_OK(weft_sleep(loop, 0.005, &sleep));
@@ -480,7 +480,7 @@ WEFT_TEST(stepped_task_runs_to_result) {
   ASSERT_OK(weft_loop_new(&loop));
   stepper_t s = {.loop = loop};
   weft_task_t *t;
-  ASSERT_OK(weft_task_new_stepped(loop, stepper, &s, NULL, &t));
+  ASSERT_OK(weft_task_new_stepped(loop, stepper, &s, NULL, NULL, &t));
   ASSERT_EQ(s.steps, 0); /* the first step comes from the loop */
   ASSERT_OK(weft_loop_run_until_complete(loop, weft_task_future(t)));
   const weft_value_t *v;
@@ -496,7 +496,7 @@ WEFT_TEST(stepped_task_cancellation_thrown_in) {
   ASSERT_OK(weft_loop_new(&loop));
   stepper_t s = {.loop = loop};
   weft_task_t *t;
-  ASSERT_OK(weft_task_new_stepped(loop, stepper, &s, NULL, &t));
+  ASSERT_OK(weft_task_new_stepped(loop, stepper, &s, NULL, NULL, &t));
   ASSERT_OK(weft_loop_run_once(loop, 1)); /* first step: now awaiting a future */
   ASSERT_EQ(s.steps, 1);
   ASSERT_PTR_EQ(weft_task_awaiting(t), s.awaited);
@@ -514,7 +514,7 @@ WEFT_TEST(stepped_task_cancel_before_first_step) {
   ASSERT_OK(weft_loop_new(&loop));
   stepper_t s = {.loop = loop};
   weft_task_t *t;
-  ASSERT_OK(weft_task_new_stepped(loop, stepper, &s, NULL, &t));
+  ASSERT_OK(weft_task_new_stepped(loop, stepper, &s, NULL, NULL, &t));
   ASSERT_EQ(weft_task_cancel(t, NULL), 1);
   ASSERT_CODE(weft_loop_run_until_complete(loop, weft_task_future(t)), WEFT_ECANCELLED);
   ASSERT_EQ(s.steps, 1);
@@ -528,7 +528,7 @@ WEFT_TEST(stepped_task_step_must_end_properly) {
   ASSERT_OK(weft_loop_new(&loop));
   stepper_t s = {.loop = loop, .mode = 1};
   weft_task_t *t;
-  ASSERT_OK(weft_task_new_stepped(loop, stepper, &s, NULL, &t));
+  ASSERT_OK(weft_task_new_stepped(loop, stepper, &s, NULL, NULL, &t));
   ASSERT_CODE(weft_loop_run_until_complete(loop, weft_task_future(t)), WEFT_EINVALIDSTATE);
   weft_task_release(t);
   weft_test_close_loop(loop);
@@ -536,7 +536,7 @@ WEFT_TEST(stepped_task_step_must_end_properly) {
 
 WEFT_TEST(null_arguments) {
   ASSERT_CODE(weft_task_spawn(NULL, marks_ran, NULL, NULL, NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_task_new_stepped(NULL, stepper, NULL, NULL, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_task_new_stepped(NULL, stepper, NULL, NULL, NULL, NULL), WEFT_EINVAL);
   ASSERT_EQ(weft_task_cancel(NULL, NULL), 0);
   ASSERT_EQ(weft_task_cancelling(NULL), 0);
   ASSERT_EQ(weft_task_uncancel(NULL), 0);

@@ -337,7 +337,7 @@ static int add_main(weft_task_t *self, void *arg) {
   weft_taskgroup_t *group;
   ASSERT_OK(weft_taskgroup_enter(self, &group));
   weft_task_t *t;
-  ASSERT_OK(weft_task_new_stepped(weft_test_loop_of(self), stepped_step, ran, NULL, &t));
+  ASSERT_OK(weft_task_new_stepped(weft_test_loop_of(self), stepped_step, ran, NULL, NULL, &t));
   ASSERT_OK(weft_taskgroup_add(group, t));
   ASSERT_OK(weft_taskgroup_exit_await(group, 0));
   ASSERT_TRUE(weft_future_done(weft_task_future(t)));

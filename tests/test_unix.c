@@ -39,7 +39,7 @@ static int factory(void *farg, weft_protocol_t *p, void **arg) {
 
 static void roundtrip(weft_loop_t *loop, const char *path, size_t plen) {
   weft_server_t *s;
-  ASSERT_OK(weft_create_unix_server(loop, factory, NULL, path, plen, NULL, &s));
+  ASSERT_OK(weft_create_unix_server(loop, factory, NULL, NULL, path, plen, NULL, &s));
   ASSERT_EQ(weft_server_port(s), 0);
   ep_t e = {0};
   weft_future_t *f;
@@ -139,7 +139,7 @@ WEFT_TEST(streams) {
   snprintf(path, sizeof(path), "%s/s", dir);
   weft_stream_options_t so = {.size = sizeof(so), .client_in_task = 1};
   weft_server_t *s;
-  ASSERT_OK(weft_start_unix_server(loop, echo_client, NULL, path, strlen(path), &so, &s));
+  ASSERT_OK(weft_start_unix_server(loop, echo_client, NULL, NULL, path, strlen(path), &so, &s));
   cx_t cx = {.loop = loop, .path = path};
   weft_task_t *t;
   ASSERT_OK(weft_task_spawn(loop, stream_client, &cx, NULL, &t));

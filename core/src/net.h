@@ -34,7 +34,10 @@ struct weft_transport_s {
 /* Fills the generic part; refs = 1. */
 void weft__transport_init(weft_transport_t *t, weft_loop_t *loop, int kind,
                           const weft_transport_ops_t *ops, void *impl);
+/* Installs a protocol (a fresh transport's, or a layer's on its byte transport): the
+ * transport now owns arg, freed with p->arg_free by weft__transport_let_go_arg. */
 void weft__transport_set_protocol(weft_transport_t *t, const weft_protocol_t *p, void *arg);
+void weft__transport_let_go_arg(weft_transport_t *t);
 
 /* A stream transport over a libuv stream (TCP socket, Unix socket, pipe). */
 typedef struct weft__stream_s weft__stream_t;
@@ -127,9 +130,6 @@ socklen_t weft__sockaddr_len(const struct sockaddr *addr);
 /* Fills a sockaddr_un from a path; a leading NUL makes it an abstract name of `len` bytes
  * (path_len counts the NUL). Returns the address length or a negative code. */
 int weft__unix_addr(const char *path, size_t path_len, struct sockaddr_un *out, socklen_t *len_out);
-
-/* The server frees its factory argument with `fn` when it goes (stream servers). */
-void weft__server_own_factory_arg(weft_server_t *server, weft_free_fn fn);
 
 /* Fails a sendfile future with `code`, recording that `sent` bytes went out before
  * (weft_sendfile_sent). */

@@ -42,13 +42,18 @@ struct weft_server_s {
   size_t unix_path_len;
   ino_t unix_ino;
   int unix_cleanup;
-  weft_free_fn factory_free;
+  weft_free_fn factory_free; /* set once the creating call succeeded */
+  int factory_calls;         /* factory calls in progress */
 };
 
-void weft__server_own_factory_arg(weft_server_t *s, weft_free_fn fn) {
-  if (weft__tls_server_adopt(s->factory, s->factory_arg, fn)) /* TLS: tls_transport.c */
+/* The server lets go of its factory argument once it is closed (no factory call can come
+ * after) and no factory call is in progress (the factory may close the server). */
+static void let_go_factory(weft_server_t *s) {
+  if (s->factory_calls > 0 || !s->factory_free)
     return;
-  s->factory_free = fn;
+  weft_free_fn fn = s->factory_free;
+  s->factory_free = NULL;
+  fn(s->factory_arg);
 }
 
 weft_server_t *weft_server_retain(weft_server_t *s) {
@@ -58,8 +63,7 @@ weft_server_t *weft_server_retain(weft_server_t *s) {
 }
 
 static void server_free(weft_server_t *s) {
-  if (s->factory_free)
-    s->factory_free(s->factory_arg);
+  let_go_factory(s);
   free(s->listeners);
   free(s->waiters);
   free(s->unix_path);
@@ -158,7 +162,11 @@ static void accept_one(weft_server_t *s, int fd) {
   memset(&proto, 0, sizeof(proto));
   proto.size = sizeof(proto);
   void *arg = NULL;
+  s->factory_calls++;
   rc = s->factory(s->factory_arg, &proto, &arg);
+  s->factory_calls--;
+  if (s->closed)
+    let_go_factory(s);
   if (rc) {
     weft__stream_discard(c); /* the factory refused: close the connection */
     return;
@@ -272,6 +280,7 @@ int weft_server_close(weft_server_t *s) {
     if (stat(s->unix_path, &st) == 0 && st.st_ino == s->unix_ino)
       unlink(s->unix_path);
   }
+  let_go_factory(s); /* last: the destructor may drop the caller's reference */
   return 0;
 }
 
@@ -473,12 +482,13 @@ static int set_nonblocking(int fd) {
 }
 
 int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
-                           const int *fds, size_t count, const weft_server_options_t *options,
-                           weft_server_t **out) {
+                           weft_free_fn factory_arg_free, const int *fds, size_t count,
+                           const weft_server_options_t *options, weft_server_t **out) {
   if (!loop || !factory || !fds || count == 0 || !out)
     return WEFT_EINVAL;
   if (weft__tls_server_options(options)) /* TLS: tls_transport.c */
-    return weft__tls_create_server_fds(loop, factory, factory_arg, fds, count, options, out);
+    return weft__tls_create_server_fds(loop, factory, factory_arg, factory_arg_free, fds, count,
+                                       options, out);
   weft_server_options_t o;
   copy_options(options, &o);
   int kind = WEFT_TRANSPORT_TCP;
@@ -505,6 +515,7 @@ int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory, 
       return rc;
     }
   }
+  s->factory_free = factory_arg_free;
   *out = s;
   return 0;
 }
@@ -541,6 +552,7 @@ typedef struct create_op_s {
   weft_future_t *future;
   weft_protocol_factory_fn factory;
   void *factory_arg;
+  weft_free_fn factory_free; /* until handed to the server */
   weft_server_options_t opts;
   weft__resolve_t *resolve;
 } create_op_t;
@@ -598,28 +610,34 @@ static void on_server_resolved(void *arg, struct addrinfo *res, int error) {
       weft_server_release(s);
     }
   }
-  if (rc)
+  if (rc) {
     weft_future_set_error(op->future, rc, NULL, NULL, NULL);
-  else
-    weft_future_set_result(op->future,
-                           weft__value_object(WEFT_VALUE_SERVER, s, release_server_value));
+    return;
+  }
+  s->factory_free = op->factory_free;
+  op->factory_free = NULL;
+  weft_future_set_result(op->future,
+                         weft__value_object(WEFT_VALUE_SERVER, s, release_server_value));
 }
 
 static void create_done(weft_future_t *f, void *arg) {
   create_op_t *op = arg;
   if (op->resolve)
     weft__resolve_cancel(op->resolve);
+  if (op->factory_free) /* no server was made: the call is over with the argument */
+    op->factory_free(op->factory_arg);
   weft_future_release(op->future);
   free(op);
 }
 
 int weft_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
-                       const char *host, int port, const weft_server_options_t *options,
-                       weft_future_t **out) {
+                       weft_free_fn factory_arg_free, const char *host, int port,
+                       const weft_server_options_t *options, weft_future_t **out) {
   if (!loop || !factory || !out || port < 0 || port > 65535)
     return WEFT_EINVAL;
   if (weft__tls_server_options(options)) /* TLS: tls_transport.c */
-    return weft__tls_create_server(loop, factory, factory_arg, host, port, options, out);
+    return weft__tls_create_server(loop, factory, factory_arg, factory_arg_free, host, port,
+                                   options, out);
   create_op_t *op;
   int rc = weft__op_new(loop, sizeof(*op), offsetof(create_op_t, future), (void **)&op);
   if (rc)
@@ -637,18 +655,20 @@ int weft_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void
     free(op);
     return rc;
   }
+  op->factory_free = factory_arg_free; /* the call succeeded: the argument is kept */
   weft_future_add_done_callback(op->future, create_done, op);
   *out = weft_future_retain(op->future);
   return 0;
 }
 
 int weft_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
-                            const char *path, size_t path_len, const weft_server_options_t *options,
-                            weft_server_t **out) {
+                            weft_free_fn factory_arg_free, const char *path, size_t path_len,
+                            const weft_server_options_t *options, weft_server_t **out) {
   if (!loop || !factory || !path || path_len == 0 || !out)
     return WEFT_EINVAL;
   if (weft__tls_server_options(options)) /* TLS: tls_transport.c */
-    return weft__tls_create_unix_server(loop, factory, factory_arg, path, path_len, options, out);
+    return weft__tls_create_unix_server(loop, factory, factory_arg, factory_arg_free, path,
+                                        path_len, options, out);
   weft_server_options_t o;
   copy_options(options, &o);
   struct sockaddr_un sun;
@@ -688,6 +708,7 @@ int weft_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
       return rc;
     }
   }
+  s->factory_free = factory_arg_free;
   *out = s;
   return 0;
 }

@@ -39,6 +39,8 @@ static void op_done(weft_future_t *f, void *arg) {
     uv_freeaddrinfo(op->remote);
   if (op->local)
     uv_freeaddrinfo(op->local);
+  if (op->proto.arg_free) /* no transport took the protocol: the connect is over with it */
+    op->proto.arg_free(op->arg);
   weft_future_release(op->future);
   free(op);
 }
@@ -57,6 +59,7 @@ static void on_winner(void *arg, weft__stream_t *s, int error, const char *messa
   if (op->opts.nodelay)
     weft__tcp_set_nodelay(s);
   int rc = weft__stream_start(s, &op->proto, op->arg);
+  op->proto.arg_free = NULL; /* the transport's now, even if it failed to start */
   if (rc) {
     weft__stream_discard(s);
     op_fail(op, rc, NULL);
@@ -180,6 +183,7 @@ int weft_create_connection(weft_loop_t *loop, const weft_protocol_t *protocol, v
                        AI_PASSIVE, on_local, op, &op->local_resolve);
   }
   if (rc) {
+    op->proto.arg_free = NULL; /* the call fails: arg stays the caller's */
     op_fail(op, rc, NULL);
     /* The caller's reference is returned with the error: the future stays the op's. */
     weft_future_release(*out);
@@ -240,6 +244,7 @@ static void fd_start(void *arg) {
     /* The caller learns of a failure here through the future (the descriptor, handed over
      * when the call succeeded, is closed with the stream). */
     int rc = weft__stream_start(s, &op->proto, op->arg);
+    op->proto.arg_free = NULL; /* the transport's now, even if it failed to start */
     if (rc) {
       weft__stream_discard(s);
       op_fail(op, rc, NULL);

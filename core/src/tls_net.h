@@ -20,18 +20,15 @@ int weft__tls_create_connection(weft_loop_t *loop, const weft_protocol_t *protoc
  * server is made with a factory of the TLS layer's, which calls `factory` once a
  * connection's handshake has completed. */
 int weft__tls_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
-                            const char *host, int port, const weft_server_options_t *options,
-                            weft_future_t **out);
+                            weft_free_fn factory_arg_free, const char *host, int port,
+                            const weft_server_options_t *options, weft_future_t **out);
 int weft__tls_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory,
-                                void *factory_arg, const int *fds, size_t count,
-                                const weft_server_options_t *options, weft_server_t **out);
+                                void *factory_arg, weft_free_fn factory_arg_free, const int *fds,
+                                size_t count, const weft_server_options_t *options,
+                                weft_server_t **out);
 int weft__tls_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
-                                 void *factory_arg, const char *path, size_t path_len,
-                                 const weft_server_options_t *options, weft_server_t **out);
-
-/* weft__server_own_factory_arg on a TLS server: the factory argument the server sees is
- * the layer's; it takes over freeing the caller's argument with `fn`. Returns 1 when it
- * did (factory is the layer's), 0 otherwise. */
-int weft__tls_server_adopt(weft_protocol_factory_fn factory, void *factory_arg, weft_free_fn fn);
+                                 void *factory_arg, weft_free_fn factory_arg_free, const char *path,
+                                 size_t path_len, const weft_server_options_t *options,
+                                 weft_server_t **out);
 
 #endif

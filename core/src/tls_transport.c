@@ -31,13 +31,18 @@ static char *send_buf(void) {
 
 /* A TLS server's factory argument: the caller's factory, called after each handshake. */
 typedef struct tls_server_s {
-  int refs; /* the server's, and one per layer it made */
+  int refs; /* the plain server's (until it lets go of it), and one per layer it made */
   weft_loop_t *loop;
   weft_protocol_factory_fn factory;
   void *factory_arg;
-  weft_free_fn factory_free; /* set through weft__tls_server_adopt */
-  weft_tls_options_t tls;    /* its context retained */
+  weft_free_fn factory_free; /* set once the creating call succeeded */
+  int factory_calls;         /* calls of the caller's factory in progress */
+  int closed;                /* the server closed: its factory is never called again */
+  weft_tls_options_t tls;    /* its context retained; ssl_arg_free set with factory_free */
+  weft_free_fn ssl_arg_free; /* the caller's, until the creating call succeeded */
 } tls_server_t;
+
+static void server_let_go_factory(tls_server_t *W);
 
 typedef struct layer_s {
   int refs;
@@ -174,6 +179,8 @@ static void layer_release(layer_t *L) {
     weft_future_release(L->inner);
   weft__tls_engine_free(L->engine);
   weft_tls_context_release(L->ctx);
+  if (L->proto.arg_free) /* no TLS transport took the application's protocol */
+    L->proto.arg_free(L->proto_arg);
   if (L->raw)
     weft_transport_release(L->raw);
   if (L->server)
@@ -368,13 +375,25 @@ static void handshake_done(layer_t *L) {
     memset(&p, 0, sizeof(p));
     p.size = sizeof(p);
     void *arg = NULL;
-    if (L->server->factory(L->server->factory_arg, &p, &arg) != 0) {
+    tls_server_t *W = L->server;
+    /* A handshake that completes after the server closed gets no protocol: the factory
+     * belongs to the server, and the server has let go of it. */
+    int refused = W->closed;
+    if (!refused) {
+      W->factory_calls++;
+      refused = W->factory(W->factory_arg, &p, &arg) != 0;
+      W->factory_calls--;
+      if (W->closed)
+        server_let_go_factory(W);
+    }
+    if (refused) {
       start_shutdown(L); /* refused: end the TLS session politely, no protocol */
       return;
     }
     weft__transport_set_protocol(t, &p, arg);
   } else {
     weft__transport_set_protocol(t, &L->proto, L->proto_arg);
+    L->proto.arg_free = NULL; /* the TLS transport's now */
   }
   /* One set of watermarks: the byte transport's follow the TLS transport's. */
   weft_transport_set_write_buffer_limits(L->raw, (int64_t)t->high, (int64_t)t->low);
@@ -801,6 +820,7 @@ static int conn_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *ar
   L->proto_arg = arg;
   rc = weft_future_new(loop, &L->waiter);
   if (rc) {
+    L->proto.arg_free = NULL; /* the call fails: arg stays the caller's */
     layer_release(L);
     return rc;
   }
@@ -839,6 +859,7 @@ int weft__tls_create_connection(weft_loop_t *loop, const weft_protocol_t *protoc
   else
     rc = weft_create_connection(loop, &raw_protocol, L, host, port, &plain, &inner);
   if (rc) {
+    L->proto.arg_free = NULL; /* the call fails: arg stays the caller's */
     layer_release(L);
     return rc;
   }
@@ -864,6 +885,7 @@ static int fd_tls(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
   else
     rc = weft_create_connection_fd(loop, &raw_protocol, L, fd, &inner);
   if (rc) {
+    L->proto.arg_free = NULL; /* the call fails: arg stays the caller's */
     layer_release(L);
     return rc;
   }
@@ -892,6 +914,7 @@ int weft_create_unix_connection_tls(weft_loop_t *loop, const weft_protocol_t *pr
   weft_future_t *inner;
   rc = weft_create_unix_connection(loop, &raw_protocol, L, path, path_len, &inner);
   if (rc) {
+    L->proto.arg_free = NULL; /* the call fails: arg stays the caller's */
     layer_release(L);
     return rc;
   }
@@ -928,6 +951,11 @@ int weft_start_tls(weft_transport_t *raw, const weft_protocol_t *protocol, void 
   L->upgrade = 1;
   L->inherit_wpause = raw->writing_paused;
   attach(L, raw); /* with the first reference */
+  /* The byte transport lets go of its protocol's argument, unless it is the one the TLS
+   * transport takes over (the usual case): the layer owns that from now on. */
+  if (raw->proto_arg == arg)
+    raw->proto.arg_free = NULL;
+  weft__transport_let_go_arg(raw);
   weft__transport_set_protocol(raw, &raw_protocol, L);
   L->refs++;
   weft_future_add_done_callback(L->waiter, on_waiter_done, L);
@@ -939,17 +967,34 @@ int weft_start_tls(weft_transport_t *raw, const weft_protocol_t *protocol, void 
 
 /* ---------------------------------------------------------------- servers */
 
+/* Lets go of the caller's pointers (the factory's and ssl_fn's arguments). */
+static void server_let_go_factory(tls_server_t *W) {
+  if (W->factory_calls > 0)
+    return;
+  weft__replace_arg(&W->tls.ssl_arg, &W->tls.ssl_arg_free, NULL, NULL);
+  weft__replace_arg(&W->factory_arg, &W->factory_free, NULL, NULL);
+}
+
+/* The creating call succeeded: the caller's pointers are the server's now. */
+static void server_own(tls_server_t *W, weft_free_fn factory_arg_free) {
+  W->factory_free = factory_arg_free;
+  W->tls.ssl_arg_free = W->ssl_arg_free;
+}
+
 static void server_release(tls_server_t *W) {
   if (--W->refs > 0)
     return;
-  if (W->factory_free)
-    W->factory_free(W->factory_arg);
+  server_let_go_factory(W);
   weft_tls_context_release(W->tls.context);
   free(W);
 }
 
-static void server_release_fn(void *p) {
-  server_release(p);
+/* The plain server let go of its factory argument (it closed, or was never made). */
+static void server_closed_fn(void *p) {
+  tls_server_t *W = p;
+  W->closed = 1;
+  server_let_go_factory(W);
+  server_release(W);
 }
 
 static int tls_factory(void *farg, weft_protocol_t *p, void **arg) {
@@ -963,13 +1008,6 @@ static int tls_factory(void *farg, weft_protocol_t *p, void **arg) {
   *p = raw_protocol;
   *arg = L; /* the layer's first reference is the connection's */
   return 0;
-}
-
-int weft__tls_server_adopt(weft_protocol_factory_fn factory, void *factory_arg, weft_free_fn fn) {
-  if (factory != tls_factory || fn == server_release_fn)
-    return 0;
-  ((tls_server_t *)factory_arg)->factory_free = fn;
-  return 1;
 }
 
 static int server_new(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
@@ -990,6 +1028,8 @@ static int server_new(weft_loop_t *loop, weft_protocol_factory_fn factory, void 
   W->factory_arg = factory_arg;
   W->tls = o;
   W->tls.server_hostname = NULL; /* not kept: servers ignore it */
+  W->ssl_arg_free = o.ssl_arg_free;
+  W->tls.ssl_arg_free = NULL;
   weft_tls_context_retain(o.context);
   weft_server_options_init(plain);
   weft__copy_options(plain, sizeof(*plain), options);
@@ -998,62 +1038,58 @@ static int server_new(weft_loop_t *loop, weft_protocol_factory_fn factory, void 
   return 0;
 }
 
-static void on_server_created(weft_future_t *f, void *arg) {
-  const weft_value_t *v = NULL;
-  if (weft_future_result(f, &v) == 0 && v && v->ptr)
-    weft__server_own_factory_arg(v->ptr, server_release_fn);
-  else
-    server_release(arg);
-}
-
+/* The three creators: the plain server owns W (server_closed_fn) once its call succeeded,
+ * and W owns the caller's argument from then on; on failure it stays the caller's. */
 int weft__tls_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
-                            const char *host, int port, const weft_server_options_t *options,
-                            weft_future_t **out) {
+                            weft_free_fn factory_arg_free, const char *host, int port,
+                            const weft_server_options_t *options, weft_future_t **out) {
   weft_server_options_t plain;
   tls_server_t *W;
   int rc = server_new(loop, factory, factory_arg, options, &plain, &W);
   if (rc)
     return rc;
-  rc = weft_create_server(loop, tls_factory, W, host, port, &plain, out);
+  rc = weft_create_server(loop, tls_factory, W, server_closed_fn, host, port, &plain, out);
   if (rc) {
     server_release(W);
     return rc;
   }
-  weft_future_add_done_callback(*out, on_server_created, W);
+  server_own(W, factory_arg_free);
   return 0;
 }
 
 int weft__tls_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory,
-                                void *factory_arg, const int *fds, size_t count,
-                                const weft_server_options_t *options, weft_server_t **out) {
+                                void *factory_arg, weft_free_fn factory_arg_free, const int *fds,
+                                size_t count, const weft_server_options_t *options,
+                                weft_server_t **out) {
   weft_server_options_t plain;
   tls_server_t *W;
   int rc = server_new(loop, factory, factory_arg, options, &plain, &W);
   if (rc)
     return rc;
-  rc = weft_create_server_fds(loop, tls_factory, W, fds, count, &plain, out);
+  rc = weft_create_server_fds(loop, tls_factory, W, server_closed_fn, fds, count, &plain, out);
   if (rc) {
     server_release(W);
     return rc;
   }
-  weft__server_own_factory_arg(*out, server_release_fn);
+  server_own(W, factory_arg_free);
   return 0;
 }
 
 int weft__tls_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
-                                 void *factory_arg, const char *path, size_t path_len,
-                                 const weft_server_options_t *options, weft_server_t **out) {
+                                 void *factory_arg, weft_free_fn factory_arg_free, const char *path,
+                                 size_t path_len, const weft_server_options_t *options,
+                                 weft_server_t **out) {
   weft_server_options_t plain;
   tls_server_t *W;
   int rc = server_new(loop, factory, factory_arg, options, &plain, &W);
   if (rc)
     return rc;
-  rc = weft_create_unix_server(loop, tls_factory, W, path, path_len, &plain, out);
+  rc = weft_create_unix_server(loop, tls_factory, W, server_closed_fn, path, path_len, &plain, out);
   if (rc) {
     server_release(W);
     return rc;
   }
-  weft__server_own_factory_arg(*out, server_release_fn);
+  server_own(W, factory_arg_free);
   return 0;
 }
 

@@ -321,6 +321,7 @@ static void dg_finish(dg_op_t *op) {
     return;
   }
   udp_start(u, &op->proto, op->arg);
+  op->proto.arg_free = NULL; /* the transport's now */
   weft__future_set_transport(op->future, &u->base);
 }
 
@@ -377,6 +378,8 @@ static void dg_done(weft_future_t *f, void *arg) {
     weft__resolve_cancel(op->resolve);
   free(op->local_host);
   free(op->remote_host);
+  if (op->proto.arg_free) /* no endpoint took the protocol */
+    op->proto.arg_free(op->arg);
   weft_future_release(op->future);
   free(op);
 }
@@ -413,6 +416,8 @@ static void fd_start(void *a) {
   fd_op_t *op = a;
   if (weft_future_done(op->future)) {
     udp_force_close(op->u, 0);
+    if (op->proto.arg_free) /* cancelled: no endpoint took the protocol */
+      op->proto.arg_free(op->arg);
   } else {
     udp_start(op->u, &op->proto, op->arg);
     weft__future_set_transport(op->future, &op->u->base);
