@@ -472,3 +472,66 @@ WEFT_TEST(server_ssl_arg_freed_at_close) {
   ASSERT_EQ(f2.frees + s2.frees, 0);
   ASSERT_EQ(factory_arg.frees + ssl_arg.frees, 2);
 }
+
+/* ---- never on a stackful task's stack -------------------------------------------------- */
+
+typedef struct placed_s {
+  weft_loop_t *loop;
+  int frees, on_task;
+} placed_t;
+
+static void placed_free(void *p) {
+  placed_t *o = p;
+  o->frees++;
+  if (weft_current_task(o->loop) != NULL)
+    o->on_task++;
+}
+
+static void placed_noop(void *p) {}
+
+static int let_go_inside_a_task(weft_task_t *self, void *arg) {
+  placed_t *p = arg; /* [0] reader, [1] signal, [2] handler, [3] server */
+  weft_loop_t *loop = weft_test_loop_of(self);
+  int fds[2];
+  ASSERT_TRUE(pipe(fds) == 0);
+  ASSERT_OK(weft_add_reader(loop, fds[0], placed_noop, &p[0], placed_free));
+  ASSERT_OK(weft_add_signal_handler(loop, SIGUSR1, placed_noop, &p[1], placed_free));
+  ASSERT_OK(weft_loop_set_exception_handler(loop, on_exception, &p[2], placed_free));
+  weft_future_t *f;
+  ASSERT_OK(
+      weft_create_server(loop, refusing_factory, &p[3], placed_free, "127.0.0.1", 0, NULL, &f));
+  ASSERT_OK(weft_await(f));
+  const weft_value_t *v = NULL;
+  ASSERT_OK(weft_future_result(f, &v));
+  weft_server_t *server = weft_server_retain(v->ptr);
+  weft_future_release(f);
+  /* Each of these lets go of an argument while this task runs. */
+  ASSERT_EQ(weft_remove_reader(loop, fds[0]), 1);
+  ASSERT_EQ(weft_remove_signal_handler(loop, SIGUSR1), 1);
+  ASSERT_OK(weft_loop_set_exception_handler(loop, NULL, NULL, NULL));
+  ASSERT_OK(weft_server_close(server));
+  weft_server_release(server);
+  ASSERT_EQ(p[0].frees + p[1].frees + p[2].frees + p[3].frees, 0); /* deferred to the loop */
+  ASSERT_OK(weft_sleep_await(loop, 0));
+  close(fds[0]);
+  close(fds[1]);
+  return 0;
+}
+
+WEFT_TEST(destructors_never_run_on_a_task_stack) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  placed_t p[4];
+  for (int i = 0; i < 4; i++)
+    p[i] = (placed_t){.loop = loop};
+  weft_task_t *task;
+  ASSERT_OK(weft_task_spawn(loop, let_go_inside_a_task, p, NULL, &task));
+  ASSERT_OK(weft_loop_run_until_complete(loop, weft_task_future(task)));
+  weft_task_release(task);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+  for (int i = 0; i < 4; i++) {
+    ASSERT_EQ(p[i].frees, 1);
+    ASSERT_EQ(p[i].on_task, 0);
+  }
+}

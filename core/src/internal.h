@@ -214,18 +214,14 @@ struct weft_future_s {
   weft_future_t *next_free;
 };
 
+/* ownership.c. Calls a user pointer's destructor fn(arg) (fn may be NULL): at once on the
+ * loop's own stack, from the loop when called on a stackful task's stack (user code never
+ * runs there). loop NULL: at once. */
+void weft__let_go(weft_loop_t *loop, weft_free_fn fn, void *arg);
 /* Stores a kept (arg, arg_free) pair in place of another: the core lets go of the old
- * argument (its destructor runs) unless it is the same pointer, which stays kept under the
- * new destructor. */
-static inline void weft__replace_arg(void **arg_slot, weft_free_fn *free_slot, void *arg,
-                                     weft_free_fn arg_free) {
-  void *old = *arg_slot;
-  weft_free_fn old_free = *free_slot;
-  *arg_slot = arg;
-  *free_slot = arg_free;
-  if (old_free != NULL && old != arg)
-    old_free(old);
-}
+ * argument unless it is the same pointer, which stays kept under the new destructor. */
+void weft__replace_arg(weft_loop_t *loop, void **arg_slot, weft_free_fn *free_slot, void *arg,
+                       weft_free_fn arg_free);
 
 /* Initialises a future embedded in a larger object (tasks) or taken from the pool. */
 void weft__future_init(weft_future_t *future, weft_loop_t *loop);

@@ -134,9 +134,10 @@ void weft__loop_retain(weft_loop_t *loop) {
 
 static void loop_destroy(weft_loop_t *loop) {
   /* Nothing can call the handlers any more: let go of their arguments. */
-  weft__replace_arg(&loop->exception_handler_arg, &loop->exception_handler_arg_free, NULL, NULL);
-  weft__replace_arg(&loop->log_arg, &loop->log_arg_free, NULL, NULL);
-  weft__replace_arg(&loop->batch_arg, &loop->batch_arg_free, NULL, NULL);
+  weft__replace_arg(NULL, &loop->exception_handler_arg, &loop->exception_handler_arg_free, NULL,
+                    NULL);
+  weft__replace_arg(NULL, &loop->log_arg, &loop->log_arg_free, NULL, NULL);
+  weft__replace_arg(NULL, &loop->batch_arg, &loop->batch_arg_free, NULL, NULL);
   weft__handles_free_pool(loop);
   while (loop->free_futures != NULL) {
     weft_future_t *f = loop->free_futures;
@@ -391,7 +392,7 @@ int weft_loop_set_batch_handler(weft_loop_t *loop, weft_batch_fn handler, void *
   loop->batch_handler = handler;
   if (handler == NULL)
     arg = NULL, arg_free = NULL;
-  weft__replace_arg(&loop->batch_arg, &loop->batch_arg_free, arg, arg_free);
+  weft__replace_arg(loop, &loop->batch_arg, &loop->batch_arg_free, arg, arg_free);
   return 0;
 }
 
@@ -719,7 +720,7 @@ int weft_loop_set_log_handler(weft_loop_t *loop, weft_log_fn fn, void *arg, weft
   loop->log_fn = fn;
   if (fn == NULL)
     arg = NULL, arg_free = NULL;
-  weft__replace_arg(&loop->log_arg, &loop->log_arg_free, arg, arg_free);
+  weft__replace_arg(loop, &loop->log_arg, &loop->log_arg_free, arg, arg_free);
   return 0;
 }
 
@@ -766,7 +767,8 @@ int weft_loop_set_exception_handler(weft_loop_t *loop, weft_exception_handler_fn
   loop->exception_handler = handler;
   if (handler == NULL)
     arg = NULL, arg_free = NULL;
-  weft__replace_arg(&loop->exception_handler_arg, &loop->exception_handler_arg_free, arg, arg_free);
+  weft__replace_arg(loop, &loop->exception_handler_arg, &loop->exception_handler_arg_free, arg,
+                    arg_free);
   return 0;
 }
 

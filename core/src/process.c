@@ -136,8 +136,7 @@ static void proc_ref(weft_process_t *p) {
 static void let_go_arg(weft_process_t *p) {
   weft_free_fn fn = p->proto.arg_free;
   p->proto.arg_free = NULL;
-  if (fn != NULL)
-    fn(p->proto_arg);
+  weft__let_go(p->loop, fn, p->proto_arg);
 }
 
 static void proc_free(weft_process_t *p) {

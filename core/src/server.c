@@ -53,7 +53,7 @@ static void let_go_factory(weft_server_t *s) {
     return;
   weft_free_fn fn = s->factory_free;
   s->factory_free = NULL;
-  fn(s->factory_arg);
+  weft__let_go(s->loop, fn, s->factory_arg);
 }
 
 weft_server_t *weft_server_retain(weft_server_t *s) {
@@ -624,8 +624,8 @@ static void create_done(weft_future_t *f, void *arg) {
   create_op_t *op = arg;
   if (op->resolve)
     weft__resolve_cancel(op->resolve);
-  if (op->factory_free) /* no server was made: the call is over with the argument */
-    op->factory_free(op->factory_arg);
+  /* No server was made: the call is over with the argument. */
+  weft__let_go(op->loop, op->factory_free, op->factory_arg);
   weft_future_release(op->future);
   free(op);
 }

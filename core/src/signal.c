@@ -54,7 +54,7 @@ static void on_signal(uv_signal_t *handle, int signum) {
 
 static void entry_close(sig_entry_t *e) {
   e->active = 0; /* no dispatch calls cb any more: let go of its argument */
-  weft__replace_arg(&e->arg, &e->arg_free, NULL, NULL);
+  weft__replace_arg(e->loop, &e->arg, &e->arg_free, NULL, NULL);
   uv_signal_stop(&e->handle);
   uv_close((uv_handle_t *)&e->handle, on_handle_closed);
 }
@@ -93,7 +93,7 @@ int weft_add_signal_handler(weft_loop_t *loop, int signum, weft_callback_fn cb, 
   for (sig_entry_t *e = state->head; e; e = e->next) {
     if (e->signum == signum) {
       e->cb = cb; /* replaces the previous handler, as asyncio */
-      weft__replace_arg(&e->arg, &e->arg_free, arg, arg_free);
+      weft__replace_arg(e->loop, &e->arg, &e->arg_free, arg, arg_free);
       return 0;
     }
   }

@@ -34,8 +34,8 @@ static void on_watcher_closed(uv_handle_t *h) {
 }
 
 static void close_watcher(watcher_table_t *table, watcher_t *w) {
-  weft__replace_arg(&w->rarg, &w->rfree, NULL, NULL);
-  weft__replace_arg(&w->warg, &w->wfree, NULL, NULL);
+  weft__replace_arg(w->loop, &w->rarg, &w->rfree, NULL, NULL);
+  weft__replace_arg(w->loop, &w->warg, &w->wfree, NULL, NULL);
   if (table != NULL)
     table->by_fd[w->fd] = NULL;
   w->closing = 1;
@@ -141,7 +141,7 @@ static int add(weft_loop_t *loop, int fd, int writer, weft_callback_fn cb, void 
     *cb_slot = old_cb;
     return rc;
   }
-  weft__replace_arg(arg_slot, free_slot, arg, arg_free); /* lets go of a replaced one */
+  weft__replace_arg(w->loop, arg_slot, free_slot, arg, arg_free); /* lets go of a replaced one */
   return 0;
 }
 
@@ -151,10 +151,10 @@ static int del(weft_loop_t *loop, int fd, int writer) {
     return 0;
   if (writer) {
     w->wcb = NULL;
-    weft__replace_arg(&w->warg, &w->wfree, NULL, NULL);
+    weft__replace_arg(w->loop, &w->warg, &w->wfree, NULL, NULL);
   } else {
     w->rcb = NULL;
-    weft__replace_arg(&w->rarg, &w->rfree, NULL, NULL);
+    weft__replace_arg(w->loop, &w->rarg, &w->rfree, NULL, NULL);
   }
   update(w);
   return 1;

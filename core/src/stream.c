@@ -613,23 +613,12 @@ typedef struct sconf_s {
   int in_task;
 } sconf_t;
 
-static void conf_free_now(void *p) {
-  sconf_t *conf = p;
-  if (conf->arg_free)
-    conf->arg_free(conf->arg);
-  free(conf);
-}
-
 static void conf_release(void *p) {
   sconf_t *conf = p;
   if (!conf || --conf->refs > 0)
     return;
-  /* Never on a stackful task's stack (a client task may drop the last reference): the
-   * caller's destructor then runs from the loop. */
-  weft_task_t *cur = weft_current_task(conf->loop);
-  if (cur && cur->coro && weft_call_soon(conf->loop, conf_free_now, conf, NULL) == 0)
-    return;
-  conf_free_now(conf);
+  weft__let_go(conf->loop, conf->arg_free, conf->arg); /* a client task may be the last */
+  free(conf);
 }
 
 /* asyncio's StreamReaderProtocol: one per connection. */

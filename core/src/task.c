@@ -44,7 +44,8 @@ static void unlink_task(weft_task_t *t) {
 static void task_destroy(weft_future_t *future) {
   weft_task_t *t = (weft_task_t *)future;
   unlink_task(t);
-  weft__replace_arg(&t->arg, &t->arg_free, NULL, NULL); /* a task that never stepped */
+  weft__replace_arg(t->future.loop, &t->arg, &t->arg_free, NULL,
+                    NULL); /* a task that never stepped */
   if (t->coro != NULL)
     weft__coro_free(t->coro);
   weft_value_clear(&t->outcome_value);
@@ -254,7 +255,7 @@ void weft__task_step(weft_task_t *t, int code) {
   t->in_step = false;
   loop->current_task = outer;
   if (t->future.state != WEFT__PENDING) /* no step comes after the last one */
-    weft__replace_arg(&t->arg, &t->arg_free, NULL, NULL);
+    weft__replace_arg(t->future.loop, &t->arg, &t->arg_free, NULL, NULL);
   if (t->future.state != WEFT__PENDING && t->linked)
     retire(t);
   weft_future_release(&t->future);

@@ -39,8 +39,8 @@ static void op_done(weft_future_t *f, void *arg) {
     uv_freeaddrinfo(op->remote);
   if (op->local)
     uv_freeaddrinfo(op->local);
-  if (op->proto.arg_free) /* no transport took the protocol: the connect is over with it */
-    op->proto.arg_free(op->arg);
+  /* No transport took the protocol: the connect is over with its argument. */
+  weft__let_go(op->loop, op->proto.arg_free, op->arg);
   weft_future_release(op->future);
   free(op);
 }

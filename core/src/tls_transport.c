@@ -179,8 +179,8 @@ static void layer_release(layer_t *L) {
     weft_future_release(L->inner);
   weft__tls_engine_free(L->engine);
   weft_tls_context_release(L->ctx);
-  if (L->proto.arg_free) /* no TLS transport took the application's protocol */
-    L->proto.arg_free(L->proto_arg);
+  /* No TLS transport took the application's protocol: its argument is let go. */
+  weft__let_go(L->loop, L->proto.arg_free, L->proto_arg);
   if (L->raw)
     weft_transport_release(L->raw);
   if (L->server)
@@ -971,8 +971,8 @@ int weft_start_tls(weft_transport_t *raw, const weft_protocol_t *protocol, void 
 static void server_let_go_factory(tls_server_t *W) {
   if (W->factory_calls > 0)
     return;
-  weft__replace_arg(&W->tls.ssl_arg, &W->tls.ssl_arg_free, NULL, NULL);
-  weft__replace_arg(&W->factory_arg, &W->factory_free, NULL, NULL);
+  weft__replace_arg(W->loop, &W->tls.ssl_arg, &W->tls.ssl_arg_free, NULL, NULL);
+  weft__replace_arg(W->loop, &W->factory_arg, &W->factory_free, NULL, NULL);
 }
 
 /* The creating call succeeded: the caller's pointers are the server's now. */

@@ -40,7 +40,7 @@ void weft__transport_let_go_arg(weft_transport_t *t) {
   t->proto.arg_free = NULL;
   void *arg = t->proto_arg;
   t->proto_arg = NULL;
-  fn(arg);
+  weft__let_go(t->loop, fn, arg);
 }
 
 int weft_transport_new(weft_loop_t *loop, const weft_transport_ops_t *ops, void *impl,
@@ -261,8 +261,8 @@ int weft_transport_set_protocol(weft_transport_t *t, const weft_protocol_t *prot
   weft__transport_set_protocol(t, protocol, arg);
   if (t->lost) /* nothing will be called: the new argument is let go at once */
     weft__transport_let_go_arg(t);
-  if (old_free != NULL && old != arg)
-    old_free(old);
+  if (old != arg)
+    weft__let_go(t->loop, old_free, old);
   return 0;
 }
 

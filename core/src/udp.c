@@ -378,8 +378,7 @@ static void dg_done(weft_future_t *f, void *arg) {
     weft__resolve_cancel(op->resolve);
   free(op->local_host);
   free(op->remote_host);
-  if (op->proto.arg_free) /* no endpoint took the protocol */
-    op->proto.arg_free(op->arg);
+  weft__let_go(op->loop, op->proto.arg_free, op->arg); /* no endpoint took the protocol */
   weft_future_release(op->future);
   free(op);
 }
@@ -416,8 +415,8 @@ static void fd_start(void *a) {
   fd_op_t *op = a;
   if (weft_future_done(op->future)) {
     udp_force_close(op->u, 0);
-    if (op->proto.arg_free) /* cancelled: no endpoint took the protocol */
-      op->proto.arg_free(op->arg);
+    /* Cancelled: no endpoint took the protocol. */
+    weft__let_go(op->u->base.loop, op->proto.arg_free, op->arg);
   } else {
     udp_start(op->u, &op->proto, op->arg);
     weft__future_set_transport(op->future, &op->u->base);

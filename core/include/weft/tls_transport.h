@@ -16,7 +16,9 @@
  *   - A server makes the connection's protocol (calls the factory) once the handshake has
  *     completed, so a failed handshake never creates one (asyncio makes it at accept time
  *     and drops it unused); the failure goes to the loop's exception handler ("SSL
- *     handshake failed", the code and the reason) and the connection is closed.
+ *     handshake failed", the code and the reason) and the connection is closed. After
+ *     weft_server_close the factory is never called: a handshake that completes then is
+ *     shut down (close_notify) with no protocol.
  *   - A handshake that outlasts handshake_timeout fails with WEFT_ECONNABORTED, asyncio's
  *     ConnectionAbortedError("SSL handshake is taking longer than N seconds").
  *   - close() flushes what was written, sends close_notify, waits for the peer's (at most
