@@ -56,9 +56,10 @@
  *   argument, as in libuv (weft_call_soon/_later/_at/_threadsafe, done callbacks, a
  *   stackful task's body). Whoever stops one from running (weft_handle_cancel,
  *   weft_future_remove_done_callback, cancelling a stackful task before it started, closing
- *   the loop with callbacks pending) takes the argument back. weft_run_in_executor_ex is
- *   the one exception to the loop-thread rule: its arg goes to a worker thread, and its
- *   destructor runs there after fn.
+ *   the loop with callbacks pending) takes the argument back. Two exceptions, for objects
+ *   not tied to one loop: weft_run_in_executor_ex hands its arg to a worker thread, and
+ *   its destructor runs there after fn (and when the call fails); a TLS context's SNI
+ *   argument goes with the context, on the thread that drops its last reference.
  *
  * Where callbacks run. Code registered by a user or a binding (done callbacks, protocol
  *   callbacks, factories, the exception and log handlers, destructors, step functions,
