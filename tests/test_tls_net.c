@@ -1866,3 +1866,89 @@ WEFT_TEST(factory_closing_its_server_keeps_its_argument_till_it_returns) {
   weft_test_close_loop(loop);
   ASSERT_EQ(owner.frees, 1);
 }
+
+/* ---- the application protocol's argument over TLS ------------------------------------- */
+
+typedef struct owned_cli_s {
+  cli_t c;
+  int frees, lost_at_free;
+} owned_cli_t;
+
+static void owned_cli_free(void *arg) {
+  owned_cli_t *o = arg;
+  o->frees++;
+  o->lost_at_free = o->c.lost;
+}
+
+static const weft_protocol_t owned_cli_proto = {
+    .size = sizeof(weft_protocol_t),
+    .connection_made = cli_made,
+    .data_received = cli_data,
+    .eof_received = cli_eof,
+    .connection_lost = cli_lost,
+    .arg_free = owned_cli_free,
+};
+
+/* A failed handshake frees the protocol's argument (no callback was made); start_tls with
+ * the argument the plain transport already had moves it to the TLS transport, which frees
+ * it once, after connection_lost. */
+WEFT_TEST(protocol_arg_over_tls_freed_once) {
+  const weft_testcerts_t *certs = weft_testcerts();
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  reports_t rep = {0};
+  weft_loop_set_exception_handler(loop, on_report, &rep, NULL);
+  weft_tls_context_t *sctx = server_ctx(&certs->untrusted);
+  weft_tls_context_t *cctx = client_ctx();
+  srv_t s = {.echo = 1};
+  weft_server_t *server = start_tls_server(loop, sctx, &s, 0);
+  int port = weft_server_port(server);
+
+  owned_cli_t failed = {0};
+  weft_tls_options_t tls = {.size = sizeof(tls), .context = cctx, .server_hostname = "localhost"};
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.tls = &tls;
+  weft_future_t *f;
+  ASSERT_OK(weft_create_connection(loop, &owned_cli_proto, &failed, "127.0.0.1", port, &co, &f));
+  ASSERT_CODE(weft_loop_run_until_complete(loop, f), WEFT_ETLS);
+  weft_future_release(f);
+  spin(loop, 3);
+  ASSERT_EQ(failed.c.made + failed.c.lost, 0);
+  ASSERT_EQ(failed.frees, 1);
+
+  /* start_tls keeping the argument: no verification, so the handshake succeeds. */
+  weft_tls_context_t *lax;
+  ASSERT_OK(weft_tls_context_new(WEFT_TLS_CLIENT, &lax));
+  ASSERT_OK(weft_tls_context_set_check_hostname(lax, 0));
+  ASSERT_OK(weft_tls_context_set_verify(lax, WEFT_TLS_VERIFY_NONE));
+  owned_cli_t kept = {0};
+  ASSERT_OK(weft_create_connection(loop, &owned_cli_proto, &kept, "127.0.0.1", port, NULL, &f));
+  ASSERT_OK(weft_loop_run_until_complete(loop, f));
+  weft_transport_t *raw = future_transport(f);
+  weft_future_release(f);
+  weft_tls_options_t ltls = {.size = sizeof(ltls), .context = lax};
+  ASSERT_OK(weft_start_tls(raw, &owned_cli_proto, &kept, &ltls, 0, &f));
+  ASSERT_EQ(kept.frees, 0);
+  ASSERT_OK(weft_loop_run_until_complete(loop, f));
+  weft_transport_t *t = future_transport(f);
+  weft_future_release(f);
+  ASSERT_OK(weft_transport_write(t, "hi", 2));
+  ASSERT_TRUE(wait_len(loop, &kept.c, 2));
+  ASSERT_EQ(kept.frees, 0);
+  ASSERT_OK(weft_transport_close(t));
+  run_until_flag(loop, &kept.frees, 5);
+  ASSERT_EQ(kept.c.lost, 1);
+  ASSERT_EQ(kept.frees, 1);
+  ASSERT_EQ(kept.lost_at_free, 1); /* after connection_lost */
+  weft_transport_release(t);
+  weft_transport_release(raw);
+  run_until_flag(loop, &s.lost, 5);
+  stop_server(loop, server);
+  weft_tls_context_release(sctx);
+  weft_tls_context_release(cctx);
+  weft_tls_context_release(lax);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+  ASSERT_EQ(failed.frees + kept.frees, 2);
+}
