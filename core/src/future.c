@@ -108,7 +108,8 @@ void weft_future_release(weft_future_t *future) {
   free(future->message);
   if (future->payload_free != NULL)
     future->payload_free(future->payload);
-  free(future->detail);
+  if (future->detail != NULL) /* rare: only the core's own failed reads and sendfiles */
+    free(future->detail);
   if (future->callbacks != future->inline_callbacks)
     free(future->callbacks);
   if (future->source != NULL)
