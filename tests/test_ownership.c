@@ -537,3 +537,35 @@ WEFT_TEST(destructors_never_run_on_a_task_stack) {
     ASSERT_EQ(p[i].on_task, 0);
   }
 }
+
+static int remove_reader_and_return(weft_task_t *self, void *arg) {
+  placed_t *p = arg;
+  weft_loop_t *loop = weft_test_loop_of(self);
+  int fds[2];
+  ASSERT_TRUE(pipe(fds) == 0);
+  ASSERT_OK(weft_add_reader(loop, fds[0], placed_noop, p, placed_free));
+  ASSERT_EQ(weft_remove_reader(loop, fds[0]), 1);
+  close(fds[0]);
+  close(fds[1]);
+  return 0; /* the destructor is still pending: nothing awaited after */
+}
+
+/* A destructor deferred off a task's stack still runs once when the loop closes before
+ * its next iteration (closing drops callbacks not yet run, not these). */
+WEFT_TEST(deferred_destructor_runs_when_the_loop_closes_first) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  placed_t p = {.loop = loop};
+  weft_task_t *task;
+  ASSERT_OK(weft_task_spawn(loop, remove_reader_and_return, &p, NULL, &task));
+  /* One iteration at a time: what the task's step scheduled runs in the next one. */
+  for (int i = 0; i < 100 && !weft_future_done(weft_task_future(task)); i++)
+    ASSERT_OK(weft_loop_run_once(loop, 1));
+  ASSERT_TRUE(weft_future_done(weft_task_future(task)));
+  ASSERT_OK(weft_future_error(weft_task_future(task)));
+  weft_task_release(task);
+  ASSERT_EQ(p.frees, 0);
+  weft_test_close_loop(loop);
+  ASSERT_EQ(p.frees, 1);
+  ASSERT_EQ(p.on_task, 0);
+}
