@@ -3,7 +3,9 @@
 # Python packages from PyPI. Safe to run again; installs nothing that is already there.
 set -euo pipefail
 
-debian_packages=(cmake gcc pkg-config libuv1-dev libssl-dev valgrind clang-format swig)
+# clang and libclang-rt-14-dev: the libFuzzer targets (ci/fuzz.sh).
+debian_packages=(cmake gcc pkg-config libuv1-dev libssl-dev valgrind clang-format swig clang
+                 libclang-rt-14-dev)
 missing=()
 for p in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

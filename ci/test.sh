@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test: the plain build (warnings are errors), the same
-# tests under AddressSanitizer+UBSan, the C tests under valgrind memcheck (zero leaks), and
-# the clang-format check. Each step's ctest summary is printed; the first failure stops it.
+# tests under AddressSanitizer+UBSan, the allocation-failure sweep, the C tests under
+# valgrind memcheck (zero leaks), the clang-format check, and the fuzzers for a bounded time
+# (ci/fuzz.sh, clang). Each step's ctest summary is printed; the first failure stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/deps.sh
@@ -19,10 +20,13 @@ ctest --test-dir build/ci -j"$jobs" --output-on-failure
 
 step "AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DWEFT_WERROR=ON -DWEFT_SANITIZE=ON \
-  -DWEFT_BUILD_BENCH=OFF -DWEFT_BUILD_PYTHON=OFF >/dev/null
+  -DWEFT_FAULT_INJECTION=ON -DWEFT_BUILD_BENCH=OFF -DWEFT_BUILD_PYTHON=OFF >/dev/null
 cmake --build build/asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 ctest --test-dir build/asan -j"$jobs" -L c \
   --output-on-failure
+
+step "allocation failures: each allocation of the selected C tests fails in turn (tests/fault)"
+ctest --test-dir build/asan -j"$jobs" -L fault --output-on-failure
 
 step "valgrind memcheck: no errors, no leaks"
 cmake -S . -B build/valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_WERROR=ON \
@@ -31,3 +35,6 @@ cmake -S . -B build/valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_WERROR=ON 
   >/dev/null
 cmake --build build/valgrind -j"$jobs"
 ctest --test-dir build/valgrind -j"$jobs" -L c --output-on-failure
+
+step "fuzzing: corpus replays, then each libFuzzer target for 20 s (clang, ASan+UBSan)"
+bash ci/fuzz.sh 20

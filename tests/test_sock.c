@@ -194,3 +194,90 @@ WEFT_TEST(watcher_churn_and_high_descriptors) {
   close(fds[0]);
   close(fds[1]);
 }
+
+/* A program may close a descriptor it watches at any moment (asyncio's selector survives
+ * it). Here: closed before libuv ever registered it, closed after it did and then asked
+ * for other events, and closed with its number taken by another file. The loop goes on,
+ * removing finds each registration, and the new file at a reused number is watched. */
+WEFT_TEST(watched_descriptor_closed_under_the_watcher) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int a[2], b[2];
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, a));
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, b));
+  reads = writable = churned = 0;
+  /* Closed before the first poll. */
+  ASSERT_OK(weft_add_reader(loop, a[0], count_churned, NULL, NULL));
+  close(a[0]);
+  for (int i = 0; i < 3; i++)
+    ASSERT_OK(weft_loop_run_once(loop, 1));
+  ASSERT_EQ(weft_remove_reader(loop, a[0]), 1);
+  /* Registered by a poll, closed, then another event asked for. */
+  ASSERT_OK(weft_add_reader(loop, b[0], count_churned, NULL, NULL));
+  ASSERT_OK(weft_loop_run_once(loop, 1));
+  close(b[0]);
+  ASSERT_OK(weft_add_writer(loop, b[0], count_churned, NULL, NULL));
+  for (int i = 0; i < 3; i++)
+    ASSERT_OK(weft_loop_run_once(loop, 1));
+  ASSERT_EQ(churned, 0);
+  /* Its number now names another socket, with data waiting: watched from the next poll. */
+  int c[2];
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, c));
+  for (int i = 0; i < 2; i++) { /* out of the way of the numbers closed above */
+    int moved = fcntl(c[i], F_DUPFD_CLOEXEC, 300);
+    close(c[i]);
+    c[i] = moved;
+  }
+  ASSERT_EQ(dup2(c[0], b[0]), b[0]);
+  ASSERT_EQ(write(c[1], "x", 1), 1);
+  ASSERT_EQ(weft_remove_writer(loop, b[0]), 1);
+  ASSERT_OK(weft_add_reader(loop, b[0], count_read, &b[0], NULL));
+  run_until_read(loop);
+  ASSERT_EQ(weft_remove_reader(loop, b[0]), 1);
+  /* A descriptor closed already is refused at once. */
+  ASSERT_CODE(weft_add_reader(loop, a[0], count_churned, NULL, NULL), WEFT_EBADF);
+  ASSERT_EQ(churned, 0);
+  weft_test_close_loop(loop);
+  close(c[0]);
+  close(b[0]);
+  close(c[1]);
+  close(a[1]);
+  close(b[1]);
+}
+
+static void noop_data(weft_transport_t *t, const char *data, size_t len, void *arg) {
+  (void)t;
+  (void)data;
+  (void)len;
+  (void)arg;
+}
+
+/* A descriptor the loop's own transport watches is refused (asyncio: RuntimeError); a
+ * second watcher would take the transport's epoll registration away. */
+WEFT_TEST(descriptor_of_a_transport_is_refused) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int fds[2];
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds));
+  weft_protocol_t p;
+  memset(&p, 0, sizeof p);
+  p.size = sizeof p;
+  p.data_received = noop_data;
+  weft_future_t *f;
+  ASSERT_OK(weft_create_unix_connection_fd(loop, &p, NULL, fds[0], &f));
+  ASSERT_OK(weft_loop_run_until_complete(loop, f));
+  const weft_value_t *v;
+  ASSERT_OK(weft_future_result(f, &v));
+  weft_transport_t *t = v->ptr;
+  for (int i = 0; i < 3; i++)
+    ASSERT_OK(weft_loop_run_once(loop, 1));
+  ASSERT_CODE(weft_add_reader(loop, fds[0], count_churned, NULL, NULL), WEFT_EBUSY);
+  ASSERT_CODE(weft_add_writer(loop, fds[0], count_churned, NULL, NULL), WEFT_EBUSY);
+  ASSERT_EQ(write(fds[1], "x", 1), 1);
+  for (int i = 0; i < 3; i++)
+    ASSERT_OK(weft_loop_run_once(loop, 1));
+  weft_transport_close(t);
+  weft_future_release(f);
+  close(fds[1]);
+  weft_test_close_loop(loop);
+}

@@ -210,6 +210,47 @@ WEFT_TEST(limit_overrun) {
   weft_test_close_loop(loop);
 }
 
+/* Found by fuzz_stream_reader. With separators whose matches end at the same byte, the
+ * shortest one's start is checked against the limit (asyncio sorts them by length). */
+WEFT_TEST(readuntil_tie_prefers_shortest_separator) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_stream_reader_t *r;
+  ASSERT_OK(weft_stream_reader_new(loop, 2, &r));
+  const void *seps[2] = {"ab", "b"};
+  size_t lens[2] = {2, 1};
+  ASSERT_OK(weft_stream_feed_data(r, "xxab", 4));
+  weft_future_t *a;
+  ASSERT_OK(weft_stream_readuntil(r, seps, lens, 2, &a));
+  ASSERT_CODE(weft_future_error(a), WEFT_ELIMITOVERRUN);
+  ASSERT_EQ(weft_stream_error_consumed(a), 3);
+  ASSERT_EQ(weft_stream_reader_buffered(r), 4);
+  weft_future_release(a);
+  weft_stream_reader_release(r);
+  weft_test_close_loop(loop);
+}
+
+/* Found by fuzz_stream_reader: read(0) answers at once, but not past an error. */
+WEFT_TEST(read_zero_reports_the_error) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_stream_reader_t *r;
+  ASSERT_OK(weft_stream_reader_new(loop, 0, &r));
+  weft_future_t *a;
+  ASSERT_OK(weft_stream_read(r, 0, &a));
+  ASSERT_OK(weft_future_error(a));
+  weft_future_release(a);
+  ASSERT_OK(weft_stream_set_error(r, WEFT_ECONNRESET));
+  ASSERT_OK(weft_stream_read(r, 0, &a));
+  ASSERT_CODE(weft_future_error(a), WEFT_ECONNRESET);
+  weft_future_release(a);
+  weft_value_t v;
+  ASSERT_CODE(weft_stream_read_await(r, 0, &v), WEFT_ECONNRESET);
+  weft_value_clear(&v);
+  weft_stream_reader_release(r);
+  weft_test_close_loop(loop);
+}
+
 /* ---- over TCP, in tasks ---- */
 
 static int handle_client(weft_stream_reader_t *r, weft_stream_writer_t *w, void *arg) {

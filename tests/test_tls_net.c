@@ -1734,6 +1734,108 @@ WEFT_TEST(client_certificate_seen_by_server) {
   weft_test_close_loop(loop);
 }
 
+/* ---- a write that fails at once during the shutdown ----------------------------------- */
+
+/* TLS on both ends of a Unix socketpair. Where the peer is gone, a Unix socket's write
+ * fails with EPIPE inside the call (TCP's fails later): the byte transport then closes
+ * under the layer in the middle of whatever sent the record. The server's end is made to
+ * fail so (shutdown(SHUT_WR) on its own descriptor: every write from then on is EPIPE),
+ * then its close_notify is sent from each place the layer sends one. */
+enum {
+  SYNC_FAIL_APP_CLOSE,        /* the application closes */
+  SYNC_FAIL_PAUSED_CLOSE,     /* it resumed reading (a resume pending), then closes */
+  SYNC_FAIL_PEER_CLOSE,       /* the peer's close_notify arrives: the answer fails */
+  SYNC_FAIL_WRITE_THEN_CLOSE, /* the application writes (that fails), then closes */
+  SYNC_FAIL_ABORT_AFTER,      /* the application closes, then aborts at once */
+};
+
+static void sync_fail_run(int how) {
+  const weft_testcerts_t *certs = weft_testcerts();
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_tls_context_t *sctx = server_ctx(&certs->server);
+  weft_tls_context_t *cctx = client_ctx();
+  int fds[2];
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds));
+  srv_t s;
+  memset(&s, 0, sizeof(s));
+  cli_t c;
+  memset(&c, 0, sizeof(c));
+  weft_protocol_t sp;
+  memset(&sp, 0, sizeof(sp));
+  sp.size = sizeof(sp);
+  void *sarg;
+  ASSERT_OK(srv_factory(&s, &sp, &sarg));
+  weft_tls_options_t st = {.size = sizeof(st), .context = sctx};
+  weft_tls_options_t ct = {.size = sizeof(ct), .context = cctx, .server_hostname = "localhost"};
+  weft_future_t *sf, *cf;
+  ASSERT_OK(weft_connect_accepted_fd_tls(loop, &sp, sarg, fds[0], &st, &sf));
+  ASSERT_OK(weft_create_connection_fd_tls(loop, &cli_proto, &c, fds[1], &ct, &cf));
+  ASSERT_OK(weft_loop_run_until_complete(loop, cf));
+  ASSERT_OK(weft_loop_run_until_complete(loop, sf));
+  weft_transport_t *ct_ = future_transport(cf);
+  ASSERT_EQ(s.made, 1);
+  ASSERT_OK(weft_transport_write(ct_, "ping", 4));
+  run_until_flag(loop, &s.lost, 0.2);
+  ASSERT_EQ(s.received, 4);
+  int fd = -1;
+  size_t len = sizeof(fd);
+  ASSERT_OK(weft_transport_get_extra_info(s.t, WEFT_INFO_FD, &fd, &len));
+  ASSERT_OK(shutdown(fd, SHUT_WR));
+  weft_transport_t *t = weft_transport_retain(s.t);
+  switch (how) {
+  case SYNC_FAIL_APP_CLOSE:
+    ASSERT_OK(weft_transport_close(t));
+    break;
+  case SYNC_FAIL_PAUSED_CLOSE:
+    ASSERT_OK(weft_transport_pause_reading(t));
+    ASSERT_OK(weft_transport_resume_reading(t));
+    ASSERT_OK(weft_transport_close(t));
+    break;
+  case SYNC_FAIL_PEER_CLOSE:
+    ASSERT_OK(weft_transport_close(ct_));
+    break;
+  case SYNC_FAIL_WRITE_THEN_CLOSE:
+    ASSERT_OK(weft_transport_write(t, "pong", 4));
+    ASSERT_OK(weft_transport_close(t));
+    break;
+  case SYNC_FAIL_ABORT_AFTER:
+    ASSERT_OK(weft_transport_close(t));
+    ASSERT_OK(weft_transport_abort(t));
+    break;
+  }
+  run_until_flag(loop, &s.lost, 5);
+  ASSERT_EQ(s.lost, 1);
+  weft_transport_close(ct_);
+  run_until_flag(loop, &c.lost, 5);
+  ASSERT_EQ(c.lost, 1);
+  for (int i = 0; i < 3; i++)
+    weft_loop_run_once(loop, 1);
+  weft_transport_release(t);
+  weft_transport_release(ct_);
+  weft_future_release(sf);
+  weft_future_release(cf);
+  weft_tls_context_release(sctx);
+  weft_tls_context_release(cctx);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(sync_write_failure_app_close) {
+  sync_fail_run(SYNC_FAIL_APP_CLOSE);
+}
+WEFT_TEST(sync_write_failure_resumed_then_close) {
+  sync_fail_run(SYNC_FAIL_PAUSED_CLOSE);
+}
+WEFT_TEST(sync_write_failure_peer_close_notify) {
+  sync_fail_run(SYNC_FAIL_PEER_CLOSE);
+}
+WEFT_TEST(sync_write_failure_write_then_close) {
+  sync_fail_run(SYNC_FAIL_WRITE_THEN_CLOSE);
+}
+WEFT_TEST(sync_write_failure_close_then_abort) {
+  sync_fail_run(SYNC_FAIL_ABORT_AFTER);
+}
+
 /* ---- the server's factory argument after weft_server_close ---------------------------- */
 
 typedef struct factory_owner_s {

@@ -161,13 +161,9 @@ int weft__future_finish(weft_future_t *f, int state, weft_value_t value, int err
       payload_free(payload);
     return WEFT_EINVALIDSTATE;
   }
-  char *copy = NULL;
-  if (message != NULL && (copy = weft__strdup(message)) == NULL) {
-    weft_value_clear(&value);
-    if (payload_free != NULL)
-      payload_free(payload);
-    return WEFT_ENOMEM;
-  }
+  /* Completing never fails for want of memory: a future left pending would hang whoever
+   * awaits it, so without memory for the message the outcome goes out without it. */
+  char *copy = message != NULL ? weft__strdup(message) : NULL;
   f->state = (uint8_t)state;
   f->result = value;
   f->error = state == WEFT__CANCELLED ? WEFT_ECANCELLED : error;

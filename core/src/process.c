@@ -264,7 +264,8 @@ static const weft_protocol_t pipe_protocol = {
 /* ---- The stream form's protocol: asyncio's SubprocessStreamProtocol ------------------- */
 
 static void sp_data(weft_process_t *p, int fd, const char *data, size_t len, void *arg) {
-  weft_stream_feed_data(p->readers[fd], data, len);
+  /* On failure (out of memory) the reader has failed: its reads report it. */
+  (void)weft_stream_feed_data(p->readers[fd], data, len);
 }
 
 /* Once the child has exited and its output pipes are at EOF, the rest is closed. */

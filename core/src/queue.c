@@ -356,9 +356,8 @@ static int op_start(weft_queue_t *q, int is_put, entry_t *e, weft_future_t **out
     op->entry = *e;
   rc = op_wait(op);
   if (rc != 0) {
-    /* Through the normal path, so the references are dropped in one place. */
+    /* Through the normal path: the result's done callback drops the last reference. */
     op_fail(op, rc);
-    op_unref(op);
     return rc;
   }
   *out = weft_future_retain(op->result);

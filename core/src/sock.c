@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct watcher_s {
@@ -19,15 +20,43 @@ typedef struct watcher_s {
   void *rarg, *warg;
   weft_free_fn rfree, wfree; /* the callers' destructors of rarg and warg */
   int closing;
+  int stale; /* its descriptor was closed under it: stopped, kept until removed */
+  int known; /* dev/ino: the file libuv registered for fd, once it has */
+  dev_t dev;
+  ino_t ino;
+  struct watcher_s *next_dirty, *prev_dirty; /* started since the last poll */
+  int dirty;
 } watcher_t;
 
 /* Indexed by descriptor, so that an add or remove finds its watcher at once however many
  * are registered. A watcher leaves the table as it starts closing: one removed and added
- * again within an iteration leaves nothing behind to step over. */
+ * again within an iteration leaves nothing behind to step over.
+ *
+ * libuv registers a started watcher with epoll only when it next polls, and aborts the
+ * process if epoll_ctl fails then. A program may close a watched descriptor at any time
+ * (asyncio's selector survives it: the kernel drops the registration, the key stays), so
+ * the watchers started since the last poll are checked just before it (`prepare`): one
+ * whose descriptor is gone is stopped and stays registered as stale; one whose number now
+ * names another file is re-added from scratch, since epoll has no entry to modify. */
 typedef struct watcher_table_s {
   watcher_t **by_fd;
   size_t cap;
+  uv_prepare_t *prepare;
+  watcher_t *dirty;
 } watcher_table_t;
+
+static void dirty_unlink(watcher_table_t *table, watcher_t *w) {
+  if (!w->dirty)
+    return;
+  w->dirty = 0;
+  if (w->prev_dirty)
+    w->prev_dirty->next_dirty = w->next_dirty;
+  else if (table != NULL)
+    table->dirty = w->next_dirty;
+  if (w->next_dirty)
+    w->next_dirty->prev_dirty = w->prev_dirty;
+  w->next_dirty = w->prev_dirty = NULL;
+}
 
 static void on_watcher_closed(uv_handle_t *h) {
   free(h->data);
@@ -36,10 +65,16 @@ static void on_watcher_closed(uv_handle_t *h) {
 static void close_watcher(watcher_table_t *table, watcher_t *w) {
   weft__replace_arg(w->loop, &w->rarg, &w->rfree, NULL, NULL);
   weft__replace_arg(w->loop, &w->warg, &w->wfree, NULL, NULL);
-  if (table != NULL)
+  if (table != NULL) {
     table->by_fd[w->fd] = NULL;
+    dirty_unlink(table, w);
+  }
   w->closing = 1;
   uv_close((uv_handle_t *)&w->poll, on_watcher_closed);
+}
+
+static void on_prepare_closed(uv_handle_t *h) {
+  free(h);
 }
 
 /* The loop is closing: every watcher still registered goes with it. */
@@ -48,14 +83,70 @@ static void watchers_cleanup(void *arg) {
   for (size_t fd = 0; fd < table->cap; fd++)
     if (table->by_fd[fd] != NULL)
       close_watcher(NULL, table->by_fd[fd]);
+  if (table->prepare != NULL)
+    uv_close((uv_handle_t *)table->prepare, on_prepare_closed);
   free(table->by_fd);
   free(table);
 }
 
+static int poll_events(const watcher_t *w) {
+  return (w->rcb ? UV_READABLE : 0) | (w->wcb ? UV_WRITABLE : 0);
+}
+
+static void on_poll(uv_poll_t *p, int status, int events);
+
+/* Just before libuv polls: the descriptors of the watchers it is about to register. */
+static void on_prepare(uv_prepare_t *prep) {
+  watcher_table_t *table = prep->data;
+  while (table->dirty != NULL) {
+    watcher_t *w = table->dirty;
+    dirty_unlink(table, w);
+    struct stat st;
+    if (fstat(w->fd, &st) != 0) {
+      uv_poll_stop(&w->poll);
+      w->stale = 1;
+      w->known = 0;
+      continue;
+    }
+    if (w->known && (st.st_dev != w->dev || st.st_ino != w->ino)) {
+      uv_poll_stop(&w->poll); /* epoll forgot the old file: register the new one */
+      uv_poll_start(&w->poll, poll_events(w), on_poll);
+    }
+    w->known = 1;
+    w->dev = st.st_dev;
+    w->ino = st.st_ino;
+  }
+  uv_prepare_stop(prep);
+}
+
+static void mark_dirty(watcher_table_t *table, watcher_t *w) {
+  if (table == NULL || w->dirty)
+    return;
+  w->dirty = 1;
+  w->prev_dirty = NULL;
+  w->next_dirty = table->dirty;
+  if (table->dirty)
+    table->dirty->prev_dirty = w;
+  table->dirty = w;
+  uv_prepare_start(table->prepare, on_prepare);
+}
+
 static watcher_table_t *watchers_of(weft_loop_t *loop, int create) {
   watcher_table_t *table = weft__loop_ext_get(loop, WEFT__EXT_WATCHERS);
-  if (table == NULL && create && (table = calloc(1, sizeof *table)) != NULL &&
-      weft__loop_ext_set(loop, WEFT__EXT_WATCHERS, table, watchers_cleanup) != 0) {
+  if (table != NULL || !create)
+    return table;
+  table = calloc(1, sizeof *table);
+  uv_prepare_t *prep = table != NULL ? malloc(sizeof *prep) : NULL;
+  if (prep == NULL || uv_prepare_init(weft_loop_uv(loop), prep) != 0) {
+    free(prep);
+    free(table);
+    return NULL;
+  }
+  prep->data = table;
+  uv_unref((uv_handle_t *)prep); /* checking watchers is no reason to keep running */
+  table->prepare = prep;
+  if (weft__loop_ext_set(loop, WEFT__EXT_WATCHERS, table, watchers_cleanup) != 0) {
+    uv_close((uv_handle_t *)prep, on_prepare_closed);
     free(table);
     table = NULL;
   }
@@ -97,14 +188,33 @@ static void on_poll(uv_poll_t *p, int status, int events) {
 }
 
 static int update(watcher_t *w) {
-  int ev = (w->rcb ? UV_READABLE : 0) | (w->wcb ? UV_WRITABLE : 0);
+  int ev = poll_events(w);
+  watcher_table_t *table = watchers_of(w->loop, 0);
   if (ev == 0) {
     uv_poll_stop(&w->poll);
-    close_watcher(watchers_of(w->loop, 0), w);
+    close_watcher(table, w);
     return 0;
   }
+  w->stale = 0;
   int rc = uv_poll_start(&w->poll, ev, on_poll);
-  return rc < 0 ? weft_error_from_uv(rc) : 0;
+  if (rc < 0)
+    return weft_error_from_uv(rc);
+  mark_dirty(table, w);
+  return 0;
+}
+
+/* WEFT_EBUSY if another handle of the loop (a transport, a server, a pipe) has fd
+ * registered with libuv: a second watcher would take that registration away (uv_poll_init
+ * checks the descriptor by adding it to epoll and removing it again), and libuv aborts the
+ * process when that handle next changes its events. asyncio refuses such a descriptor too.
+ * libuv's table of registered descriptors is read directly (its fields are in uv.h, private
+ * by convention only): asking epoll instead costs two system calls on every new watcher. */
+static int check_not_watched(const uv_loop_t *uv, int fd) {
+#ifndef _WIN32
+  if ((unsigned)fd < uv->nwatchers && uv->watchers[fd] != NULL)
+    return WEFT_EBUSY;
+#endif
+  return 0;
 }
 
 static int add(weft_loop_t *loop, int fd, int writer, weft_callback_fn cb, void *arg,
@@ -118,10 +228,13 @@ static int add(weft_loop_t *loop, int fd, int writer, weft_callback_fn cb, void 
     return WEFT_ECLOSED;
   watcher_t *w = find(loop, fd);
   if (!w) {
+    int rc = check_not_watched(uv, fd);
+    if (rc != 0)
+      return rc;
     watcher_table_t *table = watchers_of(loop, 1);
     if (table == NULL || table_reserve(table, fd) != 0 || (w = calloc(1, sizeof(*w))) == NULL)
       return WEFT_ENOMEM;
-    int rc = uv_poll_init(uv, &w->poll, fd);
+    rc = uv_poll_init(uv, &w->poll, fd);
     if (rc < 0) {
       free(w);
       return weft_error_from_uv(rc);
@@ -392,11 +505,35 @@ static int sop_new(weft_loop_t *loop, int fd, int kind, sop_t **out) {
   return 0;
 }
 
+/* Drops an operation that never started (its future was never handed out). */
+static int sop_discard(sop_t *op, int rc) {
+  if (op->owns_buf)
+    free(op->buf);
+  weft_future_release(op->future);
+  free(op);
+  return rc;
+}
+
+/* Gives the operation a buffer of its own of n bytes (at least 1), copied from data if
+ * given; on failure the operation is dropped and WEFT_ENOMEM returned. */
+static int sop_own_buf(sop_t *op, size_t n, const void *data) {
+  op->buf = malloc(n ? n : 1);
+  if (op->buf == NULL)
+    return sop_discard(op, WEFT_ENOMEM);
+  op->owns_buf = 1;
+  if (data != NULL && n)
+    memcpy(op->buf, data, n);
+  op->len = n;
+  return 0;
+}
+
 static int sop_start(sop_t *op, weft_future_t **out) {
-  weft_future_add_done_callback(op->future, sop_done, op);
+  int rc = weft_future_add_done_callback(op->future, sop_done, op);
+  if (rc)
+    return sop_discard(op, rc);
   *out = weft_future_retain(op->future);
   if (!sop_try(op)) {
-    int rc = add(op->loop, op->fd, op->writer, sop_ready, op, NULL);
+    rc = add(op->loop, op->fd, op->writer, sop_ready, op, NULL);
     if (rc)
       sop_error(op, rc);
     else
@@ -410,9 +547,8 @@ int weft_sock_recv(weft_loop_t *loop, int fd, size_t n, weft_future_t **out) {
   int rc = out ? sop_new(loop, fd, S_RECV, &op) : WEFT_EINVAL;
   if (rc)
     return rc;
-  op->buf = malloc(n ? n : 1);
-  op->owns_buf = 1;
-  op->len = n;
+  if ((rc = sop_own_buf(op, n, NULL)) != 0)
+    return rc;
   return sop_start(op, out);
 }
 
@@ -432,9 +568,8 @@ int weft_sock_recvfrom(weft_loop_t *loop, int fd, size_t n, struct sockaddr *add
   int rc = out ? sop_new(loop, fd, S_RECVFROM, &op) : WEFT_EINVAL;
   if (rc)
     return rc;
-  op->buf = malloc(n ? n : 1);
-  op->owns_buf = 1;
-  op->len = n;
+  if ((rc = sop_own_buf(op, n, NULL)) != 0)
+    return rc;
   op->addr = addr;
   op->addrlen = addrlen;
   return sop_start(op, out);
@@ -459,11 +594,8 @@ int weft_sock_sendall(weft_loop_t *loop, int fd, const void *data, size_t len,
   int rc = out && (data || !len) ? sop_new(loop, fd, S_SENDALL, &op) : WEFT_EINVAL;
   if (rc)
     return rc;
-  op->buf = malloc(len ? len : 1);
-  op->owns_buf = 1;
-  if (len)
-    memcpy(op->buf, data, len);
-  op->len = len;
+  if ((rc = sop_own_buf(op, len, data)) != 0)
+    return rc;
   return sop_start(op, out);
 }
 
@@ -475,11 +607,8 @@ int weft_sock_sendto(weft_loop_t *loop, int fd, const void *data, size_t len,
   int rc = out && (data || !len) ? sop_new(loop, fd, S_SENDTO, &op) : WEFT_EINVAL;
   if (rc)
     return rc;
-  op->buf = malloc(len ? len : 1);
-  op->owns_buf = 1;
-  if (len)
-    memcpy(op->buf, data, len);
-  op->len = len;
+  if ((rc = sop_own_buf(op, len, data)) != 0)
+    return rc;
   memcpy(&op->to, addr, weft__sockaddr_len(addr));
   return sop_start(op, out);
 }

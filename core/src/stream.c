@@ -85,7 +85,8 @@ void weft_stream_reader_release(weft_stream_reader_t *r) {
 }
 
 static const char *bdata(const weft_stream_reader_t *r) {
-  return r->buf + r->off;
+  /* A reader never fed has no buffer; NULL + 0 is undefined in C (readexactly(0)). */
+  return r->buf ? r->buf + r->off : "";
 }
 
 static void maybe_resume(weft_stream_reader_t *r) {
@@ -237,7 +238,9 @@ static int try_op(weft_stream_reader_t *r, rop_t *op) {
             memmem(bdata(r) + op->offset, r->len - op->offset, op->seps[i], op->seplens[i]);
         if (hit) {
           size_t at = (size_t)(hit - bdata(r));
-          if (at + op->seplens[i] < mend) {
+          /* Of matches ending at the same byte the shortest separator counts (asyncio
+           * tries them shortest first): its start is what the limit is checked against. */
+          if (at + op->seplens[i] < mend || (at + op->seplens[i] == mend && at > mstart)) {
             mend = at + op->seplens[i];
             mstart = at;
           }
@@ -326,8 +329,12 @@ int weft_stream_feed_data(weft_stream_reader_t *r, const void *data, size_t len)
     if (len == 0)
       return 0;
   }
-  if (append(&r->buf, &r->len, &r->cap, &r->off, data, len))
+  if (append(&r->buf, &r->len, &r->cap, &r->off, data, len)) {
+    /* Bytes are lost: the stream cannot go on, and a read waiting for them would wait
+     * forever. Every read fails from now on, as after set_error. */
+    weft_stream_set_error(r, WEFT_ENOMEM);
     return WEFT_ENOMEM;
+  }
   wake(r);
   /* An op still parked needs more than is buffered: asyncio would pause here, but its
    * waiting coroutine resumes reading as soon as it runs (_wait_for_data). A parked op here
@@ -433,13 +440,18 @@ int weft_stream_read(weft_stream_reader_t *r, int64_t n, weft_future_t **out) {
     return WEFT_EINVAL;
   rop_t op = {.kind = n < 0 ? OP_READALL : OP_READ, .n = n < 0 ? 0 : (size_t)n};
   if (n == 0) {
+    /* Answered at once, though not past an error: asyncio checks that first. */
     weft_future_t *f;
     int rc = weft_future_new(r->loop, &f);
     if (rc)
       return rc;
-    weft_value_t v;
-    weft_value_bytes(&v, "", 0);
-    weft_future_set_result(f, v);
+    if (r->error) {
+      weft_future_set_error(f, r->error, NULL, NULL, NULL);
+    } else {
+      weft_value_t v;
+      weft_value_bytes(&v, "", 0);
+      weft_future_set_result(f, v);
+    }
     *out = f;
     return 0;
   }
@@ -549,7 +561,7 @@ int weft_stream_read_await(weft_stream_reader_t *r, int64_t n, weft_value_t *out
     return WEFT_EINVAL;
   *out = weft_value_none();
   if (n == 0)
-    return weft_value_bytes(out, "", 0);
+    return r->error ? r->error : weft_value_bytes(out, "", 0);
   rop_t op = {.kind = n < 0 ? OP_READALL : OP_READ, .n = n < 0 ? 0 : (size_t)n, .out = out};
   return await_op(r, &op);
 }
@@ -728,7 +740,8 @@ static void sp_made(weft_transport_t *t, void *arg) {
 
 static void sp_data(weft_transport_t *t, const char *data, size_t len, void *arg) {
   sconn_t *c = arg;
-  weft_stream_feed_data(c->reader, data, len);
+  if (weft_stream_feed_data(c->reader, data, len) != 0)
+    weft_transport_abort(t); /* the reader failed (out of memory): the connection ends */
 }
 
 static int sp_eof(weft_transport_t *t, void *arg) {

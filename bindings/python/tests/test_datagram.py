@@ -1,6 +1,7 @@
 """UDP endpoints (loop.create_datagram_endpoint) on weft's loop."""
 
 import asyncio
+import sys
 import socket
 
 import pytest
@@ -177,7 +178,8 @@ def test_unconnected_sendto_numeric_and_named_addresses():
         try:
             transport.sendto(b"numeric", ("127.0.0.1", port))
             transport.sendto(b"named", ("localhost", port))
-            transport.sendto(b"")  # nothing to send: no error, nothing sent
+            if sys.version_info < (3, 13):
+                transport.sendto(b"")  # before 3.13 asyncio sends nothing: no error either
             with pytest.raises(TypeError):
                 transport.sendto("text", ("127.0.0.1", port))
             with pytest.raises(OverflowError):

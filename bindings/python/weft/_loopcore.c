@@ -314,10 +314,75 @@ static PyObject *ring_pop(ring_t *ring) {
   return item;
 }
 
+/* The newest item (a new reference), or NULL when the ring is empty. */
+static PyObject *ring_pop_back(ring_t *ring) {
+  if (ring->len == 0)
+    return NULL;
+  PyObject *item = ring->items[(ring->head + --ring->len) & (ring->cap - 1)];
+  custody_leave(item);
+  return item;
+}
+
 static void ring_clear(ring_t *ring) {
   PyObject *item;
   while ((item = ring_pop(ring)) != NULL)
     Py_DECREF(item);
+}
+
+/* ---- Groups of thread-safe handles ---------------------------------------------------
+ *
+ * Thread-safe handles are run in groups, one marker in the core's ready queue per group, so
+ * that a burst of calls wakes the loop once. asyncio keeps one queue for call_soon and
+ * call_soon_threadsafe, so a group must end where a call_soon comes between two thread-safe
+ * calls, or the later one would run with the earlier group, ahead of that call_soon. Each
+ * marker runs the oldest group; this queue holds the groups' sizes, oldest first. */
+
+typedef struct {
+  size_t *sizes;
+  size_t head, len, cap; /* cap is a power of two */
+} groups_t;
+
+static int groups_push(groups_t *g) {
+  if (g->len == g->cap) {
+    size_t cap = g->cap ? g->cap * 2 : 16;
+    size_t *sizes = PyMem_Malloc(cap * sizeof *sizes);
+    if (sizes == NULL) {
+      PyErr_NoMemory();
+      return -1;
+    }
+    for (size_t i = 0; i < g->len; i++)
+      sizes[i] = g->sizes[(g->head + i) & (g->cap - 1)];
+    PyMem_Free(g->sizes);
+    g->sizes = sizes;
+    g->head = 0;
+    g->cap = cap;
+  }
+  g->sizes[(g->head + g->len++) & (g->cap - 1)] = 0;
+  return 0;
+}
+
+static size_t *groups_back(groups_t *g) {
+  return g->len ? &g->sizes[(g->head + g->len - 1) & (g->cap - 1)] : NULL;
+}
+
+/* The size of the oldest group (0 when there is none). */
+static size_t groups_front(const groups_t *g) {
+  return g->len ? g->sizes[g->head] : 0;
+}
+
+/* One handle of the oldest group has been taken; an emptied group goes. */
+static void groups_take(groups_t *g) {
+  if (g->len == 0)
+    return;
+  if (--g->sizes[g->head] == 0) {
+    g->head = (g->head + 1) & (g->cap - 1);
+    g->len--;
+  }
+}
+
+static void groups_drop_back(groups_t *g) {
+  if (g->len > 0 && *groups_back(g) == 0)
+    g->len--;
 }
 
 static int ring_traverse(ring_t *ring, visitproc visit, void *arg) {
@@ -332,9 +397,10 @@ typedef struct {
   PyObject_HEAD weft_loop_t *core;
   char closed;
   char debug;
-  char wakeup_posted; /* a thread-safe marker is on its way to the loop */
+  char wakeup_posted; /* the newest thread-safe group is open: its marker has not run */
   ring_t ready;       /* call_soon's handles, oldest first; one marker id 0 each */
   ring_t threadsafe;  /* call_soon_threadsafe's handles, run at marker id 2 */
+  groups_t groups;    /* the sizes of the thread-safe groups, one marker each */
   PyObject *timers;   /* timer id -> TimerHandle, while the core's timer is pending */
   uintptr_t next_timer_id;
   PyObject *task_factory; /* set_task_factory's, or NULL */
@@ -438,6 +504,8 @@ static PyObject *LoopCore_call_soon(LoopCore *self, PyObject *const *argv, Py_ss
     Py_DECREF(handle);
     return NULL;
   }
+  /* A thread-safe call after this one runs after it: it starts a new group. */
+  self->wakeup_posted = 0;
   return handle;
 }
 
@@ -453,22 +521,31 @@ static PyObject *LoopCore_call_soon_threadsafe(LoopCore *self, PyObject *const *
     handle = handle_new(slots.handle_type, callback, args, (PyObject *)self, context);
   if (handle == NULL)
     return NULL;
-  if (ring_push(&self->threadsafe, handle) < 0) {
+  /* While the newest group's marker is on its way, the handle joins that group and the loop
+   * need not be woken again. The GIL orders the flag with the loop thread's resets of it. */
+  int new_group = !self->wakeup_posted;
+  if (new_group && groups_push(&self->groups) < 0) {
     Py_DECREF(handle);
     return NULL;
   }
-  /* One marker runs every thread-safe handle queued when the loop reaches it; while one
-   * is on its way, further calls need not wake the loop. The GIL orders this flag with the
-   * loop thread's reset of it. */
-  if (!self->wakeup_posted) {
-    self->wakeup_posted = 1;
+  if (ring_push(&self->threadsafe, handle) < 0) {
+    if (new_group)
+      groups_drop_back(&self->groups);
+    Py_DECREF(handle);
+    return NULL;
+  }
+  ++*groups_back(&self->groups);
+  if (new_group) {
     int rc = weft_call_soon_threadsafe_id(self->core, ID_THREADSAFE);
     if (rc < 0) {
-      self->wakeup_posted = 0;
+      --*groups_back(&self->groups);
+      groups_drop_back(&self->groups);
+      Py_DECREF(ring_pop_back(&self->threadsafe));
       raise_code(rc);
       Py_DECREF(handle);
       return NULL;
     }
+    self->wakeup_posted = 1;
   }
   return handle;
 }
@@ -671,6 +748,8 @@ static PyObject *LoopCore_clear_scheduled(LoopCore *self, PyObject *unused) {
   (void)unused;
   ring_clear(&self->ready);
   ring_clear(&self->threadsafe);
+  self->groups.len = 0;
+  self->wakeup_posted = 0;
   PyObject *key, *timer;
   Py_ssize_t pos = 0;
   while (PyDict_Next(self->timers, &pos, &key, &timer)) {
@@ -808,21 +887,28 @@ static PyObject *take_handle(LoopCore *self, uintptr_t id) {
   return timer;
 }
 
-/* Runs the thread-safe handles queued now; those queued while they run post a new marker.
- * -1 when one raised SystemExit or KeyboardInterrupt. */
+/* Takes the oldest thread-safe handle (a new reference), or NULL. */
+static PyObject *take_threadsafe(LoopCore *self) {
+  PyObject *handle = ring_pop(&self->threadsafe);
+  if (handle != NULL)
+    groups_take(&self->groups);
+  return handle;
+}
+
+/* Runs the oldest group of thread-safe handles; those queued while it runs make a new group
+ * with a marker of its own. -1 when one raised SystemExit or KeyboardInterrupt: the rest of
+ * the group stays the oldest, and gets a new marker. */
 static int run_threadsafe(LoopCore *self) {
   self->wakeup_posted = 0;
-  for (size_t n = self->threadsafe.len; n > 0; n--) {
-    PyObject *handle = ring_pop(&self->threadsafe);
+  for (size_t n = groups_front(&self->groups); n > 0; n--) {
+    PyObject *handle = take_threadsafe(self);
     if (handle == NULL)
       break;
     int rc = run_handle(handle, slots.report_error);
     handle_release(handle);
     if (rc < 0) {
-      if (self->threadsafe.len > 0 && !self->wakeup_posted) {
-        self->wakeup_posted = 1;
+      if (n > 1)
         weft_call_soon_threadsafe_id(self->core, ID_THREADSAFE);
-      }
       return -1;
     }
   }
@@ -879,7 +965,7 @@ static PyObject *LoopCore_take_handle(LoopCore *self, PyObject *arg) {
   size_t id = PyLong_AsSize_t(arg);
   if (id == (size_t)-1 && PyErr_Occurred())
     return NULL;
-  PyObject *handle = id == ID_THREADSAFE ? ring_pop(&self->threadsafe) : take_handle(self, id);
+  PyObject *handle = id == ID_THREADSAFE ? take_threadsafe(self) : take_handle(self, id);
   if (handle == NULL && !PyErr_Occurred())
     Py_RETURN_NONE;
   return handle;
@@ -889,7 +975,7 @@ static PyObject *LoopCore_take_handle(LoopCore *self, PyObject *arg) {
 static PyObject *LoopCore_begin_threadsafe(LoopCore *self, PyObject *unused) {
   (void)unused;
   self->wakeup_posted = 0;
-  return PyLong_FromSize_t(self->threadsafe.len);
+  return PyLong_FromSize_t(groups_front(&self->groups));
 }
 
 /* ---- The type ----------------------------------------------------------------------- */
@@ -955,6 +1041,8 @@ static int LoopCore_traverse(LoopCore *self, visitproc visit, void *arg) {
 static int LoopCore_clear(LoopCore *self) {
   ring_clear(&self->ready);
   ring_clear(&self->threadsafe);
+  self->groups.len = 0;
+  self->wakeup_posted = 0;
   if (self->timers != NULL) {
     PyObject *key, *timer;
     Py_ssize_t pos = 0;
@@ -973,6 +1061,7 @@ static void LoopCore_dealloc(LoopCore *self) {
   LoopCore_clear(self);
   PyMem_Free(self->ready.items);
   PyMem_Free(self->threadsafe.items);
+  PyMem_Free(self->groups.sizes);
   type->tp_free((PyObject *)self);
   Py_DECREF(type);
 }

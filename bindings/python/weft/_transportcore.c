@@ -148,8 +148,11 @@ static PyObject *TransportCore_sendto(TransportCore *self, PyObject *const *args
                  Py_TYPE(data)->tp_name);
     return NULL;
   }
+#if PY_VERSION_HEX < 0x030D0000
+  /* asyncio sends an empty datagram from 3.13 on; before, sendto(b"") did nothing. */
   if (PyObject_Length(data) == 0)
     Py_RETURN_NONE;
+#endif
   if (self->remote != NULL && self->remote != Py_None) {
     if (addr != Py_None) {
       int same = PyObject_RichCompareBool(addr, self->remote, Py_EQ);

@@ -109,14 +109,33 @@ class CoreBridge:
         """The core never made the connection: the caller's socket or pipe is closed, or
         given back, as asyncio does when a create_* call fails."""
 
-    async def _start_on_core(self, connect, fd: int) -> None:
+    _claimed = ()  # descriptors of the program's objects this transport uses
+
+    def _claim_fd(self, fd: int) -> None:
+        """`fd` (the caller's socket or pipe, or get_extra_info('socket')) is this
+        transport's: add_reader and add_writer refuse it while it is open, as asyncio's."""
+        self._claimed += (fd,)
+        self._loop._fd_transports[fd] = self
+
+    def _unclaim_fds(self) -> None:
+        table = self._loop._fd_transports
+        for fd in self._claimed:
+            if table.get(fd) is self:
+                del table[fd]
+        self._claimed = ()
+
+    async def _start_on_core(self, connect, fd: int, user_fd: int = -1) -> None:
         """Hands `fd` (a duplicate the core then owns) to the core with
-        connect(loop, table, cookie, fd, out) and returns once connection_made has run."""
+        connect(loop, table, cookie, fd, out) and returns once connection_made has run.
+        `user_fd`: the caller's descriptor that `fd` duplicates (see _claim_fd)."""
         loop = self._loop
+        if user_fd >= 0:
+            self._claim_fd(user_fd)
         out = ffi.new("weft_future_t **")
         rc = connect(loop._ptr, self._core_table(), self._cookie, fd, out)
         if rc < 0:
             os.close(fd)
+            self._unclaim_fds()
             self._never_made()
             raise error_from_code(rc)
         loop._transports.add(self)
@@ -126,6 +145,7 @@ class CoreBridge:
         except BaseException:
             if self._ptr == NULL:
                 loop._transports.discard(self)  # never made: no connection_lost comes
+                self._unclaim_fds()
                 self._never_made()
             self.close()
             raise
@@ -183,6 +203,8 @@ class CoreBridge:
     def _on_lost(self, error: int) -> None:
         loop = self._loop
         loop._transports.discard(self)
+        if self._claimed:
+            self._unclaim_fds()
         if loop._closed:
             # The loop closed with this transport open and the core freed its side. asyncio's
             # loops call no protocol method then, and the transport's socket or pipe stays

@@ -207,5 +207,5 @@ class DatagramMixin:
             sock.close()
             raise
         await transport._start_on_core(lib.weft_create_datagram_endpoint_fd,
-                                       os.dup(sock.fileno()))
+                                       os.dup(sock.fileno()), sock.fileno())
         return transport, protocol

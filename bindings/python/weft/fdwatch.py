@@ -8,6 +8,7 @@ ready. sock_connect resolves its address here first, as asyncio does."""
 from __future__ import annotations
 
 import collections.abc
+import errno
 import socket
 from asyncio import coroutines
 
@@ -20,38 +21,83 @@ __all__ = ["FdWatchMixin"]
 collections.abc.Coroutine.register(SockOp)
 
 
-def _fileno(fileobj) -> int:
-    """The descriptor of an int or of an object with fileno(), as asyncio accepts."""
-    fd = fileobj if isinstance(fileobj, int) else int(fileobj.fileno())
-    if fd < 0:
-        raise ValueError(f"Invalid file descriptor: {fd}")
-    return fd
+def _raw_fileno(fileobj) -> int:
+    """asyncio's _ensure_fd_no_transport reading of a file object: an int, or what its
+    fileno() gives; anything else is ValueError("Invalid file object")."""
+    if isinstance(fileobj, int):
+        return fileobj
+    try:
+        return int(fileobj.fileno())
+    except (AttributeError, TypeError, ValueError):
+        raise ValueError(f"Invalid file object: {fileobj!r}") from None
 
 
 class FdWatchMixin:
     def _init_fdwatch(self) -> None:
         self._sockcore = SockCore(self)
+        # What each reader (writer) was registered with, as a selector key keeps it: a
+        # socket closed meanwhile (fileno() -1) is still found, and removed, by the object.
+        self._fd_objects = ({}, {})
+        # Descriptors of the program's own objects that a transport uses (CoreBridge's
+        # _claim_fd): asyncio refuses readers and writers on them.
+        self._fd_transports: dict = {}
 
-    def _watch(self, writer: bool, fd, callback, args) -> None:
+    def _fd_in_use(self, fileobj) -> int:
+        fd = _raw_fileno(fileobj)
+        transport = self._fd_transports.get(fd)
+        if transport is not None and not transport.is_closing():
+            raise RuntimeError(f"File descriptor {fileobj!r} is used by transport "
+                               f"{transport!r}")
+        return fd
+
+    def _registered_fd(self, fileobj, fd: int) -> int:
+        """fd, or for a closed object the descriptor it was registered with."""
+        if fd >= 0:
+            return fd
+        for table in self._fd_objects:
+            for known, obj in table.items():
+                if obj is fileobj:
+                    return known
+        raise ValueError(f"Invalid file descriptor: {fd}")
+
+    def _watch(self, writer: bool, fileobj, callback, args) -> None:
         self._check_closed()
+        fd = self._registered_fd(fileobj, self._fd_in_use(fileobj))
         if coroutines.iscoroutine(callback) or coroutines.iscoroutinefunction(callback):
             raise TypeError("coroutines cannot be used with add_reader()/add_writer()")
-        self._sockcore.watch(writer, _fileno(fd), Handle(callback, args, self, None))
+        try:
+            self._sockcore.watch(writer, fd, Handle(callback, args, self, None))
+        except OSError as exc:
+            if exc.errno == errno.EBUSY:  # the core's own transport, server or pipe has it
+                raise RuntimeError(f"File descriptor {fileobj!r} is used by a transport") \
+                    from None
+            raise
+        self._fd_objects[writer][fd] = fileobj
+
+    def _unwatch(self, writer: bool, fileobj) -> bool:
+        fd = self._fd_in_use(fileobj)
+        if self.is_closed():
+            return False
+        fd = self._registered_fd(fileobj, fd)
+        self._fd_objects[writer].pop(fd, None)
+        return self._sockcore.unwatch(writer, fd)
 
     def add_reader(self, fd, callback, *args):
         self._watch(False, fd, callback, args)
 
     def remove_reader(self, fd):
-        return self._sockcore.unwatch(False, _fileno(fd))
+        return self._unwatch(False, fd)
 
     def add_writer(self, fd, callback, *args):
         self._watch(True, fd, callback, args)
 
     def remove_writer(self, fd):
-        return self._sockcore.unwatch(True, _fileno(fd))
+        return self._unwatch(True, fd)
 
     def _remove_all_watchers(self) -> None:
         self._sockcore.clear()
+        for table in self._fd_objects:
+            table.clear()
 
     # ---- sock_* ------------------------------------------------------------------------
     # Method descriptors of LoopCore: calling one runs no Python frame.

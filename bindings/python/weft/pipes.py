@@ -161,7 +161,7 @@ class PipeMixin:
             raise ValueError(refusal)
         protocol = protocol_factory()
         transport = cls(self, pipe, protocol)
-        await transport._start_on_core(connect, os.dup(pipe.fileno()))
+        await transport._start_on_core(connect, os.dup(pipe.fileno()), pipe.fileno())
         if self._debug:
             base_events.logger.debug("%r: pipe %r connected: (%r, %r)", self, pipe,
                                      transport, protocol)

@@ -407,6 +407,7 @@ def _weft_tls_done(future, arg):
         lib.weft_future_release(future)
         if rc != 0 and not state.upgrade:
             state.loop._transports.discard(transport)
+            transport._unclaim_fds()
             transport._detach()  # never made: the core will not call it
         state.handle = None
 
@@ -498,6 +499,7 @@ class TLSMixin:
         # The core runs the connection on a duplicate; the caller's socket object stays
         # usable (get_extra_info('socket')) and is closed with the transport.
         transport._socket = sock
+        transport._claim_fd(sock.fileno())
         state = _Wait(self, transport, source, ssl_ptr, upgrade=False)
         out = ffi.new("weft_future_t **")
         connect = (lib.weft_connect_accepted_fd_tls if tls.server_side
@@ -509,6 +511,7 @@ class TLSMixin:
         source.handle = None  # ssl_fn was called (or not) during the call: a cycle less
         if rc < 0:
             self._transports.discard(transport)
+            transport._unclaim_fds()
             os.close(fd)
             sock.close()
             raise error_from_code(rc)

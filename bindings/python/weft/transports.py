@@ -84,6 +84,7 @@ class Transport(CoreBridge, transports.Transport):
             self._socket = sockaddr.transport_socket(self._ptr)
             if self._socket is not None:
                 self._extra["socket"] = trsock.TransportSocket(self._socket)
+                self._claim_fd(self._socket.fileno())
         return self._extra.get(name, default)
 
     def writelines(self, list_of_data):
@@ -371,7 +372,7 @@ class TransportMixin:
         transport._socket = sock
         connect_fd = (lib.weft_create_unix_connection_fd if sock.family == socket.AF_UNIX
                       else lib.weft_create_connection_fd)
-        await transport._start_on_core(connect_fd, os.dup(sock.fileno()))
+        await transport._start_on_core(connect_fd, os.dup(sock.fileno()), sock.fileno())
         return transport, protocol
 
     async def create_server(self, protocol_factory, host=None, port=None, *,

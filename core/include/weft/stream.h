@@ -37,7 +37,8 @@ typedef struct weft_stream_writer_s weft_stream_writer_t;
 WEFT_API int weft_stream_reader_new(weft_loop_t *loop, size_t limit, weft_stream_reader_t **out);
 WEFT_API weft_stream_reader_t *weft_stream_reader_retain(weft_stream_reader_t *reader);
 WEFT_API void weft_stream_reader_release(weft_stream_reader_t *reader);
-/* Appends data (copied) and wakes a waiting read. WEFT_EINVALIDSTATE after feed_eof. */
+/* Appends data (copied) and wakes a waiting read. WEFT_EINVALIDSTATE after feed_eof;
+ * WEFT_ENOMEM when the data cannot be kept, which also fails the reader (set_error). */
 WEFT_API int weft_stream_feed_data(weft_stream_reader_t *reader, const void *data, size_t len);
 WEFT_API int weft_stream_feed_eof(weft_stream_reader_t *reader);
 /* Fails the waiting read and every later one with `code` (asyncio's set_exception). */
@@ -56,9 +57,10 @@ WEFT_API int weft_stream_read(weft_stream_reader_t *reader, int64_t n, weft_futu
 WEFT_API int weft_stream_readline(weft_stream_reader_t *reader, weft_future_t **out);
 /* readexactly(n): exactly n bytes, or WEFT_EINCOMPLETE at EOF. */
 WEFT_API int weft_stream_readexactly(weft_stream_reader_t *reader, size_t n, weft_future_t **out);
-/* readuntil(separators): up to and including the separator whose match ends first; the
- * separators (count >= 1, none empty) are copied. WEFT_EINCOMPLETE at EOF without one,
- * WEFT_ELIMITOVERRUN when the limit is reached first. */
+/* readuntil(separators): up to and including the separator whose match ends first (of
+ * matches ending at the same byte, the shortest separator's, whose start the limit is
+ * checked against, as in asyncio); the separators (count >= 1, none empty) are copied.
+ * WEFT_EINCOMPLETE at EOF without one, WEFT_ELIMITOVERRUN when the limit is reached first. */
 WEFT_API int weft_stream_readuntil(weft_stream_reader_t *reader, const void *const *separators,
                                    const size_t *lengths, size_t count, weft_future_t **out);
 /* For a read future failed with WEFT_EINCOMPLETE: the partial data (borrowed from the
