@@ -18,7 +18,27 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Python: the binding's build and test tools (bindings/python/requirements-dev.txt lists them).
-if command -v python3 >/dev/null && [ -f bindings/python/requirements-dev.txt ]; then
-  python3 -m pip install -q --disable-pip-version-check -r bindings/python/requirements-dev.txt
+# Python: the binding's build and test tools (bindings/python/requirements-dev.txt lists them),
+# for python3 and for each supported version found (python3.Y that runs, or pyenv's newest
+# 3.Y.*), each with its own pip; the CMake build then finds them (bindings/python/CMakeLists.txt).
+requirements=bindings/python/requirements-dev.txt
+pip_install() {
+  # Checking first keeps a second run quick and off the network.
+  if ! "$1" -c "import cffi, pytest, setuptools, aiohttp" 2>/dev/null; then
+    echo "ci/deps.sh: installing $requirements for $("$1" --version 2>&1)"
+    "$1" -m pip install -q --disable-pip-version-check -r "$requirements"
+  fi
+}
+if [ -f "$requirements" ]; then
+  command -v python3 >/dev/null && pip_install python3
+  pyenv_root=${PYENV_ROOT:-$HOME/.pyenv}
+  for version in 3.11 3.12 3.13; do
+    python=""
+    if python$version -c "" 2>/dev/null; then
+      python=$(command -v python$version)
+    else
+      python=$(ls -d "$pyenv_root"/versions/$version.*/bin/python$version 2>/dev/null | sort -V | tail -1)
+    fi
+    [ -n "$python" ] && pip_install "$python"
+  done
 fi

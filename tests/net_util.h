@@ -41,6 +41,14 @@ static inline void *await_ptr(weft_loop_t *loop, weft_future_t *f, int *rc_out) 
   return v ? v->ptr : NULL;
 }
 
+/* Waits for a server creation's future and returns the server (a new reference) or NULL;
+ * the future is released. */
+static inline weft_server_t *await_server(weft_loop_t *loop, weft_future_t *f, int *rc_out) {
+  weft_server_t *s = weft_server_retain(await_ptr(loop, f, rc_out));
+  weft_future_release(f);
+  return s;
+}
+
 static inline int addr_port(const struct sockaddr *a) {
   int port = 0;
   weft_sockaddr_format(a, NULL, 0, &port);

@@ -129,11 +129,23 @@ WEFT_TEST(protocol_arg_of_failed_or_refused_connect) {
   ASSERT_EQ(cancelled.made + cancelled.lost, 0);
   ASSERT_EQ(cancelled.frees, 1);
 
+  /* The same for a connect over a descriptor cancelled before it started. */
+  int sp[2];
+  ASSERT_TRUE(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+  owned_t fd_cancelled = {0};
+  ASSERT_OK(weft_create_unix_connection_fd(loop, &owned_proto, &fd_cancelled, sp[0], NULL, &f));
+  weft_future_cancel(f, NULL);
+  weft_future_release(f);
+  spin(loop, 5);
+  close(sp[1]);
+  ASSERT_EQ(fd_cancelled.made + fd_cancelled.lost, 0);
+  ASSERT_EQ(fd_cancelled.frees, 1);
+
   owned_t rejected = {0};
   f = NULL;
   ASSERT_CODE(weft_create_connection(loop, &owned_proto, &rejected, "127.0.0.1", -1, NULL, &f),
               WEFT_EINVAL);
-  ASSERT_CODE(weft_create_connection_fd(loop, &owned_proto, &rejected, -1, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_create_connection_fd(loop, &owned_proto, &rejected, -1, NULL, &f), WEFT_EINVAL);
   spin(loop, 3);
   ASSERT_EQ(rejected.frees, 0);
   close(fd);
@@ -213,13 +225,12 @@ WEFT_TEST(factory_arg_freed_at_close_or_failed_creation) {
 
   /* Calls that fail keep nothing. */
   owned_t rejected = {0};
-  weft_server_t *s = NULL;
   ASSERT_CODE(
       weft_create_server(loop, refusing_factory, &rejected, owned_free, "127.0.0.1", -1, NULL, &f),
       WEFT_EINVAL);
   int bad = -1;
   ASSERT_CODE(
-      weft_create_server_fds(loop, refusing_factory, &rejected, owned_free, &bad, 1, NULL, &s),
+      weft_create_server_fds(loop, refusing_factory, &rejected, owned_free, &bad, 1, NULL, &f),
       WEFT_ENOTSOCK);
   ASSERT_EQ(rejected.frees, 0);
   weft_test_close_loop(loop);
@@ -464,8 +475,8 @@ WEFT_TEST(server_ssl_arg_freed_at_close) {
   owned_t f2 = {0}, s2 = {0};
   tls.ssl_arg = &s2;
   int bad = -1;
-  weft_server_t *out = NULL;
-  ASSERT_CODE(weft_create_server_fds(loop, refusing_factory, &f2, owned_free, &bad, 1, &so, &out),
+  f = NULL;
+  ASSERT_CODE(weft_create_server_fds(loop, refusing_factory, &f2, owned_free, &bad, 1, &so, &f),
               WEFT_ENOTSOCK);
   spin(loop, 3);
   weft_test_close_loop(loop);

@@ -89,7 +89,11 @@ WEFT_TEST(killed_by_signal) {
   ASSERT_OK(weft_create_subprocess_exec(loop, argv, NULL, &p));
   ASSERT_OK(weft_process_kill(p));
   ASSERT_EQ(wait_code(loop, p), -SIGKILL);
-  ASSERT_OK(weft_process_send_signal(p, SIGTERM)); /* exited: nothing to do */
+  /* Reaped: asyncio's ProcessLookupError, whichever way the signal is sent. */
+  ASSERT_CODE(weft_process_send_signal(p, SIGTERM), WEFT_ESRCH);
+  ASSERT_CODE(weft_process_terminate(p), WEFT_ESRCH);
+  ASSERT_CODE(weft_process_kill(p), WEFT_ESRCH);
+  ASSERT_CODE(weft_process_send_signal(p, 0), WEFT_ESRCH);
   weft_process_release(p);
   ASSERT_OK(weft_create_subprocess_exec(loop, argv, NULL, &p));
   ASSERT_OK(weft_process_terminate(p));

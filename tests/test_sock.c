@@ -264,7 +264,7 @@ WEFT_TEST(descriptor_of_a_transport_is_refused) {
   p.size = sizeof p;
   p.data_received = noop_data;
   weft_future_t *f;
-  ASSERT_OK(weft_create_unix_connection_fd(loop, &p, NULL, fds[0], &f));
+  ASSERT_OK(weft_create_unix_connection_fd(loop, &p, NULL, fds[0], NULL, &f));
   ASSERT_OK(weft_loop_run_until_complete(loop, f));
   const weft_value_t *v;
   ASSERT_OK(weft_future_result(f, &v));

@@ -61,7 +61,12 @@ static int lock_basic_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_lock_acquire(lock, &f2));
   ASSERT_TRUE(!weft_future_done(f2));
   ASSERT_OK(weft_lock_unlock(lock));
+  ASSERT_TRUE(weft_future_done(f2)); /* handed over: the lock is f2's caller's */
   ASSERT_OK(weft_await(f2));
+  /* locked() shows 1 again once the waiter has run (its done callback, which a binding's
+   * coroutine awaiting f2 would follow), as asyncio's shows True once the woken task ran. */
+  ASSERT_EQ(weft_lock_locked(lock), 0);
+  yield_n(1);
   ASSERT_EQ(weft_lock_locked(lock), 1);
   ASSERT_OK(weft_lock_unlock(lock));
   weft_future_release(f1);
@@ -157,7 +162,7 @@ static int lock_no_barging_main(weft_task_t *self, void *arg) {
   weft_task_t *a = spawn(lock_user, (void *)(intptr_t)1);
   yield_n(1);
   ASSERT_OK(weft_lock_unlock(lock));
-  ASSERT_EQ(weft_lock_locked(lock), 1); /* handed to a */
+  ASSERT_EQ(weft_lock_locked(lock), 0); /* handed to a, which has not run: asyncio's False */
   weft_future_t *f;
   ASSERT_OK(weft_lock_acquire(lock, &f));
   ASSERT_TRUE(!weft_future_done(f));
@@ -186,6 +191,105 @@ static int lock_no_barging_main(weft_task_t *self, void *arg) {
 
 WEFT_TEST(lock_no_barging) {
   run_main(lock_no_barging_main);
+}
+
+/* What locked() shows around a release with a waiter, against asyncio 3.13: a Lock shows
+ * False from the release until the woken task runs (the lock is still its, nobody can
+ * take it meanwhile), a Semaphore stays locked. Each entry is step * 10 + locked(). */
+typedef struct {
+  void *obj;
+  int (*acquire_await)(void *obj);
+  int (*unlock)(void *obj);
+  int (*locked)(void *obj);
+} lockish_t;
+
+static lockish_t lockish;
+
+static int lockish_lock_acquire(void *o) {
+  return weft_lock_acquire_await(o);
+}
+static int lockish_lock_unlock(void *o) {
+  return weft_lock_unlock(o);
+}
+static int lockish_lock_locked(void *o) {
+  return weft_lock_locked(o);
+}
+static int lockish_sem_acquire(void *o) {
+  return weft_semaphore_acquire_await(o);
+}
+static int lockish_sem_unlock(void *o) {
+  return weft_semaphore_unlock(o);
+}
+static int lockish_sem_locked(void *o) {
+  return weft_semaphore_locked(o);
+}
+
+static void record_locked(int step) {
+  record(step * 10 + lockish.locked(lockish.obj));
+}
+
+static void record_locked_soon(void *arg) {
+  record_locked((int)(intptr_t)arg);
+}
+
+/* b: takes it after the main task, holds it over one yield, lets go. */
+static int lockish_b(weft_task_t *self, void *arg) {
+  ASSERT_OK(lockish.acquire_await(lockish.obj));
+  record_locked(3);
+  yield_n(1);
+  ASSERT_OK(lockish.unlock(lockish.obj));
+  record_locked(6);
+  return 0;
+}
+
+/* c: arrives after the release, so queues behind b. */
+static int lockish_c(weft_task_t *self, void *arg) {
+  ASSERT_OK(lockish.acquire_await(lockish.obj));
+  record_locked(7);
+  ASSERT_OK(lockish.unlock(lockish.obj));
+  record_locked(8);
+  return 0;
+}
+
+static int lockish_main(weft_task_t *self, void *arg) {
+  ASSERT_OK(lockish.acquire_await(lockish.obj));
+  weft_task_t *b = spawn(lockish_b, NULL);
+  yield_n(1);
+  record_locked(1);
+  ASSERT_OK(lockish.unlock(lockish.obj));
+  record_locked(2);
+  weft_task_t *c = spawn(lockish_c, NULL);
+  ASSERT_OK(weft_call_soon(loop, record_locked_soon, (void *)(intptr_t)4, NULL));
+  yield_n(1);
+  record_locked(5);
+  ASSERT_OK(weft_await(weft_task_future(b)));
+  ASSERT_OK(weft_await(weft_task_future(c)));
+  record_locked(9);
+  weft_task_release(b);
+  weft_task_release(c);
+  return 0;
+}
+
+static int lock_locked_main(weft_task_t *self, void *arg) {
+  ASSERT_OK(weft_lock_new(loop, &lock));
+  lockish = (lockish_t){lock, lockish_lock_acquire, lockish_lock_unlock, lockish_lock_locked};
+  lockish_main(self, arg);
+  weft_lock_release(lock);
+  return 0;
+}
+
+static void assert_order(const int *expected, int n) {
+  ASSERT_EQ(norder, n);
+  for (int i = 0; i < n; i++)
+    ASSERT_EQ(order[i], expected[i]);
+}
+
+WEFT_TEST(lock_locked_as_asyncio) {
+  run_main(lock_locked_main);
+  /* asyncio: before release True, after release False, b got True, soon True, after yield
+   * True, b released False (handed to c), c got True, c released False, end False. */
+  static const int expected[] = {11, 20, 31, 41, 51, 60, 71, 80, 90};
+  assert_order(expected, 9);
 }
 
 /* ---- Event ---- */
@@ -482,6 +586,22 @@ static int sem_locked_main(weft_task_t *self, void *arg) {
 
 WEFT_TEST(semaphore_locked) {
   run_main(sem_locked_main);
+}
+
+static int sem_locked_trace_main(weft_task_t *self, void *arg) {
+  ASSERT_OK(weft_semaphore_new(loop, 1, &sem));
+  lockish = (lockish_t){sem, lockish_sem_acquire, lockish_sem_unlock, lockish_sem_locked};
+  lockish_main(self, arg);
+  weft_semaphore_release(sem);
+  return 0;
+}
+
+/* The steps of lock_locked_as_asyncio on a Semaphore(1): asyncio counts the permit out to
+ * the woken waiter at the release, so locked() stays True until c's release. */
+WEFT_TEST(semaphore_locked_as_asyncio) {
+  run_main(sem_locked_trace_main);
+  static const int expected[] = {11, 21, 31, 41, 51, 61, 71, 80, 90};
+  assert_order(expected, 9);
 }
 
 static int bounded_main(weft_task_t *self, void *arg) {

@@ -222,6 +222,48 @@ WEFT_TEST(uncancel_clears_pending_request) {
   weft_test_close_loop(loop);
 }
 
+/* asyncio's Task fails the await of another loop's pending future with RuntimeError
+ * ("... attached to a different loop") and lets it have a done one's outcome. */
+static int await_other_loops_futures(weft_task_t *self, void *arg) {
+  weft_future_t **other = arg;
+  ASSERT_CODE(weft_await(other[0]), WEFT_EWRONGLOOP);
+  weft_loop_t *other_loop = weft_future_loop(other[0]);
+  ASSERT_CODE(weft_sleep_await(other_loop, 0.1), WEFT_EWRONGLOOP);
+  ASSERT_CODE(weft_sleep_await(other_loop, 0), WEFT_EWRONGLOOP);
+  weft_event_t *event;
+  ASSERT_OK(weft_event_new(other_loop, &event));
+  ASSERT_CODE(weft_event_wait_await(event), WEFT_EWRONGLOOP);
+  weft_event_release(event);
+  ASSERT_OK(weft_await(other[1]));
+  const weft_value_t *v;
+  ASSERT_OK(weft_future_result(other[1], &v));
+  ASSERT_EQ(v->i, 5);
+  /* The task's own loop still works after the refusals. */
+  ASSERT_OK(weft_sleep_await(weft_future_loop(weft_task_future(self)), 0));
+  return 0;
+}
+
+WEFT_TEST(await_future_of_another_loop) {
+  weft_loop_t *mine, *other;
+  ASSERT_OK(weft_loop_new(&mine));
+  ASSERT_OK(weft_loop_new(&other));
+  weft_future_t *futures[2];
+  ASSERT_OK(weft_future_new(other, &futures[0]));
+  ASSERT_OK(weft_future_new(other, &futures[1]));
+  ASSERT_OK(weft_future_set_result(futures[1], weft_value_int(5)));
+  weft_task_t *t;
+  ASSERT_OK(weft_task_spawn(mine, await_other_loops_futures, futures, NULL, &t));
+  ASSERT_OK(weft_loop_run_until_complete(mine, weft_task_future(t)));
+  /* Outside any task it is still the plain refusal. */
+  ASSERT_CODE(weft_await(futures[0]), WEFT_ENOTINTASK);
+  ASSERT_STREQ(weft_err_name(WEFT_EWRONGLOOP), "WEFT_EWRONGLOOP");
+  weft_task_release(t);
+  weft_future_release(futures[0]);
+  weft_future_release(futures[1]);
+  weft_test_close_loop(other);
+  weft_test_close_loop(mine);
+}
+
 WEFT_TEST(await_outside_task) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
@@ -537,9 +579,9 @@ WEFT_TEST(stepped_task_step_must_end_properly) {
 WEFT_TEST(null_arguments) {
   ASSERT_CODE(weft_task_spawn(NULL, marks_ran, NULL, NULL, NULL), WEFT_EINVAL);
   ASSERT_CODE(weft_task_new_stepped(NULL, stepper, NULL, NULL, NULL, NULL), WEFT_EINVAL);
-  ASSERT_EQ(weft_task_cancel(NULL, NULL), 0);
-  ASSERT_EQ(weft_task_cancelling(NULL), 0);
-  ASSERT_EQ(weft_task_uncancel(NULL), 0);
+  ASSERT_CODE(weft_task_cancel(NULL, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_task_cancelling(NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_task_uncancel(NULL), WEFT_EINVAL);
   ASSERT_CODE(weft_task_suspend(NULL, NULL), WEFT_EINVAL);
   ASSERT_CODE(weft_task_return(NULL, weft_value_none()), WEFT_EINVAL);
   ASSERT_CODE(weft_task_fail(NULL, WEFT_EIO, NULL, NULL, NULL), WEFT_EINVAL);

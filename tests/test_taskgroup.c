@@ -147,6 +147,61 @@ WEFT_TEST(body_error_aggregated) {
   ASSERT_EQ(g.c[1].cancelled, 1);
 }
 
+/* Every report the loop's exception handler gets. */
+static void count_reports(weft_loop_t *loop, const weft_error_context_t *context, void *arg) {
+  (*(int *)arg)++;
+}
+
+typedef struct {
+  int awaits_failure; /* the body's error comes from an awaited future, else a plain code */
+  int exit_rc;
+} unread_body_t;
+
+/* A body that fails, a child still running, and nobody reading the group's errors. */
+static int unread_body_error(weft_task_t *self, void *arg) {
+  unread_body_t *u = arg;
+  weft_loop_t *loop = weft_test_loop_of(self);
+  weft_taskgroup_t *group;
+  ASSERT_OK(weft_taskgroup_enter(self, &group));
+  child_t child = {.delay = 10};
+  ASSERT_OK(weft_taskgroup_spawn(group, child_fn, &child, NULL, NULL));
+  int rc = WEFT_EIO;
+  if (u->awaits_failure) {
+    weft_future_t *f;
+    ASSERT_OK(weft_future_new(loop, &f));
+    ASSERT_OK(weft_future_set_error(f, WEFT_EIO, "read failed", NULL, NULL));
+    rc = weft_await(f);
+    weft_future_release(f);
+  }
+  ASSERT_CODE(rc, WEFT_EIO);
+  u->exit_rc = weft_taskgroup_exit_await(group, rc);
+  ASSERT_EQ(child.finished, 0);
+  weft_taskgroup_free(group);
+  return 0;
+}
+
+/* The body's error goes into the group's errors (asyncio's ExceptionGroup), which is how it
+ * is delivered: asyncio never reports it as "exception was never retrieved", whether or not
+ * the errors are looked at. */
+WEFT_TEST(body_error_never_reported_unretrieved) {
+  for (int awaits = 0; awaits < 2; awaits++) {
+    weft_loop_t *loop;
+    ASSERT_OK(weft_loop_new(&loop));
+    int reports = 0;
+    ASSERT_OK(weft_loop_set_exception_handler(loop, count_reports, &reports, NULL));
+    unread_body_t u = {.awaits_failure = awaits};
+    weft_task_t *t;
+    ASSERT_OK(weft_task_spawn(loop, unread_body_error, &u, NULL, &t));
+    ASSERT_OK(weft_loop_run_until_complete(loop, weft_task_future(t)));
+    ASSERT_CODE(u.exit_rc, WEFT_EGROUP);
+    weft_task_release(t);
+    for (int i = 0; i < 3; i++)
+      ASSERT_OK(weft_loop_run_once(loop, 1));
+    weft_test_close_loop(loop);
+    ASSERT_EQ(reports, 0);
+  }
+}
+
 /* The body fails and a child fails too: both are in the group's errors. */
 WEFT_TEST(body_and_child_errors) {
   group_case_t g = {.c = {{.delay = 10, .error_on_cancel = WEFT_EPIPE}}, .body_fails = WEFT_EINVAL};

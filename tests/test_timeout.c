@@ -295,7 +295,7 @@ static int null_main(weft_task_t *self, void *arg) {
   ASSERT_CODE(weft_timeout_enter_at(self, 1, NULL), WEFT_EINVAL);
   ASSERT_CODE(weft_timeout_enter_at(self, NAN, &t), WEFT_EINVAL);
   ASSERT_CODE(weft_timeout_reschedule(NULL, 1), WEFT_EINVAL);
-  ASSERT_TRUE(isnan(weft_timeout_when(NULL)));
+  ASSERT_TRUE(weft_timeout_when(NULL) == 0.0);
   ASSERT_EQ(weft_timeout_expired(NULL), 0);
   ASSERT_CODE(weft_timeout_exit(NULL, 0), WEFT_EINVAL);
   ASSERT_OK(weft_timeout_enter(self, 1, &t));

@@ -1125,9 +1125,12 @@ WEFT_TEST(streams_over_tls_unix) {
   weft_server_options_init(&sopts);
   sopts.tls = &stls;
   weft_stream_options_t so = {.size = sizeof(so), .server = &sopts, .client_in_task = 1};
-  weft_server_t *s;
-  ASSERT_OK(
-      weft_start_unix_server(loop, stream_echo_client, &served, NULL, path, strlen(path), &so, &s));
+  weft_future_t *sf;
+  ASSERT_OK(weft_start_unix_server(loop, stream_echo_client, &served, NULL, path, strlen(path), &so,
+                                   &sf));
+  int rc;
+  weft_server_t *s = await_server(loop, sf, &rc);
+  ASSERT_OK(rc);
   stream_cx_t cx = {.loop = loop, .ctx = cctx, .path = path};
   weft_task_t *t;
   ASSERT_OK(weft_task_spawn(loop, stream_client_main, &cx, NULL, &t));
@@ -1161,9 +1164,15 @@ WEFT_TEST(connect_fd_tls) {
   ASSERT_OK(connect(fd, (struct sockaddr *)&a, sizeof(a)));
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   weft_tls_options_t tls = {.size = sizeof(tls), .context = cctx, .server_hostname = "localhost"};
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.tls = &tls;
   cli_t c = {0};
   weft_future_t *f;
-  ASSERT_OK(weft_create_connection_fd_tls(loop, &cli_proto, &c, fd, &tls, &f));
+  co.local_port = 1; /* the socket is connected already: nothing to bind */
+  ASSERT_CODE(weft_create_connection_fd(loop, &cli_proto, &c, fd, &co, &f), WEFT_EINVAL);
+  co.local_port = 0;
+  ASSERT_OK(weft_create_connection_fd(loop, &cli_proto, &c, fd, &co, &f));
   ASSERT_OK(weft_loop_run_until_complete(loop, f));
   weft_transport_t *t = future_transport(f);
   weft_future_release(f);
@@ -1173,6 +1182,115 @@ WEFT_TEST(connect_fd_tls) {
   run_until_flag(loop, &c.lost, 5);
   run_until_flag(loop, &s.lost, 5);
   ASSERT_EQ(c.lost_error, 0);
+  weft_transport_release(t);
+  stop_server(loop, server);
+  weft_tls_context_release(sctx);
+  weft_tls_context_release(cctx);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+}
+
+/* connect_accepted_socket(sock, ssl=...) and create_unix_connection(sock=..., ssl=...): both
+ * ends of a socket pair, the server side by weft_connect_accepted_fd with the caller's
+ * protocol, the client side by weft_create_unix_connection_fd. */
+WEFT_TEST(accepted_fd_tls_socketpair) {
+  const weft_testcerts_t *certs = weft_testcerts();
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_tls_context_t *sctx = server_ctx(&certs->server);
+  weft_tls_context_t *cctx = client_ctx();
+  int sv[2];
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv));
+  srv_t s = {.echo = 1};
+  weft_protocol_t sp = {.size = sizeof(sp)};
+  void *sarg;
+  ASSERT_OK(srv_factory(&s, &sp, &sarg));
+  weft_tls_options_t stls = {.size = sizeof(stls), .context = sctx};
+  weft_connect_options_t so;
+  weft_connect_options_init(&so);
+  so.tls = &stls;
+  weft_future_t *sf;
+  ASSERT_OK(weft_connect_accepted_fd(loop, &sp, sarg, sv[0], &so, &sf));
+  weft_tls_options_t ctls = {.size = sizeof(ctls), .context = cctx, .server_hostname = "localhost"};
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.tls = &ctls;
+  cli_t c = {0};
+  weft_future_t *cf;
+  ASSERT_OK(weft_create_unix_connection_fd(loop, &cli_proto, &c, sv[1], &co, &cf));
+  ASSERT_OK(weft_loop_run_until_complete(loop, cf));
+  ASSERT_OK(weft_loop_run_until_complete(loop, sf));
+  weft_transport_t *st = future_transport(sf);
+  weft_transport_t *ct = future_transport(cf);
+  weft_future_release(sf);
+  weft_future_release(cf);
+  ASSERT_EQ(s.made, 1);
+  ASSERT_EQ(c.made, 1);
+  weft_transport_t *raw = NULL;
+  size_t rl = sizeof(raw);
+  ASSERT_OK(weft_transport_get_extra_info(st, WEFT_INFO_TRANSPORT, &raw, &rl));
+  int kind = 0;
+  size_t kl = sizeof(kind);
+  ASSERT_OK(weft_transport_get_extra_info(raw, WEFT_INFO_KIND, &kind, &kl));
+  ASSERT_EQ(kind, WEFT_TRANSPORT_UNIX); /* over a Unix socket, chosen by its family */
+  ASSERT_EQ(strcmp(s.sni, "localhost"), 0);
+  ASSERT_OK(weft_transport_write(ct, "pair", 4));
+  ASSERT_TRUE(wait_len(loop, &c, 4));
+  ASSERT_TRUE(memcmp(c.buf, "pair", 4) == 0);
+  ASSERT_OK(weft_transport_close(ct));
+  run_until_flag(loop, &c.lost, 5);
+  run_until_flag(loop, &s.lost, 5);
+  ASSERT_EQ(c.lost_error, 0);
+  weft_transport_release(st);
+  weft_transport_release(ct);
+  weft_tls_context_release(sctx);
+  weft_tls_context_release(cctx);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+}
+
+/* create_unix_server(ssl=...) and create_unix_connection(ssl=...) with protocols: TLS is the
+ * same option of both transports. */
+WEFT_TEST(unix_protocols_over_tls) {
+  const weft_testcerts_t *certs = weft_testcerts();
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_tls_context_t *sctx = server_ctx(&certs->server);
+  weft_tls_context_t *cctx = client_ctx();
+  char path[64];
+  snprintf(path, sizeof(path), "/tmp/weft-tlsnet-p-%d.sock", (int)getpid());
+  srv_t s = {.echo = 1};
+  weft_tls_options_t stls = {.size = sizeof(stls), .context = sctx};
+  weft_server_options_t sopts;
+  weft_server_options_init(&sopts);
+  sopts.tls = &stls;
+  weft_future_t *f;
+  ASSERT_OK(weft_create_unix_server(loop, srv_factory, &s, NULL, path, strlen(path), &sopts, &f));
+  int rc;
+  weft_server_t *server = await_server(loop, f, &rc);
+  ASSERT_OK(rc);
+  weft_tls_options_t ctls = {.size = sizeof(ctls), .context = cctx, .server_hostname = "localhost"};
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.tls = &ctls;
+  cli_t c = {0};
+  co.local_host = "127.0.0.1"; /* a Unix client is not bound */
+  ASSERT_CODE(weft_create_unix_connection(loop, &cli_proto, &c, path, strlen(path), &co, &f),
+              WEFT_EINVAL);
+  co.local_host = NULL;
+  ASSERT_OK(weft_create_unix_connection(loop, &cli_proto, &c, path, strlen(path), &co, &f));
+  ASSERT_OK(weft_loop_run_until_complete(loop, f));
+  weft_transport_t *t = future_transport(f);
+  weft_future_release(f);
+  weft_tls_conn_t *conn = NULL;
+  size_t len = sizeof(conn);
+  ASSERT_OK(weft_transport_get_extra_info(t, WEFT_INFO_TLS_CONN, &conn, &len));
+  ASSERT_OK(weft_transport_write(t, "unix tls", 8));
+  ASSERT_TRUE(wait_len(loop, &c, 8));
+  ASSERT_EQ(s.factory_calls, 1);
+  ASSERT_OK(weft_transport_close(t));
+  run_until_flag(loop, &c.lost, 5);
+  run_until_flag(loop, &s.lost, 5);
   weft_transport_release(t);
   stop_server(loop, server);
   weft_tls_context_release(sctx);
@@ -1768,9 +1886,14 @@ static void sync_fail_run(int how) {
   ASSERT_OK(srv_factory(&s, &sp, &sarg));
   weft_tls_options_t st = {.size = sizeof(st), .context = sctx};
   weft_tls_options_t ct = {.size = sizeof(ct), .context = cctx, .server_hostname = "localhost"};
+  weft_connect_options_t so, co;
+  weft_connect_options_init(&so);
+  so.tls = &st;
+  weft_connect_options_init(&co);
+  co.tls = &ct;
   weft_future_t *sf, *cf;
-  ASSERT_OK(weft_connect_accepted_fd_tls(loop, &sp, sarg, fds[0], &st, &sf));
-  ASSERT_OK(weft_create_connection_fd_tls(loop, &cli_proto, &c, fds[1], &ct, &cf));
+  ASSERT_OK(weft_connect_accepted_fd(loop, &sp, sarg, fds[0], &so, &sf));
+  ASSERT_OK(weft_create_connection_fd(loop, &cli_proto, &c, fds[1], &co, &cf));
   ASSERT_OK(weft_loop_run_until_complete(loop, cf));
   ASSERT_OK(weft_loop_run_until_complete(loop, sf));
   weft_transport_t *ct_ = future_transport(cf);

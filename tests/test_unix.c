@@ -38,13 +38,14 @@ static int factory(void *farg, weft_protocol_t *p, void **arg) {
 }
 
 static void roundtrip(weft_loop_t *loop, const char *path, size_t plen) {
-  weft_server_t *s;
-  ASSERT_OK(weft_create_unix_server(loop, factory, NULL, NULL, path, plen, NULL, &s));
+  weft_future_t *f;
+  ASSERT_OK(weft_create_unix_server(loop, factory, NULL, NULL, path, plen, NULL, &f));
+  int rc;
+  weft_server_t *s = await_server(loop, f, &rc);
+  ASSERT_OK(rc);
   ASSERT_EQ(weft_server_port(s), 0);
   ep_t e = {0};
-  weft_future_t *f;
-  ASSERT_OK(weft_create_unix_connection(loop, &cp, &e, path, plen, &f));
-  int rc;
+  ASSERT_OK(weft_create_unix_connection(loop, &cp, &e, path, plen, NULL, &f));
   weft_transport_t *t = weft_transport_retain(await_ptr(loop, f, &rc));
   ASSERT_OK(rc);
   weft_future_release(f);
@@ -138,8 +139,11 @@ WEFT_TEST(streams) {
   char path[128];
   snprintf(path, sizeof(path), "%s/s", dir);
   weft_stream_options_t so = {.size = sizeof(so), .client_in_task = 1};
-  weft_server_t *s;
-  ASSERT_OK(weft_start_unix_server(loop, echo_client, NULL, NULL, path, strlen(path), &so, &s));
+  weft_future_t *sf;
+  ASSERT_OK(weft_start_unix_server(loop, echo_client, NULL, NULL, path, strlen(path), &so, &sf));
+  int rc;
+  weft_server_t *s = await_server(loop, sf, &rc);
+  ASSERT_OK(rc);
   cx_t cx = {.loop = loop, .path = path};
   weft_task_t *t;
   ASSERT_OK(weft_task_spawn(loop, stream_client, &cx, NULL, &t));
@@ -154,5 +158,65 @@ WEFT_TEST(streams) {
   weft_server_release(s);
   spin(loop, 3);
   rmdir(dir);
+  weft_test_close_loop(loop);
+}
+
+/* Every way to make a server gives a future; a failed bind fails it, and the stream server's
+ * configuration goes with the failed creation (valgrind checks that). */
+WEFT_TEST(server_failures_in_future) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  const char *bad = "/nonexistent-weft-dir/sock";
+  weft_future_t *f;
+  ASSERT_OK(weft_create_unix_server(loop, factory, NULL, NULL, bad, strlen(bad), NULL, &f));
+  ASSERT_CODE(weft_loop_run_until_complete(loop, f), WEFT_ENOENT);
+  weft_future_release(f);
+  ASSERT_OK(weft_start_unix_server(loop, echo_client, NULL, NULL, bad, strlen(bad), NULL, &f));
+  ASSERT_CODE(weft_loop_run_until_complete(loop, f), WEFT_ENOENT);
+  weft_future_release(f);
+  /* arguments are checked during the call */
+  ASSERT_CODE(weft_create_unix_server(loop, factory, NULL, NULL, bad, 0, NULL, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_start_unix_server(loop, echo_client, NULL, NULL, NULL, 1, NULL, &f),
+              WEFT_EINVAL);
+  /* Unix connects take TCP's options: a local address is refused, the rest ignored */
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.local_port = 8;
+  ep_t e = {0};
+  ASSERT_CODE(weft_create_unix_connection(loop, &cp, &e, bad, strlen(bad), &co, &f), WEFT_EINVAL);
+  weft_connect_options_init(&co);
+  co.family = AF_INET6;
+  co.happy_eyeballs_delay = 0.25;
+  ASSERT_CODE(weft_create_unix_connection(loop, &cp, &e, bad, strlen(bad), &co, &f), WEFT_ENOENT);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+}
+
+/* connect_accepted_socket without TLS: a plain transport of the socket's family. */
+WEFT_TEST(accepted_fd_plain) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int sv[2];
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv));
+  ep_t e = {0};
+  weft_future_t *f;
+  ASSERT_CODE(weft_connect_accepted_fd(loop, &cp, &e, -1, NULL, &f), WEFT_EINVAL);
+  ASSERT_OK(weft_connect_accepted_fd(loop, &cp, &e, sv[0], NULL, &f));
+  int rc;
+  weft_transport_t *t = weft_transport_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(f);
+  ASSERT_EQ(e.made, 1);
+  int kind = 0;
+  size_t kl = sizeof(kind);
+  ASSERT_OK(weft_transport_get_extra_info(t, WEFT_INFO_KIND, &kind, &kl));
+  ASSERT_EQ(kind, WEFT_TRANSPORT_UNIX);
+  ASSERT_EQ(write(sv[1], "acc", 3), 3);
+  run_until_flag(loop, &e.done, 5);
+  ASSERT_EQ(e.len, 3);
+  close(sv[1]);
+  run_until_flag(loop, &e.lost, 5);
+  weft_transport_release(t);
+  spin(loop, 3);
   weft_test_close_loop(loop);
 }

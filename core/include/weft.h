@@ -19,12 +19,15 @@
  *
  * Errors. Functions that can fail return 0 (or a count) or a negative WEFT_E* code, one
  *   table for all (weft/error.h, WEFT_ERRNO_MAP); a NULL handle or a NULL required pointer
- *   is WEFT_EINVAL, never a crash. When a function that takes a callback or a future out
- *   fails, the callback is never called and *out is not set. A future's error is a code,
- *   a message and an optional payload that belongs to the binding: the core never looks
- *   inside a payload, only frees it with the destructor given with it. What the core
- *   itself knows about an error is kept beside it and read with typed accessors
- *   (weft_stream_error_partial, weft_stream_error_consumed, weft_sendfile_sent).
+ *   is WEFT_EINVAL, never a crash; a query whose type cannot carry a code (a pointer, an
+ *   unsigned count, a double, a boolean) answers a NULL handle with NULL, 0 or 0.0 (the
+ *   NULL sweep, tests/null_sweep_gen.py, calls every exported function so). When a function
+ *   that takes a callback or a future out fails, the callback is never called and *out is
+ *   not set. A future's error is a code, a message and an optional payload that belongs to
+ *   the binding: the core never looks inside a payload, only frees it with the destructor
+ *   given with it. What the core itself knows about an error is kept beside it and read
+ *   with typed accessors (weft_stream_error_partial, weft_stream_error_consumed,
+ *   weft_sendfile_sent).
  *
  * Threads. One loop per thread. Call a loop and its objects from the thread running it;
  *   the functions documented as thread-safe are the exceptions: weft_loop_stop,
@@ -91,6 +94,7 @@
 #include "weft/tls.h"
 #include "weft/protocol.h"
 #include "weft/transport.h"
+#include "weft/sockaddr.h"
 #include "weft/dns.h"
 #include "weft/tcp.h"
 #include "weft/server.h"

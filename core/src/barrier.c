@@ -271,7 +271,7 @@ static int barrier_in_task(weft_barrier_t *b, int action, size_t *index_out) {
   if (b == NULL)
     return WEFT_EINVAL;
   if (!weft__in_task(b->p.loop))
-    return WEFT_ENOTINTASK;
+    return weft__not_in_task(b->p.loop);
   weft_future_t *f;
   int rc = barrier_start(b, action, &f);
   if (rc != 0)

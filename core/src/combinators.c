@@ -92,7 +92,7 @@ int weft_sleep_await(weft_loop_t *loop, double seconds) {
   if (seconds <= 0)
     return weft__task_yield(loop);
   if (weft_current_task(loop) == NULL)
-    return WEFT_ENOTINTASK;
+    return weft__not_in_task(loop);
   weft_future_t *f;
   int rc = weft_sleep(loop, seconds, &f);
   if (rc != 0)

@@ -262,7 +262,7 @@ int weft_condition_wait_for(weft_condition_t *cond, weft_predicate_fn predicate,
 
 static int cond_wait_in_task(weft_condition_t *cond, weft_predicate_fn predicate, void *arg) {
   if (!weft__in_task(cond->p.loop))
-    return WEFT_ENOTINTASK;
+    return weft__not_in_task(cond->p.loop);
   weft_future_t *f;
   int rc = weft__cond_wait_start(cond, predicate, arg, &f);
   if (rc != 0)

@@ -41,7 +41,7 @@ int weft_event_wait_await(weft_event_t *event) {
   if (event == NULL)
     return WEFT_EINVAL;
   if (!weft__in_task(event->p.loop))
-    return WEFT_ENOTINTASK;
+    return weft__not_in_task(event->p.loop);
   weft__waiter_t *w;
   int rc = event_begin(event, &w);
   if (rc != 0 || w == NULL)

@@ -147,12 +147,14 @@ int weft_executor_new(size_t max_workers, weft_executor_t **out) {
 }
 
 weft_executor_t *weft_executor_retain(weft_executor_t *executor) {
+  if (!executor)
+    return NULL;
   atomic_fetch_add(&executor->refs, 1);
   return executor;
 }
 
 size_t weft_executor_max_workers(const weft_executor_t *executor) {
-  return executor->max_workers;
+  return executor ? executor->max_workers : 0;
 }
 
 /* On the loop: a queued item dropped by shutdown(cancel_futures) cancels its future. */
@@ -171,6 +173,8 @@ static void drop_dropped(void *p) {
 
 int weft_executor_shutdown(weft_executor_t *executor, int wait, int cancel_futures) {
   weft_executor_t *ex = executor;
+  if (!ex)
+    return WEFT_EINVAL;
   pthread_mutex_lock(&ex->lock);
   ex->shutdown = 1;
   work_t *dropped = NULL;

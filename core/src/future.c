@@ -199,7 +199,7 @@ int weft_future_set_error(weft_future_t *future, int code, const char *message, 
 
 int weft_future_cancel(weft_future_t *future, const char *message) {
   if (future == NULL)
-    return 0;
+    return WEFT_EINVAL;
   if (future->cls != NULL && future->cls->cancel != NULL)
     return future->cls->cancel(future, message);
   return weft__future_cancel_plain(future, message);
@@ -286,6 +286,17 @@ int weft__future_add_callback(weft_future_t *f, weft_future_cb cb, void *arg,
   return 0;
 }
 
+void weft__future_watch(weft_future_t *future, weft_future_cb cb, void *arg) {
+  if (future->state == WEFT__PENDING && future->ncallbacks < future->callbacks_cap) {
+    future->callbacks[future->ncallbacks++] = (weft__done_cb_t){cb, arg, NULL};
+    return;
+  }
+  if (weft__future_add_callback(future, cb, arg, NULL) != 0) {
+    fputs("weft: out of memory registering an internal done callback\n", stderr);
+    abort();
+  }
+}
+
 int weft_future_add_done_callback(weft_future_t *future, weft_future_cb cb, void *arg) {
   if (future == NULL || cb == NULL)
     return WEFT_EINVAL;
@@ -297,7 +308,7 @@ int weft_future_add_done_callback(weft_future_t *future, weft_future_cb cb, void
 
 int weft_future_remove_done_callback(weft_future_t *future, weft_future_cb cb, void *arg) {
   if (future == NULL)
-    return 0;
+    return WEFT_EINVAL;
   uint32_t kept = 0;
   for (uint32_t i = 0; i < future->ncallbacks; i++) {
     if (future->callbacks[i].cb != cb || future->callbacks[i].arg != arg)

@@ -72,7 +72,9 @@ int weft_handle_cancelled(const weft_handle_t *handle) {
 }
 
 double weft_handle_when(const weft_handle_t *handle) {
-  if (handle == NULL || !handle->is_timer)
+  if (handle == NULL)
+    return 0.0;
+  if (!handle->is_timer)
     return -1;
   return (double)handle->when_ns / 1e9;
 }

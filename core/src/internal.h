@@ -136,6 +136,12 @@ struct weft_loop_s {
   weft__stack_pool_t *stacks;
 };
 
+/* The loop running callbacks on this thread (asyncio's running loop), or NULL. */
+weft_loop_t *weft__running_loop(void);
+/* Why an _await function of `loop` cannot wait here: WEFT_EWRONGLOOP inside a task of
+ * another loop, else WEFT_ENOTINTASK. */
+int weft__not_in_task(const weft_loop_t *loop);
+
 /* Takes and drops references on the loop; the last one frees it. */
 void weft__loop_retain(weft_loop_t *loop);
 void weft__loop_release(weft_loop_t *loop);
@@ -237,6 +243,16 @@ void weft__future_release_any(void *future);
 /* Adds a done callback that records `awaiter` as waiting on the future. */
 int weft__future_add_callback(weft_future_t *future, weft_future_cb cb, void *arg,
                               weft_future_t *awaiter);
+/* Registers a done callback the core cannot do without (it finishes or frees an operation)
+ * where registering cannot fail: on a pending future with a free callback slot, which takes
+ * no allocation. The callers hold a future made in the same call (an operation's, a
+ * waiter: WEFT__INLINE_CALLBACKS slots, inline), or one just returned by one of the core's
+ * own starters (connect, create_server, start_tls), whose outcome only ever comes later,
+ * from the loop, and which carries one callback of its own. (start_server adds a third to a
+ * TLS server's creation future, so it uses weft_future_add_done_callback and unwinds.)
+ * Should that change, the array grows, and if that allocation fails the process aborts, as
+ * libuv does when it cannot grow its watcher table: the operation could never complete. */
+void weft__future_watch(weft_future_t *future, weft_future_cb cb, void *arg);
 /* Completes a future, tasks included. `message` is copied. */
 int weft__future_finish(weft_future_t *future, int state, weft_value_t value, int error,
                         const char *message, void *payload, weft_free_fn payload_free);

@@ -1,5 +1,6 @@
 /* asyncio's Lock. Not owned by a task: any task may release it. A release hands the lock
- * straight to the first waiter (see lock_hand_over). */
+ * straight to the first waiter (see lock_hand_over), yet locked() answers as asyncio's
+ * does, 0 until that waiter has run. */
 #include "sync_internal.h"
 
 #include <stdlib.h>
@@ -28,15 +29,24 @@ void weft_lock_release(weft_lock_t *lock) {
 
 /* Passes the lock straight to the first waiter still waiting; 0 if there is none. A
  * direct hand-over (rather than asyncio's "unlock, and the woken task locks it when it
- * runs") is what lets a future-form caller own the lock the moment its future is done. */
+ * runs") is what lets a future-form caller own the lock the moment its future is done.
+ * asyncio's lock is unlocked in between, but its woken waiter stays first in line, so no
+ * one can take it then either; `handed` keeps only what locked() shows the same. */
 static int lock_hand_over(weft_lock_t *lock) {
   for (weft__wnode_t *n = lock->p.waiters.head; n != NULL; n = n->next) {
     if (!weft_future_done(weft__waiter_of(n)->fut)) {
       weft_future_set_result(weft__waiter_of(n)->fut, weft_value_none());
+      lock->handed++;
       return 1;
     }
   }
   return 0;
+}
+
+void weft__lock_settled(weft_lock_t *lock, const weft__waiter_t *w) {
+  /* Only a hand-over finishes a lock waiter with a result. */
+  if (weft__got(w))
+    lock->handed--;
 }
 
 int weft__lock_can_take(const weft_lock_t *lock) {
@@ -56,7 +66,7 @@ int weft_lock_acquire_await(weft_lock_t *lock) {
   if (lock == NULL)
     return WEFT_EINVAL;
   if (!weft__in_task(lock->p.loop))
-    return WEFT_ENOTINTASK;
+    return weft__not_in_task(lock->p.loop);
   weft__waiter_t *w;
   int rc = weft__lock_begin(lock, &w);
   if (rc != 0 || w == NULL)
@@ -92,7 +102,7 @@ int weft_lock_unlock(weft_lock_t *lock) {
 }
 
 int weft_lock_locked(const weft_lock_t *lock) {
-  return lock != NULL && lock->locked;
+  return lock != NULL && lock->locked && lock->handed == 0;
 }
 
 int weft__lock_wait_finish(weft__waiter_t **wp, int *cancelled) {

@@ -36,6 +36,22 @@ static const void *this_thread(void) {
   return &thread_tag;
 }
 
+/* Which loop runs callbacks on this thread: set while one runs (for an adopted loop, while
+ * its check handle runs the ready queue, where every task step starts), so that a stackful
+ * task of one loop awaiting another loop's future can be told apart from code outside any
+ * task. */
+static _Thread_local weft_loop_t *running_here;
+
+weft_loop_t *weft__running_loop(void) {
+  return running_here;
+}
+
+int weft__not_in_task(const weft_loop_t *loop) {
+  weft_loop_t *here = running_here;
+  return here != NULL && here != loop && here->current_task != NULL ? WEFT_EWRONGLOOP
+                                                                    : WEFT_ENOTINTASK;
+}
+
 /* ---- Creation and reference counting -------------------------------------------------- */
 
 static bool env_debug(void) {
@@ -288,6 +304,8 @@ static void collect(weft_loop_t *loop, weft__ready_t *entry) {
 static void on_check(uv_check_t *check) {
   weft_loop_t *loop = check->data;
   weft__loop_retain(loop); /* a callback may drop the last outside reference */
+  weft_loop_t *outer = running_here;
+  running_here = loop;
   weft__timers_run_due(loop);
   for (size_t n = loop->ready_count; n > 0 && loop->ready_count > 0; n--) {
     weft__ready_t entry = loop->ready[loop->ready_head];
@@ -310,6 +328,7 @@ static void on_check(uv_check_t *check) {
    * asyncio does, rather than waiting for libuv's millisecond timer. */
   if (loop->ready_count == 0 && loop->heap_len == 0 && !loop->closed)
     uv_check_stop(&loop->check);
+  running_here = outer;
   weft__loop_release(loop);
 }
 
@@ -375,7 +394,7 @@ int weft_call_soon_id(weft_loop_t *loop, uintptr_t id, weft_handle_t **handle_ou
 }
 
 int weft_call_soon_ids(weft_loop_t *loop, const uintptr_t *ids, size_t count) {
-  if (ids == NULL && count > 0)
+  if (loop == NULL || (ids == NULL && count > 0))
     return WEFT_EINVAL;
   for (size_t i = 0; i < count; i++) {
     int rc = call_soon(loop, NULL, (void *)ids[i], NULL);
@@ -501,6 +520,8 @@ int weft_loop_run_forever(weft_loop_t *loop) {
   if (rc != 0)
     return rc;
   begin_running(loop);
+  weft_loop_t *outer = running_here;
+  running_here = loop;
   /* asyncio's run_forever does not return when idle, but uv_run does once nothing is
    * referenced: the async handle holds the libuv loop open while we run. */
   uv_ref((uv_handle_t *)&loop->async);
@@ -514,6 +535,7 @@ int weft_loop_run_forever(weft_loop_t *loop) {
   uv_unref((uv_handle_t *)&loop->async);
   atomic_store(&loop->stopping, 0);
   loop->running = false;
+  running_here = outer;
   return 0;
 }
 
@@ -548,9 +570,12 @@ int weft_loop_run_once(weft_loop_t *loop, int nowait) {
   if (rc != 0)
     return rc;
   begin_running(loop);
+  weft_loop_t *outer = running_here;
+  running_here = loop;
   /* libuv does not iterate a loop with nothing alive; weft's own work (ready callbacks,
    * timers) keeps it alive, so with nothing at all to do this returns at once. */
   uv_run(loop->uv, nowait ? UV_RUN_NOWAIT : UV_RUN_ONCE);
+  running_here = outer;
   loop->running = false;
   atomic_store(&loop->stopping, 0);
   return 0;
@@ -561,17 +586,15 @@ int weft_loop_is_running(const weft_loop_t *loop) {
 }
 
 int weft_loop_is_closed(const weft_loop_t *loop) {
-  return loop == NULL || loop->closed;
+  return loop != NULL && loop->closed;
 }
 
 double weft_loop_time(const weft_loop_t *loop) {
-  (void)loop;
-  return (double)uv_hrtime() / 1e9;
+  return loop ? (double)uv_hrtime() / 1e9 : 0.0;
 }
 
 uint64_t weft_loop_time_ns(const weft_loop_t *loop) {
-  (void)loop;
-  return uv_hrtime();
+  return loop ? uv_hrtime() : 0;
 }
 
 struct uv_loop_s *weft_loop_uv(weft_loop_t *loop) {

@@ -84,10 +84,36 @@ int weft__stream_start(weft__stream_t *s, const weft_protocol_t *p, void *arg);
 /* Closes a stream that was never started: no protocol events, memory freed after. */
 void weft__stream_discard(weft__stream_t *s);
 
-/* Wraps an open descriptor in a stream transport of `kind`; the future completes after
- * connection_made, from the loop. The descriptor is the transport's once this succeeds. */
+/* Wraps an open descriptor in a stream transport of `kind` (transport.c; TCP_NODELAY on a
+ * TCP one if `nodelay`); the future completes after connection_made, from the loop. The
+ * descriptor is the transport's once this succeeds, the caller's if it fails. */
 int weft__connect_fd(weft_loop_t *loop, int kind, const weft_protocol_t *protocol, void *arg,
-                     int fd, weft_future_t **out);
+                     int fd, int nodelay, weft_future_t **out);
+
+/* Plain connects and servers, which connect.c composes with the TLS layer. Each takes the
+ * caller's options (ignoring their tls field) and gives a future like the public function
+ * it serves; the futures' results are the transport or the server. */
+int weft__tcp_connect(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                      const char *host, int port, const weft_connect_options_t *options,
+                      weft_future_t **out);
+int weft__tcp_connect_addrs(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                            const struct sockaddr *const *addrs, size_t count,
+                            const weft_connect_options_t *options, weft_future_t **out);
+int weft__unix_connect(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                       const char *path, size_t path_len, weft_future_t **out);
+/* Servers: factory_free (may be NULL) frees factory_arg once the server lets go of it, or
+ * once the creation has failed or been cancelled (from the future's done callback) if this
+ * returned 0; if this fails, factory_arg stays the caller's. Errors in the arguments are
+ * returned; what the system says when binding and listening fails the future. */
+int weft__server_create(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
+                        weft_free_fn factory_free, const char *host, int port,
+                        const weft_server_options_t *options, weft_future_t **out);
+int weft__server_create_fds(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
+                            weft_free_fn factory_free, const int *fds, size_t count,
+                            const weft_server_options_t *options, weft_future_t **out);
+int weft__server_create_unix(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
+                             weft_free_fn factory_free, const char *path, size_t path_len,
+                             const weft_server_options_t *options, weft_future_t **out);
 
 /* A pipe transport (PIPE_READ or PIPE_WRITE) over an open descriptor, started at once:
  * connection_made is delivered and reading starts before it returns. The caller holds the
@@ -125,7 +151,7 @@ int weft__he_start(weft_loop_t *loop, const struct sockaddr *const *addrs, size_
                    int interleave, weft__he_cb cb, void *arg, weft__he_t **out);
 void weft__he_cancel(weft__he_t *he);
 
-/* The length of a socket address of the given family (0 if unknown). */
+/* sockaddr.c. The length of a socket address of the given family (0 if unknown). */
 socklen_t weft__sockaddr_len(const struct sockaddr *addr);
 /* Fills a sockaddr_un from a path; a leading NUL makes it an abstract name of `len` bytes
  * (path_len counts the NUL). Returns the address length or a negative code. */

@@ -7,14 +7,14 @@ int weft_connect_read_pipe(weft_loop_t *loop, const weft_protocol_t *protocol, v
                            weft_future_t **out) {
   if (!loop || !protocol)
     return WEFT_EINVAL;
-  return weft__connect_fd(loop, WEFT_TRANSPORT_PIPE_READ, protocol, arg, fd, out);
+  return weft__connect_fd(loop, WEFT_TRANSPORT_PIPE_READ, protocol, arg, fd, 0, out);
 }
 
 int weft_connect_write_pipe(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
                             weft_future_t **out) {
   if (!loop || !protocol)
     return WEFT_EINVAL;
-  return weft__connect_fd(loop, WEFT_TRANSPORT_PIPE_WRITE, protocol, arg, fd, out);
+  return weft__connect_fd(loop, WEFT_TRANSPORT_PIPE_WRITE, protocol, arg, fd, 0, out);
 }
 
 int weft__pipe_transport(weft_loop_t *loop, int kind, int fd, const weft_protocol_t *protocol,

@@ -779,6 +779,8 @@ static void processes_cleanup(void *arg) {
 /* ---- The API -------------------------------------------------------------------------- */
 
 weft_process_t *weft_process_retain(weft_process_t *process) {
+  if (!process)
+    return NULL;
   process->user_refs++;
   process->refs++;
   return process;
@@ -798,7 +800,7 @@ void weft_process_release(weft_process_t *process) {
 }
 
 void weft_process_close(weft_process_t *process) {
-  if (process->closed)
+  if (!process || process->closed)
     return;
   process->closed = 1;
   proc_ref(process);
@@ -809,10 +811,12 @@ void weft_process_close(weft_process_t *process) {
 }
 
 int weft_process_pid(const weft_process_t *process) {
-  return process->pid;
+  return process ? process->pid : WEFT_EINVAL;
 }
 
 int weft_process_returncode(const weft_process_t *process, int *code) {
+  if (!process)
+    return WEFT_EINVAL;
   if (!process->exited)
     return WEFT_EINVALIDSTATE;
   if (code)
@@ -821,7 +825,7 @@ int weft_process_returncode(const weft_process_t *process, int *code) {
 }
 
 int weft_process_wait(weft_process_t *process, weft_future_t **out) {
-  if (!out)
+  if (!process || !out)
     return WEFT_EINVAL;
   int rc = weft_future_new(process->loop, out);
   if (rc != 0)
@@ -837,8 +841,12 @@ int weft_process_wait(weft_process_t *process, weft_future_t **out) {
 }
 
 int weft_process_send_signal(weft_process_t *process, int signum) {
+  if (!process)
+    return WEFT_EINVAL;
+  /* Reaped: the pid may be another process's by now, so it is never signalled again.
+   * asyncio raises ProcessLookupError once its transport let go of the child. */
   if (!process->running)
-    return 0; /* as Popen.send_signal: nothing to signal any more */
+    return WEFT_ESRCH;
   /* Not reaped, so the pid is still the child's (a zombie at worst), never a reused one. */
   return kill(process->pid, signum) == 0 ? 0 : weft__error_from_errno(errno);
 }
@@ -852,19 +860,19 @@ int weft_process_kill(weft_process_t *process) {
 }
 
 weft_transport_t *weft_process_get_pipe_transport(const weft_process_t *process, int fd) {
-  return fd >= 0 && fd < 3 ? process->pipes[fd].t : NULL;
+  return process && fd >= 0 && fd < 3 ? process->pipes[fd].t : NULL;
 }
 
 weft_stream_writer_t *weft_process_stdin(const weft_process_t *process) {
-  return process->writer;
+  return process ? process->writer : NULL;
 }
 
 weft_stream_reader_t *weft_process_stdout(const weft_process_t *process) {
-  return process->readers[1];
+  return process ? process->readers[1] : NULL;
 }
 
 weft_stream_reader_t *weft_process_stderr(const weft_process_t *process) {
-  return process->readers[2];
+  return process ? process->readers[2] : NULL;
 }
 
 /* ---- communicate: asyncio's Process.communicate on the streams ------------------------ */
@@ -913,7 +921,7 @@ static void comm_exited(weft_future_t *f, void *arg) {
 
 int weft_process_communicate(weft_process_t *process, const void *input, size_t len,
                              weft_future_t **out) {
-  if (!out || !process->stream)
+  if (!process || !out || !process->stream)
     return WEFT_EINVAL;
   if (process->comm)
     return WEFT_EINVALIDSTATE;
@@ -956,7 +964,7 @@ int weft_process_communicate(weft_process_t *process, const void *input, size_t 
 }
 
 int weft_process_output(const weft_process_t *process, int fd, const char **data, size_t *len) {
-  if ((fd != 1 && fd != 2) || !data || !len)
+  if (!process || (fd != 1 && fd != 2) || !data || !len)
     return WEFT_EINVAL;
   const weft_value_t *v = &process->output[fd];
   *data = v->type == WEFT_VALUE_BYTES ? v->ptr : "";

@@ -386,7 +386,7 @@ static int put_in_task(weft_queue_t *q, int64_t priority, weft_value_t item) {
   }
   if (weft_current_task(q->loop) == NULL) {
     weft_value_clear(&item);
-    return WEFT_ENOTINTASK;
+    return weft__not_in_task(q->loop);
   }
   weft_future_t *f;
   int rc = put_begin(q, priority, item, &f);
@@ -525,7 +525,7 @@ int weft_queue_get_await(weft_queue_t *queue, weft_value_t *item_out, int64_t *p
   if (queue == NULL || item_out == NULL)
     return WEFT_EINVAL;
   if (weft_current_task(queue->loop) == NULL)
-    return WEFT_ENOTINTASK;
+    return weft__not_in_task(queue->loop);
   entry_t e;
   int rc = try_get(queue, &e);
   if (rc == 0)
@@ -600,7 +600,7 @@ int weft_queue_join_await(weft_queue_t *queue) {
   if (queue == NULL)
     return WEFT_EINVAL;
   if (weft_current_task(queue->loop) == NULL)
-    return WEFT_ENOTINTASK;
+    return weft__not_in_task(queue->loop);
   if (queue->unfinished == 0)
     return 0;
   return weft_event_wait_await(queue->finished);

@@ -84,7 +84,7 @@ int weft_semaphore_acquire_await(weft_semaphore_t *sem) {
   if (sem == NULL)
     return WEFT_EINVAL;
   if (!weft__in_task(sem->p.loop))
-    return WEFT_ENOTINTASK;
+    return weft__not_in_task(sem->p.loop);
   weft__waiter_t *w;
   int rc = sem_begin(sem, &w);
   if (rc != 0 || w == NULL)

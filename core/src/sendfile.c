@@ -37,6 +37,8 @@ void weft__sendfile_fail(weft_future_t *future, int code, int64_t sent) {
 }
 
 int64_t weft_sendfile_sent(const weft_future_t *future) {
+  if (!future)
+    return WEFT_EINVAL;
   const weft__error_detail_t *p = weft__future_error_detail(future, WEFT__DETAIL_SENDFILE);
   return p ? p->sent : 0;
 }

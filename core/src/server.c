@@ -1,8 +1,8 @@
 /* Servers: listening sockets watched for readiness, accepting with accept4(2) so that
  * running out of descriptors can pause accepting instead of spinning (libuv's own listen
- * path offers no way to pause). */
+ * path offers no way to pause). Plain servers only: connect.c is where TLS is put over
+ * them, through the factory. */
 #include "net.h"
-#include "tls_net.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -346,7 +346,7 @@ int weft_server_serve_forever(weft_server_t *s, weft_future_t **out) {
   if (rc)
     return rc;
   weft_server_retain(s);
-  weft_future_add_done_callback(f, forever_done, s);
+  weft__future_watch(f, forever_done, s);
   *out = f;
   return 0;
 }
@@ -381,7 +381,9 @@ int weft_server_socket_address(const weft_server_t *s, size_t i, struct sockaddr
 int weft_server_port(const weft_server_t *s) {
   struct sockaddr_storage ss;
   size_t len = sizeof(ss);
-  if (!s || s->kind != WEFT_TRANSPORT_TCP ||
+  if (!s)
+    return WEFT_EINVAL;
+  if (s->kind != WEFT_TRANSPORT_TCP ||
       weft_server_socket_address(s, 0, (struct sockaddr *)&ss, &len) != 0)
     return 0;
   if (ss.ss_family == AF_INET)
@@ -481,45 +483,6 @@ static int set_nonblocking(int fd) {
   return 0;
 }
 
-int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
-                           weft_free_fn factory_arg_free, const int *fds, size_t count,
-                           const weft_server_options_t *options, weft_server_t **out) {
-  if (!loop || !factory || !fds || count == 0 || !out)
-    return WEFT_EINVAL;
-  if (weft__tls_server_options(options)) /* TLS: tls_transport.c */
-    return weft__tls_create_server_fds(loop, factory, factory_arg, factory_arg_free, fds, count,
-                                       options, out);
-  weft_server_options_t o;
-  copy_options(options, &o);
-  int kind = WEFT_TRANSPORT_TCP;
-  for (size_t i = 0; i < count; i++) {
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    if (fds[i] < 0 || getsockname(fds[i], (struct sockaddr *)&ss, &sl) != 0)
-      return WEFT_ENOTSOCK;
-    if (ss.ss_family == AF_UNIX)
-      kind = WEFT_TRANSPORT_UNIX;
-    int rc = set_nonblocking(fds[i]);
-    if (rc)
-      return rc;
-  }
-  weft_server_t *s;
-  int rc = server_new(loop, kind, factory, factory_arg, fds, count, &o, &s);
-  if (rc)
-    return rc;
-  if (o.start_serving) {
-    rc = weft_server_start_serving(s);
-    if (rc) {
-      weft_server_close(s);
-      weft_server_release(s);
-      return rc;
-    }
-  }
-  s->factory_free = factory_arg_free;
-  *out = s;
-  return 0;
-}
-
 /* One listening socket for an address, with asyncio's options. */
 static int bind_socket(const struct sockaddr *addr, socklen_t len, const weft_server_options_t *o,
                        int *fd_out) {
@@ -547,18 +510,107 @@ static int bind_socket(const struct sockaddr *addr, socklen_t len, const weft_se
   return 0;
 }
 
+/* One creation, whatever the kind: its future's result is the server. The factory argument
+ * is the creation's until a server takes it; a creation that fails or is cancelled frees
+ * it from its done callback, so from the loop. */
 typedef struct create_op_s {
   weft_loop_t *loop;
   weft_future_t *future;
   weft_protocol_factory_fn factory;
   void *factory_arg;
-  weft_free_fn factory_free; /* until handed to the server */
+  weft_free_fn factory_free; /* NULL once a server owns the argument */
   weft_server_options_t opts;
   weft__resolve_t *resolve;
 } create_op_t;
 
 static void release_server_value(void *p) {
   weft_server_release(p);
+}
+
+static void create_done(weft_future_t *f, void *arg) {
+  create_op_t *op = arg;
+  if (op->resolve)
+    weft__resolve_cancel(op->resolve);
+  /* No server was made: the call is over with the argument. */
+  weft__let_go(op->loop, op->factory_free, op->factory_arg);
+  weft_future_release(op->future);
+  free(op);
+}
+
+static int create_op_new(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
+                         weft_free_fn factory_free, const weft_server_options_t *options,
+                         create_op_t **out) {
+  create_op_t *op;
+  int rc = weft__op_new(loop, sizeof(*op), offsetof(create_op_t, future), (void **)&op);
+  if (rc)
+    return rc;
+  op->loop = loop;
+  op->factory = factory;
+  op->factory_arg = factory_arg;
+  op->factory_free = factory_free;
+  copy_options(options, &op->opts);
+  *out = op;
+  return 0;
+}
+
+/* Hands the future to the caller; from now on the op lives until the future is done. */
+static void create_publish(create_op_t *op, weft_future_t **out) {
+  weft__future_watch(op->future, create_done, op);
+  *out = weft_future_retain(op->future);
+}
+
+/* Serves if asked, then completes the creation with the server `s` (made, unless rc says
+ * why not). */
+static void create_complete(create_op_t *op, weft_server_t *s, int rc, const char *message) {
+  if (rc == 0 && op->opts.start_serving) {
+    rc = weft_server_start_serving(s);
+    if (rc) {
+      weft_server_close(s);
+      weft_server_release(s);
+    }
+  }
+  if (rc) {
+    weft_future_set_error(op->future, rc, message, NULL, NULL);
+    return;
+  }
+  s->factory_free = op->factory_free;
+  op->factory_free = NULL;
+  weft_future_set_result(op->future,
+                         weft__value_object(WEFT_VALUE_SERVER, s, release_server_value));
+}
+
+/* The server around listening descriptors it now owns (closed on failure too). */
+static int create_server_on(create_op_t *op, int kind, const int *fds, size_t count,
+                            weft_server_t **out) {
+  return server_new(op->loop, kind, op->factory, op->factory_arg, fds, count, &op->opts, out);
+}
+
+int weft__server_create_fds(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
+                            weft_free_fn factory_free, const int *fds, size_t count,
+                            const weft_server_options_t *options, weft_future_t **out) {
+  if (!loop || !factory || !fds || count == 0 || !out)
+    return WEFT_EINVAL;
+  int kind = WEFT_TRANSPORT_TCP;
+  for (size_t i = 0; i < count; i++) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    if (fds[i] < 0 || getsockname(fds[i], (struct sockaddr *)&ss, &sl) != 0)
+      return WEFT_ENOTSOCK;
+    if (ss.ss_family == AF_UNIX)
+      kind = WEFT_TRANSPORT_UNIX;
+    int rc = set_nonblocking(fds[i]);
+    if (rc)
+      return rc;
+  }
+  create_op_t *op;
+  int rc = create_op_new(loop, factory, factory_arg, factory_free, options, &op);
+  if (rc)
+    return rc;
+  create_publish(op, out);
+  weft_server_t *s = NULL;
+  rc = create_server_on(op, kind, fds, count, &s);
+  create_complete(op, s, rc, NULL);
+  return 0;
 }
 
 static void on_server_resolved(void *arg, struct addrinfo *res, int error) {
@@ -594,58 +646,25 @@ static void on_server_resolved(void *arg, struct addrinfo *res, int error) {
   uv_freeaddrinfo(res);
   if (rc == 0 && n == 0)
     rc = WEFT_EAI_NONAME;
+  weft_server_t *s = NULL;
   if (rc) {
     for (size_t i = 0; i < n; i++)
       close(fds[i]);
-    weft_future_set_error(op->future, rc, message[0] ? message : NULL, NULL, NULL);
-    return;
+  } else {
+    rc = create_server_on(op, WEFT_TRANSPORT_TCP, fds, n, &s);
   }
-  weft_server_t *s;
-  rc =
-      server_new(op->loop, WEFT_TRANSPORT_TCP, op->factory, op->factory_arg, fds, n, &op->opts, &s);
-  if (rc == 0 && op->opts.start_serving) {
-    rc = weft_server_start_serving(s);
-    if (rc) {
-      weft_server_close(s);
-      weft_server_release(s);
-    }
-  }
-  if (rc) {
-    weft_future_set_error(op->future, rc, NULL, NULL, NULL);
-    return;
-  }
-  s->factory_free = op->factory_free;
-  op->factory_free = NULL;
-  weft_future_set_result(op->future,
-                         weft__value_object(WEFT_VALUE_SERVER, s, release_server_value));
+  create_complete(op, s, rc, message[0] ? message : NULL);
 }
 
-static void create_done(weft_future_t *f, void *arg) {
-  create_op_t *op = arg;
-  if (op->resolve)
-    weft__resolve_cancel(op->resolve);
-  /* No server was made: the call is over with the argument. */
-  weft__let_go(op->loop, op->factory_free, op->factory_arg);
-  weft_future_release(op->future);
-  free(op);
-}
-
-int weft_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
-                       weft_free_fn factory_arg_free, const char *host, int port,
-                       const weft_server_options_t *options, weft_future_t **out) {
+int weft__server_create(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
+                        weft_free_fn factory_free, const char *host, int port,
+                        const weft_server_options_t *options, weft_future_t **out) {
   if (!loop || !factory || !out || port < 0 || port > 65535)
     return WEFT_EINVAL;
-  if (weft__tls_server_options(options)) /* TLS: tls_transport.c */
-    return weft__tls_create_server(loop, factory, factory_arg, factory_arg_free, host, port,
-                                   options, out);
   create_op_t *op;
-  int rc = weft__op_new(loop, sizeof(*op), offsetof(create_op_t, future), (void **)&op);
+  int rc = create_op_new(loop, factory, factory_arg, factory_free, options, &op);
   if (rc)
     return rc;
-  op->loop = loop;
-  op->factory = factory;
-  op->factory_arg = factory_arg;
-  copy_options(options, &op->opts);
   char service[16];
   snprintf(service, sizeof(service), "%d", port);
   rc = weft__resolve(loop, host && host[0] ? host : NULL, service, op->opts.family, SOCK_STREAM,
@@ -655,27 +674,25 @@ int weft_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void
     free(op);
     return rc;
   }
-  op->factory_free = factory_arg_free; /* the call succeeded: the argument is kept */
-  weft_future_add_done_callback(op->future, create_done, op);
-  *out = weft_future_retain(op->future);
+  create_publish(op, out);
   return 0;
 }
 
-int weft_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
-                            weft_free_fn factory_arg_free, const char *path, size_t path_len,
-                            const weft_server_options_t *options, weft_server_t **out) {
+int weft__server_create_unix(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
+                             weft_free_fn factory_free, const char *path, size_t path_len,
+                             const weft_server_options_t *options, weft_future_t **out) {
   if (!loop || !factory || !path || path_len == 0 || !out)
     return WEFT_EINVAL;
-  if (weft__tls_server_options(options)) /* TLS: tls_transport.c */
-    return weft__tls_create_unix_server(loop, factory, factory_arg, factory_arg_free, path,
-                                        path_len, options, out);
-  weft_server_options_t o;
-  copy_options(options, &o);
   struct sockaddr_un sun;
   socklen_t sl;
   int rc = weft__unix_addr(path, path_len, &sun, &sl);
   if (rc)
     return rc;
+  create_op_t *op;
+  rc = create_op_new(loop, factory, factory_arg, factory_free, options, &op);
+  if (rc)
+    return rc;
+  create_publish(op, out);
   int abstract = path[0] == '\0';
   if (!abstract) {
     /* A socket file left by a previous server would make bind fail: remove it, as asyncio
@@ -685,30 +702,18 @@ int weft_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
       unlink(sun.sun_path);
   }
   int fd;
-  rc = bind_socket((struct sockaddr *)&sun, sl, &o, &fd);
-  if (rc)
-    return rc;
-  weft_server_t *s;
-  rc = server_new(loop, WEFT_TRANSPORT_UNIX, factory, factory_arg, &fd, 1, &o, &s);
-  if (rc)
-    return rc;
-  if (!abstract) {
+  weft_server_t *s = NULL;
+  rc = bind_socket((struct sockaddr *)&sun, sl, &op->opts, &fd);
+  if (rc == 0)
+    rc = create_server_on(op, WEFT_TRANSPORT_UNIX, &fd, 1, &s);
+  if (rc == 0 && !abstract) {
     s->unix_path = strndup(path, path_len);
     struct stat st;
     if (s->unix_path && stat(s->unix_path, &st) == 0) {
       s->unix_ino = st.st_ino;
-      s->unix_cleanup = o.cleanup_socket;
+      s->unix_cleanup = op->opts.cleanup_socket;
     }
   }
-  if (o.start_serving) {
-    rc = weft_server_start_serving(s);
-    if (rc) {
-      weft_server_close(s);
-      weft_server_release(s);
-      return rc;
-    }
-  }
-  s->factory_free = factory_arg_free;
-  *out = s;
+  create_complete(op, s, rc, NULL);
   return 0;
 }

@@ -259,6 +259,8 @@ static int add(weft_loop_t *loop, int fd, int writer, weft_callback_fn cb, void 
 }
 
 static int del(weft_loop_t *loop, int fd, int writer) {
+  if (!loop)
+    return WEFT_EINVAL;
   watcher_t *w = find(loop, fd);
   if (!w || !(writer ? w->wcb : w->rcb))
     return 0;

@@ -5,7 +5,6 @@
  * bytes; the *_await forms keep the op on the task's stack, use a future only to sleep,
  * and take the bytes directly (no copy through the future). */
 #include "net.h"
-#include "tls_net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -890,7 +889,7 @@ int weft_stream_close(weft_stream_writer_t *w) {
 }
 
 int weft_stream_is_closing(const weft_stream_writer_t *w) {
-  return w ? weft_transport_is_closing(w->conn->transport) : 1;
+  return w ? weft_transport_is_closing(w->conn->transport) : 0;
 }
 
 int weft_stream_get_extra_info(const weft_stream_writer_t *w, int key, void *buf, size_t *len) {
@@ -1058,12 +1057,9 @@ static int open_common(weft_loop_t *loop, const weft_stream_options_t *o, const 
   if (rc == 0)
     rc = weft_future_new(loop, &op->outer);
   if (rc == 0) {
-    if (path && weft__tls_connect_options(copts)) /* TLS: tls_transport.c */
-      rc = weft_create_unix_connection_tls(loop, &stream_protocol, op->conn, path, path_len,
-                                           weft__tls_connect_options(copts), &op->inner);
-    else if (path)
-      rc =
-          weft_create_unix_connection(loop, &stream_protocol, op->conn, path, path_len, &op->inner);
+    if (path)
+      rc = weft_create_unix_connection(loop, &stream_protocol, op->conn, path, path_len, copts,
+                                       &op->inner);
     else
       rc = weft_create_connection(loop, &stream_protocol, op->conn, host, port, copts, &op->inner);
   }
@@ -1077,8 +1073,8 @@ static int open_common(weft_loop_t *loop, const weft_stream_options_t *o, const 
   }
   op->conn->refs++; /* the open's own, beside the protocol's */
   weft_future_retain(op->outer);
-  weft_future_add_done_callback(op->inner, on_inner_done, op);
-  weft_future_add_done_callback(op->outer, on_outer_done, weft_future_retain(op->inner));
+  weft__future_watch(op->inner, on_inner_done, op);
+  weft__future_watch(op->outer, on_outer_done, weft_future_retain(op->inner));
   *out = op->outer;
   return 0;
 }
@@ -1202,8 +1198,8 @@ int weft_stream_start_tls(weft_stream_writer_t *w, const weft_tls_options_t *tls
   up->conn = c;
   c->refs++;
   weft_future_retain(up->outer);
-  weft_future_add_done_callback(inner, on_tls_upgraded, up);
-  weft_future_add_done_callback(up->outer, on_outer_done, weft_future_retain(inner));
+  weft__future_watch(inner, on_tls_upgraded, up);
+  weft__future_watch(up->outer, on_outer_done, weft_future_retain(inner));
   *out = up->outer;
   return 0;
 }
@@ -1276,7 +1272,7 @@ int weft_start_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg
 
 int weft_start_unix_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg,
                            weft_free_fn arg_free, const char *path, size_t path_len,
-                           const weft_stream_options_t *options, weft_server_t **out) {
+                           const weft_stream_options_t *options, weft_future_t **out) {
   if (!loop || !client || !out)
     return WEFT_EINVAL;
   sconf_t *conf;

@@ -77,6 +77,9 @@ void weft__waiter_settle(weft__waiter_t *w) {
   w->settled = 1;
   weft__wlist_unlink(&w->prim->waiters, &w->node);
   switch (w->prim->kind) {
+  case WEFT__PRIM_LOCK:
+    weft__lock_settled((weft_lock_t *)w->prim, w);
+    break;
   case WEFT__PRIM_SEMAPHORE:
     /* Waiters that arrived while permits were free queued behind us for fairness. */
     weft__sem_wake_loop((weft_semaphore_t *)w->prim);

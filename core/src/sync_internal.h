@@ -109,6 +109,9 @@ int weft__waiter_await(weft__waiter_t *w);
 static inline int weft__in_task(weft_loop_t *loop) {
   return weft_current_task(loop) != NULL;
 }
+/* And when not: WEFT_EWRONGLOOP inside a task of another loop, else WEFT_ENOTINTASK
+ * (loop.c; internal.h declares it for the rest of the core). */
+int weft__not_in_task(const weft_loop_t *loop);
 
 /* ---- What the primitives use of one another ------------------------------------------- */
 
@@ -117,6 +120,9 @@ static inline int weft__in_task(weft_loop_t *loop) {
 struct weft_lock_s {
   weft__prim_t p;
   int locked;
+  /* Waiters the lock was handed to that have not run yet (their waiter is not settled):
+   * asyncio's lock shows itself unlocked until then, though nobody can take it. */
+  int handed;
 };
 
 struct weft_condition_s {
@@ -137,6 +143,8 @@ struct weft_barrier_s {
 int weft__lock_can_take(const weft_lock_t *lock);
 /* Takes the lock at once (*wait_out NULL) or queues a waiter. */
 int weft__lock_begin(weft_lock_t *lock, weft__waiter_t **wait_out);
+/* A lock waiter that was handed the lock has run: the lock shows as locked again. */
+void weft__lock_settled(weft_lock_t *lock, const weft__waiter_t *w);
 /* Settles a finished (or, on interrupt, withdrawn) lock waiter and tells whether the lock
  * is ours. */
 int weft__lock_wait_finish(weft__waiter_t **wp, int *cancelled);

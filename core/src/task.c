@@ -310,8 +310,16 @@ int weft_await(weft_future_t *future) {
   if (future == NULL)
     return WEFT_EINVAL;
   weft_task_t *t = running_stackful(future->loop);
-  if (t == NULL)
-    return WEFT_ENOTINTASK;
+  if (t == NULL) {
+    /* A task of another loop: asyncio lets it have a done future's outcome, and fails the
+     * await of a pending one (RuntimeError: "attached to a different loop"). */
+    weft_loop_t *here = weft__running_loop();
+    t = here != NULL && here != future->loop ? running_stackful(here) : NULL;
+    if (t == NULL)
+      return WEFT_ENOTINTASK;
+    if (future->state == WEFT__PENDING)
+      return WEFT_EWRONGLOOP;
+  }
   if (future == &t->future)
     return WEFT_EINVAL; /* a task cannot await itself */
   if (future->state != WEFT__PENDING)
@@ -335,7 +343,7 @@ int weft_await(weft_future_t *future) {
 int weft__task_yield(weft_loop_t *loop) {
   weft_task_t *t = running_stackful(loop);
   if (t == NULL)
-    return WEFT_ENOTINTASK;
+    return weft__not_in_task(loop);
   int rc = schedule_step(t);
   if (rc != 0)
     return rc;
@@ -425,16 +433,16 @@ static int task_cancel(weft_future_t *future, const char *message) {
 }
 
 int weft_task_cancel(weft_task_t *task, const char *message) {
-  return task == NULL ? 0 : task_cancel(&task->future, message);
+  return task == NULL ? WEFT_EINVAL : task_cancel(&task->future, message);
 }
 
 int weft_task_cancelling(const weft_task_t *task) {
-  return task == NULL ? 0 : task->num_cancels_requested;
+  return task == NULL ? WEFT_EINVAL : task->num_cancels_requested;
 }
 
 int weft_task_uncancel(weft_task_t *task) {
   if (task == NULL)
-    return 0;
+    return WEFT_EINVAL;
   if (task->num_cancels_requested > 0 && --task->num_cancels_requested == 0)
     task->must_cancel = false;
   return task->num_cancels_requested;

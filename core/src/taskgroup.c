@@ -156,6 +156,9 @@ static void add_body_error(weft_taskgroup_t *g, int body_rc) {
     weft__future_copy_outcome(f, source);
   else
     weft_future_set_error(f, body_rc, "the TaskGroup's body failed", NULL, NULL);
+  /* Delivered through the group's errors, as asyncio's ExceptionGroup: never reported as
+   * an error nobody retrieved. */
+  weft_future_error(f);
   if (append((void ***)&g->errors, &g->nerrors, &g->errors_cap, f) != 0)
     weft_future_release(f);
 }

@@ -1,11 +1,10 @@
-/* TCP connections: resolve, race the addresses (happy_eyeballs.c), wrap the winner. */
+/* TCP connections: resolve, race the addresses (happy_eyeballs.c), wrap the winner. Plain
+ * TCP only: connect.c is where TLS is put over it. */
 #include "net.h"
-#include "tls_net.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 typedef struct connect_op_s {
   weft_loop_t *loop;
@@ -17,7 +16,6 @@ typedef struct connect_op_s {
   struct addrinfo *remote, *local;
   int pending_lookups;
   weft__he_t *he;
-  weft__stream_t *fd_stream; /* create_connection_fd */
 } connect_op_t;
 
 static void op_fail(connect_op_t *op, int error, const char *message) {
@@ -33,8 +31,6 @@ static void op_done(weft_future_t *f, void *arg) {
     weft__resolve_cancel(op->local_resolve);
   if (op->he)
     weft__he_cancel(op->he);
-  if (op->fd_stream)
-    weft__stream_discard(op->fd_stream);
   if (op->remote)
     uv_freeaddrinfo(op->remote);
   if (op->local)
@@ -151,17 +147,15 @@ static int op_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
 
 /* Hands the future to the caller; from now on the op lives until the future is done. */
 static void op_publish(connect_op_t *op, weft_future_t **out) {
-  weft_future_add_done_callback(op->future, op_done, op);
+  weft__future_watch(op->future, op_done, op);
   *out = weft_future_retain(op->future);
 }
 
-int weft_create_connection(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
-                           const char *host, int port, const weft_connect_options_t *options,
-                           weft_future_t **out) {
+int weft__tcp_connect(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                      const char *host, int port, const weft_connect_options_t *options,
+                      weft_future_t **out) {
   if (!out || !host || port < 0 || port > 65535)
     return WEFT_EINVAL;
-  if (weft__tls_connect_options(options)) /* TLS: the layer in tls_transport.c */
-    return weft__tls_create_connection(loop, protocol, arg, host, port, NULL, 0, options, out);
   connect_op_t *op;
   int rc = op_new(loop, protocol, arg, options, &op);
   if (rc)
@@ -193,16 +187,14 @@ int weft_create_connection(weft_loop_t *loop, const weft_protocol_t *protocol, v
   return 0;
 }
 
-int weft_create_connection_addrs(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
-                                 const struct sockaddr *const *addrs, size_t count,
-                                 const weft_connect_options_t *options, weft_future_t **out) {
+int weft__tcp_connect_addrs(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                            const struct sockaddr *const *addrs, size_t count,
+                            const weft_connect_options_t *options, weft_future_t **out) {
   if (!out || !addrs || count == 0)
     return WEFT_EINVAL;
   for (size_t i = 0; i < count; i++)
     if (!addrs[i] || (addrs[i]->sa_family != AF_INET && addrs[i]->sa_family != AF_INET6))
       return WEFT_EINVAL;
-  if (weft__tls_connect_options(options)) /* TLS: the layer in tls_transport.c */
-    return weft__tls_create_connection(loop, protocol, arg, NULL, 0, addrs, count, options, out);
   connect_op_t *op;
   int rc = op_new(loop, protocol, arg, options, &op);
   if (rc)
@@ -232,67 +224,4 @@ int weft_create_connection_addrs(weft_loop_t *loop, const weft_protocol_t *proto
   if (rc)
     op_fail(op, rc, NULL);
   return 0;
-}
-
-static void fd_start(void *arg) {
-  connect_op_t *op = arg;
-  weft__stream_t *s = op->fd_stream;
-  op->fd_stream = NULL;
-  if (weft_future_done(op->future)) {
-    weft__stream_discard(s);
-  } else {
-    /* The caller learns of a failure here through the future (the descriptor, handed over
-     * when the call succeeded, is closed with the stream). */
-    int rc = weft__stream_start(s, &op->proto, op->arg);
-    op->proto.arg_free = NULL; /* the transport's now, even if it failed to start */
-    if (rc) {
-      weft__stream_discard(s);
-      op_fail(op, rc, NULL);
-    } else {
-      weft__future_set_transport(op->future, &s->base);
-      weft_transport_release(&s->base);
-    }
-  }
-  weft_future_release(op->future); /* the call_soon's reference */
-}
-
-int weft__connect_fd(weft_loop_t *loop, int kind, const weft_protocol_t *protocol, void *arg,
-                     int fd, weft_future_t **out) {
-  if (!out || fd < 0)
-    return WEFT_EINVAL;
-  connect_op_t *op;
-  int rc = op_new(loop, protocol, arg, NULL, &op);
-  if (rc)
-    return rc;
-  weft__stream_t *s = NULL;
-  rc = weft__stream_new(loop, kind, 0, &s);
-  if (rc == 0) {
-    rc = weft__stream_open_fd(s, fd);
-    if (rc)
-      weft__stream_discard(s); /* the descriptor stays the caller's */
-  }
-  if (rc == 0) {
-    if (kind == WEFT_TRANSPORT_TCP)
-      weft__tcp_set_nodelay(s);
-    op->fd_stream = s;
-    weft_future_retain(op->future);
-    rc = weft_call_soon(loop, fd_start, op, NULL);
-    if (rc) {
-      weft_future_release(op->future);
-      op->fd_stream = NULL;
-      weft__stream_discard(s);
-    }
-  }
-  if (rc) {
-    weft_future_release(op->future);
-    free(op);
-    return rc;
-  }
-  op_publish(op, out);
-  return 0;
-}
-
-int weft_create_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
-                              weft_future_t **out) {
-  return weft__connect_fd(loop, WEFT_TRANSPORT_TCP, protocol, arg, fd, out);
 }

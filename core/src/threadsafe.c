@@ -173,6 +173,8 @@ static int wait_locked(weft_cfuture_t *cf, double timeout) {
 }
 
 int weft_cfuture_wait(weft_cfuture_t *future, double timeout) {
+  if (!future)
+    return WEFT_EINVAL;
   pthread_mutex_lock(&future->lock);
   int rc = wait_locked(future, timeout);
   pthread_mutex_unlock(&future->lock);
@@ -198,6 +200,8 @@ int weft_cfuture_cancelled(weft_cfuture_t *future) {
 }
 
 int weft_cfuture_result(weft_cfuture_t *future, double timeout, const weft_value_t **out) {
+  if (!future)
+    return WEFT_EINVAL;
   if (out)
     *out = NULL;
   pthread_mutex_lock(&future->lock);
@@ -215,6 +219,8 @@ int weft_cfuture_result(weft_cfuture_t *future, double timeout, const weft_value
 }
 
 const char *weft_cfuture_error_message(weft_cfuture_t *future) {
+  if (!future)
+    return NULL;
   pthread_mutex_lock(&future->lock);
   const char *message = future->message;
   pthread_mutex_unlock(&future->lock);
@@ -230,6 +236,8 @@ static void cancel_task(void *p) {
 }
 
 int weft_cfuture_cancel(weft_cfuture_t *future) {
+  if (!future)
+    return WEFT_EINVAL;
   pthread_mutex_lock(&future->lock);
   if (future->state != CF_PENDING) {
     pthread_mutex_unlock(&future->lock);

@@ -81,7 +81,7 @@ int weft_timeout_enter(weft_task_t *task, double delay, weft_timeout_t **out) {
 }
 
 double weft_timeout_when(const weft_timeout_t *timeout) {
-  return timeout == NULL ? NAN : timeout->when;
+  return timeout == NULL ? 0.0 : timeout->when;
 }
 
 int weft_timeout_expired(const weft_timeout_t *timeout) {

@@ -218,11 +218,11 @@ void weft_tls_context_release(weft_tls_context_t *ctx) {
 }
 
 int32_t weft_tls_context_role(const weft_tls_context_t *ctx) {
-  return ctx->role;
+  return ctx ? ctx->role : WEFT_EINVAL;
 }
 
 const char *weft_tls_context_error(const weft_tls_context_t *ctx) {
-  return ctx->error;
+  return ctx ? ctx->error : NULL;
 }
 
 /* Installs the chain read from cert (leaf first) and the key read from key. */
@@ -367,7 +367,7 @@ int weft_tls_context_set_verify(weft_tls_context_t *ctx, int32_t mode) {
 }
 
 int32_t weft_tls_context_get_verify(const weft_tls_context_t *ctx) {
-  return ctx->verify_mode;
+  return ctx ? ctx->verify_mode : WEFT_EINVAL;
 }
 
 int weft_tls_context_set_check_hostname(weft_tls_context_t *ctx, int32_t enabled) {
@@ -1028,28 +1028,30 @@ int32_t weft_tls_conn_handshake_done(const weft_tls_conn_t *conn) {
 }
 
 const char *weft_tls_conn_version(const weft_tls_conn_t *conn) {
-  return conn->version;
+  return conn ? conn->version : NULL;
 }
 
 int32_t weft_tls_conn_version_number(const weft_tls_conn_t *conn) {
-  return conn->version_number;
+  return conn ? conn->version_number : WEFT_EINVAL;
 }
 
 const char *weft_tls_conn_cipher(const weft_tls_conn_t *conn, int32_t *bits) {
   if (bits)
-    *bits = conn->cipher_bits;
-  return conn->cipher;
+    *bits = conn ? conn->cipher_bits : 0;
+  return conn ? conn->cipher : NULL;
 }
 
 const char *weft_tls_conn_alpn_protocol(const weft_tls_conn_t *conn) {
-  return conn->alpn;
+  return conn ? conn->alpn : NULL;
 }
 
 const char *weft_tls_conn_server_name(const weft_tls_conn_t *conn) {
-  return conn->server_name;
+  return conn ? conn->server_name : NULL;
 }
 
 int weft_tls_conn_peer_cert_der(const weft_tls_conn_t *conn, const uint8_t **der, size_t *len) {
+  if (!conn || !der || !len)
+    return WEFT_EINVAL;
   if (conn->peer_der == NULL) {
     *der = NULL;
     *len = 0;
@@ -1061,26 +1063,31 @@ int weft_tls_conn_peer_cert_der(const weft_tls_conn_t *conn, const uint8_t **der
 }
 
 const char *weft_tls_conn_peer_subject(const weft_tls_conn_t *conn) {
-  return conn->peer_subject;
+  return conn ? conn->peer_subject : NULL;
 }
 
 const char *weft_tls_conn_peer_issuer(const weft_tls_conn_t *conn) {
-  return conn->peer_issuer;
+  return conn ? conn->peer_issuer : NULL;
 }
 
 const char *weft_tls_conn_error(const weft_tls_conn_t *conn) {
-  return conn->error;
+  return conn ? conn->error : NULL;
 }
 
 void *weft_tls_conn_ssl(const weft_tls_conn_t *conn) {
-  return conn->ssl;
+  return conn ? conn->ssl : NULL;
 }
 
 void *weft_tls_conn_owner(const weft_tls_conn_t *conn) {
-  return conn->owner;
+  return conn ? conn->owner : NULL;
 }
 
 long weft_tls_conn_verify_result(const weft_tls_conn_t *conn, const char **message) {
+  if (!conn) {
+    if (message)
+      *message = NULL;
+    return WEFT_EINVAL;
+  }
   long v = SSL_get_verify_result(conn->ssl);
   if (message)
     *message = X509_verify_cert_error_string(v);

@@ -1,34 +1,40 @@
-/* TLS over transports (tls_transport.c): what tcp.c, server.c and stream.c call when their
- * options carry TLS settings. Internal: nothing here is exported. */
+/* The TLS layer (tls_transport.c) as connect.c composes it over plain transports and
+ * servers, the way asyncio's base_events puts an SSLProtocol under the application's
+ * protocol. The layer never makes a byte transport or a server itself, and the plain
+ * modules (tcp.c, unix.c, server.c) never see it. Internal: nothing here is exported. */
 #ifndef WEFT_TLS_NET_H
 #define WEFT_TLS_NET_H
 
 #include "weft.h"
 
-/* The TLS settings in the options, or NULL for plain connections (older, shorter option
- * structs have none). */
-const weft_tls_options_t *weft__tls_connect_options(const weft_connect_options_t *options);
-const weft_tls_options_t *weft__tls_server_options(const weft_server_options_t *options);
+typedef struct weft__tls_layer_s weft__tls_layer_t;
 
-/* weft_create_connection (addrs NULL) and weft_create_connection_addrs over TLS. */
-int weft__tls_create_connection(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
-                                const char *host, int port, const struct sockaddr *const *addrs,
-                                size_t count, const weft_connect_options_t *options,
-                                weft_future_t **out);
+/* The protocol the byte transport under a layer gets; its argument is the layer. */
+const weft_protocol_t *weft__tls_layer_protocol(void);
 
-/* weft_create_server, weft_create_server_fds and weft_create_unix_server over TLS: the
- * server is made with a factory of the TLS layer's, which calls `factory` once a
- * connection's handshake has completed. */
-int weft__tls_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
-                            weft_free_fn factory_arg_free, const char *host, int port,
-                            const weft_server_options_t *options, weft_future_t **out);
-int weft__tls_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory,
-                                void *factory_arg, weft_free_fn factory_arg_free, const int *fds,
-                                size_t count, const weft_server_options_t *options,
-                                weft_server_t **out);
-int weft__tls_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
-                                 void *factory_arg, weft_free_fn factory_arg_free, const char *path,
-                                 size_t path_len, const weft_server_options_t *options,
-                                 weft_server_t **out);
+/* A layer for one connection, on the server's side if server_side: `protocol`/`arg` get the
+ * TLS transport once the handshake has completed. default_host: a client's SNI and name to
+ * check when the options give no server_hostname (may be NULL). */
+int weft__tls_layer_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                        const weft_tls_options_t *tls, const char *default_host, int server_side,
+                        weft__tls_layer_t **out);
+/* The byte transport's connect (future `inner`, the layer as its protocol) is under way:
+ * takes over the caller's reference to `inner` and gives the future of the TLS transport,
+ * which fails if `inner` does and cancels it when cancelled first. */
+void weft__tls_layer_connect(weft__tls_layer_t *layer, weft_future_t *inner, weft_future_t **out);
+/* The byte transport's connect could not start: frees the layer. */
+void weft__tls_layer_discard(weft__tls_layer_t *layer);
+
+/* A TLS server's factory, for the plain server: it makes a layer per accepted connection
+ * and calls `factory` once that connection's handshake has completed. On success the
+ * outputs go to the plain server, with weft__tls_server_free as the argument's
+ * destructor; from then on factory_arg is the TLS server's, freed with factory_free (may be
+ * NULL) when it goes. */
+int weft__tls_server_new(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
+                         weft_free_fn factory_free, const weft_tls_options_t *tls,
+                         weft_protocol_factory_fn *factory_out, void **arg_out);
+void weft__tls_server_free(void *arg);
+/* The plain server could not be made: frees the TLS server, factory_arg left to the caller. */
+void weft__tls_server_discard(void *arg);
 
 #endif

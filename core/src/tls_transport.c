@@ -3,6 +3,11 @@
  * application's protocol talks to. The engine (tls.c) does TLS in memory; this file moves
  * the bytes and keeps the states, timers and flow control (see tls_engine.h for the seam).
  *
+ * This file never makes a byte transport or a server: connect.c composes (asyncio's
+ * base_events making an SSLProtocol), giving the plain connect the layer as its protocol
+ * and the plain server a factory of the layer's; start_tls puts a layer on a transport that
+ * exists already.
+ *
  * Life of a layer: made by a connect, a server's factory or start_tls; attached to the byte
  * transport ("raw"); handshake; then the application transport ("app") exists and owns the
  * layer as its impl. The layer holds a reference to the app transport until raw's
@@ -29,22 +34,23 @@ static char *send_buf(void) {
   return scratch + CHUNK;
 }
 
+typedef struct weft__tls_layer_s layer_t;
+
 /* A TLS server's factory argument: the caller's factory, called after each handshake. */
 typedef struct tls_server_s {
   int refs; /* the plain server's (until it lets go of it), and one per layer it made */
   weft_loop_t *loop;
   weft_protocol_factory_fn factory;
   void *factory_arg;
-  weft_free_fn factory_free; /* set once the creating call succeeded */
+  weft_free_fn factory_free; /* frees factory_arg when the TLS server lets go of it */
   int factory_calls;         /* calls of the caller's factory in progress */
   int closed;                /* the server closed: its factory is never called again */
-  weft_tls_options_t tls;    /* its context retained; ssl_arg_free set with factory_free */
-  weft_free_fn ssl_arg_free; /* the caller's, until the creating call succeeded */
+  weft_tls_options_t tls;    /* its context retained; ssl_arg freed with ssl_arg_free */
 } tls_server_t;
 
 static void server_let_go_factory(tls_server_t *W);
 
-typedef struct layer_s {
+struct weft__tls_layer_s {
   int refs;
   weft_loop_t *loop;
   weft__tls_engine_t *engine;
@@ -73,7 +79,7 @@ typedef struct layer_s {
   int error; /* what connection_lost reports, when the layer decided it */
   char *in;  /* ciphertext the engine had no room for (raw reading is paused meanwhile) */
   size_t in_off, in_len;
-} layer_t;
+};
 
 static const weft_protocol_t raw_protocol;
 static const weft_transport_ops_t layer_ops;
@@ -82,18 +88,6 @@ static const weft_transport_ops_t layer_ops;
 
 static void copy_tls_options(const weft_tls_options_t *in, weft_tls_options_t *o) {
   weft__copy_sized(o, sizeof(*o), in);
-}
-
-const weft_tls_options_t *weft__tls_connect_options(const weft_connect_options_t *o) {
-  if (!o || o->size < offsetof(weft_connect_options_t, tls) + sizeof(o->tls))
-    return NULL;
-  return o->tls;
-}
-
-const weft_tls_options_t *weft__tls_server_options(const weft_server_options_t *o) {
-  if (!o || o->size < offsetof(weft_server_options_t, tls) + sizeof(o->tls))
-    return NULL;
-  return o->tls;
 }
 
 static void copy_protocol(weft_protocol_t *dst, const weft_protocol_t *src) {
@@ -798,13 +792,16 @@ static void on_inner_done(weft_future_t *f, void *arg) {
   layer_release(L); /* the connect's */
 }
 
-/* A layer for `protocol` with its waiter, on `role`'s side: a client, or the server side of
- * one accepted connection (connect_accepted_socket). */
-static int conn_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
-                    const weft_tls_options_t *tls, const char *default_host, int32_t role,
-                    layer_t **out) {
-  if (!loop || !protocol || !tls)
+const weft_protocol_t *weft__tls_layer_protocol(void) {
+  return &raw_protocol;
+}
+
+int weft__tls_layer_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                        const weft_tls_options_t *tls, const char *default_host, int server_side,
+                        layer_t **out) {
+  if (!loop || !protocol || !tls || !out)
     return WEFT_EINVAL;
+  int32_t role = server_side ? WEFT_TLS_SERVER : WEFT_TLS_CLIENT;
   weft_tls_options_t o;
   copy_tls_options(tls, &o);
   if (check_options(&o, role))
@@ -828,97 +825,17 @@ static int conn_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *ar
   return 0;
 }
 
-/* Hands out the waiter once the byte transport's connect is under way (`inner`). */
-static int client_publish(layer_t *L, weft_future_t *inner, weft_future_t **out) {
+void weft__tls_layer_connect(layer_t *L, weft_future_t *inner, weft_future_t **out) {
   L->inner = inner;
-  weft_future_add_done_callback(inner, on_inner_done, L); /* keeps the first reference */
+  weft__future_watch(inner, on_inner_done, L); /* keeps the first reference */
   L->refs++;
-  weft_future_add_done_callback(L->waiter, on_waiter_done, L);
+  weft__future_watch(L->waiter, on_waiter_done, L);
   *out = weft_future_retain(L->waiter);
-  return 0;
 }
 
-int weft__tls_create_connection(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
-                                const char *host, int port, const struct sockaddr *const *addrs,
-                                size_t count, const weft_connect_options_t *options,
-                                weft_future_t **out) {
-  if (!out)
-    return WEFT_EINVAL;
-  layer_t *L;
-  int rc =
-      conn_new(loop, protocol, arg, weft__tls_connect_options(options), host, WEFT_TLS_CLIENT, &L);
-  if (rc)
-    return rc;
-  weft_connect_options_t plain;
-  weft_connect_options_init(&plain);
-  weft__copy_options(&plain, sizeof(plain), options);
-  plain.tls = NULL;
-  weft_future_t *inner;
-  if (addrs)
-    rc = weft_create_connection_addrs(loop, &raw_protocol, L, addrs, count, &plain, &inner);
-  else
-    rc = weft_create_connection(loop, &raw_protocol, L, host, port, &plain, &inner);
-  if (rc) {
-    L->proto.arg_free = NULL; /* the call fails: arg stays the caller's */
-    layer_release(L);
-    return rc;
-  }
-  return client_publish(L, inner, out);
-}
-
-/* TLS on `role`'s side over a connected TCP or Unix socket. */
-static int fd_tls(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
-                  const weft_tls_options_t *tls, int32_t role, weft_future_t **out) {
-  if (!out || fd < 0)
-    return WEFT_EINVAL;
-  struct sockaddr_storage ss;
-  socklen_t sl = sizeof(ss);
-  if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
-    return WEFT_ENOTSOCK;
-  layer_t *L;
-  int rc = conn_new(loop, protocol, arg, tls, NULL, role, &L);
-  if (rc)
-    return rc;
-  weft_future_t *inner;
-  if (ss.ss_family == AF_UNIX)
-    rc = weft_create_unix_connection_fd(loop, &raw_protocol, L, fd, &inner);
-  else
-    rc = weft_create_connection_fd(loop, &raw_protocol, L, fd, &inner);
-  if (rc) {
-    L->proto.arg_free = NULL; /* the call fails: arg stays the caller's */
-    layer_release(L);
-    return rc;
-  }
-  return client_publish(L, inner, out);
-}
-
-int weft_create_connection_fd_tls(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
-                                  int fd, const weft_tls_options_t *tls, weft_future_t **out) {
-  return fd_tls(loop, protocol, arg, fd, tls, WEFT_TLS_CLIENT, out);
-}
-
-int weft_connect_accepted_fd_tls(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
-                                 int fd, const weft_tls_options_t *tls, weft_future_t **out) {
-  return fd_tls(loop, protocol, arg, fd, tls, WEFT_TLS_SERVER, out);
-}
-
-int weft_create_unix_connection_tls(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
-                                    const char *path, size_t path_len,
-                                    const weft_tls_options_t *tls, weft_future_t **out) {
-  if (!out || !path)
-    return WEFT_EINVAL;
-  layer_t *L;
-  int rc = conn_new(loop, protocol, arg, tls, NULL, WEFT_TLS_CLIENT, &L);
-  if (rc)
-    return rc;
-  weft_future_t *inner;
-  rc = weft_create_unix_connection(loop, &raw_protocol, L, path, path_len, &inner);
-  if (rc) {
-    L->proto.arg_free = NULL; /* the call fails: arg stays the caller's */
-    layer_release(L);
-    return rc;
-  }
-  return client_publish(L, inner, out);
+void weft__tls_layer_discard(layer_t *L) {
+  L->proto.arg_free = NULL; /* the call fails: arg stays the caller's */
+  layer_release(L);
 }
 
 /* ---------------------------------------------------------------- start_tls */
@@ -958,7 +875,7 @@ int weft_start_tls(weft_transport_t *raw, const weft_protocol_t *protocol, void 
   weft__transport_let_go_arg(raw);
   weft__transport_set_protocol(raw, &raw_protocol, L);
   L->refs++;
-  weft_future_add_done_callback(L->waiter, on_waiter_done, L);
+  weft__future_watch(L->waiter, on_waiter_done, L);
   *out = weft_future_retain(L->waiter);
   start_handshake(L);
   sync_raw_reading(L);
@@ -975,26 +892,12 @@ static void server_let_go_factory(tls_server_t *W) {
   weft__replace_arg(W->loop, &W->factory_arg, &W->factory_free, NULL, NULL);
 }
 
-/* The creating call succeeded: the caller's pointers are the server's now. */
-static void server_own(tls_server_t *W, weft_free_fn factory_arg_free) {
-  W->factory_free = factory_arg_free;
-  W->tls.ssl_arg_free = W->ssl_arg_free;
-}
-
 static void server_release(tls_server_t *W) {
   if (--W->refs > 0)
     return;
   server_let_go_factory(W);
   weft_tls_context_release(W->tls.context);
   free(W);
-}
-
-/* The plain server let go of its factory argument (it closed, or was never made). */
-static void server_closed_fn(void *p) {
-  tls_server_t *W = p;
-  W->closed = 1;
-  server_let_go_factory(W);
-  server_release(W);
 }
 
 static int tls_factory(void *farg, weft_protocol_t *p, void **arg) {
@@ -1010,13 +913,29 @@ static int tls_factory(void *farg, weft_protocol_t *p, void **arg) {
   return 0;
 }
 
-static int server_new(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
-                      const weft_server_options_t *options, weft_server_options_t *plain,
-                      tls_server_t **out) {
-  if (!loop || !factory)
+/* The plain server let go of its factory argument (it closed, or was never made): no
+ * handshake completing from now on calls the caller's factory. */
+void weft__tls_server_free(void *arg) {
+  tls_server_t *W = arg;
+  W->closed = 1;
+  server_let_go_factory(W);
+  server_release(W);
+}
+
+void weft__tls_server_discard(void *arg) {
+  tls_server_t *W = arg;
+  W->factory_free = NULL; /* the arguments stay the caller's */
+  W->tls.ssl_arg_free = NULL;
+  server_release(W);
+}
+
+int weft__tls_server_new(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
+                         weft_free_fn factory_free, const weft_tls_options_t *tls,
+                         weft_protocol_factory_fn *factory_out, void **arg_out) {
+  if (!loop || !factory || !tls || !factory_out || !arg_out)
     return WEFT_EINVAL;
   weft_tls_options_t o;
-  copy_tls_options(weft__tls_server_options(options), &o);
+  copy_tls_options(tls, &o);
   if (check_options(&o, WEFT_TLS_SERVER))
     return WEFT_EINVAL;
   tls_server_t *W = calloc(1, sizeof(*W));
@@ -1026,70 +945,12 @@ static int server_new(weft_loop_t *loop, weft_protocol_factory_fn factory, void 
   W->loop = loop;
   W->factory = factory;
   W->factory_arg = factory_arg;
+  W->factory_free = factory_free;
   W->tls = o;
   W->tls.server_hostname = NULL; /* not kept: servers ignore it */
-  W->ssl_arg_free = o.ssl_arg_free;
-  W->tls.ssl_arg_free = NULL;
   weft_tls_context_retain(o.context);
-  weft_server_options_init(plain);
-  weft__copy_options(plain, sizeof(*plain), options);
-  plain->tls = NULL;
-  *out = W;
-  return 0;
-}
-
-/* The three creators: the plain server owns W (server_closed_fn) once its call succeeded,
- * and W owns the caller's argument from then on; on failure it stays the caller's. */
-int weft__tls_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
-                            weft_free_fn factory_arg_free, const char *host, int port,
-                            const weft_server_options_t *options, weft_future_t **out) {
-  weft_server_options_t plain;
-  tls_server_t *W;
-  int rc = server_new(loop, factory, factory_arg, options, &plain, &W);
-  if (rc)
-    return rc;
-  rc = weft_create_server(loop, tls_factory, W, server_closed_fn, host, port, &plain, out);
-  if (rc) {
-    server_release(W);
-    return rc;
-  }
-  server_own(W, factory_arg_free);
-  return 0;
-}
-
-int weft__tls_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory,
-                                void *factory_arg, weft_free_fn factory_arg_free, const int *fds,
-                                size_t count, const weft_server_options_t *options,
-                                weft_server_t **out) {
-  weft_server_options_t plain;
-  tls_server_t *W;
-  int rc = server_new(loop, factory, factory_arg, options, &plain, &W);
-  if (rc)
-    return rc;
-  rc = weft_create_server_fds(loop, tls_factory, W, server_closed_fn, fds, count, &plain, out);
-  if (rc) {
-    server_release(W);
-    return rc;
-  }
-  server_own(W, factory_arg_free);
-  return 0;
-}
-
-int weft__tls_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
-                                 void *factory_arg, weft_free_fn factory_arg_free, const char *path,
-                                 size_t path_len, const weft_server_options_t *options,
-                                 weft_server_t **out) {
-  weft_server_options_t plain;
-  tls_server_t *W;
-  int rc = server_new(loop, factory, factory_arg, options, &plain, &W);
-  if (rc)
-    return rc;
-  rc = weft_create_unix_server(loop, tls_factory, W, server_closed_fn, path, path_len, &plain, out);
-  if (rc) {
-    server_release(W);
-    return rc;
-  }
-  server_own(W, factory_arg_free);
+  *factory_out = tls_factory;
+  *arg_out = W;
   return 0;
 }
 

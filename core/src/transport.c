@@ -179,7 +179,7 @@ int weft_transport_abort(weft_transport_t *t) {
 }
 
 int weft_transport_is_closing(const weft_transport_t *t) {
-  return t ? t->closing : 1;
+  return t ? t->closing : 0;
 }
 
 int weft_transport_pause_reading(weft_transport_t *t) {
@@ -316,7 +316,9 @@ void weft_transport_emit_data(weft_transport_t *t, const char *data, size_t len)
 }
 
 int weft_transport_emit_eof(weft_transport_t *t) {
-  if (!t || t->lost || !t->proto.eof_received)
+  if (!t)
+    return WEFT_EINVAL;
+  if (t->lost || !t->proto.eof_received)
     return 0;
   return t->proto.eof_received(t, t->proto_arg);
 }
@@ -595,6 +597,75 @@ int weft__stream_start(weft__stream_t *s, const weft_protocol_t *p, void *arg) {
   weft_transport_emit_connection_made(&s->base);
   if (s->can_read && (!s->base.reading || s->base.closing) && !s->handle_closing)
     uv_read_stop(&s->h.stream); /* connection_made paused or closed it */
+  return 0;
+}
+
+/* An open descriptor adopted by a stream transport (TCP, Unix and pipe connects all end
+ * here). The transport starts from the loop, so the future completes after
+ * connection_made, as asyncio's. */
+typedef struct fd_op_s {
+  weft_future_t *future;
+  weft__stream_t *s;
+  weft_protocol_t proto;
+  void *arg;
+} fd_op_t;
+
+static void fd_start(void *arg) {
+  fd_op_t *op = arg;
+  weft__stream_t *s = op->s;
+  if (weft_future_done(op->future)) {
+    weft__stream_discard(s); /* cancelled before it started */
+    /* No transport took the protocol: the connect is over with its argument. */
+    weft__let_go(s->base.loop, op->proto.arg_free, op->arg);
+  } else {
+    /* The caller learns of a failure here through the future (the descriptor, handed over
+     * when the call succeeded, is closed with the stream). */
+    int rc = weft__stream_start(s, &op->proto, op->arg);
+    if (rc) {
+      weft__stream_discard(s);
+      weft_future_set_error(op->future, rc, NULL, NULL, NULL);
+    } else {
+      weft__future_set_transport(op->future, &s->base);
+      weft_transport_release(&s->base);
+    }
+  }
+  weft_future_release(op->future);
+  free(op);
+}
+
+int weft__connect_fd(weft_loop_t *loop, int kind, const weft_protocol_t *protocol, void *arg,
+                     int fd, int nodelay, weft_future_t **out) {
+  if (!loop || !protocol || !out || fd < 0)
+    return WEFT_EINVAL;
+  fd_op_t *op;
+  int rc = weft__op_new(loop, sizeof(*op), offsetof(fd_op_t, future), (void **)&op);
+  if (rc)
+    return rc;
+  weft__copy_sized(&op->proto, sizeof(op->proto), protocol);
+  op->arg = arg;
+  rc = weft__stream_new(loop, kind, 0, &op->s);
+  if (rc == 0) {
+    /* Scheduled before the descriptor is adopted: once adopted, only closing the stream
+     * would let go of it, and on failure it stays the caller's. */
+    weft_handle_t *h;
+    rc = weft_call_soon(loop, fd_start, op, &h);
+    if (rc == 0) {
+      rc = weft__stream_open_fd(op->s, fd);
+      if (rc)
+        weft_handle_cancel(h);
+      weft_handle_release(h);
+    }
+    if (rc)
+      weft__stream_discard(op->s);
+    else if (kind == WEFT_TRANSPORT_TCP && nodelay)
+      weft__tcp_set_nodelay(op->s);
+  }
+  if (rc) {
+    weft_future_release(op->future);
+    free(op);
+    return rc;
+  }
+  *out = weft_future_retain(op->future);
   return 0;
 }
 

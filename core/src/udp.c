@@ -398,7 +398,7 @@ int weft_create_datagram_endpoint(weft_loop_t *loop, const weft_protocol_t *prot
   op->local_host = op->o.local_host ? strdup(op->o.local_host) : NULL;
   op->remote_host = op->o.remote_host ? strdup(op->o.remote_host) : NULL;
   op->o.local_host = op->o.remote_host = NULL;
-  weft_future_add_done_callback(op->future, dg_done, op);
+  weft__future_watch(op->future, dg_done, op);
   *out = weft_future_retain(op->future);
   dg_step(op);
   return 0;

@@ -1,12 +1,13 @@
 /* Unix domain stream sockets, client side. libuv 1.44's uv_pipe_connect knows no abstract
- * names, so the socket is made and connected here and then handed to a pipe handle. */
+ * names, so the socket is made and connected here and then handed to a pipe handle. Plain
+ * sockets only: connect.c is where TLS is put over them. */
 #include "net.h"
 
 #include <errno.h>
 #include <unistd.h>
 
-int weft_create_unix_connection(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
-                                const char *path, size_t path_len, weft_future_t **out) {
+int weft__unix_connect(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                       const char *path, size_t path_len, weft_future_t **out) {
   if (!loop || !protocol || !path || path_len == 0 || !out)
     return WEFT_EINVAL;
   struct sockaddr_un sun;
@@ -23,13 +24,8 @@ int weft_create_unix_connection(weft_loop_t *loop, const weft_protocol_t *protoc
     close(fd);
     return rc;
   }
-  rc = weft__connect_fd(loop, WEFT_TRANSPORT_UNIX, protocol, arg, fd, out);
+  rc = weft__connect_fd(loop, WEFT_TRANSPORT_UNIX, protocol, arg, fd, 0, out);
   if (rc)
     close(fd);
   return rc;
-}
-
-int weft_create_unix_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
-                                   int fd, weft_future_t **out) {
-  return weft__connect_fd(loop, WEFT_TRANSPORT_UNIX, protocol, arg, fd, out);
 }

@@ -192,3 +192,28 @@ def test_unconnected_sendto_numeric_and_named_addresses():
         transport.sendto(b"after close", ("127.0.0.1", port))  # dropped, as asyncio
 
     weft.run(main())
+
+
+@pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                         ids=["weft", "asyncio"])
+def test_sendto_takes_its_arguments_by_keyword(new_loop):
+    # asyncio's DatagramTransport.sendto(data, addr=None): test_events sends with addr=.
+    async def main():
+        loop = asyncio.get_running_loop()
+        a_t, a = await loop.create_datagram_endpoint(Recorder, local_addr=("127.0.0.1", 0))
+        c_t, c = await loop.create_datagram_endpoint(Recorder, family=socket.AF_INET)
+        c_t.sendto(b"addr", addr=a_t.get_extra_info("sockname"))
+        c_t.sendto(data=b"both", addr=a_t.get_extra_info("sockname"))
+        assert (await asyncio.wait_for(a.datagrams.get(), 5))[0] == b"addr"
+        assert (await asyncio.wait_for(a.datagrams.get(), 5))[0] == b"both"
+        with pytest.raises(TypeError):
+            c_t.sendto(b"x", address=a_t.get_extra_info("sockname"))
+        for t in (a_t, c_t):
+            t.close()
+        await asyncio.gather(a.lost, c.lost)
+
+    loop = new_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()

@@ -5,6 +5,7 @@ import contextvars
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -267,6 +268,25 @@ def test_task_factory(loop):
     assert len(made) == 1
 
 
+@pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                         ids=["weft", "asyncio"])
+def test_task_factory_tasks_get_their_name(new_loop):
+    # asyncio names a factory's task through set_name (3.13 has no tasks._set_task_name).
+    loop = new_loop()
+    try:
+        loop.set_task_factory(lambda lp, coro, **kwargs: asyncio.Task(coro, loop=lp, **kwargs))
+
+        async def main():
+            return asyncio.current_task().get_name()
+
+        assert loop.run_until_complete(loop.create_task(main(), name="named")) == "named"
+        assert loop.run_until_complete(
+            loop.create_task(main(), name="in-context", context=contextvars.copy_context())
+        ) == "in-context"
+    finally:
+        loop.close()
+
+
 def test_many_timers_cancelled_do_not_leak(loop):
     handles = [loop.call_later(100, print) for _ in range(10000)]
     for handle in handles:
@@ -360,3 +380,196 @@ finally:
     finally:
         child.kill()
         child.wait()
+
+
+BOTH_LOOPS = pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                                     ids=["weft", "asyncio"])
+
+
+def _from_another_thread(loop, call):
+    """Runs call() on a new thread while the loop runs; its result, or what it raised."""
+    outcome = {}
+
+    def body():
+        try:
+            outcome["result"] = call()
+        except BaseException as exc:  # noqa: BLE001 (handed back to the test)
+            outcome["error"] = exc
+
+    async def main():
+        thread = threading.Thread(target=body)
+        thread.start()
+        while thread.is_alive():
+            await asyncio.sleep(0.005)
+        thread.join()
+
+    loop.run_until_complete(main())
+    return outcome
+
+
+async def _until(predicate, rounds=1000):
+    # asyncio's loop is not woken by a call_soon from another thread: keep it turning.
+    for _ in range(rounds):
+        if predicate():
+            return True
+        await asyncio.sleep(0.005)
+    return predicate()
+
+
+@BOTH_LOOPS
+def test_call_soon_and_timers_from_another_thread_without_debug(new_loop):
+    # asyncio checks the calling thread in debug mode only; weft routes such calls through
+    # the thread-safe path, and the callbacks run on the loop's thread.
+    loop = new_loop()
+    try:
+        loop.set_debug(False)
+        ran = []
+        record = lambda what: ran.append((what, threading.get_ident()))  # noqa: E731
+        out = _from_another_thread(loop, lambda: (
+            loop.call_soon(record, "soon"),
+            loop.call_later(0.01, record, "later"),
+            loop.call_at(loop.time() + 0.01, record, "at"),
+            loop.call_later(60, record, "cancelled")))  # cancelled long before it is due
+        assert "error" not in out, out
+        soon, later, at, cancelled = out["result"]
+        assert isinstance(soon, asyncio.Handle) and isinstance(later, asyncio.TimerHandle)
+        assert at.when() <= loop.time() + 0.01
+        cancelled.cancel()
+        assert loop.run_until_complete(_until(lambda: len(ran) >= 3))
+        loop.run_until_complete(asyncio.sleep(0.05))
+        assert sorted(what for what, _ in ran) == ["at", "later", "soon"]
+        assert {thread for _, thread in ran} == {threading.get_ident()}
+    finally:
+        loop.close()
+
+
+@BOTH_LOOPS
+def test_timer_from_another_thread_cancelled_there_never_runs(new_loop):
+    loop = new_loop()
+    try:
+        ran = []
+
+        def schedule_and_cancel():
+            timer = loop.call_later(0.1, ran.append, 1)  # cancelled before it is due
+            timer.cancel()
+            return timer
+
+        out = _from_another_thread(loop, schedule_and_cancel)
+        assert out["result"].cancelled()
+        loop.run_until_complete(asyncio.sleep(0.2))
+        assert ran == []
+    finally:
+        loop.close()
+
+
+@BOTH_LOOPS
+def test_call_soon_from_another_thread_in_debug_mode_raises(new_loop):
+    loop = new_loop()
+    try:
+        loop.set_debug(True)
+        for call in (lambda: loop.call_soon(print), lambda: loop.call_later(1, print),
+                     lambda: loop.call_at(loop.time() + 1, print)):
+            out = _from_another_thread(loop, call)
+            assert isinstance(out.get("error"), RuntimeError), out
+    finally:
+        loop.close()
+
+
+@BOTH_LOOPS
+def test_runner_debug_makes_the_loop_debug(new_loop):
+    async def main():
+        return asyncio.get_running_loop().get_debug()
+
+    with asyncio.Runner(debug=True, loop_factory=new_loop) as runner:
+        assert runner.run(main()) is True
+    with asyncio.Runner(debug=False, loop_factory=new_loop) as runner:
+        assert runner.run(main()) is False
+    if sys.version_info >= (3, 12):  # asyncio.run's loop_factory came in 3.12
+        assert asyncio.run(main(), debug=True, loop_factory=new_loop) is True
+
+
+@BOTH_LOOPS
+def test_a_failed_task_is_reported_at_once_in_debug_mode_too(new_loop):
+    # Nothing keeps a finished task alive: "exception was never retrieved" comes as soon
+    # as the program lets go of it (test_futures2 checks it with sleep(0)).
+    import weakref
+    reported = []
+
+    async def main():
+        asyncio.get_running_loop().set_exception_handler(
+            lambda loop, context: reported.append(context["message"]))
+
+        async def fail():
+            1 / 0
+
+        ref = weakref.ref(asyncio.ensure_future(fail()))
+        await asyncio.sleep(0)
+        return ref() is None
+
+    for debug in (False, True):
+        reported.clear()
+        with asyncio.Runner(debug=debug, loop_factory=new_loop) as runner:
+            assert runner.run(main()) is True
+        assert reported == ["Task exception was never retrieved"]
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="3.11's asyncio runs the handler "
+                    "in the loop's context")
+@BOTH_LOOPS
+def test_custom_exception_handler_runs_in_the_failing_context(new_loop):
+    name = contextvars.ContextVar("name", default="outer")
+    seen = []
+
+    def callback():
+        name.set("handle")
+        1 / 0
+
+    async def task():
+        name.set("task")
+        1 / 0
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda loop, context: seen.append(name.get()))
+        loop.call_soon(callback)
+        loop.create_task(task())
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        runner.run(main())
+    assert sorted(seen) == ["handle", "task"]
+
+
+@BOTH_LOOPS
+def test_watching_a_bad_object_or_a_transports_socket_raises(new_loop):
+    import socket
+    loop = new_loop()
+    rsock, wsock = socket.socketpair()
+    try:
+        for method in (loop.add_reader, loop.add_writer):
+            with pytest.raises(ValueError, match="Invalid file object"):
+                method(object(), print)
+        for method in (loop.remove_reader, loop.remove_writer):
+            with pytest.raises(ValueError, match="Invalid file object"):
+                method(object())
+
+        async def main():
+            transport, _ = await loop.create_connection(asyncio.Protocol, sock=rsock)
+            try:
+                for fd in (rsock, rsock.fileno()):
+                    for call in (lambda: loop.add_reader(fd, print),
+                                 lambda: loop.add_writer(fd, print),
+                                 lambda: loop.remove_reader(fd),
+                                 lambda: loop.remove_writer(fd)):
+                        with pytest.raises(RuntimeError, match="is used by transport"):
+                            call()
+            finally:
+                transport.close()
+            await asyncio.sleep(0)
+
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+        rsock.close()
+        wsock.close()

@@ -5,6 +5,7 @@ import asyncio
 import gc
 import io
 import os
+import signal
 import sys
 import tty
 import warnings
@@ -220,3 +221,22 @@ def test_subprocess_stdin_broken_pipe_and_pass_fds():
                                                  pass_fds=(1 << 20,))
 
     weft.run(main())
+
+
+@pytest.mark.parametrize("run", [asyncio.run, weft.run], ids=["asyncio", "weft"])
+@pytest.mark.parametrize("piped", [False, True], ids=["no-pipes", "pipes"])
+def test_signalling_a_reaped_child_raises_process_lookup_error(run, piped):
+    """Once wait() or communicate() has the return code the child is gone: send_signal,
+    terminate and kill raise ProcessLookupError, as on asyncio's own loop."""
+    async def main():
+        pipe = asyncio.subprocess.PIPE if piped else None
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass",
+                                                    stdout=pipe, stderr=pipe)
+        if piped:
+            await proc.communicate()
+        assert await proc.wait() == 0
+        for call in (lambda: proc.send_signal(signal.SIGTERM), proc.terminate, proc.kill):
+            with pytest.raises(ProcessLookupError):
+                call()
+
+    run(main())

@@ -503,3 +503,19 @@ def test_aiohttp_over_https():
             await runner.cleanup()
 
     weft.run(main())
+
+
+def test_tls_is_refused_on_a_python_whose_ssl_layout_is_unknown(monkeypatch):
+    # _sslhelper.c reads CPython's _ssl structs as 3.7 to 3.13 lay them out; on any other
+    # version weft refuses TLS with RuntimeError instead of reading an unknown layout.
+    import sys
+    import types
+    fake_sys = types.SimpleNamespace(implementation=sys.implementation,
+                                     version_info=(3, 99, 0), version="3.99.0 (fake)")
+    monkeypatch.setattr(weft_tls, "sys", fake_sys)
+    monkeypatch.setattr(weft_tls, "_openssl_checked", False)
+    monkeypatch.setattr(weft_tls, "_openssl_problem", None)
+    with pytest.raises(RuntimeError, match="3.7 to 3.13"):
+        weft_tls._check_openssl()
+    monkeypatch.undo()
+    weft_tls._check_openssl()  # this Python: accepted

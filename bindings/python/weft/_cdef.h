@@ -40,8 +40,7 @@ void weft_handle_release(weft_handle_t *handle);
 void weft_handles_release(weft_handle_t *const *handles, size_t count, int cancel);
 
 typedef void (*weft_log_fn)(weft_loop_t *loop, int level, const char *text, void *arg);
-int weft_loop_set_log_handler(weft_loop_t *loop, weft_log_fn fn, void *arg,
-                              weft_free_fn arg_free);
+int weft_loop_set_log_handler(weft_loop_t *loop, weft_log_fn fn, void *arg, weft_free_fn arg_free);
 int weft_loop_set_debug(weft_loop_t *loop, int enabled);
 int weft_loop_get_debug(const weft_loop_t *loop);
 int weft_loop_set_slow_callback_duration(weft_loop_t *loop, double seconds);
@@ -101,6 +100,7 @@ weft_transport_t *weft_process_get_pipe_transport(const weft_process_t *process,
 /* transport.h (what pipe transports use) */
 int weft_transport_write(weft_transport_t *transport, const void *data, size_t len);
 int weft_transport_write_eof(weft_transport_t *transport);
+int weft_transport_can_write_eof(const weft_transport_t *transport);
 int weft_transport_close(weft_transport_t *transport);
 int weft_transport_abort(weft_transport_t *transport);
 int weft_transport_is_closing(const weft_transport_t *transport);
@@ -172,13 +172,23 @@ void weft_server_options_init(weft_server_options_t *options);
 weft_transport_t *weft_transport_retain(weft_transport_t *transport);
 void weft_transport_release(weft_transport_t *transport);
 void weft_future_release(weft_future_t *future);
+typedef struct weft_connect_options_s {
+  size_t size;
+  const weft_tls_options_t *tls;
+  ...;
+} weft_connect_options_t;
+void weft_connect_options_init(weft_connect_options_t *options);
 int weft_create_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
-                              weft_future_t **out);
+                              const weft_connect_options_t *options, weft_future_t **out);
 int weft_create_unix_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
-                                   int fd, weft_future_t **out);
+                                   int fd, const weft_connect_options_t *options,
+                                   weft_future_t **out);
+int weft_connect_accepted_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
+                             const weft_connect_options_t *options, weft_future_t **out);
 int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
-                           weft_free_fn factory_arg_free, const int *fds, size_t count, const weft_server_options_t *options,
-                           weft_server_t **out);
+                           weft_free_fn factory_arg_free, const int *fds, size_t count,
+                           const weft_server_options_t *options, weft_future_t **out);
+weft_server_t *weft_server_retain(weft_server_t *server);
 void weft_server_release(weft_server_t *server);
 int weft_server_start_serving(weft_server_t *server);
 int weft_server_is_serving(const weft_server_t *server);
@@ -266,8 +276,8 @@ typedef struct weft_error_context_s {
 } weft_error_context_t;
 typedef void (*weft_exception_handler_fn)(weft_loop_t *loop, const weft_error_context_t *context,
                                           void *arg);
-int weft_loop_set_exception_handler(weft_loop_t *loop, weft_exception_handler_fn handler,
-                                    void *arg, weft_free_fn arg_free);
+int weft_loop_set_exception_handler(weft_loop_t *loop, weft_exception_handler_fn handler, void *arg,
+                                    weft_free_fn arg_free);
 void weft_loop_default_exception_handler(weft_loop_t *loop, const weft_error_context_t *context);
 
 /* tls.h, tls_transport.h: TLS over transports, with the SSL objects Python makes */
@@ -295,10 +305,6 @@ const char *weft_tls_conn_error(const weft_tls_conn_t *conn);
 void *weft_tls_conn_owner(const weft_tls_conn_t *conn);
 int weft_start_tls(weft_transport_t *transport, const weft_protocol_t *protocol, void *arg,
                    const weft_tls_options_t *tls, int32_t server_side, weft_future_t **out);
-int weft_create_connection_fd_tls(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
-                                  int fd, const weft_tls_options_t *tls, weft_future_t **out);
-int weft_connect_accepted_fd_tls(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
-                                 int fd, const weft_tls_options_t *tls, weft_future_t **out);
 
 extern "Python" int _weft_tls_ssl(void *, int32_t, weft_tls_ssl_t *);
 extern "Python" void _weft_tls_release(void *);

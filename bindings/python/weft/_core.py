@@ -31,6 +31,7 @@ _ASYNCIO_ERRORS = {
     lib.WEFT_ECLOSED: RuntimeError,
     lib.WEFT_EWRONGTHREAD: RuntimeError,
     lib.WEFT_ERUNNING: RuntimeError,
+    lib.WEFT_EWRONGLOOP: RuntimeError,
     lib.WEFT_ETLS: ssl.SSLError,
 }
 

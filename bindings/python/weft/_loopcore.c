@@ -102,13 +102,29 @@ enum { SPARE_MAX = 128 };
 static PyObject *spare[SPARE_MAX]; /* emptied, untracked, one reference each */
 static size_t spare_len;
 
+/* Whether something holds a weak reference to obj. CPython keeps the list of an object's
+ * weak references at tp_weaklistoffset from the object: a positive offset into the
+ * instance up to 3.11, and from 3.12 a negative one into the pre-header for the types whose
+ * weak references it manages (Py_TPFLAGS_MANAGED_WEAKREF, as a class with __weakref__ in
+ * __slots__ now is). The versions whose layout we know are read; on any other, a type that
+ * can be weakly referenced counts as referenced, which only costs the spare. */
+static int has_weakrefs(PyObject *obj) {
+  Py_ssize_t offset = Py_TYPE(obj)->tp_weaklistoffset;
+  if (offset == 0)
+    return 0;
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000
+  return *(PyObject **)((char *)obj + offset) != NULL;
+#else
+  return 1;
+#endif
+}
+
 /* Lets go of a handle that has run (or was skipped): kept as a spare when only the loop
  * holds it, else released. */
 static void handle_release(PyObject *handle) {
   PyTypeObject *type = Py_TYPE(handle);
   if (Py_REFCNT(handle) != 1 || type != slots.handle_type || spare_len == SPARE_MAX ||
-      (type->tp_weaklistoffset > 0 &&
-       *(PyObject **)((char *)handle + type->tp_weaklistoffset) != NULL)) {
+      has_weakrefs(handle)) {
     Py_DECREF(handle);
     return;
   }
@@ -482,45 +498,9 @@ static PyObject *debug_handle(LoopCore *self, const char *method, PyObject *call
   return handle;
 }
 
-static PyObject *LoopCore_call_soon(LoopCore *self, PyObject *const *argv, Py_ssize_t nargs,
-                                    PyObject *kwnames) {
-  PyObject *callback, *args, *context, *handle;
-  if (check_open(self) ||
-      parse_call(argv, nargs, kwnames, 0, "call_soon", &callback, &args, &context))
-    return NULL;
-  if (self->debug)
-    handle = debug_handle(self, "call_soon", callback, args, context, NULL);
-  else
-    handle = handle_new(slots.handle_type, callback, args, (PyObject *)self, context);
-  if (handle == NULL)
-    return NULL;
-  int rc = weft_call_soon_id(self->core, ID_SOON, NULL);
-  if (rc < 0) {
-    Py_DECREF(handle);
-    raise_code(rc);
-    return NULL;
-  }
-  if (ring_push(&self->ready, handle) < 0) {
-    Py_DECREF(handle);
-    return NULL;
-  }
-  /* A thread-safe call after this one runs after it: it starts a new group. */
-  self->wakeup_posted = 0;
-  return handle;
-}
-
-static PyObject *LoopCore_call_soon_threadsafe(LoopCore *self, PyObject *const *argv,
-                                               Py_ssize_t nargs, PyObject *kwnames) {
-  PyObject *callback, *args, *context, *handle;
-  if (check_open(self) ||
-      parse_call(argv, nargs, kwnames, 0, "call_soon_threadsafe", &callback, &args, &context))
-    return NULL;
-  if (self->debug)
-    handle = debug_handle(self, "call_soon_threadsafe", callback, args, context, NULL);
-  else
-    handle = handle_new(slots.handle_type, callback, args, (PyObject *)self, context);
-  if (handle == NULL)
-    return NULL;
+/* Queues a handle for the loop thread and wakes it: call_soon_threadsafe's path. Returns
+ * the handle (the reference passed in), or NULL with it released. */
+static PyObject *post_threadsafe(LoopCore *self, PyObject *handle) {
   /* While the newest group's marker is on its way, the handle joins that group and the loop
    * need not be woken again. The GIL orders the flag with the loop thread's resets of it. */
   int new_group = !self->wakeup_posted;
@@ -550,11 +530,139 @@ static PyObject *LoopCore_call_soon_threadsafe(LoopCore *self, PyObject *const *
   return handle;
 }
 
+/* call_soon, call_later and call_at from another thread than the running loop's: asyncio
+ * checks the thread in debug mode only (RuntimeError, which _debug_handle raises here too),
+ * and without debug such a call works there, unsafely. Here the core refuses it
+ * (WEFT_EWRONGTHREAD), and the handle goes the thread-safe way instead, so a program that
+ * works on asyncio works here, safely. */
+
+static PyObject *LoopCore_call_soon(LoopCore *self, PyObject *const *argv, Py_ssize_t nargs,
+                                    PyObject *kwnames) {
+  PyObject *callback, *args, *context, *handle;
+  if (check_open(self) ||
+      parse_call(argv, nargs, kwnames, 0, "call_soon", &callback, &args, &context))
+    return NULL;
+  if (self->debug)
+    handle = debug_handle(self, "call_soon", callback, args, context, NULL);
+  else
+    handle = handle_new(slots.handle_type, callback, args, (PyObject *)self, context);
+  if (handle == NULL)
+    return NULL;
+  int rc = weft_call_soon_id(self->core, ID_SOON, NULL);
+  if (rc == WEFT_EWRONGTHREAD)
+    return post_threadsafe(self, handle);
+  if (rc < 0) {
+    Py_DECREF(handle);
+    raise_code(rc);
+    return NULL;
+  }
+  if (ring_push(&self->ready, handle) < 0) {
+    Py_DECREF(handle);
+    return NULL;
+  }
+  /* A thread-safe call after this one runs after it: it starts a new group. */
+  self->wakeup_posted = 0;
+  return handle;
+}
+
+static PyObject *LoopCore_call_soon_threadsafe(LoopCore *self, PyObject *const *argv,
+                                               Py_ssize_t nargs, PyObject *kwnames) {
+  PyObject *callback, *args, *context, *handle;
+  if (check_open(self) ||
+      parse_call(argv, nargs, kwnames, 0, "call_soon_threadsafe", &callback, &args, &context))
+    return NULL;
+  if (self->debug)
+    handle = debug_handle(self, "call_soon_threadsafe", callback, args, context, NULL);
+  else
+    handle = handle_new(slots.handle_type, callback, args, (PyObject *)self, context);
+  if (handle == NULL)
+    return NULL;
+  return post_threadsafe(self, handle);
+}
+
 static double monotonic_now(void) {
   /* time.monotonic() reads the same clock, and so does the core (uv_hrtime). */
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Starts the core's timer for a new TimerHandle. 0, or WEFT_EWRONGTHREAD (nothing done,
+ * no exception), or -1 with an exception. */
+static int arm_timer(LoopCore *self, PyObject *timer, PyObject *when, double deadline) {
+  uintptr_t id = self->next_timer_id;
+  weft_handle_t *core_handle = NULL;
+  PyObject *key = PyLong_FromSize_t(id);
+  PyObject *core_ref = NULL;
+  int rc = key ? weft_call_at_id(self->core, deadline, id, &core_handle) : 0;
+  if (rc == WEFT_EWRONGTHREAD) {
+    Py_DECREF(key);
+    return rc;
+  }
+  if (rc < 0)
+    raise_code(rc);
+  if (key == NULL || rc < 0 || (core_ref = PyLong_FromVoidPtr(core_handle)) == NULL)
+    goto fail;
+  self->next_timer_id += 2;
+  slot_set(timer, slots.when, when);
+  slot_set(timer, slots.scheduled, Py_True);
+  slot_set(timer, slots.id, key);
+  slot_set(timer, slots.core, core_ref);
+  if (PyDict_SetItem(self->timers, key, timer) < 0)
+    goto fail;
+  custody_enter(timer);
+  Py_DECREF(core_ref);
+  Py_DECREF(key);
+  return 0;
+fail:
+  if (core_handle != NULL)
+    weft_handles_release(&core_handle, 1, 1);
+  Py_XDECREF(core_ref);
+  Py_XDECREF(key);
+  return -1;
+}
+
+static PyObject *arm_timer_method; /* LoopCore._arm_timer, unbound */
+
+/* A timer made on another thread: the TimerHandle is returned now, with its deadline and
+ * no core timer yet (_id None: cancelling it now only marks it), and the loop thread arms
+ * it through a thread-safe handle running _arm_timer. Steals timer. */
+static PyObject *post_arming(LoopCore *self, PyObject *timer, PyObject *when) {
+  slot_set(timer, slots.when, when);
+  slot_set(timer, slots.scheduled, Py_False);
+  slot_set(timer, slots.id, Py_None);
+  slot_set(timer, slots.core, Py_None);
+  PyObject *args = PyTuple_Pack(2, (PyObject *)self, timer);
+  PyObject *arming =
+      args ? handle_new(slots.handle_type, arm_timer_method, args, (PyObject *)self, NULL) : NULL;
+  if (arming == NULL || post_threadsafe(self, arming) == NULL) {
+    Py_DECREF(timer);
+    return NULL;
+  }
+  return timer;
+}
+
+/* On the loop thread: arms a timer post_arming queued, unless it was cancelled since. */
+static PyObject *LoopCore_arm_timer(LoopCore *self, PyObject *timer) {
+  if (!PyObject_TypeCheck(timer, slots.timer_type)) {
+    PyErr_SetString(PyExc_TypeError, "_arm_timer() takes a TimerHandle of this loop");
+    return NULL;
+  }
+  int cancelled = slot_true(timer, slots.cancelled, "_cancelled");
+  if (cancelled < 0)
+    return NULL;
+  if (cancelled || self->closed || self->core == NULL)
+    Py_RETURN_NONE;
+  PyObject *when = SLOT(timer, slots.when);
+  double deadline = when ? PyFloat_AsDouble(when) : -1.0;
+  if (when == NULL || (deadline == -1.0 && PyErr_Occurred()))
+    return NULL;
+  Py_INCREF(when);
+  int rc = arm_timer(self, timer, when, deadline);
+  Py_DECREF(when);
+  if (rc == WEFT_EWRONGTHREAD)
+    raise_code(rc);
+  return rc < 0 ? NULL : Py_NewRef(Py_None);
 }
 
 static PyObject *schedule_timer(LoopCore *self, PyObject *when, PyObject *const *argv,
@@ -573,33 +681,14 @@ static PyObject *schedule_timer(LoopCore *self, PyObject *when, PyObject *const 
     timer = handle_new(slots.timer_type, callback, args, (PyObject *)self, context);
   if (timer == NULL)
     return NULL;
-  uintptr_t id = self->next_timer_id;
-  weft_handle_t *core_handle = NULL;
-  PyObject *key = PyLong_FromSize_t(id);
-  PyObject *core_ref = NULL;
-  int rc = key ? weft_call_at_id(self->core, deadline, id, &core_handle) : 0;
-  if (rc < 0)
-    raise_code(rc);
-  if (key == NULL || rc < 0 || (core_ref = PyLong_FromVoidPtr(core_handle)) == NULL)
-    goto fail;
-  self->next_timer_id += 2;
-  slot_set(timer, slots.when, when);
-  slot_set(timer, slots.scheduled, Py_True);
-  slot_set(timer, slots.id, key);
-  slot_set(timer, slots.core, core_ref);
-  if (PyDict_SetItem(self->timers, key, timer) < 0)
-    goto fail;
-  custody_enter(timer);
-  Py_DECREF(core_ref);
-  Py_DECREF(key);
+  int rc = arm_timer(self, timer, when, deadline);
+  if (rc == WEFT_EWRONGTHREAD)
+    return post_arming(self, timer, when);
+  if (rc < 0) {
+    Py_DECREF(timer);
+    return NULL;
+  }
   return timer;
-fail:
-  if (core_handle != NULL)
-    weft_handles_release(&core_handle, 1, 1);
-  Py_XDECREF(core_ref);
-  Py_XDECREF(key);
-  Py_DECREF(timer);
-  return NULL;
 }
 
 static PyObject *LoopCore_call_at(LoopCore *self, PyObject *const *argv, Py_ssize_t nargs,
@@ -1071,6 +1160,8 @@ static PyMethodDef LoopCore_methods[] = {
      "call_soon(callback, *args, context=None): run callback in the next iteration."},
     {"call_soon_threadsafe", (PyCFunction)(void (*)(void))LoopCore_call_soon_threadsafe,
      METH_FASTCALL | METH_KEYWORDS, "call_soon from any thread; wakes the loop."},
+    {"_arm_timer", (PyCFunction)LoopCore_arm_timer, METH_O,
+     "Starts a timer call_at or call_later made on another thread (on the loop thread)."},
     {"call_at", (PyCFunction)(void (*)(void))LoopCore_call_at, METH_FASTCALL | METH_KEYWORDS,
      "call_at(when, callback, *args, context=None): run callback at loop time `when`."},
     {"call_later", (PyCFunction)(void (*)(void))LoopCore_call_later, METH_FASTCALL | METH_KEYWORDS,
@@ -1200,9 +1291,11 @@ int _weft_loopcore_install(void) {
   kw_loop_name_context =
       str_loop && str_name && str_context ? PyTuple_Pack(3, str_loop, str_name, str_context) : NULL;
   Py_XDECREF(str_loop);
-  if (type != NULL && str_debug_handle && str_run_batch_debug && str_interrupted &&
-      str_create_task && str_get_debug && str_timer_handle_cancelled && str_future && str_task &&
-      kw_loop && kw_loop_name_context && PyModule_AddObjectRef(module, "LoopCore", type) == 0 &&
+  arm_timer_method = type ? PyObject_GetAttrString(type, "_arm_timer") : NULL;
+  if (type != NULL && arm_timer_method && str_debug_handle && str_run_batch_debug &&
+      str_interrupted && str_create_task && str_get_debug && str_timer_handle_cancelled &&
+      str_future && str_task && kw_loop && kw_loop_name_context &&
+      PyModule_AddObjectRef(module, "LoopCore", type) == 0 &&
       PyModule_AddIntConstant(module, "THREADSAFE_ID", ID_THREADSAFE) == 0 &&
       weft_py_add_transport_core(module) == 0 && weft_py_add_sock_core(module, type) == 0 &&
       PyDict_SetItemString(PyImport_GetModuleDict(), "weft._loopcore", module) == 0)

@@ -136,13 +136,37 @@ static int encode_numeric(int family, PyObject *addr, struct sockaddr_storage *o
 /* sendto(data, addr=None) of a datagram endpoint. A numeric address is encoded here; any
  * other goes through the transport's _encode (which resolves it, as asyncio's sendto does).
  * An endpoint made with remote_addr takes no other address. */
-static PyObject *TransportCore_sendto(TransportCore *self, PyObject *const *args,
-                                      Py_ssize_t nargs) {
-  if (nargs < 1 || nargs > 2) {
-    PyErr_SetString(PyExc_TypeError, "sendto() takes data and an optional address");
+static PyObject *TransportCore_sendto(TransportCore *self, PyObject *const *args, Py_ssize_t nargs,
+                                      PyObject *kwnames) {
+  /* asyncio's signature, sendto(data, addr=None): either may be given by keyword. */
+  PyObject *data = nargs > 0 ? args[0] : NULL, *addr = nargs > 1 ? args[1] : NULL;
+  Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+  if (nargs > 2) {
+    PyErr_Format(PyExc_TypeError, "sendto() takes at most 2 arguments (%zd given)", nargs);
     return NULL;
   }
-  PyObject *data = args[0], *addr = nargs > 1 ? args[1] : Py_None;
+  for (Py_ssize_t i = 0; i < nkw; i++) {
+    PyObject *name = PyTuple_GET_ITEM(kwnames, i);
+    PyObject **slot =
+        PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "addr") == 0   ? &addr
+        : PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "data") == 0 ? &data
+                                                                                       : NULL;
+    if (slot == NULL) {
+      PyErr_Format(PyExc_TypeError, "sendto() got an unexpected keyword argument '%S'", name);
+      return NULL;
+    }
+    if (*slot != NULL) {
+      PyErr_Format(PyExc_TypeError, "sendto() got multiple values for argument '%S'", name);
+      return NULL;
+    }
+    *slot = args[nargs + i];
+  }
+  if (data == NULL) {
+    PyErr_SetString(PyExc_TypeError, "sendto() missing required argument 'data'");
+    return NULL;
+  }
+  if (addr == NULL)
+    addr = Py_None;
   if (!PyBytes_Check(data) && !PyByteArray_Check(data) && !PyMemoryView_Check(data)) {
     PyErr_Format(PyExc_TypeError, "data argument must be a bytes-like object, not '%.100s'",
                  Py_TYPE(data)->tp_name);
@@ -642,7 +666,7 @@ static PyMethodDef TransportCore_methods[] = {
      "Queues the concatenation of an iterable of bytes-like objects."},
     {"release", (PyCFunction)TransportCore_release, METH_NOARGS,
      "The core will not call again (the connection was never made): let go of everything."},
-    {"sendto", (PyCFunction)(void (*)(void))TransportCore_sendto, METH_FASTCALL,
+    {"sendto", (PyCFunction)(void (*)(void))TransportCore_sendto, METH_FASTCALL | METH_KEYWORDS,
      "sendto(data, addr=None): a datagram to addr (unconnected endpoints)."},
     {"is_closing", (PyCFunction)TransportCore_is_closing, METH_NOARGS,
      "True once the transport is closing or closed."},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import traceback
 from asyncio import base_events
 from typing import Any, Callable, Optional
@@ -9,6 +10,23 @@ from typing import Any, Callable, Optional
 __all__ = ["ExceptionHandlerMixin"]
 
 Context = dict[str, Any]
+
+# 3.12's asyncio runs a custom handler in the context of the failing task, future or handle
+# (gh-96704); 3.11's runs it in the loop's.
+_HANDLER_IN_ITS_CONTEXT = sys.version_info >= (3, 12)
+
+
+def _context_of(context: Context):
+    """The contextvars.Context a custom handler runs in for this report, or None: the
+    task's, else the future's (a Task may be reported as 'future'), else the handle's."""
+    thing = context.get("task")
+    if thing is None:
+        thing = context.get("future")
+    if thing is None:
+        thing = context.get("handle")
+    get_context = getattr(thing, "get_context", None)
+    ctx = get_context() if get_context is not None else None
+    return ctx if hasattr(ctx, "run") else None
 
 
 class ExceptionHandlerMixin:
@@ -67,7 +85,11 @@ class ExceptionHandlerMixin:
                 base_events.logger.error("Exception in default exception handler", exc_info=True)
             return
         try:
-            handler(self, context)
+            ctx = _context_of(context) if _HANDLER_IN_ITS_CONTEXT else None
+            if ctx is not None:
+                ctx.run(handler, self, context)
+            else:
+                handler(self, context)
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:

@@ -40,6 +40,9 @@ __all__ = ["EventLoop"]
 
 _monotonic = time.monotonic
 _THREADSAFE = _loopcore.THREADSAFE_ID  # call_soon_threadsafe's marker id (call_soon's is 0)
+# Names a task a task factory made. Up to 3.12 asyncio's own helper (it warns when the task
+# has no set_name); 3.13 removed it and calls set_name, which such a task must have.
+_set_task_name = getattr(tasks, "_set_task_name", None)
 
 
 def _debug_from_environment() -> bool:
@@ -172,6 +175,10 @@ class EventLoop(LoopCore, TLSMixin, DatagramMixin, PipeMixin, SendfileMixin, Tra
         if elapsed >= self.slow_callback_duration:
             base_events.logger.warning("Executing %s took %.3f seconds",
                                        base_events._format_handle(handle), elapsed)
+        # A traceback made while the handle ran (a failed task step) may keep this frame,
+        # and with it the handle and its task, alive after we return: asyncio drops its
+        # handle the same way, so such a task is released (and reported) at once.
+        handle = None
         return True
 
     def _run_guarded(self, handle) -> None:
@@ -290,7 +297,12 @@ class EventLoop(LoopCore, TLSMixin, DatagramMixin, PipeMixin, SendfileMixin, Tra
                 task = self._task_factory(self, coro)
             else:
                 task = self._task_factory(self, coro, context=context)
-            tasks._set_task_name(task, name)
+            if _set_task_name is not None:
+                _set_task_name(task, name)
+            elif name is not None:
+                # 3.13.0's asyncio calls set_name(None) too, naming the task "None"; 3.11
+                # and 3.12 leave an unnamed task its default name, as weft does everywhere.
+                task.set_name(name)
         return task
 
     def set_task_factory(self, factory):

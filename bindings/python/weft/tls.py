@@ -17,6 +17,7 @@ the helper's own (the SSL belongs to the context, is on the right side, has not 
 from __future__ import annotations
 
 import os
+import socket
 import ssl as sslmod
 import sys
 from asyncio import base_events, constants
@@ -65,8 +66,10 @@ def _check_openssl() -> None:
         _openssl_checked = True
         core = lib.weft_tls_openssl_version()
         libs = _mapped_libssl()
-        if sys.implementation.name != "cpython" or sys.version_info < (3, 7):
-            _openssl_problem = ("weft's TLS reads CPython's ssl objects (3.7 or later), not "
+        # _sslhelper.c reads the start of CPython's _ssl structs, known the same from 3.7
+        # to 3.13: on another version TLS is refused rather than reading an unknown layout.
+        if sys.implementation.name != "cpython" or not (3, 7) <= sys.version_info[:2] <= (3, 13):
+            _openssl_problem = ("weft's TLS reads CPython's ssl objects (3.7 to 3.13), not "
                                 f"those of {sys.implementation.name} {sys.version.split()[0]}")
         elif core != sslmod.OPENSSL_VERSION_NUMBER:
             _openssl_problem = (f"Python's ssl module runs on {sslmod.OPENSSL_VERSION} "
@@ -502,12 +505,19 @@ class TLSMixin:
         transport._claim_fd(sock.fileno())
         state = _Wait(self, transport, source, ssl_ptr, upgrade=False)
         out = ffi.new("weft_future_t **")
-        connect = (lib.weft_connect_accepted_fd_tls if tls.server_side
-                   else lib.weft_create_connection_fd_tls)
+        if tls.server_side:
+            connect = lib.weft_connect_accepted_fd
+        elif sock.family == socket.AF_UNIX:
+            connect = lib.weft_create_unix_connection_fd
+        else:
+            connect = lib.weft_create_connection_fd
+        tls_options = source.options()
+        options = ffi.new("weft_connect_options_t *")
+        lib.weft_connect_options_init(options)
+        options.tls = tls_options
         fd = os.dup(sock.fileno())
         self._transports.add(transport)  # alive while the core may call it
-        rc = connect(self._ptr, transport._core_table(),
-                     transport._cookie, fd, source.options(), out)
+        rc = connect(self._ptr, transport._core_table(), transport._cookie, fd, options, out)
         source.handle = None  # ssl_fn was called (or not) during the call: a cycle less
         if rc < 0:
             self._transports.discard(transport)

@@ -372,7 +372,9 @@ class TransportMixin:
         transport._socket = sock
         connect_fd = (lib.weft_create_unix_connection_fd if sock.family == socket.AF_UNIX
                       else lib.weft_create_connection_fd)
-        await transport._start_on_core(connect_fd, os.dup(sock.fileno()), sock.fileno())
+        await transport._start_on_core(
+            lambda loop, table, cookie, fd, out: connect_fd(loop, table, cookie, fd, NULL, out),
+            os.dup(sock.fileno()), sock.fileno())
         return transport, protocol
 
     async def create_server(self, protocol_factory, host=None, port=None, *,
@@ -447,14 +449,20 @@ class TransportMixin:
         cookie = ffi.new_handle((self, protocol_factory, _plain_transport))
         if tls is not None:
             cookie, keep = self._tls_server_factory(protocol_factory, tls, options)
-        out = ffi.new("weft_server_t **")
+        out = ffi.new("weft_future_t **")
         rc = lib.weft_create_server_fds(self._ptr, lib._weft_server_factory, cookie, ffi.NULL,
                                         ffi.new("int[]", fds), len(fds), options, out)
         if rc < 0:
             for fd in fds:
                 os.close(fd)
             raise error_from_code(rc)
-        server = Server(self, out[0], views, (cookie, keep), unix_files)
+        # Done when the call returns; from then on the duplicates are the core's (closed by
+        # it if the server could not be made).
+        try:
+            ptr = lib.weft_server_retain(corefuture.outcome(out[0]).ptr)
+        finally:
+            lib.weft_future_release(out[0])
+        server = Server(self, ptr, views, (cookie, keep), unix_files)
         self._servers.add(server)  # serving keeps it alive, as asyncio's listening sockets do
         if start_serving:
             await asyncio.sleep(0)

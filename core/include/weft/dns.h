@@ -40,12 +40,6 @@ WEFT_API int weft_getnameinfo(weft_loop_t *loop, const struct sockaddr *addr, in
 WEFT_API const char *weft_nameinfo_host(const weft_nameinfo_t *info);
 WEFT_API const char *weft_nameinfo_service(const weft_nameinfo_t *info);
 
-/* Formats a socket address as text: "1.2.3.4", "::1", or a Unix path ("@name" for an
- * abstract name); *port_out (may be NULL) gets the port or 0. Returns the text's length or
- * a negative code; buf is always NUL-terminated when cap > 0. */
-WEFT_API int weft_sockaddr_format(const struct sockaddr *addr, char *buf, size_t cap,
-                                  int *port_out);
-
 #ifdef __cplusplus
 }
 #endif

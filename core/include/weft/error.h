@@ -130,7 +130,9 @@ extern "C" {
   /* a TLS protocol or verification error (ssl.SSLError) */                                        \
   XX(ETLS, -3015, "TLS error")                                                                     \
   /* end of stream, or an iterator is exhausted */                                                 \
-  XX(EEOF, -3016, "end of stream")
+  XX(EEOF, -3016, "end of stream")                                                                 \
+  /* a task awaited a future of another loop (RuntimeError) */                                     \
+  XX(EWRONGLOOP, -3017, "the future is attached to a different loop")
 
 enum weft_errno {
   WEFT_OK = 0,

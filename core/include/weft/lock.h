@@ -23,11 +23,13 @@ WEFT_API int weft_lock_acquire_await(weft_lock_t *lock);
 /* A future that finishes (result none) once the lock is the caller's. If a binding's await
  * of a finished future is cancelled, the binding owns the lock and must release it. */
 WEFT_API int weft_lock_acquire(weft_lock_t *lock, weft_future_t **out);
-/* Unlocks, or hands the lock straight to the first waiter: then locked() stays 1 (asyncio
- * shows it unlocked until the woken task runs; in both nobody else can take it meanwhile).
+/* Unlocks, or hands the lock straight to the first waiter: that waiter owns it (a future-
+ * form caller the moment its future is done) and nobody can take it meanwhile, while
+ * locked() answers 0, as asyncio's, until the woken waiter has run.
  * WEFT_EINVALIDSTATE if the lock is not locked. */
 WEFT_API int weft_lock_unlock(weft_lock_t *lock);
-/* 1 if locked, 0 if not (0 for NULL). */
+/* 1 if locked, 0 if not (0 for NULL); 0 too from a hand-over until the woken waiter has
+ * run, as asyncio's. */
 WEFT_API int weft_lock_locked(const weft_lock_t *lock);
 
 #ifdef __cplusplus

@@ -115,7 +115,8 @@ WEFT_API int weft_process_pid(const weft_process_t *process);
 WEFT_API int weft_process_returncode(const weft_process_t *process, int *code);
 /* A future whose result (an int) is the return code once the child exits. */
 WEFT_API int weft_process_wait(weft_process_t *process, weft_future_t **out);
-/* Sends a signal; nothing happens once the child has exited (as Popen). */
+/* Sends a signal. WEFT_ESRCH once the child was reaped (asyncio's ProcessLookupError):
+ * its pid is never signalled again, as it may be another process's by then. */
 WEFT_API int weft_process_send_signal(weft_process_t *process, int signum);
 /* SIGTERM and SIGKILL. */
 WEFT_API int weft_process_terminate(weft_process_t *process);

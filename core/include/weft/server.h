@@ -37,34 +37,38 @@ typedef struct weft_server_options_s {
 /* Fills *options with the defaults (asyncio's), as commented on each field. */
 WEFT_API void weft_server_options_init(weft_server_options_t *options);
 
-/* The factory and its argument. factory(factory_arg, ...) is called on the loop for each
- * accepted connection (for TLS: once its handshake has completed), and never after
+/* The three ways to make a server take the same parameters in the same order and give
+ * the same result: a future whose result (WEFT_VALUE_SERVER) is the server (a reference
+ * owned by the future: retain it to keep it). Invalid arguments are returned at once (and *out is
+ * not set); a failure to bind or listen fails the future. The factory is called on the
+ * loop for each accepted connection. With options->tls, for a connection whose TLS
+ * handshake has completed (tls_transport.h). The factory is never called after
  * weft_server_close. factory_arg_free (may be NULL) is called with factory_arg exactly
  * once when the server lets go of it: when it closes (after a factory call in progress
  * returns), or when the creating future fails. When the call itself fails, neither is
  * called and the argument stays the caller's. */
 
 /* Binds and listens on every address of host:port (NULL host: all interfaces, both
- * families). IPv6 sockets get IPV6_V6ONLY so both families can share the port. The
- * future's result (WEFT_VALUE_SERVER) is the server (a reference owned by the future: retain it
- * to keep it). */
+ * families). IPv6 sockets get IPV6_V6ONLY so both families can share the port. */
 WEFT_API int weft_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
                                 void *factory_arg, weft_free_fn factory_arg_free, const char *host,
                                 int port, const weft_server_options_t *options,
                                 weft_future_t **out);
-/* The same on listening sockets the caller hands over (create_server(sock=...)); listen()
- * is called on them with the backlog. Synchronous: the server is returned at once. */
+/* The same on listening sockets the caller hands over (create_server(sock=...)), TCP or
+ * Unix; listen() is called on them with the backlog. A descriptor that is not a socket is
+ * WEFT_ENOTSOCK, returned; once this returns 0 the descriptors are the server's (closed
+ * if the future fails). The future is done when this returns. */
 WEFT_API int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory,
                                     void *factory_arg, weft_free_fn factory_arg_free,
                                     const int *fds, size_t count,
-                                    const weft_server_options_t *options, weft_server_t **out);
+                                    const weft_server_options_t *options, weft_future_t **out);
 /* A Unix server on `path` (path_len bytes; a leading NUL makes it an abstract name). A
  * stale socket file at the path is removed first; the file is unlinked on close with
- * cleanup_socket. Synchronous. */
+ * cleanup_socket. The future is done when this returns. */
 WEFT_API int weft_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
                                      void *factory_arg, weft_free_fn factory_arg_free,
                                      const char *path, size_t path_len,
-                                     const weft_server_options_t *options, weft_server_t **out);
+                                     const weft_server_options_t *options, weft_future_t **out);
 
 WEFT_API weft_server_t *weft_server_retain(weft_server_t *server);
 WEFT_API void weft_server_release(weft_server_t *server);

@@ -127,8 +127,8 @@ WEFT_API int weft_stream_get_extra_info(const weft_stream_writer_t *writer, int 
 typedef struct weft_stream_options_s {
   size_t size;                           /* sizeof(weft_stream_options_t) */
   size_t limit;                          /* the readers' limit, 0: WEFT_STREAM_LIMIT_DEFAULT */
-  const weft_connect_options_t *connect; /* open_connection's options (may be NULL) */
-  const weft_server_options_t *server;   /* start_server's options (may be NULL) */
+  const weft_connect_options_t *connect; /* open_[unix_]connection's options (may be NULL) */
+  const weft_server_options_t *server;   /* start_[unix_]server's options (may be NULL) */
   /* start_server: run each client callback in a new stackful task (so it may await);
    * the connection's reader and writer are released when it returns. */
   int client_in_task;
@@ -158,15 +158,16 @@ WEFT_API int weft_open_unix_connection_await(weft_loop_t *loop, const char *path
                                              const weft_stream_options_t *options,
                                              weft_stream_reader_t **reader_out,
                                              weft_stream_writer_t **writer_out);
-/* start_server: the future's result (WEFT_VALUE_SERVER) is the server (see server.h).
- * arg_free (may be NULL) is called with arg exactly once, after the server closed and
- * every client callback it started has returned (as a factory argument, server.h). */
+/* start_server and start_unix_server: the future's result (WEFT_VALUE_SERVER) is the
+ * server, as for weft_create_server and weft_create_unix_server (server.h). arg_free (may
+ * be NULL) is called with arg exactly once, after the server closed and every client
+ * callback it started has returned (as a factory argument, server.h). */
 WEFT_API int weft_start_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg,
                                weft_free_fn arg_free, const char *host, int port,
                                const weft_stream_options_t *options, weft_future_t **out);
 WEFT_API int weft_start_unix_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg,
                                     weft_free_fn arg_free, const char *path, size_t path_len,
-                                    const weft_stream_options_t *options, weft_server_t **out);
+                                    const weft_stream_options_t *options, weft_future_t **out);
 
 #ifdef __cplusplus
 }

@@ -60,7 +60,9 @@ WEFT_API int weft_task_fail(weft_task_t *task, int code, const char *message, vo
 
 /* Inside a stackful task: suspends until `future` is done and returns its outcome as
  * weft_future_error would (0 for a result). An already-done future returns at once.
- * WEFT_ECANCELLED if the task was cancelled meanwhile; WEFT_ENOTINTASK outside a task. */
+ * WEFT_ECANCELLED if the task was cancelled meanwhile; WEFT_ENOTINTASK outside a task;
+ * WEFT_EWRONGLOOP for a pending future of another loop than the task's (asyncio's
+ * RuntimeError "... attached to a different loop"). */
 WEFT_API int weft_await(weft_future_t *future);
 
 /* The task as a future (borrowed; same object), and back (NULL if not a task). */

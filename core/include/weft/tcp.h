@@ -1,5 +1,6 @@
 /* TCP connections: asyncio's loop.create_connection, with non-blocking name resolution
- * and happy eyeballs (RFC 8305). */
+ * and happy eyeballs (RFC 8305). The options are shared with Unix connections (unix.h);
+ * their tls field puts TLS over either (tls_transport.h). */
 #ifndef WEFT_TCP_H
 #define WEFT_TCP_H
 
@@ -50,10 +51,24 @@ WEFT_API int weft_create_connection_addrs(weft_loop_t *loop, const weft_protocol
                                           void *arg, const struct sockaddr *const *addrs,
                                           size_t count, const weft_connect_options_t *options,
                                           weft_future_t **out);
-/* Wraps a connected TCP socket the caller hands over (create_connection(sock=...)). The
- * future completes after connection_made, as asyncio. */
+/* Wraps a connected TCP socket the caller hands over (create_connection(sock=...)); the
+ * descriptor is the transport's once this returns 0. The future completes after
+ * connection_made, as asyncio's (after the handshake with options->tls). Of the options,
+ * nodelay and tls apply; local_host or local_port is WEFT_EINVAL (the socket is connected
+ * already); the rest is ignored. */
 WEFT_API int weft_create_connection_fd(weft_loop_t *loop, const weft_protocol_t *protocol,
-                                       void *arg, int fd, weft_future_t **out);
+                                       void *arg, int fd, const weft_connect_options_t *options,
+                                       weft_future_t **out);
+/* connect_accepted_socket: a connected TCP or Unix stream socket accepted outside weft
+ * (the descriptor is the transport's once this returns 0). Plain, it is
+ * weft_create_connection_fd or weft_create_unix_connection_fd by the socket's family. With
+ * options->tls (a server context, or an ssl_fn) it is the server side of TLS, with the
+ * caller's protocol as for a client: connection_made once the handshake has completed, the
+ * future's result the TLS transport, and a failed handshake fails the future. The options
+ * apply as for weft_create_connection_fd. */
+WEFT_API int weft_connect_accepted_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
+                                      int fd, const weft_connect_options_t *options,
+                                      weft_future_t **out);
 
 #ifdef __cplusplus
 }

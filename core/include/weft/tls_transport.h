@@ -3,10 +3,13 @@
  * protocol of a byte transport (TCP, Unix socket) and a transport of its own to the
  * application's protocol.
  *
- * Turning TLS on: put a weft_tls_options_t in the `tls` field of weft_connect_options_t
- * (weft_create_connection, _addrs, and open_connection through weft_stream_options_t) or
- * of weft_server_options_t (weft_create_server, _fds, weft_create_unix_server, and
- * start_server); or call the functions below. The options are read during the call; the
+ * Turning TLS on: TLS is an option of both stream transports, never a function of its own.
+ * Put a weft_tls_options_t in the `tls` field of weft_connect_options_t (every connect:
+ * weft_create_connection, _addrs, _fd, weft_create_unix_connection, _fd,
+ * weft_connect_accepted_fd for the server side of an accepted socket, and
+ * open_[unix_]connection through weft_stream_options_t) or of weft_server_options_t
+ * (weft_create_server, _fds, weft_create_unix_server, and start_[unix_]server); or upgrade
+ * an open connection with weft_start_tls. The options are read during the call; the
  * context is retained by every connection that uses it.
  *
  * Behaviour, as asyncio's SSL transport:
@@ -96,24 +99,6 @@ typedef enum weft_tls_extra_info {
 WEFT_API int weft_start_tls(weft_transport_t *transport, const weft_protocol_t *protocol, void *arg,
                             const weft_tls_options_t *tls, int32_t server_side,
                             weft_future_t **out);
-/* create_connection(sock=..., ssl=...): TLS over a connected TCP or Unix stream socket the
- * caller hands over (the descriptor is the transport's once this returns 0). The future's
- * result is the TLS transport, after the handshake. */
-WEFT_API int weft_create_connection_fd_tls(weft_loop_t *loop, const weft_protocol_t *protocol,
-                                           void *arg, int fd, const weft_tls_options_t *tls,
-                                           weft_future_t **out);
-/* connect_accepted_socket(sock, ssl=...): the server side of TLS over a connected socket
- * accepted outside weft (the descriptor is the transport's once this returns 0). The
- * options need a server context or an ssl_fn; the protocol is the caller's, as for a client:
- * connection_made once the handshake has completed, and the future's result is the TLS
- * transport; a failed handshake fails the future. */
-WEFT_API int weft_connect_accepted_fd_tls(weft_loop_t *loop, const weft_protocol_t *protocol,
-                                          void *arg, int fd, const weft_tls_options_t *tls,
-                                          weft_future_t **out);
-/* create_unix_connection(path, ssl=...): as weft_create_unix_connection, over TLS. */
-WEFT_API int weft_create_unix_connection_tls(weft_loop_t *loop, const weft_protocol_t *protocol,
-                                             void *arg, const char *path, size_t path_len,
-                                             const weft_tls_options_t *tls, weft_future_t **out);
 
 #ifdef __cplusplus
 }
