@@ -463,6 +463,87 @@ static sample_t rt_uv(uint64_t n, uint64_t tasks) {
   return (sample_t){uv_hrtime() - t0, rt.round_trips};
 }
 
+/* ---- 6. Posts from another thread ---------------------------------------------------- */
+
+/* A thread posts `batch` callbacks with weft_call_soon_threadsafe, waits until the loop has
+ * run them all, and posts the next batch, n in all. With a batch of 1 every post pays for
+ * a whole wake-up: the eventfd write, the loop leaving epoll_wait, the semaphore back. With
+ * a batch of 1000, posts made while the loop is busy or asleep are taken in one go and the
+ * wake-up is paid once per batch (uv_async_send coalesces), the pattern weft.h recommends
+ * to a runtime with many threads. libuv's peer, for the batch of 1 only: uv_async_send
+ * from the thread, the same ping-pong (uv_async carries no payload, so it has no batch). */
+static struct {
+  uint64_t n, batch, ran;
+  uv_sem_t done;
+  uv_async_t async;
+} ts;
+
+static void ts_weft_cb(void *arg) {
+  (void)arg;
+  ts.ran++;
+  if (ts.ran % ts.batch == 0 || ts.ran == ts.n)
+    uv_sem_post(&ts.done);
+  if (ts.ran == ts.n)
+    weft_loop_stop(wloop);
+}
+
+static void ts_weft_poster(void *arg) {
+  (void)arg;
+  for (uint64_t sent = 0; sent < ts.n;) {
+    uint64_t k = ts.n - sent < ts.batch ? ts.n - sent : ts.batch;
+    for (uint64_t i = 0; i < k; i++)
+      check(weft_call_soon_threadsafe(wloop, ts_weft_cb, NULL), "weft_call_soon_threadsafe");
+    sent += k;
+    uv_sem_wait(&ts.done);
+  }
+}
+
+static sample_t ts_weft(uint64_t n, uint64_t batch) {
+  ts.n = n;
+  ts.batch = batch;
+  ts.ran = 0;
+  check_uv(uv_sem_init(&ts.done, 0), "uv_sem_init");
+  uv_thread_t thread;
+  uint64_t t0 = uv_hrtime();
+  check_uv(uv_thread_create(&thread, ts_weft_poster, NULL), "uv_thread_create");
+  check(weft_loop_run_forever(wloop), "weft_loop_run_forever");
+  uv_thread_join(&thread);
+  uint64_t t1 = uv_hrtime();
+  uv_sem_destroy(&ts.done);
+  return (sample_t){t1 - t0, ts.ran};
+}
+
+static void ts_uv_cb(uv_async_t *async) {
+  ts.ran++;
+  uv_sem_post(&ts.done);
+  if (ts.ran == ts.n)
+    uv_close((uv_handle_t *)async, NULL);
+}
+
+static void ts_uv_poster(void *arg) {
+  (void)arg;
+  for (uint64_t i = 0; i < ts.n; i++) {
+    check_uv(uv_async_send(&ts.async), "uv_async_send");
+    uv_sem_wait(&ts.done);
+  }
+}
+
+static sample_t ts_uv(uint64_t n, uint64_t batch) {
+  (void)batch;
+  ts.n = n;
+  ts.ran = 0;
+  check_uv(uv_sem_init(&ts.done, 0), "uv_sem_init");
+  check_uv(uv_async_init(&uvl, &ts.async, ts_uv_cb), "uv_async_init");
+  uv_thread_t thread;
+  uint64_t t0 = uv_hrtime();
+  check_uv(uv_thread_create(&thread, ts_uv_poster, NULL), "uv_thread_create");
+  uv_run(&uvl, UV_RUN_DEFAULT);
+  uv_thread_join(&thread);
+  uint64_t t1 = uv_hrtime();
+  uv_sem_destroy(&ts.done);
+  return (sample_t){t1 - t0, ts.ran};
+}
+
 /* ---- The table ------------------------------------------------------------------------ */
 
 typedef struct case_s {
@@ -502,6 +583,8 @@ int main(int argc, char **argv) {
       {"await round trip, 1000 tasks", rt_weft, rt_uv, 200000, 1000},
       {"await round trip, 100 tasks", rt_weft, rt_uv, 200000, 100},
       {"await round trip, 1 task", rt_weft, rt_uv, 20000, 1},
+      {"call_soon_threadsafe, 1 per wake", ts_weft, ts_uv, 20000, 1},
+      {"call_soon_threadsafe, 1000 per wake", ts_weft, NULL, 1000000, 1000},
   };
 
   printf("%-32s %12s %12s %10s %10s %10s\n", "case", "weft ops/s", "libuv ops/s", "weft/uv",

@@ -842,6 +842,9 @@ WEFT_TEST(pause_writing_after_connection_made) {
   weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_DEVNULL, WEFT_STDIO_INHERIT);
   weft_process_t *p;
   ASSERT_OK(weft_subprocess_shell(loop, "sleep 0.1; exec cat >/dev/null", &o, &proto, &r, &p));
+  /* Held stopped until the pause has been seen: however slow this machine is, the child
+   * cannot drain the pipe first. */
+  ASSERT_OK(weft_process_send_signal(p, SIGSTOP));
   char *big = calloc(1, 256 * 1024);
   weft_transport_t *in = weft_process_get_pipe_transport(p, 0);
   ASSERT_OK(weft_transport_write(in, big, 256 * 1024));
@@ -850,6 +853,7 @@ WEFT_TEST(pause_writing_after_connection_made) {
   ASSERT_TRUE(weft_transport_get_write_buffer_size(in) > WEFT_WRITE_BUFFER_HIGH_DEFAULT);
   tick(loop, 0.01);
   ASSERT_TRUE(strcmp(r.log, "made pause ") == 0);
+  ASSERT_OK(weft_process_send_signal(p, SIGCONT));
   for (int i = 0; i < 500 && weft_transport_get_write_buffer_size(in) > 0; i++)
     tick(loop, 0.01);
   ASSERT_TRUE(strcmp(r.log, "made pause resume ") == 0);

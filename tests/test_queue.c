@@ -159,7 +159,7 @@ WEFT_TEST(task_done_join) {
 }
 
 /* A getter cancelled while waiting takes nothing; one woken but cancelled before it ran
- * puts its item back and passes the wake-up on. */
+ * passes the wake-up on, as asyncio's Queue.get. */
 static int cancel_getters_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_queue_new(loop, WEFT_QUEUE_FIFO, 0, &queue));
   weft_task_t *g[3];
@@ -179,13 +179,12 @@ static int cancel_getters_main(weft_task_t *self, void *arg) {
   ASSERT_EQ(got[1], 2);
   ASSERT_EQ(get_int_nowait(), 3);
 
-  /* Woken (the item already taken for it), then cancelled before it ran: the item goes
-   * back and the next getter gets it. */
+  /* Woken, then cancelled before it ran: the wake-up goes on to the next getter, which
+   * gets the item. */
   weft_task_t *a = spawn(getter, NULL);
   weft_task_t *b = spawn(getter, NULL);
   yield_n(1);
   ASSERT_OK(weft_queue_put_nowait(queue, weft_value_int(4)));
-  yield_n(1); /* a's operation takes item 4 */
   ASSERT_EQ(weft_task_cancel(a, NULL), 1);
   ASSERT_CODE(weft_await(weft_task_future(a)), WEFT_ECANCELLED);
   ASSERT_OK(weft_await(weft_task_future(b)));
@@ -226,6 +225,51 @@ static int cancel_getters_main(weft_task_t *self, void *arg) {
 
 WEFT_TEST(cancel_getters) {
   run_main(cancel_getters_main);
+}
+
+static char order[8];
+static int norder;
+
+static int noting_putter(weft_task_t *self, void *arg) {
+  int rc = weft_queue_put_await(queue, weft_value_int(1));
+  order[norder++] = 'p';
+  return rc;
+}
+
+static int noting_getter(weft_task_t *self, void *arg) {
+  weft_value_t v;
+  int rc = weft_queue_get_await(queue, &v, NULL);
+  order[norder++] = 'g';
+  return rc;
+}
+
+/* A task waiting in put or get resumes in the iteration after the wake-up, as asyncio's
+ * Queue coroutines do: before the waker, which yields once after waking it, runs again. */
+static int wake_order_main(weft_task_t *self, void *arg) {
+  ASSERT_OK(weft_queue_new(loop, WEFT_QUEUE_FIFO, 1, &queue));
+  ASSERT_OK(weft_queue_put_nowait(queue, weft_value_int(0)));
+  weft_task_t *p = spawn(noting_putter, NULL);
+  yield_n(1); /* the putter waits: the queue is full */
+  (void)get_int_nowait();
+  yield_n(1);
+  order[norder++] = 'm';
+  ASSERT_OK(weft_await(weft_task_future(p)));
+  (void)get_int_nowait();
+  weft_task_t *g = spawn(noting_getter, NULL);
+  yield_n(1); /* the getter waits: the queue is empty */
+  ASSERT_OK(weft_queue_put_nowait(queue, weft_value_int(2)));
+  yield_n(1);
+  order[norder++] = 'm';
+  ASSERT_OK(weft_await(weft_task_future(g)));
+  ASSERT_STREQ(order, "pmgm");
+  weft_task_release(p);
+  weft_task_release(g);
+  weft_queue_release(queue);
+  return 0;
+}
+
+WEFT_TEST(woken_waiter_resumes_next_iteration) {
+  run_main(wake_order_main);
 }
 
 static int cancel_putters_main(weft_task_t *self, void *arg) {

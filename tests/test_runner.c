@@ -145,6 +145,54 @@ WEFT_TEST(task_spawned_at_return_runs) {
   ASSERT_EQ(ran, 1);
 }
 
+typedef struct {
+  weft_loop_t *loop;
+  int steps; /* how many links of the chain have run */
+} chain_t;
+
+static void chain_link(void *arg) {
+  chain_t *c = arg;
+  if (++c->steps < 3)
+    weft_call_soon(c->loop, chain_link, c, NULL);
+}
+
+static int chain_and_return_main(weft_task_t *self, void *arg) {
+  chain_t *c = arg;
+  c->loop = weft_test_loop_of(self);
+  ASSERT_OK(weft_call_soon(c->loop, chain_link, c, NULL));
+  return 0;
+}
+
+/* asyncio.run spends a few iterations after main (shutting down async generators and the
+ * default executor) in which callbacks already scheduled still run, so a clean-up that
+ * takes a callback or two (an operation a cancelled task gave up, say) is not dropped
+ * when the loop closes. */
+WEFT_TEST(callbacks_scheduled_at_return_run) {
+  chain_t c = {0};
+  ASSERT_OK(weft_run(chain_and_return_main, &c, NULL));
+  ASSERT_EQ(c.steps, 3);
+}
+
+static void reschedule_forever(void *arg) {
+  chain_t *c = arg;
+  c->steps++;
+  weft_call_soon(c->loop, reschedule_forever, c, NULL);
+}
+
+static int forever_main(weft_task_t *self, void *arg) {
+  chain_t *c = arg;
+  c->loop = weft_test_loop_of(self);
+  ASSERT_OK(weft_call_soon(c->loop, reschedule_forever, c, NULL));
+  return 0;
+}
+
+/* ...but a callback that keeps rescheduling itself cannot keep the runner from closing. */
+WEFT_TEST(rescheduling_callback_does_not_hold_the_runner) {
+  chain_t c = {0};
+  ASSERT_OK(weft_run(forever_main, &c, NULL));
+  ASSERT_TRUE(c.steps >= 1 && c.steps < 1000);
+}
+
 WEFT_TEST(null_arguments) {
   ASSERT_CODE(weft_run(NULL, NULL, NULL), WEFT_EINVAL);
   weft_run_options_t options = {0};

@@ -68,7 +68,11 @@
  *   callbacks, factories, the exception and log handlers, destructors, step functions,
  *   SNI callbacks) is only ever called from the loop's own stack, never from a stackful
  *   task's: when an event that calls such code happens inside a stackful task, the call
- *   is deferred to the loop, in the order it would have run. Managed runtimes (Go, V8)
+ *   is deferred, in the order it would have run, and made as soon as the task switches
+ *   back to the loop, before anything else runs there (an eager step-driven task started
+ *   in a stackful task takes its first step then). Code handed to the very call that runs
+ *   it (a transport's ops given to weft_transport_new, a condition's predicate, a TLS
+ *   ssl_fn) runs inside that call, on its caller's stack. Managed runtimes (Go, V8)
  *   assume one C stack per thread, so bindings drive their languages' coroutines with
  *   step-driven tasks (weft_task_new_stepped) and never spawn stackful tasks; stackful
  *   tasks are for C. */

@@ -506,6 +506,10 @@ static void as_completed_input_done(weft_future_t *input, void *arg) {
     return;
   }
   it->refs--; /* this callback's; the caller's reference is still there */
+  /* asyncio stops listening to the inputs once the timeout has passed: what completes
+   * later is never handed out, every later next() times out. */
+  if (it->timed_out)
+    return;
   if (it->waiters_len > 0) {
     weft_future_t *waiter = it->waiters[it->waiters_head++];
     it->waiters_len--;

@@ -56,8 +56,7 @@ static void work_unref(work_t *w) {
 }
 
 static void work_drop_arg(work_t *w) {
-  if (w->arg_free)
-    w->arg_free(w->arg);
+  weft__call_free(w->arg_free, w->arg); /* on a worker, or deferred from a task */
 }
 
 static void run_work(work_t *w) {
@@ -359,8 +358,7 @@ fail:
   free(w);
   if (future)
     weft_future_release(future);
-  if (arg_free)
-    arg_free(arg);
+  weft__call_free(arg_free, arg);
   return rc;
 }
 

@@ -93,9 +93,30 @@ static void report_unretrieved(weft_future_t *f) {
   weft_loop_call_exception_handler(f->loop, &ctx);
 }
 
+static void future_free(weft_future_t *future);
+
+static void future_free_deferred(void *future) {
+  future_free(future);
+}
+
+/* Whether freeing calls registered code: the exception handler, a destructor. */
+static bool free_calls_out(const weft_future_t *f) {
+  return (f->state == WEFT__FINISHED && f->error != 0 && !f->error_retrieved) ||
+         f->payload_free != NULL || (f->result.type == WEFT_VALUE_POINTER && f->result.free_fn);
+}
+
 void weft_future_release(weft_future_t *future) {
   if (future == NULL || --future->refs > 0)
     return;
+  /* Released inside a stackful task: the report and the destructors wait for the loop's
+   * stack, and the future (nobody's any more) with them. */
+  if (weft__on_task_stack(future->loop) && free_calls_out(future) &&
+      weft__defer(future->loop, future_free_deferred, future) == 0)
+    return;
+  future_free(future);
+}
+
+static void future_free(weft_future_t *future) {
   if (future->state == WEFT__FINISHED && future->error != 0 && !future->error_retrieved) {
     future->refs = 1; /* alive while the handler looks at it */
     future->error_retrieved = true;
@@ -106,8 +127,10 @@ void weft_future_release(weft_future_t *future) {
   weft_loop_t *loop = future->loop;
   weft_value_clear(&future->result);
   free(future->message);
-  if (future->payload_free != NULL)
+  if (future->payload_free != NULL) {
+    weft__assert_loop_stack("a future's payload destructor");
     future->payload_free(future->payload);
+  }
   if (future->detail != NULL) /* rare: only the core's own failed reads and sendfiles */
     free(future->detail);
   if (future->callbacks != future->inline_callbacks)
@@ -157,8 +180,7 @@ int weft__future_finish(weft_future_t *f, int state, weft_value_t value, int err
                         const char *message, void *payload, weft_free_fn payload_free) {
   if (f->state != WEFT__PENDING) {
     weft_value_clear(&value);
-    if (payload_free != NULL)
-      payload_free(payload);
+    weft__call_free(payload_free, payload);
     return WEFT_EINVALIDSTATE;
   }
   /* Completing never fails for want of memory: a future left pending would hang whoever
@@ -187,8 +209,7 @@ int weft_future_set_result(weft_future_t *future, weft_value_t value) {
 int weft_future_set_error(weft_future_t *future, int code, const char *message, void *payload,
                           weft_free_fn payload_free) {
   if (future == NULL || future->is_task || code >= 0) {
-    if (payload_free != NULL)
-      payload_free(payload);
+    weft__call_free(payload_free, payload);
     return WEFT_EINVAL;
   }
   if (code == WEFT_ECANCELLED) /* asyncio refuses set_exception(CancelledError()) too */
@@ -333,8 +354,7 @@ typedef struct {
 static void foreign_outcome_drop(void *arg) {
   foreign_outcome_t *o = arg;
   weft_value_clear(&o->value);
-  if (o->payload_free != NULL)
-    o->payload_free(o->payload);
+  weft__call_free(o->payload_free, o->payload);
   free(o->message);
   weft_future_release(o->future);
   free(o);
@@ -362,8 +382,7 @@ static int post_outcome(weft_future_t *future, weft_value_t value, int code, con
   if (o == NULL || (message != NULL && (o->message = weft__strdup(message)) == NULL)) {
     free(o);
     weft_value_clear(&value);
-    if (payload_free != NULL)
-      payload_free(payload);
+    weft__call_free(payload_free, payload);
     return future == NULL || future->is_task || code > 0 ? WEFT_EINVAL : WEFT_ENOMEM;
   }
   o->future = future;
@@ -376,8 +395,7 @@ static int post_outcome(weft_future_t *future, weft_value_t value, int code, con
     /* The loop is closed: the reference we were handed cannot be dropped from this thread,
      * so only what we allocated is freed. */
     weft_value_clear(&o->value);
-    if (o->payload_free != NULL)
-      o->payload_free(o->payload);
+    weft__call_free(o->payload_free, o->payload);
     free(o->message);
     free(o);
   }
@@ -391,8 +409,7 @@ int weft_future_set_result_threadsafe(weft_future_t *future, weft_value_t value)
 int weft_future_set_error_threadsafe(weft_future_t *future, int code, const char *message,
                                      void *payload, weft_free_fn payload_free) {
   if (code >= 0) {
-    if (payload_free != NULL)
-      payload_free(payload);
+    weft__call_free(payload_free, payload);
     return WEFT_EINVAL;
   }
   return post_outcome(future, weft_value_none(), code, message, payload, payload_free);

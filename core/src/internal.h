@@ -48,6 +48,12 @@ struct weft_handle_s {
 
 /* ---- The loop ------------------------------------------------------------------------- */
 
+/* A call of registered code put off until the loop's stack is back (defer.c). */
+typedef struct weft__deferred_s {
+  weft_callback_fn fn;
+  void *arg;
+} weft__deferred_t;
+
 /* A completion or callback handed over by another thread. */
 typedef struct weft__foreign_s {
   weft_callback_fn cb;
@@ -134,6 +140,13 @@ struct weft_loop_s {
   size_t task_count;
   uint64_t task_counter; /* for "Task-N" names */
   weft__stack_pool_t *stacks;
+
+  /* Where registered code runs (defer.c): set while one of this loop's stackful tasks is
+   * the running stack, and the calls put off until it is not. */
+  bool on_task_stack;
+  weft_loop_t *outer_thread_loop; /* the thread's loop before this one ran, restored after */
+  weft__deferred_t *deferred;
+  size_t deferred_len, deferred_cap;
 };
 
 /* The loop running callbacks on this thread (asyncio's running loop), or NULL. */
@@ -324,6 +337,56 @@ int weft__task_yield(weft_loop_t *loop);
 
 /* Releases every pending task at loop close, reporting each one. */
 void weft__tasks_abandon(weft_loop_t *loop);
+
+/* ---- Where registered code runs (defer.c) -------------------------------------------- */
+
+/* Registered code (a user's or a binding's callbacks, handlers, destructors, step
+ * functions) only runs on the loop's stack. On a stackful task's stack the core defers such
+ * a call; weft__task_step runs the deferred calls, in order, once the stack it returns to is
+ * the loop's. */
+
+/* 1 while one of the loop's stackful tasks is running: a load, for the frequent paths. */
+static inline bool weft__on_task_stack(const weft_loop_t *loop) {
+  return loop->on_task_stack;
+}
+/* Around a coroutine's resume: returns what leave restores (true when nested in a task). */
+static inline bool weft__task_stack_enter(weft_loop_t *loop) {
+  bool outer = loop->on_task_stack;
+  loop->on_task_stack = true;
+  return outer;
+}
+static inline void weft__task_stack_leave(weft_loop_t *loop, bool outer) {
+  loop->on_task_stack = outer;
+}
+/* Set by the first weft_task_spawn of the process, never cleared. */
+extern atomic_bool weft__stackful_tasks_exist;
+/* Makes `loop` the one this thread runs; returns the previous one, for restoring. */
+weft_loop_t *weft__thread_loop_set(weft_loop_t *loop);
+/* Clears the thread's loop if it is `loop` (an adopted loop closing). */
+void weft__thread_loop_forget(weft_loop_t *loop);
+/* The loop whose stackful task this thread is running, or NULL (for paths with no loop). */
+weft_loop_t *weft__task_stack_loop(void);
+/* Queues fn(arg) for when the loop's stack is back. 0 or WEFT_ENOMEM. */
+int weft__defer(weft_loop_t *loop, weft_callback_fn fn, void *arg);
+/* fn(arg) now on the loop's stack, deferred on a task's (in place if out of memory). */
+void weft__call_or_defer(weft_loop_t *loop, weft_callback_fn fn, void *arg);
+/* A registered destructor, fn(arg) (nothing for a NULL fn), the same way; needs no loop. */
+void weft__call_free(weft_free_fn fn, void *arg);
+/* Runs the deferred calls, including any deferred while they run. */
+void weft__run_deferred(weft_loop_t *loop);
+
+/* Placed before every call of registered code: in debug builds, aborts with a message
+ * naming the call site when reached on a stackful task's stack. */
+#ifndef NDEBUG
+void weft__assert_loop_stack_at(const char *what, const char *file, int line);
+#define weft__assert_loop_stack(what) weft__assert_loop_stack_at(what, __FILE__, __LINE__)
+/* The same, except where `exempt` holds (the core's own protocols run inline). */
+#define weft__assert_loop_stack_unless(exempt, what)                                               \
+  ((exempt) ? (void)0 : weft__assert_loop_stack(what))
+#else
+#define weft__assert_loop_stack(what) ((void)0)
+#define weft__assert_loop_stack_unless(exempt, what) ((void)0)
+#endif
 
 /* ---- Misc ----------------------------------------------------------------------------- */
 

@@ -114,6 +114,7 @@ int weft_loop_new_ex(const weft_loop_options_t *options, weft_loop_t **out) {
     loop->running = true; /* the host runs it: from now on only this thread may call */
     loop->owner = uv_thread_self();
     loop->owner_tag = this_thread();
+    weft__thread_loop_set(loop); /* for good: the host runs it, on this thread */
   } else {
     rc = weft_error_from_uv(uv_loop_init(&loop->own_uv));
     if (rc != 0) {
@@ -163,6 +164,7 @@ static void loop_destroy(weft_loop_t *loop) {
   weft__stack_pool_free(loop->stacks);
   uv_mutex_destroy(&loop->foreign_lock);
   free(loop->foreign);
+  free(loop->deferred);
   free(loop->batch);
   free(loop->heap);
   free(loop->ready);
@@ -246,6 +248,7 @@ static void run_entry(weft_loop_t *loop, weft__ready_t *entry) {
     return;
   }
   uint64_t start = loop->debug ? uv_hrtime() : 0;
+  weft__assert_loop_stack("a scheduled or done callback");
   if (entry->future != NULL)
     entry->fn.done(entry->future, entry->arg);
   else
@@ -269,6 +272,7 @@ static void flush_batch(weft_loop_t *loop) {
   size_t count = loop->batch_len;
   loop->batch_len = 0;
   uint64_t start = loop->debug ? uv_hrtime() : 0;
+  weft__assert_loop_stack("the batch handler");
   if (loop->batch_handler != NULL)
     loop->batch_handler(loop, loop->batch, count, loop->batch_arg);
   if (loop->debug && uv_hrtime() - start >= loop->slow_callback_ns)
@@ -289,6 +293,7 @@ static void collect(weft_loop_t *loop, weft__ready_t *entry) {
       /* Out of memory: run what was collected, then this one on its own. */
       flush_batch(loop);
       uintptr_t id = (uintptr_t)entry->arg;
+      weft__assert_loop_stack("the batch handler");
       if (loop->batch_handler != NULL)
         loop->batch_handler(loop, &id, 1, loop->batch_arg);
       ready_drop(entry);
@@ -306,6 +311,8 @@ static void on_check(uv_check_t *check) {
   weft__loop_retain(loop); /* a callback may drop the last outside reference */
   weft_loop_t *outer = running_here;
   running_here = loop;
+  if (loop->adopted) /* a host may run several adopted loops on one thread */
+    weft__thread_loop_set(loop);
   weft__timers_run_due(loop);
   for (size_t n = loop->ready_count; n > 0 && loop->ready_count > 0; n--) {
     weft__ready_t entry = loop->ready[loop->ready_head];
@@ -429,7 +436,8 @@ static void take_foreign(weft_loop_t *loop) {
   for (size_t i = 0; i < len; i++) {
     weft__ready_t entry = {.fn.plain = items[i].cb, .arg = items[i].arg};
     if (weft__loop_push_ready(loop, &entry) != 0 && items[i].cb != NULL)
-      items[i].cb(items[i].arg); /* out of memory: running it now beats losing it */
+      weft__call_or_defer(loop, items[i].cb, items[i].arg); /* out of memory: running it now
+                                                               beats losing it */
   }
   free(items);
 }
@@ -511,6 +519,12 @@ static void begin_running(weft_loop_t *loop) {
   loop->running = true;
   loop->owner = uv_thread_self();
   loop->owner_tag = this_thread();
+  loop->outer_thread_loop = weft__thread_loop_set(loop);
+}
+
+static void end_running(weft_loop_t *loop) {
+  loop->running = false;
+  weft__thread_loop_set(loop->outer_thread_loop);
 }
 
 int weft_loop_run_forever(weft_loop_t *loop) {
@@ -534,8 +548,8 @@ int weft_loop_run_forever(weft_loop_t *loop) {
   } while (!atomic_load(&loop->stopping));
   uv_unref((uv_handle_t *)&loop->async);
   atomic_store(&loop->stopping, 0);
-  loop->running = false;
   running_here = outer;
+  end_running(loop);
   return 0;
 }
 
@@ -576,7 +590,7 @@ int weft_loop_run_once(weft_loop_t *loop, int nowait) {
    * timers) keeps it alive, so with nothing at all to do this returns at once. */
   uv_run(loop->uv, nowait ? UV_RUN_NOWAIT : UV_RUN_ONCE);
   running_here = outer;
-  loop->running = false;
+  end_running(loop);
   atomic_store(&loop->stopping, 0);
   return 0;
 }
@@ -640,6 +654,10 @@ int weft_loop_close(weft_loop_t *loop) {
   if (loop->adopted && !uv_thread_equal(&loop->owner, &(uv_thread_t){uv_thread_self()}))
     return WEFT_EWRONGTHREAD;
 
+  weft__thread_loop_forget(loop);
+  /* Deferred calls are made whenever a task switches back; none should be left, but if
+   * one were, making it beats leaking what it frees. */
+  weft__run_deferred(loop);
   uv_mutex_lock(&loop->foreign_lock);
   loop->foreign_closed = true;
   weft__foreign_t *foreign = loop->foreign;
@@ -661,8 +679,10 @@ int weft_loop_close(weft_loop_t *loop) {
   loop->closed = true;
   /* Work posted by other threads that never got to run; some of it owns memory. */
   for (size_t i = 0; i < foreign_len; i++)
-    if (foreign[i].drop != NULL)
+    if (foreign[i].drop != NULL) {
+      weft__assert_loop_stack("a posted callback's destructor");
       foreign[i].drop(foreign[i].arg);
+    }
   free(foreign);
 
   while (loop->ready_count > 0) {
@@ -720,6 +740,22 @@ void weft_loop_release(weft_loop_t *loop) {
 
 /* ---- Exception handler, log, debug ---------------------------------------------------- */
 
+/* A log line written inside a stackful task, for the handler once the loop's stack is back. */
+typedef struct {
+  weft_loop_t *loop;
+  weft_log_fn fn;
+  void *arg;
+  int level;
+  char text[];
+} deferred_log_t;
+
+static void deferred_log_run(void *arg) {
+  deferred_log_t *d = arg;
+  weft__assert_loop_stack("the log handler");
+  d->fn(d->loop, d->level, d->text, d->arg);
+  free(d);
+}
+
 void weft__loop_log(weft_loop_t *loop, int level, const char *fmt, ...) {
   char text[1024];
   va_list ap;
@@ -727,6 +763,17 @@ void weft__loop_log(weft_loop_t *loop, int level, const char *fmt, ...) {
   vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
   if (loop != NULL && loop->log_fn != NULL) {
+    if (weft__on_task_stack(loop)) {
+      size_t n = strlen(text) + 1;
+      deferred_log_t *d = malloc(sizeof *d + n);
+      if (d != NULL) {
+        *d = (deferred_log_t){loop, loop->log_fn, loop->log_arg, level};
+        memcpy(d->text, text, n);
+        if (weft__defer(loop, deferred_log_run, d) == 0)
+          return;
+        free(d);
+      }
+    }
     loop->log_fn(loop, level, text, loop->log_arg);
     return;
   }
@@ -774,13 +821,65 @@ void weft_loop_default_exception_handler(weft_loop_t *loop, const weft_error_con
   weft__loop_log(loop, WEFT_LOG_ERROR, "%s", text);
 }
 
+/* A report made inside a stackful task, for the handler once the loop's stack is back: the
+ * context's strings are copied and its future, task and handle kept alive until then (a
+ * payload stays alive with the future or task it belongs to). */
+typedef struct {
+  weft_loop_t *loop;
+  weft_exception_handler_fn fn;
+  void *arg;
+  weft_error_context_t ctx;
+  char *message, *error_message;
+} deferred_report_t;
+
+static void deferred_report_run(void *arg) {
+  deferred_report_t *d = arg;
+  weft__assert_loop_stack("the exception handler");
+  d->fn(d->loop, &d->ctx, d->arg);
+  weft_future_release(d->ctx.future);
+  weft_task_release(d->ctx.task);
+  weft_handle_release(d->ctx.handle);
+  free(d->message);
+  free(d->error_message);
+  free(d);
+}
+
+static bool defer_report(weft_loop_t *loop, const weft_error_context_t *context) {
+  deferred_report_t *d = calloc(1, sizeof *d);
+  if (d == NULL)
+    return false;
+  d->loop = loop;
+  d->fn = loop->exception_handler;
+  d->arg = loop->exception_handler_arg;
+  weft__copy_sized(&d->ctx, sizeof d->ctx, context);
+  d->message = weft__strdup(context->message);
+  d->error_message = weft__strdup(d->ctx.error_message);
+  if ((context->message != NULL && d->message == NULL) ||
+      (d->ctx.error_message != NULL && d->error_message == NULL) ||
+      weft__defer(loop, deferred_report_run, d) != 0) {
+    free(d->message);
+    free(d->error_message);
+    free(d);
+    return false;
+  }
+  d->ctx.message = d->message;
+  d->ctx.error_message = d->error_message;
+  weft_future_retain(d->ctx.future);
+  weft_task_retain(d->ctx.task);
+  weft_handle_retain(d->ctx.handle);
+  return true;
+}
+
 void weft_loop_call_exception_handler(weft_loop_t *loop, const weft_error_context_t *context) {
   if (loop == NULL || context == NULL)
     return;
-  if (loop->exception_handler != NULL)
+  if (loop->exception_handler != NULL) {
+    if (weft__on_task_stack(loop) && defer_report(loop, context))
+      return;
     loop->exception_handler(loop, context, loop->exception_handler_arg);
-  else
-    weft_loop_default_exception_handler(loop, context);
+  } else {
+    weft_loop_default_exception_handler(loop, context); /* its log line defers itself */
+  }
 }
 
 int weft_loop_set_exception_handler(weft_loop_t *loop, weft_exception_handler_fn handler, void *arg,

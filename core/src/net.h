@@ -31,6 +31,12 @@ struct weft_transport_s {
   size_t high, low;   /* write-buffer watermarks */
 };
 
+/* Put in the datagram_received slot of the core's own stream protocols (which no stream
+ * transport calls): marks a protocol that may be called on a stackful task's stack, since
+ * whatever registered code it reaches defers itself (transport.c). */
+void weft__core_protocol(weft_transport_t *t, const char *data, size_t len,
+                         const struct sockaddr *addr, void *arg);
+
 /* Fills the generic part; refs = 1. */
 void weft__transport_init(weft_transport_t *t, weft_loop_t *loop, int kind,
                           const weft_transport_ops_t *ops, void *impl);

@@ -197,6 +197,7 @@ static void try_finish(weft_process_t *p) {
     if (p->pipes[i].t && !p->pipes[i].lost)
       return;
   p->finished = 1;
+  weft__assert_loop_stack_unless(p->stream, "a subprocess protocol's connection_lost");
   if (p->proto.connection_lost)
     p->proto.connection_lost(p, 0, p->proto_arg);
   let_go_arg(p);
@@ -210,6 +211,7 @@ static void report_lost(proc_pipe_t *pp) {
   if (!pp->lost || pp->lost_reported || !p->connected)
     return;
   pp->lost_reported = 1;
+  weft__assert_loop_stack_unless(p->stream, "a subprocess protocol's pipe_connection_lost");
   if (p->proto.pipe_connection_lost)
     p->proto.pipe_connection_lost(p, pp->fd, pp->error, p->proto_arg);
 }
@@ -217,6 +219,7 @@ static void report_lost(proc_pipe_t *pp) {
 static void pipe_data(weft_transport_t *t, const char *data, size_t len, void *arg) {
   proc_pipe_t *pp = arg;
   weft_process_t *p = pp->proc;
+  weft__assert_loop_stack_unless(p->stream, "a subprocess protocol's pipe_data_received");
   if (p->proto.pipe_data_received)
     p->proto.pipe_data_received(p, pp->fd, data, len, p->proto_arg);
 }
@@ -233,6 +236,40 @@ static void pipe_lost(weft_transport_t *t, int error, void *arg) {
   proc_unref(p);
 }
 
+/* pause_writing / resume_writing of the process's protocol. A user's protocol reached from
+ * a write inside a stackful task hears it once the loop's stack is back; the stream form's
+ * own (the core's) is told at once, so that drain sees the write. */
+typedef struct {
+  weft_process_t *p;
+  int pause;
+} flow_call_t;
+
+static void flow_call_run(void *arg) {
+  flow_call_t *c = arg;
+  weft_process_t *p = c->p;
+  weft__assert_loop_stack("a subprocess protocol's flow callback");
+  if (c->pause && p->proto.pause_writing)
+    p->proto.pause_writing(p, p->proto_arg);
+  else if (!c->pause && p->proto.resume_writing)
+    p->proto.resume_writing(p, p->proto_arg);
+  proc_unref(p);
+  free(c);
+}
+
+static void call_flow(weft_process_t *p, int pause) {
+  flow_call_t *c = p->stream ? NULL : malloc(sizeof *c);
+  if (c == NULL) { /* the stream form's own protocol; or out of memory: now */
+    if (pause)
+      p->proto.pause_writing(p, p->proto_arg);
+    else
+      p->proto.resume_writing(p, p->proto_arg);
+    return;
+  }
+  *c = (flow_call_t){p, pause};
+  proc_ref(p);
+  weft__call_or_defer(p->loop, flow_call_run, c);
+}
+
 static void pipe_pause(weft_transport_t *t, void *arg) {
   proc_pipe_t *pp = arg;
   weft_process_t *p = pp->proc;
@@ -240,7 +277,7 @@ static void pipe_pause(weft_transport_t *t, void *arg) {
     return; /* before connection_made: on_connected reports it */
   pp->pause_reported = 1;
   if (p->proto.pause_writing)
-    p->proto.pause_writing(p, p->proto_arg);
+    call_flow(p, 1);
 }
 
 static void pipe_resume(weft_transport_t *t, void *arg) {
@@ -250,7 +287,7 @@ static void pipe_resume(weft_transport_t *t, void *arg) {
     return;
   pp->pause_reported = 0;
   if (p->proto.resume_writing)
-    p->proto.resume_writing(p, p->proto_arg);
+    call_flow(p, 0);
 }
 
 static const weft_protocol_t pipe_protocol = {
@@ -259,6 +296,7 @@ static const weft_protocol_t pipe_protocol = {
     .connection_lost = pipe_lost,
     .pause_writing = pipe_pause,
     .resume_writing = pipe_resume,
+    .datagram_received = weft__core_protocol, /* runs inline on a task's stack */
 };
 
 /* ---- The stream form's protocol: asyncio's SubprocessStreamProtocol ------------------- */
@@ -319,6 +357,7 @@ static void deliver_exit(weft_process_t *p) {
     return;
   p->exit_reported = 1;
   proc_ref(p);
+  weft__assert_loop_stack_unless(p->stream, "a subprocess protocol's process_exited");
   if (p->proto.process_exited)
     p->proto.process_exited(p, p->proto_arg);
   futlist_finish(&p->waiters, 0, p->returncode);
@@ -371,6 +410,7 @@ static void on_connected(void *arg) {
   for (int i = 1; i < 3; i++) /* nothing is read before we return: connection_made is first */
     if (p->pipes[i].t && !p->closed)
       weft_transport_resume_reading(p->pipes[i].t);
+  weft__assert_loop_stack_unless(p->stream, "a subprocess protocol's connection_made");
   if (p->proto.connection_made)
     p->proto.connection_made(p, p->proto_arg);
   for (int i = 0; i < 3; i++) {

@@ -379,6 +379,39 @@ static int put_begin(weft_queue_t *q, int64_t priority, weft_value_t item, weft_
   return rc;
 }
 
+/* Stackful tasks wait as asyncio's Queue.put and Queue.get coroutines do: queue a waiter,
+ * await it, and retry in the task itself. The task then resumes in the iteration after
+ * the wake-up, as in asyncio; an operation of the future form needs one more, since its
+ * retry runs in a callback that then completes the caller's future. */
+static int wait_turn(weft_queue_t *q, int is_put) {
+  qop_t *op = calloc(1, sizeof *op);
+  if (op == NULL)
+    return WEFT_ENOMEM;
+  int rc = weft_future_new(q->loop, &op->waiter);
+  if (rc != 0) {
+    free(op);
+    return rc;
+  }
+  op->queue = q;
+  op->is_put = is_put;
+  q->refs++;
+  weft__wlist_t *list = is_put ? &q->putters : &q->getters;
+  weft__wlist_push(list, &op->node);
+  rc = weft_await(op->waiter);
+  weft__wlist_unlink(list, &op->node);
+  if (rc != 0) {
+    /* The task gave up. A wake-up it got but will not use goes to the next in line. */
+    if (!weft_future_done(op->waiter))
+      weft_future_cancel(op->waiter, NULL);
+    else if (!weft_future_cancelled(op->waiter) && (is_put ? !q_full(q) : q->count > 0))
+      wakeup_next(list);
+  }
+  weft_future_release(op->waiter);
+  free(op);
+  queue_unref(q);
+  return rc;
+}
+
 static int put_in_task(weft_queue_t *q, int64_t priority, weft_value_t item) {
   if (q == NULL) {
     weft_value_clear(&item);
@@ -388,15 +421,18 @@ static int put_in_task(weft_queue_t *q, int64_t priority, weft_value_t item) {
     weft_value_clear(&item);
     return weft__not_in_task(q->loop);
   }
-  weft_future_t *f;
-  int rc = put_begin(q, priority, item, &f);
-  if (rc != 0 || f == NULL)
-    return rc;
-  rc = weft_await(f);
-  if (rc != 0 && !weft_future_done(f))
-    weft_future_cancel(f, NULL);
-  weft_future_release(f);
-  return rc;
+  entry_t e = {item, priority, 0};
+  for (;;) {
+    int rc = try_put(q, &e);
+    if (rc == WEFT_EQUEUEFULL)
+      rc = wait_turn(q, 1);
+    else if (rc == 0)
+      return 0;
+    if (rc != 0) {
+      weft_value_clear(&e.item);
+      return rc;
+    }
+  }
 }
 
 static int put_future(weft_queue_t *q, int64_t priority, weft_value_t item, weft_future_t **out) {
@@ -526,36 +562,18 @@ int weft_queue_get_await(weft_queue_t *queue, weft_value_t *item_out, int64_t *p
     return WEFT_EINVAL;
   if (weft_current_task(queue->loop) == NULL)
     return weft__not_in_task(queue->loop);
-  entry_t e;
-  int rc = try_get(queue, &e);
-  if (rc == 0)
-    entry_out(&e, item_out, priority_out);
-  if (rc != WEFT_EQUEUEEMPTY)
-    return rc;
-  weft_future_t *f;
-  rc = op_start(queue, 0, NULL, &f);
-  if (rc != 0)
-    return rc;
-  rc = weft_await(f);
-  if (rc == 0) {
-    rc = weft_queue_take(f, item_out, priority_out);
-  } else if (!weft_future_done(f)) {
-    weft_future_cancel(f, NULL);
-  } else if (!weft_future_cancelled(f)) {
-    int got_rc;
-    box_t *box = get_box(f, &got_rc);
-    if (box != NULL) {
-      /* An item was taken for us but the task was cancelled before it could resume. In
-       * asyncio it would still be in the queue: put it back in its place and let the next
-       * getter have it. */
-      if (store_push(queue, &box->entry, 1) == 0) {
-        box->taken = 1;
-        wakeup_next(&queue->getters);
-      }
+  for (;;) {
+    entry_t e;
+    int rc = try_get(queue, &e);
+    if (rc == 0) {
+      entry_out(&e, item_out, priority_out);
+      return 0;
     }
+    if (rc == WEFT_EQUEUEEMPTY)
+      rc = wait_turn(queue, 0);
+    if (rc != 0)
+      return rc;
   }
-  weft_future_release(f);
-  return rc;
 }
 
 /* ---- State ---- */

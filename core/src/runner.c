@@ -46,6 +46,16 @@ static void cancel_all_tasks(weft_loop_t *loop) {
   free(futures);
 }
 
+/* asyncio.run spends a few more iterations once the tasks are done (shutting down async
+ * generators and the default executor), in which callbacks already scheduled still run:
+ * the clean-up of an operation a cancelled task gave up, say, which closing the loop would
+ * drop (and leak). Run them here too, for a bounded number of iterations, so a callback
+ * that keeps rescheduling itself cannot hold the runner. */
+static void drain_ready(weft_loop_t *loop) {
+  for (int i = 0; i < 8 && loop->ready_count > 0; i++)
+    weft_loop_run_once(loop, 1);
+}
+
 int weft_run(weft_task_fn main, void *arg, const weft_run_options_t *options) {
   if (main == NULL || (options != NULL && options->size < sizeof(size_t)))
     return WEFT_EINVAL;
@@ -75,6 +85,7 @@ int weft_run(weft_task_fn main, void *arg, const weft_run_options_t *options) {
       weft_loop_run_until_complete(loop, shutdown);
       weft_future_release(shutdown);
     }
+    drain_ready(loop);
     if (weft__sigint_guard_remove(guard) == 1 && rc == WEFT_ECANCELLED)
       rc = WEFT_EINTR;
     weft_task_release(task);

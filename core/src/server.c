@@ -162,6 +162,7 @@ static void accept_one(weft_server_t *s, int fd) {
   memset(&proto, 0, sizeof(proto));
   proto.size = sizeof(proto);
   void *arg = NULL;
+  weft__assert_loop_stack("a server's protocol factory");
   s->factory_calls++;
   rc = s->factory(s->factory_arg, &proto, &arg);
   s->factory_calls--;

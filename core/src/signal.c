@@ -36,6 +36,7 @@ static void on_handle_closed(uv_handle_t *handle) {
 /* Runs as a loop callback, never in signal context. */
 static void dispatch(void *p) {
   sig_entry_t *e = p;
+  weft__assert_loop_stack("a signal handler");
   if (e->active)
     e->cb(e->arg);
   entry_unref(e);

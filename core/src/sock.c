@@ -179,6 +179,7 @@ static void on_poll(uv_poll_t *p, int status, int events) {
   /* An error wakes both sides: the operation itself then reports it. */
   if (status < 0)
     events = UV_READABLE | UV_WRITABLE;
+  weft__assert_loop_stack("a reader or writer callback");
   if ((events & UV_WRITABLE) && w->wcb)
     w->wcb(w->warg);
   if (w->closing)

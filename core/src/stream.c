@@ -812,6 +812,7 @@ static const weft_protocol_t stream_protocol = {
     .connection_lost = sp_lost,
     .pause_writing = sp_pause,
     .resume_writing = sp_resume,
+    .datagram_received = weft__core_protocol, /* runs inline on a task's stack */
 };
 
 void weft__stream_reader_attach(weft_stream_reader_t *r, weft_transport_t *t) {

@@ -49,8 +49,7 @@ static void task_destroy(weft_future_t *future) {
   if (t->coro != NULL)
     weft__coro_free(t->coro);
   weft_value_clear(&t->outcome_value);
-  if (t->outcome_payload_free != NULL)
-    t->outcome_payload_free(t->outcome_payload);
+  weft__call_free(t->outcome_payload_free, t->outcome_payload);
   free(t->outcome_message);
   free(t->cancel_message);
   free(t->name);
@@ -92,6 +91,19 @@ static int task_create(weft_loop_t *loop, const weft_task_options_t *options, we
   return 0;
 }
 
+static void eager_step(void *arg) {
+  weft_task_t *t = arg;
+  weft__task_step(t, 0);
+  weft_future_release(&t->future);
+}
+
+static int defer_eager_step(weft_task_t *t) {
+  int rc = weft__defer(t->future.loop, eager_step, weft_future_retain(&t->future));
+  if (rc != 0)
+    t->future.refs--;
+  return rc;
+}
+
 /* Starts a created task: the loop takes its reference, then the first step is queued or,
  * for an eager task on a running loop, run at once. */
 static int task_start(weft_task_t *t, const weft_task_options_t *options, weft_task_t **out) {
@@ -100,8 +112,11 @@ static int task_start(weft_task_t *t, const weft_task_options_t *options, weft_t
   weft_future_retain(&t->future); /* the loop's: held until the task is done */
   int eager = WEFT__OPTION(options, weft_task_options_t, eager_start, 0);
   int rc = 0;
-  if (eager && loop->running)
+  if (eager && loop->running && !(t->coro == NULL && weft__on_task_stack(loop)))
     weft__task_step(t, 0);
+  else if (eager && loop->running && defer_eager_step(t) == 0)
+    ; /* a step function started from a stackful task: its first step waits for the loop's
+         stack, ahead of everything queued */
   else
     rc = schedule_step(t);
   if (rc != 0) {
@@ -140,6 +155,8 @@ int weft_task_spawn(weft_loop_t *loop, weft_task_fn fn, void *arg,
     return rc;
   t->fn = fn;
   t->arg = arg;
+  if (!atomic_load_explicit(&weft__stackful_tasks_exist, memory_order_relaxed))
+    atomic_store(&weft__stackful_tasks_exist, true);
   size_t stack = WEFT__OPTION(options, weft_task_options_t, stack_size, 0);
   rc = weft__coro_new(loop->stacks, stack, coro_body, t, &t->coro);
   if (rc != 0) {
@@ -243,10 +260,20 @@ void weft__task_step(weft_task_t *t, int code) {
   t->step_ended = false;
   t->resume_code = code;
   if (t->coro != NULL) {
+    bool nested = weft__task_stack_enter(loop);
     weft__coro_resume(t->coro);
+    weft__task_stack_leave(loop, nested);
+    if (!nested && loop->deferred_len > 0) {
+      /* Back on the loop's stack: what the body deferred runs now, as if on the loop (no
+       * current task, so none of it can await), before the body's outcome is applied. */
+      loop->current_task = outer;
+      weft__run_deferred(loop);
+      loop->current_task = t;
+    }
     if (weft__coro_finished(t->coro))
       finish_stackful(t);
   } else {
+    weft__assert_loop_stack("a step function");
     t->step(t, code, t->arg);
     if (!t->step_ended)
       task_complete(t, WEFT__FINISHED, weft_value_none(), WEFT_EINVALIDSTATE,
@@ -393,16 +420,14 @@ int weft_task_fail(weft_task_t *task, int code, const char *message, void *paylo
   else if (!task->in_step || task->step_ended || task->future.state != WEFT__PENDING)
     rc = WEFT_EINVALIDSTATE;
   if (rc != 0) {
-    if (payload_free != NULL)
-      payload_free(payload);
+    weft__call_free(payload_free, payload);
     return rc;
   }
   int state = code == WEFT_ECANCELLED ? WEFT__CANCELLED : WEFT__FINISHED;
   if (task->coro != NULL) {
     char *copy = message != NULL ? weft__strdup(message) : NULL;
     free(task->outcome_message);
-    if (task->outcome_payload_free != NULL)
-      task->outcome_payload_free(task->outcome_payload);
+    weft__call_free(task->outcome_payload_free, task->outcome_payload);
     task->has_outcome = true;
     task->outcome_error = code;
     task->outcome_message = copy;

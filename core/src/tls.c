@@ -1,5 +1,6 @@
 /* TLS contexts and the per-connection engine: OpenSSL over memory BIOs (see tls_engine.h). */
 #include "tls_engine.h"
+#include "internal.h"
 
 #include "weft/error.h"
 
@@ -478,6 +479,7 @@ static int servername_cb(SSL *ssl, int *alert, void *arg) {
     return SSL_TLSEXT_ERR_OK;
   const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   weft_tls_context_t *use = NULL;
+  weft__assert_loop_stack("an SNI callback");
   if (ctx->sni_fn(name, &use, ctx->sni_arg) < 0) {
     weft__tls_engine_t *e = SSL_get_ex_data(ssl, engine_slot());
     if (e)

@@ -374,6 +374,7 @@ static void handshake_done(layer_t *L) {
      * belongs to the server, and the server has let go of it. */
     int refused = W->closed;
     if (!refused) {
+      weft__assert_loop_stack("a TLS server's protocol factory");
       W->factory_calls++;
       refused = W->factory(W->factory_arg, &p, &arg) != 0;
       W->factory_calls--;
@@ -585,8 +586,10 @@ static void raw_lost(weft_transport_t *raw, int error, void *arg) {
      * nothing to report. */
     if (!L->hs_failed && !L->handshook)
       handshake_failed_ex(L, code, "the connection was lost during the TLS handshake", !error);
-    if (L->upgrade && L->proto.connection_lost)
+    if (L->upgrade && L->proto.connection_lost) {
+      weft__assert_loop_stack("connection_lost");
       L->proto.connection_lost(raw, L->error ? L->error : code, L->proto_arg);
+    }
   }
   if (L->waiter) {
     weft_future_release(L->waiter);
@@ -613,6 +616,7 @@ static const weft_protocol_t raw_protocol = {
     .connection_lost = raw_lost,
     .pause_writing = raw_pause_writing,
     .resume_writing = raw_resume_writing,
+    .datagram_received = weft__core_protocol, /* runs inline on a task's stack */
 };
 
 /* ---------------------------------------------------------------- the app side (transport) */

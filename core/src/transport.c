@@ -82,6 +82,85 @@ weft_loop_t *weft_transport_loop(const weft_transport_t *t) {
   return t ? t->loop : NULL;
 }
 
+/* ---- protocol calls from a stackful task's stack */
+
+void weft__core_protocol(weft_transport_t *t, const char *data, size_t len,
+                         const struct sockaddr *addr, void *arg) {
+  (void)t, (void)data, (void)len, (void)addr, (void)arg;
+}
+
+/* Whether the protocol may be called now: on the loop's stack, or when it is one of the
+ * core's own (a stream's, the TLS layer's raw side), which call registered code only
+ * through paths that defer it themselves, and whose flow control must see a write at once
+ * (weft_stream_drain right after a write). */
+static int protocol_inline(const weft_transport_t *t) {
+  return !weft__on_task_stack(t->loop) || t->proto.datagram_received == weft__core_protocol;
+}
+
+enum { EV_MADE, EV_DATA, EV_EOF, EV_LOST, EV_PAUSE, EV_RESUME };
+
+/* A protocol event raised on a task's stack, delivered once the loop's stack is back: to
+ * the protocol of that moment (a weft_transport_set_protocol since does not reroute it),
+ * even if the connection was lost since, as it would have been delivered in place. */
+typedef struct {
+  weft_transport_t *t;
+  weft_protocol_t proto;
+  void *proto_arg;
+  int what;
+  int error;
+  size_t len;
+  char data[];
+} proto_event_t;
+
+static void deliver_data(weft_transport_t *t, const weft_protocol_t *p, void *arg, const char *data,
+                         size_t len);
+
+static void proto_event_run(void *arg) {
+  proto_event_t *e = arg;
+  weft_transport_t *t = e->t;
+  const weft_protocol_t *p = &e->proto;
+  weft__assert_loop_stack("a protocol callback");
+  switch (e->what) {
+  case EV_MADE:
+    p->connection_made(t, e->proto_arg);
+    break;
+  case EV_DATA:
+    deliver_data(t, p, e->proto_arg, e->data, e->len);
+    break;
+  case EV_EOF:
+    if (!p->eof_received(t, e->proto_arg))
+      weft_transport_close(t);
+    break;
+  case EV_LOST:
+    p->connection_lost(t, e->error, e->proto_arg);
+    break;
+  case EV_PAUSE:
+    p->pause_writing(t, e->proto_arg);
+    break;
+  case EV_RESUME:
+    p->resume_writing(t, e->proto_arg);
+    break;
+  }
+  weft_transport_release(t);
+  free(e);
+}
+
+/* Queues the event; 0 when it will be delivered later, else it must be delivered now. */
+static int defer_event(weft_transport_t *t, int what, int error, const char *data, size_t len) {
+  proto_event_t *e = malloc(sizeof *e + len);
+  if (e == NULL)
+    return WEFT_ENOMEM;
+  *e = (proto_event_t){weft_transport_retain(t), t->proto, t->proto_arg, what, error, len};
+  if (len > 0)
+    memcpy(e->data, data, len);
+  int rc = weft__defer(t->loop, proto_event_run, e);
+  if (rc != 0) {
+    t->refs--; /* never the last: the caller holds one */
+    free(e);
+  }
+  return rc;
+}
+
 static size_t buffer_size(const weft_transport_t *t) {
   return t->ops.get_write_buffer_size ? t->ops.get_write_buffer_size(t->impl) : 0;
 }
@@ -93,12 +172,18 @@ void weft_transport_update_write_flow(weft_transport_t *t) {
   /* asyncio: pause strictly above high, resume at or below low, each only once. */
   if (!t->writing_paused && size > t->high) {
     t->writing_paused = 1;
-    if (t->proto.pause_writing)
+    if (t->proto.pause_writing &&
+        (protocol_inline(t) || defer_event(t, EV_PAUSE, 0, NULL, 0) != 0)) {
+      weft__assert_loop_stack_unless(protocol_inline(t), "pause_writing");
       t->proto.pause_writing(t, t->proto_arg);
+    }
   } else if (t->writing_paused && size <= t->low) {
     t->writing_paused = 0;
-    if (t->proto.resume_writing)
+    if (t->proto.resume_writing &&
+        (protocol_inline(t) || defer_event(t, EV_RESUME, 0, NULL, 0) != 0)) {
+      weft__assert_loop_stack_unless(protocol_inline(t), "resume_writing");
       t->proto.resume_writing(t, t->proto_arg);
+    }
   }
 }
 
@@ -287,31 +372,43 @@ void weft_transport_emit_connection_made(weft_transport_t *t) {
   if (!t || t->made)
     return;
   t->made = 1;
-  if (t->proto.connection_made)
+  if (t->proto.connection_made &&
+      (protocol_inline(t) || defer_event(t, EV_MADE, 0, NULL, 0) != 0)) {
+    weft__assert_loop_stack_unless(protocol_inline(t), "connection_made");
     t->proto.connection_made(t, t->proto_arg);
+  }
 }
 
 void weft_transport_emit_data(weft_transport_t *t, const char *data, size_t len) {
   if (!t || t->lost || len == 0)
     return;
-  if (t->proto.get_buffer) {
+  if (!protocol_inline(t) && defer_event(t, EV_DATA, 0, data, len) == 0)
+    return;
+  weft__assert_loop_stack_unless(protocol_inline(t), "data_received");
+  deliver_data(t, &t->proto, t->proto_arg, data, len);
+}
+
+static void deliver_data(weft_transport_t *t, const weft_protocol_t *p, void *arg, const char *data,
+                         size_t len) {
+  int lost = t->lost; /* set already when the delivery was put off */
+  if (p->get_buffer) {
     /* A buffered protocol fed by a layer: copy through its buffers. */
-    while (len > 0 && !t->lost) {
+    while (len > 0 && t->lost == lost) {
       size_t cap = 0;
-      char *dst = t->proto.get_buffer(t, len, &cap, t->proto_arg);
+      char *dst = p->get_buffer(t, len, &cap, arg);
       if (!dst || cap == 0) {
         weft_transport_abort(t);
         return;
       }
       size_t n = cap < len ? cap : len;
       memcpy(dst, data, n);
-      if (t->proto.buffer_updated)
-        t->proto.buffer_updated(t, n, t->proto_arg);
+      if (p->buffer_updated)
+        p->buffer_updated(t, n, arg);
       data += n;
       len -= n;
     }
-  } else if (t->proto.data_received) {
-    t->proto.data_received(t, data, len, t->proto_arg);
+  } else if (p->data_received) {
+    p->data_received(t, data, len, arg);
   }
 }
 
@@ -320,6 +417,11 @@ int weft_transport_emit_eof(weft_transport_t *t) {
     return WEFT_EINVAL;
   if (t->lost || !t->proto.eof_received)
     return 0;
+  /* Put off, the protocol cannot answer now: the transport stays open until it does, and
+   * closes then if it says so. */
+  if (!protocol_inline(t) && defer_event(t, EV_EOF, 0, NULL, 0) == 0)
+    return 1;
+  weft__assert_loop_stack_unless(protocol_inline(t), "eof_received");
   return t->proto.eof_received(t, t->proto_arg);
 }
 
@@ -328,8 +430,11 @@ void weft_transport_emit_connection_lost(weft_transport_t *t, int error) {
     return;
   t->closing = 1;
   t->lost = 1;
-  if (t->made && t->proto.connection_lost)
+  if (t->made && t->proto.connection_lost &&
+      (protocol_inline(t) || defer_event(t, EV_LOST, error, NULL, 0) != 0)) {
+    weft__assert_loop_stack_unless(protocol_inline(t), "connection_lost");
     t->proto.connection_lost(t, error, t->proto_arg);
+  }
   weft__transport_let_go_arg(t);
 }
 
@@ -539,6 +644,7 @@ void weft__stream_discard(weft__stream_t *s) {
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  weft__assert_loop_stack("get_buffer"); /* a libuv callback: always the loop's stack */
   weft__stream_t *s = h->data;
   weft_transport_t *t = &s->base;
   if (t->proto.get_buffer) {
@@ -553,6 +659,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
 }
 
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  weft__assert_loop_stack("data_received");
   weft__stream_t *s = stream->data;
   weft_transport_t *t = &s->base;
   if (nread > 0) {

@@ -122,6 +122,7 @@ typedef struct err_ev_s {
 static void deliver_error(void *arg) {
   err_ev_t *e = arg;
   weft_transport_t *t = &e->u->base;
+  weft__assert_loop_stack("error_received");
   if (!t->lost && t->proto.error_received)
     t->proto.error_received(t, e->error, t->proto_arg);
   weft_transport_release(t);
@@ -148,6 +149,7 @@ static void after_send(uv_udp_send_t *req, int status) {
   u->pending--;
   if (status < 0 && status != UV_ECANCELED && !u->handle_closing) {
     weft_transport_t *t = &u->base;
+    weft__assert_loop_stack("error_received");
     if (t->proto.error_received)
       t->proto.error_received(t, weft_error_from_uv(status), t->proto_arg);
   }
@@ -206,6 +208,7 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
                     unsigned flags) {
   udp_t *u = h->data;
   weft_transport_t *t = &u->base;
+  weft__assert_loop_stack("datagram_received");
   if (nread < 0) {
     if (t->proto.error_received)
       t->proto.error_received(t, weft_error_from_uv((int)nread), t->proto_arg);

@@ -65,6 +65,6 @@ void weft_value_clear(weft_value_t *value) {
   if (value->type == WEFT_VALUE_BYTES)
     free(value->ptr);
   else if (value->type >= WEFT_VALUE_POINTER && value->free_fn != NULL)
-    value->free_fn(value->ptr);
+    weft__call_free(value->free_fn, value->ptr); /* deferred inside a stackful task */
   *value = weft_value_none();
 }

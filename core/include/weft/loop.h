@@ -67,7 +67,16 @@ WEFT_API int weft_call_later(weft_loop_t *loop, double delay, weft_callback_fn c
 /* Schedules cb(arg) at loop time `when` (seconds, as weft_loop_time). */
 WEFT_API int weft_call_at(weft_loop_t *loop, double when, weft_callback_fn cb, void *arg,
                           weft_handle_t **handle_out);
-/* Schedules cb(arg) from any thread and wakes the loop at once. Thread-safe. */
+/* Schedules cb(arg) from any thread and wakes the loop at once. Thread-safe.
+ *
+ * The way for a runtime with many threads (Go's goroutines, worker threads) to hand work
+ * to the loop: call this from any thread, as often as needed, with no queue of your own.
+ * A post appends to the loop's list under a mutex and signals libuv's async handle, whose
+ * signals coalesce: however many posts are made while the loop is busy or before it wakes,
+ * it wakes once, takes the whole list in one batch, in posting order, and runs it in that
+ * iteration (each after whatever was already scheduled, as asyncio's). So a burst costs
+ * one wake-up, and a post in a burst costs a lock and an append (bench_core: about 60 ns a
+ * post in bursts of 1000, against 4-6 us for a post that has to wake the loop alone). */
 WEFT_API int weft_call_soon_threadsafe(weft_loop_t *loop, weft_callback_fn cb, void *arg);
 
 /* Batched callbacks, for bindings whose calls into their language are costly (Python):

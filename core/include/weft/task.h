@@ -29,7 +29,9 @@ typedef struct weft_task_options_s {
   size_t size;       /* sizeof(weft_task_options_t) */
   const char *name;  /* copied; NULL gives "Task-N" */
   size_t stack_size; /* stackful tasks: bytes of stack, 0 for the default (256 KiB) */
-  int eager_start;   /* run the task at once, up to its first suspension */
+  int eager_start;   /* run the task at once, up to its first suspension (a step-driven
+                        task started inside a stackful one: as soon as the loop's stack is
+                        back, before anything else runs; see "Where callbacks run") */
 } weft_task_options_t;
 
 /* Fills *options with the defaults: every field zero (none, off), size set. */

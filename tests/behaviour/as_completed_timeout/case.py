@@ -16,7 +16,7 @@ async def main():
     # as_completed starts the awaitables from a set, in no defined order: distinct step
     # counts keep the finishing order deterministic.
     aws = [quick("a", 3), gate, quick("b", 1)]
-    for next_done in asyncio.as_completed(aws, timeout=0.05):
+    for next_done in asyncio.as_completed(aws, timeout=0.5):
         try:
             emit("completed", await next_done)
         except TimeoutError as e:

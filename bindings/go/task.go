@@ -1,0 +1,217 @@
+package weft
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"runtime/cgo"
+
+	"weft.dev/weft/internal/raw"
+)
+
+// Task is a core task (asyncio.Task) whose coroutine is a Go function running on a
+// goroutine of its own. To the core the task waits on a gate future while the function
+// runs; the function's end completes the gate and the next step ends the task with its
+// outcome. Cancelling the task (Cancel, a TaskGroup, a cancelled gather...) cancels the
+// gate, and the step that follows cancels the function's context: a function that then
+// returns context.Canceled (or ErrCancelled) ends the task cancelled, as a coroutine that
+// lets CancelledError through.
+type Task struct {
+	*Future
+	ptr raw.SwigcptrStruct_SS_weft_task_s
+}
+
+type taskPtr = raw.SwigcptrStruct_SS_weft_task_s
+
+// taskState is the loop goroutine's side of a task.
+type taskState struct {
+	l      *Loop
+	body   func(ctx context.Context) (any, error)
+	handle cgo.Handle
+	gate   futPtr // the future the core sees the task wait on; one reference held
+	cancel context.CancelFunc
+
+	started  bool
+	finished bool
+	val      any
+	err      error
+}
+
+// Spawn starts body as a task named name ("" gives the core's "Task-N").
+func (l *Loop) Spawn(name string, body func(ctx context.Context) (any, error)) (*Task, error) {
+	if l == nil || body == nil {
+		return nil, ErrInval
+	}
+	ts := &taskState{l: l, body: body}
+	var task *Task
+	err := l.call(func() error {
+		ts.handle = cgo.NewHandle(ts.step)
+		var p taskPtr
+		if rc := raw.Weft_task_new_stepped(l.ptr, raw.WeftgoStep, uintptr(ts.handle), nil, nil, &p); rc != 0 {
+			ts.handle.Delete()
+			return codeError(rc)
+		}
+		if name != "" {
+			raw.Weft_task_set_name(p, name)
+		}
+		// The task is a future: its Go Future holds the reference new_stepped gave.
+		st := &futureState{l: l, take: ts.outcome, done: make(chan struct{})}
+		l.attach(st, raw.SwigcptrStruct_SS_weft_future_s(raw.Weft_task_future(p).Swigcptr()))
+		f := &Future{l: l, st: st}
+		runtime.AddCleanup(f, func(st *futureState) { _ = st.l.post(st.release) }, st)
+		task = &Task{Future: f, ptr: p}
+		l.tasks[ts] = struct{}{}
+		return nil
+	})
+	return task, err
+}
+
+// step is the core's call: start the function, or follow it.
+func (ts *taskState) step(task taskPtr, throwCode int) {
+	l := ts.l
+	if !ts.started {
+		ts.started = true
+		ctx, cancel := context.WithCancel(context.Background())
+		ts.cancel = cancel
+		go func() {
+			v, err := ts.body(ctx)
+			_ = l.post(func() {
+				ts.finished, ts.val, ts.err = true, v, err
+				if ts.gate != 0 {
+					// Fails harmlessly if a cancellation got there first: the step it
+					// scheduled finds the function finished.
+					none := raw.NewWeft_value_t() // zeroed: WEFT_VALUE_NONE
+					raw.Weft_future_set_result(ts.gate, none)
+					raw.DeleteWeft_value_t(none)
+				}
+			})
+		}()
+	}
+	// Cancellation comes as a throw, or as the gate's own cancellation (the outcome the
+	// coroutine is sent): either way the function learns it through its context.
+	if throwCode == int(raw.WEFT_ECANCELLED) || (ts.gate != 0 && raw.Weft_future_cancelled(ts.gate) == 1) {
+		ts.cancel()
+	}
+	if ts.gate != 0 {
+		raw.Weft_future_release(ts.gate)
+		ts.gate = 0
+	}
+	if ts.finished {
+		ts.end()
+		ts.finish(task)
+		return
+	}
+	var g futPtr
+	if rc := raw.Weft_future_new(l.ptr, &g); rc != 0 {
+		ts.end()
+		raw.Weft_task_fail(task, rc, "weft: no gate future for a Go task", 0, nil)
+		return
+	}
+	ts.gate = g
+	raw.Weft_task_suspend(task, g)
+}
+
+// end lets go of what the task held on the Go side: its step is not called again. Also
+// called for tasks still pending when their loop closes.
+func (ts *taskState) end() {
+	if ts.cancel != nil {
+		ts.cancel()
+	}
+	if ts.handle != 0 {
+		ts.handle.Delete()
+		ts.handle = 0
+	}
+	if ts.gate != 0 {
+		raw.Weft_future_release(ts.gate)
+		ts.gate = 0
+	}
+	delete(ts.l.tasks, ts)
+}
+
+// finish ends the task with the function's outcome. A Go result or error crosses as a
+// handle the core frees with the task; errors keep their code when they have one.
+func (ts *taskState) finish(task taskPtr) {
+	if ts.err == nil {
+		v := newHandleValue(ts.val)
+		raw.Weft_task_return(task, v)
+		raw.DeleteWeft_value_t(v)
+		return
+	}
+	code := int(raw.WEFT_EUNKNOWN)
+	var we *Error
+	switch {
+	case errors.Is(ts.err, context.Canceled):
+		code = int(raw.WEFT_ECANCELLED)
+	case errors.As(ts.err, &we):
+		code = we.Code
+	}
+	h := cgo.NewHandle(ts.err)
+	raw.Weft_task_fail(task, code, ts.err.Error(), uintptr(h), raw.WeftgoFreeHandle)
+}
+
+// outcome reads a finished task: the function's own result, or its own error.
+func (ts *taskState) outcome(f futPtr) (any, error) {
+	var v raw.SwigcptrWeft_value_t
+	rc := raw.Weft_future_result(f, &v)
+	if rc == 0 {
+		return valueOf(v, false)
+	}
+	if p := raw.Weft_future_error_payload(f); p != 0 && rc != int(raw.WEFT_ECANCELLED) {
+		if err, ok := cgo.Handle(p).Value().(error); ok {
+			return nil, err
+		}
+	}
+	return nil, futureError(f, rc)
+}
+
+func (t *Task) loop() (*Loop, error) {
+	if t == nil || t.Future == nil || t.l == nil {
+		return nil, ErrInval
+	}
+	return t.l, nil
+}
+
+// Cancel requests the task's cancellation (asyncio's Task.cancel): true if requested,
+// false if the task is already done.
+func (t *Task) Cancel() (bool, error) {
+	l, err := t.loop()
+	if err != nil {
+		return false, err
+	}
+	var ok bool
+	err = l.call(func() error { ok = raw.Weft_task_cancel(t.ptr, "") == 1; return nil })
+	return ok, err
+}
+
+// Name is the task's name.
+func (t *Task) Name() (string, error) {
+	l, err := t.loop()
+	if err != nil {
+		return "", err
+	}
+	var name string
+	err = l.call(func() error { name = raw.Weft_task_name(t.ptr); return nil })
+	return name, err
+}
+
+// Cancelling is the number of pending cancellation requests.
+func (t *Task) Cancelling() (int, error) {
+	l, err := t.loop()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = l.call(func() error { n = raw.Weft_task_cancelling(t.ptr); return nil })
+	return n, err
+}
+
+// Uncancel withdraws one cancellation request and returns how many are left.
+func (t *Task) Uncancel() (int, error) {
+	l, err := t.loop()
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = l.call(func() error { n = raw.Weft_task_uncancel(t.ptr); return nil })
+	return n, err
+}
