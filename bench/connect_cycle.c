@@ -61,8 +61,9 @@ int main(int argc, char **argv) {
   snprintf(path, sizeof(path), "/tmp/weft-connect-cycle-%d", (int)getpid());
   weft_loop_new(&loop);
   weft_future_t *f;
-  int rc = use_unix ? weft_create_unix_server(loop, factory, NULL, path, strlen(path), NULL, &f)
-                    : weft_create_server(loop, factory, NULL, "127.0.0.1", 0, NULL, &f);
+  int rc = use_unix
+               ? weft_create_unix_server(loop, factory, NULL, NULL, path, strlen(path), NULL, &f)
+               : weft_create_server(loop, factory, NULL, NULL, "127.0.0.1", 0, NULL, &f);
   if (rc == 0)
     rc = weft_loop_run_until_complete(loop, f);
   if (rc) {

@@ -17,7 +17,7 @@ int main(int argc, char **argv) {
   weft_loop_t *loop;
   weft_loop_new(&loop);
   weft_future_t *f;
-  if (weft_create_server(loop, factory, NULL, "127.0.0.1", port, NULL, &f) ||
+  if (weft_create_server(loop, factory, NULL, NULL, "127.0.0.1", port, NULL, &f) ||
       weft_loop_run_until_complete(loop, f)) {
     fprintf(stderr, "cannot listen on %d\n", port);
     return 1;

@@ -25,7 +25,7 @@ int main(int argc, char **argv) {
   weft_loop_new(&loop);
   weft_stream_options_t so = {.size = sizeof(so), .client_in_task = 1};
   weft_future_t *f;
-  if (weft_start_server(loop, client, NULL, "127.0.0.1", port, &so, &f) ||
+  if (weft_start_server(loop, client, NULL, NULL, "127.0.0.1", port, &so, &f) ||
       weft_loop_run_until_complete(loop, f)) {
     fprintf(stderr, "cannot listen on %d\n", port);
     return 1;

@@ -263,7 +263,7 @@ static int gather_error_main(weft_task_t *self, void *arg) {
 WEFT_TEST(gather_first_error_propagates) {
   weft_loop_t *loop = new_loop();
   reports_t reports = {0};
-  ASSERT_OK(weft_loop_set_exception_handler(loop, count_reports, &reports));
+  ASSERT_OK(weft_loop_set_exception_handler(loop, count_reports, &reports, NULL));
   child_t c[2] = {{.delay = 0.01, .error = WEFT_EIO, .message = "disk on fire"},
                   {.delay = 0.3, .value = 7}};
   ASSERT_OK(run_main(loop, gather_error_main, c));
@@ -295,7 +295,7 @@ static int gather_return_exceptions_main(weft_task_t *self, void *arg) {
 WEFT_TEST(gather_return_exceptions) {
   weft_loop_t *loop = new_loop();
   reports_t reports = {0};
-  ASSERT_OK(weft_loop_set_exception_handler(loop, count_reports, &reports));
+  ASSERT_OK(weft_loop_set_exception_handler(loop, count_reports, &reports, NULL));
   child_t c[3] = {
       {.delay = 0.01, .error = WEFT_EIO}, {.delay = 0.03, .value = 2}, {.delay = 10, .value = 3}};
   ASSERT_OK(run_main(loop, gather_return_exceptions_main, c));
@@ -403,7 +403,7 @@ WEFT_TEST(gather_same_future_twice) {
 
   /* And an error given twice is reported once, through the gather. */
   reports_t reports = {0};
-  ASSERT_OK(weft_loop_set_exception_handler(loop, count_reports, &reports));
+  ASSERT_OK(weft_loop_set_exception_handler(loop, count_reports, &reports, NULL));
   ASSERT_OK(weft_future_new(loop, &f));
   fs[0] = fs[1] = f;
   ASSERT_OK(weft_gather(loop, fs, 2, 0, &g));
@@ -682,7 +682,7 @@ WEFT_TEST(wait_for_result) {
 WEFT_TEST(wait_for_error_passthrough) {
   weft_loop_t *loop = new_loop();
   reports_t reports = {0};
-  ASSERT_OK(weft_loop_set_exception_handler(loop, count_reports, &reports));
+  ASSERT_OK(weft_loop_set_exception_handler(loop, count_reports, &reports, NULL));
   wait_for_case_t w = {.c = {.delay = 0.01, .error = WEFT_EPIPE, .message = "broken"},
                        .timeout = 1};
   ASSERT_OK(run_main(loop, wait_for_main, &w));
@@ -825,7 +825,7 @@ WEFT_TEST(shield_outer_cancel_inner_runs) {
 WEFT_TEST(shield_inner_error_after_cancel_not_reported) {
   weft_loop_t *loop = new_loop();
   reports_t reports = {0};
-  ASSERT_OK(weft_loop_set_exception_handler(loop, count_reports, &reports));
+  ASSERT_OK(weft_loop_set_exception_handler(loop, count_reports, &reports, NULL));
   child_t c = {.delay = 0.03, .error = WEFT_EIO};
   ASSERT_OK(run_main(loop, shield_main, &c));
   ASSERT_EQ(c.cancelled, 0);
@@ -849,7 +849,7 @@ static int shield_error_main(weft_task_t *self, void *arg) {
 WEFT_TEST(shield_inner_error_mirrored) {
   weft_loop_t *loop = new_loop();
   reports_t reports = {0};
-  ASSERT_OK(weft_loop_set_exception_handler(loop, count_reports, &reports));
+  ASSERT_OK(weft_loop_set_exception_handler(loop, count_reports, &reports, NULL));
   child_t c = {.delay = 0.01, .error = WEFT_EPIPE, .message = "pipe gone"};
   ASSERT_OK(run_main(loop, shield_error_main, &c));
   ASSERT_EQ(reports.calls, 0);

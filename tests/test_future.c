@@ -186,7 +186,7 @@ WEFT_TEST(unretrieved_error_reported_on_free) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   report_t r = {0};
-  ASSERT_OK(weft_loop_set_exception_handler(loop, capture_report, &r));
+  ASSERT_OK(weft_loop_set_exception_handler(loop, capture_report, &r, NULL));
   weft_future_t *f;
   ASSERT_OK(weft_future_new(loop, &f));
   ASSERT_OK(weft_future_set_error(f, WEFT_EPIPE, NULL, NULL, NULL));

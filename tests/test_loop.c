@@ -380,7 +380,7 @@ WEFT_TEST(exception_handler_set_get_default) {
   report_t r = {0};
   void *arg = NULL;
   ASSERT_TRUE(weft_loop_get_exception_handler(loop, &arg) == NULL);
-  ASSERT_OK(weft_loop_set_exception_handler(loop, capture_report, &r));
+  ASSERT_OK(weft_loop_set_exception_handler(loop, capture_report, &r, NULL));
   ASSERT_TRUE(weft_loop_get_exception_handler(loop, &arg) == capture_report);
   ASSERT_PTR_EQ(arg, &r);
   weft_error_context_t ctx = {.size = sizeof ctx, .message = "boom", .error = WEFT_EPIPE};
@@ -389,9 +389,9 @@ WEFT_TEST(exception_handler_set_get_default) {
   ASSERT_STREQ(r.message, "boom");
   ASSERT_CODE(r.error, WEFT_EPIPE);
   /* Back to the default, which writes to the log. */
-  ASSERT_OK(weft_loop_set_exception_handler(loop, NULL, NULL));
+  ASSERT_OK(weft_loop_set_exception_handler(loop, NULL, NULL, NULL));
   report_t logged = {0};
-  ASSERT_OK(weft_loop_set_log_handler(loop, capture_log, &logged));
+  ASSERT_OK(weft_loop_set_log_handler(loop, capture_log, &logged, NULL));
   weft_loop_call_exception_handler(loop, &ctx);
   ASSERT_EQ(logged.calls, 1);
   ASSERT_EQ(logged.level, WEFT_LOG_ERROR);
@@ -408,7 +408,7 @@ WEFT_TEST(debug_reports_slow_callbacks) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   report_t logged = {0};
-  ASSERT_OK(weft_loop_set_log_handler(loop, capture_log, &logged));
+  ASSERT_OK(weft_loop_set_log_handler(loop, capture_log, &logged, NULL));
   /* Generous margins: under valgrind on a loaded machine even a trivial callback is slow. */
   ASSERT_OK(weft_loop_set_slow_callback_duration(loop, 0.15));
   ASSERT_NEAR(weft_loop_get_slow_callback_duration(loop), 0.15, 1e-9);
@@ -481,7 +481,7 @@ WEFT_TEST(batched_callbacks_keep_queue_order) {
   batches_t b = {0};
   trace_t trace = {0};
   g_trace = &trace;
-  ASSERT_OK(weft_loop_set_batch_handler(loop, run_batch, &b));
+  ASSERT_OK(weft_loop_set_batch_handler(loop, run_batch, &b, NULL));
   /* ids 1-3, a plain callback, ids 4-5: two runs around the plain one. */
   weft_handle_t *cancelled;
   ASSERT_OK(weft_call_soon_id(loop, 1, NULL));
@@ -507,7 +507,7 @@ WEFT_TEST(batched_timers) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   batches_t b = {0};
-  ASSERT_OK(weft_loop_set_batch_handler(loop, run_batch, &b));
+  ASSERT_OK(weft_loop_set_batch_handler(loop, run_batch, &b, NULL));
   double now = weft_loop_time(loop);
   ASSERT_OK(weft_call_at_id(loop, now + 0.002, 20, NULL));
   ASSERT_OK(weft_call_at_id(loop, now + 0.001, 10, NULL));

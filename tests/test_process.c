@@ -791,7 +791,7 @@ WEFT_TEST(communicate_ignores_broken_stdin) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   int errors = 0;
-  ASSERT_OK(weft_loop_set_exception_handler(loop, count_errors, &errors));
+  ASSERT_OK(weft_loop_set_exception_handler(loop, count_errors, &errors, NULL));
   weft_process_options_t o = piped(WEFT_STDIO_PIPE, WEFT_STDIO_PIPE, WEFT_STDIO_DEVNULL);
   weft_process_t *p;
   ASSERT_OK(weft_create_subprocess_shell(loop, "echo done; exit 4", &o, &p)); /* reads nothing */

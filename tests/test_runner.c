@@ -93,7 +93,7 @@ static void handler(weft_loop_t *loop, const weft_error_context_t *context, void
 
 static int leftover_main(weft_task_t *self, void *arg) {
   leftover_case_t *c = arg;
-  ASSERT_OK(weft_loop_set_exception_handler(weft_test_loop_of(self), handler, c));
+  ASSERT_OK(weft_loop_set_exception_handler(weft_test_loop_of(self), handler, c, NULL));
   weft_task_options_t options = {.size = sizeof options, .name = "straggler"};
   for (int i = 0; i < 2; i++)
     ASSERT_OK(weft_task_spawn(weft_test_loop_of(self), leftover_fn, &c->left[i], &options, NULL));

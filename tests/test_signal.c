@@ -45,7 +45,7 @@ WEFT_TEST(raise_runs_handler_on_loop) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   hits_t h = {loop, 0, 0, NULL};
-  ASSERT_OK(weft_add_signal_handler(loop, SIGUSR1, on_usr1, &h));
+  ASSERT_OK(weft_add_signal_handler(loop, SIGUSR1, on_usr1, &h, NULL));
   ASSERT_OK(weft_future_new(loop, &h.done));
   raise(SIGUSR1);
   ASSERT_EQ(h.count, 0); /* never in signal context, never inline */
@@ -74,8 +74,8 @@ WEFT_TEST(replace_and_remove) {
   ASSERT_OK(weft_loop_new(&loop));
   hits_t h = {loop, 0, 0, NULL};
   int other = 0;
-  ASSERT_OK(weft_add_signal_handler(loop, SIGUSR2, on_usr1, &h));
-  ASSERT_OK(weft_add_signal_handler(loop, SIGUSR2, on_other, &other)); /* replaces */
+  ASSERT_OK(weft_add_signal_handler(loop, SIGUSR2, on_usr1, &h, NULL));
+  ASSERT_OK(weft_add_signal_handler(loop, SIGUSR2, on_other, &other, NULL)); /* replaces */
   raise(SIGUSR2);
   tick(loop, 0.05);
   ASSERT_EQ(h.count, 0);
@@ -94,11 +94,11 @@ WEFT_TEST(invalid_signals) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   int n = 0;
-  ASSERT_CODE(weft_add_signal_handler(loop, SIGKILL, on_other, &n), WEFT_EINVAL);
-  ASSERT_CODE(weft_add_signal_handler(loop, SIGSTOP, on_other, &n), WEFT_EINVAL);
-  ASSERT_CODE(weft_add_signal_handler(loop, 0, on_other, &n), WEFT_EINVAL);
-  ASSERT_CODE(weft_add_signal_handler(loop, -3, on_other, &n), WEFT_EINVAL);
-  ASSERT_CODE(weft_add_signal_handler(loop, 100000, on_other, &n), WEFT_EINVAL);
+  ASSERT_CODE(weft_add_signal_handler(loop, SIGKILL, on_other, &n, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_add_signal_handler(loop, SIGSTOP, on_other, &n, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_add_signal_handler(loop, 0, on_other, &n, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_add_signal_handler(loop, -3, on_other, &n, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_add_signal_handler(loop, 100000, on_other, &n, NULL), WEFT_EINVAL);
   ASSERT_CODE(weft_remove_signal_handler(loop, 100000), WEFT_EINVAL);
   ASSERT_EQ(weft_remove_signal_handler(loop, SIGHUP), 0);
   weft_test_close_loop(loop);
@@ -108,8 +108,8 @@ WEFT_TEST(handlers_on_two_signals_and_close) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   int a = 0, b = 0;
-  ASSERT_OK(weft_add_signal_handler(loop, SIGUSR1, on_other, &a));
-  ASSERT_OK(weft_add_signal_handler(loop, SIGUSR2, on_other, &b));
+  ASSERT_OK(weft_add_signal_handler(loop, SIGUSR1, on_other, &a, NULL));
+  ASSERT_OK(weft_add_signal_handler(loop, SIGUSR2, on_other, &b, NULL));
   raise(SIGUSR1);
   raise(SIGUSR2);
   raise(SIGUSR2);

@@ -112,13 +112,13 @@ WEFT_TEST(readers_writers_udp) {
   ASSERT_OK(weft_loop_new(&loop));
   int fds[2];
   ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds));
-  ASSERT_OK(weft_add_reader(loop, fds[0], count_read, &fds[0]));
+  ASSERT_OK(weft_add_reader(loop, fds[0], count_read, &fds[0], NULL));
   ASSERT_EQ(write(fds[1], "x", 1), 1);
   run_until_read(loop);
   ASSERT_EQ(weft_remove_reader(loop, fds[0]), 1);
   ASSERT_EQ(weft_remove_reader(loop, fds[0]), 0);
   ASSERT_EQ(weft_remove_writer(loop, fds[0]), 0);
-  ASSERT_CODE(weft_add_reader(loop, -1, count_read, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_add_reader(loop, -1, count_read, NULL, NULL), WEFT_EINVAL);
   close(fds[0]);
   close(fds[1]);
   /* UDP recvfrom / sendto */
@@ -180,11 +180,11 @@ WEFT_TEST(watcher_churn_and_high_descriptors) {
   ASSERT_TRUE(high >= 700);
   reads = writable = churned = 0;
   for (int i = 0; i < 20000; i++) {
-    ASSERT_OK(weft_add_reader(loop, high, count_churned, NULL));
+    ASSERT_OK(weft_add_reader(loop, high, count_churned, NULL, NULL));
     ASSERT_EQ(weft_remove_reader(loop, high), 1);
   }
-  ASSERT_OK(weft_add_reader(loop, high, count_read, &high));
-  ASSERT_OK(weft_add_writer(loop, fds[1], count_writable, NULL)); /* left registered */
+  ASSERT_OK(weft_add_reader(loop, high, count_read, &high, NULL));
+  ASSERT_OK(weft_add_writer(loop, fds[1], count_writable, NULL, NULL)); /* left registered */
   ASSERT_EQ(write(fds[1], "x", 1), 1);
   run_until_read(loop);
   ASSERT_TRUE(writable >= 1); /* the writer left registered ran */
@@ -207,16 +207,16 @@ WEFT_TEST(watched_descriptor_closed_under_the_watcher) {
   ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, b));
   reads = writable = churned = 0;
   /* Closed before the first poll. */
-  ASSERT_OK(weft_add_reader(loop, a[0], count_churned, NULL));
+  ASSERT_OK(weft_add_reader(loop, a[0], count_churned, NULL, NULL));
   close(a[0]);
   for (int i = 0; i < 3; i++)
     ASSERT_OK(weft_loop_run_once(loop, 1));
   ASSERT_EQ(weft_remove_reader(loop, a[0]), 1);
   /* Registered by a poll, closed, then another event asked for. */
-  ASSERT_OK(weft_add_reader(loop, b[0], count_churned, NULL));
+  ASSERT_OK(weft_add_reader(loop, b[0], count_churned, NULL, NULL));
   ASSERT_OK(weft_loop_run_once(loop, 1));
   close(b[0]);
-  ASSERT_OK(weft_add_writer(loop, b[0], count_churned, NULL));
+  ASSERT_OK(weft_add_writer(loop, b[0], count_churned, NULL, NULL));
   for (int i = 0; i < 3; i++)
     ASSERT_OK(weft_loop_run_once(loop, 1));
   ASSERT_EQ(churned, 0);
@@ -231,11 +231,11 @@ WEFT_TEST(watched_descriptor_closed_under_the_watcher) {
   ASSERT_EQ(dup2(c[0], b[0]), b[0]);
   ASSERT_EQ(write(c[1], "x", 1), 1);
   ASSERT_EQ(weft_remove_writer(loop, b[0]), 1);
-  ASSERT_OK(weft_add_reader(loop, b[0], count_read, &b[0]));
+  ASSERT_OK(weft_add_reader(loop, b[0], count_read, &b[0], NULL));
   run_until_read(loop);
   ASSERT_EQ(weft_remove_reader(loop, b[0]), 1);
   /* A descriptor closed already is refused at once. */
-  ASSERT_CODE(weft_add_reader(loop, a[0], count_churned, NULL), WEFT_EBADF);
+  ASSERT_CODE(weft_add_reader(loop, a[0], count_churned, NULL, NULL), WEFT_EBADF);
   ASSERT_EQ(churned, 0);
   weft_test_close_loop(loop);
   close(c[0]);
@@ -271,8 +271,8 @@ WEFT_TEST(descriptor_of_a_transport_is_refused) {
   weft_transport_t *t = v->ptr;
   for (int i = 0; i < 3; i++)
     ASSERT_OK(weft_loop_run_once(loop, 1));
-  ASSERT_CODE(weft_add_reader(loop, fds[0], count_churned, NULL), WEFT_EBUSY);
-  ASSERT_CODE(weft_add_writer(loop, fds[0], count_churned, NULL), WEFT_EBUSY);
+  ASSERT_CODE(weft_add_reader(loop, fds[0], count_churned, NULL, NULL), WEFT_EBUSY);
+  ASSERT_CODE(weft_add_writer(loop, fds[0], count_churned, NULL, NULL), WEFT_EBUSY);
   ASSERT_EQ(write(fds[1], "x", 1), 1);
   for (int i = 0; i < 3; i++)
     ASSERT_OK(weft_loop_run_once(loop, 1));

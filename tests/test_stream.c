@@ -329,7 +329,7 @@ WEFT_TEST(echo_tasks_half_close) {
   int served = 0;
   weft_stream_options_t so = {.size = sizeof(so), .client_in_task = 1};
   weft_future_t *sf;
-  ASSERT_OK(weft_start_server(loop, handle_client, &served, "127.0.0.1", 0, &so, &sf));
+  ASSERT_OK(weft_start_server(loop, handle_client, &served, NULL, "127.0.0.1", 0, &so, &sf));
   int rc;
   weft_server_t *s = weft_server_retain(await_ptr(loop, sf, &rc));
   ASSERT_OK(rc);
@@ -381,7 +381,7 @@ WEFT_TEST(many_connections) {
   int served = 0;
   weft_stream_options_t so = {.size = sizeof(so), .client_in_task = 1};
   weft_future_t *sf;
-  ASSERT_OK(weft_start_server(loop, handle_client, &served, "127.0.0.1", 0, &so, &sf));
+  ASSERT_OK(weft_start_server(loop, handle_client, &served, NULL, "127.0.0.1", 0, &so, &sf));
   int rc;
   weft_server_t *s = weft_server_retain(await_ptr(loop, sf, &rc));
   weft_future_release(sf);
@@ -514,7 +514,7 @@ static void big_transfer(int simple) {
   big_ctx_t bx = {.loop = loop, .simple = simple};
   weft_stream_options_t so = {.size = sizeof(so), .client_in_task = 1};
   weft_future_t *sf;
-  ASSERT_OK(weft_start_server(loop, big_echo, &bx, "127.0.0.1", 0, &so, &sf));
+  ASSERT_OK(weft_start_server(loop, big_echo, &bx, NULL, "127.0.0.1", 0, &so, &sf));
   int rc;
   weft_server_t *s = weft_server_retain(await_ptr(loop, sf, &rc));
   ASSERT_OK(rc);
@@ -544,4 +544,54 @@ WEFT_TEST(large_reads_direct_and_buffered) {
  * client's last readexactly is larger than 2 * limit. */
 WEFT_TEST(large_reads_after_pauses) {
   big_transfer(1);
+}
+
+static int payload_frees;
+static void count_payload_free(void *payload) {
+  (void)payload;
+  payload_frees++;
+}
+
+/* Error payloads are the binding's (a Go cgo.Handle is a small integer): the accessors for
+ * an incomplete read's partial data and sendfile's count never read through one. */
+WEFT_TEST(error_accessors_never_read_payloads) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  void *payloads[] = {(void *)1, (void *)0x10};
+  int codes[] = {WEFT_EINCOMPLETE, WEFT_ELIMITOVERRUN, WEFT_EPIPE};
+  payload_frees = 0;
+  for (size_t i = 0; i < 2; i++) {
+    for (size_t c = 0; c < 3; c++) {
+      weft_future_t *f;
+      ASSERT_OK(weft_future_new(loop, &f));
+      ASSERT_OK(weft_future_set_error(f, codes[c], "binding's", payloads[i], count_payload_free));
+      size_t len = 99;
+      ASSERT_TRUE(weft_stream_error_partial(f, &len) == NULL);
+      ASSERT_EQ(len, 0);
+      ASSERT_EQ(weft_stream_error_consumed(f), 0);
+      ASSERT_EQ(weft_sendfile_sent(f), 0);
+      ASSERT_PTR_EQ(weft_future_error_payload(f), payloads[i]);
+      ASSERT_CODE(weft_future_error(f), codes[c]);
+      weft_future_release(f);
+    }
+  }
+  ASSERT_EQ(payload_frees, 6);
+  /* The core's own detail is still there for its own futures. */
+  weft_stream_reader_t *r;
+  ASSERT_OK(weft_stream_reader_new(loop, 0, &r));
+  weft_future_t *a;
+  ASSERT_OK(weft_stream_readexactly(r, 5, &a));
+  weft_stream_feed_data(r, "ab", 2);
+  weft_stream_feed_eof(r);
+  ASSERT_CODE(weft_future_error(a), WEFT_EINCOMPLETE);
+  size_t plen = 0;
+  const char *p = weft_stream_error_partial(a, &plen);
+  ASSERT_EQ(plen, 2);
+  ASSERT_TRUE(p != NULL && memcmp(p, "ab", 2) == 0);
+  ASSERT_EQ(weft_stream_error_consumed(a), 5);
+  ASSERT_EQ(weft_sendfile_sent(a), 0);
+  ASSERT_TRUE(weft_future_error_payload(a) == NULL);
+  weft_future_release(a);
+  weft_stream_reader_release(r);
+  weft_test_close_loop(loop);
 }

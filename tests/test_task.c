@@ -444,7 +444,7 @@ WEFT_TEST(pending_task_reported_at_close) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   report_t r = {0};
-  ASSERT_OK(weft_loop_set_exception_handler(loop, capture_report, &r));
+  ASSERT_OK(weft_loop_set_exception_handler(loop, capture_report, &r, NULL));
   weft_task_t *t;
   ASSERT_OK(weft_task_spawn(loop, waits_forever, loop, NULL, &t));
   ASSERT_OK(weft_loop_run_once(loop, 1));
@@ -462,7 +462,7 @@ WEFT_TEST(unretrieved_task_error_reported) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   report_t r = {0};
-  ASSERT_OK(weft_loop_set_exception_handler(loop, capture_report, &r));
+  ASSERT_OK(weft_loop_set_exception_handler(loop, capture_report, &r, NULL));
   ASSERT_OK(weft_task_spawn(loop, fails_explicitly, NULL, NULL, NULL));
   weft_future_t *sleep;
   ASSERT_OK(weft_sleep(loop, 0.005, &sleep));
@@ -522,7 +522,7 @@ WEFT_TEST(stepped_task_runs_to_result) {
   ASSERT_OK(weft_loop_new(&loop));
   stepper_t s = {.loop = loop};
   weft_task_t *t;
-  ASSERT_OK(weft_task_new_stepped(loop, stepper, &s, NULL, &t));
+  ASSERT_OK(weft_task_new_stepped(loop, stepper, &s, NULL, NULL, &t));
   ASSERT_EQ(s.steps, 0); /* the first step comes from the loop */
   ASSERT_OK(weft_loop_run_until_complete(loop, weft_task_future(t)));
   const weft_value_t *v;
@@ -538,7 +538,7 @@ WEFT_TEST(stepped_task_cancellation_thrown_in) {
   ASSERT_OK(weft_loop_new(&loop));
   stepper_t s = {.loop = loop};
   weft_task_t *t;
-  ASSERT_OK(weft_task_new_stepped(loop, stepper, &s, NULL, &t));
+  ASSERT_OK(weft_task_new_stepped(loop, stepper, &s, NULL, NULL, &t));
   ASSERT_OK(weft_loop_run_once(loop, 1)); /* first step: now awaiting a future */
   ASSERT_EQ(s.steps, 1);
   ASSERT_PTR_EQ(weft_task_awaiting(t), s.awaited);
@@ -556,7 +556,7 @@ WEFT_TEST(stepped_task_cancel_before_first_step) {
   ASSERT_OK(weft_loop_new(&loop));
   stepper_t s = {.loop = loop};
   weft_task_t *t;
-  ASSERT_OK(weft_task_new_stepped(loop, stepper, &s, NULL, &t));
+  ASSERT_OK(weft_task_new_stepped(loop, stepper, &s, NULL, NULL, &t));
   ASSERT_EQ(weft_task_cancel(t, NULL), 1);
   ASSERT_CODE(weft_loop_run_until_complete(loop, weft_task_future(t)), WEFT_ECANCELLED);
   ASSERT_EQ(s.steps, 1);
@@ -570,7 +570,7 @@ WEFT_TEST(stepped_task_step_must_end_properly) {
   ASSERT_OK(weft_loop_new(&loop));
   stepper_t s = {.loop = loop, .mode = 1};
   weft_task_t *t;
-  ASSERT_OK(weft_task_new_stepped(loop, stepper, &s, NULL, &t));
+  ASSERT_OK(weft_task_new_stepped(loop, stepper, &s, NULL, NULL, &t));
   ASSERT_CODE(weft_loop_run_until_complete(loop, weft_task_future(t)), WEFT_EINVALIDSTATE);
   weft_task_release(t);
   weft_test_close_loop(loop);
@@ -578,7 +578,7 @@ WEFT_TEST(stepped_task_step_must_end_properly) {
 
 WEFT_TEST(null_arguments) {
   ASSERT_CODE(weft_task_spawn(NULL, marks_ran, NULL, NULL, NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_task_new_stepped(NULL, stepper, NULL, NULL, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_task_new_stepped(NULL, stepper, NULL, NULL, NULL, NULL), WEFT_EINVAL);
   ASSERT_CODE(weft_task_cancel(NULL, NULL), WEFT_EINVAL);
   ASSERT_CODE(weft_task_cancelling(NULL), WEFT_EINVAL);
   ASSERT_CODE(weft_task_uncancel(NULL), WEFT_EINVAL);

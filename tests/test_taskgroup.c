@@ -188,7 +188,7 @@ WEFT_TEST(body_error_never_reported_unretrieved) {
     weft_loop_t *loop;
     ASSERT_OK(weft_loop_new(&loop));
     int reports = 0;
-    ASSERT_OK(weft_loop_set_exception_handler(loop, count_reports, &reports));
+    ASSERT_OK(weft_loop_set_exception_handler(loop, count_reports, &reports, NULL));
     unread_body_t u = {.awaits_failure = awaits};
     weft_task_t *t;
     ASSERT_OK(weft_task_spawn(loop, unread_body_error, &u, NULL, &t));
@@ -392,7 +392,7 @@ static int add_main(weft_task_t *self, void *arg) {
   weft_taskgroup_t *group;
   ASSERT_OK(weft_taskgroup_enter(self, &group));
   weft_task_t *t;
-  ASSERT_OK(weft_task_new_stepped(weft_test_loop_of(self), stepped_step, ran, NULL, &t));
+  ASSERT_OK(weft_task_new_stepped(weft_test_loop_of(self), stepped_step, ran, NULL, NULL, &t));
   ASSERT_OK(weft_taskgroup_add(group, t));
   ASSERT_OK(weft_taskgroup_exit_await(group, 0));
   ASSERT_TRUE(weft_future_done(weft_task_future(t)));

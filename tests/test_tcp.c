@@ -103,7 +103,7 @@ static const weft_protocol_t client_proto = {
 
 static weft_server_t *start_echo(weft_loop_t *loop, const char *host, void *farg) {
   weft_future_t *f;
-  ASSERT_OK(weft_create_server(loop, echo_factory, farg, host, 0, NULL, &f));
+  ASSERT_OK(weft_create_server(loop, echo_factory, farg, NULL, host, 0, NULL, &f));
   int rc;
   weft_server_t *s = weft_server_retain(await_ptr(loop, f, &rc));
   ASSERT_OK(rc);
@@ -403,12 +403,12 @@ WEFT_TEST(emfile_backoff) {
     weft_loop_t *loop;
     if (weft_loop_new(&loop))
       _exit(10);
-    weft_loop_set_exception_handler(loop, quiet_handler, NULL);
+    weft_loop_set_exception_handler(loop, quiet_handler, NULL, NULL);
     weft_server_options_t so;
     weft_server_options_init(&so);
     so.accept_retry_delay = 0.1;
     weft_future_t *f;
-    if (weft_create_server(loop, echo_factory, NULL, "127.0.0.1", 0, &so, &f))
+    if (weft_create_server(loop, echo_factory, NULL, NULL, "127.0.0.1", 0, &so, &f))
       _exit(11);
     int rc;
     weft_server_t *s = weft_server_retain(await_ptr(loop, f, &rc));
@@ -487,7 +487,7 @@ WEFT_TEST(bad_input) {
   ASSERT_CODE(weft_create_connection(loop, NULL, NULL, "h", 1, NULL, &f), WEFT_EINVAL);
   ASSERT_CODE(weft_create_connection(loop, &client_proto, NULL, NULL, 1, NULL, &f), WEFT_EINVAL);
   ASSERT_CODE(weft_create_connection(loop, &client_proto, NULL, "h", 70000, NULL, &f), WEFT_EINVAL);
-  ASSERT_CODE(weft_create_server(loop, NULL, NULL, NULL, 0, NULL, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_create_server(loop, NULL, NULL, NULL, NULL, 0, NULL, &f), WEFT_EINVAL);
   ASSERT_CODE(weft_server_close(NULL), WEFT_EINVAL);
   ASSERT_CODE(weft_server_start_serving(NULL), WEFT_EINVAL);
   ASSERT_EQ(weft_server_is_serving(NULL), 0);
@@ -496,8 +496,10 @@ WEFT_TEST(bad_input) {
   ASSERT_CODE(weft_stream_read(NULL, 1, &f), WEFT_EINVAL);
   ASSERT_CODE(weft_stream_drain_await(NULL), WEFT_EINVAL);
   int fd = -1;
-  ASSERT_CODE(weft_create_server_fds(loop, echo_factory, NULL, &fd, 1, NULL, NULL), WEFT_EINVAL);
-  ASSERT_CODE(weft_create_server_fds(loop, echo_factory, NULL, &fd, 1, NULL, &f), WEFT_ENOTSOCK);
+  ASSERT_CODE(weft_create_server_fds(loop, echo_factory, NULL, NULL, &fd, 1, NULL, NULL),
+              WEFT_EINVAL);
+  ASSERT_CODE(weft_create_server_fds(loop, echo_factory, NULL, NULL, &fd, 1, NULL, &f),
+              WEFT_ENOTSOCK);
   /* a server closed twice, start_serving after close */
   weft_server_t *s = start_echo(loop, "127.0.0.1", NULL);
   ASSERT_OK(weft_server_close(s));
@@ -518,7 +520,7 @@ WEFT_TEST(server_options) {
   so.start_serving = 0;
   so.reuse_port = 1;
   weft_future_t *f;
-  ASSERT_OK(weft_create_server(loop, echo_factory, NULL, "localhost", 0, &so, &f));
+  ASSERT_OK(weft_create_server(loop, echo_factory, NULL, NULL, "localhost", 0, &so, &f));
   int rc;
   weft_server_t *s = weft_server_retain(await_ptr(loop, f, &rc));
   ASSERT_OK(rc);
@@ -555,7 +557,7 @@ WEFT_TEST(server_options) {
   int lfd = socket(AF_INET6, SOCK_STREAM, 0);
   struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
   if (bind(lfd, (struct sockaddr *)&a6, sizeof(a6)) == 0) {
-    ASSERT_OK(weft_create_server_fds(loop, echo_factory, NULL, &lfd, 1, NULL, &f));
+    ASSERT_OK(weft_create_server_fds(loop, echo_factory, NULL, NULL, &lfd, 1, NULL, &f));
     ASSERT_TRUE(weft_future_done(f)); /* made during the call */
     s = await_server(loop, f, &rc);
     ASSERT_OK(rc);
@@ -688,7 +690,7 @@ WEFT_TEST(accepted_transport_socket_and_wait_closed) {
   ASSERT_OK(weft_loop_new(&loop));
   accepted_t acc = {0};
   weft_future_t *f;
-  ASSERT_OK(weft_create_server(loop, acc_factory, &acc, "127.0.0.1", 0, NULL, &f));
+  ASSERT_OK(weft_create_server(loop, acc_factory, &acc, NULL, "127.0.0.1", 0, NULL, &f));
   int rc;
   weft_server_t *s = weft_server_retain(await_ptr(loop, f, &rc));
   ASSERT_OK(rc);

@@ -507,8 +507,8 @@ WEFT_TEST(sni_callback_switches_certificate) {
   weft_tls_context_t *localhost = server_ctx(&certs->server);
   sni_state_t st = {0};
   st.switch_to = localhost;
-  ASSERT_OK(weft_tls_context_set_sni_callback(sctx, sni_cb, &st));
-  ASSERT_CODE(weft_tls_context_set_sni_callback(cctx, sni_cb, &st), WEFT_EINVAL);
+  ASSERT_OK(weft_tls_context_set_sni_callback(sctx, sni_cb, &st, NULL));
+  ASSERT_CODE(weft_tls_context_set_sni_callback(cctx, sni_cb, &st, NULL), WEFT_EINVAL);
   pair_t p;
   pair_start(&p, cctx, sctx, "localhost");
   pump(&p);
@@ -525,7 +525,7 @@ WEFT_TEST(sni_callback_switches_certificate) {
   ASSERT_EQ(st.calls, 2);
 
   /* Removed: the default certificate serves, and the host name check catches it. */
-  ASSERT_OK(weft_tls_context_set_sni_callback(sctx, NULL, NULL));
+  ASSERT_OK(weft_tls_context_set_sni_callback(sctx, NULL, NULL, NULL));
   expect_client_failure(cctx, sctx, "localhost", "hostname mismatch");
   ASSERT_EQ(st.calls, 2);
   weft_tls_context_release(cctx);

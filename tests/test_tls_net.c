@@ -121,7 +121,7 @@ static weft_server_t *start_tls_server(weft_loop_t *loop, weft_tls_context_t *ct
   weft_server_options_init(&so);
   so.tls = &tls;
   weft_future_t *f;
-  ASSERT_OK(weft_create_server(loop, srv_factory, s, "127.0.0.1", 0, &so, &f));
+  ASSERT_OK(weft_create_server(loop, srv_factory, s, NULL, "127.0.0.1", 0, &so, &f));
   int rc;
   weft_server_t *server = weft_server_retain(await_ptr(loop, f, &rc));
   ASSERT_OK(rc);
@@ -474,7 +474,7 @@ static void expect_verify_failure(const weft_testcert_t *server_cert, const char
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   reports_t rep = {0};
-  weft_loop_set_exception_handler(loop, on_report, &rep);
+  weft_loop_set_exception_handler(loop, on_report, &rep, NULL);
   weft_tls_context_t *sctx = server_ctx(server_cert);
   weft_tls_context_t *cctx = client_ctx();
   srv_t s = {0};
@@ -586,7 +586,7 @@ WEFT_TEST(garbage_to_tls_server) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   reports_t rep = {0};
-  weft_loop_set_exception_handler(loop, on_report, &rep);
+  weft_loop_set_exception_handler(loop, on_report, &rep, NULL);
   weft_tls_context_t *sctx = server_ctx(&certs->server);
   weft_tls_context_t *cctx = client_ctx();
   srv_t s = {.echo = 1};
@@ -636,7 +636,7 @@ static int silent_factory(void *farg, weft_protocol_t *p, void **arg) {
 
 static weft_server_t *start_silent_server(weft_loop_t *loop) {
   weft_future_t *f;
-  ASSERT_OK(weft_create_server(loop, silent_factory, NULL, "127.0.0.1", 0, NULL, &f));
+  ASSERT_OK(weft_create_server(loop, silent_factory, NULL, NULL, "127.0.0.1", 0, NULL, &f));
   int rc;
   weft_server_t *s = weft_server_retain(await_ptr(loop, f, &rc));
   ASSERT_OK(rc);
@@ -674,7 +674,7 @@ WEFT_TEST(handshake_timeout_server) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   reports_t rep = {0};
-  weft_loop_set_exception_handler(loop, on_report, &rep);
+  weft_loop_set_exception_handler(loop, on_report, &rep, NULL);
   weft_tls_context_t *sctx = server_ctx(&certs->server);
   srv_t s = {0};
   weft_server_t *server = start_tls_server(loop, sctx, &s, 0.2);
@@ -865,7 +865,7 @@ WEFT_TEST(large_transfer_both_ways_with_slow_readers) {
   weft_server_options_init(&so);
   so.tls = &stls;
   weft_future_t *f;
-  ASSERT_OK(weft_create_server(loop, bulk_factory, &sb, "127.0.0.1", 0, &so, &f));
+  ASSERT_OK(weft_create_server(loop, bulk_factory, &sb, NULL, "127.0.0.1", 0, &so, &f));
   int rc;
   weft_server_t *server = weft_server_retain(await_ptr(loop, f, &rc));
   ASSERT_OK(rc);
@@ -1044,7 +1044,7 @@ WEFT_TEST(streams_over_tls) {
   sopts.tls = &stls;
   weft_stream_options_t so = {.size = sizeof(so), .server = &sopts, .client_in_task = 1};
   weft_future_t *sf;
-  ASSERT_OK(weft_start_server(loop, stream_echo_client, &served, "127.0.0.1", 0, &so, &sf));
+  ASSERT_OK(weft_start_server(loop, stream_echo_client, &served, NULL, "127.0.0.1", 0, &so, &sf));
   int rc;
   weft_server_t *s = weft_server_retain(await_ptr(loop, sf, &rc));
   ASSERT_OK(rc);
@@ -1079,7 +1079,7 @@ WEFT_TEST(many_tls_clients) {
   sopts.tls = &stls;
   weft_stream_options_t so = {.size = sizeof(so), .server = &sopts, .client_in_task = 1};
   weft_future_t *sf;
-  ASSERT_OK(weft_start_server(loop, stream_echo_client, &served, "127.0.0.1", 0, &so, &sf));
+  ASSERT_OK(weft_start_server(loop, stream_echo_client, &served, NULL, "127.0.0.1", 0, &so, &sf));
   int rc;
   weft_server_t *s = weft_server_retain(await_ptr(loop, sf, &rc));
   ASSERT_OK(rc);
@@ -1126,8 +1126,8 @@ WEFT_TEST(streams_over_tls_unix) {
   sopts.tls = &stls;
   weft_stream_options_t so = {.size = sizeof(so), .server = &sopts, .client_in_task = 1};
   weft_future_t *sf;
-  ASSERT_OK(
-      weft_start_unix_server(loop, stream_echo_client, &served, path, strlen(path), &so, &sf));
+  ASSERT_OK(weft_start_unix_server(loop, stream_echo_client, &served, NULL, path, strlen(path), &so,
+                                   &sf));
   int rc;
   weft_server_t *s = await_server(loop, sf, &rc);
   ASSERT_OK(rc);
@@ -1265,7 +1265,7 @@ WEFT_TEST(unix_protocols_over_tls) {
   weft_server_options_init(&sopts);
   sopts.tls = &stls;
   weft_future_t *f;
-  ASSERT_OK(weft_create_unix_server(loop, srv_factory, &s, path, strlen(path), &sopts, &f));
+  ASSERT_OK(weft_create_unix_server(loop, srv_factory, &s, NULL, path, strlen(path), &sopts, &f));
   int rc;
   weft_server_t *server = await_server(loop, f, &rc);
   ASSERT_OK(rc);
@@ -1379,7 +1379,7 @@ WEFT_TEST(ssl_fn_client_and_server) {
   so.tls = &stls;
   srv_t s = {.echo = 1};
   weft_future_t *f;
-  ASSERT_OK(weft_create_server(loop, srv_factory, &s, "127.0.0.1", 0, &so, &f));
+  ASSERT_OK(weft_create_server(loop, srv_factory, &s, NULL, "127.0.0.1", 0, &so, &f));
   int rc;
   weft_server_t *server = weft_server_retain(await_ptr(loop, f, &rc));
   ASSERT_OK(rc);
@@ -1553,7 +1553,7 @@ static void starttls_run(int outer_tls) {
   weft_stream_options_t so = {
       .size = sizeof(so), .client_in_task = 1, .server = outer_tls ? &sopts : NULL};
   weft_future_t *sf;
-  ASSERT_OK(weft_start_server(loop, starttls_server_client, sctx, "127.0.0.1", 0, &so, &sf));
+  ASSERT_OK(weft_start_server(loop, starttls_server_client, sctx, NULL, "127.0.0.1", 0, &so, &sf));
   int rc;
   weft_server_t *s = weft_server_retain(await_ptr(loop, sf, &rc));
   ASSERT_OK(rc);
@@ -1615,7 +1615,7 @@ WEFT_TEST(start_tls_failure_reaches_protocol) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   weft_future_t *f;
-  ASSERT_OK(weft_create_server(loop, junk_factory, NULL, "127.0.0.1", 0, NULL, &f));
+  ASSERT_OK(weft_create_server(loop, junk_factory, NULL, NULL, "127.0.0.1", 0, NULL, &f));
   int rc;
   weft_server_t *server = weft_server_retain(await_ptr(loop, f, &rc));
   weft_future_release(f);
@@ -1660,7 +1660,7 @@ WEFT_TEST(server_factory_refuses) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   reports_t rep = {0};
-  weft_loop_set_exception_handler(loop, on_report, &rep);
+  weft_loop_set_exception_handler(loop, on_report, &rep, NULL);
   weft_tls_context_t *sctx = server_ctx(&certs->server);
   weft_tls_context_t *cctx = client_ctx();
   int calls = 0;
@@ -1669,7 +1669,7 @@ WEFT_TEST(server_factory_refuses) {
   weft_server_options_init(&so);
   so.tls = &stls;
   weft_future_t *f;
-  ASSERT_OK(weft_create_server(loop, refusing_factory, &calls, "127.0.0.1", 0, &so, &f));
+  ASSERT_OK(weft_create_server(loop, refusing_factory, &calls, NULL, "127.0.0.1", 0, &so, &f));
   int rc;
   weft_server_t *server = weft_server_retain(await_ptr(loop, f, &rc));
   ASSERT_OK(rc);
@@ -1698,7 +1698,7 @@ WEFT_TEST(abort_clients_during_handshake_is_quiet) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   reports_t rep = {0};
-  weft_loop_set_exception_handler(loop, on_report, &rep);
+  weft_loop_set_exception_handler(loop, on_report, &rep, NULL);
   weft_tls_context_t *sctx = server_ctx(&certs->server);
   srv_t s = {0};
   weft_server_t *server = start_tls_server(loop, sctx, &s, 0);
@@ -1799,7 +1799,7 @@ WEFT_TEST(peer_closes_during_handshake) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   weft_future_t *f;
-  ASSERT_OK(weft_create_server(loop, hangup_factory, NULL, "127.0.0.1", 0, NULL, &f));
+  ASSERT_OK(weft_create_server(loop, hangup_factory, NULL, NULL, "127.0.0.1", 0, NULL, &f));
   int rc;
   weft_server_t *server = weft_server_retain(await_ptr(loop, f, &rc));
   ASSERT_OK(rc);
@@ -1957,4 +1957,223 @@ WEFT_TEST(sync_write_failure_write_then_close) {
 }
 WEFT_TEST(sync_write_failure_close_then_abort) {
   sync_fail_run(SYNC_FAIL_ABORT_AFTER);
+}
+
+/* ---- the server's factory argument after weft_server_close ---------------------------- */
+
+typedef struct factory_owner_s {
+  srv_t srv;
+  int frees;             /* calls of the destructor */
+  int calls_at_free;     /* factory calls seen when it ran */
+  weft_server_t *server; /* for a factory that closes its own server */
+} factory_owner_t;
+
+static void free_factory_owner(void *arg) {
+  factory_owner_t *o = arg;
+  o->frees++;
+  o->calls_at_free = o->srv.factory_calls;
+}
+
+static int owner_factory(void *farg, weft_protocol_t *p, void **arg) {
+  factory_owner_t *o = farg;
+  return srv_factory(&o->srv, p, arg);
+}
+
+/* A handshake that completes after weft_server_close never reaches the factory: the server
+ * let go of the factory argument at close (its destructor ran once, then), and the late
+ * connection is shut down without a protocol. */
+WEFT_TEST(handshake_after_close_never_calls_factory) {
+  const weft_testcerts_t *certs = weft_testcerts();
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  reports_t rep = {0};
+  weft_loop_set_exception_handler(loop, on_report, &rep, NULL);
+  weft_tls_context_t *sctx = server_ctx(&certs->server);
+  weft_tls_context_t *cctx = client_ctx();
+  factory_owner_t owner = {0};
+  weft_tls_options_t stls = {.size = sizeof(stls), .context = sctx};
+  weft_server_options_t so;
+  weft_server_options_init(&so);
+  so.tls = &stls;
+  weft_future_t *f;
+  ASSERT_OK(
+      weft_create_server(loop, owner_factory, &owner, free_factory_owner, "127.0.0.1", 0, &so, &f));
+  int rc;
+  weft_server_t *server = weft_server_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(f);
+  int port = weft_server_port(server);
+
+  /* A plain connection the server has accepted; its handshake has not started. */
+  cli_t plain = {0};
+  ASSERT_OK(weft_create_connection(loop, &plain_proto, &plain, "127.0.0.1", port, NULL, &f));
+  ASSERT_OK(weft_loop_run_until_complete(loop, f));
+  weft_transport_t *raw = future_transport(f);
+  weft_future_release(f);
+  for (int i = 0; i < 200 && weft_server_connection_count(server) == 0; i++)
+    run_until_flag(loop, &plain.lost, 0.01);
+  ASSERT_EQ(weft_server_connection_count(server), 1);
+
+  ASSERT_OK(weft_server_close(server));
+  ASSERT_EQ(owner.frees, 1); /* no factory call was in progress: let go at once */
+  ASSERT_EQ(owner.calls_at_free, 0);
+
+  /* Now the client speaks TLS: the server completes the handshake and has no factory. */
+  cli_t c = {0};
+  weft_tls_options_t ctls = {.size = sizeof(ctls), .context = cctx, .server_hostname = "localhost"};
+  ASSERT_OK(weft_start_tls(raw, &cli_proto, &c, &ctls, 0, &f));
+  ASSERT_OK(weft_loop_run_until_complete(loop, f)); /* the handshake completed */
+  weft_transport_t *tls_t = future_transport(f);
+  weft_future_release(f);
+  run_until_flag(loop, &c.lost, 5);
+  ASSERT_EQ(owner.srv.factory_calls, 0);
+  ASSERT_EQ(owner.srv.made, 0);
+  ASSERT_EQ(owner.frees, 1);
+  ASSERT_EQ(c.eofs, 1); /* the server shut the connection down (close_notify) */
+  ASSERT_EQ(c.lost, 1);
+  weft_transport_release(tls_t);
+  weft_transport_release(raw);
+  weft_future_t *w;
+  ASSERT_OK(weft_server_wait_closed(server, &w));
+  ASSERT_OK(weft_loop_run_until_complete(loop, w));
+  weft_future_release(w);
+  weft_server_release(server);
+  weft_tls_context_release(sctx);
+  weft_tls_context_release(cctx);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+  ASSERT_EQ(owner.frees, 1);
+}
+
+/* A factory that closes its own server: the argument outlives the call that closed it. */
+static int closing_factory(void *farg, weft_protocol_t *p, void **arg) {
+  factory_owner_t *o = farg;
+  weft_server_close(o->server);
+  int rc = srv_factory(&o->srv, p, arg);
+  ASSERT_EQ(o->frees, 0); /* still in use: this call is not over */
+  return rc;
+}
+
+WEFT_TEST(factory_closing_its_server_keeps_its_argument_till_it_returns) {
+  const weft_testcerts_t *certs = weft_testcerts();
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_tls_context_t *sctx = server_ctx(&certs->server);
+  weft_tls_context_t *cctx = client_ctx();
+  factory_owner_t owner = {0};
+  weft_tls_options_t stls = {.size = sizeof(stls), .context = sctx};
+  weft_server_options_t so;
+  weft_server_options_init(&so);
+  so.tls = &stls;
+  weft_future_t *f;
+  ASSERT_OK(weft_create_server(loop, closing_factory, &owner, free_factory_owner, "127.0.0.1", 0,
+                               &so, &f));
+  int rc;
+  weft_server_t *server = weft_server_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(f);
+  owner.server = server;
+  cli_t c = {0};
+  f = tls_connect(loop, &c, weft_server_port(server), cctx, "localhost", 0);
+  weft_transport_t *t = future_transport(f);
+  weft_future_release(f);
+  run_until_flag(loop, &owner.srv.made, 5);
+  ASSERT_EQ(owner.srv.factory_calls, 1);
+  ASSERT_EQ(owner.frees, 1);
+  ASSERT_EQ(owner.calls_at_free, 1); /* after the factory call returned */
+  ASSERT_OK(weft_transport_close(t));
+  run_until_flag(loop, &owner.srv.lost, 5);
+  weft_transport_release(t);
+  weft_server_release(server);
+  weft_tls_context_release(sctx);
+  weft_tls_context_release(cctx);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+  ASSERT_EQ(owner.frees, 1);
+}
+
+/* ---- the application protocol's argument over TLS ------------------------------------- */
+
+typedef struct owned_cli_s {
+  cli_t c;
+  int frees, lost_at_free;
+} owned_cli_t;
+
+static void owned_cli_free(void *arg) {
+  owned_cli_t *o = arg;
+  o->frees++;
+  o->lost_at_free = o->c.lost;
+}
+
+static const weft_protocol_t owned_cli_proto = {
+    .size = sizeof(weft_protocol_t),
+    .connection_made = cli_made,
+    .data_received = cli_data,
+    .eof_received = cli_eof,
+    .connection_lost = cli_lost,
+    .arg_free = owned_cli_free,
+};
+
+/* A failed handshake frees the protocol's argument (no callback was made); start_tls with
+ * the argument the plain transport already had moves it to the TLS transport, which frees
+ * it once, after connection_lost. */
+WEFT_TEST(protocol_arg_over_tls_freed_once) {
+  const weft_testcerts_t *certs = weft_testcerts();
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  reports_t rep = {0};
+  weft_loop_set_exception_handler(loop, on_report, &rep, NULL);
+  weft_tls_context_t *sctx = server_ctx(&certs->untrusted);
+  weft_tls_context_t *cctx = client_ctx();
+  srv_t s = {.echo = 1};
+  weft_server_t *server = start_tls_server(loop, sctx, &s, 0);
+  int port = weft_server_port(server);
+
+  owned_cli_t failed = {0};
+  weft_tls_options_t tls = {.size = sizeof(tls), .context = cctx, .server_hostname = "localhost"};
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.tls = &tls;
+  weft_future_t *f;
+  ASSERT_OK(weft_create_connection(loop, &owned_cli_proto, &failed, "127.0.0.1", port, &co, &f));
+  ASSERT_CODE(weft_loop_run_until_complete(loop, f), WEFT_ETLS);
+  weft_future_release(f);
+  spin(loop, 3);
+  ASSERT_EQ(failed.c.made + failed.c.lost, 0);
+  ASSERT_EQ(failed.frees, 1);
+
+  /* start_tls keeping the argument: no verification, so the handshake succeeds. */
+  weft_tls_context_t *lax;
+  ASSERT_OK(weft_tls_context_new(WEFT_TLS_CLIENT, &lax));
+  ASSERT_OK(weft_tls_context_set_check_hostname(lax, 0));
+  ASSERT_OK(weft_tls_context_set_verify(lax, WEFT_TLS_VERIFY_NONE));
+  owned_cli_t kept = {0};
+  ASSERT_OK(weft_create_connection(loop, &owned_cli_proto, &kept, "127.0.0.1", port, NULL, &f));
+  ASSERT_OK(weft_loop_run_until_complete(loop, f));
+  weft_transport_t *raw = future_transport(f);
+  weft_future_release(f);
+  weft_tls_options_t ltls = {.size = sizeof(ltls), .context = lax};
+  ASSERT_OK(weft_start_tls(raw, &owned_cli_proto, &kept, &ltls, 0, &f));
+  ASSERT_EQ(kept.frees, 0);
+  ASSERT_OK(weft_loop_run_until_complete(loop, f));
+  weft_transport_t *t = future_transport(f);
+  weft_future_release(f);
+  ASSERT_OK(weft_transport_write(t, "hi", 2));
+  ASSERT_TRUE(wait_len(loop, &kept.c, 2));
+  ASSERT_EQ(kept.frees, 0);
+  ASSERT_OK(weft_transport_close(t));
+  run_until_flag(loop, &kept.frees, 5);
+  ASSERT_EQ(kept.c.lost, 1);
+  ASSERT_EQ(kept.frees, 1);
+  ASSERT_EQ(kept.lost_at_free, 1); /* after connection_lost */
+  weft_transport_release(t);
+  weft_transport_release(raw);
+  run_until_flag(loop, &s.lost, 5);
+  stop_server(loop, server);
+  weft_tls_context_release(sctx);
+  weft_tls_context_release(cctx);
+  weft_tls_context_release(lax);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+  ASSERT_EQ(failed.frees + kept.frees, 2);
 }

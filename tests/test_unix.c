@@ -39,7 +39,7 @@ static int factory(void *farg, weft_protocol_t *p, void **arg) {
 
 static void roundtrip(weft_loop_t *loop, const char *path, size_t plen) {
   weft_future_t *f;
-  ASSERT_OK(weft_create_unix_server(loop, factory, NULL, path, plen, NULL, &f));
+  ASSERT_OK(weft_create_unix_server(loop, factory, NULL, NULL, path, plen, NULL, &f));
   int rc;
   weft_server_t *s = await_server(loop, f, &rc);
   ASSERT_OK(rc);
@@ -140,7 +140,7 @@ WEFT_TEST(streams) {
   snprintf(path, sizeof(path), "%s/s", dir);
   weft_stream_options_t so = {.size = sizeof(so), .client_in_task = 1};
   weft_future_t *sf;
-  ASSERT_OK(weft_start_unix_server(loop, echo_client, NULL, path, strlen(path), &so, &sf));
+  ASSERT_OK(weft_start_unix_server(loop, echo_client, NULL, NULL, path, strlen(path), &so, &sf));
   int rc;
   weft_server_t *s = await_server(loop, sf, &rc);
   ASSERT_OK(rc);
@@ -168,15 +168,16 @@ WEFT_TEST(server_failures_in_future) {
   ASSERT_OK(weft_loop_new(&loop));
   const char *bad = "/nonexistent-weft-dir/sock";
   weft_future_t *f;
-  ASSERT_OK(weft_create_unix_server(loop, factory, NULL, bad, strlen(bad), NULL, &f));
+  ASSERT_OK(weft_create_unix_server(loop, factory, NULL, NULL, bad, strlen(bad), NULL, &f));
   ASSERT_CODE(weft_loop_run_until_complete(loop, f), WEFT_ENOENT);
   weft_future_release(f);
-  ASSERT_OK(weft_start_unix_server(loop, echo_client, NULL, bad, strlen(bad), NULL, &f));
+  ASSERT_OK(weft_start_unix_server(loop, echo_client, NULL, NULL, bad, strlen(bad), NULL, &f));
   ASSERT_CODE(weft_loop_run_until_complete(loop, f), WEFT_ENOENT);
   weft_future_release(f);
   /* arguments are checked during the call */
-  ASSERT_CODE(weft_create_unix_server(loop, factory, NULL, bad, 0, NULL, &f), WEFT_EINVAL);
-  ASSERT_CODE(weft_start_unix_server(loop, echo_client, NULL, NULL, 1, NULL, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_create_unix_server(loop, factory, NULL, NULL, bad, 0, NULL, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_start_unix_server(loop, echo_client, NULL, NULL, NULL, 1, NULL, &f),
+              WEFT_EINVAL);
   /* Unix connects take TCP's options: a local address is refused, the rest ignored */
   weft_connect_options_t co;
   weft_connect_options_init(&co);

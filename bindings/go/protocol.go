@@ -91,7 +91,7 @@ func (l *Loop) ListenTCP(ctx context.Context, host string, port int, factory fun
 	f, err := l.start(func() (futPtr, int) {
 		var p futPtr
 		// "" reaches the core as an empty string, which it takes as every interface.
-		rc := raw.Weft_create_server(l.ptr, raw.WeftgoProtocolFactory, uintptr(fh), host, port, nil, &p)
+		rc := raw.Weft_create_server(l.ptr, raw.WeftgoProtocolFactory, uintptr(fh), nil, host, port, nil, &p)
 		started = rc == 0
 		if !started {
 			fh.Delete()

@@ -47,7 +47,7 @@ func (l *Loop) Spawn(name string, body func(ctx context.Context) (any, error)) (
 	err := l.call(func() error {
 		ts.handle = cgo.NewHandle(ts.step)
 		var p taskPtr
-		if rc := raw.Weft_task_new_stepped(l.ptr, raw.WeftgoStep, uintptr(ts.handle), nil, &p); rc != 0 {
+		if rc := raw.Weft_task_new_stepped(l.ptr, raw.WeftgoStep, uintptr(ts.handle), nil, nil, &p); rc != 0 {
 			ts.handle.Delete()
 			return codeError(rc)
 		}

@@ -25,7 +25,9 @@
  *   that takes a callback or a future out fails, the callback is never called and *out is
  *   not set. A future's error is a code, a message and an optional payload that belongs to
  *   the binding: the core never looks inside a payload, only frees it with the destructor
- *   given with it.
+ *   given with it. What the core itself knows about an error is kept beside it and read
+ *   with typed accessors (weft_stream_error_partial, weft_stream_error_consumed,
+ *   weft_sendfile_sent).
  *
  * Threads. One loop per thread. Call a loop and its objects from the thread running it;
  *   the functions documented as thread-safe are the exceptions: weft_loop_stop,
@@ -34,10 +36,33 @@
  *   the loop with weft_call_soon_threadsafe: posts made before the loop wakes up are taken
  *   in one batch, at the cost of one wake-up.
  *
- * Ownership of user pointers. Every pointer the core keeps after a call returns (a
- *   callback's argument, a protocol's, a factory's) is the caller's: the core never frees
- *   it, except through the destructor given with it, which it calls exactly once, on the
- *   loop's thread, when it lets go of the pointer.
+ * Ownership of user pointers. Every `void *arg` the core keeps after a call returns comes
+ *   with a weft_free_fn destructor beside it (NULL: nothing to free), which the core calls
+ *   exactly once, on the loop's thread and never on a stackful task's stack, when it lets
+ *   go of the pointer; after that call the core never uses the pointer again. The
+ *   destructor is the parameter after the argument (weft_add_reader's arg_free, the
+ *   servers' factory_arg_free, the handlers', weft_task_new_stepped's) or the field after
+ *   it in a struct (weft_tls_options_t.ssl_arg_free); a protocol's `arg` is freed by its
+ *   table's arg_free (weft_protocol_t, weft_subprocess_protocol_t), which the factory fills
+ *   in for the arg it returns. One rule for all of them:
+ *   - A call that fails (returns an error) keeps nothing: the destructor is not called and
+ *     the pointer stays the caller's. From a 0 return on, the core owns the pointer, also
+ *     when the operation fails later (a connect future failing frees the protocol's arg).
+ *   - The core lets go when nothing can call with the pointer any more: a protocol after
+ *     connection_made..connection_lost (or a connect that never got there), a server's
+ *     factory argument once the server is closed (no factory call after weft_server_close,
+ *     not even for a TLS handshake still in flight), a handler or watcher when it is
+ *     removed, replaced or its loop goes, a step-driven task's after its last step.
+ *   - Replacing a registration with the same pointer keeps it (under the new destructor);
+ *     any other replacement lets go of the old one.
+ *   One-shot callbacks take no destructor: their callback is the place to free the
+ *   argument, as in libuv (weft_call_soon/_later/_at/_threadsafe, done callbacks, a
+ *   stackful task's body). Whoever stops one from running (weft_handle_cancel,
+ *   weft_future_remove_done_callback, cancelling a stackful task before it started, closing
+ *   the loop with callbacks pending) takes the argument back. Two exceptions, for objects
+ *   not tied to one loop: weft_run_in_executor_ex hands its arg to a worker thread, and
+ *   its destructor runs there after fn (and when the call fails); a TLS context's SNI
+ *   argument goes with the context, on the thread that drops its last reference.
  *
  * Where callbacks run. Code registered by a user or a binding (done callbacks, protocol
  *   callbacks, factories, the exception and log handlers, destructors, step functions,

@@ -255,7 +255,7 @@ static int barrier_start(weft_barrier_t *b, int action, weft_future_t **out) {
   }
   /* The task exists before anything changes, so failing to make it changes nothing. */
   weft_task_t *task;
-  int rc = weft_task_new_stepped(b->p.loop, barrier_step, op, NULL, &task);
+  int rc = weft_task_new_stepped(b->p.loop, barrier_step, op, NULL, NULL, &task);
   if (rc != 0) {
     barrier_op_free(op);
     return rc;

@@ -233,7 +233,7 @@ int weft__cond_wait_start(weft_condition_t *cond, weft_predicate_fn predicate, v
   op->pc = C_WAIT;
   /* The task exists before the lock is released, so failing to make it changes nothing. */
   weft_task_t *task;
-  int rc = weft_task_new_stepped(cond->p.loop, cond_step, op, NULL, &task);
+  int rc = weft_task_new_stepped(cond->p.loop, cond_step, op, NULL, NULL, &task);
   if (rc != 0) {
     cond_op_free(op);
     return rc;

@@ -189,37 +189,23 @@ static int serve_at(weft_loop_t *loop, weft_protocol_factory_fn factory, void *f
   return rc;
 }
 
-int weft__create_server_owned(weft_loop_t *loop, weft_protocol_factory_fn factory,
-                              void *factory_arg, weft_free_fn factory_free, const char *host,
-                              int port, const weft_server_options_t *options, weft_future_t **out) {
-  place_t p = {.kind = AT_HOST, .host = host, .port = port};
-  return serve_at(loop, factory, factory_arg, factory_free, &p, options, out);
-}
-
-int weft__create_unix_server_owned(weft_loop_t *loop, weft_protocol_factory_fn factory,
-                                   void *factory_arg, weft_free_fn factory_free, const char *path,
-                                   size_t path_len, const weft_server_options_t *options,
-                                   weft_future_t **out) {
-  place_t p = {.kind = AT_PATH, .path = path, .path_len = path_len};
-  return serve_at(loop, factory, factory_arg, factory_free, &p, options, out);
-}
-
 int weft_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
-                       const char *host, int port, const weft_server_options_t *options,
-                       weft_future_t **out) {
-  return weft__create_server_owned(loop, factory, factory_arg, NULL, host, port, options, out);
+                       weft_free_fn factory_arg_free, const char *host, int port,
+                       const weft_server_options_t *options, weft_future_t **out) {
+  place_t p = {.kind = AT_HOST, .host = host, .port = port};
+  return serve_at(loop, factory, factory_arg, factory_arg_free, &p, options, out);
 }
 
 int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
-                           const int *fds, size_t count, const weft_server_options_t *options,
-                           weft_future_t **out) {
+                           weft_free_fn factory_arg_free, const int *fds, size_t count,
+                           const weft_server_options_t *options, weft_future_t **out) {
   place_t p = {.kind = AT_FDS, .fds = fds, .count = count};
-  return serve_at(loop, factory, factory_arg, NULL, &p, options, out);
+  return serve_at(loop, factory, factory_arg, factory_arg_free, &p, options, out);
 }
 
 int weft_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
-                            const char *path, size_t path_len, const weft_server_options_t *options,
-                            weft_future_t **out) {
-  return weft__create_unix_server_owned(loop, factory, factory_arg, NULL, path, path_len, options,
-                                        out);
+                            weft_free_fn factory_arg_free, const char *path, size_t path_len,
+                            const weft_server_options_t *options, weft_future_t **out) {
+  place_t p = {.kind = AT_PATH, .path = path, .path_len = path_len};
+  return serve_at(loop, factory, factory_arg, factory_arg_free, &p, options, out);
 }

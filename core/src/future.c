@@ -131,6 +131,8 @@ static void future_free(weft_future_t *future) {
     weft__assert_loop_stack("a future's payload destructor");
     future->payload_free(future->payload);
   }
+  if (future->detail != NULL) /* rare: only the core's own failed reads and sendfiles */
+    free(future->detail);
   if (future->callbacks != future->inline_callbacks)
     free(future->callbacks);
   if (future->source != NULL)

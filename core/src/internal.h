@@ -122,13 +122,16 @@ struct weft_loop_s {
   /* Batched callbacks (weft_call_soon_id): the run being collected, and who runs it. */
   weft_batch_fn batch_handler;
   void *batch_arg;
+  weft_free_fn batch_arg_free;
   uintptr_t *batch;
   size_t batch_len, batch_cap;
 
   weft_exception_handler_fn exception_handler;
   void *exception_handler_arg;
+  weft_free_fn exception_handler_arg_free;
   weft_log_fn log_fn;
   void *log_arg;
+  weft_free_fn log_arg_free;
   uint64_t slow_callback_ns;
 
   /* Tasks. */
@@ -220,6 +223,7 @@ struct weft_future_s {
   char *message; /* the error message, or the cancel message */
   void *payload;
   weft_free_fn payload_free;
+  struct weft__error_detail_s *detail; /* the core's own facts about the error, or NULL */
   uint32_t ncallbacks, callbacks_cap;
   weft__done_cb_t inline_callbacks[WEFT__INLINE_CALLBACKS];
   weft__done_cb_t *callbacks;      /* inline_callbacks, or a heap array when they overflow */
@@ -228,6 +232,15 @@ struct weft_future_s {
                                       this one reports (shield, wait_for, ...) */
   weft_future_t *next_free;
 };
+
+/* ownership.c. Calls a user pointer's destructor fn(arg) (fn may be NULL): at once on the
+ * loop's own stack, from the loop when called on a stackful task's stack (user code never
+ * runs there). loop NULL: at once. */
+void weft__let_go(weft_loop_t *loop, weft_free_fn fn, void *arg);
+/* Stores a kept (arg, arg_free) pair in place of another: the core lets go of the old
+ * argument unless it is the same pointer, which stays kept under the new destructor. */
+void weft__replace_arg(weft_loop_t *loop, void **arg_slot, weft_free_fn *free_slot, void *arg,
+                       weft_free_fn arg_free);
 
 /* Initialises a future embedded in a larger object (tasks) or taken from the pool. */
 void weft__future_init(weft_future_t *future, weft_loop_t *loop);
@@ -258,6 +271,23 @@ int weft__future_finish(weft_future_t *future, int state, weft_value_t value, in
                         const char *message, void *payload, weft_free_fn payload_free);
 /* Copies another done future's outcome (a chained or mirrored future). */
 int weft__future_copy_outcome(weft_future_t *dest, weft_future_t *src);
+/* What the core itself knows about an error beyond its code (the partial data of an
+ * incomplete read, the bytes a sendfile sent): kept in the future next to the binding's
+ * payload, which the core never reads through. */
+enum { WEFT__DETAIL_STREAM = 1, WEFT__DETAIL_SENDFILE = 2 };
+typedef struct weft__error_detail_s {
+  int kind;
+  int64_t sent;    /* sendfile: bytes sent before the error */
+  size_t consumed; /* stream: asyncio's `consumed` or the expected size */
+  size_t len;      /* stream: bytes of partial data */
+  char data[];
+} weft__error_detail_t;
+/* Fails `future` with `code` and a detail (malloc'd; freed here if the future cannot take
+ * it). */
+int weft__future_fail_detail(weft_future_t *future, int code, const char *message,
+                             weft__error_detail_t *detail);
+/* The detail of kind `kind` that a failed future (or the future it mirrors) carries. */
+const weft__error_detail_t *weft__future_error_detail(const weft_future_t *future, int kind);
 /* A short description for reports: "<Task name='x' pending>". */
 void weft__future_describe(const weft_future_t *future, char *buf, size_t cap);
 
@@ -268,6 +298,7 @@ struct weft_task_s {
   weft_task_fn fn;
   weft_step_fn step;
   void *arg;
+  weft_free_fn arg_free; /* step-driven tasks: the caller's destructor of arg */
   weft__coro_t *coro;
   uint64_t id;
   char *name; /* NULL until set or asked for: "Task-<id>" is made lazily */

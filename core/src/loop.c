@@ -150,6 +150,11 @@ void weft__loop_retain(weft_loop_t *loop) {
 }
 
 static void loop_destroy(weft_loop_t *loop) {
+  /* Nothing can call the handlers any more: let go of their arguments. */
+  weft__replace_arg(NULL, &loop->exception_handler_arg, &loop->exception_handler_arg_free, NULL,
+                    NULL);
+  weft__replace_arg(NULL, &loop->log_arg, &loop->log_arg_free, NULL, NULL);
+  weft__replace_arg(NULL, &loop->batch_arg, &loop->batch_arg_free, NULL, NULL);
   weft__handles_free_pool(loop);
   while (loop->free_futures != NULL) {
     weft_future_t *f = loop->free_futures;
@@ -406,11 +411,14 @@ int weft_call_soon_ids(weft_loop_t *loop, const uintptr_t *ids, size_t count) {
   return 0;
 }
 
-int weft_loop_set_batch_handler(weft_loop_t *loop, weft_batch_fn handler, void *arg) {
+int weft_loop_set_batch_handler(weft_loop_t *loop, weft_batch_fn handler, void *arg,
+                                weft_free_fn arg_free) {
   if (loop == NULL)
     return WEFT_EINVAL;
   loop->batch_handler = handler;
-  loop->batch_arg = arg;
+  if (handler == NULL)
+    arg = NULL, arg_free = NULL;
+  weft__replace_arg(loop, &loop->batch_arg, &loop->batch_arg_free, arg, arg_free);
   return 0;
 }
 
@@ -776,11 +784,13 @@ void weft__loop_log(weft_loop_t *loop, int level, const char *fmt, ...) {
   fprintf(stderr, "weft %s: %s\n", tag, text);
 }
 
-int weft_loop_set_log_handler(weft_loop_t *loop, weft_log_fn fn, void *arg) {
+int weft_loop_set_log_handler(weft_loop_t *loop, weft_log_fn fn, void *arg, weft_free_fn arg_free) {
   if (loop == NULL)
     return WEFT_EINVAL;
   loop->log_fn = fn;
-  loop->log_arg = arg;
+  if (fn == NULL)
+    arg = NULL, arg_free = NULL;
+  weft__replace_arg(loop, &loop->log_arg, &loop->log_arg_free, arg, arg_free);
   return 0;
 }
 
@@ -872,12 +882,15 @@ void weft_loop_call_exception_handler(weft_loop_t *loop, const weft_error_contex
   }
 }
 
-int weft_loop_set_exception_handler(weft_loop_t *loop, weft_exception_handler_fn handler,
-                                    void *arg) {
+int weft_loop_set_exception_handler(weft_loop_t *loop, weft_exception_handler_fn handler, void *arg,
+                                    weft_free_fn arg_free) {
   if (loop == NULL)
     return WEFT_EINVAL;
   loop->exception_handler = handler;
-  loop->exception_handler_arg = handler != NULL ? arg : NULL;
+  if (handler == NULL)
+    arg = NULL, arg_free = NULL;
+  weft__replace_arg(loop, &loop->exception_handler_arg, &loop->exception_handler_arg_free, arg,
+                    arg_free);
   return 0;
 }
 

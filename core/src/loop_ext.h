@@ -11,6 +11,7 @@ enum {
   WEFT__EXT_SIGNALS = 2,
   WEFT__EXT_PROCESSES = 3,
   WEFT__EXT_WATCHERS = 4,
+  WEFT__EXT_DESTRUCTORS = 5, /* unused: deferred destructors wait in defer.c's queue */
   WEFT__EXT_SLOTS
 };
 

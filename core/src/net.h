@@ -40,7 +40,10 @@ void weft__core_protocol(weft_transport_t *t, const char *data, size_t len,
 /* Fills the generic part; refs = 1. */
 void weft__transport_init(weft_transport_t *t, weft_loop_t *loop, int kind,
                           const weft_transport_ops_t *ops, void *impl);
+/* Installs a protocol (a fresh transport's, or a layer's on its byte transport): the
+ * transport now owns arg, freed with p->arg_free by weft__transport_let_go_arg. */
 void weft__transport_set_protocol(weft_transport_t *t, const weft_protocol_t *p, void *arg);
+void weft__transport_let_go_arg(weft_transport_t *t);
 
 /* A stream transport over a libuv stream (TCP socket, Unix socket, pipe). */
 typedef struct weft__stream_s weft__stream_t;
@@ -117,16 +120,6 @@ int weft__server_create_fds(weft_loop_t *loop, weft_protocol_factory_fn factory,
 int weft__server_create_unix(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
                              weft_free_fn factory_free, const char *path, size_t path_len,
                              const weft_server_options_t *options, weft_future_t **out);
-
-/* connect.c: the public server entry points with a destructor for the factory argument (as
- * weft__server_create), TLS included (stream servers). */
-int weft__create_server_owned(weft_loop_t *loop, weft_protocol_factory_fn factory,
-                              void *factory_arg, weft_free_fn factory_free, const char *host,
-                              int port, const weft_server_options_t *options, weft_future_t **out);
-int weft__create_unix_server_owned(weft_loop_t *loop, weft_protocol_factory_fn factory,
-                                   void *factory_arg, weft_free_fn factory_free, const char *path,
-                                   size_t path_len, const weft_server_options_t *options,
-                                   weft_future_t **out);
 
 /* A pipe transport (PIPE_READ or PIPE_WRITE) over an open descriptor, started at once:
  * connection_made is delivered and reading starts before it returns. The caller holds the

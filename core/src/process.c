@@ -132,7 +132,15 @@ static void proc_ref(weft_process_t *p) {
   p->refs++;
 }
 
+/* Nothing calls the protocol any more: let go of its argument. */
+static void let_go_arg(weft_process_t *p) {
+  weft_free_fn fn = p->proto.arg_free;
+  p->proto.arg_free = NULL;
+  weft__let_go(p->loop, fn, p->proto_arg);
+}
+
 static void proc_free(weft_process_t *p) {
+  let_go_arg(p);
   for (int i = 0; i < 3; i++) {
     weft_transport_release(p->pipes[i].t);
     weft_stream_reader_release(p->readers[i]);
@@ -192,6 +200,7 @@ static void try_finish(weft_process_t *p) {
   weft__assert_loop_stack_unless(p->stream, "a subprocess protocol's connection_lost");
   if (p->proto.connection_lost)
     p->proto.connection_lost(p, 0, p->proto_arg);
+  let_go_arg(p);
 }
 
 /* ---- The pipes' protocol: forwards each pipe transport's events to the process -------- */

@@ -27,27 +27,20 @@ typedef struct sf_s {
 
 static void sf_step(sf_t *sf);
 
-#define SENT_MAGIC 0x73656e74u
-
-typedef struct sent_s {
-  uint32_t magic;
-  int64_t sent;
-} sent_t;
-
 void weft__sendfile_fail(weft_future_t *future, int code, int64_t sent) {
-  sent_t *p = malloc(sizeof(*p));
+  weft__error_detail_t *p = calloc(1, sizeof(*p));
   if (p) {
-    p->magic = SENT_MAGIC;
+    p->kind = WEFT__DETAIL_SENDFILE;
     p->sent = sent;
   }
-  weft_future_set_error(future, code, NULL, p, p ? free : NULL);
+  weft__future_fail_detail(future, code, NULL, p);
 }
 
 int64_t weft_sendfile_sent(const weft_future_t *future) {
   if (!future)
     return WEFT_EINVAL;
-  const sent_t *p = weft_future_error_payload(future);
-  return p && p->magic == SENT_MAGIC ? p->sent : 0;
+  const weft__error_detail_t *p = weft__future_error_detail(future, WEFT__DETAIL_SENDFILE);
+  return p ? p->sent : 0;
 }
 
 static void sf_finish(sf_t *sf, int rc) {

@@ -42,8 +42,19 @@ struct weft_server_s {
   size_t unix_path_len;
   ino_t unix_ino;
   int unix_cleanup;
-  weft_free_fn factory_free;
+  weft_free_fn factory_free; /* set once the creating call succeeded */
+  int factory_calls;         /* factory calls in progress */
 };
+
+/* The server lets go of its factory argument once it is closed (no factory call can come
+ * after) and no factory call is in progress (the factory may close the server). */
+static void let_go_factory(weft_server_t *s) {
+  if (s->factory_calls > 0 || !s->factory_free)
+    return;
+  weft_free_fn fn = s->factory_free;
+  s->factory_free = NULL;
+  weft__let_go(s->loop, fn, s->factory_arg);
+}
 
 weft_server_t *weft_server_retain(weft_server_t *s) {
   if (s)
@@ -52,7 +63,7 @@ weft_server_t *weft_server_retain(weft_server_t *s) {
 }
 
 static void server_free(weft_server_t *s) {
-  weft__call_free(s->factory_free, s->factory_arg);
+  let_go_factory(s);
   free(s->listeners);
   free(s->waiters);
   free(s->unix_path);
@@ -152,7 +163,11 @@ static void accept_one(weft_server_t *s, int fd) {
   proto.size = sizeof(proto);
   void *arg = NULL;
   weft__assert_loop_stack("a server's protocol factory");
+  s->factory_calls++;
   rc = s->factory(s->factory_arg, &proto, &arg);
+  s->factory_calls--;
+  if (s->closed)
+    let_go_factory(s);
   if (rc) {
     weft__stream_discard(c); /* the factory refused: close the connection */
     return;
@@ -266,6 +281,7 @@ int weft_server_close(weft_server_t *s) {
     if (stat(s->unix_path, &st) == 0 && st.st_ino == s->unix_ino)
       unlink(s->unix_path);
   }
+  let_go_factory(s); /* last: the destructor may drop the caller's reference */
   return 0;
 }
 
@@ -516,8 +532,8 @@ static void create_done(weft_future_t *f, void *arg) {
   create_op_t *op = arg;
   if (op->resolve)
     weft__resolve_cancel(op->resolve);
-  if (op->factory_free)
-    op->factory_free(op->factory_arg);
+  /* No server was made: the call is over with the argument. */
+  weft__let_go(op->loop, op->factory_free, op->factory_arg);
   weft_future_release(op->future);
   free(op);
 }

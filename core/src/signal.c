@@ -14,6 +14,7 @@ typedef struct sig_entry_s {
   int signum;
   weft_callback_fn cb;
   void *arg;
+  weft_free_fn arg_free;
   int active; /* still installed: a dispatch of a removed handler does nothing */
   int refs;   /* the libuv handle's (until closed) and one per scheduled dispatch */
   uv_signal_t handle;
@@ -53,7 +54,8 @@ static void on_signal(uv_signal_t *handle, int signum) {
 }
 
 static void entry_close(sig_entry_t *e) {
-  e->active = 0;
+  e->active = 0; /* no dispatch calls cb any more: let go of its argument */
+  weft__replace_arg(e->loop, &e->arg, &e->arg_free, NULL, NULL);
   uv_signal_stop(&e->handle);
   uv_close((uv_handle_t *)&e->handle, on_handle_closed);
 }
@@ -72,7 +74,8 @@ static int valid_signal(int signum) {
   return signum > 0 && signum < NSIG && signum != SIGKILL && signum != SIGSTOP;
 }
 
-int weft_add_signal_handler(weft_loop_t *loop, int signum, weft_callback_fn cb, void *arg) {
+int weft_add_signal_handler(weft_loop_t *loop, int signum, weft_callback_fn cb, void *arg,
+                            weft_free_fn arg_free) {
   if (!loop || !cb || !valid_signal(signum))
     return WEFT_EINVAL;
   int rc = weft__loop_check(loop);
@@ -91,7 +94,7 @@ int weft_add_signal_handler(weft_loop_t *loop, int signum, weft_callback_fn cb, 
   for (sig_entry_t *e = state->head; e; e = e->next) {
     if (e->signum == signum) {
       e->cb = cb; /* replaces the previous handler, as asyncio */
-      e->arg = arg;
+      weft__replace_arg(e->loop, &e->arg, &e->arg_free, arg, arg_free);
       return 0;
     }
   }
@@ -112,9 +115,10 @@ int weft_add_signal_handler(weft_loop_t *loop, int signum, weft_callback_fn cb, 
   }
   rc = uv_signal_start(&e->handle, on_signal, signum);
   if (rc != 0) {
-    entry_close(e);
+    entry_close(e); /* before arg_free is set: the argument stays the caller's */
     return weft_error_from_uv(rc);
   }
+  e->arg_free = arg_free;
   /* asyncio's signal handlers do not keep a loop alive; neither does this handle. */
   uv_unref((uv_handle_t *)&e->handle);
   e->next = state->head;

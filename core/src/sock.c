@@ -18,6 +18,7 @@ typedef struct watcher_s {
   int fd;
   weft_callback_fn rcb, wcb;
   void *rarg, *warg;
+  weft_free_fn rfree, wfree; /* the callers' destructors of rarg and warg */
   int closing;
   int stale; /* its descriptor was closed under it: stopped, kept until removed */
   int known; /* dev/ino: the file libuv registered for fd, once it has */
@@ -62,6 +63,8 @@ static void on_watcher_closed(uv_handle_t *h) {
 }
 
 static void close_watcher(watcher_table_t *table, watcher_t *w) {
+  weft__replace_arg(w->loop, &w->rarg, &w->rfree, NULL, NULL);
+  weft__replace_arg(w->loop, &w->warg, &w->wfree, NULL, NULL);
   if (table != NULL) {
     table->by_fd[w->fd] = NULL;
     dirty_unlink(table, w);
@@ -215,7 +218,8 @@ static int check_not_watched(const uv_loop_t *uv, int fd) {
   return 0;
 }
 
-static int add(weft_loop_t *loop, int fd, int writer, weft_callback_fn cb, void *arg) {
+static int add(weft_loop_t *loop, int fd, int writer, weft_callback_fn cb, void *arg,
+               weft_free_fn arg_free) {
   if (!loop || fd < 0 || !cb)
     return WEFT_EINVAL;
   uv_loop_t *uv = weft_loop_uv(loop);
@@ -241,14 +245,18 @@ static int add(weft_loop_t *loop, int fd, int writer, weft_callback_fn cb, void 
     w->fd = fd;
     table->by_fd[fd] = w;
   }
-  if (writer) {
-    w->wcb = cb;
-    w->warg = arg;
-  } else {
-    w->rcb = cb;
-    w->rarg = arg;
+  weft_callback_fn *cb_slot = writer ? &w->wcb : &w->rcb;
+  void **arg_slot = writer ? &w->warg : &w->rarg;
+  weft_free_fn *free_slot = writer ? &w->wfree : &w->rfree;
+  weft_callback_fn old_cb = *cb_slot;
+  *cb_slot = cb;
+  int rc = update(w);
+  if (rc != 0) { /* the new argument stays the caller's, the old one stays kept */
+    *cb_slot = old_cb;
+    return rc;
   }
-  return update(w);
+  weft__replace_arg(w->loop, arg_slot, free_slot, arg, arg_free); /* lets go of a replaced one */
+  return 0;
 }
 
 static int del(weft_loop_t *loop, int fd, int writer) {
@@ -257,22 +265,27 @@ static int del(weft_loop_t *loop, int fd, int writer) {
   watcher_t *w = find(loop, fd);
   if (!w || !(writer ? w->wcb : w->rcb))
     return 0;
-  if (writer)
+  if (writer) {
     w->wcb = NULL;
-  else
+    weft__replace_arg(w->loop, &w->warg, &w->wfree, NULL, NULL);
+  } else {
     w->rcb = NULL;
+    weft__replace_arg(w->loop, &w->rarg, &w->rfree, NULL, NULL);
+  }
   update(w);
   return 1;
 }
 
-int weft_add_reader(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg) {
-  return add(loop, fd, 0, cb, arg);
+int weft_add_reader(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg,
+                    weft_free_fn arg_free) {
+  return add(loop, fd, 0, cb, arg, arg_free);
 }
 int weft_remove_reader(weft_loop_t *loop, int fd) {
   return del(loop, fd, 0);
 }
-int weft_add_writer(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg) {
-  return add(loop, fd, 1, cb, arg);
+int weft_add_writer(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg,
+                    weft_free_fn arg_free) {
+  return add(loop, fd, 1, cb, arg, arg_free);
 }
 int weft_remove_writer(weft_loop_t *loop, int fd) {
   return del(loop, fd, 1);
@@ -523,7 +536,7 @@ static int sop_start(sop_t *op, weft_future_t **out) {
     return sop_discard(op, rc);
   *out = weft_future_retain(op->future);
   if (!sop_try(op)) {
-    rc = add(op->loop, op->fd, op->writer, sop_ready, op);
+    rc = add(op->loop, op->fd, op->writer, sop_ready, op, NULL);
     if (rc)
       sop_error(op, rc);
     else

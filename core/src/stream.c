@@ -45,15 +45,6 @@ struct weft_stream_reader_s {
   rop_t *waiter;
 };
 
-#define PARTIAL_MAGIC 0x77656674u
-
-typedef struct partial_s {
-  uint32_t magic;
-  size_t consumed;
-  size_t len;
-  char data[];
-} partial_t;
-
 int weft_stream_reader_new(weft_loop_t *loop, size_t limit, weft_stream_reader_t **out) {
   if (!loop || !out)
     return WEFT_EINVAL;
@@ -160,18 +151,18 @@ static void op_complete(weft_stream_reader_t *r, rop_t *op, int rc, const char *
       else
         weft_future_set_error(op->future, WEFT_ENOMEM, NULL, NULL, NULL);
     } else {
-      partial_t *p = NULL;
+      weft__error_detail_t *p = NULL;
       if (rc == WEFT_EINCOMPLETE || rc == WEFT_ELIMITOVERRUN) {
-        p = malloc(sizeof(*p) + len);
+        p = calloc(1, sizeof(*p) + len);
         if (p) {
-          p->magic = PARTIAL_MAGIC;
+          p->kind = WEFT__DETAIL_STREAM;
           p->consumed = consumed;
           p->len = data ? len : 0;
           if (data)
             memcpy(p->data, data, len);
         }
       }
-      weft_future_set_error(op->future, rc, message, p, p ? free : NULL);
+      weft__future_fail_detail(op->future, rc, message, p);
     }
   }
   if (op->heap)
@@ -526,8 +517,8 @@ int weft_stream_readuntil(weft_stream_reader_t *r, const void *const *seps, cons
 }
 
 const void *weft_stream_error_partial(const weft_future_t *f, size_t *len_out) {
-  const partial_t *p = f ? weft_future_error_payload(f) : NULL;
-  if (!p || p->magic != PARTIAL_MAGIC) {
+  const weft__error_detail_t *p = weft__future_error_detail(f, WEFT__DETAIL_STREAM);
+  if (!p) {
     if (len_out)
       *len_out = 0;
     return NULL;
@@ -538,8 +529,8 @@ const void *weft_stream_error_partial(const weft_future_t *f, size_t *len_out) {
 }
 
 size_t weft_stream_error_consumed(const weft_future_t *f) {
-  const partial_t *p = f ? weft_future_error_payload(f) : NULL;
-  return p && p->magic == PARTIAL_MAGIC ? p->consumed : 0;
+  const weft__error_detail_t *p = weft__future_error_detail(f, WEFT__DETAIL_STREAM);
+  return p ? p->consumed : 0;
 }
 
 /* In a task: the op lives on this stack; the future only puts the task to sleep. */
@@ -620,14 +611,26 @@ typedef struct waiter_s {
   int on_lost_only; /* drain on a closing transport: answered by connection_lost */
 } waiter_t;
 
-/* Server-side configuration, owned by the server. */
+/* Server-side configuration: the server's (as its factory argument) and each of its
+ * connections' until their client callback has run; the caller's argument goes with the
+ * last of them. */
 typedef struct sconf_s {
+  int refs;
   weft_loop_t *loop;
   weft_stream_client_fn client;
   void *arg;
+  weft_free_fn arg_free;
   size_t limit;
   int in_task;
 } sconf_t;
+
+static void conf_release(void *p) {
+  sconf_t *conf = p;
+  if (!conf || --conf->refs > 0)
+    return;
+  weft__let_go(conf->loop, conf->arg_free, conf->arg); /* a client task may be the last */
+  free(conf);
+}
 
 /* asyncio's StreamReaderProtocol: one per connection. */
 typedef struct sconn_s {
@@ -642,7 +645,8 @@ typedef struct sconn_s {
   size_t ndrains;
   weft_future_t **closers;
   size_t nclosers;
-  const sconf_t *conf; /* servers */
+  sconf_t *conf; /* servers: a reference until the client callback has run */
+  int server_side;
   weft_stream_writer_t *task_writer;
 } sconn_t;
 
@@ -664,6 +668,7 @@ static void conn_release(sconn_t *c) {
     c->reader->transport = NULL;
   weft_stream_reader_release(c->reader);
   weft_transport_release(c->transport);
+  conf_release(c->conf);
   free(c);
 }
 
@@ -699,6 +704,8 @@ static int client_task(weft_task_t *self, void *arg) {
   c->task_writer = NULL;
   int rc = c->conf->client(c->reader, w, c->conf->arg);
   weft_stream_writer_release(w);
+  conf_release(c->conf);
+  c->conf = NULL;
   conn_release(c);
   return rc;
 }
@@ -726,6 +733,8 @@ static void sp_made(weft_transport_t *t, void *arg) {
   }
   c->conf->client(c->reader, w, c->conf->arg);
   weft_stream_writer_release(w);
+  conf_release(c->conf);
+  c->conf = NULL;
 }
 
 static void sp_data(weft_transport_t *t, const char *data, size_t len, void *arg) {
@@ -1177,7 +1186,7 @@ int weft_stream_start_tls(weft_stream_writer_t *w, const weft_tls_options_t *tls
   }
   weft_future_t *inner;
   /* asyncio: the side is the server's when the connection came from start_server. */
-  rc = weft_start_tls(c->transport, &stream_protocol, c, tls, c->conf != NULL, &inner);
+  rc = weft_start_tls(c->transport, &stream_protocol, c, tls, c->server_side, &inner);
   if (rc) {
     weft_future_release(up->outer);
     free(up);
@@ -1211,13 +1220,15 @@ int weft_stream_start_tls_await(weft_stream_writer_t *w, const weft_tls_options_
 /* ---------------------------------------------------------------- start_server */
 
 static int stream_factory(void *farg, weft_protocol_t *p, void **arg) {
-  const sconf_t *conf = farg;
+  sconf_t *conf = farg;
   sconn_t *c;
   int rc = conn_new(conf->loop, conf->limit, &c);
   if (rc)
     return rc;
   *p = stream_protocol;
   c->conf = conf;
+  conf->refs++;
+  c->server_side = 1;
   *arg = c;
   return 0;
 }
@@ -1227,6 +1238,7 @@ static int sconf_new(weft_loop_t *loop, weft_stream_client_fn client, void *arg,
   sconf_t *conf = calloc(1, sizeof(*conf));
   if (!conf)
     return WEFT_ENOMEM;
+  conf->refs = 1; /* the server's */
   conf->loop = loop;
   conf->client = client;
   conf->arg = arg;
@@ -1238,36 +1250,44 @@ static int sconf_new(weft_loop_t *loop, weft_stream_client_fn client, void *arg,
   return 0;
 }
 
-/* The server frees the configuration when it goes (or the creation, when it fails). */
-int weft_start_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg, const char *host,
-                      int port, const weft_stream_options_t *options, weft_future_t **out) {
+/* On success the server owns conf, and conf the caller's argument; on failure both stay
+ * (conf is freed without touching the argument). */
+int weft_start_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg,
+                      weft_free_fn arg_free, const char *host, int port,
+                      const weft_stream_options_t *options, weft_future_t **out) {
   if (!loop || !client || !out)
     return WEFT_EINVAL;
   sconf_t *conf;
   int rc = sconf_new(loop, client, arg, options, &conf);
   if (rc)
     return rc;
-  rc = weft__create_server_owned(loop, stream_factory, conf, free, host, port,
-                                 options ? options->server : NULL, out);
-  if (rc)
+  rc = weft_create_server(loop, stream_factory, conf, conf_release, host, port,
+                          options ? options->server : NULL, out);
+  if (rc) {
     free(conf);
-  return rc;
+    return rc;
+  }
+  conf->arg_free = arg_free;
+  return 0;
 }
 
 int weft_start_unix_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg,
-                           const char *path, size_t path_len, const weft_stream_options_t *options,
-                           weft_future_t **out) {
+                           weft_free_fn arg_free, const char *path, size_t path_len,
+                           const weft_stream_options_t *options, weft_future_t **out) {
   if (!loop || !client || !out)
     return WEFT_EINVAL;
   sconf_t *conf;
   int rc = sconf_new(loop, client, arg, options, &conf);
   if (rc)
     return rc;
-  rc = weft__create_unix_server_owned(loop, stream_factory, conf, free, path, path_len,
-                                      options ? options->server : NULL, out);
-  if (rc)
+  rc = weft_create_unix_server(loop, stream_factory, conf, conf_release, path, path_len,
+                               options ? options->server : NULL, out);
+  if (rc) {
     free(conf);
-  return rc;
+    return rc;
+  }
+  conf->arg_free = arg_free;
+  return 0;
 }
 
 void weft_stream_options_init(weft_stream_options_t *options) {

@@ -44,6 +44,8 @@ static void unlink_task(weft_task_t *t) {
 static void task_destroy(weft_future_t *future) {
   weft_task_t *t = (weft_task_t *)future;
   unlink_task(t);
+  weft__replace_arg(t->future.loop, &t->arg, &t->arg_free, NULL,
+                    NULL); /* a task that never stepped */
   if (t->coro != NULL)
     weft__coro_free(t->coro);
   weft_value_clear(&t->outcome_value);
@@ -118,6 +120,7 @@ static int task_start(weft_task_t *t, const weft_task_options_t *options, weft_t
   else
     rc = schedule_step(t);
   if (rc != 0) {
+    t->arg_free = NULL; /* the call failed: arg stays the caller's */
     unlink_task(t);
     weft_future_release(&t->future);
     weft_future_release(&t->future);
@@ -163,7 +166,7 @@ int weft_task_spawn(weft_loop_t *loop, weft_task_fn fn, void *arg,
   return task_start(t, options, out);
 }
 
-int weft_task_new_stepped(weft_loop_t *loop, weft_step_fn step, void *arg,
+int weft_task_new_stepped(weft_loop_t *loop, weft_step_fn step, void *arg, weft_free_fn arg_free,
                           const weft_task_options_t *options, weft_task_t **out) {
   if (out != NULL)
     *out = NULL;
@@ -175,6 +178,7 @@ int weft_task_new_stepped(weft_loop_t *loop, weft_step_fn step, void *arg,
     return rc;
   t->step = step;
   t->arg = arg;
+  t->arg_free = arg_free;
   return task_start(t, options, out);
 }
 
@@ -277,6 +281,8 @@ void weft__task_step(weft_task_t *t, int code) {
   }
   t->in_step = false;
   loop->current_task = outer;
+  if (t->future.state != WEFT__PENDING) /* no step comes after the last one */
+    weft__replace_arg(t->future.loop, &t->arg, &t->arg_free, NULL, NULL);
   if (t->future.state != WEFT__PENDING && t->linked)
     retire(t);
   weft_future_release(&t->future);

@@ -35,6 +35,8 @@ static void op_done(weft_future_t *f, void *arg) {
     uv_freeaddrinfo(op->remote);
   if (op->local)
     uv_freeaddrinfo(op->local);
+  /* No transport took the protocol: the connect is over with its argument. */
+  weft__let_go(op->loop, op->proto.arg_free, op->arg);
   weft_future_release(op->future);
   free(op);
 }
@@ -53,6 +55,7 @@ static void on_winner(void *arg, weft__stream_t *s, int error, const char *messa
   if (op->opts.nodelay)
     weft__tcp_set_nodelay(s);
   int rc = weft__stream_start(s, &op->proto, op->arg);
+  op->proto.arg_free = NULL; /* the transport's now, even if it failed to start */
   if (rc) {
     weft__stream_discard(s);
     op_fail(op, rc, NULL);
@@ -174,6 +177,7 @@ int weft__tcp_connect(weft_loop_t *loop, const weft_protocol_t *protocol, void *
                        AI_PASSIVE, on_local, op, &op->local_resolve);
   }
   if (rc) {
+    op->proto.arg_free = NULL; /* the call fails: arg stays the caller's */
     op_fail(op, rc, NULL);
     /* The caller's reference is returned with the error: the future stays the op's. */
     weft_future_release(*out);

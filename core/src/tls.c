@@ -36,6 +36,7 @@ struct weft_tls_context_s {
   size_t alpn_len;
   weft_tls_sni_fn sni_fn;
   void *sni_arg;
+  weft_free_fn sni_arg_free;
   char error[MSG_SIZE];
 };
 
@@ -211,6 +212,8 @@ void weft_tls_context_release(weft_tls_context_t *ctx) {
   if (ctx == NULL || atomic_fetch_sub_explicit(&ctx->refs, 1, memory_order_acq_rel) != 1)
     return;
   SSL_CTX_free(ctx->ssl_ctx);
+  if (ctx->sni_arg_free != NULL)
+    ctx->sni_arg_free(ctx->sni_arg);
   free(ctx->alpn);
   free(ctx);
 }
@@ -493,13 +496,22 @@ static int servername_cb(SSL *ssl, int *alert, void *arg) {
   return SSL_TLSEXT_ERR_OK;
 }
 
-int weft_tls_context_set_sni_callback(weft_tls_context_t *ctx, weft_tls_sni_fn fn, void *arg) {
+int weft_tls_context_set_sni_callback(weft_tls_context_t *ctx, weft_tls_sni_fn fn, void *arg,
+                                      weft_free_fn arg_free) {
   if (ctx == NULL)
     return WEFT_EINVAL;
   if (ctx->role != WEFT_TLS_SERVER)
     return ctx_fail(ctx, WEFT_EINVAL, "the SNI callback is for servers");
   ctx->sni_fn = fn;
+  if (fn == NULL)
+    arg = NULL, arg_free = NULL;
+  /* The previous argument is let go, unless it is kept again (the same pointer). */
+  void *old = ctx->sni_arg;
+  weft_free_fn old_free = ctx->sni_arg_free;
   ctx->sni_arg = arg;
+  ctx->sni_arg_free = arg_free;
+  if (old_free != NULL && old != arg)
+    old_free(old);
   /* The macro casts its argument, so it gets a plain name, not an expression. */
   if (fn)
     SSL_CTX_set_tlsext_servername_callback(ctx->ssl_ctx, servername_cb);

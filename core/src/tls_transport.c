@@ -38,13 +38,17 @@ typedef struct weft__tls_layer_s layer_t;
 
 /* A TLS server's factory argument: the caller's factory, called after each handshake. */
 typedef struct tls_server_s {
-  int refs; /* the server's, and one per layer it made */
+  int refs; /* the plain server's (until it lets go of it), and one per layer it made */
   weft_loop_t *loop;
   weft_protocol_factory_fn factory;
   void *factory_arg;
-  weft_free_fn factory_free; /* frees factory_arg when the TLS server goes */
-  weft_tls_options_t tls;    /* its context retained */
+  weft_free_fn factory_free; /* frees factory_arg when the TLS server lets go of it */
+  int factory_calls;         /* calls of the caller's factory in progress */
+  int closed;                /* the server closed: its factory is never called again */
+  weft_tls_options_t tls;    /* its context retained; ssl_arg freed with ssl_arg_free */
 } tls_server_t;
+
+static void server_let_go_factory(tls_server_t *W);
 
 struct weft__tls_layer_s {
   int refs;
@@ -169,6 +173,8 @@ static void layer_release(layer_t *L) {
     weft_future_release(L->inner);
   weft__tls_engine_free(L->engine);
   weft_tls_context_release(L->ctx);
+  /* No TLS transport took the application's protocol: its argument is let go. */
+  weft__let_go(L->loop, L->proto.arg_free, L->proto_arg);
   if (L->raw)
     weft_transport_release(L->raw);
   if (L->server)
@@ -363,14 +369,26 @@ static void handshake_done(layer_t *L) {
     memset(&p, 0, sizeof(p));
     p.size = sizeof(p);
     void *arg = NULL;
-    weft__assert_loop_stack("a TLS server's protocol factory");
-    if (L->server->factory(L->server->factory_arg, &p, &arg) != 0) {
+    tls_server_t *W = L->server;
+    /* A handshake that completes after the server closed gets no protocol: the factory
+     * belongs to the server, and the server has let go of it. */
+    int refused = W->closed;
+    if (!refused) {
+      weft__assert_loop_stack("a TLS server's protocol factory");
+      W->factory_calls++;
+      refused = W->factory(W->factory_arg, &p, &arg) != 0;
+      W->factory_calls--;
+      if (W->closed)
+        server_let_go_factory(W);
+    }
+    if (refused) {
       start_shutdown(L); /* refused: end the TLS session politely, no protocol */
       return;
     }
     weft__transport_set_protocol(t, &p, arg);
   } else {
     weft__transport_set_protocol(t, &L->proto, L->proto_arg);
+    L->proto.arg_free = NULL; /* the TLS transport's now */
   }
   /* One set of watermarks: the byte transport's follow the TLS transport's. */
   weft_transport_set_write_buffer_limits(L->raw, (int64_t)t->high, (int64_t)t->low);
@@ -803,6 +821,7 @@ int weft__tls_layer_new(weft_loop_t *loop, const weft_protocol_t *protocol, void
   L->proto_arg = arg;
   rc = weft_future_new(loop, &L->waiter);
   if (rc) {
+    L->proto.arg_free = NULL; /* the call fails: arg stays the caller's */
     layer_release(L);
     return rc;
   }
@@ -819,6 +838,7 @@ void weft__tls_layer_connect(layer_t *L, weft_future_t *inner, weft_future_t **o
 }
 
 void weft__tls_layer_discard(layer_t *L) {
+  L->proto.arg_free = NULL; /* the call fails: arg stays the caller's */
   layer_release(L);
 }
 
@@ -852,6 +872,11 @@ int weft_start_tls(weft_transport_t *raw, const weft_protocol_t *protocol, void 
   L->upgrade = 1;
   L->inherit_wpause = raw->writing_paused;
   attach(L, raw); /* with the first reference */
+  /* The byte transport lets go of its protocol's argument, unless it is the one the TLS
+   * transport takes over (the usual case): the layer owns that from now on. */
+  if (raw->proto_arg == arg)
+    raw->proto.arg_free = NULL;
+  weft__transport_let_go_arg(raw);
   weft__transport_set_protocol(raw, &raw_protocol, L);
   L->refs++;
   weft__future_watch(L->waiter, on_waiter_done, L);
@@ -863,10 +888,18 @@ int weft_start_tls(weft_transport_t *raw, const weft_protocol_t *protocol, void 
 
 /* ---------------------------------------------------------------- servers */
 
+/* Lets go of the caller's pointers (the factory's and ssl_fn's arguments). */
+static void server_let_go_factory(tls_server_t *W) {
+  if (W->factory_calls > 0)
+    return;
+  weft__replace_arg(W->loop, &W->tls.ssl_arg, &W->tls.ssl_arg_free, NULL, NULL);
+  weft__replace_arg(W->loop, &W->factory_arg, &W->factory_free, NULL, NULL);
+}
+
 static void server_release(tls_server_t *W) {
   if (--W->refs > 0)
     return;
-  weft__call_free(W->factory_free, W->factory_arg);
+  server_let_go_factory(W);
   weft_tls_context_release(W->tls.context);
   free(W);
 }
@@ -884,13 +917,19 @@ static int tls_factory(void *farg, weft_protocol_t *p, void **arg) {
   return 0;
 }
 
+/* The plain server let go of its factory argument (it closed, or was never made): no
+ * handshake completing from now on calls the caller's factory. */
 void weft__tls_server_free(void *arg) {
-  server_release(arg);
+  tls_server_t *W = arg;
+  W->closed = 1;
+  server_let_go_factory(W);
+  server_release(W);
 }
 
 void weft__tls_server_discard(void *arg) {
   tls_server_t *W = arg;
-  W->factory_free = NULL; /* the argument stays the caller's */
+  W->factory_free = NULL; /* the arguments stay the caller's */
+  W->tls.ssl_arg_free = NULL;
   server_release(W);
 }
 

@@ -32,6 +32,17 @@ void weft__transport_set_protocol(weft_transport_t *t, const weft_protocol_t *p,
   t->proto_arg = arg;
 }
 
+/* The transport calls its protocol no more: it lets go of the protocol's argument. */
+void weft__transport_let_go_arg(weft_transport_t *t) {
+  weft_free_fn fn = t->proto.arg_free;
+  if (fn == NULL)
+    return;
+  t->proto.arg_free = NULL;
+  void *arg = t->proto_arg;
+  t->proto_arg = NULL;
+  weft__let_go(t->loop, fn, arg);
+}
+
 int weft_transport_new(weft_loop_t *loop, const weft_transport_ops_t *ops, void *impl,
                        const weft_protocol_t *protocol, void *protocol_arg,
                        weft_transport_t **out) {
@@ -60,6 +71,7 @@ void weft_transport_release(weft_transport_t *t) {
   if (!t || --t->refs > 0)
     return;
   int layered = t->kind == WEFT_TRANSPORT_LAYERED;
+  weft__transport_let_go_arg(t); /* a transport that never lost its connection */
   if (t->ops.free)
     t->ops.free(t->impl);
   if (layered)
@@ -329,7 +341,13 @@ void *weft_transport_get_protocol_arg(const weft_transport_t *t) {
 int weft_transport_set_protocol(weft_transport_t *t, const weft_protocol_t *protocol, void *arg) {
   if (!t || !protocol)
     return WEFT_EINVAL;
+  void *old = t->proto_arg;
+  weft_free_fn old_free = t->proto.arg_free;
   weft__transport_set_protocol(t, protocol, arg);
+  if (t->lost) /* nothing will be called: the new argument is let go at once */
+    weft__transport_let_go_arg(t);
+  if (old != arg)
+    weft__let_go(t->loop, old_free, old);
   return 0;
 }
 
@@ -417,6 +435,7 @@ void weft_transport_emit_connection_lost(weft_transport_t *t, int error) {
     weft__assert_loop_stack_unless(protocol_inline(t), "connection_lost");
     t->proto.connection_lost(t, error, t->proto_arg);
   }
+  weft__transport_let_go_arg(t);
 }
 
 static void release_transport_value(void *p) {
@@ -703,6 +722,8 @@ static void fd_start(void *arg) {
   weft__stream_t *s = op->s;
   if (weft_future_done(op->future)) {
     weft__stream_discard(s); /* cancelled before it started */
+    /* No transport took the protocol: the connect is over with its argument. */
+    weft__let_go(s->base.loop, op->proto.arg_free, op->arg);
   } else {
     /* The caller learns of a failure here through the future (the descriptor, handed over
      * when the call succeeded, is closed with the stream). */

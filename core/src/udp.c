@@ -324,6 +324,7 @@ static void dg_finish(dg_op_t *op) {
     return;
   }
   udp_start(u, &op->proto, op->arg);
+  op->proto.arg_free = NULL; /* the transport's now */
   weft__future_set_transport(op->future, &u->base);
 }
 
@@ -380,6 +381,7 @@ static void dg_done(weft_future_t *f, void *arg) {
     weft__resolve_cancel(op->resolve);
   free(op->local_host);
   free(op->remote_host);
+  weft__let_go(op->loop, op->proto.arg_free, op->arg); /* no endpoint took the protocol */
   weft_future_release(op->future);
   free(op);
 }
@@ -416,6 +418,8 @@ static void fd_start(void *a) {
   fd_op_t *op = a;
   if (weft_future_done(op->future)) {
     udp_force_close(op->u, 0);
+    /* Cancelled: no endpoint took the protocol. */
+    weft__let_go(op->u->base.loop, op->proto.arg_free, op->arg);
   } else {
     udp_start(op->u, &op->proto, op->arg);
     weft__future_set_transport(op->future, &op->u->base);

@@ -104,7 +104,7 @@ static int main_task(weft_task_t *self, void *arg) {
   weft_stream_options_t options = {
       .size = sizeof options, .server = &server_options, .client_in_task = 1};
   weft_future_t *started;
-  int rc = weft_start_server(loop, serve_client, NULL, "127.0.0.1", 0, &options, &started);
+  int rc = weft_start_server(loop, serve_client, NULL, NULL, "127.0.0.1", 0, &options, &started);
   if (rc == 0)
     rc = weft_await(started);
   if (rc != 0) {

@@ -115,7 +115,7 @@ int casetrace_start_server(weft_loop_t *loop, weft_stream_client_fn client, void
     weft_stream_options_init(&so);
   so.client_in_task = 1;
   weft_future_t *f;
-  int rc = weft_start_server(loop, client, arg, "127.0.0.1", 0, &so, &f);
+  int rc = weft_start_server(loop, client, arg, NULL, "127.0.0.1", 0, &so, &f);
   if (rc < 0)
     return rc;
   rc = weft_await(f);

@@ -176,7 +176,7 @@ static void fuzz_getaddrinfo(const uint8_t *data, size_t size) {
 
   weft_loop_t *loop;
   CHECK(weft_loop_new(&loop) == 0, "loop");
-  weft_loop_set_exception_handler(loop, quiet_handler, NULL);
+  weft_loop_set_exception_handler(loop, quiet_handler, NULL, NULL);
   weft_future_t *f;
   int rc = weft_getaddrinfo(loop, h, s, family, socktype, 0, flags, &f);
   if (rc != 0) {

@@ -588,7 +588,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   if (weft_loop_new(&run.loop) != 0)
     abort();
-  weft_loop_set_exception_handler(run.loop, quiet_handler, NULL);
+  weft_loop_set_exception_handler(run.loop, quiet_handler, NULL, NULL);
   if (weft_stream_reader_new(run.loop, limit, &run.reader) != 0)
     abort();
   if (flags & 2) {

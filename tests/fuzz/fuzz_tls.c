@@ -89,7 +89,7 @@ static void make_contexts(void) {
                                                 certs->server.key_pem, certs->server.key_len, NULL),
            "server certificate");
       must(weft_tls_context_set_alpn_protocols(s, server_alpn, 2), "server ALPN");
-      must(weft_tls_context_set_sni_callback(s, sni_cb, NULL), "SNI callback");
+      must(weft_tls_context_set_sni_callback(s, sni_cb, NULL, NULL), "SNI callback");
       must(weft_tls_context_new(WEFT_TLS_CLIENT, &c), "client context");
       must(weft_tls_context_load_verify_pem(c, certs->ca.cert_pem, certs->ca.cert_len),
            "client CA");

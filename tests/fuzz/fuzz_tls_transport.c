@@ -315,7 +315,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   r->buffered = (mode >> 1) & 1;
 
   must(weft_loop_new(&r->loop), "loop");
-  weft_loop_set_exception_handler(r->loop, quiet_handler, NULL);
+  weft_loop_set_exception_handler(r->loop, quiet_handler, NULL, NULL);
   weft_protocol_t app = {.size = sizeof app,
                          .connection_made = app_made,
                          .eof_received = app_eof,

@@ -7,6 +7,7 @@ typedef struct weft_loop_s weft_loop_t;
 typedef struct weft_handle_s weft_handle_t;
 typedef struct weft_future_s weft_future_t;
 typedef void (*weft_callback_fn)(void *arg);
+typedef void (*weft_free_fn)(void *ptr);
 
 unsigned weft_version(void);
 const char *weft_version_string(void);
@@ -25,7 +26,8 @@ int weft_loop_is_closed(const weft_loop_t *loop);
 double weft_loop_time(const weft_loop_t *loop);
 
 typedef void (*weft_batch_fn)(weft_loop_t *loop, const uintptr_t *ids, size_t count, void *arg);
-int weft_loop_set_batch_handler(weft_loop_t *loop, weft_batch_fn handler, void *arg);
+int weft_loop_set_batch_handler(weft_loop_t *loop, weft_batch_fn handler, void *arg,
+                                weft_free_fn arg_free);
 int weft_call_soon_id(weft_loop_t *loop, uintptr_t id, weft_handle_t **handle_out);
 int weft_call_at_id(weft_loop_t *loop, double when, uintptr_t id, weft_handle_t **handle_out);
 int weft_call_soon_threadsafe_id(weft_loop_t *loop, uintptr_t id);
@@ -38,13 +40,14 @@ void weft_handle_release(weft_handle_t *handle);
 void weft_handles_release(weft_handle_t *const *handles, size_t count, int cancel);
 
 typedef void (*weft_log_fn)(weft_loop_t *loop, int level, const char *text, void *arg);
-int weft_loop_set_log_handler(weft_loop_t *loop, weft_log_fn fn, void *arg);
+int weft_loop_set_log_handler(weft_loop_t *loop, weft_log_fn fn, void *arg, weft_free_fn arg_free);
 int weft_loop_set_debug(weft_loop_t *loop, int enabled);
 int weft_loop_get_debug(const weft_loop_t *loop);
 int weft_loop_set_slow_callback_duration(weft_loop_t *loop, double seconds);
 
 /* signal.h */
-int weft_add_signal_handler(weft_loop_t *loop, int signum, weft_callback_fn cb, void *arg);
+int weft_add_signal_handler(weft_loop_t *loop, int signum, weft_callback_fn cb, void *arg,
+                            weft_free_fn arg_free);
 int weft_remove_signal_handler(weft_loop_t *loop, int signum);
 
 /* Callbacks from the core into Python (defined with @ffi.def_extern in the binding). */
@@ -80,6 +83,7 @@ typedef struct weft_subprocess_protocol_s {
   void (*connection_lost)(weft_process_t *transport, int error, void *arg);
   void (*pause_writing)(weft_process_t *transport, void *arg);
   void (*resume_writing)(weft_process_t *transport, void *arg);
+  weft_free_fn arg_free;
 } weft_subprocess_protocol_t;
 
 int weft_subprocess_exec(weft_loop_t *loop, const char *const *argv,
@@ -117,9 +121,11 @@ extern "Python" void _weft_proc_pause(weft_process_t *, void *);
 extern "Python" void _weft_proc_resume(weft_process_t *, void *);
 
 /* sock.h: readiness watchers */
-int weft_add_reader(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg);
+int weft_add_reader(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg,
+                    weft_free_fn arg_free);
 int weft_remove_reader(weft_loop_t *loop, int fd);
-int weft_add_writer(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg);
+int weft_add_writer(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg,
+                    weft_free_fn arg_free);
 int weft_remove_writer(weft_loop_t *loop, int fd);
 
 /* protocol.h, transport.h, tcp.h, server.h: stream transports and servers */
@@ -148,6 +154,7 @@ typedef struct weft_protocol_s {
   weft_resume_writing_fn resume_writing;
   weft_datagram_received_fn datagram_received;
   weft_error_received_fn error_received;
+  weft_free_fn arg_free;
 } weft_protocol_t;
 typedef int (*weft_protocol_factory_fn)(void *factory_arg, weft_protocol_t *protocol_out,
                                         void **arg_out);
@@ -179,8 +186,8 @@ int weft_create_unix_connection_fd(weft_loop_t *loop, const weft_protocol_t *pro
 int weft_connect_accepted_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
                              const weft_connect_options_t *options, weft_future_t **out);
 int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
-                           const int *fds, size_t count, const weft_server_options_t *options,
-                           weft_future_t **out);
+                           weft_free_fn factory_arg_free, const int *fds, size_t count,
+                           const weft_server_options_t *options, weft_future_t **out);
 weft_server_t *weft_server_retain(weft_server_t *server);
 void weft_server_release(weft_server_t *server);
 int weft_server_start_serving(weft_server_t *server);
@@ -193,7 +200,6 @@ size_t weft_server_connection_count(const weft_server_t *server);
 extern "Python" int _weft_server_factory(void *, weft_protocol_t *, void **);
 
 /* future.h, value.h: completion of the core's futures, reported to Python */
-typedef void (*weft_free_fn)(void *ptr);
 typedef struct weft_value_s {
   int32_t type;
   int64_t i;
@@ -270,8 +276,8 @@ typedef struct weft_error_context_s {
 } weft_error_context_t;
 typedef void (*weft_exception_handler_fn)(weft_loop_t *loop, const weft_error_context_t *context,
                                           void *arg);
-int weft_loop_set_exception_handler(weft_loop_t *loop, weft_exception_handler_fn handler,
-                                    void *arg);
+int weft_loop_set_exception_handler(weft_loop_t *loop, weft_exception_handler_fn handler, void *arg,
+                                    weft_free_fn arg_free);
 void weft_loop_default_exception_handler(weft_loop_t *loop, const weft_error_context_t *context);
 
 /* tls.h, tls_transport.h: TLS over transports, with the SSL objects Python makes */
@@ -292,6 +298,7 @@ struct weft_tls_options_s {
   double shutdown_timeout;
   weft_tls_ssl_fn ssl_fn;
   void *ssl_arg;
+  weft_free_fn ssl_arg_free;
 };
 unsigned long weft_tls_openssl_version(void);
 const char *weft_tls_conn_error(const weft_tls_conn_t *conn);

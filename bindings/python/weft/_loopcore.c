@@ -1077,7 +1077,7 @@ static PyObject *LoopCore_attach(LoopCore *self, PyObject *arg) {
   weft_loop_t *core = (weft_loop_t *)(uintptr_t)PyLong_AsUnsignedLongLong(arg);
   if (core == NULL && PyErr_Occurred())
     return NULL;
-  int rc = weft_loop_set_batch_handler(core, on_batch, self);
+  int rc = weft_loop_set_batch_handler(core, on_batch, self, NULL);
   if (rc < 0) {
     PyErr_Format(PyExc_RuntimeError, "weft_loop_set_batch_handler: %s", weft_strerror(rc));
     return NULL;

@@ -217,7 +217,8 @@ static int watch(SockCore *sc, int writer, int fd, PyObject *entry) {
   if (old == NULL && PyErr_Occurred())
     goto out;
   weft_callback_fn cb = Py_IS_TYPE(entry, sockop_type) ? on_op_ready : on_handle_ready;
-  int err = writer ? weft_add_writer(core, fd, cb, entry) : weft_add_reader(core, fd, cb, entry);
+  int err = writer ? weft_add_writer(core, fd, cb, entry, NULL)
+                   : weft_add_reader(core, fd, cb, entry, NULL);
   if (err < 0) {
     raise_code(err);
     goto out;

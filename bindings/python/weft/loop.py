@@ -72,7 +72,7 @@ class EventLoop(LoopCore, TLSMixin, DatagramMixin, PipeMixin, SendfileMixin, Tra
         self._ptr = out[0]
         self._cookie = ffi.new_handle(self)
         self._attach(int(ffi.cast("uintptr_t", self._ptr)))
-        lib.weft_loop_set_log_handler(self._ptr, lib._weft_log, self._cookie)
+        lib.weft_loop_set_log_handler(self._ptr, lib._weft_log, self._cookie, ffi.NULL)
         self._closed = False
         self._thread_id = None
         self._debug = False

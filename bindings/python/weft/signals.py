@@ -33,7 +33,7 @@ class SignalMixin:
         self._check_signal(sig)
         self._check_closed()
         cookie = ffi.new_handle((self, sig))
-        rc = lib.weft_add_signal_handler(self._ptr, sig, lib._weft_signal, cookie)
+        rc = lib.weft_add_signal_handler(self._ptr, sig, lib._weft_signal, cookie, ffi.NULL)
         if rc == _WEFT_EINVAL:
             raise RuntimeError(f"sig {sig:d} cannot be caught")
         check(rc)

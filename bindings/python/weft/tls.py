@@ -586,4 +586,5 @@ class TLSMixin:
         """Routes the core's reports through Python's exception handler (once per loop)."""
         if not getattr(self, "_tls_reporting", False):
             self._tls_reporting = True
-            lib.weft_loop_set_exception_handler(self._ptr, lib._weft_core_report, self._cookie)
+            lib.weft_loop_set_exception_handler(self._ptr, lib._weft_core_report, self._cookie,
+                                                ffi.NULL)

@@ -450,7 +450,7 @@ class TransportMixin:
         if tls is not None:
             cookie, keep = self._tls_server_factory(protocol_factory, tls, options)
         out = ffi.new("weft_future_t **")
-        rc = lib.weft_create_server_fds(self._ptr, lib._weft_server_factory, cookie,
+        rc = lib.weft_create_server_fds(self._ptr, lib._weft_server_factory, cookie, ffi.NULL,
                                         ffi.new("int[]", fds), len(fds), options, out)
         if rc < 0:
             for fd in fds:

@@ -85,8 +85,13 @@ WEFT_API int weft_call_soon_threadsafe(weft_loop_t *loop, weft_callback_fn cb, v
  * in one call to the loop's batch handler, in queue order, so ordering with every other
  * callback stays exact while the crossing is paid once per run. */
 typedef void (*weft_batch_fn)(weft_loop_t *loop, const uintptr_t *ids, size_t count, void *arg);
-/* Installs the handler that runs batched callbacks (NULL: batched callbacks are dropped). */
-WEFT_API int weft_loop_set_batch_handler(weft_loop_t *loop, weft_batch_fn handler, void *arg);
+/* Installs the handler that runs batched callbacks (NULL: batched callbacks are dropped).
+ * Handler arguments (here and below): arg_free (may be NULL) is called with arg exactly
+ * once, when the loop lets go of it: when another argument replaces it (not the same
+ * pointer again: that stays, under the new arg_free), when the handler is removed (NULL),
+ * or when the loop is freed. With a NULL handler, arg and arg_free are not kept. */
+WEFT_API int weft_loop_set_batch_handler(weft_loop_t *loop, weft_batch_fn handler, void *arg,
+                                         weft_free_fn arg_free);
 /* weft_call_soon, weft_call_at and weft_call_soon_threadsafe for a batched callback `id`. */
 WEFT_API int weft_call_soon_id(weft_loop_t *loop, uintptr_t id, weft_handle_t **handle_out);
 WEFT_API int weft_call_at_id(weft_loop_t *loop, double when, uintptr_t id,
@@ -125,7 +130,7 @@ typedef void (*weft_exception_handler_fn)(weft_loop_t *loop, const weft_error_co
                                           void *arg);
 /* Installs the exception handler; NULL restores the default. */
 WEFT_API int weft_loop_set_exception_handler(weft_loop_t *loop, weft_exception_handler_fn handler,
-                                             void *arg);
+                                             void *arg, weft_free_fn arg_free);
 /* The installed handler (NULL for the default) and its argument. */
 WEFT_API weft_exception_handler_fn weft_loop_get_exception_handler(const weft_loop_t *loop,
                                                                    void **arg_out);
@@ -144,7 +149,8 @@ typedef enum weft_log_level {
 } weft_log_level_t;
 typedef void (*weft_log_fn)(weft_loop_t *loop, int level, const char *text, void *arg);
 /* Where the loop's reports go (the default handler, debug warnings); NULL means stderr. */
-WEFT_API int weft_loop_set_log_handler(weft_loop_t *loop, weft_log_fn fn, void *arg);
+WEFT_API int weft_loop_set_log_handler(weft_loop_t *loop, weft_log_fn fn, void *arg,
+                                       weft_free_fn arg_free);
 
 /* Debug mode: slow callbacks are reported, and so are extra checks' findings. */
 WEFT_API int weft_loop_set_debug(weft_loop_t *loop, int enabled);

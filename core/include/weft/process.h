@@ -59,7 +59,9 @@ WEFT_API void weft_process_options_init(weft_process_options_t *options);
 
 /* The transport + protocol form's callbacks, all optional (NULL), all run on the loop.
  * `fd` is 0, 1 or 2. connection_made comes first and connection_lost last (once the
- * process has exited and every pipe is closed). */
+ * process has exited and every pipe is closed). arg_free (may be NULL) is called with
+ * `arg` exactly once, after connection_lost, or when the process object is freed without
+ * one (as weft_protocol_t's, protocol.h). */
 typedef struct weft_subprocess_protocol_s {
   size_t size; /* sizeof(weft_subprocess_protocol_t) */
   void (*connection_made)(weft_process_t *transport, void *arg);
@@ -74,6 +76,7 @@ typedef struct weft_subprocess_protocol_s {
    * down to the low-water mark (as asyncio forwards its pipe's pause_writing). */
   void (*pause_writing)(weft_process_t *transport, void *arg);
   void (*resume_writing)(weft_process_t *transport, void *arg);
+  weft_free_fn arg_free;
 } weft_subprocess_protocol_t;
 
 /* Transport + protocol form: runs argv[0] (searched in PATH) with argv, stdio as in

@@ -9,9 +9,14 @@
  *
  * Order, as asyncio documents it: connection_made first, then any number of data_received
  * (or get_buffer/buffer_updated), at most one eof_received, and connection_lost exactly
- * once at the end. After connection_lost nothing else is called, so that is the place for
- * the protocol to free `arg`. When a connection fails before connection_made (a connect
- * that did not succeed), no callback is ever called and `arg` stays the caller's. */
+ * once at the end. After connection_lost nothing else is called.
+ *
+ * Ownership of `arg`: the table's arg_free (may be NULL) is called with `arg` exactly once,
+ * when the core lets go of it, after every other callback: after connection_lost; when a
+ * connect fails or is cancelled before connection_made (no other callback is called then);
+ * when weft_transport_set_protocol replaces it with another arg; or when the transport is
+ * freed. A call that fails (returns an error) keeps nothing: `arg` stays the caller's.
+ * From a factory, the core owns `arg` as soon as the factory returned 0. */
 #ifndef WEFT_PROTOCOL_H
 #define WEFT_PROTOCOL_H
 
@@ -64,6 +69,7 @@ typedef struct weft_protocol_s {
   weft_resume_writing_fn resume_writing;
   weft_datagram_received_fn datagram_received;
   weft_error_received_fn error_received;
+  weft_free_fn arg_free; /* frees `arg` when the core lets go of it (see above) */
 } weft_protocol_t;
 
 /* Servers and factories: make the protocol for a new connection. Fill *protocol_out (the

@@ -42,25 +42,32 @@ WEFT_API void weft_server_options_init(weft_server_options_t *options);
  * owned by the future: retain it to keep it). Invalid arguments are returned at once (and *out is
  * not set); a failure to bind or listen fails the future. The factory is called on the
  * loop for each accepted connection. With options->tls, for a connection whose TLS
- * handshake has completed (tls_transport.h). */
+ * handshake has completed (tls_transport.h). The factory is never called after
+ * weft_server_close. factory_arg_free (may be NULL) is called with factory_arg exactly
+ * once when the server lets go of it: when it closes (after a factory call in progress
+ * returns), or when the creating future fails. When the call itself fails, neither is
+ * called and the argument stays the caller's. */
 
 /* Binds and listens on every address of host:port (NULL host: all interfaces, both
  * families). IPv6 sockets get IPV6_V6ONLY so both families can share the port. */
 WEFT_API int weft_create_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
-                                void *factory_arg, const char *host, int port,
-                                const weft_server_options_t *options, weft_future_t **out);
+                                void *factory_arg, weft_free_fn factory_arg_free, const char *host,
+                                int port, const weft_server_options_t *options,
+                                weft_future_t **out);
 /* The same on listening sockets the caller hands over (create_server(sock=...)), TCP or
  * Unix; listen() is called on them with the backlog. A descriptor that is not a socket is
  * WEFT_ENOTSOCK, returned; once this returns 0 the descriptors are the server's (closed
  * if the future fails). The future is done when this returns. */
 WEFT_API int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory,
-                                    void *factory_arg, const int *fds, size_t count,
+                                    void *factory_arg, weft_free_fn factory_arg_free,
+                                    const int *fds, size_t count,
                                     const weft_server_options_t *options, weft_future_t **out);
 /* A Unix server on `path` (path_len bytes; a leading NUL makes it an abstract name). A
  * stale socket file at the path is removed first; the file is unlinked on close with
  * cleanup_socket. The future is done when this returns. */
 WEFT_API int weft_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory,
-                                     void *factory_arg, const char *path, size_t path_len,
+                                     void *factory_arg, weft_free_fn factory_arg_free,
+                                     const char *path, size_t path_len,
                                      const weft_server_options_t *options, weft_future_t **out);
 
 WEFT_API weft_server_t *weft_server_retain(weft_server_t *server);
@@ -74,7 +81,8 @@ WEFT_API int weft_server_start_serving(weft_server_t *server);
 WEFT_API int weft_server_serve_forever(weft_server_t *server, weft_future_t **out);
 WEFT_API int weft_server_is_serving(const weft_server_t *server);
 /* Stops listening and closes the listening sockets; connections already accepted stay
- * open. Closing twice is harmless. */
+ * open (a TLS connection still in its handshake gets no protocol: it is shut down). The
+ * server lets go of its factory argument. Closing twice is harmless. */
 WEFT_API int weft_server_close(weft_server_t *server);
 /* Closes the accepted connections too (asyncio 3.13's close_clients / abort_clients). */
 WEFT_API int weft_server_close_clients(weft_server_t *server);

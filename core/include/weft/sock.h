@@ -20,10 +20,15 @@ struct sockaddr;
  * removed. remove_* return 1 if a callback was registered, 0 if not. add_* fail with
  * WEFT_EBADF for a descriptor that is not open and WEFT_EBUSY for one another handle of the
  * loop (a transport, a server) watches. A watched descriptor may be closed at any time: its
- * callbacks stop, and the registration stays until removed (as a selector's key). */
-WEFT_API int weft_add_reader(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg);
+ * callbacks stop, and the registration stays until removed (as a selector's key). arg_free
+ * (may be NULL) is called with arg exactly once, when the loop lets go of it: on remove,
+ * when another add for the same fd and direction replaces it (not with the same pointer,
+ * which stays kept under the new arg_free), or when the loop closes. */
+WEFT_API int weft_add_reader(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg,
+                             weft_free_fn arg_free);
 WEFT_API int weft_remove_reader(weft_loop_t *loop, int fd);
-WEFT_API int weft_add_writer(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg);
+WEFT_API int weft_add_writer(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg,
+                             weft_free_fn arg_free);
 WEFT_API int weft_remove_writer(weft_loop_t *loop, int fd);
 
 /* Each operation tries at once and, if the descriptor is not ready, waits for readiness.

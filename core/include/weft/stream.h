@@ -159,12 +159,14 @@ WEFT_API int weft_open_unix_connection_await(weft_loop_t *loop, const char *path
                                              weft_stream_reader_t **reader_out,
                                              weft_stream_writer_t **writer_out);
 /* start_server and start_unix_server: the future's result (WEFT_VALUE_SERVER) is the
- * server, as for weft_create_server and weft_create_unix_server (server.h). */
+ * server, as for weft_create_server and weft_create_unix_server (server.h). arg_free (may
+ * be NULL) is called with arg exactly once, after the server closed and every client
+ * callback it started has returned (as a factory argument, server.h). */
 WEFT_API int weft_start_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg,
-                               const char *host, int port, const weft_stream_options_t *options,
-                               weft_future_t **out);
+                               weft_free_fn arg_free, const char *host, int port,
+                               const weft_stream_options_t *options, weft_future_t **out);
 WEFT_API int weft_start_unix_server(weft_loop_t *loop, weft_stream_client_fn client, void *arg,
-                                    const char *path, size_t path_len,
+                                    weft_free_fn arg_free, const char *path, size_t path_len,
                                     const weft_stream_options_t *options, weft_future_t **out);
 
 #ifdef __cplusplus

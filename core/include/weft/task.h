@@ -38,12 +38,17 @@ typedef struct weft_task_options_s {
 WEFT_API void weft_task_options_init(weft_task_options_t *options);
 
 /* Starts a stackful task running fn(task, arg). `out` (may be NULL) receives a new
- * reference; the loop keeps its own until the task is done. */
+ * reference; the loop keeps its own until the task is done. fn runs at most once (never
+ * when the task is cancelled before it started): arg is the caller's to free, in fn or
+ * once the task is done. */
 WEFT_API int weft_task_spawn(weft_loop_t *loop, weft_task_fn fn, void *arg,
                              const weft_task_options_t *options, weft_task_t **out);
-/* Starts a step-driven task: step(task, 0, arg) runs on the next iteration. */
+/* Starts a step-driven task: step(task, 0, arg) runs on the next iteration. arg_free (may
+ * be NULL) is called with arg exactly once, after the task's last step has returned (or
+ * when a task that never stepped is freed). */
 WEFT_API int weft_task_new_stepped(weft_loop_t *loop, weft_step_fn step, void *arg,
-                                   const weft_task_options_t *options, weft_task_t **out);
+                                   weft_free_fn arg_free, const weft_task_options_t *options,
+                                   weft_task_t **out);
 
 /* From a step function: wait for `awaited` to be done before the next step, or with
  * NULL, yield once (the next step comes on the next iteration). */

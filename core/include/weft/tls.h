@@ -103,9 +103,13 @@ WEFT_API int weft_tls_context_set_ciphers(weft_tls_context_t *ctx, const char *c
  * client offers them; a server picks its most preferred one the client offers, or none. */
 WEFT_API int weft_tls_context_set_alpn_protocols(weft_tls_context_t *ctx,
                                                  const char *const *protocols, size_t count);
-/* Installs (or, with fn NULL, removes) a server's SNI callback. */
+/* Installs (or, with fn NULL, removes) a server's SNI callback. arg_free (may be NULL) is
+ * called with arg exactly once, when the context lets go of it: when another callback
+ * replaces it (not with the same arg, which stays kept under the new arg_free), when it is
+ * removed, or when the context is freed (by whoever drops the last reference, for a
+ * context used by connections on their loop's thread). */
 WEFT_API int weft_tls_context_set_sni_callback(weft_tls_context_t *ctx, weft_tls_sni_fn fn,
-                                               void *arg);
+                                               void *arg, weft_free_fn arg_free);
 
 /* An OpenSSL `SSL *` made outside weft, for one connection: how a binding whose language
  * owns the TLS configuration (Python's ssl.SSLContext, which cannot be read back) hands

@@ -19,7 +19,9 @@
  *   - A server makes the connection's protocol (calls the factory) once the handshake has
  *     completed, so a failed handshake never creates one (asyncio makes it at accept time
  *     and drops it unused); the failure goes to the loop's exception handler ("SSL
- *     handshake failed", the code and the reason) and the connection is closed.
+ *     handshake failed", the code and the reason) and the connection is closed. After
+ *     weft_server_close the factory is never called: a handshake that completes then is
+ *     shut down (close_notify) with no protocol.
  *   - A handshake that outlasts handshake_timeout fails with WEFT_ECONNABORTED, asyncio's
  *     ConnectionAbortedError("SSL handshake is taking longer than N seconds").
  *   - close() flushes what was written, sends close_notify, waits for the peer's (at most
@@ -60,9 +62,13 @@ typedef struct weft_tls_options_s {
   /* Instead of a context: called for each connection (once for a client or start_tls, at
    * each accept for a server) for an SSL made outside weft (tls.h, weft_tls_ssl_t), which
    * carries all the configuration, server_hostname included (the field above is then
-   * ignored). ssl_arg must outlive the server, or the call for a client. */
+   * ignored). A call for one connection (a client, start_tls, connect_accepted) calls it
+   * during the call and keeps nothing. A server keeps ssl_arg: ssl_arg_free (may be NULL)
+   * is called with it exactly once, when the server lets go of it (as its factory
+   * argument, server.h). */
   weft_tls_ssl_fn ssl_fn;
   void *ssl_arg;
+  weft_free_fn ssl_arg_free;
 } weft_tls_options_t;
 
 /* Fills *options with the defaults: every field zero (none, off), size set. */

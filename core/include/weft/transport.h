@@ -65,7 +65,9 @@ WEFT_API int weft_transport_get_write_buffer_limits(const weft_transport_t *tran
 /* Bytes queued and not yet handed to the kernel. */
 WEFT_API size_t weft_transport_get_write_buffer_size(const weft_transport_t *transport);
 
-/* The protocol the transport calls now (asyncio's get_protocol / set_protocol). */
+/* The protocol the transport calls now (asyncio's get_protocol / set_protocol). Setting
+ * another arg lets go of the previous one (its table's arg_free runs); the same arg stays
+ * kept, under the new table's arg_free. */
 WEFT_API void *weft_transport_get_protocol_arg(const weft_transport_t *transport);
 WEFT_API int weft_transport_set_protocol(weft_transport_t *transport,
                                          const weft_protocol_t *protocol, void *arg);

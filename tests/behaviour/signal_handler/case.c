@@ -16,7 +16,7 @@ static int main_task(weft_task_t *self, void *arg) {
   (void)arg;
   weft_loop_t *loop = casetrace_loop(self);
   int rc = weft_future_new(loop, &got);
-  if (rc < 0 || (rc = weft_add_signal_handler(loop, SIGUSR1, on_signal, "usr1")) < 0)
+  if (rc < 0 || (rc = weft_add_signal_handler(loop, SIGUSR1, on_signal, "usr1", NULL)) < 0)
     return rc;
   kill(getpid(), SIGUSR1);
   casetrace_emit("sent");

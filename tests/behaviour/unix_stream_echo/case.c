@@ -46,7 +46,7 @@ static int main_task(weft_task_t *self, void *arg) {
   weft_stream_writer_t *writer;
   weft_future_t *started;
   const weft_value_t *v;
-  int rc = weft_start_unix_server(loop, serve, NULL, path, strlen(path), &options, &started);
+  int rc = weft_start_unix_server(loop, serve, NULL, NULL, path, strlen(path), &options, &started);
   if (rc < 0)
     return rc;
   if ((rc = weft_await(started)) == 0 && (rc = weft_future_result(started, &v)) == 0)
