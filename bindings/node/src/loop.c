@@ -55,7 +55,7 @@ static void on_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
   wn_tasks_abandon(st);
   state_drop_refs(st->env, st);
   uv_loop_t *uv = weft_loop_uv(st->loop);
-  weft_loop_set_exception_handler(st->loop, ignore_exception, NULL);
+  weft_loop_set_exception_handler(st->loop, ignore_exception, NULL, NULL);
   weft_loop_close(st->loop);
   uv_idle_init(uv, &st->drain);
   st->drain.data = st;

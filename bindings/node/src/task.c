@@ -252,7 +252,7 @@ static napi_value task_start(napi_env env, napi_callback_info info) {
   weft_task_options_t options;
   weft_task_options_init(&options);
   options.name = has_name ? name : NULL;
-  int rc = weft_task_new_stepped(st->loop, task_step, t, &options, &t->task);
+  int rc = weft_task_new_stepped(st->loop, task_step, t, NULL, &options, &t->task);
   if (rc != 0) {
     free(t);
     return wn_throw(env, rc, NULL);
