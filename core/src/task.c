@@ -44,12 +44,14 @@ static void unlink_task(weft_task_t *t) {
 static void task_destroy(weft_future_t *future) {
   weft_task_t *t = (weft_task_t *)future;
   unlink_task(t);
-  weft__replace_arg(t->future.loop, &t->arg, &t->arg_free, NULL,
-                    NULL); /* a task that never stepped */
+  /* The calls are guarded here, not only inside: a task ends on every spawn's path. */
+  if (t->arg_free != NULL) /* a task that never stepped */
+    weft__replace_arg(t->future.loop, &t->arg, &t->arg_free, NULL, NULL);
   if (t->coro != NULL)
     weft__coro_free(t->coro);
   weft_value_clear(&t->outcome_value);
-  weft__call_free(t->outcome_payload_free, t->outcome_payload);
+  if (t->outcome_payload_free != NULL)
+    weft__call_free(t->outcome_payload_free, t->outcome_payload);
   free(t->outcome_message);
   free(t->cancel_message);
   free(t->name);
@@ -281,7 +283,7 @@ void weft__task_step(weft_task_t *t, int code) {
   }
   t->in_step = false;
   loop->current_task = outer;
-  if (t->future.state != WEFT__PENDING) /* no step comes after the last one */
+  if (t->future.state != WEFT__PENDING && t->arg_free != NULL) /* no step after the last */
     weft__replace_arg(t->future.loop, &t->arg, &t->arg_free, NULL, NULL);
   if (t->future.state != WEFT__PENDING && t->linked)
     retire(t);
