@@ -244,8 +244,10 @@ WEFT_TEST(to_thread_in_task) {
 /* ---- Thread-safe submission ----------------------------------------------------------- */
 
 static atomic_int task_outcome = 1;
+static atomic_int task_started;
 
 static int sleeper_task(weft_task_t *self, void *arg) {
+  atomic_store(&task_started, 1);
   double seconds = *(double *)arg;
   int rc = weft_sleep_await(weft_future_loop(weft_task_future(self)), seconds);
   atomic_store(&task_outcome, rc);
@@ -275,9 +277,13 @@ static void *submitter(void *p) {
   weft_cfuture_t *cf;
   CHECK(weft_run_threadsafe(s->loop, sleeper_task, s->cancel ? &long_sleep : &short_sleep, &cf) ==
         0);
-  CHECK(weft_cfuture_wait(cf, 0.01) == WEFT_ETIMEDOUT);
-  CHECK(!weft_cfuture_done(cf));
   if (s->cancel) {
+    /* Cancelled once the body runs, so that the body sees it (a cancel that came first
+     * would keep the body from ever running, as documented). */
+    for (int i = 0; i < 5000 && !atomic_load(&task_started); i++)
+      sleep_ms(2);
+    CHECK(weft_cfuture_wait(cf, 0.01) == WEFT_ETIMEDOUT); /* a 30 s sleep: still pending */
+    CHECK(!weft_cfuture_done(cf));
     CHECK(weft_cfuture_cancel(cf) == 1);
     CHECK(weft_cfuture_cancel(cf) == 0);
     CHECK(weft_cfuture_cancelled(cf));
