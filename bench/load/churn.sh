@@ -15,9 +15,10 @@ COUNT=${2:-1000000}
 shift 2 2>/dev/null || shift $#
 SERVERS=${*:-"c-proto c-stream c-uv py-weft-protocol"}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PORT=$((30000 + $$ % 20000))
+free_port() { python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
 status=0
 for server in $SERVERS; do
+  PORT=$(free_port)
   case $server in
   c-*) "$BUILD/bench/echo_${server#c-}" $PORT & ;;
   py-*)
@@ -32,6 +33,5 @@ for server in $SERVERS; do
   "$BUILD/bench/load/churn_client" $PORT "$COUNT" $pid || status=1
   kill $pid
   wait $pid 2>/dev/null || true
-  PORT=$((PORT + 1))
 done
 exit $status

@@ -15,12 +15,21 @@ BUILD_DIR/bindings/python/lib, uvloop from PyPI (bench/python/deps.sh).
 import os
 import pathlib
 import resource
+import socket
 import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SERVERS = ["c-uv", "c-proto", "c-stream", "py-uvloop-protocol", "py-weft-protocol",
            "py-uvloop-streams", "py-weft-streams", "py-asyncio-protocol"]
+
+
+def free_port():
+    # A port nothing listens on now (other runs share the machine); the server binds it
+    # next, with SO_REUSEADDR.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def status(pid, key):
@@ -92,11 +101,10 @@ def main():
         print(f"# the hard limit is below {count} connections: the run will fail")
     print(f"{'server':22} {'RSS before':>11} {'RSS held':>10} {'fds':>6} {'B/conn':>7} "
           f"{'connect s':>9}")
-    port = 30000 + os.getpid() % 20000
     failed = False
     for i, name in enumerate(names):
         try:
-            before, after, fds, secs = measure(build, name, count, port + i)
+            before, after, fds, secs = measure(build, name, count, free_port())
         except RuntimeError as e:
             print(f"{name:22} FAILED: {e}")
             failed = True

@@ -15,6 +15,7 @@ is more than BOUND_MIB (default 16) above the RSS before the connection.
 
 import os
 import pathlib
+import socket
 import subprocess
 import sys
 import time
@@ -22,6 +23,14 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SERVERS = ["c-protocol", "c-streams", "py-weft-protocol", "py-weft-streams",
            "py-uvloop-protocol", "py-uvloop-streams"]
+
+
+def free_port():
+    # A port nothing listens on now (other runs share the machine); the server binds it
+    # next, with SO_REUSEADDR.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def status(pid, key):
@@ -87,12 +96,11 @@ def main():
           f"before; load {os.getloadavg()[0]:.1f}")
     print(f"{'server':20} {'RSS before':>11} {'stalled':>11} {'peak':>11} {'peak-before':>11} "
           f"{'held at':>9} {'pauses':>7} {'MiB/s':>6}")
-    port = 30000 + os.getpid() % 20000
     failed = False
     for i, name in enumerate(names):
         try:
             before, stalled, peak, held_at, pauses, got, secs = measure(build, name, mib,
-                                                                        port + i)
+                                                                        free_port())
         except RuntimeError as e:
             print(f"{name:20} FAILED: {e}")
             failed = True
