@@ -2,7 +2,8 @@
 # Builds everything and runs every test: the plain build (warnings are errors), the same
 # tests under AddressSanitizer+UBSan, the allocation-failure sweep, the C tests under
 # valgrind memcheck (zero leaks), a one-minute soak (tests/load), the clang-format check,
-# and the fuzzers for a bounded time (ci/fuzz.sh, clang). Each step's ctest summary is printed; the first failure stops it.
+# and the fuzzers for a bounded time (ci/fuzz.sh, clang). Each step's ctest summary is
+# printed; the first failure stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/deps.sh
