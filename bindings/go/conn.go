@@ -42,8 +42,14 @@ type connState struct {
 	alpn    string
 
 	// Loop goroutine only.
-	r         readerPtr
+	tr        readerPtr // the transport's reader, which the pump reads from
+	r         readerPtr // a reader fed by hand, for asyncio's reads (ReadLine...)
 	w         writerPtr
+	pumpFut   futPtr // the pump's read in progress, 0 if none
+	pumpDone  cgo.Handle
+	methods   bool // asyncio's reads are in use: the pump feeds r, not rbuf
+	ended     bool // the pump met the end of the stream (eof) or an error (endCode)
+	endCode   int
 	readFut   futPtr     // the read in progress, 0 if none
 	readDone  cgo.Handle // the done callback's data of every read
 	readOp    *readOp
@@ -61,7 +67,13 @@ type connState struct {
 	wwake chan struct{}
 	wdl   deadline
 
+	rwake chan struct{} // Read waits here for the pump
+
 	mu          sync.Mutex
+	rbuf        []byte // read ahead by the pump for Read; rbuf[roff:] not yet read
+	roff        int
+	rerr        error  // the pump's end (io.EOF or an error), after rbuf
+	pumpIdle    bool   // the pump stopped: rbuf was full, or asyncio's reads took over
 	pend        []byte // written, not yet taken by the loop
 	spare       []byte
 	flushPosted bool
@@ -89,8 +101,16 @@ func newConn(l *Loop, network string, r readerPtr, w writerPtr) *Conn {
 		l: l, network: network, r: r, w: w,
 		readRes: make(chan readResult, 1),
 		wwake:   make(chan struct{}, 1),
+		rwake:   make(chan struct{}, 1),
+		tr:      r,
 	}
+	var hr readerPtr
+	if rc := raw.Weft_stream_reader_new(l.ptr, 0, &hr); rc != 0 {
+		s.rerr = newNetError(rc, "")
+	}
+	s.r = hr
 	s.readDone = cgo.NewHandle(s.finishRead)
+	s.pumpDone = cgo.NewHandle(s.pumped)
 	s.drainDone = cgo.NewHandle(s.finishDrain)
 	s.lostDone = cgo.NewHandle(s.finishLost)
 	var lf futPtr
@@ -122,6 +142,9 @@ func newConn(l *Loop, network string, r readerPtr, w writerPtr) *Conn {
 	}
 	c := &Conn{s}
 	own(l, c, s.release)
+	if s.r != 0 {
+		s.pump()
+	}
 	return c
 }
 
@@ -139,18 +162,25 @@ func (s *connState) release() {
 	}
 	dropFuture(s.drainFut, s.drainDone)
 	dropFuture(s.lostFut, s.lostDone)
-	s.drainFut, s.lostFut = 0, 0
+	dropFuture(s.pumpFut, s.pumpDone)
+	s.drainFut, s.lostFut, s.pumpFut = 0, 0, 0
+	s.pumpDone.Delete()
 	s.readDone.Delete()
 	s.drainDone.Delete()
 	s.lostDone.Delete()
 	raw.Weft_stream_writer_release(s.w)
-	raw.Weft_stream_reader_release(s.r)
+	raw.Weft_stream_reader_release(s.tr)
+	raw.Weft_stream_reader_release(s.r) // accepts 0
 	s.mu.Lock()
 	if s.werr == nil {
 		s.werr = net.ErrClosed
 	}
+	if s.rerr == nil {
+		s.rerr = net.ErrClosed
+	}
 	s.mu.Unlock()
 	s.wakeWriter()
+	s.wakeReader()
 }
 
 // dropFuture lets go of a future whose outcome nobody will take: a pending one is
@@ -230,12 +260,14 @@ func (s *connState) startRead(op *readOp) {
 		s.readRes <- readResult{err: net.ErrClosed}
 		return
 	}
+	s.toMethods()
 	var f futPtr
 	if rc := op.start(s.r, &f); rc != 0 {
 		s.readRes <- readResult{err: newNetError(rc, "")}
 		return
 	}
 	s.readFut, s.readOp = f, op
+	s.pump() // the reader fed by hand needs the transport's data
 	if raw.Weft_future_done(f) != 0 {
 		s.finishRead(f)
 		return
@@ -286,23 +318,255 @@ func (s *connState) finishRead(f futPtr) {
 	}
 	raw.Weft_future_release(f)
 	s.readRes <- res
+	s.pump()
 }
 
 // Read reads what the connection has, up to len(b) bytes; io.EOF at the end of the stream.
+// The loop reads ahead (at most pumpAhead bytes) into a buffer Read takes from, so a Read
+// costs no handoff to the loop unless it must wake the pump.
 func (s *connState) Read(b []byte) (int, error) {
 	if s == nil {
 		return 0, ErrInval
 	}
-	if len(b) == 0 {
-		if s.isClosed() {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	for {
+		s.mu.Lock()
+		switch {
+		case s.closed:
+			s.mu.Unlock()
 			return 0, s.opError("read", net.ErrClosed)
+		case s.rdl.expired():
+			s.mu.Unlock()
+			return 0, s.opError("read", os.ErrDeadlineExceeded)
+		case len(b) == 0:
+			s.mu.Unlock()
+			return 0, nil
+		case s.roff < len(s.rbuf):
+			n := copy(b, s.rbuf[s.roff:])
+			s.roff += n
+			if s.roff == len(s.rbuf) {
+				s.rbuf, s.roff = s.rbuf[:0], 0
+			}
+			wake := s.pumpIdle && len(s.rbuf)-s.roff < pumpAhead
+			if wake {
+				s.pumpIdle = false
+			}
+			s.mu.Unlock()
+			if wake {
+				_ = s.l.post(s.toRead)
+			}
+			return n, nil
+		case s.rerr != nil:
+			err := s.rerr
+			s.mu.Unlock()
+			return 0, s.opError("read", err)
 		}
-		return 0, nil
+		wake := s.pumpIdle
+		s.pumpIdle = false
+		s.mu.Unlock()
+		if wake {
+			if err := s.l.post(s.toRead); err != nil {
+				return 0, s.opError("read", err)
+			}
+		}
+		select {
+		case <-s.rwake:
+		case <-s.rdl.wait():
+		}
 	}
-	res := s.read("read", &readOp{into: b, start: func(r readerPtr, out *futPtr) int {
-		return raw.Weft_stream_read(r, int64(len(b)), out)
-	}})
-	return res.n, res.err
+}
+
+// pumpAhead is how far the pump reads ahead of Read (asyncio's default reader limit).
+const pumpAhead = 64 * 1024
+
+func (s *connState) wakeReader() {
+	select {
+	case s.rwake <- struct{}{}:
+	default:
+	}
+}
+
+// pump keeps one read of the transport's reader in progress while its data is wanted: by
+// Read (rbuf below pumpAhead) or by asyncio's reads (a read waiting, or r within its
+// limit). Loop goroutine.
+func (s *connState) pump() {
+	if s.released || s.pumpFut != 0 || s.ended {
+		return
+	}
+	if s.methods {
+		if s.readFut == 0 && raw.Weft_stream_reader_buffered(s.r) > raw.Weft_stream_reader_limit(s.r) {
+			return
+		}
+	} else {
+		s.mu.Lock()
+		full := len(s.rbuf)-s.roff >= pumpAhead || s.closed
+		if full {
+			s.pumpIdle = true
+		}
+		s.mu.Unlock()
+		if full {
+			return
+		}
+	}
+	var f futPtr
+	if rc := raw.Weft_stream_read(s.tr, pumpAhead, &f); rc != 0 {
+		s.end(rc)
+		return
+	}
+	s.pumpFut = f
+	if raw.Weft_future_done(f) != 0 {
+		s.pumped(f)
+	} else if rc := raw.Weft_future_add_done_callback(f, raw.WeftgoFutureDone, uintptr(s.pumpDone)); rc != 0 {
+		raw.Weft_future_release(f)
+		s.pumpFut = 0
+		s.end(rc)
+	}
+}
+
+// pumped delivers a pump read's bytes where they are wanted, and reads on.
+func (s *connState) pumped(f futPtr) {
+	s.pumpFut = 0
+	var v raw.SwigcptrWeft_value_t
+	rc := raw.Weft_future_result(f, &v)
+	if rc == ErrCancelled.Code {
+		raw.Weft_future_release(f)
+		return
+	}
+	var n int64
+	if rc == 0 {
+		n = raw.Weftgo_value_copy(v, nil)
+		if n == 0 {
+			rc = 1 // the end of the stream
+		}
+	}
+	if rc != 0 {
+		raw.Weft_future_release(f)
+		s.end(rc)
+		return
+	}
+	if s.methods {
+		buf := make([]byte, n)
+		raw.Weftgo_value_copy(v, buf)
+		if frc := raw.Weft_stream_feed_data(s.r, buf); frc != 0 {
+			raw.Weft_stream_set_error(s.r, frc)
+		}
+	} else {
+		s.mu.Lock()
+		old := len(s.rbuf)
+		if s.roff > 0 && s.roff == old {
+			s.rbuf, s.roff, old = s.rbuf[:0], 0, 0
+		}
+		s.rbuf = append(s.rbuf, make([]byte, n)...)
+		raw.Weftgo_value_copy(v, s.rbuf[old:])
+		s.mu.Unlock()
+		s.wakeReader()
+	}
+	raw.Weft_future_release(f)
+	s.pump()
+}
+
+// end records the end of the stream (code 1) or its error, for whichever reads are in use.
+func (s *connState) end(code int) {
+	s.ended, s.endCode = true, code
+	if code != 1 {
+		// A reset or a failure ends both directions.
+		s.mu.Lock()
+		if s.werr == nil {
+			s.werr = newNetError(code, "")
+		}
+		s.mu.Unlock()
+		s.wakeWriter()
+	}
+	if s.methods {
+		s.endMethods()
+		return
+	}
+	s.mu.Lock()
+	if s.rerr == nil {
+		if code == 1 {
+			s.rerr = io.EOF
+		} else {
+			s.rerr = newNetError(code, "")
+		}
+	}
+	s.mu.Unlock()
+	s.wakeReader()
+}
+
+func (s *connState) endMethods() {
+	if s.endCode == 1 {
+		raw.Weft_stream_feed_eof(s.r)
+	} else {
+		raw.Weft_stream_set_error(s.r, s.endCode)
+	}
+}
+
+// toMethods hands what Read's buffer holds to the reader fed by hand before one of
+// asyncio's reads, so no byte changes place in the stream. Loop goroutine.
+func (s *connState) toMethods() {
+	if s.methods {
+		return
+	}
+	s.methods = true
+	s.mu.Lock()
+	s.pumpIdle = true // a Read must hand the pump back (toRead)
+	rest := append([]byte(nil), s.rbuf[s.roff:]...)
+	s.rbuf, s.roff = s.rbuf[:0], 0
+	if s.rerr != nil && s.ended {
+		s.rerr = nil // told again through the reader below
+	}
+	s.mu.Unlock()
+	if len(rest) > 0 {
+		if rc := raw.Weft_stream_feed_data(s.r, rest); rc != 0 {
+			raw.Weft_stream_set_error(s.r, rc)
+		}
+	}
+	if s.ended {
+		s.endMethods()
+	}
+}
+
+// toRead turns the pump back to Read's buffer, which takes over what the reader fed by
+// hand still holds. Loop goroutine.
+func (s *connState) toRead() {
+	if s.released {
+		return
+	}
+	if s.methods && s.readFut == 0 {
+		s.methods = false
+		if n := raw.Weft_stream_reader_buffered(s.r); n > 0 {
+			var f futPtr
+			if raw.Weft_stream_read(s.r, int64(n), &f) == 0 {
+				var v raw.SwigcptrWeft_value_t
+				if raw.Weft_future_done(f) != 0 && raw.Weft_future_result(f, &v) == 0 {
+					buf := make([]byte, raw.Weftgo_value_copy(v, nil))
+					raw.Weftgo_value_copy(v, buf)
+					s.mu.Lock()
+					s.rbuf = append(s.rbuf[s.roff:s.roff], append(buf, s.rbuf[s.roff:]...)...)
+					s.roff = 0
+					s.mu.Unlock()
+				}
+				raw.Weft_future_error(f)
+				raw.Weft_future_release(f)
+			}
+		}
+		if s.ended {
+			// The reader fed by hand had the end: Read meets it after the bytes, and a
+			// fresh reader takes them back if asyncio's reads come again.
+			raw.Weft_stream_reader_release(s.r)
+			var hr readerPtr
+			if rc := raw.Weft_stream_reader_new(s.l.ptr, 0, &hr); rc != 0 {
+				hr = 0
+			}
+			s.r = hr
+			s.ended = false
+			s.end(s.endCode)
+			s.ended = true
+		}
+	}
+	s.pump()
+	s.wakeReader()
 }
 
 // ReadLine is asyncio's readline: a line with its "\n", or what is left at the end of the
@@ -515,6 +779,7 @@ func (s *connState) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.wakeWriter()
+	s.wakeReader()
 	err := s.l.post(func() {
 		s.flush()
 		if s.released {

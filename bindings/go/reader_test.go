@@ -96,8 +96,16 @@ func TestReaderLimitOverrun(t *testing.T) {
 	if !errors.As(err, &le) {
 		t.Fatalf("readline over the limit: %v", err)
 	}
-	if b, err := c.ReadLine(); err != nil || string(b) != "after\n" {
-		t.Fatalf("line after the dropped one: %q %v", b, err)
+	// How much of the long line the overrun dropped depends on how much had arrived, as in
+	// asyncio: what is left of it comes as overruns or as its tail, then the next line.
+	for i := 0; ; i++ {
+		b, err := c.ReadLine()
+		if err == nil && string(b) == "after\n" {
+			break
+		}
+		if i == 10 || (err != nil && !errors.As(err, &le)) || (err == nil && (b[0] != 'x' || b[len(b)-1] != '\n')) {
+			t.Fatalf("after the dropped line: %.20q %v", b, err)
+		}
 	}
 }
 
