@@ -27,9 +27,9 @@ const bufSize = 64 * 1024
 type echoProtocol struct{ t *weft.Transport }
 
 func (p *echoProtocol) ConnectionMade(t *weft.Transport) { p.t = t }
-func (p *echoProtocol) DataReceived(data []byte)        { _ = p.t.Write(data) }
-func (p *echoProtocol) EOFReceived() bool               { return false }
-func (p *echoProtocol) ConnectionLost(error)            {}
+func (p *echoProtocol) DataReceived(data []byte)         { _ = p.t.Write(data) }
+func (p *echoProtocol) EOFReceived() bool                { return false }
+func (p *echoProtocol) ConnectionLost(error)             {}
 
 func loopEcho(c net.Conn) {
 	defer c.Close()
