@@ -82,10 +82,9 @@ type connState struct {
 	closed      bool
 }
 
-// readOp is one read: how it starts on the loop, and where its bytes go.
+// readOp is one of asyncio's reads: how it starts on the loop.
 type readOp struct {
 	start func(r readerPtr, out *futPtr) int
-	into  []byte // Read: the caller's buffer (it waits, so the loop may fill it)
 }
 
 type readResult struct {
@@ -287,20 +286,11 @@ func (s *connState) cancelRead() {
 
 // finishRead takes a done read's outcome (loop goroutine).
 func (s *connState) finishRead(f futPtr) {
-	op := s.readOp
 	s.readFut, s.readOp = 0, nil
 	var res readResult
 	var v raw.SwigcptrWeft_value_t
 	rc := raw.Weft_future_result(f, &v)
 	switch {
-	case rc == 0 && op.into != nil:
-		res.n = int(raw.Weftgo_value_copy(v, op.into))
-		if res.n > len(op.into) {
-			res.n = len(op.into)
-		}
-		if res.n == 0 {
-			res.err = io.EOF
-		}
 	case rc == 0:
 		n := raw.Weftgo_value_copy(v, nil)
 		res.data = make([]byte, n)
