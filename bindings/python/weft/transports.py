@@ -9,6 +9,7 @@ events come back through weft/bridge.py."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import errno
 import functools
 import itertools
@@ -154,6 +155,7 @@ class Server(asyncio.AbstractServer):
         self._cookie = cookie
         self._closed = False
         self._unix_files = unix_files  # (path, inode) of socket files to unlink on close
+        self._serving_forever_fut = None
 
     def __del__(self):
         ptr, self._ptr = getattr(self, "_ptr", NULL), NULL
@@ -180,6 +182,9 @@ class Server(asyncio.AbstractServer):
             sock.close()
         for path, inode in self._unix_files:
             _unlink_socket_file(path, inode)
+        waiter, self._serving_forever_fut = self._serving_forever_fut, None
+        if waiter is not None and not waiter.done():
+            waiter.cancel()  # serve_forever() ends, as asyncio's
 
     def close_clients(self):
         lib.weft_server_close_clients(self._ptr)
@@ -192,12 +197,24 @@ class Server(asyncio.AbstractServer):
         await asyncio.sleep(0)
 
     async def serve_forever(self):
-        await self.start_serving()
+        # As asyncio's: serving starts before the first await, so a cancellation at any
+        # point after the call leaves the server closed.
+        if self._serving_forever_fut is not None:
+            raise RuntimeError(f"server {self!r} is already being awaited on serve_forever()")
+        if self._closed:
+            raise RuntimeError(f"server {self!r} is closed")
+        check(lib.weft_server_start_serving(self._ptr))
+        self._serving_forever_fut = self._loop.create_future()
         try:
-            await self._loop.create_future()
+            await self._serving_forever_fut
+        except asyncio.CancelledError:
+            try:
+                self.close()
+                await self.wait_closed()
+            finally:
+                raise
         finally:
-            self.close()
-            await self.wait_closed()
+            self._serving_forever_fut = None
 
     async def wait_closed(self):
         # Done once the server is closed and its last connection is gone: the core says
@@ -446,7 +463,7 @@ class TransportMixin:
         options.backlog = backlog
         options.start_serving = 1 if start_serving else 0
         keep = None
-        cookie = ffi.new_handle((self, protocol_factory, _plain_transport))
+        cookie = ffi.new_handle((self, protocol_factory, _plain_transport, contextvars.copy_context()))
         if tls is not None:
             cookie, keep = self._tls_server_factory(protocol_factory, tls, options)
         out = ffi.new("weft_future_t **")
@@ -501,14 +518,18 @@ class TransportMixin:
 def _weft_server_factory(factory_arg, protocol_out, arg_out):
     """A server accepted a connection (for TLS: completed its handshake): a protocol from
     the user's factory and a transport from the server's maker (plain or TLS)."""
-    loop, protocol_factory, make_transport = ffi.from_handle(factory_arg)
+    loop, protocol_factory, make_transport, server_context = ffi.from_handle(factory_arg)
+    # asyncio accepts each connection in a task, so in a copy of the context the server
+    # started serving in: the factory and every callback of the protocol run there.
+    context = server_context.copy()
     try:
-        protocol = protocol_factory()
+        protocol = context.run(protocol_factory)
     except BaseException as exc:
         loop.call_exception_handler({"message": "Exception in the protocol factory",
                                      "exception": exc})
         return lib.WEFT_EUNKNOWN
     transport = make_transport(loop, protocol)
+    transport._core.context = context
     loop._transports.add(transport)
     protocol_out[0] = transport._core_table()[0]
     arg_out[0] = transport._cookie
