@@ -1,6 +1,7 @@
-"""Popen's POSIX options through loop.subprocess_exec, the Popen-like object that
-get_extra_info('subprocess') gives, and the pipe transports' classes: on weft's loop and
-asyncio's, with the same assertions."""
+"""Subprocess transports as asyncio's: Popen's POSIX options through loop.subprocess_exec,
+the Popen-like object that get_extra_info('subprocess') gives, the pipe transports'
+classes, and close() killing a running child: on weft's loop and asyncio's, with the same
+assertions."""
 
 import asyncio
 import os
@@ -167,3 +168,24 @@ def test_pipe_transports_have_asyncios_classes(new_loop):
             await asyncio.wait_for(proc.wait(), 60)
 
     _run(new_loop, main)
+
+
+@BOTH_LOOPS
+def test_close_kills_a_running_child_at_once(new_loop):
+    # The child would exit 0 as soon as it saw EOF on stdin: close() kills it first.
+    async def main():
+        loop = asyncio.get_running_loop()
+        exited = loop.create_future()
+
+        class Proto(asyncio.SubprocessProtocol):
+            def process_exited(self):
+                exited.set_result(None)
+
+        transport, _ = await loop.subprocess_exec(
+            Proto, sys.executable, "-c", "import sys; sys.stdin.read()",
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        transport.close()
+        await asyncio.wait_for(exited, 60)
+        return transport.get_returncode()
+
+    assert _run(new_loop, main) == -signal.SIGKILL
