@@ -5,6 +5,7 @@ import asyncio
 import errno
 import os
 import socket
+import sys
 
 import pytest
 
@@ -203,3 +204,41 @@ def test_close_ends_serve_forever_and_a_second_serve_forever_raises(new_loop):
 
     with asyncio.Runner(loop_factory=new_loop) as runner:
         runner.run(main())
+
+
+@pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                         ids=["weft", "asyncio"])
+@pytest.mark.parametrize("how", ["close_clients", "abort_clients"])
+def test_wait_closed_wakes_as_the_last_connection_goes(new_loop, how):
+    # As 3.13's test_server: two loop iterations after close() and close_clients() (or
+    # abort_clients()), a task waiting in wait_closed() has finished.
+    async def main():
+        accepted = asyncio.get_running_loop().create_future()
+
+        async def serve(reader, writer):
+            accepted.set_result(None)
+            try:
+                await reader.read()
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        await asyncio.wait_for(accepted, 10)
+        task = asyncio.ensure_future(server.wait_closed())
+        await asyncio.sleep(0)
+        assert not task.done()
+        server.close()
+        getattr(server, how)()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        done = task.done()
+        writer.close()
+        await task
+        return done
+
+    if sys.version_info < (3, 13):
+        pytest.skip("close_clients() and abort_clients() came in 3.13")
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        assert runner.run(main()) is True

@@ -372,7 +372,9 @@ static PyObject *call_self(TransportCore *self, PyObject *method, PyObject *arg)
 
 /* Enters the transport's context for one protocol callback and returns it (a new reference,
  * for leave()), or NULL when there is none or it is entered already: a callback the core runs
- * at once inside a protocol's own call finds it so. */
+ * at once inside a protocol's own call finds it so. The reference is needed: PyContext_Exit
+ * drops the thread state's reference before it last writes to the context, and the
+ * transport may have let go of its own meanwhile (at connection_lost). */
 static PyObject *enter(TransportCore *self) {
   if (self->context == NULL || self->context == Py_None || self->in_context)
     return NULL;
