@@ -18,13 +18,13 @@ function checkOptions(options) {
 }
 
 module.exports = (native) => {
-  function createServer(protocolFactory, host, port, options) {
+  async function createServer(protocolFactory, host, port, options) {
     const { tls, backlog, reusePort } = checkOptions(options);
     return native.createServer(checkFactory(protocolFactory), host ?? undefined, port ?? 0,
                                tlsSpec(tls), backlog, reusePort);
   }
 
-  function createUnixServer(protocolFactory, path, options) {
+  async function createUnixServer(protocolFactory, path, options) {
     const { tls, backlog } = checkOptions(options);
     return native.createUnixServer(checkFactory(protocolFactory), path, tlsSpec(tls), backlog);
   }

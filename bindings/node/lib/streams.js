@@ -152,13 +152,13 @@ module.exports = (native) => {
     };
   }
 
-  function startServer(clientConnected, host, port, options) {
+  async function startServer(clientConnected, host, port, options) {
     const { limit, tls, backlog, reusePort } = checkOptions(options);
     return native.startServer(clientCaller(clientConnected), host ?? undefined, port ?? 0, limit,
                               tlsSpec(tls), backlog, reusePort);
   }
 
-  function startUnixServer(clientConnected, path, options) {
+  async function startUnixServer(clientConnected, path, options) {
     const { limit, tls, backlog } = checkOptions(options);
     return native.startUnixServer(clientCaller(clientConnected), path, limit, tlsSpec(tls), backlog);
   }

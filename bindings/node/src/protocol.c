@@ -209,6 +209,10 @@ static napi_value t_set_limits(napi_env env, napi_callback_info info) {
       (!wn_is_undefined(env, argv[0]) && wn_get_int64(env, argv[0], "high", &high) != 0) ||
       (!wn_is_undefined(env, argv[1]) && wn_get_int64(env, argv[1], "low", &low) != 0))
     return NULL;
+  if (high >= 0 && low > high) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "low must not exceed high");
+    return NULL;
+  }
   return result_of(env, weft_transport_set_write_buffer_limits(o->t, high, low));
 }
 
@@ -492,6 +496,12 @@ static napi_status transport_result(napi_env env, weft_future_t *future, void *a
   weft_transport_t *t = weft_value_object(v, WEFT_VALUE_TRANSPORT);
   if (t == NULL)
     return napi_generic_failure;
+  /* The object connectionMade got, when the connection is still there: one object per
+   * transport, as asyncio's. Every transport made here has one of our protocols. */
+  wn_proto_t *p = weft_transport_get_protocol_arg(t);
+  if (p != NULL && p->transport != NULL &&
+      napi_get_reference_value(env, p->transport, out) == napi_ok && *out != NULL)
+    return napi_ok;
   *out = transport_new(env, arg, t);
   return *out != NULL ? napi_ok : napi_pending_exception;
 }

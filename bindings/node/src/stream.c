@@ -279,6 +279,10 @@ static napi_value conn_set_limits(napi_env env, napi_callback_info info) {
       (!wn_is_undefined(env, argv[0]) && wn_get_int64(env, argv[0], "high", &high) != 0) ||
       (!wn_is_undefined(env, argv[1]) && wn_get_int64(env, argv[1], "low", &low) != 0))
     return NULL;
+  if (high >= 0 && low > high) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "low must not exceed high");
+    return NULL;
+  }
   int rc =
       weft_transport_set_write_buffer_limits(weft_stream_writer_transport(c->writer), high, low);
   return rc != 0 ? wn_throw(env, rc, NULL) : NULL;
