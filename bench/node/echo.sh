@@ -1,0 +1,100 @@
+#!/bin/sh
+# Node echo benchmark: weft's protocol style and streams style against Node's net (with
+# socket.on('data') and with `for await`), on loopback, at 1, 10 and 100 KiB, driven by the
+# project's native client (bench/echo_client.c).
+#
+#   bench/node/echo.sh BUILD_DIR [SECONDS] [CONNECTIONS] [ROUNDS]
+#
+# BUILD_DIR holds bench/echo_client and the addon (bindings/node/weft.node). Every round
+# runs the four servers back to back with the same client, so drift in the machine's load
+# hits them alike; the table shows medians over the rounds. Each run first warms the server
+# up (a short client run, not counted: connections, JIT, allocator), then measures a timed
+# run; the server's CPU time over that run is read from /proc/PID/task/*/schedstat, every
+# thread of the process (V8's and libuv's helpers too), and divided by the requests served.
+# The server is pinned to one core and the client to the others (PIN=0 turns this off).
+set -e
+BUILD=${1:-build}
+SECS=${2:-3}
+CONNS=${3:-4}
+ROUNDS=${4:-3}
+WARMUP=${WARMUP:-1}
+SIZES=${SIZES:-"1024 10240 102400"}
+SERVERS=${SERVERS:-"weft-proto weft-stream net-data net-await"}
+HERE=$(cd "$(dirname "$0")" && pwd)
+NODE=${NODE:-node}
+CLIENT=$BUILD/bench/echo_client
+export WEFT_NODE_ADDON=${WEFT_NODE_ADDON:-$(cd "$BUILD" && pwd)/bindings/node/weft.node}
+LOGDIR=${LOGDIR:-$HERE/../../logs/node-echo}
+mkdir -p "$LOGDIR"
+RAW=$LOGDIR/raw.txt
+: >"$RAW"
+PORT=$((20000 + $$ % 20000))
+
+ncpu=$(nproc 2>/dev/null || echo 1)
+SPIN=""
+CPIN=""
+if [ "${PIN:-1}" != 0 ] && [ "$ncpu" -ge 2 ] && command -v taskset >/dev/null; then
+  SPIN="taskset -c ${SERVER_CPUS:-0}"
+  CPIN="taskset -c ${CLIENT_CPUS:-1-$((ncpu - 1))}"
+fi
+
+# CPU nanoseconds of every thread of a process, now.
+cpu_ns() {
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+
+echo "# $(uname -m), $ncpu cores, node $($NODE --version), $(date -u '+%Y-%m-%d %H:%M UTC');" \
+  "${SECS}s x $ROUNDS rounds, $CONNS connections, warm-up ${WARMUP}s;" \
+  "server pin: ${SPIN:-none}, client pin: ${CPIN:-none}"
+
+for size in $SIZES; do
+  r=1
+  while [ "$r" -le "$ROUNDS" ]; do
+    for server in $SERVERS; do
+      $SPIN "$NODE" "$HERE/echo_servers.js" "$server" $PORT &
+      pid=$!
+      # The warm-up run also waits for the server to listen (the client retries).
+      $CPIN "$CLIENT" $PORT "$size" "$WARMUP" "$CONNS" 0 >/dev/null
+      before=$(cpu_ns $pid)
+      set -- $($CPIN "$CLIENT" $PORT "$size" "$SECS" "$CONNS" 0)
+      after=$(cpu_ns $pid)
+      kill $pid
+      wait $pid 2>/dev/null || true
+      echo "$size $server $r $1 $2 $3 $((after - before))" >>"$RAW"
+      PORT=$((PORT + 1))
+    done
+    r=$((r + 1))
+  done
+done
+
+# Medians of the rounds; "x net" compares with net-data (protocol style's peer) or
+# net-await (streams style's peer): req/s ratio and CPU-per-request ratio.
+awk -v servers="$SERVERS" '
+  function median(a, n,   i, j, t) {
+    for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j > 0 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  { key = $1 " " $2; n[key]++; rq[key, n[key]] = $4; mb[key, n[key]] = $5
+    cpu[key, n[key]] = $6 > 0 ? $7 / 1000 / $6 : 0
+    if (!($1 in seen)) { seen[$1] = 1; sizes[++ns] = $1 } }
+  END {
+    peer["weft-proto"] = "net-data"; peer["weft-stream"] = "net-await"
+    ns2 = split(servers, sv, " ")
+    printf "%-7s %-12s %9s %8s %8s %9s %8s %9s\n", "size", "server", "req/s", "MiB/s", "cpu-us", "peer", "req/s x", "cpu x"
+    for (i = 1; i <= ns; i++) {
+      s = sizes[i]
+      for (k = 1; k <= ns2; k++) {
+        key = s " " sv[k]; m = n[key]
+        for (j = 1; j <= m; j++) { a[j] = rq[key, j]; b[j] = mb[key, j]; c[j] = cpu[key, j] }
+        mr[key] = median(a, m); mm[key] = median(b, m); mc[key] = median(c, m)
+      }
+      for (k = 1; k <= ns2; k++) {
+        key = s " " sv[k]; p = peer[sv[k]]; pk = s " " p
+        if (p != "" && mr[pk] > 0 && mc[pk] > 0)
+          printf "%-7s %-12s %9.0f %8.1f %8.2f %9s %7.2fx %8.2fx\n", s, sv[k], mr[key], mm[key], mc[key], p, mr[key] / mr[pk], mc[key] / mc[pk]
+        else
+          printf "%-7s %-12s %9.0f %8.1f %8.2f %9s %8s %9s\n", s, sv[k], mr[key], mm[key], mc[key], "-", "-", "-"
+      }
+    }
+    printf "# medians of the rounds; cpu-us = server CPU time (all threads, schedstat) per request;\n# x = over the peer in Node (protocol style: net on(data); streams style: net for-await)\n"
+  }' "$RAW"
