@@ -28,7 +28,6 @@ LOGDIR=${LOGDIR:-$HERE/../../logs/node-echo}
 mkdir -p "$LOGDIR"
 RAW=$LOGDIR/raw.txt
 : >"$RAW"
-PORT=$((20000 + $$ % 20000))
 
 ncpu=$(nproc 2>/dev/null || echo 1)
 SPIN=""
@@ -51,9 +50,18 @@ for size in $SIZES; do
   r=1
   while [ "$r" -le "$ROUNDS" ]; do
     for server in $SERVERS; do
-      $SPIN "$NODE" "$HERE/echo_servers.js" "$server" $PORT &
+      portfile=$LOGDIR/port.$server
+      : >"$portfile"
+      $SPIN "$NODE" "$HERE/echo_servers.js" "$server" >"$portfile" &
       pid=$!
-      # The warm-up run also waits for the server to listen (the client retries).
+      # The server prints its port once it listens (bounded wait: 30 s).
+      tries=0
+      while [ ! -s "$portfile" ] && [ $tries -lt 300 ] && kill -0 $pid 2>/dev/null; do
+        sleep 0.1
+        tries=$((tries + 1))
+      done
+      PORT=$(head -n 1 "$portfile")
+      [ -n "$PORT" ] || { echo "the $server server did not start" >&2; exit 1; }
       $CPIN "$CLIENT" $PORT "$size" "$WARMUP" "$CONNS" 0 >/dev/null
       before=$(cpu_ns $pid)
       set -- $($CPIN "$CLIENT" $PORT "$size" "$SECS" "$CONNS" 0)
@@ -61,7 +69,6 @@ for size in $SIZES; do
       kill $pid
       wait $pid 2>/dev/null || true
       echo "$size $server $r $1 $2 $3 $((after - before))" >>"$RAW"
-      PORT=$((PORT + 1))
     done
     r=$((r + 1))
   done

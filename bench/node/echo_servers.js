@@ -1,6 +1,7 @@
 'use strict';
 // The echo servers of bench/node/echo.sh, one per process:
-//   node echo_servers.js KIND PORT
+//   node echo_servers.js KIND
+// It listens on a free loopback port and prints the port once it listens.
 // KIND: weft-proto (weft's protocol style), weft-stream (weft's streams: read, write,
 // drain), net-data (net with socket.on('data')), net-await (net with
 // `for await (const chunk of socket)`, waiting for 'drain' when write says so).
@@ -8,24 +9,28 @@ const net = require('node:net');
 const { once } = require('node:events');
 const path = require('node:path');
 
-const [kind, portText] = process.argv.slice(2);
-const port = Number(portText);
+const [kind] = process.argv.slice(2);
 const host = '127.0.0.1';
+
+function listening(port) {
+  process.stdout.write(`${port}\n`);
+}
 
 async function main() {
   if (kind === 'weft-proto' || kind === 'weft-stream') {
     const weft = require(path.join(__dirname, '..', '..', 'bindings', 'node'));
     if (kind === 'weft-proto') {
-      await weft.createServer(() => ({
+      const server = await weft.createServer(() => ({
         connectionMade(transport) {
           this.transport = transport;
         },
         dataReceived(data) {
           this.transport.write(data);
         },
-      }), host, port);
+      }), host, 0);
+      listening(server.port());
     } else {
-      await weft.startServer(async (reader, writer) => {
+      const server = await weft.startServer(async (reader, writer) => {
         try {
           for (;;) {
             const data = await reader.read(65536);
@@ -37,15 +42,17 @@ async function main() {
           // the client went away
         }
         writer.close();
-      }, host, port);
+      }, host, 0);
+      listening(server.port());
     }
   } else if (kind === 'net-data') {
-    net.createServer((socket) => {
+    const server = net.createServer((socket) => {
       socket.on('data', (data) => socket.write(data));
       socket.on('error', () => {});
-    }).listen(port, host);
+    });
+    server.listen(0, host, () => listening(server.address().port));
   } else if (kind === 'net-await') {
-    net.createServer(async (socket) => {
+    const server = net.createServer(async (socket) => {
       socket.on('error', () => {});
       try {
         for await (const chunk of socket) {
@@ -55,7 +62,8 @@ async function main() {
         // the client went away
       }
       socket.end();
-    }).listen(port, host);
+    });
+    server.listen(0, host, () => listening(server.address().port));
   } else {
     console.error(`unknown server kind ${kind}`);
     process.exit(2);
