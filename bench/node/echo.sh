@@ -12,6 +12,7 @@
 # run; the server's CPU time over that run is read from /proc/PID/task/*/schedstat, every
 # thread of the process (V8's and libuv's helpers too), and divided by the requests served.
 # The server is pinned to one core and the client to the others (PIN=0 turns this off).
+# SERVERS may add `uv`, the raw libuv server in C (bench/echo_uv.c), as the floor.
 set -e
 BUILD=${1:-build}
 SECS=${2:-3}
@@ -52,7 +53,15 @@ for size in $SIZES; do
     for server in $SERVERS; do
       portfile=$LOGDIR/port.$server
       : >"$portfile"
-      $SPIN "$NODE" "$HERE/echo_servers.js" "$server" >"$portfile" &
+      if [ "$server" = uv ]; then
+        # The floor: the project's raw libuv echo server (C). It takes a port: a free one
+        # from the kernel, handed over at once.
+        "$NODE" -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => {
+          console.log(s.address().port); s.close(); })' >"$portfile"
+        $SPIN "$BUILD/bench/echo_uv" "$(cat "$portfile")" >/dev/null &
+      else
+        $SPIN "$NODE" "$HERE/echo_servers.js" "$server" >"$portfile" &
+      fi
       pid=$!
       # The server prints its port once it listens (bounded wait: 30 s).
       tries=0
@@ -85,7 +94,7 @@ awk -v servers="$SERVERS" '
     cpu[key, n[key]] = $6 > 0 ? $7 / 1000 / $6 : 0
     if (!($1 in seen)) { seen[$1] = 1; sizes[++ns] = $1 } }
   END {
-    peer["weft-proto"] = "net-data"; peer["weft-stream"] = "net-await"
+    peer["weft-proto"] = "net-data"; peer["weft-stream"] = "net-await"; peer["uv"] = "net-data"
     ns2 = split(servers, sv, " ")
     printf "%-7s %-12s %9s %8s %8s %9s %8s %9s\n", "size", "server", "req/s", "MiB/s", "cpu-us", "peer", "req/s x", "cpu x"
     for (i = 1; i <= ns; i++) {
