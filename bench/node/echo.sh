@@ -28,7 +28,8 @@ export WEFT_NODE_ADDON=${WEFT_NODE_ADDON:-$(cd "$BUILD" && pwd)/bindings/node/we
 LOGDIR=${LOGDIR:-$HERE/../../logs/node-echo}
 mkdir -p "$LOGDIR"
 RAW=$LOGDIR/raw.txt
-: >"$RAW"
+# REPORT_ONLY=1 prints the table of the last run's raw figures again.
+[ "${REPORT_ONLY:-0}" = 1 ] && ROUNDS=0 || : >"$RAW"
 
 ncpu=$(nproc 2>/dev/null || echo 1)
 SPIN=""
@@ -56,9 +57,15 @@ for size in $SIZES; do
       if [ "$server" = uv ]; then
         # The floor: the project's raw libuv echo server (C). It takes a port: a free one
         # from the kernel, handed over at once.
-        "$NODE" -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => {
-          console.log(s.address().port); s.close(); })' >"$portfile"
-        $SPIN "$BUILD/bench/echo_uv" "$(cat "$portfile")" >/dev/null &
+        # Another process may take the port in between: then try another.
+        for attempt in 1 2 3; do
+          "$NODE" -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => {
+            console.log(s.address().port); s.close(); })' >"$portfile"
+          $SPIN "$BUILD/bench/echo_uv" "$(cat "$portfile")" >/dev/null 2>&1 &
+          pid=$!
+          sleep 0.3
+          kill -0 $pid 2>/dev/null && break
+        done
       else
         $SPIN "$NODE" "$HERE/echo_servers.js" "$server" >"$portfile" &
       fi
@@ -71,13 +78,17 @@ for size in $SIZES; do
       done
       PORT=$(head -n 1 "$portfile")
       [ -n "$PORT" ] || { echo "the $server server did not start" >&2; exit 1; }
-      $CPIN "$CLIENT" $PORT "$size" "$WARMUP" "$CONNS" 0 >/dev/null
-      before=$(cpu_ns $pid)
-      set -- $($CPIN "$CLIENT" $PORT "$size" "$SECS" "$CONNS" 0)
-      after=$(cpu_ns $pid)
-      kill $pid
+      # A run whose client fails (the server died) is reported and left out.
+      if $CPIN "$CLIENT" $PORT "$size" "$WARMUP" "$CONNS" 0 >/dev/null; then
+        before=$(cpu_ns $pid)
+        if out=$($CPIN "$CLIENT" $PORT "$size" "$SECS" "$CONNS" 0); then
+          after=$(cpu_ns $pid)
+          set -- $out
+          echo "$size $server $r $1 $2 $3 $((after - before))" >>"$RAW"
+        fi
+      fi
+      kill $pid 2>/dev/null || echo "# the $server server had exited: run left out" >&2
       wait $pid 2>/dev/null || true
-      echo "$size $server $r $1 $2 $3 $((after - before))" >>"$RAW"
     done
     r=$((r + 1))
   done
