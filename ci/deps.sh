@@ -5,7 +5,7 @@ set -euo pipefail
 
 # clang and libclang-rt-14-dev: the libFuzzer targets (ci/fuzz.sh).
 debian_packages=(cmake gcc pkg-config libuv1-dev libssl-dev valgrind clang-format swig clang
-                 libclang-rt-14-dev)
+                 libclang-rt-14-dev openssl)
 missing=()
 for p in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

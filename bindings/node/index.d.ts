@@ -128,3 +128,4 @@ export class Queue<T = unknown> {
 export class LifoQueue<T = unknown> extends Queue<T> {}
 /** Lowest integer priority first; FIFO among equal priorities. */
 export class PriorityQueue<T = unknown> extends Queue<T> {}
+export * from './lib/net';

@@ -250,7 +250,16 @@ Object.setPrototypeOf(native.BoundedSemaphore.prototype, native.Semaphore.protot
 Object.setPrototypeOf(native.LifoQueue.prototype, native.Queue.prototype);
 Object.setPrototypeOf(native.PriorityQueue.prototype, native.Queue.prototype);
 
+// The network I/O: streams, the protocol style and UDP, each in its own module.
+const streams = require('./lib/streams')(native);
+const protocols = require('./lib/protocol')(native);
+const udp = require('./lib/udp')(native);
+
 module.exports = {
+  ...streams,
+  ...protocols,
+  ...udp,
+  Server: native.Server,
   version: native.version(),
   time: native.time,
   codes,

@@ -9,3 +9,9 @@ export const {
   waitFor, shield, isFuture, Lock, Event, Condition, Semaphore, BoundedSemaphore, Barrier,
   Queue, LifoQueue, PriorityQueue,
 } = weft;
+// The network I/O (lib/streams.js, lib/protocol.js, lib/udp.js).
+export const {
+  StreamReader, StreamWriter, openConnection, openUnixConnection, startServer, startUnixServer,
+  toDuplex, Server, Transport, createServer, createUnixServer, createConnection,
+  createUnixConnection, createDatagramEndpoint, openDatagramEndpoint, DatagramEndpoint,
+} = weft;

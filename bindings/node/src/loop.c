@@ -53,6 +53,7 @@ static void on_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
   /* JavaScript may no longer run here (a terminated Worker): nothing below calls into it. */
   wn_bridges_abandon(st);
   wn_tasks_abandon(st);
+  wn_net_abandon(st);
   state_drop_refs(st->env, st);
   uv_loop_t *uv = weft_loop_uv(st->loop);
   weft_loop_set_exception_handler(st->loop, ignore_exception, NULL, NULL);
@@ -83,6 +84,7 @@ static void state_free(napi_env env, void *data, void *hint) {
   wn_state_t *st = data;
   weft_loop_release(st->loop);
   wn_slots_free(st);
+  free(st->net);
   free(st);
 }
 
