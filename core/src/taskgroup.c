@@ -10,7 +10,14 @@ struct weft_taskgroup_s {
   weft_future_t **errors; /* failed children, and the body's error */
   size_t nerrors, errors_cap;
   weft_future_t *on_completed; /* exit waits on it while children run */
+  /* weft_taskgroup_exit, the future form: the future handed out, and what the exit's end
+   * needs to know, kept across the calls. */
+  weft_future_t *exit_future;
+  int exit_body_rc;
+  bool propagate_cancel, cancelled_while_waiting, finished;
 };
+
+static void finish_exit_future(weft_taskgroup_t *g);
 
 static int append(void ***items, size_t *len, size_t *cap, void *item) {
   if (*len == *cap) {
@@ -82,6 +89,9 @@ static void on_child_done(weft_future_t *future, void *arg) {
     g->parent_cancel_requested = true;
     weft_task_cancel(g->parent, NULL);
   }
+  /* Last, once this child's error is among the group's. */
+  if (g->exit_future != NULL && g->ntasks == 0 && !g->finished && !weft_future_done(g->exit_future))
+    finish_exit_future(g);
   weft_future_release(future);
 }
 
@@ -163,6 +173,33 @@ static void add_body_error(weft_taskgroup_t *g, int body_rc) {
     weft_future_release(f);
 }
 
+/* The end of exit, once no child runs: the outcome exit returns. */
+static int finish(weft_taskgroup_t *group, int body_rc, bool propagate_cancel,
+                  bool cancelled_while_waiting, bool rearm) {
+  group->finished = true;
+  if (group->parent_cancel_requested) {
+    if (weft_task_uncancel(group->parent) == 0)
+      propagate_cancel = false; /* the only cancellation was the group's own */
+    else if (!propagate_cancel)
+      propagate_cancel = cancelled_while_waiting;
+  }
+  if (propagate_cancel && group->nerrors == 0)
+    return WEFT_ECANCELLED;
+  if (body_rc != 0 && body_rc != WEFT_ECANCELLED)
+    add_body_error(group, body_rc);
+  if (group->nerrors > 0) {
+    /* An outside cancellation stays requested, with a stable count. The parent of the
+     * future form is not running: cancelling it again would cancel what it awaits, which
+     * is the exit's future; the count stays as it is. */
+    if (rearm && weft_task_cancelling(group->parent) > 0) {
+      weft_task_uncancel(group->parent);
+      weft_task_cancel(group->parent, NULL);
+    }
+    return WEFT_EGROUP;
+  }
+  return 0;
+}
+
 int weft_taskgroup_exit_await(weft_taskgroup_t *group, int body_rc) {
   if (group == NULL)
     return WEFT_EINVAL;
@@ -196,24 +233,56 @@ int weft_taskgroup_exit_await(weft_taskgroup_t *group, int body_rc) {
     group->on_completed = NULL;
   }
 
-  if (group->parent_cancel_requested) {
-    if (weft_task_uncancel(group->parent) == 0)
-      propagate_cancel = false; /* the only cancellation was the group's own */
-    else if (!propagate_cancel)
-      propagate_cancel = cancelled_while_waiting;
-  }
-  if (propagate_cancel && group->nerrors == 0)
-    return WEFT_ECANCELLED;
-  if (body_rc != 0 && body_rc != WEFT_ECANCELLED)
-    add_body_error(group, body_rc);
-  if (group->nerrors > 0) {
-    /* An outside cancellation stays requested, with a stable count. */
-    if (weft_task_cancelling(group->parent) > 0) {
-      weft_task_uncancel(group->parent);
-      weft_task_cancel(group->parent, NULL);
+  return finish(group, body_rc, propagate_cancel, cancelled_while_waiting, true);
+}
+
+static void finish_exit_future(weft_taskgroup_t *g) {
+  int rc = finish(g, g->exit_body_rc, g->propagate_cancel, g->cancelled_while_waiting, false);
+  if (rc == 0)
+    weft_future_set_result(g->exit_future, weft_value_none());
+  else if (rc == WEFT_ECANCELLED)
+    weft_future_cancel(g->exit_future, NULL);
+  else
+    weft_future_set_error(g->exit_future, rc, "a TaskGroup's child or body failed", NULL, NULL);
+}
+
+int weft_taskgroup_exit(weft_taskgroup_t *group, int body_rc, weft_future_t **out) {
+  if (out == NULL)
+    return WEFT_EINVAL;
+  *out = NULL;
+  if (group == NULL)
+    return WEFT_EINVAL;
+  bool again = group->exit_future != NULL;
+  /* Called again: only once the parent's cancellation cancelled the previous future while
+   * children ran. */
+  if (again && (group->finished || !weft_future_cancelled(group->exit_future)))
+    return WEFT_EINVALIDSTATE;
+  if (!again && group->exiting)
+    return WEFT_EINVALIDSTATE;
+  weft_future_t *f;
+  int rc = weft_future_new(weft_task_future(group->parent)->loop, &f);
+  if (rc != 0)
+    return rc;
+  if (again) {
+    /* As exit_await: a cancellation while waiting cancels the children, and exit goes on
+     * waiting for them. */
+    group->cancelled_while_waiting = true;
+    if (!group->aborting) {
+      group->propagate_cancel = true;
+      abort_children(group);
     }
-    return WEFT_EGROUP;
+    weft_future_release(group->exit_future);
+  } else {
+    group->exiting = true;
+    group->exit_body_rc = body_rc;
+    group->propagate_cancel = body_rc == WEFT_ECANCELLED;
+    if (body_rc != 0 && !group->aborting)
+      abort_children(group);
   }
+  group->exit_future = f;
+  if (group->ntasks == 0)
+    finish_exit_future(group);
+  *out = weft_future_retain(f);
   return 0;
 }
 
@@ -234,6 +303,11 @@ void weft_taskgroup_free(weft_taskgroup_t *group) {
     weft_future_remove_done_callback(weft_task_future(t), on_child_done, group);
     weft_task_cancel(t, NULL);
     remove_task(group, t);
+  }
+  if (group->exit_future != NULL) {
+    /* Nobody waits for a group freed during exit any more. */
+    weft_future_cancel(group->exit_future, NULL);
+    weft_future_release(group->exit_future);
   }
   for (size_t i = 0; i < group->nerrors; i++)
     weft_future_release(group->errors[i]);
