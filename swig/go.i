@@ -95,6 +95,30 @@ static size_t weftgo_value_copy(const weft_value_t *value, weftgo_slice_t dst) {
 %typemap(in) weftgo_slice_t %{ $1 = *(weftgo_slice_t *)&$input; %}
 size_t weftgo_value_copy(const weft_value_t *value, weftgo_slice_t dst);
 
+/* Arrays of handles the core fills (weft_all_tasks, weft_taskgroup_errors), as Go slices
+ * of handles: integers to Go, so the slice may be handed to C for the call. Each returns
+ * the full count, which may exceed the slice's length. */
+%{
+typedef weftgo_slice_t weftgo_tasks_t;
+typedef weftgo_slice_t weftgo_futures_t;
+
+static size_t weftgo_all_tasks(weft_loop_t *loop, weftgo_tasks_t dst) {
+  return weft_all_tasks(loop, (weft_task_t **)dst.array, (size_t)dst.len);
+}
+
+static size_t weftgo_taskgroup_errors(const weft_taskgroup_t *group, weftgo_futures_t dst) {
+  return weft_taskgroup_errors(group, (weft_future_t **)dst.array, (size_t)dst.len);
+}
+%}
+%typemap(gotype) weftgo_tasks_t "[]SwigcptrStruct_SS_weft_task_s"
+%typemap(imtype) weftgo_tasks_t "[]SwigcptrStruct_SS_weft_task_s"
+%typemap(in) weftgo_tasks_t %{ $1 = *(weftgo_tasks_t *)&$input; %}
+%typemap(gotype) weftgo_futures_t "[]SwigcptrStruct_SS_weft_future_s"
+%typemap(imtype) weftgo_futures_t "[]SwigcptrStruct_SS_weft_future_s"
+%typemap(in) weftgo_futures_t %{ $1 = *(weftgo_futures_t *)&$input; %}
+size_t weftgo_all_tasks(weft_loop_t *loop, weftgo_tasks_t dst);
+size_t weftgo_taskgroup_errors(const weft_taskgroup_t *group, weftgo_futures_t dst);
+
 %constant weft_callback_fn WeftgoCallback = weftgoCallback;
 %constant weft_future_cb WeftgoFutureDone = weftgoFutureDone;
 %constant weft_free_fn WeftgoFreeHandle = weftgoFreeHandle;

@@ -1,0 +1,209 @@
+package weft
+
+import (
+	"context"
+	"errors"
+	"runtime/cgo"
+
+	"weft.dev/weft/internal/raw"
+)
+
+type groupPtr = raw.SwigcptrStruct_SS_weft_taskgroup_s
+
+// TaskGroup is asyncio.TaskGroup on the core's taskgroup: children spawned in it cannot
+// outlive the block (RunTaskGroup's body), and the first child to fail cancels its
+// siblings and the body.
+type TaskGroup struct {
+	l   *Loop
+	ts  *taskState
+	ptr groupPtr // loop goroutine only; 0 once the group is done
+}
+
+// RunTaskGroup runs body as the block of a TaskGroup of the task ctx belongs to (ctx is
+// a task function's context, or one derived from it), then waits for every child. It
+// returns nil when the body and every child succeeded; the errors of the failed children
+// and the body's own, joined with errors.Join, in the order they failed; or, when the
+// task was cancelled from outside, that cancellation (ErrCancelled and context.Canceled),
+// which then also reaches the block around this one. The body's ctx is cancelled when a
+// child fails or the group is cancelled.
+func RunTaskGroup(ctx context.Context, body func(ctx context.Context, g *TaskGroup) error) error {
+	ts := taskOf(ctx)
+	if ts == nil {
+		return errNotInTask
+	}
+	if body == nil {
+		return ErrInval
+	}
+	l := ts.l
+	g := &TaskGroup{l: l, ts: ts}
+	var bodyCtx context.Context
+	var sc *scope
+	err := l.call(func() error {
+		if ts.ptr.Swigcptr() == 0 || ts.finished {
+			return ErrInvalidState
+		}
+		var p groupPtr
+		if rc := raw.Weft_taskgroup_enter(ts.ptr, &p); rc != 0 {
+			return codeError(rc)
+		}
+		g.ptr = p
+		bodyCtx, sc = ts.pushScope(ctx)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	bodyErr, panicked, value := callBody(bodyCtx, g, body)
+	err = g.exit(sc, bodyErr)
+	if panicked {
+		panic(value)
+	}
+	return err
+}
+
+// callBody runs the body; a panic in it is reported as panicked, so that the group can
+// still cancel and wait for its children before the panic goes on.
+func callBody(ctx context.Context, g *TaskGroup, body func(context.Context, *TaskGroup) error) (err error, panicked bool, value any) {
+	defer func() {
+		if r := recover(); r != nil {
+			err, panicked, value = errBodyPanicked, true, r
+		}
+	}()
+	return body(ctx, g), false, nil
+}
+
+var errBodyPanicked = errors.New("weft: the TaskGroup's body panicked")
+
+// exit waits for the children through the core's exit future. A cancellation of the task
+// while it waits reaches the group's scope, which cancels that future: the core then
+// cancels the children and hands out another future to go on waiting, as asyncio's
+// __aexit__ goes on waiting for them.
+func (g *TaskGroup) exit(sc *scope, bodyErr error) error {
+	l, ts := g.l, g.ts
+	bodyRC := errorCode(bodyErr)
+	done := make(chan struct{})
+	var result error
+	var current futPtr // the exit future waited on; loop goroutine only
+	var handle cgo.Handle
+
+	var finish func(rc int)
+	var wait func(again bool)
+	finish = func(rc int) {
+		sc.onCancel = nil
+		switch {
+		case rc == int(raw.WEFT_EGROUP):
+			result = g.errors(bodyErr)
+		case rc == int(raw.WEFT_ECANCELLED):
+			result = &cancelError{ctxErr: context.Canceled, core: &Error{Code: rc}}
+		default:
+			result = codeError(rc)
+		}
+		raw.Weft_taskgroup_free(g.ptr)
+		g.ptr = 0
+		ts.popScope(sc, rc == int(raw.WEFT_ECANCELLED))
+		close(done)
+	}
+	onDone := func(f futPtr) {
+		handle.Delete()
+		handle = 0
+		cancelled := raw.Weft_future_cancelled(f) == 1
+		rc := 0
+		if !cancelled {
+			rc = raw.Weft_future_error(f)
+		}
+		raw.Weft_future_release(f)
+		current = 0
+		if cancelled {
+			wait(true)
+			return
+		}
+		finish(rc)
+	}
+	wait = func(again bool) {
+		var f futPtr
+		rc := raw.Weft_taskgroup_exit(g.ptr, bodyRC, &f)
+		if again && rc == int(raw.WEFT_EINVALIDSTATE) {
+			finish(int(raw.WEFT_ECANCELLED)) // the group ended with the cancellation itself
+			return
+		}
+		if rc != 0 {
+			finish(rc)
+			return
+		}
+		current = f
+		handle = cgo.NewHandle(onDone)
+		if rc := raw.Weft_future_add_done_callback(f, raw.WeftgoFutureDone, uintptr(handle)); rc != 0 {
+			handle.Delete()
+			handle = 0
+			raw.Weft_future_release(f)
+			current = 0
+			finish(rc)
+		}
+	}
+	err := l.call(func() error {
+		sc.onCancel = func() {
+			if current != 0 && raw.Weft_future_done(current) == 0 {
+				raw.Weft_future_cancel(current, "")
+			}
+		}
+		wait(false)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	<-done
+	return result
+}
+
+// errors is the group's errors as Go errors, joined; loop goroutine. The body's own error
+// is the one the body returned (the core holds its code only).
+func (g *TaskGroup) errors(bodyErr error) error {
+	futs := make([]futPtr, 8)
+	for {
+		n := int(raw.Weftgo_taskgroup_errors(g.ptr, futs))
+		if n <= len(futs) {
+			futs = futs[:n]
+			break
+		}
+		futs = make([]futPtr, n)
+	}
+	errs := make([]error, 0, len(futs))
+	for _, f := range futs {
+		if raw.Weft_task_from_future(f).Swigcptr() == 0 && bodyErr != nil {
+			errs = append(errs, bodyErr)
+			continue
+		}
+		_, err := taskOutcome(f)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Spawn starts fn as a child task of the group (asyncio's TaskGroup.create_task).
+// ErrInvalidState once the group is shutting down or done.
+func (g *TaskGroup) Spawn(name string, fn func(ctx context.Context) (any, error)) (*Task, error) {
+	if g == nil || g.l == nil {
+		return nil, ErrInval
+	}
+	return g.l.spawn(name, fn, func(p taskPtr) error {
+		if g.ptr == 0 {
+			return ErrInvalidState
+		}
+		return codeError(raw.Weft_taskgroup_add(g.ptr, p))
+	})
+}
+
+// Cancel cancels the children and the body; the group then ends without an error
+// (asyncio 3.14's TaskGroup.cancel).
+func (g *TaskGroup) Cancel() error {
+	if g == nil || g.l == nil {
+		return ErrInval
+	}
+	return g.l.call(func() error {
+		if g.ptr == 0 {
+			return nil
+		}
+		return codeError(raw.Weft_taskgroup_cancel(g.ptr))
+	})
+}
