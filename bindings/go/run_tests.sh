@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs one of the Go binding's checks for ctest (bindings/go/CMakeLists.txt registers each):
 #   run_tests.sh GO BUILD_DIR vet|test|generated
+#   run_tests.sh GO BUILD_DIR install TOP_BUILD_DIR
 # Everything Go writes (build cache, module cache) stays under BUILD_DIR; the module has no
 # dependencies, so nothing is downloaded.
 set -euo pipefail
@@ -37,6 +38,27 @@ generated)
   trap 'rm -rf "$tmp"' EXIT
   "$go_bin" run ./internal/errgen "$repo/core/include/weft/error.h" "$tmp/errors_table.go"
   diff -u errors_table.go "$tmp/errors_table.go"
+  ;;
+install)
+  # As a user outside the repository: weft installed into a prefix, the module as `go get`
+  # fetches it (its own directory only, so swig/ is not next to it), a program of its own
+  # module using it through a replace directive, found with PKG_CONFIG_PATH alone.
+  top_build=$4
+  tmp=$(mktemp -d)
+  trap 'chmod -R u+w "$tmp"; rm -rf "$tmp"' EXIT
+  cmake --install "$top_build" --prefix "$tmp/prefix" >/dev/null
+  mkdir -p "$tmp/module" "$tmp/app"
+  tar -C "$here" --exclude=./testdata -cf - . | tar -C "$tmp/module" -xf -
+  cp "$here/testdata/outside/main.go" "$tmp/app/main.go"
+  printf 'module example.com/outside\n\ngo 1.24\n\nrequire weft.dev/weft v0.0.0\n\nreplace weft.dev/weft => ../module\n' >"$tmp/app/go.mod"
+  pc=$(dirname "$(find "$tmp/prefix" -name weft.pc | head -n 1)")
+  export PKG_CONFIG_PATH=$pc GOPROXY=off GOFLAGS=-mod=mod
+  libdir=$(pkg-config --variable=libdir weft)
+  cd "$tmp/app"
+  CGO_LDFLAGS="-Wl,-rpath,$libdir" "$go_bin" build -o outside .
+  out=$(./outside)
+  echo "$out"
+  [ "$out" = "weft outside the tree: from outside" ]
   ;;
 *)
   echo "run_tests.sh: unknown mode $mode" >&2
