@@ -2,6 +2,8 @@
 # Runs one of the Go binding's checks for ctest (bindings/go/CMakeLists.txt registers each):
 #   run_tests.sh GO BUILD_DIR vet|test|generated
 #   run_tests.sh GO BUILD_DIR install TOP_BUILD_DIR
+#   run_tests.sh GO BUILD_DIR case     (go run case.go in the current directory: a
+#                                       behaviour case, tests/behaviour/CMakeLists.txt)
 # Everything Go writes (build cache, module cache) stays under BUILD_DIR; the module has no
 # dependencies, so nothing is downloaded.
 set -euo pipefail
@@ -20,6 +22,7 @@ export GOCACHE="$build_dir/gocache" GOPATH="$build_dir/gopath" GOFLAGS=-mod=mod 
 iface=$(cat "$repo"/swig/*.i "$repo"/core/include/weft.h "$repo"/core/include/weft/*.h | sha256sum | cut -c1-16)
 export CGO_CFLAGS="-O2 -g -DWEFT_INTERFACE_DIGEST=$iface"
 
+case_dir=$PWD
 cd "$here"
 case $mode in
 vet)
@@ -38,6 +41,10 @@ generated)
   trap 'rm -rf "$tmp"' EXIT
   "$go_bin" run ./internal/errgen "$repo/core/include/weft/error.h" "$tmp/errors_table.go"
   diff -u errors_table.go "$tmp/errors_table.go"
+  ;;
+case)
+  cd "$case_dir"
+  exec "$go_bin" run case.go
   ;;
 install)
   # As a user outside the repository: weft installed into a prefix, the module as `go get`
