@@ -86,6 +86,14 @@ func (l *Loop) spawn(name string, body func(ctx context.Context) (any, error), t
 // step is the core's call: start the function, or follow it.
 func (ts *taskState) step(task taskPtr, throwCode int) {
 	l := ts.l
+	if !ts.started && throwCode == int(raw.WEFT_ECANCELLED) {
+		// Cancelled before its first step: as a coroutine thrown into before it started,
+		// the function never runs.
+		ts.started = true
+		ts.end()
+		raw.Weft_task_fail(task, throwCode, "", 0, nil)
+		return
+	}
 	if !ts.started {
 		ts.started = true
 		ctx, cancel := context.WithCancel(context.WithValue(context.Background(), taskKey{}, ts))

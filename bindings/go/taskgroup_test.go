@@ -368,3 +368,28 @@ func TestTimeoutNested(t *testing.T) {
 		t.Fatalf("outer %v, inner %v", err, inner)
 	}
 }
+
+// A group shutting down refuses new children, whose functions never run (the task made for
+// one is cancelled before its first step).
+func TestCancelledBeforeStartNeverRuns(t *testing.T) {
+	l := newLoop(t)
+	ran := make(chan struct{}, 2)
+	err := inTask(t, l, func(ctx context.Context) error {
+		return RunTaskGroup(ctx, func(ctx context.Context, g *TaskGroup) error {
+			g.Spawn("", func(context.Context) (any, error) { return nil, ErrIO })
+			l.Sleep(ctx, time.Hour)
+			_, err := g.Spawn("", func(context.Context) (any, error) { ran <- struct{}{}; return nil, nil })
+			if !errors.Is(err, ErrInvalidState) {
+				t.Errorf("spawn in a failing group: %v", err)
+			}
+			return nil
+		})
+	})
+	if !errors.Is(err, ErrIO) {
+		t.Fatal(err)
+	}
+	l.Sleep(context.Background(), time.Millisecond)
+	if len(ran) != 0 {
+		t.Fatal("a function ran")
+	}
+}
