@@ -152,8 +152,13 @@ func (g *TaskGroup) exit(sc *scope, bodyErr error) error {
 	if err != nil {
 		return err
 	}
-	<-done
-	return result
+	select {
+	case <-done:
+		return result
+	case <-l.done:
+		// The loop closed under the group: its children were ended with it.
+		return ErrLoopClosed
+	}
 }
 
 // errors is the group's errors as Go errors, joined; loop goroutine. The body's own error
