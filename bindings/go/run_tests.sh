@@ -2,6 +2,7 @@
 # Runs one of the Go binding's checks for ctest (bindings/go/CMakeLists.txt registers each):
 #   run_tests.sh GO BUILD_DIR vet|test|generated
 #   run_tests.sh GO BUILD_DIR install TOP_BUILD_DIR
+#   run_tests.sh GO BUILD_DIR examples (vet and run examples/go, as ci/demo.sh does)
 #   run_tests.sh GO BUILD_DIR case     (go run case.go in the current directory: a
 #                                       behaviour case, tests/behaviour/CMakeLists.txt)
 # Everything Go writes (build cache, module cache) stays under BUILD_DIR; the module has no
@@ -41,6 +42,13 @@ generated)
   trap 'rm -rf "$tmp"' EXIT
   "$go_bin" run ./internal/errgen "$repo/core/include/weft/error.h" "$tmp/errors_table.go"
   diff -u errors_table.go "$tmp/errors_table.go"
+  ;;
+examples)
+  cd "$repo/examples/go"
+  "$go_bin" vet ./...
+  for example in echo pipeline; do
+    "$go_bin" run "./$example"
+  done
   ;;
 case)
   cd "$case_dir"

@@ -393,3 +393,32 @@ func TestCancelledBeforeStartNeverRuns(t *testing.T) {
 		t.Fatal("a function ran")
 	}
 }
+
+// A Timeout around a TaskGroup: the expiry cancels the body, the group cancels its
+// children and lets the cancellation through, and the Timeout turns it into ErrTimeout.
+func TestTimeoutAroundTaskGroup(t *testing.T) {
+	l := newLoop(t)
+	var childErr, groupErr error
+	err := inTask(t, l, func(ctx context.Context) error {
+		err := Timeout(ctx, time.Millisecond, func(ctx context.Context, _ *TimeoutScope) error {
+			groupErr = RunTaskGroup(ctx, func(ctx context.Context, g *TaskGroup) error {
+				started := make(chan struct{})
+				g.Spawn("", func(ctx context.Context) (any, error) {
+					close(started)
+					childErr = l.Sleep(ctx, time.Hour)
+					return nil, childErr
+				})
+				<-started // the child runs before the expiry can reach the group
+				return l.Sleep(ctx, time.Hour)
+			})
+			return groupErr
+		})
+		if n, _ := CurrentTask(ctx).Cancelling(); n != 0 {
+			t.Errorf("cancelling %d after the timeout", n)
+		}
+		return err
+	})
+	if !errors.Is(err, ErrTimeout) || !errors.Is(groupErr, ErrCancelled) || !errors.Is(childErr, context.Canceled) {
+		t.Fatalf("timeout %v, group %v, child %v", err, groupErr, childErr)
+	}
+}
