@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"sync/atomic"
 
 	"weft.dev/weft/internal/raw"
 )
@@ -18,6 +19,9 @@ type scope struct {
 	// onCancel, when set, is told of a cancellation delivered to the scope (a TaskGroup
 	// waiting for its children passes it on to the core's exit future).
 	onCancel func()
+	// delivered counts the cancellations delivered, so that a block can tell those that
+	// came after its body returned (read from the body's goroutine too).
+	delivered atomic.Int32
 }
 
 // taskOf is the Go task whose function ctx was derived from, or nil.
@@ -35,6 +39,7 @@ func (ts *taskState) deliverCancel() {
 		return
 	}
 	sc := ts.scopes[len(ts.scopes)-1]
+	sc.delivered.Add(1)
 	sc.cancel()
 	if sc.onCancel != nil {
 		sc.onCancel()

@@ -54,7 +54,7 @@ func RunTaskGroup(ctx context.Context, body func(ctx context.Context, g *TaskGro
 		return err
 	}
 	bodyErr, panicked, value := callBody(bodyCtx, g, body)
-	err = g.exit(sc, bodyErr)
+	err = g.exit(sc, bodyErr, sc.delivered.Load())
 	if panicked {
 		panic(value)
 	}
@@ -75,78 +75,73 @@ func callBody(ctx context.Context, g *TaskGroup, body func(context.Context, *Tas
 var errBodyPanicked = errors.New("weft: the TaskGroup's body panicked")
 
 // exit waits for the children through the core's exit future. A cancellation of the task
-// while it waits reaches the group's scope, which cancels that future: the core then
-// cancels the children and hands out another future to go on waiting, as asyncio's
-// __aexit__ goes on waiting for them.
-func (g *TaskGroup) exit(sc *scope, bodyErr error) error {
+// while it waits reaches the group's scope, which cancels that future: to the core that is
+// the parent's cancellation while it waits (asyncio's __aexit__ catching CancelledError),
+// so it cancels the children, and the future still completes only once they are done.
+// seen is how many cancellations had reached the scope when the body returned: one that
+// came later came while the group was exiting.
+func (g *TaskGroup) exit(sc *scope, bodyErr error, seen int32) error {
 	l, ts := g.l, g.ts
 	bodyRC := errorCode(bodyErr)
 	done := make(chan struct{})
 	var result error
-	var current futPtr // the exit future waited on; loop goroutine only
+	var exitFut futPtr // loop goroutine only; 0 once done
 	var handle cgo.Handle
 
-	var finish func(rc int)
-	var wait func(again bool)
-	finish = func(rc int) {
+	finish := func(rc int) {
 		sc.onCancel = nil
-		switch {
-		case rc == int(raw.WEFT_EGROUP):
+		switch rc {
+		case int(raw.WEFT_EGROUP):
 			result = g.errors(bodyErr)
-		case rc == int(raw.WEFT_ECANCELLED):
+		case int(raw.WEFT_ECANCELLED):
 			result = &cancelError{ctxErr: context.Canceled, core: &Error{Code: rc}}
 		default:
 			result = codeError(rc)
 		}
 		raw.Weft_taskgroup_free(g.ptr)
 		g.ptr = 0
-		ts.popScope(sc, rc == int(raw.WEFT_ECANCELLED))
+		// A cancellation that goes through the group, or one from outside that the core
+		// keeps requested under the group's errors, reaches the block around it.
+		propagate := rc == int(raw.WEFT_ECANCELLED) ||
+			(rc == int(raw.WEFT_EGROUP) && raw.Weft_task_cancelling(ts.ptr) > 0)
+		ts.popScope(sc, propagate)
 		close(done)
 	}
 	onDone := func(f futPtr) {
 		handle.Delete()
 		handle = 0
-		cancelled := raw.Weft_future_cancelled(f) == 1
-		rc := 0
-		if !cancelled {
+		rc := int(raw.WEFT_ECANCELLED)
+		if raw.Weft_future_cancelled(f) == 0 {
 			rc = raw.Weft_future_error(f)
 		}
 		raw.Weft_future_release(f)
-		current = 0
-		if cancelled {
-			wait(true)
-			return
-		}
+		exitFut = 0
 		finish(rc)
 	}
-	wait = func(again bool) {
+	err := l.call(func() error {
 		var f futPtr
-		rc := raw.Weft_taskgroup_exit(g.ptr, bodyRC, &f)
-		if again && rc == int(raw.WEFT_EINVALIDSTATE) {
-			finish(int(raw.WEFT_ECANCELLED)) // the group ended with the cancellation itself
-			return
-		}
-		if rc != 0 {
+		if rc := raw.Weft_taskgroup_exit(g.ptr, bodyRC, &f); rc != 0 {
 			finish(rc)
-			return
+			return nil
 		}
-		current = f
 		handle = cgo.NewHandle(onDone)
 		if rc := raw.Weft_future_add_done_callback(f, raw.WeftgoFutureDone, uintptr(handle)); rc != 0 {
 			handle.Delete()
 			handle = 0
+			raw.Weft_future_cancel(f, "") // the children are cancelled; nobody waits for them
 			raw.Weft_future_release(f)
-			current = 0
 			finish(rc)
+			return nil
 		}
-	}
-	err := l.call(func() error {
+		exitFut = f
 		sc.onCancel = func() {
-			if current != 0 && raw.Weft_future_done(current) == 0 {
-				raw.Weft_future_cancel(current, "")
+			if exitFut != 0 {
+				raw.Weft_future_cancel(exitFut, "")
 			}
 		}
-		wait(false)
+		if sc.delivered.Load() > seen {
+			sc.onCancel()
+		}
 		return nil
 	})
 	if err != nil {

@@ -35,11 +35,9 @@ WEFT_API int weft_taskgroup_add(weft_taskgroup_t *group, weft_task_t *task);
 WEFT_API int weft_taskgroup_cancel(weft_taskgroup_t *group);
 /* From the parent task: waits for every child; `body_rc` is the body's outcome. */
 WEFT_API int weft_taskgroup_exit_await(weft_taskgroup_t *group, int body_rc);
-/* exit as a future, for a parent that cannot wait on its own stack (a binding's task): the
- * future completes once every child is done, with exit_await's outcome (none for 0).
- * Should it end cancelled while children run (the parent was cancelled while it waited),
- * call again: the children are then cancelled and the new future waits for them; once the
- * group is done that call gives WEFT_EINVALIDSTATE. */
+/* exit as a future, for a parent that is a step-driven task: it completes once no child
+ * runs, with exit_await's outcome as its error (cancelled for WEFT_ECANCELLED). Cancelling
+ * it is the parent's cancellation while it waits: the children are cancelled first. */
 WEFT_API int weft_taskgroup_exit(weft_taskgroup_t *group, int body_rc, weft_future_t **out);
 /* After exit: the failed children (and the body's error, as a future) in failure order.
  * Fills out[0..capacity) with borrowed futures and returns the count. */
