@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test: the plain build (warnings are errors), the same
 # tests under AddressSanitizer+UBSan, the allocation-failure sweep, the C tests under
-# valgrind memcheck (zero leaks), the clang-format check, and the fuzzers for a bounded time
-# (ci/fuzz.sh, clang). Each step's ctest summary is printed; the first failure stops it.
+# valgrind memcheck (zero leaks), a one-minute soak (tests/load), the clang-format check,
+# and the fuzzers for a bounded time (ci/fuzz.sh, clang). Each step's ctest summary is
+# printed; the first failure stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/deps.sh
@@ -16,7 +17,7 @@ git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
 step "plain build (-Werror) and every test"
 cmake -S . -B build/ci -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_WERROR=ON >/dev/null
 cmake --build build/ci -j"$jobs"
-ctest --test-dir build/ci -j"$jobs" --output-on-failure
+ctest --test-dir build/ci -j"$jobs" -LE soak --output-on-failure
 
 step "AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DWEFT_WERROR=ON -DWEFT_SANITIZE=ON \
@@ -35,6 +36,9 @@ cmake -S . -B build/valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEFT_WERROR=ON 
   >/dev/null
 cmake --build build/valgrind -j"$jobs"
 ctest --test-dir build/valgrind -j"$jobs" -L c --output-on-failure
+
+step "soak: a mixed workload on one loop for a minute; fails on any error or growth (tests/load)"
+ctest --test-dir build/ci -L soak --output-on-failure
 
 step "fuzzing: corpus replays, then each libFuzzer target for 20 s (clang, ASan+UBSan)"
 bash ci/fuzz.sh 20

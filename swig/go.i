@@ -183,4 +183,153 @@ int weftgo_process_start(weft_loop_t *loop, weftgo_slice_t argz, weftgo_slice_t 
 %constant weft_step_fn WeftgoStep = weftgoStep;
 %constant weft_protocol_factory_fn WeftgoProtocolFactory = weftgo_protocol_factory;
 
+
+/* ---- Network connections (conn.go, listener.go, packetconn.go, tls.go) ---- */
+%{
+extern int weftgoStreamClient(weft_stream_reader_t *reader, weft_stream_writer_t *writer,
+                              void *arg);
+extern void weftgoDatagramMade(weft_transport_t *transport, void *arg);
+extern void weftgoDatagramReceived(weft_transport_t *transport, const char *data, size_t len,
+                                   const struct sockaddr *addr, void *arg);
+extern void weftgoDatagramError(weft_transport_t *transport, int error, void *arg);
+extern void weftgoDatagramLost(weft_transport_t *transport, int error, void *arg);
+
+/* A key of a transport's extra information copied into dst: its size, or an error code. */
+static int64_t weftgo_extra_info(const weft_transport_t *transport, int key, weftgo_slice_t dst) {
+  size_t len = (size_t)dst.len;
+  int rc = weft_transport_get_extra_info(transport, key, dst.array, &len);
+  return rc != 0 ? rc : (int64_t)len;
+}
+
+/* A listening socket's address copied into dst: its size, or an error code. */
+static int64_t weftgo_server_address(const weft_server_t *server, size_t index,
+                                     weftgo_slice_t dst) {
+  size_t len = (size_t)dst.len;
+  int rc = weft_server_socket_address(server, index, (struct sockaddr *)dst.array, &len);
+  return rc != 0 ? rc : (int64_t)len;
+}
+
+/* One datagram to the raw sockaddr in addr (empty: the connected peer). */
+static int weftgo_sendto(weft_transport_t *transport, weftgo_slice_t data, weftgo_slice_t addr) {
+  return weft_transport_sendto(transport, data.array, (size_t)data.len,
+                               addr.len > 0 ? (const struct sockaddr *)addr.array : NULL);
+}
+
+/* A datagram endpoint whose protocol is the Go object behind handle, which the core
+ * deletes (arg_free) when it lets go of it. */
+static int weftgo_create_datagram_endpoint(weft_loop_t *loop, uintptr_t handle,
+                                           const char *host, int port, int family,
+                                           weft_future_t **out) {
+  weft_datagram_options_t o;
+  weft_datagram_options_init(&o);
+  o.local_host = host;
+  o.local_port = port;
+  o.family = family;
+  weft_protocol_t p;
+  memset(&p, 0, sizeof(p));
+  p.size = sizeof(p);
+  p.connection_made = weftgoDatagramMade;
+  p.datagram_received = weftgoDatagramReceived;
+  p.error_received = weftgoDatagramError;
+  p.connection_lost = weftgoDatagramLost;
+  p.arg_free = weftgoFreeHandle;
+  return weft_create_datagram_endpoint(loop, &p, (void *)handle, &o, out);
+}
+
+/* The options structs are filled here, on the C stack, so no string crosses into a struct
+ * field (SWIG's setters would copy and leak it). unix_path: host is a socket's path. */
+static int weftgo_open_stream(weft_loop_t *loop, const char *host, int port, int unix_path,
+                              int family, weft_tls_context_t *tls, const char *server_name,
+                              weft_future_t **out) {
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.family = family;
+  weft_tls_options_t to;
+  weft_tls_options_init(&to);
+  if (tls) {
+    to.context = tls;
+    to.server_hostname = server_name && *server_name ? server_name : NULL;
+    co.tls = &to;
+  }
+  weft_stream_options_t so;
+  weft_stream_options_init(&so);
+  so.connect = &co;
+  if (unix_path) return weft_open_unix_connection(loop, host, strlen(host), &so, out);
+  return weft_open_connection(loop, host, port, &so, out);
+}
+
+/* A stream server whose client callback is the Go function behind handle; the core
+ * deletes the handle once the server has let go of it. */
+static int weftgo_start_stream_server(weft_loop_t *loop, uintptr_t handle, const char *host,
+                                      int port, int unix_path, int family,
+                                      weft_tls_context_t *tls, weft_future_t **out) {
+  weft_server_options_t sv;
+  weft_server_options_init(&sv);
+  sv.family = family;
+  weft_tls_options_t to;
+  weft_tls_options_init(&to);
+  if (tls) {
+    to.context = tls;
+    sv.tls = &to;
+  }
+  weft_stream_options_t so;
+  weft_stream_options_init(&so);
+  so.server = &sv;
+  if (unix_path)
+    return weft_start_unix_server(loop, weftgoStreamClient, (void *)handle, weftgoFreeHandle,
+                                  host, strlen(host), &so, out);
+  return weft_start_server(loop, weftgoStreamClient, (void *)handle, weftgoFreeHandle,
+                           host && *host ? host : NULL, port, &so, out);
+}
+
+/* The partial data of a read failed with WEFT_EINCOMPLETE copied into dst (as much as
+ * fits); returns its full length. */
+static int64_t weftgo_stream_partial(const weft_future_t *future, weftgo_slice_t dst) {
+  size_t len = 0;
+  const void *data = weft_stream_error_partial(future, &len);
+  if (data == NULL) return 0;
+  size_t n = len < (size_t)dst.len ? len : (size_t)dst.len;
+  if (n > 0) memcpy(dst.array, data, n);
+  return (int64_t)len;
+}
+
+/* A reader's readuntil with one separator. */
+static int weftgo_stream_readuntil(weft_stream_reader_t *reader, weftgo_slice_t sep,
+                                   weft_future_t **out) {
+  const void *seps[1] = {sep.array};
+  size_t lens[1] = {(size_t)sep.len};
+  return weft_stream_readuntil(reader, seps, lens, 1, out);
+}
+
+/* ALPN protocols packed as NUL-terminated names one after another. */
+static int weftgo_tls_set_alpn(weft_tls_context_t *ctx, weftgo_slice_t packed) {
+  const char *names[64];
+  size_t count = 0;
+  const char *p = packed.array, *end = p + packed.len;
+  while (p < end && count < 64) {
+    names[count++] = p;
+    p += strlen(p) + 1;
+  }
+  return weft_tls_context_set_alpn_protocols(ctx, names, count);
+}
+%}
+
+
 %include "weft.i"
+
+/* After weft.i, so that its handle typemaps apply to these (weft_future_t **out). */
+int64_t weftgo_extra_info(const weft_transport_t *transport, int key, weftgo_slice_t dst);
+int64_t weftgo_server_address(const weft_server_t *server, size_t index, weftgo_slice_t dst);
+int weftgo_sendto(weft_transport_t *transport, weftgo_slice_t data, weftgo_slice_t addr);
+int weftgo_create_datagram_endpoint(weft_loop_t *loop, uintptr_t handle, const char *host,
+                                    int port, int family, weft_future_t **out);
+int weftgo_tls_set_alpn(weft_tls_context_t *ctx, weftgo_slice_t packed);
+
+%constant weft_stream_client_fn WeftgoStreamClient = weftgoStreamClient;
+int weftgo_open_stream(weft_loop_t *loop, const char *host, int port, int unix_path, int family,
+                       weft_tls_context_t *tls, const char *server_name, weft_future_t **out);
+int weftgo_start_stream_server(weft_loop_t *loop, uintptr_t handle, const char *host, int port,
+                               int unix_path, int family, weft_tls_context_t *tls,
+                               weft_future_t **out);
+int64_t weftgo_stream_partial(const weft_future_t *future, weftgo_slice_t dst);
+int weftgo_stream_readuntil(weft_stream_reader_t *reader, weftgo_slice_t sep, weft_future_t **out);

@@ -908,6 +908,75 @@ WEFT_TEST(pass_fds) {
   weft_test_close_loop(loop);
 }
 
+/* A start function as a binding's fork path: the child sets its umask (which posix_spawn
+ * cannot) and runs the program found, on the descriptors the core prepared. */
+static int fork_with_umask(const char *path, char *const *argv, const int child_fd[3],
+                           void *start_arg) {
+  int *calls = start_arg;
+  ++*calls;
+  pid_t pid = fork();
+  if (pid < 0)
+    return WEFT_EAGAIN;
+  if (pid == 0) {
+    umask(077);
+    for (int i = 0; i < 3; i++)
+      if ((child_fd[i] == i ? fcntl(i, F_SETFD, 0) : dup2(child_fd[i], i)) < 0)
+        _exit(126);
+    execv(path, argv);
+    _exit(127);
+  }
+  return (int)pid;
+}
+
+static int refuse_to_start(const char *path, char *const *argv, const int child_fd[3],
+                           void *start_arg) {
+  (void)path, (void)argv, (void)child_fd;
+  ++*(int *)start_arg;
+  return WEFT_EPERM;
+}
+
+/* executable: the program run in place of argv[0], which the child still gets as its name;
+ * start: a function that starts the child in place of posix_spawn, and what it returns. */
+WEFT_TEST(executable_and_start) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  const char *argv[] = {"renamed", "-c", "echo $0; umask", NULL};
+  weft_process_options_t o = piped(WEFT_STDIO_DEVNULL, WEFT_STDIO_PIPE, WEFT_STDIO_DEVNULL);
+  o.executable = "sh";
+  weft_process_t *p;
+  weft_future_t *f;
+  mode_t mask = umask(022);
+  ASSERT_OK(weft_create_subprocess_exec(loop, argv, &o, &p));
+  ASSERT_OK(weft_process_communicate(p, NULL, 0, &f));
+  ASSERT_OK(run(loop, f));
+  weft_future_release(f);
+  expect_output(p, 1, "renamed\n0022\n");
+  weft_process_release(p);
+
+  int calls = 0;
+  o.start = fork_with_umask;
+  o.start_arg = &calls;
+  ASSERT_OK(weft_create_subprocess_exec(loop, argv, &o, &p));
+  ASSERT_EQ(calls, 1);
+  ASSERT_OK(weft_process_communicate(p, NULL, 0, &f));
+  ASSERT_OK(run(loop, f));
+  weft_future_release(f);
+  expect_output(p, 1, "renamed\n0077\n");
+  ASSERT_EQ(wait_code(loop, p), 0);
+  weft_process_release(p);
+
+  o.start = refuse_to_start;
+  ASSERT_CODE(weft_create_subprocess_exec(loop, argv, &o, &p), WEFT_EPERM);
+  ASSERT_EQ(calls, 2);
+  o.executable = "/no/such/program";
+  ASSERT_CODE(weft_create_subprocess_exec(loop, argv, &o, &p), WEFT_ENOENT);
+  ASSERT_EQ(calls, 2); /* not found: nothing to start */
+  umask(mask);
+  tick(loop, 0.01);
+  assert_no_children();
+  weft_test_close_loop(loop);
+}
+
 typedef struct {
   int stdin_lost, stdin_error, lost;
 } stdin_watch_t;

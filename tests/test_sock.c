@@ -281,3 +281,32 @@ WEFT_TEST(descriptor_of_a_transport_is_refused) {
   close(fds[1]);
   weft_test_close_loop(loop);
 }
+
+/* A watcher only polls the caller's descriptor: its blocking mode stays what it was. */
+WEFT_TEST(watcher_leaves_the_blocking_mode_alone) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int fds[2];
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, fds));
+  ASSERT_OK(weft_add_reader(loop, fds[0], count_read, &fds[0], NULL));
+  ASSERT_OK(weft_add_writer(loop, fds[1], count_churned, NULL, NULL));
+  ASSERT_EQ(fcntl(fds[0], F_GETFL) & O_NONBLOCK, 0);
+  ASSERT_EQ(fcntl(fds[1], F_GETFL) & O_NONBLOCK, 0);
+  ASSERT_EQ(write(fds[1], "x", 1), 1);
+  run_until_read(loop);
+  ASSERT_EQ(weft_remove_reader(loop, fds[0]), 1);
+  ASSERT_EQ(weft_remove_writer(loop, fds[1]), 1);
+  ASSERT_EQ(fcntl(fds[0], F_GETFL) & O_NONBLOCK, 0);
+  close(fds[1]);
+  /* and a non-blocking one stays non-blocking */
+  ASSERT_OK(weft_add_reader(loop, fds[0], count_churned, NULL, NULL));
+  ASSERT_EQ(weft_remove_reader(loop, fds[0]), 1);
+  ASSERT_EQ(fcntl(fds[0], F_GETFL) & O_NONBLOCK, 0);
+  int flags = fcntl(fds[0], F_GETFL);
+  ASSERT_OK(fcntl(fds[0], F_SETFL, flags | O_NONBLOCK));
+  ASSERT_OK(weft_add_reader(loop, fds[0], count_churned, NULL, NULL));
+  ASSERT_TRUE(fcntl(fds[0], F_GETFL) & O_NONBLOCK);
+  ASSERT_EQ(weft_remove_reader(loop, fds[0]), 1);
+  close(fds[0]);
+  weft_test_close_loop(loop);
+}

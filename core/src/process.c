@@ -545,6 +545,13 @@ static int close_on_exec(int fd) {
  * and `path` executed. posix_spawn reports a failed exec as its result. */
 static int start_child(const char *path, char *const *argv, const weft_process_options_t *o,
                        int child_fd[3], pid_t *pid) {
+  if (o->start) {
+    int started = o->start(path, argv, child_fd, o->start_arg);
+    if (started < 0)
+      return started;
+    *pid = (pid_t)started;
+    return 0;
+  }
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
   int moved[3] = {-1, -1, -1};
@@ -633,7 +640,7 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
     if (o.pass_fds[i] < 0 || fcntl(o.pass_fds[i], F_GETFD) < 0)
       return WEFT_EBADF;
   char path[PATH_MAX];
-  int found = find_program(argv[0], o.env, o.cwd, path, sizeof path);
+  int found = find_program(o.executable ? o.executable : argv[0], o.env, o.cwd, path, sizeof path);
   if (found != 0)
     return found;
 

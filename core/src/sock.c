@@ -235,7 +235,12 @@ static int add(weft_loop_t *loop, int fd, int writer, weft_callback_fn cb, void 
     watcher_table_t *table = watchers_of(loop, 1);
     if (table == NULL || table_reserve(table, fd) != 0 || (w = calloc(1, sizeof(*w))) == NULL)
       return WEFT_ENOMEM;
+    /* uv_poll_init makes the descriptor non-blocking; a watcher only polls it, and the
+     * descriptor is the caller's, so its mode goes back to what it was (as asyncio's). */
+    int mode = fcntl(fd, F_GETFL);
     rc = uv_poll_init(uv, &w->poll, fd);
+    if (mode >= 0 && !(mode & O_NONBLOCK))
+      (void)fcntl(fd, F_SETFL, mode);
     if (rc < 0) {
       free(w);
       return weft_error_from_uv(rc);

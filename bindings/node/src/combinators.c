@@ -134,16 +134,99 @@ static napi_value wait_(napi_env env, napi_callback_info info) {
   return wn_promise(env, st, f, signal, done_flags, held, futures_free);
 }
 
+/* What waitFor and shield follow: the inner future and, when the input is a pending weft
+ * Promise, the value that Promise is fulfilled with. Some operations keep their value
+ * beside the future's result (a queue get's item is moved out by weft_queue_take, so the
+ * core's combinators pass on no value): the Promise has the value in every case. */
+typedef struct {
+  weft_future_t *inner;
+  weft_value_t value;
+  int has_value;
+  int refs; /* the outer Promise's, and the callback's on the input Promise */
+} wn_follow_arg_t;
+
+static void follow_arg_unref(wn_follow_arg_t *a) {
+  if (--a->refs > 0)
+    return;
+  weft_future_release(a->inner);
+  weft_value_clear(&a->value);
+  free(a);
+}
+
+static void follow_arg_free(void *a) {
+  follow_arg_unref(a);
+}
+
+static void follow_arg_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  follow_arg_unref(data);
+}
+
+static napi_value input_fulfilled(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  wn_follow_arg_t *a = NULL;
+  napi_get_cb_info(env, info, &argc, argv, NULL, (void **)&a);
+  if (!a->has_value && argc == 1 && wn_value_from_js(env, argv[0], &a->value) == 0)
+    a->has_value = 1;
+  return NULL;
+}
+
+static napi_value input_rejected(napi_env env, napi_callback_info info) {
+  (void)env;
+  (void)info;
+  return NULL; /* the core's future carries the error */
+}
+
+/* Records the value `input` (a pending weft Promise) is fulfilled with. Promise.prototype.then
+ * itself is called, not the input's own then, which would tell a task it awaits the input. */
+static void follow_input(napi_env env, napi_value input, wn_follow_arg_t *a) {
+  napi_value global, ctor, proto, then, argv[2], ignored;
+  if (napi_create_function(env, "fulfilled", NAPI_AUTO_LENGTH, input_fulfilled, a, &argv[0]) !=
+          napi_ok ||
+      napi_add_finalizer(env, argv[0], a, follow_arg_finalize, NULL, NULL) != napi_ok)
+    return;
+  a->refs++;
+  if (napi_create_function(env, "rejected", NAPI_AUTO_LENGTH, input_rejected, NULL, &argv[1]) !=
+          napi_ok ||
+      napi_get_global(env, &global) != napi_ok ||
+      napi_get_named_property(env, global, "Promise", &ctor) != napi_ok ||
+      napi_get_named_property(env, ctor, "prototype", &proto) != napi_ok ||
+      napi_get_named_property(env, proto, "then", &then) != napi_ok ||
+      napi_call_function(env, input, then, 2, argv, &ignored) != napi_ok)
+    napi_get_and_clear_last_exception(env, &ignored);
+}
+
 /* The outcome of the future a mirror follows: its JS value, whatever made it. */
 static napi_status follow_result(napi_env env, weft_future_t *future, void *arg, napi_value *out) {
   (void)future;
+  wn_follow_arg_t *a = arg;
+  if (a->has_value)
+    return wn_value_to_js(env, &a->value, out);
   const weft_value_t *value = NULL;
-  weft_future_result(arg, &value);
+  weft_future_result(a->inner, &value);
   return wn_value_to_js(env, value, out);
 }
 
-static void release_future(void *f) {
-  weft_future_release(f);
+/* The inner future of waitFor or shield, and what follows it; NULL with an exception. */
+static wn_follow_arg_t *follow_of(napi_env env, wn_state_t *st, napi_value input) {
+  wn_follow_arg_t *a = calloc(1, sizeof *a);
+  if (a == NULL) {
+    wn_throw(env, WEFT_ENOMEM, NULL);
+    return NULL;
+  }
+  a->value = weft_value_none();
+  a->refs = 1;
+  weft_future_t *pending = wn_future_lookup(env, st, input);
+  if (pending != NULL) {
+    a->inner = pending;
+    follow_input(env, input, a);
+  } else if ((a->inner = wn_future_of(env, st, input)) == NULL) {
+    free(a);
+    return NULL;
+  }
+  return a;
 }
 
 /* waitFor(awaitable, timeout, options) */
@@ -156,16 +239,16 @@ static napi_value wait_for(napi_env env, napi_callback_info info) {
        wn_get_double(env, argv[1], "the timeout must be a number of seconds", &timeout) != 0) ||
       wn_get_signal(env, argv[2], &signal) != 0)
     return NULL;
-  weft_future_t *inner = wn_future_of(env, st, argv[0]);
-  if (inner == NULL)
+  wn_follow_arg_t *a = follow_of(env, st, argv[0]);
+  if (a == NULL)
     return NULL;
   weft_future_t *f;
-  int rc = weft_wait_for(st->loop, inner, timeout, &f);
+  int rc = weft_wait_for(st->loop, a->inner, timeout, &f);
   if (rc != 0) {
-    weft_future_release(inner);
+    follow_arg_unref(a);
     return wn_throw(env, rc, NULL);
   }
-  return wn_promise(env, st, f, signal, follow_result, inner, release_future);
+  return wn_promise(env, st, f, signal, follow_result, a, follow_arg_free);
 }
 
 /* shield(awaitable, options): cancelling the result (its signal) leaves the inner running. */
@@ -175,16 +258,16 @@ static napi_value shield(napi_env env, napi_callback_info info) {
   if (st == NULL || wn_args(env, info, 2, argv, NULL) != 0 ||
       wn_get_signal(env, argv[1], &signal) != 0)
     return NULL;
-  weft_future_t *inner = wn_future_of(env, st, argv[0]);
-  if (inner == NULL)
+  wn_follow_arg_t *a = follow_of(env, st, argv[0]);
+  if (a == NULL)
     return NULL;
   weft_future_t *f;
-  int rc = weft_shield(inner, &f);
+  int rc = weft_shield(a->inner, &f);
   if (rc != 0) {
-    weft_future_release(inner);
+    follow_arg_unref(a);
     return wn_throw(env, rc, NULL);
   }
-  return wn_promise(env, st, f, signal, follow_result, inner, release_future);
+  return wn_promise(env, st, f, signal, follow_result, a, follow_arg_free);
 }
 
 napi_status wn_combinators_init(napi_env env, napi_value exports) {

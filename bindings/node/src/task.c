@@ -16,6 +16,7 @@
  *     awaits something that is not weft's, the cancellation waits for its next weft await,
  *     and the task's AbortSignal is aborted at once for the APIs that take one. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "weft_node.h"
 
@@ -29,7 +30,8 @@ typedef struct wn_task_s {
   weft_future_t *wake;
   weft_future_t *awaited;
   int cancel_pending;
-  int finished; /* 1: fulfilled (result), 2: rejected (code, payload) */
+  char *cancel_message; /* for a pending cancellation: asyncio passes task.cancel(msg) on */
+  int finished;         /* 1: fulfilled (result), 2: rejected (code, payload) */
   weft_value_t result;
   int code;
   void *payload;
@@ -56,6 +58,8 @@ static void task_retire(napi_env env, wn_task_t *t) {
   weft_future_release(t->wake);
   weft_future_release(t->awaited);
   t->wake = t->awaited = NULL;
+  free(t->cancel_message);
+  t->cancel_message = NULL;
   weft_value_clear(&t->result);
   if (t->payload != NULL)
     wn_payload_free(t->payload);
@@ -68,6 +72,7 @@ static void task_unref(napi_env env, wn_task_t *t) {
   if (t->self != NULL)
     napi_delete_reference(env, t->self);
   weft_task_release(t->task);
+  free(t->cancel_message);
   free(t);
 }
 
@@ -107,10 +112,16 @@ static void call_cancel_hook(napi_env env, wn_task_t *t) {
 
 static void route_cancel(napi_env env, wn_task_t *t) {
   call_cancel_hook(env, t);
-  if (t->awaited != NULL && !weft_future_done(t->awaited))
-    weft_future_cancel(t->awaited, NULL);
-  else
+  /* The core cancels `wake` with the message given to the task's cancel(). */
+  const char *message =
+      t->wake != NULL && weft_future_cancelled(t->wake) ? weft_future_error_message(t->wake) : NULL;
+  if (t->awaited != NULL && !weft_future_done(t->awaited)) {
+    weft_future_cancel(t->awaited, message);
+  } else {
     t->cancel_pending = 1;
+    free(t->cancel_message);
+    t->cancel_message = message != NULL ? strdup(message) : NULL;
+  }
 }
 
 static napi_value on_fulfilled(napi_env env, napi_callback_info info);
@@ -309,7 +320,9 @@ static napi_value task_awaits(napi_env env, napi_callback_info info) {
   t->awaited = f;
   if (t->cancel_pending && !weft_future_done(f)) {
     t->cancel_pending = 0;
-    weft_future_cancel(f, NULL);
+    weft_future_cancel(f, t->cancel_message);
+    free(t->cancel_message);
+    t->cancel_message = NULL;
   }
   return NULL;
 }

@@ -60,3 +60,16 @@ test('waitFor passes the result through, or cancels the inner on timeout', async
   await assert.rejects(weft.waitFor(inner, 0.001), weft.TimeoutError);
   await assert.rejects(inner, weft.CancelledError);
 });
+
+test('waitFor and shield pass on a pending queue get\'s item (kept beside its future\'s result)', async () => {
+  const q = new weft.Queue();
+  const viaWaitFor = weft.waitFor(q.get(), 10);
+  const viaShield = weft.shield(weft.waitFor(q.get(), null));
+  q.putNowait('first');
+  q.putNowait({ second: 2 });
+  assert.strictEqual(await viaWaitFor, 'first');
+  assert.deepStrictEqual(await viaShield, { second: 2 });
+  await assert.rejects(weft.waitFor(q.get(), 0.001), weft.TimeoutError);
+  q.putNowait('kept');
+  assert.strictEqual(q.qsize(), 1); // the timed-out get was cancelled, not left waiting
+});

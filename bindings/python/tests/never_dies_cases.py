@@ -302,19 +302,21 @@ async def subprocess_orders():
         "close_stdin": lambda p: p.stdin.close(),
         "close_transport": lambda p: p._transport.close(),
     }
-    ends = []
-    for order in itertools.permutations(steps, 2):
-        p = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", "import sys, time; sys.stdin.read(); time.sleep(30)",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-        for step in order:
-            outcome(steps[step], p)
-        p._transport.close()
-        code = await asyncio.wait_for(p.wait(), 10)
-        ends.append(code is not None)
-        # After close(), asyncio's kill() raises ProcessLookupError; weft's returns.
-        print("~", order, outcome(p.kill))
-    print("children ended", all(ends), len(ends))
+    for forked in (False, True):  # posix_spawn, and Popen's fork (which umask needs)
+        extra = {"umask": 0o022} if forked else {}
+        ends = []
+        for order in itertools.permutations(steps, 2):
+            p = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", "import sys, time; sys.stdin.read(); time.sleep(30)",
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, **extra)
+            for step in order:
+                outcome(steps[step], p)
+            p._transport.close()
+            code = await asyncio.wait_for(p.wait(), 10)
+            ends.append(code is not None)
+            # After close(), asyncio's kill() raises ProcessLookupError; weft's returns.
+            print("~", order, outcome(p.kill))
+        print("children ended", forked, all(ends), len(ends))
 
 
 # ---- the loop itself ---------------------------------------------------------------------------

@@ -573,3 +573,33 @@ def test_watching_a_bad_object_or_a_transports_socket_raises(new_loop):
         loop.close()
         rsock.close()
         wsock.close()
+
+
+@BOTH_LOOPS
+@pytest.mark.parametrize("blocking", [True, False], ids=["blocking", "non-blocking"])
+def test_add_reader_and_writer_leave_the_blocking_mode_alone(new_loop, blocking):
+    import socket
+    loop = new_loop()
+    a, b = socket.socketpair()
+    try:
+        a.setblocking(blocking)
+        ready = []
+        loop.add_reader(a, ready.append, "r")
+        loop.add_writer(a.fileno(), ready.append, "w")
+        assert os.get_blocking(a.fileno()) is blocking
+        b.send(b"x")
+
+        async def until_both():
+            for _ in range(1000):
+                if {"r", "w"} <= set(ready):
+                    return
+                await asyncio.sleep(0.001)
+
+        loop.run_until_complete(until_both())
+        assert {"r", "w"} <= set(ready)
+        assert loop.remove_reader(a) and loop.remove_writer(a)
+        assert os.get_blocking(a.fileno()) is blocking
+    finally:
+        a.close()
+        b.close()
+        loop.close()

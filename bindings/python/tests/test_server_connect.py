@@ -5,6 +5,7 @@ import asyncio
 import errno
 import os
 import socket
+import sys
 
 import pytest
 
@@ -161,3 +162,83 @@ def test_cancelled_sock_recv_leaves_the_next_one_alone():
         b.close()
 
     weft.run(main())
+
+
+@pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                         ids=["weft", "asyncio"])
+@pytest.mark.parametrize("steps", [1, 2])
+def test_serve_forever_cancelled_at_once_leaves_the_server_closed(new_loop, steps):
+    # Cancelled once its first step has run (or its second): the server ends closed.
+    async def main():
+        server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0,
+                                            start_serving=False)
+        task = asyncio.ensure_future(server.serve_forever())
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        closed = (server.is_serving(), server.sockets)
+        await asyncio.wait_for(server.wait_closed(), 10)
+        return closed, task.cancelled()
+
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        (serving, sockets), cancelled = runner.run(main())
+    assert serving is False and not sockets and cancelled
+
+
+@pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                         ids=["weft", "asyncio"])
+def test_close_ends_serve_forever_and_a_second_serve_forever_raises(new_loop):
+    async def main():
+        server = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+        task = asyncio.ensure_future(server.serve_forever())
+        await asyncio.sleep(0)
+        with pytest.raises(RuntimeError, match="already being awaited"):
+            await server.serve_forever()
+        server.close()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
+        with pytest.raises(RuntimeError, match="is closed"):
+            await server.serve_forever()
+
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        runner.run(main())
+
+
+@pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                         ids=["weft", "asyncio"])
+@pytest.mark.parametrize("how", ["close_clients", "abort_clients"])
+def test_wait_closed_wakes_as_the_last_connection_goes(new_loop, how):
+    # As 3.13's test_server: two loop iterations after close() and close_clients() (or
+    # abort_clients()), a task waiting in wait_closed() has finished.
+    async def main():
+        accepted = asyncio.get_running_loop().create_future()
+
+        async def serve(reader, writer):
+            accepted.set_result(None)
+            try:
+                await reader.read()
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        await asyncio.wait_for(accepted, 10)
+        task = asyncio.ensure_future(server.wait_closed())
+        await asyncio.sleep(0)
+        assert not task.done()
+        server.close()
+        getattr(server, how)()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        done = task.done()
+        writer.close()
+        await task
+        return done
+
+    if sys.version_info < (3, 13):
+        pytest.skip("close_clients() and abort_clients() came in 3.13")
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        assert runner.run(main()) is True

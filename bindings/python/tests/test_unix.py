@@ -137,3 +137,44 @@ def test_arguments_are_checked(tmp_path):
             await loop.create_unix_connection(asyncio.Protocol, path)
 
     weft.run(main())
+
+
+@pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                         ids=["weft", "asyncio"])
+def test_unix_datagram_sendto_a_path(tmp_path, new_loop):
+    # asyncio's sendto takes a Unix endpoint's address as its path, by position or as addr=.
+    async def main():
+        loop = asyncio.get_running_loop()
+        queue = asyncio.Queue()
+
+        class Receiver(asyncio.DatagramProtocol):
+            def datagram_received(self, data, addr):
+                queue.put_nowait((data, addr))
+
+            def error_received(self, exc):
+                queue.put_nowait(exc)
+
+        a, b = str(tmp_path / "a"), str(tmp_path / "b")
+        ta, _ = await loop.create_datagram_endpoint(Receiver, local_addr=a,
+                                                    family=socket.AF_UNIX)
+        tb, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol, local_addr=b,
+                                                    family=socket.AF_UNIX)
+        try:
+            tb.sendto(b"positional", a)
+            tb.sendto(b"keyword", addr=a)
+            tb.sendto(data=b"bytes path", addr=os.fsencode(a))
+            got = [await asyncio.wait_for(queue.get(), 10) for _ in range(3)]
+            # A path too long for a socket address is reported as asyncio's sendto reports
+            # what socket.sendto raises: to error_received, at once.
+            tb.set_protocol(ta.get_protocol())
+            tb.sendto(b"x", "/" + "x" * 200)
+            got.append(type(queue.get_nowait()))
+            return got
+        finally:
+            ta.close()
+            tb.close()
+
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        got = runner.run(main())
+    b = str(tmp_path / "b")
+    assert got == [(b"positional", b), (b"keyword", b), (b"bytes path", b), OSError]

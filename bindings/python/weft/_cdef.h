@@ -72,6 +72,9 @@ typedef struct weft_process_options_s {
   size_t limit;
   const int *pass_fds;
   size_t pass_fds_count;
+  const char *executable;
+  int (*start)(const char *path, char *const *argv, const int child_fd[3], void *start_arg);
+  void *start_arg;
 } weft_process_options_t;
 typedef struct weft_subprocess_protocol_s {
   size_t size;
@@ -119,6 +122,7 @@ extern "Python" void _weft_proc_exited(weft_process_t *, void *);
 extern "Python" void _weft_proc_lost(weft_process_t *, int, void *);
 extern "Python" void _weft_proc_pause(weft_process_t *, void *);
 extern "Python" void _weft_proc_resume(weft_process_t *, void *);
+extern "Python" int _weft_proc_start(const char *, char *const *, const int *, void *);
 
 /* sock.h: readiness watchers */
 int weft_add_reader(weft_loop_t *loop, int fd, weft_callback_fn cb, void *arg,

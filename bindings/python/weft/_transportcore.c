@@ -48,6 +48,10 @@ typedef struct {
   int read_fd;        /* the socket or pipe asked how much is waiting; -1 if not one */
   char read_kind;     /* READ_UNKNOWN until the first read, then READ_FD or READ_LAYERED */
   char large_reads;   /* the last read was large: size the next one with FIONREAD */
+  /* The contextvars.Context the protocol's callbacks run in (asyncio runs them in a copy of
+   * the context where the transport or its server was made); NULL: the caller's. */
+  PyObject *context;
+  char in_context; /* a callback is running in it: a nested one must not enter it again */
 } TransportCore;
 
 static PyObject *str_data_received, *str_datagram_received, *str_on_error_received, *str_get_buffer,
@@ -209,6 +213,10 @@ static PyObject *TransportCore_sendto(TransportCore *self, PyObject *const *args
           Py_RETURN_NONE;
         return NULL;
       }
+      if (encoded == Py_None) { /* _encode reported the address to error_received */
+        Py_DECREF(encoded);
+        Py_RETURN_NONE;
+      }
       if (!PyBytes_Check(encoded) || (size_t)PyBytes_GET_SIZE(encoded) < sizeof(struct sockaddr)) {
         Py_DECREF(encoded);
         PyErr_SetString(PyExc_TypeError, "_encode() must return a socket address as bytes");
@@ -274,6 +282,7 @@ static void drop_view(TransportCore *self) {
  * is true from then on, and writes are dropped. */
 static void let_go(TransportCore *self) {
   Py_CLEAR(self->transport);
+  Py_CLEAR(self->context);
   Py_CLEAR(self->protocol);
   Py_CLEAR(self->incoming);
   drop_view(self);
@@ -361,12 +370,41 @@ static PyObject *call_self(TransportCore *self, PyObject *method, PyObject *arg)
   return result;
 }
 
+/* Enters the transport's context for one protocol callback and returns it (a new reference,
+ * for leave()), or NULL when there is none or it is entered already: a callback the core runs
+ * at once inside a protocol's own call finds it so. The reference is needed: PyContext_Exit
+ * drops the thread state's reference before it last writes to the context, and the
+ * transport may have let go of its own meanwhile (at connection_lost). */
+static PyObject *enter(TransportCore *self) {
+  if (self->context == NULL || self->context == Py_None || self->in_context)
+    return NULL;
+  PyObject *context = Py_NewRef(self->context);
+  if (PyContext_Enter(context) < 0) {
+    PyErr_WriteUnraisable(context);
+    Py_DECREF(context);
+    return NULL;
+  }
+  self->in_context = 1;
+  return context;
+}
+
+static void leave(TransportCore *self, PyObject *context) {
+  if (context == NULL)
+    return;
+  self->in_context = 0;
+  if (PyContext_Exit(context) < 0) /* the callback left another context entered */
+    PyErr_WriteUnraisable(context);
+  Py_DECREF(context);
+}
+
 void _weft_tp_made(weft_transport_t *transport, void *arg) {
   PyGILState_STATE gil = PyGILState_Ensure();
   TransportCore *self = arg;
   if (self->core == NULL)
     self->core = weft_transport_retain(transport);
+  PyObject *context = enter(self);
   Py_XDECREF(call_self(self, str_on_made, PyLong_FromVoidPtr(transport)));
+  leave(self, context);
   PyGILState_Release(gil);
 }
 
@@ -472,7 +510,9 @@ void _weft_tp_read_done(weft_transport_t *transport, size_t nbytes, void *arg) {
   else if ((size_t)PyBytes_GET_SIZE(data) != nbytes)
     _PyBytes_Resize(&data, (Py_ssize_t)nbytes); /* shrinks in place; NULL on failure */
   self->large_reads = nbytes >= LARGE_READ;
+  PyObject *context = enter(self);
   call_protocol(self, str_data_received, data);
+  leave(self, context);
   PyGILState_Release(gil);
 }
 
@@ -484,6 +524,7 @@ void *_weft_tp_get_buffer(weft_transport_t *transport, size_t size_hint, size_t 
   void *memory = NULL;
   *len_out = 0;
   drop_view(self);
+  PyObject *context = enter(self);
   PyObject *hint = PyLong_FromSize_t(size_hint);
   PyObject *buffer = hint ? PyObject_CallMethodOneArg(self->protocol, str_get_buffer, hint) : NULL;
   Py_XDECREF(hint);
@@ -501,6 +542,7 @@ void *_weft_tp_get_buffer(weft_transport_t *transport, size_t size_hint, size_t 
   Py_XDECREF(buffer);
   if (memory == NULL)
     protocol_failed(self, str_get_buffer);
+  leave(self, context);
   PyGILState_Release(gil);
   return memory;
 }
@@ -510,7 +552,9 @@ void _weft_tp_buffer_updated(weft_transport_t *transport, size_t nbytes, void *a
   PyGILState_STATE gil = PyGILState_Ensure();
   TransportCore *self = arg;
   drop_view(self);
+  PyObject *context = enter(self);
   call_protocol(self, str_buffer_updated, PyLong_FromSize_t(nbytes));
+  leave(self, context);
   PyGILState_Release(gil);
 }
 
@@ -554,6 +598,7 @@ void _weft_tp_datagram(weft_transport_t *transport, const char *data, size_t len
   PyObject *bytes = PyBytes_FromStringAndSize(data, (Py_ssize_t)len);
   PyObject *address = bytes ? address_to_python(addr) : NULL;
   PyObject *result = NULL;
+  PyObject *context = enter(self);
   if (address != NULL) {
     PyObject *protocol = self->protocol ? Py_NewRef(self->protocol) : Py_NewRef(Py_None);
     PyObject *argv[] = {protocol, bytes, address};
@@ -562,6 +607,7 @@ void _weft_tp_datagram(weft_transport_t *transport, const char *data, size_t len
   }
   if (result == NULL)
     protocol_failed(self, str_datagram_received);
+  leave(self, context);
   Py_XDECREF(result);
   Py_XDECREF(address);
   Py_XDECREF(bytes);
@@ -571,7 +617,9 @@ void _weft_tp_datagram(weft_transport_t *transport, const char *data, size_t len
 void _weft_tp_error_received(weft_transport_t *transport, int error, void *arg) {
   (void)transport;
   PyGILState_STATE gil = PyGILState_Ensure();
+  PyObject *context = enter(arg);
   Py_XDECREF(call_self(arg, str_on_error_received, PyLong_FromLong(error)));
+  leave(arg, context);
   PyGILState_Release(gil);
 }
 
@@ -579,10 +627,12 @@ int _weft_tp_eof(weft_transport_t *transport, void *arg) {
   (void)transport;
   PyGILState_STATE gil = PyGILState_Ensure();
   TransportCore *self = arg;
+  PyObject *context = enter(self);
   PyObject *keep_open = call_self(self, str_on_eof, NULL);
   int rc = keep_open != NULL && PyObject_IsTrue(keep_open) == 1;
   if (PyErr_Occurred())
     transport_method_failed(self->transport);
+  leave(self, context);
   Py_XDECREF(keep_open);
   PyGILState_Release(gil);
   return rc;
@@ -594,7 +644,9 @@ void _weft_tp_lost(weft_transport_t *transport, int error, void *arg) {
   TransportCore *self = arg;
   /* The loop may drop its last reference to the transport in _on_lost. */
   Py_INCREF(self);
+  PyObject *context = enter(self);
   Py_XDECREF(call_self(self, str_on_lost, PyLong_FromLong(error)));
+  leave(self, context);
   let_go(self);
   Py_DECREF(self);
   PyGILState_Release(gil);
@@ -603,14 +655,18 @@ void _weft_tp_lost(weft_transport_t *transport, int error, void *arg) {
 void _weft_tp_pause_writing(weft_transport_t *transport, void *arg) {
   (void)transport;
   PyGILState_STATE gil = PyGILState_Ensure();
+  PyObject *context = enter(arg);
   Py_XDECREF(call_self(arg, str_on_pause, NULL));
+  leave(arg, context);
   PyGILState_Release(gil);
 }
 
 void _weft_tp_resume_writing(weft_transport_t *transport, void *arg) {
   (void)transport;
   PyGILState_STATE gil = PyGILState_Ensure();
+  PyObject *context = enter(arg);
   Py_XDECREF(call_self(arg, str_on_resume, NULL));
+  leave(arg, context);
   PyGILState_Release(gil);
 }
 
@@ -635,6 +691,7 @@ static int TransportCore_traverse(TransportCore *self, visitproc visit, void *ar
   Py_VISIT(self->transport);
   Py_VISIT(self->protocol);
   Py_VISIT(self->remote);
+  Py_VISIT(self->context);
   if (self->has_view)
     Py_VISIT(self->view.obj);
   return 0;
@@ -644,6 +701,7 @@ static int TransportCore_clear(TransportCore *self) {
   Py_CLEAR(self->transport);
   Py_CLEAR(self->protocol);
   Py_CLEAR(self->remote);
+  Py_CLEAR(self->context);
   Py_CLEAR(self->incoming);
   drop_view(self);
   return 0;
@@ -679,6 +737,8 @@ static PyMethodDef TransportCore_methods[] = {
 
 static PyMemberDef TransportCore_members[] = {
     {"protocol", T_OBJECT, offsetof(TransportCore, protocol), 0, "the transport's protocol"},
+    {"context", T_OBJECT, offsetof(TransportCore, context), 0,
+     "the contextvars.Context the protocol's callbacks run in (None: the loop's own)"},
     {"family", T_INT, offsetof(TransportCore, family), 0,
      "a datagram endpoint's address family (sendto encodes numeric addresses for it)"},
     {"remote", T_OBJECT, offsetof(TransportCore, remote), 0,

@@ -8,6 +8,7 @@ the protocol in C, and the rarer events arrive here as _on_* methods."""
 from __future__ import annotations
 
 import os
+from contextvars import copy_context
 
 from ._core import ffi, lib, NULL, error_from_code
 from ._loopcore import TransportCore
@@ -77,6 +78,8 @@ class CoreBridge:
     def _bridge(self, protocol) -> None:
         self._core = TransportCore(self)
         self._core.protocol = protocol
+        # asyncio calls a protocol in (a copy of) the context its transport was made in.
+        self._core.context = copy_context()
         # The loop keeps the transport, and so its TransportCore, alive until
         # connection_lost, the core's last call.
         self._cookie = ffi.cast("void *", self._core.address)

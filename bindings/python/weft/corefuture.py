@@ -29,7 +29,7 @@ class _Watch:
     def done(self) -> None:
         ptr, self.ptr = self.ptr, NULL
         try:
-            if self.future.cancelled():
+            if self.future.done():  # cancelled, or completed sooner by its owner
                 return
             try:
                 value = self.outcome(ptr)

@@ -7,9 +7,11 @@ transport."""
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import stat
+import struct
 import warnings
 from asyncio import base_events, constants, transports, trsock
 
@@ -68,7 +70,13 @@ class DatagramTransport(CoreBridge, transports.DatagramTransport, transports.Tra
     def sendto(self, data, addr=None):
         self._core.sendto(data, addr)
 
-    def _encode(self, addr) -> bytes:
+    def _encode(self, addr):
+        if self._family == socket.AF_UNIX:
+            try:
+                return _unix_sockaddr(addr)
+            except OSError as exc:  # what socket.sendto raises: asyncio reports it so
+                self._protocol.error_received(exc)
+                return None
         if not isinstance(addr, tuple) or len(addr) < 2:
             raise TypeError(f"an address tuple was expected, got {addr!r}")
         try:
@@ -92,6 +100,26 @@ class DatagramTransport(CoreBridge, transports.DatagramTransport, transports.Tra
             self._protocol.connection_lost(error_from_code(error) if error else None)
         finally:
             self._sock.close()
+
+
+def _unix_sockaddr(path) -> bytes:
+    """A struct sockaddr_un for `path` (str or bytes; a leading NUL names an abstract
+    address), refused as socket.sendto refuses it."""
+    if isinstance(path, str):
+        path = os.fsencode(path)
+    elif not isinstance(path, (bytes, bytearray, memoryview)):
+        raise TypeError(f"a bytes-like object or str is required, not {type(path).__name__!r}")
+    path = bytes(path)
+    if path[:1] == b"\0":
+        # libuv sends with the whole sockaddr_un's length, and an abstract name's length
+        # is part of the name: the datagram would go to another address.
+        raise OSError(errno.EINVAL, "weft: sendto to an abstract Unix address is not supported")
+    if len(path) >= _SUN_PATH_SIZE:  # a path ends with its NUL
+        raise OSError("AF_UNIX path too long")
+    return struct.pack("=H", socket.AF_UNIX) + path.ljust(_SUN_PATH_SIZE, b"\0")
+
+
+_SUN_PATH_SIZE = 108  # Linux's sockaddr_un.sun_path
 
 
 class DatagramMixin:

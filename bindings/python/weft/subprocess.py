@@ -4,8 +4,11 @@ asyncio.create_subprocess_exec and its Process/StreamReader/StreamWriter work un
 
 from __future__ import annotations
 
+import contextvars
 import os
+import signal
 import subprocess
+import time
 import warnings
 from asyncio import base_events, transports
 
@@ -16,11 +19,15 @@ __all__ = ["SubprocessMixin", "SubprocessTransport"]
 # weft_stdio_mode_t
 _INHERIT, _PIPE, _DEVNULL, _FD, _STDOUT = 0, 1, 2, 3, 4
 
-_SUPPORTED = {"cwd", "env", "start_new_session", "process_group", "close_fds", "pass_fds"}
+_SUPPORTED = {"cwd", "env", "start_new_session", "process_group", "close_fds", "pass_fds",
+              "executable"}
+# Popen arguments that need code to run in the child between the fork and the exec, which
+# posix_spawn cannot do: with any of them away from its default, the child is started by
+# subprocess.Popen itself (a fork) on the descriptors the core prepared.
+_FORKED = {"restore_signals": True, "preexec_fn": None, "user": None, "group": None,
+           "extra_groups": None, "umask": -1}
 # Popen arguments accepted when they ask for nothing beyond Popen's default on POSIX.
-_DEFAULTS = {"restore_signals": True, "preexec_fn": None,
-             "user": None, "group": None, "extra_groups": None, "umask": -1,
-             "startupinfo": None, "creationflags": 0}
+_DEFAULTS = {"startupinfo": None, "creationflags": 0}
 
 
 def _spawn_error(rc: int, program, cwd) -> BaseException:
@@ -97,9 +104,10 @@ class _ReadPipeTransport(_PipeTransport, transports.ReadTransport):
         return ptr != NULL and bool(lib.weft_transport_is_reading(ptr))
 
 
-class _WritePipeTransport(_PipeTransport, transports.WriteTransport):
+class _WritePipeTransport(_PipeTransport, transports.Transport):
     """The parent's end of the child's stdin; its flow control reaches the subprocess
-    protocol's pause_writing/resume_writing, as with asyncio."""
+    protocol's pause_writing/resume_writing, as with asyncio. A full Transport, as
+    asyncio's write pipe is: its reading methods raise NotImplementedError."""
 
     def write(self, data):
         if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -149,12 +157,17 @@ class SubprocessTransport(transports.SubprocessTransport):
         super().__init__()
         self._loop = loop
         self._protocol = protocol
+        # asyncio calls the protocol in (copies of) the context the transport was made in.
+        self._context = contextvars.copy_context()
+        self._in_context = False
         self._ptr = NULL
         self._cookie = ffi.new_handle(self)
         self._pid = None
         self._returncode = None
         self._closed = False
         self._exit_waiters: list = []
+        self._extra = {}
+        self._popen = None
         self._connected = loop.create_future()
         self._pipes = {}
         if modes[0] == _PIPE:
@@ -228,6 +241,8 @@ class SubprocessTransport(transports.SubprocessTransport):
         code = ffi.new("int *")
         if lib.weft_process_returncode(self._ptr, code) == 0:
             self._returncode = code[0]
+        if self._popen is not None:
+            self._popen._exited(self._returncode)
         self._protocol.process_exited()
         for waiter in self._exit_waiters:
             if not waiter.done():
@@ -295,7 +310,8 @@ class SubprocessMixin:
 
     async def _spawn(self, protocol_factory, argv, stdin, stdout, stderr, kwargs):
         self._check_closed()
-        unsupported = {name for name, value in kwargs.items() if name not in _SUPPORTED
+        unsupported = {name for name, value in kwargs.items()
+                       if name not in _SUPPORTED and name not in _FORKED
                        and not (name in _DEFAULTS and value == _DEFAULTS[name])}
         if unsupported:
             raise ValueError(f"weft does not support {', '.join(sorted(unsupported))}")
@@ -332,6 +348,15 @@ class SubprocessMixin:
         if kwargs.get("process_group") is not None:
             options.set_process_group = 1
             options.process_group = kwargs["process_group"]
+        if kwargs.get("executable") is not None:
+            options.executable = cstr(kwargs["executable"])
+        starter = None
+        if any(kwargs.get(name, default) != default for name, default in _FORKED.items()):
+            starter = _Starter({name: kwargs[name] for name in (*_SUPPORTED, *_FORKED)
+                                if name in kwargs and name != "executable"})
+            options.start = lib._weft_proc_start
+            options.start_arg = handle = ffi.new_handle(starter)
+            keep.append(handle)
 
         protocol = protocol_factory()
         transport = SubprocessTransport(self, protocol, modes)
@@ -339,9 +364,13 @@ class SubprocessMixin:
         rc = lib.weft_subprocess_exec(self._ptr, c_argv, options, _PROTOCOL,
                                       transport._cookie, out)
         if rc < 0:
-            raise _spawn_error(rc, argv[0], kwargs.get("cwd"))
+            if starter is not None and starter.error is not None:
+                raise starter.error  # what Popen raised, as asyncio raises it
+            raise _spawn_error(rc, kwargs.get("executable") or argv[0], kwargs.get("cwd"))
         transport._ptr = out[0]
         transport._pid = lib.weft_process_pid(out[0])
+        transport._popen = _Popen(transport, argv, starter.popen if starter else None)
+        transport._extra = {"subprocess": transport._popen}
         self._subprocesses.add(transport)
         try:
             await transport._connected
@@ -352,13 +381,109 @@ class SubprocessMixin:
         return transport, protocol
 
 
+class _Starter:
+    """Starts a child with subprocess.Popen for the core (the options' start function)."""
+
+    def __init__(self, popen_kwargs) -> None:
+        self.kwargs = popen_kwargs
+        self.popen = None
+        self.error = None
+
+
+@ffi.def_extern(onerror=callback_failed, error=lib.WEFT_EUNKNOWN)
+def _weft_proc_start(path, argv, child_fd, arg):
+    starter = ffi.from_handle(arg)
+    args = []
+    while argv[len(args)] != NULL:
+        args.append(ffi.string(argv[len(args)]))
+    try:
+        starter.popen = subprocess.Popen(args, executable=ffi.string(path), stdin=child_fd[0],
+                                         stdout=child_fd[1], stderr=child_fd[2],
+                                         **starter.kwargs)
+    except BaseException as exc:  # noqa: BLE001 (raised again by _spawn)
+        starter.error = exc
+        return lib.WEFT_EUNKNOWN
+    return starter.popen.pid
+
+
+class _Popen:
+    """get_extra_info('subprocess'): the child as asyncio's transports show it, a
+    subprocess.Popen's attributes and methods, over the core's process (which reaps it)."""
+
+    stdin = stdout = stderr = None  # the transport's pipes carry the child's stdio
+
+    def __init__(self, transport, args, forked) -> None:
+        self._transport = transport
+        self._forked = forked  # the Popen that started the child, if one did
+        self.args = tuple(args)
+        self.pid = transport._pid
+
+    def __repr__(self) -> str:
+        return f"<weft subprocess: pid={self.pid} returncode={self.returncode}>"
+
+    @property
+    def returncode(self):
+        transport = self._transport
+        if transport._returncode is None and transport._ptr != NULL:
+            code = ffi.new("int *")
+            if lib.weft_process_returncode(transport._ptr, code) == 0:
+                return code[0]
+        return transport._returncode
+
+    def _exited(self, code) -> None:
+        if self._forked is not None:
+            # That Popen must not wait for the child, which the core reaped: it keeps the
+            # return code, as if it had.
+            self._forked.returncode = code
+
+    def poll(self):
+        return self.returncode
+
+    def wait(self, timeout=None):
+        """Blocks until the child exits (waitid with WNOWAIT: the core still reaps it)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            code = self.returncode
+            if code is not None:
+                return code
+            flags = os.WEXITED | os.WNOWAIT | (0 if deadline is None else os.WNOHANG)
+            try:
+                info = os.waitid(os.P_PID, self.pid, flags)
+            except ChildProcessError:  # reaped by the core meanwhile
+                info = None
+            except InterruptedError:
+                continue
+            if info is not None:
+                return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(self.args, timeout)
+            time.sleep(0.001)
+
+    def send_signal(self, sig):
+        if self.returncode is None:
+            self._transport.send_signal(sig)
+
+    def terminate(self):
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self):
+        self.send_signal(signal.SIGKILL)
+
+
 def _deliver(arg, method: str, *args) -> None:
     """Runs a transport's handler for a core event, reporting what it raises as asyncio
     reports exceptions raised in protocol callbacks."""
     transport = ffi.from_handle(arg)
     loop = transport._loop
     try:
-        getattr(transport, method)(*args)
+        if transport._in_context:  # the core called back inside the protocol's own call
+            getattr(transport, method)(*args)
+        else:
+            transport._in_context = True
+            try:
+                transport._context.run(getattr(transport, method), *args)
+            finally:
+                transport._in_context = False
     except (SystemExit, KeyboardInterrupt) as exc:
         loop._interrupted(exc, ())
     except BaseException as exc:

@@ -16,6 +16,7 @@ the helper's own (the SSL belongs to the context, is on the right side, has not 
 
 from __future__ import annotations
 
+import contextvars
 import os
 import socket
 import ssl as sslmod
@@ -574,7 +575,7 @@ class TLSMixin:
         def make_transport(loop, protocol):
             return SSLTransport(loop, protocol, {}, tls)
 
-        cookie = ffi.new_handle((self, protocol_factory, make_transport))
+        cookie = ffi.new_handle((self, protocol_factory, make_transport, contextvars.copy_context()))
         # Every connection's SSL hold keeps the cookie too: the factory is called after a
         # handshake, which may complete after the Server object is gone.
         source = _SSLSource(self, tls, keep=cookie)

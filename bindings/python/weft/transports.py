@@ -9,12 +9,14 @@ events come back through weft/bridge.py."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import errno
 import functools
 import itertools
 import os
 import socket
 import stat
+import weakref
 from asyncio import base_events, constants, staggered, transports, trsock
 
 from ._core import ffi, lib, NULL, check, error_from_code, callback_failed
@@ -112,12 +114,17 @@ class Transport(CoreBridge, transports.Transport):
         if self._socket is not None:
             self._socket.close()
 
+    _server_ref = None  # an accepted connection's _ServerRef
+
     def _lost(self, error: int) -> None:
         try:
             self._protocol.connection_lost(error_from_code(error) if error else None)
         finally:
             if self._socket is not None:
                 self._socket.close()
+            server = self._server_ref.server() if self._server_ref is not None else None
+            if server is not None:
+                server._connection_lost()
 
 
 def _interleave_families(infos, first_family_count: int) -> list:
@@ -154,6 +161,8 @@ class Server(asyncio.AbstractServer):
         self._cookie = cookie
         self._closed = False
         self._unix_files = unix_files  # (path, inode) of socket files to unlink on close
+        self._serving_forever_fut = None
+        self._closed_waiters = []  # wait_closed's futures
 
     def __del__(self):
         ptr, self._ptr = getattr(self, "_ptr", NULL), NULL
@@ -180,6 +189,9 @@ class Server(asyncio.AbstractServer):
             sock.close()
         for path, inode in self._unix_files:
             _unlink_socket_file(path, inode)
+        waiter, self._serving_forever_fut = self._serving_forever_fut, None
+        if waiter is not None and not waiter.done():
+            waiter.cancel()  # serve_forever() ends, as asyncio's
 
     def close_clients(self):
         lib.weft_server_close_clients(self._ptr)
@@ -192,19 +204,47 @@ class Server(asyncio.AbstractServer):
         await asyncio.sleep(0)
 
     async def serve_forever(self):
-        await self.start_serving()
+        # As asyncio's: serving starts before the first await, so a cancellation at any
+        # point after the call leaves the server closed.
+        if self._serving_forever_fut is not None:
+            raise RuntimeError(f"server {self!r} is already being awaited on serve_forever()")
+        if self._closed:
+            raise RuntimeError(f"server {self!r} is closed")
+        check(lib.weft_server_start_serving(self._ptr))
+        self._serving_forever_fut = self._loop.create_future()
         try:
-            await self._loop.create_future()
+            await self._serving_forever_fut
+        except asyncio.CancelledError:
+            try:
+                self.close()
+                await self.wait_closed()
+            finally:
+                raise
         finally:
-            self.close()
-            await self.wait_closed()
+            self._serving_forever_fut = None
 
     async def wait_closed(self):
         # Done once the server is closed and its last connection is gone: the core says
-        # when (3.12's behaviour; 3.11's returns at once after close, a known bug).
+        # when (3.12's behaviour; 3.11's returns at once after close, a known bug), and so
+        # does _connection_lost, sooner.
         out = ffi.new("weft_future_t **")
         check(lib.weft_server_wait_closed(self._ptr, out))
-        await corefuture.wrap(self._loop, out[0])
+        waiter = corefuture.wrap(self._loop, out[0])
+        self._closed_waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            self._closed_waiters.remove(waiter)
+
+    def _connection_lost(self) -> None:
+        """An accepted connection's connection_lost has run. asyncio wakes wait_closed()
+        right then once the server is closed and that was its last connection; the core's
+        own future would wake it a loop iteration later (its done callbacks are queued)."""
+        if self._closed and self._closed_waiters and self._ptr != NULL \
+                and lib.weft_server_connection_count(self._ptr) <= 1:  # this one counts yet
+            for waiter in self._closed_waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     async def __aenter__(self):
         return self
@@ -446,7 +486,10 @@ class TransportMixin:
         options.backlog = backlog
         options.start_serving = 1 if start_serving else 0
         keep = None
-        cookie = ffi.new_handle((self, protocol_factory, _plain_transport))
+        server_ref = _ServerRef()
+        cookie = ffi.new_handle((self, protocol_factory,
+                                 functools.partial(_plain_transport, server_ref),
+                                 contextvars.copy_context()))
         if tls is not None:
             cookie, keep = self._tls_server_factory(protocol_factory, tls, options)
         out = ffi.new("weft_future_t **")
@@ -463,6 +506,7 @@ class TransportMixin:
         finally:
             lib.weft_future_release(out[0])
         server = Server(self, ptr, views, (cookie, keep), unix_files)
+        server_ref.server = weakref.ref(server)
         self._servers.add(server)  # serving keeps it alive, as asyncio's listening sockets do
         if start_serving:
             await asyncio.sleep(0)
@@ -501,19 +545,32 @@ class TransportMixin:
 def _weft_server_factory(factory_arg, protocol_out, arg_out):
     """A server accepted a connection (for TLS: completed its handshake): a protocol from
     the user's factory and a transport from the server's maker (plain or TLS)."""
-    loop, protocol_factory, make_transport = ffi.from_handle(factory_arg)
+    loop, protocol_factory, make_transport, server_context = ffi.from_handle(factory_arg)
+    # asyncio accepts each connection in a task, so in a copy of the context the server
+    # started serving in: the factory and every callback of the protocol run there.
+    context = server_context.copy()
     try:
-        protocol = protocol_factory()
+        protocol = context.run(protocol_factory)
     except BaseException as exc:
         loop.call_exception_handler({"message": "Exception in the protocol factory",
                                      "exception": exc})
         return lib.WEFT_EUNKNOWN
     transport = make_transport(loop, protocol)
+    transport._core.context = context
     loop._transports.add(transport)
     protocol_out[0] = transport._core_table()[0]
     arg_out[0] = transport._cookie
     return 0
 
 
-def _plain_transport(loop, protocol):
-    return Transport(loop, protocol, {})
+class _ServerRef:
+    """Leads a server's plain connections to their Server (weakly: the Server keeps the
+    factory's cookie, which keeps this)."""
+
+    server = staticmethod(lambda: None)  # until the Server exists
+
+
+def _plain_transport(server_ref, loop, protocol):
+    transport = Transport(loop, protocol, {})
+    transport._server_ref = server_ref
+    return transport

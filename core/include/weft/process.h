@@ -52,6 +52,16 @@ typedef struct weft_process_options_s {
    * every other descriptor of the parent stays close-on-exec as it is. */
   const int *pass_fds;
   size_t pass_fds_count;
+  /* The program to run, searched as argv[0] would be; argv[0] stays the child's name.
+   * NULL: argv[0] (Popen's executable). */
+  const char *executable;
+  /* Starts the child in place of posix_spawn, for a binding that must run code in the
+   * child before the exec (a fork). Called before weft_subprocess_exec returns, with the
+   * program found and the descriptors that become the child's 0, 1 and 2 (the other
+   * options above are then the function's to apply); returns the child's pid or a
+   * negative weft error. NULL: posix_spawn. */
+  int (*start)(const char *path, char *const *argv, const int child_fd[3], void *start_arg);
+  void *start_arg;
 } weft_process_options_t;
 
 /* Fills *options with the defaults: every field zero (none, off), size set. */

@@ -6,6 +6,9 @@ package raw
 // goroutine is locked to.
 
 /*
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include "weft.h"
 */
 import "C"
@@ -118,4 +121,65 @@ func weftgoConnectionLost(t *C.weft_transport_t, code C.int, arg unsafe.Pointer)
 	h := cgo.Handle(uintptr(arg))
 	defer h.Delete()
 	h.Value().(Protocol).ConnectionLost(int(code))
+}
+
+// ---- Network connections: stream servers and datagram endpoints ----
+
+// A stream server's handle holds a func(reader, writer) called for each new connection
+// (both borrowed for the call).
+//
+//export weftgoStreamClient
+func weftgoStreamClient(r *C.weft_stream_reader_t, w *C.weft_stream_writer_t, arg unsafe.Pointer) (rc C.int) {
+	defer recoverCallback("a stream server's client callback")
+	rp := SwigcptrStruct_SS_weft_stream_reader_s(uintptr(unsafe.Pointer(r)))
+	wp := SwigcptrStruct_SS_weft_stream_writer_s(uintptr(unsafe.Pointer(w)))
+	cgo.Handle(uintptr(arg)).Value().(func(SwigcptrStruct_SS_weft_stream_reader_s, SwigcptrStruct_SS_weft_stream_writer_s))(rp, wp)
+	return 0
+}
+
+// DatagramProtocol is what the datagram trampolines deliver an endpoint's events to. The
+// core deletes its handle (arg_free) after the last of them.
+type DatagramProtocol interface {
+	ConnectionMade(t SwigcptrStruct_SS_weft_transport_s)
+	// data and addr (a raw struct sockaddr, empty if unknown) are lent for the call only.
+	DatagramReceived(data, addr []byte)
+	ErrorReceived(code int)
+	ConnectionLost(code int)
+}
+
+//export weftgoDatagramMade
+func weftgoDatagramMade(t *C.weft_transport_t, arg unsafe.Pointer) {
+	defer recoverCallback("connection_made")
+	tp := SwigcptrStruct_SS_weft_transport_s(uintptr(unsafe.Pointer(t)))
+	cgo.Handle(uintptr(arg)).Value().(DatagramProtocol).ConnectionMade(tp)
+}
+
+//export weftgoDatagramReceived
+func weftgoDatagramReceived(t *C.weft_transport_t, data *C.char, n C.size_t, addr *C.struct_sockaddr, arg unsafe.Pointer) {
+	defer recoverCallback("datagram_received")
+	b := unsafe.Slice((*byte)(unsafe.Pointer(data)), int(n))
+	var a []byte
+	if addr != nil {
+		size := 0
+		switch addr.sa_family {
+		case C.AF_INET:
+			size = C.sizeof_struct_sockaddr_in
+		case C.AF_INET6:
+			size = C.sizeof_struct_sockaddr_in6
+		}
+		a = unsafe.Slice((*byte)(unsafe.Pointer(addr)), size)
+	}
+	cgo.Handle(uintptr(arg)).Value().(DatagramProtocol).DatagramReceived(b, a)
+}
+
+//export weftgoDatagramError
+func weftgoDatagramError(t *C.weft_transport_t, code C.int, arg unsafe.Pointer) {
+	defer recoverCallback("error_received")
+	cgo.Handle(uintptr(arg)).Value().(DatagramProtocol).ErrorReceived(int(code))
+}
+
+//export weftgoDatagramLost
+func weftgoDatagramLost(t *C.weft_transport_t, code C.int, arg unsafe.Pointer) {
+	defer recoverCallback("connection_lost")
+	cgo.Handle(uintptr(arg)).Value().(DatagramProtocol).ConnectionLost(int(code))
 }

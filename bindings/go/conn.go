@@ -1,0 +1,802 @@
+package weft
+
+import (
+	"io"
+	"net"
+	"os"
+	"runtime/cgo"
+	"sync"
+	"time"
+
+	"weft.dev/weft/internal/raw"
+)
+
+type readerPtr = raw.SwigcptrStruct_SS_weft_stream_reader_s
+type writerPtr = raw.SwigcptrStruct_SS_weft_stream_writer_s
+
+// writeQueueLimit bounds the bytes a Conn queues on the Go side before the loop takes
+// them; above it Write waits, as Go's Write waits for the kernel.
+const writeQueueLimit = 256 * 1024
+
+// writeBufferHigh is the core transport's high-water mark (asyncio's default): above it
+// Write waits for the core's drain.
+const writeBufferHigh = 64 * 1024
+
+// Conn is a stream connection of the core (TCP, a Unix socket, TLS over either) as a
+// net.Conn, usable from any goroutine, with asyncio's StreamReader reads (ReadLine,
+// ReadUntil, ReadExactly) besides Read.
+//
+// Writes are copied into a queue that the loop takes in one batch: a Write costs no
+// handoff of its own and returns once its bytes are queued (waiting only while the
+// connection is above its write-buffer limits). A read is one handoff to the loop, where
+// the core's reader answers it from its buffer or when data arrives.
+type Conn struct{ *connState }
+
+// connState is a Conn's shared half: what the loop's callbacks refer to (the Conn itself
+// can then become garbage, which releases the core's objects).
+type connState struct {
+	l       *Loop
+	network string
+	laddr   net.Addr
+	raddr   net.Addr
+	alpn    string
+
+	// Loop goroutine only.
+	tr        readerPtr // the transport's reader, which the pump reads from
+	r         readerPtr // a reader fed by hand, for asyncio's reads (ReadLine...)
+	w         writerPtr
+	pumpFut   futPtr // the pump's read in progress, 0 if none
+	pumpDone  cgo.Handle
+	methods   bool // asyncio's reads are in use: the pump feeds r, not rbuf
+	ended     bool // the pump met the end of the stream (eof) or an error (endCode)
+	endCode   int
+	readFut   futPtr     // the read in progress, 0 if none
+	readDone  cgo.Handle // the done callback's data of every read
+	readOp    *readOp
+	drainFut  futPtr
+	drainDone cgo.Handle
+	lostFut   futPtr // the core's wait_closed: done once the connection is lost
+	lostDone  cgo.Handle
+	released  bool
+
+	rmu     sync.Mutex // one read at a time: the core lets one read wait
+	readRes chan readResult
+	rdl     deadline
+
+	wmu   sync.Mutex // one Write at a time, so the one waiting gets the wake-ups
+	wwake chan struct{}
+	wdl   deadline
+
+	rwake chan struct{} // Read waits here for the pump
+
+	mu          sync.Mutex
+	rbuf        []byte // read ahead by the pump for Read; rbuf[roff:] not yet read
+	roff        int
+	rerr        error  // the pump's end (io.EOF or an error), after rbuf
+	pumpIdle    bool   // the pump stopped: rbuf was full, or asyncio's reads took over
+	pend        []byte // written, not yet taken by the loop
+	spare       []byte
+	flushPosted bool
+	paused      bool  // the transport is above its high-water mark
+	werr        error // a failed write or a lost connection: every later Write fails
+	closed      bool
+}
+
+// readOp is one of asyncio's reads: how it starts on the loop.
+type readOp struct {
+	start func(r readerPtr, out *futPtr) int
+}
+
+type readResult struct {
+	n    int
+	data []byte
+	err  error
+}
+
+// newConn wraps a connection's reader and writer (references of its own) on the loop
+// goroutine.
+func newConn(l *Loop, network string, r readerPtr, w writerPtr) *Conn {
+	s := &connState{
+		l: l, network: network, r: r, w: w,
+		readRes: make(chan readResult, 1),
+		wwake:   make(chan struct{}, 1),
+		rwake:   make(chan struct{}, 1),
+		tr:      r,
+	}
+	var hr readerPtr
+	if rc := raw.Weft_stream_reader_new(l.ptr, 0, &hr); rc != 0 {
+		s.rerr = newNetError(rc, "")
+	}
+	s.r = hr
+	s.readDone = cgo.NewHandle(s.finishRead)
+	s.pumpDone = cgo.NewHandle(s.pumped)
+	s.drainDone = cgo.NewHandle(s.finishDrain)
+	s.lostDone = cgo.NewHandle(s.finishLost)
+	var lf futPtr
+	if raw.Weft_stream_wait_closed(w, &lf) == 0 {
+		if raw.Weft_future_done(lf) != 0 {
+			s.finishLost(lf)
+		} else if raw.Weft_future_add_done_callback(lf, raw.WeftgoFutureDone, uintptr(s.lostDone)) == 0 {
+			s.lostFut = lf
+		} else {
+			raw.Weft_future_release(lf)
+		}
+	}
+	t := raw.Weft_stream_writer_transport(w)
+	var buf [128]byte
+	if n := raw.Weftgo_extra_info(t, int(raw.WEFT_INFO_SOCKNAME), buf[:]); n > 0 {
+		s.laddr = addrOf(network, buf[:n])
+	}
+	if n := raw.Weftgo_extra_info(t, int(raw.WEFT_INFO_PEERNAME), buf[:]); n > 0 {
+		s.raddr = addrOf(network, buf[:n])
+	}
+	if s.raddr == nil && (network == "unix") {
+		s.raddr = &net.UnixAddr{Net: "unix"}
+	}
+	if s.laddr == nil && (network == "unix") {
+		s.laddr = &net.UnixAddr{Net: "unix"}
+	}
+	if n := raw.Weftgo_extra_info(t, int(raw.WEFT_INFO_TLS_ALPN), buf[:]); n > 1 {
+		s.alpn = string(buf[:n-1])
+	}
+	c := &Conn{s}
+	own(l, c, s.release)
+	if s.r != 0 {
+		s.pump()
+	}
+	return c
+}
+
+// release gives the core's objects back (loop goroutine): the writer's last reference
+// closes a connection still open.
+func (s *connState) release() {
+	if s.released {
+		return
+	}
+	s.released = true
+	if s.readFut != 0 {
+		dropFuture(s.readFut, s.readDone)
+		s.readFut = 0
+		s.readRes <- readResult{err: net.ErrClosed}
+	}
+	dropFuture(s.drainFut, s.drainDone)
+	dropFuture(s.lostFut, s.lostDone)
+	dropFuture(s.pumpFut, s.pumpDone)
+	s.drainFut, s.lostFut, s.pumpFut = 0, 0, 0
+	s.pumpDone.Delete()
+	s.readDone.Delete()
+	s.drainDone.Delete()
+	s.lostDone.Delete()
+	raw.Weft_stream_writer_release(s.w)
+	raw.Weft_stream_reader_release(s.tr)
+	raw.Weft_stream_reader_release(s.r) // accepts 0
+	s.mu.Lock()
+	if s.werr == nil {
+		s.werr = net.ErrClosed
+	}
+	if s.rerr == nil {
+		s.rerr = net.ErrClosed
+	}
+	s.mu.Unlock()
+	s.wakeWriter()
+	s.wakeReader()
+}
+
+// dropFuture lets go of a future whose outcome nobody will take: a pending one is
+// cancelled and a failed one marked retrieved, so the core reports neither as lost.
+func dropFuture(f futPtr, done cgo.Handle) {
+	if f == 0 {
+		return
+	}
+	raw.Weft_future_remove_done_callback(f, raw.WeftgoFutureDone, uintptr(done))
+	if raw.Weft_future_done(f) == 0 {
+		raw.Weft_future_cancel(f, "")
+	}
+	raw.Weft_future_error(f)
+	raw.Weft_future_release(f)
+}
+
+func (s *connState) opError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if err == io.EOF {
+		return err
+	}
+	return &net.OpError{Op: op, Net: s.network, Source: s.laddr, Addr: s.raddr, Err: err}
+}
+
+func (s *connState) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// ---------------------------------------------------------------- reads
+
+// read runs op on the loop and waits for its outcome; the read deadline cancels it there
+// (what the core had read by then is still returned).
+func (s *connState) read(name string, op *readOp) readResult {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	if s.isClosed() {
+		return readResult{err: s.opError(name, net.ErrClosed)}
+	}
+	if s.rdl.expired() {
+		return readResult{err: s.opError(name, os.ErrDeadlineExceeded)}
+	}
+	if err := s.l.post(func() { s.startRead(op) }); err != nil {
+		return readResult{err: s.opError(name, err)}
+	}
+	var res readResult
+	timedOut := false
+	select {
+	case res = <-s.readRes:
+	case <-s.rdl.wait():
+		timedOut = true
+		_ = s.l.post(s.cancelRead)
+		res = <-s.readRes
+	}
+	if res.err == errReadCancelled {
+		if timedOut {
+			res.err = os.ErrDeadlineExceeded
+		} else {
+			res.err = net.ErrClosed
+		}
+	}
+	if res.err != nil && s.isClosed() {
+		res.err = net.ErrClosed
+	}
+	res.err = s.opError(name, res.err)
+	return res
+}
+
+// errReadCancelled marks a read the core cancelled at our request.
+var errReadCancelled = &Error{Code: -3001}
+
+func (s *connState) startRead(op *readOp) {
+	if s.released {
+		s.readRes <- readResult{err: net.ErrClosed}
+		return
+	}
+	s.toMethods()
+	var f futPtr
+	if rc := op.start(s.r, &f); rc != 0 {
+		s.readRes <- readResult{err: newNetError(rc, "")}
+		return
+	}
+	s.readFut, s.readOp = f, op
+	s.pump() // the reader fed by hand needs the transport's data
+	if raw.Weft_future_done(f) != 0 {
+		s.finishRead(f)
+		return
+	}
+	if rc := raw.Weft_future_add_done_callback(f, raw.WeftgoFutureDone, uintptr(s.readDone)); rc != 0 {
+		raw.Weft_future_release(f)
+		s.readFut, s.readOp = 0, nil
+		s.readRes <- readResult{err: newNetError(rc, "")}
+	}
+}
+
+func (s *connState) cancelRead() {
+	if s.readFut != 0 && raw.Weft_future_done(s.readFut) == 0 {
+		raw.Weft_future_cancel(s.readFut, "deadline")
+	}
+}
+
+// finishRead takes a done read's outcome (loop goroutine).
+func (s *connState) finishRead(f futPtr) {
+	s.readFut, s.readOp = 0, nil
+	var res readResult
+	var v raw.SwigcptrWeft_value_t
+	rc := raw.Weft_future_result(f, &v)
+	switch {
+	case rc == 0:
+		n := raw.Weftgo_value_copy(v, nil)
+		res.data = make([]byte, n)
+		raw.Weftgo_value_copy(v, res.data)
+	case rc == ErrCancelled.Code:
+		res.err = errReadCancelled
+	case rc == ErrIncompleteRead.Code:
+		partial := make([]byte, raw.Weftgo_stream_partial(f, nil))
+		raw.Weftgo_stream_partial(f, partial)
+		res.err = &IncompleteReadError{Partial: partial, Expected: int(raw.Weft_stream_error_consumed(f))}
+	case rc == ErrLimitOverrun.Code:
+		res.err = &LimitOverrunError{Message: raw.Weft_future_error_message(f), Consumed: int(raw.Weft_stream_error_consumed(f))}
+	default:
+		res.err = newNetError(rc, raw.Weft_future_error_message(f))
+	}
+	raw.Weft_future_release(f)
+	s.readRes <- res
+	s.pump()
+}
+
+// Read reads what the connection has, up to len(b) bytes; io.EOF at the end of the stream.
+// The loop reads ahead (at most pumpAhead bytes) into a buffer Read takes from, so a Read
+// costs no handoff to the loop unless it must wake the pump.
+func (s *connState) Read(b []byte) (int, error) {
+	if s == nil {
+		return 0, ErrInval
+	}
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	for {
+		s.mu.Lock()
+		switch {
+		case s.closed:
+			s.mu.Unlock()
+			return 0, s.opError("read", net.ErrClosed)
+		case s.rdl.expired():
+			s.mu.Unlock()
+			return 0, s.opError("read", os.ErrDeadlineExceeded)
+		case len(b) == 0:
+			s.mu.Unlock()
+			return 0, nil
+		case s.roff < len(s.rbuf):
+			n := copy(b, s.rbuf[s.roff:])
+			s.roff += n
+			if s.roff == len(s.rbuf) {
+				s.rbuf, s.roff = s.rbuf[:0], 0
+			}
+			wake := s.pumpIdle && len(s.rbuf)-s.roff < pumpAhead
+			if wake {
+				s.pumpIdle = false
+			}
+			s.mu.Unlock()
+			if wake {
+				_ = s.l.post(s.toRead)
+			}
+			return n, nil
+		case s.rerr != nil:
+			err := s.rerr
+			s.mu.Unlock()
+			return 0, s.opError("read", err)
+		}
+		wake := s.pumpIdle
+		s.pumpIdle = false
+		s.mu.Unlock()
+		if wake {
+			if err := s.l.post(s.toRead); err != nil {
+				return 0, s.opError("read", err)
+			}
+		}
+		select {
+		case <-s.rwake:
+		case <-s.rdl.wait():
+		}
+	}
+}
+
+// pumpAhead is how far the pump reads ahead of Read (asyncio's default reader limit).
+const pumpAhead = 64 * 1024
+
+func (s *connState) wakeReader() {
+	select {
+	case s.rwake <- struct{}{}:
+	default:
+	}
+}
+
+// pump keeps one read of the transport's reader in progress while its data is wanted: by
+// Read (rbuf below pumpAhead) or by asyncio's reads (a read waiting, or r within its
+// limit). Loop goroutine.
+func (s *connState) pump() {
+	if s.released || s.pumpFut != 0 || s.ended {
+		return
+	}
+	if s.methods {
+		if s.readFut == 0 && raw.Weft_stream_reader_buffered(s.r) > raw.Weft_stream_reader_limit(s.r) {
+			return
+		}
+	} else {
+		s.mu.Lock()
+		full := len(s.rbuf)-s.roff >= pumpAhead || s.closed
+		if full {
+			s.pumpIdle = true
+		}
+		s.mu.Unlock()
+		if full {
+			return
+		}
+	}
+	var f futPtr
+	if rc := raw.Weft_stream_read(s.tr, pumpAhead, &f); rc != 0 {
+		s.end(rc)
+		return
+	}
+	s.pumpFut = f
+	if raw.Weft_future_done(f) != 0 {
+		s.pumped(f)
+	} else if rc := raw.Weft_future_add_done_callback(f, raw.WeftgoFutureDone, uintptr(s.pumpDone)); rc != 0 {
+		raw.Weft_future_release(f)
+		s.pumpFut = 0
+		s.end(rc)
+	}
+}
+
+// pumped delivers a pump read's bytes where they are wanted, and reads on.
+func (s *connState) pumped(f futPtr) {
+	s.pumpFut = 0
+	var v raw.SwigcptrWeft_value_t
+	rc := raw.Weft_future_result(f, &v)
+	if rc == ErrCancelled.Code {
+		raw.Weft_future_release(f)
+		return
+	}
+	var n int64
+	if rc == 0 {
+		n = raw.Weftgo_value_copy(v, nil)
+		if n == 0 {
+			rc = 1 // the end of the stream
+		}
+	}
+	if rc != 0 {
+		raw.Weft_future_release(f)
+		s.end(rc)
+		return
+	}
+	if s.methods {
+		buf := make([]byte, n)
+		raw.Weftgo_value_copy(v, buf)
+		if frc := raw.Weft_stream_feed_data(s.r, buf); frc != 0 {
+			raw.Weft_stream_set_error(s.r, frc)
+		}
+	} else {
+		s.mu.Lock()
+		old := len(s.rbuf)
+		if s.roff > 0 && s.roff == old {
+			s.rbuf, s.roff, old = s.rbuf[:0], 0, 0
+		}
+		s.rbuf = append(s.rbuf, make([]byte, n)...)
+		raw.Weftgo_value_copy(v, s.rbuf[old:])
+		s.mu.Unlock()
+		s.wakeReader()
+	}
+	raw.Weft_future_release(f)
+	s.pump()
+}
+
+// end records the end of the stream (code 1) or its error, for whichever reads are in use.
+func (s *connState) end(code int) {
+	s.ended, s.endCode = true, code
+	if code != 1 {
+		// A reset or a failure ends both directions.
+		s.mu.Lock()
+		if s.werr == nil {
+			s.werr = newNetError(code, "")
+		}
+		s.mu.Unlock()
+		s.wakeWriter()
+	}
+	if s.methods {
+		s.endMethods()
+		return
+	}
+	s.mu.Lock()
+	if s.rerr == nil {
+		if code == 1 {
+			s.rerr = io.EOF
+		} else {
+			s.rerr = newNetError(code, "")
+		}
+	}
+	s.mu.Unlock()
+	s.wakeReader()
+}
+
+func (s *connState) endMethods() {
+	if s.endCode == 1 {
+		raw.Weft_stream_feed_eof(s.r)
+	} else {
+		raw.Weft_stream_set_error(s.r, s.endCode)
+	}
+}
+
+// toMethods hands what Read's buffer holds to the reader fed by hand before one of
+// asyncio's reads, so no byte changes place in the stream. Loop goroutine.
+func (s *connState) toMethods() {
+	if s.methods {
+		return
+	}
+	s.methods = true
+	s.mu.Lock()
+	s.pumpIdle = true // a Read must hand the pump back (toRead)
+	rest := append([]byte(nil), s.rbuf[s.roff:]...)
+	s.rbuf, s.roff = s.rbuf[:0], 0
+	if s.rerr != nil && s.ended {
+		s.rerr = nil // told again through the reader below
+	}
+	s.mu.Unlock()
+	if len(rest) > 0 {
+		if rc := raw.Weft_stream_feed_data(s.r, rest); rc != 0 {
+			raw.Weft_stream_set_error(s.r, rc)
+		}
+	}
+	if s.ended {
+		s.endMethods()
+	}
+}
+
+// toRead turns the pump back to Read's buffer, which takes over what the reader fed by
+// hand still holds. Loop goroutine.
+func (s *connState) toRead() {
+	if s.released {
+		return
+	}
+	if s.methods && s.readFut == 0 {
+		s.methods = false
+		if n := raw.Weft_stream_reader_buffered(s.r); n > 0 {
+			var f futPtr
+			if raw.Weft_stream_read(s.r, int64(n), &f) == 0 {
+				var v raw.SwigcptrWeft_value_t
+				if raw.Weft_future_done(f) != 0 && raw.Weft_future_result(f, &v) == 0 {
+					buf := make([]byte, raw.Weftgo_value_copy(v, nil))
+					raw.Weftgo_value_copy(v, buf)
+					s.mu.Lock()
+					s.rbuf = append(s.rbuf[s.roff:s.roff], append(buf, s.rbuf[s.roff:]...)...)
+					s.roff = 0
+					s.mu.Unlock()
+				}
+				raw.Weft_future_error(f)
+				raw.Weft_future_release(f)
+			}
+		}
+		if s.ended {
+			// The reader fed by hand had the end: Read meets it after the bytes, and a
+			// fresh reader takes them back if asyncio's reads come again.
+			raw.Weft_stream_reader_release(s.r)
+			var hr readerPtr
+			if rc := raw.Weft_stream_reader_new(s.l.ptr, 0, &hr); rc != 0 {
+				hr = 0
+			}
+			s.r = hr
+			s.ended = false
+			s.end(s.endCode)
+			s.ended = true
+		}
+	}
+	s.pump()
+	s.wakeReader()
+}
+
+// ReadLine is asyncio's readline: a line with its "\n", or what is left at the end of the
+// stream (empty there). A line longer than the reader's limit fails with a
+// *LimitOverrunError and is dropped, as asyncio drops it.
+func (s *connState) ReadLine() ([]byte, error) {
+	if s == nil {
+		return nil, ErrInval
+	}
+	res := s.read("read", &readOp{start: func(r readerPtr, out *futPtr) int {
+		return raw.Weft_stream_readline(r, out)
+	}})
+	return res.data, res.err
+}
+
+// ReadUntil is asyncio's readuntil: the bytes up to and including sep. At the end of the
+// stream without sep: *IncompleteReadError with the partial data; past the limit:
+// *LimitOverrunError (the data stays to be read).
+func (s *connState) ReadUntil(sep []byte) ([]byte, error) {
+	if s == nil || len(sep) == 0 {
+		return nil, ErrInval
+	}
+	sep = append([]byte(nil), sep...)
+	res := s.read("read", &readOp{start: func(r readerPtr, out *futPtr) int {
+		return raw.Weftgo_stream_readuntil(r, sep, out)
+	}})
+	return res.data, res.err
+}
+
+// ReadExactly is asyncio's readexactly: n bytes, or *IncompleteReadError with the partial
+// data when the stream ends first.
+func (s *connState) ReadExactly(n int) ([]byte, error) {
+	if s == nil || n < 0 {
+		return nil, ErrInval
+	}
+	res := s.read("read", &readOp{start: func(r readerPtr, out *futPtr) int {
+		return raw.Weft_stream_readexactly(r, int64(n), out)
+	}})
+	return res.data, res.err
+}
+
+// ---------------------------------------------------------------- writes
+
+func (s *connState) wakeWriter() {
+	select {
+	case s.wwake <- struct{}{}:
+	default:
+	}
+}
+
+// Write queues b (copied) for sending. It waits while the connection is above its write
+// limits; a connection lost or closed fails it.
+func (s *connState) Write(b []byte) (int, error) {
+	if s == nil {
+		return 0, ErrInval
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	for {
+		s.mu.Lock()
+		switch {
+		case s.closed:
+			s.mu.Unlock()
+			return 0, s.opError("write", net.ErrClosed)
+		case s.werr != nil:
+			err := s.werr
+			s.mu.Unlock()
+			return 0, s.opError("write", err)
+		case s.wdl.expired():
+			s.mu.Unlock()
+			return 0, s.opError("write", os.ErrDeadlineExceeded)
+		case !s.paused && len(s.pend) < writeQueueLimit:
+			if len(b) == 0 {
+				s.mu.Unlock()
+				return 0, nil
+			}
+			s.pend = append(s.pend, b...)
+			post := !s.flushPosted
+			s.flushPosted = true
+			s.mu.Unlock()
+			if post {
+				if err := s.l.post(s.flush); err != nil {
+					return 0, s.opError("write", err)
+				}
+			}
+			return len(b), nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.wwake:
+		case <-s.wdl.wait():
+		}
+	}
+}
+
+// flush hands the queued bytes to the core (loop goroutine).
+func (s *connState) flush() {
+	s.mu.Lock()
+	buf := s.pend
+	s.pend, s.spare = s.spare[:0], nil
+	s.flushPosted = false
+	s.mu.Unlock()
+	var err error
+	pause := false
+	if s.released {
+		err = net.ErrClosed
+	} else if len(buf) > 0 {
+		if rc := raw.Weft_stream_write(s.w, buf); rc != 0 {
+			err = newNetError(rc, "")
+		} else if raw.Weft_transport_get_write_buffer_size(raw.Weft_stream_writer_transport(s.w)) > writeBufferHigh && s.drainFut == 0 {
+			var f futPtr
+			if rc := raw.Weft_stream_drain(s.w, &f); rc != 0 {
+				err = newNetError(rc, "")
+			} else if raw.Weft_future_done(f) != 0 {
+				err = drainError(f)
+				raw.Weft_future_release(f)
+			} else if rc := raw.Weft_future_add_done_callback(f, raw.WeftgoFutureDone, uintptr(s.drainDone)); rc != 0 {
+				raw.Weft_future_release(f)
+				err = newNetError(rc, "")
+			} else {
+				s.drainFut = f
+				pause = true
+			}
+		}
+	}
+	s.mu.Lock()
+	if cap(buf) <= writeQueueLimit*2 {
+		s.spare = buf[:0]
+	}
+	if err != nil && s.werr == nil {
+		s.werr = err
+	}
+	if pause {
+		s.paused = true
+	}
+	s.mu.Unlock()
+	s.wakeWriter()
+}
+
+func drainError(f futPtr) error {
+	var v raw.SwigcptrWeft_value_t
+	if rc := raw.Weft_future_result(f, &v); rc != 0 {
+		return newNetError(rc, raw.Weft_future_error_message(f))
+	}
+	return nil
+}
+
+func (s *connState) finishDrain(f futPtr) {
+	err := drainError(f)
+	raw.Weft_future_release(f)
+	s.drainFut = 0
+	s.mu.Lock()
+	s.paused = false
+	if err != nil && s.werr == nil {
+		s.werr = err
+	}
+	s.mu.Unlock()
+	s.wakeWriter()
+}
+
+// finishLost records the connection's end: later Writes fail with its error (EPIPE for
+// one that ended cleanly, as writing to a closed socket does).
+func (s *connState) finishLost(f futPtr) {
+	err := drainError(f)
+	raw.Weft_future_release(f)
+	s.lostFut = 0
+	if err == nil {
+		err = newNetError(ErrPipe.Code, "")
+	}
+	s.mu.Lock()
+	if s.werr == nil {
+		s.werr = err
+	}
+	s.mu.Unlock()
+	s.wakeWriter()
+}
+
+// CloseWrite half-closes the connection once the queued bytes are sent (ErrNotsup over TLS,
+// which cannot half-close).
+func (s *connState) CloseWrite() error {
+	if s == nil {
+		return ErrInval
+	}
+	if s.isClosed() {
+		return s.opError("close", net.ErrClosed)
+	}
+	return s.opError("close", s.l.call(func() error {
+		s.flush()
+		if s.released {
+			return net.ErrClosed
+		}
+		if rc := raw.Weft_stream_write_eof(s.w); rc != 0 {
+			return newNetError(rc, "")
+		}
+		return nil
+	}))
+}
+
+// Close closes the connection once the queued bytes are sent; a Read or Write waiting in
+// another goroutine returns net.ErrClosed. Closing twice returns net.ErrClosed.
+func (s *connState) Close() error {
+	if s == nil {
+		return ErrInval
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return s.opError("close", net.ErrClosed)
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.wakeWriter()
+	s.wakeReader()
+	err := s.l.post(func() {
+		s.flush()
+		if s.released {
+			return
+		}
+		s.cancelRead()
+		raw.Weft_stream_close(s.w)
+	})
+	if err == ErrLoopClosed {
+		return nil // the loop closed the connection already
+	}
+	return s.opError("close", err)
+}
+
+// LocalAddr and RemoteAddr are the connection's addresses (a *net.TCPAddr or *net.UnixAddr).
+func (s *connState) LocalAddr() net.Addr  { return s.laddr }
+func (s *connState) RemoteAddr() net.Addr { return s.raddr }
+
+// NegotiatedProtocol is the ALPN protocol TLS agreed on ("" if none, or not TLS).
+func (s *connState) NegotiatedProtocol() string { return s.alpn }
+
+func (s *connState) SetDeadline(t time.Time) error {
+	s.rdl.set(t)
+	s.wdl.set(t)
+	return nil
+}
+func (s *connState) SetReadDeadline(t time.Time) error  { s.rdl.set(t); return nil }
+func (s *connState) SetWriteDeadline(t time.Time) error { s.wdl.set(t); return nil }
+
+var _ net.Conn = (*Conn)(nil)

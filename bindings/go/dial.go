@@ -1,0 +1,134 @@
+package weft
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"syscall"
+
+	"weft.dev/weft/internal/raw"
+)
+
+// splitAddress checks a network and address as net.Dial takes them: host, port, the
+// family to restrict to, and whether the address is a Unix socket's path.
+func splitAddress(network, address string) (host string, port, family int, unix bool, err error) {
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+		h, p, e := net.SplitHostPort(address)
+		if e != nil {
+			return "", 0, 0, false, e
+		}
+		n, e := strconv.Atoi(p)
+		if e != nil || n < 0 || n > 65535 {
+			if e == nil {
+				e = ErrInval
+			}
+			return "", 0, 0, false, e
+		}
+		switch network {
+		case "tcp4":
+			family = syscall.AF_INET
+		case "tcp6":
+			family = syscall.AF_INET6
+		}
+		return h, n, family, false, nil
+	case "unix":
+		if address == "" {
+			return "", 0, 0, false, ErrInval
+		}
+		for i := 0; i < len(address); i++ {
+			if address[i] == 0 {
+				return "", 0, 0, false, ErrInval
+			}
+		}
+		return address, 0, 0, true, nil
+	}
+	return "", 0, 0, false, net.UnknownNetworkError(network)
+}
+
+// Dial connects to address on network ("tcp", "tcp4", "tcp6" or "unix") through the core
+// (name resolution and happy eyeballs included), as net.Dial.
+func (l *Loop) Dial(network, address string) (*Conn, error) {
+	return l.DialContext(context.Background(), network, address)
+}
+
+// DialContext is Dial ended early by ctx, which cancels the core's attempt.
+func (l *Loop) DialContext(ctx context.Context, network, address string) (*Conn, error) {
+	return l.dial(ctx, network, address, nil)
+}
+
+// DialTLS connects as DialContext, then completes a TLS handshake as cfg says.
+func (l *Loop) DialTLS(ctx context.Context, network, address string, cfg *TLSConfig) (*Conn, error) {
+	if cfg == nil {
+		cfg = &TLSConfig{}
+	}
+	return l.dial(ctx, network, address, cfg)
+}
+
+func (l *Loop) dial(ctx context.Context, network, address string, cfg *TLSConfig) (*Conn, error) {
+	fail := func(err error) (*Conn, error) {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: asNetError(err)}
+	}
+	if l == nil {
+		return fail(ErrLoopClosed)
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	host, port, family, unix, err := splitAddress(network, address)
+	if err != nil {
+		return fail(err)
+	}
+	var tls tlsCtxPtr
+	serverName := ""
+	if cfg != nil {
+		if tls, err = cfg.context(int(raw.WEFT_TLS_CLIENT)); err != nil {
+			return fail(err)
+		}
+		serverName = cfg.ServerName
+	}
+	f, err := l.start(func() (futPtr, int) {
+		var p futPtr
+		rc := raw.Weftgo_open_stream(l.ptr, host, port, b2i(unix), family, tls, serverName, &p)
+		if tls != 0 {
+			raw.Weft_tls_context_release(tls) // a connection holds its own reference
+		}
+		return p, rc
+	}, func(f futPtr) (any, error) {
+		var v raw.SwigcptrWeft_value_t
+		if rc := raw.Weft_future_result(f, &v); rc != 0 {
+			return nil, futureError(f, rc)
+		}
+		w := writerPtr(raw.Weft_value_object(v, int(raw.WEFT_VALUE_STREAM_WRITER)))
+		raw.Weft_stream_writer_retain(w)
+		r := raw.Weft_stream_writer_reader(w).(readerPtr)
+		raw.Weft_stream_reader_retain(r)
+		return newConn(l, network, r, w), nil
+	})
+	if err != nil {
+		if tls != 0 {
+			raw.Weft_tls_context_release(tls)
+		}
+		return fail(err)
+	}
+	x, err := f.Await(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	return x.(*Conn), nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// asNetError gives a core error met on a network call its syscall.Errno as well.
+func asNetError(err error) error {
+	if e, ok := err.(*Error); ok {
+		return &netError{core: e}
+	}
+	return err
+}
