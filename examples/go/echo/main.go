@@ -1,8 +1,8 @@
 // An echo server on weft's protocol-style API (its callbacks run on the loop goroutine),
-// and a TaskGroup of clients under a Timeout: every client sends lines and checks the
-// echo; the first client to fail would cancel the others, and the timeout bounds the
-// whole exchange. The clients use Go's own net package (the Dial of package weft is
-// another change's); each is a weft task.
+// and a TaskGroup of clients under a Timeout: every client, a weft task, dials with
+// Loop.DialContext (a net.Conn over the core's streams), sends lines and checks the echo;
+// the first client to fail would cancel the others, and the timeout bounds the whole
+// exchange.
 package main
 
 import (
@@ -29,9 +29,8 @@ const clients, lines = 5, 3
 
 // client sends its lines and reads each echo. Closing the connection when ctx ends is what
 // makes a cancellation (a sibling's failure, the timeout) stop a blocked read.
-func client(ctx context.Context, addr string, id int) (any, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
+func client(ctx context.Context, l *weft.Loop, addr string, id int) (any, error) {
+	conn, err := l.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +80,7 @@ func run(l *weft.Loop) error {
 				for id := 0; id < clients; id++ {
 					id := id
 					t, err := g.Spawn("client-"+strconv.Itoa(id), func(ctx context.Context) (any, error) {
-						return client(ctx, addr, id)
+						return client(ctx, l, addr, id)
 					})
 					if err != nil {
 						return err
