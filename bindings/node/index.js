@@ -245,6 +245,12 @@ function currentTask() {
   return taskStorage.getStore() ?? null;
 }
 
+// ---- Structured concurrency (lib/): TaskGroup, timeout, asCompleted ------------------------
+const structured = { native, codes, spawn, currentTask, inputsOf, TimeoutError, InvalidStateError };
+const { TaskGroup, TaskGroupError, taskGroup } = require('./lib/taskgroup.js')(structured);
+const { Timeout, timeout, timeoutAt } = require('./lib/timeout.js')(structured);
+const { asCompleted } = require('./lib/as_completed.js')(structured);
+
 // One prototype chain per family, as in asyncio (the methods are each class's own).
 Object.setPrototypeOf(native.BoundedSemaphore.prototype, native.Semaphore.prototype);
 Object.setPrototypeOf(native.LifoQueue.prototype, native.Queue.prototype);
@@ -272,6 +278,13 @@ module.exports = {
   wait,
   waitFor,
   shield,
+  asCompleted,
+  TaskGroup,
+  TaskGroupError,
+  taskGroup,
+  Timeout,
+  timeout,
+  timeoutAt,
   isFuture: native.isFuture,
   Task,
   spawn,

@@ -6,6 +6,8 @@ export const {
   version, time, codes, WeftError, CancelledError, TimeoutError, InvalidStateError,
   IncompleteReadError, LimitOverrunError, QueueEmpty, QueueFull, QueueShutDown,
   BrokenBarrierError, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, sleep, gather, wait,
-  waitFor, shield, isFuture, Lock, Event, Condition, Semaphore, BoundedSemaphore, Barrier,
+  waitFor, shield, isFuture, asCompleted, TaskGroup, TaskGroupError, taskGroup, Timeout,
+  timeout, timeoutAt, Task, spawn, currentTask, allTasks, Lock, Event, Condition, Semaphore,
+  BoundedSemaphore, Barrier,
   Queue, LifoQueue, PriorityQueue,
 } = weft;
