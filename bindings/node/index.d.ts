@@ -128,3 +128,60 @@ export class Queue<T = unknown> {
 export class LifoQueue<T = unknown> extends Queue<T> {}
 /** Lowest integer priority first; FIFO among equal priorities. */
 export class PriorityQueue<T = unknown> extends Queue<T> {}
+
+// ---- Tasks and structured concurrency ---------------------------------------------------
+
+/** A core task running an async function; awaitable (its result) and cancellable. */
+export class Task<T = unknown> implements PromiseLike<T> {
+  private constructor();
+  readonly name: string;
+  /** Requests cancellation: true if requested, false if the task is already done. */
+  cancel(message?: string): boolean;
+  cancelling(): number;
+  uncancel(): number;
+  done(): boolean;
+  cancelled(): boolean;
+  /** Aborted once cancellation reaches the task: pass it to APIs that are not weft's. */
+  readonly signal: AbortSignal;
+  then<R1 = T, R2 = never>(onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+                           onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null):
+    Promise<R1 | R2>;
+  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R>;
+  finally(onFinally?: (() => void) | null): Promise<T>;
+}
+export function spawn<T>(fn: (task: Task) => T | PromiseLike<T>, options?: { name?: string }):
+  Task<T>;
+export function currentTask(): Task | null;
+export function allTasks(): Task[];
+
+/** The failures of a TaskGroup's children (and its body), in the order they happened. */
+export class TaskGroupError extends AggregateError {
+  readonly code: 'EGROUP';
+  readonly errno: number;
+}
+export class TaskGroup {
+  private constructor();
+  spawn<T>(fn: (task: Task) => T | PromiseLike<T>, options?: { name?: string }): Task<T>;
+  /** Cancels the children and the body; the block then ends without an error. */
+  cancel(): void;
+}
+/** asyncio's `async with TaskGroup()`: body's result once every child is done. */
+export function taskGroup<T>(body: (group: TaskGroup) => T | PromiseLike<T>): Promise<T>;
+
+export class Timeout {
+  private constructor();
+  /** The deadline in loop time (time()), or null for none. */
+  when(): number | null;
+  reschedule(when: number | null): void;
+  expired(): boolean;
+}
+/** Runs body, cancelled after `delay` seconds (null: never); the expiry is a TimeoutError. */
+export function timeout<T>(delay: number | null | undefined,
+                           body: (timeout: Timeout) => T | PromiseLike<T>): Promise<T>;
+/** timeout() with a deadline in loop time (time()). */
+export function timeoutAt<T>(when: number | null | undefined,
+                             body: (timeout: Timeout) => T | PromiseLike<T>): Promise<T>;
+
+/** The inputs themselves, in the order they complete; a TimeoutError once `timeout` passes. */
+export function asCompleted<T>(awaitables: Iterable<T>, options?: { timeout?: number | null }):
+  AsyncIterableIterator<T>;
