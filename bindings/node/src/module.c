@@ -82,6 +82,31 @@ int wn_get_signal(napi_env env, napi_value options, napi_value *out) {
   return 0;
 }
 
+napi_value wn_guarded(napi_env env, napi_callback_info info) {
+  void *data = NULL;
+  napi_get_cb_info(env, info, NULL, NULL, NULL, &data);
+  napi_value out = ((napi_callback)data)(env, info);
+  if (out != NULL)
+    return out;
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending)
+    return NULL;
+  /* No result and no exception: a method that returns undefined, or one whose calls were
+   * refused because the environment stops, which a call that may run JavaScript tells. */
+  napi_value global;
+  bool ignored;
+  static const napi_type_tag probe = {0x77656674100c00ffULL, 0x50726f6265000000ULL};
+  if (napi_get_global(env, &global) != napi_ok ||
+      napi_check_object_type_tag(env, global, &probe, &ignored) != napi_pending_exception)
+    return NULL;
+  wn_state_t *st = NULL;
+  if (napi_get_instance_data(env, (void **)&st) != napi_ok || st == NULL || st->never == NULL ||
+      napi_get_reference_value(env, st->never, &out) != napi_ok)
+    return NULL;
+  return out;
+}
+
 typedef struct {
   void *object;
   wn_release_fn release;

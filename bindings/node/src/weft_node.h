@@ -27,6 +27,9 @@ typedef struct wn_state_s {
    * find the core future behind it. A napi_wrap would do the same, at the cost of a weak handle and
    * a finalizer per Promise, which tripled the cost of an operation. */
   napi_ref future_key;
+  /* A Promise that never settles: what a method gives while the environment stops (see
+   * wn_guarded). */
+  napi_ref never;
   struct wn_slot_s *slots;
   uint32_t nslots;
   uint32_t free_slot; /* head of the free list, nslots when empty */
@@ -129,8 +132,13 @@ void wn_tasks_abandon(wn_state_t *st);
 /* The core future of a Task object (a new reference), or NULL if `value` is not one. */
 weft_future_t *wn_task_future_of(napi_env env, napi_value value);
 
+/* Every method runs through wn_guarded (module.c): once a Worker is being terminated, Node-API
+ * refuses the calls a method makes, the method can neither return nor throw, and JavaScript
+ * would get `undefined`; a loop awaiting that would spin in microtasks for ever and the
+ * Worker would never stop. */
+napi_value wn_guarded(napi_env env, napi_callback_info info);
 #define WN_METHOD(name, fn)                                                                        \
-  { name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL }
+  { name, NULL, wn_guarded, NULL, NULL, NULL, napi_default_method, (void *)(fn) }
 #define WN_GETTER(name, fn)                                                                        \
   { name, NULL, NULL, fn, NULL, NULL, napi_enumerable, NULL }
 #define WN_COUNT(a) (sizeof(a) / sizeof((a)[0]))
