@@ -11,10 +11,12 @@ typedef struct {
   int error_on_cancel;
   int cancelled;
   int finished;
+  int started;
 } child_t;
 
 static int child_fn(weft_task_t *self, void *arg) {
   child_t *c = arg;
+  c->started = 1;
   int rc = weft_sleep_await(weft_test_loop_of(self), c->delay);
   if (rc == WEFT_ECANCELLED) {
     c->cancelled = 1;
@@ -607,8 +609,12 @@ static int stepped_main(weft_task_t *self, void *arg) {
   stepped_group_t *s = arg;
   weft_task_t *parent;
   ASSERT_OK(weft_task_new_stepped(weft_test_loop_of(self), stepped_parent, s, NULL, NULL, &parent));
-  if (s->cancel_parent)
-    ASSERT_OK(weft_call_later(weft_test_loop_of(self), 0.01, cancel_task_cb, parent, NULL));
+  if (s->cancel_parent) {
+    /* Once both children run, so that each sees its cancellation, however slow the machine. */
+    while (!(s->c[0].started && s->c[1].started))
+      ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0));
+    ASSERT_EQ(weft_task_cancel(parent, NULL), 1);
+  }
   int rc = weft_await(weft_task_future(parent));
   weft_task_release(parent);
   return rc;
