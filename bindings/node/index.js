@@ -250,6 +250,7 @@ const structured = { native, codes, spawn, currentTask, inputsOf, TimeoutError, 
 const { TaskGroup, TaskGroupError, taskGroup } = require('./lib/taskgroup.js')(structured);
 const { Timeout, timeout, timeoutAt } = require('./lib/timeout.js')(structured);
 const { asCompleted } = require('./lib/as_completed.js')(structured);
+const { Process, ProcessReader, ProcessWriter, exec, shell } = require('./lib/process.js')(structured);
 
 // One prototype chain per family, as in asyncio (the methods are each class's own).
 Object.setPrototypeOf(native.BoundedSemaphore.prototype, native.Semaphore.prototype);
@@ -285,6 +286,11 @@ module.exports = {
   Timeout,
   timeout,
   timeoutAt,
+  Process,
+  ProcessReader,
+  ProcessWriter,
+  exec,
+  shell,
   isFuture: native.isFuture,
   Task,
   spawn,

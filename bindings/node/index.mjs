@@ -8,6 +8,6 @@ export const {
   BrokenBarrierError, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, sleep, gather, wait,
   waitFor, shield, isFuture, asCompleted, TaskGroup, TaskGroupError, taskGroup, Timeout,
   timeout, timeoutAt, Task, spawn, currentTask, allTasks, Lock, Event, Condition, Semaphore,
-  BoundedSemaphore, Barrier,
+  BoundedSemaphore, Barrier, Process, ProcessReader, ProcessWriter, exec, shell,
   Queue, LifoQueue, PriorityQueue,
 } = weft;

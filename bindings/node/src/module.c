@@ -176,7 +176,7 @@ NAPI_MODULE_INIT() {
   napi_status (*inits[])(napi_env, napi_value) = {
       wn_loop_init,  wn_error_init,     wn_future_init,    wn_combinators_init,  wn_lock_init,
       wn_event_init, wn_condition_init, wn_semaphore_init, wn_barrier_init,      wn_queue_init,
-      wn_task_init,  wn_taskgroup_init, wn_timeout_init,   wn_as_completed_init,
+      wn_task_init,  wn_taskgroup_init, wn_timeout_init,   wn_as_completed_init, wn_process_init,
   };
   for (size_t i = 0; i < WN_COUNT(inits); i++) {
     if (inits[i](env, exports) != napi_ok) {

@@ -127,6 +127,7 @@ napi_status wn_task_init(napi_env env, napi_value exports);
 napi_status wn_taskgroup_init(napi_env env, napi_value exports);
 napi_status wn_timeout_init(napi_env env, napi_value exports);
 napi_status wn_as_completed_init(napi_env env, napi_value exports);
+napi_status wn_process_init(napi_env env, napi_value exports);
 /* The clean-up's part for tasks: lets go of every task still alive, calling no JS. */
 void wn_tasks_abandon(wn_state_t *st);
 /* The core future of a Task object (a new reference), or NULL if `value` is not one. */
