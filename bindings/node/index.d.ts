@@ -185,3 +185,49 @@ export function timeoutAt<T>(when: number | null | undefined,
 /** The inputs themselves, in the order they complete; a TimeoutError once `timeout` passes. */
 export function asCompleted<T>(awaitables: Iterable<T>, options?: { timeout?: number | null }):
   AsyncIterableIterator<T>;
+
+// ---- Subprocesses ---------------------------------------------------------------------------
+
+export type StdioMode = 'inherit' | 'pipe' | 'ignore' | 'devnull';
+export interface ProcessOptions {
+  stdin?: StdioMode;
+  stdout?: StdioMode;
+  /** 'stdout': into stdout's pipe or wherever stdout goes. */
+  stderr?: StdioMode | 'stdout';
+  cwd?: string;
+  env?: Record<string, string>;
+  /** The readers' buffer limit in bytes (asyncio's limit; default 64 KiB). */
+  limit?: number;
+}
+export class ProcessReader implements AsyncIterable<Buffer> {
+  private constructor();
+  readonly fd: 1 | 2;
+  read(n?: number, options?: SignalOptions): Promise<Buffer>;
+  readline(options?: SignalOptions): Promise<Buffer>;
+  readExactly(n: number, options?: SignalOptions): Promise<Buffer>;
+  readUntil(separator?: string | Uint8Array, options?: SignalOptions): Promise<Buffer>;
+  [Symbol.asyncIterator](): AsyncIterator<Buffer>;
+}
+export class ProcessWriter {
+  private constructor();
+  write(data: string | Uint8Array): void;
+  drain(): Promise<void>;
+  close(): void;
+}
+export class Process {
+  private constructor();
+  readonly pid: number;
+  /** The exit status, minus the signal that killed it, or null while it runs. */
+  readonly returncode: number | null;
+  readonly stdin: ProcessWriter | null;
+  readonly stdout: ProcessReader | null;
+  readonly stderr: ProcessReader | null;
+  wait(options?: SignalOptions): Promise<number>;
+  communicate(input?: string | Uint8Array | null, options?: SignalOptions):
+    Promise<{ stdout: Buffer | null; stderr: Buffer | null; returncode: number | null }>;
+  sendSignal(signal: number | NodeJS.Signals): void;
+  terminate(): void;
+  kill(): void;
+}
+export function exec(program: string, args?: readonly string[], options?: ProcessOptions): Process;
+export function shell(command: string, options?: ProcessOptions): Process;

@@ -49,6 +49,14 @@ async function main(): Promise<number> {
       void errors;
     }
   }
+  const child: weft.Process = weft.exec('cat', [], { stdin: 'pipe', stdout: 'pipe' });
+  child.stdin?.write('typed\n');
+  await child.stdin?.drain();
+  child.stdin?.close();
+  const line: Buffer | undefined = await child.stdout?.readline();
+  const code: number = await child.wait();
+  const { stdout, returncode } = await weft.shell('echo hi', { stdout: 'pipe' }).communicate();
+  void [line, code, stdout, returncode];
   const current: weft.Task | null = weft.currentTask();
   void current;
   return total + fromTimeout.length + sum + item.length;
