@@ -148,15 +148,19 @@ test('a timeout inside a task leaves an outside cancellation a CancelledError', 
 });
 
 test('asCompleted() hands out the inputs in completion order', async () => {
-  const slow = weft.sleep(0.03, 'slow');
-  const fast = weft.sleep(0.001, 'fast');
-  const failing = weft.sleep(0.01).then(() => { throw new Error('mid'); });
+  // Ordered by construction, not by timers: `failing` follows `fast`, and `slow` waits for
+  // an event set once the failure was seen.
+  const release = new weft.Event();
+  const slow = release.wait().then(() => 'slow');
+  const fast = weft.sleep(0, 'fast');
+  const failing = fast.then(() => { throw new Error('mid'); });
   const seen = [];
   for await (const p of weft.asCompleted([slow, fast, failing])) {
     try {
       seen.push(await p);
     } catch (err) {
       seen.push(err.message);
+      release.set();
     }
   }
   assert.deepStrictEqual(seen, ['fast', 'mid', 'slow']);
@@ -166,13 +170,18 @@ test('asCompleted() with a timeout throws a TimeoutError for what is not done', 
   // asCompleted never cancels its inputs: the test cancels the one left.
   const ac = new AbortController();
   const never = weft.sleep(3600, undefined, { signal: ac.signal });
-  const it = weft.asCompleted([weft.sleep(0.001, 1), never], { timeout: 0.02 });
+  // The first input is done before the iterator starts, so it comes first however slow
+  // the machine; the second never completes.
+  const it = weft.asCompleted([1, never], { timeout: 0.02 });
   const seen = [];
-  await assert.rejects((async () => {
-    for await (const p of it) seen.push(await p);
-  })(), weft.TimeoutError);
-  assert.deepStrictEqual(seen, [1]);
-  ac.abort();
+  try {
+    await assert.rejects((async () => {
+      for await (const p of it) seen.push(await p);
+    })(), weft.TimeoutError);
+    assert.deepStrictEqual(seen, [1]);
+  } finally {
+    ac.abort();
+  }
   await assert.rejects(never, weft.CancelledError);
 });
 
