@@ -29,3 +29,10 @@ if [ -d build/demo/bindings/python/lib ]; then
   printf '\n== examples/python/echo.py (an ordinary asyncio program on weft'"'"'s loop)\n'
   PYTHONPATH=build/demo/bindings/python/lib python3 examples/python/echo.py
 fi
+
+if [ -f build/demo/bindings/node/weft.node ]; then
+  printf '\n== examples/node/taskgroup_timeout.js (a TaskGroup of workers, timeouts, a failing job)\n'
+  WEFT_NODE_ADDON=build/demo/bindings/node/weft.node node examples/node/taskgroup_timeout.js
+  printf '\n== examples/node/subprocess_pipeline.js (two children piped through node)\n'
+  WEFT_NODE_ADDON=build/demo/bindings/node/weft.node node examples/node/subprocess_pipeline.js
+fi

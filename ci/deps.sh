@@ -42,3 +42,11 @@ if [ -f "$requirements" ]; then
     [ -n "$python" ] && pip_install "$python"
   done
 fi
+
+# Node: the binding's check and benchmark tools (tsc, the peers of bench/node), from npm into
+# bindings/node/dev (package.json pins their major versions).
+if command -v npm >/dev/null && [ -f bindings/node/dev/package.json ] &&
+   [ ! -x bindings/node/dev/node_modules/.bin/tsc ]; then
+  echo "ci/deps.sh: installing bindings/node/dev's tools from npm"
+  (cd bindings/node/dev && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi

@@ -245,6 +245,13 @@ function currentTask() {
   return taskStorage.getStore() ?? null;
 }
 
+// ---- Structured concurrency (lib/): TaskGroup, timeout, asCompleted ------------------------
+const structured = { native, codes, spawn, currentTask, inputsOf, TimeoutError, InvalidStateError };
+const { TaskGroup, TaskGroupError, taskGroup } = require('./lib/taskgroup.js')(structured);
+const { Timeout, timeout, timeoutAt } = require('./lib/timeout.js')(structured);
+const { asCompleted } = require('./lib/as_completed.js')(structured);
+const { Process, ProcessReader, ProcessWriter, exec, shell } = require('./lib/process.js')(structured);
+
 // One prototype chain per family, as in asyncio (the methods are each class's own).
 Object.setPrototypeOf(native.BoundedSemaphore.prototype, native.Semaphore.prototype);
 Object.setPrototypeOf(native.LifoQueue.prototype, native.Queue.prototype);
@@ -281,6 +288,18 @@ module.exports = {
   wait,
   waitFor,
   shield,
+  asCompleted,
+  TaskGroup,
+  TaskGroupError,
+  taskGroup,
+  Timeout,
+  timeout,
+  timeoutAt,
+  Process,
+  ProcessReader,
+  ProcessWriter,
+  exec,
+  shell,
   isFuture: native.isFuture,
   Task,
   spawn,

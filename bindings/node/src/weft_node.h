@@ -27,6 +27,9 @@ typedef struct wn_state_s {
    * find the core future behind it. A napi_wrap would do the same, at the cost of a weak handle and
    * a finalizer per Promise, which tripled the cost of an operation. */
   napi_ref future_key;
+  /* A Promise that never settles: what a method gives while the environment stops (see
+   * wn_guarded). */
+  napi_ref never;
   struct wn_slot_s *slots;
   uint32_t nslots;
   uint32_t free_slot; /* head of the free list, nslots when empty */
@@ -123,6 +126,10 @@ napi_status wn_semaphore_init(napi_env env, napi_value exports);
 napi_status wn_barrier_init(napi_env env, napi_value exports);
 napi_status wn_queue_init(napi_env env, napi_value exports);
 napi_status wn_task_init(napi_env env, napi_value exports);
+napi_status wn_taskgroup_init(napi_env env, napi_value exports);
+napi_status wn_timeout_init(napi_env env, napi_value exports);
+napi_status wn_as_completed_init(napi_env env, napi_value exports);
+napi_status wn_process_init(napi_env env, napi_value exports);
 /* The clean-up's part for tasks: lets go of every task still alive, calling no JS. */
 void wn_tasks_abandon(wn_state_t *st);
 /* The core future of a Task object (a new reference), or NULL if `value` is not one. */
@@ -178,8 +185,13 @@ napi_value wn_transport_sendto(napi_env env, napi_callback_info info);
 /* The error a core code stands for, with the partial data or counts of a stream read. */
 void wn_error_decorate(napi_env env, weft_future_t *future, napi_value error);
 
+/* Every method runs through wn_guarded (module.c): once a Worker is being terminated, Node-API
+ * refuses the calls a method makes, the method can neither return nor throw, and JavaScript
+ * would get `undefined`; a loop awaiting that would spin in microtasks for ever and the
+ * Worker would never stop. */
+napi_value wn_guarded(napi_env env, napi_callback_info info);
 #define WN_METHOD(name, fn)                                                                        \
-  { name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL }
+  { name, NULL, wn_guarded, NULL, NULL, NULL, napi_default_method, (void *)(fn) }
 #define WN_GETTER(name, fn)                                                                        \
   { name, NULL, NULL, fn, NULL, NULL, napi_enumerable, NULL }
 #define WN_COUNT(a) (sizeof(a) / sizeof((a)[0]))
