@@ -5,10 +5,11 @@
  * instead (README.md, "Tasks"):
  *   - The first step calls the function (inside a callback scope, so that it runs up to
  *     its first await that is not ready, microtasks included).
- *   - The task then waits in the core on a future of its own, `wake`, which the binding
- *     completes when the function's Promise settles; the next step ends the core task
- *     with that outcome (weft_task_return / weft_task_fail), so task results, errors and
- *     cancellation are the core's.
+ *   - The task then waits in the core on a future of its own, `wake`. When the function's
+ *     Promise settles, the binding ends the core task with that outcome at once, between
+ *     its steps (weft_task_return / weft_task_fail), in the iteration where asyncio's
+ *     coroutine would have returned; so task results, errors and cancellation are the
+ *     core's.
  *   - Every weft Promise the function awaits is reported here (index.js's then-hook,
  *     taskAwaits): a cancellation of the task cancels `wake`, and the step passes it on to
  *     that awaited future, whose Promise then rejects with a CancelledError inside the
