@@ -252,10 +252,10 @@ void weft__task_step(weft_task_t *t, int code) {
     code = WEFT_ECANCELLED;
     t->must_cancel = false;
   }
-  t->cancel_sent = false;
   if (t->coro == NULL && t->awaiting != NULL) {
     weft_future_release(t->awaiting);
     t->awaiting = NULL;
+    t->cancel_sent = false; /* this step delivers it */
   }
   weft_task_t *outer = loop->current_task;
   loop->current_task = t;
