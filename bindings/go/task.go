@@ -103,13 +103,22 @@ func (ts *taskState) step(task taskPtr, throwCode int) {
 			v, err := ts.body(ctx)
 			_ = l.post(func() {
 				ts.finished, ts.val, ts.err = true, v, err
-				if ts.gate != 0 {
-					// Fails harmlessly if a cancellation got there first: the step it
-					// scheduled finds the function finished.
-					none := raw.NewWeft_value_t() // zeroed: WEFT_VALUE_NONE
-					raw.Weft_future_set_result(ts.gate, none)
-					raw.DeleteWeft_value_t(none)
+				if ts.handle == 0 || ts.gate == 0 {
+					return // the task ended already, or its step runs now and ends it
 				}
+				// Between its steps: the task ends now, in the iteration where the
+				// function stopped, as a coroutine that returns inside its step.
+				rc := ts.finish(task)
+				if rc == 0 {
+					ts.end()
+					return
+				}
+				// The core could not (no memory): the step the gate wakes ends the task
+				// with that error, the outcome having gone with the call.
+				ts.val, ts.err = nil, codeError(rc)
+				none := raw.NewWeft_value_t() // zeroed: WEFT_VALUE_NONE
+				raw.Weft_future_set_result(ts.gate, none)
+				raw.DeleteWeft_value_t(none)
 			})
 		}()
 	}
@@ -161,18 +170,22 @@ func (ts *taskState) end() {
 	delete(ts.l.tasks, ts)
 }
 
-// finish ends the task with the function's outcome. A Go result or error crosses as a
-// handle the core frees with the task; errors keep their code when they have one.
-func (ts *taskState) finish(task taskPtr) {
+// finish ends the task with the function's outcome, in its step or between its steps,
+// and returns 0 or the code with which the core refused it. A Go result or error crosses as a handle the core
+// frees with the task; errors keep their code when they have one.
+func (ts *taskState) finish(task taskPtr) int {
 	if ts.err == nil {
 		v := newHandleValue(ts.val)
-		raw.Weft_task_return(task, v)
+		rc := raw.Weft_task_return(task, v)
 		raw.DeleteWeft_value_t(v)
-		return
+		return rc
 	}
 	code := errorCode(ts.err)
 	h := cgo.NewHandle(ts.err)
-	raw.Weft_task_fail(task, code, ts.err.Error(), uintptr(h), raw.WeftgoFreeHandle)
+	if rc := raw.Weft_task_fail(task, code, ts.err.Error(), uintptr(h), raw.WeftgoFreeHandle); rc != code {
+		return rc
+	}
+	return 0
 }
 
 // outcome reads a finished task: the function's own result, or its own error.

@@ -306,9 +306,10 @@ struct weft_task_s {
   int resume_code; /* what the next resume delivers: 0 or WEFT_ECANCELLED */
   int num_cancels_requested;
   bool must_cancel;
-  bool in_step;    /* inside the step function or the coroutine */
-  bool step_ended; /* the current step suspended or finished the task */
-  bool linked;     /* in the loop's list of unfinished tasks */
+  bool in_step;     /* inside the step function or the coroutine */
+  bool step_ended;  /* the current step suspended or finished the task */
+  bool linked;      /* in the loop's list of unfinished tasks */
+  bool cancel_sent; /* a cancellation reached the awaited future; the next step delivers it */
   char *cancel_message;
   weft_task_t *prev, *next;
   /* A stackful body's outcome, applied when the body returns. */
