@@ -333,3 +333,61 @@ WEFT_TEST(threadsafe_result_and_timeout) {
 WEFT_TEST(threadsafe_cancel) {
   run_submitter(1);
 }
+
+/* Posts from other threads run in the order they were made, whether they carry an
+ * executor's outcome (posted without allocating, from memory taken at submit) or are
+ * call_soon_threadsafe's: on a one-worker executor, job A's outcome is posted before job B
+ * calls call_soon_threadsafe, so that callback finds A's future done. The loop does not
+ * run meanwhile, so both posts wait in the same batch. */
+typedef struct post_order_s {
+  weft_loop_t *loop;
+  weft_future_t *first;
+  int first_done_seen; /* -1 until the posted callback ran */
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int posted;
+} post_order_t;
+
+static void check_first_done(void *arg) {
+  post_order_t *o = arg;
+  o->first_done_seen = weft_future_done(o->first);
+}
+
+static int post_from_worker(void *arg, weft_value_t *result) {
+  post_order_t *o = arg;
+  int rc = weft_call_soon_threadsafe(o->loop, check_first_done, o);
+  pthread_mutex_lock(&o->lock);
+  o->posted = 1;
+  pthread_cond_signal(&o->cond);
+  pthread_mutex_unlock(&o->lock);
+  return rc;
+}
+
+WEFT_TEST(outcome_posts_keep_order_with_threadsafe_calls) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_executor_t *ex;
+  ASSERT_OK(weft_executor_new(1, &ex));
+  for (int i = 0; i < 20; i++) {
+    post_order_t o = {.loop = loop, .first_done_seen = -1};
+    pthread_mutex_init(&o.lock, NULL);
+    pthread_cond_init(&o.cond, NULL);
+    weft_future_t *b;
+    ASSERT_OK(weft_run_in_executor(loop, ex, answer, NULL, &o.first));
+    ASSERT_OK(weft_run_in_executor(loop, ex, post_from_worker, &o, &b));
+    pthread_mutex_lock(&o.lock);
+    while (!o.posted)
+      pthread_cond_wait(&o.cond, &o.lock);
+    pthread_mutex_unlock(&o.lock);
+    ASSERT_OK(weft_loop_run_until_complete(loop, b));
+    ASSERT_EQ(o.first_done_seen, 1);
+    ASSERT_OK(weft_loop_run_until_complete(loop, o.first));
+    weft_future_release(o.first);
+    weft_future_release(b);
+    pthread_mutex_destroy(&o.lock);
+    pthread_cond_destroy(&o.cond);
+  }
+  ASSERT_OK(weft_executor_shutdown(ex, 1, 0));
+  weft_executor_release(ex);
+  weft_test_close_loop(loop);
+}
