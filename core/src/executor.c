@@ -443,6 +443,7 @@ typedef struct shutdown_job_s {
   weft_future_t *future;
   weft_executor_t *executor;
   pthread_t thread;
+  weft__post_t post; /* the helper's report to the loop, which needs no memory then */
 } shutdown_job_t;
 
 /* On the loop, once the helper thread has waited for the work: join it and finish. */
@@ -468,8 +469,11 @@ static void shutdown_dropped(void *p) {
 static void *shutdown_helper(void *p) {
   shutdown_job_t *job = p;
   weft_executor_shutdown(job->executor, 1, 0);
-  /* If even posting fails (the loop is gone), the job leaks rather than race. */
-  weft__loop_post(job->loop, shutdown_finished, shutdown_dropped, job);
+  job->post.cb = shutdown_finished;
+  job->post.drop = shutdown_dropped;
+  job->post.arg = job;
+  /* If the loop is gone, the job leaks rather than race. */
+  weft__loop_post_node(job->loop, &job->post);
   return NULL;
 }
 
