@@ -96,9 +96,9 @@ WEFT_TEST(all_children_finish) {
  * errors; the parent's own cancellation count is back to 0. */
 WEFT_TEST(child_failure_cancels_siblings_and_body) {
   group_case_t g = {.c = {{.delay = 0.01, .error = WEFT_EIO, .message = "disk on fire"},
-                          {.delay = 10},
-                          {.delay = 10}},
-                    .body_sleep = 10};
+                          {.delay = 3600},
+                          {.delay = 3600}},
+                    .body_sleep = 3600};
   ASSERT_OK(weft_test_run_task(group_main, &g, NULL));
   ASSERT_CODE(g.body_rc, WEFT_ECANCELLED);
   ASSERT_CODE(g.exit_rc, WEFT_EGROUP);
@@ -107,7 +107,6 @@ WEFT_TEST(child_failure_cancels_siblings_and_body) {
   ASSERT_STREQ(g.message, "disk on fire");
   ASSERT_EQ(g.c[1].cancelled, 1);
   ASSERT_EQ(g.c[2].cancelled, 1);
-  ASSERT_TRUE(g.elapsed < 1.0);
   ASSERT_EQ(g.cancelling_after, 0);
 }
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -348,7 +349,10 @@ WEFT_TEST(happy_eyeballs_delay) {
     fillers[i] = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK, 0);
     connect(fillers[i], (struct sockaddr *)&a6, sizeof(a6));
   }
-  usleep(100000);
+  /* The queue is full once the first of them is established (a backlog of 0 holds one):
+   * wait for that, not for a time. The others stay unanswered. */
+  struct pollfd first = {.fd = fillers[0], .events = POLLOUT};
+  ASSERT_EQ(poll(&first, 1, 60000), 1);
   client_t *c = calloc(1, sizeof(*c));
   const struct sockaddr *addrs[2] = {(struct sockaddr *)&a6, (struct sockaddr *)&a4};
   weft_connect_options_t o;
@@ -360,11 +364,11 @@ WEFT_TEST(happy_eyeballs_delay) {
   int rc;
   weft_transport_t *t = weft_transport_retain(await_ptr(loop, f, &rc));
   ASSERT_OK(rc);
+  /* No upper bound: without the fallback the v6 attempt would hang and time the test out. */
   double took = weft_loop_time(loop) - t0;
   if (took < 0.19)
     fprintf(stderr, "took %g\n", took);
   ASSERT_TRUE(took >= 0.19);
-  ASSERT_TRUE(took < 1.0);
   weft_future_release(f);
   struct sockaddr_storage peer;
   size_t pl = sizeof(peer);
@@ -388,8 +392,8 @@ static void quiet_handler(weft_loop_t *loop, const weft_error_context_t *ctx, vo
 }
 
 /* EMFILE: in a child with a low descriptor limit, clients keep connecting while the server
- * cannot accept; it must back off (few wake-ups, little CPU) and accept once descriptors
- * are free again. */
+ * cannot accept; it must back off (no more retries than the delay allows) and accept once
+ * descriptors are free again. */
 WEFT_TEST(emfile_backoff) {
   const char *pre = getenv("LD_PRELOAD");
   if (pre && strstr(pre, "vgpreload")) {
@@ -432,25 +436,23 @@ WEFT_TEST(emfile_backoff) {
     close(hogs[--nh]);
     int cl = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     connect(cl, (struct sockaddr *)&a, sizeof(a));
-    struct rusage r0, r1;
-    getrusage(RUSAGE_SELF, &r0);
+    double t0 = weft_loop_time(loop);
     int flag = 0;
     run_until_flag(loop, &flag, 0.5);
-    getrusage(RUSAGE_SELF, &r1);
-    double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) +
-                 (double)(r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) / 1e6 +
-                 (double)(r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
-                 (double)(r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1e6;
+    double elapsed = weft_loop_time(loop) - t0;
     if (quiet_count < 1)
       _exit(13); /* EMFILE was reported */
-    if (quiet_count > 10 || cpu > 0.3)
-      _exit(14); /* ~5 retries in 0.5 s at 0.1 s; a spin would be thousands */
+    /* Each retry waits out the delay, so however slow the machine, the retries are bounded
+     * by the time that passed; a spin would make thousands. */
+    if (quiet_count > 2 + (int)(elapsed / 0.1))
+      _exit(14);
     for (int i = 0; i < nh; i++)
       close(hogs[i]);
-    flag = 0;
-    run_until_flag(loop, &flag, 0.5);
+    /* Recovered and accepted: waited for (a retry comes every 0.1 s), up to a minute. */
+    for (int i = 0; i < 600 && weft_server_connection_count(s) != 1; i++)
+      run_until_flag(loop, &flag, 0.1);
     if (weft_server_connection_count(s) != 1)
-      _exit(15); /* recovered and accepted */
+      _exit(15);
     close(cl);
     flag = 0;
     run_until_flag(loop, &flag, 0.2);

@@ -658,7 +658,7 @@ WEFT_TEST(handshake_timeout_client) {
   ASSERT_CODE(weft_future_error(f), WEFT_ECONNABORTED);
   ASSERT_STREQ(weft_future_error_message(f),
                "SSL handshake is taking longer than 0.2 seconds: aborting the connection");
-  ASSERT_TRUE(took >= 0.15 && took < 5);
+  ASSERT_TRUE(took >= 0.15);
   weft_future_release(f);
   ASSERT_EQ(c.made, 0);
   weft_server_close_clients(server);

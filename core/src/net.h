@@ -61,8 +61,9 @@ struct weft__stream_s {
   int close_after_flush;
   int lost_error;
   size_t pending_writes;
-  uv_connect_t connect_req;           /* used while connecting (happy eyeballs, Unix) */
-  void *owner;                        /* a server's connection tracking, or NULL */
+  uv_connect_t connect_req;   /* used while connecting (happy eyeballs, Unix) */
+  uv_shutdown_t shutdown_req; /* write_eof's, made at most once: it cannot fail for memory */
+  void *owner;                /* a server's connection tracking, or NULL */
   void (*on_gone)(weft__stream_t *s); /* called once the handle is closed */
   void *connect_ctx;                  /* whoever is connecting this stream */
   int connect_index;

@@ -359,6 +359,7 @@ static void handshake_done(layer_t *L) {
   }
   weft_transport_t *t;
   if (weft_transport_new(L->loop, &layer_ops, L, NULL, NULL, &t)) {
+    L->handshook = 0; /* so that the failure reaches the waiter */
     handshake_failed(L, WEFT_ENOMEM, NULL);
     return;
   }
