@@ -31,6 +31,8 @@ if [ -d build/demo/bindings/python/lib ]; then
 fi
 
 if [ -f build/demo/bindings/node/weft.node ]; then
+  printf '\n== examples/node/echo.js (an echo server, a TaskGroup of clients, a timeout)\n'
+  WEFT_NODE_ADDON=build/demo/bindings/node/weft.node node examples/node/echo.js
   printf '\n== examples/node/taskgroup_timeout.js (a TaskGroup of workers, timeouts, a failing job)\n'
   WEFT_NODE_ADDON=build/demo/bindings/node/weft.node node examples/node/taskgroup_timeout.js
   printf '\n== examples/node/subprocess_pipeline.js (two children piped through node)\n'
