@@ -15,6 +15,7 @@ import itertools
 import os
 import socket
 import stat
+import sys
 from asyncio import base_events, constants, staggered, transports, trsock
 
 from ._core import ffi, lib, NULL, check, error_from_code, callback_failed
@@ -247,6 +248,11 @@ def _remove_stale_socket_file(path: str) -> None:
                                  path, exc)
 
 
+# asyncio unlinks a Unix server's socket file on close from 3.13 on; before, the file
+# stays, and programs written for those versions may rely on finding it.
+_CLEANUP_SOCKET = sys.version_info >= (3, 13)
+
+
 def _check_unix_stream_socket(sock) -> None:
     if sock.family != socket.AF_UNIX or sock.type != socket.SOCK_STREAM:
         raise ValueError(f"A UNIX Domain Stream Socket was expected, got {sock!r}")
@@ -332,11 +338,14 @@ class TransportMixin:
                                                         loop=self)
             if sock is not None:
                 return sock
-        if len(errors) == 1:
-            raise errors[0]
-        if all(str(errors[0]) == str(exc) for exc in errors):
-            raise errors[0]
-        raise OSError("Multiple exceptions: " + ", ".join(str(exc) for exc in errors))
+        try:
+            if len(errors) == 1 or all(str(errors[0]) == str(exc) for exc in errors):
+                raise errors[0]
+            raise OSError("Multiple exceptions: " + ", ".join(str(exc) for exc in errors))
+        finally:
+            # The error's traceback holds this frame: no cycle through the list (or the
+            # attempts that hold it).
+            errors = attempts = attempt = None
 
     async def _connect_one(self, info, local_addr, errors):
         """One attempt of _connect_socket; its OSError is also recorded in `errors`."""
@@ -360,6 +369,8 @@ class TransportMixin:
         except BaseException:
             sock.close()
             raise
+        finally:
+            errors = None  # as in _connect_socket: the raised error must not hold its list
 
     async def _wrap_socket(self, sock, protocol_factory, tls=None):
         if tls is not None:
@@ -387,6 +398,8 @@ class TransportMixin:
             if host is not None or port is not None:
                 raise ValueError("host/port and sock can not be specified at the same time")
             sockets = [sock]
+        elif host is None and port is None:
+            raise ValueError("Neither host/port nor sock were specified")
         else:
             sockets = await self._listening_sockets(host, port, family, flags,
                                                     reuse_address, reuse_port)
@@ -395,7 +408,7 @@ class TransportMixin:
     async def create_unix_server(self, protocol_factory, path=None, *, sock=None, backlog=100,
                                  ssl=None, ssl_handshake_timeout=None,
                                  ssl_shutdown_timeout=None, start_serving=True,
-                                 cleanup_socket=True):
+                                 cleanup_socket=_CLEANUP_SOCKET):
         """Serves on the Unix socket at `path` (a stale socket file there is removed first)
         or on `sock`, bound already. With cleanup_socket, the socket file is unlinked when
         the server closes, if it is still the one the server bound."""
