@@ -195,7 +195,8 @@ class Marker:
     (asyncio.new_event_loop, None),
     # asyncio's staggered_race still keeps its errors in a cycle (3.11.7 to 3.13.0)
     (weft.new_event_loop, None),
-], ids=["asyncio", "weft"])
+    (weft.new_event_loop, 0.25),
+], ids=["asyncio", "weft", "weft-happy-eyeballs"])
 def test_failed_create_connection_leaves_no_reference_cycle(new_loop, delay):
     """gh-124859: the raised error must not be kept alive by a cycle through the frames
     that collected it; with the collector off it goes as soon as nothing refers to it."""

@@ -1,8 +1,9 @@
 """Stream transports and servers: the core's TCP/Unix transports behind asyncio's Transport
 and Server interfaces, with Python protocols (plain and buffered) called from the core.
 
-Sockets are made, resolved and connected (or bound) in Python, as asyncio does, then
-handed to the core, which owns their descriptors from then on. Reads, writes and read
+Connections to a host are resolved through loop.getaddrinfo and raced by the core
+(connect.py); listening sockets are made and bound in Python. Either way the sockets are
+then handed to the core, which owns their descriptors from then on. Reads, writes and read
 flow control run in C (TransportCore, weft/_transportcore.c, one per Transport); the rarer
 events come back through weft/bridge.py."""
 
@@ -10,17 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import functools
-import itertools
 import os
 import socket
 import stat
 import sys
-from asyncio import base_events, constants, staggered, transports, trsock
+from asyncio import base_events, constants, transports, trsock
 
 from ._core import ffi, lib, NULL, check, error_from_code, callback_failed
 from .bridge import CoreBridge, stream_table
 from . import corefuture, sockaddr
+from .connect import connect_race
 
 __all__ = ["Transport", "Server", "TransportMixin"]
 
@@ -119,20 +119,6 @@ class Transport(CoreBridge, transports.Transport):
         finally:
             if self._socket is not None:
                 self._socket.close()
-
-
-def _interleave_families(infos, first_family_count: int) -> list:
-    """RFC 8305's order: `first_family_count` addresses of the first family, then one of
-    each family in turn."""
-    by_family: dict = {}
-    for info in infos:
-        by_family.setdefault(info[0], []).append(info)
-    queues = list(by_family.values())
-    ordered = queues[0][:first_family_count - 1]
-    queues[0] = queues[0][first_family_count - 1:]
-    for round_ in itertools.zip_longest(*queues):
-        ordered.extend(info for info in round_ if info is not None)
-    return ordered
 
 
 def _socket_extra(sock) -> dict:
@@ -268,14 +254,14 @@ class TransportMixin:
                                 family=0, proto=0, flags=0, sock=None, local_addr=None,
                                 server_hostname=None, ssl_handshake_timeout=None,
                                 ssl_shutdown_timeout=None, happy_eyeballs_delay=None,
-                                interleave=None):
+                                interleave=None, all_errors=False):
         tls = self._tls_client(ssl, server_hostname, host, ssl_handshake_timeout,
                                ssl_shutdown_timeout)
         if sock is None:
             if host is None and port is None:
                 raise ValueError("host and port was not specified and no sock specified")
             sock = await self._connect_socket(host, port, family, proto, flags, local_addr,
-                                              happy_eyeballs_delay, interleave)
+                                              happy_eyeballs_delay, interleave, all_errors)
         elif host is not None or port is not None:
             raise ValueError("host/port and sock can not be specified at the same time")
         elif sock.type != socket.SOCK_STREAM:
@@ -312,65 +298,22 @@ class TransportMixin:
         return await self._wrap_socket(sock, protocol_factory, tls)
 
     async def _connect_socket(self, host, port, family, proto, flags, local_addr,
-                              happy_eyeballs_delay=None, interleave=None):
-        """A connected socket to host:port: the addresses tried one after another, or with
-        happy_eyeballs_delay set, each next one started after that delay while earlier
-        ones are still trying (RFC 8305), the first to connect winning."""
+                              happy_eyeballs_delay=None, interleave=None, all_errors=False):
+        """A connected socket to host:port, resolved here (loop.getaddrinfo, as asyncio's)
+        and raced in the core (connect.py)."""
         infos = await self.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM,
                                        proto=proto, flags=flags)
         if not infos:
             raise OSError("getaddrinfo() returned empty list")
-        if interleave is None and happy_eyeballs_delay is not None:
-            interleave = 1
-        if interleave:
-            infos = _interleave_families(infos, interleave)
-        errors = []
-        attempts = [functools.partial(self._connect_one, info, local_addr, errors)
-                    for info in infos]
-        if happy_eyeballs_delay is None:
-            for attempt in attempts:
-                try:
-                    return await attempt()
-                except OSError:
-                    continue
-        else:
-            sock, _, _ = await staggered.staggered_race(attempts, happy_eyeballs_delay,
-                                                        loop=self)
-            if sock is not None:
-                return sock
-        try:
-            if len(errors) == 1 or all(str(errors[0]) == str(exc) for exc in errors):
-                raise errors[0]
-            raise OSError("Multiple exceptions: " + ", ".join(str(exc) for exc in errors))
-        finally:
-            # The error's traceback holds this frame: no cycle through the list (or the
-            # attempts that hold it).
-            errors = attempts = attempt = None
-
-    async def _connect_one(self, info, local_addr, errors):
-        """One attempt of _connect_socket; its OSError is also recorded in `errors`."""
-        fam, type_, pro, _, address = info
-        sock = socket.socket(fam, type_, pro)
-        try:
-            sock.setblocking(False)
-            if local_addr is not None:
-                try:
-                    sock.bind(local_addr)
-                except OSError as exc:
-                    raise OSError(exc.errno, f"error while attempting to bind on address "
-                                             f"{local_addr!r}: {exc.strerror.lower()}"
-                                  ) from None
-            await self.sock_connect(sock, address)
-            return sock
-        except OSError as exc:
-            errors.append(exc)
-            sock.close()
-            raise
-        except BaseException:
-            sock.close()
-            raise
-        finally:
-            errors = None  # as in _connect_socket: the raised error must not hold its list
+        local_infos = None
+        if local_addr is not None:
+            local_infos = await self.getaddrinfo(*local_addr[:2], family=family,
+                                                 type=socket.SOCK_STREAM, proto=proto,
+                                                 flags=flags)
+            if not local_infos:
+                raise OSError("getaddrinfo() returned empty list")
+        return await connect_race(self, infos, local_infos, happy_eyeballs_delay, interleave,
+                                  all_errors)
 
     async def _wrap_socket(self, sock, protocol_factory, tls=None):
         if tls is not None:
