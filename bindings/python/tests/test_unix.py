@@ -151,3 +151,41 @@ def test_arguments_are_checked(tmp_path):
             await loop.create_unix_connection(asyncio.Protocol, path)
 
     weft.run(main())
+
+
+@pytest.mark.parametrize("case", ["in-use", "regular-file", "no-directory"])
+def test_bind_errors_are_asyncio_s(tmp_path, case):
+    """The core binds the path; the error reads as asyncio's own."""
+    path = str(tmp_path / "err.sock")
+    if case == "no-directory":
+        path = str(tmp_path / "missing" / "err.sock")
+    elif case == "regular-file":
+        with open(path, "w"):
+            pass
+    got = {}
+    for name, new_loop in (("asyncio", asyncio.new_event_loop), ("weft", weft.new_event_loop)):
+        listening = None
+        if case == "in-use":
+            listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listening.bind(path)
+            listening.listen()
+
+        async def main():
+            try:
+                server = await asyncio.start_unix_server(_echo, path)
+            except OSError as exc:
+                return type(exc), exc.errno, str(exc)
+            server.close()
+            return None
+
+        try:
+            with asyncio.Runner(loop_factory=new_loop) as runner:
+                got[name] = runner.run(main())
+        finally:
+            if listening is not None:
+                listening.close()
+                if os.path.exists(path):  # 3.13's server unlinked it on close
+                    os.unlink(path)
+    assert got["weft"] == got["asyncio"]
+    # a socket file, even one still listening, is taken for stale and replaced
+    assert (got["weft"] is None) == (case == "in-use")

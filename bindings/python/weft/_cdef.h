@@ -164,10 +164,15 @@ typedef struct weft_server_options_s {
   size_t size;
   int backlog;
   int start_serving;
+  int cleanup_socket;
   const weft_tls_options_t *tls;
   ...;
 } weft_server_options_t;
 void weft_server_options_init(weft_server_options_t *options);
+int weft_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
+                            weft_free_fn factory_arg_free, const char *path, size_t path_len,
+                            const weft_server_options_t *options, weft_future_t **out);
+int weft_server_socket_fd(const weft_server_t *server, size_t index);
 
 weft_transport_t *weft_transport_retain(weft_transport_t *transport);
 void weft_transport_release(weft_transport_t *transport);

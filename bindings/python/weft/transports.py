@@ -13,9 +13,8 @@ import asyncio
 import errno
 import os
 import socket
-import stat
 import sys
-from asyncio import base_events, constants, transports, trsock
+from asyncio import constants, transports, trsock
 
 from ._core import ffi, lib, NULL, check, error_from_code, callback_failed
 from .bridge import CoreBridge, stream_table
@@ -134,13 +133,12 @@ def _socket_extra(sock) -> dict:
 class Server(asyncio.AbstractServer):
     """asyncio's Server over a core server."""
 
-    def __init__(self, loop, ptr, sockets, cookie, unix_files=()) -> None:
+    def __init__(self, loop, ptr, sockets, cookie) -> None:
         self._loop = loop
         self._ptr = ptr
         self._sockets = sockets  # the caller's listening sockets (the core has duplicates)
         self._cookie = cookie
         self._closed = False
-        self._unix_files = unix_files  # (path, inode) of socket files to unlink on close
 
     def __del__(self):
         ptr, self._ptr = getattr(self, "_ptr", NULL), NULL
@@ -165,8 +163,6 @@ class Server(asyncio.AbstractServer):
         lib.weft_server_close(self._ptr)
         for sock in self._sockets:
             sock.close()
-        for path, inode in self._unix_files:
-            _unlink_socket_file(path, inode)
 
     def close_clients(self):
         lib.weft_server_close_clients(self._ptr)
@@ -199,39 +195,6 @@ class Server(asyncio.AbstractServer):
     async def __aexit__(self, *exc):
         self.close()
         await self.wait_closed()
-
-
-def _unix_socket_file(sock):
-    """The (path, inode) of a bound Unix socket's file, or None (abstract or unnamed)."""
-    path = sock.getsockname()
-    if not isinstance(path, str) or not path or path.startswith("\0"):
-        return None
-    try:
-        return path, os.stat(path).st_ino
-    except OSError:
-        return None
-
-
-def _unlink_socket_file(path: str, inode: int) -> None:
-    """Removes a server's socket file, unless it is gone or another file took its place."""
-    try:
-        if os.stat(path).st_ino == inode:
-            os.unlink(path)
-    except OSError:
-        pass
-
-
-def _remove_stale_socket_file(path: str) -> None:
-    """Removes a socket file left at `path` (by a server that did not clean up) before
-    binding there; any other kind of file is left for bind() to fail on."""
-    try:
-        if stat.S_ISSOCK(os.stat(path).st_mode):
-            os.remove(path)
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        base_events.logger.error("Unable to check or remove stale UNIX socket %r: %r",
-                                 path, exc)
 
 
 # asyncio unlinks a Unix server's socket file on close from 3.13 on; before, the file
@@ -352,45 +315,27 @@ class TransportMixin:
                                  ssl=None, ssl_handshake_timeout=None,
                                  ssl_shutdown_timeout=None, start_serving=True,
                                  cleanup_socket=_CLEANUP_SOCKET):
-        """Serves on the Unix socket at `path` (a stale socket file there is removed first)
-        or on `sock`, bound already. With cleanup_socket, the socket file is unlinked when
-        the server closes, if it is still the one the server bound."""
+        """Serves on the Unix socket at `path` (the core binds it, removing a stale socket
+        file there first) or on `sock`, bound already. With cleanup_socket the core unlinks
+        the socket file when the server closes, if it is still the one the server bound."""
         tls = self._tls_server(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
         if path is not None:
             if sock is not None:
                 raise ValueError("path and sock can not be specified at the same time")
-            sock = self._bound_unix_socket(os.fspath(path))
-        elif sock is None:
+            path = os.fspath(path)
+            return await self._serve(protocol_factory, (), backlog, start_serving, tls=tls,
+                                     cleanup_socket=cleanup_socket, path=path)
+        if sock is None:
             raise ValueError("path was not specified, and no sock specified")
-        else:
-            _check_unix_stream_socket(sock)
-        socket_file = _unix_socket_file(sock) if cleanup_socket else None
-        return await self._serve(protocol_factory, [sock], backlog, start_serving,
-                                 unix_files=[socket_file] if socket_file else (), tls=tls)
+        _check_unix_stream_socket(sock)
+        return await self._serve(protocol_factory, [sock], backlog, start_serving, tls=tls,
+                                 cleanup_socket=cleanup_socket)
 
-    @staticmethod
-    def _bound_unix_socket(path):
-        """A Unix stream socket bound at `path` (str or bytes; abstract if it starts with
-        a NUL)."""
-        if path[:1] not in (b"\0", "\0"):
-            _remove_stale_socket_file(path)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.bind(path)
-        except OSError as exc:
-            sock.close()
-            if exc.errno == errno.EADDRINUSE:
-                raise OSError(errno.EADDRINUSE, f"Address {path!r} is already in use") from None
-            raise
-        except BaseException:
-            sock.close()
-            raise
-        return sock
-
-    async def _serve(self, protocol_factory, sockets, backlog, start_serving, unix_files=(),
-                     tls=None):
-        """Hands bound sockets over to a core server (which listens on them) and returns
-        the Server, serving already unless start_serving is false."""
+    async def _serve(self, protocol_factory, sockets, backlog, start_serving, tls=None,
+                     cleanup_socket=False, path=None):
+        """Hands bound sockets over to a core server (which listens on them), or has the
+        core bind a Unix socket at `path`, and returns the Server, serving already unless
+        start_serving is false."""
         # The core listens on duplicates; the sockets stay the caller's objects (as
         # asyncio's server.sockets), closed with the server.
         for sock in sockets:
@@ -401,13 +346,20 @@ class TransportMixin:
         lib.weft_server_options_init(options)
         options.backlog = backlog
         options.start_serving = 1 if start_serving else 0
+        options.cleanup_socket = 1 if cleanup_socket else 0
         keep = None
         cookie = ffi.new_handle((self, protocol_factory, _plain_transport))
         if tls is not None:
             cookie, keep = self._tls_server_factory(protocol_factory, tls, options)
         out = ffi.new("weft_future_t **")
-        rc = lib.weft_create_server_fds(self._ptr, lib._weft_server_factory, cookie, ffi.NULL,
-                                        ffi.new("int[]", fds), len(fds), options, out)
+        if path is not None:
+            raw = os.fsencode(path)
+            rc = lib.weft_create_unix_server(self._ptr, lib._weft_server_factory, cookie,
+                                             ffi.NULL, raw, len(raw), options, out)
+        else:
+            rc = lib.weft_create_server_fds(self._ptr, lib._weft_server_factory, cookie,
+                                            ffi.NULL, ffi.new("int[]", fds), len(fds), options,
+                                            out)
         if rc < 0:
             for fd in fds:
                 os.close(fd)
@@ -415,10 +367,13 @@ class TransportMixin:
         # Done when the call returns; from then on the duplicates are the core's (closed by
         # it if the server could not be made).
         try:
-            ptr = lib.weft_server_retain(corefuture.outcome(out[0]).ptr)
+            ptr = lib.weft_server_retain(_server_outcome(out[0], path))
         finally:
             lib.weft_future_release(out[0])
-        server = Server(self, ptr, views, (cookie, keep), unix_files)
+        if path is not None:  # the server's socket, as asyncio's server.sockets has it
+            views = [socket.socket(fileno=os.dup(lib.weft_server_socket_fd(ptr, 0)))]
+            views[0].setblocking(False)
+        server = Server(self, ptr, views, (cookie, keep))
         self._servers.add(server)  # serving keeps it alive, as asyncio's listening sockets do
         if start_serving:
             await asyncio.sleep(0)
@@ -451,6 +406,17 @@ class TransportMixin:
                 sock.close()
             raise
         return sockets
+
+
+def _server_outcome(future, path):
+    """The server of a done creating future, or asyncio's error for binding at `path`:
+    the socket module's words, and its own for an address in use."""
+    code = lib.weft_future_error(future)
+    if path is not None and -2000 < code < 0:
+        if code == lib.WEFT_EADDRINUSE:
+            raise OSError(errno.EADDRINUSE, f"Address {path!r} is already in use")
+        raise OSError(-code, os.strerror(-code))
+    return corefuture.outcome(future).ptr
 
 
 @ffi.def_extern(onerror=callback_failed)
