@@ -1,6 +1,8 @@
 /* TCP transports, protocols and servers on loopback. */
 #include "net_util.h"
 
+#include <string.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -211,6 +213,105 @@ WEFT_TEST(connection_refused) {
   int rc = weft_loop_run_until_complete(loop, f);
   ASSERT_TRUE(rc <= WEFT_EAI_ADDRFAMILY && rc >= WEFT_EAI_SOCKTYPE);
   weft_future_release(f);
+  weft_test_close_loop(loop);
+}
+
+/* A loopback port that refuses connections: bound, never listening (held by *holder). */
+static struct sockaddr_in refusing_port(int *holder) {
+  *holder = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof(a);
+  ASSERT_OK(bind(*holder, (struct sockaddr *)&a, sizeof(a)));
+  ASSERT_OK(getsockname(*holder, (struct sockaddr *)&a, &al));
+  return a;
+}
+
+WEFT_TEST(connect_socket_hands_over_the_descriptor) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_server_t *srv = start_echo(loop, "127.0.0.1", NULL);
+  int holder;
+  struct sockaddr_in refused = refusing_port(&holder);
+  struct sockaddr_in good = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)weft_server_port(srv)),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  const struct sockaddr *addrs[] = {(struct sockaddr *)&refused, (struct sockaddr *)&good};
+  weft_future_t *f;
+  ASSERT_OK(weft_connect_socket(loop, addrs, 2, NULL, 0, NULL, &f));
+  ASSERT_OK(weft_loop_run_until_complete(loop, f));
+  ASSERT_EQ(weft_connect_failure_count(f), 0); /* it did not fail */
+  int fd = weft_connect_socket_take(f);
+  ASSERT_TRUE(fd >= 0);
+  ASSERT_CODE(weft_connect_socket_take(f), WEFT_EINVAL); /* once */
+  struct sockaddr_in peer;
+  socklen_t pl = sizeof(peer);
+  ASSERT_OK(getpeername(fd, (struct sockaddr *)&peer, &pl));
+  ASSERT_EQ(peer.sin_port, good.sin_port);
+  ASSERT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+  ASSERT_TRUE(fcntl(fd, F_GETFL) & O_NONBLOCK);
+  weft_future_release(f);
+  close(fd);
+  /* a descriptor never taken goes with the future (valgrind --track-fds would tell) */
+  ASSERT_OK(weft_connect_socket(loop, addrs + 1, 1, NULL, 0, NULL, &f));
+  ASSERT_OK(weft_loop_run_until_complete(loop, f));
+  weft_future_release(f);
+  /* invalid arguments are returned at once */
+  ASSERT_CODE(weft_connect_socket(loop, addrs, 0, NULL, 0, NULL, &f), WEFT_EINVAL);
+  ASSERT_CODE(weft_connect_socket(loop, addrs, 1, NULL, 1, NULL, &f), WEFT_EINVAL);
+  close(holder);
+  stop_server(loop, srv);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(connect_failures_step_by_step) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int holder;
+  struct sockaddr_in refused = refusing_port(&holder);
+  struct sockaddr_in6 v6 = {
+      .sin6_family = AF_INET6, .sin6_port = htons(9), .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+  /* the local address is taken (by the holder): the bind fails with EADDRINUSE at once */
+  const struct sockaddr *addrs[] = {(struct sockaddr *)&refused, (struct sockaddr *)&v6};
+  const struct sockaddr *locals[] = {(struct sockaddr *)&refused};
+  weft_future_t *f;
+  ASSERT_OK(weft_connect_socket(loop, addrs, 2, locals, 1, NULL, &f));
+  int rc = weft_loop_run_until_complete(loop, f);
+  ASSERT_TRUE(rc == WEFT_EADDRINUSE || rc == WEFT_EADDRNOTAVAIL);
+  ASSERT_TRUE(strstr(weft_future_error_message(f), "Multiple exceptions") != NULL);
+  ASSERT_EQ(weft_connect_failure_count(f), 2);
+  struct sockaddr_storage ss;
+  size_t len = sizeof(ss);
+  int step = -1;
+  ASSERT_CODE(weft_connect_failure(f, 0, &step, (struct sockaddr *)&ss, &len), WEFT_EADDRINUSE);
+  ASSERT_EQ(step, WEFT_CONNECT_STEP_BIND);
+  ASSERT_EQ(len, sizeof(struct sockaddr_in));
+  ASSERT_EQ(((struct sockaddr_in *)&ss)->sin_port, refused.sin_port);
+  len = sizeof(ss);
+  ASSERT_CODE(weft_connect_failure(f, 1, &step, (struct sockaddr *)&ss, &len), WEFT_EADDRNOTAVAIL);
+  ASSERT_EQ(step, WEFT_CONNECT_STEP_NO_LOCAL); /* no IPv6 local address */
+  ASSERT_EQ(len, sizeof(struct sockaddr_in6));
+  ASSERT_CODE(weft_connect_failure(f, 2, &step, NULL, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_connect_socket_take(f), WEFT_EINVAL);
+  weft_future_release(f);
+  /* a refused connect, through weft_create_connection_addrs too */
+  client_t c = {0};
+  ASSERT_OK(weft_create_connection_addrs(loop, &client_proto, &c, addrs, 1, NULL, &f));
+  ASSERT_CODE(weft_loop_run_until_complete(loop, f), WEFT_ECONNREFUSED);
+  ASSERT_EQ(weft_connect_failure_count(f), 1);
+  len = sizeof(ss);
+  ASSERT_CODE(weft_connect_failure(f, 0, &step, (struct sockaddr *)&ss, &len), WEFT_ECONNREFUSED);
+  ASSERT_EQ(step, WEFT_CONNECT_STEP_CONNECT);
+  ASSERT_EQ(((struct sockaddr_in *)&ss)->sin_port, refused.sin_port);
+  weft_future_release(f);
+  ASSERT_EQ(c.made, 0);
+  /* cancelled during the race: no result, no failures */
+  ASSERT_OK(weft_connect_socket(loop, addrs, 1, NULL, 0, NULL, &f));
+  weft_future_cancel(f, NULL);
+  ASSERT_CODE(weft_loop_run_until_complete(loop, f), WEFT_ECANCELLED);
+  ASSERT_EQ(weft_connect_failure_count(f), 0);
+  weft_future_release(f);
+  spin(loop, 3);
+  close(holder);
   weft_test_close_loop(loop);
 }
 

@@ -298,12 +298,12 @@ int weft__future_copy_outcome(weft_future_t *dest, weft_future_t *src);
 /* What the core itself knows about an error beyond its code (the partial data of an
  * incomplete read, the bytes a sendfile sent): kept in the future next to the binding's
  * payload, which the core never reads through. */
-enum { WEFT__DETAIL_STREAM = 1, WEFT__DETAIL_SENDFILE = 2 };
+enum { WEFT__DETAIL_STREAM = 1, WEFT__DETAIL_SENDFILE = 2, WEFT__DETAIL_CONNECT = 3 };
 typedef struct weft__error_detail_s {
   int kind;
   int64_t sent;    /* sendfile: bytes sent before the error */
   size_t consumed; /* stream: asyncio's `consumed` or the expected size */
-  size_t len;      /* stream: bytes of partial data */
+  size_t len;      /* stream: bytes of partial data; connect: failures in data */
   char data[];
 } weft__error_detail_t;
 /* Fails `future` with `code` and a detail (malloc'd; freed here if the future cannot take

@@ -150,8 +150,16 @@ int weft__resolve(weft_loop_t *loop, const char *host, const char *service, int 
 /* Stops a resolution: its callback will not be called. */
 void weft__resolve_cancel(weft__resolve_t *r);
 
-/* Happy eyeballs: connects to the first reachable of `count` addresses. */
-typedef void (*weft__he_cb)(void *arg, weft__stream_t *winner, int error, const char *message);
+/* Happy eyeballs: connects to the first reachable of `count` addresses. A lost race gives
+ * its callback every step that failed, as a WEFT__DETAIL_CONNECT detail of
+ * weft__connect_failure_t entries (the callee's to free or hand to a future). */
+typedef struct weft__connect_failure_s {
+  int error;
+  int step; /* WEFT_CONNECT_STEP_* */
+  struct sockaddr_storage addr;
+} weft__connect_failure_t;
+typedef void (*weft__he_cb)(void *arg, weft__stream_t *winner, int error, const char *message,
+                            weft__error_detail_t *failures);
 typedef struct weft__he_s weft__he_t;
 int weft__he_start(weft_loop_t *loop, const struct sockaddr *const *addrs, size_t count,
                    const struct sockaddr *const *local_addrs, size_t local_count, double delay,

@@ -2,10 +2,13 @@
 connect failures reported by the core, and sock_* operations racing on one socket."""
 
 import asyncio
+import contextlib
 import errno
+import gc
 import os
 import socket
 import sys
+import weakref
 
 import pytest
 
@@ -202,6 +205,17 @@ def test_close_ends_serve_forever_and_a_second_serve_forever_raises(new_loop):
         with pytest.raises(RuntimeError, match="is closed"):
             await server.serve_forever()
 
+
+LOOPS = pytest.mark.parametrize("new_loop", [asyncio.new_event_loop, weft.new_event_loop],
+                                ids=["asyncio", "weft"])
+
+
+@LOOPS
+def test_create_server_needs_host_port_or_sock(new_loop):
+    async def main():
+        with pytest.raises(ValueError, match="Neither host/port nor sock were specified"):
+            await asyncio.get_running_loop().create_server(asyncio.Protocol)
+
     with asyncio.Runner(loop_factory=new_loop) as runner:
         runner.run(main())
 
@@ -242,3 +256,46 @@ def test_wait_closed_wakes_as_the_last_connection_goes(new_loop, how):
         pytest.skip("close_clients() and abort_clients() came in 3.13")
     with asyncio.Runner(loop_factory=new_loop) as runner:
         assert runner.run(main()) is True
+
+
+def _refused_port(stack):
+    """A loopback port that refuses connections: bound, never listening."""
+    holder = stack.enter_context(socket.socket())
+    holder.bind(("127.0.0.1", 0))
+    return holder.getsockname()[1]
+
+
+class Marker:
+    pass
+
+
+@pytest.mark.parametrize("new_loop, delay", [
+    (asyncio.new_event_loop, None),
+    # asyncio's staggered_race still keeps its errors in a cycle (3.11.7 to 3.13.0)
+    (weft.new_event_loop, None),
+    (weft.new_event_loop, 0.25),
+], ids=["asyncio", "weft", "weft-happy-eyeballs"])
+def test_failed_create_connection_leaves_no_reference_cycle(new_loop, delay):
+    """gh-124859: the raised error must not be kept alive by a cycle through the frames
+    that collected it; with the collector off it goes as soon as nothing refers to it."""
+
+    async def main(port):
+        try:
+            await asyncio.get_running_loop().create_connection(
+                asyncio.Protocol, "127.0.0.1", port, happy_eyeballs_delay=delay)
+        except OSError as exc:
+            assert exc.errno == errno.ECONNREFUSED
+            exc.marker = Marker()  # exceptions take no weak references; it lives as long
+            return weakref.ref(exc.marker)
+        raise AssertionError("connected to a port nobody listens on")
+
+    with contextlib.ExitStack() as stack, asyncio.Runner(loop_factory=new_loop) as runner:
+        port = _refused_port(stack)
+        runner.run(asyncio.sleep(0))  # the loop's own start-up is not the test's business
+        gc.collect()
+        gc.disable()
+        try:
+            ref = runner.run(main(port))
+            assert ref() is None, "a reference cycle keeps the error alive"
+        finally:
+            gc.enable()

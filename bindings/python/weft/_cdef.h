@@ -168,16 +168,23 @@ typedef struct weft_server_options_s {
   size_t size;
   int backlog;
   int start_serving;
+  int cleanup_socket;
   const weft_tls_options_t *tls;
   ...;
 } weft_server_options_t;
 void weft_server_options_init(weft_server_options_t *options);
+int weft_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
+                            weft_free_fn factory_arg_free, const char *path, size_t path_len,
+                            const weft_server_options_t *options, weft_future_t **out);
+int weft_server_socket_fd(const weft_server_t *server, size_t index);
 
 weft_transport_t *weft_transport_retain(weft_transport_t *transport);
 void weft_transport_release(weft_transport_t *transport);
 void weft_future_release(weft_future_t *future);
 typedef struct weft_connect_options_s {
   size_t size;
+  double happy_eyeballs_delay;
+  int interleave;
   const weft_tls_options_t *tls;
   ...;
 } weft_connect_options_t;
@@ -189,6 +196,17 @@ int weft_create_unix_connection_fd(weft_loop_t *loop, const weft_protocol_t *pro
                                    weft_future_t **out);
 int weft_connect_accepted_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
                              const weft_connect_options_t *options, weft_future_t **out);
+int weft_connect_socket(weft_loop_t *loop, const struct sockaddr *const *addrs, size_t count,
+                        const struct sockaddr *const *locals, size_t local_count,
+                        const weft_connect_options_t *options, weft_future_t **out);
+int weft_connect_socket_take(weft_future_t *future);
+#define WEFT_CONNECT_STEP_CONNECT ...
+#define WEFT_CONNECT_STEP_BIND ...
+#define WEFT_CONNECT_STEP_NO_LOCAL ...
+#define WEFT_CONNECT_STEP_SOCKET ...
+size_t weft_connect_failure_count(const weft_future_t *future);
+int weft_connect_failure(const weft_future_t *future, size_t index, int *step,
+                         struct sockaddr *addr, size_t *len);
 int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
                            weft_free_fn factory_arg_free, const int *fds, size_t count,
                            const weft_server_options_t *options, weft_future_t **out);

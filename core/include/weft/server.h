@@ -57,7 +57,8 @@ WEFT_API int weft_create_server(weft_loop_t *loop, weft_protocol_factory_fn fact
 /* The same on listening sockets the caller hands over (create_server(sock=...)), TCP or
  * Unix; listen() is called on them with the backlog. A descriptor that is not a socket is
  * WEFT_ENOTSOCK, returned; once this returns 0 the descriptors are the server's (closed
- * if the future fails). The future is done when this returns. */
+ * if the future fails). The future is done when this returns. A Unix socket bound to a path
+ * has its file unlinked on close with cleanup_socket, as weft_create_unix_server's. */
 WEFT_API int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory,
                                     void *factory_arg, weft_free_fn factory_arg_free,
                                     const int *fds, size_t count,
