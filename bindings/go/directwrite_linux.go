@@ -8,6 +8,9 @@ import "syscall"
 // to the socket without a handoff to the loop: the duplicate keeps the socket valid even
 // if the core closes its own descriptor meanwhile. -1 if it cannot.
 func dupSocket(fd int) int {
+	if typ, err := syscall.GetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_TYPE); err != nil || typ != syscall.SOCK_STREAM {
+		return -1 // a pipe, or not a stream: the core writes
+	}
 	nfd, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
 	if errno != 0 {
 		return -1
