@@ -403,8 +403,10 @@ static void on_data(weft_transport_t *t, const char *data, size_t len, void *arg
       dispatch != NULL) {
     size_t offset = st->net->read_pool_used;
     memcpy(base, data, len);
-    /* The next part starts 8-aligned, as Buffer.allocUnsafe's pool does. */
-    st->net->read_pool_used += (len + 7) & ~(size_t)7;
+    /* The next part starts 8-aligned, as Buffer.allocUnsafe's pool does; the room left
+     * (READ_POOL_SIZE - used) must never wrap around. */
+    size_t used = offset + ((len + 7) & ~(size_t)7);
+    st->net->read_pool_used = used < READ_POOL_SIZE ? used : READ_POOL_SIZE;
     argv[0] = fn;
     argv[1] = pool;
     napi_create_uint32(env, (uint32_t)offset, &argv[2]);
