@@ -369,9 +369,14 @@ static napi_value read_pool(wn_state_t *st, size_t len, char **base) {
     napi_delete_reference(env, net->read_pool);
     net->read_pool = NULL;
   }
+  /* Made as a Buffer and used through its ArrayBuffer: a Buffer's memory is not zeroed
+   * first (napi_create_arraybuffer's is, 64 KiB at a time). */
   void *data = NULL;
-  if (napi_create_arraybuffer(env, READ_POOL_SIZE, &data, &pool) != napi_ok ||
-      napi_create_reference(env, pool, 1, &net->read_pool) != napi_ok) {
+  napi_value buf;
+  size_t offset = 0;
+  if (napi_create_buffer(env, READ_POOL_SIZE, &data, &buf) != napi_ok ||
+      napi_get_typedarray_info(env, buf, NULL, NULL, NULL, &pool, &offset) != napi_ok ||
+      offset != 0 || napi_create_reference(env, pool, 1, &net->read_pool) != napi_ok) {
     net->read_pool = NULL;
     return NULL;
   }
