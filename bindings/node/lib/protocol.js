@@ -18,6 +18,12 @@ function checkOptions(options) {
 }
 
 module.exports = (native) => {
+  // The addon copies small reads into a shared ArrayBuffer and calls this with the
+  // protocol as `this`: a Buffer made here costs less than one made by the addon.
+  native.setDataDispatch(function dispatchData(dataReceived, pool, offset, length) {
+    return dataReceived.call(this, Buffer.from(pool, offset, length));
+  });
+
   async function createServer(protocolFactory, host, port, options) {
     const { tls, backlog, reusePort } = checkOptions(options);
     return native.createServer(checkFactory(protocolFactory), host ?? undefined, port ?? 0,

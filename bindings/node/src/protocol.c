@@ -342,16 +342,86 @@ static void on_made(weft_transport_t *t, void *arg) {
   wn_scope_close(p->st, &scope);
 }
 
+/* Reads up to READ_POOL_MAX bytes are copied into a shared ArrayBuffer of READ_POOL_SIZE,
+ * each a Buffer over its own part, as Buffer.allocUnsafe pools small Buffers: one
+ * ArrayBuffer per many reads instead of one allocation, backing store and prototype change
+ * per read (the Buffers that Node-API makes). A retained small Buffer keeps at most one
+ * pool alive. */
+#define READ_POOL_SIZE (64 * 1024)
+#define READ_POOL_MAX (16 * 1024)
+
+/* The pool with room for len bytes, at *base; NULL when len does not go in a pool. */
+static napi_value read_pool(wn_state_t *st, size_t len, char **base) {
+  napi_env env = st->env;
+  wn_net_t *net = st->net;
+  napi_value pool = NULL;
+  bool detached = true;
+  if (len > READ_POOL_MAX)
+    return NULL;
+  /* A pool that JS detached (transferred) is never written again. */
+  if (net->read_pool != NULL && READ_POOL_SIZE - net->read_pool_used >= len &&
+      napi_get_reference_value(env, net->read_pool, &pool) == napi_ok && pool != NULL &&
+      napi_is_detached_arraybuffer(env, pool, &detached) == napi_ok && !detached) {
+    *base = net->read_pool_base + net->read_pool_used;
+    return pool;
+  }
+  if (net->read_pool != NULL) {
+    napi_delete_reference(env, net->read_pool);
+    net->read_pool = NULL;
+  }
+  /* Made as a Buffer and used through its ArrayBuffer: a Buffer's memory is not zeroed
+   * first (napi_create_arraybuffer's is, 64 KiB at a time). */
+  void *data = NULL;
+  napi_value buf;
+  size_t offset = 0;
+  if (napi_create_buffer(env, READ_POOL_SIZE, &data, &buf) != napi_ok ||
+      napi_get_typedarray_info(env, buf, NULL, NULL, NULL, &pool, &offset) != napi_ok ||
+      offset != 0 || napi_create_reference(env, pool, 1, &net->read_pool) != napi_ok) {
+    net->read_pool = NULL;
+    return NULL;
+  }
+  net->read_pool_base = data;
+  net->read_pool_used = 0;
+  *base = data;
+  return pool;
+}
+
 static void on_data(weft_transport_t *t, const char *data, size_t len, void *arg) {
   (void)t;
   wn_proto_t *p = arg;
-  wn_scope_t scope;
-  if (wn_scope_open(p->st, &scope) != 0)
+  wn_state_t *st = p->st;
+  napi_env env = st->env;
+  wn_scope_t scope = {NULL, NULL};
+  napi_value argv[4], fn, obj, dispatch, ignored;
+  char *base = NULL;
+  /* No JS after the clean-up began; no dataReceived, nothing to do. */
+  if (st->closing || p->cb[CB_DATA] == NULL)
     return;
-  napi_value buf;
-  if (napi_create_buffer_copy(p->st->env, len, data, NULL, &buf) == napi_ok)
-    proto_call(p, CB_DATA, 1, &buf, NULL);
-  wn_scope_close(p->st, &scope);
+  /* napi_make_callback below is the callback scope: it runs the microtasks and the
+   * process.nextTick queue after the call, as Node does after each socket read. */
+  napi_open_handle_scope(env, &scope.hs);
+  if (napi_get_reference_value(env, p->cb[CB_DATA], &fn) != napi_ok ||
+      napi_get_reference_value(env, p->obj, &obj) != napi_ok)
+    goto done;
+  napi_value pool = read_pool(st, len, &base);
+  if (pool != NULL && napi_get_reference_value(env, st->net->data_dispatch, &dispatch) == napi_ok &&
+      dispatch != NULL) {
+    size_t offset = st->net->read_pool_used;
+    memcpy(base, data, len);
+    /* The next part starts 8-aligned, as Buffer.allocUnsafe's pool does; the room left
+     * (READ_POOL_SIZE - used) must never wrap around. */
+    size_t used = offset + ((len + 7) & ~(size_t)7);
+    st->net->read_pool_used = used < READ_POOL_SIZE ? used : READ_POOL_SIZE;
+    argv[0] = fn;
+    argv[1] = pool;
+    napi_create_uint32(env, (uint32_t)offset, &argv[2]);
+    napi_create_uint32(env, (uint32_t)len, &argv[3]);
+    napi_make_callback(env, st->async_context, obj, dispatch, 4, argv, &ignored);
+  } else if (napi_create_buffer_copy(env, len, data, NULL, &argv[0]) == napi_ok) {
+    napi_make_callback(env, st->async_context, obj, fn, 1, argv, &ignored);
+  }
+done:
+  wn_scope_close(st, &scope);
 }
 
 static int on_eof(weft_transport_t *t, void *arg) {
@@ -442,6 +512,24 @@ static void fill_table(weft_protocol_t *table) {
   table->datagram_received = on_datagram;
   table->error_received = on_error;
   table->arg_free = proto_free;
+}
+
+/* setDataDispatch(fn): lib/protocol.js's function (fn, pool, offset, length) that calls
+ * fn on the protocol with a Buffer over that part of the pool. */
+static napi_value set_data_dispatch(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  napi_valuetype t;
+  wn_state_t *st = wn_state(env);
+  if (st == NULL || wn_args(env, info, 1, argv, NULL) != 0)
+    return NULL;
+  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "the dispatcher must be a function");
+    return NULL;
+  }
+  if (st->net->data_dispatch != NULL)
+    napi_delete_reference(env, st->net->data_dispatch);
+  napi_create_reference(env, argv[0], 1, &st->net->data_dispatch);
+  return NULL;
 }
 
 /* ---- Servers and clients ---------------------------------------------------------------- */
@@ -695,7 +783,8 @@ napi_status wn_protocol_init(napi_env env, napi_value exports) {
   } fns[] = {{"createServer", create_tcp_server},
              {"createUnixServer", create_unix_server},
              {"createConnection", create_tcp_connection},
-             {"createUnixConnection", create_unix_connection}};
+             {"createUnixConnection", create_unix_connection},
+             {"setDataDispatch", set_data_dispatch}};
   for (size_t i = 0; s == napi_ok && i < WN_COUNT(fns); i++) {
     s = napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn);
     if (s == napi_ok)

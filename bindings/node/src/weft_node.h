@@ -139,6 +139,11 @@ weft_future_t *wn_task_future_of(napi_env env, napi_value value);
 typedef struct wn_net_s {
   /* The classes whose instances the addon makes for core objects. */
   napi_ref server_class, conn_class, transport_class;
+  /* The protocol style's reads: lib/protocol.js's dispatcher, which makes the Buffer in
+   * JS (cheaper than from C), and the shared ArrayBuffer small reads are copied into. */
+  napi_ref data_dispatch, read_pool;
+  char *read_pool_base;
+  size_t read_pool_used;
 } wn_net_t;
 napi_status wn_net_init(napi_env env, napi_value exports);
 napi_status wn_stream_init(napi_env env, napi_value exports);
