@@ -770,25 +770,23 @@ napi_status wn_protocol_init(napi_env env, napi_value exports) {
       WN_METHOD("ref", t_ref),
       WN_METHOD("unref", t_unref),
   };
-  napi_value cls, fn;
+  napi_value cls;
   napi_status s = napi_define_class(env, "Transport", NAPI_AUTO_LENGTH, transport_ctor, NULL,
                                     WN_COUNT(props), props, &cls);
   if (s == napi_ok)
     s = napi_create_reference(env, cls, 1, &st->net->transport_class);
   if (s == napi_ok)
     s = napi_set_named_property(env, exports, "Transport", cls);
-  struct {
-    const char *name;
-    napi_callback cb;
-  } fns[] = {{"createServer", create_tcp_server},
-             {"createUnixServer", create_unix_server},
-             {"createConnection", create_tcp_connection},
-             {"createUnixConnection", create_unix_connection},
-             {"setDataDispatch", set_data_dispatch}};
-  for (size_t i = 0; s == napi_ok && i < WN_COUNT(fns); i++) {
-    s = napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn);
-    if (s == napi_ok)
-      s = napi_set_named_property(env, exports, fns[i].name, fn);
-  }
+  /* Through WN_METHOD, as every method: a terminating Worker gets a Promise that never
+   * settles rather than undefined. */
+  napi_property_descriptor fns[] = {
+      WN_METHOD("createServer", create_tcp_server),
+      WN_METHOD("createUnixServer", create_unix_server),
+      WN_METHOD("createConnection", create_tcp_connection),
+      WN_METHOD("createUnixConnection", create_unix_connection),
+      WN_METHOD("setDataDispatch", set_data_dispatch),
+  };
+  if (s == napi_ok)
+    s = napi_define_properties(env, exports, WN_COUNT(fns), fns);
   return s;
 }

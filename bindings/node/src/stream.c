@@ -583,24 +583,20 @@ napi_status wn_stream_init(napi_env env, napi_value exports) {
       WN_METHOD("ref", conn_ref),
       WN_METHOD("unref", conn_unref),
   };
-  napi_value cls, fn;
+  napi_value cls;
   napi_status s = napi_define_class(env, "StreamConnection", NAPI_AUTO_LENGTH, conn_ctor, NULL,
                                     WN_COUNT(props), props, &cls);
   if (s == napi_ok)
     s = napi_create_reference(env, cls, 1, &st->net->conn_class);
   if (s == napi_ok)
     s = napi_set_named_property(env, exports, "StreamConnection", cls);
-  struct {
-    const char *name;
-    napi_callback cb;
-  } fns[] = {{"openConnection", open_connection},
-             {"openUnixConnection", open_unix_connection},
-             {"startServer", start_tcp_server},
-             {"startUnixServer", start_unix_server}};
-  for (size_t i = 0; s == napi_ok && i < WN_COUNT(fns); i++) {
-    s = napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn);
-    if (s == napi_ok)
-      s = napi_set_named_property(env, exports, fns[i].name, fn);
-  }
+  napi_property_descriptor fns[] = {
+      WN_METHOD("openConnection", open_connection),
+      WN_METHOD("openUnixConnection", open_unix_connection),
+      WN_METHOD("startServer", start_tcp_server),
+      WN_METHOD("startUnixServer", start_unix_server),
+  };
+  if (s == napi_ok)
+    s = napi_define_properties(env, exports, WN_COUNT(fns), fns);
   return s;
 }

@@ -135,10 +135,6 @@ napi_value wn_transport_sendto(napi_env env, napi_callback_info info) {
 }
 
 napi_status wn_udp_init(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_status s = napi_create_function(env, "createDatagramEndpoint", NAPI_AUTO_LENGTH,
-                                       create_endpoint, NULL, &fn);
-  if (s == napi_ok)
-    s = napi_set_named_property(env, exports, "createDatagramEndpoint", fn);
-  return s;
+  napi_property_descriptor fns[] = {WN_METHOD("createDatagramEndpoint", create_endpoint)};
+  return napi_define_properties(env, exports, WN_COUNT(fns), fns);
 }
