@@ -8,14 +8,17 @@ const { AsyncLocalStorage } = require('node:async_hooks');
 
 function loadAddon() {
   const candidates = [];
-  if (process.env.WEFT_NODE_ADDON) candidates.push(process.env.WEFT_NODE_ADDON);
+  // A relative WEFT_NODE_ADDON is a path from the current directory, as on a command line
+  // (require() would take it for a package name).
+  const chosen = process.env.WEFT_NODE_ADDON ? path.resolve(process.env.WEFT_NODE_ADDON) : null;
+  if (chosen) candidates.push(chosen);
   candidates.push(path.join(__dirname, 'build', 'weft.node'));
   let first;
   for (const file of candidates) {
     try {
       return require(file);
     } catch (err) {
-      if (err.code !== 'MODULE_NOT_FOUND' || file === process.env.WEFT_NODE_ADDON) throw err;
+      if (err.code !== 'MODULE_NOT_FOUND' || file === chosen) throw err;
       first = first || err;
     }
   }
