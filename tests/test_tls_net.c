@@ -1865,7 +1865,19 @@ enum {
   SYNC_FAIL_PEER_CLOSE,       /* the peer's close_notify arrives: the answer fails */
   SYNC_FAIL_WRITE_THEN_CLOSE, /* the application writes (that fails), then closes */
   SYNC_FAIL_ABORT_AFTER,      /* the application closes, then aborts at once */
+  SYNC_FAIL_RESUMED_LAST_REF, /* in a loop callback: resumes, closes, drops its reference */
 };
+
+/* The connection_lost of the failed close_notify comes in this iteration's close phase,
+ * before the resume's delivery; the layer then holds the last reference to the transport. */
+static void resume_close_release(void *arg) {
+  weft_transport_t **t = arg;
+  ASSERT_OK(weft_transport_pause_reading(*t));
+  ASSERT_OK(weft_transport_resume_reading(*t));
+  ASSERT_OK(weft_transport_close(*t));
+  weft_transport_release(*t);
+  *t = NULL;
+}
 
 static void sync_fail_run(int how) {
   const weft_testcerts_t *certs = weft_testcerts();
@@ -1926,6 +1938,11 @@ static void sync_fail_run(int how) {
     ASSERT_OK(weft_transport_close(t));
     ASSERT_OK(weft_transport_abort(t));
     break;
+  case SYNC_FAIL_RESUMED_LAST_REF:
+    weft_future_release(sf); /* its result is a reference too */
+    sf = NULL;
+    ASSERT_OK(weft_call_soon(loop, resume_close_release, &t, NULL));
+    break;
   }
   run_until_flag(loop, &s.lost, 5);
   ASSERT_EQ(s.lost, 1);
@@ -1957,6 +1974,9 @@ WEFT_TEST(sync_write_failure_write_then_close) {
 }
 WEFT_TEST(sync_write_failure_close_then_abort) {
   sync_fail_run(SYNC_FAIL_ABORT_AFTER);
+}
+WEFT_TEST(sync_write_failure_resumed_last_reference) {
+  sync_fail_run(SYNC_FAIL_RESUMED_LAST_REF);
 }
 
 /* ---- a resume pending when the byte transport goes ------------------------------------ */
