@@ -145,6 +145,23 @@ void wn_fd_set_ref(wn_state_t *st, int fd, int ref) {
   uv_walk(weft_loop_uv(st->loop), set_ref_walk, &want);
 }
 
+void wn_transport_set_ref(wn_state_t *st, weft_transport_t *t, int ref) {
+  /* A TLS transport is layered: the socket is the one under it. */
+  for (int depth = 0; t != NULL && depth < 4; depth++) {
+    int fd = -1;
+    size_t len = sizeof fd;
+    if (weft_transport_get_extra_info(t, WEFT_INFO_FD, &fd, &len) == 0) {
+      wn_fd_set_ref(st, fd, ref);
+      return;
+    }
+    weft_transport_t *under = NULL;
+    len = sizeof under;
+    if (weft_transport_get_extra_info(t, WEFT_INFO_TRANSPORT, &under, &len) != 0)
+      return;
+    t = under;
+  }
+}
+
 void wn_error_decorate(napi_env env, weft_future_t *future, napi_value error) {
   int code = weft_future_error(future);
   napi_valuetype t;

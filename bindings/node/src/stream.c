@@ -312,21 +312,7 @@ static napi_value conn_set_ref(napi_env env, napi_callback_info info, int ref) {
   wn_conn_t *c = this_conn(env, info, 0, NULL);
   if (c == NULL)
     return NULL;
-  weft_transport_t *t = weft_stream_writer_transport(c->writer);
-  /* A TLS transport is layered: the socket is the one under it. */
-  for (int depth = 0; t != NULL && depth < 4; depth++) {
-    int fd = -1;
-    size_t len = sizeof fd;
-    if (weft_transport_get_extra_info(t, WEFT_INFO_FD, &fd, &len) == 0) {
-      wn_fd_set_ref(c->st, fd, ref);
-      break;
-    }
-    weft_transport_t *under = NULL;
-    len = sizeof under;
-    if (weft_transport_get_extra_info(t, WEFT_INFO_TRANSPORT, &under, &len) != 0)
-      break;
-    t = under;
-  }
+  wn_transport_set_ref(c->st, weft_stream_writer_transport(c->writer), ref);
   napi_value self;
   napi_get_cb_info(env, info, NULL, NULL, &self, NULL);
   return self;

@@ -176,6 +176,8 @@ int wn_get_string(napi_env env, napi_value v, const char *what, char **out, size
 napi_value wn_address_js(napi_env env, const struct sockaddr *addr);
 /* Node's ref()/unref() on the libuv handles of a descriptor the core watches. */
 void wn_fd_set_ref(wn_state_t *st, int fd, int ref);
+/* The same for a transport's socket, found under any layers (TLS). */
+void wn_transport_set_ref(wn_state_t *st, weft_transport_t *t, int ref);
 /* protocol.c, for the streams and udp.c: a transport's extra info by Node's name
  * ('peername', 'sockname', 'fd', 'alpnProtocol', 'tlsVersion', 'cipher', 'servername'); the
  * protocol of a JS object (with the table that calls it; freed with wn_protocol_free until
