@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import errno
+import functools
 import os
 import socket
 import sys
