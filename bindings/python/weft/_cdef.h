@@ -13,6 +13,7 @@ unsigned weft_version(void);
 const char *weft_version_string(void);
 const char *weft_strerror(int code);
 const char *weft_err_name(int code);
+int weft_err_system(int code);
 
 /* loop.h */
 int weft_loop_new(weft_loop_t **out);

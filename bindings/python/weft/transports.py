@@ -19,7 +19,7 @@ import sys
 import weakref
 from asyncio import constants, transports, trsock
 
-from ._core import ffi, lib, NULL, check, error_from_code, callback_failed
+from ._core import ffi, lib, NULL, check, error_from_code, os_errno, callback_failed
 from .bridge import CoreBridge, stream_table
 from . import corefuture, sockaddr
 from .connect import connect_race
@@ -460,7 +460,8 @@ def _server_outcome(future, path):
     if path is not None and -2000 < code < 0:
         if code == lib.WEFT_EADDRINUSE:
             raise OSError(errno.EADDRINUSE, f"Address {path!r} is already in use")
-        raise OSError(-code, os.strerror(-code))
+        number = os_errno(code)
+        raise OSError(number, os.strerror(number) if number else 'unknown error')
     return corefuture.outcome(future).ptr
 
 
