@@ -217,3 +217,58 @@ def test_sendto_takes_its_arguments_by_keyword(new_loop):
         loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+@pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                         ids=["weft", "asyncio"])
+def test_unix_sendto_paths(new_loop, tmp_path):
+    # A Unix path as str or bytes reaches the peer; one too long for sockaddr_un goes to
+    # error_received with the socket module's error, as asyncio reports a failed sendto.
+    async def main():
+        loop = asyncio.get_running_loop()
+        path = str(tmp_path / "peer.sock")
+        a_t, a = await loop.create_datagram_endpoint(Recorder, local_addr=path,
+                                                     family=socket.AF_UNIX)
+        c_t, c = await loop.create_datagram_endpoint(Recorder, family=socket.AF_UNIX)
+        c_t.sendto(b"str", path)
+        c_t.sendto(b"bytes", path.encode())
+        got = {(await asyncio.wait_for(a.datagrams.get(), 5))[0] for _ in range(2)}
+        assert got == {b"str", b"bytes"}
+        c_t.sendto(b"long", "/tmp/" + "x" * 200)
+        assert len(c.errors) == 1 and type(c.errors[0]) is OSError
+        assert str(c.errors[0]) == "AF_UNIX path too long"
+        for t in (a_t, c_t):
+            t.close()
+        await asyncio.gather(a.lost, c.lost)
+
+    loop = new_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+@pytest.mark.skipif(not _ipv6_available(), reason="no IPv6 loopback")
+@pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                         ids=["weft", "asyncio"])
+def test_ipv6_sendto_with_flowinfo_and_scope(new_loop):
+    # The four-part IPv6 address the socket module gives (host, port, flowinfo, scope_id)
+    # is accepted by sendto as it is.
+    async def main():
+        loop = asyncio.get_running_loop()
+        a_t, a = await loop.create_datagram_endpoint(Recorder, local_addr=("::1", 0))
+        c_t, c = await loop.create_datagram_endpoint(Recorder, family=socket.AF_INET6)
+        host, port, _, _ = a_t.get_extra_info("sockname")
+        c_t.sendto(b"four", (host, port, 0, 0))
+        c_t.sendto(b"two", (host, port))
+        got = {(await asyncio.wait_for(a.datagrams.get(), 5))[0] for _ in range(2)}
+        assert got == {b"four", b"two"}
+        for t in (a_t, c_t):
+            t.close()
+        await asyncio.gather(a.lost, c.lost)
+
+    loop = new_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()

@@ -11,7 +11,6 @@ import errno
 import os
 import socket
 import stat
-import struct
 import warnings
 from asyncio import base_events, constants, transports, trsock
 
@@ -103,23 +102,13 @@ class DatagramTransport(CoreBridge, transports.DatagramTransport, transports.Tra
 
 
 def _unix_sockaddr(path) -> bytes:
-    """A struct sockaddr_un for `path` (str or bytes; a leading NUL names an abstract
-    address), refused as socket.sendto refuses it."""
-    if isinstance(path, str):
-        path = os.fsencode(path)
-    elif not isinstance(path, (bytes, bytearray, memoryview)):
-        raise TypeError(f"a bytes-like object or str is required, not {type(path).__name__!r}")
-    path = bytes(path)
-    if path[:1] == b"\0":
+    """A struct sockaddr_un for `path`, refused as socket.sendto refuses it."""
+    if isinstance(path, (bytes, bytearray, memoryview)) and bytes(path[:1]) == b"\0" or (
+            isinstance(path, str) and path[:1] == "\0"):
         # libuv sends with the whole sockaddr_un's length, and an abstract name's length
         # is part of the name: the datagram would go to another address.
         raise OSError(errno.EINVAL, "weft: sendto to an abstract Unix address is not supported")
-    if len(path) >= _SUN_PATH_SIZE:  # a path ends with its NUL
-        raise OSError("AF_UNIX path too long")
-    return struct.pack("=H", socket.AF_UNIX) + path.ljust(_SUN_PATH_SIZE, b"\0")
-
-
-_SUN_PATH_SIZE = 108  # Linux's sockaddr_un.sun_path
+    return sockaddr.encode_unix(path)
 
 
 class DatagramMixin:
