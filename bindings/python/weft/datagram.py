@@ -14,7 +14,7 @@ import stat
 import warnings
 from asyncio import base_events, constants, transports, trsock
 
-from ._core import lib, NULL, error_from_code
+from ._core import ffi, lib, NULL, error_from_code, os_errno
 from . import sockaddr
 from .bridge import CoreBridge, DATAGRAM_TABLE
 
@@ -187,34 +187,37 @@ class DatagramMixin:
 
     async def _datagram_socket(self, candidates, local_addr, remote_addr, reuse_port,
                                allow_broadcast):
-        """The first socket made, bound and connected for one of the candidates; else the
-        first candidate's error."""
-        errors = []
-        for (family, proto), (local, remote) in candidates:
-            sock = None
-            try:
-                sock = socket.socket(family=family, type=socket.SOCK_DGRAM, proto=proto)
-                if reuse_port:
-                    base_events._set_reuseport(sock)
-                if allow_broadcast:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-                sock.setblocking(False)
-                if local_addr:
-                    sock.bind(local)
-                if remote_addr:
-                    if not allow_broadcast:
-                        await self.sock_connect(sock, remote)
-                    return sock, remote
-                return sock, None
-            except OSError as exc:
-                if sock is not None:
-                    sock.close()
-                errors.append(exc)
-            except BaseException:
-                if sock is not None:
-                    sock.close()
-                raise
-        raise errors[0]
+        """The first socket the core makes, binds and connects for one of the candidates
+        (weft_datagram_socket); else the first candidate's error, as the socket module
+        words it."""
+        if reuse_port and not hasattr(socket, "SO_REUSEPORT"):
+            raise ValueError("reuse_port not supported by socket module")
+        keep = []  # the encoded addresses, alive until the call returns
+        table = ffi.new("weft_datagram_candidate_t[]", len(candidates))
+        for row, ((family, proto), (local, remote)) in zip(table, candidates):
+            row.family, row.protocol = family, proto
+            for name, address, wanted in (("local", local, local_addr),
+                                          ("remote", remote, remote_addr)):
+                if not wanted:
+                    continue
+                if family == socket.AF_UNIX:
+                    raw, length = sockaddr.unix_address(address)
+                else:
+                    raw, length = sockaddr.encode(family, address), 0
+                keep.append(ffi.from_buffer(raw))
+                setattr(row, name, ffi.cast("struct sockaddr *", keep[-1]))
+                setattr(row, name + "_len", length)
+        fd = ffi.new("int *", -1)
+        rc = lib.weft_datagram_socket(table, len(candidates), bool(reuse_port),
+                                      bool(allow_broadcast), fd)
+        if rc == lib.WEFT_ENOTSUP and reuse_port:
+            raise ValueError("reuse_port not supported by socket module, "
+                             "SO_REUSEPORT defined but not implemented.")
+        if rc < 0:
+            number = os_errno(rc)
+            raise OSError(number, os.strerror(number)) if number else error_from_code(rc)
+        sock = socket.socket(fileno=fd[0])
+        return sock, candidates[rc][1][1] if remote_addr else None
 
     async def _wrap_datagram(self, sock, protocol_factory, r_addr):
         try:

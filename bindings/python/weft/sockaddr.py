@@ -9,7 +9,7 @@ import sys
 
 from ._core import ffi, lib, NULL, error_from_code
 
-__all__ = ["decode", "encode", "encode_unix", "transport_address", "transport_socket"]
+__all__ = ["decode", "encode", "encode_unix", "unix_address", "transport_address", "transport_socket"]
 
 _SOCKADDR_STORAGE = 128
 
@@ -53,7 +53,13 @@ def encode(family: int, address) -> bytes:
 
 def encode_unix(path) -> bytes:
     """A struct sockaddr_un for `path` (str or bytes; a leading NUL names an abstract
-    address), encoded by the core, refused as socket.sendto refuses it."""
+    address), encoded by the core, refused as the socket module refuses it."""
+    return unix_address(path)[0]
+
+
+def unix_address(path) -> tuple[bytes, int]:
+    """encode_unix's address, and the length to bind or connect with (an abstract name's
+    length is part of the name)."""
     if isinstance(path, str):
         path = os.fsencode(path)
     elif not isinstance(path, (bytes, bytearray, memoryview)):
@@ -66,7 +72,7 @@ def encode_unix(path) -> bytes:
         raise OSError("AF_UNIX path too long")
     if rc < 0:
         raise error_from_code(rc)
-    return ffi.buffer(buf)[:]
+    return ffi.buffer(buf)[:], rc
 
 
 def transport_address(ptr, key: int):
