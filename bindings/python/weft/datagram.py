@@ -1,9 +1,9 @@
 """loop.create_datagram_endpoint on the core's UDP transports (core/include/weft/udp.h).
 
-As for streams, the socket is made, resolved, bound and connected in Python, with
-asyncio's rules and errors; the core then runs the endpoint on a duplicate of its
-descriptor, and the Python socket (get_extra_info('socket')) is closed with the
-transport."""
+The addresses are resolved and paired in Python, with asyncio's rules and errors; the core
+makes, binds and connects the socket for the first pair that works (weft_datagram_socket),
+then runs the endpoint on a duplicate of its descriptor, and the Python socket
+(get_extra_info('socket')) is closed with the transport."""
 
 from __future__ import annotations
 
