@@ -244,6 +244,27 @@ const char *weft_future_error_message(const weft_future_t *future);
 extern "Python" void _weft_future_done(weft_future_t *, void *);
 
 /* server.h: wait_closed */
+typedef struct weft_listen_address_s {
+  int family;
+  int socktype;
+  int protocol;
+  const struct sockaddr *addr;
+  size_t addr_len;
+} weft_listen_address_t;
+typedef struct weft_listen_options_s {
+  size_t size;
+  int reuse_address;
+  int reuse_port;
+  int skip_unavailable;
+} weft_listen_options_t;
+typedef struct weft_listen_failure_s {
+  size_t index;
+  int option;
+} weft_listen_failure_t;
+void weft_listen_options_init(weft_listen_options_t *options);
+int weft_listen_sockets(const weft_listen_address_t *addrs, size_t count,
+                        const weft_listen_options_t *options, int *fds,
+                        weft_listen_failure_t *failure);
 int weft_server_wait_closed(weft_server_t *server, weft_future_t **out);
 
 /* transport.h: extra info; udp.h: datagram endpoints; pipe.h: pipe transports */
