@@ -317,8 +317,11 @@ def test_create_server_listening_sockets(new_loop):
             await loop.create_server(asyncio.Protocol, "127.0.0.1", address[1],
                                      reuse_address=False)
         assert type(info.value) is OSError and info.value.errno == errno.EADDRINUSE
+        reason = "address already in use"
+        if sys.version_info >= (3, 13):  # 3.13 words it with str(exc), not exc.strerror
+            reason = f"[errno {errno.EADDRINUSE}] {reason}"
         assert str(info.value) == (f"[Errno {errno.EADDRINUSE}] error while attempting to "
-                                   f"bind on address {address!r}: address already in use")
+                                   f"bind on address {address!r}: {reason}")
         server.close()
         await server.wait_closed()
         plain = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0,

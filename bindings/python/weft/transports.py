@@ -456,8 +456,9 @@ class TransportMixin:
             text = os.strerror(number)
             if failure.option == 0:
                 address = infos[failure.index][4]
+                reason = str(OSError(number, text)) if _BIND_TEXT_IS_STR else text
                 raise OSError(number, f"error while attempting to bind on address "
-                                      f"{address!r}: {text.lower()}")
+                                      f"{address!r}: {reason.lower()}")
             if failure.option == socket.SO_REUSEPORT:
                 raise ValueError("reuse_port not supported by socket module, "
                                  "SO_REUSEPORT defined but not implemented.")
@@ -465,8 +466,9 @@ class TransportMixin:
         return [socket.socket(fileno=fds[i]) for i in range(made)]
 
 
-# asyncio skips an address that cannot be assigned (the family is not enabled) from 3.13 on.
-_SKIP_UNAVAILABLE = sys.version_info >= (3, 13)
+# asyncio skips an address that cannot be assigned (the family is not enabled) from 3.13 on,
+# and words a failed bind with str(exc) where earlier versions use exc.strerror.
+_SKIP_UNAVAILABLE = _BIND_TEXT_IS_STR = sys.version_info >= (3, 13)
 
 
 def _server_outcome(future, path):
