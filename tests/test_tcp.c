@@ -895,3 +895,75 @@ WEFT_TEST(loop_close_frees_open_transports) {
   free(c);
   weft_loop_release(loop);
 }
+
+/* weft_listen_sockets: bound (not listening) sockets for each address, IPv6 ones IPv6-only,
+ * families the system lacks skipped, and a failed bind named by its index with every
+ * socket closed. */
+WEFT_TEST(listen_sockets_as_create_server_makes_them) {
+  struct sockaddr_storage v4, v6, taken;
+  ASSERT_TRUE(weft_sockaddr_ip(AF_INET, "127.0.0.1", 0, 0, 0, (struct sockaddr *)&v4, sizeof v4) >
+              0);
+  ASSERT_TRUE(weft_sockaddr_ip(AF_INET6, "::1", 0, 0, 0, (struct sockaddr *)&v6, sizeof v6) > 0);
+  weft_listen_address_t addrs[] = {
+      {AF_INET, SOCK_STREAM, 0, (struct sockaddr *)&v4, 0},
+      {-1, SOCK_STREAM, 0, (struct sockaddr *)&v4, 0}, /* no such family: skipped */
+      {AF_INET6, SOCK_STREAM, 0, (struct sockaddr *)&v6, 0},
+  };
+  weft_listen_options_t o;
+  weft_listen_options_init(&o);
+  o.reuse_address = 1;
+  int fds[3] = {-1, -1, -1};
+  int made = weft_listen_sockets(addrs, 3, &o, fds, NULL);
+  ASSERT_TRUE(made == 2 || made == 1); /* 1 where the machine has no IPv6 loopback */
+  int one = 0;
+  socklen_t len = sizeof one;
+  ASSERT_EQ(getsockopt(fds[0], SOL_SOCKET, SO_REUSEADDR, &one, &len), 0);
+  ASSERT_TRUE(one);
+  ASSERT_TRUE(fcntl(fds[0], F_GETFD) & FD_CLOEXEC);
+  if (made == 2) {
+    one = 0;
+    ASSERT_EQ(getsockopt(fds[1], IPPROTO_IPV6, IPV6_V6ONLY, &one, &len), 0);
+    ASSERT_TRUE(one);
+  }
+  /* Bound, not listening: a listen() of the caller's own works. */
+  len = sizeof taken;
+  ASSERT_EQ(getsockname(fds[0], (struct sockaddr *)&taken, &len), 0);
+  ASSERT_TRUE(((struct sockaddr_in *)&taken)->sin_port != 0);
+  ASSERT_EQ(listen(fds[0], 4), 0);
+  /* The port in use: the second address fails, the first one's socket is closed. */
+  weft_listen_address_t clash[] = {
+      {AF_INET, SOCK_STREAM, 0, (struct sockaddr *)&v4, 0},
+      {AF_INET, SOCK_STREAM, 0, (struct sockaddr *)&taken, 0},
+  };
+  weft_listen_failure_t failure = {99, 99};
+  int before = dup(0);
+  close(before);
+  weft_listen_options_init(&o);
+  int more[2] = {-1, -1};
+  ASSERT_CODE(weft_listen_sockets(clash, 2, &o, more, &failure), WEFT_EADDRINUSE);
+  ASSERT_EQ(failure.index, 1);
+  ASSERT_EQ(failure.option, 0);
+  int after = dup(0);
+  ASSERT_EQ(after, before); /* nothing left open */
+  close(after);
+  /* An address that cannot be assigned is skipped when asked, an error otherwise. */
+  struct sockaddr_storage foreign;
+  ASSERT_TRUE(weft_sockaddr_ip(AF_INET, "192.0.2.1", 0, 0, 0, (struct sockaddr *)&foreign,
+                               sizeof foreign) > 0);
+  weft_listen_address_t unavailable = {AF_INET, SOCK_STREAM, 0, (struct sockaddr *)&foreign, 0};
+  FILE *nonlocal = fopen("/proc/sys/net/ipv4/ip_nonlocal_bind", "r");
+  int binds_anything = nonlocal && fgetc(nonlocal) == '1';
+  if (nonlocal)
+    fclose(nonlocal);
+  if (!binds_anything)
+    ASSERT_CODE(weft_listen_sockets(&unavailable, 1, &o, more, &failure), WEFT_EADDRNOTAVAIL);
+  o.skip_unavailable = 1;
+  int skipped = weft_listen_sockets(&unavailable, 1, &o, more, &failure);
+  ASSERT_EQ(skipped, binds_anything ? 1 : 0);
+  if (skipped == 1)
+    close(more[0]);
+  for (int i = 0; i < made; i++)
+    close(fds[i]);
+  weft_listen_address_t missing = {AF_INET, SOCK_STREAM, 0, NULL, 0};
+  ASSERT_CODE(weft_listen_sockets(&missing, 1, &o, more, NULL), WEFT_EINVAL);
+}

@@ -299,3 +299,61 @@ def test_failed_create_connection_leaves_no_reference_cycle(new_loop, delay):
             assert ref() is None, "a reference cycle keeps the error alive"
         finally:
             gc.enable()
+
+
+@pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                         ids=["weft", "asyncio"])
+def test_create_server_listening_sockets(new_loop):
+    # The listening sockets (weft_listen_sockets on weft): one per address, IPv6 ones
+    # IPv6-only, SO_REUSEADDR unless reuse_address=False, SO_REUSEPORT shared ports, and a
+    # bind that fails worded as asyncio words it, naming the address.
+    async def main():
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
+        sock = server.sockets[0]
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)
+        address = sock.getsockname()
+        with pytest.raises(OSError) as info:
+            await loop.create_server(asyncio.Protocol, "127.0.0.1", address[1],
+                                     reuse_address=False)
+        assert type(info.value) is OSError and info.value.errno == errno.EADDRINUSE
+        reason = "address already in use"
+        if sys.version_info >= (3, 13):  # 3.13 words it with str(exc), not exc.strerror
+            reason = f"[errno {errno.EADDRINUSE}] {reason}"
+        assert str(info.value) == (f"[Errno {errno.EADDRINUSE}] error while attempting to "
+                                   f"bind on address {address!r}: {reason}")
+        server.close()
+        await server.wait_closed()
+        plain = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0,
+                                         reuse_address=False)
+        assert not plain.sockets[0].getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)
+        plain.close()
+        a = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0, reuse_port=True)
+        port = a.sockets[0].getsockname()[1]
+        b = await loop.create_server(asyncio.Protocol, "127.0.0.1", port, reuse_port=True)
+        assert b.sockets[0].getsockname()[1] == port
+        hosts = ["127.0.0.1", "::1"] if socket.has_ipv6 and _ipv6_loopback() else ["127.0.0.1"]
+        both = await loop.create_server(asyncio.Protocol, hosts, 0)
+        assert sorted(s.family for s in both.sockets) == sorted(
+            socket.AF_INET6 if ":" in h else socket.AF_INET for h in hosts)
+        for s in both.sockets:
+            if s.family == socket.AF_INET6:
+                assert s.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
+        for one in (a, b, both, plain):
+            one.close()
+            await one.wait_closed()
+
+    loop = new_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False

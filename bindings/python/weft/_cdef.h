@@ -13,6 +13,7 @@ unsigned weft_version(void);
 const char *weft_version_string(void);
 const char *weft_strerror(int code);
 const char *weft_err_name(int code);
+int weft_err_system(int code);
 
 /* loop.h */
 int weft_loop_new(weft_loop_t **out);
@@ -243,6 +244,27 @@ const char *weft_future_error_message(const weft_future_t *future);
 extern "Python" void _weft_future_done(weft_future_t *, void *);
 
 /* server.h: wait_closed */
+typedef struct weft_listen_address_s {
+  int family;
+  int socktype;
+  int protocol;
+  const struct sockaddr *addr;
+  size_t addr_len;
+} weft_listen_address_t;
+typedef struct weft_listen_options_s {
+  size_t size;
+  int reuse_address;
+  int reuse_port;
+  int skip_unavailable;
+} weft_listen_options_t;
+typedef struct weft_listen_failure_s {
+  size_t index;
+  int option;
+} weft_listen_failure_t;
+void weft_listen_options_init(weft_listen_options_t *options);
+int weft_listen_sockets(const weft_listen_address_t *addrs, size_t count,
+                        const weft_listen_options_t *options, int *fds,
+                        weft_listen_failure_t *failure);
 int weft_server_wait_closed(weft_server_t *server, weft_future_t **out);
 
 /* transport.h: extra info; udp.h: datagram endpoints; pipe.h: pipe transports */
@@ -251,6 +273,20 @@ int weft_transport_get_extra_info(const weft_transport_t *transport, int key, vo
                                   size_t *len);
 int weft_transport_sendto(weft_transport_t *transport, const void *data, size_t len,
                           const struct sockaddr *addr);
+/* sockaddr.h: socket addresses from their parts */
+int weft_sockaddr_ip(int family, const char *host, int port, unsigned flowinfo,
+                     unsigned scope_id, struct sockaddr *out, size_t cap);
+int weft_sockaddr_unix(const char *path, size_t path_len, struct sockaddr *out, size_t cap);
+typedef struct weft_datagram_candidate_s {
+  int family;
+  int protocol;
+  const struct sockaddr *local;
+  size_t local_len;
+  const struct sockaddr *remote;
+  size_t remote_len;
+} weft_datagram_candidate_t;
+int weft_datagram_socket(const weft_datagram_candidate_t *candidates, size_t count,
+                         int reuse_port, int allow_broadcast, int *fd_out);
 int weft_create_datagram_endpoint_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
                                      int fd, weft_future_t **out);
 int weft_connect_read_pipe(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,

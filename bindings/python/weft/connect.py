@@ -11,7 +11,7 @@ import os
 import socket
 import sys
 
-from ._core import ffi, lib, check
+from ._core import ffi, lib, check, os_errno
 from . import corefuture, sockaddr
 
 __all__ = ["connect_race"]
@@ -56,7 +56,7 @@ def _outcome(ptr):
 
 def _step_error(step: int, code: int, address, family: int) -> OSError:
     """One failed step as asyncio's _connect_sock words it."""
-    number = -code if -2000 < code < 0 else None
+    number = os_errno(code)
     text = os.strerror(number) if number else "unknown error"
     if step == lib.WEFT_CONNECT_STEP_BIND:
         reason = str(OSError(number, text)) if _BIND_TEXT_IS_STR else text

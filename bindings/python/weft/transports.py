@@ -19,7 +19,7 @@ import sys
 import weakref
 from asyncio import constants, transports, trsock
 
-from ._core import ffi, lib, NULL, check, error_from_code, callback_failed
+from ._core import ffi, lib, NULL, check, error_from_code, os_errno, callback_failed
 from .bridge import CoreBridge, stream_table
 from . import corefuture, sockaddr
 from .connect import connect_race
@@ -430,27 +430,45 @@ class TransportMixin:
         for one in hosts:
             infos += await self.getaddrinfo(one, port, family=family, type=socket.SOCK_STREAM,
                                             flags=flags)
-        sockets = []
-        try:
-            for fam, type_, pro, _, address in dict.fromkeys(infos):
-                sock = socket.socket(fam, type_, pro)
-                sockets.append(sock)
-                if reuse_address is not False:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                if reuse_port:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-                if fam == socket.AF_INET6:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                try:
-                    sock.bind(address)
-                except OSError as exc:
-                    raise OSError(exc.errno, f"error while attempting to bind on address "
-                                             f"{address!r}: {exc.strerror.lower()}") from None
-        except BaseException:
-            for sock in sockets:
-                sock.close()
-            raise
-        return sockets
+        infos = list(dict.fromkeys(infos))
+        # The core makes and binds them as asyncio does (weft_listen_sockets); the words of
+        # its errors are asyncio's, from where it says it failed.
+        if reuse_port and not hasattr(socket, "SO_REUSEPORT"):
+            raise ValueError("reuse_port not supported by socket module")
+        keep = [ffi.from_buffer(sockaddr.encode(fam, address))
+                for fam, _, _, _, address in infos]
+        table = ffi.new("weft_listen_address_t[]", len(infos))
+        for row, (fam, type_, pro, _, _), raw in zip(table, infos, keep):
+            row.family, row.socktype, row.protocol = fam, type_, pro
+            row.addr = ffi.cast("struct sockaddr *", raw)
+        options = ffi.new("weft_listen_options_t *")
+        lib.weft_listen_options_init(options)
+        options.reuse_address = 1 if (True if reuse_address is None else reuse_address) else 0
+        options.reuse_port = 1 if reuse_port else 0
+        options.skip_unavailable = 1 if _SKIP_UNAVAILABLE else 0
+        fds = ffi.new("int[]", max(len(infos), 1))
+        failure = ffi.new("weft_listen_failure_t *")
+        made = lib.weft_listen_sockets(table, len(infos), options, fds, failure)
+        if made < 0:
+            number = os_errno(made)
+            if number is None:
+                raise error_from_code(made)
+            text = os.strerror(number)
+            if failure.option == 0:
+                address = infos[failure.index][4]
+                reason = str(OSError(number, text)) if _BIND_TEXT_IS_STR else text
+                raise OSError(number, f"error while attempting to bind on address "
+                                      f"{address!r}: {reason.lower()}")
+            if failure.option == socket.SO_REUSEPORT:
+                raise ValueError("reuse_port not supported by socket module, "
+                                 "SO_REUSEPORT defined but not implemented.")
+            raise OSError(number, text)
+        return [socket.socket(fileno=fds[i]) for i in range(made)]
+
+
+# asyncio skips an address that cannot be assigned (the family is not enabled) from 3.13 on,
+# and words a failed bind with str(exc) where earlier versions use exc.strerror.
+_SKIP_UNAVAILABLE = _BIND_TEXT_IS_STR = sys.version_info >= (3, 13)
 
 
 def _server_outcome(future, path):
@@ -460,7 +478,8 @@ def _server_outcome(future, path):
     if path is not None and -2000 < code < 0:
         if code == lib.WEFT_EADDRINUSE:
             raise OSError(errno.EADDRINUSE, f"Address {path!r} is already in use")
-        raise OSError(-code, os.strerror(-code))
+        number = os_errno(code)
+        raise OSError(number, os.strerror(number) if number else 'unknown error')
     return corefuture.outcome(future).ptr
 
 
