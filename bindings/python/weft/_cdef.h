@@ -274,8 +274,8 @@ int weft_transport_get_extra_info(const weft_transport_t *transport, int key, vo
 int weft_transport_sendto(weft_transport_t *transport, const void *data, size_t len,
                           const struct sockaddr *addr);
 /* sockaddr.h: socket addresses from their parts */
-int weft_sockaddr_ip(int family, const char *host, int port, unsigned flowinfo,
-                     unsigned scope_id, struct sockaddr *out, size_t cap);
+int weft_sockaddr_ip(int family, const char *host, int port, unsigned flowinfo, unsigned scope_id,
+                     struct sockaddr *out, size_t cap);
 int weft_sockaddr_unix(const char *path, size_t path_len, struct sockaddr *out, size_t cap);
 typedef struct weft_datagram_candidate_s {
   int family;
@@ -285,8 +285,8 @@ typedef struct weft_datagram_candidate_s {
   const struct sockaddr *remote;
   size_t remote_len;
 } weft_datagram_candidate_t;
-int weft_datagram_socket(const weft_datagram_candidate_t *candidates, size_t count,
-                         int reuse_port, int allow_broadcast, int *fd_out);
+int weft_datagram_socket(const weft_datagram_candidate_t *candidates, size_t count, int reuse_port,
+                         int allow_broadcast, int *fd_out);
 int weft_create_datagram_endpoint_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
                                      int fd, weft_future_t **out);
 int weft_connect_read_pipe(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
