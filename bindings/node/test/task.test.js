@@ -74,14 +74,22 @@ test('a task cancelled before it starts never runs', async () => {
 
 test('waiting on something not weft\'s: the task\'s signal aborts; the next weft await throws', async () => {
   let aborted;
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; }); // not weft's
   const t = weft.spawn(async (task) => {
     const signal = task.signal;
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await gate;
     aborted = signal.aborted;
     await weft.sleep(3600);
   });
   await weft.sleep(0);
   t.cancel();
+  // The signal aborts once the cancellation reaches the task (its next step); the task
+  // looks only after that, however slow the machine (a 5 ms timer raced it under ASan).
+  if (!t.signal.aborted) {
+    await new Promise((resolve) => t.signal.addEventListener('abort', resolve, { once: true }));
+  }
+  release();
   await assert.rejects(t, weft.CancelledError);
   assert.strictEqual(aborted, true);
 });
