@@ -80,6 +80,17 @@ func (l *Loop) ListenTCP(ctx context.Context, host string, port int, factory fun
 	if l == nil || factory == nil || port < 0 || port > 65535 {
 		return nil, ErrInval
 	}
+	return l.listenProtocol(ctx, factory, func(fh cgo.Handle, out *futPtr) int {
+		// "" reaches the core as an empty string, which it takes as every interface.
+		return raw.Weft_create_server(l.ptr, raw.WeftgoProtocolFactory, uintptr(fh), nil, host, port, nil, out)
+	})
+}
+
+// listenProtocol starts a server whose create call makes the core's server future, with factory
+// behind a cgo.Handle the core passes to WeftgoProtocolFactory. The core keeps no
+// destructor for a factory's argument: the handle goes once the server is closed, when
+// nothing can call the factory any more, or at once if the server never starts.
+func (l *Loop) listenProtocol(ctx context.Context, factory func() Protocol, create func(fh cgo.Handle, out *futPtr) int) (*Server, error) {
 	fh := cgo.NewHandle(func() raw.Protocol {
 		p := factory()
 		if p == nil {
@@ -87,13 +98,10 @@ func (l *Loop) ListenTCP(ctx context.Context, host string, port int, factory fun
 		}
 		return &protocolAdapter{p: p}
 	})
-	var started bool
 	f, err := l.start(func() (futPtr, int) {
 		var p futPtr
-		// "" reaches the core as an empty string, which it takes as every interface.
-		rc := raw.Weft_create_server(l.ptr, raw.WeftgoProtocolFactory, uintptr(fh), nil, host, port, nil, &p)
-		started = rc == 0
-		if !started {
+		rc := create(fh, &p)
+		if rc != 0 {
 			fh.Delete()
 		}
 		return p, rc
@@ -106,8 +114,6 @@ func (l *Loop) ListenTCP(ctx context.Context, host string, port int, factory fun
 		sp := raw.SwigcptrStruct_SS_weft_server_s(raw.Weft_value_object(v, int(raw.WEFT_VALUE_SERVER)))
 		raw.Weft_server_retain(sp)
 		s := &Server{l: l, ptr: sp}
-		// The core keeps no destructor for a factory's argument: the handle goes once the
-		// server is closed, when nothing can call the factory any more.
 		own(l, s, func() {
 			raw.Weft_server_close(sp)
 			raw.Weft_server_release(sp)
@@ -116,7 +122,7 @@ func (l *Loop) ListenTCP(ctx context.Context, host string, port int, factory fun
 		return s, nil
 	})
 	if err != nil {
-		fh.Delete()
+		fh.Delete() // the post failed: the create call never ran
 		return nil, err
 	}
 	x, err := f.Await(ctx)
