@@ -2,6 +2,8 @@
 #include "weft_test.h"
 
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 typedef struct {
@@ -538,5 +540,43 @@ WEFT_TEST(sigpipe_ignored_unless_handled) {
   ASSERT_OK(weft_loop_new(&loop));
   ASSERT_OK(sigaction(SIGPIPE, NULL, &now));
   ASSERT_TRUE(now.sa_handler == custom_sigpipe);
+  weft_test_close_loop(loop);
+}
+
+/* ---- Order within an iteration -------------------------------------------------------- */
+
+typedef struct {
+  weft_loop_t *loop;
+  int fd;
+} reader_t;
+
+static void record_readable(void *arg) {
+  reader_t *r = arg;
+  char byte;
+  ASSERT_TRUE(read(r->fd, &byte, 1) == 1);
+  g_trace->log[g_trace->n++] = (int)byte;
+  ASSERT_EQ(weft_remove_reader(r->loop, r->fd), 1);
+  ASSERT_OK(weft_loop_stop(r->loop));
+}
+
+/* asyncio's select queues the I/O it finds behind the callbacks already ready: a callback
+ * scheduled before the data arrived runs before the reader that consumes it. */
+WEFT_TEST(callback_scheduled_before_io_runs_first) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  trace_t trace = {0};
+  g_trace = &trace;
+  int sp[2];
+  ASSERT_TRUE(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+  reader_t r = {loop, sp[0]};
+  ASSERT_OK(weft_add_reader(loop, sp[0], record_readable, &r, NULL));
+  ASSERT_TRUE(write(sp[1], "\x02", 1) == 1);
+  ASSERT_OK(weft_call_soon(loop, record, (void *)(intptr_t)1, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(trace.n, 2);
+  ASSERT_EQ(trace.log[0], 1);
+  ASSERT_EQ(trace.log[1], 2);
+  close(sp[0]);
+  close(sp[1]);
   weft_test_close_loop(loop);
 }

@@ -161,7 +161,7 @@ void weft__timers_arm(weft_loop_t *loop) {
     uv_timer_stop(&loop->timer);
     return;
   }
-  weft__loop_wake(loop); /* pending timers keep the check handle running */
+  weft__loop_wake(loop); /* pending timers keep the prepare handle running */
   /* libuv counts in whole milliseconds from its cached clock, which lags the real one:
    * aim at the millisecond after the deadline so the timer never fires before it. */
   uint64_t due_ms = (loop->heap[0]->when_ns + 999999) / 1000000;

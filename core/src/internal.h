@@ -83,11 +83,14 @@ struct weft_loop_s {
 
   uv_loop_t *uv;
   uv_loop_t own_uv;
-  uv_check_t check; /* runs the ready queue once poll is done */
-  uv_idle_t idle;   /* active while callbacks are ready, so poll does not block */
-  uv_timer_t timer; /* armed for the earliest deadline in the heap */
-  uv_async_t async; /* wake-ups from other threads */
+  uv_prepare_t prepare; /* runs due timers and the ready queue before poll */
+  uv_idle_t idle;       /* active while callbacks are ready, so poll does not block */
+  uv_timer_t timer;     /* armed for the earliest deadline in the heap */
+  uv_async_t async;     /* wake-ups from other threads */
   int open_uv_handles;
+  /* Called after the ready queue ran, just before poll (sock.c's watcher checks). */
+  void (*before_poll)(void *arg);
+  void *before_poll_arg;
 
   /* Ready callbacks: a ring buffer whose capacity is a power of two. */
   weft__ready_t *ready;
@@ -167,7 +170,7 @@ int weft__loop_check(const weft_loop_t *loop);
 int weft__loop_push_ready(weft_loop_t *loop, const weft__ready_t *entry);
 /* Keeps the next poll from blocking, so the ready queue is reached at once. */
 void weft__loop_keep_polling(weft_loop_t *loop);
-/* Makes the check handle (which runs due timers and the ready queue) active: it is only
+/* Makes the prepare handle (which runs due timers and the ready queue) active: it is only
  * while callbacks are ready or timers pending. */
 void weft__loop_wake(weft_loop_t *loop);
 /* Posts cb(arg) from any thread; if the loop closes first, drop(arg) runs instead. */

@@ -1,11 +1,13 @@
 /* The event loop: the ready queue, running and stopping, calls from other threads, the
  * exception handler and the log.
  *
- * One asyncio iteration maps onto one libuv iteration. libuv's poll waits for I/O (not at
- * all while the idle handle is active, which it is whenever callbacks are ready); I/O
- * callbacks run inside poll; then our check handle moves the due timers to the ready
- * queue and runs exactly the callbacks queued so far. Callbacks they schedule wait for the
- * next iteration, as in asyncio. */
+ * One asyncio iteration maps onto one libuv iteration. Our prepare handle, which libuv runs
+ * just before it polls, moves the due timers to the ready queue and runs exactly the
+ * callbacks queued so far; poll then waits for I/O (not at all while the idle handle is
+ * active, which it is whenever callbacks are ready) and runs the I/O callbacks, which call
+ * protocols directly. So what was scheduled before some I/O arrived runs before that I/O
+ * is handled, as in asyncio, whose select appends the I/O behind the callbacks already
+ * ready; callbacks scheduled by I/O or by ready callbacks wait for the next iteration. */
 #include <string.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -22,7 +24,8 @@
  * two) plus 260 KiB of address space. */
 #define WEFT__CACHED_STACKS 1024
 
-static void on_check(uv_check_t *check);
+static void on_prepare(uv_prepare_t *prepare);
+static void take_foreign(weft_loop_t *loop);
 static void on_idle(uv_idle_t *idle);
 static void on_async(uv_async_t *async);
 
@@ -37,7 +40,7 @@ static const void *this_thread(void) {
 }
 
 /* Which loop runs callbacks on this thread: set while one runs (for an adopted loop, while
- * its check handle runs the ready queue, where every task step starts), so that a stackful
+ * its prepare handle runs the ready queue, where every task step starts), so that a stackful
  * task of one loop awaiting another loop's future can be told apart from code outside any
  * task. */
 static _Thread_local weft_loop_t *running_here;
@@ -129,16 +132,16 @@ int weft_loop_new_ex(const weft_loop_options_t *options, weft_loop_t **out) {
 
   /* The idle handle (active while callbacks are ready) and the timer (active while timers
    * are pending) keep the libuv loop alive exactly while weft has work, as a host such as
-   * Node expects; the check and async handles are always active, so they must not. */
-  uv_check_init(loop->uv, &loop->check);
+   * Node expects; the prepare and async handles are always active, so they must not. */
+  uv_prepare_init(loop->uv, &loop->prepare);
   uv_idle_init(loop->uv, &loop->idle);
   uv_timer_init(loop->uv, &loop->timer);
   uv_async_init(loop->uv, &loop->async, on_async);
-  loop->check.data = loop->idle.data = loop->timer.data = loop->async.data = loop;
-  /* The check handle runs only while there is something for it (see weft__loop_wake):
-   * libuv pays for every active check handle on every iteration, and a loop busy with
+  loop->prepare.data = loop->idle.data = loop->timer.data = loop->async.data = loop;
+  /* The prepare handle runs only while there is something for it (see weft__loop_wake):
+   * libuv pays for every active prepare handle on every iteration, and a loop busy with
    * protocol callbacks alone, called straight from libuv's, has nothing for it to do. */
-  uv_unref((uv_handle_t *)&loop->check);
+  uv_unref((uv_handle_t *)&loop->prepare);
   uv_unref((uv_handle_t *)&loop->async);
   loop->open_uv_handles = 4;
   *out = loop;
@@ -211,7 +214,7 @@ int weft__loop_push_ready(weft_loop_t *loop, const weft__ready_t *entry) {
     return WEFT_ENOMEM;
   if (loop->ready_count == 0) {
     uv_idle_start(&loop->idle, on_idle);
-    uv_check_start(&loop->check, on_check);
+    uv_prepare_start(&loop->prepare, on_prepare);
   }
   loop->ready[(loop->ready_head + loop->ready_count) & (loop->ready_cap - 1)] = *entry;
   loop->ready_count++;
@@ -306,13 +309,17 @@ static void collect(weft_loop_t *loop, weft__ready_t *entry) {
   ready_drop(entry);
 }
 
-static void on_check(uv_check_t *check) {
-  weft_loop_t *loop = check->data;
+static void on_prepare(uv_prepare_t *prepare) {
+  weft_loop_t *loop = prepare->data;
   weft__loop_retain(loop); /* a callback may drop the last outside reference */
   weft_loop_t *outer = running_here;
   running_here = loop;
   if (loop->adopted) /* a host may run several adopted loops on one thread */
     weft__thread_loop_set(loop);
+  /* asyncio appends a threadsafe callback to its ready queue at once; the async handle's
+   * callback would only pass on the ones posted by now during the poll below. */
+  if (atomic_load_explicit(&loop->foreign_waiting, memory_order_relaxed))
+    take_foreign(loop);
   weft__timers_run_due(loop);
   for (size_t n = loop->ready_count; n > 0 && loop->ready_count > 0; n--) {
     weft__ready_t entry = loop->ready[loop->ready_head];
@@ -331,32 +338,34 @@ static void on_check(uv_check_t *check) {
   if (!loop->closed)
     weft__timers_arm(loop);
   /* Nothing ready and no timer pending: nothing for this handle until weft__loop_wake. With
-   * timers pending it stays, so an iteration woken by I/O still runs the ones now due, as
-   * asyncio does, rather than waiting for libuv's millisecond timer. */
+   * timers pending it stays, so the iteration after one woken by I/O runs the ones due by
+   * then (asyncio collects them right after its select) rather than waiting for libuv's
+   * millisecond timer. */
   if (loop->ready_count == 0 && loop->heap_len == 0 && !loop->closed)
-    uv_check_stop(&loop->check);
+    uv_prepare_stop(&loop->prepare);
+  /* The callbacks may have started watchers whose own prepare handle libuv would only run
+   * in the next iteration, after a poll that may block. */
+  if (loop->before_poll != NULL)
+    loop->before_poll(loop->before_poll_arg);
   running_here = outer;
   weft__loop_release(loop);
 }
 
-/* The idle handle only exists to make poll return at once; the work happens in on_check. */
+/* The idle handle only exists to make poll return at once; the work happens in on_prepare. */
 static void on_idle(uv_idle_t *idle) {
   (void)idle;
 }
 
 void weft__loop_keep_polling(weft_loop_t *loop) {
   uv_idle_start(&loop->idle, on_idle);
-  uv_check_start(&loop->check, on_check);
+  uv_prepare_start(&loop->prepare, on_prepare);
 }
 
 void weft__loop_wake(weft_loop_t *loop) {
-  uv_check_start(&loop->check, on_check);
+  uv_prepare_start(&loop->prepare, on_prepare);
 }
 
 /* ---- Scheduling ----------------------------------------------------------------------- */
-
-/* Defined with the other-thread entry points below. */
-static void take_foreign(weft_loop_t *loop);
 
 /* A NULL cb makes a batched callback whose id is arg (weft_call_soon_id). */
 static int call_soon(weft_loop_t *loop, weft_callback_fn cb, void *arg,
@@ -694,7 +703,7 @@ int weft_loop_close(weft_loop_t *loop) {
   weft__timers_clear(loop);
   weft__tasks_abandon(loop);
 
-  uv_handle_t *ours[] = {(uv_handle_t *)&loop->check, (uv_handle_t *)&loop->idle,
+  uv_handle_t *ours[] = {(uv_handle_t *)&loop->prepare, (uv_handle_t *)&loop->idle,
                          (uv_handle_t *)&loop->timer, (uv_handle_t *)&loop->async};
   for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
     weft__loop_retain(loop);
