@@ -5,7 +5,7 @@ set -euo pipefail
 
 # clang and libclang-rt-14-dev: the libFuzzer targets (ci/fuzz.sh).
 debian_packages=(cmake gcc pkg-config libuv1-dev libssl-dev valgrind clang-format swig clang
-                 libclang-rt-14-dev)
+                 libclang-rt-14-dev openssl)
 missing=()
 for p in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -41,4 +41,12 @@ if [ -f "$requirements" ]; then
     fi
     [ -n "$python" ] && pip_install "$python"
   done
+fi
+
+# Node: the binding's check and benchmark tools (tsc, the peers of bench/node), from npm into
+# bindings/node/dev (package.json pins their major versions).
+if command -v npm >/dev/null && [ -f bindings/node/dev/package.json ] &&
+   [ ! -x bindings/node/dev/node_modules/.bin/tsc ]; then
+  echo "ci/deps.sh: installing bindings/node/dev's tools from npm"
+  (cd bindings/node/dev && npm install --no-audit --no-fund --loglevel=error >/dev/null)
 fi

@@ -26,6 +26,14 @@ cmake --build build/asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 ctest --test-dir build/asan -j"$jobs" -L c \
   --output-on-failure
 
+step "the Node addon's C code under ASan+UBSan (node.test, the ASan runtime preloaded into node)"
+if command -v node >/dev/null; then
+  cmake -S . -B build/asan-node -DCMAKE_BUILD_TYPE=Debug -DWEFT_WERROR=ON -DWEFT_SANITIZE=ON \
+    -DWEFT_BUILD_HOST=ON -DWEFT_BUILD_BENCH=OFF -DWEFT_BUILD_PYTHON=OFF >/dev/null
+  cmake --build build/asan-node -j"$jobs" --target weft_node
+  ctest --test-dir build/asan-node -R '^node\.(test|symbols)$' --output-on-failure
+fi
+
 step "allocation failures: each allocation of the selected C tests fails in turn (tests/fault)"
 ctest --test-dir build/asan -j"$jobs" -L fault --output-on-failure
 

@@ -95,6 +95,87 @@ static size_t weftgo_value_copy(const weft_value_t *value, weftgo_slice_t dst) {
 %typemap(in) weftgo_slice_t %{ $1 = *(weftgo_slice_t *)&$input; %}
 size_t weftgo_value_copy(const weft_value_t *value, weftgo_slice_t dst);
 
+/* Arrays of handles the core fills (weft_all_tasks, weft_taskgroup_errors), as Go slices
+ * of handles: integers to Go, so the slice may be handed to C for the call. Each returns
+ * the full count, which may exceed the slice's length. */
+%{
+typedef weftgo_slice_t weftgo_tasks_t;
+typedef weftgo_slice_t weftgo_futures_t;
+
+static size_t weftgo_all_tasks(weft_loop_t *loop, weftgo_tasks_t dst) {
+  return weft_all_tasks(loop, (weft_task_t **)dst.array, (size_t)dst.len);
+}
+
+static size_t weftgo_taskgroup_errors(const weft_taskgroup_t *group, weftgo_futures_t dst) {
+  return weft_taskgroup_errors(group, (weft_future_t **)dst.array, (size_t)dst.len);
+}
+%}
+%typemap(gotype) weftgo_tasks_t "[]SwigcptrStruct_SS_weft_task_s"
+%typemap(imtype) weftgo_tasks_t "[]SwigcptrStruct_SS_weft_task_s"
+%typemap(in) weftgo_tasks_t %{ $1 = *(weftgo_tasks_t *)&$input; %}
+%typemap(gotype) weftgo_futures_t "[]SwigcptrStruct_SS_weft_future_s"
+%typemap(imtype) weftgo_futures_t "[]SwigcptrStruct_SS_weft_future_s"
+%typemap(in) weftgo_futures_t %{ $1 = *(weftgo_futures_t *)&$input; %}
+size_t weftgo_all_tasks(weft_loop_t *loop, weftgo_tasks_t dst);
+size_t weftgo_taskgroup_errors(const weft_taskgroup_t *group, weftgo_futures_t dst);
+
+/* Subprocesses (process.go): argv and the environment cross as NUL-separated strings in
+ * one []byte each, read during the call only (the child is spawned before it returns). */
+%{
+#include <stdlib.h>
+
+static const char **weftgo_split(weftgo_slice_t z) {
+  const char *p = z.array;
+  size_t n = 0;
+  for (intgo i = 0; i < z.len; i++)
+    if (p[i] == 0) n++;
+  const char **v = calloc(n + 1, sizeof *v);
+  if (v == NULL) return NULL;
+  const char *start = p;
+  size_t k = 0;
+  for (intgo i = 0; i < z.len; i++)
+    if (p[i] == 0) {
+      v[k++] = start;
+      start = p + i + 1;
+    }
+  return v;
+}
+
+static int weftgo_process_start(weft_loop_t *loop, weftgo_slice_t argz, weftgo_slice_t envz,
+                                int use_env, weftgo_slice_t cwdz, int in_mode, int in_fd,
+                                int out_mode, int out_fd, int err_mode, int err_fd,
+                                weft_process_t **out) {
+  if (out == NULL) return WEFT_EINVAL;
+  *out = NULL;
+  weft_process_options_t options;
+  weft_process_options_init(&options);
+  options.stdio[0].mode = in_mode;
+  options.stdio[0].fd = in_fd;
+  options.stdio[1].mode = out_mode;
+  options.stdio[1].fd = out_fd;
+  options.stdio[2].mode = err_mode;
+  options.stdio[2].fd = err_fd;
+  if (cwdz.len > 0) options.cwd = cwdz.array;
+  const char **argv = weftgo_split(argz);
+  const char **env = use_env ? weftgo_split(envz) : NULL;
+  int rc = WEFT_ENOMEM;
+  if (argv != NULL && (!use_env || env != NULL)) {
+    options.env = env;
+    rc = argv[0] == NULL ? WEFT_EINVAL : weft_create_subprocess_exec(loop, argv, &options, out);
+  }
+  free(argv);
+  free(env);
+  return rc;
+}
+%}
+/* Declared before weft.i gives weft_process_t ** its typemap: its own, the same. */
+%typemap(gotype) weft_process_t **process_out "*SwigcptrStruct_SS_weft_process_s"
+%typemap(imtype) weft_process_t **process_out "*SwigcptrStruct_SS_weft_process_s"
+int weftgo_process_start(weft_loop_t *loop, weftgo_slice_t argz, weftgo_slice_t envz,
+                         int use_env, weftgo_slice_t cwdz, int in_mode, int in_fd,
+                         int out_mode, int out_fd, int err_mode, int err_fd,
+                         weft_process_t **process_out);
+
 %constant weft_callback_fn WeftgoCallback = weftgoCallback;
 %constant weft_future_cb WeftgoFutureDone = weftgoFutureDone;
 %constant weft_free_fn WeftgoFreeHandle = weftgoFreeHandle;

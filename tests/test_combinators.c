@@ -143,7 +143,6 @@ WEFT_TEST(sleep_takes_at_least_delay) {
   double elapsed = 0;
   ASSERT_OK(run_main(loop, sleep_duration_main, &elapsed));
   ASSERT_TRUE(elapsed >= 0.05);
-  ASSERT_TRUE(elapsed < 1.0);
   weft_test_close_loop(loop);
 }
 
@@ -151,20 +150,19 @@ static int sleep_cancel_main(weft_task_t *self, void *arg) {
   child_t *c = arg;
   weft_task_t *t = spawn_child(weft_test_loop_of(self), c);
   ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0.01));
-  double start = weft_loop_time(weft_test_loop_of(self));
   ASSERT_EQ(weft_task_cancel(t, "stop"), 1);
   ASSERT_CODE(weft_await(weft_task_future(t)), WEFT_ECANCELLED);
-  ASSERT_TRUE(weft_loop_time(weft_test_loop_of(self)) - start < 1.0);
   ASSERT_TRUE(weft_future_cancelled(weft_task_future(t)));
   ASSERT_STREQ(weft_future_error_message(weft_task_future(t)), "stop");
   weft_task_release(t);
   return 0;
 }
 
-/* Cancelling a sleeping task wakes it at once with CancelledError. */
+/* Cancelling a sleeping task wakes it at once with CancelledError (its hour-long sleep
+ * would time the test out otherwise: no clock is read, so load cannot fail it). */
 WEFT_TEST(sleep_cancelled) {
   weft_loop_t *loop = new_loop();
-  child_t c = {.delay = 10};
+  child_t c = {.delay = 3600};
   ASSERT_OK(run_main(loop, sleep_cancel_main, &c));
   ASSERT_EQ(c.cancelled, 1);
   weft_test_close_loop(loop);
@@ -182,11 +180,11 @@ WEFT_TEST(sleep_outside_task) {
 WEFT_TEST(sleep_future) {
   weft_loop_t *loop = new_loop();
   weft_future_t *f, *g;
+  double start = weft_loop_time(loop); /* before the timer starts: it may be read late after */
   ASSERT_OK(weft_sleep(loop, 0.01, &f));
-  ASSERT_OK(weft_sleep(loop, 10, &g));
+  ASSERT_OK(weft_sleep(loop, 3600, &g));
   ASSERT_EQ(weft_future_cancel(g, NULL), 1);
   ASSERT_TRUE(weft_future_cancelled(g));
-  double start = weft_loop_time(loop);
   ASSERT_OK(weft_loop_run_until_complete(loop, f));
   ASSERT_TRUE(weft_loop_time(loop) - start >= 0.01);
   const weft_value_t *v;
@@ -474,7 +472,7 @@ static int wait_main(weft_task_t *self, void *arg) {
 /* FIRST_COMPLETED returns as soon as one input is done; the others stay pending. */
 WEFT_TEST(wait_first_completed) {
   weft_loop_t *loop = new_loop();
-  wait_case_t w = {.c = {{.delay = 10}, {.delay = 0.01}, {.delay = 10}},
+  wait_case_t w = {.c = {{.delay = 3600}, {.delay = 0.01}, {.delay = 3600}},
                    .n = 3,
                    .return_when = WEFT_FIRST_COMPLETED,
                    .timeout = -1};
@@ -482,14 +480,13 @@ WEFT_TEST(wait_first_completed) {
   ASSERT_EQ(w.done[0], 0);
   ASSERT_EQ(w.done[1], 1);
   ASSERT_EQ(w.done[2], 0);
-  ASSERT_TRUE(w.elapsed < 1.0);
   weft_test_close_loop(loop);
 }
 
 /* FIRST_EXCEPTION returns when an input fails; results before it do not end the wait. */
 WEFT_TEST(wait_first_exception) {
   weft_loop_t *loop = new_loop();
-  wait_case_t w = {.c = {{.delay = 0.01}, {.delay = 0.1, .error = WEFT_EIO}, {.delay = 10}},
+  wait_case_t w = {.c = {{.delay = 0.01}, {.delay = 0.1, .error = WEFT_EIO}, {.delay = 3600}},
                    .n = 3,
                    .return_when = WEFT_FIRST_EXCEPTION,
                    .timeout = -1};
@@ -497,7 +494,7 @@ WEFT_TEST(wait_first_exception) {
   ASSERT_EQ(w.done[0], 1);
   ASSERT_EQ(w.done[1], 1);
   ASSERT_EQ(w.done[2], 0);
-  ASSERT_TRUE(w.elapsed >= 0.1 && w.elapsed < 1.0);
+  ASSERT_TRUE(w.elapsed >= 0.1);
   weft_test_close_loop(loop);
 }
 
@@ -533,7 +530,7 @@ WEFT_TEST(wait_all_completed) {
 /* On timeout, wait returns normally and leaves the inputs pending, not cancelled. */
 WEFT_TEST(wait_timeout_leaves_inputs) {
   weft_loop_t *loop = new_loop();
-  wait_case_t w = {.c = {{.delay = 10}, {.delay = 10}},
+  wait_case_t w = {.c = {{.delay = 3600}, {.delay = 3600}},
                    .n = 2,
                    .return_when = WEFT_ALL_COMPLETED,
                    .timeout = 0.02};
@@ -541,7 +538,7 @@ WEFT_TEST(wait_timeout_leaves_inputs) {
   ASSERT_EQ(w.done[0], 0);
   ASSERT_EQ(w.done[1], 0);
   ASSERT_EQ(w.cancelled[0], 0);
-  ASSERT_TRUE(w.elapsed >= 0.02 && w.elapsed < 1.0);
+  ASSERT_TRUE(w.elapsed >= 0.02);
   /* They were only cancelled by the clean-up afterwards. */
   ASSERT_EQ(w.c[0].cancelled, 1);
   weft_test_close_loop(loop);
@@ -671,7 +668,7 @@ static int wait_for_main(weft_task_t *self, void *arg) {
 /* wait_for returns the awaitable's result when it finishes in time. */
 WEFT_TEST(wait_for_result) {
   weft_loop_t *loop = new_loop();
-  wait_for_case_t w = {.c = {.delay = 0.01, .value = 42}, .timeout = 1};
+  wait_for_case_t w = {.c = {.delay = 0.01, .value = 42}, .timeout = 3600};
   ASSERT_OK(run_main(loop, wait_for_main, &w));
   ASSERT_OK(w.rc);
   ASSERT_EQ(w.value, 42);
@@ -684,7 +681,7 @@ WEFT_TEST(wait_for_error_passthrough) {
   reports_t reports = {0};
   ASSERT_OK(weft_loop_set_exception_handler(loop, count_reports, &reports, NULL));
   wait_for_case_t w = {.c = {.delay = 0.01, .error = WEFT_EPIPE, .message = "broken"},
-                       .timeout = 1};
+                       .timeout = 3600};
   ASSERT_OK(run_main(loop, wait_for_main, &w));
   ASSERT_CODE(w.rc, WEFT_EPIPE);
   ASSERT_STREQ(w.message, "broken");
@@ -696,14 +693,14 @@ WEFT_TEST(wait_for_error_passthrough) {
  * included), then raises TimeoutError. */
 WEFT_TEST(wait_for_timeout_cancels_inner) {
   weft_loop_t *loop = new_loop();
-  wait_for_case_t w = {.c = {.delay = 10, .cleanup = 0.03}, .timeout = 0.02};
+  wait_for_case_t w = {.c = {.delay = 3600, .cleanup = 0.03}, .timeout = 0.02};
   ASSERT_OK(run_main(loop, wait_for_main, &w));
   ASSERT_CODE(w.rc, WEFT_ETIMEDOUT);
   ASSERT_EQ(w.c.cancelled, 1);
   ASSERT_EQ(w.c.finished_cleanup, 1);
   ASSERT_EQ(w.inner_done_at_timeout, 1);
   ASSERT_EQ(w.inner_cancelled, 1);
-  ASSERT_TRUE(w.elapsed >= 0.05 && w.elapsed < 1.0);
+  ASSERT_TRUE(w.elapsed >= 0.05);
   weft_test_close_loop(loop);
 }
 

@@ -2,6 +2,7 @@
 #include "net_util.h"
 
 #include <netdb.h>
+#include <string.h>
 
 WEFT_TEST(getaddrinfo_numeric_and_localhost) {
   weft_loop_t *loop;
@@ -40,6 +41,34 @@ WEFT_TEST(getaddrinfo_numeric_and_localhost) {
   ASSERT_CODE(weft_getaddrinfo(loop, NULL, NULL, 0, 0, 0, 0, &f), WEFT_EINVAL);
   /* cancelled while resolving */
   ASSERT_OK(weft_getaddrinfo(loop, "localhost", "1", 0, 0, 0, 0, &f));
+  weft_future_cancel(f, NULL);
+  ASSERT_CODE(weft_loop_run_until_complete(loop, f), WEFT_ECANCELLED);
+  weft_future_release(f);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+}
+
+/* Hosts libuv refuses before any lookup (empty, longer than a DNS name) get the C
+ * library's own answer, as asyncio's loop.getaddrinfo gives it (socket.getaddrinfo). */
+WEFT_TEST(getaddrinfo_hosts_libuv_refuses) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  char long_host[301];
+  memset(long_host, 'a', 300);
+  long_host[300] = '\0';
+  const char *hosts[] = {"", long_host};
+  for (size_t i = 0; i < 2; i++) {
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    ASSERT_EQ(getaddrinfo(hosts[i], "80", &hints, &res), EAI_NONAME);
+    weft_future_t *f;
+    ASSERT_OK(weft_getaddrinfo(loop, hosts[i], "80", AF_INET, SOCK_STREAM, 0, 0, &f));
+    ASSERT_CODE(weft_loop_run_until_complete(loop, f), WEFT_EAI_NONAME);
+    ASSERT_TRUE(strstr(weft_future_error_message(f), "unknown node") != NULL);
+    weft_future_release(f);
+  }
+  /* cancelled while the C library answers */
+  weft_future_t *f;
+  ASSERT_OK(weft_getaddrinfo(loop, "", "80", 0, 0, 0, 0, &f));
   weft_future_cancel(f, NULL);
   ASSERT_CODE(weft_loop_run_until_complete(loop, f), WEFT_ECANCELLED);
   weft_future_release(f);

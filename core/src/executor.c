@@ -9,7 +9,11 @@
  * (as ThreadPoolExecutor: a new thread only when no idle one can take the work).
  *
  * A work item's state is atomic (queued -> running, or queued -> cancelled), so the loop
- * can cancel queued work without touching the executor, which may be gone by then. */
+ * can cancel queued work without touching the executor, which may be gone by then.
+ *
+ * The item carries the post that hands its outcome (or its cancellation by shutdown) back to
+ * the loop: allocated at submit, on the loop's thread where a failure can be returned, so a
+ * worker never needs memory to complete a future. */
 #include "internal.h"
 #include "weft/executor.h"
 #include "loop_ext.h"
@@ -30,7 +34,10 @@ typedef struct work_s {
   void *arg;
   weft_free_fn arg_free;
   atomic_int state;
-  atomic_int refs; /* the queue's (then the worker's) and the done callback's */
+  atomic_int refs; /* the queue's (then the worker's, then the post's) and the done callback's */
+  weft__post_t post;
+  weft_value_t result; /* the outcome, carried by the post */
+  int rc;
 } work_t;
 
 struct weft_executor_s {
@@ -59,21 +66,50 @@ static void work_drop_arg(work_t *w) {
   weft__call_free(w->arg_free, w->arg); /* on a worker, or deferred from a task */
 }
 
-static void run_work(work_t *w) {
+/* On the loop: apply the outcome unless the future was cancelled meanwhile. */
+static void work_complete(void *p) {
+  work_t *w = p;
+  if (w->future->state == WEFT__PENDING) {
+    if (w->rc == 0)
+      weft__future_finish(w->future, WEFT__FINISHED, w->result, 0, NULL, NULL, NULL);
+    else
+      weft__future_finish(w->future, WEFT__FINISHED, weft_value_none(), w->rc, NULL, NULL, NULL);
+  } else {
+    weft_value_clear(&w->result);
+  }
+  weft_future_release(w->future);
+  work_unref(w);
+}
+
+/* The loop closed before the outcome could be applied: on its thread, let go. */
+static void work_complete_dropped(void *p) {
+  work_t *w = p;
+  weft_value_clear(&w->result);
+  weft_future_release(w->future);
+  work_unref(w);
+}
+
+/* Returns whether the worker's reference went with the post. */
+static int run_work(work_t *w) {
   int expected = WORK_QUEUED;
   if (!atomic_compare_exchange_strong(&w->state, &expected, WORK_RUNNING))
-    return; /* cancelled while queued: whoever cancelled it cleans up */
-  weft_value_t result = weft_value_none();
-  int rc = w->fn(w->arg, &result);
+    return 0; /* cancelled while queued: whoever cancelled it cleans up */
+  w->result = weft_value_none();
+  w->rc = w->fn(w->arg, &w->result);
   work_drop_arg(w);
-  /* These hand our future reference over to the loop, which applies the outcome on its
-   * thread, or ignores it if the future was cancelled meanwhile. */
-  if (rc == 0) {
-    weft_future_set_result_threadsafe(w->future, result);
-  } else {
-    weft_value_clear(&result);
-    weft_future_set_error_threadsafe(w->future, rc, NULL, NULL, NULL);
-  }
+  if (w->rc > 0)
+    w->rc = WEFT_EINVAL; /* as weft_future_set_error_threadsafe refuses a positive code */
+  if (w->rc != 0)
+    weft_value_clear(&w->result);
+  /* Hands our future reference over to the loop, which applies the outcome on its thread. */
+  w->post.cb = work_complete;
+  w->post.drop = work_complete_dropped;
+  w->post.arg = w;
+  if (weft__loop_post_node(w->loop, &w->post) == 0)
+    return 1;
+  /* The loop is closed: the future reference cannot be dropped from this thread. */
+  weft_value_clear(&w->result);
+  return 0;
 }
 
 static void *worker_main(void *p) {
@@ -93,8 +129,8 @@ static void *worker_main(void *p) {
       ex->tail = NULL;
     ex->queued--;
     pthread_mutex_unlock(&ex->lock);
-    run_work(w);
-    work_unref(w);
+    if (!run_work(w))
+      work_unref(w);
     pthread_mutex_lock(&ex->lock);
   }
   ex->alive--;
@@ -193,7 +229,10 @@ int weft_executor_shutdown(weft_executor_t *executor, int wait, int cancel_futur
       work_drop_arg(w);
       /* The queue's reference goes with the callback. If the loop closes before it runs,
        * the drop (on the loop's thread) lets go of the future. */
-      if (weft__loop_post(w->loop, cancel_dropped, drop_dropped, w) != 0)
+      w->post.cb = cancel_dropped;
+      w->post.drop = drop_dropped;
+      w->post.arg = w;
+      if (weft__loop_post_node(w->loop, &w->post) != 0)
         work_unref(w); /* closed already: the loop let go of its futures */
     } else {
       work_unref(w);
@@ -404,6 +443,7 @@ typedef struct shutdown_job_s {
   weft_future_t *future;
   weft_executor_t *executor;
   pthread_t thread;
+  weft__post_t post; /* the helper's report to the loop, which needs no memory then */
 } shutdown_job_t;
 
 /* On the loop, once the helper thread has waited for the work: join it and finish. */
@@ -429,8 +469,11 @@ static void shutdown_dropped(void *p) {
 static void *shutdown_helper(void *p) {
   shutdown_job_t *job = p;
   weft_executor_shutdown(job->executor, 1, 0);
-  /* If even posting fails (the loop is gone), the job leaks rather than race. */
-  weft__loop_post(job->loop, shutdown_finished, shutdown_dropped, job);
+  job->post.cb = shutdown_finished;
+  job->post.drop = shutdown_dropped;
+  job->post.arg = job;
+  /* If the loop is gone, the job leaks rather than race. */
+  weft__loop_post_node(job->loop, &job->post);
   return NULL;
 }
 

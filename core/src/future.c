@@ -125,6 +125,9 @@ static void future_free(weft_future_t *future) {
       return;
   }
   weft_loop_t *loop = future->loop;
+  for (uint32_t i = 0; i < future->ncallbacks; i++) /* pending: never scheduled */
+    if (future->callbacks[i].reserved)
+      weft__loop_unreserve_ready(loop, 1);
   weft_value_clear(&future->result);
   free(future->message);
   if (future->payload_free != NULL) {
@@ -166,7 +169,8 @@ static int schedule_callbacks(weft_future_t *f) {
   for (uint32_t i = 0; i < f->ncallbacks; i++) {
     weft__ready_t entry = {
         .fn.done = f->callbacks[i].cb, .arg = f->callbacks[i].arg, .future = weft_future_retain(f)};
-    int pushed = weft__loop_push_ready(f->loop, &entry);
+    int pushed = f->callbacks[i].reserved ? weft__loop_push_reserved(f->loop, &entry)
+                                          : weft__loop_push_ready(f->loop, &entry);
     if (pushed != 0) {
       f->refs--; /* never below one: the caller holds a reference */
       rc = pushed;
@@ -292,24 +296,30 @@ int weft__future_add_callback(weft_future_t *f, weft_future_cb cb, void *arg,
       f->refs--;
     return rc;
   }
+  if (weft__loop_reserve_ready(f->loop) != 0)
+    return WEFT_ENOMEM;
   if (f->ncallbacks == f->callbacks_cap) {
     uint32_t cap = f->callbacks_cap * 2;
     weft__done_cb_t *grown = malloc(cap * sizeof *grown);
-    if (grown == NULL)
+    if (grown == NULL) {
+      weft__loop_unreserve_ready(f->loop, 1);
       return WEFT_ENOMEM;
+    }
     memcpy(grown, f->callbacks, f->ncallbacks * sizeof *grown);
     if (f->callbacks != f->inline_callbacks)
       free(f->callbacks);
     f->callbacks = grown;
     f->callbacks_cap = cap;
   }
-  f->callbacks[f->ncallbacks++] = (weft__done_cb_t){cb, arg, awaiter};
+  f->callbacks[f->ncallbacks++] = (weft__done_cb_t){cb, arg, awaiter, true};
   return 0;
 }
 
 void weft__future_watch(weft_future_t *future, weft_future_cb cb, void *arg) {
   if (future->state == WEFT__PENDING && future->ncallbacks < future->callbacks_cap) {
-    future->callbacks[future->ncallbacks++] = (weft__done_cb_t){cb, arg, NULL};
+    /* Without a slot, completion tries to push it then (and only drops it if that fails). */
+    bool reserved = weft__loop_reserve_ready(future->loop) == 0;
+    future->callbacks[future->ncallbacks++] = (weft__done_cb_t){cb, arg, NULL, reserved};
     return;
   }
   if (weft__future_add_callback(future, cb, arg, NULL) != 0) {
@@ -334,6 +344,8 @@ int weft_future_remove_done_callback(weft_future_t *future, weft_future_cb cb, v
   for (uint32_t i = 0; i < future->ncallbacks; i++) {
     if (future->callbacks[i].cb != cb || future->callbacks[i].arg != arg)
       future->callbacks[kept++] = future->callbacks[i];
+    else if (future->callbacks[i].reserved)
+      weft__loop_unreserve_ready(future->loop, 1);
   }
   int removed = (int)(future->ncallbacks - kept);
   future->ncallbacks = kept;

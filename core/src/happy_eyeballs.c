@@ -3,6 +3,7 @@
  * run one after another, as asyncio does without happy_eyeballs_delay. */
 #include "net.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,10 @@ struct weft__he_s {
   int first_error;
   int errors_differ;
   char message[512];
+  /* Every failed step, for bindings that rebuild their language's own errors. */
+  weft__connect_failure_t *failures;
+  size_t nfailures, failures_cap;
+  int failures_lost; /* one could not be recorded (no memory): the list is incomplete */
 };
 
 static void he_maybe_free(weft__he_t *he) {
@@ -31,6 +36,7 @@ static void he_maybe_free(weft__he_t *he) {
     free(he->addrs);
     free(he->locals);
     free(he->attempts);
+    free(he->failures);
     free(he);
   }
 }
@@ -54,6 +60,41 @@ static void he_finish(weft__he_t *he, weft__stream_t *keep) {
   }
 }
 
+static void record_failure(weft__he_t *he, int step, const struct sockaddr *addr, int error) {
+  if (he->nfailures == he->failures_cap) {
+    size_t cap = he->failures_cap ? 2 * he->failures_cap : 4;
+    weft__connect_failure_t *grown = realloc(he->failures, cap * sizeof(*grown));
+    if (!grown) {
+      he->failures_lost = 1;
+      return;
+    }
+    he->failures = grown;
+    he->failures_cap = cap;
+  }
+  weft__connect_failure_t *f = &he->failures[he->nfailures++];
+  memset(f, 0, sizeof(*f));
+  f->error = error;
+  f->step = step;
+  socklen_t len = addr ? weft__sockaddr_len(addr) : 0;
+  if (len > 0 && len <= sizeof(f->addr))
+    memcpy(&f->addr, addr, len);
+}
+
+/* The failures as a future's error detail, or NULL when there are none to give (or the
+ * list is incomplete: a binding then falls back on the code and message). */
+static weft__error_detail_t *failures_detail(weft__he_t *he) {
+  if (he->nfailures == 0 || he->failures_lost)
+    return NULL;
+  size_t bytes = he->nfailures * sizeof(weft__connect_failure_t);
+  weft__error_detail_t *d = calloc(1, sizeof(*d) + bytes);
+  if (!d)
+    return NULL;
+  d->kind = WEFT__DETAIL_CONNECT;
+  d->len = he->nfailures;
+  memcpy(d->data, he->failures, bytes);
+  return d;
+}
+
 static void record_error(weft__he_t *he, const struct sockaddr *addr, int error) {
   char host[96];
   int port = 0;
@@ -75,7 +116,8 @@ static void he_fail(weft__he_t *he) {
     snprintf(text, sizeof(text), "Multiple exceptions: %s", he->message);
   else
     snprintf(text, sizeof(text), "%s", he->message);
-  he->cb(he->arg, NULL, he->first_error ? he->first_error : WEFT_ECONNREFUSED, text);
+  he->cb(he->arg, NULL, he->first_error ? he->first_error : WEFT_ECONNREFUSED, text,
+         failures_detail(he));
 }
 
 static void start_next(weft__he_t *he);
@@ -95,12 +137,13 @@ static void on_connect(uv_connect_t *req, int status) {
   }
   if (status == 0) {
     he_finish(he, s);
-    he->cb(he->arg, s, 0, NULL);
+    he->cb(he->arg, s, 0, NULL, NULL);
     he_maybe_free(he);
     return;
   }
-  record_error(he, (const struct sockaddr *)&he->addrs[s->connect_index],
-               weft_error_from_uv(status));
+  const struct sockaddr *addr = (const struct sockaddr *)&he->addrs[s->connect_index];
+  record_failure(he, WEFT_CONNECT_STEP_CONNECT, addr, weft_error_from_uv(status));
+  record_error(he, addr, weft_error_from_uv(status));
   weft__stream_discard(s);
   /* A failed attempt starts the next at once instead of waiting for the delay. */
   uv_timer_stop(&he->timer);
@@ -114,18 +157,28 @@ static void on_timer(uv_timer_t *t) {
   start_next(t->data);
 }
 
-static int bind_local(weft__he_t *he, weft__stream_t *s, int family) {
+/* Binds to the first local address of the attempt's family that will (asyncio's order),
+ * recording each that would not, or that there was none of the family. */
+static int bind_local(weft__he_t *he, weft__stream_t *s, const struct sockaddr *remote) {
   if (he->local_count == 0)
     return 0;
-  int err = WEFT_EADDRNOTAVAIL;
+  int err = 0;
   for (size_t i = 0; i < he->local_count; i++) {
     const struct sockaddr *la = (const struct sockaddr *)&he->locals[i];
-    if (la->sa_family != family)
+    if (la->sa_family != remote->sa_family)
       continue;
-    int rc = uv_tcp_bind(&s->h.tcp, la, 0);
-    if (rc == 0)
+    /* bind(2) itself: uv_tcp_bind would set SO_REUSEADDR, which asyncio does not, and
+     * put off EADDRINUSE until the connect. */
+    uv_os_fd_t fd;
+    int rc = uv_fileno((const uv_handle_t *)&s->h.tcp, &fd);
+    if (rc == 0 && bind(fd, la, weft__sockaddr_len(la)) == 0)
       return 0;
-    err = weft_error_from_uv(rc);
+    err = rc ? weft_error_from_uv(rc) : weft_error_from_uv(-errno);
+    record_failure(he, WEFT_CONNECT_STEP_BIND, la, err);
+  }
+  if (err == 0) {
+    err = WEFT_EADDRNOTAVAIL;
+    record_failure(he, WEFT_CONNECT_STEP_NO_LOCAL, remote, err);
   }
   return err;
 }
@@ -137,16 +190,19 @@ static void start_next(weft__he_t *he) {
     weft__stream_t *s;
     int rc = weft__stream_new(he->loop, WEFT_TRANSPORT_TCP, addr->sa_family, &s);
     if (rc) {
+      record_failure(he, WEFT_CONNECT_STEP_SOCKET, addr, rc);
       record_error(he, addr, rc);
       continue;
     }
-    rc = bind_local(he, s, addr->sa_family);
+    rc = bind_local(he, s, addr);
     if (rc == 0) {
       s->connect_req.data = s;
       s->connect_ctx = he;
       s->connect_index = (int)i;
       rc = uv_tcp_connect(&s->connect_req, &s->h.tcp, addr, on_connect);
       rc = rc < 0 ? weft_error_from_uv(rc) : 0;
+      if (rc)
+        record_failure(he, WEFT_CONNECT_STEP_CONNECT, addr, rc);
     }
     if (rc) {
       record_error(he, addr, rc);

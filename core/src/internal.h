@@ -59,7 +59,18 @@ typedef struct weft__foreign_s {
   weft_callback_fn cb;
   weft_callback_fn drop; /* frees arg if the loop closes before cb could run; may be NULL */
   void *arg;
+  uint64_t seq; /* posting order, shared with the weft__post_t list */
 } weft__foreign_t;
+
+/* A post whose memory the poster allocated beforehand (weft__loop_post_node), so that posting
+ * from another thread cannot fail for want of memory. */
+typedef struct weft__post_s {
+  struct weft__post_s *next;
+  weft_callback_fn cb;
+  weft_callback_fn drop; /* as weft__foreign_t's */
+  void *arg;
+  uint64_t seq;
+} weft__post_t;
 
 /* Something that must not outlive its loop: a transport or a server. The loop keeps a list
  * of them; weft_loop_close calls close_now on each one still open, so that its memory and
@@ -95,6 +106,7 @@ struct weft_loop_s {
   /* Ready callbacks: a ring buffer whose capacity is a power of two. */
   weft__ready_t *ready;
   size_t ready_cap, ready_head, ready_count;
+  size_t ready_reserved; /* slots kept free for the done callbacks of pending futures */
 
   /* Timers: a binary min-heap ordered by (when_ns, seq). */
   weft_handle_t **heap;
@@ -105,6 +117,8 @@ struct weft_loop_s {
   uv_mutex_t foreign_lock;
   weft__foreign_t *foreign;
   size_t foreign_len, foreign_cap;
+  weft__post_t *posted_head, *posted_tail; /* preallocated posts, under foreign_lock too */
+  uint64_t foreign_seq;
   bool foreign_closed;
   /* Set while `foreign` holds callbacks, so call_soon can take them first without the lock
    * in the common case: a thread-safe call made before a call_soon runs before it. */
@@ -168,6 +182,12 @@ int weft__error_from_errno(int err);
 int weft__loop_check(const weft_loop_t *loop);
 /* Appends to the ready queue. The queue takes over the references entry holds. */
 int weft__loop_push_ready(weft_loop_t *loop, const weft__ready_t *entry);
+/* Keeps a ready-queue slot free for a done callback, registered while memory can still be
+ * refused, so that completing the future cannot drop the callback; the push that uses the
+ * slot (weft__loop_push_reserved) cannot fail. */
+int weft__loop_reserve_ready(weft_loop_t *loop);
+void weft__loop_unreserve_ready(weft_loop_t *loop, size_t n);
+int weft__loop_push_reserved(weft_loop_t *loop, const weft__ready_t *entry);
 /* Keeps the next poll from blocking, so the ready queue is reached at once. */
 void weft__loop_keep_polling(weft_loop_t *loop);
 /* Makes the prepare handle (which runs due timers and the ready queue) active: it is only
@@ -175,6 +195,9 @@ void weft__loop_keep_polling(weft_loop_t *loop);
 void weft__loop_wake(weft_loop_t *loop);
 /* Posts cb(arg) from any thread; if the loop closes first, drop(arg) runs instead. */
 int weft__loop_post(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg);
+/* As weft__loop_post with node's cb, drop and arg, but allocates nothing: fails only with
+ * WEFT_ECLOSED. node stays in use until its cb or drop runs. */
+int weft__loop_post_node(weft_loop_t *loop, weft__post_t *node);
 /* A new handle with one reference, for the loop's own use. */
 int weft__handle_new(weft_loop_t *loop, weft_callback_fn cb, void *arg, weft_handle_t **out);
 /* Puts c on the loop's list of what weft_loop_close closes, or takes it off (harmless when
@@ -202,6 +225,7 @@ typedef struct weft__done_cb_s {
   weft_future_cb cb;
   void *arg;
   weft_future_t *awaiter; /* for call graphs: the future or task waiting through this */
+  bool reserved;          /* holds a ready-queue slot (weft__loop_reserve_ready) */
 } weft__done_cb_t;
 
 #define WEFT__INLINE_CALLBACKS 2
@@ -277,12 +301,12 @@ int weft__future_copy_outcome(weft_future_t *dest, weft_future_t *src);
 /* What the core itself knows about an error beyond its code (the partial data of an
  * incomplete read, the bytes a sendfile sent): kept in the future next to the binding's
  * payload, which the core never reads through. */
-enum { WEFT__DETAIL_STREAM = 1, WEFT__DETAIL_SENDFILE = 2 };
+enum { WEFT__DETAIL_STREAM = 1, WEFT__DETAIL_SENDFILE = 2, WEFT__DETAIL_CONNECT = 3 };
 typedef struct weft__error_detail_s {
   int kind;
   int64_t sent;    /* sendfile: bytes sent before the error */
   size_t consumed; /* stream: asyncio's `consumed` or the expected size */
-  size_t len;      /* stream: bytes of partial data */
+  size_t len;      /* stream: bytes of partial data; connect: failures in data */
   char data[];
 } weft__error_detail_t;
 /* Fails `future` with `code` and a detail (malloc'd; freed here if the future cannot take
@@ -309,9 +333,10 @@ struct weft_task_s {
   int resume_code; /* what the next resume delivers: 0 or WEFT_ECANCELLED */
   int num_cancels_requested;
   bool must_cancel;
-  bool in_step;    /* inside the step function or the coroutine */
-  bool step_ended; /* the current step suspended or finished the task */
-  bool linked;     /* in the loop's list of unfinished tasks */
+  bool in_step;     /* inside the step function or the coroutine */
+  bool step_ended;  /* the current step suspended or finished the task */
+  bool linked;      /* in the loop's list of unfinished tasks */
+  bool cancel_sent; /* a cancellation reached the awaited future; the next step delivers it */
   char *cancel_message;
   weft_task_t *prev, *next;
   /* A stackful body's outcome, applied when the body returns. */

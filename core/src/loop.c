@@ -191,8 +191,11 @@ int weft__loop_check(const weft_loop_t *loop) {
 
 /* ---- The ready queue ------------------------------------------------------------------ */
 
-static int ready_grow(weft_loop_t *loop) {
+/* Grows the ring to hold at least `need` entries. */
+static int ready_grow(weft_loop_t *loop, size_t need) {
   size_t cap = loop->ready_cap * 2;
+  while (cap < need)
+    cap *= 2;
   weft__ready_t *ring = malloc(cap * sizeof *ring);
   if (ring == NULL)
     return WEFT_ENOMEM;
@@ -207,17 +210,47 @@ static int ready_grow(weft_loop_t *loop) {
   return 0;
 }
 
-int weft__loop_push_ready(weft_loop_t *loop, const weft__ready_t *entry) {
-  if (loop->closed)
-    return WEFT_ECLOSED;
-  if (loop->ready_count == loop->ready_cap && ready_grow(loop) != 0)
-    return WEFT_ENOMEM;
+/* Appends where room is known to be. */
+static void ready_append(weft_loop_t *loop, const weft__ready_t *entry) {
   if (loop->ready_count == 0) {
     uv_idle_start(&loop->idle, on_idle);
     uv_prepare_start(&loop->prepare, on_prepare);
   }
   loop->ready[(loop->ready_head + loop->ready_count) & (loop->ready_cap - 1)] = *entry;
   loop->ready_count++;
+}
+
+/* Room for one more entry beyond those queued and those reserved. */
+static int ready_make_room(weft_loop_t *loop) {
+  size_t need = loop->ready_count + loop->ready_reserved + 1;
+  return need > loop->ready_cap ? ready_grow(loop, need) : 0;
+}
+
+int weft__loop_push_ready(weft_loop_t *loop, const weft__ready_t *entry) {
+  if (loop->closed)
+    return WEFT_ECLOSED;
+  if (ready_make_room(loop) != 0)
+    return WEFT_ENOMEM;
+  ready_append(loop, entry);
+  return 0;
+}
+
+int weft__loop_reserve_ready(weft_loop_t *loop) {
+  if (ready_make_room(loop) != 0)
+    return WEFT_ENOMEM;
+  loop->ready_reserved++;
+  return 0;
+}
+
+void weft__loop_unreserve_ready(weft_loop_t *loop, size_t n) {
+  loop->ready_reserved -= n;
+}
+
+int weft__loop_push_reserved(weft_loop_t *loop, const weft__ready_t *entry) {
+  loop->ready_reserved--;
+  if (loop->closed)
+    return WEFT_ECLOSED;
+  ready_append(loop, entry); /* count + reserved <= cap held before the decrement */
   return 0;
 }
 
@@ -433,19 +466,30 @@ int weft_loop_set_batch_handler(weft_loop_t *loop, weft_batch_fn handler, void *
 
 /* ---- Other threads -------------------------------------------------------------------- */
 
-/* Moves the callbacks other threads posted into the ready queue, in posting order. */
+/* Moves the callbacks other threads posted into the ready queue, in posting order (the array
+ * and the preallocated posts are merged by sequence number). */
 static void take_foreign(weft_loop_t *loop) {
   uv_mutex_lock(&loop->foreign_lock);
   weft__foreign_t *items = loop->foreign;
   size_t len = loop->foreign_len;
+  weft__post_t *node = loop->posted_head;
   loop->foreign = NULL;
   loop->foreign_len = loop->foreign_cap = 0;
+  loop->posted_head = loop->posted_tail = NULL;
   atomic_store(&loop->foreign_waiting, 0);
   uv_mutex_unlock(&loop->foreign_lock);
-  for (size_t i = 0; i < len; i++) {
-    weft__ready_t entry = {.fn.plain = items[i].cb, .arg = items[i].arg};
-    if (weft__loop_push_ready(loop, &entry) != 0 && items[i].cb != NULL)
-      weft__call_or_defer(loop, items[i].cb, items[i].arg); /* out of memory: running it now
+  size_t i = 0;
+  while (i < len || node != NULL) {
+    weft__ready_t entry;
+    if (node == NULL || (i < len && items[i].seq < node->seq)) {
+      entry = (weft__ready_t){.fn.plain = items[i].cb, .arg = items[i].arg};
+      i++;
+    } else {
+      entry = (weft__ready_t){.fn.plain = node->cb, .arg = node->arg};
+      node = node->next; /* before cb can run and free the node */
+    }
+    if (weft__loop_push_ready(loop, &entry) != 0 && entry.fn.plain != NULL)
+      weft__call_or_defer(loop, entry.fn.plain, entry.arg); /* out of memory: running it now
                                                                beats losing it */
   }
   free(items);
@@ -486,9 +530,27 @@ int weft__loop_post(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn dro
     }
   }
   if (rc == 0) {
-    loop->foreign[loop->foreign_len++] = (weft__foreign_t){cb, drop, arg};
+    loop->foreign[loop->foreign_len++] = (weft__foreign_t){cb, drop, arg, loop->foreign_seq++};
     atomic_store(&loop->foreign_waiting, 1);
     /* Sent under the lock so close cannot free the async handle between the two. */
+    uv_async_send(&loop->async);
+  }
+  uv_mutex_unlock(&loop->foreign_lock);
+  return rc;
+}
+
+int weft__loop_post_node(weft_loop_t *loop, weft__post_t *node) {
+  uv_mutex_lock(&loop->foreign_lock);
+  int rc = loop->foreign_closed ? WEFT_ECLOSED : 0;
+  if (rc == 0) {
+    node->next = NULL;
+    node->seq = loop->foreign_seq++;
+    if (loop->posted_tail != NULL)
+      loop->posted_tail->next = node;
+    else
+      loop->posted_head = node;
+    loop->posted_tail = node;
+    atomic_store(&loop->foreign_waiting, 1);
     uv_async_send(&loop->async);
   }
   uv_mutex_unlock(&loop->foreign_lock);
@@ -671,8 +733,10 @@ int weft_loop_close(weft_loop_t *loop) {
   loop->foreign_closed = true;
   weft__foreign_t *foreign = loop->foreign;
   size_t foreign_len = loop->foreign_len;
+  weft__post_t *posted = loop->posted_head;
   loop->foreign = NULL;
   loop->foreign_len = loop->foreign_cap = 0;
+  loop->posted_head = loop->posted_tail = NULL;
   uv_mutex_unlock(&loop->foreign_lock);
   /* The modules built on the loop let go first: the default executor finishes its work,
    * signal handlers go, children are killed and reaped. */
@@ -693,6 +757,14 @@ int weft_loop_close(weft_loop_t *loop) {
       foreign[i].drop(foreign[i].arg);
     }
   free(foreign);
+  while (posted != NULL) {
+    weft__post_t *node = posted;
+    posted = node->next; /* drop may free the node */
+    if (node->drop != NULL) {
+      weft__assert_loop_stack("a posted callback's destructor");
+      node->drop(node->arg);
+    }
+  }
 
   while (loop->ready_count > 0) {
     weft__ready_t entry = loop->ready[loop->ready_head];

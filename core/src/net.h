@@ -61,8 +61,9 @@ struct weft__stream_s {
   int close_after_flush;
   int lost_error;
   size_t pending_writes;
-  uv_connect_t connect_req;           /* used while connecting (happy eyeballs, Unix) */
-  void *owner;                        /* a server's connection tracking, or NULL */
+  uv_connect_t connect_req;   /* used while connecting (happy eyeballs, Unix) */
+  uv_shutdown_t shutdown_req; /* write_eof's, made at most once: it cannot fail for memory */
+  void *owner;                /* a server's connection tracking, or NULL */
   void (*on_gone)(weft__stream_t *s); /* called once the handle is closed */
   void *connect_ctx;                  /* whoever is connecting this stream */
   int connect_index;
@@ -149,8 +150,16 @@ int weft__resolve(weft_loop_t *loop, const char *host, const char *service, int 
 /* Stops a resolution: its callback will not be called. */
 void weft__resolve_cancel(weft__resolve_t *r);
 
-/* Happy eyeballs: connects to the first reachable of `count` addresses. */
-typedef void (*weft__he_cb)(void *arg, weft__stream_t *winner, int error, const char *message);
+/* Happy eyeballs: connects to the first reachable of `count` addresses. A lost race gives
+ * its callback every step that failed, as a WEFT__DETAIL_CONNECT detail of
+ * weft__connect_failure_t entries (the callee's to free or hand to a future). */
+typedef struct weft__connect_failure_s {
+  int error;
+  int step; /* WEFT_CONNECT_STEP_* */
+  struct sockaddr_storage addr;
+} weft__connect_failure_t;
+typedef void (*weft__he_cb)(void *arg, weft__stream_t *winner, int error, const char *message,
+                            weft__error_detail_t *failures);
 typedef struct weft__he_s weft__he_t;
 int weft__he_start(weft_loop_t *loop, const struct sockaddr *const *addrs, size_t count,
                    const struct sockaddr *const *local_addrs, size_t local_count, double delay,

@@ -57,7 +57,18 @@ typedef struct proc_pipe_s {
 typedef struct proc_list_s {
   weft_process_t *head;
   uv_signal_t sigchld; /* reaps the children of the list */
+  size_t running;      /* children not reaped yet: while any, the watcher keeps the loop alive */
 } proc_list_t;
+
+/* A running child keeps a host's loop alive (Node's process stays up while one runs, as
+ * with its own child_process), through the SIGCHLD watcher's reference. */
+static void running_changed(proc_list_t *list, int delta) {
+  list->running += (size_t)delta;
+  if (list->running == 1 && delta > 0)
+    uv_ref((uv_handle_t *)&list->sigchld);
+  else if (list->running == 0)
+    uv_unref((uv_handle_t *)&list->sigchld);
+}
 
 typedef struct comm_s {
   weft_process_t *proc;
@@ -374,6 +385,8 @@ static void on_exit_soon(void *arg) {
 
 /* The child was reaped with `status`: as Popen's returncode, -N for signal N. */
 static void child_reaped(weft_process_t *p, int status) {
+  if (p->list != NULL && p->running)
+    running_changed(p->list, -1);
   p->exited = 1;
   p->running = 0;
   p->returncode = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
@@ -752,6 +765,8 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
   if (list->head)
     list->head->prev = p;
   list->head = p;
+  if (p->running)
+    running_changed(list, +1);
   if (!stream)
     proc_call_soon(p, on_connected);
   *out = p;

@@ -581,6 +581,18 @@ static void create_complete(create_op_t *op, weft_server_t *s, int rc, const cha
 }
 
 /* The server around listening descriptors it now owns (closed on failure too). */
+/* The file a Unix server's socket is bound to, unlinked on close (with cleanup_socket) if it
+ * is still the one bound: its inode tells a file put at the path since from it. */
+static void remember_socket_file(weft_server_t *s, const char *path, size_t path_len,
+                                 const weft_server_options_t *o) {
+  s->unix_path = strndup(path, path_len);
+  struct stat st;
+  if (s->unix_path && stat(s->unix_path, &st) == 0) {
+    s->unix_ino = st.st_ino;
+    s->unix_cleanup = o->cleanup_socket;
+  }
+}
+
 static int create_server_on(create_op_t *op, int kind, const int *fds, size_t count,
                             weft_server_t **out) {
   return server_new(op->loop, kind, op->factory, op->factory_arg, fds, count, &op->opts, out);
@@ -610,6 +622,16 @@ int weft__server_create_fds(weft_loop_t *loop, weft_protocol_factory_fn factory,
   create_publish(op, out);
   weft_server_t *s = NULL;
   rc = create_server_on(op, kind, fds, count, &s);
+  if (rc == 0 && kind == WEFT_TRANSPORT_UNIX && count == 1) {
+    /* a socket bound to a path is cleaned up as one bound here (asyncio 3.13's sock=) */
+    struct sockaddr_un sun;
+    socklen_t sl = sizeof(sun);
+    if (getsockname(fds[0], (struct sockaddr *)&sun, &sl) == 0 &&
+        sl > offsetof(struct sockaddr_un, sun_path) && sun.sun_path[0] != '\0')
+      remember_socket_file(s, sun.sun_path,
+                           strnlen(sun.sun_path, sl - offsetof(struct sockaddr_un, sun_path)),
+                           &op->opts);
+  }
   create_complete(op, s, rc, NULL);
   return 0;
 }
@@ -707,14 +729,8 @@ int weft__server_create_unix(weft_loop_t *loop, weft_protocol_factory_fn factory
   rc = bind_socket((struct sockaddr *)&sun, sl, &op->opts, &fd);
   if (rc == 0)
     rc = create_server_on(op, WEFT_TRANSPORT_UNIX, &fd, 1, &s);
-  if (rc == 0 && !abstract) {
-    s->unix_path = strndup(path, path_len);
-    struct stat st;
-    if (s->unix_path && stat(s->unix_path, &st) == 0) {
-      s->unix_ino = st.st_ino;
-      s->unix_cleanup = op->opts.cleanup_socket;
-    }
-  }
+  if (rc == 0 && !abstract)
+    remember_socket_file(s, path, path_len, &op->opts);
   create_complete(op, s, rc, NULL);
   return 0;
 }

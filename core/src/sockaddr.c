@@ -3,6 +3,9 @@
 #include "net.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +35,66 @@ int weft__unix_addr(const char *path, size_t path_len, struct sockaddr_un *out,
   *len_out =
       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + path_len + (path[0] != '\0' ? 1 : 0));
   return 0;
+}
+
+int weft_sockaddr_ip(int family, const char *host, int port, unsigned flowinfo, unsigned scope_id,
+                     struct sockaddr *out, size_t cap) {
+  if (!host || !out)
+    return WEFT_EINVAL;
+  if (family != AF_INET && family != AF_INET6)
+    return WEFT_EAFNOSUPPORT;
+  size_t need = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+  if (cap < need)
+    return WEFT_ENOBUFS;
+  memset(out, 0, cap);
+  if (port < 0 || port > 65535)
+    return WEFT_EINVAL;
+  if (family == AF_INET) {
+    struct sockaddr_in *in = (struct sockaddr_in *)out;
+    if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+      return WEFT_EINVAL;
+    in->sin_family = AF_INET;
+    in->sin_port = htons((uint16_t)port);
+    return (int)need;
+  }
+  struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+  char text[INET6_ADDRSTRLEN];
+  const char *scope = strchr(host, '%');
+  size_t host_len = scope ? (size_t)(scope - host) : strlen(host);
+  if (host_len >= sizeof(text))
+    return WEFT_EINVAL;
+  memcpy(text, host, host_len);
+  text[host_len] = '\0';
+  if (inet_pton(AF_INET6, text, &in6->sin6_addr) != 1)
+    return WEFT_EINVAL;
+  if (scope && scope_id == 0) {
+    char *end = NULL;
+    unsigned long number = strtoul(scope + 1, &end, 10);
+    if (scope[1] >= '0' && scope[1] <= '9' && *end == '\0' && number <= UINT32_MAX)
+      scope_id = (unsigned)number;
+    else if ((scope_id = if_nametoindex(scope + 1)) == 0)
+      return WEFT_EINVAL;
+  }
+  in6->sin6_family = AF_INET6;
+  in6->sin6_port = htons((uint16_t)port);
+  in6->sin6_flowinfo = htonl(flowinfo);
+  in6->sin6_scope_id = scope_id;
+  return (int)need;
+}
+
+int weft_sockaddr_unix(const char *path, size_t path_len, struct sockaddr *out, size_t cap) {
+  if (!path || !out)
+    return WEFT_EINVAL;
+  if (cap < sizeof(struct sockaddr_un))
+    return WEFT_ENOBUFS;
+  memset(out, 0, cap);
+  struct sockaddr_un sun;
+  socklen_t len = 0;
+  int rc = weft__unix_addr(path, path_len, &sun, &len);
+  if (rc < 0)
+    return rc;
+  memcpy(out, &sun, sizeof sun);
+  return (int)len;
 }
 
 int weft_sockaddr_format(const struct sockaddr *addr, char *buf, size_t cap, int *port_out) {

@@ -255,6 +255,7 @@ void weft__task_step(weft_task_t *t, int code) {
   if (t->coro == NULL && t->awaiting != NULL) {
     weft_future_release(t->awaiting);
     t->awaiting = NULL;
+    t->cancel_sent = false; /* this step delivers it */
   }
   weft_task_t *outer = loop->current_task;
   loop->current_task = t;
@@ -308,8 +309,10 @@ static int wait_on(weft_task_t *t, weft_future_t *awaited) {
   if (rc != 0)
     return rc;
   t->awaiting = weft_future_retain(awaited);
-  if (t->must_cancel && weft_future_cancel(awaited, t->cancel_message) == 1)
+  if (t->must_cancel && weft_future_cancel(awaited, t->cancel_message) == 1) {
     t->must_cancel = false;
+    t->cancel_sent = true;
+  }
   return 0;
 }
 
@@ -395,11 +398,59 @@ int weft_task_suspend(weft_task_t *task, weft_future_t *awaited) {
 
 /* ---- Results -------------------------------------------------------------------------- */
 
+static void keep_alive_entry(weft_future_t *future, void *arg) {
+  (void)future;
+  (void)arg;
+}
+
+/* Whether a step-driven task may be ended between its steps. */
+static int between_steps(const weft_task_t *t) {
+  return t->coro == NULL && !t->in_step && t->future.state == WEFT__PENDING;
+}
+
+/* Ends a step-driven task between its steps, as if its coroutine had stopped in a step run
+ * now: done callbacks go out in the same order, and a cancellation requested since its last
+ * step (still to be delivered) turns the outcome into a cancellation, as in that step. */
+static int end_between_steps(weft_task_t *t, int state, weft_value_t value, int error,
+                             const char *message, void *payload, weft_free_fn payload_free) {
+  int rc = weft__loop_check(t->future.loop);
+  if (rc != 0) {
+    weft_value_clear(&value);
+    weft__call_free(payload_free, payload);
+    return rc;
+  }
+  weft_future_t *awaited = t->awaiting;
+  if (awaited != NULL && weft_future_remove_done_callback(awaited, wakeup, t) == 0) {
+    /* Its wake-up is queued already and names the task without holding it: an entry
+     * queued behind it keeps the task alive until the wake-up has run (and found it done). */
+    weft__ready_t entry = {.fn.done = keep_alive_entry, .future = weft_future_retain(&t->future)};
+    rc = weft__loop_push_ready(t->future.loop, &entry);
+    if (rc != 0) {
+      t->future.refs--;
+      weft_value_clear(&value);
+      weft__call_free(payload_free, payload);
+      return rc;
+    }
+  }
+  weft_future_retain(&t->future);
+  if (t->cancel_sent)
+    t->must_cancel = true; /* the coroutine stopped before it could be told */
+  t->cancel_sent = false;
+  task_complete(t, state, value, error, message, payload, payload_free);
+  if (t->arg_free != NULL)
+    weft__replace_arg(t->future.loop, &t->arg, &t->arg_free, NULL, NULL);
+  retire(t);
+  weft_future_release(&t->future);
+  return 0;
+}
+
 int weft_task_return(weft_task_t *task, weft_value_t value) {
   if (task == NULL) {
     weft_value_clear(&value);
     return WEFT_EINVAL;
   }
+  if (between_steps(task))
+    return end_between_steps(task, WEFT__FINISHED, value, 0, NULL, NULL, NULL);
   if (!task->in_step || task->step_ended || task->future.state != WEFT__PENDING) {
     weft_value_clear(&value);
     return WEFT_EINVALIDSTATE;
@@ -419,13 +470,19 @@ int weft_task_fail(weft_task_t *task, int code, const char *message, void *paylo
   int rc = 0;
   if (task == NULL || code >= 0)
     rc = WEFT_EINVAL;
-  else if (!task->in_step || task->step_ended || task->future.state != WEFT__PENDING)
+  else if (!between_steps(task) &&
+           (!task->in_step || task->step_ended || task->future.state != WEFT__PENDING))
     rc = WEFT_EINVALIDSTATE;
   if (rc != 0) {
     weft__call_free(payload_free, payload);
     return rc;
   }
   int state = code == WEFT_ECANCELLED ? WEFT__CANCELLED : WEFT__FINISHED;
+  if (between_steps(task)) {
+    rc = end_between_steps(task, state, weft_value_none(), state == WEFT__CANCELLED ? 0 : code,
+                           message, payload, payload_free);
+    return rc != 0 ? rc : code;
+  }
   if (task->coro != NULL) {
     char *copy = message != NULL ? weft__strdup(message) : NULL;
     free(task->outcome_message);
@@ -453,8 +510,10 @@ static int task_cancel(weft_future_t *future, const char *message) {
   char *copy = message != NULL ? weft__strdup(message) : NULL;
   free(t->cancel_message);
   t->cancel_message = copy;
-  if (t->awaiting != NULL && weft_future_cancel(t->awaiting, message) == 1)
+  if (t->awaiting != NULL && weft_future_cancel(t->awaiting, message) == 1) {
+    t->cancel_sent = true;
     return 1;
+  }
   t->must_cancel = true;
   return 1;
 }
@@ -471,7 +530,7 @@ int weft_task_uncancel(weft_task_t *task) {
   if (task == NULL)
     return WEFT_EINVAL;
   if (task->num_cancels_requested > 0 && --task->num_cancels_requested == 0)
-    task->must_cancel = false;
+    task->must_cancel = task->cancel_sent = false;
   return task->num_cancels_requested;
 }
 

@@ -10,7 +10,22 @@ struct weft_taskgroup_s {
   weft_future_t **errors; /* failed children, and the body's error */
   size_t nerrors, errors_cap;
   weft_future_t *on_completed; /* exit waits on it while children run */
+  /* The exit's state, shared by its await and future forms. */
+  int body_rc;
+  bool propagate_cancel, cancelled_while_waiting;
+  weft_future_t *exit_future; /* the future form's, until it completes */
 };
+
+/* The future form of exit: a cancellation of it is a cancellation of the parent while it
+ * waits, which cancels the children; it completes only once they are all done. */
+typedef struct {
+  weft_future_t future;
+  weft_taskgroup_t *group; /* NULL once completed or the group was freed */
+} exit_future_t;
+
+static void exit_cancelled(weft_taskgroup_t *g);
+static int exit_outcome(weft_taskgroup_t *g);
+static void exit_future_complete(weft_taskgroup_t *g);
 
 static int append(void ***items, size_t *len, size_t *cap, void *item) {
   if (*len == *cap) {
@@ -64,6 +79,7 @@ static void on_child_done(weft_future_t *future, void *arg) {
   remove_task(g, t);
   if (g->on_completed != NULL && g->ntasks == 0 && !weft_future_done(g->on_completed))
     weft_future_set_result(g->on_completed, weft_value_none());
+  bool last = g->exit_future != NULL && g->ntasks == 0;
   int rc = weft_future_cancelled(future) ? 0 : weft_future_error(future);
   if (rc != 0 &&
       append((void ***)&g->errors, &g->nerrors, &g->errors_cap, weft_future_retain(future)) != 0)
@@ -82,6 +98,10 @@ static void on_child_done(weft_future_t *future, void *arg) {
     g->parent_cancel_requested = true;
     weft_task_cancel(g->parent, NULL);
   }
+  /* After the failure is recorded and the group's own cancellation requested, so that the
+   * outcome counts both. */
+  if (last)
+    exit_future_complete(g);
   weft_future_release(future);
 }
 
@@ -163,6 +183,47 @@ static void add_body_error(weft_taskgroup_t *g, int body_rc) {
     weft_future_release(f);
 }
 
+static void exit_begin(weft_taskgroup_t *g, int body_rc) {
+  g->exiting = true;
+  g->body_rc = body_rc;
+  g->propagate_cancel = body_rc == WEFT_ECANCELLED;
+  if (body_rc != 0 && !g->aborting)
+    abort_children(g);
+}
+
+/* The parent was cancelled while exit waits for the children. */
+static void exit_cancelled(weft_taskgroup_t *g) {
+  g->cancelled_while_waiting = true;
+  if (!g->aborting) {
+    g->propagate_cancel = true;
+    abort_children(g);
+  }
+}
+
+/* Once no child runs: what exit returns. */
+static int exit_outcome(weft_taskgroup_t *g) {
+  bool propagate_cancel = g->propagate_cancel;
+  if (g->parent_cancel_requested) {
+    if (weft_task_uncancel(g->parent) == 0)
+      propagate_cancel = false; /* the only cancellation was the group's own */
+    else if (!propagate_cancel)
+      propagate_cancel = g->cancelled_while_waiting;
+  }
+  if (propagate_cancel && g->nerrors == 0)
+    return WEFT_ECANCELLED;
+  if (g->body_rc != 0 && g->body_rc != WEFT_ECANCELLED)
+    add_body_error(g, g->body_rc);
+  if (g->nerrors > 0) {
+    /* An outside cancellation stays requested, with a stable count. */
+    if (weft_task_cancelling(g->parent) > 0) {
+      weft_task_uncancel(g->parent);
+      weft_task_cancel(g->parent, NULL);
+    }
+    return WEFT_EGROUP;
+  }
+  return 0;
+}
+
 int weft_taskgroup_exit_await(weft_taskgroup_t *group, int body_rc) {
   if (group == NULL)
     return WEFT_EINVAL;
@@ -171,22 +232,13 @@ int weft_taskgroup_exit_await(weft_taskgroup_t *group, int body_rc) {
     return WEFT_ENOTINTASK;
   if (group->exiting)
     return WEFT_EINVALIDSTATE;
-  group->exiting = true;
-  bool propagate_cancel = body_rc == WEFT_ECANCELLED;
-  if (body_rc != 0 && !group->aborting)
-    abort_children(group);
-
-  bool cancelled_while_waiting = false;
+  exit_begin(group, body_rc);
   while (group->ntasks > 0) {
     int rc = weft_future_new(loop, &group->on_completed);
     if (rc == 0)
       rc = weft_await(group->on_completed);
     if (rc == WEFT_ECANCELLED) {
-      cancelled_while_waiting = true;
-      if (!group->aborting) {
-        propagate_cancel = true;
-        abort_children(group);
-      }
+      exit_cancelled(group);
     } else if (rc != 0) {
       /* Out of memory: go on cancelling until the children are gone. */
       abort_children(group);
@@ -195,25 +247,54 @@ int weft_taskgroup_exit_await(weft_taskgroup_t *group, int body_rc) {
     weft_future_release(group->on_completed);
     group->on_completed = NULL;
   }
+  return exit_outcome(group);
+}
 
-  if (group->parent_cancel_requested) {
-    if (weft_task_uncancel(group->parent) == 0)
-      propagate_cancel = false; /* the only cancellation was the group's own */
-    else if (!propagate_cancel)
-      propagate_cancel = cancelled_while_waiting;
-  }
-  if (propagate_cancel && group->nerrors == 0)
-    return WEFT_ECANCELLED;
-  if (body_rc != 0 && body_rc != WEFT_ECANCELLED)
-    add_body_error(group, body_rc);
-  if (group->nerrors > 0) {
-    /* An outside cancellation stays requested, with a stable count. */
-    if (weft_task_cancelling(group->parent) > 0) {
-      weft_task_uncancel(group->parent);
-      weft_task_cancel(group->parent, NULL);
-    }
-    return WEFT_EGROUP;
-  }
+static int exit_future_cancel(weft_future_t *f, const char *message) {
+  (void)message;
+  exit_future_t *e = (exit_future_t *)f;
+  if (f->state != WEFT__PENDING || e->group == NULL)
+    return 0;
+  exit_cancelled(e->group);
+  return 1;
+}
+
+static void exit_future_destroy(weft_future_t *f) {
+  free(f);
+}
+
+static const weft__future_class_t exit_future_class = {"taskgroup exit", exit_future_cancel,
+                                                       exit_future_destroy};
+
+static void exit_future_complete(weft_taskgroup_t *g) {
+  weft_future_t *f = g->exit_future;
+  g->exit_future = NULL;
+  ((exit_future_t *)f)->group = NULL;
+  int rc = exit_outcome(g);
+  weft__future_finish(f, rc == WEFT_ECANCELLED ? WEFT__CANCELLED : WEFT__FINISHED,
+                      weft_value_none(), rc, NULL, NULL, NULL);
+  weft_future_release(f);
+}
+
+int weft_taskgroup_exit(weft_taskgroup_t *group, int body_rc, weft_future_t **out) {
+  if (out == NULL)
+    return WEFT_EINVAL;
+  *out = NULL;
+  if (group == NULL)
+    return WEFT_EINVAL;
+  if (group->exiting)
+    return WEFT_EINVALIDSTATE;
+  weft_future_t *f;
+  int rc = weft__future_alloc(weft_task_future(group->parent)->loop, sizeof(exit_future_t),
+                              &exit_future_class, &f);
+  if (rc != 0)
+    return rc;
+  ((exit_future_t *)f)->group = group;
+  group->exit_future = weft_future_retain(f); /* the group's until it completes */
+  exit_begin(group, body_rc);
+  if (group->ntasks == 0)
+    exit_future_complete(group);
+  *out = f;
   return 0;
 }
 
@@ -228,6 +309,15 @@ size_t weft_taskgroup_errors(const weft_taskgroup_t *group, weft_future_t **out,
 void weft_taskgroup_free(weft_taskgroup_t *group) {
   if (group == NULL)
     return;
+  if (group->exit_future != NULL) {
+    /* Freed while its exit waits (a misuse, or a binding going away): the exit ends
+     * cancelled, since the children are cancelled below. */
+    weft_future_t *f = group->exit_future;
+    group->exit_future = NULL;
+    ((exit_future_t *)f)->group = NULL;
+    weft__future_finish(f, WEFT__CANCELLED, weft_value_none(), 0, NULL, NULL, NULL);
+    weft_future_release(f);
+  }
   /* Freed without exit (a misuse): the children must not outlive the group. */
   while (group->ntasks > 0) {
     weft_task_t *t = group->tasks[group->ntasks - 1];

@@ -2,9 +2,12 @@
  * TCP only: connect.c is where TLS is put over it. */
 #include "net.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct connect_op_s {
   weft_loop_t *loop;
@@ -16,11 +19,47 @@ typedef struct connect_op_s {
   struct addrinfo *remote, *local;
   int pending_lookups;
   weft__he_t *he;
+  int want_socket; /* weft_connect_socket: the result is the descriptor, not a transport */
 } connect_op_t;
 
 static void op_fail(connect_op_t *op, int error, const char *message) {
   if (!weft_future_done(op->future))
     weft_future_set_error(op->future, error, message, NULL, NULL);
+}
+
+static void op_fail_detail(connect_op_t *op, int error, const char *message,
+                           weft__error_detail_t *detail) {
+  if (!detail)
+    op_fail(op, error, message);
+  else if (weft_future_done(op->future))
+    free(detail);
+  else
+    weft__future_fail_detail(op->future, error, message, detail);
+}
+
+static void close_socket(void *p) {
+  int *fd = p;
+  if (*fd >= 0)
+    close(*fd);
+  free(fd);
+}
+
+/* The winner's descriptor as the future's result, owned by the value until taken. */
+static void give_socket(connect_op_t *op, weft__stream_t *s) {
+  uv_os_fd_t fd = -1;
+  int *owned = malloc(sizeof(*owned));
+  int rc = owned ? uv_fileno((const uv_handle_t *)&s->h.tcp, &fd) : UV_ENOMEM;
+  int dup = rc == 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+  if (rc == 0 && dup < 0)
+    rc = -errno;
+  weft__stream_discard(s);
+  if (rc) {
+    free(owned);
+    op_fail(op, weft_error_from_uv(rc), NULL);
+    return;
+  }
+  *owned = dup;
+  weft_future_set_result(op->future, weft_value_pointer(owned, close_socket));
 }
 
 static void op_done(weft_future_t *f, void *arg) {
@@ -41,15 +80,20 @@ static void op_done(weft_future_t *f, void *arg) {
   free(op);
 }
 
-static void on_winner(void *arg, weft__stream_t *s, int error, const char *message) {
+static void on_winner(void *arg, weft__stream_t *s, int error, const char *message,
+                      weft__error_detail_t *failures) {
   connect_op_t *op = arg;
   op->he = NULL;
   if (!s) {
-    op_fail(op, error, message);
+    op_fail_detail(op, error, message, failures);
     return;
   }
   if (weft_future_done(op->future)) {
     weft__stream_discard(s); /* cancelled while the winning connect completed */
+    return;
+  }
+  if (op->want_socket) {
+    give_socket(op, s);
     return;
   }
   if (op->opts.nodelay)
@@ -130,8 +174,11 @@ void weft_connect_options_init(weft_connect_options_t *o) {
 
 static int op_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
                   const weft_connect_options_t *options, connect_op_t **out) {
-  if (!loop || !protocol)
+  static const weft_protocol_t none = {.size = sizeof(weft_protocol_t)};
+  if (!loop || (!protocol && arg))
     return WEFT_EINVAL;
+  if (!protocol)
+    protocol = &none; /* weft_connect_socket: no transport, so no protocol */
   connect_op_t *op;
   int rc = weft__op_new(loop, sizeof(*op), offsetof(connect_op_t, future), (void **)&op);
   if (rc)
@@ -224,4 +271,62 @@ int weft__tcp_connect_addrs(weft_loop_t *loop, const weft_protocol_t *protocol, 
   if (rc)
     op_fail(op, rc, NULL);
   return 0;
+}
+
+int weft_connect_socket(weft_loop_t *loop, const struct sockaddr *const *addrs, size_t count,
+                        const struct sockaddr *const *locals, size_t local_count,
+                        const weft_connect_options_t *options, weft_future_t **out) {
+  if (!loop || !out || !addrs || count == 0 || (local_count && !locals))
+    return WEFT_EINVAL;
+  for (size_t i = 0; i < count; i++)
+    if (!addrs[i] || (addrs[i]->sa_family != AF_INET && addrs[i]->sa_family != AF_INET6))
+      return WEFT_EINVAL;
+  for (size_t i = 0; i < local_count; i++)
+    if (!locals[i] || (locals[i]->sa_family != AF_INET && locals[i]->sa_family != AF_INET6))
+      return WEFT_EINVAL;
+  connect_op_t *op;
+  int rc = op_new(loop, NULL, NULL, options, &op);
+  if (rc)
+    return rc;
+  op->want_socket = 1;
+  op_publish(op, out);
+  rc = start_race(op, addrs, count, locals, local_count);
+  if (rc)
+    op_fail(op, rc, NULL);
+  return 0;
+}
+
+int weft_connect_socket_take(weft_future_t *future) {
+  const weft_value_t *value;
+  if (!future || weft_future_result(future, &value) != 0 || !value ||
+      value->type != WEFT_VALUE_POINTER || value->free_fn != close_socket)
+    return WEFT_EINVAL;
+  int *owned = value->ptr;
+  int fd = *owned;
+  *owned = -1;
+  return fd >= 0 ? fd : WEFT_EINVAL;
+}
+
+size_t weft_connect_failure_count(const weft_future_t *future) {
+  const weft__error_detail_t *d = weft__future_error_detail(future, WEFT__DETAIL_CONNECT);
+  return d ? d->len : 0;
+}
+
+int weft_connect_failure(const weft_future_t *future, size_t index, int *step,
+                         struct sockaddr *addr, size_t *len) {
+  const weft__error_detail_t *d = weft__future_error_detail(future, WEFT__DETAIL_CONNECT);
+  if (!d || index >= d->len)
+    return WEFT_EINVAL;
+  weft__connect_failure_t f;
+  memcpy(&f, d->data + index * sizeof(f), sizeof(f));
+  if (step)
+    *step = f.step;
+  if (addr && len) {
+    size_t size = f.addr.ss_family ? weft__sockaddr_len((const struct sockaddr *)&f.addr) : 0;
+    if (size > *len)
+      size = *len;
+    memcpy(addr, &f.addr, size);
+    *len = size;
+  }
+  return f.error;
 }

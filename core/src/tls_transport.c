@@ -359,6 +359,7 @@ static void handshake_done(layer_t *L) {
   }
   weft_transport_t *t;
   if (weft_transport_new(L->loop, &layer_ops, L, NULL, NULL, &t)) {
+    L->handshook = 0; /* so that the failure reaches the waiter */
     handshake_failed(L, WEFT_ENOMEM, NULL);
     return;
   }
@@ -595,6 +596,10 @@ static void raw_lost(weft_transport_t *raw, int error, void *arg) {
     weft_future_release(L->waiter);
     L->waiter = NULL;
   }
+  /* The reference below may be the transport's last, while the layer lives on in whatever
+   * holds it still (a resume_reading's deferred delivery): it must not reach the transport
+   * through L->app from now on. */
+  L->app = NULL;
   layer_release(L); /* the attachment's */
   if (app)
     weft_transport_release(app); /* the connection's reference to its transport */

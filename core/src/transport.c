@@ -874,7 +874,8 @@ static int stream_write_queue_empty(void *impl) {
 }
 
 static void after_shutdown(uv_shutdown_t *req, int status) {
-  free(req);
+  (void)req; /* the stream's own; libuv calls this before the handle's close callback */
+  (void)status;
 }
 
 static int stream_close(void *impl);
@@ -887,15 +888,8 @@ static int stream_write_eof(void *impl) {
     s->base.closing = 1; /* as asyncio's: is_closing from now on */
     return stream_close(impl);
   }
-  uv_shutdown_t *req = malloc(sizeof(*req));
-  if (!req)
-    return WEFT_ENOMEM;
-  int rc = uv_shutdown(req, &s->h.stream, after_shutdown);
-  if (rc < 0) {
-    free(req);
-    return weft_error_from_uv(rc);
-  }
-  return 0;
+  int rc = uv_shutdown(&s->shutdown_req, &s->h.stream, after_shutdown);
+  return rc < 0 ? weft_error_from_uv(rc) : 0;
 }
 
 static int stream_can_write_eof(void *impl) {

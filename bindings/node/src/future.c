@@ -173,7 +173,9 @@ napi_value wn_future_error_value(napi_env env, wn_state_t *st, weft_future_t *fu
   if (code != WEFT_ECANCELLED && payload != NULL && jsref_value(env, payload, &out) == napi_ok &&
       out != NULL)
     return out;
-  return wn_error(env, st, code, weft_future_error_message(future));
+  out = wn_error(env, st, code, weft_future_error_message(future));
+  wn_error_decorate(env, future, out);
+  return out;
 }
 
 /* ---- Core future -> Promise ----------------------------------------------------------- */

@@ -53,6 +53,7 @@ static void on_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
   /* JavaScript may no longer run here (a terminated Worker): nothing below calls into it. */
   wn_bridges_abandon(st);
   wn_tasks_abandon(st);
+  wn_net_abandon(st);
   state_drop_refs(st->env, st);
   uv_loop_t *uv = weft_loop_uv(st->loop);
   weft_loop_set_exception_handler(st->loop, ignore_exception, NULL, NULL);
@@ -65,8 +66,8 @@ static void on_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
 /* The state's references go in the clean-up hook, while the environment is whole: by the
  * time the instance data is finalized, Node may have torn its references down. */
 static void state_drop_refs(napi_env env, wn_state_t *st) {
-  napi_ref *refs[] = {&st->make_error, &st->promise_hook, &st->cancel_hook, &st->resource,
-                      &st->future_key};
+  napi_ref *refs[] = {&st->make_error, &st->promise_hook, &st->cancel_hook,
+                      &st->resource,   &st->future_key,   &st->never};
   for (size_t i = 0; i < WN_COUNT(refs); i++) {
     if (*refs[i] != NULL)
       napi_delete_reference(env, *refs[i]);
@@ -83,6 +84,7 @@ static void state_free(napi_env env, void *data, void *hint) {
   wn_state_t *st = data;
   weft_loop_release(st->loop);
   wn_slots_free(st);
+  free(st->net);
   free(st);
 }
 
@@ -136,8 +138,11 @@ napi_status wn_loop_init(napi_env env, napi_value exports) {
     free(st);
     return napi_generic_failure;
   }
-  napi_value resource, name;
-  if ((s = napi_create_object(env, &resource)) != napi_ok ||
+  napi_value resource, name, never;
+  napi_deferred never_settled; /* never resolved: the Promise stays pending */
+  if ((s = napi_create_promise(env, &never_settled, &never)) != napi_ok ||
+      (s = napi_create_reference(env, never, 1, &st->never)) != napi_ok ||
+      (s = napi_create_object(env, &resource)) != napi_ok ||
       (s = napi_create_string_utf8(env, "weft", NAPI_AUTO_LENGTH, &name)) != napi_ok ||
       (s = napi_create_reference(env, resource, 1, &st->resource)) != napi_ok ||
       (s = napi_async_init(env, resource, name, &st->async_context)) != napi_ok ||

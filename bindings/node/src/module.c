@@ -82,6 +82,31 @@ int wn_get_signal(napi_env env, napi_value options, napi_value *out) {
   return 0;
 }
 
+napi_value wn_guarded(napi_env env, napi_callback_info info) {
+  void *data = NULL;
+  napi_get_cb_info(env, info, NULL, NULL, NULL, &data);
+  napi_value out = ((napi_callback)data)(env, info);
+  if (out != NULL)
+    return out;
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending)
+    return NULL;
+  /* No result and no exception: a method that returns undefined, or one whose calls were
+   * refused because the environment stops, which a call that may run JavaScript tells. */
+  napi_value global;
+  bool ignored;
+  static const napi_type_tag probe = {0x77656674100c00ffULL, 0x50726f6265000000ULL};
+  if (napi_get_global(env, &global) != napi_ok ||
+      napi_check_object_type_tag(env, global, &probe, &ignored) != napi_pending_exception)
+    return NULL;
+  wn_state_t *st = NULL;
+  if (napi_get_instance_data(env, (void **)&st) != napi_ok || st == NULL || st->never == NULL ||
+      napi_get_reference_value(env, st->never, &out) != napi_ok)
+    return NULL;
+  return out;
+}
+
 typedef struct {
   void *object;
   wn_release_fn release;
@@ -149,9 +174,10 @@ napi_status wn_define(napi_env env, napi_value exports, const char *name, napi_c
 
 NAPI_MODULE_INIT() {
   napi_status (*inits[])(napi_env, napi_value) = {
-      wn_loop_init,    wn_error_init, wn_future_init,    wn_combinators_init,
-      wn_lock_init,    wn_event_init, wn_condition_init, wn_semaphore_init,
-      wn_barrier_init, wn_queue_init, wn_task_init,
+      wn_loop_init,  wn_error_init,     wn_future_init,    wn_combinators_init,  wn_lock_init,
+      wn_event_init, wn_condition_init, wn_semaphore_init, wn_barrier_init,      wn_queue_init,
+      wn_task_init,  wn_taskgroup_init, wn_timeout_init,   wn_as_completed_init, wn_process_init,
+      wn_net_init,   wn_stream_init,    wn_protocol_init,  wn_udp_init,
   };
   for (size_t i = 0; i < WN_COUNT(inits); i++) {
     if (inits[i](env, exports) != napi_ok) {

@@ -5,10 +5,11 @@
  * instead (README.md, "Tasks"):
  *   - The first step calls the function (inside a callback scope, so that it runs up to
  *     its first await that is not ready, microtasks included).
- *   - The task then waits in the core on a future of its own, `wake`, which the binding
- *     completes when the function's Promise settles; the next step ends the core task
- *     with that outcome (weft_task_return / weft_task_fail), so task results, errors and
- *     cancellation are the core's.
+ *   - The task then waits in the core on a future of its own, `wake`. When the function's
+ *     Promise settles, the binding ends the core task with that outcome at once, between
+ *     its steps (weft_task_return / weft_task_fail), in the iteration where asyncio's
+ *     coroutine would have returned; so task results, errors and cancellation are the
+ *     core's.
  *   - Every weft Promise the function awaits is reported here (index.js's then-hook,
  *     taskAwaits): a cancellation of the task cancels `wake`, and the step passes it on to
  *     that awaited future, whose Promise then rejects with a CancelledError inside the
@@ -35,7 +36,8 @@ typedef struct wn_task_s {
   weft_value_t result;
   int code;
   void *payload;
-  int refs; /* the core's side (until the task is done) and the Task object's */
+  int refs;    /* the core's side (until the task is done) and the Task object's */
+  int in_step; /* its step runs (perhaps with another task's nested in it): it ends it */
   struct wn_task_s *prev, *next;
 } wn_task_t;
 
@@ -162,6 +164,7 @@ static void task_step(weft_task_t *task, int throw_code, void *arg) {
     napi_open_callback_scope(env, resource, st->async_context, &cs);
   wn_task_t *outer = st->stepping;
   st->stepping = t;
+  t->in_step = 1;
   if (t->runner != NULL && throw_code == WEFT_ECANCELLED) {
     /* Cancelled before it started: the function never runs, as in asyncio. */
     napi_delete_reference(env, t->runner);
@@ -177,6 +180,7 @@ static void task_step(weft_task_t *task, int throw_code, void *arg) {
   if (cs != NULL)
     napi_close_callback_scope(env, cs);
   st->stepping = outer;
+  t->in_step = 0;
   weft_future_release(t->wake);
   t->wake = NULL;
   if (t->finished == 1) {
@@ -203,10 +207,33 @@ static void task_step(weft_task_t *task, int throw_code, void *arg) {
   napi_close_handle_scope(env, hs);
 }
 
-/* The function settled: the next step ends the core task (at once if one runs now). */
-static void settled(wn_task_t *t) {
-  if (t->st->stepping != t && t->wake != NULL && !weft_future_done(t->wake))
-    weft_future_set_result(t->wake, weft_value_none());
+/* The function settled. Inside its step, the step ends the core task; otherwise the task
+ * ends now, between its steps, in the iteration where asyncio's coroutine would have
+ * stopped. Only if the core cannot do that (no memory) does a step end it, one
+ * iteration later. */
+static void settled(napi_env env, wn_task_t *t) {
+  if (t->in_step)
+    return;
+  int rc;
+  if (t->finished == 1) {
+    rc = weft_task_return(t->task, t->result);
+    t->result = weft_value_none();
+  } else {
+    void *payload = t->payload;
+    t->payload = NULL;
+    rc = weft_task_fail(t->task, t->code, NULL, payload, payload != NULL ? wn_payload_free : NULL);
+    rc = rc == t->code ? 0 : rc;
+  }
+  if (rc == 0) {
+    task_retire(env, t);
+    task_unref(env, t);
+  } else {
+    /* The outcome went with the failed call: the step ends the task with that error. */
+    t->finished = 2;
+    t->code = rc;
+    if (t->wake != NULL && !weft_future_done(t->wake))
+      weft_future_set_result(t->wake, weft_value_none());
+  }
 }
 
 static napi_value on_fulfilled(napi_env env, napi_callback_info info) {
@@ -222,7 +249,7 @@ static napi_value on_fulfilled(napi_env env, napi_callback_info info) {
   } else {
     t->finished = 1;
   }
-  settled(t);
+  settled(env, t);
   return NULL;
 }
 
@@ -237,7 +264,7 @@ static napi_value on_rejected(napi_env env, napi_callback_info info) {
   t->code = wn_error_code_of(env, argv[0]);
   /* A CancelledError ends the task cancelled; the error object is not kept for it. */
   t->payload = t->code == WEFT_ECANCELLED ? NULL : wn_payload_new(env, argv[0]);
-  settled(t);
+  settled(env, t);
   return NULL;
 }
 

@@ -27,6 +27,9 @@ typedef struct wn_state_s {
    * find the core future behind it. A napi_wrap would do the same, at the cost of a weak handle and
    * a finalizer per Promise, which tripled the cost of an operation. */
   napi_ref future_key;
+  /* A Promise that never settles: what a method gives while the environment stops (see
+   * wn_guarded). */
+  napi_ref never;
   struct wn_slot_s *slots;
   uint32_t nslots;
   uint32_t free_slot; /* head of the free list, nslots when empty */
@@ -41,6 +44,8 @@ typedef struct wn_state_s {
   napi_ref cancel_hook;
   struct wn_task_s *tasks;
   struct wn_task_s *stepping;
+  /* Network objects (streams, servers, transports, datagram endpoints): net.c. */
+  struct wn_net_s *net;
 } wn_state_t;
 
 /* Turns a finished future's result into a JS value (called only for a result, not an
@@ -121,13 +126,79 @@ napi_status wn_semaphore_init(napi_env env, napi_value exports);
 napi_status wn_barrier_init(napi_env env, napi_value exports);
 napi_status wn_queue_init(napi_env env, napi_value exports);
 napi_status wn_task_init(napi_env env, napi_value exports);
+napi_status wn_taskgroup_init(napi_env env, napi_value exports);
+napi_status wn_timeout_init(napi_env env, napi_value exports);
+napi_status wn_as_completed_init(napi_env env, napi_value exports);
+napi_status wn_process_init(napi_env env, napi_value exports);
 /* The clean-up's part for tasks: lets go of every task still alive, calling no JS. */
 void wn_tasks_abandon(wn_state_t *st);
 /* The core future of a Task object (a new reference), or NULL if `value` is not one. */
 weft_future_t *wn_task_future_of(napi_env env, napi_value value);
 
+/* ---- Network I/O (streams, protocols, servers, UDP) ------------------------------------ */
+typedef struct wn_net_s {
+  /* The classes whose instances the addon makes for core objects. */
+  napi_ref server_class, conn_class, transport_class;
+  /* The protocol style's reads: lib/protocol.js's dispatcher, which makes the Buffer in
+   * JS (cheaper than from C), and the shared ArrayBuffer small reads are copied into. */
+  napi_ref data_dispatch, read_pool;
+  char *read_pool_base;
+  size_t read_pool_used;
+} wn_net_t;
+napi_status wn_net_init(napi_env env, napi_value exports);
+napi_status wn_stream_init(napi_env env, napi_value exports);
+napi_status wn_protocol_init(napi_env env, napi_value exports);
+napi_status wn_udp_init(napi_env env, napi_value exports);
+napi_status wn_server_init(napi_env env, napi_value exports, wn_state_t *st);
+/* The clean-up's part for the network objects: drops their references, calling no JS. */
+void wn_net_abandon(wn_state_t *st);
+/* Runs JS from a libuv callback: a handle scope and a callback scope (so the microtasks
+ * run when it closes). Returns nonzero, opening nothing, when JS may no longer run. */
+typedef struct {
+  napi_handle_scope hs;
+  napi_callback_scope cs;
+} wn_scope_t;
+int wn_scope_open(wn_state_t *st, wn_scope_t *scope);
+void wn_scope_close(wn_state_t *st, wn_scope_t *scope);
+/* A Server object for a core server (retained). NULL with an exception pending. */
+napi_value wn_server_new(napi_env env, wn_state_t *st, weft_server_t *server);
+/* The TLS options of a JS object made by lib/tls.js (undefined: none); role is
+ * WEFT_TLS_CLIENT or WEFT_TLS_SERVER. *ctx_out is a new reference, to release after the
+ * call that used the options, and *hostname_out a string to free then. Returns 1 (nothing
+ * set) for undefined, 0 for TLS options, or throws and returns -1 on bad input. */
+int wn_tls_options(napi_env env, napi_value spec, int role, weft_tls_options_t *out,
+                   weft_tls_context_t **ctx_out, char **hostname_out);
+/* The bytes of a Buffer or TypedArray (borrowed while the value lives). */
+int wn_get_bytes(napi_env env, napi_value v, const char *what, const void **data, size_t *len);
+/* A malloc'd UTF-8 copy of a JS string (throws a TypeError naming `what` otherwise). */
+int wn_get_string(napi_env env, napi_value v, const char *what, char **out, size_t *len);
+/* {address, family, port} (or {path}) for a socket address. */
+napi_value wn_address_js(napi_env env, const struct sockaddr *addr);
+/* Node's ref()/unref() on the libuv handles of a descriptor the core watches. */
+void wn_fd_set_ref(wn_state_t *st, int fd, int ref);
+/* The same for a transport's socket, found under any layers (TLS). */
+void wn_transport_set_ref(wn_state_t *st, weft_transport_t *t, int ref);
+/* protocol.c, for the streams and udp.c: a transport's extra info by Node's name
+ * ('peername', 'sockname', 'fd', 'alpnProtocol', 'tlsVersion', 'cipher', 'servername'); the
+ * protocol of a JS object (with the table that calls it; freed with wn_protocol_free until
+ * the core owns it); a Promise conversion to a Transport object; the core transport of one. */
+napi_value wn_transport_info(napi_env env, weft_transport_t *transport, napi_value key);
+void *wn_protocol_new(napi_env env, wn_state_t *st, napi_value obj, weft_protocol_t *table);
+void wn_protocol_free(void *p);
+napi_status wn_transport_result(napi_env env, weft_future_t *future, void *arg, napi_value *out);
+weft_transport_t *wn_transport_of(napi_env env, napi_value self);
+/* udp.c: Transport.sendto(data, {address, port}?). */
+napi_value wn_transport_sendto(napi_env env, napi_callback_info info);
+/* The error a core code stands for, with the partial data or counts of a stream read. */
+void wn_error_decorate(napi_env env, weft_future_t *future, napi_value error);
+
+/* Every method runs through wn_guarded (module.c): once a Worker is being terminated, Node-API
+ * refuses the calls a method makes, the method can neither return nor throw, and JavaScript
+ * would get `undefined`; a loop awaiting that would spin in microtasks for ever and the
+ * Worker would never stop. */
+napi_value wn_guarded(napi_env env, napi_callback_info info);
 #define WN_METHOD(name, fn)                                                                        \
-  { name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL }
+  { name, NULL, wn_guarded, NULL, NULL, NULL, napi_default_method, (void *)(fn) }
 #define WN_GETTER(name, fn)                                                                        \
   { name, NULL, NULL, fn, NULL, NULL, napi_enumerable, NULL }
 #define WN_COUNT(a) (sizeof(a) / sizeof((a)[0]))

@@ -121,6 +121,26 @@ test('a task awaiting another task: cancelling the outer cancels the inner', asy
   await assert.rejects(inner, weft.CancelledError);
 });
 
+test('a task is done in the loop iteration where its function settles, as in asyncio', async () => {
+  for (const fail of [false, true]) {
+    let observed;
+    let observer;
+    const t = weft.spawn(async () => {
+      const mine = weft.sleep(0);
+      // Settles in the same iteration as `mine`, right after it (equal deadlines keep
+      // their order), so it runs after this function has settled.
+      observer = weft.sleep(0).then(() => { observed = t.done(); });
+      await mine;
+      if (fail) throw new weft.WeftError('failed', 'EIO');
+      return 'ended';
+    });
+    const outcome = await t.then((v) => v, (e) => e.code);
+    await observer;
+    assert.strictEqual(observed, true);
+    assert.strictEqual(outcome, fail ? 'EIO' : 'ended');
+  }
+});
+
 test('spawn refuses what is not a function', () => {
   assert.throws(() => weft.spawn(42), TypeError);
   assert.throws(() => new weft.Task(), TypeError);

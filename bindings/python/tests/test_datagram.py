@@ -217,3 +217,109 @@ def test_sendto_takes_its_arguments_by_keyword(new_loop):
         loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+@pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                         ids=["weft", "asyncio"])
+def test_unix_sendto_paths(new_loop, tmp_path):
+    # A Unix path as str or bytes reaches the peer; one too long for sockaddr_un goes to
+    # error_received with the socket module's error, as asyncio reports a failed sendto.
+    async def main():
+        loop = asyncio.get_running_loop()
+        path = str(tmp_path / "peer.sock")
+        a_t, a = await loop.create_datagram_endpoint(Recorder, local_addr=path,
+                                                     family=socket.AF_UNIX)
+        c_t, c = await loop.create_datagram_endpoint(Recorder, family=socket.AF_UNIX)
+        c_t.sendto(b"str", path)
+        c_t.sendto(b"bytes", path.encode())
+        got = {(await asyncio.wait_for(a.datagrams.get(), 5))[0] for _ in range(2)}
+        assert got == {b"str", b"bytes"}
+        c_t.sendto(b"long", "/tmp/" + "x" * 200)
+        assert len(c.errors) == 1 and type(c.errors[0]) is OSError
+        assert str(c.errors[0]) == "AF_UNIX path too long"
+        for t in (a_t, c_t):
+            t.close()
+        await asyncio.gather(a.lost, c.lost)
+
+    loop = new_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+@pytest.mark.skipif(not _ipv6_available(), reason="no IPv6 loopback")
+@pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                         ids=["weft", "asyncio"])
+def test_ipv6_sendto_with_flowinfo_and_scope(new_loop):
+    # The four-part IPv6 address the socket module gives (host, port, flowinfo, scope_id)
+    # is accepted by sendto as it is.
+    async def main():
+        loop = asyncio.get_running_loop()
+        a_t, a = await loop.create_datagram_endpoint(Recorder, local_addr=("::1", 0))
+        c_t, c = await loop.create_datagram_endpoint(Recorder, family=socket.AF_INET6)
+        host, port, _, _ = a_t.get_extra_info("sockname")
+        c_t.sendto(b"four", (host, port, 0, 0))
+        c_t.sendto(b"two", (host, port))
+        got = {(await asyncio.wait_for(a.datagrams.get(), 5))[0] for _ in range(2)}
+        assert got == {b"four", b"two"}
+        for t in (a_t, c_t):
+            t.close()
+        await asyncio.gather(a.lost, c.lost)
+
+    loop = new_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                         ids=["weft", "asyncio"])
+def test_endpoint_socket_set_up(new_loop, tmp_path):
+    # The socket's set-up (weft_datagram_socket on weft): the socket module's exact error for
+    # a bind that fails, SO_REUSEPORT shared ports, broadcast endpoints left unconnected,
+    # Unix endpoints bound and connected by path and by abstract name.
+    async def main():
+        loop = asyncio.get_running_loop()
+        taken, _ = await loop.create_datagram_endpoint(Recorder, local_addr=("127.0.0.1", 0))
+        with pytest.raises(OSError) as info:
+            await loop.create_datagram_endpoint(
+                Recorder, local_addr=taken.get_extra_info("sockname"))
+        assert type(info.value) is OSError
+        assert str(info.value) == "[Errno 98] Address already in use"
+        taken.close()
+        a_t, _ = await loop.create_datagram_endpoint(Recorder, local_addr=("127.0.0.1", 0),
+                                                     reuse_port=True)
+        b_t, _ = await loop.create_datagram_endpoint(
+            Recorder, local_addr=a_t.get_extra_info("sockname"), reuse_port=True)
+        assert b_t.get_extra_info("sockname") == a_t.get_extra_info("sockname")
+        c_t, c = await loop.create_datagram_endpoint(
+            Recorder, remote_addr=a_t.get_extra_info("sockname"), allow_broadcast=True)
+        assert c_t.get_extra_info("peername") is None
+        assert c_t.get_extra_info("socket").getsockopt(socket.SOL_SOCKET,
+                                                       socket.SO_BROADCAST)
+        path = str(tmp_path / "server.sock")
+        s_t, s = await loop.create_datagram_endpoint(Recorder, local_addr=path,
+                                                     family=socket.AF_UNIX)
+        u_t, _ = await loop.create_datagram_endpoint(Recorder, remote_addr=path,
+                                                     family=socket.AF_UNIX)
+        assert u_t.get_extra_info("peername") == path
+        u_t.sendto(b"by path")
+        assert (await asyncio.wait_for(s.datagrams.get(), 5))[0] == b"by path"
+        name = f"\0weft-test-{id(loop)}"
+        n_t, _ = await loop.create_datagram_endpoint(Recorder, local_addr=name,
+                                                     family=socket.AF_UNIX)
+        assert n_t.get_extra_info("sockname") == name.encode()
+        with pytest.raises(OSError, match="AF_UNIX path too long"):
+            await loop.create_datagram_endpoint(Recorder, local_addr="/" + "x" * 200,
+                                                family=socket.AF_UNIX)
+        for t in (a_t, b_t, c_t, s_t, u_t, n_t):
+            t.close()
+        await asyncio.sleep(0)
+
+    loop = new_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()

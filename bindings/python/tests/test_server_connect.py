@@ -2,10 +2,13 @@
 connect failures reported by the core, and sock_* operations racing on one socket."""
 
 import asyncio
+import contextlib
 import errno
+import gc
 import os
 import socket
 import sys
+import weakref
 
 import pytest
 
@@ -202,6 +205,17 @@ def test_close_ends_serve_forever_and_a_second_serve_forever_raises(new_loop):
         with pytest.raises(RuntimeError, match="is closed"):
             await server.serve_forever()
 
+
+LOOPS = pytest.mark.parametrize("new_loop", [asyncio.new_event_loop, weft.new_event_loop],
+                                ids=["asyncio", "weft"])
+
+
+@LOOPS
+def test_create_server_needs_host_port_or_sock(new_loop):
+    async def main():
+        with pytest.raises(ValueError, match="Neither host/port nor sock were specified"):
+            await asyncio.get_running_loop().create_server(asyncio.Protocol)
+
     with asyncio.Runner(loop_factory=new_loop) as runner:
         runner.run(main())
 
@@ -242,3 +256,104 @@ def test_wait_closed_wakes_as_the_last_connection_goes(new_loop, how):
         pytest.skip("close_clients() and abort_clients() came in 3.13")
     with asyncio.Runner(loop_factory=new_loop) as runner:
         assert runner.run(main()) is True
+
+
+def _refused_port(stack):
+    """A loopback port that refuses connections: bound, never listening."""
+    holder = stack.enter_context(socket.socket())
+    holder.bind(("127.0.0.1", 0))
+    return holder.getsockname()[1]
+
+
+class Marker:
+    pass
+
+
+@pytest.mark.parametrize("new_loop, delay", [
+    (asyncio.new_event_loop, None),
+    # asyncio's staggered_race still keeps its errors in a cycle (3.11.7 to 3.13.0)
+    (weft.new_event_loop, None),
+    (weft.new_event_loop, 0.25),
+], ids=["asyncio", "weft", "weft-happy-eyeballs"])
+def test_failed_create_connection_leaves_no_reference_cycle(new_loop, delay):
+    """gh-124859: the raised error must not be kept alive by a cycle through the frames
+    that collected it; with the collector off it goes as soon as nothing refers to it."""
+
+    async def main(port):
+        try:
+            await asyncio.get_running_loop().create_connection(
+                asyncio.Protocol, "127.0.0.1", port, happy_eyeballs_delay=delay)
+        except OSError as exc:
+            assert exc.errno == errno.ECONNREFUSED
+            exc.marker = Marker()  # exceptions take no weak references; it lives as long
+            return weakref.ref(exc.marker)
+        raise AssertionError("connected to a port nobody listens on")
+
+    with contextlib.ExitStack() as stack, asyncio.Runner(loop_factory=new_loop) as runner:
+        port = _refused_port(stack)
+        runner.run(asyncio.sleep(0))  # the loop's own start-up is not the test's business
+        gc.collect()
+        gc.disable()
+        try:
+            ref = runner.run(main(port))
+            assert ref() is None, "a reference cycle keeps the error alive"
+        finally:
+            gc.enable()
+
+
+@pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                         ids=["weft", "asyncio"])
+def test_create_server_listening_sockets(new_loop):
+    # The listening sockets (weft_listen_sockets on weft): one per address, IPv6 ones
+    # IPv6-only, SO_REUSEADDR unless reuse_address=False, SO_REUSEPORT shared ports, and a
+    # bind that fails worded as asyncio words it, naming the address.
+    async def main():
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)
+        sock = server.sockets[0]
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)
+        address = sock.getsockname()
+        with pytest.raises(OSError) as info:
+            await loop.create_server(asyncio.Protocol, "127.0.0.1", address[1],
+                                     reuse_address=False)
+        assert type(info.value) is OSError and info.value.errno == errno.EADDRINUSE
+        reason = "address already in use"
+        if sys.version_info >= (3, 13):  # 3.13 words it with str(exc), not exc.strerror
+            reason = f"[errno {errno.EADDRINUSE}] {reason}"
+        assert str(info.value) == (f"[Errno {errno.EADDRINUSE}] error while attempting to "
+                                   f"bind on address {address!r}: {reason}")
+        server.close()
+        await server.wait_closed()
+        plain = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0,
+                                         reuse_address=False)
+        assert not plain.sockets[0].getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)
+        plain.close()
+        a = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0, reuse_port=True)
+        port = a.sockets[0].getsockname()[1]
+        b = await loop.create_server(asyncio.Protocol, "127.0.0.1", port, reuse_port=True)
+        assert b.sockets[0].getsockname()[1] == port
+        hosts = ["127.0.0.1", "::1"] if socket.has_ipv6 and _ipv6_loopback() else ["127.0.0.1"]
+        both = await loop.create_server(asyncio.Protocol, hosts, 0)
+        assert sorted(s.family for s in both.sockets) == sorted(
+            socket.AF_INET6 if ":" in h else socket.AF_INET for h in hosts)
+        for s in both.sockets:
+            if s.family == socket.AF_INET6:
+                assert s.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
+        for one in (a, b, both, plain):
+            one.close()
+            await one.wait_closed()
+
+    loop = new_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False

@@ -5,6 +5,7 @@ import asyncio
 import os
 import socket
 import stat
+import sys
 
 import pytest
 
@@ -67,17 +68,30 @@ def test_stale_socket_file_is_removed_at_start(tmp_path):
     weft.run(main())
 
 
-def test_socket_file_is_unlinked_on_close(tmp_path):
+# asyncio unlinks the socket file on close from 3.13 on, and leaves it before.
+UNLINKS_ON_CLOSE = sys.version_info >= (3, 13)
+
+
+@pytest.mark.parametrize("new_loop", [asyncio.new_event_loop, weft.new_event_loop],
+                         ids=["asyncio", "weft"])
+@pytest.mark.parametrize("given_socket", [False, True], ids=["path", "sock"])
+def test_socket_file_is_unlinked_on_close_as_asyncio_does(tmp_path, new_loop, given_socket):
     path = str(tmp_path / "closing.sock")
 
     async def main():
-        server = await asyncio.start_unix_server(_echo, path)
+        if given_socket:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.bind(path)
+            server = await asyncio.start_unix_server(_echo, sock=sock)
+        else:
+            server = await asyncio.start_unix_server(_echo, path)
         assert os.path.exists(path)
         server.close()
         await asyncio.wait_for(server.wait_closed(), 5)
-        assert not os.path.exists(path)
+        return os.path.exists(path)
 
-    weft.run(main())
+    with asyncio.Runner(loop_factory=new_loop) as runner:
+        assert runner.run(main()) is not UNLINKS_ON_CLOSE
 
 
 def test_socket_file_is_kept_without_cleanup_or_when_replaced(tmp_path):
@@ -115,7 +129,7 @@ def test_server_and_connection_on_sockets(tmp_path):
         writer.close()
         server.close()
         await asyncio.wait_for(server.wait_closed(), 5)
-        assert not os.path.exists(path)
+        assert os.path.exists(path) is not UNLINKS_ON_CLOSE
 
     weft.run(main())
 
@@ -178,3 +192,41 @@ def test_unix_datagram_sendto_a_path(tmp_path, new_loop):
         got = runner.run(main())
     b = str(tmp_path / "b")
     assert got == [(b"positional", b), (b"keyword", b), (b"bytes path", b), OSError]
+
+
+@pytest.mark.parametrize("case", ["in-use", "regular-file", "no-directory"])
+def test_bind_errors_are_asyncio_s(tmp_path, case):
+    """The core binds the path; the error reads as asyncio's own."""
+    path = str(tmp_path / "err.sock")
+    if case == "no-directory":
+        path = str(tmp_path / "missing" / "err.sock")
+    elif case == "regular-file":
+        with open(path, "w"):
+            pass
+    got = {}
+    for name, new_loop in (("asyncio", asyncio.new_event_loop), ("weft", weft.new_event_loop)):
+        listening = None
+        if case == "in-use":
+            listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listening.bind(path)
+            listening.listen()
+
+        async def main():
+            try:
+                server = await asyncio.start_unix_server(_echo, path)
+            except OSError as exc:
+                return type(exc), exc.errno, str(exc)
+            server.close()
+            return None
+
+        try:
+            with asyncio.Runner(loop_factory=new_loop) as runner:
+                got[name] = runner.run(main())
+        finally:
+            if listening is not None:
+                listening.close()
+                if os.path.exists(path):  # 3.13's server unlinked it on close
+                    os.unlink(path)
+    assert got["weft"] == got["asyncio"]
+    # a socket file, even one still listening, is taken for stale and replaced
+    assert (got["weft"] is None) == (case == "in-use")

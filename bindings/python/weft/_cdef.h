@@ -13,6 +13,7 @@ unsigned weft_version(void);
 const char *weft_version_string(void);
 const char *weft_strerror(int code);
 const char *weft_err_name(int code);
+int weft_err_system(int code);
 
 /* loop.h */
 int weft_loop_new(weft_loop_t **out);
@@ -168,16 +169,23 @@ typedef struct weft_server_options_s {
   size_t size;
   int backlog;
   int start_serving;
+  int cleanup_socket;
   const weft_tls_options_t *tls;
   ...;
 } weft_server_options_t;
 void weft_server_options_init(weft_server_options_t *options);
+int weft_create_unix_server(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
+                            weft_free_fn factory_arg_free, const char *path, size_t path_len,
+                            const weft_server_options_t *options, weft_future_t **out);
+int weft_server_socket_fd(const weft_server_t *server, size_t index);
 
 weft_transport_t *weft_transport_retain(weft_transport_t *transport);
 void weft_transport_release(weft_transport_t *transport);
 void weft_future_release(weft_future_t *future);
 typedef struct weft_connect_options_s {
   size_t size;
+  double happy_eyeballs_delay;
+  int interleave;
   const weft_tls_options_t *tls;
   ...;
 } weft_connect_options_t;
@@ -189,6 +197,17 @@ int weft_create_unix_connection_fd(weft_loop_t *loop, const weft_protocol_t *pro
                                    weft_future_t **out);
 int weft_connect_accepted_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,
                              const weft_connect_options_t *options, weft_future_t **out);
+int weft_connect_socket(weft_loop_t *loop, const struct sockaddr *const *addrs, size_t count,
+                        const struct sockaddr *const *locals, size_t local_count,
+                        const weft_connect_options_t *options, weft_future_t **out);
+int weft_connect_socket_take(weft_future_t *future);
+#define WEFT_CONNECT_STEP_CONNECT ...
+#define WEFT_CONNECT_STEP_BIND ...
+#define WEFT_CONNECT_STEP_NO_LOCAL ...
+#define WEFT_CONNECT_STEP_SOCKET ...
+size_t weft_connect_failure_count(const weft_future_t *future);
+int weft_connect_failure(const weft_future_t *future, size_t index, int *step,
+                         struct sockaddr *addr, size_t *len);
 int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory, void *factory_arg,
                            weft_free_fn factory_arg_free, const int *fds, size_t count,
                            const weft_server_options_t *options, weft_future_t **out);
@@ -225,6 +244,27 @@ const char *weft_future_error_message(const weft_future_t *future);
 extern "Python" void _weft_future_done(weft_future_t *, void *);
 
 /* server.h: wait_closed */
+typedef struct weft_listen_address_s {
+  int family;
+  int socktype;
+  int protocol;
+  const struct sockaddr *addr;
+  size_t addr_len;
+} weft_listen_address_t;
+typedef struct weft_listen_options_s {
+  size_t size;
+  int reuse_address;
+  int reuse_port;
+  int skip_unavailable;
+} weft_listen_options_t;
+typedef struct weft_listen_failure_s {
+  size_t index;
+  int option;
+} weft_listen_failure_t;
+void weft_listen_options_init(weft_listen_options_t *options);
+int weft_listen_sockets(const weft_listen_address_t *addrs, size_t count,
+                        const weft_listen_options_t *options, int *fds,
+                        weft_listen_failure_t *failure);
 int weft_server_wait_closed(weft_server_t *server, weft_future_t **out);
 
 /* transport.h: extra info; udp.h: datagram endpoints; pipe.h: pipe transports */
@@ -233,6 +273,20 @@ int weft_transport_get_extra_info(const weft_transport_t *transport, int key, vo
                                   size_t *len);
 int weft_transport_sendto(weft_transport_t *transport, const void *data, size_t len,
                           const struct sockaddr *addr);
+/* sockaddr.h: socket addresses from their parts */
+int weft_sockaddr_ip(int family, const char *host, int port, unsigned flowinfo,
+                     unsigned scope_id, struct sockaddr *out, size_t cap);
+int weft_sockaddr_unix(const char *path, size_t path_len, struct sockaddr *out, size_t cap);
+typedef struct weft_datagram_candidate_s {
+  int family;
+  int protocol;
+  const struct sockaddr *local;
+  size_t local_len;
+  const struct sockaddr *remote;
+  size_t remote_len;
+} weft_datagram_candidate_t;
+int weft_datagram_socket(const weft_datagram_candidate_t *candidates, size_t count,
+                         int reuse_port, int allow_broadcast, int *fd_out);
 int weft_create_datagram_endpoint_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
                                      int fd, weft_future_t **out);
 int weft_connect_read_pipe(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg, int fd,

@@ -15,7 +15,7 @@ from ._weft import ffi, lib
 if lib._weft_loopcore_install() != 0:  # registers weft._loopcore (weft/_loopcore.c)
     raise ImportError("weft._loopcore could not be set up")
 
-__all__ = ["ffi", "lib", "NULL", "error_from_code", "check", "callback_failed"]
+__all__ = ["ffi", "lib", "NULL", "error_from_code", "os_errno", "check", "callback_failed"]
 
 NULL = ffi.NULL
 
@@ -48,18 +48,25 @@ def error_from_code(code: int, message: str | None = None) -> BaseException:
     text = message or _MESSAGES.get(code) or ffi.string(lib.weft_strerror(code)).decode()
     if -2000 >= code > -3000:
         # getaddrinfo errors: socket.gaierror with the EAI_* number of this platform.
-        name = ffi.string(lib.weft_err_name(code)).decode().removeprefix("WEFT_")
-        number = getattr(socket, name, code)
-        if number != code:  # the C library's own words, as socket.gaierror has them
-            text = ffi.string(lib.gai_strerror(number)).decode(errors="replace")
-        return socket.gaierror(number, text)
+        number = lib.weft_err_system(code)
+        if number == 0:
+            return socket.gaierror(code, text)
+        # the C library's own words, as socket.gaierror has them
+        return socket.gaierror(number, ffi.string(lib.gai_strerror(number)).decode("utf-8",
+                                                                                  "replace"))
     if code > -2000:
-        return OSError(-code, text)  # OSError picks the subclass (ConnectionResetError...)
+        # OSError picks the subclass (ConnectionResetError...) from the platform's errno.
+        return OSError(os_errno(code), text)
     if code == lib.WEFT_EINCOMPLETE:
         return asyncio.IncompleteReadError(b"", None)
     if code == lib.WEFT_ELIMITOVERRUN:
         return asyncio.LimitOverrunError(text, 0)
     return _ASYNCIO_ERRORS.get(code, RuntimeError)(text)
+
+
+def os_errno(code: int):
+    """The platform's errno for core code ``code`` (an operating-system error), else None."""
+    return (lib.weft_err_system(code) or None) if -2000 < code < 0 else None
 
 
 def check(rc: int) -> int:

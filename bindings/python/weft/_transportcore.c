@@ -100,13 +100,17 @@ static PyObject *TransportCore_writelines(TransportCore *self, PyObject *list_of
 }
 
 /* Fills *out with `addr`, a (host, port[, flowinfo[, scope_id]]) tuple with a numeric host
- * of `family`. 1 when done, 0 when the address is not of that simple form (no error set),
- * -1 with an error set. */
+ * of `family`, encoded by the core. 1 when done, 0 when the address is not of that simple
+ * form (no error set), -1 with an error set. */
 static int encode_numeric(int family, PyObject *addr, struct sockaddr_storage *out,
                           socklen_t *len) {
-  if (!PyTuple_Check(addr) || PyTuple_GET_SIZE(addr) < 2 ||
-      !PyUnicode_Check(PyTuple_GET_ITEM(addr, 0)) || !PyLong_Check(PyTuple_GET_ITEM(addr, 1)))
+  Py_ssize_t size = PyTuple_Check(addr) ? PyTuple_GET_SIZE(addr) : 0;
+  if (size < 2 || size > (family == AF_INET6 ? 4 : 2) ||
+      !PyUnicode_Check(PyTuple_GET_ITEM(addr, 0)))
     return 0;
+  for (Py_ssize_t i = 1; i < size; i++)
+    if (!PyLong_Check(PyTuple_GET_ITEM(addr, i)))
+      return 0;
   const char *host = PyUnicode_AsUTF8(PyTuple_GET_ITEM(addr, 0));
   long port = PyLong_AsLong(PyTuple_GET_ITEM(addr, 1));
   if (host == NULL || (port == -1 && PyErr_Occurred()))
@@ -115,26 +119,20 @@ static int encode_numeric(int family, PyObject *addr, struct sockaddr_storage *o
     PyErr_SetString(PyExc_OverflowError, "port must be 0-65535.");
     return -1;
   }
-  memset(out, 0, sizeof *out);
-  if (family == AF_INET) {
-    struct sockaddr_in *in = (struct sockaddr_in *)out;
-    if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+  unsigned long ids[2] = {0, 0}; /* flowinfo, scope_id */
+  for (Py_ssize_t i = 2; i < size; i++) {
+    ids[i - 2] = PyLong_AsUnsignedLong(PyTuple_GET_ITEM(addr, i));
+    if (PyErr_Occurred() || ids[i - 2] > UINT32_MAX) {
+      PyErr_Clear(); /* out of range: the Python path words the error */
       return 0;
-    in->sin_family = AF_INET;
-    in->sin_port = htons((uint16_t)port);
-    *len = sizeof *in;
-    return 1;
+    }
   }
-  if (family == AF_INET6 && PyTuple_GET_SIZE(addr) == 2) {
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
-    if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
-      return 0; /* a scope ("%eth0") or a name: the Python path resolves it */
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons((uint16_t)port);
-    *len = sizeof *in6;
-    return 1;
-  }
-  return 0;
+  int rc = weft_sockaddr_ip(family, host, (int)port, (unsigned)ids[0], (unsigned)ids[1],
+                            (struct sockaddr *)out, sizeof *out);
+  if (rc < 0)
+    return 0; /* a name, or a scope the core does not know: the Python path resolves it */
+  *len = (socklen_t)rc;
+  return 1;
 }
 
 /* sendto(data, addr=None) of a datagram endpoint. A numeric address is encoded here; any

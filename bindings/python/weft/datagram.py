@@ -1,9 +1,9 @@
 """loop.create_datagram_endpoint on the core's UDP transports (core/include/weft/udp.h).
 
-As for streams, the socket is made, resolved, bound and connected in Python, with
-asyncio's rules and errors; the core then runs the endpoint on a duplicate of its
-descriptor, and the Python socket (get_extra_info('socket')) is closed with the
-transport."""
+The addresses are resolved and paired in Python, with asyncio's rules and errors; the core
+makes, binds and connects the socket for the first pair that works (weft_datagram_socket),
+then runs the endpoint on a duplicate of its descriptor, and the Python socket
+(get_extra_info('socket')) is closed with the transport."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ import errno
 import os
 import socket
 import stat
-import struct
 import warnings
 from asyncio import base_events, constants, transports, trsock
 
-from ._core import lib, NULL, error_from_code
+from ._core import ffi, lib, NULL, error_from_code, os_errno
 from . import sockaddr
 from .bridge import CoreBridge, DATAGRAM_TABLE
 
@@ -103,23 +102,13 @@ class DatagramTransport(CoreBridge, transports.DatagramTransport, transports.Tra
 
 
 def _unix_sockaddr(path) -> bytes:
-    """A struct sockaddr_un for `path` (str or bytes; a leading NUL names an abstract
-    address), refused as socket.sendto refuses it."""
-    if isinstance(path, str):
-        path = os.fsencode(path)
-    elif not isinstance(path, (bytes, bytearray, memoryview)):
-        raise TypeError(f"a bytes-like object or str is required, not {type(path).__name__!r}")
-    path = bytes(path)
-    if path[:1] == b"\0":
+    """A struct sockaddr_un for `path`, refused as socket.sendto refuses it."""
+    if isinstance(path, (bytes, bytearray, memoryview)) and bytes(path[:1]) == b"\0" or (
+            isinstance(path, str) and path[:1] == "\0"):
         # libuv sends with the whole sockaddr_un's length, and an abstract name's length
         # is part of the name: the datagram would go to another address.
         raise OSError(errno.EINVAL, "weft: sendto to an abstract Unix address is not supported")
-    if len(path) >= _SUN_PATH_SIZE:  # a path ends with its NUL
-        raise OSError("AF_UNIX path too long")
-    return struct.pack("=H", socket.AF_UNIX) + path.ljust(_SUN_PATH_SIZE, b"\0")
-
-
-_SUN_PATH_SIZE = 108  # Linux's sockaddr_un.sun_path
+    return sockaddr.encode_unix(path)
 
 
 class DatagramMixin:
@@ -198,34 +187,37 @@ class DatagramMixin:
 
     async def _datagram_socket(self, candidates, local_addr, remote_addr, reuse_port,
                                allow_broadcast):
-        """The first socket made, bound and connected for one of the candidates; else the
-        first candidate's error."""
-        errors = []
-        for (family, proto), (local, remote) in candidates:
-            sock = None
-            try:
-                sock = socket.socket(family=family, type=socket.SOCK_DGRAM, proto=proto)
-                if reuse_port:
-                    base_events._set_reuseport(sock)
-                if allow_broadcast:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-                sock.setblocking(False)
-                if local_addr:
-                    sock.bind(local)
-                if remote_addr:
-                    if not allow_broadcast:
-                        await self.sock_connect(sock, remote)
-                    return sock, remote
-                return sock, None
-            except OSError as exc:
-                if sock is not None:
-                    sock.close()
-                errors.append(exc)
-            except BaseException:
-                if sock is not None:
-                    sock.close()
-                raise
-        raise errors[0]
+        """The first socket the core makes, binds and connects for one of the candidates
+        (weft_datagram_socket); else the first candidate's error, as the socket module
+        words it."""
+        if reuse_port and not hasattr(socket, "SO_REUSEPORT"):
+            raise ValueError("reuse_port not supported by socket module")
+        keep = []  # the encoded addresses, alive until the call returns
+        table = ffi.new("weft_datagram_candidate_t[]", len(candidates))
+        for row, ((family, proto), (local, remote)) in zip(table, candidates):
+            row.family, row.protocol = family, proto
+            for name, address, wanted in (("local", local, local_addr),
+                                          ("remote", remote, remote_addr)):
+                if not wanted:
+                    continue
+                if family == socket.AF_UNIX:
+                    raw, length = sockaddr.unix_address(address)
+                else:
+                    raw, length = sockaddr.encode(family, address), 0
+                keep.append(ffi.from_buffer(raw))
+                setattr(row, name, ffi.cast("struct sockaddr *", keep[-1]))
+                setattr(row, name + "_len", length)
+        fd = ffi.new("int *", -1)
+        rc = lib.weft_datagram_socket(table, len(candidates), bool(reuse_port),
+                                      bool(allow_broadcast), fd)
+        if rc == lib.WEFT_ENOTSUP and reuse_port:
+            raise ValueError("reuse_port not supported by socket module, "
+                             "SO_REUSEPORT defined but not implemented.")
+        if rc < 0:
+            number = os_errno(rc)
+            raise OSError(number, os.strerror(number)) if number else error_from_code(rc)
+        sock = socket.socket(fileno=fd[0])
+        return sock, candidates[rc][1][1] if remote_addr else None
 
     async def _wrap_datagram(self, sock, protocol_factory, r_addr):
         try:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import socket
-import struct
 import sys
 
-from ._core import ffi, lib, NULL
+from ._core import ffi, lib, NULL, error_from_code
 
-__all__ = ["decode", "encode", "transport_address", "transport_socket"]
+__all__ = ["decode", "encode", "encode_unix", "unix_address", "transport_address", "transport_socket"]
 
 _SOCKADDR_STORAGE = 128
 
@@ -37,21 +36,43 @@ def decode(addr):
 
 
 def encode(family: int, address) -> bytes:
-    """A struct sockaddr for `address` (a numeric host and port tuple) of `family`."""
+    """A struct sockaddr for `address` (a numeric host and port tuple) of `family`, encoded
+    by the core; OSError when the host is not a numeric address of that family."""
     host, port = address[0], address[1]
-    if family == socket.AF_INET:
-        return (struct.pack("=H", socket.AF_INET) + struct.pack("!H", port)
-                + socket.inet_pton(socket.AF_INET, host) + bytes(8))
-    if family == socket.AF_INET6:
-        flowinfo = address[2] if len(address) > 2 else 0
-        scope_id = address[3] if len(address) > 3 else 0
-        if "%" in host:
-            host, _, scope = host.partition("%")
-            scope_id = scope_id or (int(scope) if scope.isdigit()
-                                    else socket.if_nametoindex(scope))
-        return (struct.pack("=H", socket.AF_INET6) + struct.pack("!HI", port, flowinfo)
-                + socket.inet_pton(socket.AF_INET6, host) + struct.pack("=I", scope_id))
-    raise ValueError(f"unsupported address family {family}")
+    flowinfo = address[2] if len(address) > 2 else 0
+    scope_id = address[3] if len(address) > 3 else 0
+    buf = ffi.new("char[]", _SOCKADDR_STORAGE)
+    rc = lib.weft_sockaddr_ip(family, host.encode(), port, flowinfo, scope_id,
+                              ffi.cast("struct sockaddr *", buf), _SOCKADDR_STORAGE)
+    if rc == lib.WEFT_EAFNOSUPPORT:
+        raise ValueError(f"unsupported address family {family}")
+    if rc < 0:
+        raise OSError(f"illegal IP address string {host!r}")
+    return ffi.buffer(buf)[:]
+
+
+def encode_unix(path) -> bytes:
+    """A struct sockaddr_un for `path` (str or bytes; a leading NUL names an abstract
+    address), encoded by the core, refused as the socket module refuses it."""
+    return unix_address(path)[0]
+
+
+def unix_address(path) -> tuple[bytes, int]:
+    """encode_unix's address, and the length to bind or connect with (an abstract name's
+    length is part of the name)."""
+    if isinstance(path, str):
+        path = os.fsencode(path)
+    elif not isinstance(path, (bytes, bytearray, memoryview)):
+        raise TypeError(f"a bytes-like object or str is required, not {type(path).__name__!r}")
+    path = bytes(path)
+    buf = ffi.new("char[]", _SOCKADDR_STORAGE)
+    rc = lib.weft_sockaddr_unix(path, len(path), ffi.cast("struct sockaddr *", buf),
+                                _SOCKADDR_STORAGE)
+    if rc == lib.WEFT_ENAMETOOLONG:
+        raise OSError("AF_UNIX path too long")
+    if rc < 0:
+        raise error_from_code(rc)
+    return ffi.buffer(buf)[:], rc
 
 
 def transport_address(ptr, key: int):

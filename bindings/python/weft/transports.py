@@ -1,8 +1,9 @@
 """Stream transports and servers: the core's TCP/Unix transports behind asyncio's Transport
 and Server interfaces, with Python protocols (plain and buffered) called from the core.
 
-Sockets are made, resolved and connected (or bound) in Python, as asyncio does, then
-handed to the core, which owns their descriptors from then on. Reads, writes and read
+Connections to a host are resolved through loop.getaddrinfo and raced by the core
+(connect.py); listening sockets are made and bound in Python. Either way the sockets are
+then handed to the core, which owns their descriptors from then on. Reads, writes and read
 flow control run in C (TransportCore, weft/_transportcore.c, one per Transport); the rarer
 events come back through weft/bridge.py."""
 
@@ -12,16 +13,16 @@ import asyncio
 import contextvars
 import errno
 import functools
-import itertools
 import os
 import socket
-import stat
+import sys
 import weakref
-from asyncio import base_events, constants, staggered, transports, trsock
+from asyncio import constants, transports, trsock
 
-from ._core import ffi, lib, NULL, check, error_from_code, callback_failed
+from ._core import ffi, lib, NULL, check, error_from_code, os_errno, callback_failed
 from .bridge import CoreBridge, stream_table
 from . import corefuture, sockaddr
+from .connect import connect_race
 
 __all__ = ["Transport", "Server", "TransportMixin"]
 
@@ -127,20 +128,6 @@ class Transport(CoreBridge, transports.Transport):
                 server._connection_lost()
 
 
-def _interleave_families(infos, first_family_count: int) -> list:
-    """RFC 8305's order: `first_family_count` addresses of the first family, then one of
-    each family in turn."""
-    by_family: dict = {}
-    for info in infos:
-        by_family.setdefault(info[0], []).append(info)
-    queues = list(by_family.values())
-    ordered = queues[0][:first_family_count - 1]
-    queues[0] = queues[0][first_family_count - 1:]
-    for round_ in itertools.zip_longest(*queues):
-        ordered.extend(info for info in round_ if info is not None)
-    return ordered
-
-
 def _socket_extra(sock) -> dict:
     extra = {"socket": trsock.TransportSocket(sock)}
     for key, getter in (("sockname", sock.getsockname), ("peername", sock.getpeername)):
@@ -154,13 +141,12 @@ def _socket_extra(sock) -> dict:
 class Server(asyncio.AbstractServer):
     """asyncio's Server over a core server."""
 
-    def __init__(self, loop, ptr, sockets, cookie, unix_files=()) -> None:
+    def __init__(self, loop, ptr, sockets, cookie) -> None:
         self._loop = loop
         self._ptr = ptr
         self._sockets = sockets  # the caller's listening sockets (the core has duplicates)
         self._cookie = cookie
         self._closed = False
-        self._unix_files = unix_files  # (path, inode) of socket files to unlink on close
         self._serving_forever_fut = None
         self._closed_waiters = []  # wait_closed's futures
 
@@ -187,8 +173,6 @@ class Server(asyncio.AbstractServer):
         lib.weft_server_close(self._ptr)
         for sock in self._sockets:
             sock.close()
-        for path, inode in self._unix_files:
-            _unlink_socket_file(path, inode)
         waiter, self._serving_forever_fut = self._serving_forever_fut, None
         if waiter is not None and not waiter.done():
             waiter.cancel()  # serve_forever() ends, as asyncio's
@@ -254,37 +238,9 @@ class Server(asyncio.AbstractServer):
         await self.wait_closed()
 
 
-def _unix_socket_file(sock):
-    """The (path, inode) of a bound Unix socket's file, or None (abstract or unnamed)."""
-    path = sock.getsockname()
-    if not isinstance(path, str) or not path or path.startswith("\0"):
-        return None
-    try:
-        return path, os.stat(path).st_ino
-    except OSError:
-        return None
-
-
-def _unlink_socket_file(path: str, inode: int) -> None:
-    """Removes a server's socket file, unless it is gone or another file took its place."""
-    try:
-        if os.stat(path).st_ino == inode:
-            os.unlink(path)
-    except OSError:
-        pass
-
-
-def _remove_stale_socket_file(path: str) -> None:
-    """Removes a socket file left at `path` (by a server that did not clean up) before
-    binding there; any other kind of file is left for bind() to fail on."""
-    try:
-        if stat.S_ISSOCK(os.stat(path).st_mode):
-            os.remove(path)
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        base_events.logger.error("Unable to check or remove stale UNIX socket %r: %r",
-                                 path, exc)
+# asyncio unlinks a Unix server's socket file on close from 3.13 on; before, the file
+# stays, and programs written for those versions may rely on finding it.
+_CLEANUP_SOCKET = sys.version_info >= (3, 13)
 
 
 def _check_unix_stream_socket(sock) -> None:
@@ -302,14 +258,14 @@ class TransportMixin:
                                 family=0, proto=0, flags=0, sock=None, local_addr=None,
                                 server_hostname=None, ssl_handshake_timeout=None,
                                 ssl_shutdown_timeout=None, happy_eyeballs_delay=None,
-                                interleave=None):
+                                interleave=None, all_errors=False):
         tls = self._tls_client(ssl, server_hostname, host, ssl_handshake_timeout,
                                ssl_shutdown_timeout)
         if sock is None:
             if host is None and port is None:
                 raise ValueError("host and port was not specified and no sock specified")
             sock = await self._connect_socket(host, port, family, proto, flags, local_addr,
-                                              happy_eyeballs_delay, interleave)
+                                              happy_eyeballs_delay, interleave, all_errors)
         elif host is not None or port is not None:
             raise ValueError("host/port and sock can not be specified at the same time")
         elif sock.type != socket.SOCK_STREAM:
@@ -346,60 +302,22 @@ class TransportMixin:
         return await self._wrap_socket(sock, protocol_factory, tls)
 
     async def _connect_socket(self, host, port, family, proto, flags, local_addr,
-                              happy_eyeballs_delay=None, interleave=None):
-        """A connected socket to host:port: the addresses tried one after another, or with
-        happy_eyeballs_delay set, each next one started after that delay while earlier
-        ones are still trying (RFC 8305), the first to connect winning."""
+                              happy_eyeballs_delay=None, interleave=None, all_errors=False):
+        """A connected socket to host:port, resolved here (loop.getaddrinfo, as asyncio's)
+        and raced in the core (connect.py)."""
         infos = await self.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM,
                                        proto=proto, flags=flags)
         if not infos:
             raise OSError("getaddrinfo() returned empty list")
-        if interleave is None and happy_eyeballs_delay is not None:
-            interleave = 1
-        if interleave:
-            infos = _interleave_families(infos, interleave)
-        errors = []
-        attempts = [functools.partial(self._connect_one, info, local_addr, errors)
-                    for info in infos]
-        if happy_eyeballs_delay is None:
-            for attempt in attempts:
-                try:
-                    return await attempt()
-                except OSError:
-                    continue
-        else:
-            sock, _, _ = await staggered.staggered_race(attempts, happy_eyeballs_delay,
-                                                        loop=self)
-            if sock is not None:
-                return sock
-        if len(errors) == 1:
-            raise errors[0]
-        if all(str(errors[0]) == str(exc) for exc in errors):
-            raise errors[0]
-        raise OSError("Multiple exceptions: " + ", ".join(str(exc) for exc in errors))
-
-    async def _connect_one(self, info, local_addr, errors):
-        """One attempt of _connect_socket; its OSError is also recorded in `errors`."""
-        fam, type_, pro, _, address = info
-        sock = socket.socket(fam, type_, pro)
-        try:
-            sock.setblocking(False)
-            if local_addr is not None:
-                try:
-                    sock.bind(local_addr)
-                except OSError as exc:
-                    raise OSError(exc.errno, f"error while attempting to bind on address "
-                                             f"{local_addr!r}: {exc.strerror.lower()}"
-                                  ) from None
-            await self.sock_connect(sock, address)
-            return sock
-        except OSError as exc:
-            errors.append(exc)
-            sock.close()
-            raise
-        except BaseException:
-            sock.close()
-            raise
+        local_infos = None
+        if local_addr is not None:
+            local_infos = await self.getaddrinfo(*local_addr[:2], family=family,
+                                                 type=socket.SOCK_STREAM, proto=proto,
+                                                 flags=flags)
+            if not local_infos:
+                raise OSError("getaddrinfo() returned empty list")
+        return await connect_race(self, infos, local_infos, happy_eyeballs_delay, interleave,
+                                  all_errors)
 
     async def _wrap_socket(self, sock, protocol_factory, tls=None):
         if tls is not None:
@@ -427,6 +345,8 @@ class TransportMixin:
             if host is not None or port is not None:
                 raise ValueError("host/port and sock can not be specified at the same time")
             sockets = [sock]
+        elif host is None and port is None:
+            raise ValueError("Neither host/port nor sock were specified")
         else:
             sockets = await self._listening_sockets(host, port, family, flags,
                                                     reuse_address, reuse_port)
@@ -435,46 +355,28 @@ class TransportMixin:
     async def create_unix_server(self, protocol_factory, path=None, *, sock=None, backlog=100,
                                  ssl=None, ssl_handshake_timeout=None,
                                  ssl_shutdown_timeout=None, start_serving=True,
-                                 cleanup_socket=True):
-        """Serves on the Unix socket at `path` (a stale socket file there is removed first)
-        or on `sock`, bound already. With cleanup_socket, the socket file is unlinked when
-        the server closes, if it is still the one the server bound."""
+                                 cleanup_socket=_CLEANUP_SOCKET):
+        """Serves on the Unix socket at `path` (the core binds it, removing a stale socket
+        file there first) or on `sock`, bound already. With cleanup_socket the core unlinks
+        the socket file when the server closes, if it is still the one the server bound."""
         tls = self._tls_server(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
         if path is not None:
             if sock is not None:
                 raise ValueError("path and sock can not be specified at the same time")
-            sock = self._bound_unix_socket(os.fspath(path))
-        elif sock is None:
+            path = os.fspath(path)
+            return await self._serve(protocol_factory, (), backlog, start_serving, tls=tls,
+                                     cleanup_socket=cleanup_socket, path=path)
+        if sock is None:
             raise ValueError("path was not specified, and no sock specified")
-        else:
-            _check_unix_stream_socket(sock)
-        socket_file = _unix_socket_file(sock) if cleanup_socket else None
-        return await self._serve(protocol_factory, [sock], backlog, start_serving,
-                                 unix_files=[socket_file] if socket_file else (), tls=tls)
+        _check_unix_stream_socket(sock)
+        return await self._serve(protocol_factory, [sock], backlog, start_serving, tls=tls,
+                                 cleanup_socket=cleanup_socket)
 
-    @staticmethod
-    def _bound_unix_socket(path):
-        """A Unix stream socket bound at `path` (str or bytes; abstract if it starts with
-        a NUL)."""
-        if path[:1] not in (b"\0", "\0"):
-            _remove_stale_socket_file(path)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.bind(path)
-        except OSError as exc:
-            sock.close()
-            if exc.errno == errno.EADDRINUSE:
-                raise OSError(errno.EADDRINUSE, f"Address {path!r} is already in use") from None
-            raise
-        except BaseException:
-            sock.close()
-            raise
-        return sock
-
-    async def _serve(self, protocol_factory, sockets, backlog, start_serving, unix_files=(),
-                     tls=None):
-        """Hands bound sockets over to a core server (which listens on them) and returns
-        the Server, serving already unless start_serving is false."""
+    async def _serve(self, protocol_factory, sockets, backlog, start_serving, tls=None,
+                     cleanup_socket=False, path=None):
+        """Hands bound sockets over to a core server (which listens on them), or has the
+        core bind a Unix socket at `path`, and returns the Server, serving already unless
+        start_serving is false."""
         # The core listens on duplicates; the sockets stay the caller's objects (as
         # asyncio's server.sockets), closed with the server.
         for sock in sockets:
@@ -485,6 +387,7 @@ class TransportMixin:
         lib.weft_server_options_init(options)
         options.backlog = backlog
         options.start_serving = 1 if start_serving else 0
+        options.cleanup_socket = 1 if cleanup_socket else 0
         keep = None
         server_ref = _ServerRef()
         cookie = ffi.new_handle((self, protocol_factory,
@@ -493,8 +396,14 @@ class TransportMixin:
         if tls is not None:
             cookie, keep = self._tls_server_factory(protocol_factory, tls, options)
         out = ffi.new("weft_future_t **")
-        rc = lib.weft_create_server_fds(self._ptr, lib._weft_server_factory, cookie, ffi.NULL,
-                                        ffi.new("int[]", fds), len(fds), options, out)
+        if path is not None:
+            raw = os.fsencode(path)
+            rc = lib.weft_create_unix_server(self._ptr, lib._weft_server_factory, cookie,
+                                             ffi.NULL, raw, len(raw), options, out)
+        else:
+            rc = lib.weft_create_server_fds(self._ptr, lib._weft_server_factory, cookie,
+                                            ffi.NULL, ffi.new("int[]", fds), len(fds), options,
+                                            out)
         if rc < 0:
             for fd in fds:
                 os.close(fd)
@@ -502,10 +411,13 @@ class TransportMixin:
         # Done when the call returns; from then on the duplicates are the core's (closed by
         # it if the server could not be made).
         try:
-            ptr = lib.weft_server_retain(corefuture.outcome(out[0]).ptr)
+            ptr = lib.weft_server_retain(_server_outcome(out[0], path))
         finally:
             lib.weft_future_release(out[0])
-        server = Server(self, ptr, views, (cookie, keep), unix_files)
+        if path is not None:  # the server's socket, as asyncio's server.sockets has it
+            views = [socket.socket(fileno=os.dup(lib.weft_server_socket_fd(ptr, 0)))]
+            views[0].setblocking(False)
+        server = Server(self, ptr, views, (cookie, keep))
         server_ref.server = weakref.ref(server)
         self._servers.add(server)  # serving keeps it alive, as asyncio's listening sockets do
         if start_serving:
@@ -518,27 +430,57 @@ class TransportMixin:
         for one in hosts:
             infos += await self.getaddrinfo(one, port, family=family, type=socket.SOCK_STREAM,
                                             flags=flags)
-        sockets = []
-        try:
-            for fam, type_, pro, _, address in dict.fromkeys(infos):
-                sock = socket.socket(fam, type_, pro)
-                sockets.append(sock)
-                if reuse_address is not False:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                if reuse_port:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-                if fam == socket.AF_INET6:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                try:
-                    sock.bind(address)
-                except OSError as exc:
-                    raise OSError(exc.errno, f"error while attempting to bind on address "
-                                             f"{address!r}: {exc.strerror.lower()}") from None
-        except BaseException:
-            for sock in sockets:
-                sock.close()
-            raise
-        return sockets
+        infos = list(dict.fromkeys(infos))
+        # The core makes and binds them as asyncio does (weft_listen_sockets); the words of
+        # its errors are asyncio's, from where it says it failed.
+        if reuse_port and not hasattr(socket, "SO_REUSEPORT"):
+            raise ValueError("reuse_port not supported by socket module")
+        keep = [ffi.from_buffer(sockaddr.encode(fam, address))
+                for fam, _, _, _, address in infos]
+        table = ffi.new("weft_listen_address_t[]", len(infos))
+        for row, (fam, type_, pro, _, _), raw in zip(table, infos, keep):
+            row.family, row.socktype, row.protocol = fam, type_, pro
+            row.addr = ffi.cast("struct sockaddr *", raw)
+        options = ffi.new("weft_listen_options_t *")
+        lib.weft_listen_options_init(options)
+        options.reuse_address = 1 if (True if reuse_address is None else reuse_address) else 0
+        options.reuse_port = 1 if reuse_port else 0
+        options.skip_unavailable = 1 if _SKIP_UNAVAILABLE else 0
+        fds = ffi.new("int[]", max(len(infos), 1))
+        failure = ffi.new("weft_listen_failure_t *")
+        made = lib.weft_listen_sockets(table, len(infos), options, fds, failure)
+        if made < 0:
+            number = os_errno(made)
+            if number is None:
+                raise error_from_code(made)
+            text = os.strerror(number)
+            if failure.option == 0:
+                address = infos[failure.index][4]
+                reason = str(OSError(number, text)) if _BIND_TEXT_IS_STR else text
+                raise OSError(number, f"error while attempting to bind on address "
+                                      f"{address!r}: {reason.lower()}")
+            if failure.option == socket.SO_REUSEPORT:
+                raise ValueError("reuse_port not supported by socket module, "
+                                 "SO_REUSEPORT defined but not implemented.")
+            raise OSError(number, text)
+        return [socket.socket(fileno=fds[i]) for i in range(made)]
+
+
+# asyncio skips an address that cannot be assigned (the family is not enabled) from 3.13 on,
+# and words a failed bind with str(exc) where earlier versions use exc.strerror.
+_SKIP_UNAVAILABLE = _BIND_TEXT_IS_STR = sys.version_info >= (3, 13)
+
+
+def _server_outcome(future, path):
+    """The server of a done creating future, or asyncio's error for binding at `path`:
+    the socket module's words, and its own for an address in use."""
+    code = lib.weft_future_error(future)
+    if path is not None and -2000 < code < 0:
+        if code == lib.WEFT_EADDRINUSE:
+            raise OSError(errno.EADDRINUSE, f"Address {path!r} is already in use")
+        number = os_errno(code)
+        raise OSError(number, os.strerror(number) if number else 'unknown error')
+    return corefuture.outcome(future).ptr
 
 
 @ffi.def_extern(onerror=callback_failed)

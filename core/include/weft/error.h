@@ -147,6 +147,10 @@ WEFT_API const char *weft_strerror(int code);
 WEFT_API const char *weft_err_name(int code);
 /* Translates a libuv error code into a weft code (unknown codes become WEFT_EUNKNOWN). */
 WEFT_API int weft_error_from_uv(int uv_code);
+/* The number this platform gives the error: the errno (ECONNRESET...) for an operating-system
+ * code, the EAI_* value for a name-resolution one; 0 for weft's own codes and for those the
+ * platform has no number for. Bindings build the system's own exceptions from it. */
+WEFT_API int weft_err_system(int code);
 
 #ifdef __cplusplus
 }

@@ -57,7 +57,8 @@ WEFT_API int weft_create_server(weft_loop_t *loop, weft_protocol_factory_fn fact
 /* The same on listening sockets the caller hands over (create_server(sock=...)), TCP or
  * Unix; listen() is called on them with the backlog. A descriptor that is not a socket is
  * WEFT_ENOTSOCK, returned; once this returns 0 the descriptors are the server's (closed
- * if the future fails). The future is done when this returns. */
+ * if the future fails). The future is done when this returns. A Unix socket bound to a path
+ * has its file unlinked on close with cleanup_socket, as weft_create_unix_server's. */
 WEFT_API int weft_create_server_fds(weft_loop_t *loop, weft_protocol_factory_fn factory,
                                     void *factory_arg, weft_free_fn factory_arg_free,
                                     const int *fds, size_t count,
@@ -101,6 +102,42 @@ WEFT_API int weft_server_socket_address(const weft_server_t *server, size_t inde
 WEFT_API int weft_server_port(const weft_server_t *server);
 /* The number of accepted connections still open. */
 WEFT_API size_t weft_server_connection_count(const weft_server_t *server);
+
+/* One address create_server listens on: a socket of family, socktype and protocol bound to
+ * addr (addr_len 0: the family's whole address). */
+typedef struct weft_listen_address_s {
+  int family;
+  int socktype;
+  int protocol;
+  const struct sockaddr *addr;
+  size_t addr_len;
+} weft_listen_address_t;
+
+typedef struct weft_listen_options_s {
+  size_t size;          /* sizeof(weft_listen_options_t) */
+  int reuse_address;    /* SO_REUSEADDR */
+  int reuse_port;       /* SO_REUSEPORT */
+  int skip_unavailable; /* skip an address bind refuses with EADDRNOTAVAIL (asyncio 3.13+) */
+} weft_listen_options_t;
+
+/* Fills *options with the defaults: every field zero (off), size set. */
+WEFT_API void weft_listen_options_init(weft_listen_options_t *options);
+
+/* Where weft_listen_sockets failed: the address's index, and the socket option whose
+ * setting failed (SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY), 0 when bind did. */
+typedef struct weft_listen_failure_s {
+  size_t index;
+  int option;
+} weft_listen_failure_t;
+
+/* asyncio's listening sockets for create_server, made before weft_create_server_fds: for each
+ * address a socket (skipped when the system refuses its family, type or protocol), with the
+ * options, IPV6_V6ONLY for IPv6, then bound. Returns how many were made, their descriptors
+ * in fds (count entries; the caller's, not listening yet); or an error, every socket closed
+ * and *failure (may be NULL) saying where. */
+WEFT_API int weft_listen_sockets(const weft_listen_address_t *addrs, size_t count,
+                                 const weft_listen_options_t *options, int *fds,
+                                 weft_listen_failure_t *failure);
 
 #ifdef __cplusplus
 }

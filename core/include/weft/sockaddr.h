@@ -17,6 +17,20 @@ struct sockaddr;
 WEFT_API int weft_sockaddr_format(const struct sockaddr *addr, char *buf, size_t cap,
                                   int *port_out);
 
+/* Writes the address of a numeric IPv4 or IPv6 host and port into out (cap bytes, zeroed
+ * first). An IPv6 host may name its scope ("fe80::1%eth0", by name or number); a nonzero
+ * scope_id wins over it. Returns the address's length; WEFT_EINVAL when host is not a
+ * numeric address of family, names an unknown scope, or port is outside 0-65535;
+ * WEFT_EAFNOSUPPORT for another family; WEFT_ENOBUFS when cap is too small. */
+WEFT_API int weft_sockaddr_ip(int family, const char *host, int port, unsigned flowinfo,
+                              unsigned scope_id, struct sockaddr *out, size_t cap);
+/* Writes the Unix socket address of path (path_len bytes; a leading NUL names an abstract
+ * address) into out (cap bytes, zeroed first). Returns the length to bind or connect with
+ * (an abstract name's length is part of the name); WEFT_EINVAL for an empty path,
+ * WEFT_ENAMETOOLONG, WEFT_ENOBUFS when cap is too small. */
+WEFT_API int weft_sockaddr_unix(const char *path, size_t path_len, struct sockaddr *out,
+                                size_t cap);
+
 #ifdef __cplusplus
 }
 #endif

@@ -53,10 +53,11 @@ WEFT_API int weft_task_new_stepped(weft_loop_t *loop, weft_step_fn step, void *a
 /* From a step function: wait for `awaited` to be done before the next step, or with
  * NULL, yield once (the next step comes on the next iteration). */
 WEFT_API int weft_task_suspend(weft_task_t *task, weft_future_t *awaited);
-/* Ends the task with a result (moved in). From its body or step. */
+/* Ends the task with a result (moved in). From its body or step, or for a step-driven task
+ * between its steps, from the loop's thread (its awaited future no longer wakes it). */
 WEFT_API int weft_task_return(weft_task_t *task, weft_value_t value);
-/* Ends the task with an error, or cancelled when code is WEFT_ECANCELLED. Returns `code`,
- * so a stackful body can `return weft_task_fail(self, ...)`. */
+/* Ends the task with an error, or cancelled when code is WEFT_ECANCELLED; when, as return.
+ * Returns `code`, so a stackful body can `return weft_task_fail(self, ...)`. */
 WEFT_API int weft_task_fail(weft_task_t *task, int code, const char *message, void *payload,
                             weft_free_fn payload_free);
 

@@ -35,6 +35,10 @@ WEFT_API int weft_taskgroup_add(weft_taskgroup_t *group, weft_task_t *task);
 WEFT_API int weft_taskgroup_cancel(weft_taskgroup_t *group);
 /* From the parent task: waits for every child; `body_rc` is the body's outcome. */
 WEFT_API int weft_taskgroup_exit_await(weft_taskgroup_t *group, int body_rc);
+/* exit as a future, for a parent that is a step-driven task: it completes once no child
+ * runs, with exit_await's outcome as its error (cancelled for WEFT_ECANCELLED). Cancelling
+ * it is the parent's cancellation while it waits: the children are cancelled first. */
+WEFT_API int weft_taskgroup_exit(weft_taskgroup_t *group, int body_rc, weft_future_t **out);
 /* After exit: the failed children (and the body's error, as a future) in failure order.
  * Fills out[0..capacity) with borrowed futures and returns the count. */
 WEFT_API size_t weft_taskgroup_errors(const weft_taskgroup_t *group, weft_future_t **out,

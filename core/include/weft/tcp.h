@@ -70,6 +70,32 @@ WEFT_API int weft_connect_accepted_fd(weft_loop_t *loop, const weft_protocol_t *
                                       int fd, const weft_connect_options_t *options,
                                       weft_future_t **out);
 
+/* A connected TCP socket instead of a transport, for a binding that wraps sockets itself: races
+ * `addrs` as weft_create_connection_addrs does (happy_eyeballs_delay and interleave apply),
+ * binding each attempt to the first of `locals` (may be NULL) of its family that binds. Result:
+ * see weft_connect_socket_take. The addresses are copied. */
+WEFT_API int weft_connect_socket(weft_loop_t *loop, const struct sockaddr *const *addrs,
+                                 size_t count, const struct sockaddr *const *locals,
+                                 size_t local_count, const weft_connect_options_t *options,
+                                 weft_future_t **out);
+/* The connected descriptor (non-blocking, close-on-exec) of a weft_connect_socket future that
+ * succeeded, once: the caller owns it. WEFT_EINVAL otherwise (taken already, or no such future).
+ * One never taken closes with the future. */
+WEFT_API int weft_connect_socket_take(weft_future_t *future);
+/* Why a connection race failed, step by step, so a binding can raise its language's own
+ * errors (asyncio's "Multiple exceptions: ..."): of a future of weft_connect_socket or
+ * weft_create_connection*, the failures in the order they happened (0 if it did not fail so),
+ * and failure `index`'s error code (returned; WEFT_EINVAL out of range), step, and address:
+ * the local one for a BIND, the remote one otherwise, copied into *addr of *len bytes. */
+enum {
+  WEFT_CONNECT_STEP_CONNECT = 0,  /* connect() to the remote address failed */
+  WEFT_CONNECT_STEP_BIND = 1,     /* bind() to this local address failed */
+  WEFT_CONNECT_STEP_NO_LOCAL = 2, /* no local address has the remote address's family */
+  WEFT_CONNECT_STEP_SOCKET = 3    /* no socket could be made for the remote address */
+};
+WEFT_API size_t weft_connect_failure_count(const weft_future_t *future);
+WEFT_API int weft_connect_failure(const weft_future_t *future, size_t index, int *step,
+                                  struct sockaddr *addr, size_t *len);
 #ifdef __cplusplus
 }
 #endif

@@ -37,6 +37,26 @@ WEFT_API int weft_create_datagram_endpoint(weft_loop_t *loop, const weft_protoco
 WEFT_API int weft_create_datagram_endpoint_fd(weft_loop_t *loop, const weft_protocol_t *protocol,
                                               void *arg, int fd, weft_future_t **out);
 
+/* One address pair create_datagram_endpoint may use: a socket of family and protocol, bound
+ * to local and connected to remote when they are not NULL (their lengths matter for Unix
+ * abstract names; 0 takes the family's whole address). */
+typedef struct weft_datagram_candidate_s {
+  int family;
+  int protocol;
+  const struct sockaddr *local;
+  size_t local_len;
+  const struct sockaddr *remote;
+  size_t remote_len;
+} weft_datagram_candidate_t;
+
+/* asyncio's datagram socket set-up: tries each candidate in turn (a non-blocking socket,
+ * SO_REUSEPORT and SO_BROADCAST when asked, bind, then connect unless allow_broadcast) and
+ * puts the first socket made in *fd_out (the caller's to wrap or close). Returns the index of
+ * that candidate, the first candidate's error, or WEFT_ENOTSUP at once when SO_REUSEPORT
+ * cannot be set. */
+WEFT_API int weft_datagram_socket(const weft_datagram_candidate_t *candidates, size_t count,
+                                  int reuse_port, int allow_broadcast, int *fd_out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,127 @@
+#!/bin/sh
+# Node echo benchmark: weft's protocol style and streams style against Node's net (with
+# socket.on('data') and with `for await`), on loopback, at 1, 10 and 100 KiB, driven by the
+# project's native client (bench/echo_client.c).
+#
+#   bench/node/echo.sh BUILD_DIR [SECONDS] [CONNECTIONS] [ROUNDS]
+#
+# BUILD_DIR holds bench/echo_client and the addon (bindings/node/weft.node). Every round
+# runs the four servers back to back with the same client, so drift in the machine's load
+# hits them alike; the table shows medians over the rounds. Each run first warms the server
+# up (a short client run, not counted: connections, JIT, allocator), then measures a timed
+# run; the server's CPU time over that run is read from /proc/PID/task/*/schedstat, every
+# thread of the process (V8's and libuv's helpers too), and divided by the requests served.
+# The server is pinned to one core and the client to the others (PIN=0 turns this off).
+# SERVERS may add `uv`, the raw libuv server in C (bench/echo_uv.c), as the floor.
+set -e
+BUILD=${1:-build}
+SECS=${2:-3}
+CONNS=${3:-4}
+ROUNDS=${4:-3}
+WARMUP=${WARMUP:-1}
+SIZES=${SIZES:-"1024 10240 102400"}
+SERVERS=${SERVERS:-"weft-proto weft-stream net-data net-await"}
+HERE=$(cd "$(dirname "$0")" && pwd)
+NODE=${NODE:-node}
+CLIENT=$BUILD/bench/echo_client
+export WEFT_NODE_ADDON=${WEFT_NODE_ADDON:-$(cd "$BUILD" && pwd)/bindings/node/weft.node}
+LOGDIR=${LOGDIR:-$HERE/../../logs/node-echo}
+mkdir -p "$LOGDIR"
+RAW=$LOGDIR/raw.txt
+# REPORT_ONLY=1 prints the table of the last run's raw figures again.
+[ "${REPORT_ONLY:-0}" = 1 ] && ROUNDS=0 || : >"$RAW"
+
+ncpu=$(nproc 2>/dev/null || echo 1)
+SPIN=""
+CPIN=""
+if [ "${PIN:-1}" != 0 ] && [ "$ncpu" -ge 2 ] && command -v taskset >/dev/null; then
+  SPIN="taskset -c ${SERVER_CPUS:-0}"
+  CPIN="taskset -c ${CLIENT_CPUS:-1-$((ncpu - 1))}"
+fi
+
+# CPU nanoseconds of every thread of a process, now.
+cpu_ns() {
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+
+echo "# $(uname -m), $ncpu cores, node $($NODE --version), $(date -u '+%Y-%m-%d %H:%M UTC');" \
+  "${SECS}s x $ROUNDS rounds, $CONNS connections, warm-up ${WARMUP}s;" \
+  "server pin: ${SPIN:-none}, client pin: ${CPIN:-none}"
+
+for size in $SIZES; do
+  r=1
+  while [ "$r" -le "$ROUNDS" ]; do
+    for server in $SERVERS; do
+      portfile=$LOGDIR/port.$server
+      : >"$portfile"
+      if [ "$server" = uv ]; then
+        # The floor: the project's raw libuv echo server (C). It takes a port: a free one
+        # from the kernel, handed over at once.
+        # Another process may take the port in between: then try another.
+        for attempt in 1 2 3; do
+          "$NODE" -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => {
+            console.log(s.address().port); s.close(); })' >"$portfile"
+          $SPIN "$BUILD/bench/echo_uv" "$(cat "$portfile")" >/dev/null 2>&1 &
+          pid=$!
+          sleep 0.3
+          kill -0 $pid 2>/dev/null && break
+        done
+      else
+        $SPIN "$NODE" "$HERE/echo_servers.js" "$server" >"$portfile" &
+      fi
+      pid=$!
+      # The server prints its port once it listens (bounded wait: 30 s).
+      tries=0
+      while [ ! -s "$portfile" ] && [ $tries -lt 300 ] && kill -0 $pid 2>/dev/null; do
+        sleep 0.1
+        tries=$((tries + 1))
+      done
+      PORT=$(head -n 1 "$portfile")
+      [ -n "$PORT" ] || { echo "the $server server did not start" >&2; exit 1; }
+      # A run whose client fails (the server died) is reported and left out.
+      if $CPIN "$CLIENT" $PORT "$size" "$WARMUP" "$CONNS" 0 >/dev/null; then
+        before=$(cpu_ns $pid)
+        if out=$($CPIN "$CLIENT" $PORT "$size" "$SECS" "$CONNS" 0); then
+          after=$(cpu_ns $pid)
+          set -- $out
+          echo "$size $server $r $1 $2 $3 $((after - before))" >>"$RAW"
+        fi
+      fi
+      kill $pid 2>/dev/null || echo "# the $server server had exited: run left out" >&2
+      wait $pid 2>/dev/null || true
+    done
+    r=$((r + 1))
+  done
+done
+
+# Medians of the rounds; "x net" compares with net-data (protocol style's peer) or
+# net-await (streams style's peer): req/s ratio and CPU-per-request ratio.
+awk -v servers="$SERVERS" '
+  function median(a, n,   i, j, t) {
+    for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j > 0 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  { key = $1 " " $2; n[key]++; rq[key, n[key]] = $4; mb[key, n[key]] = $5
+    cpu[key, n[key]] = $6 > 0 ? $7 / 1000 / $6 : 0
+    if (!($1 in seen)) { seen[$1] = 1; sizes[++ns] = $1 } }
+  END {
+    peer["weft-proto"] = "net-data"; peer["weft-stream"] = "net-await"; peer["uv"] = "net-data"
+    ns2 = split(servers, sv, " ")
+    printf "%-7s %-12s %9s %8s %8s %9s %8s %9s\n", "size", "server", "req/s", "MiB/s", "cpu-us", "peer", "req/s x", "cpu x"
+    for (i = 1; i <= ns; i++) {
+      s = sizes[i]
+      for (k = 1; k <= ns2; k++) {
+        key = s " " sv[k]; m = n[key]
+        for (j = 1; j <= m; j++) { a[j] = rq[key, j]; b[j] = mb[key, j]; c[j] = cpu[key, j] }
+        mr[key] = median(a, m); mm[key] = median(b, m); mc[key] = median(c, m)
+      }
+      for (k = 1; k <= ns2; k++) {
+        key = s " " sv[k]; p = peer[sv[k]]; pk = s " " p
+        if (p != "" && mr[pk] > 0 && mc[pk] > 0)
+          printf "%-7s %-12s %9.0f %8.1f %8.2f %9s %7.2fx %8.2fx\n", s, sv[k], mr[key], mm[key], mc[key], p, mr[key] / mr[pk], mc[key] / mc[pk]
+        else
+          printf "%-7s %-12s %9.0f %8.1f %8.2f %9s %8s %9s\n", s, sv[k], mr[key], mm[key], mc[key], "-", "-", "-"
+      }
+    }
+    printf "# medians of the rounds; cpu-us = server CPU time (all threads, schedstat) per request;\n# x = over the peer in Node (protocol style: net on(data); streams style: net for-await)\n"
+  }' "$RAW"

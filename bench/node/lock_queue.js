@@ -1,0 +1,86 @@
+'use strict';
+// Lock and Queue throughput against the npm packages async-mutex (Mutex) and p-queue
+// (PQueue), in the same process, interleaved, median of 7 rounds; ns per operation.
+//   node bench/node/lock_queue.js [operations]
+// The peers come from bindings/node/dev (ci/deps.sh installs them).
+const path = require('node:path');
+const weft = require('../../bindings/node');
+
+const dev = path.join(__dirname, '..', '..', 'bindings', 'node', 'dev', 'node_modules');
+const { Mutex } = require(path.join(dev, 'async-mutex'));
+const N = Number(process.argv[2] || 20000);
+const WORKERS = 10;
+
+// A lock passed around by WORKERS contenders, each taking it N / WORKERS times.
+async function lockRun(acquire, release) {
+  const t0 = process.hrtime.bigint();
+  let shared = 0;
+  await Promise.all(Array.from({ length: WORKERS }, async () => {
+    for (let i = 0; i < N / WORKERS; i++) {
+      await acquire();
+      shared++;
+      release();
+    }
+  }));
+  if (shared !== N) throw new Error('lost an acquisition');
+  return Number(process.hrtime.bigint() - t0) / N;
+}
+
+// Producer/consumer hand-off of N items through a queue, WORKERS consumers.
+async function weftQueueRun() {
+  const q = new weft.Queue(100);
+  const t0 = process.hrtime.bigint();
+  let got = 0;
+  const consumers = Array.from({ length: WORKERS }, async () => {
+    for (;;) {
+      try {
+        await q.get();
+      } catch (err) {
+        if (err instanceof weft.QueueShutDown) return;
+        throw err;
+      }
+      got++;
+    }
+  });
+  for (let i = 0; i < N; i++) await q.put(i);
+  q.shutdown();
+  await Promise.all(consumers);
+  if (got !== N) throw new Error('lost an item');
+  return Number(process.hrtime.bigint() - t0) / N;
+}
+
+// p-queue runs async jobs with a concurrency limit: N trivial jobs, WORKERS at a time,
+// added under its back-pressure (onSizeLessThan) as a bounded queue would apply it.
+async function pQueueRun(PQueue) {
+  const q = new PQueue({ concurrency: WORKERS });
+  const t0 = process.hrtime.bigint();
+  let got = 0;
+  for (let i = 0; i < N; i++) {
+    if (q.size >= 100) await q.onSizeLessThan(100);
+    q.add(async () => { got++; });
+  }
+  await q.onIdle();
+  if (got !== N) throw new Error('lost a job');
+  return Number(process.hrtime.bigint() - t0) / N;
+}
+
+(async () => {
+  const { default: PQueue } = await import(path.join(dev, 'p-queue', 'dist', 'index.js'));
+  const wlock = new weft.Lock();
+  const mutex = new Mutex();
+  let releaseMutex;
+  const peers = {
+    'weft Lock (10 contenders)': () => lockRun(() => wlock.acquire(), () => wlock.release()),
+    'async-mutex Mutex (10 contenders)': () =>
+      lockRun(async () => { releaseMutex = await mutex.acquire(); }, () => releaseMutex()),
+    'weft Queue(100), 10 consumers': weftQueueRun,
+    'p-queue, concurrency 10, 100 queued': () => pQueueRun(PQueue),
+  };
+  const results = {};
+  for (let round = 0; round < 7; round++)
+    for (const [name, run] of Object.entries(peers)) (results[name] ??= []).push(await run());
+  for (const [name, xs] of Object.entries(results)) {
+    xs.sort((a, b) => a - b);
+    console.log(`${name.padEnd(40)} ${xs[3].toFixed(0).padStart(7)} ns/op`);
+  }
+})();

@@ -1,0 +1,119 @@
+package weft
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"testing"
+)
+
+// Writes of mixed sizes from one goroutine, the peer reading as they come: the 1 MiB ones
+// fill the socket, so Write alternates between sending itself and queueing for the loop,
+// and the peer must still receive every byte in order.
+func TestConnDirectWriteKeepsOrder(t *testing.T) {
+	l := newLoop(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		gc, err := ln.Accept()
+		if err != nil {
+			close(accepted)
+			return
+		}
+		accepted <- gc
+	}()
+	c, err := l.DialContext(context.Background(), "tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	gc, ok := <-accepted
+	if !ok {
+		t.Fatal("accept failed")
+	}
+	defer gc.Close()
+	c.mu.Lock()
+	direct := c.wfd >= 0
+	c.mu.Unlock()
+	if !direct {
+		t.Fatal("a plain TCP connection should write to its socket itself while the core is idle")
+	}
+
+	var want bytes.Buffer
+	// After each 1 MiB write, many small ones: while the core still sends the big one's
+	// rest, the peer's reads make room in the socket, which a Write must not use.
+	sizes := []int{1, 1000, 200 << 10, 3, 70 << 10, 1 << 20, 17, 5000}
+	for i := 0; i < 300; i++ {
+		sizes = append(sizes, 100+i)
+	}
+	var seq byte
+	for round := 0; round < 4; round++ {
+		for _, n := range sizes {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = seq
+				seq = seq*31 + 7
+			}
+			want.Write(b)
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for round := 0; round < 4 && err == nil; round++ {
+			off := 0
+			for _, n := range sizes {
+				chunk := want.Bytes()[(round*sum(sizes))+off : (round*sum(sizes))+off+n]
+				if _, err = c.Write(chunk); err != nil {
+					break
+				}
+				off += n
+			}
+		}
+		done <- err
+	}()
+	got := make([]byte, want.Len())
+	if _, err := io.ReadFull(gc, got); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want.Bytes()) {
+		i := 0
+		for i < len(got) && got[i] == want.Bytes()[i] {
+			i++
+		}
+		t.Fatalf("the bytes differ from offset %d on", i)
+	}
+	// Once everything has arrived the core is idle again: a small exchange still works.
+	checkEchoPeer(t, c, gc, []byte("after the burst"))
+}
+
+func sum(xs []int) int {
+	s := 0
+	for _, x := range xs {
+		s += x
+	}
+	return s
+}
+
+// checkEchoPeer writes msg on c and reads it on the peer gc.
+func checkEchoPeer(t *testing.T, c, gc net.Conn, msg []byte) {
+	t.Helper()
+	if _, err := c.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(gc, got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, msg) {
+		t.Fatalf("got %q, want %q", got, msg)
+	}
+}

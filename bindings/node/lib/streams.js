@@ -1,0 +1,213 @@
+'use strict';
+// Streams: asyncio's StreamReader / StreamWriter over one native connection, with
+// openConnection / startServer for TCP and Unix sockets. Reads, limits, EOF and errors are
+// the core's (LimitOverrunError keeps the data, IncompleteReadError carries `partial`);
+// this file shapes arguments and adds what is Node's: `for await` over lines and a
+// stream.Duplex view.
+const { Duplex } = require('node:stream');
+const { tlsSpec } = require('./tls');
+
+function bytes(data, what = 'data') {
+  if (typeof data === 'string') return Buffer.from(data);
+  if (Buffer.isBuffer(data) || data instanceof Uint8Array) return data;
+  throw new TypeError(`${what} must be a Buffer, a Uint8Array or a string`);
+}
+
+function checkOptions(options) {
+  if (options !== undefined && (options === null || typeof options !== 'object')) {
+    throw new TypeError('options must be an object');
+  }
+  return options ?? {};
+}
+
+module.exports = (native) => {
+  const conns = new WeakMap(); // reader or writer -> native connection
+
+  class StreamReader {
+    constructor(conn) {
+      conns.set(this, conn);
+    }
+    read(n = -1, options) {
+      return conns.get(this).read(n, options);
+    }
+    readline(options) {
+      return conns.get(this).readline(options);
+    }
+    readUntil(separator = '\n', options) {
+      const seps = Array.isArray(separator) ? separator : [separator];
+      return conns.get(this).readuntil(seps.map((s) => bytes(s, 'separator')), options);
+    }
+    readExactly(n, options) {
+      return conns.get(this).readexactly(n, options);
+    }
+    atEof() {
+      return conns.get(this).atEof();
+    }
+    get buffered() {
+      return conns.get(this).buffered();
+    }
+    get limit() {
+      return conns.get(this).limit();
+    }
+    // `for await (const line of reader)`: lines until EOF, as asyncio's __anext__.
+    async *[Symbol.asyncIterator]() {
+      const conn = conns.get(this);
+      for (;;) {
+        const line = await conn.readline();
+        if (line.length === 0) return;
+        yield line;
+      }
+    }
+  }
+
+  class StreamWriter {
+    constructor(conn, reader) {
+      conns.set(this, conn);
+      this.reader = reader;
+    }
+    write(data) {
+      conns.get(this).write(bytes(data));
+    }
+    writelines(list) {
+      const conn = conns.get(this);
+      for (const data of list) conn.write(bytes(data));
+    }
+    writeEof() {
+      conns.get(this).writeEof();
+    }
+    canWriteEof() {
+      return conns.get(this).canWriteEof();
+    }
+    drain(options) {
+      return conns.get(this).drain(options);
+    }
+    close() {
+      conns.get(this).close();
+    }
+    abort() {
+      conns.get(this).abort();
+    }
+    isClosing() {
+      return conns.get(this).isClosing();
+    }
+    waitClosed(options) {
+      return conns.get(this).waitClosed(options);
+    }
+    getExtraInfo(name) {
+      return conns.get(this).extraInfo(name);
+    }
+    // asyncio's transport.set_write_buffer_limits(high, low): drain() waits above high.
+    setWriteBufferLimits({ high, low } = {}) {
+      conns.get(this).setWriteBufferLimits(high, low);
+    }
+    getWriteBufferSize() {
+      return conns.get(this).writeBufferSize();
+    }
+    ref() {
+      conns.get(this).ref();
+      return this;
+    }
+    unref() {
+      conns.get(this).unref();
+      return this;
+    }
+  }
+
+  function pair(conn) {
+    const reader = new StreamReader(conn);
+    return [reader, new StreamWriter(conn, reader)];
+  }
+
+  async function openConnection(host, port, options) {
+    const { limit, tls, signal } = checkOptions(options);
+    return pair(await native.openConnection(host, port, limit, tlsSpec(tls), { signal }));
+  }
+
+  async function openUnixConnection(path, options) {
+    const { limit, tls, signal } = checkOptions(options);
+    return pair(await native.openUnixConnection(path, limit, tlsSpec(tls), { signal }));
+  }
+
+  // The client callback's failure closes its connection and is reported as an uncaught
+  // exception, as a throwing listener of a net.Server would be.
+  function clientCaller(clientConnected) {
+    if (typeof clientConnected !== 'function') throw new TypeError('clientConnected must be a function');
+    return (conn) => {
+      const [reader, writer] = pair(conn);
+      let result;
+      try {
+        result = clientConnected(reader, writer);
+      } catch (err) {
+        conn.abort();
+        throw err;
+      }
+      if (result && typeof result.then === 'function') {
+        result.then(undefined, (err) => {
+          conn.abort();
+          process.nextTick(() => {
+            throw err;
+          });
+        });
+      }
+    };
+  }
+
+  async function startServer(clientConnected, host, port, options) {
+    const { limit, tls, backlog, reusePort } = checkOptions(options);
+    return native.startServer(clientCaller(clientConnected), host ?? undefined, port ?? 0, limit,
+                              tlsSpec(tls), backlog, reusePort);
+  }
+
+  async function startUnixServer(clientConnected, path, options) {
+    const { limit, tls, backlog } = checkOptions(options);
+    return native.startUnixServer(clientCaller(clientConnected), path, limit, tlsSpec(tls), backlog);
+  }
+
+  // A stream.Duplex over a reader and writer, for code that expects a Node stream.
+  function toDuplex(reader, writer, { highWaterMark = 65536 } = {}) {
+    if (!(reader instanceof StreamReader) || !(writer instanceof StreamWriter)) {
+      throw new TypeError('toDuplex takes a StreamReader and a StreamWriter');
+    }
+    return new Duplex({
+      highWaterMark,
+      read(size) {
+        reader.read(Math.max(size, 1)).then(
+          (chunk) => this.push(chunk.length === 0 ? null : chunk),
+          (err) => this.destroy(err),
+        );
+      },
+      write(chunk, encoding, callback) {
+        try {
+          writer.write(typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk);
+        } catch (err) {
+          callback(err);
+          return;
+        }
+        writer.drain().then(() => callback(), callback);
+      },
+      final(callback) {
+        try {
+          if (writer.canWriteEof()) writer.writeEof();
+          else writer.close();
+          callback();
+        } catch (err) {
+          callback(err);
+        }
+      },
+      destroy(err, callback) {
+        writer.close();
+        callback(err);
+      },
+    });
+  }
+
+  return {
+    StreamReader,
+    StreamWriter,
+    openConnection,
+    openUnixConnection,
+    startServer,
+    startUnixServer,
+    toDuplex,
+  };
+};

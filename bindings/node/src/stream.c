@@ -1,0 +1,588 @@
+/* Streams: asyncio's StreamReader and StreamWriter of one connection, as one native object
+ * (lib/streams.js presents its reader and writer halves), open_connection and
+ * start_server. Every read, drain and wait is a core future; the limit rules and errors
+ * (LimitOverrunError, IncompleteReadError with the partial data) are the core's.
+ *
+ * The object stays reachable while its connection is open, and the socket keeps the
+ * process alive, as a net.Socket does, until the connection is lost or unref() is called. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "weft_node.h"
+
+static const napi_type_tag conn_tag = {0x77656674u, 0x53545245414d3031u};
+
+typedef struct {
+  wn_state_t *st;
+  weft_stream_writer_t *writer;
+  napi_ref self;       /* strong until the connection is lost */
+  weft_future_t *lost; /* wait_closed, which drops `self` */
+} wn_conn_t;
+
+static void conn_lost(weft_future_t *future, void *arg);
+
+static void conn_release(void *p) {
+  wn_conn_t *c = p;
+  if (c->lost != NULL) {
+    weft_future_remove_done_callback(c->lost, conn_lost, c);
+    weft_future_release(c->lost);
+  }
+  weft_stream_writer_release(c->writer);
+  free(c);
+}
+
+static void conn_lost(weft_future_t *future, void *arg) {
+  (void)future;
+  wn_conn_t *c = arg;
+  /* The object may be collected now; its finalizer releases the writer. */
+  if (c->self != NULL) {
+    napi_delete_reference(c->st->env, c->self);
+    c->self = NULL;
+  }
+}
+
+static napi_value conn_ctor(napi_env env, napi_callback_info info) {
+  napi_value argv[1], self;
+  if (wn_ctor_args(env, info, 1, argv, &self) != 0)
+    return NULL;
+  wn_conn_t *c = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external ||
+      napi_get_value_external(env, argv[0], (void **)&c) != napi_ok || c == NULL) {
+    napi_throw_type_error(env, "ERR_ILLEGAL_CONSTRUCTOR",
+                          "connections come from openConnection or startServer");
+    return NULL;
+  }
+  if (wn_wrap(env, self, &conn_tag, c, conn_release) != napi_ok)
+    return NULL;
+  return self;
+}
+
+/* A connection object for `writer` (retained here). */
+static napi_value conn_new(napi_env env, wn_state_t *st, weft_stream_writer_t *writer) {
+  wn_conn_t *c = calloc(1, sizeof *c);
+  if (c == NULL)
+    return wn_throw(env, WEFT_ENOMEM, NULL);
+  c->st = st;
+  c->writer = weft_stream_writer_retain(writer);
+  napi_value ctor, ext, out;
+  if (napi_get_reference_value(env, st->net->conn_class, &ctor) != napi_ok ||
+      napi_create_external(env, c, NULL, NULL, &ext) != napi_ok ||
+      napi_new_instance(env, ctor, 1, &ext, &out) != napi_ok) {
+    conn_release(c);
+    return NULL;
+  }
+  if (napi_create_reference(env, out, 1, &c->self) == napi_ok &&
+      (weft_stream_wait_closed(writer, &c->lost) != 0 ||
+       weft_future_add_done_callback(c->lost, conn_lost, c) != 0)) {
+    /* No way to learn of the end: the object is then kept only by its users. */
+    napi_delete_reference(env, c->self);
+    c->self = NULL;
+  }
+  return out;
+}
+
+static wn_conn_t *this_conn(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  napi_value self;
+  if (wn_args(env, info, n, argv, &self) != 0)
+    return NULL;
+  return wn_unwrap(env, self, &conn_tag, "stream connection");
+}
+
+static weft_stream_reader_t *reader_of(wn_conn_t *c) {
+  return weft_stream_writer_reader(c->writer);
+}
+
+static napi_value promise_or_throw(napi_env env, wn_conn_t *c, int rc, weft_future_t *f,
+                                   napi_value signal) {
+  if (rc != 0)
+    return wn_throw(env, rc, NULL);
+  return wn_promise(env, c->st, f, signal, NULL, NULL, NULL);
+}
+
+/* ---- reader ---------------------------------------------------------------------------- */
+
+/* read(n, options): n < 0 (or undefined) reads to EOF. */
+static napi_value conn_read(napi_env env, napi_callback_info info) {
+  napi_value argv[2], signal;
+  wn_conn_t *c = this_conn(env, info, 2, argv);
+  int64_t n = -1;
+  if (c == NULL ||
+      (!wn_is_undefined(env, argv[0]) &&
+       wn_get_int64(env, argv[0], "n must be an integer", &n) != 0) ||
+      wn_get_signal(env, argv[1], &signal) != 0)
+    return NULL;
+  weft_future_t *f = NULL;
+  int rc = weft_stream_read(reader_of(c), n, &f);
+  return promise_or_throw(env, c, rc, f, signal);
+}
+
+static napi_value conn_readline(napi_env env, napi_callback_info info) {
+  napi_value argv[1], signal;
+  wn_conn_t *c = this_conn(env, info, 1, argv);
+  if (c == NULL || wn_get_signal(env, argv[0], &signal) != 0)
+    return NULL;
+  weft_future_t *f = NULL;
+  int rc = weft_stream_readline(reader_of(c), &f);
+  return promise_or_throw(env, c, rc, f, signal);
+}
+
+static napi_value conn_readexactly(napi_env env, napi_callback_info info) {
+  napi_value argv[2], signal;
+  wn_conn_t *c = this_conn(env, info, 2, argv);
+  int64_t n = 0;
+  if (c == NULL || wn_get_int64(env, argv[0], "n must be an integer", &n) != 0 ||
+      wn_get_signal(env, argv[1], &signal) != 0)
+    return NULL;
+  if (n < 0) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "readExactly size can not be less than zero");
+    return NULL;
+  }
+  weft_future_t *f = NULL;
+  int rc = weft_stream_readexactly(reader_of(c), (size_t)n, &f);
+  return promise_or_throw(env, c, rc, f, signal);
+}
+
+/* readuntil(separators, options): separators is an array of Buffers (lib/streams.js
+ * turns a single one or a string into that). */
+static napi_value conn_readuntil(napi_env env, napi_callback_info info) {
+  napi_value argv[2], signal;
+  wn_conn_t *c = this_conn(env, info, 2, argv);
+  if (c == NULL || wn_get_signal(env, argv[1], &signal) != 0)
+    return NULL;
+  bool is_array = false;
+  uint32_t n = 0;
+  if (napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[0], &n) != napi_ok || n == 0 || n > 64) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "separators must be 1 to 64 buffers");
+    return NULL;
+  }
+  const void *seps[64];
+  size_t lens[64];
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item;
+    napi_get_element(env, argv[0], i, &item);
+    if (wn_get_bytes(env, item, "a separator must be a Buffer", &seps[i], &lens[i]) != 0)
+      return NULL;
+    if (lens[i] == 0) {
+      napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "a separator must not be empty");
+      return NULL;
+    }
+  }
+  weft_future_t *f = NULL;
+  int rc = weft_stream_readuntil(reader_of(c), seps, lens, n, &f);
+  return promise_or_throw(env, c, rc, f, signal);
+}
+
+static napi_value conn_at_eof(napi_env env, napi_callback_info info) {
+  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  napi_value out = NULL;
+  if (c != NULL)
+    napi_get_boolean(env, weft_stream_at_eof(reader_of(c)), &out);
+  return out;
+}
+
+static napi_value conn_buffered(napi_env env, napi_callback_info info) {
+  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  napi_value out = NULL;
+  if (c != NULL)
+    napi_create_double(env, (double)weft_stream_reader_buffered(reader_of(c)), &out);
+  return out;
+}
+
+static napi_value conn_limit(napi_env env, napi_callback_info info) {
+  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  napi_value out = NULL;
+  if (c != NULL)
+    napi_create_double(env, (double)weft_stream_reader_limit(reader_of(c)), &out);
+  return out;
+}
+
+/* ---- writer ---------------------------------------------------------------------------- */
+
+static napi_value conn_write(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  wn_conn_t *c = this_conn(env, info, 1, argv);
+  const void *data;
+  size_t len;
+  if (c == NULL || wn_get_bytes(env, argv[0], "data must be a Buffer", &data, &len) != 0)
+    return NULL;
+  int rc = weft_stream_write(c->writer, data, len);
+  return rc != 0 ? wn_throw(env, rc, NULL) : NULL;
+}
+
+static napi_value conn_write_eof(napi_env env, napi_callback_info info) {
+  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  if (c == NULL)
+    return NULL;
+  int rc = weft_stream_write_eof(c->writer);
+  return rc != 0 ? wn_throw(env, rc, NULL) : NULL;
+}
+
+static napi_value conn_can_write_eof(napi_env env, napi_callback_info info) {
+  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  napi_value out = NULL;
+  if (c != NULL)
+    napi_get_boolean(env, weft_stream_can_write_eof(c->writer), &out);
+  return out;
+}
+
+static napi_value conn_drain(napi_env env, napi_callback_info info) {
+  napi_value argv[1], signal;
+  wn_conn_t *c = this_conn(env, info, 1, argv);
+  if (c == NULL || wn_get_signal(env, argv[0], &signal) != 0)
+    return NULL;
+  weft_future_t *f = NULL;
+  int rc = weft_stream_drain(c->writer, &f);
+  return promise_or_throw(env, c, rc, f, signal);
+}
+
+static napi_value conn_close(napi_env env, napi_callback_info info) {
+  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  if (c != NULL)
+    weft_stream_close(c->writer);
+  return NULL;
+}
+
+static napi_value conn_abort(napi_env env, napi_callback_info info) {
+  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  if (c != NULL)
+    weft_transport_abort(weft_stream_writer_transport(c->writer));
+  return NULL;
+}
+
+static napi_value conn_is_closing(napi_env env, napi_callback_info info) {
+  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  napi_value out = NULL;
+  if (c != NULL)
+    napi_get_boolean(env, weft_stream_is_closing(c->writer), &out);
+  return out;
+}
+
+static napi_value conn_wait_closed(napi_env env, napi_callback_info info) {
+  napi_value argv[1], signal;
+  wn_conn_t *c = this_conn(env, info, 1, argv);
+  if (c == NULL || wn_get_signal(env, argv[0], &signal) != 0)
+    return NULL;
+  weft_future_t *f = NULL;
+  int rc = weft_stream_wait_closed(c->writer, &f);
+  return promise_or_throw(env, c, rc, f, signal);
+}
+
+/* setWriteBufferLimits(high, low): undefined for the defaults. */
+static napi_value conn_set_limits(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  wn_conn_t *c = this_conn(env, info, 2, argv);
+  int64_t high = -1, low = -1;
+  if (c == NULL ||
+      (!wn_is_undefined(env, argv[0]) && wn_get_int64(env, argv[0], "high", &high) != 0) ||
+      (!wn_is_undefined(env, argv[1]) && wn_get_int64(env, argv[1], "low", &low) != 0))
+    return NULL;
+  if (high >= 0 && low > high) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "low must not exceed high");
+    return NULL;
+  }
+  int rc =
+      weft_transport_set_write_buffer_limits(weft_stream_writer_transport(c->writer), high, low);
+  return rc != 0 ? wn_throw(env, rc, NULL) : NULL;
+}
+
+static napi_value conn_buffer_size(napi_env env, napi_callback_info info) {
+  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  napi_value out = NULL;
+  if (c != NULL)
+    napi_create_double(
+        env, (double)weft_transport_get_write_buffer_size(weft_stream_writer_transport(c->writer)),
+        &out);
+  return out;
+}
+
+/* extraInfo(key): 'peername', 'sockname', 'alpnProtocol', 'tlsVersion', 'cipher',
+ * 'servername', 'fd' (asyncio's get_extra_info with Node's names). */
+static napi_value conn_extra_info(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  wn_conn_t *c = this_conn(env, info, 1, argv);
+  if (c == NULL)
+    return NULL;
+  return wn_transport_info(env, weft_stream_writer_transport(c->writer), argv[0]);
+}
+
+static napi_value conn_set_ref(napi_env env, napi_callback_info info, int ref) {
+  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  if (c == NULL)
+    return NULL;
+  wn_transport_set_ref(c->st, weft_stream_writer_transport(c->writer), ref);
+  napi_value self;
+  napi_get_cb_info(env, info, NULL, NULL, &self, NULL);
+  return self;
+}
+
+static napi_value conn_ref(napi_env env, napi_callback_info info) {
+  return conn_set_ref(env, info, 1);
+}
+
+static napi_value conn_unref(napi_env env, napi_callback_info info) {
+  return conn_set_ref(env, info, 0);
+}
+
+/* ---- open_connection, start_server ------------------------------------------------------ */
+
+static napi_status writer_result(napi_env env, weft_future_t *future, void *arg, napi_value *out) {
+  const weft_value_t *v = NULL;
+  weft_future_result(future, &v);
+  weft_stream_writer_t *w = weft_value_object(v, WEFT_VALUE_STREAM_WRITER);
+  if (w == NULL)
+    return napi_generic_failure;
+  *out = conn_new(env, arg, w);
+  return *out != NULL ? napi_ok : napi_pending_exception;
+}
+
+static napi_status server_result(napi_env env, weft_future_t *future, void *arg, napi_value *out) {
+  const weft_value_t *v = NULL;
+  weft_future_result(future, &v);
+  weft_server_t *s = weft_value_object(v, WEFT_VALUE_SERVER);
+  if (s == NULL)
+    return napi_generic_failure;
+  *out = wn_server_new(env, arg, s);
+  return *out != NULL ? napi_ok : napi_pending_exception;
+}
+
+/* The options every stream call shares: limit and TLS. */
+typedef struct {
+  weft_stream_options_t stream;
+  weft_connect_options_t connect;
+  weft_server_options_t server;
+  weft_tls_options_t tls;
+  weft_tls_context_t *ctx;
+  char *hostname;
+} stream_opts_t;
+
+static int stream_opts(napi_env env, napi_value limit, napi_value tls, int role, stream_opts_t *o) {
+  weft_stream_options_init(&o->stream);
+  weft_connect_options_init(&o->connect);
+  weft_server_options_init(&o->server);
+  o->ctx = NULL;
+  o->hostname = NULL;
+  int64_t n = 0;
+  if (!wn_is_undefined(env, limit) && wn_get_int64(env, limit, "limit must be an integer", &n) != 0)
+    return -1;
+  if (n < 0) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "limit must be positive");
+    return -1;
+  }
+  o->stream.limit = (size_t)n;
+  int rc = wn_tls_options(env, tls, role, &o->tls, &o->ctx, &o->hostname);
+  if (rc < 0)
+    return -1;
+  if (rc == 0) {
+    o->connect.tls = &o->tls;
+    o->server.tls = &o->tls;
+  }
+  o->stream.connect = &o->connect;
+  o->stream.server = &o->server;
+  return 0;
+}
+
+static void stream_opts_clear(stream_opts_t *o) {
+  if (o->ctx != NULL)
+    weft_tls_context_release(o->ctx);
+  free(o->hostname);
+}
+
+/* openConnection(host, port, limit, tls, options) / openUnixConnection(path, limit, tls,
+ * options): a Promise of the connection. */
+static napi_value open_connection(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  wn_state_t *st = wn_state(env);
+  if (st == NULL || wn_args(env, info, 5, argv, NULL) != 0)
+    return NULL;
+  char *host = NULL;
+  int64_t port = 0;
+  stream_opts_t o;
+  napi_value signal;
+  if (wn_get_signal(env, argv[4], &signal) != 0 ||
+      wn_get_string(env, argv[0], "host must be a string", &host, NULL) != 0)
+    return NULL;
+  if (wn_get_int64(env, argv[1], "port must be an integer", &port) != 0 ||
+      stream_opts(env, argv[2], argv[3], WEFT_TLS_CLIENT, &o) != 0) {
+    free(host);
+    return NULL;
+  }
+  weft_future_t *f = NULL;
+  int rc = (port < 0 || port > 65535)
+               ? WEFT_EINVAL
+               : weft_open_connection(st->loop, host, (int)port, &o.stream, &f);
+  stream_opts_clear(&o);
+  free(host);
+  if (rc != 0)
+    return wn_throw(env, rc, rc == WEFT_EINVAL ? "invalid host, port or options" : NULL);
+  return wn_promise(env, st, f, signal, writer_result, st, NULL);
+}
+
+static napi_value open_unix_connection(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  wn_state_t *st = wn_state(env);
+  if (st == NULL || wn_args(env, info, 4, argv, NULL) != 0)
+    return NULL;
+  char *path = NULL;
+  size_t len = 0;
+  stream_opts_t o;
+  napi_value signal;
+  if (wn_get_signal(env, argv[3], &signal) != 0 ||
+      wn_get_string(env, argv[0], "path must be a string", &path, &len) != 0)
+    return NULL;
+  if (stream_opts(env, argv[1], argv[2], WEFT_TLS_CLIENT, &o) != 0) {
+    free(path);
+    return NULL;
+  }
+  weft_future_t *f = NULL;
+  int rc = weft_open_unix_connection(st->loop, path, len, &o.stream, &f);
+  stream_opts_clear(&o);
+  free(path);
+  if (rc != 0)
+    return wn_throw(env, rc, rc == WEFT_EINVAL ? "invalid path or options" : NULL);
+  return wn_promise(env, st, f, signal, writer_result, st, NULL);
+}
+
+typedef struct {
+  wn_state_t *st;
+  napi_ref fn;
+} client_arg_t;
+
+static void client_arg_free(void *p) {
+  client_arg_t *a = p;
+  napi_delete_reference(a->st->env, a->fn);
+  free(a);
+}
+
+static int on_client(weft_stream_reader_t *reader, weft_stream_writer_t *writer, void *arg) {
+  (void)reader;
+  client_arg_t *a = arg;
+  wn_state_t *st = a->st;
+  wn_scope_t scope;
+  if (wn_scope_open(st, &scope) != 0)
+    return 0;
+  napi_env env = st->env;
+  napi_value fn, conn, global, ignored;
+  if (napi_get_reference_value(env, a->fn, &fn) == napi_ok &&
+      (conn = conn_new(env, st, writer)) != NULL) {
+    napi_get_global(env, &global);
+    napi_call_function(env, global, fn, 1, &conn, &ignored);
+  }
+  wn_scope_close(st, &scope);
+  return 0;
+}
+
+/* startServer(onClient, host, port, limit, tls, backlog, reusePort) and
+ * startUnixServer(onClient, path, limit, tls, backlog): a Promise of the Server.
+ * onClient(conn) is called from the loop for each connection. */
+static napi_value start_server(napi_env env, napi_callback_info info, int unix_socket) {
+  napi_value argv[7];
+  wn_state_t *st = wn_state(env);
+  if (st == NULL || wn_args(env, info, 7, argv, NULL) != 0)
+    return NULL;
+  napi_valuetype t;
+  napi_typeof(env, argv[0], &t);
+  if (t != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "the client callback must be a function");
+    return NULL;
+  }
+  char *where = NULL;
+  size_t where_len = 0;
+  int64_t port = 0, backlog = 100;
+  bool reuse_port = false;
+  napi_value *rest = unix_socket ? &argv[2] : &argv[3];
+  if (!unix_socket && wn_is_undefined(env, argv[1])) {
+    where = NULL;
+  } else if (wn_get_string(env, argv[1],
+                           unix_socket ? "path must be a string" : "host must be a string", &where,
+                           &where_len) != 0) {
+    return NULL;
+  }
+  stream_opts_t o;
+  if ((!unix_socket && wn_get_int64(env, argv[2], "port must be an integer", &port) != 0) ||
+      (!wn_is_undefined(env, rest[2]) &&
+       wn_get_int64(env, rest[2], "backlog must be an integer", &backlog) != 0) ||
+      (!unix_socket && !wn_is_undefined(env, rest[3]) &&
+       napi_get_value_bool(env, rest[3], &reuse_port) != napi_ok) ||
+      stream_opts(env, rest[0], rest[1], WEFT_TLS_SERVER, &o) != 0) {
+    free(where);
+    return NULL;
+  }
+  o.server.backlog = (int)(backlog > 0 && backlog < 65536 ? backlog : 100);
+  o.server.reuse_port = reuse_port;
+  client_arg_t *a = malloc(sizeof *a);
+  int rc = WEFT_ENOMEM;
+  weft_future_t *f = NULL;
+  if (a != NULL) {
+    a->st = st;
+    napi_create_reference(env, argv[0], 1, &a->fn);
+    if (unix_socket)
+      rc = weft_start_unix_server(st->loop, on_client, a, client_arg_free, where, where_len,
+                                  &o.stream, &f);
+    else
+      rc = (port < 0 || port > 65535) ? WEFT_EINVAL
+                                      : weft_start_server(st->loop, on_client, a, client_arg_free,
+                                                          where, (int)port, &o.stream, &f);
+    if (rc != 0)
+      client_arg_free(a);
+  }
+  stream_opts_clear(&o);
+  free(where);
+  if (rc != 0)
+    return wn_throw(env, rc, rc == WEFT_EINVAL ? "invalid address or options" : NULL);
+  return wn_promise(env, st, f, NULL, server_result, st, NULL);
+}
+
+static napi_value start_tcp_server(napi_env env, napi_callback_info info) {
+  return start_server(env, info, 0);
+}
+
+static napi_value start_unix_server(napi_env env, napi_callback_info info) {
+  return start_server(env, info, 1);
+}
+
+napi_status wn_stream_init(napi_env env, napi_value exports) {
+  wn_state_t *st = wn_state(env);
+  if (st == NULL)
+    return napi_pending_exception;
+  napi_property_descriptor props[] = {
+      WN_METHOD("read", conn_read),
+      WN_METHOD("readline", conn_readline),
+      WN_METHOD("readexactly", conn_readexactly),
+      WN_METHOD("readuntil", conn_readuntil),
+      WN_METHOD("atEof", conn_at_eof),
+      WN_METHOD("buffered", conn_buffered),
+      WN_METHOD("limit", conn_limit),
+      WN_METHOD("write", conn_write),
+      WN_METHOD("writeEof", conn_write_eof),
+      WN_METHOD("canWriteEof", conn_can_write_eof),
+      WN_METHOD("drain", conn_drain),
+      WN_METHOD("close", conn_close),
+      WN_METHOD("abort", conn_abort),
+      WN_METHOD("isClosing", conn_is_closing),
+      WN_METHOD("waitClosed", conn_wait_closed),
+      WN_METHOD("setWriteBufferLimits", conn_set_limits),
+      WN_METHOD("writeBufferSize", conn_buffer_size),
+      WN_METHOD("extraInfo", conn_extra_info),
+      WN_METHOD("ref", conn_ref),
+      WN_METHOD("unref", conn_unref),
+  };
+  napi_value cls;
+  napi_status s = napi_define_class(env, "StreamConnection", NAPI_AUTO_LENGTH, conn_ctor, NULL,
+                                    WN_COUNT(props), props, &cls);
+  if (s == napi_ok)
+    s = napi_create_reference(env, cls, 1, &st->net->conn_class);
+  if (s == napi_ok)
+    s = napi_set_named_property(env, exports, "StreamConnection", cls);
+  napi_property_descriptor fns[] = {
+      WN_METHOD("openConnection", open_connection),
+      WN_METHOD("openUnixConnection", open_unix_connection),
+      WN_METHOD("startServer", start_tcp_server),
+      WN_METHOD("startUnixServer", start_unix_server),
+  };
+  if (s == napi_ok)
+    s = napi_define_properties(env, exports, WN_COUNT(fns), fns);
+  return s;
+}

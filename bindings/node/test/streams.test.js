@@ -1,0 +1,177 @@
+'use strict';
+// Streams: asyncio's reader and writer semantics from the core, over TCP and Unix sockets
+// on the loopback, with `for await`, AbortSignal and the stream.Duplex view.
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { pipeline } = require('node:stream/promises');
+const weft = require('..');
+
+// An echo server whose client handler echoes lines until EOF.
+async function lineEcho(options) {
+  return weft.startServer(async (reader, writer) => {
+    for await (const line of reader) {
+      writer.write(line);
+      await writer.drain();
+    }
+    writer.close();
+  }, '127.0.0.1', 0, options);
+}
+
+test('readline, readExactly, readUntil and read to EOF over TCP', async () => {
+  const server = await lineEcho();
+  const [reader, writer] = await weft.openConnection('127.0.0.1', server.port());
+  writer.write('hello\nworld\nx;y|z\n');
+  assert.strictEqual(String(await reader.readline()), 'hello\n');
+  assert.strictEqual(String(await reader.readExactly(3)), 'wor');
+  assert.strictEqual(String(await reader.readUntil('\n')), 'ld\n');
+  // Of several separators, the one whose match ends first.
+  assert.strictEqual(String(await reader.readUntil(['|', ';'])), 'x;');
+  writer.writeEof();
+  assert.strictEqual(String(await reader.read()), 'y|z\n');
+  assert.strictEqual((await reader.read()).length, 0);
+  assert.ok(reader.atEof());
+  writer.close();
+  await writer.waitClosed();
+  server.close();
+  await server.waitClosed();
+});
+
+test('IncompleteReadError carries the partial data; LimitOverrunError keeps it', async () => {
+  const server = await weft.startServer(async (reader, writer) => {
+    writer.write('0123456789abc');
+    writer.close();
+  }, '127.0.0.1', 0);
+  const [reader, writer] = await weft.openConnection('127.0.0.1', server.port(), { limit: 4 });
+  assert.strictEqual(reader.limit, 4);
+  await assert.rejects(reader.readUntil('x'), (err) => {
+    assert.ok(err instanceof weft.LimitOverrunError);
+    assert.strictEqual(err.code, 'ELIMITOVERRUN');
+    assert.strictEqual(typeof err.consumed, 'number');
+    return true;
+  });
+  // The data stayed in the reader.
+  assert.strictEqual(String(await reader.readExactly(2)), '01');
+  await assert.rejects(reader.readExactly(100), (err) => {
+    assert.ok(err instanceof weft.IncompleteReadError);
+    assert.strictEqual(String(err.partial), '23456789abc');
+    assert.strictEqual(err.expected, 100);
+    return true;
+  });
+  writer.close();
+  server.close();
+});
+
+test('an aborted read rejects with CancelledError and the reader goes on', async () => {
+  const server = await lineEcho();
+  const [reader, writer] = await weft.openConnection('127.0.0.1', server.port());
+  const ac = new AbortController();
+  const pending = reader.readline({ signal: ac.signal });
+  ac.abort();
+  await assert.rejects(pending, weft.CancelledError);
+  writer.write('after\n');
+  assert.strictEqual(String(await reader.readline()), 'after\n');
+  // An already aborted signal cancels at once.
+  await assert.rejects(reader.read(10, { signal: AbortSignal.abort() }), weft.CancelledError);
+  writer.close();
+  server.close();
+});
+
+test('only one read may wait at a time', async () => {
+  const server = await lineEcho();
+  const [reader, writer] = await weft.openConnection('127.0.0.1', server.port());
+  const first = reader.readline();
+  assert.throws(() => reader.readline(), weft.InvalidStateError);
+  writer.write('one\n');
+  assert.strictEqual(String(await first), 'one\n');
+  writer.close();
+  server.close();
+});
+
+test('drain waits while the write buffer is above the high-water mark', async () => {
+  let release;
+  const gate = new Promise((r) => (release = r));
+  let received = 0;
+  const total = 8 * 1024 * 1024;
+  const server = await weft.startServer(async (reader, writer) => {
+    await gate; // reads nothing until the client saw its buffer fill
+    for (;;) {
+      const chunk = await reader.read(1 << 20);
+      if (chunk.length === 0) break;
+      received += chunk.length;
+    }
+    writer.close();
+  }, '127.0.0.1', 0);
+  const [, writer] = await weft.openConnection('127.0.0.1', server.port());
+  writer.setWriteBufferLimits({ high: 1024, low: 256 });
+  writer.write(Buffer.alloc(total));
+  assert.ok(writer.getWriteBufferSize() > 1024);
+  let drained = false;
+  const d = writer.drain().then(() => (drained = true));
+  await weft.sleep(0);
+  assert.strictEqual(drained, false);
+  release();
+  await d;
+  assert.ok(writer.getWriteBufferSize() <= 256);
+  writer.close();
+  await writer.waitClosed();
+  server.close();
+  await server.waitClosed();
+  assert.strictEqual(received, total);
+});
+
+test('Unix sockets, and a weft connection as a stream.Duplex', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-node-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'echo.sock');
+  const server = await weft.startUnixServer(async (reader, writer) => {
+    const duplex = weft.toDuplex(reader, writer);
+    await pipeline(duplex, duplex); // echo until EOF, then end
+  }, file);
+  const [reader, writer] = await weft.openUnixConnection(file);
+  const duplex = weft.toDuplex(reader, writer);
+  const chunks = [];
+  duplex.on('data', (c) => chunks.push(c));
+  const ended = new Promise((resolve) => duplex.on('end', resolve));
+  duplex.write('through ');
+  duplex.end('a duplex');
+  await ended;
+  assert.strictEqual(Buffer.concat(chunks).toString(), 'through a duplex');
+  server.close();
+  await server.waitClosed();
+  assert.ok(!fs.existsSync(file));
+});
+
+test('connection errors carry Node-style codes', async () => {
+  const server = await weft.startServer(() => {}, '127.0.0.1', 0);
+  const port = server.port();
+  server.close();
+  await server.waitClosed();
+  await assert.rejects(weft.openConnection('127.0.0.1', port), (err) => err.code === 'ECONNREFUSED');
+  await assert.rejects(weft.openUnixConnection('/nonexistent/weft.sock'), (err) => err.code === 'ENOENT');
+});
+
+test('bad input throws, closed objects throw, nothing crashes', async () => {
+  await assert.rejects(weft.openConnection(42, 1), TypeError);
+  await assert.rejects(weft.openConnection('127.0.0.1', 'x'), TypeError);
+  await assert.rejects(weft.openConnection('127.0.0.1', 1, { limit: -1 }), RangeError);
+  await assert.rejects(weft.openConnection('127.0.0.1', 1, { signal: 5 }), TypeError);
+  await assert.rejects(weft.openConnection('127.0.0.1', 1, { tls: 'yes' }), TypeError);
+  await assert.rejects(weft.startServer('nope', '127.0.0.1', 0), TypeError);
+  const server = await lineEcho();
+  const [reader, writer] = await weft.openConnection('127.0.0.1', server.port());
+  assert.throws(() => writer.write(42), TypeError);
+  await assert.rejects(async () => reader.readExactly(-1), RangeError);
+  await assert.rejects(async () => reader.readUntil(''), RangeError);
+  assert.throws(() => weft.StreamWriter.prototype.write.call({}, 'x'), TypeError);
+  assert.throws(() => weft.Server.prototype.close.call({}), TypeError);
+  assert.throws(() => new weft.Server(), TypeError);
+  writer.close();
+  await writer.waitClosed();
+  assert.throws(() => writer.write('late'), (err) => err.code === 'ECLOSED');
+  server.close();
+  server.close(); // closing twice is harmless
+  await server.waitClosed();
+});
