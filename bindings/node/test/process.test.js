@@ -32,8 +32,25 @@ test('stdin is a writer: write, drain, close; readExactly/readUntil/read follow 
   p.stdin.close();
   assert.strictEqual((await p.stdout.readUntil(';')).toString(), 'one;');
   assert.strictEqual((await p.stdout.readExactly(4)).toString(), 'two;');
-  await assert.rejects(p.stdout.readExactly(10), weft.IncompleteReadError);
+  await assert.rejects(p.stdout.readExactly(10), (err) => err instanceof weft.IncompleteReadError &&
+                       err.partial.toString() === 'xyz' && err.expected === 10);
   assert.strictEqual((await p.stdout.read()).length, 0);
+  assert.strictEqual(await p.wait(), 0);
+});
+
+test('the pipes are the streams\' own StreamReader and StreamWriter, with the reader limit', async () => {
+  const p = weft.exec('cat', [], { stdin: 'pipe', stdout: 'pipe', limit: 8 });
+  assert.ok(p.stdin instanceof weft.StreamWriter);
+  assert.ok(p.stdout instanceof weft.StreamReader);
+  assert.strictEqual(p.stdin.reader, null);
+  assert.strictEqual(p.stdout.limit, 8);
+  p.stdin.writelines(['0123456789', 'ab\n']);
+  p.stdin.close();
+  // Past the limit with no newline: asyncio's readline drops the line (ValueError).
+  await assert.rejects(p.stdout.readline(), weft.LimitOverrunError);
+  assert.strictEqual((await p.stdout.read()).length, 0);
+  assert.ok(p.stdout.atEof());
+  await p.stdin.waitClosed();
   assert.strictEqual(await p.wait(), 0);
 });
 
