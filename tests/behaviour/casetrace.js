@@ -37,8 +37,10 @@ function q(value) {
 }
 
 /** The name of an error in the core's table (error.h without WEFT_): the binding's
- * errors carry it as `code`; an error that is not weft's has no name there. */
+ * errors carry it as `code`; an error that is not weft's has no name there. A TaskGroup's
+ * error lists its errors: EGROUP[EIO,EPERM]. */
 function err(e) {
+  if (e instanceof weft.TaskGroupError) return `EGROUP[${e.errors.map(err).join(',')}]`;
   if (e instanceof weft.WeftError && typeof e.code === 'string' && e.code in weft.codes) {
     return e.code;
   }
