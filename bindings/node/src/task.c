@@ -113,6 +113,10 @@ static void call_cancel_hook(napi_env env, wn_task_t *t) {
 }
 
 static void route_cancel(napi_env env, wn_task_t *t) {
+  /* uncancel() back to 0 before the cancellation got here withdrew it (asyncio 3.13 clears
+   * _must_cancel then). */
+  if (weft_task_cancelling(t->task) == 0)
+    return;
   call_cancel_hook(env, t);
   /* The core cancels `wake` with the message given to the task's cancel(). */
   const char *message =
