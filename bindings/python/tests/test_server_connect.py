@@ -350,6 +350,42 @@ def test_create_server_listening_sockets(new_loop):
         loop.close()
 
 
+@pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                         ids=["weft", "asyncio"])
+def test_create_server_keep_alive(new_loop):
+    # 3.13's keep_alive=True: SO_KEEPALIVE on the listening sockets, which the accepted
+    # connections inherit; off otherwise. Older asyncio refuses the argument, weft takes it.
+    if new_loop is asyncio.new_event_loop and sys.version_info < (3, 13):
+        pytest.skip("asyncio takes keep_alive from 3.13 on")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        results = []
+        for keep_alive in (True, None):
+            accepted = []
+            server = await loop.create_server(lambda: Keep(accepted), "127.0.0.1", 0,
+                                              keep_alive=keep_alive)
+            port = server.sockets[0].getsockname()[1]
+            transport, _ = await loop.create_connection(asyncio.Protocol, "127.0.0.1", port)
+            while not accepted or not hasattr(accepted[0], "transport"):
+                await asyncio.sleep(0)
+            sock = accepted[0].transport.get_extra_info("socket")
+            results.append((bool(server.sockets[0].getsockopt(socket.SOL_SOCKET,
+                                                                socket.SO_KEEPALIVE)),
+                            bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))))
+            transport.close()
+            await accepted[0].lost
+            server.close()
+            await server.wait_closed()
+        return results
+
+    loop = new_loop()
+    try:
+        assert loop.run_until_complete(main()) == [(True, True), (False, False)]
+    finally:
+        loop.close()
+
+
 def _ipv6_loopback() -> bool:
     try:
         with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
