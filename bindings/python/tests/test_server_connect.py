@@ -301,6 +301,35 @@ def test_failed_create_connection_leaves_no_reference_cycle(new_loop, delay):
             gc.enable()
 
 
+@pytest.mark.parametrize("operation", ["getaddrinfo", "unix_connection"])
+def test_an_error_from_a_core_future_leaves_no_reference_cycle(operation):
+    """What corefuture raises for any core future (here a resolution and a connection
+    that fail at once) goes as soon as nothing refers to it, the collector off. weft only:
+    asyncio's getaddrinfo goes through an executor, whose future keeps it now and then."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        try:
+            if operation == "getaddrinfo":  # a name, so the core resolves it; refused at once
+                await loop.getaddrinfo("localhost", 80, flags=socket.AI_NUMERICHOST)
+            else:
+                await loop.create_unix_connection(asyncio.Protocol, "/nonexistent/weft.sock")
+        except OSError as exc:
+            exc.marker = Marker()
+            return weakref.ref(exc.marker)
+        raise AssertionError(f"{operation} did not fail")
+
+    with asyncio.Runner(loop_factory=weft.new_event_loop) as runner:
+        runner.run(asyncio.sleep(0))
+        gc.collect()
+        gc.disable()
+        try:
+            ref = runner.run(main())
+            assert ref() is None, "a reference cycle keeps the error alive"
+        finally:
+            gc.enable()
+
+
 @pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
                          ids=["weft", "asyncio"])
 def test_create_server_listening_sockets(new_loop):
