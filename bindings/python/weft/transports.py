@@ -95,7 +95,9 @@ class Transport(CoreBridge, transports.Transport):
 
     def write_eof(self):
         if self._ptr != NULL:
-            check(lib.weft_transport_write_eof(self._ptr))
+            rc = lib.weft_transport_write_eof(self._ptr)
+            if rc != lib.WEFT_ECLOSED:  # asyncio's write_eof does nothing once closing
+                check(rc)
 
     def can_write_eof(self):
         return self._ptr != NULL and bool(lib.weft_transport_can_write_eof(self._ptr))
