@@ -362,7 +362,7 @@ END_STEPS = ("close", "abort", "pause", "write", "write_eof")
 
 
 def loop_end_orders(kind):
-    """A generated walk: on one end (client or accepted) of a TCP or Unix connection, each
+    """A generated walk: on one end (client or accepted) of a TCP, Unix or TLS connection, each
     step of END_STEPS and each ordered pair of them, with the server closed before the
     steps, after them or not at all, and then the loop either stopped after one iteration
     and closed, or closed at once, with everything still open; then the same calls once
@@ -371,10 +371,13 @@ def loop_end_orders(kind):
     had something to schedule, so there weft need only survive."""
     orders = [(step,) for step in END_STEPS] + list(itertools.permutations(END_STEPS, 2))
     tmp = tempfile.mkdtemp()
+    sctx, cctx = tls_contexts()
     cases = 0
     for family, end, server_at, loop_end in itertools.product(
-            ("tcp", "unix"), ("client", "accepted"), ("before", "after", "never"),
+            ("tcp", "unix", "tls"), ("client", "accepted"), ("before", "after", "never"),
             ("stop", "close")):
+        if family == "tls" and server_at != "after":
+            continue  # handshakes are slow on a loaded machine: one server order for TLS
         for order in orders:
             loop = new_loop(kind)
             accepted = []
@@ -385,10 +388,15 @@ def loop_end_orders(kind):
                 return p
 
             async def connect():
-                if family == "tcp":
-                    server = await loop.create_server(factory, "127.0.0.1", 0)
+                if family in ("tcp", "tls"):
+                    tls = family == "tls"
+                    server = await loop.create_server(factory, "127.0.0.1", 0,
+                                                      ssl=sctx if tls else None)
                     port = server.sockets[0].getsockname()[1]
-                    t, _ = await loop.create_connection(Recorder, "127.0.0.1", port)
+                    t, _ = await loop.create_connection(Recorder, "127.0.0.1", port,
+                                                        ssl=cctx if tls else None,
+                                                        server_hostname="localhost" if tls
+                                                        else None)
                 else:
                     path = os.path.join(tmp, "s%d" % cases)
                     server = await loop.create_unix_server(factory, path)
@@ -429,15 +437,21 @@ LOOP_SCENARIOS = {"loop_itself": loop_itself, "loop_end_orders": loop_end_orders
 CERTS = os.path.join(os.path.dirname(ssl.__file__), "test", "certdata")
 
 
+def tls_contexts():
+    """A server context and a client context that trusts it (CPython's test certificates)."""
+    sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    sctx.load_cert_chain(os.path.join(CERTS, "keycert3.pem"))
+    cctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    cctx.load_verify_locations(os.path.join(CERTS, "pycacert.pem"))
+    return sctx, cctx
+
+
 @scenario
 async def tls_unix_clients_close_at_once():
     """A TLS server on a Unix socket, 25 clients in threads each sending 1 MiB and closing
     (some sending close_notify first, some not) as soon as the reply is there: 3 rounds."""
     size = 1 << 20
-    sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    sctx.load_cert_chain(os.path.join(CERTS, "keycert3.pem"))
-    cctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    cctx.load_verify_locations(os.path.join(CERTS, "pycacert.pem"))
+    sctx, cctx = tls_contexts()
 
     async def handle(reader, writer):
         try:
