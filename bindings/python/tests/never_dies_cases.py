@@ -429,7 +429,58 @@ def loop_end_orders(kind):
     print("cases", cases)
 
 
-LOOP_SCENARIOS = {"loop_itself": loop_itself, "loop_end_orders": loop_end_orders}
+def datagram_loop_end_orders(kind):
+    """loop_end_orders for datagram endpoints (UDP and Unix datagram): each step and ordered
+    pair of close, abort, a datagram sent and one sent to an address sendto refuses (a
+    fatal write error), then the loop stopped after one iteration and closed, or closed at
+    once. The steps' outcomes and the protocol's calls must be asyncio's."""
+    tmp = tempfile.mkdtemp()
+    cases = 0
+    for family, loop_end in itertools.product(("udp", "unix"), ("stop", "close")):
+        steps = {"close": lambda t, to: t.close(), "abort": lambda t, to: t.abort(),
+                 "send": lambda t, to: t.sendto(b"x", to),
+                 "refused": lambda t, to: t.sendto(b"x", 5)}
+        for order in [(s,) for s in steps] + list(itertools.permutations(steps, 2)):
+            loop = new_loop(kind)
+            calls = []
+            loop.set_exception_handler(lambda _, context: calls.append(context["message"]))
+
+            class Datagrams(asyncio.DatagramProtocol):
+                def error_received(self, exc):
+                    calls.append(("error_received", type(exc).__name__))
+
+                def connection_lost(self, exc):
+                    calls.append(("connection_lost", type(exc).__name__))
+
+            async def endpoints():
+                if family == "udp":
+                    a = await loop.create_datagram_endpoint(Datagrams, local_addr=("127.0.0.1", 0))
+                    b = await loop.create_datagram_endpoint(Datagrams, local_addr=("127.0.0.1", 0))
+                else:
+                    paths = [os.path.join(tmp, "d%d%s" % (cases, end)) for end in "ab"]
+                    a, b = [await loop.create_datagram_endpoint(
+                        Datagrams, local_addr=path, family=socket.AF_UNIX) for path in paths]
+                return a[0], b[0]
+
+            a, b = loop.run_until_complete(endpoints())
+            to = b.get_extra_info("sockname")
+            seen = [outcome(steps[step], a, to) for step in order]
+            if loop_end == "stop":
+                loop.call_soon(loop.stop)
+                loop.run_forever()
+            loop.close()
+            print(family, loop_end, order, seen, calls)
+            print("~ after close", [outcome(steps[step], a, to) for step in order],
+                  outcome(b.close))
+            del a, b, loop
+            cases += 1
+        gc.collect()
+    shutil.rmtree(tmp, ignore_errors=True)
+    print("cases", cases)
+
+
+LOOP_SCENARIOS = {"loop_itself": loop_itself, "loop_end_orders": loop_end_orders,
+                  "datagram_loop_end_orders": datagram_loop_end_orders}
 
 
 # ---- TLS on a Unix socket under load ----------------------------------------------------------

@@ -192,8 +192,8 @@ static PyObject *TransportCore_sendto(TransportCore *self, PyObject *const *args
     }
     addr = self->remote_connected ? Py_None : self->remote;
   }
-  if (self->core == NULL || weft_transport_is_closing(self->core))
-    Py_RETURN_NONE; /* asyncio drops datagrams sent after close */
+  if (self->core == NULL)
+    Py_RETURN_NONE; /* connection_lost has run */
   struct sockaddr_storage storage;
   const struct sockaddr *target = NULL;
   socklen_t target_len = 0;
@@ -222,6 +222,12 @@ static PyObject *TransportCore_sendto(TransportCore *self, PyObject *const *args
       }
       target = (const struct sockaddr *)PyBytes_AS_STRING(encoded);
     }
+  }
+  /* Closing, the datagram is dropped; the address was still checked first, as asyncio's
+   * sendto checks it until connection_lost. */
+  if (self->core == NULL || weft_transport_is_closing(self->core)) {
+    Py_XDECREF(encoded);
+    Py_RETURN_NONE;
   }
   Py_buffer view;
   if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) {

@@ -88,9 +88,9 @@ class DatagramTransport(CoreBridge, transports.DatagramTransport, transports.Tra
     def _fatal_error(self, exc, message) -> None:
         self._loop.call_exception_handler({"message": message, "exception": exc,
                                            "transport": self, "protocol": self._protocol})
-        if self._fatal_exc is None:
+        if not self.is_closing():  # closing already: connection_lost's argument is set
             self._fatal_exc = exc
-        self.abort()
+            self.abort()
 
     # ---- From the core ----------------------------------------------------------------
 
