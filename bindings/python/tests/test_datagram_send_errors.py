@@ -82,3 +82,28 @@ def test_a_refused_address_is_reported_as_asyncio_reports_it(family):
              if ("Fatal write error on datagram transport", "TypeError") in seen]
     assert ("5", [("Fatal write error on datagram transport", "TypeError"),
                   ("connection_lost", "TypeError")]) in fatal
+
+
+@pytest.mark.parametrize("loop_name", sorted(LOOPS))
+def test_a_socket_with_a_peer_sends_to_it_whatever_the_address(loop_name):
+    # An endpoint on a connected socket (sock=) has no remote_addr to check against:
+    # asyncio's sendto sends to the peer with send() and never looks at the address.
+    async def main():
+        loop = asyncio.get_running_loop()
+        peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        peer.bind(("127.0.0.1", 0))
+        peer.setblocking(False)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.connect(peer.getsockname())
+        transport, protocol = await loop.create_datagram_endpoint(lambda: Recorder([]),
+                                                                  sock=sock)
+        try:
+            transport.sendto(b"to the peer", ("127.0.0.1", 9))
+            return await loop.sock_recv(peer, 100), protocol.seen
+        finally:
+            transport.close()
+            await protocol.lost
+            peer.close()
+
+    with asyncio.Runner(loop_factory=LOOPS[loop_name]) as runner:
+        assert runner.run(main()) == (b"to the peer", [("connection_lost", "NoneType")])

@@ -190,8 +190,10 @@ static PyObject *TransportCore_sendto(TransportCore *self, PyObject *const *args
         return NULL;
       }
     }
-    addr = self->remote_connected ? Py_None : self->remote;
+    addr = self->remote;
   }
+  if (self->remote_connected)
+    addr = Py_None; /* asyncio's sendto uses send() on a socket with a peer: no address */
   if (self->core == NULL)
     Py_RETURN_NONE; /* connection_lost has run */
   struct sockaddr_storage storage;
