@@ -24,7 +24,7 @@ fi
 requirements=bindings/python/requirements-dev.txt
 pip_install() {
   # Checking first keeps a second run quick and off the network.
-  if ! "$1" -c "import cffi, pytest, setuptools, aiohttp" 2>/dev/null; then
+  if ! "$1" -c "import cffi, pytest, setuptools, aiohttp, websockets" 2>/dev/null; then
     echo "ci/deps.sh: installing $requirements for $("$1" --version 2>&1)"
     "$1" -m pip install -q --disable-pip-version-check -r "$requirements"
   fi

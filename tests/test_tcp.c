@@ -897,8 +897,8 @@ WEFT_TEST(loop_close_frees_open_transports) {
 }
 
 /* weft_listen_sockets: bound (not listening) sockets for each address, IPv6 ones IPv6-only,
- * families the system lacks skipped, and a failed bind named by its index with every
- * socket closed. */
+ * with the options asked for, families the system lacks skipped, and a failed bind named by its
+ * index with every socket closed. */
 WEFT_TEST(listen_sockets_as_create_server_makes_them) {
   struct sockaddr_storage v4, v6, taken;
   ASSERT_TRUE(weft_sockaddr_ip(AF_INET, "127.0.0.1", 0, 0, 0, (struct sockaddr *)&v4, sizeof v4) >
@@ -913,11 +913,15 @@ WEFT_TEST(listen_sockets_as_create_server_makes_them) {
   weft_listen_options_init(&o);
   o.reuse_address = 1;
   int fds[3] = {-1, -1, -1};
+  o.keep_alive = 1;
   int made = weft_listen_sockets(addrs, 3, &o, fds, NULL);
   ASSERT_TRUE(made == 2 || made == 1); /* 1 where the machine has no IPv6 loopback */
   int one = 0;
   socklen_t len = sizeof one;
   ASSERT_EQ(getsockopt(fds[0], SOL_SOCKET, SO_REUSEADDR, &one, &len), 0);
+  ASSERT_TRUE(one);
+  one = 0;
+  ASSERT_EQ(getsockopt(fds[0], SOL_SOCKET, SO_KEEPALIVE, &one, &len), 0);
   ASSERT_TRUE(one);
   ASSERT_TRUE(fcntl(fds[0], F_GETFD) & FD_CLOEXEC);
   if (made == 2) {
@@ -946,6 +950,12 @@ WEFT_TEST(listen_sockets_as_create_server_makes_them) {
   int after = dup(0);
   ASSERT_EQ(after, before); /* nothing left open */
   close(after);
+  /* Off by default. */
+  ASSERT_EQ(weft_listen_sockets(clash, 1, &o, more, NULL), 1);
+  one = 1;
+  ASSERT_EQ(getsockopt(more[0], SOL_SOCKET, SO_KEEPALIVE, &one, &len), 0);
+  ASSERT_EQ(one, 0);
+  close(more[0]);
   /* An address that cannot be assigned is skipped when asked, an error otherwise. */
   struct sockaddr_storage foreign;
   ASSERT_TRUE(weft_sockaddr_ip(AF_INET, "192.0.2.1", 0, 0, 0, (struct sockaddr *)&foreign,

@@ -26,6 +26,8 @@ static int prepare(int fd, const weft_listen_address_t *a, const weft_listen_opt
     *option = SO_REUSEADDR;
   else if (o->reuse_port && (rc = set_flag(fd, SOL_SOCKET, SO_REUSEPORT)) != 0)
     *option = SO_REUSEPORT;
+  else if (o->keep_alive && (rc = set_flag(fd, SOL_SOCKET, SO_KEEPALIVE)) != 0)
+    *option = SO_KEEPALIVE;
   /* Linux listens on both families from one IPv6 socket otherwise; asyncio binds each. */
   else if (a->family == AF_INET6 && (rc = set_flag(fd, IPPROTO_IPV6, IPV6_V6ONLY)) != 0)
     *option = IPV6_V6ONLY;

@@ -3,6 +3,7 @@ come from the core (weft_err_system), and must be the ones the errno and socket 
 give on this platform."""
 
 import errno
+import os
 import pathlib
 import re
 import socket
@@ -26,6 +27,7 @@ def test_system_errors_carry_the_platform_errno(name, code):
     exc = error_from_code(code)
     assert type(exc) is type(OSError(expected, "x"))  # the subclass the errno selects
     assert exc.errno == expected == os_errno(code)
+    assert exc.strerror == os.strerror(expected)  # the C library's words, as Python's own
 
 
 @pytest.mark.parametrize("name,code", _codes(-3000, -2000))

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from never_dies_cases import SCENARIOS
+from never_dies_cases import LOOP_SCENARIOS, SCENARIOS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CASES = os.path.join(HERE, "never_dies_cases.py")
@@ -33,7 +33,7 @@ def run_case(name: str, loop: str) -> list:
     return lines
 
 
-@pytest.mark.parametrize("name", sorted(SCENARIOS) + ["loop_itself"])
+@pytest.mark.parametrize("name", sorted(SCENARIOS) + sorted(LOOP_SCENARIOS))
 def test_survives_like_asyncio(name):
     expected = [line for line in run_case(name, "asyncio") if not line.startswith("~")]
     got = [line for line in run_case(name, "weft") if not line.startswith("~")]

@@ -301,6 +301,35 @@ def test_failed_create_connection_leaves_no_reference_cycle(new_loop, delay):
             gc.enable()
 
 
+@pytest.mark.parametrize("operation", ["getaddrinfo", "unix_connection"])
+def test_an_error_from_a_core_future_leaves_no_reference_cycle(operation):
+    """What corefuture raises for any core future (here a resolution and a connection
+    that fail at once) goes as soon as nothing refers to it, the collector off. weft only:
+    asyncio's getaddrinfo goes through an executor, whose future keeps it now and then."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        try:
+            if operation == "getaddrinfo":  # a name, so the core resolves it; refused at once
+                await loop.getaddrinfo("localhost", 80, flags=socket.AI_NUMERICHOST)
+            else:
+                await loop.create_unix_connection(asyncio.Protocol, "/nonexistent/weft.sock")
+        except OSError as exc:
+            exc.marker = Marker()
+            return weakref.ref(exc.marker)
+        raise AssertionError(f"{operation} did not fail")
+
+    with asyncio.Runner(loop_factory=weft.new_event_loop) as runner:
+        runner.run(asyncio.sleep(0))
+        gc.collect()
+        gc.disable()
+        try:
+            ref = runner.run(main())
+            assert ref() is None, "a reference cycle keeps the error alive"
+        finally:
+            gc.enable()
+
+
 @pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
                          ids=["weft", "asyncio"])
 def test_create_server_listening_sockets(new_loop):
@@ -346,6 +375,42 @@ def test_create_server_listening_sockets(new_loop):
     loop = new_loop()
     try:
         loop.run_until_complete(main())
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                         ids=["weft", "asyncio"])
+def test_create_server_keep_alive(new_loop):
+    # 3.13's keep_alive=True: SO_KEEPALIVE on the listening sockets, which the accepted
+    # connections inherit; off otherwise. Older asyncio refuses the argument, weft takes it.
+    if new_loop is asyncio.new_event_loop and sys.version_info < (3, 13):
+        pytest.skip("asyncio takes keep_alive from 3.13 on")
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        results = []
+        for keep_alive in (True, None):
+            accepted = []
+            server = await loop.create_server(lambda: Keep(accepted), "127.0.0.1", 0,
+                                              keep_alive=keep_alive)
+            port = server.sockets[0].getsockname()[1]
+            transport, _ = await loop.create_connection(asyncio.Protocol, "127.0.0.1", port)
+            while not accepted or not hasattr(accepted[0], "transport"):
+                await asyncio.sleep(0)
+            sock = accepted[0].transport.get_extra_info("socket")
+            results.append((bool(server.sockets[0].getsockopt(socket.SOL_SOCKET,
+                                                                socket.SO_KEEPALIVE)),
+                            bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE))))
+            transport.close()
+            await accepted[0].lost
+            server.close()
+            await server.wait_closed()
+        return results
+
+    loop = new_loop()
+    try:
+        assert loop.run_until_complete(main()) == [(True, True), (False, False)]
     finally:
         loop.close()
 

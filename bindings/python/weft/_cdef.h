@@ -256,6 +256,7 @@ typedef struct weft_listen_options_s {
   int reuse_address;
   int reuse_port;
   int skip_unavailable;
+  int keep_alive;
 } weft_listen_options_t;
 typedef struct weft_listen_failure_s {
   size_t index;

@@ -5,6 +5,7 @@ here, so there is one place that knows where they come from."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import ssl
 import sys
@@ -55,8 +56,10 @@ def error_from_code(code: int, message: str | None = None) -> BaseException:
         return socket.gaierror(number, ffi.string(lib.gai_strerror(number)).decode("utf-8",
                                                                                   "replace"))
     if code > -2000:
-        # OSError picks the subclass (ConnectionResetError...) from the platform's errno.
-        return OSError(os_errno(code), text)
+        # OSError picks the subclass (ConnectionResetError...) from the platform's errno,
+        # and words it as the C library does, as the socket and os modules' errors are.
+        number = os_errno(code)
+        return OSError(number, message or os.strerror(number) if number else text)
     if code == lib.WEFT_EINCOMPLETE:
         return asyncio.IncompleteReadError(b"", None)
     if code == lib.WEFT_ELIMITOVERRUN:

@@ -1262,7 +1262,11 @@ int weft_py_add_sock_core(PyObject *module, PyObject *loop_type) {
   else if ((sslsocket_type = PyObject_GetAttrString(ssl_module, "SSLSocket")) == NULL)
     PyErr_Clear();
   Py_XDECREF(ssl_module);
-  check_layout();
+  /* WEFT_PY_SOCKET_LAYOUT=unknown: as on a Python whose struct differs, every socket through
+   * its methods (the tests run the operations that way too). */
+  const char *layout = getenv("WEFT_PY_SOCKET_LAYOUT");
+  if (layout == NULL || strcmp(layout, "unknown") != 0)
+    check_layout();
 
   sockcore_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &sockcore_spec, NULL);
   sockop_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &op_spec, NULL);

@@ -42,7 +42,8 @@ typedef struct {
   char sendfile_active;  /* loop.sendfile owns the connection: write() raises meanwhile */
   int family;            /* a datagram endpoint's address family, for sendto */
   PyObject *remote;      /* a datagram endpoint's remote_addr: sendto's only destination */
-  char remote_connected; /* ... reached through connect(): sendto passes no address */
+  char remote_connected; /* the socket has a peer (remote_addr's, or a connected sock=):
+                          * sendto passes no address */
   /* Reads for a plain Protocol (see "Reads" below). */
   PyObject *incoming; /* the bytes object the core is reading into, if any */
   int read_fd;        /* the socket or pipe asked how much is waiting; -1 if not one */
@@ -101,7 +102,7 @@ static PyObject *TransportCore_writelines(TransportCore *self, PyObject *list_of
 
 /* Fills *out with `addr`, a (host, port[, flowinfo[, scope_id]]) tuple with a numeric host
  * of `family`, encoded by the core. 1 when done, 0 when the address is not of that simple
- * form (no error set), -1 with an error set. */
+ * form: the Python path takes it. */
 static int encode_numeric(int family, PyObject *addr, struct sockaddr_storage *out,
                           socklen_t *len) {
   Py_ssize_t size = PyTuple_Check(addr) ? PyTuple_GET_SIZE(addr) : 0;
@@ -113,11 +114,11 @@ static int encode_numeric(int family, PyObject *addr, struct sockaddr_storage *o
       return 0;
   const char *host = PyUnicode_AsUTF8(PyTuple_GET_ITEM(addr, 0));
   long port = PyLong_AsLong(PyTuple_GET_ITEM(addr, 1));
-  if (host == NULL || (port == -1 && PyErr_Occurred()))
-    return -1;
-  if (port < 0 || port > 65535) {
-    PyErr_SetString(PyExc_OverflowError, "port must be 0-65535.");
-    return -1;
+  if (host == NULL || port < 0 || port > 65535) {
+    /* The Python path words the error as the socket module does, and reports it as
+     * asyncio's sendto does (a fatal error, not an exception to the caller). */
+    PyErr_Clear();
+    return 0;
   }
   unsigned long ids[2] = {0, 0}; /* flowinfo, scope_id */
   for (Py_ssize_t i = 2; i < size; i++) {
@@ -189,19 +190,20 @@ static PyObject *TransportCore_sendto(TransportCore *self, PyObject *const *args
         return NULL;
       }
     }
-    addr = self->remote_connected ? Py_None : self->remote;
+    addr = self->remote;
   }
-  if (self->core == NULL || weft_transport_is_closing(self->core))
-    Py_RETURN_NONE; /* asyncio drops datagrams sent after close */
+  if (self->remote_connected)
+    addr = Py_None; /* asyncio's sendto uses send() on a socket with a peer: no address */
+  if (self->core == NULL)
+    Py_RETURN_NONE; /* connection_lost has run */
   struct sockaddr_storage storage;
   const struct sockaddr *target = NULL;
   socklen_t target_len = 0;
   PyObject *encoded = NULL; /* bytes from _encode, alive until the call returns */
-  if (addr != Py_None) {
-    int done = encode_numeric(self->family, addr, &storage, &target_len);
-    if (done < 0)
-      return NULL;
-    if (done) {
+  /* No address for an endpoint with no peer: _encode reports it as asyncio's sendto does
+   * (the socket module's TypeError, as a fatal error). */
+  if (addr != Py_None || !self->remote_connected) {
+    if (addr != Py_None && encode_numeric(self->family, addr, &storage, &target_len)) {
       target = (const struct sockaddr *)&storage;
     } else {
       encoded =
@@ -211,7 +213,7 @@ static PyObject *TransportCore_sendto(TransportCore *self, PyObject *const *args
           Py_RETURN_NONE;
         return NULL;
       }
-      if (encoded == Py_None) { /* _encode reported the address to error_received */
+      if (encoded == Py_None) { /* _encode reported the address's error as asyncio would */
         Py_DECREF(encoded);
         Py_RETURN_NONE;
       }
@@ -222,6 +224,12 @@ static PyObject *TransportCore_sendto(TransportCore *self, PyObject *const *args
       }
       target = (const struct sockaddr *)PyBytes_AS_STRING(encoded);
     }
+  }
+  /* Closing, the datagram is dropped; the address was still checked first, as asyncio's
+   * sendto checks it until connection_lost. */
+  if (self->core == NULL || weft_transport_is_closing(self->core)) {
+    Py_XDECREF(encoded);
+    Py_RETURN_NONE;
   }
   Py_buffer view;
   if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0) {

@@ -238,4 +238,6 @@ class CoreBridge:
             lib.weft_transport_abort(self._ptr)
 
     def _write_failed(self, code: int) -> None:
+        if code == lib.WEFT_EINVALIDSTATE:  # the core refuses a write after write_eof
+            raise RuntimeError("Cannot call write() after write_eof()")
         raise error_from_code(code)

@@ -40,6 +40,9 @@ class _Watch:
             else:
                 self.future.set_result(value)
         finally:
+            # The error's traceback holds this frame, and so this watch: without the
+            # future it leads nowhere, so no cycle keeps the error alive (gh-124859's).
+            self.future = None
             lib.weft_future_release(ptr)
 
     def cancel_core(self, future) -> None:

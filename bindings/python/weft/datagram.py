@@ -8,6 +8,7 @@ then runs the endpoint on a duplicate of its descriptor, and the Python socket
 from __future__ import annotations
 
 import errno
+import operator
 import os
 import socket
 import stat
@@ -46,7 +47,8 @@ class DatagramTransport(CoreBridge, transports.DatagramTransport, transports.Tra
         self._closed = False
         self._core.family = sock.family
         self._core.remote = address or None
-        self._core.remote_connected = bool(address and self._extra["peername"])
+        self._core.remote_connected = bool(self._extra["peername"])
+        self._fatal_exc = None  # what connection_lost gets after a fatal write error
         if type(self).sendto is DatagramTransport.sendto:
             # sendto is TransportCore's, straight to C (numeric addresses are encoded
             # there; others come back to _encode).
@@ -70,20 +72,25 @@ class DatagramTransport(CoreBridge, transports.DatagramTransport, transports.Tra
         self._core.sendto(data, addr)
 
     def _encode(self, addr):
-        if self._family == socket.AF_UNIX:
-            try:
-                return _unix_sockaddr(addr)
-            except OSError as exc:  # what socket.sendto raises: asyncio reports it so
-                self._protocol.error_received(exc)
-                return None
-        if not isinstance(addr, tuple) or len(addr) < 2:
-            raise TypeError(f"an address tuple was expected, got {addr!r}")
+        """sendto's address as bytes, or None once what socket.sendto would have raised
+        for it is reported as asyncio's sendto reports it: an OSError to error_received,
+        anything else as a fatal write error that closes the transport."""
         try:
-            return sockaddr.encode(self._family, addr)
-        except OSError:
-            # Not numeric: resolved as socket.sendto would (blocking, as asyncio's does).
-            infos = socket.getaddrinfo(addr[0], addr[1], self._family, socket.SOCK_DGRAM)
-            return sockaddr.encode(self._family, infos[0][4])
+            if self._family == socket.AF_UNIX:
+                return _unix_sockaddr(addr)
+            return _ip_sockaddr(self._family, addr)
+        except OSError as exc:
+            self._protocol.error_received(exc)
+        except Exception as exc:  # noqa: BLE001 - asyncio's sendto catches them all
+            self._fatal_error(exc, "Fatal write error on datagram transport")
+        return None
+
+    def _fatal_error(self, exc, message) -> None:
+        self._loop.call_exception_handler({"message": message, "exception": exc,
+                                           "transport": self, "protocol": self._protocol})
+        if not self.is_closing():  # closing already: connection_lost's argument is set
+            self._fatal_exc = exc
+            self.abort()
 
     # ---- From the core ----------------------------------------------------------------
 
@@ -95,10 +102,44 @@ class DatagramTransport(CoreBridge, transports.DatagramTransport, transports.Tra
 
     def _lost(self, error: int) -> None:
         self._closed = True
+        exc, self._fatal_exc = self._fatal_exc, None
+        if exc is None and error:
+            exc = error_from_code(error)
         try:
-            self._protocol.connection_lost(error_from_code(error) if error else None)
+            self._protocol.connection_lost(exc)
         finally:
             self._sock.close()
+
+
+def _ip_sockaddr(family, addr) -> bytes:
+    """A struct sockaddr for an AF_INET or AF_INET6 address, refused with what
+    socket.sendto raises for it; a name is resolved as socket.sendto resolves it (blocking,
+    as asyncio's sendto does)."""
+    name = "AF_INET6" if family == socket.AF_INET6 else "AF_INET"
+    if not isinstance(addr, tuple):
+        raise TypeError(f"sendto(): {name} address must be tuple, not {type(addr).__name__}")
+    if family == socket.AF_INET6 and not 2 <= len(addr) <= 4:
+        raise TypeError("AF_INET6 address must be a tuple (host, port[, flowinfo[, scopeid]])")
+    if family != socket.AF_INET6 and len(addr) != 2:
+        raise TypeError("AF_INET address must be a pair (host, port)")
+    host, port, *ids = addr
+    if isinstance(host, (bytes, bytearray)):
+        host = host.decode("ascii")
+    elif not isinstance(host, str):
+        raise TypeError(f"str, bytes or bytearray expected, not {type(host).__name__}")
+    port = operator.index(port)
+    if not 0 <= port <= 65535:
+        raise OverflowError("sendto(): port must be 0-65535.")
+    ids = [operator.index(i) for i in ids]
+    if ids and not 0 <= ids[0] <= 0xFFFFF:
+        raise OverflowError("sendto(): flowinfo must be 0-1048575.")
+    addr = (host, port, *ids)
+    try:
+        return sockaddr.encode(family, addr)
+    except (OSError, OverflowError):
+        # Not numeric (or a scope the core does not know by that form): resolved.
+        infos = socket.getaddrinfo(host, port, family, socket.SOCK_DGRAM)
+        return sockaddr.encode(family, infos[0][4][:2] + tuple(ids) + infos[0][4][2 + len(ids):])
 
 
 def _unix_sockaddr(path) -> bytes:

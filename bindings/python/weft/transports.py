@@ -95,7 +95,9 @@ class Transport(CoreBridge, transports.Transport):
 
     def write_eof(self):
         if self._ptr != NULL:
-            check(lib.weft_transport_write_eof(self._ptr))
+            rc = lib.weft_transport_write_eof(self._ptr)
+            if rc != lib.WEFT_ECLOSED:  # asyncio's write_eof does nothing once closing
+                check(rc)
 
     def can_write_eof(self):
         return self._ptr != NULL and bool(lib.weft_transport_can_write_eof(self._ptr))
@@ -338,8 +340,9 @@ class TransportMixin:
     async def create_server(self, protocol_factory, host=None, port=None, *,
                             family=socket.AF_UNSPEC, flags=socket.AI_PASSIVE, sock=None,
                             backlog=100, ssl=None, reuse_address=None, reuse_port=None,
-                            ssl_handshake_timeout=None, ssl_shutdown_timeout=None,
-                            start_serving=True):
+                            keep_alive=None, ssl_handshake_timeout=None,
+                            ssl_shutdown_timeout=None, start_serving=True):
+        # keep_alive is 3.13's; taken on every version, as cleanup_socket is.
         tls = self._tls_server(ssl, ssl_handshake_timeout, ssl_shutdown_timeout)
         if sock is not None:
             if host is not None or port is not None:
@@ -349,7 +352,7 @@ class TransportMixin:
             raise ValueError("Neither host/port nor sock were specified")
         else:
             sockets = await self._listening_sockets(host, port, family, flags,
-                                                    reuse_address, reuse_port)
+                                                    reuse_address, reuse_port, keep_alive)
         return await self._serve(protocol_factory, sockets, backlog, start_serving, tls=tls)
 
     async def create_unix_server(self, protocol_factory, path=None, *, sock=None, backlog=100,
@@ -424,7 +427,8 @@ class TransportMixin:
             await asyncio.sleep(0)
         return server
 
-    async def _listening_sockets(self, host, port, family, flags, reuse_address, reuse_port):
+    async def _listening_sockets(self, host, port, family, flags, reuse_address, reuse_port,
+                                 keep_alive=None):
         hosts = [None] if host in (None, "") else ([host] if isinstance(host, str) else host)
         infos = []
         for one in hosts:
@@ -445,6 +449,7 @@ class TransportMixin:
         lib.weft_listen_options_init(options)
         options.reuse_address = 1 if (True if reuse_address is None else reuse_address) else 0
         options.reuse_port = 1 if reuse_port else 0
+        options.keep_alive = 1 if keep_alive else 0
         options.skip_unavailable = 1 if _SKIP_UNAVAILABLE else 0
         fds = ffi.new("int[]", max(len(infos), 1))
         failure = ffi.new("weft_listen_failure_t *")

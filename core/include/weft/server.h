@@ -118,13 +118,14 @@ typedef struct weft_listen_options_s {
   int reuse_address;    /* SO_REUSEADDR */
   int reuse_port;       /* SO_REUSEPORT */
   int skip_unavailable; /* skip an address bind refuses with EADDRNOTAVAIL (asyncio 3.13+) */
+  int keep_alive;       /* SO_KEEPALIVE, which Linux passes on to the accepted sockets */
 } weft_listen_options_t;
 
 /* Fills *options with the defaults: every field zero (off), size set. */
 WEFT_API void weft_listen_options_init(weft_listen_options_t *options);
 
 /* Where weft_listen_sockets failed: the address's index, and the socket option whose
- * setting failed (SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY), 0 when bind did. */
+ * setting failed (SO_REUSEADDR, SO_REUSEPORT, SO_KEEPALIVE, IPV6_V6ONLY), 0 when bind did. */
 typedef struct weft_listen_failure_s {
   size_t index;
   int option;
