@@ -603,10 +603,11 @@ static void take_foreign(weft_loop_t *loop, bool for_check) {
 
 /* Called inside poll. Posts that find the ready queue empty run in this iteration's check
  * handle, after this poll's I/O (asyncio runs them before it: docs/design.md, "One
- * iteration"), instead of in the next iteration's prepare, which cost the wake-up one more
- * libuv iteration. Behind callbacks already waiting (scheduled by this iteration's
- * callbacks or by I/O), posts wait with them for the next iteration: running those earlier
- * would put them behind this poll's I/O, and running the posts alone would pass them. */
+ * iteration"), instead of in the next iteration's prepare, which cost the wake-up the
+ * rest of libuv's loop and a start, run and stop of the idle handle first. Behind
+ * callbacks already waiting (scheduled by this iteration's callbacks or by I/O), posts
+ * wait with them for the next iteration: running those earlier would put them behind
+ * this poll's I/O, and running the posts alone would pass them. */
 static void on_async(uv_async_t *async) {
   weft_loop_t *loop = async->data;
   if (atomic_load(&loop->stopping) && loop->running && !loop->adopted)
