@@ -673,6 +673,70 @@ WEFT_TEST(past_timer_scheduled_by_io_waits_for_next_iteration) {
   weft_test_close_loop(loop);
 }
 
+/* ---- Posts from other threads within an iteration ------------------------------------ */
+
+static void record_then_schedule(void *arg) {
+  record(arg);
+  ASSERT_OK(weft_call_soon(g_trace->loop, record, (void *)(intptr_t)3, NULL));
+}
+
+static void ignore_idle(uv_idle_t *idle) {
+  (void)idle;
+}
+
+/* A post that wakes a poll runs in that iteration, as asyncio runs a threadsafe callback in
+ * the iteration whose select it woke; what it schedules waits for the next one, also when
+ * it was queued while another post of the same wake-up still waited. The posts are made
+ * before the loop runs (weft_call_soon_threadsafe is safe from any thread), so the async
+ * handle takes both in the one poll; a libuv idle handle keeps that poll from blocking. */
+WEFT_TEST(post_runs_in_the_iteration_it_wakes) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  trace_t trace = {.loop = loop};
+  g_trace = &trace;
+  uv_idle_t keep_alive;
+  ASSERT_TRUE(uv_idle_init(weft_loop_uv(loop), &keep_alive) == 0);
+  ASSERT_TRUE(uv_idle_start(&keep_alive, ignore_idle) == 0);
+  ASSERT_OK(weft_call_soon_threadsafe(loop, record_then_schedule, (void *)(intptr_t)1));
+  ASSERT_OK(weft_call_soon_threadsafe(loop, record, (void *)(intptr_t)2));
+  ASSERT_OK(weft_loop_run_once(loop, 0));
+  ASSERT_EQ(trace.n, 2);
+  ASSERT_EQ(trace.log[0], 1);
+  ASSERT_EQ(trace.log[1], 2);
+  uv_close((uv_handle_t *)&keep_alive, NULL);
+  /* The callback queued behind the second post still woke the loop for the next iteration:
+   * nothing else keeps it alive now. */
+  ASSERT_OK(weft_loop_run_once(loop, 1));
+  ASSERT_EQ(trace.n, 3);
+  ASSERT_EQ(trace.log[2], 3);
+  weft_test_close_loop(loop);
+}
+
+static void schedule_post_stop(void *arg) {
+  (void)arg;
+  ASSERT_OK(weft_call_soon(g_trace->loop, record, (void *)(intptr_t)2, NULL));
+  ASSERT_OK(weft_call_soon_threadsafe(g_trace->loop, record_and_stop, (void *)(intptr_t)3));
+  ASSERT_OK(weft_loop_stop(g_trace->loop));
+}
+
+/* A post made after a callback was scheduled waits with it for the next iteration, and runs
+ * after it (asyncio appends both to one queue), although the async handle takes the post
+ * in the poll in between: that poll's check runs neither. */
+WEFT_TEST(post_behind_a_waiting_callback_keeps_its_place) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  trace_t trace = {.loop = loop};
+  g_trace = &trace;
+  ASSERT_OK(weft_call_soon(loop, schedule_post_stop, NULL, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(trace.n, 0);
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(trace.n, 2);
+  ASSERT_EQ(trace.log[0], 2);
+  ASSERT_EQ(trace.log[1], 3);
+  weft_test_close_loop(loop);
+}
+
 static void cancel_handle(void *arg) {
   weft_handle_cancel(arg);
 }

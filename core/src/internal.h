@@ -95,7 +95,7 @@ struct weft_loop_s {
   uv_loop_t *uv;
   uv_loop_t own_uv;
   uv_prepare_t prepare; /* runs the ready queue before poll */
-  uv_check_t check;     /* runs the due timers after poll, while timers are pending */
+  uv_check_t check;     /* after poll: posts taken by it (on_async), then the due timers */
   uv_idle_t idle;       /* active while callbacks are ready, so poll does not block */
   uv_timer_t timer;     /* armed for the earliest deadline in the heap */
   uv_async_t async;     /* wake-ups from other threads */
@@ -109,6 +109,9 @@ struct weft_loop_s {
   weft__ready_t *ready;
   size_t ready_cap, ready_head, ready_count;
   size_t ready_reserved; /* slots kept free for the done callbacks of pending futures */
+  /* How many entries at the head of the queue the async handle took from other threads
+   * during this poll, into an empty queue: the check handle runs them (loop.c, on_async). */
+  size_t posts_at_head;
 
   /* Timers: a binary min-heap ordered by (when_ns, seq). */
   weft_handle_t **heap;

@@ -5,7 +5,8 @@
  * handle, which libuv runs just before it polls, runs exactly the callbacks ready by then;
  * poll then waits for I/O (not at all while the idle handle is active, which it is whenever
  * callbacks are ready or a timer is due) and runs the I/O callbacks, which call protocols
- * directly; our check handle, after poll, runs the timers due by then. So a callback
+ * directly; our check handle, after poll, runs the timers due by then (and, first, what
+ * other threads posted during that poll while nothing else was ready). So a callback
  * scheduled before some I/O arrived runs before that I/O is handled, and the I/O before
  * the timers that fell due meanwhile, as asyncio's select appends the I/O behind the
  * ready callbacks and the due timers behind the I/O. What any of them schedules waits for
@@ -28,7 +29,7 @@
 
 static void on_prepare(uv_prepare_t *prepare);
 static void on_check(uv_check_t *check);
-static void take_foreign(weft_loop_t *loop);
+static void take_foreign(weft_loop_t *loop, bool for_check);
 static void on_idle(uv_idle_t *idle);
 static void on_async(uv_async_t *async);
 
@@ -218,14 +219,23 @@ static int ready_grow(weft_loop_t *loop, size_t need) {
   return 0;
 }
 
-/* Appends where room is known to be. */
-static void ready_append(weft_loop_t *loop, const weft__ready_t *entry) {
-  if (loop->ready_count == 0) {
-    uv_idle_start(&loop->idle, on_idle);
-    uv_prepare_start(&loop->prepare, on_prepare);
-  }
+/* Callbacks are ready: poll must not block, and the prepare handle runs them. */
+static void wake(weft_loop_t *loop) {
+  uv_idle_start(&loop->idle, on_idle);
+  uv_prepare_start(&loop->prepare, on_prepare);
+}
+
+/* Appends where room is known to be, without waking the loop. */
+static void ready_put(weft_loop_t *loop, const weft__ready_t *entry) {
   loop->ready[(loop->ready_head + loop->ready_count) & (loop->ready_cap - 1)] = *entry;
   loop->ready_count++;
+}
+
+/* Appends where room is known to be. */
+static void ready_append(weft_loop_t *loop, const weft__ready_t *entry) {
+  if (loop->ready_count == 0)
+    wake(loop);
+  ready_put(loop, entry);
 }
 
 /* Room for one more entry beyond those queued and those reserved. */
@@ -324,10 +334,13 @@ static void flush_batch(weft_loop_t *loop) {
                    count, (uv_hrtime() - start) / 1e9);
 }
 
-/* Adds a batched callback to the run being collected. */
-static void collect(weft_loop_t *loop, weft__ready_t *entry) {
-  if (entry->handle != NULL && entry->handle->cancelled) {
-    ready_drop(entry);
+/* Adds a batched callback (never a done callback: no future) to the run being collected. It
+ * takes the entry's fields, not its address: an entry whose address escapes into this
+ * out-of-line function lives on the stack in the ready-queue loops, and every field is
+ * reloaded after each callback (docs/benchmarks.md, "The iteration in asyncio's order"). */
+static void collect(weft_loop_t *loop, weft_handle_t *handle, void *arg) {
+  if (handle != NULL && handle->cancelled) {
+    weft_handle_release(handle);
     return;
   }
   if (loop->batch_len == loop->batch_cap) {
@@ -336,28 +349,40 @@ static void collect(weft_loop_t *loop, weft__ready_t *entry) {
     if (grown == NULL) {
       /* Out of memory: run what was collected, then this one on its own. */
       flush_batch(loop);
-      uintptr_t id = (uintptr_t)entry->arg;
+      uintptr_t id = (uintptr_t)arg;
       weft__assert_loop_stack("the batch handler");
       if (loop->batch_handler != NULL)
         loop->batch_handler(loop, &id, 1, loop->batch_arg);
-      ready_drop(entry);
+      weft_handle_release(handle);
       return;
     }
     loop->batch = grown;
     loop->batch_cap = cap;
   }
-  loop->batch[loop->batch_len++] = (uintptr_t)entry->arg;
-  ready_drop(entry);
+  loop->batch[loop->batch_len++] = (uintptr_t)arg;
+  if (handle != NULL)
+    weft_handle_release(handle);
 }
 
 /* Runs one entry of a batch: batched callbacks are collected and handed over together. */
 static void run_or_collect(weft_loop_t *loop, weft__ready_t *entry) {
   if (is_batched(entry)) {
-    collect(loop, entry);
+    collect(loop, entry->handle, entry->arg);
     return;
   }
   flush_batch(loop);
   run_entry(loop, entry);
+}
+
+/* Runs the first n entries of the ready queue (fewer if the loop closes meanwhile); what
+ * they schedule goes behind them. */
+static void run_head(weft_loop_t *loop, size_t n) {
+  for (; n > 0 && loop->ready_count > 0; n--) {
+    weft__ready_t entry = loop->ready[loop->ready_head];
+    loop->ready_head = (loop->ready_head + 1) & (loop->ready_cap - 1);
+    loop->ready_count--;
+    run_or_collect(loop, &entry);
+  }
 }
 
 /* Entered by the prepare and check handles, which start every callback of the loop. */
@@ -380,16 +405,12 @@ static void on_prepare(uv_prepare_t *prepare) {
   weft_loop_t *loop = prepare->data;
   weft_loop_t *outer = enter(loop);
   loop->timer_seq_limit = loop->timer_seq;
+  loop->posts_at_head = 0; /* they run here with the rest */
   /* asyncio appends a threadsafe callback to its ready queue at once; the async handle's
    * callback would only pass on the ones posted by now during the poll below. */
   if (atomic_load_explicit(&loop->foreign_waiting, memory_order_relaxed))
-    take_foreign(loop);
-  for (size_t n = loop->ready_count; n > 0 && loop->ready_count > 0; n--) {
-    weft__ready_t entry = loop->ready[loop->ready_head];
-    loop->ready_head = (loop->ready_head + 1) & (loop->ready_cap - 1);
-    loop->ready_count--;
-    run_or_collect(loop, &entry);
-  }
+    take_foreign(loop, false);
+  run_head(loop, loop->ready_count);
   flush_batch(loop);
   /* A due timer keeps poll from blocking too: the check handle after it runs the timer. */
   if (loop->ready_count == 0 && !loop->timer_fired && !loop->closed)
@@ -418,7 +439,13 @@ static void on_check(uv_check_t *check) {
   weft_loop_t *loop = check->data;
   weft_loop_t *outer = enter(loop);
   loop->timer_fired = false;
-  size_t n = weft__timers_take_due(loop, uv_hrtime());
+  size_t n = loop->heap_len > 0 ? weft__timers_take_due(loop, uv_hrtime()) : 0;
+  /* First the posts the async handle took during this poll into an empty queue (on_async),
+   * which asyncio runs in this iteration ahead of its due timers. */
+  size_t posts = loop->posts_at_head;
+  loop->posts_at_head = 0;
+  if (posts > 0)
+    run_head(loop, posts);
   for (size_t i = 0; i < n; i++) {
     /* The heap's reference came along; loop->due may move as callbacks add timers. */
     weft_handle_t *h = loop->due[i];
@@ -430,14 +457,21 @@ static void on_check(uv_check_t *check) {
   }
   flush_batch(loop);
   if (!loop->closed) {
+    /* What was queued behind the posts found the queue non-empty and left the idle and
+     * prepare handles as on_async did: stopped. */
+    if (posts > 0 && loop->ready_count > 0)
+      wake(loop);
     weft__timers_arm(loop);
     if (loop->ready_count == 0)
       uv_idle_stop(&loop->idle);
     /* With timers pending the handle stays, so an iteration woken by I/O runs the ones due
      * by then, as asyncio does right after its select, rather than waiting for libuv's
      * millisecond timer. */
-    if (loop->heap_len == 0)
+    if (loop->heap_len == 0) {
       uv_check_stop(&loop->check);
+      if (loop->ready_count == 0)
+        uv_prepare_stop(&loop->prepare); /* on_prepare would only stop itself */
+    }
   }
   leave(loop, outer);
 }
@@ -478,7 +512,7 @@ static int call_soon(weft_loop_t *loop, weft_callback_fn cb, void *arg,
   /* asyncio keeps one queue for both: what another thread posted before this call (say,
    * under a lock this thread then took) runs before it. */
   if (atomic_load(&loop->foreign_waiting))
-    take_foreign(loop);
+    take_foreign(loop, false);
   weft__ready_t entry = {.fn.plain = cb, .arg = arg};
   if (handle_out == NULL)
     return weft__loop_push_ready(loop, &entry);
@@ -533,7 +567,7 @@ int weft_loop_set_batch_handler(weft_loop_t *loop, weft_batch_fn handler, void *
 
 /* Moves the callbacks other threads posted into the ready queue, in posting order (the array
  * and the preallocated posts are merged by sequence number). */
-static void take_foreign(weft_loop_t *loop) {
+static void take_foreign(weft_loop_t *loop, bool for_check) {
   uv_mutex_lock(&loop->foreign_lock);
   weft__foreign_t *items = loop->foreign;
   size_t len = loop->foreign_len;
@@ -553,18 +587,35 @@ static void take_foreign(weft_loop_t *loop) {
       entry = (weft__ready_t){.fn.plain = node->cb, .arg = node->arg};
       node = node->next; /* before cb can run and free the node */
     }
-    if (weft__loop_push_ready(loop, &entry) != 0 && entry.fn.plain != NULL)
+    int rc;
+    if (!for_check) {
+      rc = weft__loop_push_ready(loop, &entry);
+    } else if ((rc = loop->closed ? WEFT_ECLOSED : ready_make_room(loop)) == 0) {
+      ready_put(loop, &entry); /* the check handle runs it in this iteration */
+      loop->posts_at_head++;
+    }
+    if (rc != 0 && entry.fn.plain != NULL)
       weft__call_or_defer(loop, entry.fn.plain, entry.arg); /* out of memory: running it now
                                                                beats losing it */
   }
   free(items);
 }
 
+/* Called inside poll. Posts that find the ready queue empty run in this iteration's check
+ * handle, after this poll's I/O (asyncio runs them before it: docs/design.md, "One
+ * iteration"), instead of in the next iteration's prepare, which cost the wake-up the
+ * rest of libuv's loop and a start, run and stop of the idle handle first. Behind
+ * callbacks already waiting (scheduled by this iteration's callbacks or by I/O), posts
+ * wait with them for the next iteration: running those earlier would put them behind
+ * this poll's I/O, and running the posts alone would pass them. */
 static void on_async(uv_async_t *async) {
   weft_loop_t *loop = async->data;
   if (atomic_load(&loop->stopping) && loop->running && !loop->adopted)
     uv_stop(loop->uv); /* weft_loop_stop from another thread: this is the last iteration */
-  take_foreign(loop);
+  bool empty = loop->ready_count == 0;
+  take_foreign(loop, empty);
+  if (loop->posts_at_head > 0)
+    uv_check_start(&loop->check, on_check);
 }
 
 int weft_call_soon_threadsafe(weft_loop_t *loop, weft_callback_fn cb, void *arg) {
@@ -831,6 +882,7 @@ int weft_loop_close(weft_loop_t *loop) {
     }
   }
 
+  loop->posts_at_head = 0;
   while (loop->ready_count > 0) {
     weft__ready_t entry = loop->ready[loop->ready_head];
     loop->ready_head = (loop->ready_head + 1) & (loop->ready_cap - 1);
