@@ -657,6 +657,37 @@ int weft_loop_run_once(weft_loop_t *loop, int nowait) {
   return 0;
 }
 
+int weft_loop_run_step(weft_loop_t *loop, int *timeout_ms_out) {
+  if (timeout_ms_out != NULL)
+    *timeout_ms_out = 0;
+  if (loop == NULL || timeout_ms_out == NULL)
+    return WEFT_EINVAL;
+  int rc = check_can_run(loop);
+  if (rc != 0)
+    return rc;
+  begin_running(loop);
+  weft_loop_t *outer = running_here;
+  running_here = loop;
+  /* The host sleeps only on what this reports, so a post must count as work, as in
+   * run_forever: with the async handle referenced, libuv iterates (and takes posts) even
+   * when nothing else is alive, and its timeout is "until woken" rather than "at once".
+   * NOWAIT never blocks, so the reference cannot hold the thread. */
+  uv_ref((uv_handle_t *)&loop->async);
+  uv_run(loop->uv, UV_RUN_NOWAIT);
+  *timeout_ms_out = uv_backend_timeout(loop->uv);
+  uv_unref((uv_handle_t *)&loop->async);
+  running_here = outer;
+  end_running(loop);
+  atomic_store(&loop->stopping, 0);
+  return 0;
+}
+
+int weft_loop_backend_fd(weft_loop_t *loop) {
+  if (loop == NULL || loop->closed || loop->adopted)
+    return -1;
+  return uv_backend_fd(loop->uv);
+}
+
 int weft_loop_is_running(const weft_loop_t *loop) {
   return loop != NULL && loop->running && !loop->closed;
 }

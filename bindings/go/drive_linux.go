@@ -1,0 +1,86 @@
+//go:build linux
+
+package weft
+
+import (
+	"errors"
+	"os"
+	"syscall"
+	"time"
+
+	"weft.dev/weft/internal/raw"
+)
+
+// drive runs the loop one non-blocking iteration at a time and waits between iterations in
+// Go's netpoller, on libuv's epoll descriptor, instead of inside C. A goroutine blocked in
+// a cgo call keeps its P until sysmon takes it back (20 µs to 10 ms later), so a loop
+// sleeping in epoll_wait left the goroutines it had just woken waiting that long whenever
+// it held the only P (GOMAXPROCS=1). Parked in the netpoller it gives its P up at once.
+// It returns true once the loop is stopping, false where the descriptor cannot be polled
+// this way (or waiting on it failed): the caller then runs the loop inside C.
+func (l *Loop) drive(p loopPtr) bool {
+	fd := raw.Weft_loop_backend_fd(p)
+	if fd < 0 {
+		return false
+	}
+	// A duplicate, so that closing the *os.File (or its finalizer) never closes libuv's
+	// descriptor; both name the same epoll instance. Non-blocking, or os.NewFile would not
+	// register it with the netpoller (epoll_wait itself ignores the flag).
+	nfd, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
+	if errno != 0 {
+		return false
+	}
+	if err := syscall.SetNonblock(int(nfd), true); err != nil {
+		_ = syscall.Close(int(nfd))
+		return false
+	}
+	f := os.NewFile(nfd, "weft-loop")
+	defer f.Close()
+	// Not registered with the netpoller (it has no deadlines then): wait in C instead.
+	if f.SetReadDeadline(time.Time{}) != nil {
+		return false
+	}
+	conn, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var failed error
+	deadline := false
+	// Called by conn.Read after it has reset the descriptor's readiness, so an event that
+	// arrives once this iteration's own epoll_wait has looked is reported to the netpoller
+	// and ends the wait below at once: no wake-up can be lost between the two.
+	step := func(uintptr) bool {
+		var timeout int32
+		for {
+			if rc := raw.Weft_loop_run_step(p, &timeout); rc != 0 {
+				failed = codeError(rc)
+				return true
+			}
+			if l.stopping.Load() {
+				return true
+			}
+			if timeout != 0 {
+				break
+			}
+		}
+		if timeout > 0 {
+			deadline = f.SetReadDeadline(time.Now().Add(time.Duration(timeout)*time.Millisecond)) == nil
+		} else if deadline {
+			_ = f.SetReadDeadline(time.Time{})
+			deadline = false
+		}
+		return false
+	}
+	for !l.stopping.Load() && failed == nil {
+		err := conn.Read(step)
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			failed = err
+		}
+		if deadline {
+			// Expired (or about to): the next conn.Read would fail at once without stepping.
+			_ = f.SetReadDeadline(time.Time{})
+			deadline = false
+		}
+	}
+	return failed == nil
+}
