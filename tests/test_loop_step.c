@@ -24,7 +24,7 @@ static void step_until(weft_loop_t *loop, const int *flag) {
   ASSERT_TRUE(fd >= 0);
   for (int i = 0; i < 1000 && !*flag; i++) {
     int timeout = 0;
-    ASSERT_OK(weft_loop_run_step(loop, &timeout));
+    ASSERT_OK(weft_loop_run_step(loop, 0, &timeout));
     if (*flag)
       break;
     /* A timer's deadline passes without the descriptor becoming readable: libuv keeps
@@ -61,7 +61,7 @@ WEFT_TEST(post_from_thread_wakes_descriptor) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   int timeout = 0;
-  ASSERT_OK(weft_loop_run_step(loop, &timeout));
+  ASSERT_OK(weft_loop_run_step(loop, 0, &timeout));
   ASSERT_EQ(timeout, -1);
   int flag = 0;
   post_t p = {loop, &flag};
@@ -100,12 +100,12 @@ WEFT_TEST(step_is_one_iteration) {
   ASSERT_OK(weft_call_soon(loop, note, (void *)(intptr_t)1, NULL));
   ASSERT_OK(weft_call_soon(loop, note_then_schedule, (void *)(intptr_t)2, NULL));
   int timeout = -1;
-  ASSERT_OK(weft_loop_run_step(loop, &timeout));
+  ASSERT_OK(weft_loop_run_step(loop, 0, &timeout));
   ASSERT_EQ(order.n, 2);
   ASSERT_EQ(order.log[0], 1);
   ASSERT_EQ(order.log[1], 2);
   ASSERT_EQ(timeout, 0);
-  ASSERT_OK(weft_loop_run_step(loop, &timeout));
+  ASSERT_OK(weft_loop_run_step(loop, 0, &timeout));
   ASSERT_EQ(order.n, 3);
   ASSERT_EQ(order.log[2], 3);
   ASSERT_EQ(timeout, -1);
@@ -120,7 +120,7 @@ WEFT_TEST(timer_bounds_the_wait) {
   weft_handle_t *far;
   ASSERT_OK(weft_call_later(loop, 3600.0, set_flag, &flag, &far));
   int timeout = 0;
-  ASSERT_OK(weft_loop_run_step(loop, &timeout));
+  ASSERT_OK(weft_loop_run_step(loop, 0, &timeout));
   ASSERT_TRUE(timeout > 3599 * 1000 && timeout <= 3601 * 1000); /* libuv rounds up a ms */
   weft_handle_cancel(far);
   weft_handle_release(far);
@@ -155,14 +155,14 @@ WEFT_TEST(io_wakes_descriptor) {
   poll_handle.data = &flag;
   ASSERT_OK(uv_poll_start(&poll_handle, UV_READABLE, on_readable));
   int timeout = 0;
-  ASSERT_OK(weft_loop_run_step(loop, &timeout));
+  ASSERT_OK(weft_loop_run_step(loop, 0, &timeout));
   ASSERT_EQ(timeout, -1);
   ASSERT_EQ(flag, 0);
   ASSERT_EQ(write(sv[1], "x", 1), 1);
   step_until(loop, &flag);
   ASSERT_EQ(flag, 1);
   uv_close((uv_handle_t *)&poll_handle, on_poll_closed);
-  ASSERT_OK(weft_loop_run_step(loop, &timeout)); /* runs the close callback */
+  ASSERT_OK(weft_loop_run_step(loop, 0, &timeout)); /* runs the close callback */
   close(sv[0]);
   close(sv[1]);
   weft_test_close_loop(loop);
@@ -172,21 +172,39 @@ WEFT_TEST(io_wakes_descriptor) {
  * ones run_once gives. */
 WEFT_TEST(step_arguments_and_states) {
   int timeout = 7;
-  ASSERT_CODE(weft_loop_run_step(NULL, &timeout), WEFT_EINVAL);
+  ASSERT_CODE(weft_loop_run_step(NULL, 0, &timeout), WEFT_EINVAL);
   ASSERT_EQ(timeout, 0);
   ASSERT_EQ(weft_loop_backend_fd(NULL), -1);
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
-  ASSERT_CODE(weft_loop_run_step(loop, NULL), WEFT_EINVAL);
+  ASSERT_CODE(weft_loop_run_step(loop, 0, NULL), WEFT_EINVAL);
   ASSERT_OK(weft_loop_stop(loop));
-  ASSERT_OK(weft_loop_run_step(loop, &timeout));
+  ASSERT_OK(weft_loop_run_step(loop, 0, &timeout));
   int flag = 0;
   ASSERT_OK(weft_call_soon(loop, set_flag, &flag, NULL));
   ASSERT_OK(weft_call_soon(loop, stop_loop, loop, NULL));
   ASSERT_OK(weft_loop_run_forever(loop));
   ASSERT_EQ(flag, 1);
   ASSERT_OK(weft_loop_close(loop));
-  ASSERT_CODE(weft_loop_run_step(loop, &timeout), WEFT_ECLOSED);
+  ASSERT_CODE(weft_loop_run_step(loop, 0, &timeout), WEFT_ECLOSED);
   ASSERT_EQ(weft_loop_backend_fd(loop), -1);
   weft_loop_release(loop);
+}
+
+/* A waiting step sleeps in libuv's poll until a post arrives, even with nothing else alive
+ * (run_once would return at once and leave the post for later). */
+WEFT_TEST(waiting_step_waits_for_a_post) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int flag = 0;
+  post_t p = {loop, &flag};
+  uv_thread_t thread;
+  ASSERT_OK(uv_thread_create(&thread, post_from_thread, &p));
+  int timeout = 0;
+  for (int i = 0; i < 1000 && flag == 0; i++)
+    ASSERT_OK(weft_loop_run_step(loop, 1, &timeout));
+  ASSERT_OK(uv_thread_join(&thread));
+  ASSERT_EQ(flag, 1);
+  ASSERT_EQ(timeout, -1);
+  weft_test_close_loop(loop);
 }

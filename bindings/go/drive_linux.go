@@ -11,11 +11,16 @@ import (
 	"weft.dev/weft/internal/raw"
 )
 
-// drive runs the loop one non-blocking iteration at a time and waits between iterations in
-// Go's netpoller, on libuv's epoll descriptor, instead of inside C. A goroutine blocked in
-// a cgo call keeps its P until sysmon takes it back (20 µs to 10 ms later), so a loop
-// sleeping in epoll_wait left the goroutines it had just woken waiting that long whenever
-// it held the only P (GOMAXPROCS=1). Parked in the netpoller it gives its P up at once.
+// drive runs the loop one iteration at a time and chooses, after each, where to wait for
+// the next. A goroutine blocked in a cgo call keeps its P until sysmon takes it back (20 µs
+// to 10 ms later), so a loop sleeping in epoll_wait inside C left the goroutines it had
+// just woken waiting that long whenever it held the only P (GOMAXPROCS=1). So after an
+// iteration that may have woken goroutines it waits in Go's netpoller, on libuv's epoll
+// descriptor, which hands its P over at once. After one that called nothing but protocol
+// methods (which wake nobody) it waits inside C, as before: waking a goroutine locked to
+// its thread from the netpoller costs two thread switches that a protocol server need not
+// pay.
+//
 // It returns true once the loop is stopping, false where the descriptor cannot be polled
 // this way (or waiting on it failed): the caller then runs the loop inside C.
 func (l *Loop) drive(p loopPtr) bool {
@@ -51,16 +56,25 @@ func (l *Loop) drive(p loopPtr) bool {
 	// and ends the wait below at once: no wake-up can be lost between the two.
 	step := func(uintptr) bool {
 		var timeout int32
+		// Called when the descriptor is readable (or at the start): no need to wait in C.
+		wait := 0
+		woke := false
 		for {
-			if rc := raw.Weft_loop_run_step(p, &timeout); rc != 0 {
+			wakers := raw.Wakers.Load()
+			if rc := raw.Weft_loop_run_step(p, wait, &timeout); rc != 0 {
 				failed = codeError(rc)
 				return true
 			}
 			if l.stopping.Load() {
 				return true
 			}
-			if timeout != 0 {
+			woke = woke || raw.Wakers.Load() != wakers
+			if timeout == 0 {
+				wait = 0
+			} else if woke {
 				break
+			} else {
+				wait = 1
 			}
 		}
 		if timeout > 0 {

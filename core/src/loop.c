@@ -657,7 +657,7 @@ int weft_loop_run_once(weft_loop_t *loop, int nowait) {
   return 0;
 }
 
-int weft_loop_run_step(weft_loop_t *loop, int *timeout_ms_out) {
+int weft_loop_run_step(weft_loop_t *loop, int wait, int *timeout_ms_out) {
   if (timeout_ms_out != NULL)
     *timeout_ms_out = 0;
   if (loop == NULL || timeout_ms_out == NULL)
@@ -668,12 +668,11 @@ int weft_loop_run_step(weft_loop_t *loop, int *timeout_ms_out) {
   begin_running(loop);
   weft_loop_t *outer = running_here;
   running_here = loop;
-  /* The host sleeps only on what this reports, so a post must count as work, as in
-   * run_forever: with the async handle referenced, libuv iterates (and takes posts) even
-   * when nothing else is alive, and its timeout is "until woken" rather than "at once".
-   * NOWAIT never blocks, so the reference cannot hold the thread. */
+  /* As in run_forever, a post must count as work: with the async handle referenced,
+   * libuv iterates (and takes posts) even when nothing else is alive, the timeout it
+   * reports is "until woken" rather than "at once", and a waiting step waits for a post. */
   uv_ref((uv_handle_t *)&loop->async);
-  uv_run(loop->uv, UV_RUN_NOWAIT);
+  uv_run(loop->uv, wait ? UV_RUN_ONCE : UV_RUN_NOWAIT);
   *timeout_ms_out = uv_backend_timeout(loop->uv);
   uv_unref((uv_handle_t *)&loop->async);
   running_here = outer;

@@ -46,11 +46,12 @@ WEFT_API int weft_loop_run_until_complete(weft_loop_t *loop, weft_future_t *futu
 /* Runs one iteration: waits for I/O or the next timer unless `nowait` is set, then runs
  * what is ready. For hosts that own the main loop. Returns 0 or an error code. */
 WEFT_API int weft_loop_run_once(weft_loop_t *loop, int nowait);
-/* For a host that waits in its own poller (Go's netpoller) rather than inside the loop:
- * runs one iteration without waiting, then sets *timeout_ms_out to how long the host may
- * wait for weft_loop_backend_fd to become readable before the next one (0: at once, -1:
- * no timer pending). I/O and posts from other threads make the descriptor readable. */
-WEFT_API int weft_loop_run_step(weft_loop_t *loop, int *timeout_ms_out);
+/* For a host that may wait in its own poller (Go's netpoller) rather than inside the loop:
+ * runs one iteration (waiting in libuv's poll first, for I/O, a timer or a post, only if
+ * `wait` is set), then sets *timeout_ms_out to how long the host may wait for
+ * weft_loop_backend_fd to become readable before the next one (0: at once, -1: no timer
+ * pending). I/O and posts from other threads make the descriptor readable. */
+WEFT_API int weft_loop_run_step(weft_loop_t *loop, int wait, int *timeout_ms_out);
 /* The descriptor weft_loop_run_step's host waits on (libuv's backend: an epoll or kqueue
  * descriptor, pollable, owned by the loop); -1 for an adopted or closed loop. */
 WEFT_API int weft_loop_backend_fd(weft_loop_t *loop);
