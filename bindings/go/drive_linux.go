@@ -5,6 +5,7 @@ package weft
 import (
 	"errors"
 	"os"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -14,12 +15,12 @@ import (
 // drive runs the loop one iteration at a time and chooses, after each, where to wait for
 // the next. A goroutine blocked in a cgo call keeps its P until sysmon takes it back (20 µs
 // to 10 ms later), so a loop sleeping in epoll_wait inside C left the goroutines it had
-// just woken waiting that long whenever it held the only P (GOMAXPROCS=1). So after an
-// iteration that may have woken goroutines it waits in Go's netpoller, on libuv's epoll
-// descriptor, which hands its P over at once. After one that called nothing but protocol
-// methods (which wake nobody) it waits inside C, as before: waking a goroutine locked to
-// its thread from the netpoller costs two thread switches that a protocol server need not
-// pay.
+// just woken waiting that long when it held the only P (GOMAXPROCS=1). So with one P,
+// after an iteration that may have woken goroutines, it waits in Go's netpoller, on
+// libuv's epoll descriptor, which hands the P over at once. Otherwise it waits inside C as
+// before: after an iteration that called nothing but protocol methods (which wake nobody),
+// and whenever other Ps can run what it woke, since waking a goroutine locked to its
+// thread from the netpoller costs two thread switches (docs/benchmarks.md has both).
 //
 // It returns true once the loop is stopping, false where the descriptor cannot be polled
 // this way (or waiting on it failed): the caller then runs the loop inside C.
@@ -71,7 +72,7 @@ func (l *Loop) drive(p loopPtr) bool {
 			woke = woke || raw.Wakers.Load() != wakers
 			if timeout == 0 {
 				wait = 0
-			} else if woke {
+			} else if woke && runtime.GOMAXPROCS(0) == 1 {
 				break
 			} else {
 				wait = 1
