@@ -174,7 +174,7 @@ WEFT_TEST(step_arguments_and_states) {
   int timeout = 7;
   ASSERT_CODE(weft_loop_run_step(NULL, 0, &timeout), WEFT_EINVAL);
   ASSERT_EQ(timeout, 0);
-  ASSERT_EQ(weft_loop_backend_fd(NULL), -1);
+  ASSERT_CODE(weft_loop_backend_fd(NULL), WEFT_EINVAL);
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   ASSERT_CODE(weft_loop_run_step(loop, 0, NULL), WEFT_EINVAL);
@@ -187,7 +187,7 @@ WEFT_TEST(step_arguments_and_states) {
   ASSERT_EQ(flag, 1);
   ASSERT_OK(weft_loop_close(loop));
   ASSERT_CODE(weft_loop_run_step(loop, 0, &timeout), WEFT_ECLOSED);
-  ASSERT_EQ(weft_loop_backend_fd(loop), -1);
+  ASSERT_CODE(weft_loop_backend_fd(loop), WEFT_ECLOSED);
   weft_loop_release(loop);
 }
 
@@ -207,4 +207,22 @@ WEFT_TEST(waiting_step_waits_for_a_post) {
   ASSERT_EQ(flag, 1);
   ASSERT_EQ(timeout, -1);
   weft_test_close_loop(loop);
+}
+
+/* An adopted loop is the host's to run and to wait on. */
+WEFT_TEST(adopted_loop_is_not_stepped) {
+  uv_loop_t host;
+  ASSERT_OK(uv_loop_init(&host));
+  weft_loop_options_t options;
+  weft_loop_options_init(&options);
+  options.adopt = &host;
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new_ex(&options, &loop));
+  int timeout = 0;
+  ASSERT_CODE(weft_loop_run_step(loop, 0, &timeout), WEFT_EINVAL);
+  ASSERT_CODE(weft_loop_backend_fd(loop), WEFT_ENOTSUP);
+  ASSERT_OK(weft_loop_close(loop));
+  weft_loop_release(loop);
+  ASSERT_OK(uv_run(&host, UV_RUN_DEFAULT)); /* the host runs weft's close callbacks */
+  ASSERT_OK(uv_loop_close(&host));
 }

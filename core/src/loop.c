@@ -682,9 +682,14 @@ int weft_loop_run_step(weft_loop_t *loop, int wait, int *timeout_ms_out) {
 }
 
 int weft_loop_backend_fd(weft_loop_t *loop) {
-  if (loop == NULL || loop->closed || loop->adopted)
-    return -1;
-  return uv_backend_fd(loop->uv);
+  if (loop == NULL)
+    return WEFT_EINVAL;
+  if (loop->closed)
+    return WEFT_ECLOSED;
+  if (loop->adopted)
+    return WEFT_ENOTSUP; /* the host's loop: the host waits on it */
+  int fd = uv_backend_fd(loop->uv);
+  return fd >= 0 ? fd : WEFT_ENOTSUP;
 }
 
 int weft_loop_is_running(const weft_loop_t *loop) {

@@ -53,7 +53,8 @@ WEFT_API int weft_loop_run_once(weft_loop_t *loop, int nowait);
  * pending). I/O and posts from other threads make the descriptor readable. */
 WEFT_API int weft_loop_run_step(weft_loop_t *loop, int wait, int *timeout_ms_out);
 /* The descriptor weft_loop_run_step's host waits on (libuv's backend: an epoll or kqueue
- * descriptor, pollable, owned by the loop); -1 for an adopted or closed loop. */
+ * descriptor, pollable, owned by the loop), or an error code (negative): WEFT_ECLOSED,
+ * WEFT_ENOTSUP for an adopted loop or a platform without one. */
 WEFT_API int weft_loop_backend_fd(weft_loop_t *loop);
 /* Asks the loop to stop after the current iteration. Thread-safe. */
 WEFT_API int weft_loop_stop(weft_loop_t *loop);
