@@ -22,6 +22,8 @@
 /* Numbers handed back through a pointer. */
 %typemap(gotype) int64_t *priority_out "*int64"
 %typemap(imtype) int64_t *priority_out "*int64"
+%typemap(gotype) int *timeout_ms_out "*int32"
+%typemap(imtype) int *timeout_ms_out "*int32"
 
 %rename(Kind) weft_value_s::type;
 

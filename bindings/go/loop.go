@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/cgo"
 	"sync"
+	"sync/atomic"
 
 	"weft.dev/weft/internal/raw"
 )
@@ -29,7 +30,9 @@ type Loop struct {
 	spare   []func() // the previous batch's slice, reused
 	woken   bool     // a wake-up is posted and has not yet been drained
 	closing bool     // Close was called: posts are refused
-	drain   cgo.Handle
+	// closing, readable without the lock by the loop goroutine between iterations.
+	stopping atomic.Bool
+	drain    cgo.Handle
 
 	// Futures whose outcome a goroutine may still wait for, so Close can end them.
 	// Loop goroutine only.
@@ -73,13 +76,15 @@ func (l *Loop) run(ready chan<- error) {
 	l.ptr = p
 	l.tid = threadID()
 	ready <- nil
-	for {
-		rc := raw.Weft_loop_run_forever(p)
-		l.mu.Lock()
-		closing := l.closing
-		l.mu.Unlock()
-		if closing || rc != 0 {
-			break
+	if !l.drive(p) {
+		for !l.stopping.Load() {
+			rc := raw.Weft_loop_run_forever(p)
+			l.mu.Lock()
+			closing := l.closing
+			l.mu.Unlock()
+			if closing || rc != 0 {
+				break
+			}
 		}
 	}
 	l.mu.Lock()
@@ -195,6 +200,7 @@ func (l *Loop) Close() error {
 		return nil
 	}
 	l.closing = true
+	l.stopping.Store(true)
 	// weft_loop_stop is thread-safe; the loop goroutine sees closing once run_forever ends.
 	rc := raw.Weft_loop_stop(l.ptr)
 	l.mu.Unlock()

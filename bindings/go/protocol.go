@@ -10,7 +10,10 @@ import (
 // Protocol is asyncio's Protocol for the fastest servers: its methods run on the loop
 // goroutine itself, straight from the core's callbacks, with no handoff. They must not
 // block, and may call only the Transport's methods (not those of Lock, Queue, ...: those
-// hand work to the loop and would wait for themselves).
+// hand work to the loop and would wait for themselves). After calls to protocol methods
+// alone the loop waits for I/O inside C, holding its P: with GOMAXPROCS=1 a goroutine a
+// method wakes (a channel send) runs once the Go scheduler takes that P back (20 µs to
+// 10 ms later).
 type Protocol interface {
 	ConnectionMade(t *Transport)
 	// DataReceived gets bytes lent for the call only: copy what must outlive it.

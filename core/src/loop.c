@@ -782,6 +782,41 @@ int weft_loop_run_once(weft_loop_t *loop, int nowait) {
   return 0;
 }
 
+int weft_loop_run_step(weft_loop_t *loop, int wait, int *timeout_ms_out) {
+  if (timeout_ms_out != NULL)
+    *timeout_ms_out = 0;
+  if (loop == NULL || timeout_ms_out == NULL)
+    return WEFT_EINVAL;
+  int rc = check_can_run(loop);
+  if (rc != 0)
+    return rc;
+  begin_running(loop);
+  weft_loop_t *outer = running_here;
+  running_here = loop;
+  /* As in run_forever, a post must count as work: with the async handle referenced,
+   * libuv iterates (and takes posts) even when nothing else is alive, the timeout it
+   * reports is "until woken" rather than "at once", and a waiting step waits for a post. */
+  uv_ref((uv_handle_t *)&loop->async);
+  uv_run(loop->uv, wait ? UV_RUN_ONCE : UV_RUN_NOWAIT);
+  *timeout_ms_out = uv_backend_timeout(loop->uv);
+  uv_unref((uv_handle_t *)&loop->async);
+  running_here = outer;
+  end_running(loop);
+  atomic_store(&loop->stopping, 0);
+  return 0;
+}
+
+int weft_loop_backend_fd(weft_loop_t *loop) {
+  if (loop == NULL)
+    return WEFT_EINVAL;
+  if (loop->closed)
+    return WEFT_ECLOSED;
+  if (loop->adopted)
+    return WEFT_ENOTSUP; /* the host's loop: the host waits on it */
+  int fd = uv_backend_fd(loop->uv);
+  return fd >= 0 ? fd : WEFT_ENOTSUP;
+}
+
 int weft_loop_is_running(const weft_loop_t *loop) {
   return loop != NULL && loop->running && !loop->closed;
 }

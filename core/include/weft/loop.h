@@ -46,6 +46,16 @@ WEFT_API int weft_loop_run_until_complete(weft_loop_t *loop, weft_future_t *futu
 /* Runs one iteration: waits for I/O or the next timer unless `nowait` is set, then runs
  * what is ready. For hosts that own the main loop. Returns 0 or an error code. */
 WEFT_API int weft_loop_run_once(weft_loop_t *loop, int nowait);
+/* For a host that may wait in its own poller (Go's netpoller) rather than inside the loop:
+ * runs one iteration (waiting in libuv's poll first, for I/O, a timer or a post, only if
+ * `wait` is set), then sets *timeout_ms_out to how long the host may wait for
+ * weft_loop_backend_fd to become readable before the next one (0: at once, -1: no timer
+ * pending). I/O and posts from other threads make the descriptor readable. */
+WEFT_API int weft_loop_run_step(weft_loop_t *loop, int wait, int *timeout_ms_out);
+/* The descriptor weft_loop_run_step's host waits on (libuv's backend: an epoll or kqueue
+ * descriptor, pollable, owned by the loop), or an error code (negative): WEFT_ECLOSED,
+ * WEFT_ENOTSUP for an adopted loop or a platform without one. */
+WEFT_API int weft_loop_backend_fd(weft_loop_t *loop);
 /* Asks the loop to stop after the current iteration. Thread-safe. */
 WEFT_API int weft_loop_stop(weft_loop_t *loop);
 WEFT_API int weft_loop_is_running(const weft_loop_t *loop);
