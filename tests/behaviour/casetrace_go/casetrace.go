@@ -111,3 +111,48 @@ func Run(main func(ctx context.Context, l *weft.Loop) error) {
 		os.Exit(1)
 	}
 }
+
+// Turns orders lines that goroutines woken together would print in the order Go's
+// scheduler picks: turn i waits until turn i-1 is done. asyncio runs the tasks it wakes
+// one after another in one thread; goroutines run side by side, so a case that mirrors
+// such a trace says the order, and the loop's part (who was woken, with what) is what it
+// checks.
+type Turns []chan struct{}
+
+// NewTurns makes n turns; turn 0 may go at once.
+func NewTurns(n int) Turns {
+	t := make(Turns, n)
+	for i := range t {
+		t[i] = make(chan struct{})
+	}
+	return t
+}
+
+// Wait blocks until every turn before i is done.
+func (t Turns) Wait(i int) {
+	if i > 0 {
+		<-t[i-1]
+	}
+}
+
+// Done ends turn i.
+func (t Turns) Done(i int) { close(t[i]) }
+
+// untilSteps bounds Until: a condition that a task running beside the caller makes true
+// holds after a few loop iterations; this many means the case is broken, not slow.
+const untilSteps = 1000000
+
+// Until yields to the loop (Sleep 0, asyncio's sleep(0)) until cond holds: the case waits
+// for an event on the loop that no future reports, such as a task joining a Barrier.
+func Until(ctx context.Context, l *weft.Loop, cond func() (bool, error)) error {
+	for i := 0; i < untilSteps; i++ {
+		ok, err := cond()
+		if err != nil || ok {
+			return err
+		}
+		if err := l.Sleep(ctx, 0); err != nil {
+			return err
+		}
+	}
+	return errors.New("casetrace: the condition never held")
+}
