@@ -49,7 +49,7 @@ func main() {
 		if err != nil {
 			return err // asyncio's await raises: no line
 		}
-		ct.Emit("result", v, "cancelled", false) // a task with a result is not cancelled
+		ct.Emit("result", v, "cancelled", ct.Cancelled(t.Future))
 		return nil
 	})
 }

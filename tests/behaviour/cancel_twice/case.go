@@ -55,7 +55,7 @@ func main() {
 		} else {
 			ct.Emit("result", v)
 		}
-		ct.Emit("cancelled", errors.Is(err, weft.ErrCancelled))
+		ct.Emit("cancelled", ct.Cancelled(t.Future))
 		return nil
 	})
 }

@@ -7,32 +7,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	ct "weft.dev/behaviour/casetrace_go"
 	"weft.dev/weft"
 )
-
-// cancelled is asyncio's Future.cancelled(): done, and with a cancellation.
-func cancelled(ctx context.Context, f *weft.Future) bool {
-	select {
-	case <-f.Done():
-		_, err := f.Await(ctx)
-		return errors.Is(err, weft.ErrCancelled)
-	default:
-		return false
-	}
-}
-
-func done(f *weft.Future) bool {
-	select {
-	case <-f.Done():
-		return true
-	default:
-		return false
-	}
-}
 
 func main() {
 	ct.Run(func(ctx context.Context, l *weft.Loop) error {
@@ -64,12 +43,12 @@ func main() {
 		}
 		ct.Emit("cancel", ok)
 		<-inner.Done()
-		ct.Emit("inner-cancelled-yet", cancelled(ctx, inner))
+		ct.Emit("inner-cancelled-yet", ct.Cancelled(inner))
 		close(asked)
 		if _, err := t.Await(ctx); err != nil {
 			ct.Emit("await-task", err)
 		}
-		ct.Emit("task", done(t.Future), cancelled(ctx, t.Future), "inner", cancelled(ctx, inner))
+		ct.Emit("task", ct.IsDone(t.Future), ct.Cancelled(t.Future), "inner", ct.Cancelled(inner))
 		return nil
 	})
 }

@@ -156,3 +156,52 @@ func Until(ctx context.Context, l *weft.Loop, cond func() (bool, error)) error {
 	}
 	return errors.New("casetrace: the condition never held")
 }
+
+// IsDone is asyncio's Future.done().
+func IsDone(f *weft.Future) bool {
+	select {
+	case <-f.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// Cancelled is asyncio's Future.cancelled(): done, with a cancellation.
+func Cancelled(f *weft.Future) bool {
+	if !IsDone(f) {
+		return false
+	}
+	_, err := f.Await(context.Background())
+	return errors.Is(err, weft.ErrCancelled)
+}
+
+// Sequence lets tasks go one at a time, each once the task before it is done (not only
+// its function: its core future), where asyncio's step counts order them. Go(i) is the
+// channel task i waits on; Start runs the order given by the tasks' futures.
+type Sequence []chan struct{}
+
+// NewSequence makes the gates of n tasks.
+func NewSequence(n int) Sequence {
+	s := make(Sequence, n)
+	for i := range s {
+		s[i] = make(chan struct{})
+	}
+	return s
+}
+
+// Go is the channel the task with gate i waits on before it runs.
+func (s Sequence) Go(i int) <-chan struct{} { return s[i] }
+
+// Start opens the gates in the order given (indexes into fs and s), each once the
+// future before it is done.
+func (s Sequence) Start(fs []*weft.Future, order ...int) {
+	go func() {
+		for k, i := range order {
+			if k > 0 {
+				<-fs[order[k-1]].Done()
+			}
+			close(s[i])
+		}
+	}()
+}

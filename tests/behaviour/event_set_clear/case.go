@@ -63,12 +63,7 @@ func main() {
 		if err != nil {
 			return err
 		}
-		select {
-		case <-late.Done():
-			ct.Emit("late", "done", true)
-		default:
-			ct.Emit("late", "done", false)
-		}
+		ct.Emit("late", "done", ct.IsDone(late.Future))
 		if err := ev.Set(); err != nil {
 			return err
 		}

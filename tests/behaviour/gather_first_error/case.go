@@ -57,10 +57,9 @@ func main() {
 		ct.Emit("gather", err)
 		states := []any{"states"}
 		for _, t := range tasks {
-			select {
-			case <-t.Done():
+			if ct.IsDone(t.Future) {
 				states = append(states, "done")
-			default:
+			} else {
 				states = append(states, "pending")
 			}
 		}
