@@ -171,6 +171,9 @@ var errAlreadyStarted = errors.New("weft: the command was already started")
 // StdinPipe is a pipe to the child's stdin: closing it gives the child EOF. Wait closes it
 // too. Call before Start.
 func (c *Cmd) StdinPipe() (io.WriteCloser, error) {
+	if c == nil {
+		return nil, ErrInval
+	}
 	if c.Process != nil {
 		return nil, errAlreadyStarted
 	}
@@ -184,6 +187,9 @@ func (c *Cmd) StdinPipe() (io.WriteCloser, error) {
 
 // StdoutPipe is a pipe from the child's stdout; Wait closes it, so read it to EOF first.
 func (c *Cmd) StdoutPipe() (io.ReadCloser, error) {
+	if c == nil {
+		return nil, ErrInval
+	}
 	if c.Process != nil {
 		return nil, errAlreadyStarted
 	}
@@ -197,6 +203,9 @@ func (c *Cmd) StdoutPipe() (io.ReadCloser, error) {
 
 // StderrPipe is StdoutPipe for stderr.
 func (c *Cmd) StderrPipe() (io.ReadCloser, error) {
+	if c == nil {
+		return nil, ErrInval
+	}
 	if c.Process != nil {
 		return nil, errAlreadyStarted
 	}
@@ -414,6 +423,9 @@ func (c *Cmd) Run() error {
 // Output runs the child and returns what it wrote to stdout; with Stderr unset, an
 // *ExitError carries what it wrote to stderr.
 func (c *Cmd) Output() ([]byte, error) {
+	if c == nil {
+		return nil, ErrInval
+	}
 	if c.Stdout != nil {
 		return nil, errors.New("weft: Stdout already set")
 	}
@@ -433,6 +445,9 @@ func (c *Cmd) Output() ([]byte, error) {
 
 // CombinedOutput runs the child and returns its stdout and stderr, interleaved.
 func (c *Cmd) CombinedOutput() ([]byte, error) {
+	if c == nil {
+		return nil, ErrInval
+	}
 	if c.Stdout != nil || c.Stderr != nil {
 		return nil, errors.New("weft: Stdout or Stderr already set")
 	}
