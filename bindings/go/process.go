@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -312,6 +313,9 @@ func (c *Cmd) Start() error {
 				r.start(c.l, ptr)
 			}
 		}
+		if c.stdin != nil {
+			c.stdin.start(c.l, ptr)
+		}
 		own(c.l, p, func() {
 			raw.Weft_process_release(p.ptr)
 			p.ptr = 0
@@ -458,7 +462,7 @@ func (c *Cmd) CombinedOutput() ([]byte, error) {
 }
 
 // processReader reads one of the child's output pipes with a Conn's read-ahead
-// (newPipeReader), set up when the child starts.
+// (newPipe), set up when the child starts.
 type processReader struct {
 	cmd    *Cmd
 	fd     int
@@ -476,7 +480,7 @@ func (r *processReader) start(l *Loop, p processPtr) {
 	if s.Swigcptr() == 0 {
 		return
 	}
-	ps := newPipeReader(l, r, readerPtr(raw.Weft_stream_reader_retain(s).Swigcptr()))
+	ps := newPipe(l, r, readerPtr(raw.Weft_stream_reader_retain(s).Swigcptr()), 0)
 	r.mu.Lock()
 	r.s = ps
 	r.mu.Unlock()
@@ -505,69 +509,54 @@ func (r *processReader) Close() error {
 	return nil
 }
 
-// processWriter writes to the child's stdin through the core's StreamWriter, waiting for
-// its drain (flow control) after each write.
+// processWriter writes to the child's stdin with a Conn's write queue (newPipe), set up
+// when the child starts: a Write costs no handoff of its own and waits only while the pipe
+// is above its write-buffer limits.
 type processWriter struct {
 	cmd    *Cmd
 	mu     sync.Mutex
+	s      *connState // once started
 	closed bool
+}
+
+// start gives the writer its queue over the child's stdin (loop goroutine).
+func (w *processWriter) start(l *Loop, p processPtr) {
+	sw := raw.Weft_process_stdin(p)
+	if sw.Swigcptr() == 0 {
+		return
+	}
+	ps := newPipe(l, w, 0, writerPtr(raw.Weft_stream_writer_retain(sw).Swigcptr()))
+	w.mu.Lock()
+	w.s = ps
+	w.mu.Unlock()
 }
 
 func (w *processWriter) Write(b []byte) (int, error) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
+	s, closed := w.s, w.closed
+	w.mu.Unlock()
+	switch {
+	case closed:
 		return 0, os.ErrClosed
-	}
-	c := w.cmd
-	if c.Process == nil {
+	case w.cmd.Process == nil:
 		return 0, errors.New("weft: the command was not started")
+	case s == nil:
+		return 0, ErrInvalidState
 	}
-	p := c.Process
-	f, err := c.l.start(func() (futPtr, int) {
-		if p.ptr == 0 {
-			return 0, int(raw.WEFT_ECLOSED)
-		}
-		s := raw.Weft_process_stdin(p.ptr)
-		if s.Swigcptr() == 0 {
-			return 0, int(raw.WEFT_EINVALIDSTATE)
-		}
-		if rc := raw.Weft_stream_write(s, b); rc != 0 {
-			return 0, rc
-		}
-		var out futPtr
-		rc := raw.Weft_stream_drain(s, &out)
-		return out, rc
-	}, resultOf)
-	if err != nil {
-		return 0, err
-	}
-	if _, err := f.Await(context.Background()); err != nil {
-		return 0, err
-	}
-	return len(b), nil
+	return s.Write(b)
 }
 
-// Close flushes what is buffered and closes the child's stdin. Harmless twice.
+// Close closes the child's stdin once what is queued is written. Harmless twice.
 func (w *processWriter) Close() error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return nil
-	}
+	s, closed := w.s, w.closed
 	w.closed = true
-	c := w.cmd
-	if c.Process == nil {
+	w.mu.Unlock()
+	if closed || s == nil {
 		return nil
 	}
-	p := c.Process
-	return c.l.call(func() error {
-		if p.ptr == 0 {
-			return nil
-		}
-		if s := raw.Weft_process_stdin(p.ptr); s.Swigcptr() != 0 {
-			return codeError(raw.Weft_stream_close(s))
-		}
-		return nil
-	})
+	if err := s.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
 }

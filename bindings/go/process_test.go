@@ -292,3 +292,38 @@ func BenchmarkStdoutPipe(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStdinPipe writes 64 MiB to a child's stdin (cat > /dev/null) through StdinPipe
+// in 4 KiB and in 32 KiB writes (docs/benchmarks.md).
+func BenchmarkStdinPipe(b *testing.B) {
+	l, err := NewLoop()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	const size = 64 << 20
+	for _, writeSize := range []int{4 << 10, 32 << 10} {
+		b.Run(fmt.Sprintf("write=%dKiB", writeSize>>10), func(b *testing.B) {
+			buf := make([]byte, writeSize)
+			b.SetBytes(size)
+			for i := 0; i < b.N; i++ {
+				cmd := l.Command("cat")
+				in, _ := cmd.StdinPipe()
+				if err := cmd.Start(); err != nil {
+					b.Fatal(err)
+				}
+				for n := 0; n < size; n += writeSize {
+					if _, err := in.Write(buf); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := in.Close(); err != nil {
+					b.Fatal(err)
+				}
+				if err := cmd.Wait(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
