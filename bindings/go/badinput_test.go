@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -175,5 +177,78 @@ func TestFuturesOfAnotherLoop(t *testing.T) {
 	}
 	if ok, err := f.Cancel(); !ok || err != nil {
 		t.Fatalf("the future after: %v %v", ok, err)
+	}
+}
+
+// panicProtocol panics in DataReceived, after telling the test it got there.
+type panicProtocol struct{ got chan struct{} }
+
+func (p *panicProtocol) ConnectionMade(*Transport) {}
+func (p *panicProtocol) DataReceived([]byte) {
+	close(p.got)
+	panic("a protocol's bug")
+}
+func (p *panicProtocol) EOFReceived() bool    { return false }
+func (p *panicProtocol) ConnectionLost(error) {}
+
+// A panic in Go code the core calls (a Protocol method, a WaitFor predicate) is reported
+// and goes no further: it never unwinds through C, and the loop runs on.
+func TestPanicInCallbackDoesNotUnwindThroughC(t *testing.T) {
+	l := newLoop(t)
+	ctx := context.Background()
+	p := &panicProtocol{got: make(chan struct{})}
+	srv, err := l.ListenTCP(ctx, "127.0.0.1", 0, func() Protocol { return p })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	port, err := srv.Port()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	<-p.got
+	// The predicate is asked at once, on the loop goroutine: a panic there counts as
+	// false, so WaitFor waits for a notify.
+	cond, _ := l.NewCondition(nil)
+	if err := cond.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	done := make(chan error, 1)
+	go func() {
+		done <- cond.WaitFor(ctx, func() bool {
+			if calls.Add(1) == 1 {
+				panic("a predicate's bug")
+			}
+			return true
+		})
+	}()
+	// WaitFor asks the predicate where it releases the lock and waits: then Notify may come.
+	for i := 0; calls.Load() == 0; i++ {
+		if err := l.Sleep(ctx, 0); err != nil || i == 1000000 {
+			t.Fatalf("the predicate was never asked: %v", err)
+		}
+	}
+	if err := cond.Lock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := cond.Notify(1); err != nil {
+		t.Fatal(err)
+	}
+	_ = cond.Unlock()
+	if err := <-done; err != nil || calls.Load() != 2 {
+		t.Fatalf("WaitFor after its predicate panicked: %v, %d calls", err, calls.Load())
+	}
+	_ = cond.Unlock()
+	if err := l.Sleep(ctx, 0); err != nil {
+		t.Fatalf("the loop after the panics: %v", err)
 	}
 }
