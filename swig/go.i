@@ -143,10 +143,11 @@ static const char **weftgo_split(weftgo_slice_t z) {
   return v;
 }
 
-static int weftgo_process_start(weft_loop_t *loop, weftgo_slice_t argz, weftgo_slice_t envz,
-                                int use_env, weftgo_slice_t cwdz, int in_mode, int in_fd,
-                                int out_mode, int out_fd, int err_mode, int err_fd,
-                                weft_process_t **out) {
+/* shell: argz holds one command line, run by /bin/sh -c (create_subprocess_shell). */
+static int weftgo_process_start(weft_loop_t *loop, int shell, weftgo_slice_t argz,
+                                weftgo_slice_t envz, int use_env, weftgo_slice_t cwdz,
+                                int in_mode, int in_fd, int out_mode, int out_fd, int err_mode,
+                                int err_fd, weft_process_t **out) {
   if (out == NULL) return WEFT_EINVAL;
   *out = NULL;
   weft_process_options_t options;
@@ -163,7 +164,12 @@ static int weftgo_process_start(weft_loop_t *loop, weftgo_slice_t argz, weftgo_s
   int rc = WEFT_ENOMEM;
   if (argv != NULL && (!use_env || env != NULL)) {
     options.env = env;
-    rc = argv[0] == NULL ? WEFT_EINVAL : weft_create_subprocess_exec(loop, argv, &options, out);
+    if (argv[0] == NULL || (shell && argv[1] != NULL))
+      rc = WEFT_EINVAL;
+    else if (shell)
+      rc = weft_create_subprocess_shell(loop, argv[0], &options, out);
+    else
+      rc = weft_create_subprocess_exec(loop, argv, &options, out);
   }
   free(argv);
   free(env);
@@ -173,9 +179,9 @@ static int weftgo_process_start(weft_loop_t *loop, weftgo_slice_t argz, weftgo_s
 /* Declared before weft.i gives weft_process_t ** its typemap: its own, the same. */
 %typemap(gotype) weft_process_t **process_out "*SwigcptrStruct_SS_weft_process_s"
 %typemap(imtype) weft_process_t **process_out "*SwigcptrStruct_SS_weft_process_s"
-int weftgo_process_start(weft_loop_t *loop, weftgo_slice_t argz, weftgo_slice_t envz,
-                         int use_env, weftgo_slice_t cwdz, int in_mode, int in_fd,
-                         int out_mode, int out_fd, int err_mode, int err_fd,
+int weftgo_process_start(weft_loop_t *loop, int shell, weftgo_slice_t argz,
+                         weftgo_slice_t envz, int use_env, weftgo_slice_t cwdz, int in_mode,
+                         int in_fd, int out_mode, int out_fd, int err_mode, int err_fd,
                          weft_process_t **process_out);
 
 %constant weft_callback_fn WeftgoCallback = weftgoCallback;

@@ -624,59 +624,70 @@ func (s *connState) wakeWriter() {
 }
 
 // Write queues b (copied) for sending. It waits while the connection is above its write
-// limits; a connection lost or closed fails it.
+// limits, also between the parts of a b larger than they are (so that a Write to a peer
+// that does not read waits, as asyncio's write and drain do); a connection lost or
+// closed fails it, with the count of the bytes queued before.
 func (s *connState) Write(b []byte) (int, error) {
 	if s == nil {
 		return 0, ErrInval
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	done := 0
 	for {
 		s.mu.Lock()
 		switch {
 		case s.closed:
 			s.mu.Unlock()
-			return 0, s.opError("write", net.ErrClosed)
+			return done, s.opError("write", net.ErrClosed)
 		case s.werr != nil:
 			err := s.werr
 			s.mu.Unlock()
-			return 0, s.opError("write", err)
+			return done, s.opError("write", err)
 		case s.wdl.expired():
 			s.mu.Unlock()
-			return 0, s.opError("write", os.ErrDeadlineExceeded)
+			return done, s.opError("write", os.ErrDeadlineExceeded)
 		case !s.paused && len(s.pend) < writeQueueLimit:
-			if len(b) == 0 {
+			if len(b) == done {
 				s.mu.Unlock()
-				return 0, nil
+				return done, nil
 			}
 			sent := 0
 			if s.coreIdle {
 				// Under s.mu, so the loop cannot close wfd meanwhile.
-				n, errno := sendDirect(s.wfd, b)
+				n, errno := sendDirect(s.wfd, b[done:])
 				if errno != 0 {
 					s.werr = newNetError(-int(errno), "")
 					s.stopDirect()
 					err := s.werr
 					s.mu.Unlock()
-					return 0, s.opError("write", err)
+					return done, s.opError("write", err)
 				}
-				if n == len(b) {
+				if n == len(b)-done {
 					s.mu.Unlock()
-					return n, nil
+					return len(b), nil
 				}
 				sent = n
 				s.coreIdle = false // the rest goes through the core, after what the kernel took
 			}
-			s.pend = append(s.pend, b[sent:]...)
+			part := b[done+sent:]
+			if room := writeQueueLimit - len(s.pend); len(part) > room {
+				part = part[:room]
+			}
+			s.pend = append(s.pend, part...)
+			done += sent + len(part)
 			post := !s.flushPosted
 			s.flushPosted = true
 			s.mu.Unlock()
 			if post {
 				if err := s.l.post(s.flush); err != nil {
-					return 0, s.opError("write", err)
+					return done, s.opError("write", err)
 				}
 			}
-			return len(b), nil
+			if done == len(b) {
+				return done, nil
+			}
+			continue
 		}
 		s.mu.Unlock()
 		select {

@@ -3,6 +3,8 @@ package weft
 //go:generate go run ./internal/errgen ../../core/include/weft/error.h errors_table.go
 
 import (
+	"context"
+	"errors"
 	"fmt"
 )
 
@@ -54,11 +56,17 @@ func codeError(code int) error {
 }
 
 // cancelError is what an Await cancelled by its context returns: it is the context's
-// error (context.Canceled or context.DeadlineExceeded) and the core's ErrCancelled.
+// error (context.Canceled or context.DeadlineExceeded) and the core's ErrCancelled; a
+// passed deadline is also ErrTimeout, as a Timeout's expiry is.
 type cancelError struct {
 	ctxErr error
 	core   *Error
 }
 
-func (e *cancelError) Error() string   { return e.ctxErr.Error() }
-func (e *cancelError) Unwrap() []error { return []error{e.ctxErr, e.core} }
+func (e *cancelError) Error() string { return e.ctxErr.Error() }
+func (e *cancelError) Unwrap() []error {
+	if errors.Is(e.ctxErr, context.DeadlineExceeded) {
+		return []error{e.ctxErr, e.core, ErrTimeout}
+	}
+	return []error{e.ctxErr, e.core}
+}

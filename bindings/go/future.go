@@ -138,7 +138,14 @@ func (f *Future) Await(ctx context.Context) (any, error) {
 }
 
 // Done is closed once the outcome is known.
-func (f *Future) Done() <-chan struct{} { return f.st.done }
+func (f *Future) Done() <-chan struct{} {
+	if f == nil || f.st == nil {
+		return closedChan // nothing to wait for: Await answers ErrInval
+	}
+	return f.st.done
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // Cancel asks the core to cancel the future: true if it was pending.
 func (f *Future) Cancel() (bool, error) {

@@ -163,7 +163,7 @@ func (l *Loop) post(fn func()) error {
 var ErrOnLoop = errors.New("weft: a waiting call on the loop goroutine would wait for itself")
 
 // onLoop reports whether the caller is the loop goroutine.
-func (l *Loop) onLoop() bool { return l.tid != 0 && threadID() == l.tid }
+func (l *Loop) onLoop() bool { return l != nil && l.tid != 0 && threadID() == l.tid }
 
 // call runs fn on the loop goroutine and returns its error.
 func (l *Loop) call(fn func() error) error {

@@ -99,7 +99,8 @@ func TestSleepAndContextCancel(t *testing.T) {
 	}
 	dctx, dcancel := context.WithTimeout(context.Background(), time.Millisecond)
 	defer dcancel()
-	if err := l.Sleep(dctx, time.Hour); !errors.Is(err, context.DeadlineExceeded) {
+	if err := l.Sleep(dctx, time.Hour); !errors.Is(err, context.DeadlineExceeded) ||
+		!errors.Is(err, ErrTimeout) || !errors.Is(err, ErrCancelled) {
 		t.Fatalf("deadline: %v", err)
 	}
 }

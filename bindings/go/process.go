@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -19,7 +20,8 @@ type processPtr = raw.SwigcptrStruct_SS_weft_process_s
 // Cmd is a command to run as a subprocess of the loop (asyncio's create_subprocess_exec),
 // in the shape of os/exec's Cmd: set its fields, then Run, Output or Start and Wait.
 type Cmd struct {
-	// Path and Args as os/exec's: Args[0] is the program's name, searched in PATH.
+	// Path and Args as os/exec's: Args[0] is the program's name, searched in PATH
+	// (Shell: Path is empty and Args holds the one command line).
 	Path string
 	Args []string
 	Env  []string // "NAME=value"; nil: the parent's environment
@@ -37,6 +39,7 @@ type Cmd struct {
 
 	l        *Loop
 	ctx      context.Context
+	shell    bool    // Args[0] is a command line for /bin/sh -c (Shell)
 	pipes    [3]bool // StdinPipe / StdoutPipe / StderrPipe were asked for
 	stdin    *processWriter
 	stdout   *processReader
@@ -46,6 +49,20 @@ type Cmd struct {
 	copyMu   sync.Mutex
 	waitDone chan struct{}
 	waited   bool
+}
+
+// Shell is Command for a command line that /bin/sh -c runs (asyncio's
+// create_subprocess_shell, the core's weft_create_subprocess_shell): Args holds the line.
+func (l *Loop) Shell(command string) *Cmd {
+	return &Cmd{Args: []string{command}, l: l, shell: true}
+}
+
+// ShellContext is Shell whose child is killed (Process.Kill) if ctx ends before the child
+// exits.
+func (l *Loop) ShellContext(ctx context.Context, command string) *Cmd {
+	c := l.Shell(command)
+	c.ctx = ctx
+	return c
 }
 
 // Command is os/exec's Command, on the loop.
@@ -155,6 +172,9 @@ var errAlreadyStarted = errors.New("weft: the command was already started")
 // StdinPipe is a pipe to the child's stdin: closing it gives the child EOF. Wait closes it
 // too. Call before Start.
 func (c *Cmd) StdinPipe() (io.WriteCloser, error) {
+	if c == nil {
+		return nil, ErrInval
+	}
 	if c.Process != nil {
 		return nil, errAlreadyStarted
 	}
@@ -168,6 +188,9 @@ func (c *Cmd) StdinPipe() (io.WriteCloser, error) {
 
 // StdoutPipe is a pipe from the child's stdout; Wait closes it, so read it to EOF first.
 func (c *Cmd) StdoutPipe() (io.ReadCloser, error) {
+	if c == nil {
+		return nil, ErrInval
+	}
 	if c.Process != nil {
 		return nil, errAlreadyStarted
 	}
@@ -181,6 +204,9 @@ func (c *Cmd) StdoutPipe() (io.ReadCloser, error) {
 
 // StderrPipe is StdoutPipe for stderr.
 func (c *Cmd) StderrPipe() (io.ReadCloser, error) {
+	if c == nil {
+		return nil, ErrInval
+	}
 	if c.Process != nil {
 		return nil, errAlreadyStarted
 	}
@@ -230,8 +256,11 @@ func (c *Cmd) Start() error {
 	if len(args) == 0 {
 		args = []string{c.Path}
 	}
-	if c.Path != "" {
+	if c.Path != "" && !c.shell {
 		args = append([]string{c.Path}, args[1:]...)
+	}
+	if c.shell && len(args) != 1 {
+		return ErrInval
 	}
 	argz, err := zeroJoined(args)
 	if err != nil {
@@ -269,12 +298,24 @@ func (c *Cmd) Start() error {
 	p := &Process{l: c.l}
 	err = c.l.call(func() error {
 		var ptr processPtr
-		rc := raw.Weftgo_process_start(c.l.ptr, argz, envz, useEnv, cwdz, inMode, inFd, outMode, outFd, errMode, errFd, &ptr)
+		shell := 0
+		if c.shell {
+			shell = 1
+		}
+		rc := raw.Weftgo_process_start(c.l.ptr, shell, argz, envz, useEnv, cwdz, inMode, inFd, outMode, outFd, errMode, errFd, &ptr)
 		if rc != 0 {
 			return &Error{Code: rc, Message: fmt.Sprintf("cannot run %q: %s", args[0], (&Error{Code: rc}).Error())}
 		}
 		p.ptr = ptr
 		p.Pid = raw.Weft_process_pid(ptr)
+		for _, r := range []*processReader{c.stdout, c.stderr} {
+			if r != nil {
+				r.start(c.l, ptr)
+			}
+		}
+		if c.stdin != nil {
+			c.stdin.start(c.l, ptr)
+		}
 		own(c.l, p, func() {
 			raw.Weft_process_release(p.ptr)
 			p.ptr = 0
@@ -386,6 +427,9 @@ func (c *Cmd) Run() error {
 // Output runs the child and returns what it wrote to stdout; with Stderr unset, an
 // *ExitError carries what it wrote to stderr.
 func (c *Cmd) Output() ([]byte, error) {
+	if c == nil {
+		return nil, ErrInval
+	}
 	if c.Stdout != nil {
 		return nil, errors.New("weft: Stdout already set")
 	}
@@ -405,6 +449,9 @@ func (c *Cmd) Output() ([]byte, error) {
 
 // CombinedOutput runs the child and returns its stdout and stderr, interleaved.
 func (c *Cmd) CombinedOutput() ([]byte, error) {
+	if c == nil {
+		return nil, ErrInval
+	}
 	if c.Stdout != nil || c.Stderr != nil {
 		return nil, errors.New("weft: Stdout or Stderr already set")
 	}
@@ -414,129 +461,102 @@ func (c *Cmd) CombinedOutput() ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// processReader reads one of the child's output pipes through the core's StreamReader.
+// processReader reads one of the child's output pipes with a Conn's read-ahead
+// (newPipe), set up when the child starts.
 type processReader struct {
-	cmd *Cmd
-	fd  int
-	mu  sync.Mutex // one read at a time: the core's reader takes one
-	eof bool
+	cmd    *Cmd
+	fd     int
+	mu     sync.Mutex
+	s      *connState // once started
+	closed bool
+}
+
+// start gives the reader its read-ahead over the child's stream (loop goroutine).
+func (r *processReader) start(l *Loop, p processPtr) {
+	s := raw.Weft_process_stdout(p)
+	if r.fd == 2 {
+		s = raw.Weft_process_stderr(p)
+	}
+	if s.Swigcptr() == 0 {
+		return
+	}
+	ps := newPipe(l, r, readerPtr(raw.Weft_stream_reader_retain(s).Swigcptr()), 0)
+	r.mu.Lock()
+	r.s = ps
+	r.mu.Unlock()
 }
 
 func (r *processReader) Read(b []byte) (int, error) {
-	if len(b) == 0 {
-		return 0, nil
-	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.eof {
+	s, closed := r.s, r.closed
+	r.mu.Unlock()
+	switch {
+	case closed:
 		return 0, io.EOF
-	}
-	c := r.cmd
-	if c.Process == nil {
+	case r.cmd.Process == nil:
 		return 0, errors.New("weft: the command was not started")
+	case s == nil:
+		return 0, ErrInvalidState
 	}
-	p := c.Process
-	f, err := c.l.start(func() (futPtr, int) {
-		if p.ptr == 0 {
-			return 0, int(raw.WEFT_ECLOSED)
-		}
-		s := raw.Weft_process_stdout(p.ptr)
-		if r.fd == 2 {
-			s = raw.Weft_process_stderr(p.ptr)
-		}
-		if s.Swigcptr() == 0 {
-			return 0, int(raw.WEFT_EINVALIDSTATE)
-		}
-		var out futPtr
-		rc := raw.Weft_stream_read(s, int64(len(b)), &out)
-		return out, rc
-	}, resultOf)
-	if err != nil {
-		return 0, err
-	}
-	v, err := f.Await(context.Background())
-	if err != nil {
-		return 0, err
-	}
-	data, _ := v.([]byte)
-	if len(data) == 0 {
-		r.eof = true
-		return 0, io.EOF
-	}
-	return copy(b, data), nil
+	return s.Read(b)
 }
 
 // Close stops reading: later reads see EOF. The pipe itself closes with the process.
 func (r *processReader) Close() error {
 	r.mu.Lock()
-	r.eof = true
+	r.closed = true
 	r.mu.Unlock()
 	return nil
 }
 
-// processWriter writes to the child's stdin through the core's StreamWriter, waiting for
-// its drain (flow control) after each write.
+// processWriter writes to the child's stdin with a Conn's write queue (newPipe), set up
+// when the child starts: a Write costs no handoff of its own and waits only while the pipe
+// is above its write-buffer limits.
 type processWriter struct {
 	cmd    *Cmd
 	mu     sync.Mutex
+	s      *connState // once started
 	closed bool
+}
+
+// start gives the writer its queue over the child's stdin (loop goroutine).
+func (w *processWriter) start(l *Loop, p processPtr) {
+	sw := raw.Weft_process_stdin(p)
+	if sw.Swigcptr() == 0 {
+		return
+	}
+	ps := newPipe(l, w, 0, writerPtr(raw.Weft_stream_writer_retain(sw).Swigcptr()))
+	w.mu.Lock()
+	w.s = ps
+	w.mu.Unlock()
 }
 
 func (w *processWriter) Write(b []byte) (int, error) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
+	s, closed := w.s, w.closed
+	w.mu.Unlock()
+	switch {
+	case closed:
 		return 0, os.ErrClosed
-	}
-	c := w.cmd
-	if c.Process == nil {
+	case w.cmd.Process == nil:
 		return 0, errors.New("weft: the command was not started")
+	case s == nil:
+		return 0, ErrInvalidState
 	}
-	p := c.Process
-	f, err := c.l.start(func() (futPtr, int) {
-		if p.ptr == 0 {
-			return 0, int(raw.WEFT_ECLOSED)
-		}
-		s := raw.Weft_process_stdin(p.ptr)
-		if s.Swigcptr() == 0 {
-			return 0, int(raw.WEFT_EINVALIDSTATE)
-		}
-		if rc := raw.Weft_stream_write(s, b); rc != 0 {
-			return 0, rc
-		}
-		var out futPtr
-		rc := raw.Weft_stream_drain(s, &out)
-		return out, rc
-	}, resultOf)
-	if err != nil {
-		return 0, err
-	}
-	if _, err := f.Await(context.Background()); err != nil {
-		return 0, err
-	}
-	return len(b), nil
+	return s.Write(b)
 }
 
-// Close flushes what is buffered and closes the child's stdin. Harmless twice.
+// Close closes the child's stdin once what is queued is written. Harmless twice.
 func (w *processWriter) Close() error {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		return nil
-	}
+	s, closed := w.s, w.closed
 	w.closed = true
-	c := w.cmd
-	if c.Process == nil {
+	w.mu.Unlock()
+	if closed || s == nil {
 		return nil
 	}
-	p := c.Process
-	return c.l.call(func() error {
-		if p.ptr == 0 {
-			return nil
-		}
-		if s := raw.Weft_process_stdin(p.ptr); s.Swigcptr() != 0 {
-			return codeError(raw.Weft_stream_close(s))
-		}
-		return nil
-	})
+	if err := s.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -162,5 +164,166 @@ func TestCommandEnvAndDir(t *testing.T) {
 	bad := l.Command("echo", "a\x00b")
 	if err := bad.Run(); !errors.Is(err, ErrInval) {
 		t.Fatalf("NUL in an argument: %v", err)
+	}
+}
+
+// The shell form: one command line, run by /bin/sh -c in the core.
+func TestShell(t *testing.T) {
+	l := newLoop(t)
+	cmd := l.Shell("printf 'a b\\n' | tr a-z A-Z; exit 4")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	out, err := cmd.Output()
+	var ee *ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 4 || string(out) != "A B\n" {
+		t.Fatalf("shell output %q, error %v", out, err)
+	}
+	if out, err := l.Shell(`echo "$0"`).Output(); err != nil || string(out) != "/bin/sh\n" {
+		t.Fatalf("the shell: %q %v", out, err)
+	}
+	bad := l.Shell("true")
+	bad.Args = append(bad.Args, "extra")
+	if err := bad.Start(); !errors.Is(err, ErrInval) {
+		t.Fatalf("a shell Cmd with two lines: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd = l.ShellContext(ctx, "sleep 30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := cmd.Wait(); err == nil || cmd.ProcessState.Signal() != syscall.SIGKILL {
+		t.Fatalf("ShellContext's cancellation: %v", err)
+	}
+}
+
+// StdoutPipe and StderrPipe read through the read-ahead, in reads of every size, both at
+// once; bytes keep their order; Close then makes reads see EOF.
+func TestPipesReadAhead(t *testing.T) {
+	l := newLoop(t)
+	const size = 3<<20 + 17
+	cmd := l.Shell("head -c 3145745 /dev/urandom | tee /dev/stderr")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var errOut []byte
+	errDone := make(chan error, 1)
+	go func() {
+		var err error
+		errOut, err = io.ReadAll(stderr)
+		errDone <- err
+	}()
+	var out []byte
+	for n := 1; ; n = n%70000 + 7 { // reads of many sizes, below and above the read-ahead
+		b := make([]byte, n)
+		k, err := stdout.Read(b)
+		out = append(out, b[:k]...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-errDone; err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != size || !bytes.Equal(out, errOut) {
+		t.Fatalf("stdout %d bytes, stderr %d bytes, equal %v", len(out), len(errOut), bytes.Equal(out, errOut))
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd = l.Command("yes")
+	stdout, _ = cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stdout.Read(make([]byte, 10)); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Close()
+	if n, err := stdout.Read(make([]byte, 10)); n != 0 || err != io.EOF {
+		t.Fatalf("read after Close: %d %v", n, err)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+}
+
+// BenchmarkStdoutPipe reads a child's 64 MiB through StdoutPipe in 4 KiB and in 32 KiB
+// reads (docs/benchmarks.md).
+func BenchmarkStdoutPipe(b *testing.B) {
+	l, err := NewLoop()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	const size = 64 << 20
+	for _, readSize := range []int{4 << 10, 32 << 10} {
+		b.Run(fmt.Sprintf("read=%dKiB", readSize>>10), func(b *testing.B) {
+			buf := make([]byte, readSize)
+			b.SetBytes(size)
+			for i := 0; i < b.N; i++ {
+				cmd := l.Command("head", "-c", strconv.Itoa(size), "/dev/zero")
+				out, _ := cmd.StdoutPipe()
+				if err := cmd.Start(); err != nil {
+					b.Fatal(err)
+				}
+				total := 0
+				for {
+					n, err := out.Read(buf)
+					total += n
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := cmd.Wait(); err != nil || total != size {
+					b.Fatalf("%d bytes, %v", total, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkStdinPipe writes 64 MiB to a child's stdin (cat > /dev/null) through StdinPipe
+// in 4 KiB and in 32 KiB writes (docs/benchmarks.md).
+func BenchmarkStdinPipe(b *testing.B) {
+	l, err := NewLoop()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	const size = 64 << 20
+	for _, writeSize := range []int{4 << 10, 32 << 10} {
+		b.Run(fmt.Sprintf("write=%dKiB", writeSize>>10), func(b *testing.B) {
+			buf := make([]byte, writeSize)
+			b.SetBytes(size)
+			for i := 0; i < b.N; i++ {
+				cmd := l.Command("cat")
+				in, _ := cmd.StdinPipe()
+				if err := cmd.Start(); err != nil {
+					b.Fatal(err)
+				}
+				for n := 0; n < size; n += writeSize {
+					if _, err := in.Write(buf); err != nil {
+						b.Fatal(err)
+					}
+				}
+				if err := in.Close(); err != nil {
+					b.Fatal(err)
+				}
+				if err := cmd.Wait(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -214,6 +214,18 @@ func (t *Task) loop() (*Loop, error) {
 	return t.l, nil
 }
 
+// Await and Done are the task's Future's; a nil *Task answers as a nil Future does
+// (ErrInval; a closed channel) instead of dereferencing nil.
+func (t *Task) Await(ctx context.Context) (any, error) { return t.future().Await(ctx) }
+func (t *Task) Done() <-chan struct{}                  { return t.future().Done() }
+
+func (t *Task) future() *Future {
+	if t == nil {
+		return nil
+	}
+	return t.Future
+}
+
 // Cancel requests the task's cancellation (asyncio's Task.cancel): true if requested,
 // false if the task is already done.
 func (t *Task) Cancel() (bool, error) {

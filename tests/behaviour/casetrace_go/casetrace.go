@@ -111,3 +111,97 @@ func Run(main func(ctx context.Context, l *weft.Loop) error) {
 		os.Exit(1)
 	}
 }
+
+// Turns orders lines that goroutines woken together would print in the order Go's
+// scheduler picks: turn i waits until turn i-1 is done. asyncio runs the tasks it wakes
+// one after another in one thread; goroutines run side by side, so a case that mirrors
+// such a trace says the order, and the loop's part (who was woken, with what) is what it
+// checks.
+type Turns []chan struct{}
+
+// NewTurns makes n turns; turn 0 may go at once.
+func NewTurns(n int) Turns {
+	t := make(Turns, n)
+	for i := range t {
+		t[i] = make(chan struct{})
+	}
+	return t
+}
+
+// Wait blocks until every turn before i is done.
+func (t Turns) Wait(i int) {
+	if i > 0 {
+		<-t[i-1]
+	}
+}
+
+// Done ends turn i.
+func (t Turns) Done(i int) { close(t[i]) }
+
+// untilSteps bounds Until: a condition that a task running beside the caller makes true
+// holds after a few loop iterations; this many means the case is broken, not slow.
+const untilSteps = 1000000
+
+// Until yields to the loop (Sleep 0, asyncio's sleep(0)) until cond holds: the case waits
+// for an event on the loop that no future reports, such as a task joining a Barrier.
+func Until(ctx context.Context, l *weft.Loop, cond func() (bool, error)) error {
+	for i := 0; i < untilSteps; i++ {
+		ok, err := cond()
+		if err != nil || ok {
+			return err
+		}
+		if err := l.Sleep(ctx, 0); err != nil {
+			return err
+		}
+	}
+	return errors.New("casetrace: the condition never held")
+}
+
+// IsDone is asyncio's Future.done().
+func IsDone(f *weft.Future) bool {
+	select {
+	case <-f.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// Cancelled is asyncio's Future.cancelled(): done, with a cancellation.
+func Cancelled(f *weft.Future) bool {
+	if !IsDone(f) {
+		return false
+	}
+	_, err := f.Await(context.Background())
+	return errors.Is(err, weft.ErrCancelled)
+}
+
+// Sequence lets tasks go one at a time, each once the task before it is done (not only
+// its function: its core future), where asyncio's step counts order them. Go(i) is the
+// channel task i waits on; Start runs the order given by the tasks' futures.
+type Sequence []chan struct{}
+
+// NewSequence makes the gates of n tasks.
+func NewSequence(n int) Sequence {
+	s := make(Sequence, n)
+	for i := range s {
+		s[i] = make(chan struct{})
+	}
+	return s
+}
+
+// Go is the channel the task with gate i waits on before it runs.
+func (s Sequence) Go(i int) <-chan struct{} { return s[i] }
+
+// Start opens the gates in the order given (indexes into fs and s), each once the
+// future before it is done.
+func (s Sequence) Start(fs []*weft.Future, order ...int) {
+	go func() {
+		for k, i := range order {
+			if k > 0 {
+				<-fs[order[k-1]].Done()
+			}
+			close(s[i])
+		}
+	}()
+}

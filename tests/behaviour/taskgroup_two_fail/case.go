@@ -14,13 +14,17 @@ import (
 func main() {
 	ct.Run(func(ctx context.Context, l *weft.Loop) error {
 		err := weft.RunTaskGroup(ctx, func(ctx context.Context, tg *weft.TaskGroup) error {
+			var second *weft.Task
+			secondMade := make(chan struct{})
 			first, _ := tg.Spawn("", func(ctx context.Context) (any, error) {
+				// Not before the second child has its first step queued: a child the
+				// group cancels before that step never runs (asyncio makes all three
+				// before any runs).
+				<-secondMade
 				l.Sleep(ctx, 0)
 				ct.Emit("failing", "EIO")
 				return nil, weft.ErrIO
 			})
-			var second *weft.Task
-			secondMade := make(chan struct{})
 			tg.Spawn("", func(ctx context.Context) (any, error) {
 				err := l.Sleep(ctx, 10*time.Second)
 				<-secondMade
