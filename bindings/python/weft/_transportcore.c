@@ -21,13 +21,10 @@
 #include <Python.h>
 #include <structmember.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <weft.h>
 
@@ -556,37 +553,35 @@ void _weft_tp_buffer_updated(weft_transport_t *transport, size_t nbytes, void *a
   PyGILState_Release(gil);
 }
 
-/* A socket address as the socket module gives it: (host, port) for IPv4, (host, port,
- * flowinfo, scope_id) for IPv6, a str path or an abstract name as bytes for Unix; None for
- * NULL or another family. */
+/* A socket address as the socket module gives it (the core takes it apart): (host, port) for
+ * IPv4, (host, port, flowinfo, scope_id) for IPv6, a str path or an abstract name as bytes for
+ * Unix; None for NULL or another family. */
 static PyObject *address_to_python(const struct sockaddr *addr) {
-  char host[INET6_ADDRSTRLEN];
-  if (addr == NULL)
+  weft_sockaddr_parts_t p;
+  if (addr == NULL || weft_sockaddr_decode(addr, 0, &p) != 0)
     Py_RETURN_NONE;
-  if (addr->sa_family == AF_INET) {
-    const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-    return Py_BuildValue("(si)", host, ntohs(in->sin_port));
-  }
-  if (addr->sa_family == AF_INET6) {
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
-    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-    return Py_BuildValue("(siII)", host, ntohs(in6->sin6_port), ntohl(in6->sin6_flowinfo),
-                         in6->sin6_scope_id);
-  }
-  if (addr->sa_family == AF_UNIX) {
-    const struct sockaddr_un *un = (const struct sockaddr_un *)addr;
-    size_t cap = sizeof un->sun_path;
-    if (un->sun_path[0] == '\0') {
-      size_t len = cap;
-      while (len > 1 && un->sun_path[len - 1] == '\0')
-        len--;
-      return PyBytes_FromStringAndSize(un->sun_path, (Py_ssize_t)len);
-    }
-    return PyUnicode_DecodeFSDefaultAndSize(un->sun_path, (Py_ssize_t)strnlen(un->sun_path, cap));
-  }
-  Py_RETURN_NONE;
+  if (p.family == AF_INET)
+    return Py_BuildValue("(si)", p.host, p.port);
+  if (p.family == AF_INET6)
+    return Py_BuildValue("(siII)", p.host, p.port, p.flowinfo, p.scope_id);
+  if (p.path_len > 0 && p.path[0] == '\0')
+    return PyBytes_FromStringAndSize(p.path, (Py_ssize_t)p.path_len);
+  return PyUnicode_DecodeFSDefaultAndSize(p.path, (Py_ssize_t)p.path_len);
 }
+
+/* decode_sockaddr(address): the Python form of the struct sockaddr at an integer address
+ * (weft.sockaddr.decode's, for the addresses cffi hands it). */
+static PyObject *decode_sockaddr(PyObject *module, PyObject *address) {
+  (void)module;
+  void *addr = PyLong_AsVoidPtr(address);
+  if (addr == NULL && PyErr_Occurred())
+    return NULL;
+  return address_to_python(addr);
+}
+
+static PyMethodDef decode_sockaddr_def = {
+    "decode_sockaddr", decode_sockaddr, METH_O,
+    "decode_sockaddr(address): the socket module's form of the struct sockaddr at address."};
 
 void _weft_tp_datagram(weft_transport_t *transport, const char *data, size_t len,
                        const struct sockaddr *addr, void *arg) {
@@ -799,6 +794,13 @@ int weft_py_add_transport_core(PyObject *module) {
     if ((*names[i].slot = PyUnicode_InternFromString(names[i].text)) == NULL)
       return -1;
   if (empty_bytes == NULL && (empty_bytes = PyBytes_FromStringAndSize(NULL, 0)) == NULL)
+    return -1;
+  PyObject *decode = PyCFunction_New(&decode_sockaddr_def, NULL);
+  if (decode == NULL)
+    return -1;
+  int added = PyModule_AddObjectRef(module, decode_sockaddr_def.ml_name, decode);
+  Py_DECREF(decode);
+  if (added < 0)
     return -1;
   PyObject *type = PyType_FromModuleAndSpec(module, &TransportCore_spec, NULL);
   if (type == NULL)
