@@ -57,6 +57,7 @@ struct weft__stream_s {
   } h;
   int can_read, can_write;
   int started;        /* the transport has its protocol and may deliver events */
+  int large_reads;    /* the last read was large: size the next one by what is waiting */
   int handle_closing; /* uv_close was called */
   int close_after_flush;
   int lost_error;

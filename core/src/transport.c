@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -408,6 +409,11 @@ static void deliver_data(weft_transport_t *t, const weft_protocol_t *p, void *ar
       len -= n;
     }
   } else if (p->data_received) {
+    char *own = p->read_into ? p->read_into(t, len, arg) : NULL;
+    if (own) {
+      memcpy(own, data, len);
+      data = own;
+    }
     p->data_received(t, data, len, arg);
   }
 }
@@ -457,8 +463,15 @@ int weft__future_set_transport(weft_future_t *future, weft_transport_t *t) {
  * sharing it keeps an idle connection from holding any. It lives while any stream
  * transport on the thread does. 256 KiB, as asyncio's and uvloop's reads: a 100 KiB message
  * then arrives in one data_received instead of two, which halves the calls into a binding's
- * language at that size. */
+ * language at that size.
+ *
+ * A protocol that copies what it reads into memory of its own (read_into) gets large reads
+ * there directly: after a read of LARGE_READ or more, the next one asks the descriptor how
+ * much is waiting (FIONREAD, one cheap system call, dearer than copying a small read) and
+ * reads exactly that, plus one byte so the read comes out short and libuv does not try
+ * again only to find nothing. */
 #define READ_BUF_SIZE (256 * 1024)
+#define LARGE_READ (64 * 1024)
 static _Thread_local char *read_buf;
 static _Thread_local size_t stream_count;
 
@@ -654,6 +667,19 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
     buf->len = p ? cap : 0;
     return;
   }
+  if (s->large_reads && t->proto.read_into) {
+    uv_os_fd_t fd;
+    int waiting = 0;
+    if (uv_fileno(h, &fd) == 0 && ioctl(fd, FIONREAD, &waiting) == 0 && waiting >= LARGE_READ) {
+      size_t size = (size_t)waiting < READ_BUF_SIZE ? (size_t)waiting + 1 : READ_BUF_SIZE;
+      char *p = t->proto.read_into(t, size, t->proto_arg);
+      if (p) {
+        buf->base = p;
+        buf->len = size;
+        return;
+      }
+    }
+  }
   buf->base = read_buf; /* not uv_buf_init: a call into libuv on every read */
   buf->len = READ_BUF_SIZE;
 }
@@ -667,6 +693,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
       if (t->proto.buffer_updated)
         t->proto.buffer_updated(t, (size_t)nread, t->proto_arg);
     } else if (t->proto.data_received) {
+      s->large_reads = nread >= LARGE_READ;
       t->proto.data_received(t, buf->base, (size_t)nread, t->proto_arg);
     }
     return;
