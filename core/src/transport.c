@@ -540,6 +540,7 @@ int weft__stream_new(weft_loop_t *loop, int kind, int tcp_family, weft__stream_t
   weft__loop_track(loop, &s->closable);
   s->can_read = kind != WEFT_TRANSPORT_PIPE_WRITE;
   s->can_write = kind != WEFT_TRANSPORT_PIPE_READ;
+  s->read_fd = -1;
   *out = s;
   return 0;
 }
@@ -656,6 +657,24 @@ void weft__stream_discard(weft__stream_t *s) {
   weft_transport_release(&s->base);
 }
 
+/* 1 with *buf set to the memory the protocol's read_into gave for what the descriptor has
+ * waiting, 0 for the shared buffer. Never inlined: its locals would give on_alloc, which
+ * every read of every stream runs, a stack frame and a stack-protector check. */
+__attribute__((noinline)) static int read_into_waiting(weft__stream_t *s, uv_buf_t *buf) {
+  weft_transport_t *t = &s->base;
+  int waiting = 0;
+  if (!t->proto.read_into || s->read_fd < 0 || ioctl(s->read_fd, FIONREAD, &waiting) != 0 ||
+      waiting < LARGE_READ)
+    return 0;
+  size_t size = (size_t)waiting < READ_BUF_SIZE ? (size_t)waiting + 1 : READ_BUF_SIZE;
+  char *p = t->proto.read_into(t, size, t->proto_arg);
+  if (!p)
+    return 0;
+  buf->base = p;
+  buf->len = size;
+  return 1;
+}
+
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   weft__assert_loop_stack("get_buffer"); /* a libuv callback: always the loop's stack */
   weft__stream_t *s = h->data;
@@ -667,18 +686,10 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
     buf->len = p ? cap : 0;
     return;
   }
-  if (s->large_reads && t->proto.read_into) {
-    uv_os_fd_t fd;
-    int waiting = 0;
-    if (uv_fileno(h, &fd) == 0 && ioctl(fd, FIONREAD, &waiting) == 0 && waiting >= LARGE_READ) {
-      size_t size = (size_t)waiting < READ_BUF_SIZE ? (size_t)waiting + 1 : READ_BUF_SIZE;
-      char *p = t->proto.read_into(t, size, t->proto_arg);
-      if (p) {
-        buf->base = p;
-        buf->len = size;
-        return;
-      }
-    }
+  if (s->large_reads) {
+    s->large_reads = 0;
+    if (read_into_waiting(s, buf))
+      return;
   }
   buf->base = read_buf; /* not uv_buf_init: a call into libuv on every read */
   buf->len = READ_BUF_SIZE;
@@ -693,7 +704,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
       if (t->proto.buffer_updated)
         t->proto.buffer_updated(t, (size_t)nread, t->proto_arg);
     } else if (t->proto.data_received) {
-      s->large_reads = nread >= LARGE_READ;
+      if (nread >= LARGE_READ && t->proto.read_into)
+        s->large_reads = 1;
       t->proto.data_received(t, buf->base, (size_t)nread, t->proto_arg);
     }
     return;
@@ -724,6 +736,9 @@ int weft__stream_start(weft__stream_t *s, const weft_protocol_t *p, void *arg) {
     int rc = uv_read_start(&s->h.stream, on_alloc, on_read);
     if (rc < 0)
       return weft_error_from_uv(rc);
+    uv_os_fd_t fd;
+    if (uv_fileno(&s->h.handle, &fd) == 0)
+      s->read_fd = fd;
   }
   if (s->base.kind == WEFT_TRANSPORT_PIPE_WRITE)
     hup_start(s);
