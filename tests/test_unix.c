@@ -355,3 +355,38 @@ WEFT_TEST(read_into_large_reads) {
   spin(loop, 3);
   weft_test_close_loop(loop);
 }
+
+/* A layer's plaintext (weft_transport_emit_data, as TLS delivers it) goes into read_into's
+ * memory whatever its size: the layer says how much there is. */
+static int layer_close(void *impl) {
+  (void)impl;
+  return 0;
+}
+
+WEFT_TEST(read_into_layer_plaintext) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  ri_t r = {0};
+  const weft_protocol_t p = {.size = sizeof(weft_protocol_t),
+                             .data_received = ri_data,
+                             .read_into = ri_read_into,
+                             .connection_lost = ri_lost};
+  const weft_transport_ops_t ops = {.size = sizeof ops, .close = layer_close};
+  weft_transport_t *t;
+  ASSERT_OK(weft_transport_new(loop, &ops, NULL, &p, &r, &t));
+  weft_transport_emit_connection_made(t);
+  char plain[300];
+  for (size_t i = 0; i < sizeof plain; i++)
+    plain[i] = (char)(i % 251);
+  weft_transport_emit_data(t, plain, 3);
+  weft_transport_emit_data(t, plain + 3, sizeof plain - 3);
+  spin(loop, 2);
+  ASSERT_EQ(r.asked, 2);
+  ASSERT_EQ(r.own_reads, 2);
+  ASSERT_EQ(r.total, sizeof plain);
+  ASSERT_EQ(r.bad, 0);
+  weft_transport_emit_connection_lost(t, 0);
+  ASSERT_EQ(r.lost, 1);
+  weft_transport_release(t);
+  weft_test_close_loop(loop);
+}
