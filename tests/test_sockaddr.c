@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 WEFT_TEST(ipv4) {
   struct sockaddr_storage ss;
@@ -95,4 +96,58 @@ WEFT_TEST(unix_paths) {
   ASSERT_CODE(weft_sockaddr_unix("", 0, sa, sizeof ss), WEFT_EINVAL);
   ASSERT_CODE(weft_sockaddr_unix("/x", 2, sa, sizeof(struct sockaddr_in)), WEFT_ENOBUFS);
   ASSERT_CODE(weft_sockaddr_unix(NULL, 2, sa, sizeof ss), WEFT_EINVAL);
+}
+
+/* weft_sockaddr_decode takes apart what weft_sockaddr_ip and weft_sockaddr_unix make (the
+ * bindings' decoding), and what a kernel reports for a real socket. */
+WEFT_TEST(decode) {
+  struct sockaddr_storage ss;
+  struct sockaddr *sa = (struct sockaddr *)&ss;
+  weft_sockaddr_parts_t p;
+  ASSERT_TRUE(weft_sockaddr_ip(AF_INET, "10.1.2.3", 4433, 0, 0, sa, sizeof ss) > 0);
+  ASSERT_OK(weft_sockaddr_decode(sa, 0, &p));
+  ASSERT_EQ(p.family, AF_INET);
+  ASSERT_TRUE(strcmp(p.host, "10.1.2.3") == 0);
+  ASSERT_EQ(p.port, 4433);
+  ASSERT_TRUE(p.path == NULL);
+  ASSERT_CODE(weft_sockaddr_decode(sa, 4, &p), WEFT_EINVAL);
+  ASSERT_TRUE(weft_sockaddr_ip(AF_INET6, "fe80::1", 65535, 0x12345, 7, sa, sizeof ss) > 0);
+  ASSERT_OK(weft_sockaddr_decode(sa, sizeof(struct sockaddr_in6), &p));
+  ASSERT_EQ(p.family, AF_INET6);
+  ASSERT_TRUE(strcmp(p.host, "fe80::1") == 0);
+  ASSERT_EQ(p.port, 65535);
+  ASSERT_EQ(p.flowinfo, 0x12345u);
+  ASSERT_EQ(p.scope_id, 7u);
+  ASSERT_TRUE(weft_sockaddr_ip(AF_INET6, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", 1, 0, 0, sa,
+                               sizeof ss) > 0);
+  ASSERT_OK(weft_sockaddr_decode(sa, 0, &p));
+  ASSERT_TRUE(strcmp(p.host, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe") == 0);
+  /* Unix: a path ends at its NUL; an abstract name keeps its bytes, NULs inside included,
+   * and ends at the length given (without one, where the padding starts). */
+  int len = weft_sockaddr_unix("/tmp/x.sock", 11, sa, sizeof ss);
+  ASSERT_TRUE(len > 0);
+  ASSERT_OK(weft_sockaddr_decode(sa, (size_t)len, &p));
+  ASSERT_EQ(p.family, AF_UNIX);
+  ASSERT_EQ(p.path_len, (size_t)11);
+  ASSERT_TRUE(memcmp(p.path, "/tmp/x.sock", 11) == 0);
+  ASSERT_OK(weft_sockaddr_decode(sa, 0, &p));
+  ASSERT_EQ(p.path_len, (size_t)11);
+  len = weft_sockaddr_unix("\0ab\0c\0", 6, sa, sizeof ss);
+  ASSERT_OK(weft_sockaddr_decode(sa, (size_t)len, &p));
+  ASSERT_EQ(p.path_len, (size_t)6);
+  ASSERT_TRUE(memcmp(p.path, "\0ab\0c\0", 6) == 0);
+  ASSERT_OK(weft_sockaddr_decode(sa, 0, &p));
+  ASSERT_EQ(p.path_len, (size_t)5);
+  /* An unbound Unix socket: the family alone. */
+  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+  ASSERT_TRUE(fd >= 0);
+  socklen_t sl = sizeof ss;
+  memset(&ss, 0x55, sizeof ss);
+  ASSERT_EQ(getsockname(fd, sa, &sl), 0);
+  ASSERT_OK(weft_sockaddr_decode(sa, sl, &p));
+  ASSERT_EQ(p.path_len, (size_t)0);
+  close(fd);
+  ss.ss_family = AF_PACKET;
+  ASSERT_CODE(weft_sockaddr_decode(sa, 0, &p), WEFT_EAFNOSUPPORT);
+  ASSERT_CODE(weft_sockaddr_decode(NULL, 0, &p), WEFT_EINVAL);
 }

@@ -192,3 +192,151 @@ WEFT_TEST(datagram_socket_candidates) {
   close(peer);
   ASSERT_CODE(weft_datagram_socket(list, 0, 0, 0, &fd), WEFT_EINVAL);
 }
+
+/* The endpoint's future, awaited: its error code, and its message in *msg (if any). */
+static int endpoint_error(weft_loop_t *loop, weft_datagram_options_t *o, char *msg, size_t cap) {
+  dp_t p = {0};
+  weft_future_t *f;
+  ASSERT_OK(weft_create_datagram_endpoint(loop, &dproto, &p, o, &f));
+  int rc;
+  weft_transport_t *t = await_ptr(loop, f, &rc);
+  ASSERT_TRUE(t == NULL);
+  const char *text = weft_future_error_message(f);
+  snprintf(msg, cap, "%s", text ? text : "");
+  weft_future_release(f);
+  ASSERT_EQ(p.made, 0);
+  return rc;
+}
+
+/* asyncio's pairing: local and remote are resolved on their own, and only the families both
+ * have are tried; none in common, or no address and no family, is an error of its own. */
+WEFT_TEST(endpoint_pairs_local_and_remote) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  dp_t sp = {0}, cp = {0};
+  weft_datagram_options_t so = {.size = sizeof(so), .local_host = "127.0.0.1"};
+  weft_transport_t *st = endpoint(loop, &sp, &so);
+  struct sockaddr_storage ss;
+  size_t sl = sizeof(ss);
+  ASSERT_OK(weft_transport_get_extra_info(st, WEFT_INFO_SOCKNAME, &ss, &sl));
+  int port = addr_port((struct sockaddr *)&ss);
+  /* "localhost" may name ::1 first: the IPv4 remote picks its IPv4 address. */
+  weft_datagram_options_t co = {.size = sizeof(co),
+                                .local_host = "localhost",
+                                .remote_host = "127.0.0.1",
+                                .remote_port = port};
+  weft_transport_t *ct = endpoint(loop, &cp, &co);
+  sl = sizeof(ss);
+  ASSERT_OK(weft_transport_get_extra_info(ct, WEFT_INFO_SOCKNAME, &ss, &sl));
+  ASSERT_EQ(ss.ss_family, AF_INET);
+  sl = sizeof(ss);
+  ASSERT_OK(weft_transport_get_extra_info(ct, WEFT_INFO_PEERNAME, &ss, &sl));
+  ASSERT_EQ(addr_port((struct sockaddr *)&ss), port);
+  ASSERT_OK(weft_transport_sendto(ct, "hi", 2, NULL));
+  double deadline = weft_loop_time(loop) + 5;
+  while (sp.n < 1 && weft_loop_time(loop) < deadline)
+    spin(loop, 1);
+  ASSERT_EQ(sp.n, 1);
+  weft_transport_abort(ct);
+  weft_transport_abort(st);
+  run_until_flag(loop, &cp.lost, 5);
+  run_until_flag(loop, &sp.lost, 5);
+  weft_transport_release(ct);
+  weft_transport_release(st);
+
+  char msg[128];
+  weft_datagram_options_t mixed = {
+      .size = sizeof(mixed), .local_host = "::1", .remote_host = "127.0.0.1", .remote_port = port};
+  ASSERT_CODE(endpoint_error(loop, &mixed, msg, sizeof msg), WEFT_EINVAL);
+  ASSERT_TRUE(strcmp(msg, "can not get address information") == 0);
+  weft_datagram_options_t wrong = {
+      .size = sizeof(wrong), .local_host = "127.0.0.1", .family = AF_INET6};
+  int rc = endpoint_error(loop, &wrong, msg, sizeof msg);
+  ASSERT_TRUE(rc == WEFT_EAI_NONAME || rc == WEFT_EAI_ADDRFAMILY || rc == WEFT_EAI_FAMILY);
+  weft_datagram_options_t none = {.size = sizeof(none)};
+  ASSERT_CODE(endpoint_error(loop, &none, msg, sizeof msg), WEFT_EINVAL);
+  ASSERT_TRUE(strcmp(msg, "unexpected address family") == 0);
+  /* With a family and no address: an unbound socket of that family. */
+  dp_t up = {0};
+  weft_datagram_options_t v6 = {.size = sizeof(v6), .family = AF_INET6};
+  weft_transport_t *ut = endpoint(loop, &up, &v6);
+  sl = sizeof(ss);
+  ASSERT_OK(weft_transport_get_extra_info(ut, WEFT_INFO_SOCKNAME, &ss, &sl));
+  ASSERT_EQ(ss.ss_family, AF_INET6);
+  weft_transport_abort(ut);
+  run_until_flag(loop, &up.lost, 5);
+  weft_transport_release(ut);
+  weft_test_close_loop(loop);
+}
+
+/* reuse_port lets a second endpoint bind the first one's port; without it the bind fails
+ * with the socket's own error. */
+WEFT_TEST(endpoint_reuse_port) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  dp_t a = {0}, b = {0};
+  weft_datagram_options_t o = {.size = sizeof(o), .local_host = "127.0.0.1", .reuse_port = 1};
+  weft_transport_t *ta = endpoint(loop, &a, &o);
+  struct sockaddr_storage ss;
+  size_t sl = sizeof(ss);
+  ASSERT_OK(weft_transport_get_extra_info(ta, WEFT_INFO_SOCKNAME, &ss, &sl));
+  o.local_port = addr_port((struct sockaddr *)&ss);
+  weft_transport_t *tb = endpoint(loop, &b, &o);
+  sl = sizeof(ss);
+  ASSERT_OK(weft_transport_get_extra_info(tb, WEFT_INFO_SOCKNAME, &ss, &sl));
+  ASSERT_EQ(addr_port((struct sockaddr *)&ss), o.local_port);
+  int fd = -1, on = 0;
+  size_t fl = sizeof fd;
+  ASSERT_OK(weft_transport_get_extra_info(tb, WEFT_INFO_FD, &fd, &fl));
+  socklen_t ol = sizeof on;
+  ASSERT_EQ(getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, &ol), 0);
+  ASSERT_TRUE(on);
+  char msg[128];
+  o.reuse_port = 0;
+  ASSERT_CODE(endpoint_error(loop, &o, msg, sizeof msg), WEFT_EADDRINUSE);
+  weft_transport_abort(ta);
+  weft_transport_abort(tb);
+  run_until_flag(loop, &a.lost, 5);
+  run_until_flag(loop, &b.lost, 5);
+  weft_transport_release(ta);
+  weft_transport_release(tb);
+  weft_test_close_loop(loop);
+}
+
+/* allow_broadcast with a remote address: SO_BROADCAST, no connect (as asyncio), and sendto
+ * without an address still reaches the remote. */
+WEFT_TEST(endpoint_broadcast_remote) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  dp_t sp = {0}, cp = {0};
+  weft_datagram_options_t so = {.size = sizeof(so), .local_host = "127.0.0.1"};
+  weft_transport_t *st = endpoint(loop, &sp, &so);
+  struct sockaddr_storage ss;
+  size_t sl = sizeof(ss);
+  ASSERT_OK(weft_transport_get_extra_info(st, WEFT_INFO_SOCKNAME, &ss, &sl));
+  int port = addr_port((struct sockaddr *)&ss);
+  weft_datagram_options_t co = {
+      .size = sizeof(co), .remote_host = "127.0.0.1", .remote_port = port, .allow_broadcast = 1};
+  weft_transport_t *ct = endpoint(loop, &cp, &co);
+  int fd = -1, on = 0;
+  size_t fl = sizeof fd;
+  ASSERT_OK(weft_transport_get_extra_info(ct, WEFT_INFO_FD, &fd, &fl));
+  socklen_t ol = sizeof on;
+  ASSERT_EQ(getsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, &ol), 0);
+  ASSERT_TRUE(on);
+  sl = sizeof(ss);
+  ASSERT_CODE(weft_transport_get_extra_info(ct, WEFT_INFO_PEERNAME, &ss, &sl), WEFT_ENOENT);
+  ASSERT_OK(weft_transport_sendto(ct, "bc", 2, NULL));
+  double deadline = weft_loop_time(loop) + 5;
+  while (sp.n < 1 && weft_loop_time(loop) < deadline)
+    spin(loop, 1);
+  ASSERT_EQ(sp.n, 1);
+  ASSERT_TRUE(memcmp(sp.last, "bc", 2) == 0);
+  weft_transport_abort(ct);
+  weft_transport_abort(st);
+  run_until_flag(loop, &cp.lost, 5);
+  run_until_flag(loop, &sp.lost, 5);
+  weft_transport_release(ct);
+  weft_transport_release(st);
+  weft_test_close_loop(loop);
+}

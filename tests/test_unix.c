@@ -262,3 +262,131 @@ WEFT_TEST(accepted_fd_plain) {
   spin(loop, 3);
   weft_test_close_loop(loop);
 }
+
+/* read_into: a protocol that keeps what it reads gets large reads in its own memory, sized
+ * by what the socket has waiting; small ones, and the first large one, come from the shared
+ * buffer. */
+typedef struct ri_s {
+  int lost, asked, own_reads;
+  char *given; /* the memory read_into last handed out, until data_received takes it */
+  size_t given_size, total;
+  int bad;
+} ri_t;
+
+static void *ri_read_into(weft_transport_t *t, size_t size, void *arg) {
+  ri_t *r = arg;
+  free(r->given); /* a read that found nothing leaves it behind */
+  r->given = malloc(size);
+  r->given_size = size;
+  r->asked++;
+  return r->given;
+}
+static void ri_data(weft_transport_t *t, const char *d, size_t n, void *arg) {
+  ri_t *r = arg;
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)d[i] != (unsigned char)((r->total + i) % 251))
+      r->bad++;
+  if (r->given && d == r->given) {
+    r->own_reads++;
+    if (n > r->given_size)
+      r->bad++;
+  }
+  free(r->given);
+  r->given = NULL;
+  r->total += n;
+}
+static void ri_lost(weft_transport_t *t, int err, void *arg) {
+  ((ri_t *)arg)->lost++;
+}
+
+/* Writes the pattern from offset *sent on until the socket takes no more. */
+static void fill(int fd, size_t *sent) {
+  char chunk[32768];
+  for (;;) {
+    for (size_t i = 0; i < sizeof chunk; i++)
+      chunk[i] = (char)((*sent + i) % 251);
+    ssize_t n = write(fd, chunk, sizeof chunk);
+    if (n <= 0)
+      return;
+    *sent += (size_t)n;
+  }
+}
+
+WEFT_TEST(read_into_large_reads) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int sv[2];
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv));
+  ri_t r = {0};
+  const weft_protocol_t p = {.size = sizeof(weft_protocol_t),
+                             .data_received = ri_data,
+                             .read_into = ri_read_into,
+                             .connection_lost = ri_lost};
+  weft_future_t *f;
+  ASSERT_OK(weft_connect_accepted_fd(loop, &p, &r, sv[0], NULL, &f));
+  int rc;
+  weft_transport_t *t = weft_transport_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(f);
+  /* A small read, then a queue the socket cannot take more of: the first read of it is
+   * large, into the shared buffer; the rest waits in the socket when the core asks. */
+  ASSERT_EQ(write(sv[1], "\0\1\2", 3), 3);
+  size_t sent = 3;
+  double deadline = weft_loop_time(loop) + 5;
+  while (r.total < sent && weft_loop_time(loop) < deadline)
+    weft_loop_run_once(loop, 0);
+  ASSERT_EQ(r.asked, 0);
+  fill(sv[1], &sent);
+  ASSERT_TRUE(sent - 3 >= 2 * 64 * 1024);
+  for (int round = 0; round < 2; round++) {
+    deadline = weft_loop_time(loop) + 5;
+    while (r.total < sent && weft_loop_time(loop) < deadline)
+      weft_loop_run_once(loop, 0);
+    ASSERT_EQ(r.total, sent);
+    fill(sv[1], &sent);
+  }
+  ASSERT_TRUE(r.own_reads >= 1);
+  ASSERT_EQ(r.bad, 0);
+  close(sv[1]);
+  run_until_flag(loop, &r.lost, 5);
+  ASSERT_EQ(r.bad, 0);
+  free(r.given);
+  weft_transport_release(t);
+  spin(loop, 3);
+  weft_test_close_loop(loop);
+}
+
+/* A layer's plaintext (weft_transport_emit_data, as TLS delivers it) goes into read_into's
+ * memory whatever its size: the layer says how much there is. */
+static int layer_close(void *impl) {
+  (void)impl;
+  return 0;
+}
+
+WEFT_TEST(read_into_layer_plaintext) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  ri_t r = {0};
+  const weft_protocol_t p = {.size = sizeof(weft_protocol_t),
+                             .data_received = ri_data,
+                             .read_into = ri_read_into,
+                             .connection_lost = ri_lost};
+  const weft_transport_ops_t ops = {.size = sizeof ops, .close = layer_close};
+  weft_transport_t *t;
+  ASSERT_OK(weft_transport_new(loop, &ops, NULL, &p, &r, &t));
+  weft_transport_emit_connection_made(t);
+  char plain[300];
+  for (size_t i = 0; i < sizeof plain; i++)
+    plain[i] = (char)(i % 251);
+  weft_transport_emit_data(t, plain, 3);
+  weft_transport_emit_data(t, plain + 3, sizeof plain - 3);
+  spin(loop, 2);
+  ASSERT_EQ(r.asked, 2);
+  ASSERT_EQ(r.own_reads, 2);
+  ASSERT_EQ(r.total, sizeof plain);
+  ASSERT_EQ(r.bad, 0);
+  weft_transport_emit_connection_lost(t, 0);
+  ASSERT_EQ(r.lost, 1);
+  weft_transport_release(t);
+  weft_test_close_loop(loop);
+}

@@ -57,6 +57,8 @@ struct weft__stream_s {
   } h;
   int can_read, can_write;
   int started;        /* the transport has its protocol and may deliver events */
+  int large_reads;    /* the last read was large (read_into): size the next by what waits */
+  int read_fd;        /* the descriptor read_into sizes reads by, once reading started */
   int handle_closing; /* uv_close was called */
   int close_after_flush;
   int lost_error;

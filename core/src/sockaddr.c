@@ -126,3 +126,42 @@ int weft_sockaddr_format(const struct sockaddr *addr, char *buf, size_t cap, int
     snprintf(buf, cap, "%s", tmp);
   return (int)strlen(tmp);
 }
+
+int weft_sockaddr_decode(const struct sockaddr *addr, size_t len, weft_sockaddr_parts_t *out) {
+  if (!addr || !out)
+    return WEFT_EINVAL;
+  memset(out, 0, sizeof *out);
+  size_t whole = weft__sockaddr_len(addr);
+  if (!whole)
+    return WEFT_EAFNOSUPPORT;
+  if (len == 0)
+    len = whole;
+  else if (len > whole)
+    len = whole;
+  size_t base = offsetof(struct sockaddr, sa_data);
+  if (len < (addr->sa_family == AF_UNIX ? base : whole))
+    return WEFT_EINVAL;
+  out->family = addr->sa_family;
+  if (addr->sa_family == AF_INET) {
+    const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+    inet_ntop(AF_INET, &in->sin_addr, out->host, sizeof out->host);
+    out->port = ntohs(in->sin_port);
+  } else if (addr->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
+    inet_ntop(AF_INET6, &in6->sin6_addr, out->host, sizeof out->host);
+    out->port = ntohs(in6->sin6_port);
+    out->flowinfo = ntohl(in6->sin6_flowinfo);
+    out->scope_id = in6->sin6_scope_id;
+  } else {
+    const struct sockaddr_un *un = (const struct sockaddr_un *)addr;
+    size_t n = len - offsetof(struct sockaddr_un, sun_path);
+    if (n > 0 && un->sun_path[0] != '\0')
+      n = strnlen(un->sun_path, n); /* a path ends at its NUL */
+    else if (len == whole)
+      while (n > 0 && un->sun_path[n - 1] == '\0')
+        n--; /* no length known: the name ends where its NUL padding starts */
+    out->path = un->sun_path;
+    out->path_len = n;
+  }
+  return 0;
+}

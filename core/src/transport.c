@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -408,6 +409,11 @@ static void deliver_data(weft_transport_t *t, const weft_protocol_t *p, void *ar
       len -= n;
     }
   } else if (p->data_received) {
+    char *own = p->read_into ? p->read_into(t, len, arg) : NULL;
+    if (own) {
+      memcpy(own, data, len);
+      data = own;
+    }
     p->data_received(t, data, len, arg);
   }
 }
@@ -457,8 +463,15 @@ int weft__future_set_transport(weft_future_t *future, weft_transport_t *t) {
  * sharing it keeps an idle connection from holding any. It lives while any stream
  * transport on the thread does. 256 KiB, as asyncio's and uvloop's reads: a 100 KiB message
  * then arrives in one data_received instead of two, which halves the calls into a binding's
- * language at that size. */
+ * language at that size.
+ *
+ * A protocol that copies what it reads into memory of its own (read_into) gets large reads
+ * there directly: after a read of LARGE_READ or more, the next one asks the descriptor how
+ * much is waiting (FIONREAD, one cheap system call, dearer than copying a small read) and
+ * reads exactly that, plus one byte so the read comes out short and libuv does not try
+ * again only to find nothing. */
 #define READ_BUF_SIZE (256 * 1024)
+#define LARGE_READ (64 * 1024)
 static _Thread_local char *read_buf;
 static _Thread_local size_t stream_count;
 
@@ -527,6 +540,7 @@ int weft__stream_new(weft_loop_t *loop, int kind, int tcp_family, weft__stream_t
   weft__loop_track(loop, &s->closable);
   s->can_read = kind != WEFT_TRANSPORT_PIPE_WRITE;
   s->can_write = kind != WEFT_TRANSPORT_PIPE_READ;
+  s->read_fd = -1;
   *out = s;
   return 0;
 }
@@ -643,6 +657,24 @@ void weft__stream_discard(weft__stream_t *s) {
   weft_transport_release(&s->base);
 }
 
+/* 1 with *buf set to the memory the protocol's read_into gave for what the descriptor has
+ * waiting, 0 for the shared buffer. Never inlined: its locals would give on_alloc, which
+ * every read of every stream runs, a stack frame and a stack-protector check. */
+__attribute__((noinline)) static int read_into_waiting(weft__stream_t *s, uv_buf_t *buf) {
+  weft_transport_t *t = &s->base;
+  int waiting = 0;
+  if (!t->proto.read_into || s->read_fd < 0 || ioctl(s->read_fd, FIONREAD, &waiting) != 0 ||
+      waiting < LARGE_READ)
+    return 0;
+  size_t size = (size_t)waiting < READ_BUF_SIZE ? (size_t)waiting + 1 : READ_BUF_SIZE;
+  char *p = t->proto.read_into(t, size, t->proto_arg);
+  if (!p)
+    return 0;
+  buf->base = p;
+  buf->len = size;
+  return 1;
+}
+
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   weft__assert_loop_stack("get_buffer"); /* a libuv callback: always the loop's stack */
   weft__stream_t *s = h->data;
@@ -653,6 +685,11 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
     buf->base = p;
     buf->len = p ? cap : 0;
     return;
+  }
+  if (s->large_reads) {
+    s->large_reads = 0;
+    if (read_into_waiting(s, buf))
+      return;
   }
   buf->base = read_buf; /* not uv_buf_init: a call into libuv on every read */
   buf->len = READ_BUF_SIZE;
@@ -667,6 +704,8 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
       if (t->proto.buffer_updated)
         t->proto.buffer_updated(t, (size_t)nread, t->proto_arg);
     } else if (t->proto.data_received) {
+      if (nread >= LARGE_READ && t->proto.read_into)
+        s->large_reads = 1;
       t->proto.data_received(t, buf->base, (size_t)nread, t->proto_arg);
     }
     return;
@@ -697,6 +736,9 @@ int weft__stream_start(weft__stream_t *s, const weft_protocol_t *p, void *arg) {
     int rc = uv_read_start(&s->h.stream, on_alloc, on_read);
     if (rc < 0)
       return weft_error_from_uv(rc);
+    uv_os_fd_t fd;
+    if (uv_fileno(&s->h.handle, &fd) == 0)
+      s->read_fd = fd;
   }
   if (s->base.kind == WEFT_TRANSPORT_PIPE_WRITE)
     hup_start(s);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct udp_s {
   weft_transport_t base;
@@ -14,6 +15,8 @@ typedef struct udp_s {
   int lost_error;
   int started;
   weft__closable_t closable; /* on the loop's list while the handle is open */
+  int has_remote;            /* broadcast endpoints: sendto's default destination */
+  struct sockaddr_storage remote;
   char rbuf[64 * 1024];
 } udp_t;
 
@@ -171,6 +174,8 @@ int weft_transport_sendto(weft_transport_t *t, const void *data, size_t len,
   if (t->closing)
     return WEFT_ECLOSED;
   udp_t *u = t->impl;
+  if (!addr && u->has_remote)
+    addr = (const struct sockaddr *)&u->remote;
   uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
   if (u->pending == 0) {
     int n = uv_udp_try_send(&u->h, &b, 1, addr);
@@ -273,9 +278,8 @@ typedef struct dg_op_s {
   weft_datagram_options_t o;
   char *local_host, *remote_host;
   weft__resolve_t *resolve;
-  struct sockaddr_storage local, remote;
-  int have_local, have_remote;
-  int stage; /* 0: resolving remote, 1: resolving local */
+  struct addrinfo *local_res, *remote_res; /* each address list, once resolved */
+  int stage;                               /* 0: resolving the local address, 1: the remote one */
 } dg_op_t;
 
 static void dg_fail(dg_op_t *op, int rc, const char *msg) {
@@ -283,43 +287,104 @@ static void dg_fail(dg_op_t *op, int rc, const char *msg) {
     weft_future_set_error(op->future, rc, msg, NULL, NULL);
 }
 
+/* asyncio's pairing: the addresses of each (family, protocol) that both lists have (or the
+ * one list given), in the order the local list first names them; within a pair, the last
+ * address of that kind in each list. Fills out (room for every address of both lists) and
+ * returns how many pairs there are. */
+static size_t dg_pairs(const dg_op_t *op, weft_datagram_candidate_t *out) {
+  size_t n = 0;
+  const struct addrinfo *lists[2] = {op->local_res, op->remote_res};
+  for (int side = 0; side < 2; side++) {
+    for (const struct addrinfo *ai = lists[side]; ai; ai = ai->ai_next) {
+      size_t i = 0;
+      while (i < n && !(out[i].family == ai->ai_family && out[i].protocol == ai->ai_protocol))
+        i++;
+      if (i == n) {
+        memset(&out[n], 0, sizeof out[n]);
+        out[n].family = ai->ai_family;
+        out[n].protocol = ai->ai_protocol;
+        n++;
+      }
+      if (side == 0) {
+        out[i].local = ai->ai_addr;
+        out[i].local_len = ai->ai_addrlen;
+      } else {
+        out[i].remote = ai->ai_addr;
+        out[i].remote_len = ai->ai_addrlen;
+      }
+    }
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++)
+    if ((!op->local_res || out[i].local) && (!op->remote_res || out[i].remote))
+      out[kept++] = out[i];
+  return kept;
+}
+
+static size_t dg_count(const struct addrinfo *ai) {
+  size_t n = 0;
+  for (; ai; ai = ai->ai_next)
+    n++;
+  return n;
+}
+
 static void dg_finish(dg_op_t *op) {
   if (weft_future_done(op->future))
     return;
-  int family = op->o.family;
-  if (op->have_remote)
-    family = op->remote.ss_family;
-  else if (op->have_local)
-    family = op->local.ss_family;
-  if (!family)
-    family = AF_INET;
-  udp_t *u;
-  int rc = udp_new(op->loop, family, &u);
-  if (rc) {
-    dg_fail(op, rc, NULL);
+  int local = op->local_res != NULL, remote = op->remote_res != NULL;
+  if (!local && !remote && !op->o.family) {
+    dg_fail(op, WEFT_EINVAL, "unexpected address family");
     return;
   }
-  uv_os_fd_t fd = -1;
-  uv_fileno((uv_handle_t *)&u->h, &fd);
-  if (op->o.reuse_port) {
-    int one = 1;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
-      rc = WEFT_ENOTSUP;
+  size_t room = dg_count(op->local_res) + dg_count(op->remote_res);
+  weft_datagram_candidate_t *pairs = calloc(room ? room : 1, sizeof *pairs);
+  if (!pairs) {
+    dg_fail(op, WEFT_ENOMEM, NULL);
+    return;
   }
-  if (rc == 0 && op->have_local) {
-    int u2 = uv_udp_bind(&u->h, (struct sockaddr *)&op->local, 0);
+  size_t count = 1;
+  if (local || remote)
+    count = dg_pairs(op, pairs);
+  else
+    pairs[0].family = op->o.family;
+  if (count == 0) {
+    free(pairs);
+    dg_fail(op, WEFT_EINVAL, "can not get address information");
+    return;
+  }
+  int fd = -1;
+  int rc = weft_datagram_socket(pairs, count, op->o.reuse_port, op->o.allow_broadcast, &fd);
+  if (rc < 0) {
+    free(pairs);
+    dg_fail(op, rc,
+            rc == WEFT_ENOTSUP && op->o.reuse_port
+                ? "reuse_port not supported by socket module, SO_REUSEPORT defined but not "
+                  "implemented."
+                : NULL);
+    return;
+  }
+  const weft_datagram_candidate_t *used = &pairs[rc];
+  udp_t *u;
+  rc = udp_new(op->loop, 0, &u);
+  if (rc == 0) {
+    int u2 = uv_udp_open(&u->h, fd);
     rc = u2 < 0 ? weft_error_from_uv(u2) : 0;
+    if (rc == 0) {
+      fd = -1; /* the handle's now */
+      if (used->remote && op->o.allow_broadcast) {
+        /* Not connected (broadcast): sendto with no address goes to the remote, as
+         * asyncio's transport sends to its remote_addr. */
+        memcpy(&u->remote, used->remote, used->remote_len);
+        u->has_remote = 1;
+      }
+    } else {
+      udp_force_close(u, 0);
+    }
   }
-  if (rc == 0 && op->o.allow_broadcast) {
-    int u2 = uv_udp_set_broadcast(&u->h, 1);
-    rc = u2 < 0 ? weft_error_from_uv(u2) : 0;
-  }
-  if (rc == 0 && op->have_remote) {
-    int u2 = uv_udp_connect(&u->h, (struct sockaddr *)&op->remote);
-    rc = u2 < 0 ? weft_error_from_uv(u2) : 0;
-  }
+  free(pairs);
+  if (fd >= 0)
+    close(fd);
   if (rc) {
-    udp_force_close(u, 0);
     dg_fail(op, rc, NULL);
     return;
   }
@@ -336,37 +401,35 @@ static void on_dg_resolved(void *arg, struct addrinfo *res, int error) {
   if (error || !res) {
     if (res)
       uv_freeaddrinfo(res);
-    dg_fail(op, error ? error : WEFT_EAI_NONAME, weft_strerror(error));
+    dg_fail(op, error ? error : WEFT_EAI_NONAME,
+            error ? weft_strerror(error) : "getaddrinfo() returned empty list");
     return;
   }
-  struct sockaddr_storage *dst = op->stage == 0 ? &op->remote : &op->local;
-  memcpy(dst, res->ai_addr, res->ai_addrlen);
-  if (op->stage == 0) {
-    op->have_remote = 1;
-    if (!op->o.family)
-      op->o.family = res->ai_family; /* the local address must match the remote's family */
-  } else {
-    op->have_local = 1;
-  }
-  uv_freeaddrinfo(res);
+  if (op->stage == 0)
+    op->local_res = res;
+  else
+    op->remote_res = res;
   op->stage++;
   dg_step(op);
 }
 
+/* Both addresses are resolved with the caller's family and flags, as asyncio does; a local
+ * address with no host means every interface (AI_PASSIVE). */
 static void dg_step(dg_op_t *op) {
   if (weft_future_done(op->future))
     return;
   char service[16];
   int rc = 0;
-  if (op->stage == 0 && op->remote_host) {
+  if (op->stage == 0 && (op->local_host || op->o.local_port)) {
+    snprintf(service, sizeof(service), "%d", op->o.local_port);
+    rc = weft__resolve(op->loop, op->local_host, service, op->o.family, SOCK_DGRAM,
+                       op->o.flags | (op->local_host ? 0 : AI_PASSIVE), on_dg_resolved, op,
+                       &op->resolve);
+  } else if (op->stage <= 1 && op->remote_host) {
+    op->stage = 1;
     snprintf(service, sizeof(service), "%d", op->o.remote_port);
     rc = weft__resolve(op->loop, op->remote_host, service, op->o.family, SOCK_DGRAM, op->o.flags,
                        on_dg_resolved, op, &op->resolve);
-  } else if (op->stage <= 1 && (op->local_host || op->o.local_port)) {
-    op->stage = 1;
-    snprintf(service, sizeof(service), "%d", op->o.local_port);
-    rc = weft__resolve(op->loop, op->local_host, service, op->o.family, SOCK_DGRAM,
-                       op->o.flags | AI_PASSIVE, on_dg_resolved, op, &op->resolve);
   } else {
     dg_finish(op);
     return;
@@ -379,6 +442,10 @@ static void dg_done(weft_future_t *f, void *arg) {
   dg_op_t *op = arg;
   if (op->resolve)
     weft__resolve_cancel(op->resolve);
+  if (op->local_res)
+    uv_freeaddrinfo(op->local_res);
+  if (op->remote_res)
+    uv_freeaddrinfo(op->remote_res);
   free(op->local_host);
   free(op->remote_host);
   weft__let_go(op->loop, op->proto.arg_free, op->arg); /* no endpoint took the protocol */

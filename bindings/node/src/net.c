@@ -83,38 +83,24 @@ int wn_get_bytes(napi_env env, napi_value v, const char *what, const void **data
 
 napi_value wn_address_js(napi_env env, const struct sockaddr *addr) {
   napi_value out, v;
+  weft_sockaddr_parts_t p;
   if (addr == NULL) {
     napi_get_null(env, &out);
     return out;
   }
   napi_create_object(env, &out);
-  char text[INET6_ADDRSTRLEN] = "";
-  int port = 0;
-  const char *family = NULL;
-  if (addr->sa_family == AF_INET) {
-    const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
-    inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
-    port = ntohs(in->sin_port);
-    family = "IPv4";
-  } else if (addr->sa_family == AF_INET6) {
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
-    inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
-    port = ntohs(in6->sin6_port);
-    family = "IPv6";
-  } else if (addr->sa_family == AF_UNIX) {
-    const struct sockaddr_un *un = (const struct sockaddr_un *)addr;
-    size_t n = strnlen(un->sun_path, sizeof un->sun_path);
-    napi_create_string_utf8(env, un->sun_path, n, &v);
+  if (weft_sockaddr_decode(addr, 0, &p) != 0)
+    return out;
+  if (p.family == AF_UNIX) {
+    napi_create_string_utf8(env, p.path, p.path_len, &v);
     napi_set_named_property(env, out, "path", v);
     return out;
   }
-  if (family == NULL)
-    return out;
-  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &v);
+  napi_create_string_utf8(env, p.host, NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, out, "address", v);
-  napi_create_string_utf8(env, family, NAPI_AUTO_LENGTH, &v);
+  napi_create_string_utf8(env, p.family == AF_INET ? "IPv4" : "IPv6", NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, out, "family", v);
-  napi_create_int32(env, port, &v);
+  napi_create_int32(env, p.port, &v);
   napi_set_named_property(env, out, "port", v);
   return out;
 }

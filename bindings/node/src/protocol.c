@@ -22,6 +22,8 @@ typedef struct {
   napi_ref obj;
   napi_ref cb[CB_COUNT];
   napi_ref transport; /* the Transport object, from connection_made to connection_lost */
+  napi_ref incoming;  /* the Buffer the core is reading into (read_into), if any */
+  char *incoming_base;
 } wn_proto_t;
 
 /* A Transport object's core part. */
@@ -40,6 +42,10 @@ static void proto_drop_refs(wn_proto_t *p) {
   if (p->transport != NULL) {
     napi_delete_reference(env, p->transport);
     p->transport = NULL;
+  }
+  if (p->incoming != NULL) {
+    napi_delete_reference(env, p->incoming);
+    p->incoming = NULL;
   }
   if (p->obj != NULL) {
     napi_delete_reference(env, p->obj);
@@ -373,6 +379,57 @@ static napi_value read_pool(wn_state_t *st, size_t len, char **base) {
   return pool;
 }
 
+/* read_into: a read the core knows to be large (READ_POOL_MAX is far below the core's
+ * threshold) lands in a Buffer of its own instead of being copied out of the core's shared
+ * buffer; smaller ones (a TLS layer's) are left to the pool. */
+static void *on_read_into(weft_transport_t *t, size_t size, void *arg) {
+  (void)t;
+  wn_proto_t *p = arg;
+  wn_state_t *st = p->st;
+  napi_env env = st->env;
+  napi_handle_scope hs;
+  void *data = NULL;
+  napi_value buf;
+  if (st->closing || p->cb[CB_DATA] == NULL || size <= READ_POOL_MAX ||
+      napi_open_handle_scope(env, &hs) != napi_ok)
+    return NULL;
+  if (p->incoming != NULL) { /* left from a read that found nothing */
+    napi_delete_reference(env, p->incoming);
+    p->incoming = NULL;
+  }
+  if (napi_create_buffer(env, size, &data, &buf) != napi_ok ||
+      napi_create_reference(env, buf, 1, &p->incoming) != napi_ok) {
+    p->incoming = NULL;
+    data = NULL;
+  }
+  p->incoming_base = data;
+  napi_close_handle_scope(env, hs);
+  return data;
+}
+
+/* The Buffer read_into gave, cut to len bytes, if data is in it; else NULL. */
+static napi_value take_incoming(wn_proto_t *p, const char *data, size_t len) {
+  napi_env env = p->st->env;
+  napi_value whole = NULL, view = NULL, fn, args[2];
+  if (p->incoming == NULL)
+    return NULL;
+  if (data == p->incoming_base && napi_get_reference_value(env, p->incoming, &whole) == napi_ok &&
+      whole != NULL) {
+    size_t size = 0;
+    napi_get_buffer_info(env, whole, NULL, &size);
+    napi_create_uint32(env, 0, &args[0]);
+    napi_create_uint32(env, (uint32_t)len, &args[1]);
+    if (size == len)
+      view = whole;
+    else if (napi_get_named_property(env, whole, "subarray", &fn) != napi_ok ||
+             napi_call_function(env, whole, fn, 2, args, &view) != napi_ok)
+      view = NULL;
+  }
+  napi_delete_reference(env, p->incoming);
+  p->incoming = NULL;
+  return view;
+}
+
 static void on_data(weft_transport_t *t, const char *data, size_t len, void *arg) {
   (void)t;
   wn_proto_t *p = arg;
@@ -390,6 +447,11 @@ static void on_data(weft_transport_t *t, const char *data, size_t len, void *arg
   if (napi_get_reference_value(env, p->cb[CB_DATA], &fn) != napi_ok ||
       napi_get_reference_value(env, p->obj, &obj) != napi_ok)
     goto done;
+  argv[0] = take_incoming(p, data, len);
+  if (argv[0] != NULL) {
+    napi_make_callback(env, st->async_context, obj, fn, 1, argv, &ignored);
+    goto done;
+  }
   napi_value pool = read_pool(st, len, &base);
   if (pool != NULL && napi_get_reference_value(env, st->net->data_dispatch, &dispatch) == napi_ok &&
       dispatch != NULL) {
@@ -492,6 +554,7 @@ static void fill_table(weft_protocol_t *table) {
   table->size = sizeof *table;
   table->connection_made = on_made;
   table->data_received = on_data;
+  table->read_into = on_read_into;
   table->eof_received = on_eof;
   table->connection_lost = on_lost;
   table->pause_writing = on_pause;

@@ -61,6 +61,24 @@ test('retained Buffers keep their bytes across pooled and unpooled reads', async
   await server.waitClosed();
 });
 
+test('large reads keep their bytes, read straight into Buffers of their own', async () => {
+  // 4 MiB in 256 KiB writes: after a large read the core sizes the next one by what the
+  // socket has waiting and reads it into a Buffer made for it (read_into), cut to the
+  // bytes read; how often depends on timing, so only the bytes are checked.
+  const { server, done, chunks } = await keepingServer();
+  const parts = [];
+  for (let i = 0; i < 16; i++) parts.push(message(i, 256 * 1024));
+  const socket = net.connect(server.port(), '127.0.0.1');
+  await once(socket, 'connect');
+  for (const p of parts) if (!socket.write(p)) await once(socket, 'drain');
+  socket.end();
+  await done;
+  assert.ok(chunks.every((c) => Buffer.isBuffer(c)));
+  assert.ok(Buffer.concat(chunks).equals(Buffer.concat(parts)));
+  server.close();
+  await server.waitClosed();
+});
+
 test('a detached read pool is not written again', async () => {
   let detached = 0;
   const copies = [];

@@ -323,3 +323,37 @@ def test_endpoint_socket_set_up(new_loop, tmp_path):
         loop.run_until_complete(main())
     finally:
         loop.close()
+
+
+@pytest.mark.parametrize("new_loop", [weft.new_event_loop, asyncio.new_event_loop],
+                         ids=["weft", "asyncio"])
+def test_unix_sender_addresses(new_loop, tmp_path):
+    # datagram_received's address as the socket module gives it (on weft the core takes the
+    # sockaddr apart, weft_sockaddr_decode): an unbound sender is None, an abstract one bytes,
+    # a path str; the unbound socket's own name is "".
+    async def main():
+        loop = asyncio.get_running_loop()
+        path = str(tmp_path / "server.sock")
+        s_t, s = await loop.create_datagram_endpoint(Recorder, local_addr=path,
+                                                     family=socket.AF_UNIX)
+        name = f"\0weft-sender-{id(loop)}"
+        senders = [(None, await loop.create_datagram_endpoint(
+                        Recorder, remote_addr=path, family=socket.AF_UNIX)),
+                   (name.encode(), await loop.create_datagram_endpoint(
+                        Recorder, local_addr=name, remote_addr=path, family=socket.AF_UNIX)),
+                   (str(tmp_path / "c.sock"), await loop.create_datagram_endpoint(
+                        Recorder, local_addr=str(tmp_path / "c.sock"), remote_addr=path,
+                        family=socket.AF_UNIX))]
+        assert senders[0][1][0].get_extra_info("sockname") == ""
+        for expected, (t, _) in senders:
+            t.sendto(b"from")
+            assert await asyncio.wait_for(s.datagrams.get(), 5) == (b"from", expected)
+            t.close()
+        s_t.close()
+        await s.lost
+
+    loop = new_loop()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()

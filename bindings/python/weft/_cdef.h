@@ -139,6 +139,7 @@ typedef void (*weft_data_received_fn)(weft_transport_t *transport, const char *d
                                       void *arg);
 typedef void *(*weft_get_buffer_fn)(weft_transport_t *transport, size_t size_hint, size_t *len_out,
                                     void *arg);
+typedef void *(*weft_read_into_fn)(weft_transport_t *transport, size_t size, void *arg);
 typedef void (*weft_buffer_updated_fn)(weft_transport_t *transport, size_t nbytes, void *arg);
 typedef int (*weft_eof_received_fn)(weft_transport_t *transport, void *arg);
 typedef void (*weft_connection_lost_fn)(weft_transport_t *transport, int error, void *arg);
@@ -160,6 +161,7 @@ typedef struct weft_protocol_s {
   weft_datagram_received_fn datagram_received;
   weft_error_received_fn error_received;
   weft_free_fn arg_free;
+  weft_read_into_fn read_into;
 } weft_protocol_t;
 typedef int (*weft_protocol_factory_fn)(void *factory_arg, weft_protocol_t *protocol_out,
                                         void **arg_out);

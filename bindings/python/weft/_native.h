@@ -35,9 +35,8 @@ int _weft_loopcore_install(void);
 
 /* The core's protocol callbacks for a TransportCore transport (its address is their arg). */
 void _weft_tp_made(weft_transport_t *transport, void *arg);
-void *_weft_tp_read_buffer(weft_transport_t *transport, size_t size_hint, size_t *len_out,
-                           void *arg);
-void _weft_tp_read_done(weft_transport_t *transport, size_t nbytes, void *arg);
+void *_weft_tp_read_into(weft_transport_t *transport, size_t size, void *arg);
+void _weft_tp_data(weft_transport_t *transport, const char *data, size_t len, void *arg);
 void *_weft_tp_get_buffer(weft_transport_t *transport, size_t size_hint, size_t *len_out,
                           void *arg);
 void _weft_tp_buffer_updated(weft_transport_t *transport, size_t nbytes, void *arg);

@@ -21,13 +21,8 @@
 #include <Python.h>
 #include <structmember.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <pthread.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <weft.h>
 
@@ -44,11 +39,7 @@ typedef struct {
   PyObject *remote;      /* a datagram endpoint's remote_addr: sendto's only destination */
   char remote_connected; /* the socket has a peer (remote_addr's, or a connected sock=):
                           * sendto passes no address */
-  /* Reads for a plain Protocol (see "Reads" below). */
-  PyObject *incoming; /* the bytes object the core is reading into, if any */
-  int read_fd;        /* the socket or pipe asked how much is waiting; -1 if not one */
-  char read_kind;     /* READ_UNKNOWN until the first read, then READ_FD or READ_LAYERED */
-  char large_reads;   /* the last read was large: size the next one with FIONREAD */
+  PyObject *incoming;    /* the bytes object the core is reading into (read_into), if any */
   /* The contextvars.Context the protocol's callbacks run in (asyncio runs them in a copy of
    * the context where the transport or its server was made); NULL: the caller's. */
   PyObject *context;
@@ -415,109 +406,45 @@ void _weft_tp_made(weft_transport_t *transport, void *arg) {
 }
 
 /* ---- Reads for a plain Protocol --------------------------------------------------
- * data_received takes a bytes object. Reading into a shared buffer and copying into a new
- * bytes object costs a copy per read: about 2.5 us for a 100 KiB message, a tenth of what
- * an echo server spends on it (kernel included). So the core's buffered-read interface is
- * used: when the size of a read is known beforehand, the core reads straight into a bytes
- * object of that size. A layered (TLS) transport always knows it (get_buffer's hint is the
- * plaintext's length). On a socket or pipe, once a read came out large, the next one asks
- * the kernel how much is waiting (FIONREAD: one cheap system call, not worth it for small
- * reads, whose copy is cheaper). Other reads land in a per-thread buffer and are copied. */
+ * data_received takes a bytes object. Copying a read from the core's shared buffer into a
+ * new bytes object costs about 2.5 us for a 100 KiB message, a tenth of what an echo server
+ * spends on it (kernel included), so the table also has read_into: when the core knows the
+ * size of a read beforehand (a large read on a socket or pipe, a layer's plaintext), it reads
+ * straight into a bytes object of that size. */
 
-enum { READ_UNKNOWN, READ_FD, READ_LAYERED };
-#define LARGE_READ (64 * 1024)
-#define SHARED_READ_SIZE (256 * 1024) /* as asyncio's and uvloop's reads */
-
-static _Thread_local char *shared_read; /* the calling thread's buffer, or NULL */
-static pthread_key_t shared_read_key;   /* only for its destructor: frees it at thread exit */
-static pthread_once_t shared_read_once = PTHREAD_ONCE_INIT;
-static int shared_read_keyed; /* the key exists (it fails only out of keys) */
-
-static void make_shared_read_key(void) {
-  shared_read_keyed = pthread_key_create(&shared_read_key, free) == 0;
-}
-
-/* The thread's buffer; NULL without memory or a key, and the connection then fails with
- * WEFT_ENOBUFS. */
-static char *shared_read_buffer(void) {
-  if (shared_read == NULL) {
-    pthread_once(&shared_read_once, make_shared_read_key);
-    char *buffer = shared_read_keyed ? malloc(SHARED_READ_SIZE) : NULL;
-    if (buffer != NULL && pthread_setspecific(shared_read_key, buffer) != 0) {
-      free(buffer);
-      buffer = NULL;
-    }
-    shared_read = buffer;
-  }
-  return shared_read;
-}
-
-/* How the reads of `transport` can be sized: by the descriptor, or by the layer's hint. */
-static void learn_read_kind(TransportCore *self, weft_transport_t *transport) {
-  int kind = 0, fd = -1;
-  size_t len = sizeof kind;
-  self->read_kind = READ_FD;
-  self->read_fd = -1;
-  if (weft_transport_get_extra_info(transport, WEFT_INFO_KIND, &kind, &len) == 0 &&
-      kind == WEFT_TRANSPORT_LAYERED) {
-    self->read_kind = READ_LAYERED;
-    return;
-  }
-  len = sizeof fd;
-  if (weft_transport_get_extra_info(transport, WEFT_INFO_FD, &fd, &len) == 0)
-    self->read_fd = fd;
-}
-
-/* get_buffer for a plain Protocol: a new bytes object when the read's size is known, else
- * the thread's shared buffer. Reading one byte more than is waiting makes the read come
- * out short, so libuv does not try another read only to find nothing. */
-void *_weft_tp_read_buffer(weft_transport_t *transport, size_t size_hint, size_t *len_out,
-                           void *arg) {
+/* read_into: a new bytes object of `size` bytes, kept in self->incoming until
+ * data_received; NULL (the core then reads into its shared buffer) without memory. */
+void *_weft_tp_read_into(weft_transport_t *transport, size_t size, void *arg) {
+  (void)transport;
   TransportCore *self = arg;
-  size_t known = 0;
-  if (self->read_kind == READ_UNKNOWN)
-    learn_read_kind(self, transport);
-  if (self->read_kind == READ_LAYERED) {
-    known = size_hint;
-  } else if (self->large_reads && self->read_fd >= 0) {
-    int waiting = 0;
-    if (ioctl(self->read_fd, FIONREAD, &waiting) == 0 && waiting >= LARGE_READ)
-      known = (size_t)waiting < SHARED_READ_SIZE ? (size_t)waiting + 1 : SHARED_READ_SIZE;
-  }
-  if (known == 0 && self->incoming == NULL) {
-    *len_out = SHARED_READ_SIZE;
-    return shared_read_buffer();
-  }
   PyGILState_STATE gil = PyGILState_Ensure();
   Py_CLEAR(self->incoming); /* left from a read that found nothing */
+  self->incoming = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
   char *memory = NULL;
-  if (known == 0) {
-    *len_out = SHARED_READ_SIZE;
-    memory = shared_read_buffer();
-  } else if ((self->incoming = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)known)) != NULL) {
-    *len_out = known;
+  if (self->incoming != NULL)
     memory = PyBytes_AS_STRING(self->incoming);
-  } else {
-    PyErr_Clear(); /* the core fails the connection with WEFT_ENOBUFS */
-  }
+  else
+    PyErr_Clear();
   PyGILState_Release(gil);
   return memory;
 }
 
-/* buffer_updated for a plain Protocol: data_received with the bytes read. */
-void _weft_tp_read_done(weft_transport_t *transport, size_t nbytes, void *arg) {
+/* data_received with the bytes read: the bytes object read_into gave, if the data is in it,
+ * else a copy of the core's buffer. */
+void _weft_tp_data(weft_transport_t *transport, const char *data, size_t len, void *arg) {
   (void)transport;
   PyGILState_STATE gil = PyGILState_Ensure();
   TransportCore *self = arg;
-  PyObject *data = self->incoming;
+  PyObject *bytes = self->incoming;
   self->incoming = NULL;
-  if (data == NULL)
-    data = PyBytes_FromStringAndSize(shared_read, (Py_ssize_t)nbytes);
-  else if ((size_t)PyBytes_GET_SIZE(data) != nbytes)
-    _PyBytes_Resize(&data, (Py_ssize_t)nbytes); /* shrinks in place; NULL on failure */
-  self->large_reads = nbytes >= LARGE_READ;
+  if (bytes == NULL || PyBytes_AS_STRING(bytes) != data) {
+    Py_XDECREF(bytes);
+    bytes = PyBytes_FromStringAndSize(data, (Py_ssize_t)len);
+  } else if ((size_t)PyBytes_GET_SIZE(bytes) != len) {
+    _PyBytes_Resize(&bytes, (Py_ssize_t)len); /* shrinks in place; NULL on failure */
+  }
   PyObject *context = enter(self);
-  call_protocol(self, str_data_received, data);
+  call_protocol(self, str_data_received, bytes);
   leave(self, context);
   PyGILState_Release(gil);
 }
@@ -564,37 +491,35 @@ void _weft_tp_buffer_updated(weft_transport_t *transport, size_t nbytes, void *a
   PyGILState_Release(gil);
 }
 
-/* A socket address as the socket module gives it: (host, port) for IPv4, (host, port,
- * flowinfo, scope_id) for IPv6, a str path or an abstract name as bytes for Unix; None for
- * NULL or another family. */
+/* A socket address as the socket module gives it (the core takes it apart): (host, port) for
+ * IPv4, (host, port, flowinfo, scope_id) for IPv6, a str path or an abstract name as bytes for
+ * Unix; None for NULL or another family. */
 static PyObject *address_to_python(const struct sockaddr *addr) {
-  char host[INET6_ADDRSTRLEN];
-  if (addr == NULL)
+  weft_sockaddr_parts_t p;
+  if (addr == NULL || weft_sockaddr_decode(addr, 0, &p) != 0)
     Py_RETURN_NONE;
-  if (addr->sa_family == AF_INET) {
-    const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-    return Py_BuildValue("(si)", host, ntohs(in->sin_port));
-  }
-  if (addr->sa_family == AF_INET6) {
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
-    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-    return Py_BuildValue("(siII)", host, ntohs(in6->sin6_port), ntohl(in6->sin6_flowinfo),
-                         in6->sin6_scope_id);
-  }
-  if (addr->sa_family == AF_UNIX) {
-    const struct sockaddr_un *un = (const struct sockaddr_un *)addr;
-    size_t cap = sizeof un->sun_path;
-    if (un->sun_path[0] == '\0') {
-      size_t len = cap;
-      while (len > 1 && un->sun_path[len - 1] == '\0')
-        len--;
-      return PyBytes_FromStringAndSize(un->sun_path, (Py_ssize_t)len);
-    }
-    return PyUnicode_DecodeFSDefaultAndSize(un->sun_path, (Py_ssize_t)strnlen(un->sun_path, cap));
-  }
-  Py_RETURN_NONE;
+  if (p.family == AF_INET)
+    return Py_BuildValue("(si)", p.host, p.port);
+  if (p.family == AF_INET6)
+    return Py_BuildValue("(siII)", p.host, p.port, p.flowinfo, p.scope_id);
+  if (p.path_len > 0 && p.path[0] == '\0')
+    return PyBytes_FromStringAndSize(p.path, (Py_ssize_t)p.path_len);
+  return PyUnicode_DecodeFSDefaultAndSize(p.path, (Py_ssize_t)p.path_len);
 }
+
+/* decode_sockaddr(address): the Python form of the struct sockaddr at an integer address
+ * (weft.sockaddr.decode's, for the addresses cffi hands it). */
+static PyObject *decode_sockaddr(PyObject *module, PyObject *address) {
+  (void)module;
+  void *addr = PyLong_AsVoidPtr(address);
+  if (addr == NULL && PyErr_Occurred())
+    return NULL;
+  return address_to_python(addr);
+}
+
+static PyMethodDef decode_sockaddr_def = {
+    "decode_sockaddr", decode_sockaddr, METH_O,
+    "decode_sockaddr(address): the socket module's form of the struct sockaddr at address."};
 
 void _weft_tp_datagram(weft_transport_t *transport, const char *data, size_t len,
                        const struct sockaddr *addr, void *arg) {
@@ -807,6 +732,13 @@ int weft_py_add_transport_core(PyObject *module) {
     if ((*names[i].slot = PyUnicode_InternFromString(names[i].text)) == NULL)
       return -1;
   if (empty_bytes == NULL && (empty_bytes = PyBytes_FromStringAndSize(NULL, 0)) == NULL)
+    return -1;
+  PyObject *decode = PyCFunction_New(&decode_sockaddr_def, NULL);
+  if (decode == NULL)
+    return -1;
+  int added = PyModule_AddObjectRef(module, decode_sockaddr_def.ml_name, decode);
+  Py_DECREF(decode);
+  if (added < 0)
     return -1;
   PyObject *type = PyType_FromModuleAndSpec(module, &TransportCore_spec, NULL);
   if (type == NULL)

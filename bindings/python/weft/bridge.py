@@ -36,10 +36,10 @@ def _table(kind: str):
         table.get_buffer = lib._weft_tp_get_buffer
         table.buffer_updated = lib._weft_tp_buffer_updated
     else:
-        # A plain Protocol too reads through the core's buffered interface, so that a
-        # large read lands in its bytes object directly (_transportcore.c, "Reads").
-        table.get_buffer = lib._weft_tp_read_buffer
-        table.buffer_updated = lib._weft_tp_read_done
+        # read_into: a large read lands in its bytes object directly (_transportcore.c,
+        # "Reads").
+        table.data_received = lib._weft_tp_data
+        table.read_into = lib._weft_tp_read_into
     return table
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 
 from ._core import ffi, lib, NULL, error_from_code
+from ._loopcore import decode_sockaddr as _decode_sockaddr
 
 __all__ = ["decode", "encode", "encode_unix", "unix_address", "transport_address", "transport_socket"]
 
@@ -16,23 +16,10 @@ _SOCKADDR_STORAGE = 128
 
 def decode(addr):
     """The Python form of a struct sockaddr from the core (None for NULL or an unknown
-    family)."""
+    family), taken apart by the core (weft_sockaddr_decode) as the transports' are."""
     if addr == NULL:
         return None
-    family = ffi.cast("unsigned short *", addr)[0]
-    if family == socket.AF_INET:
-        raw = ffi.buffer(addr, 16)[:]
-        return socket.inet_ntop(socket.AF_INET, raw[4:8]), int.from_bytes(raw[2:4], "big")
-    if family == socket.AF_INET6:
-        raw = ffi.buffer(addr, 28)[:]
-        return (socket.inet_ntop(socket.AF_INET6, raw[8:24]), int.from_bytes(raw[2:4], "big"),
-                int.from_bytes(raw[4:8], "big"), int.from_bytes(raw[24:28], sys.byteorder))
-    if family == socket.AF_UNIX:
-        path = ffi.buffer(addr, 110)[2:]
-        if path[:1] == b"\0":
-            return path.rstrip(b"\0")  # abstract: bytes, as the socket module gives them
-        return os.fsdecode(path.split(b"\0", 1)[0])
-    return None
+    return _decode_sockaddr(int(ffi.cast("uintptr_t", addr)))
 
 
 def encode(family: int, address) -> bytes:

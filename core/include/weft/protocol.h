@@ -39,6 +39,12 @@ typedef void (*weft_data_received_fn)(weft_transport_t *transport, const char *d
  * the connection fail with WEFT_ENOBUFS. */
 typedef void *(*weft_get_buffer_fn)(weft_transport_t *transport, size_t size_hint, size_t *len_out,
                                     void *arg);
+/* Protocols that keep what they read (data_received copying it into a string or buffer of
+ * their language): the next read brings `size` bytes. Return memory of that size for the
+ * core to read into, which data_received then gets (perhaps fewer bytes), or NULL to read
+ * into the loop's shared buffer as usual. The core asks after large reads (64 KiB and up), when
+ * the descriptor says how much is waiting, and for a layer's (TLS) plaintext. */
+typedef void *(*weft_read_into_fn)(weft_transport_t *transport, size_t size, void *arg);
 /* Buffered protocols: `nbytes` bytes were written at the start of the last buffer. */
 typedef void (*weft_buffer_updated_fn)(weft_transport_t *transport, size_t nbytes, void *arg);
 /* The peer sent EOF. Return nonzero to keep the (half-closed) transport open; 0 closes it. */
@@ -69,7 +75,8 @@ typedef struct weft_protocol_s {
   weft_resume_writing_fn resume_writing;
   weft_datagram_received_fn datagram_received;
   weft_error_received_fn error_received;
-  weft_free_fn arg_free; /* frees `arg` when the core lets go of it (see above) */
+  weft_free_fn arg_free;       /* frees `arg` when the core lets go of it (see above) */
+  weft_read_into_fn read_into; /* optional, with data_received (see above) */
 } weft_protocol_t;
 
 /* Servers and factories: make the protocol for a new connection. Fill *protocol_out (the

@@ -31,6 +31,24 @@ WEFT_API int weft_sockaddr_ip(int family, const char *host, int port, unsigned f
 WEFT_API int weft_sockaddr_unix(const char *path, size_t path_len, struct sockaddr *out,
                                 size_t cap);
 
+/* A socket address taken apart, in the terms bindings present it in (Python's socket module
+ * tuples, Node's address objects). */
+typedef struct weft_sockaddr_parts_s {
+  int family;        /* AF_INET, AF_INET6 or AF_UNIX */
+  int port;          /* IP: the port, in host order */
+  unsigned flowinfo; /* IPv6: host order */
+  unsigned scope_id; /* IPv6 */
+  char host[48];     /* IP: the numeric host, NUL-terminated ("" for Unix) */
+  const char *path;  /* Unix: the name, inside addr; a leading NUL marks an abstract name */
+  size_t path_len;   /* 0: an unnamed socket */
+} weft_sockaddr_parts_t;
+
+/* Takes addr apart into *out. len is the address's length as the kernel gave it (0: unknown;
+ * an abstract name then ends at its last non-NUL byte). Returns 0; WEFT_EAFNOSUPPORT for
+ * another family, WEFT_EINVAL for NULL or a length too short for the family. */
+WEFT_API int weft_sockaddr_decode(const struct sockaddr *addr, size_t len,
+                                  weft_sockaddr_parts_t *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,17 +19,19 @@ typedef struct weft_datagram_options_s {
   int local_port;
   const char *remote_host; /* connect to this peer (NULL: unconnected) */
   int remote_port;
-  int family;          /* AF_INET, AF_INET6 or 0 */
+  int family;          /* AF_INET, AF_INET6 or 0 (required when no address is given) */
   int flags;           /* getaddrinfo flags */
   int reuse_port;      /* SO_REUSEPORT */
-  int allow_broadcast; /* SO_BROADCAST */
+  int allow_broadcast; /* SO_BROADCAST; the remote is then not connected but sendto's default */
 } weft_datagram_options_t;
 
 /* Fills *options with the defaults: every field zero (none, off), size set. */
 WEFT_API void weft_datagram_options_init(weft_datagram_options_t *options);
 
-/* Creates the endpoint; the future's result (WEFT_VALUE_TRANSPORT) is the transport (a reference
- * owned by the future), completed after connection_made. */
+/* Creates the endpoint as asyncio does: the local and remote addresses are resolved, paired by
+ * family and protocol, and set up by weft_datagram_socket (WEFT_EINVAL "can not get address
+ * information" when no pair exists). The future's result (WEFT_VALUE_TRANSPORT) is the
+ * transport (a reference owned by the future), completed after connection_made. */
 WEFT_API int weft_create_datagram_endpoint(weft_loop_t *loop, const weft_protocol_t *protocol,
                                            void *arg, const weft_datagram_options_t *options,
                                            weft_future_t **out);
