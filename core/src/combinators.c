@@ -61,7 +61,9 @@ static const weft__future_class_t sleep_class = {"sleep", sleep_cancel, sleep_de
 
 static void sleep_fire(void *arg) {
   weft_future_t *f = arg;
-  weft__future_finish(f, WEFT__FINISHED, weft_value_none(), 0, NULL, NULL, NULL);
+  /* The wake-up itself: what waits on the sleep goes on in this iteration, as a task's
+   * sleep(0) resumes in the one after it yields. */
+  weft__future_finish_now(f, weft_value_none(), 0);
   weft_future_release(f);
 }
 

@@ -267,6 +267,32 @@ static void on_done(weft_future_t *future, void *arg) {
   bridge_free(env, b);
 }
 
+/* Cancels `future` and, when it is the future of a pending bridge and the cancellation
+ * finishes it at once, settles that bridge's Promise here rather than from the done
+ * callback the cancellation would schedule: a task's step passing a cancellation on (see
+ * task.c) delivers it in its own iteration, as asyncio's Task.cancel() wakes the coroutine
+ * in the next one. Callers run inside a callback scope. */
+int wn_cancel_now(napi_env env, wn_state_t *st, weft_future_t *future, const char *message) {
+  wn_bridge_t *b = st->pending;
+  while (b != NULL && b->future != future)
+    b = b->next;
+  if (b == NULL || weft_future_remove_done_callback(future, on_done, b) != 1)
+    return weft_future_cancel(future, message);
+  int rc = weft_future_cancel(future, message);
+  if (weft_future_done(future)) {
+    bridge_unlink(b);
+    bridge_settle(env, b);
+    bridge_free(env, b);
+  } else if (weft_future_add_done_callback(future, on_done, b) != 0) {
+    /* Kept pending for ever otherwise: reject it now. */
+    bridge_unlink(b);
+    bridge_unlisten(env, b);
+    napi_reject_deferred(env, b->deferred, wn_error(env, st, WEFT_ENOMEM, NULL));
+    bridge_free(env, b);
+  }
+  return rc;
+}
+
 void wn_bridges_abandon(wn_state_t *st);
 /* The environment is going: the Promises still pending stay pending for ever (nothing
  * can await them any more). Their napi_deferred cannot be freed without settling, which

@@ -63,6 +63,9 @@ wn_state_t *wn_state(napi_env env);
  * Promise carries the future (wn_future_of), for the combinators. */
 napi_value wn_promise(napi_env env, wn_state_t *st, weft_future_t *future, napi_value signal,
                       wn_convert_fn convert, void *arg, weft_free_fn arg_free);
+/* weft_future_cancel, settling the Promise of a pending bridge on `future` at once when the
+ * cancellation finishes it (inside a callback scope: a task's step). */
+int wn_cancel_now(napi_env env, wn_state_t *st, weft_future_t *future, const char *message);
 /* The core future behind a pending weft Promise (a new reference), or NULL (no JS error). */
 weft_future_t *wn_future_lookup(napi_env env, wn_state_t *st, napi_value value);
 /* The core future behind a value: a weft Promise's own, or a new future that follows any
