@@ -137,6 +137,15 @@ void *wn_payload_new(napi_env env, napi_value value) {
 }
 
 int wn_value_from_js(napi_env env, napi_value value, weft_value_t *out) {
+  /* A number travels as itself (a double keeps every Number, -0 and NaN included): no
+   * one-element array and reference to make and free for it. */
+  napi_valuetype t;
+  double d;
+  if (napi_typeof(env, value, &t) == napi_ok && t == napi_number &&
+      napi_get_value_double(env, value, &d) == napi_ok) {
+    *out = weft_value_double(d);
+    return 0;
+  }
   wn_jsref_t *r = jsref_new(env, value);
   if (r == NULL)
     return WEFT_ENOMEM;

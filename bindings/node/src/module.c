@@ -94,11 +94,11 @@ napi_value wn_guarded(napi_env env, napi_callback_info info) {
     return NULL;
   /* No result and no exception: a method that returns undefined, or one whose calls were
    * refused because the environment stops, which a call that may run JavaScript tells. */
-  napi_value global;
-  bool ignored;
-  static const napi_type_tag probe = {0x77656674100c00ffULL, 0x50726f6265000000ULL};
-  if (napi_get_global(env, &global) != napi_ok ||
-      napi_check_object_type_tag(env, global, &probe, &ignored) != napi_pending_exception)
+  /* napi_coerce_to_bool is the cheapest such call (a type-tag check on the global object,
+   * used before, cost a property lookup on every call of a method returning undefined). */
+  napi_value probe;
+  if (napi_get_undefined(env, &probe) != napi_ok ||
+      napi_coerce_to_bool(env, probe, &probe) != napi_pending_exception)
     return NULL;
   wn_state_t *st = NULL;
   if (napi_get_instance_data(env, (void **)&st) != napi_ok || st == NULL || st->never == NULL ||
