@@ -295,7 +295,7 @@ int weft__future_finish(weft_future_t *future, int state, weft_value_t value, in
                         const char *message, void *payload, weft_free_fn payload_free);
 /* Completes a plain future with a result (error 0) or an error code, and calls its done
  * callbacks at once rather than from the ready queue. Only for the callback the loop runs
- * to finish an operation it was woken for (a queue's retry, sleep's timer): the caller's
+ * to finish an operation it was woken for (a queue's retry, sleep(0)'s yield): the caller's
  * callbacks would otherwise wait a whole iteration more for the same outcome, as a Promise
  * or a Go channel bridged to the future would. On a task's stack they are queued as usual. */
 int weft__future_finish_now(weft_future_t *future, weft_value_t value, int error);
