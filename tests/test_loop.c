@@ -2,6 +2,8 @@
 #include "weft_test.h"
 
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 typedef struct {
@@ -538,5 +540,173 @@ WEFT_TEST(sigpipe_ignored_unless_handled) {
   ASSERT_OK(weft_loop_new(&loop));
   ASSERT_OK(sigaction(SIGPIPE, NULL, &now));
   ASSERT_TRUE(now.sa_handler == custom_sigpipe);
+  weft_test_close_loop(loop);
+}
+
+/* ---- Order within an iteration -------------------------------------------------------- */
+
+typedef struct {
+  weft_loop_t *loop;
+  int fd;
+} reader_t;
+
+static void record_readable(void *arg) {
+  reader_t *r = arg;
+  char byte;
+  ASSERT_TRUE(read(r->fd, &byte, 1) == 1);
+  g_trace->log[g_trace->n++] = (int)byte;
+  ASSERT_EQ(weft_remove_reader(r->loop, r->fd), 1);
+  ASSERT_OK(weft_loop_stop(r->loop));
+}
+
+/* asyncio's select queues the I/O it finds behind the callbacks already ready: a callback
+ * scheduled before the data arrived runs before the reader that consumes it. */
+WEFT_TEST(callback_scheduled_before_io_runs_first) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  trace_t trace = {0};
+  g_trace = &trace;
+  int sp[2];
+  ASSERT_TRUE(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+  reader_t r = {loop, sp[0]};
+  ASSERT_OK(weft_add_reader(loop, sp[0], record_readable, &r, NULL));
+  ASSERT_TRUE(write(sp[1], "\x02", 1) == 1);
+  ASSERT_OK(weft_call_soon(loop, record, (void *)(intptr_t)1, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(trace.n, 2);
+  ASSERT_EQ(trace.log[0], 1);
+  ASSERT_EQ(trace.log[1], 2);
+  close(sp[0]);
+  close(sp[1]);
+  weft_test_close_loop(loop);
+}
+
+static void record_readable_then_continue(void *arg) {
+  reader_t *r = arg;
+  char byte;
+  ASSERT_TRUE(read(r->fd, &byte, 1) == 1);
+  g_trace->log[g_trace->n++] = (int)byte;
+  ASSERT_EQ(weft_remove_reader(r->loop, r->fd), 1);
+}
+
+static void record_and_stop(void *arg) {
+  record(arg);
+  ASSERT_OK(weft_loop_stop(g_trace->loop));
+}
+
+/* asyncio appends the due timers behind the I/O its select found: a callback ready before
+ * the iteration, then the reader, then a timer that fell due, all in one iteration. */
+WEFT_TEST(due_timer_runs_after_io_of_its_iteration) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  trace_t trace = {.loop = loop};
+  g_trace = &trace;
+  int sp[2];
+  ASSERT_TRUE(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+  reader_t r = {loop, sp[0]};
+  ASSERT_OK(weft_add_reader(loop, sp[0], record_readable_then_continue, &r, NULL));
+  ASSERT_TRUE(write(sp[1], "\x02", 1) == 1);
+  ASSERT_OK(weft_call_later(loop, 0.0, record_and_stop, (void *)(intptr_t)3, NULL));
+  ASSERT_OK(weft_call_soon(loop, record, (void *)(intptr_t)1, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(trace.n, 3);
+  ASSERT_EQ(trace.log[0], 1);
+  ASSERT_EQ(trace.log[1], 2);
+  ASSERT_EQ(trace.log[2], 3);
+  close(sp[0]);
+  close(sp[1]);
+  weft_test_close_loop(loop);
+}
+
+/* Stopping from a ready callback ends the run after the rest of that iteration, which in
+ * asyncio includes the I/O its select found and the timers then due: libuv's poll after
+ * uv_stop does not block, and stands for that select. */
+WEFT_TEST(stop_still_runs_the_io_and_timers_of_its_iteration) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  trace_t trace = {.loop = loop};
+  g_trace = &trace;
+  int sp[2];
+  ASSERT_TRUE(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+  reader_t r = {loop, sp[0]};
+  ASSERT_OK(weft_call_soon(loop, record_and_stop, (void *)(intptr_t)1, NULL));
+  ASSERT_OK(weft_add_reader(loop, sp[0], record_readable_then_continue, &r, NULL));
+  ASSERT_TRUE(write(sp[1], "\x02", 1) == 1);
+  ASSERT_OK(weft_call_later(loop, 0.0, record, (void *)(intptr_t)3, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(trace.n, 3);
+  ASSERT_EQ(trace.log[0], 1);
+  ASSERT_EQ(trace.log[1], 2);
+  ASSERT_EQ(trace.log[2], 3);
+  close(sp[0]);
+  close(sp[1]);
+  weft_test_close_loop(loop);
+}
+
+static void read_then_schedule(void *arg) {
+  reader_t *r = arg;
+  record_readable_then_continue(r);
+  ASSERT_OK(weft_call_at(r->loop, weft_loop_time(r->loop) - 1, record_and_stop, (void *)(intptr_t)4,
+                         NULL));
+  ASSERT_OK(weft_call_soon(r->loop, record, (void *)(intptr_t)3, NULL));
+}
+
+/* asyncio collects the due timers before it runs the I/O callbacks: a timer an I/O callback
+ * schedules in the past runs in the next iteration, behind what that callback call_soon'd. */
+WEFT_TEST(past_timer_scheduled_by_io_waits_for_next_iteration) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  trace_t trace = {.loop = loop};
+  g_trace = &trace;
+  int sp[2];
+  ASSERT_TRUE(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+  reader_t r = {loop, sp[0]};
+  ASSERT_OK(weft_add_reader(loop, sp[0], read_then_schedule, &r, NULL));
+  ASSERT_TRUE(write(sp[1], "\x02", 1) == 1);
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(trace.n, 3);
+  ASSERT_EQ(trace.log[0], 2);
+  ASSERT_EQ(trace.log[1], 3);
+  ASSERT_EQ(trace.log[2], 4);
+  close(sp[0]);
+  close(sp[1]);
+  weft_test_close_loop(loop);
+}
+
+static void cancel_handle(void *arg) {
+  weft_handle_cancel(arg);
+}
+
+static void count_active_timer(uv_handle_t *handle, void *arg) {
+  if (handle->type == UV_TIMER && uv_is_active(handle))
+    ++*(int *)arg;
+}
+
+/* Runs after weft's prepare handle (libuv runs the one started last first), just before
+ * poll: the libuv timers poll would wait for. */
+static void count_timers_before_poll(uv_prepare_t *prepare) {
+  *(int *)prepare->data = 0;
+  uv_walk(prepare->loop, count_active_timer, prepare->data);
+}
+
+/* Cancelling the last timer from a ready callback lets go of the libuv timer before poll:
+ * otherwise poll would wait for the cancelled deadline, and a host (Node) would not exit. */
+WEFT_TEST(cancelling_the_last_timer_frees_the_libuv_loop) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int timers = -1;
+  uv_prepare_t after;
+  ASSERT_TRUE(uv_prepare_init(weft_loop_uv(loop), &after) == 0);
+  after.data = &timers;
+  ASSERT_TRUE(uv_prepare_start(&after, count_timers_before_poll) == 0);
+  uv_unref((uv_handle_t *)&after);
+  weft_handle_t *timer;
+  ASSERT_OK(weft_call_later(loop, 3600, record, NULL, &timer));
+  ASSERT_OK(weft_call_soon(loop, cancel_handle, timer, NULL));
+  ASSERT_OK(weft_loop_run_once(loop, 1));
+  ASSERT_EQ(timers, 0);
+  ASSERT_EQ(uv_loop_alive(weft_loop_uv(loop)), 0);
+  uv_close((uv_handle_t *)&after, NULL);
+  weft_handle_release(timer);
   weft_test_close_loop(loop);
 }

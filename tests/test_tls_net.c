@@ -1190,42 +1190,68 @@ WEFT_TEST(connect_fd_tls) {
   weft_test_close_loop(loop);
 }
 
+/* ---- TLS on both ends of a Unix socketpair ---------------------------------------------- */
+
+/* The server's end comes from weft_connect_accepted_fd with srv_factory's protocol, the
+ * client's from weft_create_connection_fd (or its Unix form): both handshakes are done when
+ * tls_pair_open returns. */
+typedef struct tls_pair_s {
+  weft_loop_t *loop;
+  weft_tls_context_t *sctx, *cctx;
+  srv_t s;
+  cli_t c;
+  weft_future_t *sf, *cf; /* each result holds a reference to its transport */
+} tls_pair_t;
+
+static void tls_pair_open(tls_pair_t *p, int echo, int unix_client) {
+  memset(p, 0, sizeof(*p));
+  p->s.echo = echo;
+  ASSERT_OK(weft_loop_new(&p->loop));
+  p->sctx = server_ctx(&weft_testcerts()->server);
+  p->cctx = client_ctx();
+  int fds[2];
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds));
+  weft_protocol_t sp = {.size = sizeof(sp)};
+  void *sarg;
+  ASSERT_OK(srv_factory(&p->s, &sp, &sarg));
+  weft_tls_options_t st = {.size = sizeof(st), .context = p->sctx};
+  weft_tls_options_t ct = {.size = sizeof(ct), .context = p->cctx, .server_hostname = "localhost"};
+  weft_connect_options_t so, co;
+  weft_connect_options_init(&so);
+  so.tls = &st;
+  weft_connect_options_init(&co);
+  co.tls = &ct;
+  ASSERT_OK(weft_connect_accepted_fd(p->loop, &sp, sarg, fds[0], &so, &p->sf));
+  if (unix_client)
+    ASSERT_OK(weft_create_unix_connection_fd(p->loop, &cli_proto, &p->c, fds[1], &co, &p->cf));
+  else
+    ASSERT_OK(weft_create_connection_fd(p->loop, &cli_proto, &p->c, fds[1], &co, &p->cf));
+  ASSERT_OK(weft_loop_run_until_complete(p->loop, p->cf));
+  ASSERT_OK(weft_loop_run_until_complete(p->loop, p->sf));
+}
+
+/* Releases what tls_pair_open made that the test has not released (a NULL future is gone). */
+static void tls_pair_close(tls_pair_t *p) {
+  if (p->sf)
+    weft_future_release(p->sf);
+  if (p->cf)
+    weft_future_release(p->cf);
+  weft_tls_context_release(p->sctx);
+  weft_tls_context_release(p->cctx);
+  weft_test_close_loop(p->loop);
+}
+
 /* connect_accepted_socket(sock, ssl=...) and create_unix_connection(sock=..., ssl=...): both
  * ends of a socket pair, the server side by weft_connect_accepted_fd with the caller's
  * protocol, the client side by weft_create_unix_connection_fd. */
 WEFT_TEST(accepted_fd_tls_socketpair) {
-  const weft_testcerts_t *certs = weft_testcerts();
-  weft_loop_t *loop;
-  ASSERT_OK(weft_loop_new(&loop));
-  weft_tls_context_t *sctx = server_ctx(&certs->server);
-  weft_tls_context_t *cctx = client_ctx();
-  int sv[2];
-  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv));
-  srv_t s = {.echo = 1};
-  weft_protocol_t sp = {.size = sizeof(sp)};
-  void *sarg;
-  ASSERT_OK(srv_factory(&s, &sp, &sarg));
-  weft_tls_options_t stls = {.size = sizeof(stls), .context = sctx};
-  weft_connect_options_t so;
-  weft_connect_options_init(&so);
-  so.tls = &stls;
-  weft_future_t *sf;
-  ASSERT_OK(weft_connect_accepted_fd(loop, &sp, sarg, sv[0], &so, &sf));
-  weft_tls_options_t ctls = {.size = sizeof(ctls), .context = cctx, .server_hostname = "localhost"};
-  weft_connect_options_t co;
-  weft_connect_options_init(&co);
-  co.tls = &ctls;
-  cli_t c = {0};
-  weft_future_t *cf;
-  ASSERT_OK(weft_create_unix_connection_fd(loop, &cli_proto, &c, sv[1], &co, &cf));
-  ASSERT_OK(weft_loop_run_until_complete(loop, cf));
-  ASSERT_OK(weft_loop_run_until_complete(loop, sf));
-  weft_transport_t *st = future_transport(sf);
-  weft_transport_t *ct = future_transport(cf);
-  weft_future_release(sf);
-  weft_future_release(cf);
-  ASSERT_EQ(s.made, 1);
-  ASSERT_EQ(c.made, 1);
+  tls_pair_t p;
+  tls_pair_open(&p, 1, 1);
+  weft_loop_t *loop = p.loop;
+  weft_transport_t *st = future_transport(p.sf);
+  weft_transport_t *ct = future_transport(p.cf);
+  ASSERT_EQ(p.s.made, 1);
+  ASSERT_EQ(p.c.made, 1);
   weft_transport_t *raw = NULL;
   size_t rl = sizeof(raw);
   ASSERT_OK(weft_transport_get_extra_info(st, WEFT_INFO_TRANSPORT, &raw, &rl));
@@ -1233,20 +1259,18 @@ WEFT_TEST(accepted_fd_tls_socketpair) {
   size_t kl = sizeof(kind);
   ASSERT_OK(weft_transport_get_extra_info(raw, WEFT_INFO_KIND, &kind, &kl));
   ASSERT_EQ(kind, WEFT_TRANSPORT_UNIX); /* over a Unix socket, chosen by its family */
-  ASSERT_EQ(strcmp(s.sni, "localhost"), 0);
+  ASSERT_EQ(strcmp(p.s.sni, "localhost"), 0);
   ASSERT_OK(weft_transport_write(ct, "pair", 4));
-  ASSERT_TRUE(wait_len(loop, &c, 4));
-  ASSERT_TRUE(memcmp(c.buf, "pair", 4) == 0);
+  ASSERT_TRUE(wait_len(loop, &p.c, 4));
+  ASSERT_TRUE(memcmp(p.c.buf, "pair", 4) == 0);
   ASSERT_OK(weft_transport_close(ct));
-  run_until_flag(loop, &c.lost, 5);
-  run_until_flag(loop, &s.lost, 5);
-  ASSERT_EQ(c.lost_error, 0);
+  run_until_flag(loop, &p.c.lost, 5);
+  run_until_flag(loop, &p.s.lost, 5);
+  ASSERT_EQ(p.c.lost_error, 0);
   weft_transport_release(st);
   weft_transport_release(ct);
-  weft_tls_context_release(sctx);
-  weft_tls_context_release(cctx);
   spin(loop, 3);
-  weft_test_close_loop(loop);
+  tls_pair_close(&p);
 }
 
 /* create_unix_server(ssl=...) and create_unix_connection(ssl=...) with protocols: TLS is the
@@ -1880,44 +1904,19 @@ static void resume_close_release(void *arg) {
 }
 
 static void sync_fail_run(int how) {
-  const weft_testcerts_t *certs = weft_testcerts();
-  weft_loop_t *loop;
-  ASSERT_OK(weft_loop_new(&loop));
-  weft_tls_context_t *sctx = server_ctx(&certs->server);
-  weft_tls_context_t *cctx = client_ctx();
-  int fds[2];
-  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds));
-  srv_t s;
-  memset(&s, 0, sizeof(s));
-  cli_t c;
-  memset(&c, 0, sizeof(c));
-  weft_protocol_t sp;
-  memset(&sp, 0, sizeof(sp));
-  sp.size = sizeof(sp);
-  void *sarg;
-  ASSERT_OK(srv_factory(&s, &sp, &sarg));
-  weft_tls_options_t st = {.size = sizeof(st), .context = sctx};
-  weft_tls_options_t ct = {.size = sizeof(ct), .context = cctx, .server_hostname = "localhost"};
-  weft_connect_options_t so, co;
-  weft_connect_options_init(&so);
-  so.tls = &st;
-  weft_connect_options_init(&co);
-  co.tls = &ct;
-  weft_future_t *sf, *cf;
-  ASSERT_OK(weft_connect_accepted_fd(loop, &sp, sarg, fds[0], &so, &sf));
-  ASSERT_OK(weft_create_connection_fd(loop, &cli_proto, &c, fds[1], &co, &cf));
-  ASSERT_OK(weft_loop_run_until_complete(loop, cf));
-  ASSERT_OK(weft_loop_run_until_complete(loop, sf));
-  weft_transport_t *ct_ = future_transport(cf);
-  ASSERT_EQ(s.made, 1);
+  tls_pair_t p;
+  tls_pair_open(&p, 0, 0);
+  weft_loop_t *loop = p.loop;
+  weft_transport_t *ct_ = future_transport(p.cf);
+  ASSERT_EQ(p.s.made, 1);
   ASSERT_OK(weft_transport_write(ct_, "ping", 4));
-  run_until_flag(loop, &s.lost, 0.2);
-  ASSERT_EQ(s.received, 4);
+  run_until_flag(loop, &p.s.lost, 0.2);
+  ASSERT_EQ(p.s.received, 4);
   int fd = -1;
   size_t len = sizeof(fd);
-  ASSERT_OK(weft_transport_get_extra_info(s.t, WEFT_INFO_FD, &fd, &len));
+  ASSERT_OK(weft_transport_get_extra_info(p.s.t, WEFT_INFO_FD, &fd, &len));
   ASSERT_OK(shutdown(fd, SHUT_WR));
-  weft_transport_t *t = weft_transport_retain(s.t);
+  weft_transport_t *t = weft_transport_retain(p.s.t);
   switch (how) {
   case SYNC_FAIL_APP_CLOSE:
     ASSERT_OK(weft_transport_close(t));
@@ -1939,25 +1938,21 @@ static void sync_fail_run(int how) {
     ASSERT_OK(weft_transport_abort(t));
     break;
   case SYNC_FAIL_RESUMED_LAST_REF:
-    weft_future_release(sf); /* its result is a reference too */
-    sf = NULL;
+    weft_future_release(p.sf); /* its result is a reference too */
+    p.sf = NULL;
     ASSERT_OK(weft_call_soon(loop, resume_close_release, &t, NULL));
     break;
   }
-  run_until_flag(loop, &s.lost, 5);
-  ASSERT_EQ(s.lost, 1);
+  run_until_flag(loop, &p.s.lost, 5);
+  ASSERT_EQ(p.s.lost, 1);
   weft_transport_close(ct_);
-  run_until_flag(loop, &c.lost, 5);
-  ASSERT_EQ(c.lost, 1);
+  run_until_flag(loop, &p.c.lost, 5);
+  ASSERT_EQ(p.c.lost, 1);
   for (int i = 0; i < 3; i++)
     weft_loop_run_once(loop, 1);
   weft_transport_release(t);
   weft_transport_release(ct_);
-  weft_future_release(sf);
-  weft_future_release(cf);
-  weft_tls_context_release(sctx);
-  weft_tls_context_release(cctx);
-  weft_test_close_loop(loop);
+  tls_pair_close(&p);
 }
 
 WEFT_TEST(sync_write_failure_app_close) {
@@ -2002,47 +1997,20 @@ static void resume_then_abort(void *arg) {
 }
 
 WEFT_TEST(resume_pending_when_last_reference_goes) {
-  const weft_testcerts_t *certs = weft_testcerts();
-  weft_loop_t *loop;
-  ASSERT_OK(weft_loop_new(&loop));
-  weft_tls_context_t *sctx = server_ctx(&certs->server);
-  weft_tls_context_t *cctx = client_ctx();
-  int fds[2];
-  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds));
-  srv_t s;
-  memset(&s, 0, sizeof(s));
-  cli_t c;
-  memset(&c, 0, sizeof(c));
-  weft_protocol_t sp;
-  memset(&sp, 0, sizeof(sp));
-  sp.size = sizeof(sp);
-  void *sarg;
-  ASSERT_OK(srv_factory(&s, &sp, &sarg));
-  weft_tls_options_t st = {.size = sizeof(st), .context = sctx};
-  weft_tls_options_t ct = {.size = sizeof(ct), .context = cctx, .server_hostname = "localhost"};
-  weft_connect_options_t so, co;
-  weft_connect_options_init(&so);
-  so.tls = &st;
-  weft_connect_options_init(&co);
-  co.tls = &ct;
-  weft_future_t *sf, *cf;
-  ASSERT_OK(weft_connect_accepted_fd(loop, &sp, sarg, fds[0], &so, &sf));
-  ASSERT_OK(weft_create_connection_fd(loop, &cli_proto, &c, fds[1], &co, &cf));
-  ASSERT_OK(weft_loop_run_until_complete(loop, cf));
-  ASSERT_OK(weft_loop_run_until_complete(loop, sf));
-  resume_abort_t r = {.t = future_transport(cf), .f = cf};
+  tls_pair_t p;
+  tls_pair_open(&p, 0, 0);
+  weft_loop_t *loop = p.loop;
+  resume_abort_t r = {.t = future_transport(p.cf), .f = p.cf};
+  p.cf = NULL; /* resume_then_abort releases it */
   ASSERT_OK(weft_call_soon(loop, resume_then_abort, &r, NULL));
-  run_until_flag(loop, &c.lost, 5);
+  run_until_flag(loop, &p.c.lost, 5);
   ASSERT_EQ(r.ran, 1);
-  ASSERT_EQ(c.lost, 1);
-  run_until_flag(loop, &s.lost, 5);
-  ASSERT_EQ(s.lost, 1);
+  ASSERT_EQ(p.c.lost, 1);
+  run_until_flag(loop, &p.s.lost, 5);
+  ASSERT_EQ(p.s.lost, 1);
   for (int i = 0; i < 3; i++) /* the deferred resume runs after connection_lost */
     weft_loop_run_once(loop, 1);
-  weft_future_release(sf);
-  weft_tls_context_release(sctx);
-  weft_tls_context_release(cctx);
-  weft_test_close_loop(loop);
+  tls_pair_close(&p);
 }
 
 /* ---- the server's factory argument after weft_server_close ---------------------------- */

@@ -1,5 +1,6 @@
 // Types of the weft package (index.js). Every operation that waits returns a Promise that
 // carries a core future (see isFuture), and accepts { signal } to cancel that future.
+import type { StreamReader, StreamWriter } from './lib/net';
 
 export interface SignalOptions {
   /** Aborting it cancels the operation: its Promise rejects with a CancelledError. */
@@ -85,6 +86,8 @@ export class Condition {
   release(): void;
   locked(): boolean;
   wait(options?: SignalOptions): Promise<void>;
+  /** asyncio's wait_for: waits (lock held) until predicate() is truthy; its value. */
+  waitFor<T>(predicate: () => T, options?: SignalOptions): Promise<T>;
   notify(n?: number): void;
   notifyAll(): void;
 }
@@ -200,29 +203,15 @@ export interface ProcessOptions {
   /** The readers' buffer limit in bytes (asyncio's limit; default 64 KiB). */
   limit?: number;
 }
-export class ProcessReader implements AsyncIterable<Buffer> {
-  private constructor();
-  readonly fd: 1 | 2;
-  read(n?: number, options?: SignalOptions): Promise<Buffer>;
-  readline(options?: SignalOptions): Promise<Buffer>;
-  readExactly(n: number, options?: SignalOptions): Promise<Buffer>;
-  readUntil(separator?: string | Uint8Array, options?: SignalOptions): Promise<Buffer>;
-  [Symbol.asyncIterator](): AsyncIterator<Buffer>;
-}
-export class ProcessWriter {
-  private constructor();
-  write(data: string | Uint8Array): void;
-  drain(): Promise<void>;
-  close(): void;
-}
 export class Process {
   private constructor();
   readonly pid: number;
   /** The exit status, minus the signal that killed it, or null while it runs. */
   readonly returncode: number | null;
-  readonly stdin: ProcessWriter | null;
-  readonly stdout: ProcessReader | null;
-  readonly stderr: ProcessReader | null;
+  /** The pipes: the streams' own reader and writer classes (stdin's `reader` is null). */
+  readonly stdin: StreamWriter | null;
+  readonly stdout: StreamReader | null;
+  readonly stderr: StreamReader | null;
   wait(options?: SignalOptions): Promise<number>;
   communicate(input?: string | Uint8Array | null, options?: SignalOptions):
     Promise<{ stdout: Buffer | null; stderr: Buffer | null; returncode: number | null }>;

@@ -253,15 +253,34 @@ const structured = { native, codes, spawn, currentTask, inputsOf, TimeoutError, 
 const { TaskGroup, TaskGroupError, taskGroup } = require('./lib/taskgroup.js')(structured);
 const { Timeout, timeout, timeoutAt } = require('./lib/timeout.js')(structured);
 const { asCompleted } = require('./lib/as_completed.js')(structured);
-const { Process, ProcessReader, ProcessWriter, exec, shell } = require('./lib/process.js')(structured);
 
 // One prototype chain per family, as in asyncio (the methods are each class's own).
 Object.setPrototypeOf(native.BoundedSemaphore.prototype, native.Semaphore.prototype);
 Object.setPrototypeOf(native.LifoQueue.prototype, native.Queue.prototype);
 Object.setPrototypeOf(native.PriorityQueue.prototype, native.Queue.prototype);
 
+// asyncio's Condition.wait_for. The predicate is JavaScript, so the loop is here: the core's
+// form would call it from the loop's stack (see src/condition.c). Each wait is the core's.
+async function conditionWaitFor(cond, predicate, options) {
+  let result = predicate();
+  while (!result) {
+    await cond.wait(options);
+    result = predicate();
+  }
+  return result;
+}
+Object.defineProperty(native.Condition.prototype, 'waitFor', {
+  configurable: true,
+  writable: true,
+  value: function waitFor(predicate, options) {
+    if (typeof predicate !== 'function') throw new TypeError('waitFor() needs a predicate function');
+    return conditionWaitFor(this, predicate, options);
+  },
+});
+
 // The network I/O: streams, the protocol style and UDP, each in its own module.
 const streams = require('./lib/streams')(native);
+const { Process, exec, shell } = require('./lib/process.js')(structured, streams);
 const protocols = require('./lib/protocol')(native);
 const udp = require('./lib/udp')(native);
 
@@ -299,8 +318,6 @@ module.exports = {
   timeout,
   timeoutAt,
   Process,
-  ProcessReader,
-  ProcessWriter,
   exec,
   shell,
   isFuture: native.isFuture,

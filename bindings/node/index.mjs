@@ -8,7 +8,7 @@ export const {
   BrokenBarrierError, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, sleep, gather, wait,
   waitFor, shield, isFuture, asCompleted, TaskGroup, TaskGroupError, taskGroup, Timeout,
   timeout, timeoutAt, Task, spawn, currentTask, allTasks, Lock, Event, Condition, Semaphore,
-  BoundedSemaphore, Barrier, Process, ProcessReader, ProcessWriter, exec, shell,
+  BoundedSemaphore, Barrier, Process, exec, shell,
   Queue, LifoQueue, PriorityQueue,
 } = weft;
 // The network I/O (lib/streams.js, lib/protocol.js, lib/udp.js).

@@ -121,6 +121,10 @@ static void sift_down(weft_loop_t *loop, size_t i) {
 int weft__timer_schedule(weft_loop_t *loop, weft_handle_t *handle) {
   if (loop->heap_len == loop->heap_cap) {
     size_t cap = loop->heap_cap ? loop->heap_cap * 2 : 64;
+    weft_handle_t **due = realloc(loop->due, cap * sizeof *due);
+    if (due == NULL)
+      return WEFT_ENOMEM;
+    loop->due = due;
     weft_handle_t **grown = realloc(loop->heap, cap * sizeof *grown);
     if (grown == NULL)
       return WEFT_ENOMEM;
@@ -147,13 +151,13 @@ void weft__timer_unschedule(weft_loop_t *loop, weft_handle_t *handle) {
   else
     sift_down(loop, i);
   /* An earlier deadline never appears here, so the libuv timer may only fire early, which
-   * weft__timers_run_due tolerates: no re-arm needed. */
+   * the loop's check handle tolerates: no re-arm needed. */
 }
 
-/* The earliest timer is due: make sure this iteration reaches the ready queue (which
- * collects due timers) without blocking in poll. */
+/* The earliest timer is due: the loop's check handle runs it after this iteration's poll,
+ * which must not block first. */
 static void on_timer(uv_timer_t *timer) {
-  weft__loop_keep_polling(timer->data);
+  weft__loop_timer_fired(timer->data);
 }
 
 void weft__timers_arm(weft_loop_t *loop) {
@@ -161,7 +165,7 @@ void weft__timers_arm(weft_loop_t *loop) {
     uv_timer_stop(&loop->timer);
     return;
   }
-  weft__loop_wake(loop); /* pending timers keep the check handle running */
+  weft__loop_watch_timers(loop); /* pending timers keep the check handle running */
   /* libuv counts in whole milliseconds from its cached clock, which lags the real one:
    * aim at the millisecond after the deadline so the timer never fires before it. */
   uint64_t due_ms = (loop->heap[0]->when_ns + 999999) / 1000000;
@@ -169,20 +173,26 @@ void weft__timers_arm(weft_loop_t *loop) {
   uv_timer_start(&loop->timer, on_timer, due_ms > now_ms ? due_ms - now_ms : 0, 0);
 }
 
-void weft__timers_run_due(weft_loop_t *loop) {
-  if (loop->heap_len == 0)
-    return;
-  uint64_t now = uv_hrtime();
-  while (loop->heap_len > 0 && loop->heap[0]->when_ns <= now) {
+size_t weft__timers_take_due(weft_loop_t *loop, uint64_t now_ns) {
+  size_t n = 0;
+  while (loop->heap_len > 0 && loop->heap[0]->when_ns <= now_ns) {
     weft_handle_t *h = loop->heap[0];
     weft__timer_unschedule(loop, h);
-    /* The heap's reference moves to the ready queue. */
-    weft__ready_t entry = {.fn.plain = h->cb, .arg = h->arg, .handle = h};
-    if (weft__loop_push_ready(loop, &entry) != 0) {
-      weft__loop_log(loop, WEFT_LOG_ERROR, "out of memory: a timer callback was dropped");
-      weft_handle_release(h);
+    loop->due[n++] = h;
+  }
+  /* Timers scheduled during this iteration (a deadline in the past) go back, with their
+   * place in the order: the heap just had room for them. */
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) {
+    weft_handle_t *h = loop->due[i];
+    if (h->seq < loop->timer_seq_limit) {
+      loop->due[kept++] = h;
+    } else {
+      loop->heap[loop->heap_len] = h;
+      sift_up(loop, loop->heap_len++);
     }
   }
+  return kept;
 }
 
 void weft__timers_clear(weft_loop_t *loop) {

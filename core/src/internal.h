@@ -94,11 +94,16 @@ struct weft_loop_s {
 
   uv_loop_t *uv;
   uv_loop_t own_uv;
-  uv_check_t check; /* runs the ready queue once poll is done */
-  uv_idle_t idle;   /* active while callbacks are ready, so poll does not block */
-  uv_timer_t timer; /* armed for the earliest deadline in the heap */
-  uv_async_t async; /* wake-ups from other threads */
+  uv_prepare_t prepare; /* runs the ready queue before poll */
+  uv_check_t check;     /* runs the due timers after poll, while timers are pending */
+  uv_idle_t idle;       /* active while callbacks are ready, so poll does not block */
+  uv_timer_t timer;     /* armed for the earliest deadline in the heap */
+  uv_async_t async;     /* wake-ups from other threads */
+  bool timer_fired;     /* the libuv timer fired and the check handle has not run since */
   int open_uv_handles;
+  /* Called after the ready queue ran, just before poll (sock.c's watcher checks). */
+  void (*before_poll)(void *arg);
+  void *before_poll_arg;
 
   /* Ready callbacks: a ring buffer whose capacity is a power of two. */
   weft__ready_t *ready;
@@ -109,6 +114,12 @@ struct weft_loop_s {
   weft_handle_t **heap;
   size_t heap_len, heap_cap;
   uint64_t timer_seq;
+  /* timer_seq when this iteration's prepare ran: later timers wait for the next check, as
+   * asyncio collects due timers before it runs the callbacks that schedule them. */
+  uint64_t timer_seq_limit;
+  /* The timers the check handle took off the heap and is running; heap_cap long, so that
+   * taking them never needs memory. */
+  weft_handle_t **due;
 
   /* Callbacks from other threads, moved to the ready queue by the async handle. */
   uv_mutex_t foreign_lock;
@@ -185,11 +196,15 @@ int weft__loop_push_ready(weft_loop_t *loop, const weft__ready_t *entry);
 int weft__loop_reserve_ready(weft_loop_t *loop);
 void weft__loop_unreserve_ready(weft_loop_t *loop, size_t n);
 int weft__loop_push_reserved(weft_loop_t *loop, const weft__ready_t *entry);
-/* Keeps the next poll from blocking, so the ready queue is reached at once. */
-void weft__loop_keep_polling(weft_loop_t *loop);
-/* Makes the check handle (which runs due timers and the ready queue) active: it is only
- * while callbacks are ready or timers pending. */
+/* Makes the prepare handle (which runs the ready queue) active: it is only while callbacks
+ * are ready. */
 void weft__loop_wake(weft_loop_t *loop);
+/* The libuv timer fired: the next poll must not block, and the check handle after it runs
+ * the due timers. */
+void weft__loop_timer_fired(weft_loop_t *loop);
+/* Makes the check handle (which runs the due timers) active, and the prepare handle (which
+ * starts the iteration): they are while timers pend. */
+void weft__loop_watch_timers(weft_loop_t *loop);
 /* Posts cb(arg) from any thread; if the loop closes first, drop(arg) runs instead. */
 int weft__loop_post(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg);
 /* As weft__loop_post with node's cb, drop and arg, but allocates nothing: fails only with
@@ -208,8 +223,10 @@ void weft__loop_log(weft_loop_t *loop, int level, const char *fmt, ...)
 /* Timer heap, used by handle.c and loop.c. */
 int weft__timer_schedule(weft_loop_t *loop, weft_handle_t *handle);
 void weft__timer_unschedule(weft_loop_t *loop, weft_handle_t *handle);
-/* Moves every due timer to the ready queue and re-arms the libuv timer. */
-void weft__timers_run_due(weft_loop_t *loop);
+/* Takes the timers due at now_ns and scheduled before loop->timer_seq_limit off the heap
+ * into loop->due, earliest first, and returns their number; the heap's references pass to
+ * loop->due. */
+size_t weft__timers_take_due(weft_loop_t *loop, uint64_t now_ns);
 void weft__timers_arm(weft_loop_t *loop);
 void weft__timers_clear(weft_loop_t *loop);
 void weft__handles_free_pool(weft_loop_t *loop);

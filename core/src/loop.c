@@ -1,11 +1,15 @@
 /* The event loop: the ready queue, running and stopping, calls from other threads, the
  * exception handler and the log.
  *
- * One asyncio iteration maps onto one libuv iteration. libuv's poll waits for I/O (not at
- * all while the idle handle is active, which it is whenever callbacks are ready); I/O
- * callbacks run inside poll; then our check handle moves the due timers to the ready
- * queue and runs exactly the callbacks queued so far. Callbacks they schedule wait for the
- * next iteration, as in asyncio. */
+ * One asyncio iteration maps onto one libuv iteration, in asyncio's order. Our prepare
+ * handle, which libuv runs just before it polls, runs exactly the callbacks ready by then;
+ * poll then waits for I/O (not at all while the idle handle is active, which it is whenever
+ * callbacks are ready or a timer is due) and runs the I/O callbacks, which call protocols
+ * directly; our check handle, after poll, runs the timers due by then. So a callback
+ * scheduled before some I/O arrived runs before that I/O is handled, and the I/O before
+ * the timers that fell due meanwhile, as asyncio's select appends the I/O behind the
+ * ready callbacks and the due timers behind the I/O. What any of them schedules waits for
+ * the next iteration. docs/design.md, "One iteration", says why. */
 #include <string.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -22,7 +26,9 @@
  * two) plus 260 KiB of address space. */
 #define WEFT__CACHED_STACKS 1024
 
+static void on_prepare(uv_prepare_t *prepare);
 static void on_check(uv_check_t *check);
+static void take_foreign(weft_loop_t *loop);
 static void on_idle(uv_idle_t *idle);
 static void on_async(uv_async_t *async);
 
@@ -37,7 +43,7 @@ static const void *this_thread(void) {
 }
 
 /* Which loop runs callbacks on this thread: set while one runs (for an adopted loop, while
- * its check handle runs the ready queue, where every task step starts), so that a stackful
+ * its prepare handle runs the ready queue, where every task step starts), so that a stackful
  * task of one loop awaiting another loop's future can be told apart from code outside any
  * task. */
 static _Thread_local weft_loop_t *running_here;
@@ -129,18 +135,22 @@ int weft_loop_new_ex(const weft_loop_options_t *options, weft_loop_t **out) {
 
   /* The idle handle (active while callbacks are ready) and the timer (active while timers
    * are pending) keep the libuv loop alive exactly while weft has work, as a host such as
-   * Node expects; the check and async handles are always active, so they must not. */
+   * Node expects; the prepare, check and async handles are always active, so they must not. */
+  uv_prepare_init(loop->uv, &loop->prepare);
   uv_check_init(loop->uv, &loop->check);
   uv_idle_init(loop->uv, &loop->idle);
   uv_timer_init(loop->uv, &loop->timer);
   uv_async_init(loop->uv, &loop->async, on_async);
-  loop->check.data = loop->idle.data = loop->timer.data = loop->async.data = loop;
-  /* The check handle runs only while there is something for it (see weft__loop_wake):
-   * libuv pays for every active check handle on every iteration, and a loop busy with
-   * protocol callbacks alone, called straight from libuv's, has nothing for it to do. */
+  loop->prepare.data = loop->check.data = loop->idle.data = loop;
+  loop->timer.data = loop->async.data = loop;
+  /* The prepare and check handles run only while there is something for them (see
+   * weft__loop_wake and weft__loop_watch_timers): libuv pays for every active one on every
+   * iteration, and a loop busy with protocol callbacks alone, called straight from libuv's,
+   * has nothing for them to do. */
+  uv_unref((uv_handle_t *)&loop->prepare);
   uv_unref((uv_handle_t *)&loop->check);
   uv_unref((uv_handle_t *)&loop->async);
-  loop->open_uv_handles = 4;
+  loop->open_uv_handles = 5;
   *out = loop;
   return 0;
 }
@@ -167,6 +177,7 @@ static void loop_destroy(weft_loop_t *loop) {
   free(loop->deferred);
   free(loop->batch);
   free(loop->heap);
+  free(loop->due);
   free(loop->ready);
   free(loop);
 }
@@ -211,7 +222,7 @@ static int ready_grow(weft_loop_t *loop, size_t need) {
 static void ready_append(weft_loop_t *loop, const weft__ready_t *entry) {
   if (loop->ready_count == 0) {
     uv_idle_start(&loop->idle, on_idle);
-    uv_check_start(&loop->check, on_check);
+    uv_prepare_start(&loop->prepare, on_prepare);
   }
   loop->ready[(loop->ready_head + loop->ready_count) & (loop->ready_cap - 1)] = *entry;
   loop->ready_count++;
@@ -339,57 +350,120 @@ static void collect(weft_loop_t *loop, weft__ready_t *entry) {
   ready_drop(entry);
 }
 
-static void on_check(uv_check_t *check) {
-  weft_loop_t *loop = check->data;
+/* Runs one entry of a batch: batched callbacks are collected and handed over together. */
+static void run_or_collect(weft_loop_t *loop, weft__ready_t *entry) {
+  if (is_batched(entry)) {
+    collect(loop, entry);
+    return;
+  }
+  flush_batch(loop);
+  run_entry(loop, entry);
+}
+
+/* Entered by the prepare and check handles, which start every callback of the loop. */
+static weft_loop_t *enter(weft_loop_t *loop) {
   weft__loop_retain(loop); /* a callback may drop the last outside reference */
   weft_loop_t *outer = running_here;
   running_here = loop;
   if (loop->adopted) /* a host may run several adopted loops on one thread */
     weft__thread_loop_set(loop);
-  weft__timers_run_due(loop);
-  for (size_t n = loop->ready_count; n > 0 && loop->ready_count > 0; n--) {
-    weft__ready_t entry = loop->ready[loop->ready_head];
-    loop->ready_head = (loop->ready_head + 1) & (loop->ready_cap - 1);
-    loop->ready_count--;
-    if (is_batched(&entry)) {
-      collect(loop, &entry);
-      continue;
-    }
-    flush_batch(loop);
-    run_entry(loop, &entry);
-  }
-  flush_batch(loop);
-  if (loop->ready_count == 0 && !loop->closed)
-    uv_idle_stop(&loop->idle);
-  if (!loop->closed)
-    weft__timers_arm(loop);
-  /* Nothing ready and no timer pending: nothing for this handle until weft__loop_wake. With
-   * timers pending it stays, so an iteration woken by I/O still runs the ones now due, as
-   * asyncio does, rather than waiting for libuv's millisecond timer. */
-  if (loop->ready_count == 0 && loop->heap_len == 0 && !loop->closed)
-    uv_check_stop(&loop->check);
+  return outer;
+}
+
+static void leave(weft_loop_t *loop, weft_loop_t *outer) {
   running_here = outer;
   weft__loop_release(loop);
 }
 
-/* The idle handle only exists to make poll return at once; the work happens in on_check. */
+/* The first part of an iteration: the callbacks that were ready before it. */
+static void on_prepare(uv_prepare_t *prepare) {
+  weft_loop_t *loop = prepare->data;
+  weft_loop_t *outer = enter(loop);
+  loop->timer_seq_limit = loop->timer_seq;
+  /* asyncio appends a threadsafe callback to its ready queue at once; the async handle's
+   * callback would only pass on the ones posted by now during the poll below. */
+  if (atomic_load_explicit(&loop->foreign_waiting, memory_order_relaxed))
+    take_foreign(loop);
+  for (size_t n = loop->ready_count; n > 0 && loop->ready_count > 0; n--) {
+    weft__ready_t entry = loop->ready[loop->ready_head];
+    loop->ready_head = (loop->ready_head + 1) & (loop->ready_cap - 1);
+    loop->ready_count--;
+    run_or_collect(loop, &entry);
+  }
+  flush_batch(loop);
+  /* A due timer keeps poll from blocking too: the check handle after it runs the timer. */
+  if (loop->ready_count == 0 && !loop->timer_fired && !loop->closed)
+    uv_idle_stop(&loop->idle);
+  /* The last timer cancelled: the libuv timer, still armed for it, must not hold poll or
+   * the loop (an earlier deadline left the heap's top only makes it fire early, which the
+   * check handle tolerates). */
+  if (loop->heap_len == 0 && !loop->closed)
+    uv_timer_stop(&loop->timer);
+  /* Nothing ready and no timer pending: nothing for this handle until weft__loop_wake or
+   * weft__loop_watch_timers. */
+  if (loop->ready_count == 0 && loop->heap_len == 0 && !loop->closed)
+    uv_prepare_stop(&loop->prepare);
+  /* The callbacks may have started watchers whose own prepare handle libuv would only run
+   * in the next iteration, after a poll that may block. */
+  if (loop->before_poll != NULL)
+    loop->before_poll(loop->before_poll_arg);
+  leave(loop, outer);
+}
+
+/* The last part of an iteration, after poll ran the I/O callbacks: the timers now due, as
+ * asyncio appends them to its ready queue behind the I/O, except those scheduled since this
+ * iteration's prepare began (asyncio collects timers before it runs the callbacks that
+ * would schedule them). What they schedule waits for the next iteration. */
+static void on_check(uv_check_t *check) {
+  weft_loop_t *loop = check->data;
+  weft_loop_t *outer = enter(loop);
+  loop->timer_fired = false;
+  size_t n = weft__timers_take_due(loop, uv_hrtime());
+  for (size_t i = 0; i < n; i++) {
+    /* The heap's reference came along; loop->due may move as callbacks add timers. */
+    weft_handle_t *h = loop->due[i];
+    weft__ready_t entry = {.fn.plain = h->cb, .arg = h->arg, .handle = h};
+    if (loop->closed)
+      ready_drop(&entry);
+    else
+      run_or_collect(loop, &entry);
+  }
+  flush_batch(loop);
+  if (!loop->closed) {
+    weft__timers_arm(loop);
+    if (loop->ready_count == 0)
+      uv_idle_stop(&loop->idle);
+    /* With timers pending the handle stays, so an iteration woken by I/O runs the ones due
+     * by then, as asyncio does right after its select, rather than waiting for libuv's
+     * millisecond timer. */
+    if (loop->heap_len == 0)
+      uv_check_stop(&loop->check);
+  }
+  leave(loop, outer);
+}
+
+/* The idle handle only exists to make poll return at once; the work happens in on_prepare
+ * and on_check. */
 static void on_idle(uv_idle_t *idle) {
   (void)idle;
 }
 
-void weft__loop_keep_polling(weft_loop_t *loop) {
+void weft__loop_wake(weft_loop_t *loop) {
+  uv_prepare_start(&loop->prepare, on_prepare);
+}
+
+void weft__loop_timer_fired(weft_loop_t *loop) {
+  loop->timer_fired = true;
   uv_idle_start(&loop->idle, on_idle);
   uv_check_start(&loop->check, on_check);
 }
 
-void weft__loop_wake(weft_loop_t *loop) {
+void weft__loop_watch_timers(weft_loop_t *loop) {
+  uv_prepare_start(&loop->prepare, on_prepare);
   uv_check_start(&loop->check, on_check);
 }
 
 /* ---- Scheduling ----------------------------------------------------------------------- */
-
-/* Defined with the other-thread entry points below. */
-static void take_foreign(weft_loop_t *loop);
 
 /* A NULL cb makes a batched callback whose id is arg (weft_call_soon_id). */
 static int call_soon(weft_loop_t *loop, weft_callback_fn cb, void *arg,
@@ -766,8 +840,9 @@ int weft_loop_close(weft_loop_t *loop) {
   weft__timers_clear(loop);
   weft__tasks_abandon(loop);
 
-  uv_handle_t *ours[] = {(uv_handle_t *)&loop->check, (uv_handle_t *)&loop->idle,
-                         (uv_handle_t *)&loop->timer, (uv_handle_t *)&loop->async};
+  uv_handle_t *ours[] = {(uv_handle_t *)&loop->prepare, (uv_handle_t *)&loop->check,
+                         (uv_handle_t *)&loop->idle, (uv_handle_t *)&loop->timer,
+                         (uv_handle_t *)&loop->async};
   for (size_t i = 0; i < sizeof ours / sizeof ours[0]; i++) {
     weft__loop_retain(loop);
     uv_close(ours[i], on_handle_closed);

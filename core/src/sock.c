@@ -43,6 +43,7 @@ typedef struct watcher_table_s {
   size_t cap;
   uv_prepare_t *prepare;
   watcher_t *dirty;
+  weft_loop_t *loop;
 } watcher_table_t;
 
 static void dirty_unlink(watcher_table_t *table, watcher_t *w) {
@@ -80,6 +81,8 @@ static void on_prepare_closed(uv_handle_t *h) {
 /* The loop is closing: every watcher still registered goes with it. */
 static void watchers_cleanup(void *arg) {
   watcher_table_t *table = arg;
+  if (table->loop->before_poll_arg == table)
+    table->loop->before_poll = NULL;
   for (size_t fd = 0; fd < table->cap; fd++)
     if (table->by_fd[fd] != NULL)
       close_watcher(NULL, table->by_fd[fd]);
@@ -95,9 +98,11 @@ static int poll_events(const watcher_t *w) {
 
 static void on_poll(uv_poll_t *p, int status, int events);
 
-/* Just before libuv polls: the descriptors of the watchers it is about to register. */
-static void on_prepare(uv_prepare_t *prep) {
-  watcher_table_t *table = prep->data;
+/* Just before libuv polls: the descriptors of the watchers it is about to register. Also
+ * called by the loop's own prepare handle once the ready queue ran, since watchers started
+ * by those callbacks would otherwise wait for this handle's turn in the next iteration. */
+static void check_dirty(void *arg) {
+  watcher_table_t *table = arg;
   while (table->dirty != NULL) {
     watcher_t *w = table->dirty;
     dirty_unlink(table, w);
@@ -116,7 +121,11 @@ static void on_prepare(uv_prepare_t *prep) {
     w->dev = st.st_dev;
     w->ino = st.st_ino;
   }
-  uv_prepare_stop(prep);
+  uv_prepare_stop(table->prepare);
+}
+
+static void on_prepare(uv_prepare_t *prep) {
+  check_dirty(prep->data);
 }
 
 static void mark_dirty(watcher_table_t *table, watcher_t *w) {
@@ -145,11 +154,14 @@ static watcher_table_t *watchers_of(weft_loop_t *loop, int create) {
   prep->data = table;
   uv_unref((uv_handle_t *)prep); /* checking watchers is no reason to keep running */
   table->prepare = prep;
+  table->loop = loop;
   if (weft__loop_ext_set(loop, WEFT__EXT_WATCHERS, table, watchers_cleanup) != 0) {
     uv_close((uv_handle_t *)prep, on_prepare_closed);
     free(table);
-    table = NULL;
+    return NULL;
   }
+  loop->before_poll = check_dirty;
+  loop->before_poll_arg = table;
   return table;
 }
 

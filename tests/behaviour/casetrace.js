@@ -37,8 +37,10 @@ function q(value) {
 }
 
 /** The name of an error in the core's table (error.h without WEFT_): the binding's
- * errors carry it as `code`; an error that is not weft's has no name there. */
+ * errors carry it as `code`; an error that is not weft's has no name there. A TaskGroup's
+ * error lists its errors: EGROUP[EIO,EPERM]. */
 function err(e) {
+  if (e instanceof weft.TaskGroupError) return `EGROUP[${e.errors.map(err).join(',')}]`;
   if (e instanceof weft.WeftError && typeof e.code === 'string' && e.code in weft.codes) {
     return e.code;
   }
@@ -91,4 +93,36 @@ function run(main) {
   );
 }
 
-module.exports = { weft, emit, err, q, run };
+/** Throwaway certificates made with the openssl command, as casetrace.py's make_certs: a
+ * CA; `server` (localhost, 127.0.0.1) and `wrong_host` (wrong.example) signed by it; and
+ * `other_ca`, which signed nothing. Returns name -> { cert, key } as PEM Buffers. */
+function makeCerts(directory) {
+  const { execFileSync } = require('node:child_process');
+  const fs = require('node:fs');
+  const sh = (...cmd) => execFileSync(cmd[0], cmd.slice(1), { cwd: directory, stdio: 'ignore' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  for (const ca of ['ca', 'other_ca']) {
+    sh('openssl', 'req', '-x509', ...ec, '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '2',
+       '-subj', `/CN=weft behaviour ${ca}`, '-addext', 'basicConstraints=critical,CA:TRUE',
+       '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  }
+  const leaves = { server: ['localhost', 'DNS:localhost,IP:127.0.0.1'],
+                   wrong_host: ['wrong.example', 'DNS:wrong.example'] };
+  for (const [name, [cn, san]] of Object.entries(leaves)) {
+    sh('openssl', 'req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
+    fs.writeFileSync(path.join(directory, `${name}.ext`),
+                     `subjectAltName=${san}\nbasicConstraints=CA:FALSE\n` +
+                     'keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' +
+                     'subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n');
+    sh('openssl', 'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key',
+       '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.crt`);
+  }
+  const out = {};
+  for (const n of ['ca', 'other_ca', 'server', 'wrong_host']) {
+    out[n] = { cert: fs.readFileSync(path.join(directory, `${n}.crt`)),
+               key: fs.readFileSync(path.join(directory, `${n}.key`)) };
+  }
+  return out;
+}
+
+module.exports = { weft, emit, err, q, run, makeCerts };

@@ -13,7 +13,11 @@
  * most one eof_received; exactly one connection_lost in the end, once the transport is
  * aborted and the loop closed); the plaintext the application receives is a prefix of what
  * the peer wrote, and the peer's a prefix of what the application wrote; the layer never
- * writes to a byte transport it closed. */
+ * writes to a byte transport it closed. The application may also drop its references to the
+ * TLS transport right after closing, aborting or pausing it, leaving the layer the last
+ * holder, as a binding does once its protocol object goes, and the byte transport may be lost
+ * while a resume_reading's delivery is pending: the sanitizers then catch any use of the
+ * transport after its release. */
 #include <weft.h>
 
 #include "tls_engine.h"
@@ -108,6 +112,7 @@ typedef struct run {
   /* the application's side */
   weft_future_t *started; /* weft_start_tls's future */
   weft_transport_t *tls;  /* its result, once there */
+  int had_tls;            /* tls was set once (it is NULL again after drop_refs) */
   int made, eofs, losts, lost_error;
   int buffered;          /* the protocol is a buffered one */
   uint8_t app_buf[4096]; /* its buffer */
@@ -232,9 +237,22 @@ static void run_loop(run_t *r) {
     weft_loop_run_once(r->loop, 1);
   if (!r->tls && r->started && weft_future_done(r->started)) {
     const weft_value_t *v = NULL;
-    if (weft_future_result(r->started, &v) == 0)
+    if (weft_future_result(r->started, &v) == 0) {
       r->tls = weft_transport_retain(v->ptr);
+      r->had_tls = 1;
+    }
   }
+}
+
+/* The application lets go of the TLS transport: its reference and start_tls's future (the
+ * future's result is another). From here only the layer keeps the transport alive. */
+static void drop_refs(run_t *r) {
+  if (!r->tls)
+    return;
+  weft_transport_release(r->tls);
+  r->tls = NULL;
+  weft_future_release(r->started);
+  r->started = NULL;
 }
 
 /* The peer reads what the layer sent. */
@@ -400,6 +418,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           weft_transport_abort(r->tls);
         else
           weft_transport_close(r->tls);
+        if (op & 0x20)
+          drop_refs(r);
       }
       break;
     case 10: /* the application pauses or resumes reading */
@@ -408,6 +428,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           weft_transport_pause_reading(r->tls);
         else
           weft_transport_resume_reading(r->tls);
+        if (op & 0x20)
+          drop_refs(r);
+        /* A socket's connection_lost comes in the loop's close phase, which can fall
+         * between a resume_reading and its deferred delivery. */
+        if ((op & 0x10) && !r->wire_lost) {
+          r->wire_lost = 1;
+          weft_transport_emit_connection_lost(r->wire, 0);
+        }
       }
       break;
     case 11:
@@ -433,12 +461,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     weft_transport_abort(r->wire);
   for (int i = 0; i < 8; i++)
     run_loop(r);
-  if (r->tls)
+  if (r->had_tls)
     CHECK(r->losts == 1, "connection_lost %d times", r->losts);
   CHECK(r->losts <= 1, "connection_lost %d times", r->losts);
   if (r->started && !weft_future_done(r->started))
     weft_future_cancel(r->started, NULL);
-  weft_future_release(r->started);
+  if (r->started)
+    weft_future_release(r->started);
   weft_loop_close(r->loop);
   if (r->tls)
     weft_transport_release(r->tls);

@@ -53,7 +53,8 @@ export class StreamReader implements AsyncIterable<Buffer> {
 
 export class StreamWriter {
   private constructor();
-  readonly reader: StreamReader;
+  /** The connection's reader; null for a subprocess's stdin. */
+  readonly reader: StreamReader | null;
   write(data: string | Uint8Array): void;
   writelines(list: Iterable<string | Uint8Array>): void;
   writeEof(): void;
@@ -63,6 +64,9 @@ export class StreamWriter {
   abort(): void;
   isClosing(): boolean;
   waitClosed(options?: SignalOptions): Promise<void>;
+  /** asyncio's start_tls: upgrades the connection (the server's side for a connection from
+   * a server); reads and writes go on over TLS once this resolves. */
+  startTls(tls: TlsOptions, options?: SignalOptions): Promise<void>;
   getExtraInfo(name: ExtraInfoKey): unknown;
   setWriteBufferLimits(limits?: { high?: number; low?: number }): void;
   getWriteBufferSize(): number;

@@ -1,18 +1,13 @@
 'use strict';
 // Subprocesses, as asyncio's create_subprocess_exec / create_subprocess_shell, on the core's
-// stream form (src/process.c). The pipes get a reader and a writer of their own here, thin
-// over the core's stream functions (asyncio's read rules are the core's); the network
-// streams of the binding are separate work.
+// stream form (src/process.c). The pipes are the core's streams, with the same StreamReader
+// and StreamWriter as the network connections (lib/streams.js), as in asyncio.
 const os = require('node:os');
 
-module.exports = function processApi(ctx) {
+module.exports = function processApi(ctx, { StreamReader, StreamWriter }) {
   const { native } = ctx;
   const kHandle = Symbol('weft.processHandle');
   const modes = { inherit: 0, pipe: 1, ignore: 2, devnull: 2, stdout: 4 };
-  const READ = 0;
-  const READLINE = 1;
-  const READEXACTLY = 2;
-  const READUNTIL = 3;
 
   function modeOf(value, which) {
     const m = modes[value ?? 'inherit'];
@@ -27,59 +22,6 @@ module.exports = function processApi(ctx) {
     const n = os.constants.signals[signal];
     if (n === undefined) throw new TypeError(`unknown signal ${signal}`);
     return n;
-  }
-
-  /** The child's stdout or stderr: asyncio's StreamReader reads, each a Buffer. */
-  class ProcessReader {
-    constructor(handle, fd) {
-      this[kHandle] = handle;
-      this.fd = fd;
-    }
-
-    /** Up to n bytes as soon as any are there (an empty Buffer at EOF); n < 0: to EOF. */
-    read(n = -1, options) {
-      return native.processRead(this[kHandle], this.fd, READ, n, options);
-    }
-
-    readline(options) {
-      return native.processRead(this[kHandle], this.fd, READLINE, undefined, options);
-    }
-
-    readExactly(n, options) {
-      return native.processRead(this[kHandle], this.fd, READEXACTLY, n, options);
-    }
-
-    readUntil(separator = '\n', options) {
-      return native.processRead(this[kHandle], this.fd, READUNTIL, Buffer.from(separator), options);
-    }
-
-    /** The lines, until EOF. */
-    async *[Symbol.asyncIterator]() {
-      for (;;) {
-        const line = await this.readline();
-        if (line.length === 0) return;
-        yield line;
-      }
-    }
-  }
-
-  /** The child's stdin: write (buffered), drain (flow control), close (EOF after a flush). */
-  class ProcessWriter {
-    constructor(handle) {
-      this[kHandle] = handle;
-    }
-
-    write(data) {
-      native.processStdin(this[kHandle], 0, typeof data === 'string' ? Buffer.from(data) : data);
-    }
-
-    drain() {
-      return native.processStdin(this[kHandle], 1);
-    }
-
-    close() {
-      native.processStdin(this[kHandle], 2);
-    }
   }
 
   class Process {
@@ -130,9 +72,10 @@ module.exports = function processApi(ctx) {
     const handle = native.processSpawn(target, shell, stdio, options.cwd, env, options.limit);
     const p = Object.create(Process.prototype);
     p[kHandle] = handle;
-    p.stdin = stdio[0] === 1 ? new ProcessWriter(handle) : null;
-    p.stdout = stdio[1] === 1 ? new ProcessReader(handle, 1) : null;
-    p.stderr = stdio[2] === 1 ? new ProcessReader(handle, 2) : null;
+    const [stdin, stdout, stderr] = native.processStreams(handle);
+    p.stdin = stdin === null ? null : new StreamWriter(stdin, null);
+    p.stdout = stdout === null ? null : new StreamReader(stdout);
+    p.stderr = stderr === null ? null : new StreamReader(stderr);
     return p;
   }
 
@@ -149,5 +92,5 @@ module.exports = function processApi(ctx) {
     return make(command, true, options);
   }
 
-  return { Process, ProcessReader, ProcessWriter, exec, shell };
+  return { Process, exec, shell };
 };

@@ -96,6 +96,14 @@ module.exports = (native) => {
     getExtraInfo(name) {
       return conns.get(this).extraInfo(name);
     }
+    // asyncio's StreamWriter.start_tls: the same reader and writer go on over TLS once the
+    // Promise resolves; a connection from a server takes the server's side.
+    startTls(tls, options) {
+      if (tls === undefined || tls === null || tls === false) {
+        throw new TypeError('startTls needs TLS options (or true)');
+      }
+      return conns.get(this).startTls(tlsSpec(tls), options);
+    }
     // asyncio's transport.set_write_buffer_limits(high, low): drain() waits above high.
     setWriteBufferLimits({ high, low } = {}) {
       conns.get(this).setWriteBufferLimits(high, low);

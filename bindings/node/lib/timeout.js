@@ -49,6 +49,13 @@ module.exports = function timeoutApi(ctx) {
     Object.defineProperties(cm, {
       when: { value: () => when },
       expired: { value: () => expired },
+      // asyncio's RuntimeError for a Timeout no longer entered.
+      reschedule: {
+        value: () => {
+          throw new ctx.InvalidStateError(`cannot reschedule a ${expired ? 'expired' : 'finished'} timeout`,
+                                          'EINVALIDSTATE');
+        },
+      },
     });
     if (rc === ctx.codes.ETIMEDOUT && errno === ctx.codes.ECANCELLED) {
       throw new ctx.TimeoutError('the timeout expired', 'ETIMEDOUT', { cause: error });

@@ -1,6 +1,6 @@
 /* Condition, as asyncio.Condition: over a Lock given to the constructor or one of its own.
- * waitFor(predicate) is not there yet: the core calls a predicate from the loop's stack,
- * and calling JavaScript from there needs the scopes the bridge opens (see README). */
+ * waitFor(predicate) is index.js's loop over wait(): the core's wait_for calls its
+ * predicate from the loop's stack, and a JavaScript one cannot run there. */
 #include "weft_node.h"
 
 weft_lock_t *wn_lock_unwrap(napi_env env, napi_value value);

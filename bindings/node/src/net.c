@@ -211,3 +211,50 @@ napi_status wn_net_init(napi_env env, napi_value exports) {
     return napi_generic_failure;
   return wn_server_init(env, exports, st);
 }
+
+napi_status wn_net_class(napi_env env, napi_value exports, const char *name, napi_callback ctor,
+                         const napi_property_descriptor *props, size_t count, napi_ref *ref) {
+  napi_value cls;
+  napi_status s = napi_define_class(env, name, NAPI_AUTO_LENGTH, ctor, NULL, count, props, &cls);
+  if (s == napi_ok)
+    s = napi_create_reference(env, cls, 1, ref);
+  if (s == napi_ok)
+    s = napi_set_named_property(env, exports, name, cls);
+  return s;
+}
+
+napi_value wn_net_ctor(napi_env env, napi_callback_info info, const napi_type_tag *tag,
+                       wn_release_fn release, const char *hint) {
+  napi_value argv[1], self;
+  if (wn_ctor_args(env, info, 1, argv, &self) != 0)
+    return NULL;
+  void *object = NULL;
+  napi_valuetype t;
+  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external ||
+      napi_get_value_external(env, argv[0], &object) != napi_ok || object == NULL) {
+    napi_throw_type_error(env, "ERR_ILLEGAL_CONSTRUCTOR", hint);
+    return NULL;
+  }
+  if (wn_wrap(env, self, tag, object, release) != napi_ok)
+    return NULL;
+  return self;
+}
+
+napi_value wn_net_new(napi_env env, napi_ref cls, void *object, wn_release_fn release) {
+  napi_value ctor, ext, out;
+  if (napi_get_reference_value(env, cls, &ctor) != napi_ok ||
+      napi_create_external(env, object, NULL, NULL, &ext) != napi_ok ||
+      napi_new_instance(env, ctor, 1, &ext, &out) != napi_ok) {
+    release(object);
+    return NULL;
+  }
+  return out;
+}
+
+void *wn_net_this(napi_env env, napi_callback_info info, size_t n, napi_value *argv,
+                  const napi_type_tag *tag, const char *cls) {
+  napi_value self;
+  if (wn_args(env, info, n, argv, &self) != 0)
+    return NULL;
+  return wn_unwrap(env, self, tag, cls);
+}

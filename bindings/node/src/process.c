@@ -1,8 +1,8 @@
 /* Subprocesses: the core's stream form (weft_create_subprocess_exec/shell). The pipes are
- * the core's streams: stdout and stderr readers with asyncio's read rules, a stdin writer;
- * lib/process.js shapes them as Process, with its own small reader and writer classes over
- * these functions (the binding's network streams are a separate piece of work). The core's
- * process handle is active while the child runs, so Node stays alive until it exits. */
+ * the core's streams: stdout and stderr readers with asyncio's read rules, a stdin writer,
+ * each handed out as the same connection object the network streams use (stream.c), so
+ * lib/process.js gives them the same StreamReader and StreamWriter. The core's process
+ * handle is active while the child runs, so Node stays alive until it exits. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -193,10 +193,6 @@ static napi_status outputs(napi_env env, weft_future_t *future, void *arg, napi_
   return s;
 }
 
-static void process_unref(void *p) {
-  weft_process_release(p);
-}
-
 /* processCommunicate(handle, input Buffer or undefined, options) */
 static napi_value communicate(napi_env env, napi_callback_info info) {
   napi_value argv[3], signal;
@@ -216,93 +212,33 @@ static napi_value communicate(napi_env env, napi_callback_info info) {
   int rc = weft_process_communicate(p, data, len, &f);
   if (rc != 0)
     return wn_throw(env, rc, NULL);
-  return wn_promise(env, st, f, signal, outputs, weft_process_retain(p), process_unref);
+  return wn_promise(env, st, f, signal, outputs, weft_process_retain(p), process_free);
 }
 
-/* The reader of fd 1 or 2, or NULL with an error thrown. */
-static weft_stream_reader_t *reader_arg(napi_env env, napi_value *argv) {
-  int32_t fd = 0;
-  weft_process_t *p = process_arg(env, argv[0]);
-  if (p == NULL)
-    return NULL;
-  napi_get_value_int32(env, argv[1], &fd);
-  weft_stream_reader_t *r = fd == 1   ? weft_process_stdout(p)
-                            : fd == 2 ? weft_process_stderr(p)
-                                      : NULL;
-  if (r == NULL)
-    wn_throw(env, WEFT_EINVALIDSTATE, "that stream is not a pipe");
-  return r;
-}
-
-/* processRead(handle, fd, kind, arg, options): kind 0 read(n), 1 readline(), 2
- * readExactly(n), 3 readUntil(separator Buffer). A Promise of a Buffer. */
-static napi_value read_(napi_env env, napi_callback_info info) {
-  napi_value argv[5], signal;
-  int32_t kind = 0;
-  wn_state_t *st = wn_state(env);
-  weft_stream_reader_t *r;
-  if (st == NULL || wn_args(env, info, 5, argv, NULL) != 0 || (r = reader_arg(env, argv)) == NULL ||
-      napi_get_value_int32(env, argv[2], &kind) != napi_ok ||
-      wn_get_signal(env, argv[4], &signal) != 0)
-    return NULL;
-  weft_future_t *f;
-  int64_t n = -1;
-  int rc;
-  if ((kind == 0 || kind == 2) &&
-      wn_get_int64(env, argv[3], "the size must be an integer", &n) != 0)
-    return NULL;
-  if (kind == 0)
-    rc = weft_stream_read(r, n, &f);
-  else if (kind == 1)
-    rc = weft_stream_readline(r, &f);
-  else if (kind == 2)
-    rc = n < 0 ? WEFT_EINVAL : weft_stream_readexactly(r, (size_t)n, &f);
-  else {
-    void *sep = NULL;
-    size_t len = 0;
-    if (napi_get_buffer_info(env, argv[3], &sep, &len) != napi_ok || len == 0) {
-      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE",
-                            "the separator must be a non-empty Buffer");
-      return NULL;
-    }
-    const void *seps[1] = {sep};
-    rc = weft_stream_readuntil(r, seps, &len, 1, &f);
-  }
-  if (rc != 0)
-    return wn_throw(env, rc, NULL);
-  return wn_promise(env, st, f, signal, NULL, NULL, NULL);
-}
-
-/* processStdin(handle, op, data): op 0 write(data), 1 drain() (a Promise), 2 close(). */
-static napi_value stdin_(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  int32_t op = 0;
+/* processStreams(handle): [stdin, stdout, stderr], each a stream connection (stream.c)
+ * for a pipe, null otherwise; lib/process.js gives them the network streams' reader and
+ * writer classes. Each keeps the process, whose last reference closes the pipes. */
+static napi_value streams(napi_env env, napi_callback_info info) {
+  napi_value argv[1], out, v;
   weft_process_t *p;
   wn_state_t *st = wn_state(env);
-  if (st == NULL || wn_args(env, info, 3, argv, NULL) != 0 ||
-      (p = process_arg(env, argv[0])) == NULL || napi_get_value_int32(env, argv[1], &op) != napi_ok)
+  if (st == NULL || wn_args(env, info, 1, argv, NULL) != 0 ||
+      (p = process_arg(env, argv[0])) == NULL ||
+      napi_create_array_with_length(env, 3, &out) != napi_ok)
     return NULL;
-  weft_stream_writer_t *w = weft_process_stdin(p);
-  if (w == NULL)
-    return wn_throw(env, WEFT_EINVALIDSTATE, "stdin is not a pipe");
-  int rc;
-  if (op == 0) {
-    void *data = NULL;
-    size_t len = 0;
-    if (napi_get_buffer_info(env, argv[2], &data, &len) != napi_ok) {
-      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "write() takes a Buffer");
+  for (int fd = 0; fd <= 2; fd++) {
+    weft_stream_writer_t *w = fd == 0 ? weft_process_stdin(p) : NULL;
+    weft_stream_reader_t *r = fd == 1   ? weft_process_stdout(p)
+                              : fd == 2 ? weft_process_stderr(p)
+                                        : NULL;
+    if (w == NULL && r == NULL)
+      napi_get_null(env, &v);
+    else if ((v = wn_conn_new(env, st, w, r, weft_process_retain(p), process_free)) == NULL)
       return NULL;
-    }
-    rc = weft_stream_write(w, data, len);
-  } else if (op == 1) {
-    weft_future_t *f;
-    rc = weft_stream_drain(w, &f);
-    if (rc == 0)
-      return wn_promise(env, st, f, NULL, NULL, NULL, NULL);
-  } else {
-    rc = weft_stream_close(w);
+    if (napi_set_element(env, out, (uint32_t)fd, v) != napi_ok)
+      return NULL;
   }
-  return rc != 0 ? wn_throw(env, rc, NULL) : NULL;
+  return out;
 }
 
 napi_status wn_process_init(napi_env env, napi_value exports) {
@@ -312,8 +248,7 @@ napi_status wn_process_init(napi_env env, napi_value exports) {
       WN_METHOD("processWait", wait_),
       WN_METHOD("processSignal", signal_),
       WN_METHOD("processCommunicate", communicate),
-      WN_METHOD("processRead", read_),
-      WN_METHOD("processStdin", stdin_),
+      WN_METHOD("processStreams", streams),
   };
   return napi_define_properties(env, exports, WN_COUNT(props), props);
 }

@@ -22,19 +22,7 @@ static void server_release(void *p) {
 }
 
 static napi_value server_ctor(napi_env env, napi_callback_info info) {
-  napi_value argv[1], self;
-  if (wn_ctor_args(env, info, 1, argv, &self) != 0)
-    return NULL;
-  wn_server_t *s = NULL;
-  napi_valuetype t;
-  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external ||
-      napi_get_value_external(env, argv[0], (void **)&s) != napi_ok || s == NULL) {
-    napi_throw_type_error(env, "ERR_ILLEGAL_CONSTRUCTOR", "servers come from startServer");
-    return NULL;
-  }
-  if (wn_wrap(env, self, &server_tag, s, server_release) != napi_ok)
-    return NULL;
-  return self;
+  return wn_net_ctor(env, info, &server_tag, server_release, "servers come from startServer");
 }
 
 napi_value wn_server_new(napi_env env, wn_state_t *st, weft_server_t *server) {
@@ -43,23 +31,14 @@ napi_value wn_server_new(napi_env env, wn_state_t *st, weft_server_t *server) {
     return wn_throw(env, WEFT_ENOMEM, NULL);
   s->st = st;
   s->server = weft_server_retain(server);
-  napi_value ctor, ext, out;
-  if (napi_get_reference_value(env, st->net->server_class, &ctor) != napi_ok ||
-      napi_create_external(env, s, NULL, NULL, &ext) != napi_ok ||
-      napi_new_instance(env, ctor, 1, &ext, &out) != napi_ok) {
-    /* The constructor did not take it: still ours. */
-    server_release(s);
-    return NULL;
-  }
-  napi_create_reference(env, out, 1, &s->self);
+  napi_value out = wn_net_new(env, st->net->server_class, s, server_release);
+  if (out != NULL)
+    napi_create_reference(env, out, 1, &s->self);
   return out;
 }
 
 static wn_server_t *this_server(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
-  napi_value self;
-  if (wn_args(env, info, n, argv, &self) != 0)
-    return NULL;
-  return wn_unwrap(env, self, &server_tag, "Server");
+  return wn_net_this(env, info, n, argv, &server_tag, "Server");
 }
 
 static void server_let_go(napi_env env, wn_server_t *s) {
@@ -199,12 +178,6 @@ napi_status wn_server_init(napi_env env, napi_value exports, wn_state_t *st) {
       WN_METHOD("ref", server_ref),
       WN_METHOD("unref", server_unref),
   };
-  napi_value cls;
-  napi_status s = napi_define_class(env, "Server", NAPI_AUTO_LENGTH, server_ctor, NULL,
-                                    WN_COUNT(props), props, &cls);
-  if (s == napi_ok)
-    s = napi_create_reference(env, cls, 1, &st->net->server_class);
-  if (s == napi_ok)
-    s = napi_set_named_property(env, exports, "Server", cls);
-  return s;
+  return wn_net_class(env, exports, "Server", server_ctor, props, WN_COUNT(props),
+                      &st->net->server_class);
 }

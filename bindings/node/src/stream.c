@@ -13,11 +13,17 @@
 
 static const napi_type_tag conn_tag = {0x77656674u, 0x53545245414d3031u};
 
+/* A network connection has both halves; a subprocess pipe one of them (stdout and stderr
+ * a reader, stdin a writer) and its process as owner. */
 typedef struct {
   wn_state_t *st;
-  weft_stream_writer_t *writer;
-  napi_ref self;       /* strong until the connection is lost */
+  weft_stream_writer_t *writer; /* NULL for a read-only pipe */
+  weft_stream_reader_t *reader; /* NULL for stdin */
+  void *owner;
+  wn_release_fn owner_release;
+  napi_ref self;       /* strong until a network connection is lost */
   weft_future_t *lost; /* wait_closed, which drops `self` */
+  int server_side;     /* from a server: start_tls takes the server's side */
 } wn_conn_t;
 
 static void conn_lost(weft_future_t *future, void *arg);
@@ -28,7 +34,12 @@ static void conn_release(void *p) {
     weft_future_remove_done_callback(c->lost, conn_lost, c);
     weft_future_release(c->lost);
   }
-  weft_stream_writer_release(c->writer);
+  if (c->reader != NULL)
+    weft_stream_reader_release(c->reader);
+  if (c->writer != NULL)
+    weft_stream_writer_release(c->writer);
+  if (c->owner != NULL)
+    c->owner_release(c->owner);
   free(c);
 }
 
@@ -43,36 +54,30 @@ static void conn_lost(weft_future_t *future, void *arg) {
 }
 
 static napi_value conn_ctor(napi_env env, napi_callback_info info) {
-  napi_value argv[1], self;
-  if (wn_ctor_args(env, info, 1, argv, &self) != 0)
-    return NULL;
-  wn_conn_t *c = NULL;
-  napi_valuetype t;
-  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external ||
-      napi_get_value_external(env, argv[0], (void **)&c) != napi_ok || c == NULL) {
-    napi_throw_type_error(env, "ERR_ILLEGAL_CONSTRUCTOR",
-                          "connections come from openConnection or startServer");
-    return NULL;
-  }
-  if (wn_wrap(env, self, &conn_tag, c, conn_release) != napi_ok)
-    return NULL;
-  return self;
+  return wn_net_ctor(env, info, &conn_tag, conn_release,
+                     "connections come from openConnection, startServer or a subprocess");
 }
 
-/* A connection object for `writer` (retained here). */
-static napi_value conn_new(napi_env env, wn_state_t *st, weft_stream_writer_t *writer) {
+static napi_value conn_make(napi_env env, wn_state_t *st, weft_stream_writer_t *writer,
+                            weft_stream_reader_t *reader, void *owner, wn_release_fn owner_release,
+                            int server_side) {
   wn_conn_t *c = calloc(1, sizeof *c);
-  if (c == NULL)
+  if (c == NULL) {
+    if (owner != NULL)
+      owner_release(owner);
     return wn_throw(env, WEFT_ENOMEM, NULL);
-  c->st = st;
-  c->writer = weft_stream_writer_retain(writer);
-  napi_value ctor, ext, out;
-  if (napi_get_reference_value(env, st->net->conn_class, &ctor) != napi_ok ||
-      napi_create_external(env, c, NULL, NULL, &ext) != napi_ok ||
-      napi_new_instance(env, ctor, 1, &ext, &out) != napi_ok) {
-    conn_release(c);
-    return NULL;
   }
+  c->st = st;
+  c->writer = writer != NULL ? weft_stream_writer_retain(writer) : NULL;
+  c->reader = reader != NULL ? weft_stream_reader_retain(reader) : NULL;
+  c->owner = owner;
+  c->owner_release = owner_release;
+  c->server_side = server_side;
+  napi_value out = wn_net_new(env, st->net->conn_class, c, conn_release);
+  /* A pipe lives as long as its process; a network connection keeps its object while
+   * open, as its socket keeps a net.Socket. */
+  if (out == NULL || writer == NULL || owner != NULL)
+    return out;
   if (napi_create_reference(env, out, 1, &c->self) == napi_ok &&
       (weft_stream_wait_closed(writer, &c->lost) != 0 ||
        weft_future_add_done_callback(c->lost, conn_lost, c) != 0)) {
@@ -83,15 +88,42 @@ static napi_value conn_new(napi_env env, wn_state_t *st, weft_stream_writer_t *w
   return out;
 }
 
+napi_value wn_conn_new(napi_env env, wn_state_t *st, weft_stream_writer_t *writer,
+                       weft_stream_reader_t *reader, void *owner, wn_release_fn owner_release) {
+  return conn_make(env, st, writer, reader, owner, owner_release, 0);
+}
+
+static napi_value conn_new(napi_env env, wn_state_t *st, weft_stream_writer_t *writer,
+                           int server_side) {
+  return conn_make(env, st, writer, weft_stream_writer_reader(writer), NULL, NULL, server_side);
+}
+
 static wn_conn_t *this_conn(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
-  napi_value self;
-  if (wn_args(env, info, n, argv, &self) != 0)
+  return wn_net_this(env, info, n, argv, &conn_tag, "stream connection");
+}
+
+/* The connection of a reader method, or NULL with an error thrown (stdin has no reader). */
+static wn_conn_t *this_reader(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  wn_conn_t *c = this_conn(env, info, n, argv);
+  if (c != NULL && c->reader == NULL) {
+    wn_throw(env, WEFT_EINVALIDSTATE, "this stream cannot be read");
     return NULL;
-  return wn_unwrap(env, self, &conn_tag, "stream connection");
+  }
+  return c;
+}
+
+/* The same for writer methods (a subprocess's stdout and stderr have no writer). */
+static wn_conn_t *this_writer(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  wn_conn_t *c = this_conn(env, info, n, argv);
+  if (c != NULL && c->writer == NULL) {
+    wn_throw(env, WEFT_EINVALIDSTATE, "this stream cannot be written");
+    return NULL;
+  }
+  return c;
 }
 
 static weft_stream_reader_t *reader_of(wn_conn_t *c) {
-  return weft_stream_writer_reader(c->writer);
+  return c->reader;
 }
 
 static napi_value promise_or_throw(napi_env env, wn_conn_t *c, int rc, weft_future_t *f,
@@ -106,7 +138,7 @@ static napi_value promise_or_throw(napi_env env, wn_conn_t *c, int rc, weft_futu
 /* read(n, options): n < 0 (or undefined) reads to EOF. */
 static napi_value conn_read(napi_env env, napi_callback_info info) {
   napi_value argv[2], signal;
-  wn_conn_t *c = this_conn(env, info, 2, argv);
+  wn_conn_t *c = this_reader(env, info, 2, argv);
   int64_t n = -1;
   if (c == NULL ||
       (!wn_is_undefined(env, argv[0]) &&
@@ -120,7 +152,7 @@ static napi_value conn_read(napi_env env, napi_callback_info info) {
 
 static napi_value conn_readline(napi_env env, napi_callback_info info) {
   napi_value argv[1], signal;
-  wn_conn_t *c = this_conn(env, info, 1, argv);
+  wn_conn_t *c = this_reader(env, info, 1, argv);
   if (c == NULL || wn_get_signal(env, argv[0], &signal) != 0)
     return NULL;
   weft_future_t *f = NULL;
@@ -130,7 +162,7 @@ static napi_value conn_readline(napi_env env, napi_callback_info info) {
 
 static napi_value conn_readexactly(napi_env env, napi_callback_info info) {
   napi_value argv[2], signal;
-  wn_conn_t *c = this_conn(env, info, 2, argv);
+  wn_conn_t *c = this_reader(env, info, 2, argv);
   int64_t n = 0;
   if (c == NULL || wn_get_int64(env, argv[0], "n must be an integer", &n) != 0 ||
       wn_get_signal(env, argv[1], &signal) != 0)
@@ -148,7 +180,7 @@ static napi_value conn_readexactly(napi_env env, napi_callback_info info) {
  * turns a single one or a string into that). */
 static napi_value conn_readuntil(napi_env env, napi_callback_info info) {
   napi_value argv[2], signal;
-  wn_conn_t *c = this_conn(env, info, 2, argv);
+  wn_conn_t *c = this_reader(env, info, 2, argv);
   if (c == NULL || wn_get_signal(env, argv[1], &signal) != 0)
     return NULL;
   bool is_array = false;
@@ -176,7 +208,7 @@ static napi_value conn_readuntil(napi_env env, napi_callback_info info) {
 }
 
 static napi_value conn_at_eof(napi_env env, napi_callback_info info) {
-  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  wn_conn_t *c = this_reader(env, info, 0, NULL);
   napi_value out = NULL;
   if (c != NULL)
     napi_get_boolean(env, weft_stream_at_eof(reader_of(c)), &out);
@@ -184,7 +216,7 @@ static napi_value conn_at_eof(napi_env env, napi_callback_info info) {
 }
 
 static napi_value conn_buffered(napi_env env, napi_callback_info info) {
-  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  wn_conn_t *c = this_reader(env, info, 0, NULL);
   napi_value out = NULL;
   if (c != NULL)
     napi_create_double(env, (double)weft_stream_reader_buffered(reader_of(c)), &out);
@@ -192,7 +224,7 @@ static napi_value conn_buffered(napi_env env, napi_callback_info info) {
 }
 
 static napi_value conn_limit(napi_env env, napi_callback_info info) {
-  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  wn_conn_t *c = this_reader(env, info, 0, NULL);
   napi_value out = NULL;
   if (c != NULL)
     napi_create_double(env, (double)weft_stream_reader_limit(reader_of(c)), &out);
@@ -203,7 +235,7 @@ static napi_value conn_limit(napi_env env, napi_callback_info info) {
 
 static napi_value conn_write(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  wn_conn_t *c = this_conn(env, info, 1, argv);
+  wn_conn_t *c = this_writer(env, info, 1, argv);
   const void *data;
   size_t len;
   if (c == NULL || wn_get_bytes(env, argv[0], "data must be a Buffer", &data, &len) != 0)
@@ -213,7 +245,7 @@ static napi_value conn_write(napi_env env, napi_callback_info info) {
 }
 
 static napi_value conn_write_eof(napi_env env, napi_callback_info info) {
-  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  wn_conn_t *c = this_writer(env, info, 0, NULL);
   if (c == NULL)
     return NULL;
   int rc = weft_stream_write_eof(c->writer);
@@ -221,7 +253,7 @@ static napi_value conn_write_eof(napi_env env, napi_callback_info info) {
 }
 
 static napi_value conn_can_write_eof(napi_env env, napi_callback_info info) {
-  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  wn_conn_t *c = this_writer(env, info, 0, NULL);
   napi_value out = NULL;
   if (c != NULL)
     napi_get_boolean(env, weft_stream_can_write_eof(c->writer), &out);
@@ -230,7 +262,7 @@ static napi_value conn_can_write_eof(napi_env env, napi_callback_info info) {
 
 static napi_value conn_drain(napi_env env, napi_callback_info info) {
   napi_value argv[1], signal;
-  wn_conn_t *c = this_conn(env, info, 1, argv);
+  wn_conn_t *c = this_writer(env, info, 1, argv);
   if (c == NULL || wn_get_signal(env, argv[0], &signal) != 0)
     return NULL;
   weft_future_t *f = NULL;
@@ -239,21 +271,21 @@ static napi_value conn_drain(napi_env env, napi_callback_info info) {
 }
 
 static napi_value conn_close(napi_env env, napi_callback_info info) {
-  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  wn_conn_t *c = this_writer(env, info, 0, NULL);
   if (c != NULL)
     weft_stream_close(c->writer);
   return NULL;
 }
 
 static napi_value conn_abort(napi_env env, napi_callback_info info) {
-  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  wn_conn_t *c = this_writer(env, info, 0, NULL);
   if (c != NULL)
     weft_transport_abort(weft_stream_writer_transport(c->writer));
   return NULL;
 }
 
 static napi_value conn_is_closing(napi_env env, napi_callback_info info) {
-  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  wn_conn_t *c = this_writer(env, info, 0, NULL);
   napi_value out = NULL;
   if (c != NULL)
     napi_get_boolean(env, weft_stream_is_closing(c->writer), &out);
@@ -262,7 +294,7 @@ static napi_value conn_is_closing(napi_env env, napi_callback_info info) {
 
 static napi_value conn_wait_closed(napi_env env, napi_callback_info info) {
   napi_value argv[1], signal;
-  wn_conn_t *c = this_conn(env, info, 1, argv);
+  wn_conn_t *c = this_writer(env, info, 1, argv);
   if (c == NULL || wn_get_signal(env, argv[0], &signal) != 0)
     return NULL;
   weft_future_t *f = NULL;
@@ -270,10 +302,35 @@ static napi_value conn_wait_closed(napi_env env, napi_callback_info info) {
   return promise_or_throw(env, c, rc, f, signal);
 }
 
+/* startTls(tls, options): asyncio's StreamWriter.start_tls, a Promise settled after the
+ * handshake; the reader and writer then go on over TLS. */
+static napi_value conn_start_tls(napi_env env, napi_callback_info info) {
+  napi_value argv[2], signal;
+  wn_conn_t *c = this_writer(env, info, 2, argv);
+  if (c == NULL || wn_get_signal(env, argv[1], &signal) != 0)
+    return NULL;
+  weft_tls_options_t tls;
+  weft_tls_context_t *ctx = NULL;
+  char *hostname = NULL;
+  int rc = wn_tls_options(env, argv[0], c->server_side ? WEFT_TLS_SERVER : WEFT_TLS_CLIENT, &tls,
+                          &ctx, &hostname);
+  if (rc < 0)
+    return NULL;
+  if (rc > 0) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "startTls needs TLS options");
+    return NULL;
+  }
+  weft_future_t *f = NULL;
+  rc = weft_stream_start_tls(c->writer, &tls, &f);
+  weft_tls_context_release(ctx);
+  free(hostname);
+  return promise_or_throw(env, c, rc, f, signal);
+}
+
 /* setWriteBufferLimits(high, low): undefined for the defaults. */
 static napi_value conn_set_limits(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  wn_conn_t *c = this_conn(env, info, 2, argv);
+  wn_conn_t *c = this_writer(env, info, 2, argv);
   int64_t high = -1, low = -1;
   if (c == NULL ||
       (!wn_is_undefined(env, argv[0]) && wn_get_int64(env, argv[0], "high", &high) != 0) ||
@@ -289,7 +346,7 @@ static napi_value conn_set_limits(napi_env env, napi_callback_info info) {
 }
 
 static napi_value conn_buffer_size(napi_env env, napi_callback_info info) {
-  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  wn_conn_t *c = this_writer(env, info, 0, NULL);
   napi_value out = NULL;
   if (c != NULL)
     napi_create_double(
@@ -302,14 +359,14 @@ static napi_value conn_buffer_size(napi_env env, napi_callback_info info) {
  * 'servername', 'fd' (asyncio's get_extra_info with Node's names). */
 static napi_value conn_extra_info(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  wn_conn_t *c = this_conn(env, info, 1, argv);
+  wn_conn_t *c = this_writer(env, info, 1, argv);
   if (c == NULL)
     return NULL;
   return wn_transport_info(env, weft_stream_writer_transport(c->writer), argv[0]);
 }
 
 static napi_value conn_set_ref(napi_env env, napi_callback_info info, int ref) {
-  wn_conn_t *c = this_conn(env, info, 0, NULL);
+  wn_conn_t *c = this_writer(env, info, 0, NULL);
   if (c == NULL)
     return NULL;
   wn_transport_set_ref(c->st, weft_stream_writer_transport(c->writer), ref);
@@ -334,7 +391,7 @@ static napi_status writer_result(napi_env env, weft_future_t *future, void *arg,
   weft_stream_writer_t *w = weft_value_object(v, WEFT_VALUE_STREAM_WRITER);
   if (w == NULL)
     return napi_generic_failure;
-  *out = conn_new(env, arg, w);
+  *out = conn_new(env, arg, w, 0);
   return *out != NULL ? napi_ok : napi_pending_exception;
 }
 
@@ -466,7 +523,8 @@ static int on_client(weft_stream_reader_t *reader, weft_stream_writer_t *writer,
   napi_env env = st->env;
   napi_value fn, conn, global, ignored;
   if (napi_get_reference_value(env, a->fn, &fn) == napi_ok &&
-      (conn = conn_new(env, st, writer)) != NULL) {
+      (conn = conn_new(env, st, writer, 1)) != NULL) {
+
     napi_get_global(env, &global);
     napi_call_function(env, global, fn, 1, &conn, &ignored);
   }
@@ -563,19 +621,15 @@ napi_status wn_stream_init(napi_env env, napi_value exports) {
       WN_METHOD("abort", conn_abort),
       WN_METHOD("isClosing", conn_is_closing),
       WN_METHOD("waitClosed", conn_wait_closed),
+      WN_METHOD("startTls", conn_start_tls),
       WN_METHOD("setWriteBufferLimits", conn_set_limits),
       WN_METHOD("writeBufferSize", conn_buffer_size),
       WN_METHOD("extraInfo", conn_extra_info),
       WN_METHOD("ref", conn_ref),
       WN_METHOD("unref", conn_unref),
   };
-  napi_value cls;
-  napi_status s = napi_define_class(env, "StreamConnection", NAPI_AUTO_LENGTH, conn_ctor, NULL,
-                                    WN_COUNT(props), props, &cls);
-  if (s == napi_ok)
-    s = napi_create_reference(env, cls, 1, &st->net->conn_class);
-  if (s == napi_ok)
-    s = napi_set_named_property(env, exports, "StreamConnection", cls);
+  napi_status s = wn_net_class(env, exports, "StreamConnection", conn_ctor, props, WN_COUNT(props),
+                               &st->net->conn_class);
   napi_property_descriptor fns[] = {
       WN_METHOD("openConnection", open_connection),
       WN_METHOD("openUnixConnection", open_unix_connection),

@@ -113,6 +113,10 @@ static void call_cancel_hook(napi_env env, wn_task_t *t) {
 }
 
 static void route_cancel(napi_env env, wn_task_t *t) {
+  /* uncancel() back to 0 before the cancellation got here withdrew it (asyncio 3.13 clears
+   * _must_cancel then). */
+  if (weft_task_cancelling(t->task) == 0)
+    return;
   call_cancel_hook(env, t);
   /* The core cancels `wake` with the message given to the task's cancel(). */
   const char *message =
@@ -345,6 +349,14 @@ static napi_value task_awaits(napi_env env, napi_callback_info info) {
     return NULL;
   weft_future_release(t->awaited);
   t->awaited = f;
+  /* As asyncio 3.13's uncancel(): a cancellation not delivered yet is withdrawn once the
+   * count is back to 0 (a timeout that expired while the body was between weft awaits
+   * and that its exit has uncancelled). */
+  if (t->cancel_pending && weft_task_cancelling(t->task) == 0) {
+    t->cancel_pending = 0;
+    free(t->cancel_message);
+    t->cancel_message = NULL;
+  }
   if (t->cancel_pending && !weft_future_done(f)) {
     t->cancel_pending = 0;
     weft_future_cancel(f, t->cancel_message);

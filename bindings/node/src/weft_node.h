@@ -161,6 +161,23 @@ napi_status wn_udp_init(napi_env env, napi_value exports);
 napi_status wn_server_init(napi_env env, napi_value exports, wn_state_t *st);
 /* The clean-up's part for the network objects: drops their references, calling no JS. */
 void wn_net_abandon(wn_state_t *st);
+/* The classes whose instances only the addon makes, each for a core object (a stream
+ * connection, a transport): wn_net_class defines and exports one and keeps it in *ref; its
+ * constructor is wn_net_ctor, which wraps the object wn_net_new passes as an external (a
+ * call from JS throws `hint`); wn_net_new releases the object when it fails; wn_net_this
+ * is wn_args and wn_unwrap for a method. */
+napi_status wn_net_class(napi_env env, napi_value exports, const char *name, napi_callback ctor,
+                         const napi_property_descriptor *props, size_t count, napi_ref *ref);
+napi_value wn_net_ctor(napi_env env, napi_callback_info info, const napi_type_tag *tag,
+                       wn_release_fn release, const char *hint);
+napi_value wn_net_new(napi_env env, napi_ref cls, void *object, wn_release_fn release);
+void *wn_net_this(napi_env env, napi_callback_info info, size_t n, napi_value *argv,
+                  const napi_type_tag *tag, const char *cls);
+/* stream.c, for the subprocess pipes: a stream connection over a reader, a writer or both
+ * (retained); `owner` (released with `owner_release` after them) is what keeps them
+ * working, a process for its pipes. Connections from servers are `server_side`. */
+napi_value wn_conn_new(napi_env env, wn_state_t *st, weft_stream_writer_t *writer,
+                       weft_stream_reader_t *reader, void *owner, wn_release_fn owner_release);
 /* Runs JS from a libuv callback: a handle scope and a callback scope (so the microtasks
  * run when it closes). Returns nonzero, opening nothing, when JS may no longer run. */
 typedef struct {

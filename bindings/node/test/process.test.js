@@ -32,8 +32,25 @@ test('stdin is a writer: write, drain, close; readExactly/readUntil/read follow 
   p.stdin.close();
   assert.strictEqual((await p.stdout.readUntil(';')).toString(), 'one;');
   assert.strictEqual((await p.stdout.readExactly(4)).toString(), 'two;');
-  await assert.rejects(p.stdout.readExactly(10), weft.IncompleteReadError);
+  await assert.rejects(p.stdout.readExactly(10), (err) => err instanceof weft.IncompleteReadError &&
+                       err.partial.toString() === 'xyz' && err.expected === 10);
   assert.strictEqual((await p.stdout.read()).length, 0);
+  assert.strictEqual(await p.wait(), 0);
+});
+
+test('the pipes are the streams\' own StreamReader and StreamWriter, with the reader limit', async () => {
+  const p = weft.exec('cat', [], { stdin: 'pipe', stdout: 'pipe', limit: 8 });
+  assert.ok(p.stdin instanceof weft.StreamWriter);
+  assert.ok(p.stdout instanceof weft.StreamReader);
+  assert.strictEqual(p.stdin.reader, null);
+  assert.strictEqual(p.stdout.limit, 8);
+  p.stdin.writelines(['0123456789', 'ab\n']);
+  p.stdin.close();
+  // Past the limit with no newline: asyncio's readline drops the line (ValueError).
+  await assert.rejects(p.stdout.readline(), weft.LimitOverrunError);
+  assert.strictEqual((await p.stdout.read()).length, 0);
+  assert.ok(p.stdout.atEof());
+  await p.stdin.waitClosed();
   assert.strictEqual(await p.wait(), 0);
 });
 
@@ -69,4 +86,34 @@ test('node stays alive while a child runs, and exits once it is done', () => {
   assert.strictEqual(r.stderr, '');
   assert.strictEqual(r.status, 0);
   assert.strictEqual(r.stdout, 'child exited 0\n');
+});
+
+test('Workers terminated with children, pipe reads and stdin writes pending exit cleanly', () => {
+  const r = runScript(`
+    const { Worker } = require('node:worker_threads');
+    const body = \`
+      const { parentPort } = require('node:worker_threads');
+      const weft = require(\${JSON.stringify(${JSON.stringify(require.resolve('..'))})});
+      (async () => {
+        const cat = weft.exec('cat', [], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' });
+        cat.stdin.write(Buffer.alloc(1 << 20)); // more than the pipe holds: partly unsent
+        cat.stdout.readExactly(4 << 20).catch(() => {}); // pending at termination
+        const echo = weft.exec('cat', [], { stdin: 'pipe', stdout: 'pipe' }); // ends with its stdin
+        for await (const line of echo.stdout) void line; // never ends before termination
+      })();
+      weft.sleep(0.01).then(() => parentPort.postMessage('running'));\`;
+    const workers = [0, 1].map(() => new Worker(body, { eval: true }));
+    let exited = 0;
+    for (const w of workers) {
+      w.on('error', (e) => { console.log('error', e); process.exitCode = 1; });
+      w.on('message', async (m) => {
+        if (m !== 'running') { console.log('unexpected', m); process.exitCode = 1; }
+        await w.terminate();
+      });
+      w.on('exit', () => { if (++exited === workers.length) console.log('all exited'); });
+    }`);
+  assert.strictEqual(r.signal, null, r.stderr);
+  assert.strictEqual(r.stderr, '');
+  assert.strictEqual(r.status, 0);
+  assert.strictEqual(r.stdout, 'all exited\n');
 });

@@ -47,6 +47,63 @@ test('Condition: notify wakes a waiter, which holds the lock again', async () =>
   assert.throws(() => cond.notify(), weft.InvalidStateError);
 });
 
+test('Condition.waitFor: checks at once, then after each notify; resolves with the value', async () => {
+  const cond = new weft.Condition();
+  let value = 0;
+  await cond.acquire();
+  assert.strictEqual(await cond.waitFor(() => 'ready'), 'ready'); // true at once: no wait
+  cond.release();
+  const calls = [];
+  const waiter = weft.spawn(async () => {
+    await cond.acquire();
+    try {
+      return await cond.waitFor(() => {
+        calls.push(value);
+        assert.ok(cond.locked());
+        return value >= 2 && value;
+      });
+    } finally {
+      cond.release();
+    }
+  });
+  for (let i = 1; i <= 2; i++) {
+    for (let n = 0; n < 100 && calls.length < i; n++) await weft.sleep(0);
+    assert.strictEqual(calls.length, i);
+    await cond.acquire(); // free once the waiter waits
+    value = i;
+    cond.notify();
+    cond.release();
+  }
+  assert.strictEqual(await waiter, 2);
+  assert.deepStrictEqual(calls, [0, 1, 2]);
+  // Without the lock it fails as wait() does, unless the predicate is already true.
+  await assert.rejects(cond.waitFor(() => false), weft.InvalidStateError);
+  assert.throws(() => cond.waitFor(42), TypeError);
+});
+
+test('Condition.waitFor is cancelled as wait() is, by its signal or its task', async () => {
+  const cond = new weft.Condition();
+  await cond.acquire();
+  const ac = new AbortController();
+  const w = cond.waitFor(() => false, { signal: ac.signal });
+  ac.abort();
+  await assert.rejects(w, weft.CancelledError);
+  assert.ok(cond.locked()); // re-acquired before the CancelledError, as asyncio
+  cond.release();
+  const task = weft.spawn(async () => {
+    await cond.acquire();
+    try {
+      return await cond.waitFor(() => false);
+    } finally {
+      cond.release();
+    }
+  });
+  await weft.sleep(0);
+  task.cancel();
+  await assert.rejects(task, weft.CancelledError);
+  assert.ok(!cond.locked());
+});
+
 test('Condition over a given Lock shares it', async () => {
   const lock = new weft.Lock();
   const cond = new weft.Condition(lock);

@@ -94,6 +94,26 @@ test('waiting on something not weft\'s: the task\'s signal aborts; the next weft
   assert.strictEqual(aborted, true);
 });
 
+test('uncancel() back to 0 withdraws a cancellation not delivered yet (asyncio 3.13)', async () => {
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; }); // not weft's
+  const t = weft.spawn(async (task) => {
+    await gate;
+    const left = task.uncancel();
+    await weft.sleep(0); // no cancellation is pending any more: it completes
+    return left;
+  });
+  const signal = t.signal; // made before the cancellation: it aborts when that arrives
+  await weft.sleep(0);
+  t.cancel();
+  if (!signal.aborted) {
+    await new Promise((resolve) => t.signal.addEventListener('abort', resolve, { once: true }));
+  }
+  release();
+  assert.strictEqual(await t, 0);
+  assert.ok(!t.cancelled());
+});
+
 test('a failing task rejects with its own error', async () => {
   const boom = new RangeError('boom');
   const t = weft.spawn(async () => {

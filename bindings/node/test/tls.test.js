@@ -4,6 +4,8 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const fs = require('node:fs');
+const net = require('node:net');
+const tls = require('node:tls');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
@@ -89,6 +91,72 @@ test('protocol style over TLS', async () => {
   transport.close();
   server.close();
   await server.waitClosed();
+});
+
+// STARTTLS: a line in clear, then the same connection upgraded (asyncio's start_tls).
+test('startTls upgrades a client connection, against a Node tls server', async () => {
+  const server = net.createServer((socket) => {
+    socket.once('data', (line) => {
+      assert.strictEqual(String(line), 'STARTTLS\n');
+      socket.write('OK\n');
+      const secure = new tls.TLSSocket(socket, { isServer: true, cert, key });
+      secure.on('data', (d) => secure.write(`tls:${d}`));
+      secure.on('end', () => secure.end());
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const [reader, writer] = await weft.openConnection('127.0.0.1', server.address().port);
+  writer.write('STARTTLS\n');
+  assert.strictEqual(String(await reader.readline()), 'OK\n');
+  assert.strictEqual(writer.getExtraInfo('tlsVersion'), undefined);
+  await writer.startTls({ ca, servername: 'localhost' });
+  assert.match(writer.getExtraInfo('tlsVersion'), /^TLSv1\.[23]$/);
+  writer.write('hello\n');
+  assert.strictEqual(String(await reader.readline()), 'tls:hello\n');
+  writer.close();
+  await writer.waitClosed();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+test('startTls on a server connection takes the server side, against a Node tls client', async () => {
+  const upgraded = [];
+  const server = await weft.startServer(async (reader, writer) => {
+    assert.strictEqual(String(await reader.readline()), 'STARTTLS\n');
+    writer.write('OK\n');
+    await writer.startTls({ cert, key });
+    upgraded.push(writer.getExtraInfo('servername'));
+    const line = await reader.readline();
+    writer.write(`tls:${line}`);
+    await writer.drain();
+    writer.close();
+  }, '127.0.0.1', 0);
+  const plain = net.connect(server.port(), '127.0.0.1');
+  plain.write('STARTTLS\n');
+  const ok = await new Promise((resolve) => plain.once('data', resolve));
+  assert.strictEqual(String(ok), 'OK\n');
+  const secure = tls.connect({ socket: plain, ca, servername: 'localhost' });
+  secure.write('hello\n');
+  const chunks = [];
+  for await (const chunk of secure) chunks.push(chunk);
+  assert.strictEqual(Buffer.concat(chunks).toString(), 'tls:hello\n');
+  assert.deepStrictEqual(upgraded, ['localhost']);
+  server.close();
+  await server.waitClosed();
+});
+
+test('a failed startTls rejects and loses the connection; bad arguments throw', async () => {
+  const server = net.createServer((socket) => {
+    const secure = new tls.TLSSocket(socket, { isServer: true, cert, key });
+    secure.on('error', () => {});
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const [, writer] = await weft.openConnection('127.0.0.1', server.address().port);
+  assert.throws(() => writer.startTls(), TypeError);
+  // The system's trust store does not know the test CA.
+  await assert.rejects(writer.startTls({ servername: 'localhost' }),
+                       (err) => err instanceof weft.WeftError && err.code === 'ETLS');
+  await assert.rejects(writer.waitClosed(), (err) => err instanceof weft.WeftError);
+  await new Promise((resolve) => server.close(resolve));
 });
 
 test('bad TLS options throw', async () => {

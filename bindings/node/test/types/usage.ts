@@ -37,6 +37,11 @@ async function main(): Promise<number> {
   const lock = new weft.Lock();
   await lock.acquire();
   lock.release();
+  const cond = new weft.Condition(lock);
+  await cond.acquire();
+  const ready: number = await cond.waitFor(() => q.qsize(), { signal: AbortSignal.timeout(1000) });
+  cond.release();
+  void ready;
 
   try {
     await weft.waitFor(weft.sleep(10), 0.01);
@@ -49,7 +54,14 @@ async function main(): Promise<number> {
       void errors;
     }
   }
+  const [reader, writer] = await weft.openConnection('127.0.0.1', 25);
+  await writer.startTls({ servername: 'mail.example' });
+  const upgradedReader: weft.StreamReader | null = writer.reader;
+  void [reader, upgradedReader];
   const child: weft.Process = weft.exec('cat', [], { stdin: 'pipe', stdout: 'pipe' });
+  const childOut: weft.StreamReader | null = child.stdout;
+  const childIn: weft.StreamWriter | null = child.stdin;
+  void [childOut, childIn];
   child.stdin?.write('typed\n');
   await child.stdin?.drain();
   child.stdin?.close();
