@@ -272,6 +272,52 @@ WEFT_TEST(woken_waiter_resumes_next_iteration) {
   run_main(wake_order_main);
 }
 
+static void note_done(weft_future_t *future, void *arg) {
+  (void)future;
+  order[norder++] = (char)(intptr_t)arg;
+}
+
+/* The future forms and sleep(0) go on in the same iteration: a put or get future's done
+ * callbacks run in the iteration after the wake-up (the retry calls them at once, not
+ * through the ready queue), and sleep(0)'s in the one after it was called, before the
+ * caller, which yields once, runs again. */
+static int future_wake_order_main(weft_task_t *self, void *arg) {
+  norder = 0;
+  memset(order, 0, sizeof order);
+  ASSERT_OK(weft_queue_new(loop, WEFT_QUEUE_FIFO, 1, &queue));
+  ASSERT_OK(weft_queue_put_nowait(queue, weft_value_int(0)));
+  weft_future_t *put, *get, *slept;
+  ASSERT_OK(weft_queue_put(queue, weft_value_int(1), &put)); /* full: it waits */
+  ASSERT_OK(weft_future_add_done_callback(put, note_done, (void *)(intptr_t)'p'));
+  ASSERT_EQ(get_int_nowait(), 0);
+  yield_n(1);
+  order[norder++] = 'm';
+  ASSERT_OK(weft_future_error(put));
+  ASSERT_EQ(get_int_nowait(), 1);
+  ASSERT_OK(weft_queue_get(queue, &get)); /* empty: it waits */
+  ASSERT_OK(weft_future_add_done_callback(get, note_done, (void *)(intptr_t)'g'));
+  ASSERT_OK(weft_queue_put_nowait(queue, weft_value_int(2)));
+  yield_n(1);
+  order[norder++] = 'm';
+  weft_value_t v;
+  ASSERT_OK(weft_queue_take(get, &v, NULL));
+  ASSERT_EQ(v.i, 2);
+  ASSERT_OK(weft_sleep(loop, 0, &slept));
+  ASSERT_OK(weft_future_add_done_callback(slept, note_done, (void *)(intptr_t)'s'));
+  yield_n(1);
+  order[norder++] = 'm';
+  ASSERT_STREQ(order, "pmgmsm");
+  weft_future_release(put);
+  weft_future_release(get);
+  weft_future_release(slept);
+  weft_queue_release(queue);
+  return 0;
+}
+
+WEFT_TEST(future_forms_go_on_in_the_next_iteration) {
+  run_main(future_wake_order_main);
+}
+
 static int cancel_putters_main(weft_task_t *self, void *arg) {
   ASSERT_OK(weft_queue_new(loop, WEFT_QUEUE_FIFO, 1, &queue));
   ASSERT_OK(weft_queue_put_nowait(queue, weft_value_int(0)));

@@ -1,6 +1,7 @@
 'use strict';
 // Lock and Queue throughput against the npm packages async-mutex (Mutex) and p-queue
-// (PQueue), in the same process, interleaved, median of 7 rounds; ns per operation.
+// (PQueue), in the same process, interleaved, median of 7 rounds; ns per operation, wall-clock
+// and the process's CPU time (user + system).
 //   node bench/node/lock_queue.js [operations]
 // The peers come from bindings/node/dev (ci/deps.sh installs them).
 const path = require('node:path');
@@ -11,9 +12,18 @@ const { Mutex } = require(path.join(dev, 'async-mutex'));
 const N = Number(process.argv[2] || 20000);
 const WORKERS = 10;
 
+// [wall, cpu] nanoseconds per operation since `start`.
+function measure() {
+  return [process.hrtime.bigint(), process.cpuUsage()];
+}
+function since([t0, c0]) {
+  const c = process.cpuUsage(c0);
+  return [Number(process.hrtime.bigint() - t0) / N, ((c.user + c.system) * 1000) / N];
+}
+
 // A lock passed around by WORKERS contenders, each taking it N / WORKERS times.
 async function lockRun(acquire, release) {
-  const t0 = process.hrtime.bigint();
+  const start = measure();
   let shared = 0;
   await Promise.all(Array.from({ length: WORKERS }, async () => {
     for (let i = 0; i < N / WORKERS; i++) {
@@ -23,13 +33,13 @@ async function lockRun(acquire, release) {
     }
   }));
   if (shared !== N) throw new Error('lost an acquisition');
-  return Number(process.hrtime.bigint() - t0) / N;
+  return since(start);
 }
 
 // Producer/consumer hand-off of N items through a queue, WORKERS consumers.
 async function weftQueueRun() {
   const q = new weft.Queue(100);
-  const t0 = process.hrtime.bigint();
+  const start = measure();
   let got = 0;
   const consumers = Array.from({ length: WORKERS }, async () => {
     for (;;) {
@@ -46,14 +56,14 @@ async function weftQueueRun() {
   q.shutdown();
   await Promise.all(consumers);
   if (got !== N) throw new Error('lost an item');
-  return Number(process.hrtime.bigint() - t0) / N;
+  return since(start);
 }
 
 // p-queue runs async jobs with a concurrency limit: N trivial jobs, WORKERS at a time,
 // added under its back-pressure (onSizeLessThan) as a bounded queue would apply it.
 async function pQueueRun(PQueue) {
   const q = new PQueue({ concurrency: WORKERS });
-  const t0 = process.hrtime.bigint();
+  const start = measure();
   let got = 0;
   for (let i = 0; i < N; i++) {
     if (q.size >= 100) await q.onSizeLessThan(100);
@@ -61,7 +71,7 @@ async function pQueueRun(PQueue) {
   }
   await q.onIdle();
   if (got !== N) throw new Error('lost a job');
-  return Number(process.hrtime.bigint() - t0) / N;
+  return since(start);
 }
 
 (async () => {
@@ -80,7 +90,8 @@ async function pQueueRun(PQueue) {
   for (let round = 0; round < 7; round++)
     for (const [name, run] of Object.entries(peers)) (results[name] ??= []).push(await run());
   for (const [name, xs] of Object.entries(results)) {
-    xs.sort((a, b) => a - b);
-    console.log(`${name.padEnd(40)} ${xs[3].toFixed(0).padStart(7)} ns/op`);
+    const median = (i) => xs.map((x) => x[i]).sort((a, b) => a - b)[3];
+    console.log(`${name.padEnd(40)} ${median(0).toFixed(0).padStart(7)} ns/op wall ` +
+                `${median(1).toFixed(0).padStart(7)} ns/op cpu`);
   }
 })();

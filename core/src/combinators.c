@@ -65,6 +65,15 @@ static void sleep_fire(void *arg) {
   weft_future_release(f);
 }
 
+/* sleep(0) is asyncio's bare yield: what waits on it goes on in the iteration after the
+ * call, so its callbacks run at once rather than one iteration later. (A timer's sleep
+ * keeps asyncio's extra iteration: its future's callbacks are scheduled when it fires.) */
+static void yield_fire(void *arg) {
+  weft_future_t *f = arg;
+  weft__future_finish_now(f, weft_value_none(), 0);
+  weft_future_release(f);
+}
+
 int weft_sleep(weft_loop_t *loop, double seconds, weft_future_t **out) {
   if (out == NULL)
     return WEFT_EINVAL;
@@ -78,7 +87,7 @@ int weft_sleep(weft_loop_t *loop, double seconds, weft_future_t **out) {
   weft_future_retain(f); /* the timer's */
   /* asyncio's sleep(0) only yields: the ready queue, not a timer, which libuv would round up
    * to the next millisecond (a 1.3 ms sleep(0) from Node, against 5 us). */
-  rc = seconds <= 0 ? weft_call_soon(loop, sleep_fire, f, &((sleep_t *)f)->timer)
+  rc = seconds <= 0 ? weft_call_soon(loop, yield_fire, f, &((sleep_t *)f)->timer)
                     : weft_call_later(loop, seconds, sleep_fire, f, &((sleep_t *)f)->timer);
   if (rc != 0) {
     weft_future_release(f);

@@ -180,8 +180,24 @@ static int schedule_callbacks(weft_future_t *f) {
   return rc;
 }
 
-int weft__future_finish(weft_future_t *f, int state, weft_value_t value, int error,
-                        const char *message, void *payload, weft_free_fn payload_free) {
+/* Calls the done callbacks of a future just completed, in registration order, in place of
+ * their ready-queue entries. */
+static void run_callbacks_now(weft_future_t *f) {
+  uint32_t n = f->ncallbacks;
+  /* Done now: a callback added meanwhile goes to the ready queue, a removal finds nothing,
+   * and the array stays as it is until the future is freed (the caller holds it). */
+  f->ncallbacks = 0;
+  for (uint32_t i = 0; i < n; i++)
+    if (f->callbacks[i].reserved)
+      weft__loop_unreserve_ready(f->loop, 1);
+  for (uint32_t i = 0; i < n; i++) {
+    weft__assert_loop_stack("a done callback");
+    f->callbacks[i].cb(f, f->callbacks[i].arg);
+  }
+}
+
+static int finish(weft_future_t *f, int state, weft_value_t value, int error, const char *message,
+                  void *payload, weft_free_fn payload_free, bool now) {
   if (f->state != WEFT__PENDING) {
     weft_value_clear(&value);
     weft__call_free(payload_free, payload);
@@ -197,9 +213,22 @@ int weft__future_finish(weft_future_t *f, int state, weft_value_t value, int err
   f->payload = payload;
   f->payload_free = payload_free;
   weft_future_retain(f); /* callbacks may drop the last outside reference */
-  int rc = schedule_callbacks(f);
+  int rc = 0;
+  if (now && !weft__on_task_stack(f->loop))
+    run_callbacks_now(f);
+  else
+    rc = schedule_callbacks(f);
   weft_future_release(f);
   return rc;
+}
+
+int weft__future_finish(weft_future_t *f, int state, weft_value_t value, int error,
+                        const char *message, void *payload, weft_free_fn payload_free) {
+  return finish(f, state, value, error, message, payload, payload_free, false);
+}
+
+int weft__future_finish_now(weft_future_t *f, weft_value_t value, int error) {
+  return finish(f, WEFT__FINISHED, value, error, NULL, NULL, NULL, true);
 }
 
 int weft_future_set_result(weft_future_t *future, weft_value_t value) {

@@ -313,6 +313,12 @@ void weft__future_watch(weft_future_t *future, weft_future_cb cb, void *arg);
 /* Completes a future, tasks included. `message` is copied. */
 int weft__future_finish(weft_future_t *future, int state, weft_value_t value, int error,
                         const char *message, void *payload, weft_free_fn payload_free);
+/* Completes a plain future with a result (error 0) or an error code, and calls its done
+ * callbacks at once rather than from the ready queue. Only for the callback the loop runs
+ * to finish an operation it was woken for (a queue's retry, sleep(0)'s yield): the caller's
+ * callbacks would otherwise wait a whole iteration more for the same outcome, as a Promise
+ * or a Go channel bridged to the future would. On a task's stack they are queued as usual. */
+int weft__future_finish_now(weft_future_t *future, weft_value_t value, int error);
 /* Copies another done future's outcome (a chained or mirrored future). */
 int weft__future_copy_outcome(weft_future_t *dest, weft_future_t *src);
 /* What the core itself knows about an error beyond its code (the partial data of an

@@ -238,17 +238,25 @@ static void box_free(void *ptr) {
   free(box);
 }
 
-/* Completes a get's future with the entry (moved in). */
-static void get_complete(weft_future_t *result, entry_t *e) {
+/* Completes a get's future with the entry (moved in); `now`: from the retry, which runs
+ * the future's callbacks at once (weft__future_finish_now). */
+static void get_complete(weft_future_t *result, entry_t *e, int now) {
   box_t *box = malloc(sizeof *box);
   if (box == NULL) {
     weft_value_clear(&e->item);
-    weft_future_set_error(result, WEFT_ENOMEM, NULL, NULL, NULL);
+    if (now)
+      weft__future_finish_now(result, weft_value_none(), WEFT_ENOMEM);
+    else
+      weft_future_set_error(result, WEFT_ENOMEM, NULL, NULL, NULL);
     return;
   }
   box->entry = *e;
   box->taken = 0;
-  weft_future_set_result(result, weft_value_pointer(box, box_free));
+  weft_value_t value = weft_value_pointer(box, box_free);
+  if (now)
+    weft__future_finish_now(result, value, 0);
+  else
+    weft_future_set_result(result, value);
 }
 
 static void op_unref(qop_t *op) {
@@ -306,18 +314,20 @@ static void op_waiter_cb(weft_future_t *waiter, void *arg) {
     op_unref(op);
     return;
   }
+  /* The retry's outcome reaches the caller's callbacks in this same iteration, as a task
+   * that retries in its own step would go on at once (see weft__future_finish_now). */
   int rc;
   if (op->is_put) {
     rc = try_put(q, &op->entry);
     if (rc == 0) {
       op->entry.item = weft_value_none();
-      weft_future_set_result(op->result, weft_value_none());
+      weft__future_finish_now(op->result, weft_value_none(), 0);
     }
   } else {
     entry_t e;
     rc = try_get(q, &e);
     if (rc == 0)
-      get_complete(op->result, &e);
+      get_complete(op->result, &e, 1);
   }
   if (rc == WEFT_EQUEUEFULL || rc == WEFT_EQUEUEEMPTY)
     rc = op_wait(op); /* someone got there first: back of the line, as asyncio */
@@ -381,8 +391,8 @@ static int put_begin(weft_queue_t *q, int64_t priority, weft_value_t item, weft_
 
 /* Stackful tasks wait as asyncio's Queue.put and Queue.get coroutines do: queue a waiter,
  * await it, and retry in the task itself. The task then resumes in the iteration after
- * the wake-up, as in asyncio; an operation of the future form needs one more, since its
- * retry runs in a callback that then completes the caller's future. */
+ * the wake-up, as in asyncio; so do the callbacks of an operation of the future form,
+ * whose retry runs in the waiter's callback and calls them at once. */
 static int wait_turn(weft_queue_t *q, int is_put) {
   qop_t *op = calloc(1, sizeof *op);
   if (op == NULL)
@@ -522,7 +532,7 @@ int weft_queue_get(weft_queue_t *queue, weft_future_t **out) {
     store_push(queue, &e, 1);
     return rc2;
   }
-  get_complete(*out, &e);
+  get_complete(*out, &e, 0);
   return 0;
 }
 

@@ -5,6 +5,9 @@
 
 #include "weft.h"
 
+/* internal.h's: completes a future and calls its done callbacks at once. */
+int weft__future_finish_now(weft_future_t *future, weft_value_t value, int error);
+
 /* An intrusive doubly linked list: waiters stay in place while others leave from the
  * middle (a cancelled waiter removes itself), which a ring buffer would make O(n). */
 typedef struct weft__wnode_s weft__wnode_t;

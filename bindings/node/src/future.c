@@ -137,6 +137,15 @@ void *wn_payload_new(napi_env env, napi_value value) {
 }
 
 int wn_value_from_js(napi_env env, napi_value value, weft_value_t *out) {
+  /* A number travels as itself (a double keeps every Number, -0 and NaN included): no
+   * one-element array and reference to make and free for it. */
+  napi_valuetype t;
+  double d;
+  if (napi_typeof(env, value, &t) == napi_ok && t == napi_number &&
+      napi_get_value_double(env, value, &d) == napi_ok) {
+    *out = weft_value_double(d);
+    return 0;
+  }
   wn_jsref_t *r = jsref_new(env, value);
   if (r == NULL)
     return WEFT_ENOMEM;
@@ -265,6 +274,32 @@ static void on_done(weft_future_t *future, void *arg) {
     napi_close_callback_scope(env, cs);
   napi_close_handle_scope(env, hs);
   bridge_free(env, b);
+}
+
+/* Cancels `future` and, when it is the future of a pending bridge and the cancellation
+ * finishes it at once, settles that bridge's Promise here rather than from the done
+ * callback the cancellation would schedule: a task's step passing a cancellation on (see
+ * task.c) delivers it in its own iteration, as asyncio's Task.cancel() wakes the coroutine
+ * in the next one. Callers run inside a callback scope. */
+int wn_cancel_now(napi_env env, wn_state_t *st, weft_future_t *future, const char *message) {
+  wn_bridge_t *b = st->pending;
+  while (b != NULL && b->future != future)
+    b = b->next;
+  if (b == NULL || weft_future_remove_done_callback(future, on_done, b) != 1)
+    return weft_future_cancel(future, message);
+  int rc = weft_future_cancel(future, message);
+  if (weft_future_done(future)) {
+    bridge_unlink(b);
+    bridge_settle(env, b);
+    bridge_free(env, b);
+  } else if (weft_future_add_done_callback(future, on_done, b) != 0) {
+    /* Kept pending for ever otherwise: reject it now. */
+    bridge_unlink(b);
+    bridge_unlisten(env, b);
+    napi_reject_deferred(env, b->deferred, wn_error(env, st, WEFT_ENOMEM, NULL));
+    bridge_free(env, b);
+  }
+  return rc;
 }
 
 void wn_bridges_abandon(wn_state_t *st);

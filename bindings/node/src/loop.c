@@ -84,6 +84,7 @@ static void state_free(napi_env env, void *data, void *hint) {
   wn_state_t *st = data;
   weft_loop_release(st->loop);
   wn_slots_free(st);
+  wn_wraps_orphan(st->wraps);
   free(st->net);
   free(st);
 }

@@ -1,6 +1,8 @@
 /* The module: one set of exports per environment, and the argument and class helpers the
  * concepts' files share. */
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "weft_node.h"
@@ -94,11 +96,11 @@ napi_value wn_guarded(napi_env env, napi_callback_info info) {
     return NULL;
   /* No result and no exception: a method that returns undefined, or one whose calls were
    * refused because the environment stops, which a call that may run JavaScript tells. */
-  napi_value global;
-  bool ignored;
-  static const napi_type_tag probe = {0x77656674100c00ffULL, 0x50726f6265000000ULL};
-  if (napi_get_global(env, &global) != napi_ok ||
-      napi_check_object_type_tag(env, global, &probe, &ignored) != napi_pending_exception)
+  /* napi_coerce_to_bool is the cheapest such call (a type-tag check on the global object,
+   * used before, cost a property lookup on every call of a method returning undefined). */
+  napi_value probe;
+  if (napi_get_undefined(env, &probe) != napi_ok ||
+      napi_coerce_to_bool(env, probe, &probe) != napi_pending_exception)
     return NULL;
   wn_state_t *st = NULL;
   if (napi_get_instance_data(env, (void **)&st) != napi_ok || st == NULL || st->never == NULL ||
@@ -107,41 +109,132 @@ napi_value wn_guarded(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* The objects of the classes made with wn_wrap. napi_wrap holds an id (marker bit, slot
+ * index, generation) rather than a pointer, so that a method finds its object with
+ * napi_unwrap and a look at this table: the receiver's class is checked against the slot's
+ * tag without a type-tag lookup on the object (the most expensive part of a cheap method
+ * such as transport.write), and an object wrapped by anything else (another addon's
+ * pointer, never odd, or a Task's) is refused without being read. The table goes with
+ * whichever of the state and the last of its objects goes last: Node does not promise the
+ * order of their finalizers. */
 typedef struct {
-  void *object;
+  void *object; /* NULL: free */
   wn_release_fn release;
-} wn_wrapped_t;
+  const napi_type_tag *tag;
+  uintptr_t generation;
+  uint32_t next_free;
+} wn_wrap_slot_t;
+
+struct wn_wraps_s {
+  wn_wrap_slot_t *slots;
+  uint32_t nslots, free_slot, live;
+  int orphaned; /* the state went first */
+};
+
+#define WN_WRAP_INDEX_BITS 24
+#define WN_WRAP_GEN_MASK ((UINTPTR_MAX >> (WN_WRAP_INDEX_BITS + 1)))
+
+static uintptr_t wrap_id(uint32_t index, uintptr_t generation) {
+  return 1u | ((uintptr_t)index << 1) |
+         ((generation & WN_WRAP_GEN_MASK) << (WN_WRAP_INDEX_BITS + 1));
+}
+
+static wn_wrap_slot_t *wrap_find(wn_wraps_t *w, uintptr_t id) {
+  if (w == NULL || (id & 1u) == 0)
+    return NULL;
+  uint32_t index = (uint32_t)((id >> 1) & ((1u << WN_WRAP_INDEX_BITS) - 1));
+  if (index >= w->nslots || w->slots[index].object == NULL ||
+      (w->slots[index].generation & WN_WRAP_GEN_MASK) != id >> (WN_WRAP_INDEX_BITS + 1))
+    return NULL;
+  return &w->slots[index];
+}
+
+static void wraps_free(wn_wraps_t *w) {
+  free(w->slots);
+  free(w);
+}
+
+void wn_wraps_orphan(wn_wraps_t *w) {
+  if (w == NULL)
+    return;
+  w->orphaned = 1;
+  if (w->live == 0)
+    wraps_free(w);
+}
 
 static void wrapped_free(napi_env env, void *data, void *hint) {
   (void)env;
-  (void)hint;
-  wn_wrapped_t *w = data;
-  w->release(w->object);
-  free(w);
+  wn_wraps_t *w = hint;
+  wn_wrap_slot_t *slot = wrap_find(w, (uintptr_t)data);
+  if (slot == NULL)
+    return;
+  wn_release_fn release = slot->release;
+  void *object = slot->object;
+  slot->object = NULL;
+  slot->generation++;
+  slot->next_free = w->free_slot;
+  w->free_slot = (uint32_t)(slot - w->slots);
+  w->live--;
+  release(object);
+  if (w->orphaned && w->live == 0)
+    wraps_free(w);
+}
+
+static int wrap_take(wn_state_t *st, void *object, wn_release_fn release, const napi_type_tag *tag,
+                     uintptr_t *id) {
+  if (st->wraps == NULL && (st->wraps = calloc(1, sizeof *st->wraps)) == NULL)
+    return -1;
+  wn_wraps_t *w = st->wraps;
+  if (w->free_slot >= w->nslots) {
+    uint32_t n = w->nslots ? w->nslots * 2 : 64;
+    if (n > (1u << WN_WRAP_INDEX_BITS))
+      return -1;
+    wn_wrap_slot_t *grown = realloc(w->slots, n * sizeof *grown);
+    if (grown == NULL)
+      return -1;
+    for (uint32_t i = w->nslots; i < n; i++)
+      grown[i] = (wn_wrap_slot_t){NULL, NULL, NULL, 0, i + 1};
+    w->slots = grown;
+    w->free_slot = w->nslots;
+    w->nslots = n;
+  }
+  uint32_t i = w->free_slot;
+  wn_wrap_slot_t *slot = &w->slots[i];
+  w->free_slot = slot->next_free;
+  slot->object = object;
+  slot->release = release;
+  slot->tag = tag;
+  w->live++;
+  *id = wrap_id(i, slot->generation);
+  return 0;
 }
 
 napi_status wn_wrap(napi_env env, napi_value self, const napi_type_tag *tag, void *object,
                     wn_release_fn release) {
-  wn_wrapped_t *w = malloc(sizeof *w);
-  if (w == NULL) {
+  wn_state_t *st = NULL;
+  uintptr_t id;
+  if (napi_get_instance_data(env, (void **)&st) != napi_ok || st == NULL ||
+      wrap_take(st, object, release, tag, &id) != 0) {
     release(object);
     return napi_generic_failure;
   }
-  w->object = object;
-  w->release = release;
-  napi_status s = napi_wrap(env, self, w, wrapped_free, NULL, NULL);
+  napi_status s = napi_wrap(env, self, (void *)id, wrapped_free, st->wraps, NULL);
   if (s != napi_ok) {
-    wrapped_free(env, w, NULL);
+    wrapped_free(env, (void *)id, st->wraps);
     return s;
   }
+  /* Tasks are told apart by their type tag (wn_unwrap_raw); these carry one too. */
   return napi_type_tag_object(env, self, tag);
 }
 
 void *wn_unwrap(napi_env env, napi_value self, const napi_type_tag *tag, const char *cls) {
-  bool ok = false;
-  wn_wrapped_t *w = NULL;
-  if (napi_check_object_type_tag(env, self, tag, &ok) != napi_ok || !ok ||
-      napi_unwrap(env, self, (void **)&w) != napi_ok || w == NULL) {
+  wn_state_t *st = NULL;
+  void *id = NULL;
+  wn_wrap_slot_t *slot = NULL;
+  if (napi_get_instance_data(env, (void **)&st) == napi_ok && st != NULL &&
+      napi_unwrap(env, self, &id) == napi_ok)
+    slot = wrap_find(st->wraps, (uintptr_t)id);
+  if (slot == NULL || slot->tag != tag) {
     napi_value ignored;
     napi_get_and_clear_last_exception(env, &ignored);
     char message[96];
@@ -149,18 +242,18 @@ void *wn_unwrap(napi_env env, napi_value self, const napi_type_tag *tag, const c
     napi_throw_type_error(env, "ERR_INVALID_THIS", message);
     return NULL;
   }
-  return w->object;
+  return slot->object;
 }
 
 void *wn_unwrap_raw(napi_env env, napi_value value, const napi_type_tag *tag) {
   bool ok = false;
   napi_valuetype t;
-  wn_wrapped_t *w = NULL;
+  void *w = NULL;
   if (napi_typeof(env, value, &t) != napi_ok || t != napi_object ||
       napi_check_object_type_tag(env, value, tag, &ok) != napi_ok || !ok)
     return NULL;
-  /* Tasks wrap their own struct directly; the other classes a wn_wrapped_t. */
-  return napi_unwrap(env, value, (void **)&w) == napi_ok ? (void *)w : NULL;
+  /* Tasks wrap their own struct directly (the other classes an id: wn_wrap). */
+  return napi_unwrap(env, value, &w) == napi_ok ? w : NULL;
 }
 
 napi_status wn_define(napi_env env, napi_value exports, const char *name, napi_callback ctor,

@@ -122,7 +122,7 @@ static void route_cancel(napi_env env, wn_task_t *t) {
   const char *message =
       t->wake != NULL && weft_future_cancelled(t->wake) ? weft_future_error_message(t->wake) : NULL;
   if (t->awaited != NULL && !weft_future_done(t->awaited)) {
-    weft_future_cancel(t->awaited, message);
+    wn_cancel_now(env, t->st, t->awaited, message);
   } else {
     t->cancel_pending = 1;
     free(t->cancel_message);

@@ -10,6 +10,7 @@
 
 /* One per Node environment (the main thread and each Worker): kept as instance data. */
 typedef struct wn_bridge_s wn_bridge_t;
+typedef struct wn_wraps_s wn_wraps_t;
 typedef struct wn_state_s {
   napi_env env;
   weft_loop_t *loop;
@@ -44,6 +45,8 @@ typedef struct wn_state_s {
   napi_ref cancel_hook;
   struct wn_task_s *tasks;
   struct wn_task_s *stepping;
+  /* The objects of wn_wrap's classes (module.c); let go of by wn_wraps_orphan. */
+  wn_wraps_t *wraps;
   /* Network objects (streams, servers, transports, datagram endpoints): net.c. */
   struct wn_net_s *net;
 } wn_state_t;
@@ -63,6 +66,9 @@ wn_state_t *wn_state(napi_env env);
  * Promise carries the future (wn_future_of), for the combinators. */
 napi_value wn_promise(napi_env env, wn_state_t *st, weft_future_t *future, napi_value signal,
                       wn_convert_fn convert, void *arg, weft_free_fn arg_free);
+/* weft_future_cancel, settling the Promise of a pending bridge on `future` at once when the
+ * cancellation finishes it (inside a callback scope: a task's step). */
+int wn_cancel_now(napi_env env, wn_state_t *st, weft_future_t *future, const char *message);
 /* The core future behind a pending weft Promise (a new reference), or NULL (no JS error). */
 weft_future_t *wn_future_lookup(napi_env env, wn_state_t *st, napi_value value);
 /* The core future behind a value: a weft Promise's own, or a new future that follows any
@@ -109,7 +115,10 @@ napi_status wn_wrap(napi_env env, napi_value self, const napi_type_tag *tag, voi
                     wn_release_fn release);
 /* The core object of `self`, or NULL with a TypeError thrown. */
 void *wn_unwrap(napi_env env, napi_value self, const napi_type_tag *tag, const char *cls);
-/* wn_unwrap without the TypeError: NULL when `value` is not of the class. */
+/* The state lets go of the table of wrapped objects (the last finalizer frees it). */
+void wn_wraps_orphan(wn_wraps_t *wraps);
+/* For Tasks, which napi_wrap their own struct and carry a type tag: the struct, or NULL
+ * when `value` is not of the class (no TypeError). */
 void *wn_unwrap_raw(napi_env env, napi_value value, const napi_type_tag *tag);
 napi_status wn_define(napi_env env, napi_value exports, const char *name, napi_callback ctor,
                       const napi_property_descriptor *props, size_t count);

@@ -144,7 +144,7 @@ test('Queue, LifoQueue and PriorityQueue orders; any JS value as an item', async
   const fifo = new weft.Queue();
   const lifo = new weft.LifoQueue();
   const prio = new weft.PriorityQueue();
-  const items = [{ a: 1 }, 'two', 3, null, undefined, 5n];
+  const items = [{ a: 1 }, 'two', 3, null, undefined, 5n, -0, NaN, 1.5, 2 ** 60];
   for (const [i, item] of items.entries()) {
     fifo.putNowait(item);
     lifo.putNowait(item);
