@@ -1,10 +1,13 @@
 /* Signal handlers: delivered as ordinary loop callbacks, replaced, removed; invalid
- * numbers; and the runner's SIGINT guard. */
+ * numbers; the runner's SIGINT guard; and handlers on the alternate signal stack. */
 #include "weft_test.h"
 
 #include "signal_internal.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -184,5 +187,71 @@ WEFT_TEST(sigint_guard_respects_own_handler) {
   weft_task_cancel(main_task, NULL);
   ASSERT_CODE(weft_loop_run_until_complete(loop, weft_task_future(main_task)), WEFT_ECANCELLED);
   weft_task_release(main_task);
+  weft_test_close_loop(loop);
+}
+
+/* ---- Handlers on the alternate signal stack -------------------------------------------- */
+
+/* A thread with an alternate signal stack, as every thread of a Go program has (its
+ * goroutines run on stacks too small for a signal frame): the core's handlers must run
+ * there. alt is filled with a pattern that a handler's frame overwrites. */
+static unsigned char alt[64 * 1024];
+static stack_t previous_alt;
+
+static void use_alternate_stack(void) {
+  memset(alt, 0xa5, sizeof alt);
+  stack_t ours = {.ss_sp = alt, .ss_size = sizeof alt, .ss_flags = 0};
+  ASSERT_OK(sigaltstack(&ours, &previous_alt));
+  if (previous_alt.ss_flags & SS_DISABLE)
+    previous_alt = (stack_t){.ss_flags = SS_DISABLE};
+}
+
+/* Whether signum, raised on this thread now, had its handler run on alt. */
+static int handled_on_alternate_stack(int signum) {
+  raise(signum); /* not blocked: handled before raise returns */
+  ASSERT_OK(sigaltstack(&previous_alt, NULL));
+  /* Read back through the kernel: to valgrind, what the handler's frame left there lies
+   * below a stack pointer, unreadable. */
+  static unsigned char seen[sizeof alt];
+  int fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+  ASSERT_TRUE(fd >= 0);
+  ASSERT_EQ(pread(fd, seen, sizeof seen, (off_t)(uintptr_t)alt), (ssize_t)sizeof seen);
+  close(fd);
+  for (size_t i = 0; i < sizeof seen; i++)
+    if (seen[i] != 0xa5)
+      return 1;
+  return 0;
+}
+
+WEFT_TEST(handlers_run_on_the_alternate_stack) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  use_alternate_stack();
+  int n = 0;
+  ASSERT_OK(weft_add_signal_handler(loop, SIGUSR2, on_other, &n, NULL));
+  ASSERT_TRUE(handled_on_alternate_stack(SIGUSR2));
+  tick(loop, 0.01);
+  ASSERT_EQ(n, 1);
+  ASSERT_EQ(weft_remove_signal_handler(loop, SIGUSR2), 1);
+  weft_test_close_loop(loop);
+}
+
+/* The SIGCHLD watcher the first subprocess starts (libuv's handler, as above). */
+WEFT_TEST(sigchld_handler_runs_on_the_alternate_stack) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  use_alternate_stack();
+  const char *argv[] = {"true", NULL};
+  weft_process_t *p;
+  ASSERT_OK(weft_create_subprocess_exec(loop, argv, NULL, &p));
+  ASSERT_TRUE(handled_on_alternate_stack(SIGCHLD));
+  weft_future_t *exited, *bounded;
+  ASSERT_OK(weft_process_wait(p, &exited));
+  ASSERT_OK(weft_wait_for(loop, exited, 10, &bounded));
+  ASSERT_OK(weft_loop_run_until_complete(loop, bounded));
+  weft_future_release(bounded);
+  weft_future_release(exited);
+  weft_process_release(p);
+  tick(loop, 0.01);
   weft_test_close_loop(loop);
 }

@@ -24,6 +24,7 @@
 #include "internal.h"
 #include "net.h"
 #include "loop_ext.h"
+#include "signal_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -461,7 +462,7 @@ static proc_list_t *live_list(weft_loop_t *loop) {
     return NULL;
   }
   list->sigchld.data = list;
-  if (uv_signal_start(&list->sigchld, on_sigchld, SIGCHLD) != 0 ||
+  if (weft__signal_start(&list->sigchld, on_sigchld, SIGCHLD) != 0 ||
       weft__loop_ext_set(loop, WEFT__EXT_PROCESSES, list, processes_cleanup) != 0) {
     uv_close((uv_handle_t *)&list->sigchld, free_list);
     return NULL;

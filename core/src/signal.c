@@ -53,6 +53,29 @@ static void on_signal(uv_signal_t *handle, int signum) {
     e->refs--;
 }
 
+/* Whether the calling thread has an alternate signal stack (weft__signal_start). */
+static int has_alternate_stack(void) {
+  stack_t alternate;
+  return sigaltstack(NULL, &alternate) == 0 && !(alternate.ss_flags & SS_DISABLE);
+}
+
+int weft__signal_start(uv_signal_t *handle, uv_signal_cb cb, int signum) {
+  int rc = uv_signal_start(handle, cb, signum);
+  if (rc != 0 || !has_alternate_stack())
+    return rc;
+  /* Only the first watcher of a signal installs libuv's handler; later calls find the
+   * flag set and change nothing. A disposition that is not a handler (another loop's last
+   * watcher stopping meanwhile reset it) is left alone. */
+  struct sigaction current;
+  if (sigaction(signum, NULL, &current) == 0 && !(current.sa_flags & SA_ONSTACK) &&
+      (current.sa_flags & SA_SIGINFO ||
+       (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN))) {
+    current.sa_flags |= SA_ONSTACK;
+    sigaction(signum, &current, NULL);
+  }
+  return 0;
+}
+
 static void entry_close(sig_entry_t *e) {
   e->active = 0; /* no dispatch calls cb any more: let go of its argument */
   weft__replace_arg(e->loop, &e->arg, &e->arg_free, NULL, NULL);
@@ -113,7 +136,7 @@ int weft_add_signal_handler(weft_loop_t *loop, int signum, weft_callback_fn cb, 
     free(e);
     return weft_error_from_uv(rc);
   }
-  rc = uv_signal_start(&e->handle, on_signal, signum);
+  rc = weft__signal_start(&e->handle, on_signal, signum);
   if (rc != 0) {
     entry_close(e); /* before arg_free is set: the argument stays the caller's */
     return weft_error_from_uv(rc);
@@ -207,7 +230,7 @@ int weft__sigint_guard_install(weft_loop_t *loop, weft_task_t *main_task,
   sigint_guard = guard;
   struct sigaction ours;
   ours.sa_handler = on_sigint;
-  ours.sa_flags = SA_RESTART;
+  ours.sa_flags = SA_RESTART | (has_alternate_stack() ? SA_ONSTACK : 0); /* as libuv's */
   sigemptyset(&ours.sa_mask);
   sigaction(SIGINT, &ours, &guard->previous);
   *out = guard;

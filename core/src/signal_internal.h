@@ -1,4 +1,5 @@
-/* The runner's SIGINT handling, as asyncio.Runner does it. Internal.
+/* Starting libuv's signal watchers, and the runner's SIGINT handling as asyncio.Runner
+ * does it. Internal.
  *
  * While installed, the first SIGINT cancels the main task (through the loop, like any
  * handler) and the second interrupts at once: the signal's default action, which ends the
@@ -7,6 +8,16 @@
 #define WEFT_SIGNAL_INTERNAL_H
 
 #include "weft.h"
+
+#include <uv.h>
+
+/* uv_signal_start, with the process-wide handler libuv installs made to run on the
+ * thread's alternate signal stack (SA_ONSTACK) when the calling thread has one, as every
+ * thread of a Go program has. libuv installs it without: a signal that lands on a thread
+ * running a goroutine then pushes its frame below that goroutine's small stack, into the
+ * memory there (cgo requires the flag of C handlers). Left as libuv makes it otherwise:
+ * valgrind cannot deliver a signal with the flag to a thread without such a stack. */
+int weft__signal_start(uv_signal_t *handle, uv_signal_cb cb, int signum);
 
 typedef struct weft__sigint_guard_s weft__sigint_guard_t;
 
