@@ -390,3 +390,62 @@ WEFT_TEST(read_into_layer_plaintext) {
   weft_transport_release(t);
   weft_test_close_loop(loop);
 }
+
+/* connection_lost comes in the order of the closes, as asyncio's call_soon'd
+ * connection_lost does: a transport closed from a ready callback is lost before one whose
+ * end of stream that iteration's poll finds (libuv runs close callbacks last in, first
+ * out). */
+typedef struct order_s {
+  char log[8];
+  int lost;
+} order_t;
+
+typedef struct order_ep_s {
+  order_t *order;
+  char name;
+} order_ep_t;
+
+static void order_lost(weft_transport_t *t, int err, void *arg) {
+  order_ep_t *e = arg;
+  size_t n = strlen(e->order->log);
+  e->order->log[n] = e->name;
+  e->order->lost++;
+}
+
+static const weft_protocol_t order_proto = {.size = sizeof(weft_protocol_t),
+                                            .connection_lost = order_lost};
+
+static void close_transport(void *arg) {
+  ASSERT_OK(weft_transport_close(arg));
+}
+
+WEFT_TEST(connection_lost_in_the_order_of_the_closes) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  order_t order = {{0}, 0};
+  order_ep_t ea = {&order, 'a'}, eb = {&order, 'b'};
+  int sa[2], sb[2];
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sa));
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sb));
+  weft_future_t *fa, *fb;
+  ASSERT_OK(weft_connect_accepted_fd(loop, &order_proto, &ea, sa[0], NULL, &fa));
+  ASSERT_OK(weft_connect_accepted_fd(loop, &order_proto, &eb, sb[0], NULL, &fb));
+  int rc;
+  weft_transport_t *a = weft_transport_retain(await_ptr(loop, fa, &rc));
+  ASSERT_OK(rc);
+  weft_transport_t *b = weft_transport_retain(await_ptr(loop, fb, &rc));
+  ASSERT_OK(rc);
+  /* b's end of stream is waiting before a's close is even scheduled */
+  close(sb[1]);
+  ASSERT_OK(weft_call_soon(loop, close_transport, a, NULL));
+  run_until_flag(loop, &order.lost, 5);
+  spin(loop, 3);
+  ASSERT_EQ(order.lost, 2);
+  ASSERT_TRUE(strcmp(order.log, "ab") == 0);
+  close(sa[1]);
+  weft_future_release(fa);
+  weft_future_release(fb);
+  weft_transport_release(a);
+  weft_transport_release(b);
+  weft_test_close_loop(loop);
+}

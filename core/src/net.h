@@ -76,7 +76,9 @@ struct weft__stream_s {
    * goes away (libuv watches the descriptor itself only while a write is pending). */
   uv_poll_t *hup;
   int hup_fd;
-  weft__closable_t closable; /* on the loop's list while the handle is open */
+  weft__closable_t closable;           /* on the loop's list while the handle is open */
+  struct weft__stream_s *closing_next; /* the loop's closing list, from uv_close on */
+  int close_done;                      /* its close callback ran: lost may be delivered */
 };
 
 /* Allocates a stream transport whose handle is initialised for `kind` (TCP, UNIX, PIPE_*)

@@ -564,8 +564,7 @@ static void stream_free_impl(void *impl) {
   }
 }
 
-static void on_handle_closed(uv_handle_t *h) {
-  weft__stream_t *s = h->data;
+static void stream_lost(weft__stream_t *s) {
   weft__loop_untrack(&s->closable);
   if (s->drained)
     s->drained(s->drained_arg); /* a sendfile waiting on it sees the transport gone */
@@ -575,6 +574,23 @@ static void on_handle_closed(uv_handle_t *h) {
   if (s->on_gone)
     s->on_gone(s);
   weft_transport_release(&s->base); /* the connection's own reference */
+}
+
+/* Every handle closed before a loop's close phase gets its callback in that phase, last
+ * closed first: each waits here until those closed before it have had theirs, so that
+ * connection_lost follows the order of the closes (a subprocess's stdin closed in
+ * connection_made is lost before the stdout that reached its end in the same iteration). */
+static void on_handle_closed(uv_handle_t *h) {
+  weft__stream_t *s = h->data;
+  weft_loop_t *loop = s->base.loop;
+  s->close_done = 1;
+  while (loop->closing_head && loop->closing_head->close_done) {
+    weft__stream_t *first = loop->closing_head;
+    loop->closing_head = first->closing_next;
+    if (loop->closing_head == NULL)
+      loop->closing_tail = NULL;
+    stream_lost(first);
+  }
 }
 
 static void on_hup_closed(uv_handle_t *h) {
@@ -606,6 +622,13 @@ static void stream_force_close(weft__stream_t *s, int error) {
     return;
   if (s->can_read)
     uv_read_stop(&s->h.stream);
+  weft_loop_t *loop = s->base.loop;
+  s->closing_next = NULL;
+  if (loop->closing_tail)
+    loop->closing_tail->closing_next = s;
+  else
+    loop->closing_head = s;
+  loop->closing_tail = s;
   uv_close(&s->h.handle, on_handle_closed);
 }
 
