@@ -207,13 +207,25 @@ class CoreBridge:
         loop = self._loop
         loop._transports.discard(self)
         if self._claimed:
-            self._unclaim_fds()
+            self._unclaim_fds()  # the core closed the descriptor: its number may come back
         if loop._closed:
             # The loop closed with this transport open and the core freed its side. asyncio's
             # loops call no protocol method then, and the transport's socket or pipe stays
             # its owner's to close (an unclosed one warns when collected, as in asyncio).
+            self._core.release()
             return
-        core_call(self, "_lost", error)
+        # The core calls this as libuv closes the handle, in the iteration of the close or
+        # end of stream that caused it; asyncio's transports call connection_lost from the
+        # ready queue, an iteration later. Code that stops the loop from connection_lost
+        # counts on that: CPython's test_connect_accepted_socket lost its stop, scheduled
+        # within run_until_complete's last iterations, and hung in run_forever.
+        loop.call_soon(self._lost_now, error)
+
+    def _lost_now(self, error: int) -> None:
+        try:
+            core_call(self, "_lost", error)
+        finally:
+            self._core.release()  # the core calls no more
 
     def _on_pause_writing(self) -> None:
         core_call(self, "pause_writing")
