@@ -218,11 +218,13 @@ class CoreBridge:
             # its owner's to close (an unclosed one warns when collected, as in asyncio).
             self._core.release()
             return
-        if self._closed_by_caller:
+        if self._closed_by_caller or self._ptr == NULL:
             # asyncio schedules connection_lost when close() is called, ahead of what is
             # scheduled after that call; the core calls this later in the same iteration,
             # which is the nearer place (a stream's drain() after close() waits one
-            # iteration for connection_lost: CPython's test_streams).
+            # iteration for connection_lost: CPython's test_streams). NULL: a start_tls
+            # whose upgrade failed; its protocol hears nothing, and the caller's socket is
+            # closed at once (test_ssl's test_start_tls_slow_client_cancel waits for it).
             self._lost_now(error)
             return
         # The end of stream or an error, found by the core as asyncio's I/O handler would
