@@ -576,9 +576,13 @@ void _weft_tp_lost(weft_transport_t *transport, int error, void *arg) {
   /* The loop may drop its last reference to the transport in _on_lost. */
   Py_INCREF(self);
   PyObject *context = enter(self);
-  Py_XDECREF(call_self(self, str_on_lost, PyLong_FromLong(error)));
+  /* _on_lost lets go (TransportCore.release) once the protocol had connection_lost, which
+   * it puts off to the next iteration as asyncio does. */
+  PyObject *result = call_self(self, str_on_lost, PyLong_FromLong(error));
+  if (result == NULL)
+    let_go(self); /* it failed (reported): nothing else will */
+  Py_XDECREF(result);
   leave(self, context);
-  let_go(self);
   Py_DECREF(self);
   PyGILState_Release(gil);
 }

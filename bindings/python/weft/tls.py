@@ -370,9 +370,14 @@ async def _await_core(state: _Wait, future) -> None:
     try:
         await state.waiter
     except BaseException:
-        # Cancelled: the core aborts the connection; a handshake that completed
-        # meanwhile is closed by _weft_tls_done.
-        lib.weft_future_cancel(future, NULL)
+        if state.waiter.cancelled():
+            # The core aborts the connection; a handshake that completed meanwhile is
+            # closed by _weft_tls_done.
+            lib.weft_future_cancel(future, NULL)
+        elif state.waiter.exception() is None:
+            # Made (connection_made set the waiter), then cancelled before the task
+            # resumed: asyncio closes the transport it will not return.
+            state.transport.close()
         raise
 
 
@@ -392,9 +397,9 @@ def _weft_tls_done(future, arg):
                 lib.weft_future_result(future, result)
                 lib._weft_tp_made(lib.weft_value_object(result[0], lib.WEFT_VALUE_TRANSPORT),
                                   transport._cookie)
-            if waiter.done():
+            if waiter.cancelled():
                 transport.close()  # cancelled as the handshake completed, as asyncio does
-            else:
+            elif not waiter.done():  # connection_made sets it, except for start_tls
                 waiter.set_result(None)
         elif not waiter.done():
             if rc == _ECANCELLED:
@@ -526,6 +531,11 @@ class TLSMixin:
             os.close(fd)
             sock.close()
             raise error_from_code(rc)
+        # asyncio's waiter is set by the handshake's completion, right after
+        # connection_made; the core future's done callback would come an iteration later,
+        # and the task (and a run_until_complete waiting on it) another iteration later
+        # than asyncio's, while the connection goes on exchanging data.
+        transport._made_waiter = state.waiter
         await _await_core(state, out[0])
         return transport, protocol
 

@@ -118,6 +118,15 @@ class Transport(CoreBridge, transports.Transport):
             self._socket.close()
 
     _server_ref = None  # an accepted connection's _ServerRef
+    _server_emptied = False
+
+    def _on_lost(self, error: int) -> None:
+        # The core counts a connection until its connection_lost returns, which is now;
+        # the protocol's comes an iteration later (bridge._on_lost).
+        server = self._server_ref.server() if self._server_ref is not None else None
+        self._server_emptied = server is not None and server._ptr != NULL \
+            and lib.weft_server_connection_count(server._ptr) <= 1  # this one counts yet
+        super()._on_lost(error)
 
     def _lost(self, error: int) -> None:
         try:
@@ -127,7 +136,7 @@ class Transport(CoreBridge, transports.Transport):
                 self._socket.close()
             server = self._server_ref.server() if self._server_ref is not None else None
             if server is not None:
-                server._connection_lost()
+                server._connection_lost(self._server_emptied)
 
 
 def _socket_extra(sock) -> dict:
@@ -180,10 +189,20 @@ class Server(asyncio.AbstractServer):
             waiter.cancel()  # serve_forever() ends, as asyncio's
 
     def close_clients(self):
+        self._closing_clients()
         lib.weft_server_close_clients(self._ptr)
 
     def abort_clients(self):
+        self._closing_clients()
         lib.weft_server_abort_clients(self._ptr)
+
+    def _closing_clients(self) -> None:
+        """asyncio's close_clients() calls each transport's close(): their connection_lost
+        comes as after the caller's own close() (bridge._on_lost)."""
+        for transport in self._loop._transports:
+            ref = getattr(transport, "_server_ref", None)
+            if ref is not None and ref.server() is self:
+                transport._closed_by_caller = True
 
     async def start_serving(self):
         check(lib.weft_server_start_serving(self._ptr))
@@ -222,12 +241,12 @@ class Server(asyncio.AbstractServer):
         finally:
             self._closed_waiters.remove(waiter)
 
-    def _connection_lost(self) -> None:
-        """An accepted connection's connection_lost has run. asyncio wakes wait_closed()
-        right then once the server is closed and that was its last connection; the core's
-        own future would wake it a loop iteration later (its done callbacks are queued)."""
-        if self._closed and self._closed_waiters and self._ptr != NULL \
-                and lib.weft_server_connection_count(self._ptr) <= 1:  # this one counts yet
+    def _connection_lost(self, was_last: bool) -> None:
+        """An accepted connection's connection_lost has run; was_last: the core counted
+        no other connection when it lost this one. asyncio wakes wait_closed() right then
+        once the server is closed and that was its last connection; the core's own future
+        would wake it a loop iteration later (its done callbacks are queued)."""
+        if self._closed and self._closed_waiters and was_last:
             for waiter in self._closed_waiters:
                 if not waiter.done():
                     waiter.set_result(None)
