@@ -702,14 +702,20 @@ static int check_can_run(const weft_loop_t *loop) {
   return 0;
 }
 
-static void begin_running(weft_loop_t *loop) {
+/* Marks the loop running on this thread; returns the loop that was running here before
+ * (a nested run's), which end_running puts back. */
+static weft_loop_t *begin_running(weft_loop_t *loop) {
   loop->running = true;
   loop->owner = uv_thread_self();
   loop->owner_tag = this_thread();
   loop->outer_thread_loop = weft__thread_loop_set(loop);
+  weft_loop_t *outer = running_here;
+  running_here = loop;
+  return outer;
 }
 
-static void end_running(weft_loop_t *loop) {
+static void end_running(weft_loop_t *loop, weft_loop_t *outer) {
+  running_here = outer;
   loop->running = false;
   weft__thread_loop_set(loop->outer_thread_loop);
 }
@@ -720,9 +726,7 @@ int weft_loop_run_forever(weft_loop_t *loop) {
   int rc = check_can_run(loop);
   if (rc != 0)
     return rc;
-  begin_running(loop);
-  weft_loop_t *outer = running_here;
-  running_here = loop;
+  weft_loop_t *outer = begin_running(loop);
   /* asyncio's run_forever does not return when idle, but uv_run does once nothing is
    * referenced: the async handle holds the libuv loop open while we run. */
   uv_ref((uv_handle_t *)&loop->async);
@@ -735,8 +739,7 @@ int weft_loop_run_forever(weft_loop_t *loop) {
   } while (!atomic_load(&loop->stopping));
   uv_unref((uv_handle_t *)&loop->async);
   atomic_store(&loop->stopping, 0);
-  running_here = outer;
-  end_running(loop);
+  end_running(loop, outer);
   return 0;
 }
 
@@ -770,14 +773,11 @@ int weft_loop_run_once(weft_loop_t *loop, int nowait) {
   int rc = check_can_run(loop);
   if (rc != 0)
     return rc;
-  begin_running(loop);
-  weft_loop_t *outer = running_here;
-  running_here = loop;
+  weft_loop_t *outer = begin_running(loop);
   /* libuv does not iterate a loop with nothing alive; weft's own work (ready callbacks,
    * timers) keeps it alive, so with nothing at all to do this returns at once. */
   uv_run(loop->uv, nowait ? UV_RUN_NOWAIT : UV_RUN_ONCE);
-  running_here = outer;
-  end_running(loop);
+  end_running(loop, outer);
   atomic_store(&loop->stopping, 0);
   return 0;
 }
@@ -790,9 +790,7 @@ int weft_loop_run_step(weft_loop_t *loop, int wait, int *timeout_ms_out) {
   int rc = check_can_run(loop);
   if (rc != 0)
     return rc;
-  begin_running(loop);
-  weft_loop_t *outer = running_here;
-  running_here = loop;
+  weft_loop_t *outer = begin_running(loop);
   /* As in run_forever, a post must count as work: with the async handle referenced,
    * libuv iterates (and takes posts) even when nothing else is alive, the timeout it
    * reports is "until woken" rather than "at once", and a waiting step waits for a post. */
@@ -800,8 +798,7 @@ int weft_loop_run_step(weft_loop_t *loop, int wait, int *timeout_ms_out) {
   uv_run(loop->uv, wait ? UV_RUN_ONCE : UV_RUN_NOWAIT);
   *timeout_ms_out = uv_backend_timeout(loop->uv);
   uv_unref((uv_handle_t *)&loop->async);
-  running_here = outer;
-  end_running(loop);
+  end_running(loop, outer);
   atomic_store(&loop->stopping, 0);
   return 0;
 }
