@@ -100,36 +100,49 @@ type readResult struct {
 	err  error
 }
 
-// newConn wraps a connection's reader and writer (references of its own) on the loop
-// goroutine.
-func newConn(l *Loop, network string, r readerPtr, w writerPtr) *Conn {
+// newConnState makes the state a Conn (or one of a child's pipes) runs on: tr the
+// transport's reader the pump reads ahead from, w its writer (either may be 0 for a pipe:
+// a nil half), and the reader asyncio's read methods use, which the pump feeds when they
+// are called. Loop goroutine.
+func newConnState(l *Loop, network string, tr readerPtr, w writerPtr) *connState {
 	s := &connState{
-		l: l, network: network, r: r, w: w,
+		l: l, network: network, w: w,
 		readRes: make(chan readResult, 1),
 		wwake:   make(chan struct{}, 1),
 		rwake:   make(chan struct{}, 1),
-		tr:      r,
+		tr:      tr,
 		wfd:     -1,
 	}
-	var hr readerPtr
-	if rc := raw.Weft_stream_reader_new(l.ptr, 0, &hr); rc != 0 {
-		s.rerr = newNetError(rc, "")
+	if tr != 0 {
+		var hr readerPtr
+		if rc := raw.Weft_stream_reader_new(l.ptr, 0, &hr); rc != 0 {
+			s.rerr = newNetError(rc, "")
+		}
+		s.r = hr
 	}
-	s.r = hr
 	s.readDone = cgo.NewHandle(s.finishRead)
 	s.pumpDone = cgo.NewHandle(s.pumped)
 	s.drainDone = cgo.NewHandle(s.finishDrain)
 	s.lostDone = cgo.NewHandle(s.finishLost)
-	var lf futPtr
-	if raw.Weft_stream_wait_closed(w, &lf) == 0 {
-		if raw.Weft_future_done(lf) != 0 {
-			s.finishLost(lf)
-		} else if raw.Weft_future_add_done_callback(lf, raw.WeftgoFutureDone, uintptr(s.lostDone)) == 0 {
-			s.lostFut = lf
-		} else {
-			raw.Weft_future_release(lf)
+	if w != 0 {
+		var lf futPtr
+		if raw.Weft_stream_wait_closed(w, &lf) == 0 {
+			if raw.Weft_future_done(lf) != 0 {
+				s.finishLost(lf)
+			} else if raw.Weft_future_add_done_callback(lf, raw.WeftgoFutureDone, uintptr(s.lostDone)) == 0 {
+				s.lostFut = lf
+			} else {
+				raw.Weft_future_release(lf)
+			}
 		}
 	}
+	return s
+}
+
+// newConn wraps a connection's reader and writer (references of its own) on the loop
+// goroutine.
+func newConn(l *Loop, network string, r readerPtr, w writerPtr) *Conn {
+	s := newConnState(l, network, r, w)
 	t := raw.Weft_stream_writer_transport(w)
 	var buf [128]byte
 	if n := raw.Weftgo_extra_info(t, int(raw.WEFT_INFO_SOCKNAME), buf[:]); n > 0 {
