@@ -559,26 +559,45 @@ static void record_readable(void *arg) {
   ASSERT_OK(weft_loop_stop(r->loop));
 }
 
+/* The set-up the ordering tests share: a loop, its trace, and a socket pair whose reader
+ * (`on_readable`) finds the byte 2 in the loop's first poll. */
+typedef struct {
+  weft_loop_t *loop;
+  trace_t trace;
+  reader_t reader;
+  int peer;
+} io_order_t;
+
+static void io_order_open(io_order_t *o, weft_callback_fn on_readable) {
+  ASSERT_OK(weft_loop_new(&o->loop));
+  o->trace = (trace_t){.loop = o->loop};
+  g_trace = &o->trace;
+  int sp[2];
+  ASSERT_TRUE(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+  o->reader = (reader_t){o->loop, sp[0]};
+  o->peer = sp[1];
+  ASSERT_OK(weft_add_reader(o->loop, sp[0], on_readable, &o->reader, NULL));
+  ASSERT_TRUE(write(o->peer, "\x02", 1) == 1);
+}
+
+/* Runs the loop until a callback stops it, checks that the trace is `want`, and closes. */
+static void io_order_expect(io_order_t *o, const int *want, int n) {
+  ASSERT_OK(weft_loop_run_forever(o->loop));
+  ASSERT_EQ(o->trace.n, n);
+  for (int i = 0; i < n; i++)
+    ASSERT_EQ(o->trace.log[i], want[i]);
+  close(o->reader.fd);
+  close(o->peer);
+  weft_test_close_loop(o->loop);
+}
+
 /* asyncio's select queues the I/O it finds behind the callbacks already ready: a callback
  * scheduled before the data arrived runs before the reader that consumes it. */
 WEFT_TEST(callback_scheduled_before_io_runs_first) {
-  weft_loop_t *loop;
-  ASSERT_OK(weft_loop_new(&loop));
-  trace_t trace = {0};
-  g_trace = &trace;
-  int sp[2];
-  ASSERT_TRUE(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
-  reader_t r = {loop, sp[0]};
-  ASSERT_OK(weft_add_reader(loop, sp[0], record_readable, &r, NULL));
-  ASSERT_TRUE(write(sp[1], "\x02", 1) == 1);
-  ASSERT_OK(weft_call_soon(loop, record, (void *)(intptr_t)1, NULL));
-  ASSERT_OK(weft_loop_run_forever(loop));
-  ASSERT_EQ(trace.n, 2);
-  ASSERT_EQ(trace.log[0], 1);
-  ASSERT_EQ(trace.log[1], 2);
-  close(sp[0]);
-  close(sp[1]);
-  weft_test_close_loop(loop);
+  io_order_t o;
+  io_order_open(&o, record_readable);
+  ASSERT_OK(weft_call_soon(o.loop, record, (void *)(intptr_t)1, NULL));
+  io_order_expect(&o, (int[]){1, 2}, 2);
 }
 
 static void record_readable_then_continue(void *arg) {
@@ -597,50 +616,22 @@ static void record_and_stop(void *arg) {
 /* asyncio appends the due timers behind the I/O its select found: a callback ready before
  * the iteration, then the reader, then a timer that fell due, all in one iteration. */
 WEFT_TEST(due_timer_runs_after_io_of_its_iteration) {
-  weft_loop_t *loop;
-  ASSERT_OK(weft_loop_new(&loop));
-  trace_t trace = {.loop = loop};
-  g_trace = &trace;
-  int sp[2];
-  ASSERT_TRUE(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
-  reader_t r = {loop, sp[0]};
-  ASSERT_OK(weft_add_reader(loop, sp[0], record_readable_then_continue, &r, NULL));
-  ASSERT_TRUE(write(sp[1], "\x02", 1) == 1);
-  ASSERT_OK(weft_call_later(loop, 0.0, record_and_stop, (void *)(intptr_t)3, NULL));
-  ASSERT_OK(weft_call_soon(loop, record, (void *)(intptr_t)1, NULL));
-  ASSERT_OK(weft_loop_run_forever(loop));
-  ASSERT_EQ(trace.n, 3);
-  ASSERT_EQ(trace.log[0], 1);
-  ASSERT_EQ(trace.log[1], 2);
-  ASSERT_EQ(trace.log[2], 3);
-  close(sp[0]);
-  close(sp[1]);
-  weft_test_close_loop(loop);
+  io_order_t o;
+  io_order_open(&o, record_readable_then_continue);
+  ASSERT_OK(weft_call_later(o.loop, 0.0, record_and_stop, (void *)(intptr_t)3, NULL));
+  ASSERT_OK(weft_call_soon(o.loop, record, (void *)(intptr_t)1, NULL));
+  io_order_expect(&o, (int[]){1, 2, 3}, 3);
 }
 
 /* Stopping from a ready callback ends the run after the rest of that iteration, which in
  * asyncio includes the I/O its select found and the timers then due: libuv's poll after
  * uv_stop does not block, and stands for that select. */
 WEFT_TEST(stop_still_runs_the_io_and_timers_of_its_iteration) {
-  weft_loop_t *loop;
-  ASSERT_OK(weft_loop_new(&loop));
-  trace_t trace = {.loop = loop};
-  g_trace = &trace;
-  int sp[2];
-  ASSERT_TRUE(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
-  reader_t r = {loop, sp[0]};
-  ASSERT_OK(weft_call_soon(loop, record_and_stop, (void *)(intptr_t)1, NULL));
-  ASSERT_OK(weft_add_reader(loop, sp[0], record_readable_then_continue, &r, NULL));
-  ASSERT_TRUE(write(sp[1], "\x02", 1) == 1);
-  ASSERT_OK(weft_call_later(loop, 0.0, record, (void *)(intptr_t)3, NULL));
-  ASSERT_OK(weft_loop_run_forever(loop));
-  ASSERT_EQ(trace.n, 3);
-  ASSERT_EQ(trace.log[0], 1);
-  ASSERT_EQ(trace.log[1], 2);
-  ASSERT_EQ(trace.log[2], 3);
-  close(sp[0]);
-  close(sp[1]);
-  weft_test_close_loop(loop);
+  io_order_t o;
+  io_order_open(&o, record_readable_then_continue);
+  ASSERT_OK(weft_call_soon(o.loop, record_and_stop, (void *)(intptr_t)1, NULL));
+  ASSERT_OK(weft_call_later(o.loop, 0.0, record, (void *)(intptr_t)3, NULL));
+  io_order_expect(&o, (int[]){1, 2, 3}, 3);
 }
 
 static void read_then_schedule(void *arg) {
@@ -654,23 +645,9 @@ static void read_then_schedule(void *arg) {
 /* asyncio collects the due timers before it runs the I/O callbacks: a timer an I/O callback
  * schedules in the past runs in the next iteration, behind what that callback call_soon'd. */
 WEFT_TEST(past_timer_scheduled_by_io_waits_for_next_iteration) {
-  weft_loop_t *loop;
-  ASSERT_OK(weft_loop_new(&loop));
-  trace_t trace = {.loop = loop};
-  g_trace = &trace;
-  int sp[2];
-  ASSERT_TRUE(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
-  reader_t r = {loop, sp[0]};
-  ASSERT_OK(weft_add_reader(loop, sp[0], read_then_schedule, &r, NULL));
-  ASSERT_TRUE(write(sp[1], "\x02", 1) == 1);
-  ASSERT_OK(weft_loop_run_forever(loop));
-  ASSERT_EQ(trace.n, 3);
-  ASSERT_EQ(trace.log[0], 2);
-  ASSERT_EQ(trace.log[1], 3);
-  ASSERT_EQ(trace.log[2], 4);
-  close(sp[0]);
-  close(sp[1]);
-  weft_test_close_loop(loop);
+  io_order_t o;
+  io_order_open(&o, read_then_schedule);
+  io_order_expect(&o, (int[]){2, 3, 4}, 3);
 }
 
 /* ---- Posts from other threads within an iteration ------------------------------------ */

@@ -52,27 +52,53 @@ static weft_transport_t *endpoint(weft_loop_t *loop, dp_t *p, weft_datagram_opti
   return t;
 }
 
+/* The port the endpoint is bound to. */
+static int local_port(weft_transport_t *t) {
+  struct sockaddr_storage ss;
+  size_t sl = sizeof(ss);
+  ASSERT_OK(weft_transport_get_extra_info(t, WEFT_INFO_SOCKNAME, &ss, &sl));
+  return addr_port((struct sockaddr *)&ss);
+}
+
+/* Whether the endpoint's socket has the SOL_SOCKET option `opt` on. */
+static int socket_option_on(weft_transport_t *t, int opt) {
+  int fd = -1, on = 0;
+  size_t fl = sizeof fd;
+  ASSERT_OK(weft_transport_get_extra_info(t, WEFT_INFO_FD, &fd, &fl));
+  socklen_t ol = sizeof on;
+  ASSERT_EQ(getsockopt(fd, SOL_SOCKET, opt, &on, &ol), 0);
+  return on;
+}
+
+/* Runs the loop until `p` has received `n` datagrams in all (five seconds at most). */
+static void wait_received(weft_loop_t *loop, dp_t *p, int n) {
+  double deadline = weft_loop_time(loop) + 5;
+  while (p->n < n && weft_loop_time(loop) < deadline)
+    spin(loop, 1);
+  ASSERT_EQ(p->n, n);
+}
+
+/* Aborts the endpoint, waits for its connection_lost and drops the test's reference. */
+static void abort_endpoint(weft_loop_t *loop, weft_transport_t *t, dp_t *p) {
+  weft_transport_abort(t);
+  run_until_flag(loop, &p->lost, 5);
+  weft_transport_release(t);
+}
+
 static void roundtrip(const char *host) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
   dp_t sp = {.echo = 1}, cp = {0};
   weft_datagram_options_t so = {.size = sizeof(so), .local_host = host, .reuse_port = 1};
   weft_transport_t *st = endpoint(loop, &sp, &so);
-  struct sockaddr_storage ss;
-  size_t sl = sizeof(ss);
-  ASSERT_OK(weft_transport_get_extra_info(st, WEFT_INFO_SOCKNAME, &ss, &sl));
-  int port = addr_port((struct sockaddr *)&ss);
-  weft_datagram_options_t co = {.size = sizeof(co), .remote_host = host, .remote_port = port};
+  weft_datagram_options_t co = {
+      .size = sizeof(co), .remote_host = host, .remote_port = local_port(st)};
   weft_transport_t *ct = endpoint(loop, &cp, &co);
   for (int i = 0; i < 20; i++) {
     char msg[16];
     int n = snprintf(msg, sizeof(msg), "dgram %d", i);
     ASSERT_OK(weft_transport_sendto(ct, msg, (size_t)n, NULL));
-    int target = i + 1;
-    double deadline = weft_loop_time(loop) + 5;
-    while (cp.n < target && weft_loop_time(loop) < deadline)
-      spin(loop, 1);
-    ASSERT_EQ(cp.n, target);
+    wait_received(loop, &cp, i + 1);
     ASSERT_EQ(cp.last_len, (size_t)n);
     ASSERT_TRUE(memcmp(cp.last, msg, (size_t)n) == 0);
   }
@@ -107,19 +133,12 @@ WEFT_TEST(unconnected_and_broadcast) {
   size_t sl = sizeof(ss);
   ASSERT_OK(weft_transport_get_extra_info(tb, WEFT_INFO_SOCKNAME, &ss, &sl));
   ASSERT_OK(weft_transport_sendto(ta, "to-b", 4, (struct sockaddr *)&ss));
-  double deadline = weft_loop_time(loop) + 5;
-  while (b.n < 1 && weft_loop_time(loop) < deadline)
-    spin(loop, 1);
-  ASSERT_EQ(b.n, 1);
+  wait_received(loop, &b, 1);
   ASSERT_EQ(b.from.ss_family, AF_INET);
   /* unconnected without an address is the caller's mistake */
   ASSERT_TRUE(weft_transport_sendto(ta, "x", 1, NULL) < 0);
-  weft_transport_abort(ta);
-  weft_transport_abort(tb);
-  run_until_flag(loop, &a.lost, 5);
-  run_until_flag(loop, &b.lost, 5);
-  weft_transport_release(ta);
-  weft_transport_release(tb);
+  abort_endpoint(loop, ta, &a);
+  abort_endpoint(loop, tb, &b);
   weft_test_close_loop(loop);
 }
 
@@ -216,33 +235,24 @@ WEFT_TEST(endpoint_pairs_local_and_remote) {
   dp_t sp = {0}, cp = {0};
   weft_datagram_options_t so = {.size = sizeof(so), .local_host = "127.0.0.1"};
   weft_transport_t *st = endpoint(loop, &sp, &so);
-  struct sockaddr_storage ss;
-  size_t sl = sizeof(ss);
-  ASSERT_OK(weft_transport_get_extra_info(st, WEFT_INFO_SOCKNAME, &ss, &sl));
-  int port = addr_port((struct sockaddr *)&ss);
+  int port = local_port(st);
   /* "localhost" may name ::1 first: the IPv4 remote picks its IPv4 address. */
   weft_datagram_options_t co = {.size = sizeof(co),
                                 .local_host = "localhost",
                                 .remote_host = "127.0.0.1",
                                 .remote_port = port};
   weft_transport_t *ct = endpoint(loop, &cp, &co);
-  sl = sizeof(ss);
+  struct sockaddr_storage ss;
+  size_t sl = sizeof(ss);
   ASSERT_OK(weft_transport_get_extra_info(ct, WEFT_INFO_SOCKNAME, &ss, &sl));
   ASSERT_EQ(ss.ss_family, AF_INET);
   sl = sizeof(ss);
   ASSERT_OK(weft_transport_get_extra_info(ct, WEFT_INFO_PEERNAME, &ss, &sl));
   ASSERT_EQ(addr_port((struct sockaddr *)&ss), port);
   ASSERT_OK(weft_transport_sendto(ct, "hi", 2, NULL));
-  double deadline = weft_loop_time(loop) + 5;
-  while (sp.n < 1 && weft_loop_time(loop) < deadline)
-    spin(loop, 1);
-  ASSERT_EQ(sp.n, 1);
-  weft_transport_abort(ct);
-  weft_transport_abort(st);
-  run_until_flag(loop, &cp.lost, 5);
-  run_until_flag(loop, &sp.lost, 5);
-  weft_transport_release(ct);
-  weft_transport_release(st);
+  wait_received(loop, &sp, 1);
+  abort_endpoint(loop, ct, &cp);
+  abort_endpoint(loop, st, &sp);
 
   char msg[128];
   weft_datagram_options_t mixed = {
@@ -263,9 +273,7 @@ WEFT_TEST(endpoint_pairs_local_and_remote) {
   sl = sizeof(ss);
   ASSERT_OK(weft_transport_get_extra_info(ut, WEFT_INFO_SOCKNAME, &ss, &sl));
   ASSERT_EQ(ss.ss_family, AF_INET6);
-  weft_transport_abort(ut);
-  run_until_flag(loop, &up.lost, 5);
-  weft_transport_release(ut);
+  abort_endpoint(loop, ut, &up);
   weft_test_close_loop(loop);
 }
 
@@ -277,29 +285,15 @@ WEFT_TEST(endpoint_reuse_port) {
   dp_t a = {0}, b = {0};
   weft_datagram_options_t o = {.size = sizeof(o), .local_host = "127.0.0.1", .reuse_port = 1};
   weft_transport_t *ta = endpoint(loop, &a, &o);
-  struct sockaddr_storage ss;
-  size_t sl = sizeof(ss);
-  ASSERT_OK(weft_transport_get_extra_info(ta, WEFT_INFO_SOCKNAME, &ss, &sl));
-  o.local_port = addr_port((struct sockaddr *)&ss);
+  o.local_port = local_port(ta);
   weft_transport_t *tb = endpoint(loop, &b, &o);
-  sl = sizeof(ss);
-  ASSERT_OK(weft_transport_get_extra_info(tb, WEFT_INFO_SOCKNAME, &ss, &sl));
-  ASSERT_EQ(addr_port((struct sockaddr *)&ss), o.local_port);
-  int fd = -1, on = 0;
-  size_t fl = sizeof fd;
-  ASSERT_OK(weft_transport_get_extra_info(tb, WEFT_INFO_FD, &fd, &fl));
-  socklen_t ol = sizeof on;
-  ASSERT_EQ(getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, &ol), 0);
-  ASSERT_TRUE(on);
+  ASSERT_EQ(local_port(tb), o.local_port);
+  ASSERT_TRUE(socket_option_on(tb, SO_REUSEPORT));
   char msg[128];
   o.reuse_port = 0;
   ASSERT_CODE(endpoint_error(loop, &o, msg, sizeof msg), WEFT_EADDRINUSE);
-  weft_transport_abort(ta);
-  weft_transport_abort(tb);
-  run_until_flag(loop, &a.lost, 5);
-  run_until_flag(loop, &b.lost, 5);
-  weft_transport_release(ta);
-  weft_transport_release(tb);
+  abort_endpoint(loop, ta, &a);
+  abort_endpoint(loop, tb, &b);
   weft_test_close_loop(loop);
 }
 
@@ -311,32 +305,19 @@ WEFT_TEST(endpoint_broadcast_remote) {
   dp_t sp = {0}, cp = {0};
   weft_datagram_options_t so = {.size = sizeof(so), .local_host = "127.0.0.1"};
   weft_transport_t *st = endpoint(loop, &sp, &so);
+  weft_datagram_options_t co = {.size = sizeof(co),
+                                .remote_host = "127.0.0.1",
+                                .remote_port = local_port(st),
+                                .allow_broadcast = 1};
+  weft_transport_t *ct = endpoint(loop, &cp, &co);
+  ASSERT_TRUE(socket_option_on(ct, SO_BROADCAST));
   struct sockaddr_storage ss;
   size_t sl = sizeof(ss);
-  ASSERT_OK(weft_transport_get_extra_info(st, WEFT_INFO_SOCKNAME, &ss, &sl));
-  int port = addr_port((struct sockaddr *)&ss);
-  weft_datagram_options_t co = {
-      .size = sizeof(co), .remote_host = "127.0.0.1", .remote_port = port, .allow_broadcast = 1};
-  weft_transport_t *ct = endpoint(loop, &cp, &co);
-  int fd = -1, on = 0;
-  size_t fl = sizeof fd;
-  ASSERT_OK(weft_transport_get_extra_info(ct, WEFT_INFO_FD, &fd, &fl));
-  socklen_t ol = sizeof on;
-  ASSERT_EQ(getsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, &ol), 0);
-  ASSERT_TRUE(on);
-  sl = sizeof(ss);
   ASSERT_CODE(weft_transport_get_extra_info(ct, WEFT_INFO_PEERNAME, &ss, &sl), WEFT_ENOENT);
   ASSERT_OK(weft_transport_sendto(ct, "bc", 2, NULL));
-  double deadline = weft_loop_time(loop) + 5;
-  while (sp.n < 1 && weft_loop_time(loop) < deadline)
-    spin(loop, 1);
-  ASSERT_EQ(sp.n, 1);
+  wait_received(loop, &sp, 1);
   ASSERT_TRUE(memcmp(sp.last, "bc", 2) == 0);
-  weft_transport_abort(ct);
-  weft_transport_abort(st);
-  run_until_flag(loop, &cp.lost, 5);
-  run_until_flag(loop, &sp.lost, 5);
-  weft_transport_release(ct);
-  weft_transport_release(st);
+  abort_endpoint(loop, ct, &cp);
+  abort_endpoint(loop, st, &sp);
   weft_test_close_loop(loop);
 }

@@ -204,9 +204,6 @@ int weft__loop_push_ready(weft_loop_t *loop, const weft__ready_t *entry);
 int weft__loop_reserve_ready(weft_loop_t *loop);
 void weft__loop_unreserve_ready(weft_loop_t *loop, size_t n);
 int weft__loop_push_reserved(weft_loop_t *loop, const weft__ready_t *entry);
-/* Makes the prepare handle (which runs the ready queue) active: it is only while callbacks
- * are ready. */
-void weft__loop_wake(weft_loop_t *loop);
 /* The libuv timer fired: the next poll must not block, and the check handle after it runs
  * the due timers. */
 void weft__loop_timer_fired(weft_loop_t *loop);

@@ -145,7 +145,7 @@ int weft_loop_new_ex(const weft_loop_options_t *options, weft_loop_t **out) {
   loop->prepare.data = loop->check.data = loop->idle.data = loop;
   loop->timer.data = loop->async.data = loop;
   /* The prepare and check handles run only while there is something for them (see
-   * weft__loop_wake and weft__loop_watch_timers): libuv pays for every active one on every
+   * wake and weft__loop_watch_timers): libuv pays for every active one on every
    * iteration, and a loop busy with protocol callbacks alone, called straight from libuv's,
    * has nothing for them to do. */
   uv_unref((uv_handle_t *)&loop->prepare);
@@ -420,7 +420,7 @@ static void on_prepare(uv_prepare_t *prepare) {
    * check handle tolerates). */
   if (loop->heap_len == 0 && !loop->closed)
     uv_timer_stop(&loop->timer);
-  /* Nothing ready and no timer pending: nothing for this handle until weft__loop_wake or
+  /* Nothing ready and no timer pending: nothing for this handle until wake or
    * weft__loop_watch_timers. */
   if (loop->ready_count == 0 && loop->heap_len == 0 && !loop->closed)
     uv_prepare_stop(&loop->prepare);
@@ -480,10 +480,6 @@ static void on_check(uv_check_t *check) {
  * and on_check. */
 static void on_idle(uv_idle_t *idle) {
   (void)idle;
-}
-
-void weft__loop_wake(weft_loop_t *loop) {
-  uv_prepare_start(&loop->prepare, on_prepare);
 }
 
 void weft__loop_timer_fired(weft_loop_t *loop) {
