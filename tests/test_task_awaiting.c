@@ -209,3 +209,22 @@ WEFT_TEST(set_awaiting_arguments) {
   weft_test_close_loop(other);
   coro_finish(loop, &c);
 }
+
+/* The call graph's text names what the coroutine awaits, not the binding's gate. */
+WEFT_TEST(call_graph_shows_the_awaited_future) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  coro_t c = {.end_with_result = 1};
+  coro_start(loop, &c);
+  weft_graph_t *graph;
+  ASSERT_OK(weft_graph_capture(loop, weft_task_future(c.task), &graph));
+  char text[512], body_id[64], gate_id[64];
+  weft_graph_format(graph, text, sizeof text);
+  weft_graph_free(graph);
+  snprintf(body_id, sizeof body_id, "awaiting <Future pending id=%p>", (void *)c.body);
+  snprintf(gate_id, sizeof gate_id, "id=%p", (void *)c.gate);
+  ASSERT_TRUE(strstr(text, body_id) != NULL);
+  ASSERT_TRUE(strstr(text, gate_id) == NULL);
+  ASSERT_OK(weft_task_return(c.task, weft_value_none()));
+  coro_finish(loop, &c);
+}
