@@ -115,9 +115,9 @@ static void format_node(text_t *t, const weft_graph_t *node, int indent) {
   describe_node(t, node->future);
   put(t, "\n");
   const weft_task_t *task = weft_task_from_future(node->future);
-  if (task != NULL && task->awaiting != NULL) {
+  if (task != NULL && weft_task_awaiting(task) != NULL) {
     char desc[160];
-    weft__future_describe(task->awaiting, desc, sizeof desc);
+    weft__future_describe(weft_task_awaiting(task), desc, sizeof desc);
     put(t, "%*s  + awaiting %s\n", indent, "", desc);
   }
   if (node->count > 0) {

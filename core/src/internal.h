@@ -362,6 +362,10 @@ struct weft_task_s {
   bool step_ended;  /* the current step suspended or finished the task */
   bool linked;      /* in the loop's list of unfinished tasks */
   bool cancel_sent; /* a cancellation reached the awaited future; the next step delivers it */
+  /* Step-driven: what the coroutine awaits by its own means (weft_task_set_awaiting), and
+   * whether a cancellation went to it with the task's step queued ahead of its delivery. */
+  weft_future_t *body_awaiting;
+  bool cancel_passed;
   char *cancel_message;
   weft_task_t *prev, *next;
   /* A stackful body's outcome, applied when the body returns. */

@@ -238,6 +238,10 @@ static void retire(weft_task_t *t) {
     weft_future_release(t->last_error);
     t->last_error = NULL;
   }
+  if (t->body_awaiting != NULL) {
+    weft_future_release(t->body_awaiting);
+    t->body_awaiting = NULL;
+  }
   weft_future_release(&t->future); /* the loop's reference */
 }
 
@@ -257,6 +261,7 @@ void weft__task_step(weft_task_t *t, int code) {
     t->awaiting = NULL;
     t->cancel_sent = false; /* this step delivers it */
   }
+  t->cancel_passed = false;
   weft_task_t *outer = loop->current_task;
   loop->current_task = t;
   t->in_step = true;
@@ -433,9 +438,9 @@ static int end_between_steps(weft_task_t *t, int state, weft_value_t value, int 
     }
   }
   weft_future_retain(&t->future);
-  if (t->cancel_sent)
+  if (t->cancel_sent || t->cancel_passed)
     t->must_cancel = true; /* the coroutine stopped before it could be told */
-  t->cancel_sent = false;
+  t->cancel_sent = t->cancel_passed = false;
   task_complete(t, state, value, error, message, payload, payload_free);
   if (t->arg_free != NULL)
     weft__replace_arg(t->future.loop, &t->arg, &t->arg_free, NULL, NULL);
@@ -502,6 +507,34 @@ int weft_task_fail(weft_task_t *task, int code, const char *message, void *paylo
 
 /* ---- Cancellation --------------------------------------------------------------------- */
 
+/* A step-driven task whose coroutine goes on by itself between steps awaits body_awaiting:
+ * while the task waits, a cancellation goes to that future at once, as asyncio's Task.cancel()
+ * cancels the future its coroutine awaits. The task's step is queued first, so that the
+ * binding hears of it (throw_code 0, the future it suspended on still pending) before that
+ * future's callbacks tell the coroutine. Returns whether the cancellation was taken care of. */
+static bool pass_to_body(weft_task_t *t, const char *message) {
+  weft_future_t *body = t->body_awaiting;
+  if (t->cancel_passed) {
+    /* A second request before the step: asyncio's cancels the future again, and is
+     * otherwise delivered with the first (one CancelledError). */
+    weft_future_cancel(body, message);
+    return true;
+  }
+  weft_future_t *wake = t->awaiting;
+  if (t->in_step || wake == NULL || wake->state != WEFT__PENDING || body->state != WEFT__PENDING)
+    return false; /* a step is running or queued: it passes the cancellation on */
+  if (schedule_step(t) != 0)
+    return false;
+  weft_future_remove_done_callback(wake, wakeup, t);
+  t->awaiting = NULL;
+  weft_future_release(wake);
+  if (weft_future_cancel(body, message) == 1)
+    t->cancel_passed = true;
+  else
+    t->must_cancel = true; /* the queued step throws it in */
+  return true;
+}
+
 static int task_cancel(weft_future_t *future, const char *message) {
   weft_task_t *t = (weft_task_t *)future;
   if (future->state != WEFT__PENDING)
@@ -510,6 +543,8 @@ static int task_cancel(weft_future_t *future, const char *message) {
   char *copy = message != NULL ? weft__strdup(message) : NULL;
   free(t->cancel_message);
   t->cancel_message = copy;
+  if (t->body_awaiting != NULL && pass_to_body(t, message))
+    return 1;
   if (t->awaiting != NULL && weft_future_cancel(t->awaiting, message) == 1) {
     t->cancel_sent = true;
     return 1;
@@ -581,7 +616,23 @@ int weft_task_set_name(weft_task_t *task, const char *name) {
 }
 
 weft_future_t *weft_task_awaiting(const weft_task_t *task) {
-  return task == NULL ? NULL : task->awaiting;
+  if (task == NULL)
+    return NULL;
+  return task->body_awaiting != NULL ? task->body_awaiting : task->awaiting;
+}
+
+int weft_task_set_awaiting(weft_task_t *task, weft_future_t *future) {
+  if (task == NULL || task->coro != NULL || future == &task->future ||
+      (future != NULL && future->loop != task->future.loop))
+    return WEFT_EINVAL;
+  if (task->future.state != WEFT__PENDING)
+    return WEFT_EINVALIDSTATE;
+  if (future != NULL)
+    weft_future_retain(future);
+  if (task->body_awaiting != NULL)
+    weft_future_release(task->body_awaiting);
+  task->body_awaiting = future;
+  return 0;
 }
 
 weft_task_t *weft_current_task(weft_loop_t *loop) {

@@ -11,11 +11,14 @@
  *     coroutine would have returned; so task results, errors and cancellation are the
  *     core's.
  *   - Every weft Promise the function awaits is reported here (index.js's then-hook,
- *     taskAwaits): a cancellation of the task cancels `wake`, and the step passes it on to
- *     that awaited future, whose Promise then rejects with a CancelledError inside the
- *     function, which may catch it and go on (uncancel() as in asyncio). When the function
- *     awaits something that is not weft's, the cancellation waits for its next weft await,
- *     and the task's AbortSignal is aborted at once for the APIs that take one. */
+ *     taskAwaits) and to the core (weft_task_set_awaiting): a cancellation of the task
+ *     cancels that future at once, as asyncio's does, and its Promise then rejects with a
+ *     CancelledError inside the function, in the next iteration; the function may catch it
+ *     and go on (uncancel() as in asyncio). The core queues the task's step ahead of that
+ *     rejection, and the step aborts the task's AbortSignal. When the function awaits
+ *     something that is not weft's, the cancellation cancels `wake` instead and waits for
+ *     its next weft await, the signal being aborted at the step for the APIs that take
+ *     one. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +32,6 @@ typedef struct wn_task_s {
   napi_ref self;   /* the Task object, weak */
   napi_ref runner; /* until the first step calls it */
   weft_future_t *wake;
-  weft_future_t *awaited;
   int cancel_pending;
   char *cancel_message; /* for a pending cancellation: asyncio passes task.cancel(msg) on */
   int finished;         /* 1: fulfilled (result), 2: rejected (code, payload) */
@@ -58,8 +60,7 @@ static void task_retire(napi_env env, wn_task_t *t) {
     napi_delete_reference(env, t->runner);
   t->runner = NULL;
   weft_future_release(t->wake);
-  weft_future_release(t->awaited);
-  t->wake = t->awaited = NULL;
+  t->wake = NULL;
   free(t->cancel_message);
   t->cancel_message = NULL;
   weft_value_clear(&t->result);
@@ -121,8 +122,9 @@ static void route_cancel(napi_env env, wn_task_t *t) {
   /* The core cancels `wake` with the message given to the task's cancel(). */
   const char *message =
       t->wake != NULL && weft_future_cancelled(t->wake) ? weft_future_error_message(t->wake) : NULL;
-  if (t->awaited != NULL && !weft_future_done(t->awaited)) {
-    wn_cancel_now(env, t->st, t->awaited, message);
+  weft_future_t *awaited = weft_task_awaiting(t->task); /* in a step: what the function awaits */
+  if (awaited != NULL && !weft_future_done(awaited)) {
+    wn_cancel_now(env, t->st, awaited, message);
   } else {
     t->cancel_pending = 1;
     free(t->cancel_message);
@@ -180,6 +182,11 @@ static void task_step(weft_task_t *task, int throw_code, void *arg) {
   else if (!t->finished &&
            (throw_code == WEFT_ECANCELLED || (t->wake != NULL && weft_future_cancelled(t->wake))))
     route_cancel(env, t);
+  else if (!t->finished && t->wake != NULL && !weft_future_done(t->wake) &&
+           weft_task_cancelling(task) > 0)
+    /* Woken early: the core cancelled the future the function awaits, whose rejection
+     * follows this step. */
+    call_cancel_hook(env, t);
   /* Closing the scope runs the microtasks: the function goes on up to its next wait. */
   if (cs != NULL)
     napi_close_callback_scope(env, cs);
@@ -347,8 +354,10 @@ static napi_value task_awaits(napi_env env, napi_callback_info info) {
     f = wn_task_future_of(env, argv[0]);
   if (f == NULL)
     return NULL;
-  weft_future_release(t->awaited);
-  t->awaited = f;
+  if (weft_task_set_awaiting(t->task, f) != 0) {
+    weft_future_release(f);
+    return NULL;
+  }
   /* As asyncio 3.13's uncancel(): a cancellation not delivered yet is withdrawn once the
    * count is back to 0 (a timeout that expired while the body was between weft awaits
    * and that its exit has uncancelled). */
@@ -363,6 +372,7 @@ static napi_value task_awaits(napi_env env, napi_callback_info info) {
     free(t->cancel_message);
     t->cancel_message = NULL;
   }
+  weft_future_release(f);
   return NULL;
 }
 

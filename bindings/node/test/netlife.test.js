@@ -3,7 +3,7 @@
 // unref()'d; Workers terminated with servers and connections open exit cleanly.
 const test = require('node:test');
 const assert = require('node:assert');
-const { runScript } = require('./helpers.js');
+const { runScript, terminateWorkers } = require('./helpers.js');
 
 test('an open server keeps the process alive until it is closed', () => {
   const r = runScript(`
@@ -50,37 +50,19 @@ test('unref()\'d servers and connections do not keep the process alive; ref() do
 });
 
 test('Workers terminated with servers, connections and pending reads open exit cleanly', () => {
-  const r = runScript(`
-    const { Worker } = require('node:worker_threads');
-    const body = \`
-      const { parentPort } = require('node:worker_threads');
-      const weft = require(\${JSON.stringify(${JSON.stringify(require.resolve('..'))})});
-      (async () => {
-        const server = await weft.startServer(async (reader, writer) => {
-          await reader.readExactly(4 << 20).catch(() => {}); // pending at termination
-        }, '127.0.0.1', 0);
-        const [reader, writer] = await weft.openConnection('127.0.0.1', server.port());
-        writer.write(Buffer.alloc(1 << 20)); // partly unsent at termination
-        reader.read(10).catch(() => {});
-        const ps = await weft.createServer(() => ({ dataReceived() {} }), '127.0.0.1', 0);
-        const [t] = await weft.createConnection(() => ({}), '127.0.0.1', ps.port());
-        t.write(Buffer.from('x'));
-        const ep = await weft.openDatagramEndpoint({ localAddress: '127.0.0.1', localPort: 0 });
-        ep.receive().catch(() => {});
-        parentPort.postMessage('open');
-      })();\`;
-    const workers = [0, 1, 2].map(() => new Worker(body, { eval: true }));
-    let exited = 0;
-    for (const w of workers) {
-      w.on('error', (e) => { console.log('error', e); process.exitCode = 1; });
-      w.on('message', async (m) => {
-        if (m !== 'open') { console.log('unexpected', m); process.exitCode = 1; }
-        await w.terminate();
-      });
-      w.on('exit', () => { if (++exited === workers.length) console.log('all exited'); });
-    }`);
-  assert.strictEqual(r.signal, null, r.stderr);
-  assert.strictEqual(r.stderr, '');
-  assert.strictEqual(r.status, 0);
-  assert.strictEqual(r.stdout, 'all exited\n');
+  terminateWorkers(`
+    (async () => {
+      const server = await weft.startServer(async (reader, writer) => {
+        await reader.readExactly(4 << 20).catch(() => {}); // pending at termination
+      }, '127.0.0.1', 0);
+      const [reader, writer] = await weft.openConnection('127.0.0.1', server.port());
+      writer.write(Buffer.alloc(1 << 20)); // partly unsent at termination
+      reader.read(10).catch(() => {});
+      const ps = await weft.createServer(() => ({ dataReceived() {} }), '127.0.0.1', 0);
+      const [t] = await weft.createConnection(() => ({}), '127.0.0.1', ps.port());
+      t.write(Buffer.from('x'));
+      const ep = await weft.openDatagramEndpoint({ localAddress: '127.0.0.1', localPort: 0 });
+      ep.receive().catch(() => {});
+      ready();
+    })();`, { count: 3 });
 });

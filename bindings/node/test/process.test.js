@@ -3,7 +3,7 @@
 const test = require('node:test');
 const assert = require('node:assert');
 const weft = require('..');
-const { runScript } = require('./helpers.js');
+const { runScript, terminateWorkers } = require('./helpers.js');
 
 test('communicate() writes stdin, collects stdout and stderr and the return code', async () => {
   const p = weft.shell('cat; echo err >&2; exit 3', { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' });
@@ -89,31 +89,13 @@ test('node stays alive while a child runs, and exits once it is done', () => {
 });
 
 test('Workers terminated with children, pipe reads and stdin writes pending exit cleanly', () => {
-  const r = runScript(`
-    const { Worker } = require('node:worker_threads');
-    const body = \`
-      const { parentPort } = require('node:worker_threads');
-      const weft = require(\${JSON.stringify(${JSON.stringify(require.resolve('..'))})});
-      (async () => {
-        const cat = weft.exec('cat', [], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' });
-        cat.stdin.write(Buffer.alloc(1 << 20)); // more than the pipe holds: partly unsent
-        cat.stdout.readExactly(4 << 20).catch(() => {}); // pending at termination
-        const echo = weft.exec('cat', [], { stdin: 'pipe', stdout: 'pipe' }); // ends with its stdin
-        for await (const line of echo.stdout) void line; // never ends before termination
-      })();
-      weft.sleep(0.01).then(() => parentPort.postMessage('running'));\`;
-    const workers = [0, 1].map(() => new Worker(body, { eval: true }));
-    let exited = 0;
-    for (const w of workers) {
-      w.on('error', (e) => { console.log('error', e); process.exitCode = 1; });
-      w.on('message', async (m) => {
-        if (m !== 'running') { console.log('unexpected', m); process.exitCode = 1; }
-        await w.terminate();
-      });
-      w.on('exit', () => { if (++exited === workers.length) console.log('all exited'); });
-    }`);
-  assert.strictEqual(r.signal, null, r.stderr);
-  assert.strictEqual(r.stderr, '');
-  assert.strictEqual(r.status, 0);
-  assert.strictEqual(r.stdout, 'all exited\n');
+  terminateWorkers(`
+    (async () => {
+      const cat = weft.exec('cat', [], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' });
+      cat.stdin.write(Buffer.alloc(1 << 20)); // more than the pipe holds: partly unsent
+      cat.stdout.readExactly(4 << 20).catch(() => {}); // pending at termination
+      const echo = weft.exec('cat', [], { stdin: 'pipe', stdout: 'pipe' }); // ends with its stdin
+      for await (const line of echo.stdout) void line; // never ends before termination
+    })();
+    weft.sleep(0.01).then(ready);`);
 });

@@ -44,6 +44,68 @@ test('cancel() rejects the weft operation the task awaits with a CancelledError'
   assert.strictEqual(t.cancel(), false);
 });
 
+test('cancel() cancels the awaited operation at once, as asyncio: a completion later in the same iteration comes too late', async () => {
+  // asyncio: Task.cancel() cancels the future the coroutine awaits (_fut_waiter) in the
+  // call itself, so ev.set() just after it finds no waiter to wake, and the coroutine gets
+  // the CancelledError in the next iteration.
+  const ev = new weft.Event();
+  const log = [];
+  const t = weft.spawn(async () => {
+    try {
+      await ev.wait();
+      log.push('woke');
+    } catch (err) {
+      log.push(err instanceof weft.CancelledError ? 'cancelled' : 'other');
+      throw err;
+    }
+  });
+  await weft.sleep(0);
+  assert.strictEqual(t.cancel(), true);
+  ev.set();
+  log.push('set');
+  await assert.rejects(t, weft.CancelledError);
+  assert.deepStrictEqual(log, ['set', 'cancelled']);
+  assert.ok(t.cancelled());
+});
+
+test('cancelling a task that awaits another task cancels that task in the call (asyncio)', async () => {
+  const inner = weft.spawn(async () => weft.sleep(3600));
+  const outer = weft.spawn(async () => inner);
+  await weft.sleep(0);
+  await weft.sleep(0);
+  assert.strictEqual(outer.cancel(), true);
+  assert.strictEqual(inner.cancelling(), 1); // asyncio: inner.cancel() ran inside outer.cancel()
+  assert.strictEqual(outer.cancel(), true); // asyncio cancels the awaited task again
+  assert.strictEqual(inner.cancelling(), 2);
+  await assert.rejects(outer, weft.CancelledError);
+  assert.ok(inner.cancelled());
+});
+
+test('a timeout that expires in the iteration where the awaited sleep(0) ends wins (asyncio)', async () => {
+  // The deadline is already past: the expiry is queued ahead of the sleep(0)'s completion.
+  let reached = false;
+  await assert.rejects(weft.timeoutAt(weft.time() - 1, async () => {
+    await weft.sleep(0);
+    reached = true;
+  }), weft.TimeoutError);
+  assert.strictEqual(reached, false);
+});
+
+test('a core cancellation aborts the task\'s signal before the function sees the CancelledError', async () => {
+  let abortedWhenCaught;
+  const t = weft.spawn(async (task) => {
+    const signal = task.signal;
+    try {
+      await weft.timeout(0.001, () => weft.sleep(3600));
+    } catch (err) {
+      abortedWhenCaught = signal.aborted;
+      throw err;
+    }
+  });
+  await assert.rejects(t, weft.TimeoutError);
+  assert.strictEqual(abortedWhenCaught, true);
+});
+
 test('a task may catch the cancellation, uncancel() and go on', async () => {
   const t = weft.spawn(async (task) => {
     try {

@@ -51,15 +51,23 @@ test('the first failure cancels the siblings and the body; errors are aggregated
 test('the body\'s own error joins the children\'s', async () => {
   const a = new Error('child');
   const b = new TypeError('body');
+  let bodyCancelled = false;
   await assert.rejects(weft.taskGroup(async (tg) => {
     const child = tg.spawn(async () => { throw a; });
-    await weft.wait([child]);
+    try {
+      // The child's failure cancels the body here, before wait() could return (asyncio's
+      // TaskGroup cancels the parent from the child's done callback, ahead of wait's).
+      await weft.wait([child]);
+    } catch (err) {
+      bodyCancelled = err instanceof weft.CancelledError;
+    }
     throw b;
   }), (err) => {
     assert.ok(err instanceof weft.TaskGroupError);
     assert.deepStrictEqual(err.errors, [a, b]);
     return true;
   });
+  assert.ok(bodyCancelled);
 });
 
 test('cancelling the parent while the group waits cancels the children', async () => {

@@ -3,38 +3,20 @@
 // pending exit cleanly (the async clean-up hook closes weft's handles), and so does node.
 const test = require('node:test');
 const assert = require('node:assert');
-const { runScript } = require('./helpers.js');
+const { runScript, terminateWorkers } = require('./helpers.js');
 
 test('two Workers using weft, terminated while a sleep and tasks are pending: clean exit', () => {
-  const r = runScript(`
-    const { Worker } = require('node:worker_threads');
-    const body = \`
-      const { parentPort } = require('node:worker_threads');
-      const weft = require(\${JSON.stringify(require.resolve(${JSON.stringify(require.resolve('..'))}))});
-      (async () => {
-        await weft.sleep(0.001);
-        const lock = new weft.Lock();
-        await lock.acquire();
-        lock.acquire(); // pending at termination too
-        weft.spawn(async () => { await weft.sleep(3600); }, { name: 'sleeper' });
-        weft.spawn(async () => { await new Promise(() => {}); }, { name: 'foreign' });
-        weft.sleep(3600).then(() => parentPort.postMessage('woke'));
-        parentPort.postMessage('sleeping');
-      })();\`;
-    const workers = [new Worker(body, { eval: true }), new Worker(body, { eval: true })];
-    let exited = 0;
-    for (const w of workers) {
-      w.on('error', (e) => { console.log('error', e); process.exitCode = 1; });
-      w.on('message', async (m) => {
-        if (m !== 'sleeping') { console.log('unexpected', m); process.exitCode = 1; }
-        await w.terminate();
-      });
-      w.on('exit', () => { if (++exited === 2) console.log('both exited'); });
-    }`);
-  assert.strictEqual(r.signal, null, r.stderr);
-  assert.strictEqual(r.stderr, '');
-  assert.strictEqual(r.status, 0);
-  assert.strictEqual(r.stdout, 'both exited\n');
+  terminateWorkers(`
+    (async () => {
+      await weft.sleep(0.001);
+      const lock = new weft.Lock();
+      await lock.acquire();
+      lock.acquire(); // pending at termination too
+      weft.spawn(async () => { await weft.sleep(3600); }, { name: 'sleeper' });
+      weft.spawn(async () => { await new Promise(() => {}); }, { name: 'foreign' });
+      weft.sleep(3600).then(() => parentPort.postMessage('woke'));
+      ready();
+    })();`);
 });
 
 test('Workers that finish their weft work exit on their own, in parallel with the main thread', () => {
@@ -71,29 +53,11 @@ test('Workers that finish their weft work exit on their own, in parallel with th
 // let `for (;;) await q.get()` spin in microtasks, so the Worker never stopped (about one
 // run in fifteen). Four at once, terminated 0-9 ms after they start, for 20 rounds.
 test('busy Workers terminated right after they start always stop', () => {
-  const r = runScript(`
-    const { Worker } = require('node:worker_threads');
-    const body = \`
-      const { parentPort } = require('node:worker_threads');
-      const weft = require(\${JSON.stringify(${JSON.stringify(require.resolve('..'))})});
-      for (let i = 0; i < 10; i++) weft.spawn(() => weft.sleep(3600));
-      const a = new weft.Queue();
-      const b = new weft.Queue();
-      (async () => { for (;;) { a.putNowait(1); await b.get(); } })();
-      (async () => { for (;;) { await a.get(); b.putNowait(1); } })();
-      parentPort.postMessage('up');\`;
-    (async () => {
-      for (let round = 0; round < 20; round++) {
-        const workers = [];
-        for (let k = 0; k < 4; k++) workers.push(new Worker(body, { eval: true }));
-        await Promise.all(workers.map((w) => new Promise((resolve) => w.once('message', resolve))));
-        await new Promise((resolve) => setTimeout(resolve, round % 10));
-        await Promise.all(workers.map((w) => w.terminate()));
-      }
-      console.log('all stopped');
-    })();`);
-  assert.strictEqual(r.signal, null, r.stderr);
-  assert.strictEqual(r.stderr, '');
-  assert.strictEqual(r.status, 0);
-  assert.strictEqual(r.stdout, 'all stopped\n');
+  terminateWorkers(`
+    for (let i = 0; i < 10; i++) weft.spawn(() => weft.sleep(3600));
+    const a = new weft.Queue();
+    const b = new weft.Queue();
+    (async () => { for (;;) { a.putNowait(1); await b.get(); } })();
+    (async () => { for (;;) { await a.get(); b.putNowait(1); } })();
+    ready();`, { count: 4, pauses: Array.from({ length: 20 }, (_, round) => round % 10) });
 });

@@ -82,8 +82,16 @@ WEFT_API int weft_task_uncancel(weft_task_t *task);
 
 WEFT_API const char *weft_task_name(const weft_task_t *task);
 WEFT_API int weft_task_set_name(weft_task_t *task, const char *name);
-/* The future the task waits on now (borrowed), or NULL. */
+/* The future the task waits on now (borrowed), or NULL; for a step-driven task given one by
+ * weft_task_set_awaiting, that one. */
 WEFT_API weft_future_t *weft_task_awaiting(const weft_task_t *task);
+/* For a step-driven task whose coroutine goes on by itself between steps (a runtime resumes
+ * it, the task meanwhile waiting on a future of the binding's): `future` (NULL: none) is what
+ * the coroutine awaits now. While the task waits, weft_task_cancel cancels it at once, as
+ * asyncio's Task.cancel() cancels the future its coroutine awaits, and queues the task's next
+ * step ahead of that future's callbacks (throw_code 0, the future it suspended on still
+ * pending): the binding hears of the cancellation before its coroutine does. */
+WEFT_API int weft_task_set_awaiting(weft_task_t *task, weft_future_t *future);
 
 /* The task running now on `loop`, or NULL outside any task. Borrowed. */
 WEFT_API weft_task_t *weft_current_task(weft_loop_t *loop);
