@@ -341,3 +341,35 @@ int weftgo_start_stream_server(weft_loop_t *loop, uintptr_t handle, const char *
                                weft_future_t **out);
 int64_t weftgo_stream_partial(const weft_future_t *future, weftgo_slice_t dst);
 int weftgo_stream_readuntil(weft_stream_reader_t *reader, weftgo_slice_t sep, weft_future_t **out);
+
+/* ---- Socket addresses (addr.go) ---- */
+%{
+#include <sys/socket.h>
+
+/* weft_sockaddr_decode of the raw address in sa (its length as the kernel gave it, or the
+ * buffer's): returns the family or an error code, with the port, the IPv6 scope and the
+ * text (the numeric host, or a Unix name whose leading NUL marks an abstract one) copied
+ * into text as far as it fits, its full length in *text_len. */
+static int weftgo_sockaddr_decode(weftgo_slice_t sa, weftgo_slice_t text, int *port,
+                                  unsigned *scope_id, int *text_len) {
+  weft_sockaddr_parts_t parts;
+  int rc = weft_sockaddr_decode((const struct sockaddr *)sa.array, (size_t)sa.len, &parts);
+  if (rc != 0) return rc;
+  const char *src = parts.family == AF_UNIX ? parts.path : parts.host;
+  size_t n = parts.family == AF_UNIX ? parts.path_len : strlen(parts.host);
+  *port = parts.port;
+  *scope_id = parts.scope_id;
+  *text_len = (int)n;
+  if (n > (size_t)text.len) n = (size_t)text.len;
+  if (n > 0) memcpy(text.array, src, n);
+  return parts.family;
+}
+%}
+%typemap(gotype) int *port "*int32"
+%typemap(imtype) int *port "*int32"
+%typemap(gotype) unsigned *scope_id "*uint32"
+%typemap(imtype) unsigned *scope_id "*uint32"
+%typemap(gotype) int *text_len "*int32"
+%typemap(imtype) int *text_len "*int32"
+int weftgo_sockaddr_decode(weftgo_slice_t sa, weftgo_slice_t text, int *port, unsigned *scope_id,
+                           int *text_len);
