@@ -373,3 +373,49 @@ static int weftgo_sockaddr_decode(weftgo_slice_t sa, weftgo_slice_t text, int *p
 %typemap(imtype) int *text_len "*int32"
 int weftgo_sockaddr_decode(weftgo_slice_t sa, weftgo_slice_t text, int *port, unsigned *scope_id,
                            int *text_len);
+
+/* ---- Protocol-style clients (protocol_client.go) ---- */
+%{
+/* asyncio's create_connection / create_unix_connection for the Go protocol behind handle,
+ * which the protocol trampolines take as their arg (connection_lost deletes it; before
+ * connection_made the core calls nothing, and the handle stays Go's). host is copied: a
+ * name or address, or a Unix path whose leading NUL marks an abstract name. */
+static int weftgo_create_connection(weft_loop_t *loop, uintptr_t handle, weftgo_slice_t host,
+                                    int port, int unix_path, int family,
+                                    weft_tls_context_t *tls, const char *server_name,
+                                    weft_future_t **out) {
+  if (out == NULL) return WEFT_EINVAL;
+  *out = NULL;
+  char *name = malloc((size_t)host.len + 1);
+  if (name == NULL) return WEFT_ENOMEM;
+  if (host.len > 0) memcpy(name, host.array, (size_t)host.len);
+  name[host.len] = 0;
+  weft_protocol_t p;
+  memset(&p, 0, sizeof(p));
+  p.size = sizeof(p);
+  p.connection_made = weftgoConnectionMade;
+  p.data_received = weftgoDataReceived;
+  p.eof_received = weftgoEofReceived;
+  p.connection_lost = weftgoConnectionLost;
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.family = family;
+  weft_tls_options_t to;
+  weft_tls_options_init(&to);
+  if (tls) {
+    to.context = tls;
+    to.server_hostname = server_name && *server_name ? server_name : NULL;
+    co.tls = &to;
+  }
+  int rc;
+  if (unix_path)
+    rc = weft_create_unix_connection(loop, &p, (void *)handle, name, (size_t)host.len, &co, out);
+  else
+    rc = weft_create_connection(loop, &p, (void *)handle, name, port, &co, out);
+  free(name);
+  return rc;
+}
+%}
+int weftgo_create_connection(weft_loop_t *loop, uintptr_t handle, weftgo_slice_t host, int port,
+                             int unix_path, int family, weft_tls_context_t *tls,
+                             const char *server_name, weft_future_t **out);
