@@ -161,3 +161,33 @@ func TestAwaitDeadlineRacesCompletion(t *testing.T) {
 		}
 	}
 }
+
+// An Await whose deadline is armed still ends with ErrClosed when the loop closes first,
+// and its timer goes with the loop.
+func TestAwaitDeadlineAcrossClose(t *testing.T) {
+	l, err := NewLoop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := l.SleepFuture(time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	d := newAwaitDeadline()
+	if err := l.call(func() error { d.arm(f.st, 3600); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	res := make(chan error, 1)
+	go func() { _, err := f.wait(ctx, d); res <- err }()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-res; !errors.Is(err, ErrClosed) || isExpiry(err) {
+		t.Fatalf("await across Close: %v", err)
+	}
+	if d.handle != 0 {
+		t.Fatal("the deadline's timer handle outlived the loop")
+	}
+}
