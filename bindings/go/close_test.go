@@ -54,31 +54,35 @@ func TestCloseCancelsLeftoverTasks(t *testing.T) {
 	}
 }
 
-// A Close while another is waiting for the tasks waits too, and returns once the loop is
-// closed.
+// A Close while another waits for the tasks returns once the loop is closed, not before.
 func TestCloseTwiceWhileDraining(t *testing.T) {
 	l, err := NewLoop()
 	if err != nil {
 		t.Fatal(err)
 	}
 	release := make(chan struct{})
-	running := make(chan struct{})
+	running, cancelled := make(chan struct{}), make(chan struct{})
 	_, _ = l.Spawn("", func(ctx context.Context) (any, error) {
 		close(running)
 		<-ctx.Done()
+		close(cancelled)
 		<-release
 		return nil, ctx.Err()
 	})
 	<-running
 	first := make(chan error, 1)
 	go func() { first <- l.Close() }()
+	<-cancelled // the first Close is waiting for this task
 	second := make(chan error, 1)
 	go func() { second <- l.Close() }()
 	close(release)
-	if err := <-first; err != nil {
+	if err := <-second; err != nil {
 		t.Fatal(err)
 	}
-	if err := <-second; err != nil {
+	if _, err := l.Spawn("", func(context.Context) (any, error) { return nil, nil }); !errors.Is(err, ErrLoopClosed) {
+		t.Fatalf("the second Close returned before the loop closed: %v", err)
+	}
+	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
 }
