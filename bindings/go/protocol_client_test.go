@@ -266,4 +266,26 @@ func TestDialProtocolTLS(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatal(err)
 	}
+
+	// Over a Unix socket: no host to take SNI from, so the configuration names it.
+	uln, err := tls.Listen("unix", t.TempDir()+"/tls", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uln.Close()
+	served = serveOnce(t, uln, 4, []byte("pong"))
+	p = newClientRecorder(l, []byte("ping"), []byte("pong"))
+	cfg := &TLSConfig{RootCAs: certPEM, ServerName: "localhost"}
+	if _, err := l.DialProtocolTLS(context.Background(), "unix", uln.Addr().String(), cfg, func() Protocol { return p }); err != nil {
+		t.Fatal(err)
+	}
+	if b := p.received(t, 4); string(b) != "pong" {
+		t.Fatalf("over Unix: got %q", b)
+	}
+	if err := <-p.lost; err != nil {
+		t.Fatalf("connection_lost: %v", err)
+	}
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
 }
