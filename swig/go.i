@@ -419,3 +419,13 @@ static int weftgo_create_connection(weft_loop_t *loop, uintptr_t handle, weftgo_
 int weftgo_create_connection(weft_loop_t *loop, uintptr_t handle, weftgo_slice_t host, int port,
                              int unix_path, int family, weft_tls_context_t *tls,
                              const char *server_name, weft_future_t **out);
+
+/* ---- Tasks (task.go) ---- */
+%{
+/* Ends a step-driven task as cancelled, with its cancellation's own message: that is what
+ * weft_task_fail does for a NULL message, which a Go string can never be. */
+static int weftgo_task_fail_cancelled(weft_task_t *task) {
+  return weft_task_fail(task, WEFT_ECANCELLED, NULL, NULL, NULL);
+}
+%}
+int weftgo_task_fail_cancelled(weft_task_t *task);

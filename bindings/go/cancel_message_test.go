@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"weft.dev/weft/internal/raw"
 )
 
 // cancelMessage is the message an ErrCancelled carries ("" for none).
@@ -86,5 +88,28 @@ func TestTaskCancelWithMessage(t *testing.T) {
 	_, err = inner.Await(context.Background())
 	if got := cancelMessage(t, err); got != "shutting down" {
 		t.Fatalf("inner %q", got)
+	}
+}
+
+// Cancelled before its first step, the function never runs and the task still ends with
+// the message (asyncio: a task cancelled before it starts raises CancelledError(msg)).
+func TestTaskCancelWithMessageBeforeStart(t *testing.T) {
+	l := newLoop(t)
+	ran := make(chan struct{}, 1)
+	task, err := l.spawn("", func(context.Context) (any, error) { ran <- struct{}{}; return nil, nil }, func(p taskPtr) error {
+		raw.Weft_task_cancel(p, "early") // on the loop, before the first step is due
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = task.Await(context.Background())
+	if got := cancelMessage(t, err); got != "early" {
+		t.Fatalf("message %q", got)
+	}
+	select {
+	case <-ran:
+		t.Fatal("the function ran")
+	default:
 	}
 }

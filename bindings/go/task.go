@@ -95,7 +95,7 @@ func (ts *taskState) step(task taskPtr, throwCode int) {
 		// the function never runs.
 		ts.started = true
 		ts.end()
-		raw.Weft_task_fail(task, throwCode, "", 0, nil)
+		raw.Weftgo_task_fail_cancelled(task)
 		return
 	}
 	if !ts.started {
