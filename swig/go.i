@@ -341,3 +341,91 @@ int weftgo_start_stream_server(weft_loop_t *loop, uintptr_t handle, const char *
                                weft_future_t **out);
 int64_t weftgo_stream_partial(const weft_future_t *future, weftgo_slice_t dst);
 int weftgo_stream_readuntil(weft_stream_reader_t *reader, weftgo_slice_t sep, weft_future_t **out);
+
+/* ---- Socket addresses (addr.go) ---- */
+%{
+#include <sys/socket.h>
+
+/* weft_sockaddr_decode of the raw address in sa (its length as the kernel gave it, or the
+ * buffer's): returns the family or an error code, with the port, the IPv6 scope and the
+ * text (the numeric host, or a Unix name whose leading NUL marks an abstract one) copied
+ * into text as far as it fits, its full length in *text_len. */
+static int weftgo_sockaddr_decode(weftgo_slice_t sa, weftgo_slice_t text, int *port,
+                                  unsigned *scope_id, int *text_len) {
+  weft_sockaddr_parts_t parts;
+  int rc = weft_sockaddr_decode((const struct sockaddr *)sa.array, (size_t)sa.len, &parts);
+  if (rc != 0) return rc;
+  const char *src = parts.family == AF_UNIX ? parts.path : parts.host;
+  size_t n = parts.family == AF_UNIX ? parts.path_len : strlen(parts.host);
+  *port = parts.port;
+  *scope_id = parts.scope_id;
+  *text_len = (int)n;
+  if (n > (size_t)text.len) n = (size_t)text.len;
+  if (n > 0) memcpy(text.array, src, n);
+  return parts.family;
+}
+%}
+%typemap(gotype) int *port "*int32"
+%typemap(imtype) int *port "*int32"
+%typemap(gotype) unsigned *scope_id "*uint32"
+%typemap(imtype) unsigned *scope_id "*uint32"
+%typemap(gotype) int *text_len "*int32"
+%typemap(imtype) int *text_len "*int32"
+int weftgo_sockaddr_decode(weftgo_slice_t sa, weftgo_slice_t text, int *port, unsigned *scope_id,
+                           int *text_len);
+
+/* ---- Protocol-style clients (protocol_client.go) ---- */
+%{
+/* asyncio's create_connection / create_unix_connection for the Go protocol behind handle,
+ * which the protocol trampolines take as their arg (connection_lost deletes it; before
+ * connection_made the core calls nothing, and the handle stays Go's). host is copied: a
+ * name or address, or a Unix path whose leading NUL marks an abstract name. */
+static int weftgo_create_connection(weft_loop_t *loop, uintptr_t handle, weftgo_slice_t host,
+                                    int port, int unix_path, int family,
+                                    weft_tls_context_t *tls, const char *server_name,
+                                    weft_future_t **out) {
+  if (out == NULL) return WEFT_EINVAL;
+  *out = NULL;
+  char *name = malloc((size_t)host.len + 1);
+  if (name == NULL) return WEFT_ENOMEM;
+  if (host.len > 0) memcpy(name, host.array, (size_t)host.len);
+  name[host.len] = 0;
+  weft_protocol_t p;
+  memset(&p, 0, sizeof(p));
+  p.size = sizeof(p);
+  p.connection_made = weftgoConnectionMade;
+  p.data_received = weftgoDataReceived;
+  p.eof_received = weftgoEofReceived;
+  p.connection_lost = weftgoConnectionLost;
+  weft_connect_options_t co;
+  weft_connect_options_init(&co);
+  co.family = family;
+  weft_tls_options_t to;
+  weft_tls_options_init(&to);
+  if (tls) {
+    to.context = tls;
+    to.server_hostname = server_name && *server_name ? server_name : NULL;
+    co.tls = &to;
+  }
+  int rc;
+  if (unix_path)
+    rc = weft_create_unix_connection(loop, &p, (void *)handle, name, (size_t)host.len, &co, out);
+  else
+    rc = weft_create_connection(loop, &p, (void *)handle, name, port, &co, out);
+  free(name);
+  return rc;
+}
+%}
+int weftgo_create_connection(weft_loop_t *loop, uintptr_t handle, weftgo_slice_t host, int port,
+                             int unix_path, int family, weft_tls_context_t *tls,
+                             const char *server_name, weft_future_t **out);
+
+/* ---- Tasks (task.go) ---- */
+%{
+/* Ends a step-driven task as cancelled, with its cancellation's own message: that is what
+ * weft_task_fail does for a NULL message, which a Go string can never be. */
+static int weftgo_task_fail_cancelled(weft_task_t *task) {
+  return weft_task_fail(task, WEFT_ECANCELLED, NULL, NULL, NULL);
+}
+%}
+int weftgo_task_fail_cancelled(weft_task_t *task);

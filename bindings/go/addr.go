@@ -5,52 +5,49 @@ import (
 	"net"
 	"net/netip"
 	"syscall"
+
+	"weft.dev/weft/internal/raw"
 )
 
-// The core hands addresses over as raw struct sockaddr bytes (Linux's layout, in the host's
-// byte order but for the port, which is in network order).
+// The core hands addresses over as raw struct sockaddr bytes, which it also takes apart
+// (weft_sockaddr_decode), as it does for Python and Node.
 
 // addrOf turns raw sockaddr bytes into a net.Addr of the network's kind; nil if it cannot.
+// An abstract Unix name (a leading NUL) is "@name", as package net spells it.
 func addrOf(network string, sa []byte) net.Addr {
-	if len(sa) < 2 {
+	var text [128]byte
+	var port, n int32
+	var scope uint32
+	family := raw.Weftgo_sockaddr_decode(sa, text[:], &port, &scope, &n)
+	if family < 0 || int(n) > len(text) {
 		return nil
 	}
-	switch binary.NativeEndian.Uint16(sa) {
-	case syscall.AF_INET:
-		if len(sa) < 8 {
+	name := text[:n]
+	udp := network == "udp" || network == "udp4" || network == "udp6"
+	switch family {
+	case syscall.AF_INET, syscall.AF_INET6:
+		ip := net.ParseIP(string(name))
+		if ip == nil {
 			return nil
 		}
-		ip := net.IP(append([]byte(nil), sa[4:8]...))
-		port := int(binary.BigEndian.Uint16(sa[2:4]))
-		if network == "udp" || network == "udp4" || network == "udp6" {
-			return &net.UDPAddr{IP: ip, Port: port}
+		if ip4 := ip.To4(); ip4 != nil && family == syscall.AF_INET {
+			ip = ip4
 		}
-		return &net.TCPAddr{IP: ip, Port: port}
-	case syscall.AF_INET6:
-		if len(sa) < 28 {
-			return nil
-		}
-		ip := net.IP(append([]byte(nil), sa[8:24]...))
-		port := int(binary.BigEndian.Uint16(sa[2:4]))
 		zone := ""
-		if id := binary.NativeEndian.Uint32(sa[24:28]); id != 0 {
-			if ifi, err := net.InterfaceByIndex(int(id)); err == nil {
+		if scope != 0 {
+			if ifi, err := net.InterfaceByIndex(int(scope)); err == nil {
 				zone = ifi.Name
 			}
 		}
-		if network == "udp" || network == "udp4" || network == "udp6" {
-			return &net.UDPAddr{IP: ip, Port: port, Zone: zone}
+		if udp {
+			return &net.UDPAddr{IP: ip, Port: int(port), Zone: zone}
 		}
-		return &net.TCPAddr{IP: ip, Port: port, Zone: zone}
+		return &net.TCPAddr{IP: ip, Port: int(port), Zone: zone}
 	case syscall.AF_UNIX:
-		path := sa[2:]
-		for i, b := range path {
-			if b == 0 {
-				path = path[:i]
-				break
-			}
+		if len(name) > 0 && name[0] == 0 {
+			name[0] = '@'
 		}
-		return &net.UnixAddr{Name: string(path), Net: "unix"}
+		return &net.UnixAddr{Name: string(name), Net: "unix"}
 	}
 	return nil
 }

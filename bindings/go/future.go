@@ -2,8 +2,10 @@ package weft
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"runtime/cgo"
+	"time"
 
 	"weft.dev/weft/internal/raw"
 )
@@ -24,6 +26,11 @@ type futureState struct {
 	done chan struct{} // closed once val and err are set
 	val  any
 	err  error
+
+	// Loop goroutine only: the outcome reached the Go side (the done callback ran, or the
+	// loop closed), and the deadlines of Awaits still waiting for that.
+	delivered bool
+	deadlines []*awaitDeadline
 }
 
 // Future is a core future seen from Go: Await it from any goroutine.
@@ -48,6 +55,8 @@ func (l *Loop) attach(st *futureState, ptr futPtr) {
 func (st *futureState) onDone(f futPtr) {
 	st.handle.Delete()
 	st.handle = 0
+	st.delivered = true
+	st.disarmDeadlines()
 	st.val, st.err = st.take(f)
 	close(st.done)
 }
@@ -57,6 +66,7 @@ func (st *futureState) release() {
 	if st.ptr == 0 {
 		return
 	}
+	st.disarmDeadlines()
 	if st.handle != 0 {
 		raw.Weft_future_remove_done_callback(st.ptr, raw.WeftgoFutureDone, uintptr(st.handle))
 		st.handle.Delete()
@@ -69,6 +79,8 @@ func (st *futureState) release() {
 
 // abandon ends the state when its loop closes: a goroutine still waiting gets err.
 func (st *futureState) abandon(err error) {
+	st.delivered = true
+	st.disarmDeadlines()
 	if st.handle != 0 {
 		st.handle.Delete()
 		st.handle = 0
@@ -103,9 +115,22 @@ func (l *Loop) start(op func() (futPtr, int), take takeFn) (*Future, error) {
 	return f, nil
 }
 
-// Await waits for the future's outcome. When ctx ends first the core future is cancelled
-// (asyncio's semantics: it may still finish otherwise, and then that outcome is returned);
-// a future that ends cancelled so gives an error that is both ctx.Err() and ErrCancelled.
+// adopt gives the Go side a Future for ptr, taking over the reference the caller holds.
+// Loop goroutine.
+func (l *Loop) adopt(ptr futPtr, take takeFn) *Future {
+	st := &futureState{l: l, take: take, done: make(chan struct{})}
+	l.attach(st, ptr)
+	f := &Future{l: l, st: st}
+	runtime.AddCleanup(f, func(st *futureState) { _ = st.l.post(st.release) }, st)
+	return f
+}
+
+// Await waits for the future's outcome. When ctx is cancelled first the core future is
+// cancelled (asyncio's semantics: it may still finish otherwise, and then that outcome is
+// returned); a future that ends cancelled so gives an error that is both ctx.Err() and
+// ErrCancelled. ctx's deadline is armed as a timer on the loop's clock when Await starts,
+// and expires as asyncio.wait_for's timeout does: the error is ErrTimeout and
+// context.DeadlineExceeded (and ErrCancelled when the expiry cancelled the future).
 func (f *Future) Await(ctx context.Context) (any, error) {
 	if f == nil || f.st == nil {
 		return nil, ErrInval
@@ -120,17 +145,42 @@ func (f *Future) Await(ctx context.Context) (any, error) {
 	if f.l.onLoop() {
 		return nil, ErrOnLoop
 	}
+	var d *awaitDeadline
+	if when, ok := ctx.Deadline(); ok && !errors.Is(ctx.Err(), context.Canceled) {
+		d = newAwaitDeadline()
+		if f.l.post(func() { d.arm(st, time.Until(when).Seconds()) }) != nil {
+			d = nil // the loop is closing: st.done closes with ErrClosed
+		}
+	}
+	return f.wait(ctx, d)
+}
+
+// wait is Await once the deadline (nil: none) is on its way to the loop.
+func (f *Future) wait(ctx context.Context, d *awaitDeadline) (any, error) {
+	st := f.st
 	select {
 	case <-st.done:
-		return st.val, st.err
+		return d.outcome(st)
 	case <-ctx.Done():
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && d.decides() {
+		// Go's clock saw the deadline pass; the loop's timer says what that means.
+		<-st.done
+		return d.outcome(st)
+	}
+	msg := "context: " + ctx.Err().Error()
+	if e, ok := context.Cause(ctx).(*Error); ok && e.Code == ErrCancelled.Code {
+		msg = e.Message // a task's cancellation passes its message on, as asyncio's does
 	}
 	_ = f.l.post(func() {
 		if st.ptr != 0 && raw.Weft_future_done(st.ptr) == 0 {
-			raw.Weft_future_cancel(st.ptr, "context: "+ctx.Err().Error())
+			raw.Weft_future_cancel(st.ptr, msg)
 		}
 	})
 	<-st.done
+	if d.expired() {
+		return d.outcome(st)
+	}
 	if e, ok := st.err.(*Error); ok && e.Code == ErrCancelled.Code {
 		return nil, &cancelError{ctxErr: ctx.Err(), core: e}
 	}
@@ -148,7 +198,11 @@ func (f *Future) Done() <-chan struct{} {
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // Cancel asks the core to cancel the future: true if it was pending.
-func (f *Future) Cancel() (bool, error) {
+func (f *Future) Cancel() (bool, error) { return f.CancelWithMessage("") }
+
+// CancelWithMessage is asyncio's Future.cancel(msg): the ErrCancelled that Await then
+// returns carries msg as its Message (errors.As to a *Error).
+func (f *Future) CancelWithMessage(msg string) (bool, error) {
 	if f == nil || f.st == nil {
 		return false, ErrInval
 	}
@@ -157,7 +211,7 @@ func (f *Future) Cancel() (bool, error) {
 		if f.st.ptr == 0 {
 			return ErrClosed
 		}
-		cancelled = raw.Weft_future_cancel(f.st.ptr, "") == 1
+		cancelled = raw.Weft_future_cancel(f.st.ptr, msg) == 1
 		return nil
 	})
 	return cancelled, err

@@ -25,11 +25,12 @@ type Loop struct {
 	ptr loopPtr // used on the loop goroutine only
 	tid int     // the loop goroutine's OS thread (0: unknown)
 
-	mu      sync.Mutex
-	queue   []func() // posted, not yet run
-	spare   []func() // the previous batch's slice, reused
-	woken   bool     // a wake-up is posted and has not yet been drained
-	closing bool     // Close was called: posts are refused
+	mu          sync.Mutex
+	queue       []func() // posted, not yet run
+	spare       []func() // the previous batch's slice, reused
+	woken       bool     // a wake-up is posted and has not yet been drained
+	closing     bool     // Close has ended the tasks, or the loop stopped: posts are refused
+	closeCalled bool     // Close was called (it may still be waiting for the tasks to end)
 	// closing, readable without the lock by the loop goroutine between iterations.
 	stopping atomic.Bool
 	drain    cgo.Handle
@@ -184,8 +185,13 @@ func (l *Loop) Time() (float64, error) {
 	return t, err
 }
 
-// Close stops the loop, closes it (what is still pending there ends with ErrClosed) and
-// waits for its goroutine to end. Closing twice is harmless.
+// Close ends the loop as asyncio.run does when its main coroutine returns: it cancels the
+// tasks still unfinished and waits until they have finished (their functions see their
+// contexts cancelled, and may still wait for the loop while they clean up), then stops
+// and closes the loop (what is still pending there, tasks started meanwhile included,
+// ends with ErrClosed) and waits for its goroutine to end. A task function that ignores
+// its context keeps Close waiting, as such a coroutine keeps asyncio.run; so does calling
+// Close from a task's own function. Closing twice is harmless.
 func (l *Loop) Close() error {
 	if l == nil {
 		return ErrLoopClosed
@@ -194,11 +200,18 @@ func (l *Loop) Close() error {
 		return ErrOnLoop // it would wait for its own goroutine to end
 	}
 	l.mu.Lock()
-	if l.closing {
+	if l.closeCalled {
 		l.mu.Unlock()
 		<-l.done
 		return nil
 	}
+	l.closeCalled = true
+	l.mu.Unlock()
+	finished := make(chan struct{})
+	if l.post(func() { l.cancelLeftovers(func() { close(finished) }) }) == nil {
+		<-finished
+	}
+	l.mu.Lock()
 	l.closing = true
 	l.stopping.Store(true)
 	// weft_loop_stop is thread-safe; the loop goroutine sees closing once run_forever ends.
@@ -206,4 +219,46 @@ func (l *Loop) Close() error {
 	l.mu.Unlock()
 	<-l.done
 	return codeError(rc)
+}
+
+// cancelLeftovers cancels every unfinished task of the loop (the core's, those of other
+// bindings included, as asyncio.all_tasks) and calls finished once all of them are done.
+// Loop goroutine.
+func (l *Loop) cancelLeftovers(finished func()) {
+	tasks := make([]taskPtr, 64)
+	for {
+		n := int(raw.Weftgo_all_tasks(l.ptr, tasks))
+		if n <= len(tasks) {
+			tasks = tasks[:n]
+			break
+		}
+		tasks = make([]taskPtr, n)
+	}
+	if len(tasks) == 0 {
+		finished()
+		return
+	}
+	futs := make([]futPtr, len(tasks))
+	for i, t := range tasks {
+		futs[i] = futPtr(raw.Weft_task_future(t).Swigcptr())
+	}
+	var all futPtr
+	if rc := raw.Weft_gather(l.ptr, futs, 1, &all); rc != 0 {
+		finished() // no memory to wait with: the tasks end with ErrClosed instead
+		return
+	}
+	for _, t := range tasks {
+		raw.Weft_task_cancel(t, "")
+	}
+	var h cgo.Handle
+	h = cgo.NewHandle(func(futPtr) {
+		h.Delete()
+		raw.Weft_future_release(all)
+		finished()
+	})
+	if rc := raw.Weft_future_add_done_callback(all, raw.WeftgoFutureDone, uintptr(h)); rc != 0 {
+		h.Delete()
+		raw.Weft_future_release(all)
+		finished()
+	}
 }

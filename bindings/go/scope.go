@@ -15,7 +15,7 @@ type taskKey struct{}
 // scope is one block of a task's function that a cancellation can reach: the function
 // itself, a TaskGroup's body or a Timeout's. Loop goroutine only.
 type scope struct {
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	// onCancel, when set, is told of a cancellation delivered to the scope (a TaskGroup
 	// waiting for its children passes it on to the core's exit future).
 	onCancel func()
@@ -40,7 +40,7 @@ func (ts *taskState) deliverCancel() {
 	}
 	sc := ts.scopes[len(ts.scopes)-1]
 	sc.delivered.Add(1)
-	sc.cancel()
+	sc.cancel(ts.cancelCause())
 	if sc.onCancel != nil {
 		sc.onCancel()
 	}
@@ -48,7 +48,7 @@ func (ts *taskState) deliverCancel() {
 
 // pushScope opens a block inside the task's function whose context derives from parent.
 func (ts *taskState) pushScope(parent context.Context) (context.Context, *scope) {
-	ctx, cancel := context.WithCancel(parent)
+	ctx, cancel := context.WithCancelCause(parent)
 	sc := &scope{cancel: cancel}
 	ts.scopes = append(ts.scopes, sc)
 	return ctx, sc
@@ -57,7 +57,7 @@ func (ts *taskState) pushScope(parent context.Context) (context.Context, *scope)
 // popScope closes the block; propagate passes a cancellation that leaves it on to the
 // block around it, as a CancelledError that goes through the end of an asyncio block.
 func (ts *taskState) popScope(sc *scope, propagate bool) {
-	sc.cancel()
+	sc.cancel(nil)
 	for i := len(ts.scopes) - 1; i >= 0; i-- {
 		if ts.scopes[i] == sc {
 			ts.scopes = append(ts.scopes[:i], ts.scopes[i+1:]...)

@@ -2,6 +2,7 @@ package weft
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"runtime/cgo"
 
@@ -28,9 +29,12 @@ type taskState struct {
 	body   func(ctx context.Context) (any, error)
 	handle cgo.Handle
 	gate   futPtr // the future the core sees the task wait on; one reference held
-	cancel context.CancelFunc
+	cancel context.CancelCauseFunc
 	ptr    taskPtr // borrowed: the task outlives its steps
-	task   *Task
+	// The message of the latest cancellation delivered (asyncio's cancel(msg)), which the
+	// function's context carries as its cause. Loop goroutine only.
+	cancelMsg string
+	task      *Task
 	// The blocks the function is inside (TaskGroup, Timeout), innermost last, each with
 	// its own context; [0] is the function's. A cancellation reaches the innermost, as
 	// asyncio's reaches the await inside the innermost block. Loop goroutine only.
@@ -91,12 +95,12 @@ func (ts *taskState) step(task taskPtr, throwCode int) {
 		// the function never runs.
 		ts.started = true
 		ts.end()
-		raw.Weft_task_fail(task, throwCode, "", 0, nil)
+		raw.Weftgo_task_fail_cancelled(task)
 		return
 	}
 	if !ts.started {
 		ts.started = true
-		ctx, cancel := context.WithCancel(context.WithValue(context.Background(), taskKey{}, ts))
+		ctx, cancel := context.WithCancelCause(context.WithValue(context.Background(), taskKey{}, ts))
 		ts.cancel = cancel
 		ts.scopes = []*scope{{cancel: cancel}}
 		go func() {
@@ -127,6 +131,10 @@ func (ts *taskState) step(task taskPtr, throwCode int) {
 	// A request withdrawn meanwhile (a Timeout's, by its exit, while the function ran on)
 	// is not delivered.
 	if throwCode == int(raw.WEFT_ECANCELLED) || (ts.gate != 0 && raw.Weft_future_cancelled(ts.gate) == 1) {
+		if ts.gate != 0 && raw.Weft_future_cancelled(ts.gate) == 1 {
+			// The task's cancel(msg) cancelled the gate with the message.
+			ts.cancelMsg = raw.Weft_future_error_message(ts.gate)
+		}
 		if raw.Weft_task_cancelling(task) > 0 {
 			ts.deliverCancel()
 		}
@@ -154,10 +162,10 @@ func (ts *taskState) step(task taskPtr, throwCode int) {
 // called for tasks still pending when their loop closes.
 func (ts *taskState) end() {
 	if ts.cancel != nil {
-		ts.cancel()
+		ts.cancel(nil)
 	}
 	for _, sc := range ts.scopes {
-		sc.cancel()
+		sc.cancel(nil)
 	}
 	if ts.handle != 0 {
 		ts.handle.Delete()
@@ -181,8 +189,18 @@ func (ts *taskState) finish(task taskPtr) int {
 		return rc
 	}
 	code := errorCode(ts.err)
+	msg := ts.err.Error()
+	if code == int(raw.WEFT_ECANCELLED) {
+		// A cancellation let through keeps its message, as a CancelledError re-raised does;
+		// a bare context.Canceled is the one its context was cancelled with.
+		msg = ts.cancelMsg
+		var we *Error
+		if errors.As(ts.err, &we) && we.Code == code {
+			msg = we.Message
+		}
+	}
 	h := cgo.NewHandle(ts.err)
-	if rc := raw.Weft_task_fail(task, code, ts.err.Error(), uintptr(h), raw.WeftgoFreeHandle); rc != code {
+	if rc := raw.Weft_task_fail(task, code, msg, uintptr(h), raw.WeftgoFreeHandle); rc != code {
 		return rc
 	}
 	return 0
@@ -226,15 +244,26 @@ func (t *Task) future() *Future {
 	return t.Future
 }
 
+// cancelCause is what the task's contexts are cancelled with: ErrCancelled with the
+// cancellation's message (context.Cause gives it to the function).
+func (ts *taskState) cancelCause() error {
+	return &Error{Code: int(raw.WEFT_ECANCELLED), Message: ts.cancelMsg}
+}
+
 // Cancel requests the task's cancellation (asyncio's Task.cancel): true if requested,
 // false if the task is already done.
-func (t *Task) Cancel() (bool, error) {
+func (t *Task) Cancel() (bool, error) { return t.CancelWithMessage("") }
+
+// CancelWithMessage is asyncio's Task.cancel(msg): the function's context is cancelled with
+// an ErrCancelled cause carrying msg (context.Cause), and the task's ErrCancelled carries it
+// too, unless the function ends with a cancellation of its own.
+func (t *Task) CancelWithMessage(msg string) (bool, error) {
 	l, err := t.loop()
 	if err != nil {
 		return false, err
 	}
 	var ok bool
-	err = l.call(func() error { ok = raw.Weft_task_cancel(t.ptr, "") == 1; return nil })
+	err = l.call(func() error { ok = raw.Weft_task_cancel(t.ptr, msg) == 1; return nil })
 	return ok, err
 }
 
