@@ -2,6 +2,8 @@
  * as_completed, driven from stackful tasks. */
 #include "weft_test.h"
 
+#include <unistd.h>
+
 /* ---- Helpers -------------------------------------------------------------------------- */
 
 static weft_loop_t *new_loop(void) {
@@ -723,6 +725,34 @@ WEFT_TEST(wait_for_zero_timeout) {
   weft_future_release(f);
   weft_future_release(done);
   weft_future_release(pending);
+  weft_test_close_loop(loop);
+}
+
+static void set_seven(void *arg) {
+  ASSERT_OK(weft_future_set_result(arg, weft_value_int(7)));
+}
+
+static void block_loop(void *arg) {
+  (void)arg;
+  usleep(50 * 1000);
+}
+
+/* The future completes in the iteration its timeout expires, before the timer runs: its
+ * result has not reached wait_for yet, and the timeout wins, as in asyncio 3.12 and later
+ * (3.11 returned the result). Blocking the loop puts both deadlines in one iteration, in
+ * deadline order. */
+WEFT_TEST(wait_for_timeout_wins_over_result_not_yet_seen) {
+  weft_loop_t *loop = new_loop();
+  weft_future_t *inner, *f;
+  ASSERT_OK(weft_future_new(loop, &inner));
+  ASSERT_OK(weft_call_later(loop, 0.01, set_seven, inner, NULL));
+  ASSERT_OK(weft_wait_for(loop, inner, 0.02, &f));
+  ASSERT_OK(weft_call_soon(loop, block_loop, NULL, NULL));
+  ASSERT_CODE(weft_loop_run_until_complete(loop, f), WEFT_ETIMEDOUT);
+  ASSERT_TRUE(!weft_future_cancelled(inner));
+  ASSERT_EQ(int_result(inner), 7);
+  weft_future_release(f);
+  weft_future_release(inner);
   weft_test_close_loop(loop);
 }
 

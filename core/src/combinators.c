@@ -390,7 +390,16 @@ static void wait_for_inner_done(weft_future_t *inner, void *arg) {
 static void wait_for_expire(void *arg) {
   wait_for_t *w = arg;
   w->timed_out = true;
-  weft_future_cancel(w->inner, NULL);
+  if (!weft_future_done(w->inner)) {
+    weft_future_cancel(w->inner, NULL);
+    return;
+  }
+  /* Done, but its callback has not run yet: asyncio (3.12 on) lets the timeout win here, as
+   * its cancellation reaches the waiting task before the task's wake-up. The future keeps
+   * its outcome. */
+  if (w->future.state == WEFT__PENDING)
+    weft__future_finish(&w->future, WEFT__FINISHED, weft_value_none(), WEFT_ETIMEDOUT, NULL, NULL,
+                        NULL);
 }
 
 int weft_wait_for(weft_loop_t *loop, weft_future_t *future, double timeout, weft_future_t **out) {

@@ -38,8 +38,9 @@ WEFT_API int weft_wait(weft_loop_t *loop, weft_future_t *const *futures, size_t 
                        int return_when, double timeout, weft_future_t **out);
 
 /* A future that takes on `future`'s outcome, or, after `timeout` seconds (negative: none),
- * cancels it, waits until it is done and fails with WEFT_ETIMEDOUT. Cancelling the result
- * cancels `future`. */
+ * cancels it, waits until it is done and fails with WEFT_ETIMEDOUT (also when `future` is
+ * done but its callback has not run yet, as asyncio 3.12 on). Cancelling the result cancels
+ * `future`. */
 WEFT_API int weft_wait_for(weft_loop_t *loop, weft_future_t *future, double timeout,
                            weft_future_t **out);
 
