@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -14,6 +15,10 @@ import (
 
 // yieldEvery is half of the Go runtime's forcePreemptNS (runtime/proc.go).
 const yieldEvery = 5 * time.Millisecond
+
+// stepped, set by tests only, hears after each iteration whether it may have woken a
+// goroutine.
+var stepped atomic.Pointer[func(l *Loop, woke bool)]
 
 // drive runs the loop one iteration at a time and chooses, after each, where to wait for
 // the next. A goroutine blocked in a cgo call keeps its P until sysmon takes it back (20 µs
@@ -24,6 +29,8 @@ const yieldEvery = 5 * time.Millisecond
 // before: after an iteration that called nothing but protocol methods (which wake nobody),
 // and whenever other Ps can run what it woke, since waking a goroutine locked to its
 // thread from the netpoller costs two thread switches (docs/benchmarks.md has both).
+// Which iterations may have woken a goroutine each loop counts for itself, in C
+// (weftgo_loop_run_step, swig/go.i).
 //
 // The loop goroutine yields (runtime.Gosched) once every yieldEvery while it keeps
 // stepping without parking. Sysmon takes the P of a goroutine that has run for 10 ms
@@ -72,15 +79,18 @@ func (l *Loop) drive(p loopPtr) bool {
 		wait := 0
 		woke := false
 		for {
-			wakers := raw.Wakers.Load()
-			if rc := raw.Weft_loop_run_step(p, wait, &timeout); rc != 0 {
+			var stepWoke int32
+			if rc := raw.Weftgo_loop_run_step(p, wait, &timeout, &stepWoke); rc != 0 {
 				failed = codeError(rc)
 				return true
+			}
+			if hook := stepped.Load(); hook != nil {
+				(*hook)(l, stepWoke != 0)
 			}
 			if l.stopping.Load() {
 				return true
 			}
-			woke = woke || raw.Wakers.Load() != wakers
+			woke = woke || stepWoke != 0
 			if now := time.Now(); now.Sub(yielded) >= yieldEvery {
 				yielded = now
 				runtime.Gosched()
