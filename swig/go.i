@@ -86,12 +86,15 @@ static void weftgo_step(weft_task_t *task, int throw_code, void *arg) {
   weftgoStep(task, throw_code, arg);
 }
 
+/* Calls made for every request (the loop's step, a protocol's write) take their handle as
+ * an integer: SWIG's wrappers take a handle as an interface, which allocates to box it on
+ * every call. */
+
 /* weft_loop_run_step, and whether the iteration called into Go in a way that may have woken
  * a goroutine (*woke_out). */
-static int weftgo_loop_run_step(weft_loop_t *loop, int wait, int *timeout_ms_out,
-                                int *woke_out) {
+static int weftgo_loop_run_step(uintptr_t loop, int wait, int *timeout_ms_out, int *woke_out) {
   unsigned long before = weftgo_wakers;
-  int rc = weft_loop_run_step(loop, wait, timeout_ms_out);
+  int rc = weft_loop_run_step((weft_loop_t *)loop, wait, timeout_ms_out);
   *woke_out = weftgo_wakers != before;
   return rc;
 }
@@ -225,7 +228,13 @@ int weftgo_process_start(weft_loop_t *loop, int shell, weftgo_slice_t argz,
 %constant weft_step_fn WeftgoStep = weftgo_step;
 %typemap(gotype) int *woke_out "*int32"
 %typemap(imtype) int *woke_out "*int32"
-int weftgo_loop_run_step(weft_loop_t *loop, int wait, int *timeout_ms_out, int *woke_out);
+int weftgo_loop_run_step(uintptr_t loop, int wait, int *timeout_ms_out, int *woke_out);
+%{
+static int weftgo_transport_write(uintptr_t transport, weftgo_slice_t data) {
+  return weft_transport_write((weft_transport_t *)transport, data.array, (size_t)data.len);
+}
+%}
+int weftgo_transport_write(uintptr_t transport, weftgo_slice_t data);
 %constant weft_protocol_factory_fn WeftgoProtocolFactory = weftgo_protocol_factory;
 
 

@@ -80,7 +80,7 @@ func (l *Loop) drive(p loopPtr) bool {
 		woke := false
 		for {
 			var stepWoke int32
-			if rc := raw.Weftgo_loop_run_step(p, wait, &timeout, &stepWoke); rc != 0 {
+			if rc := raw.Weftgo_loop_run_step(uint64(p), wait, &timeout, &stepWoke); rc != 0 {
 				failed = codeError(rc)
 				return true
 			}
