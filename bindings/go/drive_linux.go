@@ -78,8 +78,8 @@ func (l *Loop) drive(p loopPtr) bool {
 		// Called when the descriptor is readable (or at the start): no need to wait in C.
 		wait := 0
 		woke := false
+		var stepWoke int32
 		for {
-			var stepWoke int32
 			if rc := raw.Weftgo_loop_run_step(uint64(p), wait, &timeout, &stepWoke); rc != 0 {
 				failed = codeError(rc)
 				return true
