@@ -62,6 +62,43 @@ extern void weftgoDataReceived(weft_transport_t *transport, const char *data, si
 extern int weftgoEofReceived(weft_transport_t *transport, void *arg);
 extern void weftgoConnectionLost(weft_transport_t *transport, int error, void *arg);
 
+/* The calls into Go that may make a goroutine runnable: every trampoline but a protocol's
+ * (whose methods only call their transport) and a destructor's. Counted per thread, which
+ * is per loop: a loop calls back only on its own thread, the one its goroutine is locked
+ * to. weftgo_loop_run_step reports whether an iteration made any, so that package weft
+ * chooses where to wait for the next one (drive_linux.go). */
+static _Thread_local unsigned long weftgo_wakers;
+
+static void weftgo_callback(void *arg) {
+  weftgo_wakers++;
+  weftgoCallback(arg);
+}
+static void weftgo_future_done(weft_future_t *future, void *arg) {
+  weftgo_wakers++;
+  weftgoFutureDone(future, arg);
+}
+static int weftgo_predicate(void *arg) {
+  weftgo_wakers++;
+  return weftgoPredicate(arg);
+}
+static void weftgo_step(weft_task_t *task, int throw_code, void *arg) {
+  weftgo_wakers++;
+  weftgoStep(task, throw_code, arg);
+}
+
+/* Calls made for every request (the loop's step, a protocol's write) take their handle as
+ * an integer: SWIG's wrappers take a handle as an interface, which allocates to box it on
+ * every call. */
+
+/* weft_loop_run_step, and whether the iteration called into Go in a way that may have woken
+ * a goroutine (*woke_out). */
+static int weftgo_loop_run_step(uintptr_t loop, int wait, int *timeout_ms_out, int *woke_out) {
+  unsigned long before = weftgo_wakers;
+  int rc = weft_loop_run_step((weft_loop_t *)loop, wait, timeout_ms_out);
+  *woke_out = weftgo_wakers != before;
+  return rc;
+}
+
 /* A server's factory: the Go factory (a handle) makes the protocol object, whose handle is
  * the protocol's arg; connection_lost deletes it. 0 from Go refuses the connection. */
 static int weftgo_protocol_factory(void *factory_arg, weft_protocol_t *protocol_out,
@@ -184,11 +221,20 @@ int weftgo_process_start(weft_loop_t *loop, int shell, weftgo_slice_t argz,
                          int in_fd, int out_mode, int out_fd, int err_mode, int err_fd,
                          weft_process_t **process_out);
 
-%constant weft_callback_fn WeftgoCallback = weftgoCallback;
-%constant weft_future_cb WeftgoFutureDone = weftgoFutureDone;
+%constant weft_callback_fn WeftgoCallback = weftgo_callback;
+%constant weft_future_cb WeftgoFutureDone = weftgo_future_done;
 %constant weft_free_fn WeftgoFreeHandle = weftgoFreeHandle;
-%constant weft_predicate_fn WeftgoPredicate = weftgoPredicate;
-%constant weft_step_fn WeftgoStep = weftgoStep;
+%constant weft_predicate_fn WeftgoPredicate = weftgo_predicate;
+%constant weft_step_fn WeftgoStep = weftgo_step;
+%typemap(gotype) int *woke_out "*int32"
+%typemap(imtype) int *woke_out "*int32"
+int weftgo_loop_run_step(uintptr_t loop, int wait, int *timeout_ms_out, int *woke_out);
+%{
+static int weftgo_transport_write(uintptr_t transport, weftgo_slice_t data) {
+  return weft_transport_write((weft_transport_t *)transport, data.array, (size_t)data.len);
+}
+%}
+int weftgo_transport_write(uintptr_t transport, weftgo_slice_t data);
 %constant weft_protocol_factory_fn WeftgoProtocolFactory = weftgo_protocol_factory;
 
 
@@ -201,6 +247,31 @@ extern void weftgoDatagramReceived(weft_transport_t *transport, const char *data
                                    const struct sockaddr *addr, void *arg);
 extern void weftgoDatagramError(weft_transport_t *transport, int error, void *arg);
 extern void weftgoDatagramLost(weft_transport_t *transport, int error, void *arg);
+
+/* The stream server's and the datagram endpoint's callbacks hand what they get to
+ * goroutines (Accept, ReadFrom): counted as weftgo_wakers says. */
+static int weftgo_stream_client(weft_stream_reader_t *reader, weft_stream_writer_t *writer,
+                                void *arg) {
+  weftgo_wakers++;
+  return weftgoStreamClient(reader, writer, arg);
+}
+static void weftgo_datagram_made(weft_transport_t *transport, void *arg) {
+  weftgo_wakers++;
+  weftgoDatagramMade(transport, arg);
+}
+static void weftgo_datagram_received(weft_transport_t *transport, const char *data, size_t len,
+                                     const struct sockaddr *addr, void *arg) {
+  weftgo_wakers++;
+  weftgoDatagramReceived(transport, data, len, addr, arg);
+}
+static void weftgo_datagram_error(weft_transport_t *transport, int error, void *arg) {
+  weftgo_wakers++;
+  weftgoDatagramError(transport, error, arg);
+}
+static void weftgo_datagram_lost(weft_transport_t *transport, int error, void *arg) {
+  weftgo_wakers++;
+  weftgoDatagramLost(transport, error, arg);
+}
 
 /* A key of a transport's extra information copied into dst: its size, or an error code. */
 static int64_t weftgo_extra_info(const weft_transport_t *transport, int key, weftgo_slice_t dst) {
@@ -236,10 +307,10 @@ static int weftgo_create_datagram_endpoint(weft_loop_t *loop, uintptr_t handle,
   weft_protocol_t p;
   memset(&p, 0, sizeof(p));
   p.size = sizeof(p);
-  p.connection_made = weftgoDatagramMade;
-  p.datagram_received = weftgoDatagramReceived;
-  p.error_received = weftgoDatagramError;
-  p.connection_lost = weftgoDatagramLost;
+  p.connection_made = weftgo_datagram_made;
+  p.datagram_received = weftgo_datagram_received;
+  p.error_received = weftgo_datagram_error;
+  p.connection_lost = weftgo_datagram_lost;
   p.arg_free = weftgoFreeHandle;
   return weft_create_datagram_endpoint(loop, &p, (void *)handle, &o, out);
 }
@@ -284,9 +355,9 @@ static int weftgo_start_stream_server(weft_loop_t *loop, uintptr_t handle, const
   weft_stream_options_init(&so);
   so.server = &sv;
   if (unix_path)
-    return weft_start_unix_server(loop, weftgoStreamClient, (void *)handle, weftgoFreeHandle,
+    return weft_start_unix_server(loop, weftgo_stream_client, (void *)handle, weftgoFreeHandle,
                                   host, strlen(host), &so, out);
-  return weft_start_server(loop, weftgoStreamClient, (void *)handle, weftgoFreeHandle,
+  return weft_start_server(loop, weftgo_stream_client, (void *)handle, weftgoFreeHandle,
                            host && *host ? host : NULL, port, &so, out);
 }
 
@@ -333,7 +404,7 @@ int weftgo_create_datagram_endpoint(weft_loop_t *loop, uintptr_t handle, const c
                                     int port, int family, weft_future_t **out);
 int weftgo_tls_set_alpn(weft_tls_context_t *ctx, weftgo_slice_t packed);
 
-%constant weft_stream_client_fn WeftgoStreamClient = weftgoStreamClient;
+%constant weft_stream_client_fn WeftgoStreamClient = weftgo_stream_client;
 int weftgo_open_stream(weft_loop_t *loop, const char *host, int port, int unix_path, int family,
                        weft_tls_context_t *tls, const char *server_name, weft_future_t **out);
 int weftgo_start_stream_server(weft_loop_t *loop, uintptr_t handle, const char *host, int port,

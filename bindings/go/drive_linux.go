@@ -6,11 +6,19 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"weft.dev/weft/internal/raw"
 )
+
+// yieldEvery is half of the Go runtime's forcePreemptNS (runtime/proc.go).
+const yieldEvery = 5 * time.Millisecond
+
+// stepped, set by tests only, hears after each iteration whether it may have woken a
+// goroutine.
+var stepped atomic.Pointer[func(l *Loop, woke bool)]
 
 // drive runs the loop one iteration at a time and chooses, after each, where to wait for
 // the next. A goroutine blocked in a cgo call keeps its P until sysmon takes it back (20 µs
@@ -21,6 +29,15 @@ import (
 // before: after an iteration that called nothing but protocol methods (which wake nobody),
 // and whenever other Ps can run what it woke, since waking a goroutine locked to its
 // thread from the netpoller costs two thread switches (docs/benchmarks.md has both).
+// Which iterations may have woken a goroutine each loop counts for itself, in C
+// (weftgo_loop_run_step, swig/go.i).
+//
+// The loop goroutine yields (runtime.Gosched) once every yieldEvery while it keeps
+// stepping without parking. Sysmon takes the P of a goroutine that has run for 10 ms
+// without being scheduled anew (forcePreemptNS) at its every look while that goroutine
+// is in a cgo call, which is most of an iteration; each time it wakes a thread to run the
+// P, which finds nothing to do. A yield makes the goroutine scheduled anew, at the price
+// of two thread switches (it is locked to its thread), once per yieldEvery.
 //
 // It returns true once the loop is stopping, false where the descriptor cannot be polled
 // this way (or waiting on it failed): the caller then runs the loop inside C.
@@ -52,6 +69,7 @@ func (l *Loop) drive(p loopPtr) bool {
 	}
 	var failed error
 	deadline := false
+	yielded := time.Now()
 	// Called by conn.Read after it has reset the descriptor's readiness, so an event that
 	// arrives once this iteration's own epoll_wait has looked is reported to the netpoller
 	// and ends the wait below at once: no wake-up can be lost between the two.
@@ -60,16 +78,23 @@ func (l *Loop) drive(p loopPtr) bool {
 		// Called when the descriptor is readable (or at the start): no need to wait in C.
 		wait := 0
 		woke := false
+		var stepWoke int32
 		for {
-			wakers := raw.Wakers.Load()
-			if rc := raw.Weft_loop_run_step(p, wait, &timeout); rc != 0 {
+			if rc := raw.Weftgo_loop_run_step(uint64(p), wait, &timeout, &stepWoke); rc != 0 {
 				failed = codeError(rc)
 				return true
+			}
+			if hook := stepped.Load(); hook != nil {
+				(*hook)(l, stepWoke != 0)
 			}
 			if l.stopping.Load() {
 				return true
 			}
-			woke = woke || raw.Wakers.Load() != wakers
+			woke = woke || stepWoke != 0
+			if now := time.Now(); now.Sub(yielded) >= yieldEvery {
+				yielded = now
+				runtime.Gosched()
+			}
 			if timeout == 0 {
 				wait = 0
 			} else if woke && runtime.GOMAXPROCS(0) == 1 {

@@ -35,7 +35,7 @@ func (t *Transport) Write(b []byte) error {
 	if t == nil || t.lost {
 		return ErrClosed
 	}
-	return codeError(raw.Weft_transport_write(t.ptr, b))
+	return codeError(raw.Weftgo_transport_write(uint64(t.ptr), b))
 }
 
 // WriteEOF half-closes once the buffer is flushed.

@@ -18,15 +18,8 @@ import (
 	"os"
 	"runtime/cgo"
 	"runtime/debug"
-	"sync/atomic"
 	"unsafe"
 )
-
-// Wakers counts the calls into Go that may have made a goroutine runnable: every callback
-// but a protocol's, whose methods only call their transport. Package weft's loop compares
-// it across an iteration to choose where to wait for the next one. Shared by all loops: a
-// count from another loop only makes one wait where it would have anyway.
-var Wakers atomic.Uint64
 
 // A panic must never unwind through C frames: it is reported, and the callback returns.
 func recoverCallback(where string) {
@@ -37,14 +30,12 @@ func recoverCallback(where string) {
 
 //export weftgoCallback
 func weftgoCallback(arg unsafe.Pointer) {
-	Wakers.Add(1)
 	defer recoverCallback("a loop callback")
 	cgo.Handle(uintptr(arg)).Value().(func())()
 }
 
 //export weftgoFutureDone
 func weftgoFutureDone(future *C.weft_future_t, arg unsafe.Pointer) {
-	Wakers.Add(1)
 	defer recoverCallback("a done callback")
 	f := SwigcptrStruct_SS_weft_future_s(uintptr(unsafe.Pointer(future)))
 	cgo.Handle(uintptr(arg)).Value().(func(SwigcptrStruct_SS_weft_future_s))(f)
@@ -54,7 +45,6 @@ func weftgoFutureDone(future *C.weft_future_t, arg unsafe.Pointer) {
 //
 //export weftgoPredicate
 func weftgoPredicate(arg unsafe.Pointer) (result C.int) {
-	Wakers.Add(1)
 	defer recoverCallback("a predicate")
 	if cgo.Handle(uintptr(arg)).Value().(func() bool)() {
 		return 1
@@ -66,7 +56,6 @@ func weftgoPredicate(arg unsafe.Pointer) (result C.int) {
 //
 //export weftgoStep
 func weftgoStep(task *C.weft_task_t, throwCode C.int, arg unsafe.Pointer) {
-	Wakers.Add(1)
 	defer recoverCallback("a task step")
 	t := SwigcptrStruct_SS_weft_task_s(uintptr(unsafe.Pointer(task)))
 	cgo.Handle(uintptr(arg)).Value().(func(SwigcptrStruct_SS_weft_task_s, int))(t, int(throwCode))
