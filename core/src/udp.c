@@ -26,13 +26,18 @@ typedef struct send_req_s {
   char data[];
 } send_req_t;
 
-static void udp_closed(uv_handle_t *h) {
-  udp_t *u = h->data;
+static void udp_lost(weft_transport_t *t) {
+  udp_t *u = (udp_t *)t;
   weft__loop_untrack(&u->closable);
   if (u->started)
     weft_transport_emit_connection_lost(&u->base, u->lost_error);
   u->base.lost = 1;
   weft_transport_release(&u->base);
+}
+
+static void udp_closed(uv_handle_t *h) {
+  udp_t *u = h->data;
+  weft__transport_handle_closed(&u->base);
 }
 
 static void udp_force_close(udp_t *u, int error) {
@@ -42,11 +47,15 @@ static void udp_force_close(udp_t *u, int error) {
   u->handle_closing = 1;
   u->lost_error = error;
   uv_udp_recv_stop(&u->h);
+  weft__transport_closing(&u->base, udp_lost);
   uv_close((uv_handle_t *)&u->h, udp_closed);
 }
 
+/* The loop is closing: its ready queue runs no more. */
 static void udp_close_now(weft__closable_t *c) {
-  udp_force_close((udp_t *)((char *)c - offsetof(udp_t, closable)), WEFT_ECLOSED);
+  udp_t *u = (udp_t *)((char *)c - offsetof(udp_t, closable));
+  weft__transport_lost_due(&u->base);
+  udp_force_close(u, WEFT_ECLOSED);
 }
 
 static int udp_close(void *impl) {
