@@ -296,38 +296,23 @@ static void dg_fail(dg_op_t *op, int rc, const char *msg) {
     weft_future_set_error(op->future, rc, msg, NULL, NULL);
 }
 
-/* asyncio's pairing: the addresses of each (family, protocol) that both lists have (or the
- * one list given), in the order the local list first names them; within a pair, the last
- * address of that kind in each list. Fills out (room for every address of both lists) and
- * returns how many pairs there are. */
+/* The candidates for the resolved lists (weft_datagram_pair); `out` has room for every
+ * address of both lists. */
 static size_t dg_pairs(const dg_op_t *op, weft_datagram_candidate_t *out) {
   size_t n = 0;
   const struct addrinfo *lists[2] = {op->local_res, op->remote_res};
-  for (int side = 0; side < 2; side++) {
-    for (const struct addrinfo *ai = lists[side]; ai; ai = ai->ai_next) {
-      size_t i = 0;
-      while (i < n && !(out[i].family == ai->ai_family && out[i].protocol == ai->ai_protocol))
-        i++;
-      if (i == n) {
-        memset(&out[n], 0, sizeof out[n]);
-        out[n].family = ai->ai_family;
-        out[n].protocol = ai->ai_protocol;
-        n++;
-      }
+  for (int side = 0; side < 2; side++)
+    for (const struct addrinfo *ai = lists[side]; ai; ai = ai->ai_next, n++) {
+      out[n] = (weft_datagram_candidate_t){.family = ai->ai_family, .protocol = ai->ai_protocol};
       if (side == 0) {
-        out[i].local = ai->ai_addr;
-        out[i].local_len = ai->ai_addrlen;
+        out[n].local = ai->ai_addr;
+        out[n].local_len = ai->ai_addrlen;
       } else {
-        out[i].remote = ai->ai_addr;
-        out[i].remote_len = ai->ai_addrlen;
+        out[n].remote = ai->ai_addr;
+        out[n].remote_len = ai->ai_addrlen;
       }
     }
-  }
-  size_t kept = 0;
-  for (size_t i = 0; i < n; i++)
-    if ((!op->local_res || out[i].local) && (!op->remote_res || out[i].remote))
-      out[kept++] = out[i];
-  return kept;
+  return weft_datagram_pair(out, n);
 }
 
 static size_t dg_count(const struct addrinfo *ai) {
