@@ -673,8 +673,8 @@ static void stream_force_close(weft__stream_t *s, int error) {
 /* The loop is closing: its ready queue runs no more. */
 static void stream_close_now(weft__closable_t *c) {
   weft__stream_t *s = (weft__stream_t *)((char *)c - offsetof(weft__stream_t, closable));
-  weft__transport_lost_due(&s->base);
   stream_force_close(s, WEFT_ECLOSED);
+  weft__transport_lost_due(&s->base); /* may free s */
 }
 
 /* The reader of a write pipe is gone (the descriptor reports an error or hang-up, or, for a

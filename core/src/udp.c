@@ -54,8 +54,8 @@ static void udp_force_close(udp_t *u, int error) {
 /* The loop is closing: its ready queue runs no more. */
 static void udp_close_now(weft__closable_t *c) {
   udp_t *u = (udp_t *)((char *)c - offsetof(udp_t, closable));
-  weft__transport_lost_due(&u->base);
   udp_force_close(u, WEFT_ECLOSED);
+  weft__transport_lost_due(&u->base); /* may free u */
 }
 
 static int udp_close(void *impl) {
