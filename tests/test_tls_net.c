@@ -1273,6 +1273,29 @@ WEFT_TEST(accepted_fd_tls_socketpair) {
   tls_pair_close(&p);
 }
 
+/* A loop that closes while a TLS connection's loss is on its way (the byte transport's
+ * turn, then the application's) still delivers it, and frees everything. */
+static void abort_and_stop(void *arg) {
+  weft_transport_t *t = arg;
+  ASSERT_OK(weft_transport_abort(t));
+  ASSERT_OK(weft_loop_stop(weft_transport_loop(t)));
+}
+
+WEFT_TEST(connection_lost_when_the_loop_closes_first) {
+  tls_pair_t p;
+  tls_pair_open(&p, 0, 1);
+  weft_transport_t *st = future_transport(p.sf);
+  weft_transport_t *ct = future_transport(p.cf);
+  ASSERT_OK(weft_call_soon(p.loop, abort_and_stop, ct, NULL));
+  ASSERT_OK(weft_loop_run_forever(p.loop));
+  ASSERT_EQ(p.c.lost, 0); /* it comes in the next iterations, which never run */
+  weft_transport_release(st);
+  weft_transport_release(ct);
+  tls_pair_close(&p);
+  ASSERT_EQ(p.c.lost, 1);
+  ASSERT_EQ(p.s.lost, 1);
+}
+
 /* create_unix_server(ssl=...) and create_unix_connection(ssl=...) with protocols: TLS is the
  * same option of both transports. */
 WEFT_TEST(unix_protocols_over_tls) {

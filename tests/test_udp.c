@@ -229,6 +229,39 @@ static int endpoint_error(weft_loop_t *loop, weft_datagram_options_t *o, char *m
 
 /* asyncio's pairing: local and remote are resolved on their own, and only the families both
  * have are tried; none in common, or no address and no family, is an error of its own. */
+/* asyncio's pairing: one row per (family, protocol) with an address of every side given,
+ * in the order first named, with each side's last address. */
+WEFT_TEST(datagram_pair_rows) {
+  struct sockaddr_storage a[5];
+  struct sockaddr *p[5];
+  for (int i = 0; i < 5; i++)
+    p[i] = (struct sockaddr *)&a[i];
+  weft_datagram_candidate_t rows[] = {
+      {AF_INET6, 17, p[0], 0, NULL, 0}, /* local: v6, then two v4 */
+      {AF_INET, 17, p[1], 0, NULL, 0},  {AF_INET, 17, p[2], 0, NULL, 0},
+      {AF_INET, 17, NULL, 0, p[3], 0}, /* remote: v4 only, then a UDP-Lite one */
+      {AF_INET, 136, NULL, 0, p[4], 0},
+  };
+  ASSERT_EQ(weft_datagram_pair(rows, 5), 1);
+  ASSERT_EQ(rows[0].family, AF_INET);
+  ASSERT_EQ(rows[0].protocol, 17);
+  ASSERT_TRUE(rows[0].local == p[2] && rows[0].remote == p[3]);
+  /* One side only: every (family, protocol), in order, each with its last address. */
+  weft_datagram_candidate_t local[] = {
+      {AF_INET6, 17, p[0], 0, NULL, 0},
+      {AF_INET, 17, p[1], 0, NULL, 0},
+      {AF_INET6, 17, p[2], 0, NULL, 0},
+  };
+  ASSERT_EQ(weft_datagram_pair(local, 3), 2);
+  ASSERT_TRUE(local[0].family == AF_INET6 && local[0].local == p[2] && !local[0].remote);
+  ASSERT_TRUE(local[1].family == AF_INET && local[1].local == p[1]);
+  /* No family in common: nothing to try. */
+  weft_datagram_candidate_t apart[] = {{AF_INET6, 17, p[0], 0, NULL, 0},
+                                       {AF_INET, 17, NULL, 0, p[1], 0}};
+  ASSERT_EQ(weft_datagram_pair(apart, 2), 0);
+  ASSERT_EQ(weft_datagram_pair(NULL, 2), 0);
+}
+
 WEFT_TEST(endpoint_pairs_local_and_remote) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));

@@ -449,3 +449,42 @@ WEFT_TEST(connection_lost_in_the_order_of_the_closes) {
   weft_transport_release(b);
   weft_test_close_loop(loop);
 }
+
+/* A loop that closes before a closed transport's connection_lost had its turn on the ready
+ * queue still delivers it (its ready queue runs no more), before those the close itself
+ * ends, and frees everything. */
+static void close_and_stop(void *arg) {
+  weft_transport_t *t = arg;
+  ASSERT_OK(weft_transport_close(t));
+  ASSERT_OK(weft_loop_stop(weft_transport_loop(t)));
+}
+
+WEFT_TEST(connection_lost_when_the_loop_closes_first) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  order_t order = {{0}, 0};
+  order_ep_t ea = {&order, 'a'}, eb = {&order, 'b'};
+  int sa[2], sb[2];
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sa));
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sb));
+  weft_future_t *fa, *fb;
+  ASSERT_OK(weft_connect_accepted_fd(loop, &order_proto, &eb, sb[0], NULL, &fb));
+  ASSERT_OK(weft_connect_accepted_fd(loop, &order_proto, &ea, sa[0], NULL, &fa));
+  int rc;
+  weft_transport_t *b = weft_transport_retain(await_ptr(loop, fb, &rc));
+  ASSERT_OK(rc);
+  weft_transport_t *a = weft_transport_retain(await_ptr(loop, fa, &rc));
+  ASSERT_OK(rc);
+  ASSERT_OK(weft_call_soon(loop, close_and_stop, a, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(order.lost, 0); /* its turn comes in the next iteration, which never runs */
+  weft_future_release(fa);
+  weft_future_release(fb);
+  weft_transport_release(a);
+  weft_transport_release(b);
+  weft_test_close_loop(loop);
+  ASSERT_EQ(order.lost, 2);
+  ASSERT_TRUE(strcmp(order.log, "ab") == 0);
+  close(sa[1]);
+  close(sb[1]);
+}

@@ -138,10 +138,10 @@ struct weft_loop_s {
   /* Open transports and servers (a list with a sentinel), closed by weft_loop_close. */
   weft__closable_t closables;
 
-  /* Stream transports whose handles are closing, in the order they were closed
-   * (transport.c): libuv runs close callbacks last in, first out, and connection_lost must
-   * come in the order of the closes, as asyncio's call_soon'd connection_lost does. */
-  struct weft__stream_s *closing_head, *closing_tail;
+  /* Transports whose handles are closing, in the order they were closed (transport.c):
+   * libuv runs close callbacks last in, first out, and connection_lost must come in the
+   * order of the closes, as asyncio's call_soon'd connection_lost does. */
+  struct weft_transport_s *closing_head, *closing_tail;
 
   /* Modules outside loop.c keep their per-loop state here (loop_ext.h). */
   struct {

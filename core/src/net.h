@@ -29,6 +29,11 @@ struct weft_transport_s {
   int made;           /* connection_made was delivered */
   int lost;           /* connection_lost was delivered */
   size_t high, low;   /* write-buffer watermarks */
+  /* A transport over a libuv handle, once the handle closes (transport.c, "Closing"). */
+  void (*gone)(weft_transport_t *t); /* delivers connection_lost, lets go of the handle */
+  weft_transport_t *closing_next;    /* the loop's closing list */
+  int close_done;                    /* the handle's close callback ran */
+  int lost_due;                      /* connection_lost's turn on the ready queue came */
 };
 
 /* Put in the datagram_received slot of the core's own stream protocols (which no stream
@@ -44,6 +49,15 @@ void weft__transport_init(weft_transport_t *t, weft_loop_t *loop, int kind,
  * transport now owns arg, freed with p->arg_free by weft__transport_let_go_arg. */
 void weft__transport_set_protocol(weft_transport_t *t, const weft_protocol_t *p, void *arg);
 void weft__transport_let_go_arg(weft_transport_t *t);
+
+/* A transport over a libuv handle begins to close (call just before uv_close): as
+ * asyncio's transports, it schedules connection_lost on the ready queue now. `gone` runs
+ * once that turn has come and weft__transport_handle_closed has been called from the close
+ * callback, in the order of the closes. weft__transport_lost_due: the loop is closing and
+ * the ready queue will not run; `gone` waits for the close callback alone. */
+void weft__transport_closing(weft_transport_t *t, void (*gone)(weft_transport_t *t));
+void weft__transport_handle_closed(weft_transport_t *t);
+void weft__transport_lost_due(weft_transport_t *t);
 
 /* A stream transport over a libuv stream (TCP socket, Unix socket, pipe). */
 typedef struct weft__stream_s weft__stream_t;
@@ -76,9 +90,7 @@ struct weft__stream_s {
    * goes away (libuv watches the descriptor itself only while a write is pending). */
   uv_poll_t *hup;
   int hup_fd;
-  weft__closable_t closable;           /* on the loop's list while the handle is open */
-  struct weft__stream_s *closing_next; /* the loop's closing list, from uv_close on */
-  int close_done;                      /* its close callback ran: lost may be delivered */
+  weft__closable_t closable; /* on the loop's list while the handle is open */
 };
 
 /* Allocates a stream transport whose handle is initialised for `kind` (TCP, UNIX, PIPE_*)

@@ -572,6 +572,43 @@ static int raw_eof(weft_transport_t *raw, void *arg) {
   return 1; /* the layer closes the byte transport itself */
 }
 
+/* The application's connection_lost, one turn of the ready queue after the byte
+ * transport's, as asyncio's SSLProtocol call_soon's it from its own. A closing loop, whose
+ * ready queue runs no more, delivers it at once. */
+typedef struct {
+  weft__closable_t closable; /* first: close_now gets this record */
+  weft_transport_t *app;     /* the connection's reference, handed over */
+  int error;
+} app_lost_t;
+
+static void app_lost_run(void *arg) {
+  app_lost_t *a = arg;
+  weft__loop_untrack(&a->closable);
+  weft_transport_emit_connection_lost(a->app, a->error);
+  weft_transport_release(a->app);
+  free(a);
+}
+
+static void app_lost_close_now(weft__closable_t *c) {
+  app_lost_run(c);
+}
+
+static void app_lost_soon(weft_transport_t *app, int error) {
+  app->closing = 1;
+  app_lost_t *a = malloc(sizeof *a);
+  if (a != NULL) {
+    *a = (app_lost_t){.closable = {.close_now = app_lost_close_now}, .app = app, .error = error};
+    weft__ready_t entry = {.fn.plain = app_lost_run, .arg = a};
+    if (weft__loop_push_ready(app->loop, &entry) == 0) {
+      weft__loop_track(app->loop, &a->closable);
+      return;
+    }
+    free(a);
+  }
+  weft_transport_emit_connection_lost(app, error);
+  weft_transport_release(app);
+}
+
 static void raw_lost(weft_transport_t *raw, int error, void *arg) {
   layer_t *L = arg;
   L->raw_lost = 1;
@@ -580,7 +617,8 @@ static void raw_lost(weft_transport_t *raw, int error, void *arg) {
   cancel_timer(&L->sd_timer);
   weft_transport_t *app = L->app;
   if (L->handshook && app) {
-    weft_transport_emit_connection_lost(app, L->error ? L->error : error);
+    app_lost_soon(app, L->error ? L->error : error);
+    app = NULL; /* the connection's reference went with it */
   } else {
     int code = error ? error : WEFT_ECONNRESET;
     /* Closed here without an error (server.close_clients, the loop closing): a server has
@@ -773,18 +811,51 @@ static const weft_transport_ops_t layer_ops = {
 
 /* ---------------------------------------------------------------- clients */
 
-static void on_waiter_done(weft_future_t *f, void *arg) {
-  layer_t *L = arg;
-  if (weft_future_cancelled(f)) {
-    if (L->inner && !weft_future_done(L->inner)) {
-      weft_future_cancel(L->inner, NULL);
-    } else if (L->attached && !L->raw_lost && !L->handshook) {
-      L->error = WEFT_ECANCELLED;
-      L->dead = 1;
-      weft_transport_abort(L->raw);
-    }
+/* A cancelled handshake aborts the connection at once, as asyncio closes its transport in
+ * the cancelled coroutine: connection_lost then comes the next iteration, not one later
+ * (the waiter's done callbacks run from the ready queue). */
+typedef struct {
+  weft_future_t future;
+  layer_t *L; /* alive while the future is pending: on_waiter_done holds a reference */
+} waiter_t;
+
+static void waiter_cancelled(layer_t *L) {
+  if (L->inner && !weft_future_done(L->inner)) {
+    weft_future_cancel(L->inner, NULL);
+  } else if (L->attached && !L->raw_lost && !L->handshook) {
+    L->error = WEFT_ECANCELLED;
+    L->dead = 1;
+    weft_transport_abort(L->raw);
   }
-  layer_release(L);
+}
+
+static int waiter_cancel(weft_future_t *f, const char *message) {
+  int rc = weft__future_cancel_plain(f, message);
+  if (rc)
+    waiter_cancelled(((waiter_t *)f)->L);
+  return rc;
+}
+
+static void waiter_destroy(weft_future_t *f) {
+  free(f);
+}
+
+static const weft__future_class_t waiter_class = {.cancel = waiter_cancel,
+                                                  .destroy = waiter_destroy};
+
+static int waiter_new(layer_t *L) {
+  weft_future_t *f;
+  int rc = weft__future_alloc(L->loop, sizeof(waiter_t), &waiter_class, &f);
+  if (rc == 0) {
+    ((waiter_t *)f)->L = L;
+    L->waiter = f;
+  }
+  return rc;
+}
+
+static void on_waiter_done(weft_future_t *f, void *arg) {
+  (void)f;
+  layer_release(arg);
 }
 
 static void on_inner_done(weft_future_t *f, void *arg) {
@@ -824,7 +895,7 @@ int weft__tls_layer_new(weft_loop_t *loop, const weft_protocol_t *protocol, void
     return rc;
   copy_protocol(&L->proto, protocol);
   L->proto_arg = arg;
-  rc = weft_future_new(loop, &L->waiter);
+  rc = waiter_new(L);
   if (rc) {
     L->proto.arg_free = NULL; /* the call fails: arg stays the caller's */
     layer_release(L);
@@ -867,7 +938,7 @@ int weft_start_tls(weft_transport_t *raw, const weft_protocol_t *protocol, void 
   int rc = layer_new(raw->loop, &o, role, server_side ? NULL : o.server_hostname, &L);
   if (rc)
     return rc;
-  rc = weft_future_new(raw->loop, &L->waiter);
+  rc = waiter_new(L);
   if (rc) {
     layer_release(L);
     return rc;

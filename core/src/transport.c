@@ -444,6 +444,61 @@ void weft_transport_emit_connection_lost(weft_transport_t *t, int error) {
   weft__transport_let_go_arg(t);
 }
 
+/* ---- Closing
+ *
+ * asyncio's transports schedule connection_lost with call_soon the moment they begin to
+ * close (close() with nothing buffered, abort(), a fatal error, an end of stream the
+ * protocol does not keep open, the flush a close() waited for), so it runs in the next
+ * iteration, behind what was scheduled before the close and ahead of what comes after.
+ * The core does the same with a ready-queue entry; the memory and the descriptor are only
+ * let go once libuv has also run the handle's close callback, which is later in that
+ * iteration (the close phase) or, for a handle closed from a close callback, in the next
+ * one. Each transport waits on a per-loop list for both, behind those closed before it:
+ * libuv runs close callbacks last in, first out, and the losses keep the closes' order. */
+
+static void deliver_losses(weft_loop_t *loop) {
+  while (loop->closing_head && loop->closing_head->close_done && loop->closing_head->lost_due) {
+    weft_transport_t *first = loop->closing_head;
+    loop->closing_head = first->closing_next;
+    if (loop->closing_head == NULL)
+      loop->closing_tail = NULL;
+    first->gone(first);
+  }
+}
+
+/* The ready-queue entry holds no reference: the transport is only freed by `gone`, which
+ * waits for it, unless the loop closes, which drops the entry unrun. */
+static void lost_turn(void *arg) {
+  weft_transport_t *t = arg;
+  t->lost_due = 1;
+  deliver_losses(t->loop);
+}
+
+void weft__transport_closing(weft_transport_t *t, void (*gone)(weft_transport_t *t)) {
+  weft_loop_t *loop = t->loop;
+  t->gone = gone;
+  t->closing_next = NULL;
+  if (loop->closing_tail)
+    loop->closing_tail->closing_next = t;
+  else
+    loop->closing_head = t;
+  loop->closing_tail = t;
+  weft__ready_t entry = {.fn.plain = lost_turn, .arg = t};
+  if (!t->lost_due && weft__loop_push_ready(loop, &entry) != 0)
+    t->lost_due = 1; /* no room, or a closed loop: it comes with the close callback */
+}
+
+void weft__transport_handle_closed(weft_transport_t *t) {
+  t->close_done = 1;
+  deliver_losses(t->loop);
+}
+
+void weft__transport_lost_due(weft_transport_t *t) {
+  t->lost_due = 1;
+  if (t->gone != NULL) /* already closing: it may be the one the others wait for */
+    deliver_losses(t->loop);
+}
+
 static void release_transport_value(void *p) {
   weft_transport_release(p);
 }
@@ -564,7 +619,8 @@ static void stream_free_impl(void *impl) {
   }
 }
 
-static void stream_lost(weft__stream_t *s) {
+static void stream_lost(weft_transport_t *t) {
+  weft__stream_t *s = (weft__stream_t *)t;
   weft__loop_untrack(&s->closable);
   if (s->drained)
     s->drained(s->drained_arg); /* a sendfile waiting on it sees the transport gone */
@@ -576,21 +632,9 @@ static void stream_lost(weft__stream_t *s) {
   weft_transport_release(&s->base); /* the connection's own reference */
 }
 
-/* Every handle closed before a loop's close phase gets its callback in that phase, last
- * closed first: each waits here until those closed before it have had theirs, so that
- * connection_lost follows the order of the closes (a subprocess's stdin closed in
- * connection_made is lost before the stdout that reached its end in the same iteration). */
 static void on_handle_closed(uv_handle_t *h) {
   weft__stream_t *s = h->data;
-  weft_loop_t *loop = s->base.loop;
-  s->close_done = 1;
-  while (loop->closing_head && loop->closing_head->close_done) {
-    weft__stream_t *first = loop->closing_head;
-    loop->closing_head = first->closing_next;
-    if (loop->closing_head == NULL)
-      loop->closing_tail = NULL;
-    stream_lost(first);
-  }
+  weft__transport_handle_closed(&s->base);
 }
 
 static void on_hup_closed(uv_handle_t *h) {
@@ -622,19 +666,15 @@ static void stream_force_close(weft__stream_t *s, int error) {
     return;
   if (s->can_read)
     uv_read_stop(&s->h.stream);
-  weft_loop_t *loop = s->base.loop;
-  s->closing_next = NULL;
-  if (loop->closing_tail)
-    loop->closing_tail->closing_next = s;
-  else
-    loop->closing_head = s;
-  loop->closing_tail = s;
+  weft__transport_closing(&s->base, stream_lost);
   uv_close(&s->h.handle, on_handle_closed);
 }
 
+/* The loop is closing: its ready queue runs no more. */
 static void stream_close_now(weft__closable_t *c) {
-  stream_force_close((weft__stream_t *)((char *)c - offsetof(weft__stream_t, closable)),
-                     WEFT_ECLOSED);
+  weft__stream_t *s = (weft__stream_t *)((char *)c - offsetof(weft__stream_t, closable));
+  stream_force_close(s, WEFT_ECLOSED);
+  weft__transport_lost_due(&s->base); /* may free s */
 }
 
 /* The reader of a write pipe is gone (the descriptor reports an error or hang-up, or, for a

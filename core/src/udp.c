@@ -26,13 +26,18 @@ typedef struct send_req_s {
   char data[];
 } send_req_t;
 
-static void udp_closed(uv_handle_t *h) {
-  udp_t *u = h->data;
+static void udp_lost(weft_transport_t *t) {
+  udp_t *u = (udp_t *)t;
   weft__loop_untrack(&u->closable);
   if (u->started)
     weft_transport_emit_connection_lost(&u->base, u->lost_error);
   u->base.lost = 1;
   weft_transport_release(&u->base);
+}
+
+static void udp_closed(uv_handle_t *h) {
+  udp_t *u = h->data;
+  weft__transport_handle_closed(&u->base);
 }
 
 static void udp_force_close(udp_t *u, int error) {
@@ -42,11 +47,15 @@ static void udp_force_close(udp_t *u, int error) {
   u->handle_closing = 1;
   u->lost_error = error;
   uv_udp_recv_stop(&u->h);
+  weft__transport_closing(&u->base, udp_lost);
   uv_close((uv_handle_t *)&u->h, udp_closed);
 }
 
+/* The loop is closing: its ready queue runs no more. */
 static void udp_close_now(weft__closable_t *c) {
-  udp_force_close((udp_t *)((char *)c - offsetof(udp_t, closable)), WEFT_ECLOSED);
+  udp_t *u = (udp_t *)((char *)c - offsetof(udp_t, closable));
+  udp_force_close(u, WEFT_ECLOSED);
+  weft__transport_lost_due(&u->base); /* may free u */
 }
 
 static int udp_close(void *impl) {
@@ -287,38 +296,23 @@ static void dg_fail(dg_op_t *op, int rc, const char *msg) {
     weft_future_set_error(op->future, rc, msg, NULL, NULL);
 }
 
-/* asyncio's pairing: the addresses of each (family, protocol) that both lists have (or the
- * one list given), in the order the local list first names them; within a pair, the last
- * address of that kind in each list. Fills out (room for every address of both lists) and
- * returns how many pairs there are. */
+/* The candidates for the resolved lists (weft_datagram_pair); `out` has room for every
+ * address of both lists. */
 static size_t dg_pairs(const dg_op_t *op, weft_datagram_candidate_t *out) {
   size_t n = 0;
   const struct addrinfo *lists[2] = {op->local_res, op->remote_res};
-  for (int side = 0; side < 2; side++) {
-    for (const struct addrinfo *ai = lists[side]; ai; ai = ai->ai_next) {
-      size_t i = 0;
-      while (i < n && !(out[i].family == ai->ai_family && out[i].protocol == ai->ai_protocol))
-        i++;
-      if (i == n) {
-        memset(&out[n], 0, sizeof out[n]);
-        out[n].family = ai->ai_family;
-        out[n].protocol = ai->ai_protocol;
-        n++;
-      }
+  for (int side = 0; side < 2; side++)
+    for (const struct addrinfo *ai = lists[side]; ai; ai = ai->ai_next, n++) {
+      out[n] = (weft_datagram_candidate_t){.family = ai->ai_family, .protocol = ai->ai_protocol};
       if (side == 0) {
-        out[i].local = ai->ai_addr;
-        out[i].local_len = ai->ai_addrlen;
+        out[n].local = ai->ai_addr;
+        out[n].local_len = ai->ai_addrlen;
       } else {
-        out[i].remote = ai->ai_addr;
-        out[i].remote_len = ai->ai_addrlen;
+        out[n].remote = ai->ai_addr;
+        out[n].remote_len = ai->ai_addrlen;
       }
     }
-  }
-  size_t kept = 0;
-  for (size_t i = 0; i < n; i++)
-    if ((!op->local_res || out[i].local) && (!op->remote_res || out[i].remote))
-      out[kept++] = out[i];
-  return kept;
+  return weft_datagram_pair(out, n);
 }
 
 static size_t dg_count(const struct addrinfo *ai) {

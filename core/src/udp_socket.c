@@ -53,3 +53,33 @@ int weft_datagram_socket(const weft_datagram_candidate_t *candidates, size_t cou
   }
   return first;
 }
+
+size_t weft_datagram_pair(weft_datagram_candidate_t *rows, size_t count) {
+  if (!rows)
+    return 0;
+  int want_local = 0, want_remote = 0;
+  size_t n = 0;
+  for (size_t r = 0; r < count; r++) {
+    weft_datagram_candidate_t row = rows[r]; /* rows[n] may be it, or one still to read */
+    want_local |= row.local != NULL;
+    want_remote |= row.remote != NULL;
+    size_t i = 0;
+    while (i < n && !(rows[i].family == row.family && rows[i].protocol == row.protocol))
+      i++;
+    if (i == n)
+      rows[n++] = (weft_datagram_candidate_t){.family = row.family, .protocol = row.protocol};
+    if (row.local) {
+      rows[i].local = row.local;
+      rows[i].local_len = row.local_len;
+    }
+    if (row.remote) {
+      rows[i].remote = row.remote;
+      rows[i].remote_len = row.remote_len;
+    }
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++)
+    if ((!want_local || rows[i].local) && (!want_remote || rows[i].remote))
+      rows[kept++] = rows[i];
+  return kept;
+}

@@ -2,9 +2,9 @@
 on asyncio's (the reference). Code that stops the loop from connection_lost, as CPython's
 test_connect_accepted_socket does, only works if the stop comes after run_until_complete's
 own: asyncio resumes the awaiting task the iteration after connection_made, and calls
-connection_lost the iteration after the end of stream. (After close(), weft calls it
-later in the close's own iteration; see bridge._on_lost.) A callback that reschedules
-itself counts the iterations; no timing is involved."""
+connection_lost the iteration after the transport begins to close (the core schedules it
+then, as asyncio's call_soon). Each test runs the same program on both loops and compares.
+A callback that reschedules itself counts the iterations; no timing is involved."""
 
 import asyncio
 import os
@@ -73,25 +73,45 @@ def run(new_loop, main):
         loop.close()
 
 
-@pytest.mark.parametrize("new_loop", LOOPS)
-def test_connection_lost_comes_the_iteration_after_eof(new_loop):
+def lost_iterations(new_loop, how):
+    """Where connection_lost comes after the connection ends `how`: the events with their
+    iteration, counted from the peer's end of stream (eof_received) or from the call that
+    closes, and a callback scheduled right after that call."""
     async def main(loop):
         a, b = tcp_pair()
         counter = Counter(loop)
         proto = Recorder(counter)
         await loop.connect_accepted_socket(lambda: proto, a)
-        # As in CPython's test_connect_accepted_socket: the server answered before the
-        # peer's end of stream.
-        proto.transport.write(b"roger")
-        b.setblocking(False)
-        assert await loop.sock_recv(b, 99) == b"roger"
-        b.close()
-        await proto.lost
+        order = []
+        proto.connection_lost = lambda exc: (order.append(("lost", counter.n)),
+                                             Recorder.connection_lost(proto, exc))
+        if how == "eof":
+            # As in CPython's test_connect_accepted_socket: the server answered before
+            # the peer's end of stream.
+            proto.transport.write(b"roger")
+            b.setblocking(False)
+            assert await loop.sock_recv(b, 99) == b"roger"
+            b.close()
+            await proto.lost
+            base = proto.events["eof"]
+        else:
+            base = counter.n
+            getattr(proto.transport, how)()
+            loop.call_soon(lambda: order.append(("after", counter.n)))
+            await proto.lost
+            b.close()
         counter.running = False
-        return proto.events
+        return [(event, n - base) for event, n in order]
 
-    events = run(new_loop, main)
-    assert events["lost"] == events["eof"] + 1
+    return run(new_loop, main)
+
+
+@pytest.mark.parametrize("how", ["eof", "close", "abort"])
+def test_connection_lost_comes_in_asyncio_s_iteration(how):
+    expected = lost_iterations(asyncio.new_event_loop, how)
+    # What asyncio does, which the comparison below holds weft to.
+    assert expected[0] == ("lost", 1)
+    assert lost_iterations(weft.new_event_loop, how) == expected
 
 
 @pytest.mark.skipif(not os.path.exists(SIGNED), reason="CPython's test certificates missing")

@@ -288,6 +288,7 @@ typedef struct weft_datagram_candidate_s {
   const struct sockaddr *remote;
   size_t remote_len;
 } weft_datagram_candidate_t;
+size_t weft_datagram_pair(weft_datagram_candidate_t *rows, size_t count);
 int weft_datagram_socket(const weft_datagram_candidate_t *candidates, size_t count, int reuse_port,
                          int allow_broadcast, int *fd_out);
 int weft_create_datagram_endpoint_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,

@@ -159,16 +159,12 @@ class CoreBridge:
     def is_closing(self):
         return self._core.is_closing()
 
-    _closed_by_caller = False  # close() or abort() was called (see _on_lost)
-
     def close(self):
         if self._ptr != NULL:
-            self._closed_by_caller = True
             lib.weft_transport_close(self._ptr)
 
     def abort(self):
         if self._ptr != NULL:
-            self._closed_by_caller = True
             lib.weft_transport_abort(self._ptr)
 
     def get_write_buffer_size(self):
@@ -218,21 +214,9 @@ class CoreBridge:
             # its owner's to close (an unclosed one warns when collected, as in asyncio).
             self._core.release()
             return
-        if self._closed_by_caller or self._ptr == NULL:
-            # asyncio schedules connection_lost when close() is called, ahead of what is
-            # scheduled after that call; the core calls this later in the same iteration,
-            # which is the nearer place (a stream's drain() after close() waits one
-            # iteration for connection_lost: CPython's test_streams). NULL: a start_tls
-            # whose upgrade failed; its protocol hears nothing, and the caller's socket is
-            # closed at once (test_ssl's test_start_tls_slow_client_cancel waits for it).
-            self._lost_now(error)
-            return
-        # The end of stream or an error, found by the core as asyncio's I/O handler would
-        # find it: asyncio's transports call connection_lost from the ready queue, an
-        # iteration later. Code that stops the loop from connection_lost counts on that:
-        # CPython's test_connect_accepted_socket lost its stop, scheduled within
-        # run_until_complete's last iterations, and hung in run_forever.
-        loop.call_soon(self._lost_now, error)
+        # The core calls connection_lost from its ready queue, in the iteration asyncio's
+        # transports would (they call_soon it when they begin to close).
+        self._lost_now(error)
 
     def _lost_now(self, error: int) -> None:
         try:

@@ -1,9 +1,9 @@
 """loop.create_datagram_endpoint on the core's UDP transports (core/include/weft/udp.h).
 
-The addresses are resolved and paired in Python, with asyncio's rules and errors; the core
-makes, binds and connects the socket for the first pair that works (weft_datagram_socket),
-then runs the endpoint on a duplicate of its descriptor, and the Python socket
-(get_extra_info('socket')) is closed with the transport."""
+The addresses are resolved in Python (loop.getaddrinfo, with asyncio's errors) and paired by
+the core (weft_datagram_pair); the core makes, binds and connects the socket for the first
+pair that works (weft_datagram_socket), then runs the endpoint on a duplicate of its
+descriptor, and the Python socket (get_extra_info('socket')) is closed with the transport."""
 
 from __future__ import annotations
 
@@ -208,8 +208,8 @@ class DatagramMixin:
                     base_events.logger.error("Unable to check or remove stale UNIX socket "
                                              "%r: %r", local_addr, exc)
             return [((family, proto), (local_addr, remote_addr))]
-        pairs: dict = {}  # (family, proto) -> [local, remote], in resolution order
-        for index, addr in ((0, local_addr), (1, remote_addr)):
+        resolved = []  # (family, proto, side, address): the local addresses first
+        for side, addr in ((0, local_addr), (1, remote_addr)):
             if addr is None:
                 continue
             if not (isinstance(addr, tuple) and len(addr) == 2):
@@ -218,10 +218,27 @@ class DatagramMixin:
                                            type=socket.SOCK_DGRAM, proto=proto, flags=flags)
             if not infos:
                 raise OSError("getaddrinfo() returned empty list")
-            for fam, _, pro, _, address in infos:
-                pairs.setdefault((fam, pro), [None, None])[index] = address
-        found = [(key, pair) for key, pair in pairs.items()
-                 if not ((local_addr and pair[0] is None) or (remote_addr and pair[1] is None))]
+            resolved += [(fam, pro, side, address) for fam, _, pro, _, address in infos]
+        # The core pairs them (weft_datagram_pair); each row then points at the encoded
+        # form of the Python address it came from.
+        rows = ffi.new("weft_datagram_candidate_t[]", len(resolved))
+        by_pointer = {}
+        keep = []
+        for row, (fam, pro, side, address) in zip(rows, resolved):
+            raw = ffi.from_buffer(sockaddr.encode(fam, address))
+            keep.append(raw)
+            by_pointer[int(ffi.cast("uintptr_t", raw))] = address
+            row.family, row.protocol = fam, pro
+            if side:
+                row.remote = ffi.cast("struct sockaddr *", raw)
+            else:
+                row.local = ffi.cast("struct sockaddr *", raw)
+
+        def address(pointer):
+            return by_pointer.get(int(ffi.cast("uintptr_t", pointer)))
+
+        found = [((row.family, row.protocol), (address(row.local), address(row.remote)))
+                 for row in rows[0:lib.weft_datagram_pair(rows, len(resolved))]]
         if not found:
             raise ValueError("can not get address information")
         return found

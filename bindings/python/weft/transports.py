@@ -121,8 +121,7 @@ class Transport(CoreBridge, transports.Transport):
     _server_emptied = False
 
     def _on_lost(self, error: int) -> None:
-        # The core counts a connection until its connection_lost returns, which is now;
-        # the protocol's comes an iteration later (bridge._on_lost).
+        # The core counts a connection until its connection_lost returns.
         server = self._server_ref.server() if self._server_ref is not None else None
         self._server_emptied = server is not None and server._ptr != NULL \
             and lib.weft_server_connection_count(server._ptr) <= 1  # this one counts yet
@@ -189,20 +188,10 @@ class Server(asyncio.AbstractServer):
             waiter.cancel()  # serve_forever() ends, as asyncio's
 
     def close_clients(self):
-        self._closing_clients()
         lib.weft_server_close_clients(self._ptr)
 
     def abort_clients(self):
-        self._closing_clients()
         lib.weft_server_abort_clients(self._ptr)
-
-    def _closing_clients(self) -> None:
-        """asyncio's close_clients() calls each transport's close(): their connection_lost
-        comes as after the caller's own close() (bridge._on_lost)."""
-        for transport in self._loop._transports:
-            ref = getattr(transport, "_server_ref", None)
-            if ref is not None and ref.server() is self:
-                transport._closed_by_caller = True
 
     async def start_serving(self):
         check(lib.weft_server_start_serving(self._ptr))

@@ -51,6 +51,13 @@ typedef struct weft_datagram_candidate_s {
   size_t remote_len;
 } weft_datagram_candidate_t;
 
+/* asyncio's pairing of resolved addresses, in place: `rows` holds each address resolved for
+ * the local side (local set) and then for the remote side (remote set), in resolution order;
+ * they become one row per (family, protocol) that has an address of every side some row
+ * has, in the order first named, each with the last address of each side. Returns how many
+ * rows remain (0: asyncio's "can not get address information"). */
+WEFT_API size_t weft_datagram_pair(weft_datagram_candidate_t *rows, size_t count);
+
 /* asyncio's datagram socket set-up: tries each candidate in turn (a non-blocking socket,
  * SO_REUSEPORT and SO_BROADCAST when asked, bind, then connect unless allow_broadcast) and
  * puts the first socket made in *fd_out (the caller's to wrap or close). Returns the index of
