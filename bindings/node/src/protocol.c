@@ -106,21 +106,9 @@ static void tobj_release(void *arg) {
 }
 
 static napi_value transport_ctor(napi_env env, napi_callback_info info) {
-  napi_value argv[1], self;
-  if (wn_ctor_args(env, info, 1, argv, &self) != 0)
-    return NULL;
-  wn_tobj_t *o = NULL;
-  napi_valuetype t;
-  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_external ||
-      napi_get_value_external(env, argv[0], (void **)&o) != napi_ok || o == NULL) {
-    napi_throw_type_error(env, "ERR_ILLEGAL_CONSTRUCTOR",
-                          "transports come from createServer, createConnection or "
-                          "createDatagramEndpoint");
-    return NULL;
-  }
-  if (wn_wrap(env, self, &transport_tag, o, tobj_release) != napi_ok)
-    return NULL;
-  return self;
+  return wn_net_ctor(env, info, &transport_tag, tobj_release,
+                     "transports come from createServer, createConnection or "
+                     "createDatagramEndpoint");
 }
 
 static napi_value transport_new(napi_env env, wn_state_t *st, weft_transport_t *t) {
@@ -129,22 +117,12 @@ static napi_value transport_new(napi_env env, wn_state_t *st, weft_transport_t *
     return wn_throw(env, WEFT_ENOMEM, NULL);
   o->st = st;
   o->t = weft_transport_retain(t);
-  napi_value ctor, ext, out;
-  if (napi_get_reference_value(env, st->net->transport_class, &ctor) != napi_ok ||
-      napi_create_external(env, o, NULL, NULL, &ext) != napi_ok ||
-      napi_new_instance(env, ctor, 1, &ext, &out) != napi_ok) {
-    tobj_release(o);
-    return NULL;
-  }
-  return out;
+  return wn_net_new(env, st->net->transport_class, o, tobj_release);
 }
 
 static wn_tobj_t *this_transport(napi_env env, napi_callback_info info, size_t n,
                                  napi_value *argv) {
-  napi_value self;
-  if (wn_args(env, info, n, argv, &self) != 0)
-    return NULL;
-  return wn_unwrap(env, self, &transport_tag, "Transport");
+  return wn_net_this(env, info, n, argv, &transport_tag, "Transport");
 }
 
 static napi_value result_of(napi_env env, int rc) {
@@ -820,13 +798,8 @@ napi_status wn_protocol_init(napi_env env, napi_value exports) {
       WN_METHOD("ref", t_ref),
       WN_METHOD("unref", t_unref),
   };
-  napi_value cls;
-  napi_status s = napi_define_class(env, "Transport", NAPI_AUTO_LENGTH, transport_ctor, NULL,
-                                    WN_COUNT(props), props, &cls);
-  if (s == napi_ok)
-    s = napi_create_reference(env, cls, 1, &st->net->transport_class);
-  if (s == napi_ok)
-    s = napi_set_named_property(env, exports, "Transport", cls);
+  napi_status s = wn_net_class(env, exports, "Transport", transport_ctor, props, WN_COUNT(props),
+                               &st->net->transport_class);
   /* Through WN_METHOD, as every method: a terminating Worker gets a Promise that never
    * settles rather than undefined. */
   napi_property_descriptor fns[] = {
