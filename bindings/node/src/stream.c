@@ -126,11 +126,37 @@ static weft_stream_reader_t *reader_of(wn_conn_t *c) {
   return c->reader;
 }
 
+/* A large read's bytes go to JS as a Buffer over the future's own memory, the future kept
+ * until the Buffer is collected, instead of a copy: at 100 KiB a request's two reads copied
+ * 100 KiB more than they had to. A small read is copied, which costs less than an external
+ * Buffer and its finalizer. */
+#define READ_SHARE_MIN (16 * 1024)
+
+static void read_bytes_free(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  weft_future_release(hint);
+}
+
+static napi_status read_result(napi_env env, weft_future_t *future, void *arg, napi_value *out) {
+  (void)arg;
+  const weft_value_t *v = NULL;
+  weft_future_result(future, &v);
+  if (v != NULL && v->type == WEFT_VALUE_BYTES && v->len >= READ_SHARE_MIN) {
+    weft_future_retain(future);
+    if (napi_create_external_buffer(env, v->len, v->ptr, read_bytes_free, future, out) == napi_ok)
+      return napi_ok;
+    /* A runtime that allows no external Buffers gets a copy. */
+    weft_future_release(future);
+  }
+  return wn_value_to_js(env, v, out);
+}
+
 static napi_value promise_or_throw(napi_env env, wn_conn_t *c, int rc, weft_future_t *f,
                                    napi_value signal) {
   if (rc != 0)
     return wn_throw(env, rc, NULL);
-  return wn_promise(env, c->st, f, signal, NULL, NULL, NULL);
+  return wn_promise(env, c->st, f, signal, read_result, NULL, NULL);
 }
 
 /* ---- reader ---------------------------------------------------------------------------- */

@@ -175,3 +175,28 @@ test('bad input throws, closed objects throw, nothing crashes', async () => {
   server.close(); // closing twice is harmless
   await server.waitClosed();
 });
+
+test('large reads keep their bytes after later reads, and are Buffers of their own', async (t) => {
+  // Reads of 16 KiB or more are Buffers over the read's own memory: each keeps its bytes,
+  // and writing into one changes no other.
+  const size = 64 * 1024;
+  const parts = [];
+  for (let i = 0; i < 6; i++) parts.push(Buffer.alloc(size, i + 1));
+  const server = await weft.startServer(async (reader, writer) => {
+    for (const p of parts) writer.write(p);
+    writer.write(Buffer.from('tail'));
+    await writer.drain();
+    writer.close();
+  }, '127.0.0.1', 0);
+  t.after(() => server.close());
+  const [reader, writer] = await weft.openConnection('127.0.0.1', server.port());
+  const got = [];
+  for (let i = 0; i < parts.length; i++) got.push(await reader.readExactly(size));
+  got.push(await reader.read());
+  got[0].fill(0xee);
+  assert.ok(got[1].equals(parts[1]));
+  for (let i = 1; i < parts.length; i++) assert.ok(Buffer.isBuffer(got[i]) && got[i].equals(parts[i]), `read ${i}`);
+  assert.strictEqual(got[parts.length].toString(), 'tail');
+  writer.close();
+  await writer.waitClosed();
+});
