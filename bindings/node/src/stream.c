@@ -128,8 +128,9 @@ static weft_stream_reader_t *reader_of(wn_conn_t *c) {
 
 /* A large read's bytes go to JS as a Buffer over the future's own memory, the future kept
  * until the Buffer is collected, instead of a copy: at 100 KiB a request's two reads copied
- * 100 KiB more than they had to. A small read is copied, which costs less than an external
- * Buffer and its finalizer. */
+ * 100 KiB more than they had to. Small reads keep the copy, so that the finalizer each
+ * external Buffer costs is only paid where a copy is dear; 16 KiB is the protocol style's
+ * pool limit, not a measured crossover. */
 #define READ_SHARE_MIN (16 * 1024)
 
 static void read_bytes_free(napi_env env, void *data, void *hint) {
