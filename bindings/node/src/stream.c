@@ -32,6 +32,10 @@ static void conn_release(void *p) {
   wn_conn_t *c = p;
   if (c->lost != NULL) {
     weft_future_remove_done_callback(c->lost, conn_lost, c);
+    /* The addon's own watcher, which nobody else can look at: a lost connection's error
+     * is no unretrieved exception (asyncio's stream protocol marks its closed future
+     * retrieved in the same way). Without effect while it is pending. */
+    weft_future_error(c->lost);
     weft_future_release(c->lost);
   }
   if (c->reader != NULL)
