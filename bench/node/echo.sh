@@ -12,7 +12,9 @@
 # run; the server's CPU time over that run is read from /proc/PID/task/*/schedstat, every
 # thread of the process (V8's and libuv's helpers too), and divided by the requests served.
 # The server is pinned to one core and the client to the others (PIN=0 turns this off).
-# SERVERS may add `uv`, the raw libuv server in C (bench/echo_uv.c), as the floor.
+# SERVERS may add `uv`, the raw libuv server in C (bench/echo_uv.c), as the floor, and
+# KIND@ADDON: KIND with another build of the addon (weft-proto@/tmp/before.node), in the
+# same rounds. Each round starts with another server of the list.
 set -e
 BUILD=${1:-build}
 SECS=${2:-3}
@@ -43,16 +45,32 @@ fi
 cpu_ns() {
   cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
+# User and kernel clock ticks of a process (every thread, the dead ones too): the split of
+# the CPU time above, sampled at each tick, so it is read as a share, not to the microsecond.
+ticks() {
+  awk '{ print $14, $15 }' /proc/"$1"/stat 2>/dev/null || echo "0 0"
+}
+HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 echo "# $(uname -m), $ncpu cores, node $($NODE --version), $(date -u '+%Y-%m-%d %H:%M UTC');" \
   "${SECS}s x $ROUNDS rounds, $CONNS connections, warm-up ${WARMUP}s;" \
-  "server pin: ${SPIN:-none}, client pin: ${CPIN:-none}"
+  "server pin: ${SPIN:-none}, client pin: ${CPIN:-none}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 for size in $SIZES; do
   r=1
   while [ "$r" -le "$ROUNDS" ]; do
-    for server in $SERVERS; do
-      portfile=$LOGDIR/port.$server
+    # Each round starts with another server, so that none always runs after the same one.
+    order=$(echo "$SERVERS" | awk -v r="$r" '{ for (i = 0; i < NF; i++) printf "%s ", $((i + r - 1) % NF + 1) }')
+    for spec in $order; do
+      # KIND@ADDON runs KIND with another build of the addon, to compare two in the same rounds.
+      server=${spec%%@*}
+      addon=$WEFT_NODE_ADDON
+      label=$server
+      case $spec in *@*)
+        addon=$(cd "$(dirname "${spec#*@}")" && pwd)/$(basename "${spec#*@}")
+        label=$server@$(basename "${spec#*@}" .node) ;;
+      esac
+      portfile=$LOGDIR/port.$label
       : >"$portfile"
       if [ "$server" = uv ]; then
         # The floor: the project's raw libuv echo server (C). It takes a port: a free one
@@ -67,7 +85,7 @@ for size in $SIZES; do
           kill -0 $pid 2>/dev/null && break
         done
       else
-        $SPIN "$NODE" "$HERE/echo_servers.js" "$server" >"$portfile" &
+        WEFT_NODE_ADDON=$addon $SPIN "$NODE" "$HERE/echo_servers.js" "$server" >"$portfile" &
       fi
       pid=$!
       # The server prints its port once it listens (bounded wait: 30 s).
@@ -81,10 +99,14 @@ for size in $SIZES; do
       # A run whose client fails (the server died) is reported and left out.
       if $CPIN "$CLIENT" $PORT "$size" "$WARMUP" "$CONNS" 0 >/dev/null; then
         before=$(cpu_ns $pid)
+        tb=$(ticks $pid)
         if out=$($CPIN "$CLIENT" $PORT "$size" "$SECS" "$CONNS" 0); then
           after=$(cpu_ns $pid)
-          set -- $out
-          echo "$size $server $r $1 $2 $3 $((after - before))" >>"$RAW"
+          ta=$(ticks $pid)
+          load=$(cut -d' ' -f1 /proc/loadavg)
+          set -- $out $tb $ta
+          # size server round req/s MiB/s requests cpu-ns user-ticks kernel-ticks load
+          echo "$size $label $r $1 $2 $3 $((after - before)) $(($6 - $4)) $(($7 - $5)) $load" >>"$RAW"
         fi
       fi
       kill $pid 2>/dev/null || echo "# the $server server had exited: run left out" >&2
@@ -94,34 +116,55 @@ for size in $SIZES; do
   done
 done
 
-# Medians of the rounds; "x net" compares with net-data (protocol style's peer) or
-# net-await (streams style's peer): req/s ratio and CPU-per-request ratio.
-awk -v servers="$SERVERS" '
+# Medians of the rounds; "x" compares with net-data (protocol style's peer) or net-await
+# (streams style's peer): the req/s ratio of the medians, and the median (and range) of the
+# CPU-per-request ratios of each round, whose runs are minutes apart at most. sys% is the
+# kernel's share of the server's CPU time.
+LABELS=$(for spec in $SERVERS; do
+  case $spec in *@*) printf '%s ' "${spec%%@*}@$(basename "${spec#*@}" .node)" ;; *) printf '%s ' "$spec" ;; esac
+done)
+awk -v servers="$LABELS" '
   function median(a, n,   i, j, t) {
     for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j > 0 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
   { key = $1 " " $2; n[key]++; rq[key, n[key]] = $4; mb[key, n[key]] = $5
     cpu[key, n[key]] = $6 > 0 ? $7 / 1000 / $6 : 0
+    sys[key, n[key]] = $8 + $9 > 0 ? 100 * $9 / ($8 + $9) : 0
+    byround[$1, $2, $3] = $6 > 0 ? $7 / 1000 / $6 : 0
+    if ($3 > rounds) rounds = $3
+    load[++nl] = $10
     if (!($1 in seen)) { seen[$1] = 1; sizes[++ns] = $1 } }
   END {
     peer["weft-proto"] = "net-data"; peer["weft-stream"] = "net-await"; peer["uv"] = "net-data"
     ns2 = split(servers, sv, " ")
-    printf "%-7s %-12s %9s %8s %8s %9s %8s %9s\n", "size", "server", "req/s", "MiB/s", "cpu-us", "peer", "req/s x", "cpu x"
+    printf "%-7s %-18s %9s %8s %8s %5s %9s %8s %8s %13s\n", "size", "server", "req/s", "MiB/s", "cpu-us", "sys%", "peer", "req/s x", "cpu x", "cpu x range"
     for (i = 1; i <= ns; i++) {
       s = sizes[i]
       for (k = 1; k <= ns2; k++) {
         key = s " " sv[k]; m = n[key]
-        for (j = 1; j <= m; j++) { a[j] = rq[key, j]; b[j] = mb[key, j]; c[j] = cpu[key, j] }
-        mr[key] = median(a, m); mm[key] = median(b, m); mc[key] = median(c, m)
+        for (j = 1; j <= m; j++) { a[j] = rq[key, j]; b[j] = mb[key, j]; c[j] = cpu[key, j]; d[j] = sys[key, j] }
+        mr[key] = median(a, m); mm[key] = median(b, m); mc[key] = median(c, m); md[key] = median(d, m)
       }
       for (k = 1; k <= ns2; k++) {
-        key = s " " sv[k]; p = peer[sv[k]]; pk = s " " p
-        if (p != "" && mr[pk] > 0 && mc[pk] > 0)
-          printf "%-7s %-12s %9.0f %8.1f %8.2f %9s %7.2fx %8.2fx\n", s, sv[k], mr[key], mm[key], mc[key], p, mr[key] / mr[pk], mc[key] / mc[pk]
+        kind = sv[k]; sub(/@.*/, "", kind)
+        key = s " " sv[k]; p = peer[kind]; pk = s " " p
+        nr = 0; lo = 1e9; hi = 0
+        for (r = 1; r <= rounds; r++)
+          if (byround[s, sv[k], r] > 0 && byround[s, p, r] > 0) {
+            x = byround[s, sv[k], r] / byround[s, p, r]; rr[++nr] = x
+            if (x < lo) lo = x; if (x > hi) hi = x
+          }
+        if (p != "" && mr[pk] > 0 && nr > 0)
+          printf "%-7s %-18s %9.0f %8.1f %8.2f %5.0f %9s %7.2fx %7.2fx %6.2f-%.2fx\n", s, sv[k], mr[key], mm[key], mc[key], md[key], p, mr[key] / mr[pk], median(rr, nr), lo, hi
         else
-          printf "%-7s %-12s %9.0f %8.1f %8.2f %9s %8s %9s\n", s, sv[k], mr[key], mm[key], mc[key], "-", "-", "-"
+          printf "%-7s %-18s %9.0f %8.1f %8.2f %5.0f %9s %8s %8s %13s\n", s, sv[k], mr[key], mm[key], mc[key], md[key], "-", "-", "-", "-"
       }
     }
-    printf "# medians of the rounds; cpu-us = server CPU time (all threads, schedstat) per request;\n# x = over the peer in Node (protocol style: net on(data); streams style: net for-await)\n"
+    lo = 1e9; hi = 0
+    for (j = 1; j <= nl; j++) { if (load[j] < lo) lo = load[j]; if (load[j] > hi) hi = load[j] }
+    printf "# medians of the rounds; cpu-us = server CPU time (all threads, schedstat) per request;\n"
+    printf "# sys%% = its kernel share (/proc/PID/stat ticks); cpu x = median over the rounds of each\n"
+    printf "# round'"'"'s ratio to the peer in Node (protocol style: net on(data); streams style: net\n"
+    printf "# for-await), with its range; 1-minute load average during the runs: %s-%s\n", lo, hi
   }' "$RAW"

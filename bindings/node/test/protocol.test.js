@@ -174,3 +174,34 @@ test('bad input throws TypeError', async () => {
   await p.lost;
   server.close();
 });
+
+test("write is each transport's own, bound as asyncio's, and outlives its object safely", async (tc) => {
+  require('node:v8').setFlagsFromString('--expose-gc');
+  const gc = require('node:vm').runInNewContext('gc');
+  const server = await weft.createServer(echoFactory(), '127.0.0.1', 0);
+  tc.after(() => server.close());
+  let [t, p] = await weft.createConnection(collector, '127.0.0.1', server.port());
+  const lost = p.lost;
+  assert.ok(Object.hasOwn(t, 'write'));
+  const write = t.write;
+  write(Buffer.from('bound '));
+  weft.Transport.prototype.write.call(t, Buffer.from('proto '));
+  t.write(Buffer.from('own'));
+  while (Buffer.concat(p.chunks).length < 15) await new Promise(setImmediate);
+  assert.strictEqual(Buffer.concat(p.chunks).toString(), 'bound proto own');
+  assert.throws(() => write('a string'), TypeError);
+  t.abort();
+  await lost;
+  // The Transport object goes; the function keeps its transport, which is closed.
+  let collected = false;
+  const registry = new FinalizationRegistry(() => (collected = true));
+  registry.register(t, 'transport');
+  t = null;
+  p = null;
+  for (let i = 0; i < 100 && !collected; i++) {
+    gc();
+    await new Promise(setImmediate);
+  }
+  assert.ok(collected);
+  assert.throws(() => write(Buffer.from('x')), (err) => err.code === 'ECLOSED');
+});

@@ -4,7 +4,10 @@
 // nextTick queue, as after each of Node's socket reads.
 const test = require('node:test');
 const assert = require('node:assert');
+const fs = require('node:fs');
 const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
 const { once } = require('node:events');
 const weft = require('..');
 
@@ -61,22 +64,69 @@ test('retained Buffers keep their bytes across pooled and unpooled reads', async
   await server.waitClosed();
 });
 
-test('large reads keep their bytes, read straight into Buffers of their own', async () => {
-  // 4 MiB in 256 KiB writes: after a large read the core sizes the next one by what the
-  // socket has waiting and reads it into a Buffer made for it (read_into), cut to the
-  // bytes read; how often depends on timing, so only the bytes are checked.
-  const { server, done, chunks } = await keepingServer();
+test('large reads keep their bytes, read straight into Buffers of their own', async (t) => {
+  // Each read is made to take exactly one write: the server stops reading after every
+  // dataReceived and resumes only once the client's next write has completed. On a Unix
+  // socket a completed write is already in the reader's receive queue (there is no send
+  // queue), so what each read finds does not depend on timing. The first large read (64 KiB
+  // or more) comes through the core's shared buffer and is copied; after it, the core asks
+  // how much is waiting and reads that into a Buffer made for it (read_into), larger than
+  // the read and cut to it. 96 KiB fits in a Unix socket's default send buffer, so a write
+  // completes while the server is not reading.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-node-reads-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'reads.sock');
+  const size = 96 * 1024;
+  const count = 8;
+  const chunks = [];
+  let transport;
+  let next;
+  const step = () => new Promise((r) => (next = r));
+  let made = step();
+  let settle;
+  const done = new Promise((r) => (settle = r));
+  const server = await weft.createUnixServer(() => ({
+    connectionMade(tr) {
+      transport = tr;
+      tr.pauseReading();
+      next();
+    },
+    dataReceived(d) {
+      chunks.push(d);
+      transport.pauseReading();
+      next();
+    },
+    eofReceived() {
+      settle();
+      return false;
+    },
+  }), file);
+  const socket = net.connect(file);
+  // Also when an assertion fails: an open server would keep the test file running.
+  t.after(() => {
+    socket.destroy();
+    server.close();
+  });
+  await made;
   const parts = [];
-  for (let i = 0; i < 16; i++) parts.push(message(i, 256 * 1024));
-  const socket = net.connect(server.port(), '127.0.0.1');
-  await once(socket, 'connect');
-  for (const p of parts) if (!socket.write(p)) await once(socket, 'drain');
+  for (let i = 0; i < count; i++) {
+    parts.push(message(i, size));
+    await new Promise((resolve, reject) => socket.write(parts[i], (err) => (err ? reject(err) : resolve())));
+    const read = step();
+    transport.resumeReading();
+    await read;
+  }
   socket.end();
+  transport.resumeReading();
   await done;
-  assert.ok(chunks.every((c) => Buffer.isBuffer(c)));
-  assert.ok(Buffer.concat(chunks).equals(Buffer.concat(parts)));
-  server.close();
-  await server.waitClosed();
+  assert.strictEqual(chunks.length, count);
+  for (let i = 0; i < count; i++) {
+    assert.ok(Buffer.isBuffer(chunks[i]));
+    assert.ok(chunks[i].equals(parts[i]), `read ${i}`);
+    // The first read is a copy of exactly its bytes; the others are read_into's Buffers.
+    if (i === 0) assert.strictEqual(chunks[i].buffer.byteLength, size);
+    else assert.ok(chunks[i].byteOffset === 0 && chunks[i].buffer.byteLength > size, `read ${i}`);
+  }
 });
 
 test('a detached read pool is not written again', async () => {

@@ -8,6 +8,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { pipeline } = require('node:stream/promises');
 const weft = require('..');
+const { runScript } = require('./helpers.js');
 
 // An echo server whose client handler echoes lines until EOF.
 async function lineEcho(options) {
@@ -174,4 +175,69 @@ test('bad input throws, closed objects throw, nothing crashes', async () => {
   server.close();
   server.close(); // closing twice is harmless
   await server.waitClosed();
+});
+
+test('large reads keep their bytes after later reads, and are Buffers of their own', async (t) => {
+  // Reads of 16 KiB or more are Buffers over the read's own memory: each keeps its bytes,
+  // and writing into one changes no other.
+  const size = 64 * 1024;
+  const parts = [];
+  for (let i = 0; i < 6; i++) parts.push(Buffer.alloc(size, i + 1));
+  const server = await weft.startServer(async (reader, writer) => {
+    for (const p of parts) writer.write(p);
+    writer.write(Buffer.from('tail'));
+    await writer.drain();
+    writer.close();
+  }, '127.0.0.1', 0);
+  t.after(() => server.close());
+  const [reader, writer] = await weft.openConnection('127.0.0.1', server.port());
+  const got = [];
+  for (let i = 0; i < parts.length; i++) got.push(await reader.readExactly(size));
+  got.push(await reader.read());
+  got[0].fill(0xee);
+  assert.ok(got[1].equals(parts[1]));
+  for (let i = 1; i < parts.length; i++) assert.ok(Buffer.isBuffer(got[i]) && got[i].equals(parts[i]), `read ${i}`);
+  assert.strictEqual(got[parts.length].toString(), 'tail');
+  writer.close();
+  await writer.waitClosed();
+});
+
+test('a reset connection reports no unretrieved exception once collected', () => {
+  // The addon watches each connection's end with a future of its own; its error (the reset)
+  // is nobody's to retrieve, so its release must not be reported, as in asyncio.
+  const r = runScript(`
+    const net = require('node:net');
+    require('node:v8').setFlagsFromString('--expose-gc');
+    const gc = require('node:vm').runInNewContext('gc');
+    (async () => {
+      let done;
+      const finished = new Promise((resolve) => (done = resolve));
+      const server = await weft.startServer(async (reader, writer) => {
+        try {
+          for (;;) {
+            const d = await reader.read(65536);
+            if (d.length === 0) break;
+            writer.write(d);
+            await writer.drain();
+          }
+        } catch (e) {
+          console.log('handler', e.code);
+        }
+        writer.close();
+        done();
+      }, '127.0.0.1', 0);
+      const s = net.connect(server.port(), '127.0.0.1');
+      await new Promise((resolve) => s.on('connect', resolve));
+      s.write('hello');
+      await new Promise((resolve) => s.once('data', resolve));
+      s.resetAndDestroy();
+      await finished;
+      for (let i = 0; i < 50; i++) { gc(); await new Promise(setImmediate); }
+      server.close();
+      await server.waitClosed();
+    })();
+  `);
+  assert.strictEqual(r.status, 0, r.stderr);
+  assert.match(r.stdout, /handler ECONNRESET/);
+  assert.doesNotMatch(r.stderr, /never retrieved/);
 });
