@@ -23,6 +23,10 @@ struct wn_bridge_s {
   napi_ref signal;   /* the AbortSignal listened to, if any */
   napi_ref listener; /* and the listener, removed once the future is done */
   wn_bridge_t *prev, *next;
+  /* Until a lookup names it (bridges_name), the Promise, held here and listed in
+   * st->unnamed: see wn_promise. */
+  napi_ref promise;
+  wn_bridge_t *unnamed_prev, *unnamed_next;
 };
 
 typedef struct wn_slot_s {
@@ -32,6 +36,11 @@ typedef struct wn_slot_s {
 } wn_slot_t;
 
 #define WN_SLOT_BITS 24
+
+/* The id of slot i: 2^24 slots and 2^29 generations, below 2^53. */
+static double slot_id(const wn_state_t *st, uint32_t i) {
+  return (double)(st->slots[i].generation & 0x1fffffffu) * (double)(1u << WN_SLOT_BITS) + (double)i;
+}
 
 /* A slot for a pending bridge; its id (generation and index) fits a JS number exactly. */
 static int slot_take(wn_state_t *st, wn_bridge_t *b, double *id) {
@@ -53,8 +62,7 @@ static int slot_take(wn_state_t *st, wn_bridge_t *b, double *id) {
   st->free_slot = s->next_free;
   s->bridge = b;
   b->slot = i;
-  /* 2^24 slots and 2^29 generations: below 2^53. */
-  *id = (double)(s->generation & 0x1fffffffu) * (double)(1u << WN_SLOT_BITS) + (double)i;
+  *id = slot_id(st, i);
   return 0;
 }
 
@@ -189,7 +197,23 @@ napi_value wn_future_error_value(napi_env env, wn_state_t *st, weft_future_t *fu
 
 /* ---- Core future -> Promise ----------------------------------------------------------- */
 
+/* Takes `b` off the list of bridges whose Promise is not named yet. */
+static void unnamed_unlink(napi_env env, wn_bridge_t *b) {
+  if (b->promise == NULL)
+    return;
+  napi_delete_reference(env, b->promise);
+  b->promise = NULL;
+  if (b->unnamed_prev != NULL)
+    b->unnamed_prev->unnamed_next = b->unnamed_next;
+  else
+    b->st->unnamed = b->unnamed_next;
+  if (b->unnamed_next != NULL)
+    b->unnamed_next->unnamed_prev = b->unnamed_prev;
+  b->unnamed_prev = b->unnamed_next = NULL;
+}
+
 static void bridge_unlink(wn_bridge_t *b) {
+  unnamed_unlink(b->st->env, b);
   slot_give_back(b->st, b);
   if (b->prev != NULL)
     b->prev->next = b->next;
@@ -399,13 +423,20 @@ napi_value wn_promise(napi_env env, wn_state_t *st, weft_future_t *future, napi_
   if (b->next != NULL)
     b->next->prev = b;
   st->pending = b;
-  /* The Promise names its bridge, for the combinators (without it they still work, through
-   * a future following the Promise). */
+  /* The combinators find the bridge of a Promise through a property naming its slot
+   * (without it they still work, through a future following the Promise). Setting that
+   * property from C costs more than the rest of the round trip's C side (a map transition
+   * and a property array, through V8's generic path), and most Promises are only awaited;
+   * so the bridge keeps its Promise (a reference costs a sixth of the property) and a
+   * lookup names the Promises still pending then, each once (bridges_name). */
   double id;
-  napi_value key, number;
-  if (slot_take(st, b, &id) == 0 && future_key(env, st, &key) == napi_ok &&
-      napi_create_double(env, id, &number) == napi_ok)
-    napi_set_property(env, promise, key, number);
+  if (slot_take(st, b, &id) == 0 &&
+      napi_create_reference(env, promise, 1, &b->promise) == napi_ok) {
+    b->unnamed_next = st->unnamed;
+    if (b->unnamed_next != NULL)
+      b->unnamed_next->unnamed_prev = b;
+    st->unnamed = b;
+  }
   return promise;
 }
 
@@ -469,12 +500,28 @@ static napi_value on_rejected(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Names the Promise of every pending bridge that a lookup has not named yet. */
+static void bridges_name(napi_env env, wn_state_t *st) {
+  napi_value key, promise, number;
+  if (st->unnamed == NULL || future_key(env, st, &key) != napi_ok)
+    return;
+  while (st->unnamed != NULL) {
+    wn_bridge_t *b = st->unnamed;
+    if (napi_get_reference_value(env, b->promise, &promise) == napi_ok && promise != NULL &&
+        napi_create_double(env, slot_id(st, b->slot), &number) == napi_ok)
+      napi_set_property(env, promise, key, number);
+    unnamed_unlink(env, b);
+  }
+}
+
 weft_future_t *wn_future_lookup(napi_env env, wn_state_t *st, napi_value value) {
   napi_valuetype t;
   napi_value key, number;
   double id;
-  if (napi_typeof(env, value, &t) != napi_ok || t != napi_object ||
-      future_key(env, st, &key) != napi_ok ||
+  if (napi_typeof(env, value, &t) != napi_ok || t != napi_object)
+    return NULL;
+  bridges_name(env, st);
+  if (future_key(env, st, &key) != napi_ok ||
       napi_get_property(env, value, key, &number) != napi_ok ||
       napi_get_value_double(env, number, &id) != napi_ok) {
     napi_value ignored;

@@ -26,8 +26,10 @@ typedef struct wn_state_s {
   /* A pending weft Promise carries, under the symbol `future_key`, a number naming its
    * bridge's slot here (index and generation), so that the combinators
    * find the core future behind it. A napi_wrap would do the same, at the cost of a weak handle and
-   * a finalizer per Promise, which tripled the cost of an operation. */
+   * a finalizer per Promise, which tripled the cost of an operation. The property is set
+   * when a lookup first needs it: until then the bridge is listed in `unnamed`. */
   napi_ref future_key;
+  wn_bridge_t *unnamed;
   /* A Promise that never settles: what a method gives while the environment stops (see
    * wn_guarded). */
   napi_ref never;
