@@ -12,6 +12,28 @@ test('sleep resolves with its value; a weft Promise carries its core future', as
   assert.strictEqual(await weft.sleep(0), undefined);
 });
 
+test('the combinators find a weft Promise made before them, until it settles', async () => {
+  // A Promise is named for the combinators on the first lookup that finds it pending
+  // (src/future.c, bridges_name): whether it was made before earlier lookups or after.
+  const q = new weft.Queue();
+  const early = [q.get(), q.get(), q.get()];
+  q.putNowait('a');
+  assert.strictEqual(await early[0], 'a');
+  assert.ok(!weft.isFuture(early[0]));
+  assert.ok(weft.isFuture(early[1]));
+  const late = q.get();
+  assert.ok(weft.isFuture(early[2]) && weft.isFuture(late));
+  // Aborting the gather cancels the core futures behind its inputs: they were found.
+  const ac = new AbortController();
+  const g = weft.gather([early[1], late], { signal: ac.signal });
+  ac.abort();
+  await assert.rejects(g, weft.CancelledError);
+  await assert.rejects(early[1], weft.CancelledError);
+  await assert.rejects(late, weft.CancelledError);
+  q.putNowait('b');
+  assert.strictEqual(await early[2], 'b');
+});
+
 test('gather keeps input order over weft and plain Promises and values', async () => {
   const r = await weft.gather([weft.sleep(0.002, 'slow'), 'now', Promise.resolve(3),
                                weft.sleep(0, 'fast')]);
