@@ -36,6 +36,8 @@ typedef struct wn_slot_s {
 } wn_slot_t;
 
 #define WN_SLOT_BITS 24
+/* Freed bridges kept for reuse: as many as a burst of operations in flight usually has. */
+#define WN_BRIDGE_POOL 1024
 
 /* The id of slot i: 2^24 slots and 2^29 generations, below 2^53. */
 static double slot_id(const wn_state_t *st, uint32_t i) {
@@ -94,11 +96,18 @@ static wn_bridge_t *slot_find(wn_state_t *st, double id) {
   return st->slots[i].bridge;
 }
 
-void wn_slots_free(wn_state_t *st);
-void wn_slots_free(wn_state_t *st) {
+/* The slot table and the pool of freed bridges go with the state (loop.c). */
+void wn_bridges_free(wn_state_t *st);
+void wn_bridges_free(wn_state_t *st) {
   free(st->slots);
   st->slots = NULL;
   st->nslots = st->free_slot = 0;
+  while (st->bridge_pool != NULL) {
+    wn_bridge_t *b = st->bridge_pool;
+    st->bridge_pool = b->next;
+    free(b);
+  }
+  st->bridge_pool_len = 0;
 }
 
 /* N-API 8 makes references to objects only: other values are kept in a one-element array. */
@@ -232,7 +241,25 @@ static void bridge_free(napi_env env, wn_bridge_t *b) {
   if (b->arg_free != NULL)
     b->arg_free(b->arg);
   weft_future_release(b->future);
-  free(b);
+  wn_state_t *st = b->st;
+  if (st->bridge_pool_len < WN_BRIDGE_POOL) {
+    b->next = st->bridge_pool;
+    st->bridge_pool = b;
+    st->bridge_pool_len++;
+  } else {
+    free(b);
+  }
+}
+
+/* A bridge from the pool of freed ones, or a new one: one allocation less per operation. */
+static wn_bridge_t *bridge_alloc(wn_state_t *st) {
+  wn_bridge_t *b = st->bridge_pool;
+  if (b == NULL)
+    return calloc(1, sizeof *b);
+  st->bridge_pool = b->next;
+  st->bridge_pool_len--;
+  memset(b, 0, sizeof *b);
+  return b;
 }
 
 /* Stops listening to the signal: a long-lived signal (a task's) must not gather one
@@ -373,7 +400,7 @@ static int bridge_listen(napi_env env, wn_bridge_t *b, napi_value signal) {
 
 napi_value wn_promise(napi_env env, wn_state_t *st, weft_future_t *future, napi_value signal,
                       wn_convert_fn convert, void *arg, weft_free_fn arg_free) {
-  wn_bridge_t *b = calloc(1, sizeof *b);
+  wn_bridge_t *b = bridge_alloc(st);
   napi_value promise;
   if (b == NULL) {
     if (arg_free != NULL)

@@ -6,7 +6,7 @@
 #include "weft_node.h"
 
 void wn_bridges_abandon(wn_state_t *st);
-void wn_slots_free(wn_state_t *st);
+void wn_bridges_free(wn_state_t *st);
 static void state_drop_refs(napi_env env, wn_state_t *st);
 
 wn_state_t *wn_state(napi_env env) {
@@ -83,7 +83,7 @@ static void state_free(napi_env env, void *data, void *hint) {
   (void)hint;
   wn_state_t *st = data;
   weft_loop_release(st->loop);
-  wn_slots_free(st);
+  wn_bridges_free(st);
   wn_wraps_orphan(st->wraps);
   free(st->net);
   free(st);

@@ -30,6 +30,8 @@ typedef struct wn_state_s {
    * when a lookup first needs it: until then the bridge is listed in `unnamed`. */
   napi_ref future_key;
   wn_bridge_t *unnamed;
+  wn_bridge_t *bridge_pool; /* freed bridges, for reuse (future.c) */
+  uint32_t bridge_pool_len;
   /* A Promise that never settles: what a method gives while the environment stops (see
    * wn_guarded). */
   napi_ref never;
