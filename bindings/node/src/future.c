@@ -234,6 +234,7 @@ static void bridge_unlink(wn_bridge_t *b) {
 }
 
 static void bridge_free(napi_env env, wn_bridge_t *b) {
+  slot_give_back(b->st, b); /* taken for a Promise settled at once (wn_promise) */
   if (b->signal != NULL)
     napi_delete_reference(env, b->signal);
   if (b->listener != NULL)
@@ -418,8 +419,14 @@ napi_value wn_promise(napi_env env, wn_state_t *st, weft_future_t *future, napi_
     bridge_free(env, b);
     return NULL;
   }
-  if (st->tasks != NULL)
-    wn_promise_made(env, st, promise);
+  /* Inside a task, index.js's hook names the Promise itself: a property set from JS costs
+   * a small part of one set from C (see below). */
+  int named = 0;
+  double id;
+  if (st->tasks != NULL) {
+    int slotted = slot_take(st, b, &id) == 0;
+    named = wn_promise_made(env, st, promise, slotted ? id : -1) && slotted;
+  }
   int rc = 0;
   if (!wn_is_undefined(env, signal) && bridge_listen(env, b, signal) != 0)
     rc = WEFT_EINVAL;
@@ -456,8 +463,9 @@ napi_value wn_promise(napi_env env, wn_state_t *st, weft_future_t *future, napi_
    * and a property array, through V8's generic path), and most Promises are only awaited;
    * so the bridge keeps its Promise (a reference costs a sixth of the property) and a
    * lookup names the Promises still pending then, each once (bridges_name). */
-  double id;
-  if (slot_take(st, b, &id) == 0 &&
+  if (named)
+    return promise;
+  if ((b->slot != UINT32_MAX || slot_take(st, b, &id) == 0) &&
       napi_create_reference(env, promise, 1, &b->promise) == napi_ok) {
     b->unnamed_next = st->unnamed;
     if (b->unnamed_next != NULL)
@@ -631,6 +639,9 @@ napi_status wn_future_init(napi_env env, napi_value exports) {
           napi_ok &&
       (s = napi_create_symbol(env, description, &key)) == napi_ok)
     s = napi_create_reference(env, key, 1, &st->future_key);
+  /* For index.js's task hook (wn_promise_made). */
+  if (s == napi_ok)
+    s = napi_set_named_property(env, exports, "futureKey", key);
   if (s != napi_ok)
     return s;
   napi_property_descriptor props[] = {WN_METHOD("isFuture", is_future)};

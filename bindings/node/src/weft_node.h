@@ -97,9 +97,10 @@ void wn_payload_free(void *payload);
 /* The core code a JS error stands for: its errno when it has a negative one (weft's errors,
  * Node's system errors), else WEFT_EUNKNOWN. */
 int wn_error_code_of(napi_env env, napi_value error);
-/* A weft Promise made while a task runs is handed to index.js's hook (which lets the task
- * see it awaited); nonzero once any task exists in the environment. */
-void wn_promise_made(napi_env env, wn_state_t *st, napi_value promise);
+/* A weft Promise made while any task exists is handed to index.js's hook, which, when a
+ * task runs, lets the task see it awaited and names it by `id` (its bridge's slot; -1:
+ * none) for the combinators. Returns nonzero when the hook named it. */
+int wn_promise_made(napi_env env, wn_state_t *st, napi_value promise, double id);
 
 /* An Error for a weft code (index.js picks the subclass); `message` may be NULL. */
 napi_value wn_error(napi_env env, wn_state_t *st, int code, const char *message);

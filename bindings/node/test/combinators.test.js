@@ -32,6 +32,23 @@ test('the combinators find a weft Promise made before them, until it settles', a
   await assert.rejects(late, weft.CancelledError);
   q.putNowait('b');
   assert.strictEqual(await early[2], 'b');
+  // Inside a task, index.js's hook names them (promiseMade): the same lookups work.
+  await weft.spawn(async () => {
+    const inTask = [q.get(), q.get()];
+    assert.ok(weft.isFuture(inTask[0]) && weft.isFuture(inTask[1]));
+    q.putNowait('c');
+    assert.strictEqual(await inTask[0], 'c');
+    assert.ok(!weft.isFuture(inTask[0]));
+    const ac2 = new AbortController();
+    const g2 = weft.gather([inTask[1]], { signal: ac2.signal });
+    ac2.abort();
+    await assert.rejects(g2, weft.CancelledError);
+    await assert.rejects(inTask[1], weft.CancelledError);
+    const lock = new weft.Lock();
+    const free = lock.acquire(); // settled at once: nothing to find
+    assert.ok(!weft.isFuture(free));
+    await free;
+  });
 });
 
 test('gather keeps input order over weft and plain Promises and values', async () => {
