@@ -25,7 +25,7 @@ static weft_lock_t *lock_of(napi_env env, napi_callback_info info, size_t n, nap
   wn_state_t *st = NULL;
   if (wn_args(env, info, n, argv, &self) != 0)
     return NULL;
-  if (napi_get_instance_data(env, (void **)&st) != napi_ok || st == NULL)
+  if (napi_get_instance_data(env, (void **)&st) != napi_ok || st == NULL || st->closing)
     return wn_unwrap(env, self, &lock_tag, "Lock");
   return wn_unwrap_recent(env, self, &lock_tag, "Lock", &st->recent_lock);
 }

@@ -44,7 +44,7 @@ static weft_queue_t *queue_of(napi_env env, napi_callback_info info, size_t n, n
   wn_state_t *st = NULL;
   if (wn_args(env, info, n, argv, &self) != 0)
     return NULL;
-  if (napi_get_instance_data(env, (void **)&st) != napi_ok || st == NULL)
+  if (napi_get_instance_data(env, (void **)&st) != napi_ok || st == NULL || st->closing)
     return wn_unwrap(env, self, &queue_tag, "Queue");
   return wn_unwrap_recent(env, self, &queue_tag, "Queue", &st->recent_queue);
 }

@@ -130,7 +130,8 @@ void *wn_unwrap(napi_env env, napi_value self, const napi_type_tag *tag, const c
 /* wn_unwrap for the classes whose methods a program mostly calls on one object at a time
  * (a Lock passed around, a Queue): when `self` is the object `recent` remembers, an identity
  * check (about 140 instructions) stands in for napi_unwrap (about 800, a private-symbol
- * lookup); another object costs a weak reference more (about 320). */
+ * lookup); another object costs a weak reference more (about 320). Callers pass plain
+ * wn_unwrap once the environment stops: the clean-up has dropped `recent`'s reference. */
 void *wn_unwrap_recent(napi_env env, napi_value self, const napi_type_tag *tag, const char *cls,
                        wn_recent_t *recent);
 /* The state lets go of the table of wrapped objects (the last finalizer frees it). */
