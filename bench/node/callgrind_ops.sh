@@ -1,14 +1,17 @@
 #!/bin/sh
 # User-space instructions per operation of bench/node/op_loop.js, counted by callgrind as the
 # difference between a run of N2 and one of N1 operations (start-up, module loading and the
-# JIT's warm-up cancel out), so that a loaded machine does not move the figure.
+# JIT's warm-up cancel out), so that a loaded machine does not move the figure. With 2,000 and
+# 12,000 the JIT was still at work in the longer run, and a figure moved by up to 30% from
+# one run to the next; with 20,000 and 100,000 two runs agreed within 0.5%
+# (docs/benchmarks.md, "Fourth pass").
 #   bench/node/callgrind_ops.sh ADDON KIND [WIDTH] [N1] [N2]
 set -e
 ADDON=$1
 KIND=$2
 WIDTH=${3:-1}
-N1=${4:-2000}
-N2=${5:-12000}
+N1=${4:-20000}
+N2=${5:-100000}
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=$(mktemp -d)
 count() {

@@ -83,6 +83,14 @@ async function pQueueRun(PQueue) {
     'weft Lock (10 contenders)': () => lockRun(() => wlock.acquire(), () => wlock.release()),
     'async-mutex Mutex (10 contenders)': () =>
       lockRun(async () => { releaseMutex = await mutex.acquire(); }, () => releaseMutex()),
+    // asyncio's hand-over, which weft's Lock keeps: the woken waiter goes on one loop
+    // iteration after release(). async-mutex resumes it inside release(); this peer adds
+    // that iteration (a setImmediate) to each acquisition, to show what it costs.
+    'async-mutex + an iteration per hand-over': () =>
+      lockRun(async () => {
+        releaseMutex = await mutex.acquire();
+        await new Promise(setImmediate);
+      }, () => releaseMutex()),
     'weft Queue(100), 10 consumers': weftQueueRun,
     'p-queue, concurrency 10, 100 queued': () => pQueueRun(PQueue),
   };

@@ -4,8 +4,10 @@
 //   node bench/node/op_loop.js KIND N [WIDTH]
 // KIND: queue (a Queue.get() served at once by putNowait), sleep (weft.sleep(0)), immediate
 // (`new Promise(setImmediate)`), lock / mutex (10 contenders passing a weft Lock / an
-// async-mutex Mutex), queue100 (lock_queue.js's Queue(100) with 10 consumers). WIDTH: how
-// many in flight for queue, sleep and immediate (1 by default).
+// async-mutex Mutex; mutex_iter: async-mutex with one loop iteration added per hand-over, as
+// asyncio's and weft's Lock take), queue100 (lock_queue.js's Queue(100) with 10 consumers),
+// task_sleep (one weft task awaiting weft.sleep(0)). WIDTH: how many in flight for queue,
+// sleep and immediate (1 by default).
 const path = require('node:path');
 const weft = require('../../bindings/node');
 
@@ -56,14 +58,23 @@ async function main() {
     const lock = new weft.Lock();
     return contend(() => lock.acquire(), () => lock.release());
   }
-  if (kind === 'mutex') {
+  if (kind === 'mutex' || kind === 'mutex_iter') {
     const dev = path.join(__dirname, '..', '..', 'bindings', 'node', 'dev', 'node_modules');
     const { Mutex } = require(path.join(dev, 'async-mutex'));
     const mutex = new Mutex();
     let release;
+    if (kind === 'mutex_iter')
+      return contend(async () => {
+        release = await mutex.acquire();
+        await new Promise(setImmediate);
+      }, () => release());
     return contend(async () => { release = await mutex.acquire(); }, () => release());
   }
   if (kind === 'queue100') return queue100();
+  if (kind === 'task_sleep')
+    return weft.spawn(async () => {
+      for (let i = 0; i < N; i++) await weft.sleep(0);
+    });
   const make = single[kind];
   if (make === undefined) throw new Error(`unknown KIND ${kind}`);
   for (let r = 0; r < N / WIDTH; r++) {

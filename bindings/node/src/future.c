@@ -23,6 +23,10 @@ struct wn_bridge_s {
   napi_ref signal;   /* the AbortSignal listened to, if any */
   napi_ref listener; /* and the listener, removed once the future is done */
   wn_bridge_t *prev, *next;
+  /* Until a lookup names it (bridges_name), the Promise, held here and listed in
+   * st->unnamed: see wn_promise. */
+  napi_ref promise;
+  wn_bridge_t *unnamed_prev, *unnamed_next;
 };
 
 typedef struct wn_slot_s {
@@ -32,6 +36,13 @@ typedef struct wn_slot_s {
 } wn_slot_t;
 
 #define WN_SLOT_BITS 24
+/* Freed bridges kept for reuse: as many as a burst of operations in flight usually has. */
+#define WN_BRIDGE_POOL 1024
+
+/* The id of slot i: 2^24 slots and 2^29 generations, below 2^53. */
+static double slot_id(const wn_state_t *st, uint32_t i) {
+  return (double)(st->slots[i].generation & 0x1fffffffu) * (double)(1u << WN_SLOT_BITS) + (double)i;
+}
 
 /* A slot for a pending bridge; its id (generation and index) fits a JS number exactly. */
 static int slot_take(wn_state_t *st, wn_bridge_t *b, double *id) {
@@ -53,8 +64,7 @@ static int slot_take(wn_state_t *st, wn_bridge_t *b, double *id) {
   st->free_slot = s->next_free;
   s->bridge = b;
   b->slot = i;
-  /* 2^24 slots and 2^29 generations: below 2^53. */
-  *id = (double)(s->generation & 0x1fffffffu) * (double)(1u << WN_SLOT_BITS) + (double)i;
+  *id = slot_id(st, i);
   return 0;
 }
 
@@ -86,11 +96,18 @@ static wn_bridge_t *slot_find(wn_state_t *st, double id) {
   return st->slots[i].bridge;
 }
 
-void wn_slots_free(wn_state_t *st);
-void wn_slots_free(wn_state_t *st) {
+/* The slot table and the pool of freed bridges go with the state (loop.c). */
+void wn_bridges_free(wn_state_t *st);
+void wn_bridges_free(wn_state_t *st) {
   free(st->slots);
   st->slots = NULL;
   st->nslots = st->free_slot = 0;
+  while (st->bridge_pool != NULL) {
+    wn_bridge_t *b = st->bridge_pool;
+    st->bridge_pool = b->next;
+    free(b);
+  }
+  st->bridge_pool_len = 0;
 }
 
 /* N-API 8 makes references to objects only: other values are kept in a one-element array. */
@@ -189,7 +206,23 @@ napi_value wn_future_error_value(napi_env env, wn_state_t *st, weft_future_t *fu
 
 /* ---- Core future -> Promise ----------------------------------------------------------- */
 
+/* Takes `b` off the list of bridges whose Promise is not named yet. */
+static void unnamed_unlink(napi_env env, wn_bridge_t *b) {
+  if (b->promise == NULL)
+    return;
+  napi_delete_reference(env, b->promise);
+  b->promise = NULL;
+  if (b->unnamed_prev != NULL)
+    b->unnamed_prev->unnamed_next = b->unnamed_next;
+  else
+    b->st->unnamed = b->unnamed_next;
+  if (b->unnamed_next != NULL)
+    b->unnamed_next->unnamed_prev = b->unnamed_prev;
+  b->unnamed_prev = b->unnamed_next = NULL;
+}
+
 static void bridge_unlink(wn_bridge_t *b) {
+  unnamed_unlink(b->st->env, b);
   slot_give_back(b->st, b);
   if (b->prev != NULL)
     b->prev->next = b->next;
@@ -201,6 +234,7 @@ static void bridge_unlink(wn_bridge_t *b) {
 }
 
 static void bridge_free(napi_env env, wn_bridge_t *b) {
+  slot_give_back(b->st, b); /* taken for a Promise settled at once (wn_promise) */
   if (b->signal != NULL)
     napi_delete_reference(env, b->signal);
   if (b->listener != NULL)
@@ -208,7 +242,25 @@ static void bridge_free(napi_env env, wn_bridge_t *b) {
   if (b->arg_free != NULL)
     b->arg_free(b->arg);
   weft_future_release(b->future);
-  free(b);
+  wn_state_t *st = b->st;
+  if (st->bridge_pool_len < WN_BRIDGE_POOL) {
+    b->next = st->bridge_pool;
+    st->bridge_pool = b;
+    st->bridge_pool_len++;
+  } else {
+    free(b);
+  }
+}
+
+/* A bridge from the pool of freed ones, or a new one: one allocation less per operation. */
+static wn_bridge_t *bridge_alloc(wn_state_t *st) {
+  wn_bridge_t *b = st->bridge_pool;
+  if (b == NULL)
+    return calloc(1, sizeof *b);
+  st->bridge_pool = b->next;
+  st->bridge_pool_len--;
+  memset(b, 0, sizeof *b);
+  return b;
 }
 
 /* Stops listening to the signal: a long-lived signal (a task's) must not gather one
@@ -349,7 +401,7 @@ static int bridge_listen(napi_env env, wn_bridge_t *b, napi_value signal) {
 
 napi_value wn_promise(napi_env env, wn_state_t *st, weft_future_t *future, napi_value signal,
                       wn_convert_fn convert, void *arg, weft_free_fn arg_free) {
-  wn_bridge_t *b = calloc(1, sizeof *b);
+  wn_bridge_t *b = bridge_alloc(st);
   napi_value promise;
   if (b == NULL) {
     if (arg_free != NULL)
@@ -367,8 +419,14 @@ napi_value wn_promise(napi_env env, wn_state_t *st, weft_future_t *future, napi_
     bridge_free(env, b);
     return NULL;
   }
-  if (st->tasks != NULL)
-    wn_promise_made(env, st, promise);
+  /* Inside a task, index.js's hook names the Promise itself: a property set from JS costs
+   * a small part of one set from C (see below). */
+  int named = 0;
+  double id;
+  if (st->tasks != NULL) {
+    int slotted = slot_take(st, b, &id) == 0;
+    named = wn_promise_made(env, st, promise, slotted ? id : -1) && slotted;
+  }
   int rc = 0;
   if (!wn_is_undefined(env, signal) && bridge_listen(env, b, signal) != 0)
     rc = WEFT_EINVAL;
@@ -399,13 +457,21 @@ napi_value wn_promise(napi_env env, wn_state_t *st, weft_future_t *future, napi_
   if (b->next != NULL)
     b->next->prev = b;
   st->pending = b;
-  /* The Promise names its bridge, for the combinators (without it they still work, through
-   * a future following the Promise). */
-  double id;
-  napi_value key, number;
-  if (slot_take(st, b, &id) == 0 && future_key(env, st, &key) == napi_ok &&
-      napi_create_double(env, id, &number) == napi_ok)
-    napi_set_property(env, promise, key, number);
+  /* The combinators find the bridge of a Promise through a property naming its slot
+   * (without it they still work, through a future following the Promise). Setting that
+   * property from C costs more than the rest of the round trip's C side (a map transition
+   * and a property array, through V8's generic path), and most Promises are only awaited;
+   * so the bridge keeps its Promise (a reference costs a sixth of the property) and a
+   * lookup names the Promises still pending then, each once (bridges_name). */
+  if (named)
+    return promise;
+  if ((b->slot != UINT32_MAX || slot_take(st, b, &id) == 0) &&
+      napi_create_reference(env, promise, 1, &b->promise) == napi_ok) {
+    b->unnamed_next = st->unnamed;
+    if (b->unnamed_next != NULL)
+      b->unnamed_next->unnamed_prev = b;
+    st->unnamed = b;
+  }
   return promise;
 }
 
@@ -469,12 +535,28 @@ static napi_value on_rejected(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Names the Promise of every pending bridge that a lookup has not named yet. */
+static void bridges_name(napi_env env, wn_state_t *st) {
+  napi_value key, promise, number;
+  if (st->unnamed == NULL || future_key(env, st, &key) != napi_ok)
+    return;
+  while (st->unnamed != NULL) {
+    wn_bridge_t *b = st->unnamed;
+    if (napi_get_reference_value(env, b->promise, &promise) == napi_ok && promise != NULL &&
+        napi_create_double(env, slot_id(st, b->slot), &number) == napi_ok)
+      napi_set_property(env, promise, key, number);
+    unnamed_unlink(env, b);
+  }
+}
+
 weft_future_t *wn_future_lookup(napi_env env, wn_state_t *st, napi_value value) {
   napi_valuetype t;
   napi_value key, number;
   double id;
-  if (napi_typeof(env, value, &t) != napi_ok || t != napi_object ||
-      future_key(env, st, &key) != napi_ok ||
+  if (napi_typeof(env, value, &t) != napi_ok || t != napi_object)
+    return NULL;
+  bridges_name(env, st);
+  if (future_key(env, st, &key) != napi_ok ||
       napi_get_property(env, value, key, &number) != napi_ok ||
       napi_get_value_double(env, number, &id) != napi_ok) {
     napi_value ignored;
@@ -557,6 +639,9 @@ napi_status wn_future_init(napi_env env, napi_value exports) {
           napi_ok &&
       (s = napi_create_symbol(env, description, &key)) == napi_ok)
     s = napi_create_reference(env, key, 1, &st->future_key);
+  /* For index.js's task hook (wn_promise_made). */
+  if (s == napi_ok)
+    s = napi_set_named_property(env, exports, "futureKey", key);
   if (s != napi_ok)
     return s;
   napi_property_descriptor props[] = {WN_METHOD("isFuture", is_future)};

@@ -22,9 +22,12 @@ static napi_value lock_new(napi_env env, napi_callback_info info) {
 
 static weft_lock_t *lock_of(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
   napi_value self;
+  wn_state_t *st = NULL;
   if (wn_args(env, info, n, argv, &self) != 0)
     return NULL;
-  return wn_unwrap(env, self, &lock_tag, "Lock");
+  if (napi_get_instance_data(env, (void **)&st) != napi_ok || st == NULL || st->closing)
+    return wn_unwrap(env, self, &lock_tag, "Lock");
+  return wn_unwrap_recent(env, self, &lock_tag, "Lock", &st->recent_lock);
 }
 
 /* The core lock of a Lock object (for Condition), or NULL with a TypeError thrown. */

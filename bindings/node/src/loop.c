@@ -6,7 +6,7 @@
 #include "weft_node.h"
 
 void wn_bridges_abandon(wn_state_t *st);
-void wn_slots_free(wn_state_t *st);
+void wn_bridges_free(wn_state_t *st);
 static void state_drop_refs(napi_env env, wn_state_t *st);
 
 wn_state_t *wn_state(napi_env env) {
@@ -66,8 +66,9 @@ static void on_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
 /* The state's references go in the clean-up hook, while the environment is whole: by the
  * time the instance data is finalized, Node may have torn its references down. */
 static void state_drop_refs(napi_env env, wn_state_t *st) {
-  napi_ref *refs[] = {&st->make_error, &st->promise_hook, &st->cancel_hook,
-                      &st->resource,   &st->future_key,   &st->never};
+  napi_ref *refs[] = {&st->make_error,       &st->promise_hook,     &st->cancel_hook,
+                      &st->resource,         &st->future_key,       &st->never,
+                      &st->recent_lock.self, &st->recent_queue.self};
   for (size_t i = 0; i < WN_COUNT(refs); i++) {
     if (*refs[i] != NULL)
       napi_delete_reference(env, *refs[i]);
@@ -83,7 +84,7 @@ static void state_free(napi_env env, void *data, void *hint) {
   (void)hint;
   wn_state_t *st = data;
   weft_loop_release(st->loop);
-  wn_slots_free(st);
+  wn_bridges_free(st);
   wn_wraps_orphan(st->wraps);
   free(st->net);
   free(st);

@@ -245,6 +245,26 @@ void *wn_unwrap(napi_env env, napi_value self, const napi_type_tag *tag, const c
   return slot->object;
 }
 
+void *wn_unwrap_recent(napi_env env, napi_value self, const napi_type_tag *tag, const char *cls,
+                       wn_recent_t *recent) {
+  napi_value last;
+  bool same = false;
+  /* A weak reference gives NULL once its object is collected, before the finalizer that
+   * releases the core object runs: while it gives the object, `object` is alive. */
+  if (recent->self != NULL && napi_get_reference_value(env, recent->self, &last) == napi_ok &&
+      last != NULL && napi_strict_equals(env, last, self, &same) == napi_ok && same)
+    return recent->object;
+  void *object = wn_unwrap(env, self, tag, cls);
+  if (object == NULL)
+    return NULL;
+  if (recent->self != NULL)
+    napi_delete_reference(env, recent->self);
+  if (napi_create_reference(env, self, 0, &recent->self) != napi_ok)
+    recent->self = NULL;
+  recent->object = object;
+  return object;
+}
+
 void *wn_unwrap_raw(napi_env env, napi_value value, const napi_type_tag *tag) {
   bool ok = false;
   napi_valuetype t;

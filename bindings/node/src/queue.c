@@ -41,9 +41,12 @@ static napi_value priority_new(napi_env env, napi_callback_info info) {
 
 static weft_queue_t *queue_of(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
   napi_value self;
+  wn_state_t *st = NULL;
   if (wn_args(env, info, n, argv, &self) != 0)
     return NULL;
-  return wn_unwrap(env, self, &queue_tag, "Queue");
+  if (napi_get_instance_data(env, (void **)&st) != napi_ok || st == NULL || st->closing)
+    return wn_unwrap(env, self, &queue_tag, "Queue");
+  return wn_unwrap_recent(env, self, &queue_tag, "Queue", &st->recent_queue);
 }
 
 static int get_priority(napi_env env, napi_value options, int64_t *out) {

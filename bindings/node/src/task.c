@@ -462,13 +462,20 @@ static napi_value set_task_hooks(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-void wn_promise_made(napi_env env, wn_state_t *st, napi_value promise) {
-  napi_value hook, global, ignored;
+int wn_promise_made(napi_env env, wn_state_t *st, napi_value promise, double id) {
+  napi_value hook, global, argv[2], out;
+  bool named = false;
   if (st->promise_hook == NULL || napi_get_reference_value(env, st->promise_hook, &hook) != napi_ok)
-    return;
+    return 0;
   napi_get_global(env, &global);
-  if (napi_call_function(env, global, hook, 1, &promise, &ignored) != napi_ok)
-    napi_get_and_clear_last_exception(env, &ignored);
+  argv[0] = promise;
+  if (napi_create_double(env, id, &argv[1]) != napi_ok)
+    return 0;
+  if (napi_call_function(env, global, hook, 2, argv, &out) != napi_ok) {
+    napi_get_and_clear_last_exception(env, &out);
+    return 0;
+  }
+  return napi_get_value_bool(env, out, &named) == napi_ok && named;
 }
 
 napi_status wn_task_init(napi_env env, napi_value exports) {

@@ -11,6 +11,12 @@
 /* One per Node environment (the main thread and each Worker): kept as instance data. */
 typedef struct wn_bridge_s wn_bridge_t;
 typedef struct wn_wraps_s wn_wraps_t;
+/* The last receiver of a class's methods (a weak reference) and its core object: see
+ * wn_unwrap_recent. */
+typedef struct {
+  napi_ref self;
+  void *object;
+} wn_recent_t;
 typedef struct wn_state_s {
   napi_env env;
   weft_loop_t *loop;
@@ -26,8 +32,13 @@ typedef struct wn_state_s {
   /* A pending weft Promise carries, under the symbol `future_key`, a number naming its
    * bridge's slot here (index and generation), so that the combinators
    * find the core future behind it. A napi_wrap would do the same, at the cost of a weak handle and
-   * a finalizer per Promise, which tripled the cost of an operation. */
+   * a finalizer per Promise, which tripled the cost of an operation. The property is set
+   * when a lookup first needs it: until then the bridge is listed in `unnamed`. */
   napi_ref future_key;
+  wn_bridge_t *unnamed;
+  wn_bridge_t *bridge_pool; /* freed bridges, for reuse (future.c) */
+  uint32_t bridge_pool_len;
+  wn_recent_t recent_lock, recent_queue;
   /* A Promise that never settles: what a method gives while the environment stops (see
    * wn_guarded). */
   napi_ref never;
@@ -86,9 +97,10 @@ void wn_payload_free(void *payload);
 /* The core code a JS error stands for: its errno when it has a negative one (weft's errors,
  * Node's system errors), else WEFT_EUNKNOWN. */
 int wn_error_code_of(napi_env env, napi_value error);
-/* A weft Promise made while a task runs is handed to index.js's hook (which lets the task
- * see it awaited); nonzero once any task exists in the environment. */
-void wn_promise_made(napi_env env, wn_state_t *st, napi_value promise);
+/* A weft Promise made while any task exists is handed to index.js's hook, which, when a
+ * task runs, lets the task see it awaited and names it by `id` (its bridge's slot; -1:
+ * none) for the combinators. Returns nonzero when the hook named it. */
+int wn_promise_made(napi_env env, wn_state_t *st, napi_value promise, double id);
 
 /* An Error for a weft code (index.js picks the subclass); `message` may be NULL. */
 napi_value wn_error(napi_env env, wn_state_t *st, int code, const char *message);
@@ -115,6 +127,13 @@ napi_status wn_wrap(napi_env env, napi_value self, const napi_type_tag *tag, voi
                     wn_release_fn release);
 /* The core object of `self`, or NULL with a TypeError thrown. */
 void *wn_unwrap(napi_env env, napi_value self, const napi_type_tag *tag, const char *cls);
+/* wn_unwrap for the classes whose methods a program mostly calls on one object at a time
+ * (a Lock passed around, a Queue): when `self` is the object `recent` remembers, an identity
+ * check (about 140 instructions) stands in for napi_unwrap (about 800, a private-symbol
+ * lookup); another object costs a weak reference more (about 320). Callers pass plain
+ * wn_unwrap once the environment stops: the clean-up has dropped `recent`'s reference. */
+void *wn_unwrap_recent(napi_env env, napi_value self, const napi_type_tag *tag, const char *cls,
+                       wn_recent_t *recent);
 /* The state lets go of the table of wrapped objects (the last finalizer frees it). */
 void wn_wraps_orphan(wn_wraps_t *wraps);
 /* For Tasks, which napi_wrap their own struct and carry a type tag: the struct, or NULL

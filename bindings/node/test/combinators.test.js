@@ -12,6 +12,45 @@ test('sleep resolves with its value; a weft Promise carries its core future', as
   assert.strictEqual(await weft.sleep(0), undefined);
 });
 
+test('the combinators find a weft Promise made before them, until it settles', async () => {
+  // A Promise is named for the combinators on the first lookup that finds it pending
+  // (src/future.c, bridges_name): whether it was made before earlier lookups or after.
+  const q = new weft.Queue();
+  const early = [q.get(), q.get(), q.get()];
+  q.putNowait('a');
+  assert.strictEqual(await early[0], 'a');
+  assert.ok(!weft.isFuture(early[0]));
+  assert.ok(weft.isFuture(early[1]));
+  const late = q.get();
+  assert.ok(weft.isFuture(early[2]) && weft.isFuture(late));
+  // Aborting the gather cancels the core futures behind its inputs: they were found.
+  const ac = new AbortController();
+  const g = weft.gather([early[1], late], { signal: ac.signal });
+  ac.abort();
+  await assert.rejects(g, weft.CancelledError);
+  await assert.rejects(early[1], weft.CancelledError);
+  await assert.rejects(late, weft.CancelledError);
+  q.putNowait('b');
+  assert.strictEqual(await early[2], 'b');
+  // Inside a task, index.js's hook names them (promiseMade): the same lookups work.
+  await weft.spawn(async () => {
+    const inTask = [q.get(), q.get()];
+    assert.ok(weft.isFuture(inTask[0]) && weft.isFuture(inTask[1]));
+    q.putNowait('c');
+    assert.strictEqual(await inTask[0], 'c');
+    assert.ok(!weft.isFuture(inTask[0]));
+    const ac2 = new AbortController();
+    const g2 = weft.gather([inTask[1]], { signal: ac2.signal });
+    ac2.abort();
+    await assert.rejects(g2, weft.CancelledError);
+    await assert.rejects(inTask[1], weft.CancelledError);
+    const lock = new weft.Lock();
+    const free = lock.acquire(); // settled at once: nothing to find
+    assert.ok(!weft.isFuture(free));
+    await free;
+  });
+});
+
 test('gather keeps input order over weft and plain Promises and values', async () => {
   const r = await weft.gather([weft.sleep(0.002, 'slow'), 'now', Promise.resolve(3),
                                weft.sleep(0, 'fast')]);

@@ -197,3 +197,43 @@ test('Queue.shutdown: getters drain then fail; immediate fails waiting getters a
   await assert.rejects(again, weft.QueueShutDown);
   await assert.rejects(r.get(), weft.QueueShutDown);
 });
+
+test('Lock and Queue methods find their own object, whichever was called last', async () => {
+  // Their methods remember the last receiver (src/module.c, wn_unwrap_recent).
+  const a = new weft.Queue();
+  const b = new weft.LifoQueue();
+  for (let i = 0; i < 3; i++) {
+    a.putNowait(`a${i}`);
+    b.putNowait(`b${i}`);
+  }
+  assert.deepStrictEqual([a.getNowait(), b.getNowait(), a.getNowait(), b.getNowait()],
+                         ['a0', 'b2', 'a1', 'b1']);
+  const la = new weft.Lock();
+  const lb = new weft.Lock();
+  await la.acquire();
+  await lb.acquire();
+  lb.release();
+  assert.ok(la.locked() && !lb.locked());
+  assert.throws(() => weft.Queue.prototype.getNowait.call(la), TypeError);
+  assert.throws(() => weft.Lock.prototype.release.call(a), TypeError);
+  assert.throws(() => weft.Lock.prototype.release.call({}), TypeError);
+  la.release();
+  assert.ok(!la.locked());
+  // The remembered object collected: the next one is found afresh (and nothing freed is read).
+  const v8 = require('node:v8');
+  const vm = require('node:vm');
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc');
+  (() => {
+    const q = new weft.Queue();
+    q.putNowait(1);
+    q.getNowait();
+  })();
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise(setImmediate);
+  }
+  const q2 = new weft.Queue();
+  q2.putNowait(2);
+  assert.strictEqual(q2.getNowait(), 2);
+});
