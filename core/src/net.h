@@ -12,6 +12,26 @@
 #include "internal.h"
 #include "weft.h"
 
+/* What other threads write to a transport (weft_transport_write_threadsafe): bytes the
+ * loop has not taken yet, and whether a plain socket may be sent on directly. Every field
+ * but `shared` and `orphan` (loop thread only) is guarded by `lock`, which the loop also
+ * takes before closing the descriptor, so a sending thread never sees it reused. */
+typedef struct weft__tswrite_s {
+  uv_mutex_t lock;
+  char *buf; /* written from other threads, for the loop to write; ts_flush takes it */
+  size_t len, cap;
+  char *spare; /* the buffer the loop handed back, reused by the next burst */
+  size_t spare_cap;
+  size_t queued;  /* the loop's write-buffer size at its last change */
+  int error;      /* nonzero: every later write fails with it (closed, lost, eof written) */
+  int send_error; /* a direct send failed: the loop ends the connection with it */
+  int fd;         /* a plain stream socket whose loop side has nothing queued, else -1 */
+  int posted;     /* `post` is queued or its flush is running */
+  int shared;     /* loop thread: other threads write, so the loop's own writes lock */
+  int orphan;     /* loop thread: the last reference went while `post` was queued */
+  weft__post_t post;
+} weft__tswrite_t;
+
 /* The generic part of every transport. Built-in transports embed it first and use an
  * ops table of their own, so every public transport function dispatches the same way. */
 struct weft_transport_s {
@@ -29,6 +49,7 @@ struct weft_transport_s {
   int made;           /* connection_made was delivered */
   int lost;           /* connection_lost was delivered */
   size_t high, low;   /* write-buffer watermarks */
+  weft__tswrite_t ts; /* weft_transport_write_threadsafe's side (transport.c) */
 };
 
 /* Put in the datagram_received slot of the core's own stream protocols (which no stream
@@ -79,6 +100,7 @@ struct weft__stream_s {
   weft__closable_t closable;           /* on the loop's list while the handle is open */
   struct weft__stream_s *closing_next; /* the loop's closing list, from uv_close on */
   int close_done;                      /* its close callback ran: lost may be delivered */
+  int ts_socket; /* the socket other threads may send on once shared (ts), else -1 */
 };
 
 /* Allocates a stream transport whose handle is initialised for `kind` (TCP, UNIX, PIPE_*)
