@@ -526,6 +526,10 @@ WEFT_TEST(reset_fails_direct_send) {
 
 /* The loop closes (or the transport is let go) while a flush is posted: nothing leaks and
  * nothing runs on freed memory (valgrind, ASan). */
+static void set_flag(void *arg) {
+  *(int *)arg = 1;
+}
+
 static void write_abort_release(void *arg) {
   weft_transport_t *t = arg;
   ASSERT_EQ(weft_transport_write_threadsafe(t, "abc", 3), 3);
@@ -547,15 +551,22 @@ WEFT_TEST(loop_close_with_flush_posted) {
   weft_loop_release(loop);
   close(peer);
 
-  /* The last reference goes while the flush is posted (the handle's close callback comes
-   * in the same iteration, the post in the next): the flush frees the transport. */
+  /* The last reference goes while the flush is posted: a timer runs after this iteration's
+   * poll, so its post waits for the next one, while the handle's close callback comes at
+   * the end of this one. The flush then frees the transport. */
   ASSERT_OK(weft_loop_new(&loop));
   conn_t c2 = {0};
   t = tcp_pair(loop, &c2, &peer);
-  ASSERT_OK(weft_call_soon(loop, write_abort_release, t, NULL));
+  weft_handle_t *h;
+  ASSERT_OK(weft_call_later(loop, 0, write_abort_release, t, &h));
+  weft_handle_release(h);
   spin(loop, 1);
   ASSERT_EQ(c2.lost, 1);
-  spin(loop, 3);
+  /* Posts run in order: once this one has, so has the flush. */
+  int after = 0;
+  ASSERT_OK(weft_call_soon_threadsafe(loop, set_flag, &after));
+  run_until_flag(loop, &after, 10);
+  ASSERT_EQ(after, 1);
   close(peer);
   ASSERT_OK(weft_loop_close(loop));
   weft_loop_release(loop);
