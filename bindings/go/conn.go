@@ -69,6 +69,9 @@ type connState struct {
 	wmu   sync.Mutex // one Write at a time, so the one waiting gets the wake-ups
 	wwake chan struct{}
 	wdl   deadline
+	// wstate guards wt, paused and werr, and closed with mu (set under both): Write holds
+	// it across the core's write, so the loop goroutine's reads never wait for a send.
+	wstate sync.Mutex
 
 	rwake chan struct{} // Read waits here for the pump
 
@@ -78,7 +81,7 @@ type connState struct {
 	rerr     error // the pump's end (io.EOF or an error), after rbuf
 	pumpIdle bool  // the pump stopped: rbuf was full, or asyncio's reads took over
 	// wt is the writer's transport (a reference of the state's own, 0 without a writer or
-	// once released), which Write calls from its goroutine under mu.
+	// once released), which Write calls from its goroutine under wstate.
 	wt     transportPtr
 	paused bool  // the transport is above its high-water mark: Write waits for its drain
 	werr   error // a failed write or a lost connection: every later Write fails
@@ -171,14 +174,14 @@ func (s *connState) release() {
 		return
 	}
 	s.released = true
-	// No Write is in the core once wt is 0 under mu: the transport may go.
-	s.mu.Lock()
+	// No Write is in the core once wt is 0 under wstate: the transport may go.
+	s.wstate.Lock()
 	wt := s.wt
 	s.wt = 0
 	if s.werr == nil {
 		s.werr = net.ErrClosed
 	}
-	s.mu.Unlock()
+	s.wstate.Unlock()
 	if wt != 0 {
 		raw.Weft_transport_release(wt)
 	}
@@ -486,11 +489,11 @@ func (s *connState) end(code int) {
 	s.ended, s.endCode = true, code
 	if code != 1 {
 		// A reset or a failure ends both directions.
-		s.mu.Lock()
+		s.wstate.Lock()
 		if s.werr == nil {
 			s.werr = newNetError(code, "")
 		}
-		s.mu.Unlock()
+		s.wstate.Unlock()
 		s.wakeWriter()
 	}
 	if s.methods {
@@ -645,24 +648,24 @@ func (s *connState) Write(b []byte) (int, error) {
 	defer s.wmu.Unlock()
 	done := 0
 	for {
-		s.mu.Lock()
+		s.wstate.Lock()
 		switch {
 		case s.closed:
-			s.mu.Unlock()
+			s.wstate.Unlock()
 			return done, s.opError("write", net.ErrClosed)
 		case s.werr != nil:
 			err := s.werr
-			s.mu.Unlock()
+			s.wstate.Unlock()
 			return done, s.opError("write", err)
 		case s.wdl.expired():
-			s.mu.Unlock()
+			s.wstate.Unlock()
 			return done, s.opError("write", os.ErrDeadlineExceeded)
 		case s.wt == 0:
-			s.mu.Unlock()
+			s.wstate.Unlock()
 			return done, s.opError("write", ErrInval)
 		case !s.paused:
 			if len(b) == done {
-				s.mu.Unlock()
+				s.wstate.Unlock()
 				return done, nil
 			}
 			part := b[done:]
@@ -673,7 +676,7 @@ func (s *connState) Write(b []byte) (int, error) {
 			if size < 0 {
 				s.werr = writeError(int(size))
 				err := s.werr
-				s.mu.Unlock()
+				s.wstate.Unlock()
 				return done, s.opError("write", err)
 			}
 			done += len(part)
@@ -681,7 +684,7 @@ func (s *connState) Write(b []byte) (int, error) {
 			if drain {
 				s.paused = true
 			}
-			s.mu.Unlock()
+			s.wstate.Unlock()
 			if drain {
 				// The core posted its flush of these bytes first: the drain, posted after
 				// it, finds the transport paused if they made it so.
@@ -691,7 +694,7 @@ func (s *connState) Write(b []byte) (int, error) {
 			}
 			continue
 		}
-		s.mu.Unlock()
+		s.wstate.Unlock()
 		select {
 		case <-s.wwake:
 		case <-s.wdl.wait():
@@ -733,12 +736,12 @@ func (s *connState) startDrain() {
 			return
 		}
 	}
-	s.mu.Lock()
+	s.wstate.Lock()
 	s.paused = false
 	if s.werr == nil {
 		s.werr = err
 	}
-	s.mu.Unlock()
+	s.wstate.Unlock()
 	s.wakeWriter()
 }
 
@@ -754,12 +757,12 @@ func (s *connState) finishDrain(f futPtr) {
 	err := drainError(f)
 	raw.Weft_future_release(f)
 	s.drainFut = 0
-	s.mu.Lock()
+	s.wstate.Lock()
 	s.paused = false
 	if err != nil && s.werr == nil {
 		s.werr = err
 	}
-	s.mu.Unlock()
+	s.wstate.Unlock()
 	s.wakeWriter()
 }
 
@@ -772,11 +775,11 @@ func (s *connState) finishLost(f futPtr) {
 	if err == nil {
 		err = newNetError(ErrPipe.Code, "")
 	}
-	s.mu.Lock()
+	s.wstate.Lock()
 	if s.werr == nil {
 		s.werr = err
 	}
-	s.mu.Unlock()
+	s.wstate.Unlock()
 	s.wakeWriter()
 }
 
@@ -812,7 +815,9 @@ func (s *connState) Close() error {
 		s.mu.Unlock()
 		return s.opError("close", net.ErrClosed)
 	}
+	s.wstate.Lock()
 	s.closed = true
+	s.wstate.Unlock()
 	s.mu.Unlock()
 	s.wakeWriter()
 	s.wakeReader()
