@@ -606,12 +606,15 @@ WEFT_TEST(bad_arguments) {
 typedef struct tls_srv_s {
   parser_t parser;
   int made, lost;
+  int close_at_made; /* sends close_notify as soon as the handshake is done */
   size_t skip;
 } tls_srv_t;
 
 static void ts_made(weft_transport_t *t, void *arg) {
-  (void)t;
-  ((tls_srv_t *)arg)->made++;
+  tls_srv_t *s = arg;
+  s->made++;
+  if (s->close_at_made)
+    ASSERT_OK(weft_transport_close(t));
 }
 static void ts_data(weft_transport_t *t, const char *data, size_t len, void *arg) {
   (void)t;
@@ -635,37 +638,57 @@ static int ts_factory(void *farg, weft_protocol_t *p, void **arg) {
   return 0;
 }
 
-WEFT_TEST(tls_order_across_threads) {
-  const weft_testcerts_t *certs = weft_testcerts();
-  weft_loop_t *loop;
-  ASSERT_OK(weft_loop_new(&loop));
+/* A TLS server on the loop and a client connected to it; the client's transport is
+ * returned (a reference of the caller's). */
+typedef struct tls_env_s {
   weft_tls_context_t *sctx, *cctx;
-  ASSERT_OK(weft_tls_context_new(WEFT_TLS_SERVER, &sctx));
-  ASSERT_OK(weft_tls_context_load_cert_chain_pem(sctx, certs->server.cert_pem,
+  weft_server_t *server;
+} tls_env_t;
+
+static weft_transport_t *tls_pair(weft_loop_t *loop, tls_srv_t *srv, conn_t *c, tls_env_t *env) {
+  const weft_testcerts_t *certs = weft_testcerts();
+  ASSERT_OK(weft_tls_context_new(WEFT_TLS_SERVER, &env->sctx));
+  ASSERT_OK(weft_tls_context_load_cert_chain_pem(env->sctx, certs->server.cert_pem,
                                                  certs->server.cert_len, certs->server.key_pem,
                                                  certs->server.key_len, NULL));
-  ASSERT_OK(weft_tls_context_new(WEFT_TLS_CLIENT, &cctx));
-  ASSERT_OK(weft_tls_context_load_verify_pem(cctx, certs->ca.cert_pem, certs->ca.cert_len));
-  tls_srv_t srv = {.skip = 1};
-  weft_tls_options_t stls = {.size = sizeof stls, .context = sctx};
+  ASSERT_OK(weft_tls_context_new(WEFT_TLS_CLIENT, &env->cctx));
+  ASSERT_OK(weft_tls_context_load_verify_pem(env->cctx, certs->ca.cert_pem, certs->ca.cert_len));
+  weft_tls_options_t stls = {.size = sizeof stls, .context = env->sctx};
   weft_server_options_t so;
   weft_server_options_init(&so);
   so.tls = &stls;
   weft_future_t *f;
-  ASSERT_OK(weft_create_server(loop, ts_factory, &srv, NULL, "127.0.0.1", 0, &so, &f));
+  ASSERT_OK(weft_create_server(loop, ts_factory, srv, NULL, "127.0.0.1", 0, &so, &f));
   int rc;
-  weft_server_t *server = await_server(loop, f, &rc);
+  env->server = await_server(loop, f, &rc);
   ASSERT_OK(rc);
-  weft_tls_options_t ctls = {.size = sizeof ctls, .context = cctx};
+  weft_tls_options_t ctls = {.size = sizeof ctls, .context = env->cctx};
   weft_connect_options_t co;
   weft_connect_options_init(&co);
   co.tls = &ctls;
-  conn_t c = {0};
-  ASSERT_OK(weft_create_connection(loop, &conn_proto, &c, "127.0.0.1", weft_server_port(server),
+  ASSERT_OK(weft_create_connection(loop, &conn_proto, c, "127.0.0.1", weft_server_port(env->server),
                                    &co, &f));
   weft_transport_t *t = weft_transport_retain(await_ptr(loop, f, &rc));
   ASSERT_OK(rc);
   weft_future_release(f);
+  return t;
+}
+
+static void tls_env_free(weft_loop_t *loop, tls_env_t *env) {
+  ASSERT_OK(weft_server_close(env->server));
+  weft_server_release(env->server);
+  spin(loop, 3);
+  weft_tls_context_release(env->sctx);
+  weft_tls_context_release(env->cctx);
+}
+
+WEFT_TEST(tls_order_across_threads) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  tls_srv_t srv = {.skip = 1};
+  conn_t c = {0};
+  tls_env_t env;
+  weft_transport_t *t = tls_pair(loop, &srv, &c, &env);
   /* Queued, not sent: the size covers the bytes until the loop takes them. */
   ASSERT_EQ(weft_transport_write_threadsafe(t, "S", 1), 1);
   spin(loop, 3);
@@ -688,11 +711,28 @@ WEFT_TEST(tls_order_across_threads) {
   run_until_flag(loop, &c.lost, 5);
   run_until_flag(loop, &srv.lost, 5);
   weft_transport_release(t);
-  ASSERT_OK(weft_server_close(server));
-  weft_server_release(server);
-  spin(loop, 3);
-  weft_tls_context_release(sctx);
-  weft_tls_context_release(cctx);
+  tls_env_free(loop, &env);
+  ASSERT_OK(weft_loop_close(loop));
+  weft_loop_release(loop);
+}
+
+/* The peer closes first (close_notify): the layer starts its own shutdown, and from then
+ * on a write fails instead of being accepted and dropped. */
+WEFT_TEST(tls_peer_close_ends_writes) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  tls_srv_t srv = {.close_at_made = 1};
+  conn_t c = {0};
+  tls_env_t env;
+  weft_transport_t *t = tls_pair(loop, &srv, &c, &env);
+  run_until_flag(loop, &c.eofs, 10);
+  ASSERT_EQ(c.eofs, 1);
+  ASSERT_CODE((int)weft_transport_write_threadsafe(t, "x", 1), WEFT_ECLOSED);
+  run_until_flag(loop, &c.lost, 10);
+  ASSERT_EQ(c.lost, 1);
+  weft_transport_release(t);
+  run_until_flag(loop, &srv.lost, 10);
+  tls_env_free(loop, &env);
   ASSERT_OK(weft_loop_close(loop));
   weft_loop_release(loop);
 }

@@ -65,6 +65,10 @@ void weft__transport_init(weft_transport_t *t, weft_loop_t *loop, int kind,
  * transport now owns arg, freed with p->arg_free by weft__transport_let_go_arg. */
 void weft__transport_set_protocol(weft_transport_t *t, const weft_protocol_t *p, void *arg);
 void weft__transport_let_go_arg(weft_transport_t *t);
+/* Loop thread: weft_transport_write_threadsafe fails with `code` from now on, and sends on
+ * the descriptor stop; with `flush`, what it had accepted is written first. For a layer
+ * that starts closing by itself (TLS after the peer's close_notify). */
+void weft__transport_end_threadsafe(weft_transport_t *t, int code, int flush);
 
 /* A stream transport over a libuv stream (TCP socket, Unix socket, pipe). */
 typedef struct weft__stream_s weft__stream_t;

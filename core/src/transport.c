@@ -445,6 +445,10 @@ static void ts_flush(void *arg) {
   weft_transport_release(t);
 }
 
+void weft__transport_end_threadsafe(weft_transport_t *t, int code, int flush) {
+  ts_end(t, code, flush);
+}
+
 /* The loop closes with the flush still posted: the connections were closed first. */
 static void ts_drop(void *arg) {
   weft_transport_t *t = arg;
