@@ -2,6 +2,8 @@ package weft
 
 import (
 	"context"
+	"io"
+	"net"
 	"testing"
 )
 
@@ -75,4 +77,34 @@ func benchLoop(b *testing.B) *Loop {
 	}
 	b.Cleanup(func() { _ = l.Close() })
 	return l
+}
+
+// One 1 KiB Conn.Write to a peer that reads everything (Go's net, on its own goroutine):
+// the writing goroutine's own send while nothing is queued.
+func BenchmarkConnWrite1K(b *testing.B) {
+	l := benchLoop(b)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if gc, err := ln.Accept(); err == nil {
+			_, _ = io.Copy(io.Discard, gc)
+			gc.Close()
+		}
+	}()
+	c, err := l.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 1024)
+	b.SetBytes(int64(len(buf)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := c.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package weft
 
 import (
-	"encoding/binary"
 	"io"
 	"net"
 	"os"
@@ -14,10 +13,11 @@ import (
 
 type readerPtr = raw.SwigcptrStruct_SS_weft_stream_reader_s
 type writerPtr = raw.SwigcptrStruct_SS_weft_stream_writer_s
+type transportPtr = raw.SwigcptrStruct_SS_weft_transport_s
 
-// writeQueueLimit bounds the bytes a Conn queues on the Go side before the loop takes
-// them; above it Write waits, as Go's Write waits for the kernel.
-const writeQueueLimit = 256 * 1024
+// writeChunk is the most one core write takes of a Write, so that a large Write to a peer
+// that does not read waits between its parts instead of copying all of it into the core.
+const writeChunk = 64 * 1024
 
 // writeBufferHigh is the core transport's high-water mark (asyncio's default): above it
 // Write waits for the core's drain.
@@ -27,10 +27,12 @@ const writeBufferHigh = 64 * 1024
 // net.Conn, usable from any goroutine, with asyncio's StreamReader reads (ReadLine,
 // ReadUntil, ReadExactly) besides Read.
 //
-// Writes are copied into a queue that the loop takes in one batch: a Write costs no
-// handoff of its own and returns once its bytes are queued (waiting only while the
-// connection is above its write-buffer limits). A read is one handoff to the loop, where
-// the core's reader answers it from its buffer or when data arrives.
+// A Write goes to the core's thread-safe write from the writing goroutine: on a plain
+// socket with nothing queued the core sends it there and then, otherwise it queues the
+// bytes for the loop, which takes them in one batch; the Write returns once its bytes are
+// sent or queued (waiting only while the connection is above its write-buffer limits). A
+// read is one handoff to the loop, where the core's reader answers it from its buffer or
+// when data arrives.
 type Conn struct{ *connState }
 
 // connState is a Conn's shared half: what the loop's callbacks refer to (the Conn itself
@@ -67,26 +69,23 @@ type connState struct {
 	wmu   sync.Mutex // one Write at a time, so the one waiting gets the wake-ups
 	wwake chan struct{}
 	wdl   deadline
+	// wstate guards wt, paused and werr, and closed with mu (set under both): Write holds
+	// it across the core's write, so the loop goroutine's reads never wait for a send.
+	wstate sync.Mutex
 
 	rwake chan struct{} // Read waits here for the pump
 
-	mu          sync.Mutex
-	rbuf        []byte // read ahead by the pump for Read; rbuf[roff:] not yet read
-	roff        int
-	rerr        error  // the pump's end (io.EOF or an error), after rbuf
-	pumpIdle    bool   // the pump stopped: rbuf was full, or asyncio's reads took over
-	pend        []byte // written, not yet taken by the loop
-	spare       []byte
-	flushPosted bool
-	paused      bool // the transport is above its high-water mark
-	// wfd is a duplicate of a plain (not TLS) socket's descriptor, -1 if none. While
-	// coreIdle (everything handed to the core has reached the kernel, nothing is queued
-	// or posted), Write sends on it itself instead of waking the loop; the core then has
-	// nothing of its own to write that could interleave.
-	wfd      int
-	coreIdle bool
-	werr     error // a failed write or a lost connection: every later Write fails
-	closed   bool
+	mu       sync.Mutex
+	rbuf     []byte // read ahead by the pump for Read; rbuf[roff:] not yet read
+	roff     int
+	rerr     error // the pump's end (io.EOF or an error), after rbuf
+	pumpIdle bool  // the pump stopped: rbuf was full, or asyncio's reads took over
+	// wt is the writer's transport (a reference of the state's own, 0 without a writer or
+	// once released), which Write calls from its goroutine under wstate.
+	wt     transportPtr
+	paused bool  // the transport is above its high-water mark: Write waits for its drain
+	werr   error // a failed write or a lost connection: every later Write fails
+	closed bool
 }
 
 // readOp is one of asyncio's reads: how it starts on the loop.
@@ -111,7 +110,6 @@ func newConnState(l *Loop, network string, tr readerPtr, w writerPtr) *connState
 		wwake:   make(chan struct{}, 1),
 		rwake:   make(chan struct{}, 1),
 		tr:      tr,
-		wfd:     -1,
 	}
 	if tr != 0 {
 		var hr readerPtr
@@ -125,6 +123,7 @@ func newConnState(l *Loop, network string, tr readerPtr, w writerPtr) *connState
 	s.drainDone = cgo.NewHandle(s.finishDrain)
 	s.lostDone = cgo.NewHandle(s.finishLost)
 	if w != 0 {
+		s.wt = transportPtr(raw.Weft_transport_retain(raw.Weft_stream_writer_transport(w)).Swigcptr())
 		var lf futPtr
 		if raw.Weft_stream_wait_closed(w, &lf) == 0 {
 			if raw.Weft_future_done(lf) != 0 {
@@ -160,13 +159,6 @@ func newConn(l *Loop, network string, r readerPtr, w writerPtr) *Conn {
 	if n := raw.Weftgo_extra_info(t, int(raw.WEFT_INFO_TLS_ALPN), buf[:]); n > 1 {
 		s.alpn = string(buf[:n-1])
 	}
-	// A TLS transport's socket carries records: its writes must go through the core.
-	if raw.Weftgo_extra_info(t, int(raw.WEFT_INFO_TLS_CONN), buf[:]) < 0 {
-		if n := raw.Weftgo_extra_info(t, int(raw.WEFT_INFO_FD), buf[:]); n == 4 {
-			s.wfd = dupSocket(int(int32(binary.NativeEndian.Uint32(buf[:4]))))
-			s.coreIdle = s.wfd >= 0
-		}
-	}
 	c := &Conn{s}
 	own(l, c, s.release)
 	if s.r != 0 {
@@ -182,6 +174,17 @@ func (s *connState) release() {
 		return
 	}
 	s.released = true
+	// No Write is in the core once wt is 0 under wstate: the transport may go.
+	s.wstate.Lock()
+	wt := s.wt
+	s.wt = 0
+	if s.werr == nil {
+		s.werr = net.ErrClosed
+	}
+	s.wstate.Unlock()
+	if wt != 0 {
+		raw.Weft_transport_release(wt)
+	}
 	if s.readFut != 0 {
 		dropFuture(s.readFut, s.readDone)
 		s.readFut = 0
@@ -199,13 +202,9 @@ func (s *connState) release() {
 	raw.Weft_stream_reader_release(s.tr)
 	raw.Weft_stream_reader_release(s.r) // accepts 0
 	s.mu.Lock()
-	if s.werr == nil {
-		s.werr = net.ErrClosed
-	}
 	if s.rerr == nil {
 		s.rerr = net.ErrClosed
 	}
-	s.stopDirect()
 	s.mu.Unlock()
 	s.wakeWriter()
 	s.wakeReader()
@@ -490,11 +489,11 @@ func (s *connState) end(code int) {
 	s.ended, s.endCode = true, code
 	if code != 1 {
 		// A reset or a failure ends both directions.
-		s.mu.Lock()
+		s.wstate.Lock()
 		if s.werr == nil {
 			s.werr = newNetError(code, "")
 		}
-		s.mu.Unlock()
+		s.wstate.Unlock()
 		s.wakeWriter()
 	}
 	if s.methods {
@@ -636,10 +635,11 @@ func (s *connState) wakeWriter() {
 	}
 }
 
-// Write queues b (copied) for sending. It waits while the connection is above its write
-// limits, also between the parts of a b larger than they are (so that a Write to a peer
-// that does not read waits, as asyncio's write and drain do); a connection lost or
-// closed fails it, with the count of the bytes queued before.
+// Write sends b, or queues it (copied) in the core where the socket does not take it now.
+// It waits while the connection is above its write limits, also between the parts of a b
+// larger than writeChunk (so that a Write to a peer that does not read waits, as asyncio's
+// write and drain do); a connection lost or closed fails it, with the count of the bytes
+// sent or queued before.
 func (s *connState) Write(b []byte) (int, error) {
 	if s == nil {
 		return 0, ErrInval
@@ -648,61 +648,53 @@ func (s *connState) Write(b []byte) (int, error) {
 	defer s.wmu.Unlock()
 	done := 0
 	for {
-		s.mu.Lock()
+		s.wstate.Lock()
 		switch {
 		case s.closed:
-			s.mu.Unlock()
+			s.wstate.Unlock()
 			return done, s.opError("write", net.ErrClosed)
 		case s.werr != nil:
 			err := s.werr
-			s.mu.Unlock()
+			s.wstate.Unlock()
 			return done, s.opError("write", err)
 		case s.wdl.expired():
-			s.mu.Unlock()
+			s.wstate.Unlock()
 			return done, s.opError("write", os.ErrDeadlineExceeded)
-		case !s.paused && len(s.pend) < writeQueueLimit:
+		case s.wt == 0:
+			s.wstate.Unlock()
+			return done, s.opError("write", ErrInval)
+		case !s.paused:
 			if len(b) == done {
-				s.mu.Unlock()
+				s.wstate.Unlock()
 				return done, nil
 			}
-			sent := 0
-			if s.coreIdle {
-				// Under s.mu, so the loop cannot close wfd meanwhile.
-				n, errno := sendDirect(s.wfd, b[done:])
-				if errno != 0 {
-					s.werr = newNetError(-int(errno), "")
-					s.stopDirect()
-					err := s.werr
-					s.mu.Unlock()
+			part := b[done:]
+			if len(part) > writeChunk {
+				part = part[:writeChunk]
+			}
+			size := raw.Weft_transport_write_threadsafe(s.wt, part)
+			if size < 0 {
+				s.werr = writeError(int(size))
+				err := s.werr
+				s.wstate.Unlock()
+				return done, s.opError("write", err)
+			}
+			done += len(part)
+			drain := size > writeBufferHigh
+			if drain {
+				s.paused = true
+			}
+			s.wstate.Unlock()
+			if drain {
+				// The core posted its flush of these bytes first: the drain, posted after
+				// it, finds the transport paused if they made it so.
+				if err := s.l.post(s.startDrain); err != nil {
 					return done, s.opError("write", err)
 				}
-				if n == len(b)-done {
-					s.mu.Unlock()
-					return len(b), nil
-				}
-				sent = n
-				s.coreIdle = false // the rest goes through the core, after what the kernel took
-			}
-			part := b[done+sent:]
-			if room := writeQueueLimit - len(s.pend); len(part) > room {
-				part = part[:room]
-			}
-			s.pend = append(s.pend, part...)
-			done += sent + len(part)
-			post := !s.flushPosted
-			s.flushPosted = true
-			s.mu.Unlock()
-			if post {
-				if err := s.l.post(s.flush); err != nil {
-					return done, s.opError("write", err)
-				}
-			}
-			if done == len(b) {
-				return done, nil
 			}
 			continue
 		}
-		s.mu.Unlock()
+		s.wstate.Unlock()
 		select {
 		case <-s.wwake:
 		case <-s.wdl.wait():
@@ -710,62 +702,47 @@ func (s *connState) Write(b []byte) (int, error) {
 	}
 }
 
-// flush hands the queued bytes to the core (loop goroutine).
-func (s *connState) flush() {
-	s.mu.Lock()
-	buf := s.pend
-	s.pend, s.spare = s.spare[:0], nil
-	s.flushPosted = false
-	s.mu.Unlock()
-	var err error
-	pause := false
-	if s.released {
-		err = net.ErrClosed
-	} else if len(buf) > 0 {
-		if rc := raw.Weft_stream_write(s.w, buf); rc != 0 {
-			err = newNetError(rc, "")
-		} else if raw.Weft_transport_get_write_buffer_size(raw.Weft_stream_writer_transport(s.w)) > writeBufferHigh && s.drainFut == 0 {
-			var f futPtr
-			if rc := raw.Weft_stream_drain(s.w, &f); rc != 0 {
-				err = newNetError(rc, "")
-			} else if raw.Weft_future_done(f) != 0 {
-				err = drainError(f)
-				raw.Weft_future_release(f)
-			} else if rc := raw.Weft_future_add_done_callback(f, raw.WeftgoFutureDone, uintptr(s.drainDone)); rc != 0 {
-				raw.Weft_future_release(f)
-				err = newNetError(rc, "")
-			} else {
-				s.drainFut = f
-				pause = true
-			}
-		}
+// writeError is the error of a failed core write: a reset or a broken pipe as the core
+// saw it, and for a connection the core closed (the peer ended it) a broken pipe, as
+// writing to a closed socket gives. Close's own net.ErrClosed comes before.
+func writeError(code int) error {
+	if code == ErrClosed.Code || code == ErrInvalidState.Code {
+		code = ErrPipe.Code
 	}
-	s.mu.Lock()
-	if cap(buf) <= writeQueueLimit*2 {
-		s.spare = buf[:0]
-	}
-	if err != nil && s.werr == nil {
-		s.werr = err
-	}
-	if pause {
-		s.paused = true
-	}
-	if s.wfd >= 0 && err == nil && !pause && !s.flushPosted && !s.released &&
-		raw.Weft_transport_get_write_buffer_size(raw.Weft_stream_writer_transport(s.w)) == 0 {
-		s.coreIdle = true
-	}
-	s.mu.Unlock()
-	s.wakeWriter()
+	return newNetError(code, "")
 }
 
-// stopDirect ends Write's sends of its own (s.mu held): the connection is ending, or
-// only the core may write from now on.
-func (s *connState) stopDirect() {
-	s.coreIdle = false
-	if s.wfd >= 0 {
-		closeSocket(s.wfd)
-		s.wfd = -1
+// startDrain waits for the transport to drain to its low-water mark (loop goroutine);
+// Write waits meanwhile.
+func (s *connState) startDrain() {
+	if s.drainFut != 0 {
+		return // the drain in progress ends the pause
 	}
+	var err error
+	if s.released {
+		err = net.ErrClosed
+	} else {
+		var f futPtr
+		if rc := raw.Weft_stream_drain(s.w, &f); rc != 0 {
+			err = newNetError(rc, "")
+		} else if raw.Weft_future_done(f) != 0 {
+			s.finishDrain(f)
+			return
+		} else if rc := raw.Weft_future_add_done_callback(f, raw.WeftgoFutureDone, uintptr(s.drainDone)); rc != 0 {
+			raw.Weft_future_release(f)
+			err = newNetError(rc, "")
+		} else {
+			s.drainFut = f
+			return
+		}
+	}
+	s.wstate.Lock()
+	s.paused = false
+	if s.werr == nil {
+		s.werr = err
+	}
+	s.wstate.Unlock()
+	s.wakeWriter()
 }
 
 func drainError(f futPtr) error {
@@ -780,12 +757,12 @@ func (s *connState) finishDrain(f futPtr) {
 	err := drainError(f)
 	raw.Weft_future_release(f)
 	s.drainFut = 0
-	s.mu.Lock()
+	s.wstate.Lock()
 	s.paused = false
 	if err != nil && s.werr == nil {
 		s.werr = err
 	}
-	s.mu.Unlock()
+	s.wstate.Unlock()
 	s.wakeWriter()
 }
 
@@ -798,12 +775,11 @@ func (s *connState) finishLost(f futPtr) {
 	if err == nil {
 		err = newNetError(ErrPipe.Code, "")
 	}
-	s.mu.Lock()
+	s.wstate.Lock()
 	if s.werr == nil {
 		s.werr = err
 	}
-	s.stopDirect()
-	s.mu.Unlock()
+	s.wstate.Unlock()
 	s.wakeWriter()
 }
 
@@ -816,14 +792,11 @@ func (s *connState) CloseWrite() error {
 	if s.isClosed() {
 		return s.opError("close", net.ErrClosed)
 	}
+	// The core sends what Writes gave it before the end.
 	return s.opError("close", s.l.call(func() error {
-		s.flush()
 		if s.released {
 			return net.ErrClosed
 		}
-		s.mu.Lock()
-		s.stopDirect() // the end was sent: later writes fail in the core, as before
-		s.mu.Unlock()
 		if rc := raw.Weft_stream_write_eof(s.w); rc != 0 {
 			return newNetError(rc, "")
 		}
@@ -842,12 +815,13 @@ func (s *connState) Close() error {
 		s.mu.Unlock()
 		return s.opError("close", net.ErrClosed)
 	}
+	s.wstate.Lock()
 	s.closed = true
+	s.wstate.Unlock()
 	s.mu.Unlock()
 	s.wakeWriter()
 	s.wakeReader()
 	err := s.l.post(func() {
-		s.flush()
 		if s.released {
 			return
 		}

@@ -12,6 +12,26 @@
 #include "internal.h"
 #include "weft.h"
 
+/* What other threads write to a transport (weft_transport_write_threadsafe): bytes the
+ * loop has not taken yet, and whether a plain socket may be sent on directly. Every field
+ * but `shared` and `orphan` (loop thread only) is guarded by `lock`, which the loop also
+ * takes before closing the descriptor, so a sending thread never sees it reused. */
+typedef struct weft__tswrite_s {
+  uv_mutex_t lock;
+  char *buf; /* written from other threads, for the loop to write; ts_flush takes it */
+  size_t len, cap;
+  char *spare; /* the buffer the loop handed back, reused by the next burst */
+  size_t spare_cap;
+  size_t queued;  /* the loop's write-buffer size at its last change */
+  int error;      /* nonzero: every later write fails with it (closed, lost, eof written) */
+  int send_error; /* a direct send failed: the loop ends the connection with it */
+  int fd;         /* a plain stream socket whose loop side has nothing queued, else -1 */
+  int posted;     /* `post` is queued or its flush is running */
+  int shared;     /* loop thread: other threads write, so the loop's own writes lock */
+  int orphan;     /* loop thread: the last reference went while `post` was queued */
+  weft__post_t post;
+} weft__tswrite_t;
+
 /* The generic part of every transport. Built-in transports embed it first and use an
  * ops table of their own, so every public transport function dispatches the same way. */
 struct weft_transport_s {
@@ -34,6 +54,7 @@ struct weft_transport_s {
   weft_transport_t *closing_next;    /* the loop's closing list */
   int close_done;                    /* the handle's close callback ran */
   int lost_due;                      /* connection_lost's turn on the ready queue came */
+  weft__tswrite_t ts;                /* weft_transport_write_threadsafe's side (transport.c) */
 };
 
 /* Put in the datagram_received slot of the core's own stream protocols (which no stream
@@ -49,6 +70,10 @@ void weft__transport_init(weft_transport_t *t, weft_loop_t *loop, int kind,
  * transport now owns arg, freed with p->arg_free by weft__transport_let_go_arg. */
 void weft__transport_set_protocol(weft_transport_t *t, const weft_protocol_t *p, void *arg);
 void weft__transport_let_go_arg(weft_transport_t *t);
+/* Loop thread: weft_transport_write_threadsafe fails with `code` from now on, and sends on
+ * the descriptor stop; with `flush`, what it had accepted is written first. For a layer
+ * that starts closing by itself (TLS after the peer's close_notify). */
+void weft__transport_end_threadsafe(weft_transport_t *t, int code, int flush);
 
 /* A transport over a libuv handle begins to close (call just before uv_close): as
  * asyncio's transports, it schedules connection_lost on the ready queue now. `gone` runs
@@ -91,6 +116,7 @@ struct weft__stream_s {
   uv_poll_t *hup;
   int hup_fd;
   weft__closable_t closable; /* on the loop's list while the handle is open */
+  int ts_socket;             /* the socket other threads may send on once shared (ts), else -1 */
 };
 
 /* Allocates a stream transport whose handle is initialised for `kind` (TCP, UNIX, PIPE_*)

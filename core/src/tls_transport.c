@@ -298,6 +298,13 @@ static void on_shutdown_timeout(void *arg) {
 static void start_shutdown(layer_t *L) {
   if (L->shutting || L->dead || L->raw_lost)
     return;
+  /* What other threads wrote before goes out ahead of close_notify (the flush may call the
+   * application, which may close). */
+  if (L->app && !L->app->closing) {
+    weft__transport_end_threadsafe(L->app, WEFT_ECLOSED, 1);
+    if (L->shutting || L->dead || L->raw_lost)
+      return;
+  }
   L->shutting = 1;
   if (L->app)
     L->app->closing = 1;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,9 @@
 
 static int stream_write(void *impl, const void *const *bufs, const size_t *lens, size_t count);
 static int stream_write_queue_empty(void *impl);
+static void ts_flush(void *arg);
+static void ts_drop(void *arg);
+static void ts_end(weft_transport_t *t, int code, int flush);
 
 void weft__transport_init(weft_transport_t *t, weft_loop_t *loop, int kind,
                           const weft_transport_ops_t *ops, void *impl) {
@@ -26,6 +30,20 @@ void weft__transport_init(weft_transport_t *t, weft_loop_t *loop, int kind,
   t->reading = 1;
   t->high = WEFT_WRITE_BUFFER_HIGH_DEFAULT;
   t->low = WEFT_WRITE_BUFFER_HIGH_DEFAULT / 4;
+  t->ts.fd = -1;
+  t->ts.post = (weft__post_t){.cb = ts_flush, .drop = ts_drop, .arg = t};
+  (void)uv_mutex_init(&t->ts.lock);
+}
+
+static void transport_free(weft_transport_t *t) {
+  int layered = t->kind == WEFT_TRANSPORT_LAYERED;
+  uv_mutex_destroy(&t->ts.lock);
+  free(t->ts.buf);
+  free(t->ts.spare);
+  if (t->ops.free)
+    t->ops.free(t->impl);
+  if (layered)
+    free(t); /* built-in transports are part of their impl, freed just above */
 }
 
 void weft__transport_set_protocol(weft_transport_t *t, const weft_protocol_t *p, void *arg) {
@@ -71,12 +89,18 @@ weft_transport_t *weft_transport_retain(weft_transport_t *t) {
 void weft_transport_release(weft_transport_t *t) {
   if (!t || --t->refs > 0)
     return;
-  int layered = t->kind == WEFT_TRANSPORT_LAYERED;
   weft__transport_let_go_arg(t); /* a transport that never lost its connection */
-  if (t->ops.free)
-    t->ops.free(t->impl);
-  if (layered)
-    free(t); /* built-in transports are part of their impl, freed just above */
+  uv_mutex_lock(&t->ts.lock);
+  int posted = t->ts.posted;
+  uv_mutex_unlock(&t->ts.lock);
+  /* A flush posted by another thread still points here: it frees the transport when it
+   * runs, or when the closing loop drops it. A closed loop has done one or the other, or
+   * dropped it from its ready queue, where it will never run. */
+  if (posted && !weft_loop_is_closed(t->loop)) {
+    t->ts.orphan = 1;
+    return;
+  }
+  transport_free(t);
 }
 
 weft_loop_t *weft_transport_loop(const weft_transport_t *t) {
@@ -170,6 +194,11 @@ void weft_transport_update_write_flow(weft_transport_t *t) {
   if (!t || t->lost)
     return;
   size_t size = buffer_size(t);
+  if (t->ts.shared) {
+    uv_mutex_lock(&t->ts.lock);
+    t->ts.queued = size;
+    uv_mutex_unlock(&t->ts.lock);
+  }
   /* asyncio: pause strictly above high, resume at or below low, each only once. */
   if (!t->writing_paused && size > t->high) {
     t->writing_paused = 1;
@@ -223,6 +252,216 @@ int weft_transport_write(weft_transport_t *t, const void *data, size_t len) {
   return weft_transport_writelines(t, bufs, lens, 1);
 }
 
+/* ---- writes from other threads
+ *
+ * A thread-safe write appends to ts.buf and posts one flush per burst (ts.posted), which
+ * hands the bytes to the transport's own write on the loop. On a plain stream socket whose
+ * loop side has nothing queued (ts.fd), the writing thread sends itself first, as Go's net
+ * does, and only what the socket does not take goes through the loop. The loop's own
+ * writes to a shared transport take ts.lock (stream_write), so the two never interleave
+ * inside a write, and no thread sends while ts.buf holds bytes or a flush is under way:
+ * everything leaves in the order it was accepted. */
+
+static void stream_ts_share(weft__stream_t *s);
+static void stream_ts_sync(weft__stream_t *s);
+static void stream_force_close(weft__stream_t *s, int error);
+
+/* Spare buffers above this go back to the allocator: an idle connection keeps little. */
+#define TS_SPARE_MAX (64 * 1024)
+/* Flush rounds in one callback while writers keep adding: then the flush posts itself
+ * again, behind the loop's other work. */
+#define TS_ROUNDS 16
+
+static int is_stream(const weft_transport_t *t) {
+  return t->ops.write == stream_write;
+}
+
+/* ts.lock held. Room for `more` bytes after ts.len. */
+static int ts_reserve(weft__tswrite_t *ts, size_t more) {
+  if (ts->cap - ts->len >= more)
+    return 0;
+  size_t need = ts->len + more;
+  if (need < more)
+    return WEFT_ENOMEM;
+  size_t cap = ts->cap ? ts->cap : 4096;
+  while (cap < need)
+    cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+  char *p = realloc(ts->buf, cap);
+  if (p == NULL)
+    return WEFT_ENOMEM;
+  ts->buf = p;
+  ts->cap = cap;
+  return 0;
+}
+
+/* ts.lock held. Makes sure a flush will run (0, or WEFT_ECLOSED once the loop is). */
+static int ts_post(weft_transport_t *t) {
+  if (t->ts.posted)
+    return 0;
+  int rc = weft__loop_post_node(t->loop, &t->ts.post);
+  if (rc == 0)
+    t->ts.posted = 1;
+  return rc;
+}
+
+/* ts.lock held. The connection cannot go on (a direct send failed, or memory ran out after
+ * part of a write was sent): later writes fail, and the loop ends the connection. */
+static int ts_fail(weft_transport_t *t, int code) {
+  weft__tswrite_t *ts = &t->ts;
+  if (ts->error == 0)
+    ts->error = code;
+  ts->send_error = code;
+  ts->fd = -1;
+  (void)ts_post(t);
+  return code;
+}
+
+/* ts.lock held, ts.error 0, len > 0. */
+static int ts_write_locked(weft_transport_t *t, const char *data, size_t len) {
+  weft__tswrite_t *ts = &t->ts;
+  size_t sent = 0;
+  if (ts->fd >= 0 && ts->len == 0 && !ts->posted) {
+    ssize_t n;
+    do
+      n = send(ts->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+      return ts_fail(t, weft_error_from_uv(-errno));
+    if (n == (ssize_t)len)
+      return 0;
+    if (n > 0)
+      sent = (size_t)n;
+  }
+  int rc = ts_reserve(ts, len - sent);
+  if (rc == 0) {
+    memcpy(ts->buf + ts->len, data + sent, len - sent);
+    ts->len += len - sent;
+    rc = ts_post(t);
+    if (rc != 0)
+      ts->len -= len - sent;
+  }
+  /* Part of it is on the wire already: the stream would have a hole. */
+  if (rc != 0 && sent > 0)
+    return ts_fail(t, rc);
+  return rc;
+}
+
+int64_t weft_transport_write_threadsafe(weft_transport_t *t, const void *data, size_t len) {
+  if (!t || (len > 0 && !data))
+    return WEFT_EINVAL;
+  if (t->kind == WEFT_TRANSPORT_UDP || t->kind == WEFT_TRANSPORT_PIPE_READ)
+    return WEFT_ENOTSUP;
+  weft__tswrite_t *ts = &t->ts;
+  uv_mutex_lock(&ts->lock);
+  int64_t rc = ts->error;
+  if (rc == 0 && len > 0)
+    rc = ts_write_locked(t, data, len);
+  if (rc == 0)
+    rc = (int64_t)(ts->len + ts->queued);
+  uv_mutex_unlock(&ts->lock);
+  return rc;
+}
+
+/* Loop thread: no more writes from other threads (closing, EOF written, lost), so no more
+ * sends on the descriptor either. With `flush`, the bytes they had written go first
+ * (close and write_eof send what was accepted); otherwise they go with the connection. */
+static void ts_end(weft_transport_t *t, int code, int flush) {
+  weft__tswrite_t *ts = &t->ts;
+  uv_mutex_lock(&ts->lock);
+  if (ts->error == 0)
+    ts->error = code;
+  ts->fd = -1;
+  char *buf = ts->buf;
+  size_t len = ts->len;
+  ts->buf = NULL;
+  ts->len = ts->cap = 0;
+  uv_mutex_unlock(&ts->lock);
+  if (flush && len > 0)
+    weft_transport_write(t, buf, len);
+  free(buf);
+}
+
+static void ts_flush(void *arg) {
+  weft_transport_t *t = arg;
+  weft__tswrite_t *ts = &t->ts;
+  if (ts->orphan) {
+    transport_free(t);
+    return;
+  }
+  weft_transport_retain(t); /* a protocol called below may let go of the last reference */
+  uv_mutex_lock(&ts->lock);
+  if (!ts->shared) {
+    ts->shared = 1;
+    if (is_stream(t))
+      stream_ts_share(t->impl);
+  }
+  for (int round = 0;; round++) {
+    int send_error = ts->send_error;
+    char *buf = ts->buf;
+    size_t len = ts->len, cap = ts->cap;
+    if (len == 0 && send_error == 0) {
+      ts->posted = 0;
+      if (is_stream(t))
+        stream_ts_sync(t->impl);
+      else if (!t->lost) /* a layer need not report each shrink of its buffer */
+        ts->queued = buffer_size(t);
+      break;
+    }
+    if (round == TS_ROUNDS) {
+      if (weft__loop_post_node(t->loop, &ts->post) != 0)
+        ts->posted = 0;
+      break;
+    }
+    /* Writers fill the spare meanwhile; ts.posted keeps them from sending past these. */
+    ts->send_error = 0;
+    ts->buf = ts->spare;
+    ts->cap = ts->spare_cap;
+    ts->len = 0;
+    ts->spare = NULL;
+    ts->spare_cap = 0;
+    uv_mutex_unlock(&ts->lock);
+    int rc = 0;
+    if (send_error != 0) {
+      if (is_stream(t))
+        stream_force_close(t->impl, send_error);
+      else
+        weft_transport_abort(t);
+    } else {
+      rc = weft_transport_write(t, buf, len);
+      if (rc == WEFT_ENOMEM)
+        weft_transport_abort(t); /* bytes already accepted are lost: end the stream here */
+    }
+    uv_mutex_lock(&ts->lock);
+    if (rc != 0 && ts->error == 0)
+      ts->error = rc;
+    if (ts->spare == NULL && cap <= TS_SPARE_MAX) {
+      ts->spare = buf;
+      ts->spare_cap = cap;
+      buf = NULL;
+    }
+    free(buf);
+  }
+  uv_mutex_unlock(&ts->lock);
+  weft_transport_release(t);
+}
+
+void weft__transport_end_threadsafe(weft_transport_t *t, int code, int flush) {
+  ts_end(t, code, flush);
+}
+
+/* The loop closes with the flush still posted: the connections were closed first. */
+static void ts_drop(void *arg) {
+  weft_transport_t *t = arg;
+  if (t->ts.orphan) {
+    transport_free(t);
+    return;
+  }
+  uv_mutex_lock(&t->ts.lock);
+  t->ts.posted = 0;
+  t->ts.len = 0;
+  uv_mutex_unlock(&t->ts.lock);
+}
+
 int weft_transport_write_eof(weft_transport_t *t) {
   if (!t)
     return WEFT_EINVAL;
@@ -232,6 +471,9 @@ int weft_transport_write_eof(weft_transport_t *t) {
     return 0;
   if (!t->ops.write_eof || !weft_transport_can_write_eof(t))
     return WEFT_ENOTSUP;
+  ts_end(t, WEFT_EINVALIDSTATE, 1);
+  if (t->closing || t->eof_written) /* the flush's pause_writing closed it, say */
+    return t->closing ? WEFT_ECLOSED : 0;
   int rc = t->ops.write_eof(t->impl);
   if (rc == 0)
     t->eof_written = 1;
@@ -249,6 +491,9 @@ int weft_transport_close(weft_transport_t *t) {
     return WEFT_EINVAL;
   if (t->closing)
     return 0;
+  ts_end(t, WEFT_ECLOSED, 1);
+  if (t->closing) /* the flush's pause_writing closed it already */
+    return 0;
   t->closing = 1;
   return t->ops.close ? t->ops.close(t->impl) : WEFT_ENOTSUP;
 }
@@ -258,6 +503,7 @@ int weft_transport_abort(weft_transport_t *t) {
     return WEFT_EINVAL;
   if (t->lost)
     return 0;
+  ts_end(t, WEFT_ECLOSED, 0);
   t->closing = 1;
   if (t->ops.abort)
     return t->ops.abort(t->impl);
@@ -434,6 +680,7 @@ int weft_transport_emit_eof(weft_transport_t *t) {
 void weft_transport_emit_connection_lost(weft_transport_t *t, int error) {
   if (!t || t->lost)
     return;
+  ts_end(t, error ? error : WEFT_ECLOSED, 0);
   t->closing = 1;
   t->lost = 1;
   if (t->made && t->proto.connection_lost &&
@@ -587,6 +834,7 @@ int weft__stream_new(weft_loop_t *loop, int kind, int tcp_family, weft__stream_t
     rc = uv_pipe_init(uv, &s->h.pipe, 0);
   if (rc < 0) {
     s->base.refs = 0;
+    uv_mutex_destroy(&s->base.ts.lock);
     stream_free_impl(s);
     return weft_error_from_uv(rc);
   }
@@ -596,6 +844,7 @@ int weft__stream_new(weft_loop_t *loop, int kind, int tcp_family, weft__stream_t
   s->can_read = kind != WEFT_TRANSPORT_PIPE_WRITE;
   s->can_write = kind != WEFT_TRANSPORT_PIPE_READ;
   s->read_fd = -1;
+  s->ts_socket = -1;
   *out = s;
   return 0;
 }
@@ -654,6 +903,8 @@ static void hup_stop(weft__stream_t *s) {
 
 /* Closes the handle now: pending writes are cancelled, connection_lost(error) follows. */
 static void stream_force_close(weft__stream_t *s, int error) {
+  if (!s->handle_closing)
+    ts_end(&s->base, error ? error : WEFT_ECLOSED, 0); /* before uv_close closes the socket */
   s->base.closing = 1;
   if (s->handle_closing)
     return;
@@ -886,6 +1137,11 @@ static void after_write(uv_write_t *req, int status) {
   weft__stream_t *s = w->s;
   free(w);
   s->pending_writes--;
+  if (s->base.ts.shared && s->pending_writes == 0) {
+    uv_mutex_lock(&s->base.ts.lock);
+    stream_ts_sync(s);
+    uv_mutex_unlock(&s->base.ts.lock);
+  }
   if (status < 0 && status != UV_ECANCELED) {
     stream_force_close(s, weft_error_from_uv(status));
     return;
@@ -904,10 +1160,54 @@ static void after_write(uv_write_t *req, int status) {
     s->drained(s->drained_arg);
 }
 
+/* Loop thread, ts.lock held: the transport's first flush of bytes from other threads. From
+ * now on they may send on a plain stream socket themselves whenever nothing is queued. */
+static void stream_ts_share(weft__stream_t *s) {
+  if (s->base.kind != WEFT_TRANSPORT_TCP && s->base.kind != WEFT_TRANSPORT_UNIX)
+    return;
+  uv_os_fd_t fd;
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (uv_fileno(&s->h.handle, &fd) == 0 && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+      type == SOCK_STREAM)
+    s->ts_socket = fd;
+}
+
+/* ts.lock held: what other threads see of the loop's side after it changed. */
+static void stream_ts_sync(weft__stream_t *s) {
+  weft_transport_t *t = &s->base;
+  int idle = s->pending_writes == 0 && !s->handle_closing && !t->closing && !t->eof_written;
+  t->ts.queued = s->handle_closing ? 0 : uv_stream_get_write_queue_size(&s->h.stream);
+  t->ts.fd = idle && t->ts.error == 0 ? s->ts_socket : -1;
+}
+
+static int stream_write_locked(weft__stream_t *s, const void *const *bufs, const size_t *lens,
+                               size_t count, int *failed);
+
 static int stream_write(void *impl, const void *const *bufs, const size_t *lens, size_t count) {
   weft__stream_t *s = impl;
   if (s->handle_closing)
     return WEFT_ECLOSED;
+  int failed = 0;
+  if (!s->base.ts.shared) {
+    int rc = stream_write_locked(s, bufs, lens, count, &failed);
+    if (failed)
+      stream_force_close(s, weft_error_from_uv(failed));
+    return rc;
+  }
+  uv_mutex_lock(&s->base.ts.lock);
+  int rc = stream_write_locked(s, bufs, lens, count, &failed);
+  stream_ts_sync(s);
+  uv_mutex_unlock(&s->base.ts.lock);
+  if (failed)
+    stream_force_close(s, weft_error_from_uv(failed));
+  return rc;
+}
+
+/* The write itself; a libuv error that ends the connection is left in *failed, for the
+ * caller to close with once ts.lock is released. */
+static int stream_write_locked(weft__stream_t *s, const void *const *bufs, const size_t *lens,
+                               size_t count, int *failed) {
   uv_buf_t local[16];
   uv_buf_t *ub = count <= 16 ? local : malloc(count * sizeof(uv_buf_t));
   if (!ub)
@@ -930,7 +1230,7 @@ static int stream_write(void *impl, const void *const *bufs, const size_t *lens,
     if (n < 0 && n != UV_EAGAIN && n != UV_ENOSYS) {
       if (ub != local)
         free(ub);
-      stream_force_close(s, weft_error_from_uv(n));
+      *failed = n;
       return 0; /* as asyncio: the error reaches the protocol through connection_lost */
     }
     if (n > 0)
@@ -966,7 +1266,7 @@ static int stream_write(void *impl, const void *const *bufs, const size_t *lens,
   int rc = uv_write(&w->req, &s->h.stream, &one, 1, after_write);
   if (rc < 0) {
     free(w);
-    stream_force_close(s, weft_error_from_uv(rc));
+    *failed = rc;
     return 0;
   }
   s->pending_writes++;

@@ -33,6 +33,17 @@ WEFT_API int weft_transport_write(weft_transport_t *transport, const void *data,
 /* Writes count buffers as one vectored write. */
 WEFT_API int weft_transport_writelines(weft_transport_t *transport, const void *const *bufs,
                                        const size_t *lens, size_t count);
+/* Thread-safe, unlike the rest of this header: weft_transport_write from any thread, in the
+ * order of the calls (the caller holds its reference across the call). On a plain TCP or
+ * Unix stream socket with nothing queued, the calling thread sends at once; what the socket
+ * does not take, and every write of other transports (TLS, pipes), is copied and written by
+ * the loop, one wake-up per burst. Returns the write-buffer size after the write (bytes
+ * accepted and not yet in the kernel: wait for weft_stream_drain or resume_writing above
+ * the high-water mark) or a negative code, none of the bytes accepted then: WEFT_ECLOSED
+ * after close or abort, WEFT_EINVALIDSTATE after write_eof, the connection's error once it
+ * is lost. Bytes accepted before a close are sent before it. */
+WEFT_API int64_t weft_transport_write_threadsafe(weft_transport_t *transport, const void *data,
+                                                 size_t len);
 /* Datagram transports: sends one datagram to addr (NULL: the connected peer). The address
  * length is taken from its family. */
 WEFT_API int weft_transport_sendto(weft_transport_t *transport, const void *data, size_t len,
