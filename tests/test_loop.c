@@ -6,6 +6,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "internal.h"
+
 typedef struct {
   int log[64];
   int n;
@@ -712,6 +714,38 @@ WEFT_TEST(post_behind_a_waiting_callback_keeps_its_place) {
   ASSERT_EQ(trace.log[0], 2);
   ASSERT_EQ(trace.log[1], 3);
   weft_test_close_loop(loop);
+}
+
+static void count_drop(void *arg) {
+  ++*(int *)arg;
+}
+
+static void never_runs(void *arg) {
+  (void)arg;
+  WEFT_FAIL_AT("a post dropped by the loop's close ran");
+}
+
+static void wait_post_stop(void *arg) {
+  ASSERT_OK(weft_call_soon(g_trace->loop, record, (void *)(intptr_t)1, NULL));
+  ASSERT_OK(weft__loop_post(g_trace->loop, never_runs, count_drop, arg));
+  ASSERT_OK(weft_loop_stop(g_trace->loop));
+}
+
+/* A post the async handle moved into the ready queue, where it waits behind a callback for
+ * an iteration that never comes, still owns its argument: the loop's close hands it to the
+ * post's destructor (an executor job's or a thread-safe write's memory, else leaked). */
+WEFT_TEST(close_drops_a_post_waiting_in_the_ready_queue) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  trace_t trace = {.loop = loop};
+  g_trace = &trace;
+  int drops = 0;
+  ASSERT_OK(weft_call_soon(loop, wait_post_stop, &drops, NULL));
+  ASSERT_OK(weft_loop_run_forever(loop));
+  ASSERT_EQ(trace.n, 0);
+  ASSERT_EQ(drops, 0);
+  weft_test_close_loop(loop);
+  ASSERT_EQ(drops, 1);
 }
 
 static void cancel_handle(void *arg) {

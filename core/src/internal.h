@@ -70,6 +70,7 @@ typedef struct weft__post_s {
   weft_callback_fn drop; /* as weft__foreign_t's */
   void *arg;
   uint64_t seq;
+  bool owned; /* the loop allocated it (weft__loop_post with a drop) and frees it */
 } weft__post_t;
 
 /* Something that must not outlive its loop: a transport or a server. The loop keeps a list

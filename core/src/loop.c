@@ -273,11 +273,40 @@ int weft__loop_push_reserved(weft_loop_t *loop, const weft__ready_t *entry) {
 }
 
 /* Drops an entry that will never run, with the references it holds. */
-static void ready_drop(weft__ready_t *entry) {
+/* Lets go of what an entry holds once it has run. */
+static void ready_release(weft__ready_t *entry) {
   if (entry->future != NULL)
     weft_future_release(entry->future);
   if (entry->handle != NULL)
     weft_handle_release(entry->handle);
+}
+
+/* A post with a destructor waits in the ready queue as this callback of its node, so that
+ * an entry dropped unrun can still reach the destructor. */
+static void run_post(void *arg) {
+  weft__post_t *node = arg;
+  weft_callback_fn cb = node->cb;
+  void *cb_arg = node->arg;
+  if (node->owned)
+    free(node);
+  cb(cb_arg);
+}
+
+/* Calls a post's destructor in place of its callback. */
+static void drop_post(weft__post_t *node) {
+  weft_callback_fn drop = node->drop;
+  void *arg = node->arg;
+  if (node->owned)
+    free(node);
+  weft__assert_loop_stack("a posted callback's destructor");
+  drop(arg); /* may free a node the poster owns */
+}
+
+/* Lets go of an entry that will not run. */
+static void ready_drop(weft__ready_t *entry) {
+  if (entry->future == NULL && entry->fn.plain == run_post)
+    drop_post(entry->arg);
+  ready_release(entry);
 }
 
 static void report_slow_callback(weft_loop_t *loop, const weft__ready_t *entry, uint64_t ns) {
@@ -312,7 +341,7 @@ static void run_entry(weft_loop_t *loop, weft__ready_t *entry) {
     if (took >= loop->slow_callback_ns)
       report_slow_callback(loop, entry, took);
   }
-  ready_drop(entry);
+  ready_release(entry);
 }
 
 static bool is_batched(const weft__ready_t *entry) {
@@ -580,7 +609,8 @@ static void take_foreign(weft_loop_t *loop, bool for_check) {
       entry = (weft__ready_t){.fn.plain = items[i].cb, .arg = items[i].arg};
       i++;
     } else {
-      entry = (weft__ready_t){.fn.plain = node->cb, .arg = node->arg};
+      entry = node->drop != NULL ? (weft__ready_t){.fn.plain = run_post, .arg = node}
+                                 : (weft__ready_t){.fn.plain = node->cb, .arg = node->arg};
       node = node->next; /* before cb can run and free the node */
     }
     int rc;
@@ -624,9 +654,23 @@ int weft_call_soon_threadsafe_id(weft_loop_t *loop, uintptr_t id) {
   return weft__loop_post(loop, NULL, NULL, (void *)id);
 }
 
+static int post_node(weft_loop_t *loop, weft__post_t *node);
+
 int weft__loop_post(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg) {
   if (loop == NULL)
     return WEFT_EINVAL;
+  if (drop != NULL) {
+    /* A node rather than an array slot: the destructor must go with it into the ready
+     * queue, which the loop's close may drop before it runs. */
+    weft__post_t *node = malloc(sizeof *node);
+    if (node == NULL)
+      return WEFT_ENOMEM;
+    *node = (weft__post_t){.cb = cb, .drop = drop, .arg = arg, .owned = true};
+    int rc = post_node(loop, node);
+    if (rc != 0)
+      free(node);
+    return rc;
+  }
   uv_mutex_lock(&loop->foreign_lock);
   int rc = 0;
   if (loop->foreign_closed) {
@@ -652,6 +696,11 @@ int weft__loop_post(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn dro
 }
 
 int weft__loop_post_node(weft_loop_t *loop, weft__post_t *node) {
+  node->owned = false;
+  return post_node(loop, node);
+}
+
+static int post_node(weft_loop_t *loop, weft__post_t *node) {
   uv_mutex_lock(&loop->foreign_lock);
   int rc = loop->foreign_closed ? WEFT_ECLOSED : 0;
   if (rc == 0) {
@@ -904,10 +953,8 @@ int weft_loop_close(weft_loop_t *loop) {
   while (posted != NULL) {
     weft__post_t *node = posted;
     posted = node->next; /* drop may free the node */
-    if (node->drop != NULL) {
-      weft__assert_loop_stack("a posted callback's destructor");
-      node->drop(node->arg);
-    }
+    if (node->drop != NULL)
+      drop_post(node);
   }
 
   loop->posts_at_head = 0;
