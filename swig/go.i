@@ -121,6 +121,17 @@ typedef struct {
 } weftgo_slice_t;
 
 /* Copies a bytes value's data into dst (as much as fits); returns its full length. */
+/* A NUL-terminated copy of bytes from Go (free it), or NULL without memory. The bytes may
+ * hold a NUL of their own: a Unix path's leading NUL marks an abstract name, and such a
+ * path is passed with its length. */
+static char *weftgo_cstring(weftgo_slice_t bytes) {
+  char *s = malloc((size_t)bytes.len + 1);
+  if (s == NULL) return NULL;
+  if (bytes.len > 0) memcpy(s, bytes.array, (size_t)bytes.len);
+  s[bytes.len] = 0;
+  return s;
+}
+
 static size_t weftgo_value_copy(const weft_value_t *value, weftgo_slice_t dst) {
   if (value == NULL || value->type != WEFT_VALUE_BYTES) return 0;
   size_t n = value->len < (size_t)dst.len ? value->len : (size_t)dst.len;
@@ -317,9 +328,13 @@ static int weftgo_create_datagram_endpoint(weft_loop_t *loop, uintptr_t handle,
 
 /* The options structs are filled here, on the C stack, so no string crosses into a struct
  * field (SWIG's setters would copy and leak it). unix_path: host is a socket's path. */
-static int weftgo_open_stream(weft_loop_t *loop, const char *host, int port, int unix_path,
+static int weftgo_open_stream(weft_loop_t *loop, weftgo_slice_t address, int port, int unix_path,
                               int family, weft_tls_context_t *tls, const char *server_name,
                               weft_future_t **out) {
+  if (out == NULL) return WEFT_EINVAL;
+  *out = NULL;
+  char *host = weftgo_cstring(address);
+  if (host == NULL) return WEFT_ENOMEM;
   weft_connect_options_t co;
   weft_connect_options_init(&co);
   co.family = family;
@@ -333,15 +348,21 @@ static int weftgo_open_stream(weft_loop_t *loop, const char *host, int port, int
   weft_stream_options_t so;
   weft_stream_options_init(&so);
   so.connect = &co;
-  if (unix_path) return weft_open_unix_connection(loop, host, strlen(host), &so, out);
-  return weft_open_connection(loop, host, port, &so, out);
+  int rc = unix_path ? weft_open_unix_connection(loop, host, (size_t)address.len, &so, out)
+                     : weft_open_connection(loop, host, port, &so, out);
+  free(host);
+  return rc;
 }
 
 /* A stream server whose client callback is the Go function behind handle; the core
  * deletes the handle once the server has let go of it. */
-static int weftgo_start_stream_server(weft_loop_t *loop, uintptr_t handle, const char *host,
-                                      int port, int unix_path, int family,
-                                      weft_tls_context_t *tls, weft_future_t **out) {
+static int weftgo_start_stream_server(weft_loop_t *loop, uintptr_t handle,
+                                      weftgo_slice_t address, int port, int unix_path,
+                                      int family, weft_tls_context_t *tls, weft_future_t **out) {
+  if (out == NULL) return WEFT_EINVAL;
+  *out = NULL;
+  char *host = weftgo_cstring(address);
+  if (host == NULL) return WEFT_ENOMEM;
   weft_server_options_t sv;
   weft_server_options_init(&sv);
   sv.family = family;
@@ -354,11 +375,13 @@ static int weftgo_start_stream_server(weft_loop_t *loop, uintptr_t handle, const
   weft_stream_options_t so;
   weft_stream_options_init(&so);
   so.server = &sv;
-  if (unix_path)
-    return weft_start_unix_server(loop, weftgo_stream_client, (void *)handle, weftgoFreeHandle,
-                                  host, strlen(host), &so, out);
-  return weft_start_server(loop, weftgo_stream_client, (void *)handle, weftgoFreeHandle,
-                           host && *host ? host : NULL, port, &so, out);
+  int rc = unix_path ? weft_start_unix_server(loop, weftgo_stream_client, (void *)handle,
+                                              weftgoFreeHandle, host, (size_t)address.len, &so,
+                                              out)
+                     : weft_start_server(loop, weftgo_stream_client, (void *)handle,
+                                         weftgoFreeHandle, *host ? host : NULL, port, &so, out);
+  free(host);
+  return rc;
 }
 
 /* The partial data of a read failed with WEFT_EINCOMPLETE copied into dst (as much as
@@ -405,10 +428,11 @@ int weftgo_create_datagram_endpoint(weft_loop_t *loop, uintptr_t handle, const c
 int weftgo_tls_set_alpn(weft_tls_context_t *ctx, weftgo_slice_t packed);
 
 %constant weft_stream_client_fn WeftgoStreamClient = weftgo_stream_client;
-int weftgo_open_stream(weft_loop_t *loop, const char *host, int port, int unix_path, int family,
-                       weft_tls_context_t *tls, const char *server_name, weft_future_t **out);
-int weftgo_start_stream_server(weft_loop_t *loop, uintptr_t handle, const char *host, int port,
-                               int unix_path, int family, weft_tls_context_t *tls,
+int weftgo_open_stream(weft_loop_t *loop, weftgo_slice_t address, int port, int unix_path,
+                       int family, weft_tls_context_t *tls, const char *server_name,
+                       weft_future_t **out);
+int weftgo_start_stream_server(weft_loop_t *loop, uintptr_t handle, weftgo_slice_t address,
+                               int port, int unix_path, int family, weft_tls_context_t *tls,
                                weft_future_t **out);
 int64_t weftgo_stream_partial(const weft_future_t *future, weftgo_slice_t dst);
 int weftgo_stream_readuntil(weft_stream_reader_t *reader, weftgo_slice_t sep, weft_future_t **out);
@@ -457,10 +481,8 @@ static int weftgo_create_connection(weft_loop_t *loop, uintptr_t handle, weftgo_
                                     weft_future_t **out) {
   if (out == NULL) return WEFT_EINVAL;
   *out = NULL;
-  char *name = malloc((size_t)host.len + 1);
+  char *name = weftgo_cstring(host);
   if (name == NULL) return WEFT_ENOMEM;
-  if (host.len > 0) memcpy(name, host.array, (size_t)host.len);
-  name[host.len] = 0;
   weft_protocol_t p;
   memset(&p, 0, sizeof(p));
   p.size = sizeof(p);

@@ -154,32 +154,35 @@ func TestConnAgainstGoNet(t *testing.T) {
 	wg.Wait()
 }
 
+// Over a socket file and over an abstract name, spelt "@name" as package net does: Go's
+// own client reaches both.
 func TestConnUnix(t *testing.T) {
 	l := newLoop(t)
-	path := filepath.Join(t.TempDir(), "echo.sock")
-	ln, err := l.Listen("unix", path)
-	if err != nil {
-		t.Fatal(err)
+	for _, path := range []string{filepath.Join(t.TempDir(), "echo.sock"), fmt.Sprintf("@weft-go-conn-%d", os.Getpid())} {
+		ln, err := l.Listen("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, ok := ln.Addr().(*net.UnixAddr); !ok || a.Name != path {
+			t.Fatalf("listener address %#v", ln.Addr())
+		}
+		wg := echoConns(ln)
+		c, err := l.Dial("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEcho(t, c, []byte("over a unix socket"))
+		// Go's own client against weft's Unix server.
+		gc, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkEcho(t, gc, []byte("from Go's net"))
+		gc.Close()
+		c.Close()
+		ln.Close()
+		wg.Wait()
 	}
-	if a, ok := ln.Addr().(*net.UnixAddr); !ok || a.Name != path {
-		t.Fatalf("listener address %#v", ln.Addr())
-	}
-	wg := echoConns(ln)
-	c, err := l.Dial("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkEcho(t, c, []byte("over a unix socket"))
-	// Go's own client against weft's Unix server.
-	gc, err := net.Dial("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkEcho(t, gc, []byte("from Go's net"))
-	gc.Close()
-	c.Close()
-	ln.Close()
-	wg.Wait()
 }
 
 // A read deadline ends a waiting Read with os.ErrDeadlineExceeded (a net.Error whose

@@ -46,6 +46,16 @@ func splitAddress(network, address string) (host string, port, family int, unix 
 	return "", 0, 0, false, net.UnknownNetworkError(network)
 }
 
+// addressBytes is host as the core takes it: for a Unix socket, package net's "@name"
+// spelling of an abstract name becomes the kernel's leading NUL.
+func addressBytes(host string, unix bool) []byte {
+	b := []byte(host)
+	if unix && len(b) > 0 && b[0] == '@' {
+		b[0] = 0
+	}
+	return b
+}
+
 // Dial connects to address on network ("tcp", "tcp4", "tcp6" or "unix") through the core
 // (name resolution and happy eyeballs included), as net.Dial.
 func (l *Loop) Dial(network, address string) (*Conn, error) {
@@ -89,7 +99,7 @@ func (l *Loop) dial(ctx context.Context, network, address string, cfg *TLSConfig
 	}
 	f, err := l.start(func() (futPtr, int) {
 		var p futPtr
-		rc := raw.Weftgo_open_stream(l.ptr, host, port, b2i(unix), family, tls, serverName, &p)
+		rc := raw.Weftgo_open_stream(l.ptr, addressBytes(host, unix), port, b2i(unix), family, tls, serverName, &p)
 		if tls != 0 {
 			raw.Weft_tls_context_release(tls) // a connection holds its own reference
 		}

@@ -67,7 +67,7 @@ func (l *Loop) listen(network, address string, cfg *TLSConfig) (*Listener, error
 	h := cgo.NewHandle(s.accepted)
 	f, err := l.start(func() (futPtr, int) {
 		var p futPtr
-		rc := raw.Weftgo_start_stream_server(l.ptr, uint64(h), host, port, b2i(unix), family, s.tls, &p)
+		rc := raw.Weftgo_start_stream_server(l.ptr, uint64(h), addressBytes(host, unix), port, b2i(unix), family, s.tls, &p)
 		if rc != 0 {
 			h.Delete()
 		}

@@ -73,10 +73,7 @@ func (l *Loop) dialProtocol(ctx context.Context, network, address string, cfg *T
 	if err != nil {
 		return fail(err)
 	}
-	name := []byte(host)
-	if unix && name[0] == '@' {
-		name[0] = 0 // an abstract name, as package net spells it
-	}
+	name := addressBytes(host, unix)
 	var tls tlsCtxPtr
 	serverName := ""
 	if cfg != nil {
