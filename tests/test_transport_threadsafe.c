@@ -151,12 +151,22 @@ static weft_transport_t *tcp_pair(weft_loop_t *loop, conn_t *c, int *peer_out) {
   return t;
 }
 
-/* Lets the loop take the first write from another thread: from then on a plain socket is
- * sent on directly. */
-static void share(weft_loop_t *loop, weft_transport_t *t) {
+/* tcp_pair, then lets the loop take the first write from another thread: from then on a
+ * plain socket is sent on directly. The peer gets "S" first. */
+static weft_transport_t *shared_pair(weft_loop_t *loop, conn_t *c, int *peer_out) {
+  weft_transport_t *t = tcp_pair(loop, c, peer_out);
   ASSERT_OK(weft_transport_write_threadsafe(t, "", 0));
   ASSERT_TRUE(weft_transport_write_threadsafe(t, "S", 1) >= 0);
   spin(loop, 3);
+  return t;
+}
+
+/* Lets go of a test's connection, its peer and its loop, in that order. */
+static void pair_free(weft_loop_t *loop, weft_transport_t *t, int peer) {
+  weft_transport_release(t);
+  close(peer);
+  ASSERT_OK(weft_loop_close(loop));
+  weft_loop_release(loop);
 }
 
 /* ---- the peer's reader thread: parses until `expect` bytes (or EOF) ---- */
@@ -284,8 +294,7 @@ WEFT_TEST(order_across_threads_tcp) {
   ASSERT_OK(weft_loop_new(&loop));
   conn_t c = {0};
   int peer;
-  weft_transport_t *t = tcp_pair(loop, &c, &peer);
-  share(loop, t);
+  weft_transport_t *t = shared_pair(loop, &c, &peer);
   enum { COUNT = 150 };
   reader_t r;
   reader_start(&r, loop, peer, 1, THREADS * expected_bytes(COUNT));
@@ -304,10 +313,7 @@ WEFT_TEST(order_across_threads_tcp) {
   ASSERT_OK(weft_transport_close(t));
   run_until_flag(loop, &c.lost, 5);
   ASSERT_EQ(c.lost_error, 0);
-  weft_transport_release(t);
-  close(peer);
-  ASSERT_OK(weft_loop_close(loop));
-  weft_loop_release(loop);
+  pair_free(loop, t, peer);
 }
 
 /* A socket that takes nothing more: the direct send takes what fits, the rest waits in
@@ -318,8 +324,7 @@ WEFT_TEST(partial_send_queues_rest) {
   ASSERT_OK(weft_loop_new(&loop));
   conn_t c = {0};
   int peer;
-  weft_transport_t *t = tcp_pair(loop, &c, &peer);
-  share(loop, t);
+  weft_transport_t *t = shared_pair(loop, &c, &peer);
   /* Nothing queued: a small write goes straight to the kernel. */
   size_t len;
   char *rec = make_record(0, 0, &len);
@@ -351,10 +356,7 @@ WEFT_TEST(partial_send_queues_rest) {
   ASSERT_EQ(weft_transport_write_threadsafe(t, "", 0), 0);
   ASSERT_OK(weft_transport_close(t));
   run_until_flag(loop, &c.lost, 5);
-  weft_transport_release(t);
-  close(peer);
-  ASSERT_OK(weft_loop_close(loop));
-  weft_loop_release(loop);
+  pair_free(loop, t, peer);
 }
 
 /* The loop closes the transport while the writers write: each writer's writes succeed up
@@ -398,8 +400,7 @@ WEFT_TEST(close_races_writes) {
   ASSERT_OK(weft_loop_new(&loop));
   conn_t c = {0};
   int peer;
-  weft_transport_t *t = tcp_pair(loop, &c, &peer);
-  share(loop, t);
+  weft_transport_t *t = shared_pair(loop, &c, &peer);
   closer_t cl = {.t = t};
   reader_t r;
   memset(&r, 0, sizeof r);
@@ -429,10 +430,7 @@ WEFT_TEST(close_races_writes) {
   run_until_flag(loop, &c.lost, 5);
   ASSERT_EQ(c.lost, 1);
   ASSERT_CODE(weft_transport_write_threadsafe(t, "x", 1), WEFT_ECLOSED);
-  weft_transport_release(t);
-  close(peer);
-  ASSERT_OK(weft_loop_close(loop));
-  weft_loop_release(loop);
+  pair_free(loop, t, peer);
 }
 
 /* Reads the peer until EOF while the loop runs (its close or shutdown happens there). */
@@ -461,8 +459,7 @@ WEFT_TEST(errors_after_close_abort_eof) {
   for (int how = 0; how < 3; how++) {
     conn_t c = {0};
     int peer;
-    weft_transport_t *t = tcp_pair(loop, &c, &peer);
-    share(loop, t);
+    weft_transport_t *t = shared_pair(loop, &c, &peer);
     ASSERT_EQ(weft_transport_write_threadsafe(t, "ab", 2), 0);
     if (how == 0) {
       ASSERT_OK(weft_transport_close(t));
@@ -499,8 +496,7 @@ WEFT_TEST(reset_fails_direct_send) {
   ASSERT_OK(weft_loop_new(&loop));
   conn_t c = {0};
   int peer;
-  weft_transport_t *t = tcp_pair(loop, &c, &peer);
-  share(loop, t);
+  weft_transport_t *t = shared_pair(loop, &c, &peer);
   char s;
   ASSERT_EQ(read(peer, &s, 1), 1);
   struct linger lg = {.l_onoff = 1, .l_linger = 0};
@@ -595,10 +591,7 @@ WEFT_TEST(bad_arguments) {
   weft_transport_release(u);
   weft_transport_close(t);
   spin(loop, 3);
-  weft_transport_release(t);
-  close(peer);
-  ASSERT_OK(weft_loop_close(loop));
-  weft_loop_release(loop);
+  pair_free(loop, t, peer);
 }
 
 /* ---- TLS: no direct sends; every write is queued and posted, still whole and in order */
