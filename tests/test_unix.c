@@ -415,6 +415,21 @@ static void order_lost(weft_transport_t *t, int err, void *arg) {
 static const weft_protocol_t order_proto = {.size = sizeof(weft_protocol_t),
                                             .connection_lost = order_lost};
 
+/* A transport on one end of a new socketpair, whose connection_lost logs e's name;
+ * *peer_out is the other end. */
+static weft_transport_t *order_connect(weft_loop_t *loop, order_ep_t *e, int *peer_out) {
+  int sv[2];
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv));
+  weft_future_t *f;
+  ASSERT_OK(weft_connect_accepted_fd(loop, &order_proto, e, sv[0], NULL, &f));
+  int rc;
+  weft_transport_t *t = weft_transport_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(f);
+  *peer_out = sv[1];
+  return t;
+}
+
 static void close_transport(void *arg) {
   ASSERT_OK(weft_transport_close(arg));
 }
@@ -424,27 +439,17 @@ WEFT_TEST(connection_lost_in_the_order_of_the_closes) {
   ASSERT_OK(weft_loop_new(&loop));
   order_t order = {{0}, 0};
   order_ep_t ea = {&order, 'a'}, eb = {&order, 'b'};
-  int sa[2], sb[2];
-  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sa));
-  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sb));
-  weft_future_t *fa, *fb;
-  ASSERT_OK(weft_connect_accepted_fd(loop, &order_proto, &ea, sa[0], NULL, &fa));
-  ASSERT_OK(weft_connect_accepted_fd(loop, &order_proto, &eb, sb[0], NULL, &fb));
-  int rc;
-  weft_transport_t *a = weft_transport_retain(await_ptr(loop, fa, &rc));
-  ASSERT_OK(rc);
-  weft_transport_t *b = weft_transport_retain(await_ptr(loop, fb, &rc));
-  ASSERT_OK(rc);
+  int pa, pb;
+  weft_transport_t *a = order_connect(loop, &ea, &pa);
+  weft_transport_t *b = order_connect(loop, &eb, &pb);
   /* b's end of stream is waiting before a's close is even scheduled */
-  close(sb[1]);
+  close(pb);
   ASSERT_OK(weft_call_soon(loop, close_transport, a, NULL));
   run_until_flag(loop, &order.lost, 5);
   spin(loop, 3);
   ASSERT_EQ(order.lost, 2);
   ASSERT_TRUE(strcmp(order.log, "ab") == 0);
-  close(sa[1]);
-  weft_future_release(fa);
-  weft_future_release(fb);
+  close(pa);
   weft_transport_release(a);
   weft_transport_release(b);
   weft_test_close_loop(loop);
@@ -464,27 +469,17 @@ WEFT_TEST(connection_lost_when_the_loop_closes_first) {
   ASSERT_OK(weft_loop_new(&loop));
   order_t order = {{0}, 0};
   order_ep_t ea = {&order, 'a'}, eb = {&order, 'b'};
-  int sa[2], sb[2];
-  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sa));
-  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sb));
-  weft_future_t *fa, *fb;
-  ASSERT_OK(weft_connect_accepted_fd(loop, &order_proto, &eb, sb[0], NULL, &fb));
-  ASSERT_OK(weft_connect_accepted_fd(loop, &order_proto, &ea, sa[0], NULL, &fa));
-  int rc;
-  weft_transport_t *b = weft_transport_retain(await_ptr(loop, fb, &rc));
-  ASSERT_OK(rc);
-  weft_transport_t *a = weft_transport_retain(await_ptr(loop, fa, &rc));
-  ASSERT_OK(rc);
+  int pa, pb;
+  weft_transport_t *b = order_connect(loop, &eb, &pb);
+  weft_transport_t *a = order_connect(loop, &ea, &pa);
   ASSERT_OK(weft_call_soon(loop, close_and_stop, a, NULL));
   ASSERT_OK(weft_loop_run_forever(loop));
   ASSERT_EQ(order.lost, 0); /* its turn comes in the next iteration, which never runs */
-  weft_future_release(fa);
-  weft_future_release(fb);
   weft_transport_release(a);
   weft_transport_release(b);
   weft_test_close_loop(loop);
   ASSERT_EQ(order.lost, 2);
   ASSERT_TRUE(strcmp(order.log, "ab") == 0);
-  close(sa[1]);
-  close(sb[1]);
+  close(pa);
+  close(pb);
 }
