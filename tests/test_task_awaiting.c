@@ -46,8 +46,11 @@ static void body_heard(weft_future_t *body, void *arg) {
     ASSERT_OK(weft_task_return(c->task, weft_value_int(1)));
 }
 
-/* Starts the task and lets its coroutine await `body` between steps. */
-static void coro_start(weft_loop_t *loop, coro_t *c) {
+/* Starts the task on a new loop, which it returns, and lets its coroutine await `body`
+ * between steps. */
+static weft_loop_t *coro_start(coro_t *c) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
   c->loop = loop;
   ASSERT_OK(weft_future_new(loop, &c->gate));
   ASSERT_OK(weft_future_new(loop, &c->body));
@@ -58,25 +61,28 @@ static void coro_start(weft_loop_t *loop, coro_t *c) {
   ASSERT_OK(weft_future_add_done_callback(c->body, body_heard, c));
   ASSERT_OK(weft_task_set_awaiting(c->task, c->body));
   ASSERT_TRUE(weft_task_awaiting(c->task) == c->body);
+  return loop;
 }
 
-static void coro_finish(weft_loop_t *loop, coro_t *c) {
-  ASSERT_TRUE(weft_future_done(weft_task_future(c->task)));
-  ASSERT_OK(weft_loop_run_once(loop, 0)); /* whatever the task's end queued */
+static void coro_free(coro_t *c) {
   weft_future_release(c->gate);
   weft_future_release(c->body);
   weft_task_release(c->task);
-  weft_test_close_loop(loop);
+  weft_test_close_loop(c->loop);
+}
+
+static void coro_finish(coro_t *c) {
+  ASSERT_TRUE(weft_future_done(weft_task_future(c->task)));
+  ASSERT_OK(weft_loop_run_once(c->loop, 0)); /* whatever the task's end queued */
+  coro_free(c);
 }
 
 /* cancel_while_awaiting: the awaited future is cancelled by the call itself; the next
  * iteration runs the task's step first, then tells the coroutine; a second cancel() before
  * then adds to the count and delivers nothing more. */
 WEFT_TEST(cancel_reaches_awaited_future_at_once) {
-  weft_loop_t *loop;
-  ASSERT_OK(weft_loop_new(&loop));
   coro_t c = {0};
-  coro_start(loop, &c);
+  weft_loop_t *loop = coro_start(&c);
   ASSERT_EQ(weft_task_cancel(c.task, "stop"), 1);
   ASSERT_TRUE(weft_future_cancelled(c.body));
   ASSERT_STREQ(weft_future_error_message(c.body), "stop");
@@ -93,7 +99,7 @@ WEFT_TEST(cancel_reaches_awaited_future_at_once) {
   ASSERT_TRUE(weft_future_cancelled(weft_task_future(c.task)));
   ASSERT_OK(weft_loop_run_once(loop, 0));
   ASSERT_EQ(c.steps, 2);
-  coro_finish(loop, &c);
+  coro_finish(&c);
 }
 
 static void cancel_task(void *arg) {
@@ -110,10 +116,8 @@ static void complete_body(void *arg) {
 /* timeout_boundary: a cancellation and the awaited future's completion in one iteration,
  * the cancellation first: the coroutine gets the cancellation, not the result. */
 WEFT_TEST(cancel_wins_over_a_later_completion_in_the_same_iteration) {
-  weft_loop_t *loop;
-  ASSERT_OK(weft_loop_new(&loop));
   coro_t c = {0};
-  coro_start(loop, &c);
+  weft_loop_t *loop = coro_start(&c);
   ASSERT_OK(weft_call_soon(loop, cancel_task, &c, NULL));
   ASSERT_OK(weft_call_soon(loop, complete_body, &c, NULL));
   ASSERT_OK(weft_loop_run_once(loop, 0));
@@ -121,50 +125,41 @@ WEFT_TEST(cancel_wins_over_a_later_completion_in_the_same_iteration) {
   ASSERT_OK(weft_loop_run_once(loop, 0));
   ASSERT_CODE(c.body_code, WEFT_ECANCELLED);
   ASSERT_TRUE(weft_future_cancelled(weft_task_future(c.task)));
-  coro_finish(loop, &c);
+  coro_finish(&c);
 }
 
 /* asyncio: a coroutine that catches the CancelledError and returns ends with its result. */
 WEFT_TEST(coroutine_may_catch_and_return) {
-  weft_loop_t *loop;
-  ASSERT_OK(weft_loop_new(&loop));
   coro_t c = {.end_with_result = 1};
-  coro_start(loop, &c);
+  weft_loop_t *loop = coro_start(&c);
   ASSERT_EQ(weft_task_cancel(c.task, NULL), 1);
   ASSERT_OK(weft_loop_run_once(loop, 0));
   ASSERT_CODE(c.body_code, WEFT_ECANCELLED);
   const weft_value_t *v;
   ASSERT_OK(weft_future_result(weft_task_future(c.task), &v));
   ASSERT_EQ(v->i, 1);
-  coro_finish(loop, &c);
+  coro_finish(&c);
 }
 
 /* The coroutine stops by other means before the step that precedes the cancellation's
  * delivery: it was never told, so the task ends cancelled (as with a cancelled gate). */
 WEFT_TEST(coroutine_stopping_before_it_is_told_ends_cancelled) {
-  weft_loop_t *loop;
-  ASSERT_OK(weft_loop_new(&loop));
   coro_t c = {0};
-  coro_start(loop, &c);
+  weft_loop_t *loop = coro_start(&c);
   ASSERT_EQ(weft_task_cancel(c.task, "late"), 1);
   ASSERT_OK(weft_task_return(c.task, weft_value_int(3)));
   ASSERT_TRUE(weft_future_cancelled(weft_task_future(c.task)));
   ASSERT_STREQ(weft_future_error_message(weft_task_future(c.task)), "late");
   ASSERT_OK(weft_loop_run_once(loop, 0));
   ASSERT_EQ(c.steps, 1); /* the queued step finds it done */
-  weft_future_release(c.gate);
-  weft_future_release(c.body);
-  weft_task_release(c.task);
-  weft_test_close_loop(loop);
+  coro_free(&c);
 }
 
 /* A done body future cannot take the cancellation: the gate does, and the step that it
  * wakes passes the cancellation on (throw_code 0, gate cancelled), as before. */
 WEFT_TEST(done_awaited_future_leaves_it_to_the_gate) {
-  weft_loop_t *loop;
-  ASSERT_OK(weft_loop_new(&loop));
   coro_t c = {.end_with_result = 1};
-  coro_start(loop, &c);
+  weft_loop_t *loop = coro_start(&c);
   ASSERT_EQ(weft_future_remove_done_callback(c.body, body_heard, &c), 1);
   ASSERT_OK(weft_future_set_result(c.body, weft_value_none()));
   weft_future_t *gate = weft_future_retain(c.gate);
@@ -175,7 +170,7 @@ WEFT_TEST(done_awaited_future_leaves_it_to_the_gate) {
   ASSERT_TRUE(!c.gate_pending_at_step);
   weft_future_release(gate);
   ASSERT_OK(weft_task_return(c.task, weft_value_none()));
-  coro_finish(loop, &c);
+  coro_finish(&c);
 }
 
 static int stackful_noop(weft_task_t *self, void *arg) {
@@ -185,11 +180,9 @@ static int stackful_noop(weft_task_t *self, void *arg) {
 }
 
 WEFT_TEST(set_awaiting_arguments) {
-  weft_loop_t *loop, *other;
-  ASSERT_OK(weft_loop_new(&loop));
-  ASSERT_OK(weft_loop_new(&other));
   coro_t c = {.end_with_result = 1};
-  coro_start(loop, &c);
+  weft_loop_t *loop = coro_start(&c), *other;
+  ASSERT_OK(weft_loop_new(&other));
   weft_future_t *foreign;
   ASSERT_OK(weft_future_new(other, &foreign));
   ASSERT_CODE(weft_task_set_awaiting(NULL, c.body), WEFT_EINVAL);
@@ -207,15 +200,13 @@ WEFT_TEST(set_awaiting_arguments) {
   weft_task_release(stackful);
   weft_future_release(foreign);
   weft_test_close_loop(other);
-  coro_finish(loop, &c);
+  coro_finish(&c);
 }
 
 /* The call graph's text names what the coroutine awaits, not the binding's gate. */
 WEFT_TEST(call_graph_shows_the_awaited_future) {
-  weft_loop_t *loop;
-  ASSERT_OK(weft_loop_new(&loop));
   coro_t c = {.end_with_result = 1};
-  coro_start(loop, &c);
+  weft_loop_t *loop = coro_start(&c);
   weft_graph_t *graph;
   ASSERT_OK(weft_graph_capture(loop, weft_task_future(c.task), &graph));
   char text[512], body_id[64], gate_id[64];
@@ -226,5 +217,5 @@ WEFT_TEST(call_graph_shows_the_awaited_future) {
   ASSERT_TRUE(strstr(text, body_id) != NULL);
   ASSERT_TRUE(strstr(text, gate_id) == NULL);
   ASSERT_OK(weft_task_return(c.task, weft_value_none()));
-  coro_finish(loop, &c);
+  coro_finish(&c);
 }
