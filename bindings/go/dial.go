@@ -56,6 +56,41 @@ func addressBytes(host string, unix bool) []byte {
 	return b
 }
 
+// dialTarget is what a client connect hands the core: the address split as the core takes
+// it and, with TLS, a client context reference that the connect call gives up.
+type dialTarget struct {
+	name         []byte
+	port, family int
+	unix         bool
+	tls          tlsCtxPtr
+	serverName   string
+}
+
+// clientTarget is the address and TLS set-up Dial and DialProtocol share; cfg nil means
+// no TLS.
+func clientTarget(network, address string, cfg *TLSConfig) (dialTarget, error) {
+	host, port, family, unix, err := splitAddress(network, address)
+	if err != nil {
+		return dialTarget{}, err
+	}
+	t := dialTarget{name: addressBytes(host, unix), port: port, family: family, unix: unix}
+	if cfg != nil {
+		if t.tls, err = cfg.context(int(raw.WEFT_TLS_CLIENT)); err != nil {
+			return dialTarget{}, err
+		}
+		t.serverName = cfg.ServerName
+	}
+	return t, nil
+}
+
+// releaseTLS drops the target's context reference, once the core holds its own or the
+// connect never ran.
+func (t *dialTarget) releaseTLS() {
+	if t.tls != 0 {
+		raw.Weft_tls_context_release(t.tls)
+	}
+}
+
 // Dial connects to address on network ("tcp", "tcp4", "tcp6" or "unix") through the core
 // (name resolution and happy eyeballs included), as net.Dial.
 func (l *Loop) Dial(network, address string) (*Conn, error) {
@@ -85,24 +120,14 @@ func (l *Loop) dial(ctx context.Context, network, address string, cfg *TLSConfig
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	host, port, family, unix, err := splitAddress(network, address)
+	t, err := clientTarget(network, address, cfg)
 	if err != nil {
 		return fail(err)
 	}
-	var tls tlsCtxPtr
-	serverName := ""
-	if cfg != nil {
-		if tls, err = cfg.context(int(raw.WEFT_TLS_CLIENT)); err != nil {
-			return fail(err)
-		}
-		serverName = cfg.ServerName
-	}
 	f, err := l.start(func() (futPtr, int) {
 		var p futPtr
-		rc := raw.Weftgo_open_stream(l.ptr, addressBytes(host, unix), port, b2i(unix), family, tls, serverName, &p)
-		if tls != 0 {
-			raw.Weft_tls_context_release(tls) // a connection holds its own reference
-		}
+		rc := raw.Weftgo_open_stream(l.ptr, t.name, t.port, b2i(t.unix), t.family, t.tls, t.serverName, &p)
+		t.releaseTLS() // a connection holds its own reference
 		return p, rc
 	}, func(f futPtr) (any, error) {
 		var v raw.SwigcptrWeft_value_t
@@ -116,9 +141,7 @@ func (l *Loop) dial(ctx context.Context, network, address string, cfg *TLSConfig
 		return newConn(l, network, r, w), nil
 	})
 	if err != nil {
-		if tls != 0 {
-			raw.Weft_tls_context_release(tls)
-		}
+		t.releaseTLS()
 		return fail(err)
 	}
 	x, err := f.Await(ctx)

@@ -69,27 +69,16 @@ func (l *Loop) dialProtocol(ctx context.Context, network, address string, cfg *T
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	host, port, family, unix, err := splitAddress(network, address)
+	t, err := clientTarget(network, address, cfg)
 	if err != nil {
 		return fail(err)
-	}
-	name := addressBytes(host, unix)
-	var tls tlsCtxPtr
-	serverName := ""
-	if cfg != nil {
-		if tls, err = cfg.context(int(raw.WEFT_TLS_CLIENT)); err != nil {
-			return fail(err)
-		}
-		serverName = cfg.ServerName
 	}
 	c := &clientProtocol{factory: factory}
 	h := cgo.NewHandle(c)
 	f, err := l.start(func() (futPtr, int) {
 		var p futPtr
-		rc := raw.Weftgo_create_connection(l.ptr, uint64(h), name, port, b2i(unix), family, tls, serverName, &p)
-		if tls != 0 {
-			raw.Weft_tls_context_release(tls) // a connection holds its own reference
-		}
+		rc := raw.Weftgo_create_connection(l.ptr, uint64(h), t.name, t.port, b2i(t.unix), t.family, t.tls, t.serverName, &p)
+		t.releaseTLS() // a connection holds its own reference
 		if rc != 0 {
 			h.Delete() // the core kept nothing
 		}
@@ -108,9 +97,7 @@ func (l *Loop) dialProtocol(ctx context.Context, network, address string, cfg *T
 	})
 	if err != nil {
 		h.Delete() // the post failed: the create call never ran
-		if tls != 0 {
-			raw.Weft_tls_context_release(tls)
-		}
+		t.releaseTLS()
 		return fail(err)
 	}
 	p, err := f.Await(ctx)
