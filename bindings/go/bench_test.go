@@ -3,7 +3,6 @@ package weft
 import (
 	"context"
 	"io"
-	"net"
 	"testing"
 )
 
@@ -83,11 +82,7 @@ func benchLoop(b *testing.B) *Loop {
 // the writing goroutine's own send while nothing is queued.
 func BenchmarkConnWrite1K(b *testing.B) {
 	l := benchLoop(b)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
+	ln := goListener(b)
 	go func() {
 		if gc, err := ln.Accept(); err == nil {
 			_, _ = io.Copy(io.Discard, gc)

@@ -2,7 +2,6 @@ package weft
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net"
 	"testing"
@@ -13,30 +12,7 @@ import (
 // and the peer must still receive every byte in order.
 func TestConnDirectWriteKeepsOrder(t *testing.T) {
 	l := newLoop(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		gc, err := ln.Accept()
-		if err != nil {
-			close(accepted)
-			return
-		}
-		accepted <- gc
-	}()
-	c, err := l.DialContext(context.Background(), "tcp4", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	gc, ok := <-accepted
-	if !ok {
-		t.Fatal("accept failed")
-	}
-	defer gc.Close()
+	c, gc := dialGoPeer(t, l)
 
 	var want bytes.Buffer
 	// After each 1 MiB write, many small ones: while the core still sends the big one's
@@ -116,30 +92,7 @@ func checkEchoPeer(t *testing.T, c, gc net.Conn, msg []byte) {
 // core writes, which no other Write may come between) and each goroutine's in its order.
 func TestConnConcurrentWritesStayWhole(t *testing.T) {
 	l := newLoop(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		gc, err := ln.Accept()
-		if err != nil {
-			close(accepted)
-			return
-		}
-		accepted <- gc
-	}()
-	c, err := l.DialContext(context.Background(), "tcp4", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	gc, ok := <-accepted
-	if !ok {
-		t.Fatal("accept failed")
-	}
-	defer gc.Close()
+	c, gc := dialGoPeer(t, l)
 
 	const writers, count = 4, 100
 	size := func(seq int) int { return []int{5, 1000, 100 << 10, 64 << 10, 1}[seq%5] }

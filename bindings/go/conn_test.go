@@ -116,11 +116,7 @@ func TestConnTCPEcho(t *testing.T) {
 // the write-buffer limits.
 func TestConnAgainstGoNet(t *testing.T) {
 	l := newLoop(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := goListener(t)
 	wg := echoConns(ln)
 	c, err := l.DialContext(context.Background(), "tcp4", ln.Addr().String())
 	if err != nil {
@@ -189,29 +185,7 @@ func TestConnUnix(t *testing.T) {
 // Timeout is true), leaves the connection usable, and moving it affects a Read waiting.
 func TestConnReadDeadline(t *testing.T) {
 	l := newLoop(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	peer := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err == nil {
-			peer <- c
-		}
-		close(peer)
-	}()
-	c, err := l.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	p := <-peer
-	if p == nil {
-		t.Fatal("no peer")
-	}
-	defer p.Close()
+	c, p := dialGoPeer(t, l)
 	buf := make([]byte, 10)
 	// Already past: fails at once.
 	c.SetReadDeadline(time.Now().Add(-time.Second))
@@ -226,7 +200,7 @@ func TestConnReadDeadline(t *testing.T) {
 		res <- err
 	}()
 	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-	err = <-res
+	err := <-res
 	var ne net.Error
 	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("moved deadline: %v", err)
@@ -244,11 +218,7 @@ func TestConnReadDeadline(t *testing.T) {
 // A Write waiting on a peer that does not read ends at its deadline.
 func TestConnWriteDeadline(t *testing.T) {
 	l := newLoop(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := goListener(t)
 	peer := make(chan net.Conn, 1)
 	go func() {
 		c, _ := ln.Accept()
@@ -330,11 +300,7 @@ func TestConnCloseUnblocksRead(t *testing.T) {
 // users test for; later Writes fail too.
 func TestConnPeerReset(t *testing.T) {
 	l := newLoop(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := goListener(t)
 	go func() {
 		c, err := ln.Accept()
 		if err != nil {
@@ -368,13 +334,8 @@ func TestConnPeerReset(t *testing.T) {
 
 func TestDialErrors(t *testing.T) {
 	l := newLoop(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	_, err = l.Dial("tcp", addr)
+	addr := refusedAddr(t)
+	_, err := l.Dial("tcp", addr)
 	if !errors.Is(err, syscall.ECONNREFUSED) || !errors.Is(err, ErrConnRefused) {
 		t.Fatalf("refused: %v", err)
 	}

@@ -94,11 +94,7 @@ func serveOnce(t *testing.T, ln net.Listener, want int, reply []byte) <-chan err
 
 func TestDialProtocolTCP(t *testing.T) {
 	l := newLoop(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := goListener(t)
 	served := serveOnce(t, ln, 4*1000, []byte("pong"))
 	var p *clientRecorder
 	got, err := l.DialProtocol(context.Background(), "tcp", ln.Addr().String(), func() Protocol {
@@ -126,11 +122,7 @@ func TestDialProtocolTCP(t *testing.T) {
 // The peer's close reaches the client as eof_received, then connection_lost(nil).
 func TestDialProtocolPeerCloses(t *testing.T) {
 	l := newLoop(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := goListener(t)
 	go func() {
 		if c, err := ln.Accept(); err == nil {
 			c.Write([]byte("bye"))
@@ -152,14 +144,9 @@ func TestDialProtocolPeerCloses(t *testing.T) {
 
 func TestDialProtocolRefused(t *testing.T) {
 	l := newLoop(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := refusedAddr(t)
 	made := false
-	_, err = l.DialProtocol(context.Background(), "tcp", addr, func() Protocol { made = true; return nil })
+	_, err := l.DialProtocol(context.Background(), "tcp", addr, func() Protocol { made = true; return nil })
 	var op *net.OpError
 	if !errors.As(err, &op) || !errors.Is(err, ErrConnRefused) || !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("refused: %v", err)
@@ -183,11 +170,7 @@ func TestDialProtocolRefused(t *testing.T) {
 // A factory that makes no protocol: the connection is aborted, DialProtocol fails.
 func TestDialProtocolNilProtocol(t *testing.T) {
 	l := newLoop(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := goListener(t)
 	go func() {
 		if c, err := ln.Accept(); err == nil {
 			c.Read(make([]byte, 1))

@@ -4,18 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"testing"
 )
 
 // dialScript connects to a Go server that writes script and closes.
 func dialScript(t *testing.T, l *Loop, script []byte) *Conn {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
+	ln := goListener(t)
 	go func() {
 		c, err := ln.Accept()
 		if err != nil {
