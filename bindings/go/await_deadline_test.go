@@ -15,15 +15,21 @@ func isExpiry(err error) bool {
 	return errors.Is(err, ErrTimeout) && errors.Is(err, context.DeadlineExceeded)
 }
 
+// newPendingFuture is a pending future of the core's own on l, as Go sees it too. Loop
+// goroutine only (inside l.call).
+func newPendingFuture(l *Loop) (p futPtr, f *Future, err error) {
+	if rc := raw.Weft_future_new(l.ptr, &p); rc != 0 {
+		return p, nil, codeError(rc)
+	}
+	return p, l.adopt(p, resultOf), nil
+}
+
 func TestAwaitDeadlineBeforeFuture(t *testing.T) {
 	l := newLoop(t)
-	f, err := l.SleepFuture(time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := sleepFuture(t, l, time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
 	defer cancel()
-	_, err = f.Await(ctx)
+	_, err := f.Await(ctx)
 	// The expiry cancelled the future, as asyncio.wait_for's does.
 	if !isExpiry(err) || !errors.Is(err, ErrCancelled) || errors.Is(err, context.Canceled) {
 		t.Fatalf("expired await: %v", err)
@@ -35,10 +41,7 @@ func TestAwaitDeadlineBeforeFuture(t *testing.T) {
 
 func TestAwaitFutureBeforeDeadline(t *testing.T) {
 	l := newLoop(t)
-	f, err := l.SleepFuture(time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := sleepFuture(t, l, time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
 	if _, err := f.Await(ctx); err != nil {
@@ -58,22 +61,19 @@ func TestAwaitDeadlinePassed(t *testing.T) {
 	l := newLoop(t)
 	past, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancel()
-	f, err := l.SleepFuture(time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := sleepFuture(t, l, time.Hour)
 	if _, err := f.Await(past); !isExpiry(err) || !errors.Is(err, ErrCancelled) {
 		t.Fatalf("pending future, passed deadline: %v", err)
 	}
 	// asyncio.wait_for(fut, 0) returns the outcome of a future already done, even one
 	// whose done callbacks have not run yet.
 	var g *Future
-	err = l.call(func() error {
-		var p futPtr
-		if rc := raw.Weft_future_new(l.ptr, &p); rc != 0 {
-			return codeError(rc)
+	err := l.call(func() error {
+		p, f, err := newPendingFuture(l)
+		if err != nil {
+			return err
 		}
-		g = l.adopt(p, resultOf)
+		g = f
 		v := newHandleValue("done")
 		defer raw.DeleteWeft_value_t(v)
 		return codeError(raw.Weft_future_set_result(p, v))
@@ -88,15 +88,12 @@ func TestAwaitDeadlinePassed(t *testing.T) {
 
 func TestAwaitContextCancelledWithDeadline(t *testing.T) {
 	l := newLoop(t)
-	f, err := l.SleepFuture(time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := sleepFuture(t, l, time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	res := make(chan error, 1)
 	go func() { _, err := f.Await(ctx); res <- err }()
 	cancel()
-	err = <-res
+	err := <-res
 	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrCancelled) || errors.Is(err, ErrTimeout) {
 		t.Fatalf("cancelled await: %v", err)
 	}
@@ -115,11 +112,11 @@ func TestAwaitDeadlineRacesCompletion(t *testing.T) {
 		var f *Future
 		d := newAwaitDeadline()
 		err := l.call(func() error {
-			var p futPtr
-			if rc := raw.Weft_future_new(l.ptr, &p); rc != 0 {
-				return codeError(rc)
+			p, g, err := newPendingFuture(l)
+			if err != nil {
+				return err
 			}
-			f = l.adopt(p, resultOf)
+			f = g
 			var h cgo.Handle
 			h = cgo.NewHandle(func() {
 				h.Delete()
@@ -169,10 +166,7 @@ func TestAwaitDeadlineAcrossClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := l.SleepFuture(time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := sleepFuture(t, l, time.Hour)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
 	d := newAwaitDeadline()

@@ -20,6 +20,16 @@ func newLoop(t *testing.T) *Loop {
 	return l
 }
 
+// sleepFuture is l.SleepFuture(d), which must start.
+func sleepFuture(t *testing.T, l *Loop, d time.Duration) *Future {
+	t.Helper()
+	f, err := l.SleepFuture(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 func TestLoopCloseTwiceAndPostAfterClose(t *testing.T) {
 	l, err := NewLoop()
 	if err != nil {
@@ -83,12 +93,9 @@ func TestSleepAndContextCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	f, err := l.SleepFuture(time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := sleepFuture(t, l, time.Hour)
 	cancel()
-	_, err = f.Await(ctx)
+	_, err := f.Await(ctx)
 	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrCancelled) {
 		t.Fatalf("cancelled await: %v", err)
 	}
@@ -111,10 +118,7 @@ func TestCloseEndsPendingAwaits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := l.SleepFuture(time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := sleepFuture(t, l, time.Hour)
 	res := make(chan error, 1)
 	go func() { _, err := f.Await(context.Background()); res <- err }()
 	if err := l.Close(); err != nil {
