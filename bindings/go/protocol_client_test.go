@@ -59,6 +59,21 @@ func (p *clientRecorder) received(t *testing.T, n int) []byte {
 	return all
 }
 
+// pongThenLost checks the end of a serveOnce exchange for a recorder that closes on
+// "pong": it got "pong", its connection was lost cleanly, and the server saw its close.
+func (p *clientRecorder) pongThenLost(t *testing.T, served <-chan error, what string) {
+	t.Helper()
+	if b := p.received(t, 4); string(b) != "pong" {
+		t.Fatalf("%s: client got %q", what, b)
+	}
+	if err := <-p.lost; err != nil {
+		t.Fatalf("%s: connection_lost: %v", what, err)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
 // serveOnce accepts one connection, reads want bytes, answers reply and then waits for
 // the client's close (EOF), which it reports.
 func serveOnce(t *testing.T, ln net.Listener, want int, reply []byte) <-chan error {
@@ -107,16 +122,8 @@ func TestDialProtocolTCP(t *testing.T) {
 	if got != Protocol(p) || !p.onLoop {
 		t.Fatalf("protocol %v, ConnectionMade on the loop goroutine %v", got, p.onLoop)
 	}
-	if b := p.received(t, 4); string(b) != "pong" {
-		t.Fatalf("client got %q", b)
-	}
 	// The client closed once it had the reply: connection_lost, and the server saw EOF.
-	if err := <-p.lost; err != nil {
-		t.Fatalf("connection_lost: %v", err)
-	}
-	if err := <-served; err != nil {
-		t.Fatal(err)
-	}
+	p.pongThenLost(t, served, "tcp")
 }
 
 // The peer's close reaches the client as eof_received, then connection_lost(nil).
@@ -194,15 +201,7 @@ func TestDialProtocolUnix(t *testing.T) {
 		if _, err := l.DialProtocol(context.Background(), "unix", name, func() Protocol { return p }); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if b := p.received(t, 4); string(b) != "pong" {
-			t.Fatalf("%s: got %q", name, b)
-		}
-		if err := <-p.lost; err != nil {
-			t.Fatal(err)
-		}
-		if err := <-served; err != nil {
-			t.Fatal(err)
-		}
+		p.pongThenLost(t, served, name)
 		ln.Close()
 	}
 }
@@ -240,15 +239,7 @@ func TestDialProtocolTLS(t *testing.T) {
 	if _, err := l.DialProtocolTLS(context.Background(), "tcp", "localhost:"+port, &TLSConfig{RootCAs: certPEM}, func() Protocol { return p }); err != nil {
 		t.Fatal(err)
 	}
-	if b := p.received(t, 4); string(b) != "pong" {
-		t.Fatalf("got %q", b)
-	}
-	if err := <-p.lost; err != nil {
-		t.Fatalf("connection_lost: %v", err)
-	}
-	if err := <-served; err != nil {
-		t.Fatal(err)
-	}
+	p.pongThenLost(t, served, "verified")
 
 	// Over a Unix socket: no host to take SNI from, so the configuration names it.
 	uln, err := tls.Listen("unix", t.TempDir()+"/tls", &tls.Config{Certificates: []tls.Certificate{cert}})
@@ -262,13 +253,5 @@ func TestDialProtocolTLS(t *testing.T) {
 	if _, err := l.DialProtocolTLS(context.Background(), "unix", uln.Addr().String(), cfg, func() Protocol { return p }); err != nil {
 		t.Fatal(err)
 	}
-	if b := p.received(t, 4); string(b) != "pong" {
-		t.Fatalf("over Unix: got %q", b)
-	}
-	if err := <-p.lost; err != nil {
-		t.Fatalf("connection_lost: %v", err)
-	}
-	if err := <-served; err != nil {
-		t.Fatal(err)
-	}
+	p.pongThenLost(t, served, "over Unix")
 }
