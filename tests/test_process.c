@@ -476,6 +476,24 @@ static int gone(int pid) {
   return kill(pid, 0) != 0 && errno == ESRCH; /* a zombie still answers kill(pid, 0) */
 }
 
+/* A child reaped in the loop's last iteration before its close: the exit report due in the
+ * next iteration is dropped with the ready queue, and the reference it held must go with it
+ * (valgrind and ASan check that the process is freed). */
+WEFT_TEST(loop_close_right_after_the_reap) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  const char *t[] = {"true", NULL};
+  weft_process_t *p;
+  ASSERT_OK(weft_create_subprocess_exec(loop, t, NULL, &p));
+  int pid = weft_process_pid(p);
+  weft_process_release(p);
+  double deadline = weft_loop_time(loop) + 10;
+  while (!gone(pid) && weft_loop_time(loop) < deadline)
+    ASSERT_OK(weft_loop_run_once(loop, 0));
+  ASSERT_TRUE(gone(pid));
+  weft_test_close_loop(loop);
+}
+
 WEFT_TEST(no_zombies_without_wait) {
   enum { N = 8 };
   weft_loop_t *loop;

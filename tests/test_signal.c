@@ -67,6 +67,33 @@ WEFT_TEST(raise_runs_handler_on_loop) {
   weft_test_close_loop(loop);
 }
 
+static void ignore_idle(uv_idle_t *idle) {
+  (void)idle;
+}
+
+static void never_handled(void *arg) {
+  (void)arg;
+  WEFT_FAIL_AT("a handler ran after its loop closed");
+}
+
+/* A signal read in the loop's last iteration before its close: the handler call due in the
+ * next iteration is dropped with the ready queue, and the reference it held on the handler
+ * entry must go with it (valgrind and ASan check that the entry is freed). */
+WEFT_TEST(loop_close_with_a_handler_call_pending) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  ASSERT_OK(weft_add_signal_handler(loop, SIGUSR2, never_handled, NULL, NULL));
+  raise(SIGUSR2);
+  /* An iteration runs only while something keeps the loop alive; its poll reads the
+   * signal, and the call waits for the next iteration. */
+  uv_idle_t keep_alive;
+  ASSERT_TRUE(uv_idle_init(weft_loop_uv(loop), &keep_alive) == 0);
+  ASSERT_TRUE(uv_idle_start(&keep_alive, ignore_idle) == 0);
+  ASSERT_OK(weft_loop_run_once(loop, 1));
+  uv_close((uv_handle_t *)&keep_alive, NULL);
+  weft_test_close_loop(loop);
+}
+
 static void on_other(void *arg) {
   int *n = arg;
   (*n)++;

@@ -211,6 +211,9 @@ void weft__loop_timer_fired(weft_loop_t *loop);
 /* Makes the check handle (which runs the due timers) active, and the prepare handle (which
  * starts the iteration): they are while timers pend. */
 void weft__loop_watch_timers(weft_loop_t *loop);
+/* call_soon on the loop's thread for a callback that owns arg: if the loop closes before
+ * it runs, drop(arg) runs instead (a reference the callback was to let go of). */
+int weft__call_soon_owned(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg);
 /* Posts cb(arg) from any thread; if the loop closes first, drop(arg) runs instead. */
 int weft__loop_post(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg);
 /* As weft__loop_post with node's cb, drop and arg, but allocates nothing: fails only with

@@ -654,6 +654,19 @@ int weft_call_soon_threadsafe_id(weft_loop_t *loop, uintptr_t id) {
   return weft__loop_post(loop, NULL, NULL, (void *)id);
 }
 
+int weft__call_soon_owned(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop,
+                          void *arg) {
+  weft__post_t *node = malloc(sizeof *node);
+  if (node == NULL)
+    return WEFT_ENOMEM;
+  *node = (weft__post_t){.cb = cb, .drop = drop, .arg = arg, .owned = true};
+  weft__ready_t entry = {.fn.plain = run_post, .arg = node};
+  int rc = weft__loop_push_ready(loop, &entry);
+  if (rc != 0)
+    free(node);
+  return rc;
+}
+
 static int post_node(weft_loop_t *loop, weft__post_t *node);
 
 int weft__loop_post(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg) {

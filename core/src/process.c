@@ -168,10 +168,15 @@ static void proc_unref(weft_process_t *p) {
     proc_free(p);
 }
 
-/* Schedules fn(p) on the loop, holding a reference for it. */
+static void proc_unref_cb(void *arg) {
+  proc_unref(arg);
+}
+
+/* Schedules fn(p) on the loop, holding a reference for it, which a loop closing first lets
+ * go of instead. */
 static void proc_call_soon(weft_process_t *p, weft_callback_fn fn) {
   proc_ref(p);
-  if (weft_call_soon(p->loop, fn, p, NULL) != 0)
+  if (weft__call_soon_owned(p->loop, fn, proc_unref_cb, p) != 0)
     p->refs--; /* the loop is closing: nothing will run */
 }
 

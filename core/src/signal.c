@@ -29,6 +29,10 @@ static void entry_unref(sig_entry_t *e) {
     free(e);
 }
 
+static void entry_unref_cb(void *e) {
+  entry_unref(e);
+}
+
 static void on_handle_closed(uv_handle_t *handle) {
   entry_unref(handle->data);
 }
@@ -49,7 +53,7 @@ static void on_signal(uv_signal_t *handle, int signum) {
   if (!e->active)
     return;
   e->refs++;
-  if (weft_call_soon(e->loop, dispatch, e, NULL) != 0)
+  if (weft__call_soon_owned(e->loop, dispatch, entry_unref_cb, e) != 0)
     e->refs--;
 }
 

@@ -512,6 +512,10 @@ static void process(layer_t *L) {
   layer_release(L);
 }
 
+static void layer_release_cb(void *L) {
+  layer_release(L);
+}
+
 static void on_resume(void *arg) {
   layer_t *L = arg;
   L->resume_pending = 0;
@@ -724,7 +728,7 @@ static int op_resume_reading(void *impl) {
    * inside the caller's call. */
   if (!L->resume_pending && !L->dead) {
     L->refs++;
-    if (weft_call_soon(L->loop, on_resume, L, NULL) == 0)
+    if (weft__call_soon_owned(L->loop, on_resume, layer_release_cb, L) == 0)
       L->resume_pending = 1;
     else
       L->refs--;

@@ -141,6 +141,12 @@ static void deliver_error(void *arg) {
   free(e);
 }
 
+static void drop_error(void *arg) {
+  err_ev_t *e = arg;
+  weft_transport_release(&e->u->base);
+  free(e);
+}
+
 static void report_error_soon(udp_t *u, int error) {
   err_ev_t *e = malloc(sizeof(*e));
   if (!e)
@@ -148,7 +154,7 @@ static void report_error_soon(udp_t *u, int error) {
   e->u = u;
   e->error = error;
   weft_transport_retain(&u->base);
-  if (weft_call_soon(u->base.loop, deliver_error, e, NULL) != 0) {
+  if (weft__call_soon_owned(u->base.loop, deliver_error, drop_error, e) != 0) {
     weft_transport_release(&u->base);
     free(e);
   }
