@@ -298,6 +298,12 @@ static napi_value conn_drain(napi_env env, napi_callback_info info) {
     return NULL;
   weft_future_t *f = NULL;
   int rc = weft_stream_drain(c->writer, &f);
+  /* No wait and no error: undefined, which lib/streams.js answers with a resolved Promise,
+   * instead of a bridge settled at once. A signal keeps the bridge (it may be aborted). */
+  if (rc == 0 && weft_future_done(f) && wn_is_undefined(env, signal) && weft_future_error(f) == 0) {
+    weft_future_release(f);
+    return NULL;
+  }
   return promise_or_throw(env, c, rc, f, signal);
 }
 

@@ -123,6 +123,38 @@ test('drain waits while the write buffer is above the high-water mark', async ()
   assert.strictEqual(received, total);
 });
 
+// Below the high-water mark asyncio's drain returns without suspending; weft answers with a
+// resolved Promise made without a core bridge, and keeps the bridge for a signal or an error.
+test('drain that need not wait resolves at once, and rejects once the connection is lost', async () => {
+  const server = await weft.startServer(async (reader, writer) => {
+    await reader.read();
+    writer.close();
+  }, '127.0.0.1', 0);
+  const [reader, writer] = await weft.openConnection('127.0.0.1', server.port());
+  writer.write('x');
+  const first = writer.drain();
+  const second = writer.drain();
+  assert.ok(first instanceof Promise && second instanceof Promise);
+  assert.notStrictEqual(first, second);
+  const order = [];
+  const settled = Promise.all([
+    first.then(() => order.push('drain')),
+    Promise.resolve().then(() => order.push('tick')),
+  ]);
+  assert.strictEqual(await first, undefined);
+  await settled;
+  assert.deepStrictEqual(order, ['drain', 'tick']);
+  assert.strictEqual(await writer.drain({ signal: new AbortController().signal }), undefined);
+  writer.writeEof();
+  assert.strictEqual((await reader.read()).length, 0);
+  writer.close();
+  await assert.rejects(writer.drain(), /Connection lost/);
+  await writer.waitClosed();
+  await assert.rejects(writer.drain(), /Connection lost/);
+  server.close();
+  await server.waitClosed();
+});
+
 test('Unix sockets, and a weft connection as a stream.Duplex', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-node-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
