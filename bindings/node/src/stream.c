@@ -102,8 +102,16 @@ static napi_value conn_new(napi_env env, wn_state_t *st, weft_stream_writer_t *w
   return conn_make(env, st, writer, weft_stream_writer_reader(writer), NULL, NULL, server_side);
 }
 
+/* A request's read, write and drain name the same connection: the last one is known
+ * without napi_unwrap's property lookup, as for Lock and Queue. */
 static wn_conn_t *this_conn(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
-  return wn_net_this(env, info, n, argv, &conn_tag, "stream connection");
+  napi_value self;
+  wn_state_t *st = NULL;
+  if (wn_args(env, info, n, argv, &self) != 0)
+    return NULL;
+  if (napi_get_instance_data(env, (void **)&st) != napi_ok || st == NULL || st->closing)
+    return wn_unwrap(env, self, &conn_tag, "stream connection");
+  return wn_unwrap_recent(env, self, &conn_tag, "stream connection", &st->recent_conn);
 }
 
 /* The connection of a reader method, or NULL with an error thrown (stdin has no reader). */

@@ -38,7 +38,7 @@ typedef struct wn_state_s {
   wn_bridge_t *unnamed;
   wn_bridge_t *bridge_pool; /* freed bridges, for reuse (future.c) */
   uint32_t bridge_pool_len;
-  wn_recent_t recent_lock, recent_queue;
+  wn_recent_t recent_lock, recent_queue, recent_conn;
   /* A Promise that never settles: what a method gives while the environment stops (see
    * wn_guarded). */
   napi_ref never;

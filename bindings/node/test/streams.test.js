@@ -155,6 +155,28 @@ test('drain that need not wait resolves at once, and rejects once the connection
   await server.waitClosed();
 });
 
+// The native side remembers the last connection a method was called on: calls that
+// alternate between connections must still reach their own.
+test('reads and writes that alternate between connections stay on their own', async () => {
+  const server = await lineEcho();
+  const a = await weft.openConnection('127.0.0.1', server.port());
+  const b = await weft.openConnection('127.0.0.1', server.port());
+  for (let i = 0; i < 3; i++) {
+    a[1].write(`a${i}\n`);
+    b[1].write(`b${i}\n`);
+    await b[1].drain();
+    await a[1].drain();
+    assert.strictEqual(String(await b[0].readline()), `b${i}\n`);
+    assert.strictEqual(String(await a[0].readline()), `a${i}\n`);
+  }
+  for (const [, writer] of [a, b]) {
+    writer.close();
+    await writer.waitClosed();
+  }
+  server.close();
+  await server.waitClosed();
+});
+
 test('Unix sockets, and a weft connection as a stream.Duplex', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-node-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
