@@ -25,6 +25,10 @@ function resolved() {
 }
 
 module.exports = (native) => {
+  // The addon copies a small read into the read pool it shares with the protocol style and
+  // calls this for the Buffer over that part: cheaper than a Buffer made by the addon.
+  native.setBufferView((pool, offset, length) => Buffer.from(pool, offset, length));
+
   // The native connection sits in a private field: a field load where a WeakMap lookup
   // cost a hash probe on each of a request's read, write and drain.
   class StreamReader {

@@ -151,10 +151,36 @@ static void read_bytes_free(napi_env env, void *data, void *hint) {
   weft_future_release(hint);
 }
 
+/* A small read's bytes: copied into the protocol style's read pool and viewed as a Buffer by
+ * lib/streams.js, which costs less than a Buffer of its own made by Node-API (an
+ * allocation, a backing store and a prototype change per read). NULL when that cannot be
+ * done, for the copy of wn_value_to_js. */
+static napi_value read_pooled(napi_env env, const weft_value_t *v) {
+  wn_state_t *st = wn_state(env);
+  napi_value view, global, argv[3], out = NULL;
+  size_t offset = 0;
+  if (st == NULL || st->net->buffer_view == NULL ||
+      napi_get_reference_value(env, st->net->buffer_view, &view) != napi_ok || view == NULL ||
+      (argv[0] = wn_read_pool_put(st, v->ptr, v->len, &offset)) == NULL)
+    return NULL;
+  if (napi_create_uint32(env, (uint32_t)offset, &argv[1]) != napi_ok ||
+      napi_create_uint32(env, (uint32_t)v->len, &argv[2]) != napi_ok ||
+      napi_get_global(env, &global) != napi_ok ||
+      napi_call_function(env, global, view, 3, argv, &out) != napi_ok) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+    return NULL;
+  }
+  return out;
+}
+
 static napi_status read_result(napi_env env, weft_future_t *future, void *arg, napi_value *out) {
   (void)arg;
   const weft_value_t *v = NULL;
   weft_future_result(future, &v);
+  if (v != NULL && v->type == WEFT_VALUE_BYTES && v->len > 0 && v->len < READ_SHARE_MIN &&
+      (*out = read_pooled(env, v)) != NULL)
+    return napi_ok;
   if (v != NULL && v->type == WEFT_VALUE_BYTES && v->len >= READ_SHARE_MIN) {
     weft_future_retain(future);
     if (napi_create_external_buffer(env, v->len, v->ptr, read_bytes_free, future, out) == napi_ok)
@@ -428,6 +454,23 @@ static napi_value conn_unref(napi_env env, napi_callback_info info) {
   return conn_set_ref(env, info, 0);
 }
 
+/* setBufferView(fn): lib/streams.js's (pool, offset, length) -> Buffer over that part. */
+static napi_value set_buffer_view(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  napi_valuetype t;
+  wn_state_t *st = wn_state(env);
+  if (st == NULL || wn_args(env, info, 1, argv, NULL) != 0)
+    return NULL;
+  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "the view maker must be a function");
+    return NULL;
+  }
+  if (st->net->buffer_view != NULL)
+    napi_delete_reference(env, st->net->buffer_view);
+  napi_create_reference(env, argv[0], 1, &st->net->buffer_view);
+  return NULL;
+}
+
 /* ---- open_connection, start_server ------------------------------------------------------ */
 
 static napi_status writer_result(napi_env env, weft_future_t *future, void *arg, napi_value *out) {
@@ -680,6 +723,7 @@ napi_status wn_stream_init(napi_env env, napi_value exports) {
       WN_METHOD("openUnixConnection", open_unix_connection),
       WN_METHOD("startServer", start_tcp_server),
       WN_METHOD("startUnixServer", start_unix_server),
+      WN_METHOD("setBufferView", set_buffer_view),
   };
   if (s == napi_ok)
     s = napi_define_properties(env, exports, WN_COUNT(fns), fns);

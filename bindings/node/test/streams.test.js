@@ -177,6 +177,30 @@ test('reads and writes that alternate between connections stay on their own', as
   await server.waitClosed();
 });
 
+// Small reads are Buffers over parts of a shared pool: each keeps its own bytes while
+// later reads fill the pool, and a pool that JS transferred away is replaced.
+test('small reads are Buffers of their own bytes, also after their pool is transferred', async () => {
+  const server = await lineEcho();
+  const [reader, writer] = await weft.openConnection('127.0.0.1', server.port());
+  const kept = [];
+  for (let i = 0; i < 200; i++) {
+    const line = `${i}:${'x'.repeat(i * 37 % 1000)}\n`;
+    writer.write(line);
+    const got = await reader.readline();
+    assert.ok(Buffer.isBuffer(got));
+    assert.strictEqual(String(got), line);
+    kept.push([got, line]);
+    if (i === 100) structuredClone(got.buffer, { transfer: [got.buffer] });
+  }
+  for (const [got, line] of kept.slice(101)) assert.strictEqual(String(got), line);
+  // Those before the transfer went with their pool.
+  assert.strictEqual(kept[100][0].length, 0);
+  writer.close();
+  await writer.waitClosed();
+  server.close();
+  await server.waitClosed();
+});
+
 test('Unix sockets, and a weft connection as a stream.Duplex', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-node-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
