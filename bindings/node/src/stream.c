@@ -138,12 +138,12 @@ static weft_stream_reader_t *reader_of(wn_conn_t *c) {
   return c->reader;
 }
 
-/* A large read's bytes go to JS as a Buffer over the future's own memory, the future kept
- * until the Buffer is collected, instead of a copy: at 100 KiB a request's two reads copied
- * 100 KiB more than they had to. Small reads keep the copy, so that the finalizer each
- * external Buffer costs is only paid where a copy is dear; 16 KiB is the protocol style's
- * pool limit, not a measured crossover. */
-#define READ_SHARE_MIN (16 * 1024)
+/* A read's bytes from READ_SHARE_MIN on go to JS as a Buffer over the future's own memory,
+ * the future kept until the Buffer is collected, instead of a copy; smaller ones are copied
+ * into the read pool (read_pooled). The external Buffer's fixed cost (its backing store,
+ * prototype change and finalizer) is about what copying 4 KiB costs: the crossover measured
+ * with bench/node/callgrind_echo.sh (docs/benchmarks.md, Node echo, streams fifth pass). */
+#define READ_SHARE_MIN (4 * 1024)
 
 static void read_bytes_free(napi_env env, void *data, void *hint) {
   (void)env;

@@ -256,7 +256,7 @@ test('bad input throws, closed objects throw, nothing crashes', async () => {
 });
 
 test('large reads keep their bytes after later reads, and are Buffers of their own', async (t) => {
-  // Reads of 16 KiB or more are Buffers over the read's own memory: each keeps its bytes,
+  // Reads of 4 KiB or more are Buffers over the read's own memory: each keeps its bytes,
   // and writing into one changes no other.
   const size = 64 * 1024;
   const parts = [];
