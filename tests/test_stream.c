@@ -21,6 +21,44 @@ static const char *bytes_of(weft_future_t *f, size_t *len) {
     ASSERT_TRUE(memcmp(b_, str, l_) == 0);                                                         \
   } while (0)
 
+/* A read that takes everything buffered takes the buffer itself (no copy): its bytes must
+ * outlive the reader and later data, and reads that take part of the buffer still copy. */
+WEFT_TEST(read_of_the_whole_buffer_keeps_its_bytes) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_stream_reader_t *r;
+  ASSERT_OK(weft_stream_reader_new(loop, 0, &r));
+  weft_future_t *a, *b, *c, *d, *e;
+  ASSERT_OK(weft_stream_feed_data(r, "abc", 3));
+  ASSERT_OK(weft_stream_read(r, 10, &a));
+  ASSERT_TRUE(weft_future_done(a));
+  ASSERT_EQ(weft_stream_reader_buffered(r), 0);
+  char big[1000];
+  memset(big, 'q', sizeof big);
+  ASSERT_OK(weft_stream_feed_data(r, big, sizeof big));
+  ASSERT_OK(weft_stream_read(r, (int64_t)sizeof big, &b));
+  ASSERT_OK(weft_stream_feed_data(r, "hello world", 11));
+  ASSERT_OK(weft_stream_read(r, 5, &c));
+  ASSERT_OK(weft_stream_read(r, 100, &d));
+  ASSERT_OK(weft_stream_feed_data(r, "again\n", 6));
+  ASSERT_OK(weft_stream_read(r, 6, &e));
+  weft_stream_reader_release(r);
+  ASSERT_BYTES(a, "abc");
+  size_t len = 0;
+  const char *got = bytes_of(b, &len);
+  ASSERT_TRUE(got != NULL);
+  ASSERT_EQ(len, sizeof big);
+  ASSERT_TRUE(memcmp(got, big, len) == 0);
+  ASSERT_TRUE(got[len] == '\0');
+  ASSERT_BYTES(c, "hello");
+  ASSERT_BYTES(d, " world");
+  ASSERT_BYTES(e, "again\n");
+  weft_future_t *all[] = {a, b, c, d, e};
+  for (size_t i = 0; i < 5; i++)
+    weft_future_release(all[i]);
+  weft_test_close_loop(loop);
+}
+
 WEFT_TEST(readline_every_split) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));

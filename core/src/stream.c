@@ -169,6 +169,48 @@ static void op_complete(weft_stream_reader_t *r, rop_t *op, int rc, const char *
     op_free(op);
 }
 
+/* A read whose bytes are everything buffered, from the buffer's start, and go to a value:
+ * the value takes the buffer itself, which the next data replaces, instead of a copy (a
+ * message longer than one transport read had its tail copied twice). Returns 0, having
+ * done nothing, when that does not apply. */
+static int read_whole_buffer(weft_stream_reader_t *r, rop_t *op) {
+  if (op->into || r->off != 0 || r->len == 0 || r->cap <= r->len)
+    return 0;
+  int to_future = !op->out && op->future && !weft_future_done(op->future);
+  if (!op->out && !to_future)
+    return 0;
+  char *data = r->buf;
+  size_t len = r->len;
+  /* The value is freed with the read: it should not hold twice its bytes. */
+  if (r->cap > 2 * (len + 1)) {
+    char *shrunk = realloc(data, len + 1);
+    if (shrunk)
+      data = shrunk;
+  }
+  data[len] = '\0'; /* as weft_value_bytes leaves it */
+  r->buf = NULL;
+  r->len = r->cap = 0;
+  weft_value_t v = weft_value_none();
+  v.type = WEFT_VALUE_BYTES;
+  v.ptr = data;
+  v.len = len;
+  op->done = 1;
+  op->rc = 0;
+  if (r->waiter == op)
+    r->waiter = NULL;
+  if (op->out) {
+    *op->out = v;
+    if (op->future && !weft_future_done(op->future))
+      weft_future_set_result(op->future, weft_value_none()); /* only wakes the task */
+  } else {
+    weft_future_set_result(op->future, v);
+  }
+  if (op->heap)
+    op_free(op);
+  maybe_resume(r);
+  return 1;
+}
+
 /* Returns 1 when the op is finished, 0 when it must wait for more data. */
 static int try_op(weft_stream_reader_t *r, rop_t *op) {
   if (r->error) {
@@ -183,6 +225,8 @@ static int try_op(weft_stream_reader_t *r, rop_t *op) {
       op_complete(r, op, 0, "", 0, 0, NULL);
       return 1;
     }
+    if (op->n >= r->len && read_whole_buffer(r, op))
+      return 1;
     size_t n = op->n < r->len ? op->n : r->len;
     op_complete(r, op, 0, bdata(r), n, 0, NULL);
     consume(r, n);

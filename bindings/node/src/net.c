@@ -177,8 +177,8 @@ void wn_net_abandon(wn_state_t *st) {
   wn_net_t *net = st->net;
   if (net == NULL)
     return;
-  napi_ref *refs[] = {&net->server_class, &net->conn_class, &net->transport_class,
-                      &net->data_dispatch, &net->read_pool};
+  napi_ref *refs[] = {&net->server_class,  &net->conn_class, &net->transport_class,
+                      &net->data_dispatch, &net->read_pool,  &net->buffer_view};
   for (size_t i = 0; i < WN_COUNT(refs); i++) {
     if (*refs[i] != NULL)
       napi_delete_reference(st->env, *refs[i]);

@@ -394,6 +394,20 @@ static napi_value read_pool(wn_state_t *st, size_t len, char **base) {
   return pool;
 }
 
+napi_value wn_read_pool_put(wn_state_t *st, const void *data, size_t len, size_t *offset) {
+  char *base = NULL;
+  napi_value pool = read_pool(st, len, &base);
+  if (pool == NULL)
+    return NULL;
+  *offset = st->net->read_pool_used;
+  memcpy(base, data, len);
+  /* The next part starts 8-aligned, as Buffer.allocUnsafe's pool does; the room left
+   * (READ_POOL_SIZE - used) must never wrap around. */
+  size_t used = *offset + ((len + 7) & ~(size_t)7);
+  st->net->read_pool_used = used < READ_POOL_SIZE ? used : READ_POOL_SIZE;
+  return pool;
+}
+
 /* read_into: a read the core knows to be large (READ_POOL_MAX is far below the core's
  * threshold) lands in a Buffer of its own instead of being copied out of the core's shared
  * buffer; smaller ones (a TLS layer's) are left to the pool. */
@@ -452,7 +466,6 @@ static void on_data(weft_transport_t *t, const char *data, size_t len, void *arg
   napi_env env = st->env;
   wn_scope_t scope = {NULL, NULL};
   napi_value argv[4], fn, obj, dispatch, ignored;
-  char *base = NULL;
   /* No JS after the clean-up began; no dataReceived, nothing to do. */
   if (st->closing || p->cb[CB_DATA] == NULL)
     return;
@@ -467,15 +480,12 @@ static void on_data(weft_transport_t *t, const char *data, size_t len, void *arg
     napi_make_callback(env, st->async_context, obj, fn, 1, argv, &ignored);
     goto done;
   }
-  napi_value pool = read_pool(st, len, &base);
-  if (pool != NULL && napi_get_reference_value(env, st->net->data_dispatch, &dispatch) == napi_ok &&
-      dispatch != NULL) {
-    size_t offset = st->net->read_pool_used;
-    memcpy(base, data, len);
-    /* The next part starts 8-aligned, as Buffer.allocUnsafe's pool does; the room left
-     * (READ_POOL_SIZE - used) must never wrap around. */
-    size_t used = offset + ((len + 7) & ~(size_t)7);
-    st->net->read_pool_used = used < READ_POOL_SIZE ? used : READ_POOL_SIZE;
+  size_t offset = 0;
+  napi_value pool = NULL;
+  if (napi_get_reference_value(env, st->net->data_dispatch, &dispatch) == napi_ok &&
+      dispatch != NULL)
+    pool = wn_read_pool_put(st, data, len, &offset);
+  if (pool != NULL) {
     argv[0] = fn;
     argv[1] = pool;
     napi_create_uint32(env, (uint32_t)offset, &argv[2]);

@@ -102,8 +102,16 @@ static napi_value conn_new(napi_env env, wn_state_t *st, weft_stream_writer_t *w
   return conn_make(env, st, writer, weft_stream_writer_reader(writer), NULL, NULL, server_side);
 }
 
+/* A request's read, write and drain name the same connection: the last one is known
+ * without napi_unwrap's property lookup, as for Lock and Queue. */
 static wn_conn_t *this_conn(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
-  return wn_net_this(env, info, n, argv, &conn_tag, "stream connection");
+  napi_value self;
+  wn_state_t *st = NULL;
+  if (wn_args(env, info, n, argv, &self) != 0)
+    return NULL;
+  if (napi_get_instance_data(env, (void **)&st) != napi_ok || st == NULL || st->closing)
+    return wn_unwrap(env, self, &conn_tag, "stream connection");
+  return wn_unwrap_recent(env, self, &conn_tag, "stream connection", &st->recent_conn);
 }
 
 /* The connection of a reader method, or NULL with an error thrown (stdin has no reader). */
@@ -130,12 +138,12 @@ static weft_stream_reader_t *reader_of(wn_conn_t *c) {
   return c->reader;
 }
 
-/* A large read's bytes go to JS as a Buffer over the future's own memory, the future kept
- * until the Buffer is collected, instead of a copy: at 100 KiB a request's two reads copied
- * 100 KiB more than they had to. Small reads keep the copy, so that the finalizer each
- * external Buffer costs is only paid where a copy is dear; 16 KiB is the protocol style's
- * pool limit, not a measured crossover. */
-#define READ_SHARE_MIN (16 * 1024)
+/* A read's bytes from READ_SHARE_MIN on go to JS as a Buffer over the future's own memory,
+ * the future kept until the Buffer is collected, instead of a copy; smaller ones are copied
+ * into the read pool (read_pooled). The external Buffer's fixed cost (its backing store,
+ * prototype change and finalizer) is about what copying 4 KiB costs: the crossover measured
+ * with bench/node/callgrind_echo.sh (docs/benchmarks.md, Node echo, streams fifth pass). */
+#define READ_SHARE_MIN (4 * 1024)
 
 static void read_bytes_free(napi_env env, void *data, void *hint) {
   (void)env;
@@ -143,10 +151,36 @@ static void read_bytes_free(napi_env env, void *data, void *hint) {
   weft_future_release(hint);
 }
 
+/* A small read's bytes: copied into the protocol style's read pool and viewed as a Buffer by
+ * lib/streams.js, which costs less than a Buffer of its own made by Node-API (an
+ * allocation, a backing store and a prototype change per read). NULL when that cannot be
+ * done, for the copy of wn_value_to_js. */
+static napi_value read_pooled(napi_env env, const weft_value_t *v) {
+  wn_state_t *st = wn_state(env);
+  napi_value view, global, argv[3], out = NULL;
+  size_t offset = 0;
+  if (st == NULL || st->net->buffer_view == NULL ||
+      napi_get_reference_value(env, st->net->buffer_view, &view) != napi_ok || view == NULL ||
+      (argv[0] = wn_read_pool_put(st, v->ptr, v->len, &offset)) == NULL)
+    return NULL;
+  if (napi_create_uint32(env, (uint32_t)offset, &argv[1]) != napi_ok ||
+      napi_create_uint32(env, (uint32_t)v->len, &argv[2]) != napi_ok ||
+      napi_get_global(env, &global) != napi_ok ||
+      napi_call_function(env, global, view, 3, argv, &out) != napi_ok) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+    return NULL;
+  }
+  return out;
+}
+
 static napi_status read_result(napi_env env, weft_future_t *future, void *arg, napi_value *out) {
   (void)arg;
   const weft_value_t *v = NULL;
   weft_future_result(future, &v);
+  if (v != NULL && v->type == WEFT_VALUE_BYTES && v->len > 0 && v->len < READ_SHARE_MIN &&
+      (*out = read_pooled(env, v)) != NULL)
+    return napi_ok;
   if (v != NULL && v->type == WEFT_VALUE_BYTES && v->len >= READ_SHARE_MIN) {
     weft_future_retain(future);
     if (napi_create_external_buffer(env, v->len, v->ptr, read_bytes_free, future, out) == napi_ok)
@@ -298,6 +332,12 @@ static napi_value conn_drain(napi_env env, napi_callback_info info) {
     return NULL;
   weft_future_t *f = NULL;
   int rc = weft_stream_drain(c->writer, &f);
+  /* No wait and no error: undefined, which lib/streams.js answers with a resolved Promise,
+   * instead of a bridge settled at once. A signal keeps the bridge (it may be aborted). */
+  if (rc == 0 && weft_future_done(f) && wn_is_undefined(env, signal) && weft_future_error(f) == 0) {
+    weft_future_release(f);
+    return NULL;
+  }
   return promise_or_throw(env, c, rc, f, signal);
 }
 
@@ -412,6 +452,23 @@ static napi_value conn_ref(napi_env env, napi_callback_info info) {
 
 static napi_value conn_unref(napi_env env, napi_callback_info info) {
   return conn_set_ref(env, info, 0);
+}
+
+/* setBufferView(fn): lib/streams.js's (pool, offset, length) -> Buffer over that part. */
+static napi_value set_buffer_view(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  napi_valuetype t;
+  wn_state_t *st = wn_state(env);
+  if (st == NULL || wn_args(env, info, 1, argv, NULL) != 0)
+    return NULL;
+  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_function) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "the view maker must be a function");
+    return NULL;
+  }
+  if (st->net->buffer_view != NULL)
+    napi_delete_reference(env, st->net->buffer_view);
+  napi_create_reference(env, argv[0], 1, &st->net->buffer_view);
+  return NULL;
 }
 
 /* ---- open_connection, start_server ------------------------------------------------------ */
@@ -666,6 +723,7 @@ napi_status wn_stream_init(napi_env env, napi_value exports) {
       WN_METHOD("openUnixConnection", open_unix_connection),
       WN_METHOD("startServer", start_tcp_server),
       WN_METHOD("startUnixServer", start_unix_server),
+      WN_METHOD("setBufferView", set_buffer_view),
   };
   if (s == napi_ok)
     s = napi_define_properties(env, exports, WN_COUNT(fns), fns);

@@ -38,7 +38,7 @@ typedef struct wn_state_s {
   wn_bridge_t *unnamed;
   wn_bridge_t *bridge_pool; /* freed bridges, for reuse (future.c) */
   uint32_t bridge_pool_len;
-  wn_recent_t recent_lock, recent_queue;
+  wn_recent_t recent_lock, recent_queue, recent_conn;
   /* A Promise that never settles: what a method gives while the environment stops (see
    * wn_guarded). */
   napi_ref never;
@@ -172,7 +172,13 @@ typedef struct wn_net_s {
   napi_ref data_dispatch, read_pool;
   char *read_pool_base;
   size_t read_pool_used;
+  /* The streams' reads use the same pool, through lib/streams.js's (pool, offset, length)
+   * -> Buffer. */
+  napi_ref buffer_view;
 } wn_net_t;
+/* Copies len bytes into the read pool: the pool's ArrayBuffer, their offset in *offset;
+ * NULL when they do not go in a pool (too large, or no memory). */
+napi_value wn_read_pool_put(wn_state_t *st, const void *data, size_t len, size_t *offset);
 napi_status wn_net_init(napi_env env, napi_value exports);
 napi_status wn_stream_init(napi_env env, napi_value exports);
 napi_status wn_protocol_init(napi_env env, napi_value exports);

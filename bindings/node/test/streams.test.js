@@ -123,6 +123,84 @@ test('drain waits while the write buffer is above the high-water mark', async ()
   assert.strictEqual(received, total);
 });
 
+// Below the high-water mark asyncio's drain returns without suspending; weft answers with a
+// resolved Promise made without a core bridge, and keeps the bridge for a signal or an error.
+test('drain that need not wait resolves at once, and rejects once the connection is lost', async () => {
+  const server = await weft.startServer(async (reader, writer) => {
+    await reader.read();
+    writer.close();
+  }, '127.0.0.1', 0);
+  const [reader, writer] = await weft.openConnection('127.0.0.1', server.port());
+  writer.write('x');
+  const first = writer.drain();
+  const second = writer.drain();
+  assert.ok(first instanceof Promise && second instanceof Promise);
+  assert.notStrictEqual(first, second);
+  const order = [];
+  const settled = Promise.all([
+    first.then(() => order.push('drain')),
+    Promise.resolve().then(() => order.push('tick')),
+  ]);
+  assert.strictEqual(await first, undefined);
+  await settled;
+  assert.deepStrictEqual(order, ['drain', 'tick']);
+  assert.strictEqual(await writer.drain({ signal: new AbortController().signal }), undefined);
+  writer.writeEof();
+  assert.strictEqual((await reader.read()).length, 0);
+  writer.close();
+  await assert.rejects(writer.drain(), /Connection lost/);
+  await writer.waitClosed();
+  await assert.rejects(writer.drain(), /Connection lost/);
+  server.close();
+  await server.waitClosed();
+});
+
+// The native side remembers the last connection a method was called on: calls that
+// alternate between connections must still reach their own.
+test('reads and writes that alternate between connections stay on their own', async () => {
+  const server = await lineEcho();
+  const a = await weft.openConnection('127.0.0.1', server.port());
+  const b = await weft.openConnection('127.0.0.1', server.port());
+  for (let i = 0; i < 3; i++) {
+    a[1].write(`a${i}\n`);
+    b[1].write(`b${i}\n`);
+    await b[1].drain();
+    await a[1].drain();
+    assert.strictEqual(String(await b[0].readline()), `b${i}\n`);
+    assert.strictEqual(String(await a[0].readline()), `a${i}\n`);
+  }
+  for (const [, writer] of [a, b]) {
+    writer.close();
+    await writer.waitClosed();
+  }
+  server.close();
+  await server.waitClosed();
+});
+
+// Small reads are Buffers over parts of a shared pool: each keeps its own bytes while
+// later reads fill the pool, and a pool that JS transferred away is replaced.
+test('small reads are Buffers of their own bytes, also after their pool is transferred', async () => {
+  const server = await lineEcho();
+  const [reader, writer] = await weft.openConnection('127.0.0.1', server.port());
+  const kept = [];
+  for (let i = 0; i < 200; i++) {
+    const line = `${i}:${'x'.repeat(i * 37 % 1000)}\n`;
+    writer.write(line);
+    const got = await reader.readline();
+    assert.ok(Buffer.isBuffer(got));
+    assert.strictEqual(String(got), line);
+    kept.push([got, line]);
+    if (i === 100) structuredClone(got.buffer, { transfer: [got.buffer] });
+  }
+  for (const [got, line] of kept.slice(101)) assert.strictEqual(String(got), line);
+  // Those before the transfer went with their pool.
+  assert.strictEqual(kept[100][0].length, 0);
+  writer.close();
+  await writer.waitClosed();
+  server.close();
+  await server.waitClosed();
+});
+
 test('Unix sockets, and a weft connection as a stream.Duplex', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'weft-node-'));
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -178,7 +256,7 @@ test('bad input throws, closed objects throw, nothing crashes', async () => {
 });
 
 test('large reads keep their bytes after later reads, and are Buffers of their own', async (t) => {
-  // Reads of 16 KiB or more are Buffers over the read's own memory: each keeps its bytes,
+  // Reads of 4 KiB or more are Buffers over the read's own memory: each keeps its bytes,
   // and writing into one changes no other.
   const size = 64 * 1024;
   const parts = [];
