@@ -656,11 +656,14 @@ int weft_call_soon_threadsafe_id(weft_loop_t *loop, uintptr_t id) {
 
 int weft__call_soon_owned(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop,
                           void *arg) {
+  /* Without memory for the node the call still goes ahead, only without its destructor:
+   * a callback that never runs (a reaped child's exit report) would hang its waiters. */
+  weft__ready_t entry = {.fn.plain = cb, .arg = arg};
   weft__post_t *node = malloc(sizeof *node);
-  if (node == NULL)
-    return WEFT_ENOMEM;
-  *node = (weft__post_t){.cb = cb, .drop = drop, .arg = arg, .owned = true};
-  weft__ready_t entry = {.fn.plain = run_post, .arg = node};
+  if (node != NULL) {
+    *node = (weft__post_t){.cb = cb, .drop = drop, .arg = arg, .owned = true};
+    entry = (weft__ready_t){.fn.plain = run_post, .arg = node};
+  }
   int rc = weft__loop_push_ready(loop, &entry);
   if (rc != 0)
     free(node);
@@ -672,12 +675,11 @@ static int post_node(weft_loop_t *loop, weft__post_t *node);
 int weft__loop_post(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg) {
   if (loop == NULL)
     return WEFT_EINVAL;
-  if (drop != NULL) {
-    /* A node rather than an array slot: the destructor must go with it into the ready
-     * queue, which the loop's close may drop before it runs. */
-    weft__post_t *node = malloc(sizeof *node);
-    if (node == NULL)
-      return WEFT_ENOMEM;
+  /* A node rather than an array slot: the destructor must go with it into the ready queue,
+   * which the loop's close may drop before it runs. Without memory for the node, the array
+   * slot keeps the destructor until the post reaches the ready queue. */
+  weft__post_t *node = drop != NULL ? malloc(sizeof *node) : NULL;
+  if (node != NULL) {
     *node = (weft__post_t){.cb = cb, .drop = drop, .arg = arg, .owned = true};
     int rc = post_node(loop, node);
     if (rc != 0)
