@@ -2,6 +2,7 @@
  * scope JS runs in from a libuv callback, strings and addresses across the boundary,
  * Node's ref()/unref() and the extra fields of a stream read's error. */
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -243,4 +244,22 @@ void *wn_net_this(napi_env env, napi_callback_info info, size_t n, napi_value *a
   if (wn_args(env, info, n, argv, &self) != 0)
     return NULL;
   return wn_unwrap(env, self, tag, cls);
+}
+
+napi_value wn_net_keep_function(napi_env env, napi_callback_info info, napi_ref *slot,
+                                const char *what) {
+  napi_value argv[1];
+  napi_valuetype t;
+  if (wn_args(env, info, 1, argv, NULL) != 0)
+    return NULL;
+  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_function) {
+    char message[96];
+    snprintf(message, sizeof message, "%s must be a function", what);
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
+    return NULL;
+  }
+  if (*slot != NULL)
+    napi_delete_reference(env, *slot);
+  napi_create_reference(env, argv[0], 1, slot);
+  return NULL;
 }

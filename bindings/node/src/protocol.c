@@ -592,19 +592,9 @@ static void fill_table(weft_protocol_t *table) {
 /* setDataDispatch(fn): lib/protocol.js's function (fn, pool, offset, length) that calls
  * fn on the protocol with a Buffer over that part of the pool. */
 static napi_value set_data_dispatch(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  napi_valuetype t;
   wn_state_t *st = wn_state(env);
-  if (st == NULL || wn_args(env, info, 1, argv, NULL) != 0)
-    return NULL;
-  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_function) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "the dispatcher must be a function");
-    return NULL;
-  }
-  if (st->net->data_dispatch != NULL)
-    napi_delete_reference(env, st->net->data_dispatch);
-  napi_create_reference(env, argv[0], 1, &st->net->data_dispatch);
-  return NULL;
+  return st == NULL ? NULL
+                    : wn_net_keep_function(env, info, &st->net->data_dispatch, "the dispatcher");
 }
 
 /* ---- Servers and clients ---------------------------------------------------------------- */

@@ -456,19 +456,9 @@ static napi_value conn_unref(napi_env env, napi_callback_info info) {
 
 /* setBufferView(fn): lib/streams.js's (pool, offset, length) -> Buffer over that part. */
 static napi_value set_buffer_view(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  napi_valuetype t;
   wn_state_t *st = wn_state(env);
-  if (st == NULL || wn_args(env, info, 1, argv, NULL) != 0)
-    return NULL;
-  if (napi_typeof(env, argv[0], &t) != napi_ok || t != napi_function) {
-    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "the view maker must be a function");
-    return NULL;
-  }
-  if (st->net->buffer_view != NULL)
-    napi_delete_reference(env, st->net->buffer_view);
-  napi_create_reference(env, argv[0], 1, &st->net->buffer_view);
-  return NULL;
+  return st == NULL ? NULL
+                    : wn_net_keep_function(env, info, &st->net->buffer_view, "the view maker");
 }
 
 /* ---- open_connection, start_server ------------------------------------------------------ */

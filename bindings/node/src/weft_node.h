@@ -198,6 +198,11 @@ napi_value wn_net_ctor(napi_env env, napi_callback_info info, const napi_type_ta
 napi_value wn_net_new(napi_env env, napi_ref cls, void *object, wn_release_fn release);
 void *wn_net_this(napi_env env, napi_callback_info info, size_t n, napi_value *argv,
                   const napi_type_tag *tag, const char *cls);
+/* A setter's body for a JS helper the addon keeps (lib/protocol.js's dispatcher,
+ * lib/streams.js's view maker): its one argument must be a function (else a TypeError
+ * naming `what`), held in *slot in place of the previous one. */
+napi_value wn_net_keep_function(napi_env env, napi_callback_info info, napi_ref *slot,
+                                const char *what);
 /* stream.c, for the subprocess pipes: a stream connection over a reader, a writer or both
  * (retained); `owner` (released with `owner_release` after them) is what keeps them
  * working, a process for its pipes. Connections from servers are `server_side`. */
