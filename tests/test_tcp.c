@@ -896,6 +896,41 @@ WEFT_TEST(loop_close_frees_open_transports) {
   weft_loop_release(loop);
 }
 
+/* A sendfile starts from the loop. A loop closed before that start ran drops the call,
+ * which still owns the sendfile's future and a reference to the transport: both go with it
+ * (valgrind and ASan check that the transport and the future are freed). */
+WEFT_TEST(loop_close_before_a_sendfile_starts) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int sv[2];
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+  char path[] = "/tmp/weft-sendfile-XXXXXX";
+  int file = mkstemp(path);
+  unlink(path);
+  ASSERT_EQ(write(file, "payload", 7), 7);
+  client_t *c = calloc(1, sizeof(*c));
+  weft_future_t *pf;
+  ASSERT_OK(weft_create_unix_connection_fd(loop, &client_proto, c, sv[1], NULL, &pf));
+  int rc;
+  weft_transport_t *pt = weft_transport_retain(await_ptr(loop, pf, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(pf);
+  weft_future_t *f;
+  ASSERT_OK(weft_sendfile(pt, file, 0, 0, 1, &f));
+  weft_transport_release(pt);
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_TRUE(!weft_future_done(f));
+  weft_future_release(f);
+  ASSERT_EQ(c->lost, 1);
+  ASSERT_CODE(c->lost_error, WEFT_ECLOSED);
+  char buf[8];
+  ASSERT_EQ(read(sv[0], buf, sizeof buf), 0); /* nothing was sent, and the socket is closed */
+  free(c);
+  close(file);
+  close(sv[0]);
+  weft_loop_release(loop);
+}
+
 /* weft_listen_sockets: bound (not listening) sockets for each address, IPv6 ones IPv6-only,
  * with the options asked for, families the system lacks skipped, and a failed bind named by its
  * index with every socket closed. */

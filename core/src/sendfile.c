@@ -43,6 +43,12 @@ int64_t weft_sendfile_sent(const weft_future_t *future) {
   return p ? p->sent : 0;
 }
 
+static void sf_free(sf_t *sf) {
+  weft_future_release(sf->future);
+  weft_transport_release(sf->t);
+  free(sf);
+}
+
 static void sf_finish(sf_t *sf, int rc) {
   if (sf->s) {
     sf->s->drained = NULL;
@@ -59,9 +65,7 @@ static void sf_finish(sf_t *sf, int rc) {
     else
       weft_future_set_result(sf->future, weft_value_int(sf->done));
   }
-  weft_future_release(sf->future);
-  weft_transport_release(sf->t);
-  free(sf);
+  sf_free(sf);
 }
 
 static void sf_wake(void *arg) {
@@ -159,6 +163,11 @@ static void sf_start(void *arg) {
   sf_step(arg);
 }
 
+/* The loop closed before the start: nothing was sent, and nothing waits for the result. */
+static void sf_drop(void *arg) {
+  sf_free(arg);
+}
+
 int weft_sendfile(weft_transport_t *t, int file_fd, int64_t offset, int64_t count, int fallback,
                   weft_future_t **out) {
   if (!t || !out || file_fd < 0 || offset < 0 || count < 0)
@@ -187,7 +196,7 @@ int weft_sendfile(weft_transport_t *t, int file_fd, int64_t offset, int64_t coun
   sf->zero_copy = stream;
   *out = weft_future_retain(sf->future);
   /* Start from the loop so the caller can attach callbacks before bytes move. */
-  rc = weft_call_soon(t->loop, sf_start, sf, NULL);
+  rc = weft__call_soon_owned(t->loop, sf_start, sf_drop, sf);
   if (rc) {
     weft_future_release(*out);
     sf_finish(sf, rc);

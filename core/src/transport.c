@@ -1068,18 +1068,31 @@ int weft__stream_start(weft__stream_t *s, const weft_protocol_t *p, void *arg) {
  * connection_made, as asyncio's. */
 typedef struct fd_op_s {
   weft_future_t *future;
-  weft__stream_t *s;
+  weft__stream_t *s; /* NULL once the descriptor was refused: the caller kept everything */
   weft_protocol_t proto;
   void *arg;
 } fd_op_t;
 
+/* A connect that never starts (cancelled, or its loop closed first) closes the descriptor
+ * and is over with the protocol's argument: no transport took it. */
+static void fd_abandon(fd_op_t *op) {
+  weft_loop_t *loop = op->s->base.loop;
+  weft__stream_discard(op->s); /* may free the stream when the loop is closing */
+  weft__let_go(loop, op->proto.arg_free, op->arg);
+}
+
+static void fd_op_free(fd_op_t *op) {
+  weft_future_release(op->future);
+  free(op);
+}
+
 static void fd_start(void *arg) {
   fd_op_t *op = arg;
   weft__stream_t *s = op->s;
-  if (weft_future_done(op->future)) {
-    weft__stream_discard(s); /* cancelled before it started */
-    /* No transport took the protocol: the connect is over with its argument. */
-    weft__let_go(s->base.loop, op->proto.arg_free, op->arg);
+  if (s == NULL) {
+    /* refused after the call was scheduled */
+  } else if (weft_future_done(op->future)) {
+    fd_abandon(op);
   } else {
     /* The caller learns of a failure here through the future (the descriptor, handed over
      * when the call succeeded, is closed with the stream). */
@@ -1092,8 +1105,16 @@ static void fd_start(void *arg) {
       weft_transport_release(&s->base);
     }
   }
-  weft_future_release(op->future);
-  free(op);
+  fd_op_free(op);
+}
+
+/* The loop closed first: its close has closed the stream already (it is on the loop's list
+ * of transports), and dropped the call. */
+static void fd_drop(void *arg) {
+  fd_op_t *op = arg;
+  if (op->s != NULL)
+    fd_abandon(op);
+  fd_op_free(op);
 }
 
 int weft__connect_fd(weft_loop_t *loop, int kind, const weft_protocol_t *protocol, void *arg,
@@ -1110,22 +1131,22 @@ int weft__connect_fd(weft_loop_t *loop, int kind, const weft_protocol_t *protoco
   if (rc == 0) {
     /* Scheduled before the descriptor is adopted: once adopted, only closing the stream
      * would let go of it, and on failure it stays the caller's. */
-    weft_handle_t *h;
-    rc = weft_call_soon(loop, fd_start, op, &h);
-    if (rc == 0) {
-      rc = weft__stream_open_fd(op->s, fd);
-      if (rc)
-        weft_handle_cancel(h);
-      weft_handle_release(h);
-    }
-    if (rc)
+    rc = weft__call_soon_owned(loop, fd_start, fd_drop, op);
+    if (rc) {
       weft__stream_discard(op->s);
-    else if (kind == WEFT_TRANSPORT_TCP && nodelay)
-      weft__tcp_set_nodelay(op->s);
+    } else {
+      rc = weft__stream_open_fd(op->s, fd);
+      if (rc) {
+        weft__stream_discard(op->s);
+        op->s = NULL; /* the scheduled call only frees op */
+        return rc;
+      }
+      if (kind == WEFT_TRANSPORT_TCP && nodelay)
+        weft__tcp_set_nodelay(op->s);
+    }
   }
   if (rc) {
-    weft_future_release(op->future);
-    free(op);
+    fd_op_free(op);
     return rc;
   }
   *out = weft_future_retain(op->future);

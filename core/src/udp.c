@@ -475,15 +475,22 @@ int weft_create_datagram_endpoint(weft_loop_t *loop, const weft_protocol_t *prot
 }
 
 typedef struct fd_op_s {
-  udp_t *u;
   weft_future_t *future;
+  udp_t *u; /* NULL once the descriptor was refused: the caller kept everything */
   weft_protocol_t proto;
   void *arg;
 } fd_op_t;
 
+static void fd_op_free(fd_op_t *op) {
+  weft_future_release(op->future);
+  free(op);
+}
+
 static void fd_start(void *a) {
   fd_op_t *op = a;
-  if (weft_future_done(op->future)) {
+  if (op->u == NULL) {
+    /* refused after the call was scheduled */
+  } else if (weft_future_done(op->future)) {
     udp_force_close(op->u, 0);
     /* Cancelled: no endpoint took the protocol. */
     weft__let_go(op->u->base.loop, op->proto.arg_free, op->arg);
@@ -491,41 +498,50 @@ static void fd_start(void *a) {
     udp_start(op->u, &op->proto, op->arg);
     weft__future_set_transport(op->future, &op->u->base);
   }
-  weft_future_release(op->future);
-  free(op);
+  fd_op_free(op);
+}
+
+/* The loop closed before the start. Its close has closed the endpoint already (which held
+ * its only reference, so op->u is gone); no endpoint took the protocol. */
+static void fd_drop(void *a) {
+  fd_op_t *op = a;
+  if (op->u != NULL)
+    weft__let_go(weft_future_loop(op->future), op->proto.arg_free, op->arg);
+  fd_op_free(op);
 }
 
 int weft_create_datagram_endpoint_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
                                      int fd, weft_future_t **out) {
   if (!loop || !protocol || !out || fd < 0)
     return WEFT_EINVAL;
-  fd_op_t *op = calloc(1, sizeof(*op));
-  if (!op)
-    return WEFT_ENOMEM;
-  int rc = udp_new(loop, 0, &op->u);
-  if (rc == 0) {
-    int u2 = uv_udp_open(&op->u->h, fd);
-    if (u2 < 0) {
-      rc = weft_error_from_uv(u2);
-      udp_force_close(op->u, 0);
-    }
-  }
-  if (rc == 0)
-    rc = weft_future_new(loop, &op->future);
-  if (rc == 0) {
-    weft__copy_sized(&op->proto, sizeof(op->proto), protocol);
-    op->arg = arg;
-    *out = weft_future_retain(op->future);
-    rc = weft_call_soon(loop, fd_start, op, NULL);
-    if (rc) {
-      weft_future_release(*out);
-      weft_future_release(op->future);
-      udp_force_close(op->u, 0);
-    }
-  }
+  fd_op_t *op;
+  int rc = weft__op_new(loop, sizeof(*op), offsetof(fd_op_t, future), (void **)&op);
   if (rc)
-    free(op);
-  return rc;
+    return rc;
+  weft__copy_sized(&op->proto, sizeof(op->proto), protocol);
+  op->arg = arg;
+  rc = udp_new(loop, 0, &op->u);
+  if (rc == 0) {
+    /* Scheduled before the descriptor is adopted, as weft__connect_fd's: on failure the
+     * descriptor stays the caller's. */
+    rc = weft__call_soon_owned(loop, fd_start, fd_drop, op);
+    if (rc) {
+      udp_force_close(op->u, 0);
+    } else {
+      int uv_rc = uv_udp_open(&op->u->h, fd);
+      if (uv_rc < 0) {
+        udp_force_close(op->u, 0);
+        op->u = NULL; /* the scheduled call only frees op */
+        return weft_error_from_uv(uv_rc);
+      }
+    }
+  }
+  if (rc) {
+    fd_op_free(op);
+    return rc;
+  }
+  *out = weft_future_retain(op->future);
+  return 0;
 }
 
 void weft_datagram_options_init(weft_datagram_options_t *options) {
