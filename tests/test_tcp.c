@@ -931,6 +931,54 @@ WEFT_TEST(loop_close_before_a_sendfile_starts) {
   weft_loop_release(loop);
 }
 
+/* A transport of weft_transport_new's whose write buffer never drains: a sendfile over it
+ * (read and write) waits on a timer, the only holder of the sendfile's state. */
+typedef struct full_impl_s {
+  int freed;
+} full_impl_t;
+
+static int full_write(void *impl, const void *const *bufs, const size_t *lens, size_t count) {
+  (void)impl, (void)bufs, (void)lens, (void)count;
+  return 0;
+}
+static size_t full_buffer_size(void *impl) {
+  (void)impl;
+  return (size_t)1 << 30;
+}
+static void full_free(void *impl) {
+  ((full_impl_t *)impl)->freed++;
+}
+
+/* The loop closes while the sendfile waits: the timer's destructor lets go of its state and
+ * its reference to the transport, which is then freed. */
+WEFT_TEST(loop_close_while_a_sendfile_waits_on_its_timer) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  char path[] = "/tmp/weft-sendfile-XXXXXX";
+  int file = mkstemp(path);
+  unlink(path);
+  ASSERT_EQ(write(file, "payload", 7), 7);
+  weft_transport_ops_t ops = {.size = sizeof ops,
+                              .write = full_write,
+                              .get_write_buffer_size = full_buffer_size,
+                              .free = full_free};
+  full_impl_t impl = {0};
+  weft_protocol_t proto = {.size = sizeof proto};
+  weft_transport_t *t;
+  ASSERT_OK(weft_transport_new(loop, &ops, &impl, &proto, NULL, &t));
+  weft_future_t *f;
+  ASSERT_OK(weft_sendfile(t, file, 0, 0, 1, &f));
+  weft_transport_release(t);
+  spin(loop, 2); /* the start runs and finds the buffer full */
+  ASSERT_TRUE(!weft_future_done(f));
+  ASSERT_EQ(impl.freed, 0);
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_EQ(impl.freed, 1);
+  weft_future_release(f);
+  close(file);
+  weft_loop_release(loop);
+}
+
 /* weft_listen_sockets: bound (not listening) sockets for each address, IPv6 ones IPv6-only,
  * with the options asked for, families the system lacks skipped, and a failed bind named by its
  * index with every socket closed. */

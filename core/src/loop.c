@@ -304,8 +304,12 @@ static void drop_post(weft__post_t *node) {
 
 /* Lets go of an entry that will not run. */
 static void ready_drop(weft__ready_t *entry) {
-  if (entry->future == NULL && entry->fn.plain == run_post)
+  if (entry->future == NULL && entry->fn.plain == run_post) {
     drop_post(entry->arg);
+  } else if (entry->handle != NULL && !entry->handle->cancelled && entry->handle->drop != NULL) {
+    weft__assert_loop_stack("a scheduled callback's destructor");
+    entry->handle->drop(entry->arg);
+  }
   ready_release(entry);
 }
 

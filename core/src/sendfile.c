@@ -26,6 +26,7 @@ typedef struct sf_s {
 } sf_t;
 
 static void sf_step(sf_t *sf);
+static void sf_drop(void *arg);
 
 void weft__sendfile_fail(weft_future_t *future, int code, int64_t sent) {
   weft__error_detail_t *p = calloc(1, sizeof(*p));
@@ -89,6 +90,8 @@ static void sf_wait(sf_t *sf) {
     sf->s->drained_arg = sf;
   } else if (weft_call_later(sf->t->loop, 0.001, sf_wake, sf, &sf->timer) != 0) {
     sf_finish(sf, WEFT_ENOMEM);
+  } else {
+    sf->timer->drop = sf_drop; /* the timer is all that holds sf */
   }
 }
 
@@ -163,9 +166,12 @@ static void sf_start(void *arg) {
   sf_step(arg);
 }
 
-/* The loop closed before the start: nothing was sent, and nothing waits for the result. */
+/* The loop closed before the start, or while the sendfile waited on its timer: nothing
+ * waits for the result any more. */
 static void sf_drop(void *arg) {
-  sf_free(arg);
+  sf_t *sf = arg;
+  weft_handle_release(sf->timer); /* NULL before the start */
+  sf_free(sf);
 }
 
 int weft_sendfile(weft_transport_t *t, int file_fd, int64_t offset, int64_t count, int fallback,
