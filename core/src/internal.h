@@ -219,6 +219,10 @@ void weft__loop_watch_timers(weft_loop_t *loop);
 /* call_soon on the loop's thread for a callback that owns arg: if the loop closes before
  * it runs, drop(arg) runs instead (a reference the callback was to let go of). */
 int weft__call_soon_owned(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg);
+/* The same for a caller that can still report an error: without memory for the destructor's
+ * record it fails (WEFT_ENOMEM) instead of scheduling the call without it. */
+int weft__call_soon_owned_or_fail(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop,
+                                  void *arg);
 /* Posts cb(arg) from any thread; if the loop closes first, drop(arg) runs instead. */
 int weft__loop_post(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg);
 /* As weft__loop_post with node's cb, drop and arg, but allocates nothing: fails only with

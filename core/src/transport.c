@@ -1131,7 +1131,7 @@ int weft__connect_fd(weft_loop_t *loop, int kind, const weft_protocol_t *protoco
   if (rc == 0) {
     /* Scheduled before the descriptor is adopted: once adopted, only closing the stream
      * would let go of it, and on failure it stays the caller's. */
-    rc = weft__call_soon_owned(loop, fd_start, fd_drop, op);
+    rc = weft__call_soon_owned_or_fail(loop, fd_start, fd_drop, op);
     if (rc) {
       weft__stream_discard(op->s);
     } else {

@@ -524,7 +524,7 @@ int weft_create_datagram_endpoint_fd(weft_loop_t *loop, const weft_protocol_t *p
   if (rc == 0) {
     /* Scheduled before the descriptor is adopted, as weft__connect_fd's: on failure the
      * descriptor stays the caller's. */
-    rc = weft__call_soon_owned(loop, fd_start, fd_drop, op);
+    rc = weft__call_soon_owned_or_fail(loop, fd_start, fd_drop, op);
     if (rc) {
       udp_force_close(op->u, 0);
     } else {
