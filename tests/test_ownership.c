@@ -317,6 +317,39 @@ WEFT_TEST(loop_close_before_a_datagram_endpoint_from_a_descriptor_starts) {
   weft_loop_release(loop);
 }
 
+/* A datagram endpoint made from a descriptor: started, its argument goes after
+ * connection_lost; cancelled before it started, at once, with the descriptor closed. */
+WEFT_TEST(datagram_endpoint_from_a_descriptor_started_or_cancelled) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int started_fd = socket(AF_INET, SOCK_DGRAM, 0), cancelled_fd = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_TRUE(started_fd >= 0 && cancelled_fd >= 0);
+  owned_t started = {0}, cancelled = {0};
+  weft_future_t *f;
+  ASSERT_OK(weft_create_datagram_endpoint_fd(loop, &owned_proto, &started, started_fd, &f));
+  int rc;
+  weft_transport_t *t = weft_transport_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(f);
+  ASSERT_EQ(started.made, 1);
+  ASSERT_OK(weft_transport_close(t));
+  weft_transport_release(t);
+  spin(loop, 3);
+  ASSERT_EQ(started.lost, 1);
+  ASSERT_EQ(started.frees, 1);
+  ASSERT_TRUE(fd_is_closed(started_fd));
+
+  ASSERT_OK(weft_create_datagram_endpoint_fd(loop, &owned_proto, &cancelled, cancelled_fd, &f));
+  weft_future_cancel(f, NULL);
+  weft_future_release(f);
+  spin(loop, 3);
+  ASSERT_EQ(cancelled.made + cancelled.lost, 0);
+  ASSERT_EQ(cancelled.frees, 1);
+  ASSERT_TRUE(fd_is_closed(cancelled_fd));
+  ASSERT_EQ(started.calls_after_free + cancelled.calls_after_free, 0);
+  weft_test_close_loop(loop);
+}
+
 static int count_client(weft_stream_reader_t *r, weft_stream_writer_t *w, void *arg) {
   owned_t *o = arg;
   o->made++;

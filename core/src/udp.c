@@ -474,74 +474,34 @@ int weft_create_datagram_endpoint(weft_loop_t *loop, const weft_protocol_t *prot
   return 0;
 }
 
-typedef struct fd_op_s {
-  weft_future_t *future;
-  udp_t *u; /* NULL once the descriptor was refused: the caller kept everything */
-  weft_protocol_t proto;
-  void *arg;
-} fd_op_t;
-
-static void fd_op_free(fd_op_t *op) {
-  weft_future_release(op->future);
-  free(op);
+static int udp_adopt(weft_transport_t *t, int fd) {
+  int rc = uv_udp_open(&((udp_t *)t)->h, fd);
+  return rc < 0 ? weft_error_from_uv(rc) : 0;
 }
 
-static void fd_start(void *a) {
-  fd_op_t *op = a;
-  if (op->u == NULL) {
-    /* refused after the call was scheduled */
-  } else if (weft_future_done(op->future)) {
-    udp_force_close(op->u, 0);
-    /* Cancelled: no endpoint took the protocol. */
-    weft__let_go(op->u->base.loop, op->proto.arg_free, op->arg);
-  } else {
-    udp_start(op->u, &op->proto, op->arg);
-    weft__future_set_transport(op->future, &op->u->base);
-  }
-  fd_op_free(op);
+static int udp_start_fd(weft_transport_t *t, const weft_protocol_t *p, void *arg) {
+  udp_start((udp_t *)t, p, arg); /* a failure to receive closes it, with connection_lost */
+  return 0;
 }
 
-/* The loop closed before the start. Its close has closed the endpoint already (which held
- * its only reference, so op->u is gone); no endpoint took the protocol. */
-static void fd_drop(void *a) {
-  fd_op_t *op = a;
-  if (op->u != NULL)
-    weft__let_go(weft_future_loop(op->future), op->proto.arg_free, op->arg);
-  fd_op_free(op);
+static void udp_discard(weft_transport_t *t) {
+  udp_force_close((udp_t *)t, 0);
+  weft_transport_release(t);
 }
+
+static const weft__fd_kind_t udp_fd_kind = {udp_adopt, udp_start_fd, udp_discard};
 
 int weft_create_datagram_endpoint_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
                                      int fd, weft_future_t **out) {
   if (!loop || !protocol || !out || fd < 0)
     return WEFT_EINVAL;
-  fd_op_t *op;
-  int rc = weft__op_new(loop, sizeof(*op), offsetof(fd_op_t, future), (void **)&op);
+  udp_t *u;
+  int rc = udp_new(loop, 0, &u);
   if (rc)
     return rc;
-  weft__copy_sized(&op->proto, sizeof(op->proto), protocol);
-  op->arg = arg;
-  rc = udp_new(loop, 0, &op->u);
-  if (rc == 0) {
-    /* Scheduled before the descriptor is adopted, as weft__connect_fd's: on failure the
-     * descriptor stays the caller's. */
-    rc = weft__call_soon_owned_or_fail(loop, fd_start, fd_drop, op);
-    if (rc) {
-      udp_force_close(op->u, 0);
-    } else {
-      int uv_rc = uv_udp_open(&op->u->h, fd);
-      if (uv_rc < 0) {
-        udp_force_close(op->u, 0);
-        op->u = NULL; /* the scheduled call only frees op */
-        return weft_error_from_uv(uv_rc);
-      }
-    }
-  }
-  if (rc) {
-    fd_op_free(op);
-    return rc;
-  }
-  *out = weft_future_retain(op->future);
-  return 0;
+  /* The start's reference, beside the endpoint's own (dropped once it is closed). */
+  weft_transport_retain(&u->base);
+  return weft__transport_from_fd(&u->base, &udp_fd_kind, fd, protocol, arg, out);
 }
 
 void weft_datagram_options_init(weft_datagram_options_t *options) {
