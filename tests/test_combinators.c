@@ -1123,3 +1123,31 @@ WEFT_TEST(null_arguments) {
   weft_future_release(in);
   weft_test_close_loop(loop);
 }
+
+/* A sleep's scheduled call holds a reference to its future. A loop closed before the call
+ * ran lets go of it: valgrind and ASan check that the futures (and so the loop, which each
+ * live future holds) are freed. sleep(0) waits in the ready queue, a longer sleep on a
+ * timer; both with a done callback, which the close drops unrun. */
+static void never_called(weft_future_t *f, void *arg) {
+  (void)f;
+  (void)arg;
+  WEFT_FAIL_AT("a done callback ran after its loop closed");
+}
+
+static void close_with_a_sleep_pending(double seconds) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_future_t *f;
+  ASSERT_OK(weft_sleep(loop, seconds, &f));
+  ASSERT_OK(weft_future_add_done_callback(f, never_called, NULL));
+  weft_future_release(f);
+  weft_test_close_loop(loop);
+}
+
+WEFT_TEST(loop_close_before_a_yield_runs) {
+  close_with_a_sleep_pending(0);
+}
+
+WEFT_TEST(loop_close_with_a_sleep_pending) {
+  close_with_a_sleep_pending(3600);
+}

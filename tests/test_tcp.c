@@ -712,6 +712,30 @@ static void bp_lost(weft_transport_t *t, int e, void *arg) {
   ((bufp_t *)arg)->lost = 1;
 }
 
+/* A file for sendfile to read, already unlinked, holding `len` bytes of `data`. */
+static int sendfile_source(const void *data, size_t len) {
+  char path[] = "/tmp/weft-sendfile-XXXXXX";
+  int file = mkstemp(path);
+  ASSERT_TRUE(file >= 0);
+  unlink(path);
+  ASSERT_EQ(write(file, data, len), (ssize_t)len);
+  return file;
+}
+
+/* A started client transport over a connected descriptor (a new reference). */
+static weft_transport_t *client_on_fd(weft_loop_t *loop, client_t *c, int fd, int unix_socket) {
+  weft_future_t *f;
+  if (unix_socket)
+    ASSERT_OK(weft_create_unix_connection_fd(loop, &client_proto, c, fd, NULL, &f));
+  else
+    ASSERT_OK(weft_create_connection_fd(loop, &client_proto, c, fd, NULL, &f));
+  int rc;
+  weft_transport_t *t = weft_transport_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(f);
+  return t;
+}
+
 WEFT_TEST(buffered_protocol_and_sendfile) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
@@ -734,19 +758,12 @@ WEFT_TEST(buffered_protocol_and_sendfile) {
   weft_future_release(f);
   int peer = accept(lfd, NULL, NULL);
   /* the peer becomes a weft transport too, and sends a file to us with sendfile */
-  char path[] = "/tmp/weft-sendfile-XXXXXX";
-  int file = mkstemp(path);
-  unlink(path);
   static char data[300000];
   for (size_t i = 0; i < sizeof(data); i++)
     data[i] = (char)(i * 7);
-  ASSERT_EQ(write(file, data, sizeof(data)), (ssize_t)sizeof(data));
+  int file = sendfile_source(data, sizeof(data));
   client_t *c = calloc(1, sizeof(*c));
-  weft_future_t *pf;
-  ASSERT_OK(weft_create_connection_fd(loop, &client_proto, c, peer, NULL, &pf));
-  weft_transport_t *pt = weft_transport_retain(await_ptr(loop, pf, &rc));
-  weft_future_release(pf);
-  ASSERT_OK(rc);
+  weft_transport_t *pt = client_on_fd(loop, c, peer, 0);
   ASSERT_OK(weft_sendfile(pt, file, 1000, 0, 1, &f));
   ASSERT_OK(weft_loop_run_until_complete(loop, f));
   const weft_value_t *v;
@@ -843,25 +860,17 @@ WEFT_TEST(sendfile_peer_closes_reports_sent) {
   int small = 4096;
   setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
   setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-  char path[] = "/tmp/weft-sendfile-XXXXXX";
-  int file = mkstemp(path);
-  unlink(path);
   static char data[4 << 20];
-  ASSERT_EQ(write(file, data, sizeof(data)), (ssize_t)sizeof(data));
+  int file = sendfile_source(data, sizeof(data));
   client_t *c = calloc(1, sizeof(*c));
-  weft_future_t *pf;
-  ASSERT_OK(weft_create_unix_connection_fd(loop, &client_proto, c, sv[1], NULL, &pf));
-  int rc;
-  weft_transport_t *pt = weft_transport_retain(await_ptr(loop, pf, &rc));
-  ASSERT_OK(rc);
-  weft_future_release(pf);
+  weft_transport_t *pt = client_on_fd(loop, c, sv[1], 1);
   weft_future_t *f;
   ASSERT_OK(weft_sendfile(pt, file, 0, 0, 1, &f));
   spin(loop, 5);
   char buf[1024];
   ASSERT_TRUE(read(sv[0], buf, sizeof(buf)) > 0);
   close(sv[0]);
-  rc = weft_loop_run_until_complete(loop, f);
+  int rc = weft_loop_run_until_complete(loop, f);
   ASSERT_TRUE(rc == WEFT_EPIPE || rc == WEFT_ECONNRESET);
   int64_t sent = weft_sendfile_sent(f);
   ASSERT_TRUE(sent > 0 && sent < (int64_t)sizeof(data));
@@ -893,6 +902,78 @@ WEFT_TEST(loop_close_frees_open_transports) {
   ASSERT_EQ(c->lost, 1);
   ASSERT_EQ(c->lost_error, WEFT_ECLOSED);
   free(c);
+  weft_loop_release(loop);
+}
+
+/* A sendfile starts from the loop. A loop closed before that start ran drops the call,
+ * which still owns the sendfile's future and a reference to the transport: both go with it
+ * (valgrind and ASan check that the transport and the future are freed). */
+WEFT_TEST(loop_close_before_a_sendfile_starts) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int sv[2];
+  ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+  int file = sendfile_source("payload", 7);
+  client_t *c = calloc(1, sizeof(*c));
+  weft_transport_t *pt = client_on_fd(loop, c, sv[1], 1);
+  weft_future_t *f;
+  ASSERT_OK(weft_sendfile(pt, file, 0, 0, 1, &f));
+  weft_transport_release(pt);
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_TRUE(!weft_future_done(f));
+  weft_future_release(f);
+  ASSERT_EQ(c->lost, 1);
+  ASSERT_CODE(c->lost_error, WEFT_ECLOSED);
+  char buf[8];
+  ASSERT_EQ(read(sv[0], buf, sizeof buf), 0); /* nothing was sent, and the socket is closed */
+  free(c);
+  close(file);
+  close(sv[0]);
+  weft_loop_release(loop);
+}
+
+/* A transport of weft_transport_new's whose write buffer never drains: a sendfile over it
+ * (read and write) waits on a timer, the only holder of the sendfile's state. */
+typedef struct full_impl_s {
+  int freed;
+} full_impl_t;
+
+static int full_write(void *impl, const void *const *bufs, const size_t *lens, size_t count) {
+  (void)impl, (void)bufs, (void)lens, (void)count;
+  return 0;
+}
+static size_t full_buffer_size(void *impl) {
+  (void)impl;
+  return (size_t)1 << 30;
+}
+static void full_free(void *impl) {
+  ((full_impl_t *)impl)->freed++;
+}
+
+/* The loop closes while the sendfile waits: the timer's destructor lets go of its state and
+ * its reference to the transport, which is then freed. */
+WEFT_TEST(loop_close_while_a_sendfile_waits_on_its_timer) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  int file = sendfile_source("payload", 7);
+  weft_transport_ops_t ops = {.size = sizeof ops,
+                              .write = full_write,
+                              .get_write_buffer_size = full_buffer_size,
+                              .free = full_free};
+  full_impl_t impl = {0};
+  weft_protocol_t proto = {.size = sizeof proto};
+  weft_transport_t *t;
+  ASSERT_OK(weft_transport_new(loop, &ops, &impl, &proto, NULL, &t));
+  weft_future_t *f;
+  ASSERT_OK(weft_sendfile(t, file, 0, 0, 1, &f));
+  weft_transport_release(t);
+  spin(loop, 2); /* the start runs and finds the buffer full */
+  ASSERT_TRUE(!weft_future_done(f));
+  ASSERT_EQ(impl.freed, 0);
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_EQ(impl.freed, 1);
+  weft_future_release(f);
+  close(file);
   weft_loop_release(loop);
 }
 

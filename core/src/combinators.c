@@ -87,13 +87,15 @@ int weft_sleep(weft_loop_t *loop, double seconds, weft_future_t **out) {
   weft_future_retain(f); /* the timer's */
   /* asyncio's sleep(0) only yields: the ready queue, not a timer, which libuv would round up
    * to the next millisecond (a 1.3 ms sleep(0) from Node, against 5 us). */
-  rc = seconds <= 0 ? weft_call_soon(loop, yield_fire, f, &((sleep_t *)f)->timer)
-                    : weft_call_later(loop, seconds, sleep_fire, f, &((sleep_t *)f)->timer);
+  weft_handle_t **timer = &((sleep_t *)f)->timer;
+  rc = seconds <= 0 ? weft_call_soon(loop, yield_fire, f, timer)
+                    : weft_call_later(loop, seconds, sleep_fire, f, timer);
   if (rc != 0) {
     weft_future_release(f);
     weft_future_release(f);
     return rc;
   }
+  (*timer)->drop = weft__future_release_any; /* the loop may close first */
   *out = f;
   return 0;
 }

@@ -199,6 +199,8 @@ void weft__timers_clear(weft_loop_t *loop) {
   while (loop->heap_len > 0) {
     weft_handle_t *h = loop->heap[--loop->heap_len];
     h->heap_index = SIZE_MAX;
+    if (h->drop != NULL) /* may cancel other timers: the heap stays compact */
+      h->drop(h->arg);
     weft_handle_release(h);
   }
   uv_timer_stop(&loop->timer);

@@ -43,7 +43,12 @@ struct weft_handle_s {
   uint64_t when_ns;  /* timers: the deadline in loop time */
   uint64_t seq;      /* timers: tie-breaker, scheduling order */
   size_t heap_index; /* timers: position in the heap, SIZE_MAX when not in it */
-  weft_handle_t *next_free;
+  union {
+    /* Set by the core when cb owns arg (a reference it lets go of): if the loop closes
+     * before cb runs and the handle was not cancelled, drop(arg) runs instead. */
+    weft_callback_fn drop;
+    weft_handle_t *next_free; /* in the loop's pool of free handles */
+  };
 };
 
 /* ---- The loop ------------------------------------------------------------------------- */
@@ -214,6 +219,10 @@ void weft__loop_watch_timers(weft_loop_t *loop);
 /* call_soon on the loop's thread for a callback that owns arg: if the loop closes before
  * it runs, drop(arg) runs instead (a reference the callback was to let go of). */
 int weft__call_soon_owned(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg);
+/* The same for a caller that can still report an error: without memory for the destructor's
+ * record it fails (WEFT_ENOMEM) instead of scheduling the call without it. */
+int weft__call_soon_owned_or_fail(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop,
+                                  void *arg);
 /* Posts cb(arg) from any thread; if the loop closes first, drop(arg) runs instead. */
 int weft__loop_post(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg);
 /* As weft__loop_post with node's cb, drop and arg, but allocates nothing: fails only with
@@ -237,6 +246,7 @@ void weft__timer_unschedule(weft_loop_t *loop, weft_handle_t *handle);
  * loop->due. */
 size_t weft__timers_take_due(weft_loop_t *loop, uint64_t now_ns);
 void weft__timers_arm(weft_loop_t *loop);
+/* The loop's close: every pending timer goes, its handle's drop run. */
 void weft__timers_clear(weft_loop_t *loop);
 void weft__handles_free_pool(weft_loop_t *loop);
 

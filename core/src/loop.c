@@ -304,8 +304,12 @@ static void drop_post(weft__post_t *node) {
 
 /* Lets go of an entry that will not run. */
 static void ready_drop(weft__ready_t *entry) {
-  if (entry->future == NULL && entry->fn.plain == run_post)
+  if (entry->future == NULL && entry->fn.plain == run_post) {
     drop_post(entry->arg);
+  } else if (entry->handle != NULL && !entry->handle->cancelled && entry->handle->drop != NULL) {
+    weft__assert_loop_stack("a scheduled callback's destructor");
+    entry->handle->drop(entry->arg);
+  }
   ready_release(entry);
 }
 
@@ -654,20 +658,32 @@ int weft_call_soon_threadsafe_id(weft_loop_t *loop, uintptr_t id) {
   return weft__loop_post(loop, NULL, NULL, (void *)id);
 }
 
-int weft__call_soon_owned(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop,
-                          void *arg) {
-  /* Without memory for the node the call still goes ahead, only without its destructor:
-   * a callback that never runs (a reaped child's exit report) would hang its waiters. */
+static int call_soon_owned(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg,
+                           bool or_plain) {
   weft__ready_t entry = {.fn.plain = cb, .arg = arg};
   weft__post_t *node = malloc(sizeof *node);
   if (node != NULL) {
     *node = (weft__post_t){.cb = cb, .drop = drop, .arg = arg, .owned = true};
     entry = (weft__ready_t){.fn.plain = run_post, .arg = node};
+  } else if (!or_plain) {
+    return WEFT_ENOMEM;
   }
   int rc = weft__loop_push_ready(loop, &entry);
   if (rc != 0)
     free(node);
   return rc;
+}
+
+int weft__call_soon_owned(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop,
+                          void *arg) {
+  /* Without memory for the node the call still goes ahead, only without its destructor:
+   * a callback that never runs (a reaped child's exit report) would hang its waiters. */
+  return call_soon_owned(loop, cb, drop, arg, true);
+}
+
+int weft__call_soon_owned_or_fail(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop,
+                                  void *arg) {
+  return call_soon_owned(loop, cb, drop, arg, false);
 }
 
 static int post_node(weft_loop_t *loop, weft__post_t *node);

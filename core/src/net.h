@@ -133,6 +133,17 @@ int weft__stream_start(weft__stream_t *s, const weft_protocol_t *p, void *arg);
 /* Closes a stream that was never started: no protocol events, memory freed after. */
 void weft__stream_discard(weft__stream_t *s);
 
+/* How a kind of transport takes a descriptor and starts (weft__transport_from_fd). */
+typedef struct weft__fd_kind_s {
+  int (*adopt)(weft_transport_t *t, int fd); /* fails with the descriptor untouched */
+  int (*start)(weft_transport_t *t, const weft_protocol_t *p, void *arg);
+  void (*discard)(weft_transport_t *t); /* closes a transport never started; drops a reference */
+} weft__fd_kind_t;
+/* Makes t, fresh with a reference of the caller's that this takes over (discarding t on
+ * failure), adopt fd and start from the loop; the future completes after connection_made.
+ * The descriptor is the transport's once this succeeds, the caller's if it fails. */
+int weft__transport_from_fd(weft_transport_t *t, const weft__fd_kind_t *kind, int fd,
+                            const weft_protocol_t *protocol, void *arg, weft_future_t **out);
 /* Wraps an open descriptor in a stream transport of `kind` (transport.c; TCP_NODELAY on a
  * TCP one if `nodelay`); the future completes after connection_made, from the loop. The
  * descriptor is the transport's once this succeeds, the caller's if it fails. */

@@ -26,6 +26,7 @@ typedef struct sf_s {
 } sf_t;
 
 static void sf_step(sf_t *sf);
+static void sf_drop(void *arg);
 
 void weft__sendfile_fail(weft_future_t *future, int code, int64_t sent) {
   weft__error_detail_t *p = calloc(1, sizeof(*p));
@@ -41,6 +42,12 @@ int64_t weft_sendfile_sent(const weft_future_t *future) {
     return WEFT_EINVAL;
   const weft__error_detail_t *p = weft__future_error_detail(future, WEFT__DETAIL_SENDFILE);
   return p ? p->sent : 0;
+}
+
+static void sf_free(sf_t *sf) {
+  weft_future_release(sf->future);
+  weft_transport_release(sf->t);
+  free(sf);
 }
 
 static void sf_finish(sf_t *sf, int rc) {
@@ -59,9 +66,7 @@ static void sf_finish(sf_t *sf, int rc) {
     else
       weft_future_set_result(sf->future, weft_value_int(sf->done));
   }
-  weft_future_release(sf->future);
-  weft_transport_release(sf->t);
-  free(sf);
+  sf_free(sf);
 }
 
 static void sf_wake(void *arg) {
@@ -85,6 +90,8 @@ static void sf_wait(sf_t *sf) {
     sf->s->drained_arg = sf;
   } else if (weft_call_later(sf->t->loop, 0.001, sf_wake, sf, &sf->timer) != 0) {
     sf_finish(sf, WEFT_ENOMEM);
+  } else {
+    sf->timer->drop = sf_drop; /* the timer is all that holds sf */
   }
 }
 
@@ -159,6 +166,14 @@ static void sf_start(void *arg) {
   sf_step(arg);
 }
 
+/* The loop closed before the start, or while the sendfile waited on its timer: nothing
+ * waits for the result any more. */
+static void sf_drop(void *arg) {
+  sf_t *sf = arg;
+  weft_handle_release(sf->timer); /* NULL before the start */
+  sf_free(sf);
+}
+
 int weft_sendfile(weft_transport_t *t, int file_fd, int64_t offset, int64_t count, int fallback,
                   weft_future_t **out) {
   if (!t || !out || file_fd < 0 || offset < 0 || count < 0)
@@ -187,7 +202,7 @@ int weft_sendfile(weft_transport_t *t, int file_fd, int64_t offset, int64_t coun
   sf->zero_copy = stream;
   *out = weft_future_retain(sf->future);
   /* Start from the loop so the caller can attach callbacks before bytes move. */
-  rc = weft_call_soon(t->loop, sf_start, sf, NULL);
+  rc = weft__call_soon_owned_or_fail(t->loop, sf_start, sf_drop, sf);
   if (rc) {
     weft_future_release(*out);
     sf_finish(sf, rc);

@@ -1063,73 +1063,119 @@ int weft__stream_start(weft__stream_t *s, const weft_protocol_t *p, void *arg) {
   return 0;
 }
 
-/* An open descriptor adopted by a stream transport (TCP, Unix and pipe connects all end
- * here). The transport starts from the loop, so the future completes after
- * connection_made, as asyncio's. */
+/* ---- Transports made from a descriptor
+ *
+ * The transport starts from the loop, so the future completes after connection_made, as
+ * asyncio's. Until then the scheduled start owns the future, the caller's reference to the
+ * half-made transport and the protocol's argument; a loop closed first lets go of them. */
 typedef struct fd_op_s {
   weft_future_t *future;
-  weft__stream_t *s;
+  weft_transport_t *t; /* NULL once the descriptor was refused: the caller kept everything */
+  const weft__fd_kind_t *kind;
   weft_protocol_t proto;
   void *arg;
 } fd_op_t;
 
-static void fd_start(void *arg) {
-  fd_op_t *op = arg;
-  weft__stream_t *s = op->s;
-  if (weft_future_done(op->future)) {
-    weft__stream_discard(s); /* cancelled before it started */
-    /* No transport took the protocol: the connect is over with its argument. */
-    weft__let_go(s->base.loop, op->proto.arg_free, op->arg);
-  } else {
-    /* The caller learns of a failure here through the future (the descriptor, handed over
-     * when the call succeeded, is closed with the stream). */
-    int rc = weft__stream_start(s, &op->proto, op->arg);
-    if (rc) {
-      weft__stream_discard(s);
-      weft_future_set_error(op->future, rc, NULL, NULL, NULL);
-    } else {
-      weft__future_set_transport(op->future, &s->base);
-      weft_transport_release(&s->base);
-    }
-  }
+/* A start that never happens (cancelled, or its loop closed first) closes the descriptor
+ * and is over with the protocol's argument: no transport took it. */
+static void fd_abandon(fd_op_t *op) {
+  weft_loop_t *loop = op->t->loop;
+  op->kind->discard(op->t); /* may free the transport when the loop is closing */
+  weft__let_go(loop, op->proto.arg_free, op->arg);
+}
+
+static void fd_op_free(fd_op_t *op) {
   weft_future_release(op->future);
   free(op);
 }
+
+static void fd_start(void *arg) {
+  fd_op_t *op = arg;
+  weft_transport_t *t = op->t;
+  if (t == NULL) {
+    /* refused after the call was scheduled */
+  } else if (weft_future_done(op->future)) {
+    fd_abandon(op);
+  } else {
+    /* The caller learns of a failure here through the future (the descriptor, handed over
+     * when the call succeeded, is closed with the transport). */
+    int rc = op->kind->start(t, &op->proto, op->arg);
+    if (rc) {
+      op->kind->discard(t);
+      weft_future_set_error(op->future, rc, NULL, NULL, NULL);
+    } else {
+      weft__future_set_transport(op->future, t);
+      weft_transport_release(t);
+    }
+  }
+  fd_op_free(op);
+}
+
+/* The loop closed first: its close has closed the transport already (it is on the loop's
+ * list of transports), and dropped the call. */
+static void fd_drop(void *arg) {
+  fd_op_t *op = arg;
+  if (op->t != NULL)
+    fd_abandon(op);
+  fd_op_free(op);
+}
+
+int weft__transport_from_fd(weft_transport_t *t, const weft__fd_kind_t *kind, int fd,
+                            const weft_protocol_t *protocol, void *arg, weft_future_t **out) {
+  weft_loop_t *loop = t->loop;
+  fd_op_t *op;
+  int rc = weft__op_new(loop, sizeof(*op), offsetof(fd_op_t, future), (void **)&op);
+  if (rc) {
+    kind->discard(t);
+    return rc;
+  }
+  op->t = t;
+  op->kind = kind;
+  weft__copy_sized(&op->proto, sizeof(op->proto), protocol);
+  op->arg = arg;
+  /* Scheduled before the descriptor is adopted: once adopted, only closing the transport
+   * would let go of it, and on failure it stays the caller's. */
+  rc = weft__call_soon_owned_or_fail(loop, fd_start, fd_drop, op);
+  if (rc) {
+    kind->discard(t);
+    fd_op_free(op);
+    return rc;
+  }
+  rc = kind->adopt(t, fd);
+  if (rc) {
+    kind->discard(t);
+    op->t = NULL; /* the scheduled call only frees op */
+    return rc;
+  }
+  *out = weft_future_retain(op->future);
+  return 0;
+}
+
+static int stream_adopt(weft_transport_t *t, int fd) {
+  return weft__stream_open_fd((weft__stream_t *)t, fd);
+}
+
+static int stream_start_fd(weft_transport_t *t, const weft_protocol_t *p, void *arg) {
+  return weft__stream_start((weft__stream_t *)t, p, arg);
+}
+
+static void stream_discard_fd(weft_transport_t *t) {
+  weft__stream_discard((weft__stream_t *)t);
+}
+
+static const weft__fd_kind_t stream_fd_kind = {stream_adopt, stream_start_fd, stream_discard_fd};
 
 int weft__connect_fd(weft_loop_t *loop, int kind, const weft_protocol_t *protocol, void *arg,
                      int fd, int nodelay, weft_future_t **out) {
   if (!loop || !protocol || !out || fd < 0)
     return WEFT_EINVAL;
-  fd_op_t *op;
-  int rc = weft__op_new(loop, sizeof(*op), offsetof(fd_op_t, future), (void **)&op);
-  if (rc)
-    return rc;
-  weft__copy_sized(&op->proto, sizeof(op->proto), protocol);
-  op->arg = arg;
-  rc = weft__stream_new(loop, kind, 0, &op->s);
-  if (rc == 0) {
-    /* Scheduled before the descriptor is adopted: once adopted, only closing the stream
-     * would let go of it, and on failure it stays the caller's. */
-    weft_handle_t *h;
-    rc = weft_call_soon(loop, fd_start, op, &h);
-    if (rc == 0) {
-      rc = weft__stream_open_fd(op->s, fd);
-      if (rc)
-        weft_handle_cancel(h);
-      weft_handle_release(h);
-    }
-    if (rc)
-      weft__stream_discard(op->s);
-    else if (kind == WEFT_TRANSPORT_TCP && nodelay)
-      weft__tcp_set_nodelay(op->s);
-  }
-  if (rc) {
-    weft_future_release(op->future);
-    free(op);
-    return rc;
-  }
-  *out = weft_future_retain(op->future);
-  return 0;
+  weft__stream_t *s;
+  int rc = weft__stream_new(loop, kind, 0, &s);
+  if (rc == 0)
+    rc = weft__transport_from_fd(&s->base, &stream_fd_kind, fd, protocol, arg, out);
+  if (rc == 0 && kind == WEFT_TRANSPORT_TCP && nodelay)
+    weft__tcp_set_nodelay(s); /* the start holds it */
+  return rc;
 }
 
 static void after_write(uv_write_t *req, int status) {

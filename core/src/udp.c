@@ -474,58 +474,34 @@ int weft_create_datagram_endpoint(weft_loop_t *loop, const weft_protocol_t *prot
   return 0;
 }
 
-typedef struct fd_op_s {
-  udp_t *u;
-  weft_future_t *future;
-  weft_protocol_t proto;
-  void *arg;
-} fd_op_t;
-
-static void fd_start(void *a) {
-  fd_op_t *op = a;
-  if (weft_future_done(op->future)) {
-    udp_force_close(op->u, 0);
-    /* Cancelled: no endpoint took the protocol. */
-    weft__let_go(op->u->base.loop, op->proto.arg_free, op->arg);
-  } else {
-    udp_start(op->u, &op->proto, op->arg);
-    weft__future_set_transport(op->future, &op->u->base);
-  }
-  weft_future_release(op->future);
-  free(op);
+static int udp_adopt(weft_transport_t *t, int fd) {
+  int rc = uv_udp_open(&((udp_t *)t)->h, fd);
+  return rc < 0 ? weft_error_from_uv(rc) : 0;
 }
+
+static int udp_start_fd(weft_transport_t *t, const weft_protocol_t *p, void *arg) {
+  udp_start((udp_t *)t, p, arg); /* a failure to receive closes it, with connection_lost */
+  return 0;
+}
+
+static void udp_discard(weft_transport_t *t) {
+  udp_force_close((udp_t *)t, 0);
+  weft_transport_release(t);
+}
+
+static const weft__fd_kind_t udp_fd_kind = {udp_adopt, udp_start_fd, udp_discard};
 
 int weft_create_datagram_endpoint_fd(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
                                      int fd, weft_future_t **out) {
   if (!loop || !protocol || !out || fd < 0)
     return WEFT_EINVAL;
-  fd_op_t *op = calloc(1, sizeof(*op));
-  if (!op)
-    return WEFT_ENOMEM;
-  int rc = udp_new(loop, 0, &op->u);
-  if (rc == 0) {
-    int u2 = uv_udp_open(&op->u->h, fd);
-    if (u2 < 0) {
-      rc = weft_error_from_uv(u2);
-      udp_force_close(op->u, 0);
-    }
-  }
-  if (rc == 0)
-    rc = weft_future_new(loop, &op->future);
-  if (rc == 0) {
-    weft__copy_sized(&op->proto, sizeof(op->proto), protocol);
-    op->arg = arg;
-    *out = weft_future_retain(op->future);
-    rc = weft_call_soon(loop, fd_start, op, NULL);
-    if (rc) {
-      weft_future_release(*out);
-      weft_future_release(op->future);
-      udp_force_close(op->u, 0);
-    }
-  }
+  udp_t *u;
+  int rc = udp_new(loop, 0, &u);
   if (rc)
-    free(op);
-  return rc;
+    return rc;
+  /* The start's reference, beside the endpoint's own (dropped once it is closed). */
+  weft_transport_retain(&u->base);
+  return weft__transport_from_fd(&u->base, &udp_fd_kind, fd, protocol, arg, out);
 }
 
 void weft_datagram_options_init(weft_datagram_options_t *options) {
