@@ -300,8 +300,8 @@ WEFT_TEST(threads_share_the_bytes) {
   pair_free(loop, t, peer, &c);
 }
 
-/* The peer resets the connection: the read fails with WEFT_ECONNRESET, so does the next,
- * and the loop loses the connection with that error. */
+/* The peer resets the connection: the read fails with WEFT_ECONNRESET, so do the next read
+ * and every write, and the loop loses the connection with that error. */
 WEFT_TEST(reset_fails_reads_and_loses_connection) {
   weft_loop_t *loop;
   ASSERT_OK(weft_loop_new(&loop));
@@ -320,6 +320,8 @@ WEFT_TEST(reset_fails_reads_and_loses_connection) {
   ASSERT_TRUE(r.got <= 3);
   ASSERT_EQ(r.last, WEFT_ECONNRESET);
   ASSERT_EQ(r.again, WEFT_ECONNRESET);
+  /* Writes fail with it at once, whether or not the loop has heard of it yet. */
+  ASSERT_EQ(weft_transport_write_threadsafe(t, "x", 1), WEFT_ECONNRESET);
   run_until_flag(loop, &c.lost, 5);
   ASSERT_EQ(c.lost, 1);
   ASSERT_EQ(c.lost_error, WEFT_ECONNRESET);

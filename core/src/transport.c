@@ -558,6 +558,10 @@ int64_t weft_transport_read_threadsafe(weft_transport_t *t, void *buf, size_t le
       tr->end = n == 0 ? 1 : weft_error_from_uv(-errno);
       rc = n == 0 ? 0 : tr->end;
       tr->end_due = 1;
+      if (rc < 0 && t->ts.error == 0) { /* a reset ends the writes as well, from now on */
+        t->ts.error = (int)rc;
+        t->ts.fd = -1;
+      }
       (void)ts_post(t); /* fails only on a closed loop, which has closed the transport */
     }
   }
