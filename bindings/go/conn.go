@@ -859,7 +859,7 @@ func (s *connState) Write(b []byte) (int, error) {
 			if len(part) > writeChunk {
 				part = part[:writeChunk]
 			}
-			size := raw.Weft_transport_write_threadsafe(s.wt, part)
+			size := raw.Weftgo_transport_write_threadsafe(uint64(s.wt), part)
 			if size < 0 {
 				s.werr = writeError(int(size))
 				err := s.werr
