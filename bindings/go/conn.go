@@ -230,7 +230,15 @@ func (s *connState) startDirect(t transportPtr) bool {
 		s.rtmu.Unlock()
 		return s.rdRes != int64(ErrAgain.Code)
 	}
-	return s.toDirect()
+	if s.toDirect() {
+		return true
+	}
+	// The stream ended or closed already: the pump reads it to its end, and the duplicate
+	// must not keep the socket open.
+	_ = f.Close()
+	raw.Weft_transport_release(s.rt)
+	s.rfile, s.rconn, s.rt, s.rdFn = nil, nil, 0, nil
+	return false
 }
 
 // toDirect hands the socket's reading over to Read once the reader the pump reads holds
