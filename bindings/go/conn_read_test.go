@@ -13,6 +13,19 @@ import (
 	"time"
 )
 
+// waitErr is what a Read in another goroutine returned; a Read that never returns fails
+// the test after a minute instead of hanging it.
+func waitErr(t *testing.T, res chan error) error {
+	t.Helper()
+	select {
+	case err := <-res:
+		return err
+	case <-time.After(time.Minute):
+		t.Fatal("the Read did not return")
+		return nil
+	}
+}
+
 // isDirect reports whether c's Reads read the socket in their own goroutine.
 func isDirect(c *Conn) bool {
 	c.mu.Lock()
@@ -276,7 +289,7 @@ func TestConnDirectReadDeadlineCloseReset(t *testing.T) {
 	}()
 	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	var ne net.Error
-	if err := <-res; !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
+	if err := waitErr(t, res); !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("moved deadline: %v", err)
 	}
 	c.SetDeadline(time.Time{})
@@ -289,7 +302,7 @@ func TestConnDirectReadDeadlineCloseReset(t *testing.T) {
 		res <- err
 	}()
 	c.Close()
-	if err := <-res; !errors.Is(err, net.ErrClosed) {
+	if err := waitErr(t, res); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("read racing close: %v", err)
 	}
 	if _, err := c.Read(buf); !errors.Is(err, net.ErrClosed) {
@@ -310,7 +323,7 @@ func TestConnDirectReadDeadlineCloseReset(t *testing.T) {
 	}()
 	gc2.(*net.TCPConn).SetLinger(0)
 	gc2.Close()
-	if err := <-res; !errors.Is(err, syscall.ECONNRESET) || !errors.Is(err, ErrConnReset) {
+	if err := waitErr(t, res); !errors.Is(err, syscall.ECONNRESET) || !errors.Is(err, ErrConnReset) {
 		t.Fatalf("read after a reset: %v", err)
 	}
 	var werr error
@@ -374,7 +387,7 @@ func TestConnDirectConcurrentReadWriteClose(t *testing.T) {
 		}()
 		c.Write([]byte("ping"))
 		c.Close()
-		if err := <-res; !errors.Is(err, net.ErrClosed) {
+		if err := waitErr(t, res); !errors.Is(err, net.ErrClosed) {
 			t.Fatalf("round %d: read racing close: %v", i, err)
 		}
 	}
