@@ -246,6 +246,21 @@ static int weftgo_transport_write(uintptr_t transport, weftgo_slice_t data) {
 }
 %}
 int weftgo_transport_write(uintptr_t transport, weftgo_slice_t data);
+%{
+/* Conn.Read's and Conn.Write's calls, for each request: into or from Go memory, for the
+ * call only. */
+static int64_t weftgo_transport_read_threadsafe(uintptr_t transport, weftgo_slice_t dst) {
+  return weft_transport_read_threadsafe((weft_transport_t *)transport, dst.array, (size_t)dst.len);
+}
+%}
+int64_t weftgo_transport_read_threadsafe(uintptr_t transport, weftgo_slice_t dst);
+%{
+static int64_t weftgo_transport_write_threadsafe(uintptr_t transport, weftgo_slice_t data) {
+  return weft_transport_write_threadsafe((weft_transport_t *)transport, data.array,
+                                         (size_t)data.len);
+}
+%}
+int64_t weftgo_transport_write_threadsafe(uintptr_t transport, weftgo_slice_t data);
 %constant weft_protocol_factory_fn WeftgoProtocolFactory = weftgo_protocol_factory;
 
 

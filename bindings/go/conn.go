@@ -1,11 +1,14 @@
 package weft
 
 import (
+	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 	"os"
 	"runtime/cgo"
 	"sync"
+	"syscall"
 	"time"
 
 	"weft.dev/weft/internal/raw"
@@ -30,9 +33,13 @@ const writeBufferHigh = 64 * 1024
 // A Write goes to the core's thread-safe write from the writing goroutine: on a plain
 // socket with nothing queued the core sends it there and then, otherwise it queues the
 // bytes for the loop, which takes them in one batch; the Write returns once its bytes are
-// sent or queued (waiting only while the connection is above its write-buffer limits). A
-// read is one handoff to the loop, where the core's reader answers it from its buffer or
-// when data arrives.
+// sent or queued (waiting only while the connection is above its write-buffer limits).
+//
+// A Read on a plain socket reads it from the reading goroutine too, as Go's net does: the
+// loop hands the socket's reading over to the core's thread-safe read, and Read waits for
+// readability in Go's netpoller (on a duplicate of the descriptor, which deadlines and Close
+// wake). Over TLS, and while asyncio's reads (ReadLine...) are in use, the loop reads ahead
+// into a buffer Read takes from; switching between the two hands the bytes over in order.
 type Conn struct{ *connState }
 
 // connState is a Conn's shared half: what the loop's callbacks refer to (the Conn itself
@@ -86,6 +93,23 @@ type connState struct {
 	paused bool  // the transport is above its high-water mark: Write waits for its drain
 	werr   error // a failed write or a lost connection: every later Write fails
 	closed bool
+
+	// Direct reads (a plain socket): rfile is a duplicate of the socket's descriptor, for
+	// Go's netpoller only (the core reads its own descriptor, under its lock); rconn its
+	// SyscallConn. Both nil without direct reads; set before the Conn is handed out.
+	rfile *os.File
+	rconn syscall.RawConn
+	// rt is the transport Read calls (a reference of its own, 0 once released), guarded by
+	// rtmu so release never lets it go under a read.
+	rtmu sync.Mutex
+	rt   transportPtr
+	// direct (under mu, set on the loop goroutine): Read reads the socket itself.
+	direct bool
+	// The read the netpoller's callback makes, made once (Read holds rmu): its buffer and
+	// the core's answer.
+	rdFn  func(uintptr) bool
+	rdBuf []byte
+	rdRes int64
 }
 
 // readOp is one of asyncio's reads: how it starts on the loop.
@@ -161,10 +185,155 @@ func newConn(l *Loop, network string, r readerPtr, w writerPtr) *Conn {
 	}
 	c := &Conn{s}
 	own(l, c, s.release)
-	if s.r != 0 {
+	if s.r != 0 && !s.startDirect(transportPtr(t.Swigcptr())) {
 		s.pump()
 	}
 	return c
+}
+
+// startDirect sets direct reads up on a plain TCP or Unix socket and hands its reading over
+// to Read; false where it cannot (TLS, or no netpoller for the descriptor). Loop goroutine.
+func (s *connState) startDirect(t transportPtr) bool {
+	var buf [8]byte
+	if raw.Weftgo_extra_info(t, int(raw.WEFT_INFO_KIND), buf[:]) != 4 {
+		return false
+	}
+	if kind := int32(binary.NativeEndian.Uint32(buf[:4])); kind != int32(raw.WEFT_TRANSPORT_TCP) && kind != int32(raw.WEFT_TRANSPORT_UNIX) {
+		return false
+	}
+	if raw.Weftgo_extra_info(t, int(raw.WEFT_INFO_FD), buf[:]) != 4 {
+		return false
+	}
+	fd := int(int32(binary.NativeEndian.Uint32(buf[:4])))
+	// A duplicate, so that closing it never closes the core's descriptor; libuv made the
+	// socket non-blocking, which os.NewFile needs to register it with the netpoller.
+	nfd, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_DUPFD_CLOEXEC, 0)
+	if errno != 0 {
+		return false
+	}
+	f := os.NewFile(nfd, "weft-conn")
+	rc, err := f.SyscallConn()
+	// SetReadDeadline fails for a descriptor the netpoller did not take.
+	if err != nil || f.SetReadDeadline(time.Time{}) != nil {
+		_ = f.Close()
+		return false
+	}
+	s.rfile, s.rconn = f, rc
+	s.rt = transportPtr(raw.Weft_transport_retain(t).Swigcptr())
+	s.rdFn = func(uintptr) bool {
+		s.rtmu.Lock()
+		if s.rt == 0 {
+			s.rdRes = int64(ErrClosed.Code)
+		} else {
+			s.rdRes = raw.Weftgo_transport_read_threadsafe(uint64(s.rt), s.rdBuf)
+		}
+		s.rtmu.Unlock()
+		return s.rdRes != int64(ErrAgain.Code)
+	}
+	if s.toDirect() {
+		return true
+	}
+	// The stream ended or closed already: the pump reads it to its end, and the duplicate
+	// must not keep the socket open.
+	_ = f.Close()
+	raw.Weft_transport_release(s.rt)
+	s.rfile, s.rconn, s.rt, s.rdFn = nil, nil, 0, nil
+	return false
+}
+
+// toDirect hands the socket's reading over to Read once the reader the pump reads holds
+// nothing more: what it holds (and what a pump read finished with) joins Read's buffer
+// first, and the loop reads nothing after. False if the pump must go on (the reader met the
+// end, asyncio's reads are in use, no direct reads). Loop goroutine.
+func (s *connState) toDirect() bool {
+	if s.rconn == nil || s.released || s.methods || s.ended || s.direct {
+		return false
+	}
+	if f := s.pumpFut; f != 0 {
+		s.pumpFut = 0
+		if raw.Weft_future_done(f) != 0 {
+			// Its done callback is still to come: take its bytes now, in their place.
+			raw.Weft_future_remove_done_callback(f, raw.WeftgoFutureDone, uintptr(s.pumpDone))
+			s.takePumped(f)
+		} else {
+			dropFuture(f, s.pumpDone) // nothing read yet: the reader keeps what comes
+		}
+	}
+	if n := raw.Weft_stream_reader_buffered(s.tr); n > 0 && !s.ended {
+		var f futPtr
+		if raw.Weft_stream_read(s.tr, int64(n), &f) == 0 {
+			if raw.Weft_future_done(f) != 0 {
+				s.takePumped(f)
+			} else {
+				dropFuture(f, 0)
+			}
+		}
+	}
+	if s.ended || raw.Weft_stream_at_eof(s.tr) != 0 || raw.Weft_stream_reader_error(s.tr) != 0 ||
+		raw.Weft_transport_set_read_threadsafe(s.rt, 1) != 0 {
+		return false
+	}
+	s.mu.Lock()
+	s.direct = true
+	s.pumpIdle = false
+	s.mu.Unlock()
+	s.wakeReader()
+	return true
+}
+
+// fromDirect takes the socket's reading back to the loop (asyncio's reads need the pump).
+// Loop goroutine.
+func (s *connState) fromDirect() {
+	if !s.direct {
+		return
+	}
+	s.mu.Lock()
+	s.direct = false
+	s.mu.Unlock()
+	raw.Weft_transport_set_read_threadsafe(s.rt, 0)
+}
+
+// readDirect reads the socket through the core in this goroutine, waiting in the netpoller
+// while it has nothing; again: reading went back to the loop meanwhile. rmu held.
+func (s *connState) readDirect(b []byte) (n int, err error, again bool) {
+	s.rdBuf = b
+	perr := s.rconn.Read(s.rdFn)
+	s.rdBuf = nil
+	rc := s.rdRes
+	if perr != nil {
+		if s.isClosed() {
+			return 0, net.ErrClosed, false
+		}
+		if errors.Is(perr, os.ErrDeadlineExceeded) {
+			return 0, os.ErrDeadlineExceeded, false
+		}
+		// The duplicate was closed (the connection was lost or let go): the core says why.
+		s.rdBuf = b
+		s.rdFn(0)
+		s.rdBuf = nil
+		if rc = s.rdRes; rc == int64(ErrAgain.Code) {
+			rc = int64(ErrClosed.Code)
+		}
+	}
+	switch {
+	case rc > 0:
+		return int(rc), nil, false
+	case rc == 0:
+		return 0, io.EOF, false
+	case rc == int64(ErrInvalidState.Code):
+		return 0, nil, true
+	case rc == int64(ErrClosed.Code):
+		return 0, net.ErrClosed, false
+	}
+	return 0, newNetError(int(rc), ""), false
+}
+
+// closeDirect closes the duplicate descriptor, which wakes a Read waiting on it: the socket
+// must not outlive the core's close for the peer. Waits for a Read in the core to return.
+func (s *connState) closeDirect() {
+	if s.rfile != nil {
+		_ = s.rfile.Close()
+	}
 }
 
 // release gives the core's objects back (loop goroutine): the writer's last reference
@@ -185,6 +354,14 @@ func (s *connState) release() {
 	if wt != 0 {
 		raw.Weft_transport_release(wt)
 	}
+	s.rtmu.Lock()
+	rt := s.rt
+	s.rt = 0
+	s.rtmu.Unlock()
+	if rt != 0 {
+		raw.Weft_transport_release(rt)
+	}
+	s.closeDirect()
 	if s.readFut != 0 {
 		dropFuture(s.readFut, s.readDone)
 		s.readFut = 0
@@ -379,6 +556,13 @@ func (s *connState) Read(b []byte) (int, error) {
 			err := s.rerr
 			s.mu.Unlock()
 			return 0, s.opError("read", err)
+		case s.direct:
+			s.mu.Unlock()
+			n, err, again := s.readDirect(b)
+			if again {
+				continue
+			}
+			return n, s.opError("read", err)
 		}
 		wake := s.pumpIdle
 		s.pumpIdle = false
@@ -409,7 +593,7 @@ func (s *connState) wakeReader() {
 // Read (rbuf below pumpAhead) or by asyncio's reads (a read waiting, or r within its
 // limit). Loop goroutine.
 func (s *connState) pump() {
-	if s.released || s.pumpFut != 0 || s.ended {
+	if s.released || s.pumpFut != 0 || s.ended || s.direct {
 		return
 	}
 	if s.methods {
@@ -445,11 +629,19 @@ func (s *connState) pump() {
 // pumped delivers a pump read's bytes where they are wanted, and reads on.
 func (s *connState) pumped(f futPtr) {
 	s.pumpFut = 0
+	if s.takePumped(f) {
+		s.pump()
+	}
+}
+
+// takePumped delivers (and releases) a done read of the transport's reader: false if it
+// was cancelled or ended the stream.
+func (s *connState) takePumped(f futPtr) bool {
 	var v raw.SwigcptrWeft_value_t
 	rc := raw.Weft_future_result(f, &v)
 	if rc == ErrCancelled.Code {
 		raw.Weft_future_release(f)
-		return
+		return false
 	}
 	var n int64
 	if rc == 0 {
@@ -461,7 +653,7 @@ func (s *connState) pumped(f futPtr) {
 	if rc != 0 {
 		raw.Weft_future_release(f)
 		s.end(rc)
-		return
+		return false
 	}
 	if s.methods {
 		buf := make([]byte, n)
@@ -481,7 +673,7 @@ func (s *connState) pumped(f futPtr) {
 		s.wakeReader()
 	}
 	raw.Weft_future_release(f)
-	s.pump()
+	return true
 }
 
 // end records the end of the stream (code 1) or its error, for whichever reads are in use.
@@ -526,6 +718,7 @@ func (s *connState) toMethods() {
 	if s.methods {
 		return
 	}
+	s.fromDirect()
 	s.methods = true
 	s.mu.Lock()
 	s.pumpIdle = true // a Read must hand the pump back (toRead)
@@ -583,7 +776,9 @@ func (s *connState) toRead() {
 			s.ended = true
 		}
 	}
-	s.pump()
+	if !s.toDirect() {
+		s.pump()
+	}
 	s.wakeReader()
 }
 
@@ -672,7 +867,7 @@ func (s *connState) Write(b []byte) (int, error) {
 			if len(part) > writeChunk {
 				part = part[:writeChunk]
 			}
-			size := raw.Weft_transport_write_threadsafe(s.wt, part)
+			size := raw.Weftgo_transport_write_threadsafe(uint64(s.wt), part)
 			if size < 0 {
 				s.werr = writeError(int(size))
 				err := s.werr
@@ -772,6 +967,7 @@ func (s *connState) finishLost(f futPtr) {
 	err := drainError(f)
 	raw.Weft_future_release(f)
 	s.lostFut = 0
+	s.closeDirect() // a Read waiting on it learns of the loss from the core
 	if err == nil {
 		err = newNetError(ErrPipe.Code, "")
 	}
@@ -821,6 +1017,7 @@ func (s *connState) Close() error {
 	s.mu.Unlock()
 	s.wakeWriter()
 	s.wakeReader()
+	s.closeDirect()
 	err := s.l.post(func() {
 		if s.released {
 			return
@@ -842,11 +1039,19 @@ func (s *connState) RemoteAddr() net.Addr { return s.raddr }
 func (s *connState) NegotiatedProtocol() string { return s.alpn }
 
 func (s *connState) SetDeadline(t time.Time) error {
-	s.rdl.set(t)
+	_ = s.SetReadDeadline(t)
 	s.wdl.set(t)
 	return nil
 }
-func (s *connState) SetReadDeadline(t time.Time) error  { s.rdl.set(t); return nil }
+
+func (s *connState) SetReadDeadline(t time.Time) error {
+	s.rdl.set(t)
+	if s.rfile != nil {
+		_ = s.rfile.SetReadDeadline(t) // fails only once closed
+	}
+	return nil
+}
+
 func (s *connState) SetWriteDeadline(t time.Time) error { s.wdl.set(t); return nil }
 
 var _ net.Conn = (*Conn)(nil)

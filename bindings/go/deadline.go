@@ -2,6 +2,7 @@ package weft
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -9,6 +10,9 @@ import (
 // a waiting call selects on. Setting a new deadline affects calls already waiting, as
 // net.Conn requires.
 type deadline struct {
+	// armed: a deadline is set, so expired must look at the channel; without one (most
+	// calls) it answers without taking the lock.
+	armed atomic.Bool
 	mu    sync.Mutex
 	gen   uint64 // bumped at every set, so an old timer that fires late does nothing
 	timer *time.Timer
@@ -35,6 +39,7 @@ func (d *deadline) set(t time.Time) {
 	if d.ch == nil || isClosedChan(d.ch) {
 		d.ch = make(chan struct{})
 	}
+	d.armed.Store(!t.IsZero())
 	if t.IsZero() {
 		return
 	}
@@ -63,4 +68,4 @@ func (d *deadline) wait() chan struct{} {
 	return d.ch
 }
 
-func (d *deadline) expired() bool { return isClosedChan(d.wait()) }
+func (d *deadline) expired() bool { return d.armed.Load() && isClosedChan(d.wait()) }

@@ -32,7 +32,8 @@
  * Threads. One loop per thread. Call a loop and its objects from the thread running it;
  *   the functions documented as thread-safe are the exceptions: weft_loop_stop,
  *   weft_call_soon_threadsafe (and its _id form), weft_future_set_*_threadsafe,
- *   weft_transport_write_threadsafe, and the weft_cfuture_* and executor functions. A
+ *   weft_transport_write_threadsafe and weft_transport_read_threadsafe, and the
+ *   weft_cfuture_* and executor functions. A
  *   runtime with many threads (Go) hands work to the loop with weft_call_soon_threadsafe:
  *   posts made before the loop wakes up are taken in one batch, at the cost of one wake-up.
  *

@@ -32,6 +32,17 @@ typedef struct weft__tswrite_s {
   weft__post_t post;
 } weft__tswrite_t;
 
+/* What other threads read of a plain stream socket whose reading the loop has handed over
+ * (weft_transport_read_threadsafe). Guarded by the tswrite lock, which the loop takes before
+ * closing the descriptor; the end a reading thread meets reaches the loop through the
+ * tswrite post. Only the loop thread changes `fd` and `error`. */
+typedef struct weft__tsread_s {
+  int fd;      /* the socket other threads read, -1 unless handed over and open */
+  int end;     /* 1: the end of the stream was read; < 0: a read failed with that code */
+  int error;   /* nonzero once the transport is closing: later reads fail with it */
+  int end_due; /* a reading thread met `end`: the loop delivers it on its next flush */
+} weft__tsread_t;
+
 /* The generic part of every transport. Built-in transports embed it first and use an
  * ops table of their own, so every public transport function dispatches the same way. */
 struct weft_transport_s {
@@ -55,6 +66,7 @@ struct weft_transport_s {
   int close_done;                    /* the handle's close callback ran */
   int lost_due;                      /* connection_lost's turn on the ready queue came */
   weft__tswrite_t ts;                /* weft_transport_write_threadsafe's side (transport.c) */
+  weft__tsread_t tr;                 /* weft_transport_read_threadsafe's side (transport.c) */
 };
 
 /* Put in the datagram_received slot of the core's own stream protocols (which no stream

@@ -18,6 +18,10 @@ static int stream_write_queue_empty(void *impl);
 static void ts_flush(void *arg);
 static void ts_drop(void *arg);
 static void ts_end(weft_transport_t *t, int code, int flush);
+static void tr_stop(weft_transport_t *t, int code);
+static void tr_deliver_end(weft_transport_t *t, int end);
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf);
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
 
 void weft__transport_init(weft_transport_t *t, weft_loop_t *loop, int kind,
                           const weft_transport_ops_t *ops, void *impl) {
@@ -31,6 +35,7 @@ void weft__transport_init(weft_transport_t *t, weft_loop_t *loop, int kind,
   t->high = WEFT_WRITE_BUFFER_HIGH_DEFAULT;
   t->low = WEFT_WRITE_BUFFER_HIGH_DEFAULT / 4;
   t->ts.fd = -1;
+  t->tr.fd = -1;
   t->ts.post = (weft__post_t){.cb = ts_flush, .drop = ts_drop, .arg = t};
   (void)uv_mutex_init(&t->ts.lock);
 }
@@ -441,7 +446,11 @@ static void ts_flush(void *arg) {
     }
     free(buf);
   }
+  int end = t->tr.end_due ? t->tr.end : 0;
+  t->tr.end_due = 0;
   uv_mutex_unlock(&ts->lock);
+  if (end != 0)
+    tr_deliver_end(t, end);
   weft_transport_release(t);
 }
 
@@ -460,6 +469,104 @@ static void ts_drop(void *arg) {
   t->ts.posted = 0;
   t->ts.len = 0;
   uv_mutex_unlock(&t->ts.lock);
+}
+
+/* ---- reads from other threads
+ *
+ * The mirror of the writes above, for a runtime that waits for readability itself (Go's
+ * netpoller): once the loop hands a plain stream socket's reading over, other threads read
+ * it under ts.lock, so a close on the loop (which takes the lock before the descriptor
+ * goes) never races a read. The end they meet is kept, repeated to later reads, and handed
+ * to the loop by the tswrite post, which delivers it as on_read would have. */
+
+/* Loop thread: no more reads from other threads (the transport is closing). */
+static void tr_stop(weft_transport_t *t, int code) {
+  uv_mutex_lock(&t->ts.lock);
+  t->tr.fd = -1;
+  if (t->tr.error == 0)
+    t->tr.error = code;
+  uv_mutex_unlock(&t->ts.lock);
+}
+
+/* Loop thread: the end a reading thread met (1: EOF, else its error), as on_read. */
+static void tr_deliver_end(weft_transport_t *t, int end) {
+  if (t->closing || !is_stream(t))
+    return; /* connection_lost is on its way already */
+  if (end < 0) {
+    stream_force_close(t->impl, end);
+    return;
+  }
+  if (!weft_transport_emit_eof(t) && !t->closing)
+    weft_transport_close(t);
+}
+
+int weft_transport_set_read_threadsafe(weft_transport_t *t, int on) {
+  if (!t)
+    return WEFT_EINVAL;
+  if (!is_stream(t) || (t->kind != WEFT_TRANSPORT_TCP && t->kind != WEFT_TRANSPORT_UNIX))
+    return WEFT_ENOTSUP;
+  if (t->closing)
+    return WEFT_ECLOSED;
+  weft__stream_t *s = t->impl;
+  if (on) {
+    if (t->tr.fd >= 0)
+      return 0;
+    uv_os_fd_t fd;
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (!s->started || uv_fileno(&s->h.handle, &fd) != 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM)
+      return WEFT_ENOTSUP;
+    uv_read_stop(&s->h.stream);
+    uv_mutex_lock(&t->ts.lock);
+    t->tr.fd = fd;
+    uv_mutex_unlock(&t->ts.lock);
+    return 0;
+  }
+  if (t->tr.fd < 0)
+    return 0;
+  uv_mutex_lock(&t->ts.lock);
+  t->tr.fd = -1;
+  int ended = t->tr.end != 0;
+  uv_mutex_unlock(&t->ts.lock);
+  if (ended || !t->reading)
+    return 0;
+  int rc = uv_read_start(&s->h.stream, on_alloc, on_read);
+  return rc < 0 ? weft_error_from_uv(rc) : 0;
+}
+
+int64_t weft_transport_read_threadsafe(weft_transport_t *t, void *buf, size_t len) {
+  if (!t || !buf || len == 0)
+    return WEFT_EINVAL;
+  weft__tsread_t *tr = &t->tr;
+  uv_mutex_lock(&t->ts.lock);
+  int64_t rc;
+  if (tr->end != 0)
+    rc = tr->end == 1 ? 0 : tr->end;
+  else if (tr->fd < 0)
+    rc = tr->error ? tr->error : WEFT_EINVALIDSTATE;
+  else {
+    ssize_t n;
+    do
+      n = recv(tr->fd, buf, len, MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n > 0)
+      rc = n;
+    else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      rc = WEFT_EAGAIN;
+    else {
+      tr->end = n == 0 ? 1 : weft_error_from_uv(-errno);
+      rc = n == 0 ? 0 : tr->end;
+      tr->end_due = 1;
+      if (rc < 0 && t->ts.error == 0) { /* a reset ends the writes as well, from now on */
+        t->ts.error = (int)rc;
+        t->ts.fd = -1;
+      }
+      (void)ts_post(t); /* fails only on a closed loop, which has closed the transport */
+    }
+  }
+  uv_mutex_unlock(&t->ts.lock);
+  return rc;
 }
 
 int weft_transport_write_eof(weft_transport_t *t) {
@@ -492,6 +599,7 @@ int weft_transport_close(weft_transport_t *t) {
   if (t->closing)
     return 0;
   ts_end(t, WEFT_ECLOSED, 1);
+  tr_stop(t, WEFT_ECLOSED);
   if (t->closing) /* the flush's pause_writing closed it already */
     return 0;
   t->closing = 1;
@@ -504,6 +612,7 @@ int weft_transport_abort(weft_transport_t *t) {
   if (t->lost)
     return 0;
   ts_end(t, WEFT_ECLOSED, 0);
+  tr_stop(t, WEFT_ECLOSED);
   t->closing = 1;
   if (t->ops.abort)
     return t->ops.abort(t->impl);
@@ -681,6 +790,7 @@ void weft_transport_emit_connection_lost(weft_transport_t *t, int error) {
   if (!t || t->lost)
     return;
   ts_end(t, error ? error : WEFT_ECLOSED, 0);
+  tr_stop(t, error ? error : WEFT_ECLOSED);
   t->closing = 1;
   t->lost = 1;
   if (t->made && t->proto.connection_lost &&
@@ -903,8 +1013,10 @@ static void hup_stop(weft__stream_t *s) {
 
 /* Closes the handle now: pending writes are cancelled, connection_lost(error) follows. */
 static void stream_force_close(weft__stream_t *s, int error) {
-  if (!s->handle_closing)
-    ts_end(&s->base, error ? error : WEFT_ECLOSED, 0); /* before uv_close closes the socket */
+  if (!s->handle_closing) { /* before uv_close closes the socket */
+    ts_end(&s->base, error ? error : WEFT_ECLOSED, 0);
+    tr_stop(&s->base, error ? error : WEFT_ECLOSED);
+  }
   s->base.closing = 1;
   if (s->handle_closing)
     return;
@@ -1028,6 +1140,11 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     return;
   if (nread == UV_EOF) {
     uv_read_stop(stream);
+    /* A reading thread handed the socket later must not report this end a second time. */
+    uv_mutex_lock(&t->ts.lock);
+    if (t->tr.end == 0)
+      t->tr.end = 1;
+    uv_mutex_unlock(&t->ts.lock);
     int keep = weft_transport_emit_eof(t);
     if (s->base.kind == WEFT_TRANSPORT_PIPE_READ) {
       stream_force_close(s, 0); /* a read pipe is done at EOF, whatever the protocol says */
@@ -1377,7 +1494,7 @@ static int stream_resume_reading(void *impl) {
   weft__stream_t *s = impl;
   if (!s->can_read)
     return WEFT_ENOTSUP;
-  if (!s->started)
+  if (!s->started || s->base.tr.fd >= 0) /* handed over: other threads read */
     return 0;
   int rc = uv_read_start(&s->h.stream, on_alloc, on_read);
   return rc < 0 ? weft_error_from_uv(rc) : 0;

@@ -44,6 +44,22 @@ WEFT_API int weft_transport_writelines(weft_transport_t *transport, const void *
  * is lost. Bytes accepted before a close are sent before it. */
 WEFT_API int64_t weft_transport_write_threadsafe(weft_transport_t *transport, const void *data,
                                                  size_t len);
+/* Loop thread: hands the reading of a plain TCP or Unix stream socket over to
+ * weft_transport_read_threadsafe (on = 1), or takes it back (on = 0). While handed over the
+ * loop does not read the socket and data_received is not called; bytes a protocol received
+ * before (a stream reader's buffer) are the caller's to take first, which nothing can add to
+ * once this returns. The end a reading thread meets reaches the protocol from the loop:
+ * eof_received (closing the transport if it returns 0), or connection_lost with the read's
+ * error. Taken back, the loop reads again unless the stream has ended. WEFT_ENOTSUP for
+ * other transports (TLS, pipes, datagrams), WEFT_ECLOSED once closing. */
+WEFT_API int weft_transport_set_read_threadsafe(weft_transport_t *transport, int on);
+/* Thread-safe: reads up to len (> 0) bytes of a transport handed over as above into buf,
+ * without blocking; reads from several threads take the bytes in turn. Returns the count,
+ * 0 at the end of the stream (again on every later call), WEFT_EAGAIN when nothing is there
+ * yet (wait for the socket to be readable), or a negative code: the read's error (again on
+ * every later call), WEFT_EINVALIDSTATE while not handed over, WEFT_ECLOSED once the
+ * transport is closing (or the connection's error once lost). */
+WEFT_API int64_t weft_transport_read_threadsafe(weft_transport_t *transport, void *buf, size_t len);
 /* Datagram transports: sends one datagram to addr (NULL: the connected peer). The address
  * length is taken from its family. */
 WEFT_API int weft_transport_sendto(weft_transport_t *transport, const void *data, size_t len,
