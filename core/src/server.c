@@ -522,6 +522,7 @@ typedef struct create_op_s {
   weft_free_fn factory_free; /* NULL once a server owns the argument */
   weft_server_options_t opts;
   weft__resolve_t *resolve;
+  weft__op_watch_t watch;
 } create_op_t;
 
 static void release_server_value(void *p) {
@@ -556,7 +557,7 @@ static int create_op_new(weft_loop_t *loop, weft_protocol_factory_fn factory, vo
 
 /* Hands the future to the caller; from now on the op lives until the future is done. */
 static void create_publish(create_op_t *op, weft_future_t **out) {
-  weft__future_watch(op->future, create_done, op);
+  weft__future_watch_op(&op->watch, op->future, create_done, op);
   *out = weft_future_retain(op->future);
 }
 
