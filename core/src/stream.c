@@ -1098,7 +1098,7 @@ static void on_inner_done(weft_future_t *inner, void *arg) {
     else
       weft_future_set_error(op->outer, rc, weft_future_error_message(inner), NULL, NULL);
   }
-  if (rc != 0) {
+  if (dropped || weft_future_error(inner) != 0) {
     /* No connection_made happened: the protocol's reference is still ours to drop. */
     conn_release(c);
   }
