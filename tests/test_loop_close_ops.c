@@ -369,3 +369,65 @@ WEFT_TEST(stream_start_tls_during_the_handshake) {
     close(lfd);
   }
 }
+
+/* Waiters of the synchronisation primitives: a second acquire of a lock and an event wait.
+ * The close takes them out of their primitive's line, so the primitive, kept beyond the
+ * loop, never reaches them again (unlock and set would wake the first in line). */
+WEFT_TEST(lock_and_event_waiters) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_lock_t *lock;
+  ASSERT_OK(weft_lock_new(loop, &lock));
+  weft_future_t *held, *f, *g;
+  ASSERT_OK(weft_lock_acquire(lock, &held));
+  ASSERT_TRUE(weft_future_done(held));
+  ASSERT_OK(weft_lock_acquire(lock, &f));
+  weft_event_t *event;
+  ASSERT_OK(weft_event_new(loop, &event));
+  ASSERT_OK(weft_event_wait(event, &g));
+  spin(loop, 1);
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_TRUE(!weft_future_done(f));
+  ASSERT_TRUE(!weft_future_done(g));
+  weft_lock_unlock(lock);
+  weft_event_set(event);
+  ASSERT_TRUE(!weft_future_done(f));
+  ASSERT_TRUE(!weft_future_done(g));
+  weft_future_release(held);
+  weft_future_release(f);
+  weft_future_release(g);
+  weft_lock_release(lock);
+  weft_event_release(event);
+  weft_loop_release(loop);
+}
+
+static void count_item(void *p) {
+  (*(int *)p)++;
+}
+
+/* A get waiting on an empty queue and a put waiting on a full one: the close takes both out
+ * of their line and frees the item the put still held, once. */
+WEFT_TEST(queue_get_and_put_waiting) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_queue_t *empty, *full;
+  ASSERT_OK(weft_queue_new(loop, WEFT_QUEUE_FIFO, 0, &empty));
+  ASSERT_OK(weft_queue_new(loop, WEFT_QUEUE_FIFO, 1, &full));
+  int queued = 0, waiting = 0;
+  ASSERT_OK(weft_queue_put_nowait(full, weft_value_pointer(&queued, count_item)));
+  weft_future_t *get, *put;
+  ASSERT_OK(weft_queue_get(empty, &get));
+  ASSERT_OK(weft_queue_put(full, weft_value_pointer(&waiting, count_item), &put));
+  spin(loop, 1);
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_TRUE(!weft_future_done(get));
+  ASSERT_TRUE(!weft_future_done(put));
+  ASSERT_EQ(waiting, 1);
+  ASSERT_EQ(queued, 0);
+  weft_future_release(get);
+  weft_future_release(put);
+  weft_queue_release(empty);
+  weft_queue_release(full);
+  ASSERT_EQ(queued, 1);
+  weft_loop_release(loop);
+}
