@@ -318,6 +318,7 @@ const char *weft_addrinfo_canonname(const weft_addrinfo_t *l, size_t i) {
 typedef struct gai_op_s {
   weft_future_t *future;
   weft__resolve_t *resolve;
+  weft__op_watch_t watch;
 } gai_op_t;
 
 static void on_gai(void *arg, struct addrinfo *res, int error) {
@@ -364,7 +365,7 @@ int weft_getaddrinfo(weft_loop_t *loop, const char *host, const char *service, i
     free(op);
     return rc;
   }
-  weft__future_watch(op->future, gai_future_done, op);
+  weft__future_watch_op(&op->watch, op->future, gai_future_done, op);
   *out = weft_future_retain(op->future);
   return 0;
 }

@@ -357,6 +357,27 @@ void weft__future_watch(weft_future_t *future, weft_future_cb cb, void *arg) {
   }
 }
 
+static void op_watch_fire(weft_future_t *f, void *arg) {
+  weft__op_watch_t *w = arg;
+  weft__loop_untrack(&w->closable);
+  w->cb(f, w->arg);
+}
+
+/* The loop closes with the operation unfinished: its future may never complete, or its
+ * callback was scheduled and is about to be dropped with the ready queue. */
+static void op_watch_close_now(weft__closable_t *c) {
+  weft__op_watch_t *w = (weft__op_watch_t *)c;
+  weft_future_remove_done_callback(w->future, op_watch_fire, w);
+  w->cb(w->future, w->arg);
+}
+
+void weft__future_watch_op(weft__op_watch_t *w, weft_future_t *future, weft_future_cb cb,
+                           void *arg) {
+  *w = (weft__op_watch_t){{.close_now = op_watch_close_now}, future, cb, arg};
+  weft__loop_track(future->loop, &w->closable);
+  weft__future_watch(future, op_watch_fire, w);
+}
+
 int weft_future_add_done_callback(weft_future_t *future, weft_future_cb cb, void *arg) {
   if (future == NULL || cb == NULL)
     return WEFT_EINVAL;

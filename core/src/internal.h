@@ -326,6 +326,19 @@ int weft__future_add_callback(weft_future_t *future, weft_future_cb cb, void *ar
  * Should that change, the array grows, and if that allocation fails the process aborts, as
  * libuv does when it cannot grow its watcher table: the operation could never complete. */
 void weft__future_watch(weft_future_t *future, weft_future_cb cb, void *arg);
+/* weft__future_watch for the done callback that finishes an operation (lets go of all it
+ * holds, frees it) from the operation's own future. The loop tracks it while it is due, and
+ * weft_loop_close calls it in place of the loop when the future is still pending or the
+ * callback waits in the ready queue: cb must then finish the operation whatever the
+ * future's state, and complete nothing. `w` lives in the operation, which cb may free. */
+typedef struct {
+  weft__closable_t closable; /* first: close_now gets this record */
+  weft_future_t *future;
+  weft_future_cb cb;
+  void *arg;
+} weft__op_watch_t;
+void weft__future_watch_op(weft__op_watch_t *w, weft_future_t *future, weft_future_cb cb,
+                           void *arg);
 /* Completes a future, tasks included. `message` is copied. */
 int weft__future_finish(weft_future_t *future, int state, weft_value_t value, int error,
                         const char *message, void *payload, weft_free_fn payload_free);

@@ -1009,9 +1009,11 @@ int weft_loop_close(weft_loop_t *loop) {
     /* Run the close callbacks; handles other modules forgot are closed too, so that the
      * libuv loop can always be closed. */
     uv_run(loop->uv, UV_RUN_NOWAIT);
+    /* A request in libuv's thread pool (a lookup the close cancelled too late) keeps the
+     * libuv loop busy until a worker is done with it: wait for it there, not spinning. */
     while (uv_loop_close(loop->uv) == UV_EBUSY) {
       uv_walk(loop->uv, close_stray_handle, NULL);
-      uv_run(loop->uv, UV_RUN_NOWAIT);
+      uv_run(loop->uv, UV_RUN_ONCE);
     }
     loop->running = false;
   }

@@ -43,6 +43,7 @@ typedef struct qop_s {
   weft_future_t *result;
   weft_future_t *waiter;
   entry_t entry; /* put: the item still to be put */
+  weft__op_watch_t result_watch, waiter_watch;
 } qop_t;
 
 /* What a get future's result points at, so weft_queue_take can move the item out. */
@@ -285,9 +286,7 @@ static int op_wait(qop_t *op) {
   int rc = weft_future_new(q->loop, &op->waiter);
   if (rc != 0)
     return rc;
-  rc = weft_future_add_done_callback(op->waiter, op_waiter_cb, op);
-  if (rc != 0)
-    return rc;
+  weft__future_watch_op(&op->waiter_watch, op->waiter, op_waiter_cb, op);
   op->refs++;
   weft__wlist_push(op->is_put ? &q->putters : &q->getters, &op->node);
   return 0;
@@ -303,6 +302,10 @@ static void op_waiter_cb(weft_future_t *waiter, void *arg) {
   qop_t *op = arg;
   weft_queue_t *q = op->queue;
   weft__wlist_unlink(op->is_put ? &q->putters : &q->getters, &op->node);
+  if (!weft_future_done(waiter)) {
+    op_unref(op); /* the loop's close: out of the line, nothing retried or completed */
+    return;
+  }
   if (weft_future_done(op->result)) {
     /* The caller gave up. A wake-up we got but cannot use goes to the next in line. */
     if (!weft_future_cancelled(waiter)) {
@@ -349,10 +352,8 @@ static int op_start(weft_queue_t *q, int is_put, entry_t *e, weft_future_t **out
   qop_t *op = calloc(1, sizeof *op);
   int rc = op != NULL ? weft_future_new(q->loop, &op->result) : WEFT_ENOMEM;
   if (rc == 0)
-    rc = weft_future_add_done_callback(op->result, op_result_cb, op);
+    weft__future_watch_op(&op->result_watch, op->result, op_result_cb, op);
   if (rc != 0) {
-    if (op != NULL && op->result != NULL)
-      weft_future_release(op->result);
     free(op);
     if (is_put)
       weft_value_clear(&e->item);

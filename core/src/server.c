@@ -329,11 +329,19 @@ int weft_server_wait_closed(weft_server_t *s, weft_future_t **out) {
   return 0;
 }
 
+typedef struct forever_s {
+  weft_server_t *server;
+  weft_future_t *future;
+  weft__op_watch_t watch;
+} forever_t;
+
 static void forever_done(weft_future_t *f, void *arg) {
-  weft_server_t *s = arg;
+  forever_t *op = arg;
   if (weft_future_cancelled(f))
-    weft_server_close(s);
-  weft_server_release(s);
+    weft_server_close(op->server);
+  weft_server_release(op->server);
+  weft_future_release(op->future);
+  free(op);
 }
 
 int weft_server_serve_forever(weft_server_t *s, weft_future_t **out) {
@@ -342,13 +350,13 @@ int weft_server_serve_forever(weft_server_t *s, weft_future_t **out) {
   int rc = weft_server_start_serving(s);
   if (rc)
     return rc;
-  weft_future_t *f;
-  rc = weft_future_new(s->loop, &f);
+  forever_t *op;
+  rc = weft__op_new(s->loop, sizeof(*op), offsetof(forever_t, future), (void **)&op);
   if (rc)
     return rc;
-  weft_server_retain(s);
-  weft__future_watch(f, forever_done, s);
-  *out = f;
+  op->server = weft_server_retain(s);
+  weft__future_watch_op(&op->watch, op->future, forever_done, op);
+  *out = weft_future_retain(op->future);
   return 0;
 }
 
@@ -522,6 +530,7 @@ typedef struct create_op_s {
   weft_free_fn factory_free; /* NULL once a server owns the argument */
   weft_server_options_t opts;
   weft__resolve_t *resolve;
+  weft__op_watch_t watch;
 } create_op_t;
 
 static void release_server_value(void *p) {
@@ -556,7 +565,7 @@ static int create_op_new(weft_loop_t *loop, weft_protocol_factory_fn factory, vo
 
 /* Hands the future to the caller; from now on the op lives until the future is done. */
 static void create_publish(create_op_t *op, weft_future_t **out) {
-  weft__future_watch(op->future, create_done, op);
+  weft__future_watch_op(&op->watch, op->future, create_done, op);
   *out = weft_future_retain(op->future);
 }
 

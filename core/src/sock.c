@@ -338,6 +338,7 @@ typedef struct sop_s {
   int file_fd;
   int64_t offset, count;
   int fallback;
+  weft__op_watch_t watch;
 } sop_t;
 
 static void sop_unregister(sop_t *op) {
@@ -548,12 +549,10 @@ static int sop_own_buf(sop_t *op, size_t n, const void *data) {
 }
 
 static int sop_start(sop_t *op, weft_future_t **out) {
-  int rc = weft_future_add_done_callback(op->future, sop_done, op);
-  if (rc)
-    return sop_discard(op, rc);
+  weft__future_watch_op(&op->watch, op->future, sop_done, op);
   *out = weft_future_retain(op->future);
   if (!sop_try(op)) {
-    rc = add(op->loop, op->fd, op->writer, sop_ready, op, NULL);
+    int rc = add(op->loop, op->fd, op->writer, sop_ready, op, NULL);
     if (rc)
       sop_error(op, rc);
     else

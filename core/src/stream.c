@@ -1041,21 +1041,49 @@ int weft_stream_wait_closed_await(weft_stream_writer_t *w) {
 
 /* ---------------------------------------------------------------- open_connection */
 
-typedef struct open_op_s {
+/* An open or a start_tls: the caller's future (outer) over the core's (inner). It lives
+ * until the done callbacks of both have run, holding both futures, so that the loop's
+ * close, which calls the two callbacks itself, still finds them. */
+typedef struct stream_op_s {
   weft_future_t *outer;
   weft_future_t *inner;
   sconn_t *conn;
-} open_op_t;
+  int refs; /* one per done callback still due */
+  weft__op_watch_t inner_watch, outer_watch;
+} stream_op_t;
+
+static void stream_op_unref(stream_op_t *op) {
+  if (--op->refs > 0)
+    return;
+  weft_future_release(op->inner);
+  weft_future_release(op->outer);
+  free(op);
+}
+
+static void on_outer_done(weft_future_t *outer, void *arg) {
+  stream_op_t *op = arg;
+  if (weft_future_cancelled(outer))
+    weft_future_cancel(op->inner, NULL);
+  stream_op_unref(op);
+}
+
+static void stream_op_watch(stream_op_t *op, weft_future_cb on_inner) {
+  op->refs = 2;
+  weft__future_watch_op(&op->inner_watch, op->inner, on_inner, op);
+  weft__future_watch_op(&op->outer_watch, op->outer, on_outer_done, op);
+}
 
 static void release_writer_value(void *p) {
   weft_stream_writer_release(p);
 }
 
 static void on_inner_done(weft_future_t *inner, void *arg) {
-  open_op_t *op = arg;
+  stream_op_t *op = arg;
   sconn_t *c = op->conn;
-  int rc = weft_future_error(inner);
-  if (weft_future_done(op->outer)) {
+  /* Still pending, the open is being dropped by the loop's close, which completes nothing. */
+  int dropped = !weft_future_done(inner);
+  int rc = dropped ? WEFT_ECLOSED : weft_future_error(inner);
+  if (dropped || weft_future_done(op->outer)) {
     if (rc == 0 && c->transport)
       weft_transport_abort(c->transport); /* connected after the open was cancelled */
   } else {
@@ -1070,21 +1098,12 @@ static void on_inner_done(weft_future_t *inner, void *arg) {
     else
       weft_future_set_error(op->outer, rc, weft_future_error_message(inner), NULL, NULL);
   }
-  if (weft_future_error(inner) != 0) {
+  if (dropped || weft_future_error(inner) != 0) {
     /* No connection_made happened: the protocol's reference is still ours to drop. */
     conn_release(c);
   }
   conn_release(c); /* the open's own */
-  weft_future_release(op->inner);
-  weft_future_release(op->outer);
-  free(op);
-}
-
-static void on_outer_done(weft_future_t *outer, void *arg) {
-  weft_future_t *inner = arg;
-  if (weft_future_cancelled(outer))
-    weft_future_cancel(inner, NULL);
-  weft_future_release(inner);
+  stream_op_unref(op);
 }
 
 static int open_common(weft_loop_t *loop, const weft_stream_options_t *o, const char *host,
@@ -1095,7 +1114,7 @@ static int open_common(weft_loop_t *loop, const weft_stream_options_t *o, const 
       o && o->size >= offsetof(weft_stream_options_t, limit) + sizeof(size_t) ? o->limit : 0;
   const weft_connect_options_t *copts =
       o && o->size >= offsetof(weft_stream_options_t, connect) + sizeof(void *) ? o->connect : NULL;
-  open_op_t *op = calloc(1, sizeof(*op));
+  stream_op_t *op = calloc(1, sizeof(*op));
   if (!op)
     return WEFT_ENOMEM;
   int rc = conn_new(loop, limit, &op->conn);
@@ -1118,8 +1137,7 @@ static int open_common(weft_loop_t *loop, const weft_stream_options_t *o, const 
   }
   op->conn->refs++; /* the open's own, beside the protocol's */
   weft_future_retain(op->outer);
-  weft__future_watch(op->inner, on_inner_done, op);
-  weft__future_watch(op->outer, on_outer_done, weft_future_retain(op->inner));
+  stream_op_watch(op, on_inner_done);
   *out = op->outer;
   return 0;
 }
@@ -1182,15 +1200,12 @@ int weft_open_unix_connection_await(weft_loop_t *loop, const char *path, size_t 
 
 /* StreamWriter.start_tls: the connection's transport is upgraded in place, the reader and
  * writer go on over the TLS transport (the protocol stays this module's). */
-typedef struct tls_up_s {
-  sconn_t *conn;
-  weft_future_t *outer;
-} tls_up_t;
-
 static void on_tls_upgraded(weft_future_t *inner, void *arg) {
-  tls_up_t *up = arg;
+  stream_op_t *up = arg;
   sconn_t *c = up->conn;
-  int rc = weft_future_error(inner);
+  /* Still pending, the upgrade is being dropped by the loop's close: nothing completes. */
+  int done = weft_future_done(inner);
+  int rc = done ? weft_future_error(inner) : WEFT_ECLOSED;
   if (rc == 0) {
     const weft_value_t *v = NULL;
     weft_future_result(inner, &v);
@@ -1201,16 +1216,14 @@ static void on_tls_upgraded(weft_future_t *inner, void *arg) {
       c->reader->transport = t;
     if (!weft_future_done(up->outer))
       weft_future_set_result(up->outer, weft_value_none());
-  } else if (!weft_future_done(up->outer)) {
+  } else if (done && !weft_future_done(up->outer)) {
     if (rc == WEFT_ECANCELLED)
       weft_future_cancel(up->outer, NULL);
     else
       weft_future_set_error(up->outer, rc, weft_future_error_message(inner), NULL, NULL);
   }
   conn_release(c);
-  weft_future_release(inner);
-  weft_future_release(up->outer);
-  free(up);
+  stream_op_unref(up);
 }
 
 int weft_stream_start_tls(weft_stream_writer_t *w, const weft_tls_options_t *tls,
@@ -1220,7 +1233,7 @@ int weft_stream_start_tls(weft_stream_writer_t *w, const weft_tls_options_t *tls
   sconn_t *c = w->conn;
   if (c->lost || !c->transport)
     return WEFT_ECLOSED;
-  tls_up_t *up = calloc(1, sizeof(*up));
+  stream_op_t *up = calloc(1, sizeof(*up));
   if (!up)
     return WEFT_ENOMEM;
   int rc = weft_future_new(c->loop, &up->outer);
@@ -1228,9 +1241,8 @@ int weft_stream_start_tls(weft_stream_writer_t *w, const weft_tls_options_t *tls
     free(up);
     return rc;
   }
-  weft_future_t *inner;
   /* asyncio: the side is the server's when the connection came from start_server. */
-  rc = weft_start_tls(c->transport, &stream_protocol, c, tls, c->server_side, &inner);
+  rc = weft_start_tls(c->transport, &stream_protocol, c, tls, c->server_side, &up->inner);
   if (rc) {
     weft_future_release(up->outer);
     free(up);
@@ -1243,8 +1255,7 @@ int weft_stream_start_tls(weft_stream_writer_t *w, const weft_tls_options_t *tls
   up->conn = c;
   c->refs++;
   weft_future_retain(up->outer);
-  weft__future_watch(inner, on_tls_upgraded, up);
-  weft__future_watch(up->outer, on_outer_done, weft_future_retain(inner));
+  stream_op_watch(up, on_tls_upgraded);
   *out = up->outer;
   return 0;
 }

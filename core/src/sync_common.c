@@ -99,6 +99,11 @@ void weft__waiter_unref(weft__waiter_t *w) {
 
 static void waiter_done_cb(weft_future_t *future, void *arg) {
   weft__waiter_t *w = arg;
+  if (!weft_future_done(future)) {
+    /* The loop's close: the wait ends with nothing granted, and leaves the line. */
+    w->settled = 1;
+    weft__wlist_unlink(&w->prim->waiters, &w->node);
+  }
   weft__waiter_settle(w);
   weft__waiter_unref(w);
 }
@@ -112,12 +117,7 @@ int weft__waiter_new(weft__prim_t *p, weft__waiter_t **out) {
     free(w);
     return rc;
   }
-  rc = weft_future_add_done_callback(w->fut, waiter_done_cb, w);
-  if (rc != 0) {
-    weft_future_release(w->fut);
-    free(w);
-    return rc;
-  }
+  weft__future_watch_op(&w->watch, w->fut, waiter_done_cb, w);
   w->prim = p;
   w->refs = 2;
   weft__prim_ref(p);

@@ -3,6 +3,7 @@
 #ifndef WEFT_SYNC_INTERNAL_H
 #define WEFT_SYNC_INTERNAL_H
 
+#include "internal.h"
 #include "weft.h"
 
 /* internal.h's: completes a future and calls its done callbacks at once. */
@@ -81,6 +82,7 @@ typedef struct weft__waiter_s {
   weft__prim_t *prim;
   int refs; /* the done callback and whoever started the wait */
   int settled;
+  weft__op_watch_t watch; /* the done callback's */
 } weft__waiter_t;
 
 void weft__prim_ref(weft__prim_t *p);

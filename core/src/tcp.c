@@ -20,6 +20,7 @@ typedef struct connect_op_s {
   int pending_lookups;
   weft__he_t *he;
   int want_socket; /* weft_connect_socket: the result is the descriptor, not a transport */
+  weft__op_watch_t watch;
 } connect_op_t;
 
 static void op_fail(connect_op_t *op, int error, const char *message) {
@@ -194,7 +195,7 @@ static int op_new(weft_loop_t *loop, const weft_protocol_t *protocol, void *arg,
 
 /* Hands the future to the caller; from now on the op lives until the future is done. */
 static void op_publish(connect_op_t *op, weft_future_t **out) {
-  weft__future_watch(op->future, op_done, op);
+  weft__future_watch_op(&op->watch, op->future, op_done, op);
   *out = weft_future_retain(op->future);
 }
 

@@ -63,8 +63,9 @@ struct weft__tls_layer_s {
   tls_server_t *server;  /* servers: makes the protocol after the handshake */
   weft_future_t *waiter; /* connect / start_tls: completes with the app transport */
   weft_future_t *inner;  /* connect: the byte transport's connect future */
-  int upgrade;           /* start_tls: no connection_made; failures reach proto via raw */
-  int inherit_wpause;    /* start_tls: raw had paused the protocol's writing */
+  weft__op_watch_t inner_watch, waiter_watch; /* each holds a reference */
+  int upgrade;        /* start_tls: no connection_made; failures reach proto via raw */
+  int inherit_wpause; /* start_tls: raw had paused the protocol's writing */
   weft_handle_t *hs_timer, *sd_timer;
   int attached, raw_lost;
   int handshook;  /* the handshake completed */
@@ -871,7 +872,8 @@ static void on_waiter_done(weft_future_t *f, void *arg) {
 
 static void on_inner_done(weft_future_t *f, void *arg) {
   layer_t *L = arg;
-  int rc = weft_future_error(f);
+  /* Still pending, the connect is being dropped by the loop's close, which completes nothing. */
+  int rc = weft_future_done(f) ? weft_future_error(f) : 0;
   if (rc && L->waiter && !weft_future_done(L->waiter)) {
     if (rc == WEFT_ECANCELLED)
       weft_future_cancel(L->waiter, NULL);
@@ -918,9 +920,9 @@ int weft__tls_layer_new(weft_loop_t *loop, const weft_protocol_t *protocol, void
 
 void weft__tls_layer_connect(layer_t *L, weft_future_t *inner, weft_future_t **out) {
   L->inner = inner;
-  weft__future_watch(inner, on_inner_done, L); /* keeps the first reference */
+  weft__future_watch_op(&L->inner_watch, inner, on_inner_done, L); /* the first reference */
   L->refs++;
-  weft__future_watch(L->waiter, on_waiter_done, L);
+  weft__future_watch_op(&L->waiter_watch, L->waiter, on_waiter_done, L);
   *out = weft_future_retain(L->waiter);
 }
 
@@ -966,7 +968,7 @@ int weft_start_tls(weft_transport_t *raw, const weft_protocol_t *protocol, void 
   weft__transport_let_go_arg(raw);
   weft__transport_set_protocol(raw, &raw_protocol, L);
   L->refs++;
-  weft__future_watch(L->waiter, on_waiter_done, L);
+  weft__future_watch_op(&L->waiter_watch, L->waiter, on_waiter_done, L);
   *out = weft_future_retain(L->waiter);
   start_handshake(L);
   sync_raw_reading(L);

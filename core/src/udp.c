@@ -295,6 +295,7 @@ typedef struct dg_op_s {
   weft__resolve_t *resolve;
   struct addrinfo *local_res, *remote_res; /* each address list, once resolved */
   int stage;                               /* 0: resolving the local address, 1: the remote one */
+  weft__op_watch_t watch;
 } dg_op_t;
 
 static void dg_fail(dg_op_t *op, int rc, const char *msg) {
@@ -468,7 +469,7 @@ int weft_create_datagram_endpoint(weft_loop_t *loop, const weft_protocol_t *prot
   op->local_host = op->o.local_host ? strdup(op->o.local_host) : NULL;
   op->remote_host = op->o.remote_host ? strdup(op->o.remote_host) : NULL;
   op->o.local_host = op->o.remote_host = NULL;
-  weft__future_watch(op->future, dg_done, op);
+  weft__future_watch_op(&op->watch, op->future, dg_done, op);
   *out = weft_future_retain(op->future);
   dg_step(op);
   return 0;

@@ -1,0 +1,433 @@
+/* weft_loop_close with an operation still under way: a connect (plain, TLS, TLS over a
+ * descriptor), a datagram endpoint or a server being created, a getaddrinfo. The close
+ * finishes each one: everything it holds is freed (valgrind and ASan see any leak), the
+ * caller's argument is let go of once, and no protocol callback runs. */
+#include "net_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <uv.h>
+
+typedef struct calls_s {
+  int made, lost, freed;
+} calls_t;
+
+static void on_made(weft_transport_t *t, void *arg) {
+  (void)t;
+  ((calls_t *)arg)->made++;
+}
+
+static void on_lost(weft_transport_t *t, int error, void *arg) {
+  (void)t;
+  (void)error;
+  ((calls_t *)arg)->lost++;
+}
+
+static void on_free(void *arg) {
+  ((calls_t *)arg)->freed++;
+}
+
+static weft_protocol_t counting_protocol(void) {
+  return (weft_protocol_t){.size = sizeof(weft_protocol_t),
+                           .connection_made = on_made,
+                           .connection_lost = on_lost,
+                           .arg_free = on_free};
+}
+
+/* A listening socket on 127.0.0.1 that nobody accepts from: connects to it succeed (the
+ * kernel completes them), and a TLS handshake over them never ends. */
+static int listener(int *port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  ASSERT_TRUE(fd >= 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  ASSERT_EQ(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  ASSERT_EQ(listen(fd, 16), 0);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
+/* Runs the loop without blocking until `fd` has bytes to read (the TLS ClientHello), and
+ * returns 1, or 0 if none came within the bound or the connect `f` failed first (the
+ * allocation-failure sweep makes it). */
+static int run_until_readable(weft_loop_t *loop, weft_future_t *f, int fd) {
+  for (int i = 0; i < 1000 && !weft_future_done(f); i++) {
+    weft_loop_run_once(loop, 1);
+    if (poll(&(struct pollfd){.fd = fd, .events = POLLIN}, 1, 10) > 0)
+      return 1;
+  }
+  return 0;
+}
+
+/* The loop closes, then the caller's future: the connection was never made (a TLS one's
+ * future may fail with its byte transport's close), the protocol was never called and its
+ * argument was let go of exactly once. */
+static void close_and_check(weft_loop_t *loop, weft_future_t *f, const calls_t *calls) {
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_TRUE(!weft_future_done(f) || weft_future_error(f) != 0);
+  ASSERT_EQ(calls->made, 0);
+  ASSERT_EQ(calls->lost, 0);
+  ASSERT_EQ(calls->freed, 1);
+  weft_future_release(f);
+  weft_loop_release(loop);
+}
+
+static void connect_then_close(const char *host, int iterations) {
+  int port;
+  int lfd = listener(&port);
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  calls_t calls = {0};
+  weft_protocol_t proto = counting_protocol();
+  weft_future_t *f;
+  ASSERT_OK(weft_create_connection(loop, &proto, &calls, host, port, NULL, &f));
+  spin(loop, iterations);
+  if (iterations > 0 && weft_future_done(f)) {
+    /* Connected already: the transport is the close's to abort, as any open one. */
+    ASSERT_OK(weft_loop_close(loop));
+    ASSERT_EQ(calls.freed, 1);
+    weft_future_release(f);
+    weft_loop_release(loop);
+  } else {
+    close_and_check(loop, f, &calls);
+  }
+  close(lfd);
+}
+
+/* Before its first iteration the lookup's answer (numeric: a completed future) is still
+ * in the ready queue, or (a name) in the thread pool. */
+WEFT_TEST(connect_before_its_first_iteration) {
+  connect_then_close("127.0.0.1", 0);
+  connect_then_close("localhost", 0);
+}
+
+/* After one iteration the race is under way: an attempt's socket is connecting. */
+WEFT_TEST(connect_after_its_first_iteration) {
+  connect_then_close("127.0.0.1", 1);
+  connect_then_close("127.0.0.1", 2);
+}
+
+static weft_connect_options_t tls_connect_options(weft_tls_options_t *tls) {
+  weft_tls_context_t *ctx;
+  ASSERT_OK(weft_tls_context_new(WEFT_TLS_CLIENT, &ctx));
+  weft_tls_options_init(tls);
+  tls->context = ctx;
+  tls->server_hostname = "localhost";
+  weft_connect_options_t o;
+  weft_connect_options_init(&o);
+  o.tls = tls;
+  return o;
+}
+
+/* A TLS connect closed before its first iteration, after the TCP connect, and once its
+ * ClientHello reached a peer that never answers. */
+WEFT_TEST(tls_connect_during_the_handshake) {
+  for (int stage = 0; stage < 3; stage++) {
+    int port;
+    int lfd = listener(&port);
+    weft_loop_t *loop;
+    ASSERT_OK(weft_loop_new(&loop));
+    weft_tls_options_t tls;
+    weft_connect_options_t o = tls_connect_options(&tls);
+    calls_t calls = {0};
+    weft_protocol_t proto = counting_protocol();
+    weft_future_t *f;
+    ASSERT_OK(weft_create_connection(loop, &proto, &calls, "127.0.0.1", port, &o, &f));
+    weft_tls_context_release(tls.context);
+    int peer = -1;
+    if (stage == 1)
+      spin(loop, 2);
+    if (stage == 2) {
+      for (int i = 0; i < 1000 && peer < 0 && !weft_future_done(f); i++) {
+        weft_loop_run_once(loop, 1);
+        if (poll(&(struct pollfd){.fd = lfd, .events = POLLIN}, 1, 10) > 0)
+          peer = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+      }
+      ASSERT_TRUE(peer >= 0 || weft_future_done(f));
+      ASSERT_TRUE(peer < 0 || run_until_readable(loop, f, peer) || weft_future_done(f));
+    }
+    close_and_check(loop, f, &calls);
+    if (peer >= 0)
+      close(peer);
+    close(lfd);
+  }
+}
+
+/* TLS over a connected descriptor, closed before its first iteration and once the
+ * ClientHello reached the other end. */
+WEFT_TEST(tls_over_a_descriptor_during_the_handshake) {
+  for (int stage = 0; stage < 2; stage++) {
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    weft_loop_t *loop;
+    ASSERT_OK(weft_loop_new(&loop));
+    weft_tls_options_t tls;
+    weft_connect_options_t o = tls_connect_options(&tls);
+    calls_t calls = {0};
+    weft_protocol_t proto = counting_protocol();
+    weft_future_t *f;
+    ASSERT_OK(weft_create_unix_connection_fd(loop, &proto, &calls, sv[0], &o, &f));
+    weft_tls_context_release(tls.context);
+    if (stage == 1)
+      ASSERT_TRUE(run_until_readable(loop, f, sv[1]) || weft_future_done(f));
+    close_and_check(loop, f, &calls);
+    close(sv[1]);
+  }
+}
+
+/* An endpoint being created, closed before and after its first iterations. */
+WEFT_TEST(create_datagram_endpoint_in_progress) {
+  for (int iterations = 0; iterations < 3; iterations++) {
+    weft_loop_t *loop;
+    ASSERT_OK(weft_loop_new(&loop));
+    weft_datagram_options_t o;
+    weft_datagram_options_init(&o);
+    o.local_host = "127.0.0.1";
+    o.remote_host = "127.0.0.1";
+    o.remote_port = 9;
+    calls_t calls = {0};
+    weft_protocol_t proto = counting_protocol();
+    weft_future_t *f;
+    ASSERT_OK(weft_create_datagram_endpoint(loop, &proto, &calls, &o, &f));
+    spin(loop, iterations);
+    if (weft_future_done(f)) {
+      ASSERT_OK(weft_loop_close(loop));
+      ASSERT_EQ(calls.freed, 1);
+      weft_future_release(f);
+      weft_loop_release(loop);
+    } else {
+      close_and_check(loop, f, &calls);
+    }
+  }
+}
+
+static int refuse(void *arg, weft_protocol_t *proto, void **arg_out) {
+  (void)arg;
+  (void)proto;
+  (void)arg_out;
+  return WEFT_ECONNREFUSED;
+}
+
+/* A server being created, closed before and after its first iterations: the factory's
+ * argument is let go of once whichever way. */
+WEFT_TEST(create_server_in_progress) {
+  for (int iterations = 0; iterations < 3; iterations++) {
+    weft_loop_t *loop;
+    ASSERT_OK(weft_loop_new(&loop));
+    calls_t calls = {0};
+    weft_future_t *f;
+    ASSERT_OK(weft_create_server(loop, refuse, &calls, on_free, "127.0.0.1", 0, NULL, &f));
+    spin(loop, iterations);
+    ASSERT_OK(weft_loop_close(loop));
+    ASSERT_EQ(calls.freed, 1);
+    weft_future_release(f);
+    weft_loop_release(loop);
+  }
+}
+
+/* A numeric lookup, answered without the thread pool but not yet delivered. */
+WEFT_TEST(getaddrinfo_pending) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_future_t *f;
+  ASSERT_OK(weft_getaddrinfo(loop, "127.0.0.1", "80", AF_INET, SOCK_STREAM, 0, 0, &f));
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_TRUE(!weft_future_done(f));
+  weft_future_release(f);
+  weft_loop_release(loop);
+}
+
+typedef struct blocker_s {
+  uv_work_t work;
+  uv_sem_t started, release;
+} blocker_t;
+
+static void blocker_work(uv_work_t *w) {
+  blocker_t *b = w->data;
+  uv_sem_post(&b->started);
+  uv_sem_wait(&b->release);
+}
+
+static void blocker_after(uv_work_t *w, int status) {
+  (void)w;
+  (void)status;
+}
+
+/* A lookup in the thread pool, queued behind other work when the close begins: the close
+ * finds it still queued (and cancels it) or taken by the worker (and waits for it); either
+ * way nothing is touched after it is freed. */
+WEFT_TEST(getaddrinfo_in_the_thread_pool) {
+  setenv("UV_THREADPOOL_SIZE", "1", 1); /* read when the pool first starts, below */
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  blocker_t b = {.work.data = &b};
+  ASSERT_EQ(uv_sem_init(&b.started, 0), 0);
+  ASSERT_EQ(uv_sem_init(&b.release, 0), 0);
+  ASSERT_EQ(uv_queue_work(weft_loop_uv(loop), &b.work, blocker_work, blocker_after), 0);
+  uv_sem_wait(&b.started);
+  weft_future_t *f = NULL, *g = NULL;
+  int rc = weft_getaddrinfo(loop, "localhost", "80", 0, SOCK_STREAM, 0, 0, &f);
+  int rc2 = weft_getaddrinfo(loop, "localhost", NULL, 0, SOCK_STREAM, 0, 0, &g);
+  uv_sem_post(&b.release); /* first: a failed assertion's exit waits for the pool */
+  ASSERT_OK(rc);
+  ASSERT_OK(rc2);
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_TRUE(!weft_future_done(f));
+  weft_future_release(f);
+  weft_future_release(g);
+  weft_loop_release(loop);
+  uv_sem_destroy(&b.started);
+  uv_sem_destroy(&b.release);
+}
+
+/* serve_forever's future, pending while the server serves. */
+WEFT_TEST(serve_forever_pending) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  calls_t calls = {0};
+  weft_future_t *c;
+  ASSERT_OK(weft_create_server(loop, refuse, &calls, on_free, "127.0.0.1", 0, NULL, &c));
+  weft_server_t *s = await_server(loop, c, NULL);
+  ASSERT_TRUE(s != NULL);
+  weft_future_t *f;
+  ASSERT_OK(weft_server_serve_forever(s, &f));
+  weft_server_release(s);
+  spin(loop, 1);
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_TRUE(!weft_future_done(f));
+  ASSERT_EQ(calls.freed, 1);
+  weft_future_release(f);
+  weft_loop_release(loop);
+}
+
+/* A sock_recv waiting for a descriptor to be readable. */
+WEFT_TEST(sock_recv_waiting) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_future_t *f;
+  ASSERT_OK(weft_sock_recv(loop, sv[0], 16, &f));
+  spin(loop, 1);
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_TRUE(!weft_future_done(f));
+  weft_future_release(f);
+  weft_loop_release(loop);
+  close(sv[0]);
+  close(sv[1]);
+}
+
+/* open_connection (streams over a connect), closed before and after its first iterations. */
+WEFT_TEST(open_connection_in_progress) {
+  for (int iterations = 0; iterations < 3; iterations++) {
+    int port;
+    int lfd = listener(&port);
+    weft_loop_t *loop;
+    ASSERT_OK(weft_loop_new(&loop));
+    weft_future_t *f;
+    ASSERT_OK(weft_open_connection(loop, "127.0.0.1", port, NULL, &f));
+    spin(loop, iterations);
+    ASSERT_OK(weft_loop_close(loop));
+    weft_future_release(f);
+    weft_loop_release(loop);
+    close(lfd);
+  }
+}
+
+/* StreamWriter.start_tls, closed right after the call and once the ClientHello reached a
+ * peer that never answers. */
+WEFT_TEST(stream_start_tls_during_the_handshake) {
+  for (int stage = 0; stage < 2; stage++) {
+    int port;
+    int lfd = listener(&port);
+    weft_loop_t *loop;
+    ASSERT_OK(weft_loop_new(&loop));
+    weft_future_t *opened;
+    ASSERT_OK(weft_open_connection(loop, "127.0.0.1", port, NULL, &opened));
+    weft_stream_writer_t *w = await_ptr(loop, opened, NULL);
+    ASSERT_TRUE(w != NULL);
+    ASSERT_EQ(poll(&(struct pollfd){.fd = lfd, .events = POLLIN}, 1, 10000), 1);
+    int peer = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    ASSERT_TRUE(peer >= 0);
+    weft_tls_options_t tls;
+    (void)tls_connect_options(&tls);
+    weft_future_t *f;
+    ASSERT_OK(weft_stream_start_tls(w, &tls, &f));
+    weft_tls_context_release(tls.context);
+    weft_future_release(opened); /* the writer with it: the upgrade holds the connection */
+    if (stage == 1)
+      ASSERT_TRUE(run_until_readable(loop, f, peer) || weft_future_done(f));
+    ASSERT_OK(weft_loop_close(loop));
+    ASSERT_TRUE(!weft_future_done(f) || weft_future_error(f) != 0);
+    weft_future_release(f);
+    weft_loop_release(loop);
+    close(peer);
+    close(lfd);
+  }
+}
+
+/* Waiters of the synchronisation primitives: a second acquire of a lock and an event wait.
+ * The close takes them out of their primitive's line, so the primitive, kept beyond the
+ * loop, never reaches them again (unlock and set would wake the first in line). */
+WEFT_TEST(lock_and_event_waiters) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_lock_t *lock;
+  ASSERT_OK(weft_lock_new(loop, &lock));
+  weft_future_t *held, *f, *g;
+  ASSERT_OK(weft_lock_acquire(lock, &held));
+  ASSERT_TRUE(weft_future_done(held));
+  ASSERT_OK(weft_lock_acquire(lock, &f));
+  weft_event_t *event;
+  ASSERT_OK(weft_event_new(loop, &event));
+  ASSERT_OK(weft_event_wait(event, &g));
+  spin(loop, 1);
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_TRUE(!weft_future_done(f));
+  ASSERT_TRUE(!weft_future_done(g));
+  weft_lock_unlock(lock);
+  weft_event_set(event);
+  ASSERT_TRUE(!weft_future_done(f));
+  ASSERT_TRUE(!weft_future_done(g));
+  weft_future_release(held);
+  weft_future_release(f);
+  weft_future_release(g);
+  weft_lock_release(lock);
+  weft_event_release(event);
+  weft_loop_release(loop);
+}
+
+static void count_item(void *p) {
+  (*(int *)p)++;
+}
+
+/* A get waiting on an empty queue and a put waiting on a full one: the close takes both out
+ * of their line and frees the item the put still held, once. */
+WEFT_TEST(queue_get_and_put_waiting) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_queue_t *empty, *full;
+  ASSERT_OK(weft_queue_new(loop, WEFT_QUEUE_FIFO, 0, &empty));
+  ASSERT_OK(weft_queue_new(loop, WEFT_QUEUE_FIFO, 1, &full));
+  int queued = 0, waiting = 0;
+  ASSERT_OK(weft_queue_put_nowait(full, weft_value_pointer(&queued, count_item)));
+  weft_future_t *get, *put;
+  ASSERT_OK(weft_queue_get(empty, &get));
+  ASSERT_OK(weft_queue_put(full, weft_value_pointer(&waiting, count_item), &put));
+  spin(loop, 1);
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_TRUE(!weft_future_done(get));
+  ASSERT_TRUE(!weft_future_done(put));
+  ASSERT_EQ(waiting, 1);
+  ASSERT_EQ(queued, 0);
+  weft_future_release(get);
+  weft_future_release(put);
+  weft_queue_release(empty);
+  weft_queue_release(full);
+  ASSERT_EQ(queued, 1);
+  weft_loop_release(loop);
+}
