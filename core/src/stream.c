@@ -184,7 +184,7 @@ static int read_head(weft_stream_reader_t *r, rop_t *op, size_t n) {
   char *rest = NULL;
   size_t tail = r->len - n;
   if (tail) {
-    rest = malloc(tail);
+    rest = malloc(tail + 1); /* + 1: the next read may take it whole, NUL included */
     if (!rest)
       return 0; /* the copying path may still manage with less */
     memcpy(rest, r->buf + n, tail);
@@ -198,7 +198,8 @@ static int read_head(weft_stream_reader_t *r, rop_t *op, size_t n) {
   }
   data[n] = '\0'; /* as weft_value_bytes leaves it */
   r->buf = rest;
-  r->len = r->cap = tail;
+  r->len = tail;
+  r->cap = tail ? tail + 1 : 0;
   weft_value_t v = weft_value_none();
   v.type = WEFT_VALUE_BYTES;
   v.ptr = data;
