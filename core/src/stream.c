@@ -169,31 +169,41 @@ static void op_complete(weft_stream_reader_t *r, rop_t *op, int rc, const char *
     op_free(op);
 }
 
-/* A read whose bytes are everything buffered, from the buffer's start, and go to a value:
- * the value takes the buffer itself, which the next data replaces, instead of a copy (a
- * message longer than one transport read had its tail copied twice). Returns 0, having
- * done nothing, when that does not apply. */
-static int read_whole_buffer(weft_stream_reader_t *r, rop_t *op) {
-  if (op->into || r->off != 0 || r->len == 0 || r->cap <= r->len)
+/* A result made of the buffer's first n bytes, going to a value: when n is at least what
+ * would be left after it, the value takes the buffer itself and only what follows is
+ * copied into a new buffer (nothing, when the result is everything buffered). The bytes the
+ * transport read straight into the buffer (sp_read_into) then become the value with no copy;
+ * a message longer than one transport read no longer has its tail copied twice. Returns 0,
+ * having done nothing, when that does not apply. */
+static int read_head(weft_stream_reader_t *r, rop_t *op, size_t n) {
+  if (op->into || r->off != 0 || n == 0 || n > r->len || r->len - n > n || r->cap <= n)
     return 0;
   int to_future = !op->out && op->future && !weft_future_done(op->future);
   if (!op->out && !to_future)
     return 0;
+  char *rest = NULL;
+  size_t tail = r->len - n;
+  if (tail) {
+    rest = malloc(tail + 1); /* + 1: the next read may take it whole, NUL included */
+    if (!rest)
+      return 0; /* the copying path may still manage with less */
+    memcpy(rest, r->buf + n, tail);
+  }
   char *data = r->buf;
-  size_t len = r->len;
   /* The value is freed with the read: it should not hold twice its bytes. */
-  if (r->cap > 2 * (len + 1)) {
-    char *shrunk = realloc(data, len + 1);
+  if (r->cap > 2 * (n + 1)) {
+    char *shrunk = realloc(data, n + 1);
     if (shrunk)
       data = shrunk;
   }
-  data[len] = '\0'; /* as weft_value_bytes leaves it */
-  r->buf = NULL;
-  r->len = r->cap = 0;
+  data[n] = '\0'; /* as weft_value_bytes leaves it */
+  r->buf = rest;
+  r->len = tail;
+  r->cap = tail ? tail + 1 : 0;
   weft_value_t v = weft_value_none();
   v.type = WEFT_VALUE_BYTES;
   v.ptr = data;
-  v.len = len;
+  v.len = n;
   op->done = 1;
   op->rc = 0;
   if (r->waiter == op)
@@ -225,9 +235,9 @@ static int try_op(weft_stream_reader_t *r, rop_t *op) {
       op_complete(r, op, 0, "", 0, 0, NULL);
       return 1;
     }
-    if (op->n >= r->len && read_whole_buffer(r, op))
-      return 1;
     size_t n = op->n < r->len ? op->n : r->len;
+    if (read_head(r, op, n))
+      return 1;
     op_complete(r, op, 0, bdata(r), n, 0, NULL);
     consume(r, n);
     return 1;
@@ -249,6 +259,8 @@ static int try_op(weft_stream_reader_t *r, rop_t *op) {
   case OP_EXACT: {
     if (r->len >= op->n) {
       size_t n = op->n; /* op_complete may free the op */
+      if (read_head(r, op, n))
+        return 1;
       op_complete(r, op, 0, bdata(r), n, 0, NULL);
       consume(r, n);
       return 1;
@@ -301,6 +313,8 @@ static int try_op(weft_stream_reader_t *r, rop_t *op) {
           }
           return 1;
         }
+        if (read_head(r, op, mend))
+          return 1;
         op_complete(r, op, 0, bdata(r), mend, 0, NULL);
         consume(r, mend);
         return 1;
@@ -351,6 +365,63 @@ static void wake(weft_stream_reader_t *r) {
   try_op(r, op);
 }
 
+/* Room for `size` bytes (and the NUL a value keeps) after what is buffered, for the
+ * transport to read into: the buffer grows as appending would make it, without the copy.
+ * NULL when there is no such room to give (EOF or an error set: nothing more is kept). */
+static void *reader_room(weft_stream_reader_t *r, size_t size) {
+  if (r->eof || r->error || size == 0 || size > SIZE_MAX - 1 - r->len)
+    return NULL;
+  size_t need = r->len + size + 1;
+  if (r->off + need > r->cap) {
+    if (r->len == 0) {
+      /* Nothing to keep: a fresh block of the size, which a read may then take whole. */
+      r->off = 0;
+      if (need > r->cap) {
+        char *nb = malloc(need);
+        if (!nb)
+          return NULL;
+        free(r->buf);
+        r->buf = nb;
+        r->cap = need;
+      }
+    } else {
+      if (r->off > 0) {
+        memmove(r->buf, r->buf + r->off, r->len);
+        r->off = 0;
+      }
+      if (need > r->cap) {
+        char *nb = realloc(r->buf, need);
+        if (!nb)
+          return NULL;
+        r->buf = nb;
+        r->cap = need;
+      }
+    }
+  }
+  return r->buf + r->off + r->len;
+}
+
+/* 1 when `data` lies in the room after the buffered bytes: reader_room gave it and the
+ * transport read into it, so the bytes are in place already. */
+static int fed_in_place(const weft_stream_reader_t *r, const char *data, size_t len) {
+  return r->buf && data == r->buf + r->off + r->len && len <= r->cap - r->off - r->len;
+}
+
+/* After data was added to the buffer: wake the parked op, pause past the limit. */
+static void fed(weft_stream_reader_t *r) {
+  wake(r);
+  /* An op still parked needs more than is buffered: asyncio would pause here, but its
+   * waiting coroutine resumes reading as soon as it runs (_wait_for_data). A parked op here
+   * never goes back through op_start, so it is not paused at all; pausing left a
+   * readexactly(n > 2 * limit) waiting forever. */
+  if (r->transport && !r->paused && !r->waiter && r->len > 2 * r->limit) {
+    if (weft_transport_pause_reading(r->transport) == 0)
+      r->paused = 1;
+    else
+      r->transport = NULL; /* cannot pause: stop trying, as asyncio */
+  }
+}
+
 int weft_stream_feed_data(weft_stream_reader_t *r, const void *data, size_t len) {
   if (!r || (len && !data))
     return WEFT_EINVAL;
@@ -378,17 +449,7 @@ int weft_stream_feed_data(weft_stream_reader_t *r, const void *data, size_t len)
     weft_stream_set_error(r, WEFT_ENOMEM);
     return WEFT_ENOMEM;
   }
-  wake(r);
-  /* An op still parked needs more than is buffered: asyncio would pause here, but its
-   * waiting coroutine resumes reading as soon as it runs (_wait_for_data). A parked op here
-   * never goes back through op_start, so it is not paused at all; pausing left a
-   * readexactly(n > 2 * limit) waiting forever. */
-  if (r->transport && !r->paused && !r->waiter && r->len > 2 * r->limit) {
-    if (weft_transport_pause_reading(r->transport) == 0)
-      r->paused = 1;
-    else
-      r->transport = NULL; /* cannot pause: stop trying, as asyncio */
-  }
+  fed(r);
   return 0;
 }
 
@@ -781,9 +842,23 @@ static void sp_made(weft_transport_t *t, void *arg) {
   c->conf = NULL;
 }
 
+/* The transport reads into the reader's buffer when it knows how much is coming (after
+ * large reads; a layer's plaintext): a parked read then takes those very bytes as its
+ * value (read_head), with no copy from the transport's read buffer. */
+static void *sp_read_into(weft_transport_t *t, size_t size, void *arg) {
+  (void)t;
+  return reader_room(((sconn_t *)arg)->reader, size);
+}
+
 static void sp_data(weft_transport_t *t, const char *data, size_t len, void *arg) {
   sconn_t *c = arg;
-  if (weft_stream_feed_data(c->reader, data, len) != 0)
+  weft_stream_reader_t *r = c->reader;
+  if (len && fed_in_place(r, data, len)) {
+    r->len += len;
+    fed(r);
+    return;
+  }
+  if (weft_stream_feed_data(r, data, len) != 0)
     weft_transport_abort(t); /* the reader failed (out of memory): the connection ends */
 }
 
@@ -857,6 +932,7 @@ static const weft_protocol_t stream_protocol = {
     .pause_writing = sp_pause,
     .resume_writing = sp_resume,
     .datagram_received = weft__core_protocol, /* runs inline on a task's stack */
+    .read_into = sp_read_into,
 };
 
 void weft__stream_reader_attach(weft_stream_reader_t *r, weft_transport_t *t) {
