@@ -54,7 +54,15 @@ func RunTaskGroup(ctx context.Context, body func(ctx context.Context, g *TaskGro
 		return err
 	}
 	bodyErr, panicked, value := callBody(bodyCtx, g, body)
-	err = g.exit(sc, bodyErr, sc.delivered.Load())
+	// A body that ends with a cancellation has taken those delivered so far. One that ends
+	// otherwise while its context was cancelled (it did not look, or returned first) leaves
+	// them to the exit: asyncio delivers a cancellation that comes while the coroutine runs
+	// at its next await, which is __aexit__'s, and the group then cancels its children.
+	var seen int32
+	if errorCode(bodyErr) == int(raw.WEFT_ECANCELLED) {
+		seen = sc.delivered.Load()
+	}
+	err = g.exit(sc, bodyErr, seen)
 	if panicked {
 		panic(value)
 	}
@@ -78,8 +86,8 @@ var errBodyPanicked = errors.New("weft: the TaskGroup's body panicked")
 // while it waits reaches the group's scope, which cancels that future: to the core that is
 // the parent's cancellation while it waits (asyncio's __aexit__ catching CancelledError),
 // so it cancels the children, and the future still completes only once they are done.
-// seen is how many cancellations had reached the scope when the body returned: one that
-// came later came while the group was exiting.
+// seen is how many cancellations the body took: any other reached the scope while the
+// group was exiting, or before without the body ending on it.
 func (g *TaskGroup) exit(sc *scope, bodyErr error, seen int32) error {
 	l, ts := g.l, g.ts
 	bodyRC := errorCode(bodyErr)

@@ -204,6 +204,36 @@ func TestTaskGroupCancelledWhileWaiting(t *testing.T) {
 	}
 }
 
+// A cancellation that reaches the body while it runs and that the body does not end with
+// (it returns nil) cancels the children at the group's exit, as asyncio delivers one that
+// comes while the coroutine runs at __aexit__'s await.
+func TestTaskGroupCancelledDuringTheBodyWhichReturnsNil(t *testing.T) {
+	l := newLoop(t)
+	var childErr, groupErr error
+	started := make(chan struct{})
+	task, _ := l.Spawn("parent", func(ctx context.Context) (any, error) {
+		groupErr = RunTaskGroup(ctx, func(ctx context.Context, g *TaskGroup) error {
+			_, err := g.Spawn("", func(ctx context.Context) (any, error) {
+				childErr = l.Sleep(ctx, time.Hour)
+				return nil, childErr
+			})
+			close(started)
+			<-ctx.Done()
+			return err
+		})
+		return nil, groupErr
+	})
+	<-started
+	task.Cancel()
+	// Bounded, so that a group still waiting for its child fails here instead of hanging.
+	wait, stop := context.WithTimeout(context.Background(), time.Minute)
+	defer stop()
+	_, err := task.Await(wait)
+	if !errors.Is(err, ErrCancelled) || !errors.Is(groupErr, ErrCancelled) || !errors.Is(childErr, context.Canceled) {
+		t.Fatalf("task %v, group %v, child %v", err, groupErr, childErr)
+	}
+}
+
 // TaskGroup.Cancel stops the children and the body; the group ends without an error.
 func TestTaskGroupCancel(t *testing.T) {
 	l := newLoop(t)
