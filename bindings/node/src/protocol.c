@@ -354,9 +354,11 @@ static void on_made(weft_transport_t *t, void *arg) {
  * each a Buffer over its own part, as Buffer.allocUnsafe pools small Buffers: one
  * ArrayBuffer per many reads instead of one allocation, backing store and prototype change
  * per read (the Buffers that Node-API makes). A retained small Buffer keeps at most one
- * pool alive. */
+ * pool alive. Each new pool costs kernel time that instruction counts do not show, so
+ * reads above 8 KiB, which would fill one in a few reads, get a Buffer of their own
+ * (docs/benchmarks.md, "The read pool's limit"). */
 #define READ_POOL_SIZE (64 * 1024)
-#define READ_POOL_MAX (16 * 1024)
+#define READ_POOL_MAX (8 * 1024)
 
 /* The pool with room for len bytes, at *base; NULL when len does not go in a pool. */
 static napi_value read_pool(wn_state_t *st, size_t len, char **base) {
