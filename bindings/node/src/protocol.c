@@ -355,10 +355,10 @@ static void on_made(weft_transport_t *t, void *arg) {
  * ArrayBuffer per many reads instead of one allocation, backing store and prototype change
  * per read (the Buffers that Node-API makes). A retained small Buffer keeps at most one
  * pool alive. Each new pool costs kernel time that instruction counts do not show, so
- * reads above 8 KiB, which would fill one in a few reads, get a Buffer of their own
- * (docs/benchmarks.md, "The read pool's limit"). */
+ * reads above 4 KiB, which would fill one in a few reads, get a Buffer of their own, as
+ * the streams style's do (docs/benchmarks.md, "The read pool's limit"). */
 #define READ_POOL_SIZE (64 * 1024)
-#define READ_POOL_MAX (8 * 1024)
+#define READ_POOL_MAX (4 * 1024)
 
 /* The pool with room for len bytes, at *base; NULL when len does not go in a pool. */
 static napi_value read_pool(wn_state_t *st, size_t len, char **base) {
