@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "weft_test.h"
 
@@ -47,6 +48,29 @@ static inline weft_server_t *await_server(weft_loop_t *loop, weft_future_t *f, i
   weft_server_t *s = weft_server_retain(await_ptr(loop, f, rc_out));
   weft_future_release(f);
   return s;
+}
+
+/* Connects the loop, with proto and arg, to a listener of the test's own on 127.0.0.1 and
+ * returns the transport (a new reference); *peer_out is the accepted, blocking end. */
+static inline weft_transport_t *tcp_pair_with(weft_loop_t *loop, const weft_protocol_t *proto,
+                                              void *arg, int *peer_out) {
+  int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_TRUE(ls >= 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof a;
+  ASSERT_OK(bind(ls, (struct sockaddr *)&a, sizeof a));
+  ASSERT_OK(listen(ls, 1));
+  ASSERT_OK(getsockname(ls, (struct sockaddr *)&a, &al));
+  weft_future_t *f;
+  ASSERT_OK(weft_create_connection(loop, proto, arg, "127.0.0.1", ntohs(a.sin_port), NULL, &f));
+  int rc;
+  weft_transport_t *t = weft_transport_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc);
+  weft_future_release(f);
+  *peer_out = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+  ASSERT_TRUE(*peer_out >= 0);
+  close(ls);
+  return t;
 }
 
 static inline int addr_port(const struct sockaddr *a) {

@@ -131,22 +131,7 @@ static const weft_protocol_t conn_proto = {
 
 /* Connects the loop to a listener of our own; *peer_out is the accepted (blocking) end. */
 static weft_transport_t *tcp_pair(weft_loop_t *loop, conn_t *c, int *peer_out) {
-  int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_TRUE(ls >= 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t al = sizeof a;
-  ASSERT_OK(bind(ls, (struct sockaddr *)&a, sizeof a));
-  ASSERT_OK(listen(ls, 1));
-  ASSERT_OK(getsockname(ls, (struct sockaddr *)&a, &al));
-  weft_future_t *f;
-  ASSERT_OK(weft_create_connection(loop, &conn_proto, c, "127.0.0.1", ntohs(a.sin_port), NULL, &f));
-  int rc;
-  weft_transport_t *t = weft_transport_retain(await_ptr(loop, f, &rc));
-  ASSERT_OK(rc);
-  weft_future_release(f);
-  *peer_out = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
-  ASSERT_TRUE(*peer_out >= 0);
-  close(ls);
+  weft_transport_t *t = tcp_pair_with(loop, &conn_proto, c, peer_out);
   ASSERT_EQ(c->made, 1);
   return t;
 }
