@@ -323,13 +323,7 @@ func TestConnPeerReset(t *testing.T) {
 	if !errors.Is(err, syscall.ECONNRESET) || !errors.Is(err, ErrConnReset) {
 		t.Fatalf("read after reset: %v", err)
 	}
-	var werr error
-	for i := 0; i < 1000 && werr == nil; i++ {
-		_, werr = c.Write([]byte("y"))
-	}
-	if werr == nil {
-		t.Fatal("writes after a reset kept succeeding")
-	}
+	writesFailAfterReset(t, c)
 }
 
 func TestDialErrors(t *testing.T) {
@@ -412,4 +406,17 @@ func TestLoopCloseEndsConns(t *testing.T) {
 	}
 	c.Close()
 	ln.Close()
+}
+
+// writesFailAfterReset writes to a connection its peer reset until a Write fails, as one
+// must once the reset is known (a bounded number of times).
+func writesFailAfterReset(t *testing.T, c net.Conn) {
+	t.Helper()
+	var err error
+	for i := 0; i < 1000 && err == nil; i++ {
+		_, err = c.Write([]byte("y"))
+	}
+	if err == nil {
+		t.Fatal("writes after a reset kept succeeding")
+	}
 }
