@@ -121,3 +121,101 @@ WEFT_TEST(host_steps_own_loop_with_run_once) {
   ASSERT_EQ(g_steps, 2);
   weft_test_close_loop(loop);
 }
+
+/* A chain of hand-overs on an adopted loop: each step schedules the next, as a Lock passed on
+ * or sleep(0) does; the host counts its own iterations with a check handle. */
+typedef struct {
+  weft_loop_t *loop;
+  uv_check_t host_check;
+  int host_iterations;
+  int steps, last;       /* steps run; the chain stops after `last` (0: never) */
+  int stop;              /* set by the host: the chain ends */
+  int at_iteration;      /* the host iteration of the latest step */
+  int in_iteration;      /* steps run in that iteration */
+  int most_in_one;       /* the most steps any one host iteration ran */
+  int with_timer;        /* step 1 also schedules a timer due at once */
+  int order[8], n_order; /* steps 1-3 and the timer (-1), in the order they ran */
+} chain_t;
+
+static void host_counts(uv_check_t *check) {
+  chain_t *c = check->data;
+  c->host_iterations++;
+  if (c->last == 0 && c->host_iterations == 3)
+    c->stop = 1;
+  if (c->stop)
+    uv_close((uv_handle_t *)check, NULL);
+}
+
+static void chain_timer(void *arg) {
+  chain_t *c = arg;
+  if (c->n_order < 8)
+    c->order[c->n_order++] = -1;
+}
+
+static void chain_step(void *arg) {
+  chain_t *c = arg;
+  c->steps++;
+  if (c->at_iteration != c->host_iterations) {
+    c->at_iteration = c->host_iterations;
+    c->in_iteration = 0;
+  }
+  if (++c->in_iteration > c->most_in_one)
+    c->most_in_one = c->in_iteration;
+  if (c->steps <= 3 && c->n_order < 8)
+    c->order[c->n_order++] = c->steps;
+  if (c->with_timer && c->steps == 1) /* due at once */
+    ASSERT_OK(weft_call_later(c->loop, 0, chain_timer, c, NULL));
+  if (!c->stop && (c->last == 0 || c->steps < c->last))
+    ASSERT_OK(weft_call_soon(c->loop, chain_step, c, NULL));
+  else if (!c->stop) /* the chain ends here: the host's poll would block on the check */
+    uv_close((uv_handle_t *)&c->host_check, NULL);
+}
+
+static void run_chain(chain_t *c, int last, int with_timer) {
+  uv_loop_t host;
+  ASSERT_OK(uv_loop_init(&host));
+  weft_loop_options_t options = {.size = sizeof options, .adopt = &host};
+  *c = (chain_t){.last = last, .with_timer = with_timer};
+  ASSERT_OK(weft_loop_new_ex(&options, &c->loop));
+  uv_check_init(&host, &c->host_check);
+  c->host_check.data = c;
+  uv_check_start(&c->host_check, host_counts);
+  ASSERT_OK(weft_call_soon(c->loop, chain_step, c, NULL));
+  ASSERT_OK(uv_run(&host, UV_RUN_DEFAULT));
+  ASSERT_OK(weft_loop_close(c->loop));
+  weft_loop_release(c->loop);
+  ASSERT_OK(uv_run(&host, UV_RUN_DEFAULT));
+  ASSERT_OK(uv_loop_close(&host));
+}
+
+WEFT_TEST(adopted_loop_runs_several_hand_overs_per_host_iteration) {
+  chain_t c;
+  run_chain(&c, 40, 0);
+  ASSERT_EQ(c.steps, 40);
+  /* Several of asyncio's iterations in one of the host's, not one each... */
+  ASSERT_TRUE(c.most_in_one > 1);
+  ASSERT_TRUE(c.host_iterations < 40);
+  /* ...and still a bounded number of them: the host's own work runs in between. */
+  ASSERT_TRUE(c.most_in_one <= 16);
+  ASSERT_TRUE(c.host_iterations >= 40 / 16);
+}
+
+WEFT_TEST(adopted_loop_hand_overs_that_never_end_leave_the_host_its_iterations) {
+  chain_t c;
+  run_chain(&c, 0, 0); /* the host's third iteration stops it */
+  ASSERT_EQ(c.host_iterations, 3);
+  ASSERT_TRUE(c.steps > 3);
+  ASSERT_TRUE(c.most_in_one <= 16);
+}
+
+WEFT_TEST(adopted_loop_runs_a_due_timer_in_asyncios_order) {
+  /* asyncio: step 1 schedules step 2 and a timer due at once; the next iteration runs step 2,
+   * then the timer (due timers join the ready queue behind it), then step 3. */
+  chain_t c;
+  run_chain(&c, 20, 1);
+  ASSERT_EQ(c.n_order, 4);
+  ASSERT_EQ(c.order[0], 1);
+  ASSERT_EQ(c.order[1], 2);
+  ASSERT_EQ(c.order[2], -1);
+  ASSERT_EQ(c.order[3], 3);
+}

@@ -10,7 +10,8 @@
  * scheduled before some I/O arrived runs before that I/O is handled, and the I/O before
  * the timers that fell due meanwhile, as asyncio's select appends the I/O behind the
  * ready callbacks and the due timers behind the I/O. What any of them schedules waits for
- * the next iteration. docs/design.md, "One iteration", says why. */
+ * the next iteration. docs/design.md, "One iteration", says why. On a host's loop several
+ * of asyncio's iterations share one of the host's (run_rounds). */
 #include <string.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -433,6 +434,27 @@ static void leave(weft_loop_t *loop, weft_loop_t *outer) {
   weft__loop_release(loop);
 }
 
+/* On a host's loop an iteration costs the host's own work besides the poll (Node's is a few
+ * times weft's), and every hand-over that asyncio makes through the ready queue (a Lock passed
+ * on, sleep(0), a getter woken) would pay one. So an adopted loop runs up to ADOPTED_ROUNDS of
+ * asyncio's iterations in one of the host's: each round runs what the one before made ready,
+ * as asyncio's next iteration would. The rounds stop when nothing is ready or a timer is due
+ * (the check handle runs the timers, in their order, behind this iteration's callbacks); the
+ * poll they skip only makes I/O that became ready meanwhile wait for the host's next
+ * iteration, as if it had come a little later. */
+#define ADOPTED_ROUNDS 16
+
+static void run_rounds(weft_loop_t *loop) {
+  for (int round = 1; round < ADOPTED_ROUNDS && loop->ready_count > 0 && !loop->closed; round++) {
+    if (loop->heap_len > 0 && loop->heap[0]->when_ns <= uv_hrtime())
+      return;
+    if (atomic_load_explicit(&loop->foreign_waiting, memory_order_relaxed))
+      take_foreign(loop, false);
+    run_head(loop, loop->ready_count);
+    flush_batch(loop);
+  }
+}
+
 /* The first part of an iteration: the callbacks that were ready before it. */
 static void on_prepare(uv_prepare_t *prepare) {
   weft_loop_t *loop = prepare->data;
@@ -445,6 +467,8 @@ static void on_prepare(uv_prepare_t *prepare) {
     take_foreign(loop, false);
   run_head(loop, loop->ready_count);
   flush_batch(loop);
+  if (loop->adopted)
+    run_rounds(loop);
   /* A due timer keeps poll from blocking too: the check handle after it runs the timer. */
   if (loop->ready_count == 0 && !loop->timer_fired && !loop->closed)
     uv_idle_stop(&loop->idle);
