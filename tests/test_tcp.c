@@ -755,6 +755,7 @@ WEFT_TEST(buffered_protocol_and_sendfile) {
   ASSERT_OK(weft_create_connection(loop, &p, &bp, "127.0.0.1", ntohs(a.sin_port), NULL, &f));
   int rc;
   weft_transport_t *t = weft_transport_retain(await_ptr(loop, f, &rc));
+  ASSERT_OK(rc); /* else accept below would wait for a connection that never comes */
   weft_future_release(f);
   int peer = accept(lfd, NULL, NULL);
   /* the peer becomes a weft transport too, and sends a file to us with sendfile */
