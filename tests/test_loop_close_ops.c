@@ -431,3 +431,174 @@ WEFT_TEST(queue_get_and_put_waiting) {
   ASSERT_EQ(queued, 1);
   weft_loop_release(loop);
 }
+
+/* ---- Combinators: their done callbacks sit on inputs they do not own ---------------- */
+
+static void count_call(weft_future_t *f, void *arg) {
+  (void)f;
+  (*(int *)arg)++;
+}
+
+/* How far the combinator over inputs a (never completed before the close) and b got when
+ * the loop closes: nothing ran yet, b completed and its callback ran, or b completed with
+ * its callback still waiting in the ready queue. */
+enum { AT_ONCE, B_RAN, B_QUEUED, STAGES };
+
+static void reach_stage(weft_loop_t *loop, weft_future_t *b, int stage) {
+  if (stage == B_RAN || stage == B_QUEUED)
+    ASSERT_OK(weft_future_set_result(b, weft_value_int(1)));
+  if (stage == B_RAN)
+    spin(loop, 2);
+}
+
+/* After the close: the combinator `f` (NULL for as_completed) completed nothing and called
+ * nobody, not even when an input completes later, and everything is let go of. */
+static void close_combinator(weft_loop_t *loop, weft_future_t *f, weft_future_t *a,
+                             weft_future_t *b) {
+  int calls = 0;
+  if (f != NULL)
+    ASSERT_OK(weft_future_add_done_callback(f, count_call, &calls));
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_TRUE(f == NULL || !weft_future_done(f));
+  weft_future_set_result(a, weft_value_int(2));
+  weft_future_cancel(b, NULL);
+  ASSERT_TRUE(f == NULL || !weft_future_done(f));
+  ASSERT_EQ(calls, 0);
+  weft_future_release(f);
+  weft_future_release(a);
+  weft_future_release(b);
+  weft_loop_release(loop);
+}
+
+static weft_loop_t *two_inputs(weft_future_t **a, weft_future_t **b) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  ASSERT_OK(weft_future_new(loop, a));
+  ASSERT_OK(weft_future_new(loop, b));
+  return loop;
+}
+
+WEFT_TEST(gather_with_an_input_pending) {
+  for (int stage = 0; stage < STAGES; stage++)
+    for (int ret = 0; ret < 2; ret++) {
+      weft_future_t *a, *b, *f;
+      weft_loop_t *loop = two_inputs(&a, &b);
+      ASSERT_OK(weft_gather(loop, (weft_future_t *[]){a, b}, 2, ret, &f));
+      spin(loop, 1);
+      reach_stage(loop, b, stage);
+      close_combinator(loop, f, a, b);
+    }
+}
+
+/* A gather of a gather: closing either first must not free the other under it. */
+WEFT_TEST(nested_gathers_with_an_input_pending) {
+  for (int order = 0; order < 2; order++) {
+    weft_future_t *a, *b, *inner, *outer;
+    weft_loop_t *loop = two_inputs(&a, &b);
+    if (order == 0) {
+      ASSERT_OK(weft_gather(loop, (weft_future_t *[]){a, b}, 2, 0, &inner));
+      ASSERT_OK(weft_gather(loop, (weft_future_t *[]){inner}, 1, 0, &outer));
+    } else {
+      /* the outer is made first, over a future the inner gather then replaces */
+      weft_future_t *c;
+      ASSERT_OK(weft_future_new(loop, &c));
+      ASSERT_OK(weft_gather(loop, (weft_future_t *[]){c, a}, 2, 0, &outer));
+      ASSERT_OK(weft_gather(loop, (weft_future_t *[]){b, outer}, 2, 0, &inner));
+      weft_future_release(c);
+    }
+    weft_future_release(inner);
+    spin(loop, 1);
+    close_combinator(loop, outer, a, b);
+  }
+}
+
+WEFT_TEST(wait_with_an_input_pending) {
+  const int modes[] = {WEFT_ALL_COMPLETED, WEFT_FIRST_COMPLETED, WEFT_FIRST_EXCEPTION};
+  for (int stage = 0; stage < STAGES; stage++)
+    for (int m = 0; m < 3; m++)
+      for (int timed = 0; timed < 2; timed++) {
+        weft_future_t *a, *b, *f;
+        weft_loop_t *loop = two_inputs(&a, &b);
+        ASSERT_OK(weft_wait(loop, (weft_future_t *[]){a, b}, 2, modes[m], timed ? 3600 : -1, &f));
+        spin(loop, 1);
+        reach_stage(loop, b, stage);
+        if (weft_future_done(f)) {
+          /* FIRST_COMPLETED saw b: only callbacks still queued remain to be let go of. */
+          ASSERT_OK(weft_loop_close(loop));
+          weft_future_set_result(a, weft_value_int(2));
+          weft_future_release(f);
+          weft_future_release(a);
+          weft_future_release(b);
+          weft_loop_release(loop);
+        } else {
+          close_combinator(loop, f, a, b);
+        }
+      }
+}
+
+WEFT_TEST(wait_for_with_its_future_pending) {
+  const double timeouts[] = {-1, 0, 3600};
+  for (int iterations = 0; iterations < 3; iterations++)
+    for (int t = 0; t < 3; t++) {
+      weft_future_t *a, *b, *f;
+      weft_loop_t *loop = two_inputs(&a, &b);
+      ASSERT_OK(weft_wait_for(loop, a, timeouts[t], &f));
+      spin(loop, iterations);
+      if (weft_future_done(f)) {
+        /* A zero timeout cancelled a, and the wait_for reported it. */
+        ASSERT_OK(weft_loop_close(loop));
+        weft_future_release(f);
+        weft_future_release(a);
+        weft_future_release(b);
+        weft_loop_release(loop);
+      } else {
+        close_combinator(loop, f, a, b);
+      }
+    }
+}
+
+WEFT_TEST(shield_with_its_future_pending) {
+  for (int stage = 0; stage < 3; stage++) {
+    weft_future_t *a, *b, *f;
+    weft_loop_t *loop = two_inputs(&a, &b);
+    ASSERT_OK(weft_shield(a, &f));
+    spin(loop, stage);
+    if (stage == 2)
+      ASSERT_EQ(weft_future_cancel(f, NULL), 1); /* the shield goes, a stays pending */
+    if (stage == 2) {
+      ASSERT_OK(weft_loop_close(loop));
+      weft_future_release(f);
+      weft_future_release(a);
+      weft_future_release(b);
+      weft_loop_release(loop);
+    } else {
+      close_combinator(loop, f, a, b);
+    }
+  }
+}
+
+/* The iterator freed before the close (its callback for b still queued) or after it, with
+ * a next() waiting. */
+WEFT_TEST(as_completed_with_an_input_pending) {
+  for (int stage = 0; stage < STAGES; stage++)
+    for (int free_first = 0; free_first < 2; free_first++) {
+      weft_future_t *a, *b, *next;
+      weft_loop_t *loop = two_inputs(&a, &b);
+      weft_as_completed_t *it;
+      ASSERT_OK(weft_as_completed_new(loop, (weft_future_t *[]){a, b}, 2, 3600, &it));
+      ASSERT_OK(weft_as_completed_next(it, &next));
+      spin(loop, 1);
+      reach_stage(loop, b, stage);
+      int calls = 0;
+      if (!weft_future_done(next))
+        ASSERT_OK(weft_future_add_done_callback(next, count_call, &calls));
+      if (free_first)
+        weft_as_completed_free(it);
+      close_combinator(loop, NULL, a, b);
+      ASSERT_EQ(calls, 0);
+      if (!free_first)
+        weft_as_completed_free(it);
+      ASSERT_EQ(calls, 0);
+      weft_future_release(next);
+    }
+}
