@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include <uv.h>
@@ -601,4 +602,120 @@ WEFT_TEST(as_completed_with_an_input_pending) {
       ASSERT_EQ(calls, 0);
       weft_future_release(next);
     }
+}
+
+/* ---- Executors: work running or queued when the loop closes ------------------------- */
+
+typedef struct job_s {
+  uv_sem_t started, release;
+  atomic_int ran, freed;
+} job_t;
+
+static int blocking_job(void *arg, weft_value_t *result) {
+  job_t *j = arg;
+  atomic_fetch_add(&j->ran, 1);
+  uv_sem_post(&j->started);
+  uv_sem_wait(&j->release);
+  /* memory the result owns: dropped unread, it must still be freed */
+  return weft_value_bytes(result, "result", 6);
+}
+
+static int quick_job(void *arg, weft_value_t *result) {
+  atomic_fetch_add(&((job_t *)arg)->ran, 1);
+  return weft_value_bytes(result, "result", 6);
+}
+
+static void job_free(void *arg) {
+  atomic_fetch_add(&((job_t *)arg)->freed, 1);
+}
+
+static void job_init(job_t *j) {
+  ASSERT_EQ(uv_sem_init(&j->started, 0), 0);
+  ASSERT_EQ(uv_sem_init(&j->release, 0), 0);
+  atomic_init(&j->ran, 0);
+  atomic_init(&j->freed, 0);
+}
+
+static void job_destroy(job_t *j) {
+  uv_sem_destroy(&j->started);
+  uv_sem_destroy(&j->release);
+}
+
+/* A pool of one of the caller's: one job runs, blocked, through the close, one waits behind
+ * it. The close takes the waiting one back (its argument let go of once, never run) and
+ * leaves the running one to finish into nothing; neither future completes. With `shutdown`
+ * the pool's shutdown(cancel_futures) came first, from the loop's thread. */
+static void executor_close_with_work(int shutdown) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  weft_executor_t *ex;
+  ASSERT_OK(weft_executor_new(1, &ex));
+  job_t running, queued;
+  job_init(&running);
+  job_init(&queued);
+  weft_future_t *a, *b;
+  int calls = 0;
+  ASSERT_OK(weft_run_in_executor_ex(loop, ex, blocking_job, &running, job_free, &a));
+  ASSERT_OK(weft_run_in_executor_ex(loop, ex, quick_job, &queued, job_free, &b));
+  ASSERT_OK(weft_future_add_done_callback(a, count_call, &calls));
+  ASSERT_OK(weft_future_add_done_callback(b, count_call, &calls));
+  uv_sem_wait(&running.started);
+  spin(loop, 1);
+  if (shutdown)
+    ASSERT_OK(weft_executor_shutdown(ex, 0, 1));
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_EQ(atomic_load(&queued.freed), 1);
+  uv_sem_post(&running.release);
+  weft_executor_release(ex); /* waits for the running job */
+  ASSERT_EQ(atomic_load(&running.ran), 1);
+  ASSERT_EQ(atomic_load(&running.freed), 1);
+  ASSERT_EQ(atomic_load(&queued.ran), 0);
+  ASSERT_EQ(atomic_load(&queued.freed), 1);
+  ASSERT_TRUE(!weft_future_done(a));
+  ASSERT_TRUE(!weft_future_done(b));
+  ASSERT_EQ(calls, 0);
+  weft_future_release(a);
+  weft_future_release(b);
+  weft_loop_release(loop);
+  job_destroy(&running);
+  job_destroy(&queued);
+}
+
+WEFT_TEST(executor_work_running_and_queued) {
+  executor_close_with_work(0);
+  executor_close_with_work(1);
+}
+
+/* The default executor (one worker) finishes its work at the close: the running job was
+ * let go as the close began, so it may report before the close or during it, and the
+ * queued one runs during it. Either way each outcome is dropped and freed, and no
+ * callback runs. */
+WEFT_TEST(default_executor_work_at_the_close) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  ASSERT_OK(weft_loop_set_default_executor_size(loop, 1));
+  job_t running, queued;
+  job_init(&running);
+  job_init(&queued);
+  weft_future_t *a, *b;
+  int calls = 0;
+  ASSERT_OK(weft_run_in_executor_ex(loop, NULL, blocking_job, &running, job_free, &a));
+  ASSERT_OK(weft_run_in_executor_ex(loop, NULL, quick_job, &queued, job_free, &b));
+  ASSERT_OK(weft_future_add_done_callback(a, count_call, &calls));
+  ASSERT_OK(weft_future_add_done_callback(b, count_call, &calls));
+  uv_sem_wait(&running.started);
+  uv_sem_post(&running.release);
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_EQ(atomic_load(&running.ran), 1);
+  ASSERT_EQ(atomic_load(&running.freed), 1);
+  ASSERT_EQ(atomic_load(&queued.ran), 1);
+  ASSERT_EQ(atomic_load(&queued.freed), 1);
+  ASSERT_TRUE(!weft_future_done(a));
+  ASSERT_TRUE(!weft_future_done(b));
+  ASSERT_EQ(calls, 0);
+  weft_future_release(a);
+  weft_future_release(b);
+  weft_loop_release(loop);
+  job_destroy(&running);
+  job_destroy(&queued);
 }
