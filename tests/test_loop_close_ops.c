@@ -8,7 +8,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdatomic.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -718,4 +720,112 @@ WEFT_TEST(default_executor_work_at_the_close) {
   weft_loop_release(loop);
   job_destroy(&running);
   job_destroy(&queued);
+}
+
+/* ---- Subprocesses: a child still running when the loop closes ----------------------- */
+
+static int reaped(int pid) {
+  errno = 0;
+  return waitpid(pid, NULL, WNOHANG) == -1 && errno == ECHILD;
+}
+
+static weft_process_options_t all_piped(void) {
+  weft_process_options_t o;
+  weft_process_options_init(&o);
+  for (int i = 0; i < 3; i++)
+    o.stdio[i].mode = WEFT_STDIO_PIPE;
+  return o;
+}
+
+/* Stream form: a wait, a communicate and a read of stderr pending on `sleep 60`. The close
+ * kills and reaps the child; what waits stays pending and everything is freed. */
+WEFT_TEST(subprocess_running_with_a_wait_and_a_communicate) {
+  for (int iterations = 0; iterations < 3; iterations += 2)
+    for (int keep = 0; keep < 2; keep++) {
+      weft_loop_t *loop;
+      ASSERT_OK(weft_loop_new(&loop));
+      const char *argv[] = {"sleep", "60", NULL};
+      weft_process_options_t o = all_piped();
+      weft_process_t *p;
+      ASSERT_OK(weft_create_subprocess_exec(loop, argv, &o, &p));
+      int pid = weft_process_pid(p);
+      weft_future_t *wait, *comm;
+      int calls = 0;
+      ASSERT_OK(weft_process_wait(p, &wait));
+      ASSERT_OK(weft_process_communicate(p, "input", 5, &comm));
+      ASSERT_OK(weft_future_add_done_callback(wait, count_call, &calls));
+      ASSERT_OK(weft_future_add_done_callback(comm, count_call, &calls));
+      spin(loop, iterations);
+      if (!keep)
+        weft_process_release(p);
+      ASSERT_OK(weft_loop_close(loop));
+      ASSERT_TRUE(reaped(pid));
+      ASSERT_EQ(calls, 0);
+      if (keep) {
+        int code;
+        ASSERT_OK(weft_process_returncode(p, &code));
+        ASSERT_EQ(code, -SIGKILL);
+        weft_process_release(p);
+      }
+      weft_future_release(wait);
+      weft_future_release(comm);
+      weft_loop_release(loop);
+    }
+}
+
+typedef struct proc_calls_s {
+  int made, exited, lost, freed;
+} proc_calls_t;
+
+static void sp_made(weft_process_t *p, void *arg) {
+  (void)p;
+  ((proc_calls_t *)arg)->made++;
+}
+
+static void sp_exited(weft_process_t *p, void *arg) {
+  (void)p;
+  ((proc_calls_t *)arg)->exited++;
+}
+
+static void sp_lost(weft_process_t *p, int error, void *arg) {
+  (void)p;
+  (void)error;
+  ((proc_calls_t *)arg)->lost++;
+}
+
+static void sp_free(void *arg) {
+  ((proc_calls_t *)arg)->freed++;
+}
+
+/* Transport + protocol form: closed before connection_made and after it. The protocol
+ * hears nothing more from the close, and its argument is let go of once. */
+WEFT_TEST(subprocess_protocol_running) {
+  for (int iterations = 0; iterations < 3; iterations += 2) {
+    weft_loop_t *loop;
+    ASSERT_OK(weft_loop_new(&loop));
+    const char *argv[] = {"sleep", "60", NULL};
+    weft_process_options_t o = all_piped();
+    proc_calls_t calls = {0};
+    weft_subprocess_protocol_t proto = {.size = sizeof proto,
+                                        .connection_made = sp_made,
+                                        .process_exited = sp_exited,
+                                        .connection_lost = sp_lost,
+                                        .arg_free = sp_free};
+    weft_process_t *p;
+    ASSERT_OK(weft_subprocess_exec(loop, argv, &o, &proto, &calls, &p));
+    int pid = weft_process_pid(p);
+    weft_future_t *wait;
+    ASSERT_OK(weft_process_wait(p, &wait));
+    spin(loop, iterations);
+    ASSERT_EQ(calls.made, iterations > 0);
+    ASSERT_OK(weft_loop_close(loop));
+    ASSERT_TRUE(reaped(pid));
+    ASSERT_EQ(calls.exited, 0);
+    ASSERT_EQ(calls.lost, 0);
+    ASSERT_TRUE(!weft_future_done(wait));
+    weft_process_release(p);
+    ASSERT_EQ(calls.freed, 1);
+    weft_future_release(wait);
+    weft_loop_release(loop);
+  }
 }
