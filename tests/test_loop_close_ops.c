@@ -829,3 +829,103 @@ WEFT_TEST(subprocess_protocol_running) {
     weft_loop_release(loop);
   }
 }
+
+/* ---- Other threads: run_threadsafe and call_soon_threadsafe as the loop closes ------ */
+
+typedef struct submit_s {
+  weft_loop_t *loop;
+  weft_future_t *never; /* what the task waits for */
+  int started;          /* written by the task, on the loop's thread */
+  uv_sem_t submitted;
+  weft_cfuture_t *cf;
+  int rc, outcome;
+} submit_t;
+
+static int waiting_task(weft_task_t *self, void *arg) {
+  (void)self;
+  submit_t *s = arg;
+  s->started = 1;
+  return weft_await(s->never);
+}
+
+/* Submits, then waits (bounded, for a failing test) for the outcome on this thread. */
+static void submitter_main(void *arg) {
+  submit_t *s = arg;
+  s->rc = weft_run_threadsafe(s->loop, waiting_task, s, &s->cf);
+  uv_sem_post(&s->submitted);
+  if (s->rc == 0)
+    s->outcome = weft_cfuture_result(s->cf, 60, NULL);
+}
+
+/* The task was posted and not started yet, or it runs and waits on a future that never
+ * completes: either way the thread waiting for it wakes with WEFT_ECLOSED, and the task,
+ * the thread-safe future and the loop are freed. */
+WEFT_TEST(run_threadsafe_task_pending) {
+  for (int start = 0; start < 2; start++) {
+    submit_t s = {0};
+    ASSERT_OK(weft_loop_new(&s.loop));
+    ASSERT_OK(weft_future_new(s.loop, &s.never));
+    ASSERT_EQ(uv_sem_init(&s.submitted, 0), 0);
+    uv_thread_t th;
+    ASSERT_EQ(uv_thread_create(&th, submitter_main, &s), 0);
+    uv_sem_wait(&s.submitted);
+    ASSERT_OK(s.rc);
+    if (start)
+      run_until_flag(s.loop, &s.started, 60);
+    ASSERT_EQ(s.started, start);
+    ASSERT_OK(weft_loop_close(s.loop));
+    ASSERT_EQ(uv_thread_join(&th), 0);
+    ASSERT_EQ(s.outcome, WEFT_ECLOSED);
+    weft_cfuture_release(s.cf);
+    weft_future_release(s.never);
+    weft_loop_release(s.loop);
+    uv_sem_destroy(&s.submitted);
+  }
+}
+
+typedef struct poster_s {
+  weft_loop_t *loop;
+  uv_sem_t going;
+  int ran;           /* loop thread only */
+  int refused_after; /* posts accepted before the first refusal */
+} poster_t;
+
+static void count_ran(void *arg) {
+  ((poster_t *)arg)->ran++;
+}
+
+/* Posts until the loop refuses (bounded), then checks it keeps refusing. */
+static void poster_main(void *arg) {
+  poster_t *p = arg;
+  uv_sem_post(&p->going);
+  int accepted = 0;
+  for (int i = 0; i < 10000000; i++) {
+    if (weft_call_soon_threadsafe(p->loop, count_ran, p) != 0)
+      break;
+    accepted++;
+  }
+  p->refused_after = accepted;
+  if (weft_call_soon_threadsafe(p->loop, count_ran, p) != WEFT_ECLOSED)
+    p->refused_after = -1;
+}
+
+/* Calls posted from another thread while the loop runs and closes: those it took before
+ * the close ran, the rest are dropped unrun, later ones are refused, and nothing runs
+ * after the close. */
+WEFT_TEST(call_soon_threadsafe_as_the_loop_closes) {
+  poster_t p = {0};
+  ASSERT_OK(weft_loop_new(&p.loop));
+  ASSERT_EQ(uv_sem_init(&p.going, 0), 0);
+  uv_thread_t th;
+  ASSERT_EQ(uv_thread_create(&th, poster_main, &p), 0);
+  uv_sem_wait(&p.going);
+  for (int i = 0; i < 100 && p.ran == 0; i++)
+    weft_loop_run_once(p.loop, 0);
+  ASSERT_OK(weft_loop_close(p.loop));
+  int ran = p.ran;
+  ASSERT_EQ(uv_thread_join(&th), 0);
+  ASSERT_EQ(p.ran, ran);
+  ASSERT_TRUE(p.refused_after >= ran);
+  weft_loop_release(p.loop);
+  uv_sem_destroy(&p.going);
+}
