@@ -929,3 +929,66 @@ WEFT_TEST(call_soon_threadsafe_as_the_loop_closes) {
   weft_loop_release(p.loop);
   uv_sem_destroy(&p.going);
 }
+
+/* ---- TaskGroups: children pending when the loop closes ------------------------------ */
+
+typedef struct group_case_s {
+  weft_future_t *never; /* what the children (and a waiting body) wait for */
+  int form;             /* 0: the body waits; 1: exit's future form; 2: exit_await */
+  weft_taskgroup_t *group;
+  weft_future_t *exit; /* the future form's */
+  int reached;         /* the body got as far as its wait */
+  int returned;        /* a body or child ran on after the close */
+} group_case_t;
+
+static int group_child(weft_task_t *self, void *arg) {
+  (void)self;
+  group_case_t *k = arg;
+  int rc = weft_await(k->never);
+  k->returned++;
+  return rc;
+}
+
+static int group_parent(weft_task_t *self, void *arg) {
+  group_case_t *k = arg;
+  ASSERT_OK(weft_taskgroup_enter(self, &k->group));
+  for (int i = 0; i < 2; i++)
+    ASSERT_OK(weft_taskgroup_spawn(k->group, group_child, k, NULL, NULL));
+  k->reached = 1;
+  int rc;
+  if (k->form == 0)
+    rc = weft_await(k->never);
+  else if (k->form == 1)
+    rc = weft_taskgroup_exit(k->group, 0, &k->exit) == 0 ? weft_await(k->exit) : -1;
+  else
+    rc = weft_taskgroup_exit_await(k->group, 0);
+  k->returned++;
+  return rc;
+}
+
+/* A group with two children waiting forever, its body waiting too or its exit waiting for
+ * them (both forms), closed before and after the children started. The group itself is freed by its
+ * owner after the close, as a binding's would be: nothing runs, nothing is left. */
+WEFT_TEST(taskgroup_with_children_pending) {
+  for (int run = 0; run < 6; run++) {
+    int form = run % 3;
+    weft_loop_t *loop;
+    ASSERT_OK(weft_loop_new(&loop));
+    group_case_t k = {.form = form};
+    ASSERT_OK(weft_future_new(loop, &k.never));
+    weft_task_t *parent;
+    ASSERT_OK(weft_task_spawn(loop, group_parent, &k, NULL, &parent));
+    run_until_flag(loop, &k.reached, 60);
+    ASSERT_EQ(k.reached, 1);
+    spin(loop, run < 3 ? 0 : 2); /* the children not started yet, or waiting */
+    ASSERT_OK(weft_loop_close(loop));
+    ASSERT_EQ(k.returned, 0);
+    ASSERT_TRUE(!weft_future_done(weft_task_future(parent)));
+    weft_taskgroup_free(k.group);
+    ASSERT_EQ(k.returned, 0);
+    weft_future_release(k.exit);
+    weft_task_release(parent);
+    weft_future_release(k.never);
+    weft_loop_release(loop);
+  }
+}
