@@ -998,3 +998,30 @@ WEFT_TEST(taskgroup_with_children_pending) {
     weft_loop_release(loop);
   }
 }
+
+/* shutdown_default_executor's helper thread, waiting for the work when the loop closes:
+ * the close waits for it as for the default executor itself, and its future stays
+ * pending; the helper, its executor and the future are freed. */
+WEFT_TEST(shutdown_default_executor_waiting) {
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new(&loop));
+  ASSERT_OK(weft_loop_set_default_executor_size(loop, 1));
+  job_t running;
+  job_init(&running);
+  weft_future_t *a, *shut;
+  int calls = 0;
+  ASSERT_OK(weft_run_in_executor_ex(loop, NULL, blocking_job, &running, job_free, &a));
+  uv_sem_wait(&running.started);
+  ASSERT_OK(weft_shutdown_default_executor(loop, &shut));
+  ASSERT_OK(weft_future_add_done_callback(shut, count_call, &calls));
+  spin(loop, 1);
+  uv_sem_post(&running.release); /* the helper may report before the close or during it */
+  ASSERT_OK(weft_loop_close(loop));
+  ASSERT_EQ(atomic_load(&running.freed), 1);
+  ASSERT_TRUE(!weft_future_done(shut));
+  ASSERT_EQ(calls, 0);
+  weft_future_release(a);
+  weft_future_release(shut);
+  weft_loop_release(loop);
+  job_destroy(&running);
+}

@@ -475,18 +475,31 @@ int weft_loop_set_default_executor_size(weft_loop_t *loop, size_t max_workers) {
   return 0;
 }
 
+/* On the loop's close list until its report ran or was dropped: a report refused by the
+ * closed loop leaves the job to the close, which waits for the helper (as it waits for the
+ * default executor's work) and frees it. */
 typedef struct shutdown_job_s {
+  weft__closable_t closable;
   weft_loop_t *loop;
   weft_future_t *future;
   weft_executor_t *executor;
   pthread_t thread;
+  bool joined;       /* loop thread only */
+  bool unposted;     /* written by the helper before it ends, read once it is joined */
   weft__post_t post; /* the helper's report to the loop, which needs no memory then */
 } shutdown_job_t;
+
+static void shutdown_join(shutdown_job_t *job) {
+  weft__loop_untrack(&job->closable);
+  if (!job->joined)
+    pthread_join(job->thread, NULL);
+  job->joined = true;
+}
 
 /* On the loop, once the helper thread has waited for the work: join it and finish. */
 static void shutdown_finished(void *p) {
   shutdown_job_t *job = p;
-  pthread_join(job->thread, NULL);
+  shutdown_join(job);
   weft_executor_release(job->executor); /* its threads are joined: this does not block */
   if (!weft_future_done(job->future))
     weft_future_set_result(job->future, weft_value_none());
@@ -497,10 +510,19 @@ static void shutdown_finished(void *p) {
 /* The loop closed before the shutdown finished: just clean up, on its thread. */
 static void shutdown_dropped(void *p) {
   shutdown_job_t *job = p;
-  pthread_join(job->thread, NULL);
+  shutdown_join(job);
   weft_executor_release(job->executor);
   weft_future_release(job->future);
   free(job);
+}
+
+/* The loop closes with the helper still waiting, or its report refused: once it is joined,
+ * a report that reached the loop is dropped with the others, else the job is ours. */
+static void shutdown_close_now(weft__closable_t *c) {
+  shutdown_job_t *job = (shutdown_job_t *)(void *)c;
+  shutdown_join(job);
+  if (job->unposted)
+    shutdown_dropped(job);
 }
 
 static void *shutdown_helper(void *p) {
@@ -509,8 +531,9 @@ static void *shutdown_helper(void *p) {
   job->post.cb = shutdown_finished;
   job->post.drop = shutdown_dropped;
   job->post.arg = job;
-  /* If the loop is gone, the job leaks rather than race. */
-  weft__loop_post_node(job->loop, &job->post);
+  /* Refused only by a closing loop, whose close joins this thread and then reads this. */
+  if (weft__loop_post_node(job->loop, &job->post) != 0)
+    job->unposted = true;
   return NULL;
 }
 
@@ -537,10 +560,12 @@ int weft_shutdown_default_executor(weft_loop_t *loop, weft_future_t **out) {
   }
   shutdown_job_t *job = malloc(sizeof *job);
   if (job) {
-    job->loop = loop;
-    job->future = weft_future_retain(future);
-    job->executor = ex;
+    *job = (shutdown_job_t){.closable.close_now = shutdown_close_now,
+                            .loop = loop,
+                            .future = weft_future_retain(future),
+                            .executor = ex};
     if (start_thread(&job->thread, shutdown_helper, job) == 0) {
+      weft__loop_track(loop, &job->closable); /* its report runs on this thread: not yet */
       *out = future;
       return 0;
     }
