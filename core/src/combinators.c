@@ -2,10 +2,16 @@
  *
  * Each combinator is a future embedded in a small struct. While it has done callbacks
  * registered on its inputs it holds a reference to itself, so a caller may drop its own
- * reference at once without leaving those callbacks pointing at freed memory. */
+ * reference at once without leaving those callbacks pointing at freed memory. For as long
+ * it is also on the loop's list of what weft_loop_close closes (`closable`): an input may
+ * never complete, or its callback may be dropped unrun with the ready queue, and the close
+ * then takes the callbacks off the inputs and lets go of their references itself,
+ * completing nothing. */
 #include <math.h>
 
 #include "internal.h"
+
+#define COMBINATOR_OF(type, c) ((type *)(void *)((char *)(c)-offsetof(type, closable)))
 
 static int check_inputs(weft_loop_t *loop, weft_future_t *const *futures, size_t count) {
   if (loop == NULL || (futures == NULL && count > 0))
@@ -120,6 +126,7 @@ int weft_sleep_await(weft_loop_t *loop, double seconds) {
 
 typedef struct {
   weft_future_t future;
+  weft__closable_t closable;
   weft_future_t **inputs;
   size_t count, finished;
   bool return_exceptions;
@@ -170,8 +177,19 @@ static void gather_input_done(weft_future_t *input, void *arg) {
     else
       weft__future_finish(outer, WEFT__FINISHED, weft_value_none(), 0, NULL, NULL, NULL);
   }
-  if (last)
+  if (last) {
+    weft__loop_untrack(&g->closable);
     weft_future_release(outer); /* no callback of ours is left on any input */
+  }
+}
+
+/* Callbacks not on an input any more wait in the ready queue, which the close drops. */
+static void gather_close_now(weft__closable_t *c) {
+  gather_t *g = COMBINATOR_OF(gather_t, c);
+  for (size_t i = 0; i < g->count; i++)
+    weft_future_remove_done_callback(g->inputs[i], gather_input_done, g);
+  g->finished = g->count;
+  weft_future_release(&g->future);
 }
 
 int weft_gather(weft_loop_t *loop, weft_future_t *const *futures, size_t count,
@@ -211,6 +229,8 @@ int weft_gather(weft_loop_t *loop, weft_future_t *const *futures, size_t count,
       return rc;
     }
   }
+  g->closable.close_now = gather_close_now;
+  weft__loop_track(loop, &g->closable);
   *out = f;
   return 0;
 }
@@ -219,11 +239,14 @@ int weft_gather(weft_loop_t *loop, weft_future_t *const *futures, size_t count,
 
 typedef struct {
   weft_future_t future;
+  weft__closable_t closable;
   weft_future_t **inputs;
   size_t count, pending;
+  size_t watching; /* callbacks registered and not run yet, each holding a reference */
   int return_when;
   weft_handle_t *timer;
   bool registered;
+  bool closed; /* the loop's close let go of the reference wait_finish drops */
 } wait_t;
 
 static void wait_destroy(weft_future_t *f) {
@@ -243,20 +266,26 @@ static void wait_finish(wait_t *w, bool cancelled, const char *message) {
   if (w->registered) {
     /* Each callback removed here will never run: drop the reference it held. */
     for (size_t i = 0; i < w->count; i++)
-      for (int n = weft_future_remove_done_callback(w->inputs[i], wait_input_done, w); n > 0; n--)
+      for (int n = weft_future_remove_done_callback(w->inputs[i], wait_input_done, w); n > 0; n--) {
+        w->watching--;
         weft_future_release(f);
+      }
     w->registered = false;
   }
   if (cancelled)
     weft__future_cancel_plain(f, message);
   else
     weft__future_finish(f, WEFT__FINISHED, weft_value_none(), 0, NULL, NULL, NULL);
+  if (w->watching == 0)
+    weft__loop_untrack(&w->closable);
   weft_future_release(f);
 }
 
 static int wait_cancel(weft_future_t *f, const char *message) {
   if (f->state != WEFT__PENDING)
     return 0;
+  if (((wait_t *)f)->closed)
+    return weft__future_cancel_plain(f, message);
   wait_finish((wait_t *)f, true, message);
   return 1;
 }
@@ -271,13 +300,32 @@ static bool failed(const weft_future_t *f) {
  * wait finishes cannot be removed any more and still runs. */
 static void wait_input_done(weft_future_t *input, void *arg) {
   wait_t *w = arg;
+  w->watching--;
   if (w->future.state == WEFT__PENDING) {
     w->pending--;
     if (w->pending == 0 || w->return_when == WEFT_FIRST_COMPLETED ||
         (w->return_when == WEFT_FIRST_EXCEPTION && failed(input)))
       wait_finish(w, false, NULL);
+  } else if (w->watching == 0) {
+    weft__loop_untrack(&w->closable);
   }
   weft_future_release(&w->future); /* this callback's reference */
+}
+
+/* The wait stays pending; its callbacks still on an input come off, the others wait in the
+ * ready queue, which the close drops. */
+static void wait_close_now(weft__closable_t *c) {
+  wait_t *w = COMBINATOR_OF(wait_t, c);
+  if (w->timer != NULL)
+    weft_handle_cancel(w->timer);
+  for (size_t i = 0; w->registered && i < w->count; i++)
+    weft_future_remove_done_callback(w->inputs[i], wait_input_done, w);
+  size_t refs = w->watching + (w->future.state == WEFT__PENDING ? 1 : 0);
+  w->watching = 0;
+  w->registered = false;
+  w->closed = true;
+  while (refs-- > 0)
+    weft_future_release(&w->future); /* the last one may free w */
 }
 
 static void wait_timeout(void *arg) {
@@ -325,11 +373,15 @@ int weft_wait(weft_loop_t *loop, weft_future_t *const *futures, size_t count, in
     return 0;
   }
   w->registered = true;
+  w->closable.close_now = wait_close_now;
+  weft__loop_track(loop, &w->closable);
   for (size_t i = 0; i < count && rc == 0; i++) {
     if (!weft_future_done(w->inputs[i])) {
       rc = weft__future_add_callback(w->inputs[i], wait_input_done, w, f);
-      if (rc == 0)
+      if (rc == 0) {
+        w->watching++;
         weft_future_retain(f); /* the callback's */
+      }
     }
   }
   if (rc == 0 && timeout >= 0)
@@ -347,6 +399,7 @@ int weft_wait(weft_loop_t *loop, weft_future_t *const *futures, size_t count, in
 
 typedef struct {
   weft_future_t future;
+  weft__closable_t closable;
   weft_future_t *inner;
   weft_handle_t *timer;
   bool timed_out;
@@ -374,6 +427,7 @@ static const weft__future_class_t wait_for_class = {"wait_for", wait_for_cancel,
 static void wait_for_inner_done(weft_future_t *inner, void *arg) {
   wait_for_t *w = arg;
   weft_future_t *f = &w->future;
+  weft__loop_untrack(&w->closable);
   if (w->timer != NULL)
     weft_handle_cancel(w->timer);
   if (f->state == WEFT__PENDING) {
@@ -387,6 +441,16 @@ static void wait_for_inner_done(weft_future_t *inner, void *arg) {
     weft_future_error(inner);
   }
   weft_future_release(f); /* the inner callback's reference */
+}
+
+/* The callback, off the inner future or about to be dropped with the ready queue, never
+ * runs: the wait_for stays pending. */
+static void wait_for_close_now(weft__closable_t *c) {
+  wait_for_t *w = COMBINATOR_OF(wait_for_t, c);
+  if (w->timer != NULL)
+    weft_handle_cancel(w->timer);
+  weft_future_remove_done_callback(w->inner, wait_for_inner_done, w);
+  weft_future_release(&w->future);
 }
 
 static void wait_for_expire(void *arg) {
@@ -436,6 +500,8 @@ int weft_wait_for(weft_loop_t *loop, weft_future_t *future, double timeout, weft
     weft_future_release(f);
     return rc;
   }
+  w->closable.close_now = wait_for_close_now;
+  weft__loop_track(loop, &w->closable);
   *out = f;
   return 0;
 }
@@ -444,6 +510,7 @@ int weft_wait_for(weft_loop_t *loop, weft_future_t *future, double timeout, weft
 
 typedef struct {
   weft_future_t future;
+  weft__closable_t closable;
   weft_future_t *inner;
 } shield_t;
 
@@ -456,10 +523,17 @@ static const weft__future_class_t shield_class = {"shield", NULL, shield_destroy
 
 static void shield_inner_done(weft_future_t *inner, void *arg) {
   shield_t *s = arg;
+  weft__loop_untrack(&s->closable);
   if (s->future.state == WEFT__PENDING)
     weft__future_copy_outcome(&s->future, inner);
   else if (!weft_future_cancelled(inner))
     weft_future_error(inner); /* the outer was cancelled: nobody else will look */
+  weft_future_release(&s->future);
+}
+
+static void shield_close_now(weft__closable_t *c) {
+  shield_t *s = COMBINATOR_OF(shield_t, c);
+  weft_future_remove_done_callback(s->inner, shield_inner_done, s);
   weft_future_release(&s->future);
 }
 
@@ -485,6 +559,8 @@ int weft_shield(weft_future_t *inner, weft_future_t **out) {
       weft_future_release(f);
       return rc;
     }
+    s->closable.close_now = shield_close_now;
+    weft__loop_track(inner->loop, &s->closable);
   }
   *out = f;
   return 0;
@@ -493,6 +569,7 @@ int weft_shield(weft_future_t *inner, weft_future_t **out) {
 /* ---- as_completed --------------------------------------------------------------------- */
 
 struct weft_as_completed_s {
+  weft__closable_t closable;
   weft_loop_t *loop;
   weft_future_t **inputs;
   size_t count;
@@ -503,14 +580,19 @@ struct weft_as_completed_s {
   size_t waiters_head, waiters_len;
   weft_handle_t *timer;
   bool timed_out;
-  /* The caller's, plus one per callback registered on an input: a callback already
-   * scheduled when the iterator is freed still runs, and must find it. */
-  size_t refs;
+  /* Callbacks registered on an input and not run yet: one already scheduled when the
+   * caller frees the iterator still runs, and must find it. */
+  size_t watching;
   bool freed;
 };
 
-static void as_completed_unref(weft_as_completed_t *it) {
-  if (--it->refs == 0)
+/* One callback fewer; the memory goes with the last of them once the caller freed it. */
+static void as_completed_unwatch(weft_as_completed_t *it, size_t n) {
+  it->watching -= n;
+  if (it->watching > 0)
+    return;
+  weft__loop_untrack(&it->closable);
+  if (it->freed)
     free(it);
 }
 
@@ -524,11 +606,10 @@ static void resolve_waiter(weft_future_t *waiter, weft_future_t *input) {
 
 static void as_completed_input_done(weft_future_t *input, void *arg) {
   weft_as_completed_t *it = arg;
-  if (it->freed) {
-    as_completed_unref(it);
+  bool freed = it->freed;
+  as_completed_unwatch(it, 1); /* frees a freed iterator with its last callback */
+  if (freed)
     return;
-  }
-  it->refs--; /* this callback's; the caller's reference is still there */
   /* asyncio stops listening to the inputs once the timeout has passed: what completes
    * later is never handed out, every later next() times out. */
   if (it->timed_out)
@@ -540,6 +621,15 @@ static void as_completed_input_done(weft_future_t *input, void *arg) {
   } else {
     it->done[it->done_head + it->done_len++] = input;
   }
+}
+
+/* Callbacks still on an input come off, the others wait in the ready queue, which the close
+ * drops; a next() waiting stays pending until the caller frees the iterator. */
+static void as_completed_close_now(weft__closable_t *c) {
+  weft_as_completed_t *it = COMBINATOR_OF(weft_as_completed_t, c);
+  for (size_t i = 0; it->inputs != NULL && i < it->count; i++)
+    weft_future_remove_done_callback(it->inputs[i], as_completed_input_done, it);
+  as_completed_unwatch(it, it->watching);
 }
 
 static void as_completed_timeout(void *arg) {
@@ -569,7 +659,7 @@ int weft_as_completed_new(weft_loop_t *loop, weft_future_t *const *futures, size
     return WEFT_ENOMEM;
   it->loop = loop;
   it->count = count;
-  it->refs = 1;
+  it->closable.close_now = as_completed_close_now;
   size_t slots = count > 0 ? count : 1;
   it->done = malloc(slots * sizeof *it->done);
   it->waiters = malloc(slots * sizeof *it->waiters);
@@ -581,8 +671,10 @@ int weft_as_completed_new(weft_loop_t *loop, weft_future_t *const *futures, size
     else
       rc = weft__future_add_callback(it->inputs[i], as_completed_input_done, it, NULL);
     if (rc == 0 && !weft_future_done(it->inputs[i]))
-      it->refs++; /* the callback's */
+      it->watching++;
   }
+  if (it->watching > 0)
+    weft__loop_track(loop, &it->closable);
   if (rc == 0 && timeout >= 0 && count > 0)
     rc = weft_call_later(loop, timeout, as_completed_timeout, it, &it->timer);
   if (rc != 0) {
@@ -628,9 +720,9 @@ void weft_as_completed_free(weft_as_completed_t *it) {
     weft_handle_cancel(it->timer);
     weft_handle_release(it->timer);
   }
+  size_t removed = 0;
   for (size_t i = 0; it->inputs != NULL && i < it->count; i++)
-    it->refs -=
-        (size_t)weft_future_remove_done_callback(it->inputs[i], as_completed_input_done, it);
+    removed += (size_t)weft_future_remove_done_callback(it->inputs[i], as_completed_input_done, it);
   while (it->waiters_len > 0) {
     weft_future_t *waiter = it->waiters[it->waiters_head++];
     it->waiters_len--;
@@ -644,5 +736,5 @@ void weft_as_completed_free(weft_as_completed_t *it) {
   it->inputs = NULL;
   it->done = it->waiters = NULL;
   it->freed = true;
-  as_completed_unref(it);
+  as_completed_unwatch(it, removed);
 }

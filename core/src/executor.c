@@ -8,8 +8,16 @@
  * already running. So each executor owns up to max_workers pthreads, started on demand
  * (as ThreadPoolExecutor: a new thread only when no idle one can take the work).
  *
- * A work item's state is atomic (queued -> running, or queued -> cancelled), so the loop
- * can cancel queued work without touching the executor, which may be gone by then.
+ * A work item's state is atomic (queued -> running -> posting -> posted or unposted, or
+ * queued -> cancelled), so the loop can cancel queued work without touching the executor,
+ * which may be gone by then. Whoever moves an item out of a state owns what comes with it:
+ * the future's reference that the outcome's post carries, in particular.
+ *
+ * The loop's close may come while the work runs, in a pool of the caller's that it does not
+ * wait for (the default pool it waits for, as its shutdown joins the workers). The future's
+ * done callback is tracked (weft__future_watch_op), and the close, calling it, takes queued
+ * work back, marks running work orphaned so that its worker reports to nobody, and lets go
+ * of the future itself when the worker could not post the outcome to the closed loop.
  *
  * The item carries the post that hands its outcome (or its cancellation by shutdown) back to
  * the loop: allocated at submit, on the loop's thread where a failure can be returned, so a
@@ -19,12 +27,21 @@
 #include "loop_ext.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-enum { WORK_QUEUED = 0, WORK_RUNNING = 1, WORK_CANCELLED = 2 };
+enum {
+  WORK_QUEUED,
+  WORK_RUNNING,
+  WORK_CANCELLED, /* taken back before it ran: by its future's cancellation, or the close */
+  WORK_POSTING,   /* a worker or a shutdown is posting the outcome or the cancellation */
+  WORK_POSTED,    /* the post is the loop's: its cb or drop lets go of the future */
+  WORK_UNPOSTED,  /* the loop was closed: the close lets go of the future */
+  WORK_ORPHANED,  /* the loop closed while it ran: its outcome goes nowhere */
+};
 
 typedef struct work_s {
   struct work_s *next;
@@ -35,6 +52,7 @@ typedef struct work_s {
   weft_free_fn arg_free;
   atomic_int state;
   atomic_int refs; /* the queue's (then the worker's, then the post's) and the done callback's */
+  weft__op_watch_t watch; /* the done callback's */
   weft__post_t post;
   weft_value_t result; /* the outcome, carried by the post */
   int rc;
@@ -89,6 +107,20 @@ static void work_complete_dropped(void *p) {
   work_unref(w);
 }
 
+/* Posts cb (or, if the loop closes first, drop) with the future's reference, from any
+ * thread, once the item is in WORK_POSTING. The state it leaves tells the loop's close
+ * whether the post took the reference. Returns whether it did. */
+static int post_work(work_t *w, weft_callback_fn cb, weft_callback_fn drop) {
+  w->post.cb = cb;
+  w->post.drop = drop;
+  w->post.arg = w;
+  atomic_fetch_add(&w->refs, 1); /* a successful post may free w before the store below */
+  int posted = weft__loop_post_node(w->loop, &w->post) == 0;
+  atomic_store(&w->state, posted ? WORK_POSTED : WORK_UNPOSTED);
+  work_unref(w);
+  return posted;
+}
+
 /* Returns whether the worker's reference went with the post. */
 static int run_work(work_t *w) {
   int expected = WORK_QUEUED;
@@ -101,13 +133,11 @@ static int run_work(work_t *w) {
     w->rc = WEFT_EINVAL; /* as weft_future_set_error_threadsafe refuses a positive code */
   if (w->rc != 0)
     weft_value_clear(&w->result);
-  /* Hands our future reference over to the loop, which applies the outcome on its thread. */
-  w->post.cb = work_complete;
-  w->post.drop = work_complete_dropped;
-  w->post.arg = w;
-  if (weft__loop_post_node(w->loop, &w->post) == 0)
+  expected = WORK_RUNNING;
+  if (atomic_compare_exchange_strong(&w->state, &expected, WORK_POSTING) &&
+      post_work(w, work_complete, work_complete_dropped))
     return 1;
-  /* The loop is closed: the future reference cannot be dropped from this thread. */
+  /* Orphaned by the loop's close, or the loop is closed: the close lets go of the future. */
   weft_value_clear(&w->result);
   return 0;
 }
@@ -225,15 +255,13 @@ int weft_executor_shutdown(weft_executor_t *executor, int wait, int cancel_futur
     work_t *w = dropped;
     dropped = w->next;
     int expected = WORK_QUEUED;
-    if (atomic_compare_exchange_strong(&w->state, &expected, WORK_CANCELLED)) {
+    if (atomic_compare_exchange_strong(&w->state, &expected, WORK_POSTING)) {
       work_drop_arg(w);
       /* The queue's reference goes with the callback. If the loop closes before it runs,
        * the drop (on the loop's thread) lets go of the future. */
-      w->post.cb = cancel_dropped;
-      w->post.drop = drop_dropped;
-      w->post.arg = w;
-      if (weft__loop_post_node(w->loop, &w->post) != 0)
-        work_unref(w); /* closed already: the loop let go of its futures */
+      w->result = weft_value_none();
+      if (!post_work(w, cancel_dropped, drop_dropped))
+        work_unref(w); /* closed already: its close lets go of the future */
     } else {
       work_unref(w);
     }
@@ -266,14 +294,27 @@ void weft_executor_release(weft_executor_t *executor) {
 }
 
 /* Done callback on the submitted future: a cancellation that arrives while the work is
- * still queued keeps it from running. */
+ * still queued keeps it from running. Called by the loop's close with the future pending
+ * (or its outcome posted and dropped unapplied), it also takes queued work back, orphans
+ * running work, and lets go of the future's reference no post took. */
 static void on_future_done(weft_future_t *future, void *p) {
   work_t *w = p;
+  bool closing = !weft_future_done(future);
   int expected = WORK_QUEUED;
-  if (weft_future_cancelled(future) &&
+  if ((closing || weft_future_cancelled(future)) &&
       atomic_compare_exchange_strong(&w->state, &expected, WORK_CANCELLED)) {
     work_drop_arg(w);
     weft_future_release(w->future); /* the completion's reference: it will never come */
+  } else if (closing) {
+    expected = WORK_RUNNING;
+    if (!atomic_compare_exchange_strong(&w->state, &expected, WORK_ORPHANED)) {
+      /* A post under way ends at once, as the loop refuses posts from now on (and no user
+       * code runs there): wait for its outcome rather than guess it. */
+      while ((expected = atomic_load(&w->state)) == WORK_POSTING)
+        sched_yield();
+    }
+    if (expected == WORK_RUNNING || expected == WORK_UNPOSTED)
+      weft_future_release(w->future);
   }
   work_unref(w);
 }
@@ -379,18 +420,14 @@ int weft_run_in_executor_ex(weft_loop_t *loop, weft_executor_t *executor, weft_w
   w->arg_free = arg_free;
   atomic_init(&w->state, WORK_QUEUED);
   atomic_init(&w->refs, 2);
-  if ((rc = weft_future_add_done_callback(future, on_future_done, w)) != 0)
-    goto fail;
   weft_future_retain(future); /* handed over to the completion */
   if ((rc = submit(executor, w)) != 0) {
-    /* Nothing runs: cancel so the done callback frees w and this reference. */
-    atomic_store(&w->state, WORK_CANCELLED);
     weft_future_release(future);
-    weft_future_remove_done_callback(future, on_future_done, w);
-    free(w);
-    w = NULL;
     goto fail;
   }
+  /* Registered after the submit, which the worker's post cannot overtake: it is run on
+   * this thread. The future is new: this takes one of its inline slots, and cannot fail. */
+  weft__future_watch_op(&w->watch, future, on_future_done, w);
   *out = future;
   return 0;
 fail:
@@ -438,18 +475,31 @@ int weft_loop_set_default_executor_size(weft_loop_t *loop, size_t max_workers) {
   return 0;
 }
 
+/* On the loop's close list until its report ran or was dropped: a report refused by the
+ * closed loop leaves the job to the close, which waits for the helper (as it waits for the
+ * default executor's work) and frees it. */
 typedef struct shutdown_job_s {
+  weft__closable_t closable;
   weft_loop_t *loop;
   weft_future_t *future;
   weft_executor_t *executor;
   pthread_t thread;
+  bool joined;       /* loop thread only */
+  bool unposted;     /* written by the helper before it ends, read once it is joined */
   weft__post_t post; /* the helper's report to the loop, which needs no memory then */
 } shutdown_job_t;
+
+static void shutdown_join(shutdown_job_t *job) {
+  weft__loop_untrack(&job->closable);
+  if (!job->joined)
+    pthread_join(job->thread, NULL);
+  job->joined = true;
+}
 
 /* On the loop, once the helper thread has waited for the work: join it and finish. */
 static void shutdown_finished(void *p) {
   shutdown_job_t *job = p;
-  pthread_join(job->thread, NULL);
+  shutdown_join(job);
   weft_executor_release(job->executor); /* its threads are joined: this does not block */
   if (!weft_future_done(job->future))
     weft_future_set_result(job->future, weft_value_none());
@@ -460,10 +510,19 @@ static void shutdown_finished(void *p) {
 /* The loop closed before the shutdown finished: just clean up, on its thread. */
 static void shutdown_dropped(void *p) {
   shutdown_job_t *job = p;
-  pthread_join(job->thread, NULL);
+  shutdown_join(job);
   weft_executor_release(job->executor);
   weft_future_release(job->future);
   free(job);
+}
+
+/* The loop closes with the helper still waiting, or its report refused: once it is joined,
+ * a report that reached the loop is dropped with the others, else the job is ours. */
+static void shutdown_close_now(weft__closable_t *c) {
+  shutdown_job_t *job = (shutdown_job_t *)(void *)c;
+  shutdown_join(job);
+  if (job->unposted)
+    shutdown_dropped(job);
 }
 
 static void *shutdown_helper(void *p) {
@@ -472,8 +531,9 @@ static void *shutdown_helper(void *p) {
   job->post.cb = shutdown_finished;
   job->post.drop = shutdown_dropped;
   job->post.arg = job;
-  /* If the loop is gone, the job leaks rather than race. */
-  weft__loop_post_node(job->loop, &job->post);
+  /* Refused only by a closing loop, whose close joins this thread and then reads this. */
+  if (weft__loop_post_node(job->loop, &job->post) != 0)
+    job->unposted = true;
   return NULL;
 }
 
@@ -500,10 +560,12 @@ int weft_shutdown_default_executor(weft_loop_t *loop, weft_future_t **out) {
   }
   shutdown_job_t *job = malloc(sizeof *job);
   if (job) {
-    job->loop = loop;
-    job->future = weft_future_retain(future);
-    job->executor = ex;
+    *job = (shutdown_job_t){.closable.close_now = shutdown_close_now,
+                            .loop = loop,
+                            .future = weft_future_retain(future),
+                            .executor = ex};
     if (start_thread(&job->thread, shutdown_helper, job) == 0) {
+      weft__loop_track(loop, &job->closable); /* its report runs on this thread: not yet */
       *out = future;
       return 0;
     }

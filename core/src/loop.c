@@ -682,25 +682,24 @@ int weft_call_soon_threadsafe_id(weft_loop_t *loop, uintptr_t id) {
   return weft__loop_post(loop, NULL, NULL, (void *)id);
 }
 
+/* The destructor rides on a handle of the loop's pool, as a timer's does: the ready queue's
+ * drop (ready_drop) calls it for an entry the close drops unrun. */
 static int call_soon_owned(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg,
                            bool or_plain) {
   weft__ready_t entry = {.fn.plain = cb, .arg = arg};
-  weft__post_t *node = malloc(sizeof *node);
-  if (node != NULL) {
-    *node = (weft__post_t){.cb = cb, .drop = drop, .arg = arg, .owned = true};
-    entry = (weft__ready_t){.fn.plain = run_post, .arg = node};
-  } else if (!or_plain) {
+  if (weft__handle_new(loop, cb, arg, &entry.handle) == 0)
+    entry.handle->drop = drop;
+  else if (!or_plain)
     return WEFT_ENOMEM;
-  }
   int rc = weft__loop_push_ready(loop, &entry);
   if (rc != 0)
-    free(node);
+    weft_handle_release(entry.handle);
   return rc;
 }
 
 int weft__call_soon_owned(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop,
                           void *arg) {
-  /* Without memory for the node the call still goes ahead, only without its destructor:
+  /* Without memory for the handle the call still goes ahead, only without its destructor:
    * a callback that never runs (a reaped child's exit report) would hang its waiters. */
   return call_soon_owned(loop, cb, drop, arg, true);
 }

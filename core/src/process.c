@@ -72,6 +72,9 @@ static void running_changed(proc_list_t *list, int delta) {
 }
 
 typedef struct comm_s {
+  /* On the loop's close list while its callbacks are registered: the close kills the child
+   * and closes the pipes without completing what it waits for. */
+  weft__closable_t closable;
   weft_process_t *proc;
   weft_future_t *future;   /* the caller's */
   weft_future_t *parts[4]; /* stdin's drain, the reads of fd 1 and 2, the wait */
@@ -149,6 +152,16 @@ static void let_go_arg(weft_process_t *p) {
   weft_free_fn fn = p->proto.arg_free;
   p->proto.arg_free = NULL;
   weft__let_go(p->loop, fn, p->proto_arg);
+}
+
+/* Nobody is listening any more: no more protocol calls. Its argument is still let go of
+ * when the process is freed (the stream form's protocol is the core's own, and stays). */
+static void silence_protocol(weft_process_t *p) {
+  if (p->stream)
+    return;
+  weft_free_fn arg_free = p->proto.arg_free;
+  memset(&p->proto, 0, sizeof p->proto);
+  p->proto.arg_free = arg_free;
 }
 
 static void proc_free(weft_process_t *p) {
@@ -826,8 +839,7 @@ static void processes_cleanup(void *arg) {
   while (list->head) {
     weft_process_t *p = list->head;
     list_remove(p);
-    if (!p->stream)
-      memset(&p->proto, 0, sizeof p->proto); /* nobody is listening any more */
+    silence_protocol(p);
     for (int i = 0; i < 3; i++)
       if (p->pipes[i].t && !p->pipes[i].lost)
         weft_transport_abort(p->pipes[i].t);
@@ -859,8 +871,7 @@ void weft_process_release(weft_process_t *process) {
     return;
   if (--process->user_refs == 0) {
     /* Nobody can be listening now: no more protocol calls (the streams stay fed). */
-    if (!process->stream)
-      memset(&process->proto, 0, sizeof process->proto);
+    silence_protocol(process);
     process->closed = 1;
     close_pipes(process);
   }
@@ -947,6 +958,32 @@ weft_stream_reader_t *weft_process_stderr(const weft_process_t *process) {
 
 /* ---- communicate: asyncio's Process.communicate on the streams ------------------------ */
 
+static void comm_free(comm_t *c) {
+  weft_process_t *p = c->proc;
+  weft__loop_untrack(&c->closable);
+  weft_future_release(c->future);
+  for (int i = 0; i < 4; i++)
+    weft_future_release(c->parts[i]);
+  p->comm = NULL;
+  free(c);
+  proc_unref(p);
+}
+
+static void comm_drained(weft_future_t *f, void *arg);
+static void comm_read(weft_future_t *f, void *arg);
+static void comm_exited(weft_future_t *f, void *arg);
+static const weft_future_cb comm_cbs[4] = {comm_drained, comm_read, comm_read, comm_exited};
+
+/* The loop closes: the callbacks still registered come off, those already scheduled are
+ * dropped unrun with the ready queue, and the caller's future stays pending. */
+static void comm_close_now(weft__closable_t *self) {
+  comm_t *c = (comm_t *)(void *)((char *)self - offsetof(comm_t, closable));
+  for (int i = 0; i < 4; i++)
+    if (c->parts[i])
+      weft_future_remove_done_callback(c->parts[i], comm_cbs[i], c);
+  comm_free(c);
+}
+
 /* One part (stdin fed, a pipe read to EOF, the exit) is over. A read error fails the
  * whole at once; the result, the return code, comes once every part is over. */
 static void comm_part_done(comm_t *c, int error) {
@@ -954,15 +991,9 @@ static void comm_part_done(comm_t *c, int error) {
     weft_future_set_error(c->future, error, NULL, NULL, NULL);
   if (--c->pending > 0)
     return;
-  weft_process_t *p = c->proc;
   if (!weft_future_done(c->future))
-    weft_future_set_result(c->future, weft_value_int(p->returncode));
-  weft_future_release(c->future);
-  for (int i = 0; i < 4; i++)
-    weft_future_release(c->parts[i]);
-  p->comm = NULL;
-  free(c);
-  proc_unref(p);
+    weft_future_set_result(c->future, weft_value_int(c->proc->returncode));
+  comm_free(c);
 }
 
 /* stdin: written and drained (or broken, which communicate ignores as asyncio): close. */
@@ -1024,9 +1055,10 @@ int weft_process_communicate(weft_process_t *process, const void *input, size_t 
   proc_ref(process);
   process->comm = c;
   c->pending = 1; /* until every callback is registered */
-  static const weft_future_cb cbs[4] = {comm_drained, comm_read, comm_read, comm_exited};
+  c->closable.close_now = comm_close_now;
+  weft__loop_track(process->loop, &c->closable);
   for (int i = 0; i < 4; i++)
-    if (c->parts[i] && weft_future_add_done_callback(c->parts[i], cbs[i], c) == 0)
+    if (c->parts[i] && weft_future_add_done_callback(c->parts[i], comm_cbs[i], c) == 0)
       c->pending++;
   *out = weft_future_retain(c->future);
   comm_part_done(c, 0);

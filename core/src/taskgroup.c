@@ -318,6 +318,12 @@ void weft_taskgroup_free(weft_taskgroup_t *group) {
     weft__future_finish(f, WEFT__CANCELLED, weft_value_none(), 0, NULL, NULL, NULL);
     weft_future_release(f);
   }
+  if (group->on_completed != NULL) {
+    /* exit_await never returned: the loop's close abandoned the parent's stack as it
+     * waited, and its release of this future with it. */
+    weft_future_release(group->on_completed);
+    group->on_completed = NULL;
+  }
   /* Freed without exit (a misuse): the children must not outlive the group. */
   while (group->ntasks > 0) {
     weft_task_t *t = group->tasks[group->ntasks - 1];

@@ -30,6 +30,7 @@ struct weft_cfuture_s {
   weft_task_t *task; /* the loop side's reference, NULL until started */
   weft_task_fn fn;
   void *arg;
+  weft__op_watch_t watch; /* task_done on the task's future */
 };
 
 static char *dup_str(const char *s) {
@@ -61,10 +62,13 @@ static void cfuture_unref(weft_cfuture_t *cf) {
   free(cf);
 }
 
-/* On the loop: the task is done; publish its outcome. */
+/* On the loop: the task is done; publish its outcome. Called by the loop's close with the
+ * task still pending, it publishes WEFT_ECLOSED, as for a task the close kept from
+ * starting: the waiting thread wakes, and the task goes with the loop. */
 static void task_done(weft_future_t *future, void *p) {
   weft_cfuture_t *cf = p;
-  int code = weft_future_error(future); /* also marks the error as retrieved */
+  bool closing = !weft_future_done(future);
+  int code = closing ? WEFT_ECLOSED : weft_future_error(future); /* marks it retrieved */
   const weft_value_t *value = NULL;
   if (code == 0)
     weft_future_result(future, &value);
@@ -73,7 +77,7 @@ static void task_done(weft_future_t *future, void *p) {
     cf->state = code == WEFT_ECANCELLED ? CF_CANCELLED : CF_DONE;
     cf->code = code;
     cf->value = value;
-    cf->message = dup_str(weft_future_error_message(future));
+    cf->message = closing ? NULL : dup_str(weft_future_error_message(future));
     pthread_cond_broadcast(&cf->cond);
   }
   pthread_mutex_unlock(&cf->lock);
@@ -88,9 +92,9 @@ static void start_task(void *p) {
   pthread_mutex_unlock(&cf->lock);
   int rc =
       cancelled ? WEFT_ECANCELLED : weft_task_spawn(cf->loop, cf->fn, cf->arg, NULL, &cf->task);
-  if (rc == 0)
-    rc = weft_future_add_done_callback(weft_task_future(cf->task), task_done, cf);
   if (rc == 0) {
+    /* A task just made: its future has a free inline slot, so this cannot fail. */
+    weft__future_watch_op(&cf->watch, weft_task_future(cf->task), task_done, cf);
     pthread_mutex_lock(&cf->lock);
     cf->started = 1;
     cancelled = cf->state == CF_CANCELLED;
