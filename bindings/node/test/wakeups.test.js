@@ -42,3 +42,27 @@ test('sleep(0) settles before an Event woken after it started', async () => {
   await Promise.all([slept, woke]);
   assert.deepStrictEqual(order, ['sleep', 'event']);
 });
+
+// An adopted loop runs several of asyncio's iterations in one of Node's (docs/design.md): a
+// chain of hand-overs does not pay one Node iteration each, yet Node's own callbacks still
+// run between every few of them.
+test('a sleep(0) loop takes several steps per Node iteration, never more than 16', async () => {
+  let steps = 0;
+  let stop = false;
+  const spinner = (async () => {
+    while (!stop) {
+      await weft.sleep(0);
+      steps++;
+    }
+  })();
+  const perIteration = [];
+  for (let i = 0; i < 5; i++) {
+    const before = steps;
+    await new Promise(setImmediate);
+    perIteration.push(steps - before);
+  }
+  stop = true;
+  await spinner;
+  assert.ok(perIteration.some((n) => n > 1), `steps per Node iteration: ${perIteration}`);
+  assert.ok(perIteration.every((n) => n <= 16), `steps per Node iteration: ${perIteration}`);
+});
