@@ -6,15 +6,16 @@
 #   bench/node/echo.sh BUILD_DIR [SECONDS] [CONNECTIONS] [ROUNDS]
 #
 # BUILD_DIR holds bench/echo_client and the addon (bindings/node/weft.node). Every round
-# runs the four servers back to back with the same client, so drift in the machine's load
+# runs the servers back to back with the same client, so drift in the machine's load
 # hits them alike; the table shows medians over the rounds. Each run first warms the server
 # up (a short client run, not counted: connections, JIT, allocator), then measures a timed
 # run; the server's CPU time over that run is read from /proc/PID/task/*/schedstat, every
 # thread of the process (V8's and libuv's helpers too), and divided by the requests served.
 # The server is pinned to one core and the client to the others (PIN=0 turns this off).
-# SERVERS may add `uv`, the raw libuv server in C (bench/echo_uv.c), as the floor, and
-# KIND@ADDON: KIND with another build of the addon (weft-proto@/tmp/before.node), in the
-# same rounds. Each round starts with another server of the list.
+# SERVERS includes `uv`, the raw libuv server in C (bench/echo_uv.c), the floor no Node
+# server can go under (docs/benchmarks.md, "The floor"), and may add KIND@ADDON: KIND with
+# another build of the addon (weft-proto@/tmp/before.node), in the same rounds. Each round
+# starts with another server of the list.
 set -e
 BUILD=${1:-build}
 SECS=${2:-3}
@@ -22,7 +23,7 @@ CONNS=${3:-4}
 ROUNDS=${4:-3}
 WARMUP=${WARMUP:-1}
 SIZES=${SIZES:-"1024 10240 102400"}
-SERVERS=${SERVERS:-"weft-proto weft-stream net-data net-await"}
+SERVERS=${SERVERS:-"uv weft-proto weft-stream net-data net-await"}
 HERE=$(cd "$(dirname "$0")" && pwd)
 NODE=${NODE:-node}
 CLIENT=$BUILD/bench/echo_client
