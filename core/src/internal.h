@@ -217,12 +217,18 @@ void weft__loop_timer_fired(weft_loop_t *loop);
  * starts the iteration): they are while timers pend. */
 void weft__loop_watch_timers(weft_loop_t *loop);
 /* call_soon on the loop's thread for a callback that owns arg: if the loop closes before
- * it runs, drop(arg) runs instead (a reference the callback was to let go of). */
+ * it runs, drop(arg) runs instead (a reference the callback was to let go of). Without
+ * memory for the destructor's record it fails (WEFT_ENOMEM), as on a closed loop. */
 int weft__call_soon_owned(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg);
-/* The same for a caller that can still report an error: without memory for the destructor's
- * record it fails (WEFT_ENOMEM) instead of scheduling the call without it. */
-int weft__call_soon_owned_or_fail(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop,
-                                  void *arg);
+/* The same in two steps, for a call that must not fail when it is due (a child's exit
+ * report): the reservation takes the memory (WEFT_ENOMEM); the call made from it fails only
+ * on a closed loop (WEFT_ECLOSED), and then nothing runs and the caller lets go of arg.
+ * A reservation never used is given back with weft__call_soon_unreserve (harmless after
+ * a use or a failed reservation). */
+int weft__call_soon_reserve(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop,
+                            void *arg, weft__ready_t *out);
+int weft__call_soon_reserved(weft_loop_t *loop, weft__ready_t *reserved);
+void weft__call_soon_unreserve(weft_loop_t *loop, weft__ready_t *reserved);
 /* Posts cb(arg) from any thread; if the loop closes first, drop(arg) runs instead. */
 int weft__loop_post(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg);
 /* As weft__loop_post with node's cb, drop and arg, but allocates nothing: fails only with

@@ -1252,7 +1252,7 @@ int weft__transport_from_fd(weft_transport_t *t, const weft__fd_kind_t *kind, in
   op->arg = arg;
   /* Scheduled before the descriptor is adopted: once adopted, only closing the transport
    * would let go of it, and on failure it stays the caller's. */
-  rc = weft__call_soon_owned_or_fail(loop, fd_start, fd_drop, op);
+  rc = weft__call_soon_owned(loop, fd_start, fd_drop, op);
   if (rc) {
     kind->discard(t);
     fd_op_free(op);
