@@ -95,6 +95,9 @@ struct weft_loop_s {
   bool adopted;
   bool debug;
   atomic_int stopping;
+  /* On an adopted loop, the callbacks libuv makes straight into weft (reads, connects,
+   * accepts) under way: the close refuses to run inside one (weft__callback_enter). */
+  uint32_t callback_depth;
   uv_thread_t owner;     /* meaningful while running, or always for an adopted loop */
   const void *owner_tag; /* weft__thread_tag() of the owner: the cheap same-thread test */
 
@@ -203,6 +206,15 @@ void weft__loop_release(weft_loop_t *loop);
 int weft__error_from_errno(int err);
 int weft__loop_check(const weft_loop_t *loop);
 /* Appends to the ready queue. The queue takes over the references entry holds. */
+/* Around a callback libuv makes into weft directly, which may call the user's code: the
+ * close of an adopted loop, whose host runs libuv, would free that callback's caller. The
+ * ready queue's callbacks need no mark (weft__running_loop tells). */
+static inline void weft__callback_enter(weft_loop_t *loop) {
+  loop->callback_depth++;
+}
+static inline void weft__callback_leave(weft_loop_t *loop) {
+  loop->callback_depth--;
+}
 int weft__loop_push_ready(weft_loop_t *loop, const weft__ready_t *entry);
 /* Keeps a ready-queue slot free for a done callback, registered while memory can still be
  * refused, so that completing the future cannot drop the callback; the push that uses the

@@ -991,6 +991,12 @@ int weft_loop_close(weft_loop_t *loop) {
     return WEFT_ERUNNING;
   if (loop->adopted && !uv_thread_equal(&loop->owner, &(uv_thread_t){uv_thread_self()}))
     return WEFT_EWRONGTHREAD;
+  /* An adopted loop is always running: what is refused is a close from inside one of its
+   * callbacks (the ready queue's, or one libuv makes directly), which would free operations
+   * under way, that callback's caller among them; asyncio refuses a close from a callback
+   * the same way. */
+  if (loop->adopted && (running_here == loop || loop->callback_depth > 0))
+    return WEFT_ERUNNING;
 
   weft__thread_loop_forget(loop);
   /* Deferred calls are made whenever a task switches back; none should be left, but if

@@ -1121,8 +1121,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   buf->len = READ_BUF_SIZE;
 }
 
-static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
-  weft__assert_loop_stack("data_received");
+static void read_done(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   weft__stream_t *s = stream->data;
   weft_transport_t *t = &s->base;
   if (nread > 0) {
@@ -1156,6 +1155,16 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   }
   /* A read error (reset, or no buffer from a buffered protocol) ends the connection. */
   stream_force_close(s, weft_error_from_uv((int)nread));
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  weft__assert_loop_stack("data_received");
+  /* The transport's memory outlives the callback (its handle's close callback frees it),
+   * and so does the loop, whose close is refused until the callback returns. */
+  weft_loop_t *loop = ((weft__stream_t *)stream->data)->base.loop;
+  weft__callback_enter(loop);
+  read_done(stream, nread, buf);
+  weft__callback_leave(loop);
 }
 
 int weft__stream_start(weft__stream_t *s, const weft_protocol_t *p, void *arg) {
