@@ -1121,10 +1121,15 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   buf->len = READ_BUF_SIZE;
 }
 
-static void read_done(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  weft__assert_loop_stack("data_received");
   weft__stream_t *s = stream->data;
   weft_transport_t *t = &s->base;
+  /* The transport's memory outlives the callback (its handle's close callback frees it),
+   * and so does the loop, whose close is refused until the callback returns. */
+  weft_loop_t *loop = t->loop;
   if (nread > 0) {
+    weft__callback_enter(loop);
     if (t->proto.get_buffer) {
       if (t->proto.buffer_updated)
         t->proto.buffer_updated(t, (size_t)nread, t->proto_arg);
@@ -1133,10 +1138,12 @@ static void read_done(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
         s->large_reads = 1;
       t->proto.data_received(t, buf->base, (size_t)nread, t->proto_arg);
     }
+    weft__callback_leave(loop);
     return;
   }
   if (nread == 0)
     return;
+  weft__callback_enter(loop);
   if (nread == UV_EOF) {
     uv_read_stop(stream);
     /* A reading thread handed the socket later must not report this end a second time. */
@@ -1145,25 +1152,14 @@ static void read_done(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
       t->tr.end = 1;
     uv_mutex_unlock(&t->ts.lock);
     int keep = weft_transport_emit_eof(t);
-    if (s->base.kind == WEFT_TRANSPORT_PIPE_READ) {
+    if (s->base.kind == WEFT_TRANSPORT_PIPE_READ)
       stream_force_close(s, 0); /* a read pipe is done at EOF, whatever the protocol says */
-      return;
-    }
-    if (!keep)
+    else if (!keep)
       weft_transport_close(t);
-    return;
+  } else {
+    /* A read error (reset, or no buffer from a buffered protocol) ends the connection. */
+    stream_force_close(s, weft_error_from_uv((int)nread));
   }
-  /* A read error (reset, or no buffer from a buffered protocol) ends the connection. */
-  stream_force_close(s, weft_error_from_uv((int)nread));
-}
-
-static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
-  weft__assert_loop_stack("data_received");
-  /* The transport's memory outlives the callback (its handle's close callback frees it),
-   * and so does the loop, whose close is refused until the callback returns. */
-  weft_loop_t *loop = ((weft__stream_t *)stream->data)->base.loop;
-  weft__callback_enter(loop);
-  read_done(stream, nread, buf);
   weft__callback_leave(loop);
 }
 
