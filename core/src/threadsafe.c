@@ -2,9 +2,11 @@
  * thread-safe future that reports their outcome.
  *
  * A cfuture is shared by the submitting thread and the loop: a mutex and condition
- * variable guard its state. It keeps a reference to the task so the result it hands out
- * (borrowed from the task) stays valid; since core objects are not thread-safe, that
- * reference is always dropped on the loop's thread. */
+ * variable guard its state. Core objects are not thread-safe, and a task's release reaches
+ * its loop's counts and pools, so the task is let go of on the loop's thread: once done,
+ * with its result copied into the cfuture. Only a result that cannot be copied (a pointer
+ * with its destructor, a core object) is borrowed from the task, which the cfuture then
+ * keeps until its last reference goes. */
 #include "internal.h"
 #include "weft/executor.h"
 
@@ -23,7 +25,8 @@ struct weft_cfuture_s {
   pthread_cond_t cond;
   int state;
   int code;                  /* CF_DONE: 0 or the task's error */
-  const weft_value_t *value; /* CF_DONE with code 0: borrowed from the task */
+  const weft_value_t *value; /* CF_DONE with code 0: &result, or borrowed from the task */
+  weft_value_t result;       /* the copy `value` points at, the cfuture's own */
   char *message;
   int started; /* the task exists (loop thread) */
   weft_loop_t *loop;
@@ -58,8 +61,32 @@ static void cfuture_unref(weft_cfuture_t *cf) {
   }
   pthread_mutex_destroy(&cf->lock);
   pthread_cond_destroy(&cf->cond);
+  weft_value_clear(&cf->result);
   free(cf->message);
   free(cf);
+}
+
+/* A copy of `value` that owns what it holds, or -1 where only the task's own will do. */
+static int copy_result(const weft_value_t *value, weft_value_t *out) {
+  *out = weft_value_none();
+  if (value == NULL)
+    return 0;
+  switch (value->type) {
+  case WEFT_VALUE_NONE:
+  case WEFT_VALUE_INT:
+  case WEFT_VALUE_DOUBLE:
+    *out = *value;
+    return 0;
+  case WEFT_VALUE_POINTER:
+    if (value->free_fn != NULL)
+      return -1;
+    *out = *value;
+    return 0;
+  case WEFT_VALUE_BYTES:
+    return weft_value_bytes(out, value->ptr, value->len) == 0 ? 0 : -1;
+  default:
+    return -1;
+  }
 }
 
 /* On the loop: the task is done; publish its outcome. Called by the loop's close with the
@@ -70,17 +97,35 @@ static void task_done(weft_future_t *future, void *p) {
   bool closing = !weft_future_done(future);
   int code = closing ? WEFT_ECLOSED : weft_future_error(future); /* marks it retrieved */
   const weft_value_t *value = NULL;
-  if (code == 0)
+  weft_value_t copy = weft_value_none();
+  bool borrowed = false;
+  if (code == 0) {
     weft_future_result(future, &value);
+    borrowed = copy_result(value, &copy) != 0;
+  }
   pthread_mutex_lock(&cf->lock);
   if (cf->state == CF_PENDING) {
     cf->state = code == WEFT_ECANCELLED ? CF_CANCELLED : CF_DONE;
     cf->code = code;
+    if (value != NULL && !borrowed) {
+      cf->result = copy;
+      copy = weft_value_none();
+      value = &cf->result;
+    }
     cf->value = value;
     cf->message = closing ? NULL : dup_str(weft_future_error_message(future));
     pthread_cond_broadcast(&cf->cond);
+  } else {
+    borrowed = false; /* cancelled first: nothing of the task's is handed out */
   }
   pthread_mutex_unlock(&cf->lock);
+  weft_value_clear(&copy);
+  /* Here on the loop's thread (the close's too, while the loop's own reference to a pending
+   * task keeps it alive), not wherever the cfuture's last reference goes. */
+  if (!borrowed) {
+    weft_task_release(cf->task);
+    cf->task = NULL;
+  }
   cfuture_unref(cf);
 }
 
