@@ -814,6 +814,7 @@ void weft_transport_emit_connection_lost(weft_transport_t *t, int error) {
  * libuv runs close callbacks last in, first out, and the losses keep the closes' order. */
 
 static void deliver_losses(weft_loop_t *loop) {
+  weft__callback_enter(loop); /* from a handle's close callback too: connection_lost */
   while (loop->closing_head && loop->closing_head->close_done && loop->closing_head->lost_due) {
     weft_transport_t *first = loop->closing_head;
     loop->closing_head = first->closing_next;
@@ -821,6 +822,7 @@ static void deliver_losses(weft_loop_t *loop) {
       loop->closing_tail = NULL;
     first->gone(first);
   }
+  weft__callback_leave(loop);
 }
 
 /* The ready-queue entry holds no reference: the transport is only freed by `gone`, which
@@ -1316,16 +1318,17 @@ static void after_write(uv_write_t *req, int status) {
   }
   if (s->handle_closing)
     return;
+  weft_loop_t *loop = s->base.loop;
+  weft__callback_enter(loop); /* resume_writing */
   /* resume_writing comes before the close a flushed buffer was waiting for (asyncio). */
   weft_transport_update_write_flow(&s->base);
   if (s->handle_closing)
-    return;
-  if (s->pending_writes == 0 && s->close_after_flush) {
+    ;
+  else if (s->pending_writes == 0 && s->close_after_flush)
     stream_force_close(s, 0);
-    return;
-  }
-  if (s->pending_writes == 0 && s->drained)
+  else if (s->pending_writes == 0 && s->drained)
     s->drained(s->drained_arg);
+  weft__callback_leave(loop);
 }
 
 /* Loop thread, ts.lock held: the transport's first flush of bytes from other threads. From
