@@ -1,6 +1,10 @@
 /* Embedding: weft on a libuv loop the host owns and runs itself (as Node does). */
 #include "weft_test.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 typedef struct {
@@ -218,4 +222,131 @@ WEFT_TEST(adopted_loop_runs_a_due_timer_in_asyncios_order) {
   ASSERT_EQ(c.order[1], 2);
   ASSERT_EQ(c.order[2], -1);
   ASSERT_EQ(c.order[3], 3);
+}
+
+/* ---- A close from inside one of weft's callbacks on an adopted loop ------------------- */
+
+/* The host's code closes an adopted loop; from inside one of weft's callbacks the close
+ * would free operations under way, the callback's caller among them, so it is refused as
+ * asyncio refuses to close a running loop, and the loop goes on as if nothing was asked. */
+typedef struct {
+  weft_loop_t *loop;
+  int close_rc;
+  int calls;
+  int after; /* a callback scheduled behind the refused close still ran */
+  int made, lost;
+  int lost_close_rc; /* the close tried from connection_lost */
+  weft_future_t *future;
+} inside_t;
+
+static void close_then_count(void *arg) {
+  inside_t *in = arg;
+  in->close_rc = weft_loop_close(in->loop);
+  in->calls++;
+}
+
+static void count_after(void *arg) {
+  ((inside_t *)arg)->after++;
+}
+
+/* The host closes the loop from its own code once uv_run returned, then lets libuv finish. */
+static void close_from_the_host(uv_loop_t *host, weft_loop_t *loop) {
+  ASSERT_OK(weft_loop_close(loop));
+  weft_loop_release(loop);
+  ASSERT_OK(uv_run(host, UV_RUN_DEFAULT));
+  ASSERT_OK(uv_loop_close(host));
+}
+
+WEFT_TEST(close_from_a_call_soon_callback_is_refused) {
+  uv_loop_t host;
+  ASSERT_OK(uv_loop_init(&host));
+  weft_loop_options_t options = {.size = sizeof options, .adopt = &host};
+  inside_t in = {0};
+  ASSERT_OK(weft_loop_new_ex(&options, &in.loop));
+  ASSERT_OK(weft_call_soon(in.loop, close_then_count, &in, NULL));
+  ASSERT_OK(weft_call_soon(in.loop, count_after, &in, NULL));
+  ASSERT_OK(uv_run(&host, UV_RUN_DEFAULT));
+  ASSERT_CODE(in.close_rc, WEFT_ERUNNING);
+  ASSERT_EQ(in.calls, 1);
+  ASSERT_EQ(in.after, 1);
+  close_from_the_host(&host, in.loop);
+}
+
+static void close_from_done(weft_future_t *future, void *arg) {
+  inside_t *in = arg;
+  ASSERT_TRUE(weft_future_done(future));
+  in->close_rc = weft_loop_close(in->loop);
+  in->calls++;
+}
+
+WEFT_TEST(close_from_a_done_callback_is_refused) {
+  uv_loop_t host;
+  ASSERT_OK(uv_loop_init(&host));
+  weft_loop_options_t options = {.size = sizeof options, .adopt = &host};
+  inside_t in = {0};
+  ASSERT_OK(weft_loop_new_ex(&options, &in.loop));
+  weft_future_t *f;
+  ASSERT_OK(weft_future_new(in.loop, &f));
+  ASSERT_OK(weft_future_add_done_callback(f, close_from_done, &in));
+  ASSERT_OK(weft_future_add_done_callback(f, close_from_done, &in));
+  ASSERT_OK(weft_future_set_result(f, weft_value_int(7)));
+  weft_future_release(f); /* the ready queue holds it for its callbacks */
+  ASSERT_OK(uv_run(&host, UV_RUN_DEFAULT));
+  ASSERT_CODE(in.close_rc, WEFT_ERUNNING);
+  ASSERT_EQ(in.calls, 2); /* the second callback still ran: nothing was dropped */
+  close_from_the_host(&host, in.loop);
+}
+
+static void made_closes_the_loop(weft_transport_t *t, void *arg) {
+  inside_t *in = arg;
+  in->made++;
+  in->close_rc = weft_loop_close(in->loop);
+  weft_transport_close(t); /* the test's own end, so that the host's loop goes idle */
+}
+
+static void lost_closes_the_loop(weft_transport_t *t, int error, void *arg) {
+  (void)t;
+  (void)error;
+  inside_t *in = arg;
+  in->lost++;
+  in->lost_close_rc = weft_loop_close(in->loop);
+}
+
+static void connected(weft_future_t *future, void *arg) {
+  (void)future;
+  ((inside_t *)arg)->calls++;
+}
+
+/* connection_made, then connection_lost of the close it asked for: neither closes the loop. */
+WEFT_TEST(close_from_connection_made_of_a_connect_is_refused) {
+  /* A listening socket the kernel completes connects on; nothing needs to accept them. */
+  int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_TRUE(listener >= 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof a;
+  ASSERT_OK(bind(listener, (struct sockaddr *)&a, sizeof a));
+  ASSERT_OK(listen(listener, 4));
+  ASSERT_OK(getsockname(listener, (struct sockaddr *)&a, &al));
+
+  uv_loop_t host;
+  ASSERT_OK(uv_loop_init(&host));
+  weft_loop_options_t options = {.size = sizeof options, .adopt = &host};
+  inside_t in = {0};
+  ASSERT_OK(weft_loop_new_ex(&options, &in.loop));
+  weft_protocol_t proto = {.size = sizeof proto,
+                           .connection_made = made_closes_the_loop,
+                           .connection_lost = lost_closes_the_loop};
+  ASSERT_OK(weft_create_connection(in.loop, &proto, &in, "127.0.0.1", ntohs(a.sin_port), NULL,
+                                   &in.future));
+  ASSERT_OK(weft_future_add_done_callback(in.future, connected, &in));
+  ASSERT_OK(uv_run(&host, UV_RUN_DEFAULT));
+  ASSERT_EQ(in.made, 1);
+  ASSERT_CODE(in.close_rc, WEFT_ERUNNING);
+  ASSERT_EQ(in.calls, 1); /* the connect finished: its future completed, its callback ran */
+  ASSERT_OK(weft_future_error(in.future));
+  ASSERT_EQ(in.lost, 1);
+  ASSERT_CODE(in.lost_close_rc, WEFT_ERUNNING);
+  weft_future_release(in.future);
+  close_from_the_host(&host, in.loop);
+  close(listener);
 }

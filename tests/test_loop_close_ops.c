@@ -8,8 +8,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
@@ -886,6 +888,130 @@ WEFT_TEST(run_threadsafe_task_pending) {
     weft_future_release(s.never);
     weft_loop_release(s.loop);
     uv_sem_destroy(&s.submitted);
+  }
+}
+
+/* The thread that submitted drops the last reference to its thread-safe future after the
+ * loop's close, while the loop's thread releases other objects of the closed loop: the task
+ * goes on the loop's thread (ThreadSanitizer saw the two threads share the loop's counts
+ * and pools), and a result read before the close stays readable until that drop. */
+typedef struct late_s {
+  weft_loop_t *loop;
+  weft_future_t *never;
+  /* 0: the task returns bytes; 1: an int; 2: it waits when the loop closes; 3: a pointer
+   * with its destructor (read in place); 4: the same, the caller letting go before the close */
+  int form;
+  int started;
+  uv_sem_t submitted, go, waited, released;
+  weft_cfuture_t *cf;
+  int rc, outcome, intact;
+  atomic_int freed; /* the pointer's destructor ran */
+  int payload;
+} late_t;
+
+static void late_free(void *p) {
+  late_t *l = (late_t *)((char *)p - offsetof(late_t, payload));
+  atomic_fetch_add(&l->freed, 1);
+}
+
+static int late_task(weft_task_t *self, void *arg) {
+  late_t *l = arg;
+  l->started = 1;
+  if (l->form == 2)
+    return weft_await(l->never);
+  if (l->form == 1)
+    return weft_task_return(self, weft_value_int(42));
+  if (l->form >= 3)
+    return weft_task_return(self, weft_value_pointer(&l->payload, late_free));
+  weft_value_t v;
+  int rc = weft_value_bytes(&v, "late", 4);
+  return rc != 0 ? rc : weft_task_return(self, v);
+}
+
+static void late_main(void *arg) {
+  late_t *l = arg;
+  l->rc = weft_run_threadsafe(l->loop, late_task, l, &l->cf);
+  uv_sem_post(&l->submitted);
+  if (l->rc != 0)
+    return;
+  const weft_value_t *value = NULL;
+  l->outcome = weft_cfuture_result(l->cf, 60, &value);
+  if (l->form == 4) {
+    l->intact = value != NULL && value->ptr == &l->payload;
+    uv_sem_wait(&l->waited);     /* the loop's thread no longer looks at the cfuture */
+    weft_cfuture_release(l->cf); /* while the loop runs: the task goes there */
+    uv_sem_post(&l->released);
+    return;
+  }
+  uv_sem_wait(&l->go); /* the loop is closed now */
+  if (l->outcome == 0 && l->form == 0)
+    l->intact = value != NULL && value->type == WEFT_VALUE_BYTES && value->len == 4 &&
+                memcmp(value->ptr, "late", 4) == 0;
+  else if (l->outcome == 0 && l->form == 1)
+    l->intact = value != NULL && value->type == WEFT_VALUE_INT && value->i == 42;
+  else if (l->outcome == 0 && l->form == 3) /* handed over by the close, not freed yet */
+    l->intact = value != NULL && value->type == WEFT_VALUE_POINTER && value->ptr == &l->payload &&
+                atomic_load(&l->freed) == 0;
+  weft_cfuture_release(l->cf);
+}
+
+WEFT_TEST(run_threadsafe_released_on_another_thread_after_the_close) {
+  for (int form = 0; form < 5; form++) {
+    late_t l = {.form = form};
+    ASSERT_OK(weft_loop_new(&l.loop));
+    ASSERT_OK(weft_future_new(l.loop, &l.never));
+    ASSERT_EQ(uv_sem_init(&l.submitted, 0), 0);
+    ASSERT_EQ(uv_sem_init(&l.go, 0), 0);
+    ASSERT_EQ(uv_sem_init(&l.waited, 0), 0);
+    ASSERT_EQ(uv_sem_init(&l.released, 0), 0);
+    uv_thread_t th;
+    ASSERT_EQ(uv_thread_create(&th, late_main, &l), 0);
+    uv_sem_wait(&l.submitted);
+    if (l.rc == 0) {
+      /* Until the task is done (or waits), or its start was refused; a timer keeps the loop
+       * waiting for the post meanwhile. */
+      weft_handle_t *h = NULL;
+      weft_call_later(l.loop, 60, net_util_noop, NULL, &h);
+      for (int i = 0; i < 1000 && !(form == 2 ? l.started : weft_cfuture_done(l.cf)) &&
+                      !(form == 2 && weft_cfuture_done(l.cf));
+           i++)
+        weft_loop_run_once(l.loop, 0);
+      /* The caller lets go while the loop runs: the task, and the pointer with it, go here
+       * (the post is queued by now; without memory for it, the close lets go instead). */
+      if (form == 4) {
+        uv_sem_post(&l.waited);
+        uv_sem_wait(&l.released);
+        for (int i = 0; i < 10 && atomic_load(&l.freed) == 0; i++)
+          weft_loop_run_once(l.loop, 1);
+      }
+      weft_handle_cancel(h);
+      weft_handle_release(h);
+    }
+    /* Objects of the loop that its thread lets go of after the close. */
+    enum { N = 256 };
+    weft_future_t *others[N];
+    int made = 0;
+    while (made < N && weft_future_new(l.loop, &others[made]) == 0)
+      made++;
+    ASSERT_OK(weft_loop_close(l.loop));
+    uv_sem_post(&l.go);
+    for (int i = 0; i < made; i++)
+      weft_future_release(others[i]);
+    weft_future_release(l.never);
+    ASSERT_EQ(uv_thread_join(&th), 0);
+    if (l.rc == 0 && form != 2 && l.outcome == 0)
+      ASSERT_TRUE(l.intact);
+    if (l.rc == 0 && form >= 3 && l.outcome == 0)
+      ASSERT_EQ(atomic_load(&l.freed), 1);
+    if (l.rc == 0 && form == 2)
+      ASSERT_TRUE(l.outcome == WEFT_ECLOSED || (!l.started && l.outcome == WEFT_ENOMEM));
+    if (l.rc == 0 && form != 2) /* without memory, the task may fail or never start */
+      ASSERT_TRUE(l.outcome == 0 || l.outcome == WEFT_ENOMEM);
+    weft_loop_release(l.loop);
+    uv_sem_destroy(&l.submitted);
+    uv_sem_destroy(&l.go);
+    uv_sem_destroy(&l.waited);
+    uv_sem_destroy(&l.released);
   }
 }
 

@@ -137,7 +137,10 @@ static void on_connect(uv_connect_t *req, int status) {
   }
   if (status == 0) {
     he_finish(he, s);
+    weft_loop_t *loop = s->base.loop;
+    weft__callback_enter(loop); /* the caller's callback makes the connection */
     he->cb(he->arg, s, 0, NULL, NULL);
+    weft__callback_leave(loop);
     he_maybe_free(he);
     return;
   }

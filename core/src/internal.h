@@ -95,6 +95,9 @@ struct weft_loop_s {
   bool adopted;
   bool debug;
   atomic_int stopping;
+  /* On an adopted loop, the callbacks libuv makes straight into weft (reads, connects,
+   * accepts) under way: the close refuses to run inside one (weft__callback_enter). */
+  uint32_t callback_depth;
   uv_thread_t owner;     /* meaningful while running, or always for an adopted loop */
   const void *owner_tag; /* weft__thread_tag() of the owner: the cheap same-thread test */
 
@@ -203,6 +206,15 @@ void weft__loop_release(weft_loop_t *loop);
 int weft__error_from_errno(int err);
 int weft__loop_check(const weft_loop_t *loop);
 /* Appends to the ready queue. The queue takes over the references entry holds. */
+/* Around a callback libuv makes into weft directly, which may call the user's code: the
+ * close of an adopted loop, whose host runs libuv, would free that callback's caller. The
+ * ready queue's callbacks need no mark (weft__running_loop tells). */
+static inline void weft__callback_enter(weft_loop_t *loop) {
+  loop->callback_depth++;
+}
+static inline void weft__callback_leave(weft_loop_t *loop) {
+  loop->callback_depth--;
+}
 int weft__loop_push_ready(weft_loop_t *loop, const weft__ready_t *entry);
 /* Keeps a ready-queue slot free for a done callback, registered while memory can still be
  * refused, so that completing the future cannot drop the callback; the push that uses the
@@ -217,12 +229,18 @@ void weft__loop_timer_fired(weft_loop_t *loop);
  * starts the iteration): they are while timers pend. */
 void weft__loop_watch_timers(weft_loop_t *loop);
 /* call_soon on the loop's thread for a callback that owns arg: if the loop closes before
- * it runs, drop(arg) runs instead (a reference the callback was to let go of). */
+ * it runs, drop(arg) runs instead (a reference the callback was to let go of). Without
+ * memory for the destructor's record it fails (WEFT_ENOMEM), as on a closed loop. */
 int weft__call_soon_owned(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg);
-/* The same for a caller that can still report an error: without memory for the destructor's
- * record it fails (WEFT_ENOMEM) instead of scheduling the call without it. */
-int weft__call_soon_owned_or_fail(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop,
-                                  void *arg);
+/* The same in two steps, for a call that must not fail when it is due (a child's exit
+ * report): the reservation takes the memory (WEFT_ENOMEM); the call made from it fails only
+ * on a closed loop (WEFT_ECLOSED), and then nothing runs and the caller lets go of arg.
+ * A reservation never used is given back with weft__call_soon_unreserve (harmless after
+ * a use or a failed reservation). */
+int weft__call_soon_reserve(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop,
+                            void *arg, weft__ready_t *out);
+int weft__call_soon_reserved(weft_loop_t *loop, weft__ready_t *reserved);
+void weft__call_soon_unreserve(weft_loop_t *loop, weft__ready_t *reserved);
 /* Posts cb(arg) from any thread; if the loop closes first, drop(arg) runs instead. */
 int weft__loop_post(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg);
 /* As weft__loop_post with node's cb, drop and arg, but allocates nothing: fails only with

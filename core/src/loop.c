@@ -683,30 +683,50 @@ int weft_call_soon_threadsafe_id(weft_loop_t *loop, uintptr_t id) {
 }
 
 /* The destructor rides on a handle of the loop's pool, as a timer's does: the ready queue's
- * drop (ready_drop) calls it for an entry the close drops unrun. */
-static int call_soon_owned(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop, void *arg,
-                           bool or_plain) {
+ * drop (ready_drop) calls it for an entry the close drops unrun. Without memory for the
+ * handle the call fails: scheduled without it, a call the close dropped leaked its
+ * argument. A caller that cannot fail reserves the call beforehand (below). */
+int weft__call_soon_owned(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop,
+                          void *arg) {
   weft__ready_t entry = {.fn.plain = cb, .arg = arg};
-  if (weft__handle_new(loop, cb, arg, &entry.handle) == 0)
-    entry.handle->drop = drop;
-  else if (!or_plain)
+  if (weft__handle_new(loop, cb, arg, &entry.handle) != 0)
     return WEFT_ENOMEM;
+  entry.handle->drop = drop;
   int rc = weft__loop_push_ready(loop, &entry);
   if (rc != 0)
     weft_handle_release(entry.handle);
   return rc;
 }
 
-int weft__call_soon_owned(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop,
-                          void *arg) {
-  /* Without memory for the handle the call still goes ahead, only without its destructor:
-   * a callback that never runs (a reaped child's exit report) would hang its waiters. */
-  return call_soon_owned(loop, cb, drop, arg, true);
+int weft__call_soon_reserve(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop,
+                            void *arg, weft__ready_t *out) {
+  *out = (weft__ready_t){.fn.plain = cb, .arg = arg};
+  if (weft__handle_new(loop, cb, arg, &out->handle) != 0)
+    return WEFT_ENOMEM;
+  if (weft__loop_reserve_ready(loop) != 0) {
+    weft_handle_release(out->handle);
+    out->handle = NULL;
+    return WEFT_ENOMEM;
+  }
+  out->handle->drop = drop;
+  return 0;
 }
 
-int weft__call_soon_owned_or_fail(weft_loop_t *loop, weft_callback_fn cb, weft_callback_fn drop,
-                                  void *arg) {
-  return call_soon_owned(loop, cb, drop, arg, false);
+int weft__call_soon_reserved(weft_loop_t *loop, weft__ready_t *reserved) {
+  weft__ready_t entry = *reserved;
+  reserved->handle = NULL;
+  int rc = weft__loop_push_reserved(loop, &entry);
+  if (rc != 0)
+    weft_handle_release(entry.handle);
+  return rc;
+}
+
+void weft__call_soon_unreserve(weft_loop_t *loop, weft__ready_t *reserved) {
+  if (reserved->handle == NULL)
+    return;
+  weft__loop_unreserve_ready(loop, 1);
+  weft_handle_release(reserved->handle);
+  reserved->handle = NULL;
 }
 
 static int post_node(weft_loop_t *loop, weft__post_t *node);
@@ -971,6 +991,12 @@ int weft_loop_close(weft_loop_t *loop) {
     return WEFT_ERUNNING;
   if (loop->adopted && !uv_thread_equal(&loop->owner, &(uv_thread_t){uv_thread_self()}))
     return WEFT_EWRONGTHREAD;
+  /* An adopted loop is always running: what is refused is a close from inside one of its
+   * callbacks (the ready queue's, or one libuv makes directly), which would free operations
+   * under way, that callback's caller among them; asyncio refuses a close from a callback
+   * the same way. */
+  if (loop->adopted && (running_here == loop || loop->callback_depth > 0))
+    return WEFT_ERUNNING;
 
   weft__thread_loop_forget(loop);
   /* Deferred calls are made whenever a task switches back; none should be left, but if

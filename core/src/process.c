@@ -108,6 +108,9 @@ struct weft_process_s {
   weft_value_t output[3]; /* what communicate read from fd 1 and 2 */
   proc_list_t *list;      /* the loop's live processes, until nothing is open */
   weft_process_t *prev, *next;
+  /* Reserved at the spawn, when a failure can still be reported: without memory later, a
+   * call never made would hang the waiters for the exit. */
+  weft__ready_t connected_call, exit_call;
 };
 
 /* ---- Small helpers -------------------------------------------------------------------- */
@@ -173,6 +176,8 @@ static void proc_free(weft_process_t *p) {
   }
   weft_stream_writer_release(p->writer);
   futlist_finish(&p->waiters, WEFT_ECLOSED, 0);
+  weft__call_soon_unreserve(p->loop, &p->connected_call);
+  weft__call_soon_unreserve(p->loop, &p->exit_call);
   free(p);
 }
 
@@ -185,11 +190,11 @@ static void proc_unref_cb(void *arg) {
   proc_unref(arg);
 }
 
-/* Schedules fn(p) on the loop, holding a reference for it, which a loop closing first lets
- * go of instead. */
-static void proc_call_soon(weft_process_t *p, weft_callback_fn fn) {
+/* Makes a call reserved at the spawn, holding a reference for it, which a loop closing
+ * first lets go of instead. */
+static void proc_call_soon(weft_process_t *p, weft__ready_t *call) {
   proc_ref(p);
-  if (weft__call_soon_owned(p->loop, fn, proc_unref_cb, p) != 0)
+  if (weft__call_soon_reserved(p->loop, call) != 0)
     p->refs--; /* the loop is closing: nothing will run */
 }
 
@@ -409,7 +414,7 @@ static void child_reaped(weft_process_t *p, int status) {
   p->exited = 1;
   p->running = 0;
   p->returncode = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
-  proc_call_soon(p, on_exit_soon);
+  proc_call_soon(p, &p->exit_call);
   handle_closed(p);
 }
 
@@ -697,6 +702,13 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
     }
     p->proto_arg = arg;
   }
+  if (weft__call_soon_reserve(loop, on_exit_soon, proc_unref_cb, p, &p->exit_call) != 0 ||
+      (!stream &&
+       weft__call_soon_reserve(loop, on_connected, proc_unref_cb, p, &p->connected_call) != 0)) {
+    weft__call_soon_unreserve(loop, &p->exit_call);
+    free(p);
+    return WEFT_ENOMEM;
+  }
 
   int child_fd[3] = {-1, -1, -1}, ours[3] = {-1, -1, -1}, theirs[3] = {-1, -1, -1};
   int devnull = -1, rc = 0;
@@ -747,6 +759,8 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
         close(ours[i]);
       weft_stream_reader_release(p->readers[i]);
     }
+    weft__call_soon_unreserve(loop, &p->connected_call);
+    weft__call_soon_unreserve(loop, &p->exit_call);
     free(p);
     return rc;
   }
@@ -787,7 +801,7 @@ static int spawn(weft_loop_t *loop, char *const *argv, const weft_process_option
   if (p->running)
     running_changed(list, +1);
   if (!stream)
-    proc_call_soon(p, on_connected);
+    proc_call_soon(p, &p->connected_call);
   *out = p;
   return 0;
 }

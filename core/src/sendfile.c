@@ -202,7 +202,7 @@ int weft_sendfile(weft_transport_t *t, int file_fd, int64_t offset, int64_t coun
   sf->zero_copy = stream;
   *out = weft_future_retain(sf->future);
   /* Start from the loop so the caller can attach callbacks before bytes move. */
-  rc = weft__call_soon_owned_or_fail(t->loop, sf_start, sf_drop, sf);
+  rc = weft__call_soon_owned(t->loop, sf_start, sf_drop, sf);
   if (rc) {
     weft_future_release(*out);
     sf_finish(sf, rc);

@@ -200,6 +200,8 @@ static void on_acceptable(uv_poll_t *p, int status, int events) {
     return;
   }
   weft_server_retain(s); /* a factory or protocol may close and release the server */
+  weft_loop_t *loop = s->loop;
+  weft__callback_enter(loop);
   /* Up to backlog connections per wake-up, as asyncio: fair to the rest of the loop. */
   for (int i = 0; i < s->backlog && s->serving && !s->closed; i++) {
     int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -223,6 +225,7 @@ static void on_acceptable(uv_poll_t *p, int status, int events) {
     report(s, "error accepting a connection", -e);
     break;
   }
+  weft__callback_leave(loop);
   weft_server_release(s);
 }
 

@@ -54,7 +54,7 @@ static void on_signal(uv_signal_t *handle, int signum) {
     return;
   e->refs++;
   if (weft__call_soon_owned(e->loop, dispatch, entry_unref_cb, e) != 0)
-    e->refs--;
+    e->refs--; /* closed, or no memory: this delivery is lost, as one the kernel merged */
 }
 
 /* Whether the calling thread has an alternate signal stack (weft__signal_start). */

@@ -814,6 +814,7 @@ void weft_transport_emit_connection_lost(weft_transport_t *t, int error) {
  * libuv runs close callbacks last in, first out, and the losses keep the closes' order. */
 
 static void deliver_losses(weft_loop_t *loop) {
+  weft__callback_enter(loop); /* from a handle's close callback too: connection_lost */
   while (loop->closing_head && loop->closing_head->close_done && loop->closing_head->lost_due) {
     weft_transport_t *first = loop->closing_head;
     loop->closing_head = first->closing_next;
@@ -821,6 +822,7 @@ static void deliver_losses(weft_loop_t *loop) {
       loop->closing_tail = NULL;
     first->gone(first);
   }
+  weft__callback_leave(loop);
 }
 
 /* The ready-queue entry holds no reference: the transport is only freed by `gone`, which
@@ -1125,7 +1127,11 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   weft__assert_loop_stack("data_received");
   weft__stream_t *s = stream->data;
   weft_transport_t *t = &s->base;
+  /* The transport's memory outlives the callback (its handle's close callback frees it),
+   * and so does the loop, whose close is refused until the callback returns. */
+  weft_loop_t *loop = t->loop;
   if (nread > 0) {
+    weft__callback_enter(loop);
     if (t->proto.get_buffer) {
       if (t->proto.buffer_updated)
         t->proto.buffer_updated(t, (size_t)nread, t->proto_arg);
@@ -1134,10 +1140,12 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
         s->large_reads = 1;
       t->proto.data_received(t, buf->base, (size_t)nread, t->proto_arg);
     }
+    weft__callback_leave(loop);
     return;
   }
   if (nread == 0)
     return;
+  weft__callback_enter(loop);
   if (nread == UV_EOF) {
     uv_read_stop(stream);
     /* A reading thread handed the socket later must not report this end a second time. */
@@ -1146,16 +1154,15 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
       t->tr.end = 1;
     uv_mutex_unlock(&t->ts.lock);
     int keep = weft_transport_emit_eof(t);
-    if (s->base.kind == WEFT_TRANSPORT_PIPE_READ) {
+    if (s->base.kind == WEFT_TRANSPORT_PIPE_READ)
       stream_force_close(s, 0); /* a read pipe is done at EOF, whatever the protocol says */
-      return;
-    }
-    if (!keep)
+    else if (!keep)
       weft_transport_close(t);
-    return;
+  } else {
+    /* A read error (reset, or no buffer from a buffered protocol) ends the connection. */
+    stream_force_close(s, weft_error_from_uv((int)nread));
   }
-  /* A read error (reset, or no buffer from a buffered protocol) ends the connection. */
-  stream_force_close(s, weft_error_from_uv((int)nread));
+  weft__callback_leave(loop);
 }
 
 int weft__stream_start(weft__stream_t *s, const weft_protocol_t *p, void *arg) {
@@ -1252,7 +1259,7 @@ int weft__transport_from_fd(weft_transport_t *t, const weft__fd_kind_t *kind, in
   op->arg = arg;
   /* Scheduled before the descriptor is adopted: once adopted, only closing the transport
    * would let go of it, and on failure it stays the caller's. */
-  rc = weft__call_soon_owned_or_fail(loop, fd_start, fd_drop, op);
+  rc = weft__call_soon_owned(loop, fd_start, fd_drop, op);
   if (rc) {
     kind->discard(t);
     fd_op_free(op);
@@ -1311,16 +1318,17 @@ static void after_write(uv_write_t *req, int status) {
   }
   if (s->handle_closing)
     return;
+  weft_loop_t *loop = s->base.loop;
+  weft__callback_enter(loop); /* resume_writing */
   /* resume_writing comes before the close a flushed buffer was waiting for (asyncio). */
   weft_transport_update_write_flow(&s->base);
   if (s->handle_closing)
-    return;
-  if (s->pending_writes == 0 && s->close_after_flush) {
+    ;
+  else if (s->pending_writes == 0 && s->close_after_flush)
     stream_force_close(s, 0);
-    return;
-  }
-  if (s->pending_writes == 0 && s->drained)
+  else if (s->pending_writes == 0 && s->drained)
     s->drained(s->drained_arg);
+  weft__callback_leave(loop);
 }
 
 /* Loop thread, ts.lock held: the transport's first flush of bytes from other threads. From

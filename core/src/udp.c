@@ -229,15 +229,17 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
   udp_t *u = h->data;
   weft_transport_t *t = &u->base;
   weft__assert_loop_stack("datagram_received");
+  if (nread == 0 && addr == NULL)
+    return; /* nothing more to read this time */
+  weft_loop_t *loop = t->loop;
+  weft__callback_enter(loop);
   if (nread < 0) {
     if (t->proto.error_received)
       t->proto.error_received(t, weft_error_from_uv((int)nread), t->proto_arg);
-    return;
-  }
-  if (nread == 0 && addr == NULL)
-    return; /* nothing more to read this time */
-  if (t->proto.datagram_received)
+  } else if (t->proto.datagram_received) {
     t->proto.datagram_received(t, buf->base, (size_t)nread, addr, t->proto_arg);
+  }
+  weft__callback_leave(loop);
 }
 
 static int udp_pause(void *impl) {

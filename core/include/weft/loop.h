@@ -33,8 +33,8 @@ WEFT_API int weft_loop_new_ex(const weft_loop_options_t *options, weft_loop_t **
  * connection_lost(WEFT_ECLOSED) before it returns; on an adopted loop, in the host's next
  * iteration). Fails with WEFT_ERUNNING while running. Closing twice is harmless. An
  * adopted loop, which the host always runs, is closed from the host's own code (Node's
- * clean-up hook), never from inside one of weft's callbacks: the close frees the
- * operations still under way, one of which may be that callback's caller. */
+ * clean-up hook): from inside one of weft's callbacks (the ready queue's, a read, an accept,
+ * a connect's connection_made) the close fails with WEFT_ERUNNING and changes nothing. */
 WEFT_API int weft_loop_close(weft_loop_t *loop);
 /* Reference counting: the creator holds one reference. Dropping the last one closes the
  * loop if needed; its memory goes once nothing (future, handle, task) refers to it. */
