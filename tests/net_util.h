@@ -50,19 +50,27 @@ static inline weft_server_t *await_server(weft_loop_t *loop, weft_future_t *f, i
   return s;
 }
 
+/* A listening TCP socket of the test's own on 127.0.0.1 and a port the kernel chose. */
+static inline int loopback_listener(int backlog, int *port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_TRUE(fd >= 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof a;
+  ASSERT_OK(bind(fd, (struct sockaddr *)&a, sizeof a));
+  ASSERT_OK(listen(fd, backlog));
+  ASSERT_OK(getsockname(fd, (struct sockaddr *)&a, &al));
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
 /* Connects the loop, with proto and arg, to a listener of the test's own on 127.0.0.1 and
  * returns the transport (a new reference); *peer_out is the accepted, blocking end. */
 static inline weft_transport_t *tcp_pair_with(weft_loop_t *loop, const weft_protocol_t *proto,
                                               void *arg, int *peer_out) {
-  int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_TRUE(ls >= 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t al = sizeof a;
-  ASSERT_OK(bind(ls, (struct sockaddr *)&a, sizeof a));
-  ASSERT_OK(listen(ls, 1));
-  ASSERT_OK(getsockname(ls, (struct sockaddr *)&a, &al));
+  int port;
+  int ls = loopback_listener(1, &port);
   weft_future_t *f;
-  ASSERT_OK(weft_create_connection(loop, proto, arg, "127.0.0.1", ntohs(a.sin_port), NULL, &f));
+  ASSERT_OK(weft_create_connection(loop, proto, arg, "127.0.0.1", port, NULL, &f));
   int rc;
   weft_transport_t *t = weft_transport_retain(await_ptr(loop, f, &rc));
   ASSERT_OK(rc);

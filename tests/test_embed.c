@@ -1,10 +1,6 @@
 /* Embedding: weft on a libuv loop the host owns and runs itself (as Node does). */
-#include "weft_test.h"
+#include "net_util.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <uv.h>
 
 typedef struct {
@@ -320,13 +316,8 @@ static void connected(weft_future_t *future, void *arg) {
 /* connection_made, then connection_lost of the close it asked for: neither closes the loop. */
 WEFT_TEST(close_from_connection_made_of_a_connect_is_refused) {
   /* A listening socket the kernel completes connects on; nothing needs to accept them. */
-  int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_TRUE(listener >= 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t al = sizeof a;
-  ASSERT_OK(bind(listener, (struct sockaddr *)&a, sizeof a));
-  ASSERT_OK(listen(listener, 4));
-  ASSERT_OK(getsockname(listener, (struct sockaddr *)&a, &al));
+  int port;
+  int listener = loopback_listener(4, &port);
 
   uv_loop_t host;
   ASSERT_OK(uv_loop_init(&host));
@@ -336,8 +327,7 @@ WEFT_TEST(close_from_connection_made_of_a_connect_is_refused) {
   weft_protocol_t proto = {.size = sizeof proto,
                            .connection_made = made_closes_the_loop,
                            .connection_lost = lost_closes_the_loop};
-  ASSERT_OK(weft_create_connection(in.loop, &proto, &in, "127.0.0.1", ntohs(a.sin_port), NULL,
-                                   &in.future));
+  ASSERT_OK(weft_create_connection(in.loop, &proto, &in, "127.0.0.1", port, NULL, &in.future));
   ASSERT_OK(weft_future_add_done_callback(in.future, connected, &in));
   ASSERT_OK(uv_run(&host, UV_RUN_DEFAULT));
   ASSERT_EQ(in.made, 1);

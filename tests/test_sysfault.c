@@ -194,15 +194,7 @@ static int try_connect(weft_loop_t *loop, int port, cl_t *c, weft_transport_t **
 
 /* A listening socket of the test's own on 127.0.0.1 (the peer side, raw). */
 static int raw_listener(int *port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_TRUE(fd >= 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t al = sizeof a;
-  ASSERT_OK(bind(fd, (struct sockaddr *)&a, sizeof a));
-  ASSERT_OK(listen(fd, 4));
-  ASSERT_OK(getsockname(fd, (struct sockaddr *)&a, &al));
-  *port = ntohs(a.sin_port);
-  return fd;
+  return loopback_listener(4, port);
 }
 
 static int raw_connect(int port) {
