@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -276,23 +275,10 @@ func TestConnDirectReadDeadlineCloseReset(t *testing.T) {
 	if !isDirect(c) {
 		t.Fatal("not reading directly")
 	}
-	buf := make([]byte, 10)
-	c.SetReadDeadline(time.Now().Add(-time.Second))
-	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("past deadline: %v", err)
-	}
-	c.SetReadDeadline(time.Time{})
-	res := make(chan error, 1)
-	go func() {
-		_, err := c.Read(buf)
-		res <- err
-	}()
-	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-	var ne net.Error
-	if err := waitErr(t, res); !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
-		t.Fatalf("moved deadline: %v", err)
-	}
+	readDeadlinesEndReads(t, c)
 	c.SetDeadline(time.Time{})
+	buf := make([]byte, 10)
+	res := make(chan error, 1)
 	gc.Write([]byte("late"))
 	if n, err := io.ReadFull(c, buf[:4]); n != 4 || err != nil || string(buf[:4]) != "late" {
 		t.Fatalf("after the deadline: %q %v", buf[:n], err)

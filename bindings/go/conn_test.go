@@ -186,25 +186,7 @@ func TestConnUnix(t *testing.T) {
 func TestConnReadDeadline(t *testing.T) {
 	l := newLoop(t)
 	c, p := dialGoPeer(t, l)
-	buf := make([]byte, 10)
-	// Already past: fails at once.
-	c.SetReadDeadline(time.Now().Add(-time.Second))
-	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("past deadline: %v", err)
-	}
-	// A waiting Read, its deadline moved from none to now by another goroutine.
-	c.SetReadDeadline(time.Time{})
-	res := make(chan error, 1)
-	go func() {
-		_, err := c.Read(buf)
-		res <- err
-	}()
-	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-	err := <-res
-	var ne net.Error
-	if !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
-		t.Fatalf("moved deadline: %v", err)
-	}
+	readDeadlinesEndReads(t, c)
 	// Cleared: the connection still reads.
 	c.SetReadDeadline(time.Time{})
 	if _, err := p.Write([]byte("late")); err != nil {
@@ -212,6 +194,29 @@ func TestConnReadDeadline(t *testing.T) {
 	}
 	if got, err := c.ReadExactly(4); err != nil || string(got) != "late" {
 		t.Fatalf("after deadline: %q %v", got, err)
+	}
+}
+
+// readDeadlinesEndReads checks that a deadline already past fails a Read at once, and that
+// one moved from none to soon by another goroutine ends a Read waiting, both with
+// os.ErrDeadlineExceeded (a net.Error whose Timeout is true).
+func readDeadlinesEndReads(t *testing.T, c *Conn) {
+	t.Helper()
+	buf := make([]byte, 10)
+	c.SetReadDeadline(time.Now().Add(-time.Second))
+	if _, err := c.Read(buf); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("past deadline: %v", err)
+	}
+	c.SetReadDeadline(time.Time{})
+	res := make(chan error, 1)
+	go func() {
+		_, err := c.Read(buf)
+		res <- err
+	}()
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	var ne net.Error
+	if err := waitErr(t, res); !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("moved deadline: %v", err)
 	}
 }
 
