@@ -93,5 +93,5 @@ napi_status wn_barrier_init(napi_env env, napi_value exports) {
       WN_METHOD("wait", wait_),      WN_METHOD("reset", reset),        WN_METHOD("abort", abort_),
       WN_GETTER("parties", parties), WN_GETTER("nWaiting", n_waiting), WN_GETTER("broken", broken),
   };
-  return wn_define(env, exports, "Barrier", barrier_new, props, WN_COUNT(props));
+  return wn_define(env, exports, "Barrier", barrier_new, props, WN_COUNT(props), NULL);
 }

@@ -92,9 +92,9 @@ static napi_value notify_all(napi_env env, napi_callback_info info) {
 
 napi_status wn_condition_init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-      WN_METHOD("acquire", acquire), WN_METHOD("release", release),
-      WN_METHOD("locked", locked),   WN_METHOD("wait", wait_),
-      WN_METHOD("notify", notify),   WN_METHOD("notifyAll", notify_all),
+      WN_METHOD("acquire", acquire),    WN_VOID_METHOD("release", release),
+      WN_METHOD("locked", locked),      WN_METHOD("wait", wait_),
+      WN_VOID_METHOD("notify", notify), WN_VOID_METHOD("notifyAll", notify_all),
   };
-  return wn_define(env, exports, "Condition", condition_new, props, WN_COUNT(props));
+  return wn_define(env, exports, "Condition", condition_new, props, WN_COUNT(props), NULL);
 }

@@ -64,9 +64,9 @@ static napi_value is_set(napi_env env, napi_callback_info info) {
 napi_status wn_event_init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       WN_METHOD("wait", wait_),
-      WN_METHOD("set", set),
-      WN_METHOD("clear", clear),
+      WN_VOID_METHOD("set", set),
+      WN_VOID_METHOD("clear", clear),
       WN_METHOD("isSet", is_set),
   };
-  return wn_define(env, exports, "Event", event_new, props, WN_COUNT(props));
+  return wn_define(env, exports, "Event", event_new, props, WN_COUNT(props), NULL);
 }

@@ -87,7 +87,10 @@ int wn_get_signal(napi_env env, napi_value options, napi_value *out) {
 napi_value wn_guarded(napi_env env, napi_callback_info info) {
   void *data = NULL;
   napi_get_cb_info(env, info, NULL, NULL, NULL, &data);
-  napi_value out = ((napi_callback)data)(env, info);
+  return wn_guard(env, ((napi_callback)data)(env, info));
+}
+
+napi_value wn_guard(napi_env env, napi_value out) {
   if (out != NULL)
     return out;
   bool pending = false;
@@ -277,12 +280,59 @@ void *wn_unwrap_raw(napi_env env, napi_value value, const napi_type_tag *tag) {
 }
 
 napi_status wn_define(napi_env env, napi_value exports, const char *name, napi_callback ctor,
-                      const napi_property_descriptor *props, size_t count) {
+                      const napi_property_descriptor *props, size_t count, napi_ref *keep) {
   napi_value cls;
   napi_status s = napi_define_class(env, name, NAPI_AUTO_LENGTH, ctor, NULL, count, props, &cls);
+  if (s == napi_ok && keep != NULL)
+    s = napi_create_reference(env, cls, 1, keep);
   if (s == napi_ok)
     s = napi_set_named_property(env, exports, name, cls);
   return s;
+}
+
+int wn_made_as(napi_env env, napi_callback_info info, napi_ref cls) {
+  napi_value target = NULL, value;
+  bool same = false;
+  return cls != NULL && napi_get_new_target(env, info, &target) == napi_ok && target != NULL &&
+         napi_get_reference_value(env, cls, &value) == napi_ok &&
+         napi_strict_equals(env, target, value, &same) == napi_ok && same;
+}
+
+/* The object the own functions of one instance share, and how many of them are alive. */
+typedef struct {
+  void *object;
+  wn_release_fn release;
+  size_t functions;
+} wn_owner_t;
+
+static void owner_drop(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  wn_owner_t *owner = hint;
+  if (--owner->functions == 0) {
+    owner->release(owner->object);
+    free(owner);
+  }
+}
+
+void wn_own_methods(napi_env env, napi_value self, void *object, void *(*hold)(void *),
+                    wn_release_fn release, const wn_own_method_t *methods, size_t count) {
+  wn_owner_t *owner = malloc(sizeof *owner);
+  if (owner == NULL)
+    return;
+  *owner = (wn_owner_t){hold(object), release, 1};
+  for (size_t i = 0; i < count; i++) {
+    napi_value fn;
+    if (napi_create_function(env, methods[i].name, NAPI_AUTO_LENGTH, methods[i].fn, object, &fn) !=
+            napi_ok ||
+        napi_add_finalizer(env, fn, NULL, owner_drop, owner, NULL) != napi_ok)
+      break;
+    owner->functions++;
+    napi_property_descriptor own = {
+        methods[i].name, NULL, NULL, NULL, NULL, fn, napi_writable | napi_configurable, NULL};
+    napi_define_properties(env, self, 1, &own);
+  }
+  owner_drop(env, NULL, owner); /* this function's count */
 }
 
 NAPI_MODULE_INIT() {

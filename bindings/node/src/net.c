@@ -199,17 +199,6 @@ napi_status wn_net_init(napi_env env, napi_value exports) {
   return wn_server_init(env, exports, st);
 }
 
-napi_status wn_net_class(napi_env env, napi_value exports, const char *name, napi_callback ctor,
-                         const napi_property_descriptor *props, size_t count, napi_ref *ref) {
-  napi_value cls;
-  napi_status s = napi_define_class(env, name, NAPI_AUTO_LENGTH, ctor, NULL, count, props, &cls);
-  if (s == napi_ok)
-    s = napi_create_reference(env, cls, 1, ref);
-  if (s == napi_ok)
-    s = napi_set_named_property(env, exports, name, cls);
-  return s;
-}
-
 napi_value wn_net_ctor(napi_env env, napi_callback_info info, const napi_type_tag *tag,
                        wn_release_fn release, const char *hint) {
   napi_value argv[1], self;

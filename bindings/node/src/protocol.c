@@ -137,32 +137,24 @@ static napi_value t_write_own(napi_env env, napi_callback_info info) {
   return result_of(env, weft_transport_write(t, data, len));
 }
 
-static void write_own_free(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)hint;
-  weft_transport_release(data);
+static void *transport_hold(void *t) {
+  return weft_transport_retain(t);
+}
+
+static void transport_drop(void *t) {
+  weft_transport_release(t);
 }
 
 static napi_value transport_new(napi_env env, wn_state_t *st, weft_transport_t *t) {
+  static const wn_own_method_t own[] = {{"write", t_write_own}};
   wn_tobj_t *o = malloc(sizeof *o);
   if (o == NULL)
     return wn_throw(env, WEFT_ENOMEM, NULL);
   o->st = st;
   o->t = weft_transport_retain(t);
   napi_value out = wn_net_new(env, st->net->transport_class, o, tobj_release);
-  napi_value fn;
-  if (out == NULL ||
-      napi_create_function(env, "write", NAPI_AUTO_LENGTH, t_write_own, t, &fn) != napi_ok)
-    return out;
-  /* Without it (no memory), the prototype's write still does the work. */
-  if (napi_add_finalizer(env, fn, weft_transport_retain(t), write_own_free, NULL, NULL) !=
-      napi_ok) {
-    weft_transport_release(t);
-    return out;
-  }
-  napi_property_descriptor own = {
-      "write", NULL, NULL, NULL, NULL, fn, napi_writable | napi_configurable, NULL};
-  napi_define_properties(env, out, 1, &own);
+  if (out != NULL)
+    wn_own_methods(env, out, t, transport_hold, transport_drop, own, WN_COUNT(own));
   return out;
 }
 
@@ -820,16 +812,16 @@ napi_status wn_protocol_init(napi_env env, napi_value exports) {
   if (st == NULL)
     return napi_pending_exception;
   napi_property_descriptor props[] = {
-      WN_METHOD("write", t_write),
-      WN_METHOD("writeEof", t_write_eof),
+      WN_VOID_METHOD("write", t_write),
+      WN_VOID_METHOD("writeEof", t_write_eof),
       WN_METHOD("canWriteEof", t_can_write_eof),
-      WN_METHOD("close", t_close),
-      WN_METHOD("abort", t_abort),
-      WN_METHOD("pauseReading", t_pause_reading),
-      WN_METHOD("resumeReading", t_resume_reading),
+      WN_VOID_METHOD("close", t_close),
+      WN_VOID_METHOD("abort", t_abort),
+      WN_VOID_METHOD("pauseReading", t_pause_reading),
+      WN_VOID_METHOD("resumeReading", t_resume_reading),
       WN_METHOD("isReading", t_is_reading),
       WN_METHOD("isClosing", t_is_closing),
-      WN_METHOD("setWriteBufferLimits", t_set_limits),
+      WN_VOID_METHOD("setWriteBufferLimits", t_set_limits),
       WN_METHOD("getWriteBufferLimits", t_limits),
       WN_METHOD("getWriteBufferSize", t_buffer_size),
       WN_METHOD("extraInfo", t_extra_info),
@@ -837,8 +829,8 @@ napi_status wn_protocol_init(napi_env env, napi_value exports) {
       WN_METHOD("ref", t_ref),
       WN_METHOD("unref", t_unref),
   };
-  napi_status s = wn_net_class(env, exports, "Transport", transport_ctor, props, WN_COUNT(props),
-                               &st->net->transport_class);
+  napi_status s = wn_define(env, exports, "Transport", transport_ctor, props, WN_COUNT(props),
+                            &st->net->transport_class);
   /* Through WN_METHOD, as every method: a terminating Worker gets a Promise that never
    * settles rather than undefined. */
   napi_property_descriptor fns[] = {

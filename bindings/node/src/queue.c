@@ -210,22 +210,22 @@ static napi_value is_shutdown(napi_env env, napi_callback_info info) {
 napi_status wn_queue_init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       WN_METHOD("put", put),
-      WN_METHOD("putNowait", put_nowait),
+      WN_VOID_METHOD("putNowait", put_nowait),
       WN_METHOD("get", get),
       WN_METHOD("getNowait", get_nowait),
       WN_METHOD("join", join),
-      WN_METHOD("taskDone", task_done),
-      WN_METHOD("shutdown", queue_shutdown),
+      WN_VOID_METHOD("taskDone", task_done),
+      WN_VOID_METHOD("shutdown", queue_shutdown),
       WN_METHOD("qsize", qsize),
       WN_METHOD("empty", empty),
       WN_METHOD("full", full),
       WN_GETTER("maxsize", maxsize),
       WN_GETTER("isShutdown", is_shutdown),
   };
-  napi_status s = wn_define(env, exports, "Queue", fifo_new, props, WN_COUNT(props));
+  napi_status s = wn_define(env, exports, "Queue", fifo_new, props, WN_COUNT(props), NULL);
   if (s == napi_ok)
-    s = wn_define(env, exports, "LifoQueue", lifo_new, props, WN_COUNT(props));
+    s = wn_define(env, exports, "LifoQueue", lifo_new, props, WN_COUNT(props), NULL);
   if (s == napi_ok)
-    s = wn_define(env, exports, "PriorityQueue", priority_new, props, WN_COUNT(props));
+    s = wn_define(env, exports, "PriorityQueue", priority_new, props, WN_COUNT(props), NULL);
   return s;
 }

@@ -87,12 +87,12 @@ static napi_value value(napi_env env, napi_callback_info info) {
 napi_status wn_semaphore_init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       WN_METHOD("acquire", acquire),
-      WN_METHOD("release", release),
+      WN_VOID_METHOD("release", release),
       WN_METHOD("locked", locked),
       WN_GETTER("value", value),
   };
-  napi_status s = wn_define(env, exports, "Semaphore", semaphore_new, props, WN_COUNT(props));
+  napi_status s = wn_define(env, exports, "Semaphore", semaphore_new, props, WN_COUNT(props), NULL);
   if (s == napi_ok)
-    s = wn_define(env, exports, "BoundedSemaphore", bounded_new, props, WN_COUNT(props));
+    s = wn_define(env, exports, "BoundedSemaphore", bounded_new, props, WN_COUNT(props), NULL);
   return s;
 }

@@ -165,9 +165,9 @@ static napi_value server_unref(napi_env env, napi_callback_info info) {
 
 napi_status wn_server_init(napi_env env, napi_value exports, wn_state_t *st) {
   napi_property_descriptor props[] = {
-      WN_METHOD("close", server_close),
-      WN_METHOD("closeClients", server_close_clients),
-      WN_METHOD("abortClients", server_abort_clients),
+      WN_VOID_METHOD("close", server_close),
+      WN_VOID_METHOD("closeClients", server_close_clients),
+      WN_VOID_METHOD("abortClients", server_abort_clients),
       WN_METHOD("waitClosed", server_wait_closed),
       WN_METHOD("serveForever", server_serve_forever),
       WN_METHOD("startServing", server_start_serving),
@@ -178,6 +178,6 @@ napi_status wn_server_init(napi_env env, napi_value exports, wn_state_t *st) {
       WN_METHOD("ref", server_ref),
       WN_METHOD("unref", server_unref),
   };
-  return wn_net_class(env, exports, "Server", server_ctor, props, WN_COUNT(props),
-                      &st->net->server_class);
+  return wn_define(env, exports, "Server", server_ctor, props, WN_COUNT(props),
+                   &st->net->server_class);
 }

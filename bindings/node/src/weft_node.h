@@ -39,6 +39,7 @@ typedef struct wn_state_s {
   wn_bridge_t *bridge_pool; /* freed bridges, for reuse (future.c) */
   uint32_t bridge_pool_len;
   wn_recent_t recent_lock, recent_queue, recent_conn;
+  napi_ref lock_class; /* for wn_made_as */
   /* A Promise that never settles: what a method gives while the environment stops (see
    * wn_guarded). */
   napi_ref never;
@@ -139,8 +140,23 @@ void wn_wraps_orphan(wn_wraps_t *wraps);
 /* For Tasks, which napi_wrap their own struct and carry a type tag: the struct, or NULL
  * when `value` is not of the class (no TypeError). */
 void *wn_unwrap_raw(napi_env env, napi_value value, const napi_type_tag *tag);
+/* Defines and exports the class `name`; keeps a reference to it in *keep unless NULL. */
 napi_status wn_define(napi_env env, napi_value exports, const char *name, napi_callback ctor,
-                      const napi_property_descriptor *props, size_t count);
+                      const napi_property_descriptor *props, size_t count, napi_ref *keep);
+/* Whether the constructor runs for `cls` itself rather than for a subclass. */
+int wn_made_as(napi_env env, napi_callback_info info, napi_ref cls);
+/* Gives `self` its own functions for the hottest methods of its class, each with `object`
+ * as its data: a call finds its object without napi_unwrap or wn_unwrap_recent's identity
+ * check, and without wn_guarded's trampoline (a method that returns a Promise ends with
+ * wn_guard itself). `object` is held (`hold`) until the last of the functions is collected
+ * (`release`). Only for an instance of the class itself: on a subclass's, the functions would
+ * hide its overrides. Without memory for them, the prototype's methods do the same work. */
+typedef struct {
+  const char *name;
+  napi_callback fn;
+} wn_own_method_t;
+void wn_own_methods(napi_env env, napi_value self, void *object, void *(*hold)(void *),
+                    wn_release_fn release, const wn_own_method_t *methods, size_t count);
 
 /* Each concept's exports. */
 napi_status wn_loop_init(napi_env env, napi_value exports);
@@ -187,12 +203,10 @@ napi_status wn_server_init(napi_env env, napi_value exports, wn_state_t *st);
 /* The clean-up's part for the network objects: drops their references, calling no JS. */
 void wn_net_abandon(wn_state_t *st);
 /* The classes whose instances only the addon makes, each for a core object (a stream
- * connection, a transport): wn_net_class defines and exports one and keeps it in *ref; its
+ * connection, a transport): wn_define keeps a reference to each; its
  * constructor is wn_net_ctor, which wraps the object wn_net_new passes as an external (a
  * call from JS throws `hint`); wn_net_new releases the object when it fails; wn_net_this
  * is wn_args and wn_unwrap for a method. */
-napi_status wn_net_class(napi_env env, napi_value exports, const char *name, napi_callback ctor,
-                         const napi_property_descriptor *props, size_t count, napi_ref *ref);
 napi_value wn_net_ctor(napi_env env, napi_callback_info info, const napi_type_tag *tag,
                        wn_release_fn release, const char *hint);
 napi_value wn_net_new(napi_env env, napi_ref cls, void *object, wn_release_fn release);
@@ -253,8 +267,16 @@ void wn_error_decorate(napi_env env, weft_future_t *future, napi_value error);
  * would get `undefined`; a loop awaiting that would spin in microtasks for ever and the
  * Worker would never stop. */
 napi_value wn_guarded(napi_env env, napi_callback_info info);
+/* What wn_guarded returns for a method's result `out`. */
+napi_value wn_guard(napi_env env, napi_value out);
 #define WN_METHOD(name, fn)                                                                        \
   { name, NULL, wn_guarded, NULL, NULL, NULL, napi_default_method, (void *)(fn) }
+/* A method that returns nothing needs no guard: `undefined` is its result either way. */
+#define WN_VOID_METHOD(name, fn)                                                                   \
+  { name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL }
+/* A method that returns nothing needs no guard: `undefined` is what it returns anyway. */
+#define WN_VOID_METHOD(name, fn)                                                                   \
+  { name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL }
 #define WN_GETTER(name, fn)                                                                        \
   { name, NULL, NULL, fn, NULL, NULL, napi_enumerable, NULL }
 #define WN_COUNT(a) (sizeof(a) / sizeof((a)[0]))

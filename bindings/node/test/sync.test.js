@@ -237,3 +237,62 @@ test('Lock and Queue methods find their own object, whichever was called last', 
   q2.putNowait(2);
   assert.strictEqual(q2.getNowait(), 2);
 });
+
+test("A Lock's acquire and release work apart from it; a subclass's overrides are kept", async () => {
+  // A Lock has its own acquire and release (src/module.c, wn_own_methods), bound to it.
+  const lock = new weft.Lock();
+  const { acquire, release } = lock;
+  await acquire();
+  assert.ok(lock.locked());
+  release();
+  assert.ok(!lock.locked());
+  assert.deepStrictEqual(Object.keys(lock), []);
+  await weft.Lock.prototype.acquire.call(lock);
+  weft.Lock.prototype.release.call(lock);
+  assert.throws(() => release(), { code: 'EINVALIDSTATE' });
+  const aborted = AbortSignal.abort();
+  await lock.acquire();
+  await assert.rejects(acquire({ signal: aborted }), weft.CancelledError);
+  assert.throws(() => acquire(1), TypeError);
+  release();
+
+  const calls = [];
+  class Logged extends weft.Lock {
+    async acquire(options) {
+      calls.push('acquire');
+      return super.acquire(options);
+    }
+    release() {
+      calls.push('release');
+      super.release();
+    }
+  }
+  const logged = new Logged();
+  await logged.acquire();
+  logged.release();
+  assert.deepStrictEqual(calls, ['acquire', 'release']);
+  assert.ok(!logged.locked());
+
+  // The functions hold the core lock: a Lock collected while one of them lives on is usable
+  // through it.
+  const v8 = require('node:v8');
+  const vm = require('node:vm');
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc');
+  let kept = (() => {
+    const l = new weft.Lock();
+    return { acquire: l.acquire, release: l.release };
+  })();
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise(setImmediate);
+  }
+  await kept.acquire();
+  kept.release();
+  assert.throws(() => kept.release(), { code: 'EINVALIDSTATE' });
+  kept = null;
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise(setImmediate);
+  }
+});
