@@ -1,6 +1,7 @@
 'use strict';
 // Lock and Queue throughput against the npm packages async-mutex (Mutex) and p-queue
-// (PQueue), in the same process, interleaved, median of 7 rounds; ns per operation, wall-clock
+// (PQueue), in the same process, interleaved, median of 7 rounds (in turn
+// first); ns per operation, wall-clock
 // and the process's CPU time (user + system).
 //   node bench/node/lock_queue.js [operations]
 // The peers come from bindings/node/dev (ci/deps.sh installs them).
@@ -95,8 +96,14 @@ async function pQueueRun(PQueue) {
     'p-queue, concurrency 10, 100 queued': () => pQueueRun(PQueue),
   };
   const results = {};
+  // Each round starts one peer further on: a run pays part of the garbage of the run before
+  // it (p-queue's most), so a fixed order would charge that to the same peer every time.
+  const order = Object.entries(peers);
   for (let round = 0; round < 7; round++)
-    for (const [name, run] of Object.entries(peers)) (results[name] ??= []).push(await run());
+    for (let k = 0; k < order.length; k++) {
+      const [name, run] = order[(round + k) % order.length];
+      (results[name] ??= []).push(await run());
+    }
   for (const [name, xs] of Object.entries(results)) {
     const median = (i) => xs.map((x) => x[i]).sort((a, b) => a - b)[3];
     console.log(`${name.padEnd(40)} ${median(0).toFixed(0).padStart(7)} ns/op wall ` +
