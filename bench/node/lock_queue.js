@@ -1,9 +1,9 @@
 'use strict';
 // Lock and Queue throughput against the npm packages async-mutex (Mutex) and p-queue
-// (PQueue), in the same process, interleaved, median of 7 rounds (in turn
+// (PQueue), in the same process, interleaved, median of 7 rounds or more (in turn
 // first); ns per operation, wall-clock
 // and the process's CPU time (user + system).
-//   node bench/node/lock_queue.js [operations]
+//   node bench/node/lock_queue.js [operations] [rounds]
 // The peers come from bindings/node/dev (ci/deps.sh installs them).
 const path = require('node:path');
 const weft = require('../../bindings/node');
@@ -11,6 +11,7 @@ const weft = require('../../bindings/node');
 const dev = path.join(__dirname, '..', '..', 'bindings', 'node', 'dev', 'node_modules');
 const { Mutex } = require(path.join(dev, 'async-mutex'));
 const N = Number(process.argv[2] || 20000);
+const ROUNDS = Number(process.argv[3] || 7);
 const WORKERS = 10;
 
 // [wall, cpu] nanoseconds per operation since `start`.
@@ -99,13 +100,13 @@ async function pQueueRun(PQueue) {
   // Each round starts one peer further on: a run pays part of the garbage of the run before
   // it (p-queue's most), so a fixed order would charge that to the same peer every time.
   const order = Object.entries(peers);
-  for (let round = 0; round < 7; round++)
+  for (let round = 0; round < ROUNDS; round++)
     for (let k = 0; k < order.length; k++) {
       const [name, run] = order[(round + k) % order.length];
       (results[name] ??= []).push(await run());
     }
   for (const [name, xs] of Object.entries(results)) {
-    const median = (i) => xs.map((x) => x[i]).sort((a, b) => a - b)[3];
+    const median = (i) => xs.map((x) => x[i]).sort((a, b) => a - b)[ROUNDS >> 1];
     console.log(`${name.padEnd(40)} ${median(0).toFixed(0).padStart(7)} ns/op wall ` +
                 `${median(1).toFixed(0).padStart(7)} ns/op cpu`);
   }

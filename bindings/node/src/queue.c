@@ -10,7 +10,20 @@ static void queue_free(void *queue) {
   weft_queue_release(queue);
 }
 
+static void *queue_hold(void *queue) {
+  return weft_queue_retain(queue);
+}
+
+static napi_value own_put(napi_env env, napi_callback_info info);
+static napi_value own_put_nowait(napi_env env, napi_callback_info info);
+static napi_value own_get(napi_env env, napi_callback_info info);
+static napi_value own_get_nowait(napi_env env, napi_callback_info info);
+
 static napi_value make(napi_env env, napi_callback_info info, int32_t kind) {
+  static const wn_own_method_t own[] = {{"put", own_put},
+                                        {"putNowait", own_put_nowait},
+                                        {"get", own_get},
+                                        {"getNowait", own_get_nowait}};
   napi_value self, argv[1];
   int64_t maxsize = 0;
   wn_state_t *st = wn_state(env);
@@ -23,7 +36,9 @@ static napi_value make(napi_env env, napi_callback_info info, int32_t kind) {
   int rc = weft_queue_new(st->loop, kind, maxsize < 0 ? 0 : (size_t)maxsize, &queue);
   if (rc != 0)
     return wn_throw(env, rc, NULL);
-  wn_wrap(env, self, &queue_tag, queue, queue_free);
+  if (wn_wrap(env, self, &queue_tag, queue, queue_free) == napi_ok &&
+      wn_made_as(env, info, st->queue_class[kind]))
+    wn_own_methods(env, self, queue, queue_hold, queue_free, own, WN_COUNT(own));
   return NULL;
 }
 
@@ -60,13 +75,10 @@ static int get_priority(napi_env env, napi_value options, int64_t *out) {
 }
 
 /* put(item, { priority, signal }) */
-static napi_value put(napi_env env, napi_callback_info info) {
-  napi_value argv[2], signal;
+static napi_value put_on(napi_env env, wn_state_t *st, weft_queue_t *queue, napi_value *argv) {
+  napi_value signal;
   int64_t priority;
-  wn_state_t *st = wn_state(env);
-  weft_queue_t *queue = st == NULL ? NULL : queue_of(env, info, 2, argv);
-  if (queue == NULL || wn_get_signal(env, argv[1], &signal) != 0 ||
-      get_priority(env, argv[1], &priority) != 0)
+  if (wn_get_signal(env, argv[1], &signal) != 0 || get_priority(env, argv[1], &priority) != 0)
     return NULL;
   weft_value_t item;
   int rc = wn_value_from_js(env, argv[0], &item);
@@ -78,19 +90,30 @@ static napi_value put(napi_env env, napi_callback_info info) {
   return wn_promise(env, st, f, signal, NULL, NULL, NULL);
 }
 
-/* putNowait(item, priority) */
-static napi_value put_nowait(napi_env env, napi_callback_info info) {
+static napi_value put(napi_env env, napi_callback_info info) {
   napi_value argv[2];
+  wn_state_t *st = wn_state(env);
+  weft_queue_t *queue = st == NULL ? NULL : queue_of(env, info, 2, argv);
+  return queue == NULL ? NULL : put_on(env, st, queue, argv);
+}
+
+/* putNowait(item, priority) */
+static napi_value put_nowait_on(napi_env env, weft_queue_t *queue, napi_value *argv) {
   int64_t priority = 0;
-  weft_queue_t *queue = queue_of(env, info, 2, argv);
-  if (queue == NULL || (!wn_is_undefined(env, argv[1]) &&
-                        wn_get_int64(env, argv[1], "priority must be an integer", &priority)))
+  if (!wn_is_undefined(env, argv[1]) &&
+      wn_get_int64(env, argv[1], "priority must be an integer", &priority))
     return NULL;
   weft_value_t item;
   int rc = wn_value_from_js(env, argv[0], &item);
   if (rc == 0)
     rc = weft_queue_put_priority_nowait(queue, priority, item);
   return rc != 0 ? wn_throw(env, rc, NULL) : NULL;
+}
+
+static napi_value put_nowait(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  weft_queue_t *queue = queue_of(env, info, 2, argv);
+  return queue == NULL ? NULL : put_nowait_on(env, queue, argv);
 }
 
 static napi_status take(napi_env env, weft_future_t *future, void *arg, napi_value *out) {
@@ -107,11 +130,9 @@ static napi_status take(napi_env env, weft_future_t *future, void *arg, napi_val
 }
 
 /* get({ signal }) */
-static napi_value get(napi_env env, napi_callback_info info) {
-  napi_value argv[1], signal;
-  wn_state_t *st = wn_state(env);
-  weft_queue_t *queue = st == NULL ? NULL : queue_of(env, info, 1, argv);
-  if (queue == NULL || wn_get_signal(env, argv[0], &signal) != 0)
+static napi_value get_on(napi_env env, wn_state_t *st, weft_queue_t *queue, napi_value options) {
+  napi_value signal;
+  if (wn_get_signal(env, options, &signal) != 0)
     return NULL;
   weft_future_t *f;
   int rc = weft_queue_get(queue, &f);
@@ -120,10 +141,14 @@ static napi_value get(napi_env env, napi_callback_info info) {
   return wn_promise(env, st, f, signal, take, NULL, NULL);
 }
 
-static napi_value get_nowait(napi_env env, napi_callback_info info) {
-  weft_queue_t *queue = queue_of(env, info, 0, NULL);
-  if (queue == NULL)
-    return NULL;
+static napi_value get(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  wn_state_t *st = wn_state(env);
+  weft_queue_t *queue = st == NULL ? NULL : queue_of(env, info, 1, argv);
+  return queue == NULL ? NULL : get_on(env, st, queue, argv[0]);
+}
+
+static napi_value get_nowait_on(napi_env env, weft_queue_t *queue) {
   weft_value_t item = weft_value_none();
   int rc = weft_queue_get_nowait(queue, &item, NULL);
   if (rc != 0)
@@ -132,6 +157,43 @@ static napi_value get_nowait(napi_env env, napi_callback_info info) {
   wn_value_to_js(env, &item, &out);
   weft_value_clear(&item);
   return out;
+}
+
+static napi_value get_nowait(napi_env env, napi_callback_info info) {
+  weft_queue_t *queue = queue_of(env, info, 0, NULL);
+  return queue == NULL ? NULL : get_nowait_on(env, queue);
+}
+
+/* A queue's own put, putNowait, get and getNowait (wn_own_methods): the queue is the
+ * function's data. Missing arguments read as undefined, as napi_get_cb_info fills them in. */
+static weft_queue_t *own_queue(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  weft_queue_t *queue = NULL;
+  return napi_get_cb_info(env, info, &n, argv, NULL, (void **)&queue) == napi_ok ? queue : NULL;
+}
+
+static napi_value own_put(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  wn_state_t *st = wn_state(env);
+  weft_queue_t *queue = st == NULL ? NULL : own_queue(env, info, 2, argv);
+  return wn_guard(env, queue == NULL ? NULL : put_on(env, st, queue, argv));
+}
+
+static napi_value own_put_nowait(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  weft_queue_t *queue = own_queue(env, info, 2, argv);
+  return queue == NULL ? NULL : put_nowait_on(env, queue, argv);
+}
+
+static napi_value own_get(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  wn_state_t *st = wn_state(env);
+  weft_queue_t *queue = st == NULL ? NULL : own_queue(env, info, 1, argv);
+  return wn_guard(env, queue == NULL ? NULL : get_on(env, st, queue, argv[0]));
+}
+
+static napi_value own_get_nowait(napi_env env, napi_callback_info info) {
+  weft_queue_t *queue = own_queue(env, info, 0, NULL);
+  return wn_guard(env, queue == NULL ? NULL : get_nowait_on(env, queue));
 }
 
 static napi_value join(napi_env env, napi_callback_info info) {
@@ -222,10 +284,16 @@ napi_status wn_queue_init(napi_env env, napi_value exports) {
       WN_GETTER("maxsize", maxsize),
       WN_GETTER("isShutdown", is_shutdown),
   };
-  napi_status s = wn_define(env, exports, "Queue", fifo_new, props, WN_COUNT(props), NULL);
+  wn_state_t *st = wn_state(env);
+  if (st == NULL)
+    return napi_generic_failure;
+  napi_status s = wn_define(env, exports, "Queue", fifo_new, props, WN_COUNT(props),
+                            &st->queue_class[WEFT_QUEUE_FIFO]);
   if (s == napi_ok)
-    s = wn_define(env, exports, "LifoQueue", lifo_new, props, WN_COUNT(props), NULL);
+    s = wn_define(env, exports, "LifoQueue", lifo_new, props, WN_COUNT(props),
+                  &st->queue_class[WEFT_QUEUE_LIFO]);
   if (s == napi_ok)
-    s = wn_define(env, exports, "PriorityQueue", priority_new, props, WN_COUNT(props), NULL);
+    s = wn_define(env, exports, "PriorityQueue", priority_new, props, WN_COUNT(props),
+                  &st->queue_class[WEFT_QUEUE_PRIORITY]);
   return s;
 }

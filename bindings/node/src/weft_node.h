@@ -39,7 +39,7 @@ typedef struct wn_state_s {
   wn_bridge_t *bridge_pool; /* freed bridges, for reuse (future.c) */
   uint32_t bridge_pool_len;
   wn_recent_t recent_lock, recent_queue, recent_conn;
-  napi_ref lock_class; /* for wn_made_as */
+  napi_ref lock_class, queue_class[3]; /* for wn_made_as; queues by WEFT_QUEUE_* kind */
   /* A Promise that never settles: what a method gives while the environment stops (see
    * wn_guarded). */
   napi_ref never;

@@ -296,3 +296,43 @@ test("A Lock's acquire and release work apart from it; a subclass's overrides ar
     await new Promise(setImmediate);
   }
 });
+
+test("A queue's put, putNowait, get and getNowait work apart from it; subclasses keep theirs", async () => {
+  for (const Kind of [weft.Queue, weft.LifoQueue, weft.PriorityQueue]) {
+    const q = new Kind(1);
+    const { put, putNowait, get, getNowait } = q;
+    await put('a');
+    assert.throws(() => putNowait('b'), weft.QueueFull);
+    assert.strictEqual(await get(), 'a');
+    putNowait('c');
+    assert.strictEqual(getNowait(), 'c');
+    assert.throws(() => getNowait(), weft.QueueEmpty);
+    const waiting = get();
+    await put('d');
+    assert.strictEqual(await waiting, 'd');
+    await assert.rejects(get({ signal: AbortSignal.abort() }), weft.CancelledError);
+    assert.throws(() => put('e', 1), TypeError);
+    assert.deepStrictEqual(Object.keys(q), []);
+  }
+  const p = new weft.PriorityQueue();
+  p.putNowait('low', 5);
+  p.putNowait('high', 1);
+  const { getNowait } = p;
+  assert.deepStrictEqual([getNowait(), getNowait()], ['high', 'low']);
+
+  const calls = [];
+  class Counted extends weft.PriorityQueue {
+    put(item, options) {
+      calls.push(`put ${item}`);
+      return super.put(item, options);
+    }
+    get(options) {
+      calls.push('get');
+      return super.get(options);
+    }
+  }
+  const counted = new Counted();
+  await counted.put('x', { priority: 2 });
+  assert.strictEqual(await counted.get(), 'x');
+  assert.deepStrictEqual(calls, ['put x', 'get']);
+});
