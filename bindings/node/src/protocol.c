@@ -122,9 +122,8 @@ static napi_value result_of(napi_env env, int rc) {
 
 /* Each Transport's own `write`, a function whose data is its transport (retained until the
  * function is collected): the prototype's write must find the receiver's transport with
- * napi_unwrap, a private-symbol lookup that was 40% of what a 1 KiB write cost, and goes
- * through wn_guarded, which is for methods that may return a Promise. As a bound method in
- * asyncio, it writes to its own transport when called apart from the object. */
+ * napi_unwrap, a private-symbol lookup that was 40% of what a 1 KiB write cost. As a bound
+ * method in asyncio, it writes to its own transport when called apart from the object. */
 static napi_value t_write_own(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];

@@ -129,10 +129,11 @@ napi_status wn_wrap(napi_env env, napi_value self, const napi_type_tag *tag, voi
 /* The core object of `self`, or NULL with a TypeError thrown. */
 void *wn_unwrap(napi_env env, napi_value self, const napi_type_tag *tag, const char *cls);
 /* wn_unwrap for the classes whose methods a program mostly calls on one object at a time
- * (a Lock passed around, a Queue): when `self` is the object `recent` remembers, an identity
- * check (about 140 instructions) stands in for napi_unwrap (about 800, a private-symbol
- * lookup); another object costs a weak reference more (about 320). Callers pass plain
- * wn_unwrap once the environment stops: the clean-up has dropped `recent`'s reference. */
+ * (a stream connection; a Lock or a Queue, for the methods that are not its own ones:
+ * wn_own_methods): when `self` is the object `recent` remembers, an identity check (about
+ * 140 instructions) stands in for napi_unwrap (about 800, a private-symbol lookup); another
+ * object costs a weak reference more (about 320). Callers pass plain wn_unwrap once the
+ * environment stops: the clean-up has dropped `recent`'s reference. */
 void *wn_unwrap_recent(napi_env env, napi_value self, const napi_type_tag *tag, const char *cls,
                        wn_recent_t *recent);
 /* The state lets go of the table of wrapped objects (the last finalizer frees it). */
