@@ -3,9 +3,9 @@
 // callgrind_ops.sh counts instructions over (and `strace -c -e epoll_pwait` loop iterations).
 //   node bench/node/op_loop.js KIND N [WIDTH]
 // KIND: queue (a Queue.get() served at once by putNowait), sleep (weft.sleep(0)), immediate
-// (`new Promise(setImmediate)`), lock / mutex (10 contenders passing a weft Lock / an
-// async-mutex Mutex; mutex_iter: async-mutex with one loop iteration added per hand-over, as
-// asyncio's and weft's Lock take), queue100 (lock_queue.js's Queue(100) with 10 consumers),
+// (`new Promise(setImmediate)`), lock / semaphore / mutex (10 contenders passing a weft Lock /
+// a weft Semaphore(1) / an async-mutex Mutex; mutex_iter: async-mutex with one loop
+// iteration added per hand-over, as asyncio's and weft's Lock take), queue100 (lock_queue.js's Queue(100) with 10 consumers),
 // task_sleep (one weft task awaiting weft.sleep(0)). WIDTH: how many in flight for queue,
 // sleep and immediate (1 by default).
 const path = require('node:path');
@@ -57,6 +57,10 @@ async function main() {
   if (kind === 'lock') {
     const lock = new weft.Lock();
     return contend(() => lock.acquire(), () => lock.release());
+  }
+  if (kind === 'semaphore') {
+    const sem = new weft.Semaphore(1);
+    return contend(() => sem.acquire(), () => sem.release());
   }
   if (kind === 'mutex' || kind === 'mutex_iter') {
     const dev = path.join(__dirname, '..', '..', 'bindings', 'node', 'dev', 'node_modules');

@@ -27,7 +27,7 @@ static weft_lock_t *lock_of(napi_env env, napi_callback_info info, size_t n, nap
   return wn_unwrap_recent(env, self, &lock_tag, "Lock", &st->recent_lock);
 }
 
-static napi_value acquire_on(napi_env env, wn_state_t *st, weft_lock_t *lock, napi_value options) {
+static napi_value acquire_on(napi_env env, wn_state_t *st, void *lock, napi_value options) {
   napi_value signal;
   if (wn_get_signal(env, options, &signal) != 0)
     return NULL;
@@ -66,22 +66,14 @@ static napi_value locked(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* A Lock's own acquire and release (wn_own_methods): the lock is the function's data. */
+/* A Lock's own acquire and release (wn_own_methods). */
 static napi_value own_acquire(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value options = NULL;
-  weft_lock_t *lock = NULL;
-  wn_state_t *st = wn_state(env);
-  if (st == NULL || napi_get_cb_info(env, info, &argc, &options, NULL, (void **)&lock) != napi_ok)
-    return wn_guard(env, NULL);
-  return wn_guard(env, acquire_on(env, st, lock, argc > 0 ? options : NULL));
+  return wn_own_with_options(env, info, acquire_on);
 }
 
 static napi_value own_release(napi_env env, napi_callback_info info) {
-  weft_lock_t *lock = NULL;
-  if (napi_get_cb_info(env, info, NULL, NULL, NULL, (void **)&lock) != napi_ok)
-    return NULL;
-  return release_on(env, lock);
+  weft_lock_t *lock = wn_own_object(env, info, 0, NULL);
+  return lock == NULL ? NULL : release_on(env, lock);
 }
 
 static napi_value lock_new(napi_env env, napi_callback_info info) {

@@ -66,11 +66,11 @@ static void on_cleanup(napi_async_cleanup_hook_handle handle, void *arg) {
 /* The state's references go in the clean-up hook, while the environment is whole: by the
  * time the instance data is finalized, Node may have torn its references down. */
 static void state_drop_refs(napi_env env, wn_state_t *st) {
-  napi_ref *refs[] = {&st->make_error,       &st->promise_hook,      &st->cancel_hook,
-                      &st->resource,         &st->future_key,        &st->never,
-                      &st->recent_lock.self, &st->recent_queue.self, &st->recent_conn.self,
-                      &st->lock_class,       &st->queue_class[0],    &st->queue_class[1],
-                      &st->queue_class[2]};
+  napi_ref *refs[] = {&st->make_error,       &st->promise_hook,       &st->cancel_hook,
+                      &st->resource,         &st->future_key,         &st->never,
+                      &st->recent_lock.self, &st->recent_queue.self,  &st->recent_conn.self,
+                      &st->lock_class,       &st->queue_class[0],     &st->queue_class[1],
+                      &st->queue_class[2],   &st->semaphore_class[0], &st->semaphore_class[1]};
   for (size_t i = 0; i < WN_COUNT(refs); i++) {
     if (*refs[i] != NULL)
       napi_delete_reference(env, *refs[i]);

@@ -335,6 +335,18 @@ void wn_own_methods(napi_env env, napi_value self, void *object, void *(*hold)(v
   owner_drop(env, NULL, owner); /* this function's count */
 }
 
+void *wn_own_object(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
+  void *object = NULL;
+  return napi_get_cb_info(env, info, &n, argv, NULL, &object) == napi_ok ? object : NULL;
+}
+
+napi_value wn_own_with_options(napi_env env, napi_callback_info info, wn_with_options_fn fn) {
+  napi_value options;
+  wn_state_t *st = wn_state(env);
+  void *object = st == NULL ? NULL : wn_own_object(env, info, 1, &options);
+  return wn_guard(env, object == NULL ? NULL : fn(env, st, object, options));
+}
+
 NAPI_MODULE_INIT() {
   napi_status (*inits[])(napi_env, napi_value) = {
       wn_loop_init,  wn_error_init,     wn_future_init,    wn_combinators_init,  wn_lock_init,

@@ -130,7 +130,7 @@ static napi_status take(napi_env env, weft_future_t *future, void *arg, napi_val
 }
 
 /* get({ signal }) */
-static napi_value get_on(napi_env env, wn_state_t *st, weft_queue_t *queue, napi_value options) {
+static napi_value get_on(napi_env env, wn_state_t *st, void *queue, napi_value options) {
   napi_value signal;
   if (wn_get_signal(env, options, &signal) != 0)
     return NULL;
@@ -164,35 +164,26 @@ static napi_value get_nowait(napi_env env, napi_callback_info info) {
   return queue == NULL ? NULL : get_nowait_on(env, queue);
 }
 
-/* A queue's own put, putNowait, get and getNowait (wn_own_methods): the queue is the
- * function's data. Missing arguments read as undefined, as napi_get_cb_info fills them in. */
-static weft_queue_t *own_queue(napi_env env, napi_callback_info info, size_t n, napi_value *argv) {
-  weft_queue_t *queue = NULL;
-  return napi_get_cb_info(env, info, &n, argv, NULL, (void **)&queue) == napi_ok ? queue : NULL;
-}
-
+/* A queue's own put, putNowait, get and getNowait (wn_own_methods). */
 static napi_value own_put(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   wn_state_t *st = wn_state(env);
-  weft_queue_t *queue = st == NULL ? NULL : own_queue(env, info, 2, argv);
+  weft_queue_t *queue = st == NULL ? NULL : wn_own_object(env, info, 2, argv);
   return wn_guard(env, queue == NULL ? NULL : put_on(env, st, queue, argv));
 }
 
 static napi_value own_put_nowait(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  weft_queue_t *queue = own_queue(env, info, 2, argv);
+  weft_queue_t *queue = wn_own_object(env, info, 2, argv);
   return queue == NULL ? NULL : put_nowait_on(env, queue, argv);
 }
 
 static napi_value own_get(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  wn_state_t *st = wn_state(env);
-  weft_queue_t *queue = st == NULL ? NULL : own_queue(env, info, 1, argv);
-  return wn_guard(env, queue == NULL ? NULL : get_on(env, st, queue, argv[0]));
+  return wn_own_with_options(env, info, get_on);
 }
 
 static napi_value own_get_nowait(napi_env env, napi_callback_info info) {
-  weft_queue_t *queue = own_queue(env, info, 0, NULL);
+  weft_queue_t *queue = wn_own_object(env, info, 0, NULL);
   return wn_guard(env, queue == NULL ? NULL : get_nowait_on(env, queue));
 }
 

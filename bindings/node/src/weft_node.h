@@ -39,7 +39,8 @@ typedef struct wn_state_s {
   wn_bridge_t *bridge_pool; /* freed bridges, for reuse (future.c) */
   uint32_t bridge_pool_len;
   wn_recent_t recent_lock, recent_queue, recent_conn;
-  napi_ref lock_class, queue_class[3]; /* for wn_made_as; queues by WEFT_QUEUE_* kind */
+  /* For wn_made_as: queues by WEFT_QUEUE_* kind, semaphores plain then bounded. */
+  napi_ref lock_class, queue_class[3], semaphore_class[2];
   /* A Promise that never settles: what a method gives while the environment stops (see
    * wn_guarded). */
   napi_ref never;
@@ -158,6 +159,12 @@ typedef struct {
 } wn_own_method_t;
 void wn_own_methods(napi_env env, napi_value self, void *object, void *(*hold)(void *),
                     wn_release_fn release, const wn_own_method_t *methods, size_t count);
+/* In an own method: its object, and its first `n` arguments in argv (undefined when missing). */
+void *wn_own_object(napi_env env, napi_callback_info info, size_t n, napi_value *argv);
+/* An own method `m(options)` that returns a Promise: fn's result for the object, guarded. */
+typedef napi_value (*wn_with_options_fn)(napi_env env, wn_state_t *st, void *object,
+                                         napi_value options);
+napi_value wn_own_with_options(napi_env env, napi_callback_info info, wn_with_options_fn fn);
 
 /* Each concept's exports. */
 napi_status wn_loop_init(napi_env env, napi_value exports);

@@ -336,3 +336,31 @@ test("A queue's put, putNowait, get and getNowait work apart from it; subclasses
   assert.strictEqual(await counted.get(), 'x');
   assert.deepStrictEqual(calls, ['put x', 'get']);
 });
+
+test("A semaphore's acquire and release work apart from it; a subclass's overrides are kept", async () => {
+  for (const Kind of [weft.Semaphore, weft.BoundedSemaphore]) {
+    const sem = new Kind(1);
+    const { acquire, release } = sem;
+    await acquire();
+    assert.ok(sem.locked());
+    const waiting = acquire();
+    release();
+    await waiting;
+    await assert.rejects(acquire({ signal: AbortSignal.abort() }), weft.CancelledError);
+    release();
+    assert.strictEqual(sem.value, 1);
+    assert.deepStrictEqual(Object.keys(sem), []);
+  }
+  assert.throws(() => new weft.BoundedSemaphore(1).release(), /released too many times/);
+  const calls = [];
+  class Counted extends weft.BoundedSemaphore {
+    acquire(options) {
+      calls.push('acquire');
+      return super.acquire(options);
+    }
+  }
+  const counted = new Counted(2);
+  await counted.acquire();
+  assert.deepStrictEqual(calls, ['acquire']);
+  assert.strictEqual(counted.value, 1);
+});
