@@ -70,7 +70,8 @@ static void state_drop_refs(napi_env env, wn_state_t *st) {
                       &st->resource,         &st->future_key,         &st->never,
                       &st->recent_lock.self, &st->recent_queue.self,  &st->recent_conn.self,
                       &st->lock_class,       &st->queue_class[0],     &st->queue_class[1],
-                      &st->queue_class[2],   &st->semaphore_class[0], &st->semaphore_class[1]};
+                      &st->queue_class[2],   &st->semaphore_class[0], &st->semaphore_class[1],
+                      &st->resolved};
   for (size_t i = 0; i < WN_COUNT(refs); i++) {
     if (*refs[i] != NULL)
       napi_delete_reference(env, *refs[i]);

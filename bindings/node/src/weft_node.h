@@ -35,6 +35,7 @@ typedef struct wn_state_s {
    * a finalizer per Promise, which tripled the cost of an operation. The property is set
    * when a lookup first needs it: until then the bridge is listed in `unnamed`. */
   napi_ref future_key;
+  napi_ref resolved; /* a Promise resolved with undefined, for every operation done at once */
   wn_bridge_t *unnamed;
   wn_bridge_t *bridge_pool; /* freed bridges, for reuse (future.c) */
   uint32_t bridge_pool_len;

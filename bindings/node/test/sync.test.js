@@ -364,3 +364,31 @@ test("A semaphore's acquire and release work apart from it; a subclass's overrid
   assert.deepStrictEqual(calls, ['acquire']);
   assert.strictEqual(counted.value, 1);
 });
+
+test('Operations done at once with nothing to give answer with one resolved Promise', async () => {
+  // src/future.c, wn_promise: no Node-API Promise made and resolved for them.
+  const lock = new weft.Lock();
+  const q = new weft.Queue();
+  const taken = lock.acquire(); // free: done at once
+  const put = q.put(1); // room: done at once
+  assert.strictEqual(taken, put);
+  assert.strictEqual(await taken, undefined);
+  assert.ok(lock.locked());
+  assert.strictEqual(q.getNowait(), 1);
+  // One that waits, one with a signal and one inside a task each get a Promise of their own.
+  const waiting = lock.acquire();
+  assert.notStrictEqual(waiting, put);
+  lock.release();
+  await waiting;
+  lock.release();
+  const signalled = lock.acquire({ signal: new AbortController().signal });
+  assert.notStrictEqual(signalled, put);
+  await signalled;
+  lock.release();
+  await weft.spawn(async () => {
+    const inTask = lock.acquire();
+    assert.notStrictEqual(inTask, put);
+    await inTask;
+    lock.release();
+  });
+});
