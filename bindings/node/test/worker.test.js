@@ -61,3 +61,27 @@ test('busy Workers terminated right after they start always stop', () => {
     (async () => { for (;;) { await a.get(); b.putNowait(1); } })();
     ready();`, { count: 4, pauses: Array.from({ length: 20 }, (_, round) => round % 10) });
 });
+
+// The same with operations done at once, which answer with one Promise resolved in advance
+// (src/future.c, wn_promise) rather than through a Node-API call that a stopping Worker
+// refuses.
+test('Workers terminated while they take a free Lock and put into a Queue with room stop', () => {
+  terminateWorkers(`
+    const lock = new weft.Lock();
+    const q = new weft.Queue(10);
+    (async () => {
+      for (let i = 0; ; i++) {
+        await lock.acquire();
+        lock.release();
+        if (i % 100 === 0) await weft.sleep(0);
+      }
+    })();
+    (async () => {
+      for (let i = 0; ; i++) {
+        await q.put(i);
+        q.getNowait();
+        if (i % 100 === 0) await weft.sleep(0);
+      }
+    })();
+    ready();`, { count: 4, pauses: Array.from({ length: 20 }, (_, round) => round % 10) });
+});
