@@ -24,12 +24,27 @@ static void host_timer(uv_timer_t *timer) {
   uv_close((uv_handle_t *)timer, NULL);
 }
 
+/* A weft loop adopting `host`, a libuv loop the test has just initialised. */
+static weft_loop_t *adopted_new(uv_loop_t *host) {
+  ASSERT_OK(uv_loop_init(host));
+  weft_loop_options_t options = {.size = sizeof options, .adopt = host};
+  weft_loop_t *loop;
+  ASSERT_OK(weft_loop_new_ex(&options, &loop));
+  return loop;
+}
+
+/* The host's way out: close and release weft's loop, run the close callbacks, close its own. */
+static void adopted_close(uv_loop_t *host, weft_loop_t *loop) {
+  ASSERT_OK(weft_loop_close(loop));
+  weft_loop_release(loop);
+  ASSERT_OK(uv_run(host, UV_RUN_DEFAULT));
+  ASSERT_OK(uv_loop_close(host));
+}
+
 WEFT_TEST(adopted_loop_runs_under_host_uv_run) {
   uv_loop_t host;
-  ASSERT_OK(uv_loop_init(&host));
-  weft_loop_options_t options = {.size = sizeof options, .adopt = &host};
   embed_t e = {0};
-  ASSERT_OK(weft_loop_new_ex(&options, &e.loop));
+  e.loop = adopted_new(&host);
   ASSERT_PTR_EQ(weft_loop_uv(e.loop), &host);
   ASSERT_TRUE(weft_loop_is_running(e.loop)); /* the host runs it */
   ASSERT_CODE(weft_loop_run_forever(e.loop), WEFT_EINVAL);
@@ -51,10 +66,7 @@ WEFT_TEST(adopted_loop_runs_under_host_uv_run) {
   weft_task_release(t);
 
   /* Closing weft leaves the host loop alone; the host runs the close callbacks. */
-  ASSERT_OK(weft_loop_close(e.loop));
-  weft_loop_release(e.loop);
-  ASSERT_OK(uv_run(&host, UV_RUN_DEFAULT));
-  ASSERT_OK(uv_loop_close(&host));
+  adopted_close(&host, e.loop);
 }
 
 static void stop_marker(void *arg) {
@@ -78,10 +90,7 @@ static void noop_timer(uv_timer_t *timer) {
 
 WEFT_TEST(adopted_loop_threadsafe_wakeup) {
   uv_loop_t host;
-  ASSERT_OK(uv_loop_init(&host));
-  weft_loop_options_t options = {.size = sizeof options, .adopt = &host};
-  weft_loop_t *loop;
-  ASSERT_OK(weft_loop_new_ex(&options, &loop));
+  weft_loop_t *loop = adopted_new(&host);
   int flag = 0;
   poster_t p = {loop, &flag};
   uv_thread_t thread;
@@ -95,10 +104,7 @@ WEFT_TEST(adopted_loop_threadsafe_wakeup) {
     uv_run(&host, UV_RUN_ONCE);
   uv_thread_join(&thread);
   uv_close((uv_handle_t *)&keepalive, NULL);
-  ASSERT_OK(weft_loop_close(loop));
-  weft_loop_release(loop);
-  ASSERT_OK(uv_run(&host, UV_RUN_DEFAULT));
-  ASSERT_OK(uv_loop_close(&host));
+  adopted_close(&host, loop);
 }
 
 static int g_steps;
@@ -173,19 +179,14 @@ static void chain_step(void *arg) {
 
 static void run_chain(chain_t *c, int last, int with_timer) {
   uv_loop_t host;
-  ASSERT_OK(uv_loop_init(&host));
-  weft_loop_options_t options = {.size = sizeof options, .adopt = &host};
   *c = (chain_t){.last = last, .with_timer = with_timer};
-  ASSERT_OK(weft_loop_new_ex(&options, &c->loop));
+  c->loop = adopted_new(&host);
   uv_check_init(&host, &c->host_check);
   c->host_check.data = c;
   uv_check_start(&c->host_check, host_counts);
   ASSERT_OK(weft_call_soon(c->loop, chain_step, c, NULL));
   ASSERT_OK(uv_run(&host, UV_RUN_DEFAULT));
-  ASSERT_OK(weft_loop_close(c->loop));
-  weft_loop_release(c->loop);
-  ASSERT_OK(uv_run(&host, UV_RUN_DEFAULT));
-  ASSERT_OK(uv_loop_close(&host));
+  adopted_close(&host, c->loop);
 }
 
 WEFT_TEST(adopted_loop_runs_several_hand_overs_per_host_iteration) {
@@ -246,26 +247,17 @@ static void count_after(void *arg) {
 }
 
 /* The host closes the loop from its own code once uv_run returned, then lets libuv finish. */
-static void close_from_the_host(uv_loop_t *host, weft_loop_t *loop) {
-  ASSERT_OK(weft_loop_close(loop));
-  weft_loop_release(loop);
-  ASSERT_OK(uv_run(host, UV_RUN_DEFAULT));
-  ASSERT_OK(uv_loop_close(host));
-}
-
 WEFT_TEST(close_from_a_call_soon_callback_is_refused) {
   uv_loop_t host;
-  ASSERT_OK(uv_loop_init(&host));
-  weft_loop_options_t options = {.size = sizeof options, .adopt = &host};
   inside_t in = {0};
-  ASSERT_OK(weft_loop_new_ex(&options, &in.loop));
+  in.loop = adopted_new(&host);
   ASSERT_OK(weft_call_soon(in.loop, close_then_count, &in, NULL));
   ASSERT_OK(weft_call_soon(in.loop, count_after, &in, NULL));
   ASSERT_OK(uv_run(&host, UV_RUN_DEFAULT));
   ASSERT_CODE(in.close_rc, WEFT_ERUNNING);
   ASSERT_EQ(in.calls, 1);
   ASSERT_EQ(in.after, 1);
-  close_from_the_host(&host, in.loop);
+  adopted_close(&host, in.loop);
 }
 
 static void close_from_done(weft_future_t *future, void *arg) {
@@ -277,10 +269,8 @@ static void close_from_done(weft_future_t *future, void *arg) {
 
 WEFT_TEST(close_from_a_done_callback_is_refused) {
   uv_loop_t host;
-  ASSERT_OK(uv_loop_init(&host));
-  weft_loop_options_t options = {.size = sizeof options, .adopt = &host};
   inside_t in = {0};
-  ASSERT_OK(weft_loop_new_ex(&options, &in.loop));
+  in.loop = adopted_new(&host);
   weft_future_t *f;
   ASSERT_OK(weft_future_new(in.loop, &f));
   ASSERT_OK(weft_future_add_done_callback(f, close_from_done, &in));
@@ -290,7 +280,7 @@ WEFT_TEST(close_from_a_done_callback_is_refused) {
   ASSERT_OK(uv_run(&host, UV_RUN_DEFAULT));
   ASSERT_CODE(in.close_rc, WEFT_ERUNNING);
   ASSERT_EQ(in.calls, 2); /* the second callback still ran: nothing was dropped */
-  close_from_the_host(&host, in.loop);
+  adopted_close(&host, in.loop);
 }
 
 static void made_closes_the_loop(weft_transport_t *t, void *arg) {
@@ -320,10 +310,8 @@ WEFT_TEST(close_from_connection_made_of_a_connect_is_refused) {
   int listener = loopback_listener(4, &port);
 
   uv_loop_t host;
-  ASSERT_OK(uv_loop_init(&host));
-  weft_loop_options_t options = {.size = sizeof options, .adopt = &host};
   inside_t in = {0};
-  ASSERT_OK(weft_loop_new_ex(&options, &in.loop));
+  in.loop = adopted_new(&host);
   weft_protocol_t proto = {.size = sizeof proto,
                            .connection_made = made_closes_the_loop,
                            .connection_lost = lost_closes_the_loop};
@@ -337,6 +325,6 @@ WEFT_TEST(close_from_connection_made_of_a_connect_is_refused) {
   ASSERT_EQ(in.lost, 1);
   ASSERT_CODE(in.lost_close_rc, WEFT_ERUNNING);
   weft_future_release(in.future);
-  close_from_the_host(&host, in.loop);
+  adopted_close(&host, in.loop);
   close(listener);
 }

@@ -283,9 +283,6 @@ napi_value wn_guard(napi_env env, napi_value out);
 /* A method that returns nothing needs no guard: `undefined` is its result either way. */
 #define WN_VOID_METHOD(name, fn)                                                                   \
   { name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL }
-/* A method that returns nothing needs no guard: `undefined` is what it returns anyway. */
-#define WN_VOID_METHOD(name, fn)                                                                   \
-  { name, NULL, fn, NULL, NULL, NULL, napi_default_method, NULL }
 #define WN_GETTER(name, fn)                                                                        \
   { name, NULL, NULL, fn, NULL, NULL, napi_enumerable, NULL }
 #define WN_COUNT(a) (sizeof(a) / sizeof((a)[0]))
