@@ -7,10 +7,6 @@ static void lock_free(void *lock) {
   weft_lock_release(lock);
 }
 
-static void *lock_hold(void *lock) {
-  return weft_lock_retain(lock);
-}
-
 /* The core lock of a Lock object (for Condition), or NULL with a TypeError thrown. */
 weft_lock_t *wn_lock_unwrap(napi_env env, napi_value value);
 weft_lock_t *wn_lock_unwrap(napi_env env, napi_value value) {
@@ -88,7 +84,7 @@ static napi_value lock_new(napi_env env, napi_callback_info info) {
     return wn_throw(env, rc, NULL);
   if (wn_wrap(env, self, &lock_tag, lock, lock_free) == napi_ok &&
       wn_made_as(env, info, st->lock_class))
-    wn_own_methods(env, self, lock, lock_hold, lock_free, own, WN_COUNT(own));
+    wn_own_methods(env, self, weft_lock_retain(lock), lock_free, own, WN_COUNT(own));
   return NULL;
 }
 

@@ -315,12 +315,14 @@ static void owner_drop(napi_env env, void *data, void *hint) {
   }
 }
 
-void wn_own_methods(napi_env env, napi_value self, void *object, void *(*hold)(void *),
-                    wn_release_fn release, const wn_own_method_t *methods, size_t count) {
+void wn_own_methods(napi_env env, napi_value self, void *object, wn_release_fn release,
+                    const wn_own_method_t *methods, size_t count) {
   wn_owner_t *owner = malloc(sizeof *owner);
-  if (owner == NULL)
+  if (owner == NULL) {
+    release(object);
     return;
-  *owner = (wn_owner_t){hold(object), release, 1};
+  }
+  *owner = (wn_owner_t){object, release, 1};
   for (size_t i = 0; i < count; i++) {
     napi_value fn;
     if (napi_create_function(env, methods[i].name, NAPI_AUTO_LENGTH, methods[i].fn, object, &fn) !=

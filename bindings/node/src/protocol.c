@@ -136,10 +136,6 @@ static napi_value t_write_own(napi_env env, napi_callback_info info) {
   return result_of(env, weft_transport_write(t, data, len));
 }
 
-static void *transport_hold(void *t) {
-  return weft_transport_retain(t);
-}
-
 static void transport_drop(void *t) {
   weft_transport_release(t);
 }
@@ -153,7 +149,7 @@ static napi_value transport_new(napi_env env, wn_state_t *st, weft_transport_t *
   o->t = weft_transport_retain(t);
   napi_value out = wn_net_new(env, st->net->transport_class, o, tobj_release);
   if (out != NULL)
-    wn_own_methods(env, out, t, transport_hold, transport_drop, own, WN_COUNT(own));
+    wn_own_methods(env, out, weft_transport_retain(t), transport_drop, own, WN_COUNT(own));
   return out;
 }
 

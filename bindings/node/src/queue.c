@@ -10,10 +10,6 @@ static void queue_free(void *queue) {
   weft_queue_release(queue);
 }
 
-static void *queue_hold(void *queue) {
-  return weft_queue_retain(queue);
-}
-
 static napi_value own_put(napi_env env, napi_callback_info info);
 static napi_value own_put_nowait(napi_env env, napi_callback_info info);
 static napi_value own_get(napi_env env, napi_callback_info info);
@@ -38,7 +34,7 @@ static napi_value make(napi_env env, napi_callback_info info, int32_t kind) {
     return wn_throw(env, rc, NULL);
   if (wn_wrap(env, self, &queue_tag, queue, queue_free) == napi_ok &&
       wn_made_as(env, info, st->queue_class[kind]))
-    wn_own_methods(env, self, queue, queue_hold, queue_free, own, WN_COUNT(own));
+    wn_own_methods(env, self, weft_queue_retain(queue), queue_free, own, WN_COUNT(own));
   return NULL;
 }
 

@@ -7,10 +7,6 @@ static void semaphore_free(void *sem) {
   weft_semaphore_release(sem);
 }
 
-static void *semaphore_hold(void *sem) {
-  return weft_semaphore_retain(sem);
-}
-
 static napi_value own_acquire(napi_env env, napi_callback_info info);
 static napi_value own_release(napi_env env, napi_callback_info info);
 
@@ -36,7 +32,7 @@ static napi_value make(napi_env env, napi_callback_info info, int bounded) {
   }
   if (wn_wrap(env, self, &semaphore_tag, sem, semaphore_free) == napi_ok &&
       wn_made_as(env, info, st->semaphore_class[bounded]))
-    wn_own_methods(env, self, sem, semaphore_hold, semaphore_free, own, WN_COUNT(own));
+    wn_own_methods(env, self, weft_semaphore_retain(sem), semaphore_free, own, WN_COUNT(own));
   return NULL;
 }
 

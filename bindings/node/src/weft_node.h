@@ -151,15 +151,16 @@ int wn_made_as(napi_env env, napi_callback_info info, napi_ref cls);
 /* Gives `self` its own functions for the hottest methods of its class, each with `object`
  * as its data: a call finds its object without napi_unwrap or wn_unwrap_recent's identity
  * check, and without wn_guarded's trampoline (a method that returns a Promise ends with
- * wn_guard itself). `object` is held (`hold`) until the last of the functions is collected
- * (`release`). Only for an instance of the class itself: on a subclass's, the functions would
- * hide its overrides. Without memory for them, the prototype's methods do the same work. */
+ * wn_guard itself). The functions take over one reference to `object`, which `release`
+ * drops when the last of them is collected (at once if none could be made). Only for an
+ * instance of the class itself: on a subclass's, the functions would hide its overrides.
+ * Without memory for them, the prototype's methods do the same work. */
 typedef struct {
   const char *name;
   napi_callback fn;
 } wn_own_method_t;
-void wn_own_methods(napi_env env, napi_value self, void *object, void *(*hold)(void *),
-                    wn_release_fn release, const wn_own_method_t *methods, size_t count);
+void wn_own_methods(napi_env env, napi_value self, void *object, wn_release_fn release,
+                    const wn_own_method_t *methods, size_t count);
 /* In an own method: its object, and its first `n` arguments in argv (undefined when missing). */
 void *wn_own_object(napi_env env, napi_callback_info info, size_t n, napi_value *argv);
 /* An own method `m(options)` that returns a Promise: fn's result for the object, guarded. */
